@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+/**
+ * `ner-ops`: the single entrypoint of the nerops image. Every role (operator, serve, fetch-model, train,
+ * evaluate, validate, predict) is a subcommand, so tests, the demo and the cluster run the same code paths.
+ * Subcommands are loaded lazily so `ner-ops serve` never pays for the operator's imports and vice versa.
+ */
+import { CliError, type Command } from './command.js';
+
+const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  train: { summary: 'train a model bundle from CoNLL files', load: async () => (await import('./commands/train.js')).default },
+  evaluate: { summary: 'entity-level P/R/F1 of a bundle on a CoNLL file', load: async () => (await import('./commands/evaluate.js')).default },
+  predict: { summary: 'extract entities from text with a bundle', load: async () => (await import('./commands/predict.js')).default },
+  synth: { summary: 'generate synthetic clinical notes (CoNLL) for demos and tests', load: async () => (await import('./commands/synth.js')).default },
+  clusters: { summary: 'learn word clusters from unlabeled text', load: async () => (await import('./commands/clusters.js')).default },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((c) => c.length));
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `usage: ner-ops <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'ner-ops <command> --help' for a command's options.`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const entry = commands[name];
+  if (!entry) {
+    console.error(`ner-ops: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  const command = await entry.load();
+  return command(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof CliError) {
+      console.error(`ner-ops: ${err.message}`);
+      process.exitCode = err.exitCode;
+    } else {
+      console.error('ner-ops: unexpected error:', err);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,99 @@
+/**
+ * Public types of the NER engine: what the server, the trainer, the validator and the operator see.
+ * Everything here is plain data (JSON-serialisable) except {@link NerEngine}.
+ */
+
+/** One extracted entity. Invariant: `text === input.slice(start, end)`; offsets are UTF-16 code units. */
+export interface Entity {
+  label: string;
+  start: number;
+  end: number;
+  text: string;
+  /** Marginal probability of exactly this span and label under the model, in [0, 1]. */
+  score: number;
+}
+
+/** Aggregates about one document, used for metrics and drift. Never contains text. */
+export interface DocumentStats {
+  tokens: number;
+  /** Tokens whose normalised form is not in the model's training vocabulary. */
+  unknownTokens: number;
+}
+
+export interface ExtractResult {
+  entities: Entity[];
+  stats: DocumentStats;
+}
+
+export type BundleFormat = 'crf' | 'token-classification';
+
+/** Identity of a loaded model, as reported by the server and recorded in NerModel status. */
+export interface ModelInfo {
+  name: string;
+  version: string;
+  /** sha256 (hex) of the bundle manifest, which pins every file of the bundle. */
+  digest: string;
+  format: BundleFormat;
+  /** Entity types without BIO prefixes, sorted, e.g. ["DISEASE", "TREATMENT"]. */
+  entityTypes: string[];
+}
+
+/**
+ * A histogram with explicit upper bounds, shaped like a Prometheus histogram:
+ * `counts[i]` is the number of observations `<= bounds[i]` and `> bounds[i-1]` (not cumulative);
+ * `counts[bounds.length]` is the overflow (+Inf) bucket.
+ */
+export interface Histogram {
+  bounds: number[];
+  counts: number[];
+}
+
+/**
+ * The compact drift baseline of a model (`profile.json`), computed on held-out data at training time.
+ * The server's metric buckets use the same bounds so the operator can compare like with like.
+ */
+export interface BaselineProfile {
+  profileVersion: 1;
+  documents: number;
+  tokens: number;
+  entities: number;
+  /** Fraction of predicted entities per entity type (sums to 1 when entities > 0). */
+  labelDistribution: Record<string, number>;
+  /** Entity confidence (score) histogram. */
+  confidence: Histogram;
+  /** Document length in tokens. */
+  documentLength: Histogram;
+  /** unknownTokens / tokens over the held-out data. */
+  unknownTokenRate: number;
+}
+
+/** Entity-level exact-span scores (conlleval / seqeval strict). */
+export interface PrfScores {
+  precision: number;
+  recall: number;
+  f1: number;
+  /** Number of gold entities. */
+  support: number;
+  predicted: number;
+  correct: number;
+}
+
+export interface EvaluationReport {
+  micro: PrfScores;
+  perType: Record<string, PrfScores>;
+  sentences: number;
+  tokens: number;
+}
+
+/** A loaded, verified model ready for inference. Safe to call concurrently. */
+export interface NerEngine {
+  readonly info: ModelInfo;
+  /** The drift baseline shipped with the bundle, when it has one. */
+  readonly profile: BaselineProfile | undefined;
+  /** Tag many documents in one ONNX Runtime call (the throughput path). Order is preserved. */
+  extractBatch(texts: readonly string[]): Promise<ExtractResult[]>;
+  extract(text: string): Promise<ExtractResult>;
+  /** Tag pre-tokenised sentences (evaluation path); returns BIO labels per token. */
+  tagTokens(sentences: readonly (readonly string[])[]): Promise<string[][]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,40 @@
+/**
+ * What every route handler needs, built once by `createApp`. Routes receive it explicitly instead of
+ * reaching for module globals, so several apps (primary and shadow in one test) can live in one process.
+ */
+import type { Logger } from 'pino';
+import type { ExtractResult, NerEngine } from '../engine/types.js';
+import type { MicroBatcher } from './batcher.js';
+import type { ServerMetrics } from './metrics.js';
+import type { InputLimits } from './schemas/extract.js';
+import type { ShadowClient } from './shadow.js';
+
+/** Liveness/readiness state shared by the routes and `main.ts`. */
+export interface ServerState {
+  /** The model is loaded and the warm-up batch has run. */
+  ready: boolean;
+  /** SIGTERM received: readiness fails, responses close their connection, in-flight work finishes. */
+  draining: boolean;
+  /** HTTP requests currently being served (all routes). */
+  inflight: number;
+}
+
+export interface AppContext {
+  engine: NerEngine;
+  batcher: MicroBatcher<ExtractResult>;
+  metrics: ServerMetrics;
+  shadow: ShadowClient | undefined;
+  state: ServerState;
+  log: Logger;
+  limits: InputLimits;
+  requestTimeoutMs: number;
+  /** Names under which the v2 API answers for the model (the bundle's name, plus the configured model label). */
+  modelNames: ReadonlySet<string>;
+}
+
+/** Run `texts` through the micro-batcher and record their aggregate metrics. */
+export async function extractTexts(ctx: AppContext, texts: readonly string[]): Promise<ExtractResult[]> {
+  const results = await ctx.batcher.submit(texts, ctx.requestTimeoutMs);
+  for (const r of results) ctx.metrics.observeDocument(r);
+  return results;
+}

@@ -1,0 +1,127 @@
+/**
+ * Request schemas of the two APIs. zod checks the shape; size limits are checked after, so they can
+ * answer 413 rather than 400. Messages name the field and the rule, never the value.
+ */
+import { z } from 'zod';
+import { HttpProblem } from '../problem.js';
+
+/** Size limits on what a client may send. */
+export interface InputLimits {
+  /** Most UTF-16 code units in one document's text. */
+  maxDocumentChars: number;
+  /** Most documents in one request (either API). */
+  maxDocuments: number;
+}
+
+const text = z.string({ error: (iss) => (iss.input === undefined ? 'text is required' : 'text must be a string') }).min(1, 'text must not be empty');
+
+const documentSchema = z.strictObject({
+  id: z.string({ error: 'id must be a string' }).min(1, 'id must not be empty').max(256, 'id must be at most 256 characters'),
+  text,
+});
+
+/** `POST /v1/extract`: exactly one of `text` or `documents`. */
+export const v1ExtractSchema = z
+  .strictObject(
+    {
+      text: text.optional(),
+      documents: z.array(documentSchema, { error: 'documents must be an array' }).min(1, 'documents must not be empty').optional(),
+    },
+    { error: (iss) => (iss.code === 'invalid_type' ? 'the body must be a JSON object' : undefined) },
+  )
+  .superRefine((body, ctx) => {
+    if (body.text === undefined && body.documents === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'send either "text" or "documents"', path: [] });
+    } else if (body.text !== undefined && body.documents !== undefined) {
+      ctx.addIssue({ code: 'custom', message: 'send either "text" or "documents", not both', path: [] });
+    }
+    if (body.documents) {
+      const seen = new Set<string>();
+      body.documents.forEach((d, i) => {
+        if (seen.has(d.id)) ctx.addIssue({ code: 'custom', message: 'document ids must be unique', path: ['documents', i, 'id'] });
+        seen.add(d.id);
+      });
+    }
+  });
+
+export type V1ExtractRequest = z.infer<typeof v1ExtractSchema>;
+
+const tensorData = z.array(z.unknown(), { error: 'data must be an array' });
+
+/** Open Inference Protocol v2 `POST /v2/models/{name}/infer` request (JSON tensor form). */
+export const v2InferSchema = z.object(
+  {
+    id: z.string({ error: 'id must be a string' }).max(256, 'id must be at most 256 characters').optional(),
+    parameters: z.record(z.string(), z.unknown(), { error: 'parameters must be an object' }).optional(),
+    inputs: z
+      .array(
+        z.object({
+          name: z.string({ error: 'input name must be a string' }),
+          shape: z.array(z.number().int('shape entries must be integers').min(0, 'shape entries must be >= 0'), { error: 'shape must be an array of integers' }),
+          datatype: z.string({ error: 'datatype must be a string' }),
+          parameters: z.record(z.string(), z.unknown()).optional(),
+          data: tensorData,
+        }),
+        { error: 'inputs must be an array' },
+      )
+      .length(1, 'exactly one input tensor ("text", BYTES) is required'),
+    outputs: z
+      .array(z.object({ name: z.string({ error: 'output name must be a string' }), parameters: z.record(z.string(), z.unknown()).optional() }), {
+        error: 'outputs must be an array',
+      })
+      .optional(),
+  },
+  { error: (iss) => (iss.code === 'invalid_type' ? 'the body must be a JSON object' : undefined) },
+);
+
+export type V2InferRequest = z.infer<typeof v2InferSchema>;
+
+/** Parse with `schema` or throw a 400 problem listing every issue as `{ path, message }`. */
+export function parseOrThrow<T>(schema: z.ZodType<T>, body: unknown): T {
+  const r = schema.safeParse(body);
+  if (r.success) return r.data;
+  const errors = r.error.issues.slice(0, 20).map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
+  const first = errors[0];
+  const detail = first ? (first.path ? `${first.path}: ${first.message}` : first.message) : 'invalid request';
+  throw new HttpProblem('invalidRequest', detail, { errors });
+}
+
+/** True when `s` has an unpaired UTF-16 surrogate (a JSON `\ud800` escape), which is not valid Unicode text. */
+export function hasLoneSurrogate(s: string): boolean {
+  return /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
+}
+
+/** Check decoded texts against the limits and Unicode validity; throws 413 / 400 problems. */
+export function checkTexts(texts: readonly string[], limits: InputLimits, where: (i: number) => string): void {
+  if (texts.length > limits.maxDocuments) {
+    throw new HttpProblem('tooLarge', `at most ${limits.maxDocuments} documents per request, got ${texts.length}`);
+  }
+  texts.forEach((t, i) => {
+    if (t.length > limits.maxDocumentChars) {
+      throw new HttpProblem('tooLarge', `${where(i)} is ${t.length} characters; the limit is ${limits.maxDocumentChars}`);
+    }
+    if (hasLoneSurrogate(t)) throw new HttpProblem('invalidEncoding', `${where(i)} contains an unpaired UTF-16 surrogate (invalid Unicode)`);
+  });
+}
+
+/** Flatten a v2 tensor's row-major `data`, which clients may send nested or flat. */
+export function flattenTensorData(data: readonly unknown[], maxElements: number): unknown[] {
+  const out: unknown[] = [];
+  const stack: { arr: readonly unknown[]; i: number }[] = [{ arr: data, i: 0 }];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    if (top.i >= top.arr.length) {
+      stack.pop();
+      continue;
+    }
+    const v = top.arr[top.i++];
+    if (Array.isArray(v)) {
+      if (stack.length > 32) throw new HttpProblem('invalidRequest', 'inputs.0.data: nested too deeply');
+      stack.push({ arr: v, i: 0 });
+    } else {
+      out.push(v);
+      if (out.length > maxElements) throw new HttpProblem('tooLarge', `at most ${maxElements} documents per request`);
+    }
+  }
+  return out;
+}

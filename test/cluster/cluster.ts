@@ -1,0 +1,172 @@
+/**
+ * `startCluster()`: a real local Kubernetes control plane for tests, scripts and the demo.
+ *
+ * Profiles:
+ * - `apiserver`: etcd + kube-apiserver. Enough for CRDs, validation, watches, conflicts, status
+ *   subresources. No controllers: nothing garbage-collects, nothing schedules.
+ * - `full`: + kube-controller-manager, kube-scheduler, KWOK nodes for generic pods, one process node
+ *   whose pods run as local processes, and Prometheus scraping the process node's pods.
+ *
+ * Everything listens on 127.0.0.1 on ports picked at start, so clusters can run side by side.
+ */
+import { KubeConfig, CoreV1Api } from '@kubernetes/client-node';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureBinaries, type BinaryName } from './binaries.js';
+import { startApiserver, startControllerManager, startEtcd, startScheduler, type ControlPlaneContext } from './controlplane.js';
+import { writeKubeconfig } from './kubeconfig.js';
+import { createKwokNodes, startKwok } from './kwok.js';
+import { generatePki } from './pki.js';
+import { freePorts } from './ports.js';
+import { ProcessNode } from './process-node.js';
+import { startPrometheus } from './prometheus.js';
+import { Supervisor } from './supervisor.js';
+import { waitFor } from './wait.js';
+
+export type ClusterProfile = 'apiserver' | 'full';
+
+export interface ClusterOptions {
+  profile: ClusterProfile;
+  /** Where certificates, data, logs and pid files go; a fresh temp dir by default. */
+  stateDir?: string;
+  /** Number of KWOK nodes (full profile). Default 2. */
+  kwokNodes?: number;
+  /** Progress lines (start-up steps); silent by default. */
+  log?: (line: string) => void;
+}
+
+/** A running cluster. Everything in it is stopped by {@link Cluster.stop}. */
+export interface Cluster {
+  profile: ClusterProfile;
+  stateDir: string;
+  /** Admin kubeconfig (client certificate), for kubectl and @kubernetes/client-node. */
+  kubeconfigPath: string;
+  /** The same credentials, loaded. */
+  kubeConfig: KubeConfig;
+  apiserverUrl: string;
+  /** Full profile only. */
+  prometheusUrl?: string;
+  /** Full profile only: the Node whose pods run as local processes. */
+  processNodeName?: string;
+  /** Full profile only. */
+  kwokNodeNames: string[];
+  /** First three octets of the process node's pod addresses (`127.x.y`); pods get `.2`, `.3`, ... */
+  podSubnet?: string;
+  /** Directory of component logs (`<name>.log`); pod logs are under `<stateDir>/pods/`. */
+  logDir: string;
+  binaries: Record<BinaryName, string>;
+  /** Milliseconds from the call to startCluster until the cluster was ready. */
+  startMs: number;
+  /** Stops every process (pods first, etcd last). Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** The name of the process node in every full cluster. */
+export const PROCESS_NODE_NAME = 'process-node';
+
+/** A random `127.x.y` per cluster, so two clusters on one machine never hand out the same pod IP. */
+function randomPodSubnet(): string {
+  const r = (lo: number, hi: number): number => lo + Math.floor(Math.random() * (hi - lo + 1));
+  return `127.${r(1, 254)}.${r(0, 200)}`;
+}
+
+export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
+  const t0 = Date.now();
+  const log = opts.log ?? (() => undefined);
+  const step = (what: string): void => log(`[cluster +${((Date.now() - t0) / 1000).toFixed(1)}s] ${what}`);
+  const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'nerops-cluster-'));
+  mkdirSync(stateDir, { recursive: true });
+  const bins = await ensureBinaries((l) => log(l.trimEnd()));
+  const sup = new Supervisor(stateDir);
+  sup.armWatchdog();
+  // A harness that exits without stop() (an uncaught error, process.exit) still kills its children.
+  const onExit = (): void => sup.killAllNow();
+  process.once('exit', onExit);
+
+  let processNode: ProcessNode | undefined;
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    await processNode?.stop().catch(() => undefined);
+    await sup.stopAll();
+    process.removeListener('exit', onExit);
+  };
+
+  try {
+    step('generating certificates');
+    const [pki, ports] = await Promise.all([generatePki(join(stateDir, 'pki')), freePorts(7)]);
+    const [etcdClient, etcdPeer, apiPort, kcmPort, schedPort, kwokPort, promPort] = ports as [number, number, number, number, number, number, number];
+    const ctx: ControlPlaneContext = { sup, bins, pki, dir: stateDir };
+
+    step('starting etcd');
+    const etcd = await startEtcd(ctx, etcdClient, etcdPeer);
+    step('starting kube-apiserver');
+    const api = await startApiserver(ctx, { etcdUrl: etcd.url, port: apiPort, serviceAccountAdmission: opts.profile === 'full' });
+    const kubeconfigPath = await writeKubeconfig(join(stateDir, 'kubeconfig'), api.url, pki);
+    const kc = new KubeConfig();
+    kc.loadFromFile(kubeconfigPath);
+
+    const cluster: Cluster = {
+      profile: opts.profile,
+      stateDir,
+      kubeconfigPath,
+      kubeConfig: kc,
+      apiserverUrl: api.url,
+      kwokNodeNames: [],
+      logDir: join(stateDir, 'logs'),
+      binaries: bins,
+      startMs: 0,
+      stop,
+    };
+
+    if (opts.profile === 'full') {
+      const kwokNodeNames = Array.from({ length: opts.kwokNodes ?? 2 }, (_, i) => `kwok-node-${i}`);
+      const podSubnet = randomPodSubnet();
+      const targetsFile = join(stateDir, 'prometheus-targets.json');
+      step('starting controller-manager, scheduler, kwok, process node, prometheus');
+      processNode = new ProcessNode({ kc, kubeconfigPath, sup, stateDir, nodeName: PROCESS_NODE_NAME, podSubnet, targetsFile, log });
+      const [, , , prom] = await Promise.all([
+        startControllerManager(ctx, kubeconfigPath, kcmPort),
+        startScheduler(ctx, kubeconfigPath, schedPort),
+        (async () => createKwokNodes(kc, kwokNodeNames, await startKwok({ sup, bin: bins.kwok, kubeconfig: kubeconfigPath, serverPort: kwokPort })))(),
+        (async () => {
+          await processNode!.start();
+          return startPrometheus({ sup, dir: stateDir, port: promPort, targetsFile });
+        })(),
+      ]);
+      // Pods can be created once their namespace's ServiceAccount exists (ServiceAccount admission).
+      const core = kc.makeApiClient(CoreV1Api);
+      await waitFor('default ServiceAccount', async () => !!(await core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' })), { timeoutMs: 30_000, intervalMs: 100 });
+      Object.assign(cluster, { prometheusUrl: prom.url, processNodeName: PROCESS_NODE_NAME, kwokNodeNames, podSubnet });
+    }
+
+    cluster.startMs = Date.now() - t0;
+    step(`ready in ${(cluster.startMs / 1000).toFixed(1)} s`);
+    writeFileSync(join(stateDir, 'cluster.json'), `${JSON.stringify(describe(cluster), null, 2)}\n`);
+    return cluster;
+  } catch (err) {
+    await stop();
+    throw new Error(`test/cluster: starting the ${opts.profile} profile failed (state in ${stateDir})`, { cause: err });
+  }
+}
+
+/** The serialisable facts about a cluster: what `cluster:up` prints and other processes read. */
+export interface ClusterInfo {
+  profile: ClusterProfile;
+  stateDir: string;
+  kubeconfigPath: string;
+  apiserverUrl: string;
+  prometheusUrl?: string;
+  processNodeName?: string;
+  kwokNodeNames: string[];
+  podSubnet?: string;
+  logDir: string;
+  startMs: number;
+}
+
+export function describe(c: Cluster): ClusterInfo {
+  const { profile, stateDir, kubeconfigPath, apiserverUrl, prometheusUrl, processNodeName, kwokNodeNames, podSubnet, logDir, startMs } = c;
+  return { profile, stateDir, kubeconfigPath, apiserverUrl, prometheusUrl, processNodeName, kwokNodeNames, podSubnet, logDir, startMs };
+}

@@ -1,0 +1,19 @@
+/** The admin kubeconfig: client-certificate credentials, accepted by kubectl and @kubernetes/client-node. */
+import { writeFile } from 'node:fs/promises';
+import type { Pki } from './pki.js';
+
+/** Writes a kubeconfig for `server` with paths (not inline data) to the PKI files, and returns its path. */
+export async function writeKubeconfig(path: string, server: string, pki: Pki, name = 'nerops-local'): Promise<string> {
+  // JSON is valid YAML; file paths keep the kubeconfig readable and the keys in one place.
+  const config = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name, cluster: { server, 'certificate-authority': pki.caCert } }],
+    users: [{ name: `${name}-admin`, user: { 'client-certificate': pki.adminCert, 'client-key': pki.adminKey } }],
+    contexts: [{ name, context: { cluster: name, user: `${name}-admin`, namespace: 'default' } }],
+    'current-context': name,
+    preferences: {},
+  };
+  await writeFile(path, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  return path;
+}

@@ -1,0 +1,82 @@
+/**
+ * Certificates for one local cluster, made with the `openssl` CLI (node:crypto cannot issue X.509).
+ * ECDSA P-256 keys: generating them takes milliseconds, which keeps cluster start fast.
+ */
+import { execFile } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** Paths of the files {@link generatePki} writes. */
+export interface Pki {
+  caCert: string;
+  caKey: string;
+  /** kube-apiserver's serving certificate (SANs: 127.0.0.1, localhost, the kubernetes Service names). */
+  serverCert: string;
+  serverKey: string;
+  /** Client certificate of the cluster admin: CN=nerops-admin, O=system:masters. */
+  adminCert: string;
+  adminKey: string;
+  /** Service-account token signing key pair (apiserver verifies, controller-manager signs). */
+  saKey: string;
+  saPub: string;
+}
+
+async function openssl(args: string[]): Promise<void> {
+  try {
+    await run('openssl', args);
+  } catch (err) {
+    throw new Error(`openssl ${args[0]} failed (is openssl installed?)`, { cause: err });
+  }
+}
+
+async function ecKey(path: string): Promise<void> {
+  await openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', path]);
+}
+
+async function signedCert(dir: string, name: string, subject: string, ext: string, ca: { cert: string; key: string }): Promise<void> {
+  const key = join(dir, `${name}.key`);
+  const csr = join(dir, `${name}.csr`);
+  const extFile = join(dir, `${name}.ext`);
+  await ecKey(key);
+  await openssl(['req', '-new', '-key', key, '-subj', subject, '-out', csr]);
+  await writeFile(extFile, ext);
+  await openssl(['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-days', '30', '-sha256', '-extfile', extFile, '-out', join(dir, `${name}.crt`)]);
+}
+
+/** Writes a CA, the apiserver serving cert, an admin client cert and the service-account keys into `dir`. */
+export async function generatePki(dir: string): Promise<Pki> {
+  await mkdir(dir, { recursive: true });
+  const ca = { cert: join(dir, 'ca.crt'), key: join(dir, 'ca.key') };
+  await ecKey(ca.key);
+  await openssl(['req', '-x509', '-new', '-key', ca.key, '-subj', '/CN=nerops-local-ca', '-days', '30', '-sha256', '-out', ca.cert]);
+  const sans = [
+    'IP:127.0.0.1',
+    'IP:10.0.0.1', // first address of --service-cluster-ip-range: the kubernetes Service
+    'DNS:localhost',
+    'DNS:kubernetes',
+    'DNS:kubernetes.default',
+    'DNS:kubernetes.default.svc',
+    'DNS:kubernetes.default.svc.cluster.local',
+  ].join(',');
+  await Promise.all([
+    signedCert(dir, 'apiserver', '/CN=kube-apiserver', `subjectAltName=${sans}\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n`, ca),
+    signedCert(dir, 'admin', '/O=system:masters/CN=nerops-admin', 'extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n', ca),
+    (async () => {
+      await ecKey(join(dir, 'sa.key'));
+      await openssl(['ec', '-in', join(dir, 'sa.key'), '-pubout', '-out', join(dir, 'sa.pub')]);
+    })(),
+  ]);
+  return {
+    caCert: ca.cert,
+    caKey: ca.key,
+    serverCert: join(dir, 'apiserver.crt'),
+    serverKey: join(dir, 'apiserver.key'),
+    adminCert: join(dir, 'admin.crt'),
+    adminKey: join(dir, 'admin.key'),
+    saKey: join(dir, 'sa.key'),
+    saPub: join(dir, 'sa.pub'),
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * Pure mapping from a container spec to a local command line and environment, for process nodes.
+ *
+ * - `ner-ops ...` (the project image's entrypoint; also used when `command` is empty) runs
+ *   `node <repo>/dist/cli/ner-ops.js ...`, so `npm run build` must have run.
+ * - `node ...` runs as-is with the harness's Node binary (handy for test fixtures).
+ * - Anything else is refused: a process node runs the project's code, not arbitrary images.
+ */
+import type { V1Container, V1EnvVar } from '@kubernetes/client-node';
+
+export interface LocalCommand {
+  command: string;
+  args: string[];
+}
+
+/** Environment variables every process-node process gets; documented in test/cluster/README.md. */
+export const PROCESS_ENV = {
+  /** The pod's own loopback address (also the pod IP in its status): bind servers here. */
+  podIp: 'POD_IP',
+  /** Same value as POD_IP, under the project's prefix. */
+  nerPodIp: 'NEROPS_POD_IP',
+  /** File standing in for /dev/termination-log: write the termination message here before exiting. */
+  terminationLog: 'NEROPS_TERMINATION_LOG',
+  /** A per-container scratch directory (there are no volumes on a process node). */
+  scratch: 'NEROPS_POD_DIR',
+  /** Admin kubeconfig of the local cluster, so in-cluster components (the operator) can talk to it. */
+  kubeconfig: 'KUBECONFIG',
+} as const;
+
+/** Expands `$(VAR)` references the way the kubelet does; `$$(VAR)` stays literal, unknown ones stay as written. */
+export function expandVars(value: string, env: Record<string, string>): string {
+  return value.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (match, name: string | undefined) => {
+    if (match === '$$') return '$';
+    return name !== undefined && name in env ? env[name]! : match;
+  });
+}
+
+/**
+ * The command line for `container`, or an error message if a process node cannot run it.
+ * `env` is the container's final environment, used for `$(VAR)` expansion in command and args.
+ */
+export function localCommand(container: V1Container, env: Record<string, string>, paths: { nodeBin: string; nerOpsCli: string }): LocalCommand | { error: string } {
+  // The image's entrypoint is `ner-ops`: an empty command means "ner-ops <args>".
+  const argv = [...(container.command?.length ? container.command : ['ner-ops']), ...(container.args ?? [])].map((a) => expandVars(a, env));
+  const [head, ...rest] = argv;
+  const base = head?.split('/').pop();
+  if (base === 'ner-ops' || base === 'ner-ops.js') return { command: paths.nodeBin, args: [paths.nerOpsCli, ...rest] };
+  if (base === 'node') return { command: paths.nodeBin, args: rest };
+  return { error: `process nodes run 'ner-ops ...' or 'node ...' commands only, got '${head ?? ''}'` };
+}
+
+/** Resolves a `valueFrom` the process node cannot look up itself (ConfigMap/Secret keys); undefined if absent. */
+export type RefResolver = (ref: NonNullable<V1EnvVar['valueFrom']>) => Promise<string | undefined>;
+
+/**
+ * Builds the container's environment: the `base` variables, then `envFrom`, then `env` in order
+ * (later entries win, `$(VAR)` refers to earlier ones), like the kubelet.
+ */
+export async function containerEnv(
+  container: V1Container,
+  base: Record<string, string>,
+  fieldRef: (path: string) => string | undefined,
+  resolveRef: RefResolver,
+  resolveEnvFrom: (source: NonNullable<V1Container['envFrom']>[number]) => Promise<Record<string, string>>,
+): Promise<Record<string, string>> {
+  const env: Record<string, string> = { ...base };
+  for (const source of container.envFrom ?? []) {
+    for (const [k, v] of Object.entries(await resolveEnvFrom(source))) env[`${source.prefix ?? ''}${k}`] = v;
+  }
+  for (const e of container.env ?? []) {
+    let value: string | undefined;
+    if (e.value !== undefined) value = expandVars(e.value, env);
+    else if (e.valueFrom?.fieldRef) value = fieldRef(e.valueFrom.fieldRef.fieldPath);
+    else if (e.valueFrom?.resourceFieldRef) value = '0';
+    else if (e.valueFrom) value = await resolveRef(e.valueFrom);
+    else value = '';
+    if (value !== undefined) env[e.name] = value;
+  }
+  return env;
+}

@@ -11,6 +11,8 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   evaluate: { summary: 'entity-level P/R/F1 of a bundle on a CoNLL file', load: async () => (await import('./commands/evaluate.js')).default },
   predict: { summary: 'extract entities from text with a bundle', load: async () => (await import('./commands/predict.js')).default },
   synth: { summary: 'generate synthetic clinical notes (CoNLL) for demos and tests', load: async () => (await import('./commands/synth.js')).default },
+  serve: { summary: 'run the inference server (HTTP API, metrics, shadow traffic)', load: async () => (await import('./commands/serve.js')).default },
+  'fetch-model': { summary: 'download and verify a model bundle (init container)', load: async () => (await import('./commands/fetch-model.js')).default },
   clusters: { summary: 'learn word clusters from unlabeled text', load: async () => (await import('./commands/clusters.js')).default },
 };
 

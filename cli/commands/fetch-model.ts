@@ -1,0 +1,108 @@
+/**
+ * `ner-ops fetch-model URI --digest D --to DIR`: the init container of a NerDeployment pod. Downloads (or
+ * copies / extracts) a bundle, verifies every file against the manifest and the manifest against the
+ * digest, and only then moves it into DIR, so the serving container never sees a partial or unverified
+ * bundle. Idempotent: if DIR already holds a bundle with digest D, it succeeds without downloading.
+ */
+import { cp, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { CliError, parseCommandArgs, type Command } from '../command.js';
+import { materializeBundle, ModelSourceError } from '../../server/model-source.js';
+
+const HELP = `usage: ner-ops fetch-model URI --digest SHA256 --to DIR [options]
+
+  URI                       bundle directory, .tar/.tar.gz, file://, http(s)://
+  --digest SHA256           expected bundle digest (sha256 of ner-model.json)     [env NEROPS_MODEL_DIGEST]
+  --to DIR                  destination directory (may exist, e.g. an emptyDir mount; must be empty
+                            or already hold this exact bundle)
+  --token-file PATH         bearer token for http(s) sources                       [env NEROPS_MODEL_TOKEN_FILE]
+  --ca-file PATH            PEM CA bundle for https sources                        [env NEROPS_MODEL_CA_FILE]
+  --timeout-ms N            per-request network timeout (default 60000)`;
+
+const options = {
+  digest: { type: 'string' },
+  to: { type: 'string' },
+  'token-file': { type: 'string' },
+  'ca-file': { type: 'string' },
+  'timeout-ms': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+interface Verify {
+  verifyBundle(dir: string, expectedDigest?: string): Promise<{ digest: string }>;
+}
+
+async function isDir(p: string): Promise<boolean> {
+  return stat(p).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+}
+
+const fetchModel: Command = async (argv) => {
+  const { values: v, positionals } = parseCommandArgs('fetch-model', argv, options, true);
+  if (v.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const uri = positionals[0];
+  if (!uri || positionals.length > 1) throw new CliError('fetch-model: expected exactly one URI (see --help)');
+  const digestRaw = v.digest ?? process.env.NEROPS_MODEL_DIGEST;
+  if (!digestRaw) throw new CliError('fetch-model: --digest is required (a bundle is never installed unverified)');
+  const digest = digestRaw.replace(/^sha256:/, '').toLowerCase();
+  if (!/^[0-9a-f]{64}$/.test(digest)) throw new CliError('fetch-model: --digest must be a sha256 hex digest (64 hex characters)');
+  if (!v.to) throw new CliError('fetch-model: --to DIR is required');
+  const to = resolve(v.to);
+  const timeoutMs = v['timeout-ms'] === undefined ? 60_000 : Number(v['timeout-ms']);
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new CliError('fetch-model: --timeout-ms must be a positive integer');
+  const { verifyBundle } = (await import('../../engine/bundle.js')) as Verify;
+
+  // Already installed (init container restarted)? Verify what is there rather than trusting it.
+  if ((await isDir(to)) && (await readdir(to)).length > 0) {
+    try {
+      await verifyBundle(to, digest);
+      console.log(JSON.stringify({ digest, dir: to, fetched: false }));
+      return 0;
+    } catch {
+      throw new CliError(`fetch-model: ${to} is not empty and does not hold bundle ${digest}; refusing to overwrite`, 1);
+    }
+  }
+
+  await mkdir(to, { recursive: true });
+  // Stage next to the destination (same filesystem, so the final moves are atomic renames).
+  const staging = join(dirname(to), `.nerops-fetch-${randomBytes(6).toString('hex')}`);
+  try {
+    let bundleDir: string;
+    try {
+      const m = await materializeBundle(uri, {
+        digest,
+        tokenFile: v['token-file'] ?? process.env.NEROPS_MODEL_TOKEN_FILE,
+        caFile: v['ca-file'] ?? process.env.NEROPS_MODEL_CA_FILE,
+        workDir: staging,
+        timeoutMs,
+      });
+      bundleDir = m.dir;
+      if (!m.workDir) {
+        // A local directory: copy it so the destination is independent of the source.
+        const copy = join(staging, 'bundle');
+        await cp(bundleDir, copy, { recursive: true });
+        bundleDir = copy;
+      }
+      await verifyBundle(bundleDir, digest);
+    } catch (err) {
+      const msg = err instanceof ModelSourceError || (err as Error).name === 'BundleVerificationError' ? (err as Error).message : `unexpected error: ${(err as Error).message}`;
+      throw new CliError(`fetch-model: ${msg}`, 1);
+    }
+    for (const name of await readdir(bundleDir)) await rename(join(bundleDir, name), join(to, name));
+    await verifyBundle(to, digest).catch((err: unknown) => {
+      throw new CliError(`fetch-model: bundle changed while being installed: ${(err as Error).message}`, 1);
+    });
+    console.log(JSON.stringify({ digest, dir: to, fetched: true }));
+    return 0;
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+};
+
+export default fetchModel;

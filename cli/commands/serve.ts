@@ -1,0 +1,184 @@
+/**
+ * `ner-ops serve`: the inference server of every NerDeployment pod. Flags win over environment variables
+ * (which the operator sets on the pod), which win over defaults. See README "Inference server API".
+ */
+import { readFileSync } from 'node:fs';
+import { CliError, intFlag, numberFlag, parseCommandArgs, type Command } from '../command.js';
+import { DEFAULT_SERVER_OPTIONS } from '../../server/app.js';
+import { createLogger } from '../../server/logger.js';
+import { DEFAULT_DRAIN_TIMEOUT_MS, startServer } from '../../server/main.js';
+
+const HELP = `usage: ner-ops serve --model DIR|URI [options]
+
+model:
+  --model DIR|URI            bundle directory, .tar/.tar.gz, file://, http(s)://      [env NEROPS_MODEL_URI]
+  --model-digest SHA256      expected bundle digest; loading fails on mismatch        [env NEROPS_MODEL_DIGEST]
+  --model-token-file PATH    bearer token for http(s) model sources                   [env NEROPS_MODEL_TOKEN_FILE]
+  --model-ca-file PATH       PEM CA bundle for https model sources                    [env NEROPS_MODEL_CA_FILE]
+  --model-cache-dir DIR      where remote bundles are downloaded (default: temp dir)
+  --threads N                ONNX Runtime intra-op threads                            [env NEROPS_THREADS]
+
+http:
+  --host H                   bind address (default 0.0.0.0)                           [env NEROPS_HOST]
+  --port P                   port (default 8080)                                      [env NEROPS_PORT, PORT]
+  --auth-token-file PATH     require a bearer token whose sha256 is listed in PATH    [env NEROPS_AUTH_TOKEN_FILE]
+  --max-batch-size N         documents per engine batch (default ${DEFAULT_SERVER_OPTIONS.maxBatchSize})
+  --max-batch-wait-ms N      longest wait for a batch to fill (default ${DEFAULT_SERVER_OPTIONS.maxBatchWaitMs})
+  --max-queue N              queued documents before 503 (default ${DEFAULT_SERVER_OPTIONS.maxQueue})
+  --request-timeout-ms N     per-request deadline (default ${DEFAULT_SERVER_OPTIONS.requestTimeoutMs})
+  --max-body-bytes N         request body limit (default ${DEFAULT_SERVER_OPTIONS.maxBodyBytes})
+  --max-document-chars N     per-document limit (default ${DEFAULT_SERVER_OPTIONS.maxDocumentChars})
+  --max-documents N          documents per request (default ${DEFAULT_SERVER_OPTIONS.maxDocuments})
+  --drain-timeout-ms N       graceful shutdown budget (default ${DEFAULT_DRAIN_TIMEOUT_MS})
+
+metric labels (constant on every series):
+  --namespace NS             [env NEROPS_NAMESPACE, POD_NAMESPACE]
+  --deployment NAME          NerDeployment name                                       [env NEROPS_DEPLOYMENT]
+  --model-name NAME          NerModel name (default: the bundle's name)               [env NEROPS_MODEL_NAME]
+  --model-version V          (default: the bundle's version)                          [env NEROPS_MODEL_VERSION]
+  --track stable|canary      (default stable)                                         [env NEROPS_TRACK]
+
+shadow traffic:
+  --shadow-url URL           mirror a sample of requests to this server after answering [env NEROPS_SHADOW_URL]
+  --shadow-percent N         share of requests to mirror, 0-100 (default 0)           [env NEROPS_SHADOW_PERCENT]
+  --shadow-concurrency N     shadow requests in flight before samples are dropped (default 4)
+  --shadow-timeout-ms N      (default 2000)
+  --shadow-token-file PATH   bearer token to send to the shadow server
+
+  --log-level LEVEL          pino level (default info)                                [env NEROPS_LOG_LEVEL]`;
+
+const options = {
+  model: { type: 'string' },
+  'model-digest': { type: 'string' },
+  'model-token-file': { type: 'string' },
+  'model-ca-file': { type: 'string' },
+  'model-cache-dir': { type: 'string' },
+  threads: { type: 'string' },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  'auth-token-file': { type: 'string' },
+  'max-batch-size': { type: 'string' },
+  'max-batch-wait-ms': { type: 'string' },
+  'max-queue': { type: 'string' },
+  'request-timeout-ms': { type: 'string' },
+  'max-body-bytes': { type: 'string' },
+  'max-document-chars': { type: 'string' },
+  'max-documents': { type: 'string' },
+  'drain-timeout-ms': { type: 'string' },
+  namespace: { type: 'string' },
+  deployment: { type: 'string' },
+  'model-name': { type: 'string' },
+  'model-version': { type: 'string' },
+  track: { type: 'string' },
+  'shadow-url': { type: 'string' },
+  'shadow-percent': { type: 'string' },
+  'shadow-concurrency': { type: 'string' },
+  'shadow-timeout-ms': { type: 'string' },
+  'shadow-token-file': { type: 'string' },
+  'log-level': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const env = (...names: string[]): string | undefined => {
+  for (const n of names) {
+    const v = process.env[n];
+    if (v !== undefined && v !== '') return v;
+  }
+  return undefined;
+};
+
+const serve: Command = async (argv) => {
+  const { values: v } = parseCommandArgs('serve', argv, options);
+  if (v.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const model = v.model ?? env('NEROPS_MODEL_URI');
+  if (!model) throw new CliError('serve: --model DIR|URI is required (or set NEROPS_MODEL_URI)');
+  const digest = v['model-digest'] ?? env('NEROPS_MODEL_DIGEST');
+  if (digest !== undefined && !/^(sha256:)?[0-9a-fA-F]{64}$/.test(digest)) throw new CliError('serve: --model-digest must be a sha256 hex digest');
+  const track = v.track ?? env('NEROPS_TRACK') ?? 'stable';
+  if (track !== 'stable' && track !== 'canary') throw new CliError(`serve: --track must be stable or canary, got '${track}'`);
+  const shadowUrl = v['shadow-url'] ?? env('NEROPS_SHADOW_URL');
+  const shadowPercent = numberFlag('shadow-percent', v['shadow-percent'] ?? env('NEROPS_SHADOW_PERCENT'), shadowUrl ? 100 : 0);
+  if (shadowPercent < 0 || shadowPercent > 100) throw new CliError('serve: --shadow-percent must be between 0 and 100');
+  if (shadowUrl) {
+    try {
+      const u = new URL(shadowUrl);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http');
+    } catch {
+      throw new CliError(`serve: --shadow-url must be an http(s) URL, got '${shadowUrl}'`);
+    }
+  }
+  let shadowToken: string | undefined;
+  if (v['shadow-token-file']) {
+    try {
+      shadowToken = readFileSync(v['shadow-token-file'], 'utf8').trim();
+    } catch (err) {
+      throw new CliError(`serve: cannot read --shadow-token-file: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+  }
+  const port = intFlag('port', v.port ?? env('NEROPS_PORT', 'PORT'), 8080);
+  if (port > 65535) throw new CliError('serve: --port must be <= 65535');
+  const threadsRaw = v.threads ?? env('NEROPS_THREADS');
+  const logger = createLogger(v['log-level'] ?? env('NEROPS_LOG_LEVEL', 'LOG_LEVEL') ?? 'info');
+  const D = DEFAULT_SERVER_OPTIONS;
+
+  let running;
+  try {
+    running = await startServer({
+      model,
+      modelDigest: digest?.replace(/^sha256:/, '').toLowerCase(),
+      modelTokenFile: v['model-token-file'] ?? env('NEROPS_MODEL_TOKEN_FILE'),
+      modelCaFile: v['model-ca-file'] ?? env('NEROPS_MODEL_CA_FILE'),
+      modelCacheDir: v['model-cache-dir'],
+      threads: threadsRaw === undefined ? undefined : intFlag('threads', threadsRaw, 0, 1),
+      host: v.host ?? env('NEROPS_HOST') ?? '0.0.0.0',
+      port,
+      authTokenFile: v['auth-token-file'] ?? env('NEROPS_AUTH_TOKEN_FILE'),
+      server: {
+        maxBatchSize: intFlag('max-batch-size', v['max-batch-size'], D.maxBatchSize, 1),
+        maxBatchWaitMs: intFlag('max-batch-wait-ms', v['max-batch-wait-ms'], D.maxBatchWaitMs, 0),
+        maxQueue: intFlag('max-queue', v['max-queue'], D.maxQueue, 1),
+        requestTimeoutMs: intFlag('request-timeout-ms', v['request-timeout-ms'], D.requestTimeoutMs, 1),
+        maxBodyBytes: intFlag('max-body-bytes', v['max-body-bytes'], D.maxBodyBytes, 64),
+        maxDocumentChars: intFlag('max-document-chars', v['max-document-chars'], D.maxDocumentChars, 1),
+        maxDocuments: intFlag('max-documents', v['max-documents'], D.maxDocuments, 1),
+      },
+      drainTimeoutMs: intFlag('drain-timeout-ms', v['drain-timeout-ms'], DEFAULT_DRAIN_TIMEOUT_MS, 0),
+      labels: {
+        namespace: v.namespace ?? env('NEROPS_NAMESPACE', 'POD_NAMESPACE') ?? '',
+        deployment: v.deployment ?? env('NEROPS_DEPLOYMENT') ?? '',
+        model: v['model-name'] ?? env('NEROPS_MODEL_NAME') ?? '',
+        version: v['model-version'] ?? env('NEROPS_MODEL_VERSION') ?? '',
+        track,
+      },
+      shadow:
+        shadowUrl && shadowPercent > 0
+          ? {
+              url: shadowUrl,
+              percent: shadowPercent,
+              maxConcurrent: intFlag('shadow-concurrency', v['shadow-concurrency'], 4, 1),
+              timeoutMs: intFlag('shadow-timeout-ms', v['shadow-timeout-ms'], 2000, 1),
+              token: shadowToken,
+            }
+          : undefined,
+      handleSignals: true,
+      logger,
+    });
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    const e = err as Error & { code?: string };
+    if (e.code === 'EADDRINUSE') throw new CliError(`serve: port ${port} is already in use`, 1);
+    if (e.code === 'EACCES') throw new CliError(`serve: not allowed to bind port ${port}`, 1);
+    throw new CliError(`serve: ${e.message}`, 1);
+  }
+  // Resolve only when a signal has driven the graceful shutdown to its end.
+  const code = await running.done;
+  logger.flush();
+  // ONNX Runtime's thread pool and lingering sockets must not keep a terminated pod alive.
+  setTimeout(() => process.exit(code), 50).unref();
+  return code;
+};
+
+export default serve;

@@ -1,0 +1,42 @@
+import { CliError, parseCommandArgs, type Command } from '../command.js';
+import { ConllError, readConll } from '../../engine/conll.js';
+import { BundleVerificationError } from '../../engine/bundle.js';
+import { loadEngine } from '../../engine/load.js';
+import { evaluateSequences, formatReport } from '../../trainer/evaluate.js';
+
+const HELP = `usage: ner-ops evaluate --model DIR --data FILE [--json]
+
+Entity-level exact-span precision, recall and F1 (micro and per type) of a bundle on a CoNLL file.`;
+
+const evaluate: Command = async (argv) => {
+  const { values } = parseCommandArgs('evaluate', argv, {
+    model: { type: 'string' },
+    data: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (!values.model || !values.data) throw new CliError('evaluate: --model DIR and --data FILE are required\n\n' + HELP);
+  try {
+    const data = await readConll(values.data);
+    const engine = await loadEngine(values.model);
+    try {
+      const predicted = await engine.tagTokens(data.map((s) => s.tokens));
+      const report = evaluateSequences(
+        data.map((s) => s.labels),
+        predicted,
+      );
+      console.log(values.json ? JSON.stringify({ model: engine.info, data: values.data, ...report }) : formatReport(report));
+    } finally {
+      await engine.close();
+    }
+    return 0;
+  } catch (err) {
+    if (err instanceof ConllError || err instanceof BundleVerificationError) throw new CliError(err.message, 1);
+    throw err;
+  }
+};
+export default evaluate;

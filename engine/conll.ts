@@ -1,0 +1,130 @@
+/**
+ * CoNLL reading and BIO validation. Format: UTF-8, one `token<TAB>label` per line, a blank line after
+ * every sentence, BIO labels. Every error names the file, the line and the problem, because the people
+ * who hit them are annotators fixing a file by hand.
+ */
+import { readFile } from 'node:fs/promises';
+
+export interface LabeledSentence {
+  tokens: string[];
+  labels: string[];
+  /** 1-based line number of the sentence's first token, for error messages. */
+  line: number;
+}
+
+export class ConllError extends Error {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly problem: string,
+  ) {
+    super(line > 0 ? `${file}:${line}: ${problem}` : `${file}: ${problem}`);
+    this.name = 'ConllError';
+  }
+}
+
+export interface ParseOptions {
+  /** Repair invalid BIO (I-X after O or after another type becomes B-X) instead of failing. */
+  repairBio?: boolean;
+}
+
+const LABEL_RE = /^(O|[BI]-[^\s]+)$/;
+
+/**
+ * Parse CoNLL text. Throws ConllError for: wrong column count, empty tokens, labels outside the BIO
+ * scheme, I-X not continuing an X entity (unless repairBio), mixed label schemes, an empty file.
+ */
+export function parseConll(text: string, file: string, options: ParseOptions = {}): LabeledSentence[] {
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const lines = text.split(/\r?\n/);
+  const sentences: LabeledSentence[] = [];
+  let tokens: string[] = [];
+  let labels: string[] = [];
+  let start = 0;
+  let prev = 'O';
+  let scheme: 'BIO' | 'other' | undefined;
+
+  const flush = () => {
+    if (tokens.length > 0) sentences.push({ tokens, labels, line: start });
+    tokens = [];
+    labels = [];
+    prev = 'O';
+  };
+
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i] as string;
+    const lineNo = i + 1;
+    if (raw.trim() === '') {
+      flush();
+      continue;
+    }
+    const cols = raw.split('\t');
+    if (cols.length !== 2) {
+      throw new ConllError(file, lineNo, `expected 2 tab-separated columns (token<TAB>label), found ${cols.length}`);
+    }
+    const token = cols[0] as string;
+    let label = (cols[1] as string).trim();
+    if (token.length === 0 || /\s/.test(token)) {
+      throw new ConllError(file, lineNo, 'token is empty or contains whitespace');
+    }
+    if (!LABEL_RE.test(label)) {
+      const looksIobes = /^[ESL]-/.test(label) || label === 'U';
+      if (scheme === undefined && looksIobes) scheme = 'other';
+      throw new ConllError(
+        file,
+        lineNo,
+        looksIobes
+          ? `label '${label}' is not BIO (IOBES/BILOU labels are not supported; convert to B-/I-/O)`
+          : `label '${label}' is not a BIO label (expected O, B-TYPE or I-TYPE)`,
+      );
+    }
+    scheme = 'BIO';
+    if (label.startsWith('I-')) {
+      const type = label.slice(2);
+      if (prev !== `B-${type}` && prev !== `I-${type}`) {
+        if (!options.repairBio) {
+          throw new ConllError(
+            file,
+            lineNo,
+            `invalid BIO sequence: '${label}' follows '${prev}' (an I- tag must continue an entity of the same type; pass --repair-bio to turn it into B-${type})`,
+          );
+        }
+        label = `B-${type}`;
+      }
+    }
+    if (tokens.length === 0) start = lineNo;
+    tokens.push(token);
+    labels.push(label);
+    prev = label;
+  }
+  flush();
+  if (sentences.length === 0) throw new ConllError(file, 0, 'file has no sentences (empty or only blank lines)');
+  return sentences;
+}
+
+export async function readConll(file: string, options: ParseOptions = {}): Promise<LabeledSentence[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ConllError(file, 0, `cannot read file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  return parseConll(text, file, options);
+}
+
+export function formatConll(sentences: readonly { tokens: readonly string[]; labels: readonly string[] }[]): string {
+  let out = '';
+  for (const s of sentences) {
+    for (let i = 0; i < s.tokens.length; i++) out += `${s.tokens[i]}\t${s.labels[i]}\n`;
+    out += '\n';
+  }
+  return out;
+}
+
+/** The BIO label set implied by some sentences: O first, then B-/I- pairs for each type in sorted order. */
+export function labelSetOf(sentences: readonly { labels: readonly string[] }[]): string[] {
+  const types = new Set<string>();
+  for (const s of sentences) for (const l of s.labels) if (l !== 'O') types.add(l.slice(2));
+  const sorted = [...types].sort();
+  return ['O', ...sorted.flatMap((t) => [`B-${t}`, `I-${t}`])];
+}

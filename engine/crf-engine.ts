@@ -1,0 +1,182 @@
+/**
+ * Runtime for `crf` bundles: tokenize → hashed features → ONNX Runtime emission scores for the whole
+ * batch in one call → Viterbi per document → exact span marginals as entity confidence.
+ */
+import * as ort from 'onnxruntime-node';
+import { spansFromBio } from './bio.js';
+import { WordClusters } from './clusters.js';
+import { constrainedTransitions, forwardBackward, spanMarginal, viterbi, type Transitions } from './crf.js';
+import { FEATURE_VERSION, featurizeSentence, normalizeToken, type FeatureConfig } from './features.js';
+import { BundleVerificationError, type CrfManifestSection, type VerifiedBundle } from './bundle.js';
+import { tokenize, type Token } from './tokenize.js';
+import type { BaselineProfile, Entity, ExtractResult, ModelInfo, NerEngine } from './types.js';
+import { parseProfile } from './profile.js';
+
+export interface EngineOptions {
+  /** ONNX Runtime intra-op threads (default 1: the server scales by processes/pods, not threads). */
+  threads?: number;
+}
+
+export async function createSession(model: Uint8Array, threads = 1): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(model, {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+  });
+}
+
+export class CrfEngine implements NerEngine {
+  readonly info: ModelInfo;
+  readonly profile: BaselineProfile | undefined;
+  readonly #session: ort.InferenceSession;
+  readonly #labels: readonly string[];
+  readonly #config: FeatureConfig;
+  readonly #slots: number;
+  readonly #clusters: WordClusters | undefined;
+  readonly #vocabulary: ReadonlySet<string>;
+  readonly #transitions: Transitions;
+  readonly #outsideBias: number;
+  readonly #splitHyphens: boolean;
+  /** Label index pairs (B, I) per entity type, for span marginals. */
+  readonly #typeIndex: Map<string, { b: number; i: number }>;
+
+  private constructor(bundle: VerifiedBundle, crf: CrfManifestSection, session: ort.InferenceSession) {
+    const m = bundle.manifest;
+    this.info = { name: m.name, version: m.version, digest: bundle.digest, format: 'crf', entityTypes: [...m.entityTypes].sort() };
+    this.#session = session;
+    this.#labels = crf.labels;
+    this.#config = { featureVersion: crf.features.featureVersion, bucketBits: crf.features.bucketBits, clusters: crf.features.clusters };
+    this.#slots = crf.features.slots;
+    this.#splitHyphens = crf.tokenizer.splitHyphens;
+    this.#outsideBias = crf.decoding.outsideBias;
+    const clustersFile = bundle.files.get('clusters.tsv');
+    this.#clusters = clustersFile ? WordClusters.parse(clustersFile.toString('utf8')) : undefined;
+    const vocab = bundle.files.get('vocab.txt');
+    this.#vocabulary = new Set(vocab ? vocab.toString('utf8').split('\n').filter((w) => w.length > 0) : []);
+    const profile = bundle.files.get('profile.json');
+    this.profile = profile ? parseProfile(profile.toString('utf8')) : undefined;
+    this.#transitions = constrainedTransitions(
+      {
+        trans: Float64Array.from(crf.transitions.trans.flat()),
+        start: Float64Array.from(crf.transitions.start),
+        end: Float64Array.from(crf.transitions.end),
+      },
+      crf.labels,
+    );
+    this.#typeIndex = new Map();
+    for (const type of m.entityTypes) {
+      this.#typeIndex.set(type, { b: crf.labels.indexOf(`B-${type}`), i: crf.labels.indexOf(`I-${type}`) });
+    }
+  }
+
+  static async create(bundle: VerifiedBundle, options: EngineOptions = {}): Promise<CrfEngine> {
+    const crf = bundle.manifest.crf;
+    const fail = (msg: string) => new BundleVerificationError(msg, bundle.dir);
+    if (!crf) throw fail('format is crf but the manifest has no crf section');
+    if (crf.features.featureVersion !== FEATURE_VERSION) {
+      throw fail(`feature version ${crf.features.featureVersion} is not supported by this runtime (supports ${FEATURE_VERSION})`);
+    }
+    const L = crf.labels.length;
+    if (crf.transitions.trans.length !== L || crf.transitions.trans.some((r) => r.length !== L) || crf.transitions.start.length !== L || crf.transitions.end.length !== L) {
+      throw fail(`transition scores do not match the ${L} labels`);
+    }
+    if (crf.features.clusters && !bundle.files.has('clusters.tsv')) throw fail('features use clusters but clusters.tsv is not in the bundle');
+    const model = bundle.files.get('model.onnx');
+    if (!model) throw fail('model.onnx is not in the bundle');
+    let session: ort.InferenceSession;
+    try {
+      session = await createSession(model, options.threads);
+    } catch (err) {
+      throw fail(`model.onnx cannot be loaded by ONNX Runtime: ${(err as Error).message}`);
+    }
+    const out = session.outputNames[0];
+    if (session.inputNames[0] !== 'features' || out !== 'emissions') {
+      throw fail(`model.onnx must have input 'features' and output 'emissions' (has ${session.inputNames.join(',')} → ${session.outputNames.join(',')})`);
+    }
+    return new CrfEngine(bundle, crf, session);
+  }
+
+  async extract(text: string): Promise<ExtractResult> {
+    return (await this.extractBatch([text]))[0] as ExtractResult;
+  }
+
+  async extractBatch(texts: readonly string[]): Promise<ExtractResult[]> {
+    const docs = texts.map((t) => tokenize(t, { splitHyphens: this.#splitHyphens }));
+    const sentences = docs.map((d) => d.map((t) => t.text));
+    const emissions = await this.#emissions(sentences);
+    const L = this.#labels.length;
+    const results: ExtractResult[] = [];
+    let offset = 0;
+    const path = new Int32Array(Math.max(1, ...docs.map((d) => d.length)));
+    for (let d = 0; d < docs.length; d++) {
+      const tokens = docs[d] as Token[];
+      const text = texts[d] as string;
+      const n = tokens.length;
+      let unknown = 0;
+      for (const t of tokens) if (!this.#vocabulary.has(normalizeToken(t.text))) unknown++;
+      const entities: Entity[] = [];
+      if (n > 0) {
+        viterbi(emissions, offset, n, L, this.#transitions, path);
+        const labels = Array.from(path.subarray(0, n), (y) => this.#labels[y] as string);
+        const spans = spansFromBio(labels);
+        if (spans.length > 0) {
+          // Forward-backward only for documents that have entities: most clinical sentences have none.
+          const lattice = forwardBackward(emissions, offset, n, L, this.#transitions);
+          for (const s of spans) {
+            const idx = this.#typeIndex.get(s.type) as { b: number; i: number };
+            const start = (tokens[s.start] as Token).start;
+            const end = (tokens[s.end - 1] as Token).end;
+            const score = spanMarginal(lattice, emissions, offset, this.#transitions, s.start, s.end, idx.b, idx.i);
+            entities.push({ label: s.type, start, end, text: text.slice(start, end), score: Math.round(score * 1e4) / 1e4 });
+          }
+        }
+      }
+      results.push({ entities, stats: { tokens: n, unknownTokens: unknown } });
+      offset += n;
+    }
+    return results;
+  }
+
+  async tagTokens(sentences: readonly (readonly string[])[]): Promise<string[][]> {
+    const emissions = await this.#emissions(sentences);
+    const L = this.#labels.length;
+    const out: string[][] = [];
+    let offset = 0;
+    const path = new Int32Array(Math.max(1, ...sentences.map((s) => s.length)));
+    for (const s of sentences) {
+      const n = s.length;
+      if (n > 0) viterbi(emissions, offset, n, L, this.#transitions, path);
+      out.push(Array.from(path.subarray(0, n), (y) => this.#labels[y] as string));
+      offset += n;
+    }
+    return out;
+  }
+
+  /** Emission scores for all tokens of all sentences, one ONNX Runtime call. */
+  async #emissions(sentences: readonly (readonly string[])[]): Promise<Float32Array> {
+    let total = 0;
+    for (const s of sentences) total += s.length;
+    if (total === 0) return new Float32Array(0);
+    const features = new Int32Array(total * this.#slots);
+    let offset = 0;
+    for (const s of sentences) {
+      if (s.length === 0) continue;
+      featurizeSentence(s, this.#config, this.#clusters, features, offset);
+      offset += s.length;
+    }
+    const input = new ort.Tensor('int32', features, [total, this.#slots]);
+    const result = await this.#session.run({ features: input });
+    const emissions = (result.emissions as ort.Tensor).data as Float32Array;
+    if (this.#outsideBias !== 0) {
+      // Label 0 is always O: a decision threshold tuned at training time trades precision for recall.
+      const L = this.#labels.length;
+      for (let k = 0; k < total; k++) emissions[k * L] = (emissions[k * L] as number) - this.#outsideBias;
+    }
+    return emissions;
+  }
+
+  async close(): Promise<void> {
+    await this.#session.release();
+  }
+}

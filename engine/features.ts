@@ -1,0 +1,220 @@
+/**
+ * Token features for the linear-chain CRF, hashed into a fixed number of buckets.
+ *
+ * Why hashing instead of a feature dictionary: the runtime never builds or looks up feature strings,
+ * it hashes character ranges of the token in place (no allocation per feature), and the bundle needs
+ * no multi-megabyte feature vocabulary. Every token gets exactly `slotsPerToken` ids so the ONNX graph
+ * sees a dense [tokens, slots] int64 tensor; unused slots point at the all-zero padding row.
+ *
+ * The templates are versioned (`FEATURE_VERSION`): a bundle records the version and config it was
+ * trained with, and the runtime refuses versions it does not know.
+ */
+import type { WordClusters } from './clusters.js';
+
+export const FEATURE_VERSION = 1;
+
+export interface FeatureConfig {
+  featureVersion: number;
+  /** log2 of the number of hash buckets (rows of the weight matrix, excluding the padding row). */
+  bucketBits: number;
+  /** Whether cluster features are used (the bundle then ships clusters.tsv). */
+  clusters: boolean;
+}
+
+export const DEFAULT_FEATURE_CONFIG: FeatureConfig = { featureVersion: FEATURE_VERSION, bucketBits: 20, clusters: false };
+
+// Template ids: hashed in as the seed so identical values of different templates land in different buckets.
+const enum T {
+  Bias = 1,
+  W0,
+  Wm1,
+  Wp1,
+  Wm2,
+  Wp2,
+  Wm1W0,
+  W0Wp1,
+  Pre,
+  Suf,
+  Shape,
+  ShortShape,
+  Flags,
+  Wm1Suf,
+  Wp1Suf,
+  Cl0,
+  Clm1,
+  Clp1,
+  Norm,
+  ShapeM1ShapeP1,
+  Wm2Wm1,
+  Wp1Wp2,
+  Wm1Pre,
+  Wp1Pre,
+}
+
+/** Slots per token: bias, 5 window words, 4 bigrams, 4 prefixes, 4 suffixes, 2 shapes, 2 flags, 4 neighbour affixes, 3 conjunctions (+ 9 cluster slots). */
+export function slotsPerToken(config: FeatureConfig): number {
+  return 29 + (config.clusters ? CLUSTER_SLOTS : 0);
+}
+const CLUSTER_SLOTS = 3 * 3; // 3 granularities for w0, w-1, w+1
+
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+function hashRange(seed: number, s: string, from: number, to: number): number {
+  let h = (FNV_OFFSET ^ Math.imul(seed, 0x9e3779b1)) >>> 0;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    h = Math.imul(h ^ (c & 0xff), FNV_PRIME);
+    h = Math.imul(h ^ (c >>> 8), FNV_PRIME);
+  }
+  return finalize(h);
+}
+
+function hashInts(seed: number, a: number, b: number): number {
+  let h = (FNV_OFFSET ^ Math.imul(seed, 0x9e3779b1)) >>> 0;
+  h = Math.imul(h ^ a, FNV_PRIME);
+  h = Math.imul(h ^ b, FNV_PRIME);
+  return finalize(h);
+}
+
+/** murmur3 fmix32: spreads FNV's weak low bits before masking. */
+function finalize(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** Normalised word form used for word features and the vocabulary: lower case, digits → 0. */
+export function normalizeToken(token: string): string {
+  return token.toLowerCase().replace(/[0-9]/g, '0');
+}
+
+function shapeOf(token: string, short: boolean): string {
+  let out = '';
+  let last = '';
+  for (const ch of token) {
+    let c: string;
+    if (ch >= '0' && ch <= '9') c = 'd';
+    else if (ch !== ch.toLowerCase()) c = 'X';
+    else if (ch !== ch.toUpperCase()) c = 'x';
+    else c = ch;
+    if (short && c === last) continue;
+    out += c;
+    last = c;
+    if (out.length >= 12) break;
+  }
+  return out;
+}
+
+function flagsOf(token: string): number {
+  let f = 0;
+  if (/^[A-Z][a-z]/.test(token)) f |= 1;
+  if (/^[A-Z0-9]+$/.test(token) && /[A-Z]/.test(token)) f |= 2;
+  if (/[0-9]/.test(token)) f |= 4;
+  if (/-/.test(token)) f |= 8;
+  if (/^[^\p{L}\p{N}]+$/u.test(token)) f |= 16;
+  if (/[a-z][A-Z]/.test(token)) f |= 32; // inner capital: gene/drug-like names
+  const len = token.length;
+  f |= (len <= 2 ? 0 : len <= 4 ? 1 : len <= 7 ? 2 : 3) << 6;
+  return f;
+}
+
+/** Per-token values computed once per sentence and shared by the token's neighbours. */
+interface TokenView {
+  norm: string;
+  shape: string;
+  shortShape: string;
+  flags: number;
+  clusters: readonly number[] | undefined;
+}
+
+const BOS: TokenView = { norm: '<s>', shape: '<s>', shortShape: '<s>', flags: 1 << 10, clusters: undefined };
+const EOS: TokenView = { norm: '</s>', shape: '</s>', shortShape: '</s>', flags: 1 << 11, clusters: undefined };
+
+/**
+ * Featurise one sentence into `out` starting at token offset `outToken` (row-major [token][slot]).
+ * `out` may be a BigInt64Array (ONNX input) or an Int32Array (training).
+ */
+export function featurizeSentence(
+  tokens: readonly string[],
+  config: FeatureConfig,
+  clusters: WordClusters | undefined,
+  out: Int32Array,
+  outToken = 0,
+): void {
+  const n = tokens.length;
+  const views: TokenView[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const tok = tokens[i] as string;
+    const norm = normalizeToken(tok);
+    views[i] = {
+      norm,
+      shape: shapeOf(tok, false),
+      shortShape: shapeOf(tok, true),
+      flags: flagsOf(tok),
+      clusters: clusters?.lookup(norm),
+    };
+  }
+  const slots = slotsPerToken(config);
+  const mask = (1 << config.bucketBits) - 1;
+  const pad = mask + 1;
+  const view = (i: number): TokenView => (i < 0 ? BOS : i >= n ? EOS : (views[i] as TokenView));
+
+  for (let i = 0; i < n; i++) {
+    let o = (outToken + i) * slots;
+    const end = o + slots;
+    // -1 marks an absent feature (a prefix longer than the word, a missing cluster): the padding row.
+    const put = (h: number) => {
+      out[o++] = h === -1 ? pad : h & mask;
+    };
+    const w0 = view(i);
+    const wm1 = view(i - 1);
+    const wp1 = view(i + 1);
+    const wm2 = view(i - 2);
+    const wp2 = view(i + 2);
+    const s = w0.norm;
+    const len = s.length;
+
+    put(hashInts(T.Bias, 0, 0));
+    put(hashRange(T.W0, s, 0, len));
+    put(hashRange(T.Wm1, wm1.norm, 0, wm1.norm.length));
+    put(hashRange(T.Wp1, wp1.norm, 0, wp1.norm.length));
+    put(hashRange(T.Wm2, wm2.norm, 0, wm2.norm.length));
+    put(hashRange(T.Wp2, wp2.norm, 0, wp2.norm.length));
+    put(hashInts(T.Wm1W0, hashRange(0, wm1.norm, 0, wm1.norm.length), hashRange(0, s, 0, len)));
+    put(hashInts(T.W0Wp1, hashRange(0, s, 0, len), hashRange(0, wp1.norm, 0, wp1.norm.length)));
+    for (let k = 1; k <= 4; k++) put(k <= len ? hashRange(T.Pre * 16 + k, s, 0, k) : -1);
+    for (let k = 1; k <= 4; k++) put(k <= len ? hashRange(T.Suf * 16 + k, s, len - k, len) : -1);
+    put(hashRange(T.Shape, w0.shape, 0, w0.shape.length));
+    put(hashRange(T.ShortShape, w0.shortShape, 0, w0.shortShape.length));
+    put(hashInts(T.Flags, w0.flags, 0));
+    put(hashInts(T.Flags, w0.flags, wm1.flags + 1));
+    const m1 = wm1.norm;
+    const p1 = wp1.norm;
+    put(hashRange(T.Wm1Suf, m1, Math.max(0, m1.length - 3), m1.length));
+    put(hashRange(T.Wp1Suf, p1, Math.max(0, p1.length - 3), p1.length));
+    put(hashRange(T.Wm1Pre, m1, 0, Math.min(4, m1.length)));
+    put(hashRange(T.Wp1Pre, p1, 0, Math.min(4, p1.length)));
+    put(hashInts(T.ShapeM1ShapeP1, hashRange(0, wm1.shortShape, 0, wm1.shortShape.length), hashRange(1, wp1.shortShape, 0, wp1.shortShape.length)));
+    put(hashInts(T.Wm2Wm1, hashRange(0, wm2.norm, 0, wm2.norm.length), hashRange(0, m1, 0, m1.length)));
+    put(hashInts(T.Wp1Wp2, hashRange(0, p1, 0, p1.length), hashRange(0, wp2.norm, 0, wp2.norm.length)));
+    put(hashInts(T.Norm, hashRange(0, w0.shortShape, 0, w0.shortShape.length), hashRange(2, s, Math.max(0, len - 3), len)));
+    put(hashInts(T.Norm + 100, w0.flags, hashRange(3, p1, 0, p1.length)));
+    if (config.clusters) {
+      for (const [v, tpl] of [
+        [w0, T.Cl0],
+        [wm1, T.Clm1],
+        [wp1, T.Clp1],
+      ] as const) {
+        for (let level = 0; level < 3; level++) {
+          const c = v.clusters?.[level];
+          put(c === undefined ? -1 : hashInts(tpl * 16 + level, c, 0));
+        }
+      }
+    }
+    if (o !== end) throw new Error(`feature template wrote ${o - (end - slots)} slots, expected ${slots}`);
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * Vitest global setup of the `cluster` project: one full-profile cluster for all of its test files.
+ * Test files read it with `inject('cluster')` (see testing.ts); the cluster stops after the run.
+ */
+import type { TestProject } from 'vitest/node';
+import { describe as describeCluster, startCluster, type ClusterInfo } from './cluster.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The cluster started for this test run (test/cluster/global-setup.ts). */
+    cluster: ClusterInfo;
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const log = process.env.NEROPS_CLUSTER_VERBOSE ? (l: string) => process.stderr.write(`${l}\n`) : undefined;
+  const cluster = await startCluster({ profile: 'full', ...(log ? { log } : {}) });
+  process.stderr.write(`test/cluster: full profile ready in ${(cluster.startMs / 1000).toFixed(1)} s (state: ${cluster.stateDir})\n`);
+  project.provide('cluster', describeCluster(cluster));
+  return async () => {
+    await cluster.stop();
+  };
+}

@@ -39,7 +39,8 @@ const WATCHDOG = `
 harness=$1 piddir=$2
 while kill -0 "$harness" 2>/dev/null; do sleep 0.5; done
 for f in "$piddir"/*.pid; do
-  [ -f "$f" ] && kill -KILL -- "-$(cat "$f")" 2>/dev/null
+  # dash: a negative pid names a process group, and "--" is not understood.
+  [ -f "$f" ] && kill -9 "-$(cat "$f")" 2>/dev/null
 done
 exit 0`;
 

@@ -1,7 +1,8 @@
 /**
  * Logging. One pino instance per process (JSON to stdout), one pino-http middleware per app. The request
- * serializer keeps only id, method and path (no query string, no headers, so no tokens); bodies, texts and
- * entity strings are never passed to the logger anywhere in the server.
+ * serializer keeps only id and method, and the line carries the matched route pattern (never the raw path
+ * or query, never headers, so no tokens); bodies, texts and entity strings are never passed to the logger
+ * anywhere in the server.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -40,14 +41,15 @@ export function httpLogger(logger: Logger, quietPaths: ReadonlySet<string>): Htt
     // pino-http would otherwise attach the raw error (whose message may quote input) to the line.
     customAttributeKeys: { err: 'error' },
     serializers: {
-      req: (req: { id?: unknown; method?: string; url?: string; raw?: IncomingMessage }) => ({ id: req.id, method: req.method, path: pathOnly(req.url) }),
+      // No path: an unmatched path is client input and could carry text. The route pattern is logged instead.
+      req: (req: { id?: unknown; method?: string }) => ({ id: req.id, method: req.method }),
       res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
       error: (err: unknown) => ({ type: err instanceof Error ? err.name : typeof err }),
     },
     wrapSerializers: false,
     customProps: (_req, res) => {
       const route = (res as ServerResponse & { locals?: { route?: string; problem?: string } }).locals;
-      return route?.problem ? { route: route.route, problem: route.problem } : { route: route?.route };
+      return route?.problem ? { route: route.route ?? 'unmatched', problem: route.problem } : { route: route?.route ?? 'unmatched' };
     },
   });
 }

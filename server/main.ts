@@ -55,14 +55,9 @@ export interface RunningServer {
 
 export const DEFAULT_DRAIN_TIMEOUT_MS = 8_000;
 
-type LoadEngine = (dir: string, opts?: { expectedDigest?: string; threads?: number }) => Promise<NerEngine>;
-
-/** The engine loader, imported lazily so `ner-ops fetch-model` never loads ONNX Runtime. */
-async function engineLoader(): Promise<LoadEngine> {
-  // A non-literal specifier keeps this module compiling while the engine's loader is being written.
-  const specifier = '../engine/load.js';
-  const mod = (await import(specifier)) as { loadEngine: LoadEngine };
-  return mod.loadEngine;
+/** The engine loader, imported lazily so that importing this module does not load ONNX Runtime. */
+async function engineLoader(): Promise<typeof import('../engine/load.js').loadEngine> {
+  return (await import('../engine/load.js')).loadEngine;
 }
 
 export async function startServer(config: ServeConfig): Promise<RunningServer> {

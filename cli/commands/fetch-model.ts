@@ -29,10 +29,6 @@ const options = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-interface Verify {
-  verifyBundle(dir: string, expectedDigest?: string): Promise<{ digest: string }>;
-}
-
 async function isDir(p: string): Promise<boolean> {
   return stat(p).then(
     (s) => s.isDirectory(),
@@ -56,7 +52,7 @@ const fetchModel: Command = async (argv) => {
   const to = resolve(v.to);
   const timeoutMs = v['timeout-ms'] === undefined ? 60_000 : Number(v['timeout-ms']);
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new CliError('fetch-model: --timeout-ms must be a positive integer');
-  const { verifyBundle } = (await import('../../engine/bundle.js')) as Verify;
+  const { verifyBundle } = await import('../../engine/bundle.js');
 
   // Already installed (init container restarted)? Verify what is there rather than trusting it.
   if ((await isDir(to)) && (await readdir(to)).length > 0) {

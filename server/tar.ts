@@ -35,7 +35,7 @@ function octal(h: Buffer, off: number, len: number): number {
   }
   const s = field(h, off, len).trim();
   if (s === '') return 0;
-  if (!/^[0-7]+$/.test(s)) throw new Error('corrupt tar header (bad number)');
+  if (!/^[0-7]+$/.test(s)) throw new Error('not a tar archive (corrupt header)');
   return parseInt(s, 8);
 }
 

@@ -26,7 +26,10 @@ export interface ServerOptions {
   maxBatchWaitMs: number;
   /** Most documents queued for the engine; beyond it requests get 503 + Retry-After. */
   maxQueue: number;
-  /** Engine calls in flight at once. */
+  /**
+   * Engine calls in flight at once. 2 pipelines the work: ONNX Runtime scores one batch on its own thread
+   * while the event loop tokenizes, featurizes and decodes the next.
+   */
   maxConcurrentBatches: number;
   /** Deadline for a request's documents to be extracted; past it, 503. */
   requestTimeoutMs: number;
@@ -40,9 +43,9 @@ export interface ServerOptions {
 
 export const DEFAULT_SERVER_OPTIONS: Readonly<ServerOptions> = Object.freeze({
   maxBatchSize: 32,
-  maxBatchWaitMs: 1,
+  maxBatchWaitMs: 0,
   maxQueue: 512,
-  maxConcurrentBatches: 1,
+  maxConcurrentBatches: 2,
   requestTimeoutMs: 5_000,
   maxBodyBytes: 1024 * 1024,
   maxDocumentChars: 20_000,

@@ -16,7 +16,7 @@ export interface BatcherOptions {
   maxWaitMs: number;
   /** Most documents waiting (not yet dispatched); beyond it submissions are refused with 503. */
   maxQueue: number;
-  /** Engine calls allowed at the same time. 1 is right for a CPU-bound engine with its own thread pool. */
+  /** Engine calls allowed at the same time (2 overlaps ONNX Runtime's thread with the event loop's share). */
   maxConcurrentBatches: number;
 }
 

@@ -25,6 +25,7 @@ http:
   --max-batch-size N         documents per engine batch (default ${DEFAULT_SERVER_OPTIONS.maxBatchSize})
   --max-batch-wait-ms N      longest wait for a batch to fill (default ${DEFAULT_SERVER_OPTIONS.maxBatchWaitMs})
   --max-queue N              queued documents before 503 (default ${DEFAULT_SERVER_OPTIONS.maxQueue})
+  --max-concurrent-batches N engine batches in flight at once (default ${DEFAULT_SERVER_OPTIONS.maxConcurrentBatches})
   --request-timeout-ms N     per-request deadline (default ${DEFAULT_SERVER_OPTIONS.requestTimeoutMs})
   --max-body-bytes N         request body limit (default ${DEFAULT_SERVER_OPTIONS.maxBodyBytes})
   --max-document-chars N     per-document limit (default ${DEFAULT_SERVER_OPTIONS.maxDocumentChars})
@@ -60,6 +61,7 @@ const options = {
   'max-batch-size': { type: 'string' },
   'max-batch-wait-ms': { type: 'string' },
   'max-queue': { type: 'string' },
+  'max-concurrent-batches': { type: 'string' },
   'request-timeout-ms': { type: 'string' },
   'max-body-bytes': { type: 'string' },
   'max-document-chars': { type: 'string' },
@@ -140,6 +142,7 @@ const serve: Command = async (argv) => {
         maxBatchSize: intFlag('max-batch-size', v['max-batch-size'], D.maxBatchSize, 1),
         maxBatchWaitMs: intFlag('max-batch-wait-ms', v['max-batch-wait-ms'], D.maxBatchWaitMs, 0),
         maxQueue: intFlag('max-queue', v['max-queue'], D.maxQueue, 1),
+        maxConcurrentBatches: intFlag('max-concurrent-batches', v['max-concurrent-batches'], D.maxConcurrentBatches, 1),
         requestTimeoutMs: intFlag('request-timeout-ms', v['request-timeout-ms'], D.requestTimeoutMs, 1),
         maxBodyBytes: intFlag('max-body-bytes', v['max-body-bytes'], D.maxBodyBytes, 64),
         maxDocumentChars: intFlag('max-document-chars', v['max-document-chars'], D.maxDocumentChars, 1),

@@ -1,9 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
-// Tests under test/integration and test/e2e run against the real local cluster (test/cluster), which
-// the `cluster` project starts once in its global setup; unit tests never pay for it.
-// `vitest run` (npm test) runs both projects; `--project unit` runs only the fast ones.
-const clusterTests = ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'];
+// Tests that need the real local cluster (test/cluster) live in test/integration/cluster*.test.ts,
+// test/integration/k8s/ and test/e2e/; the `cluster` project starts the cluster once in its global
+// setup. Other integration tests (engine, server) run real processes and ONNX sessions but no cluster.
+// `vitest run` (npm test) runs both projects; `--project unit` runs only the ones without a cluster.
+const clusterTests = ['test/integration/cluster*.test.ts', 'test/integration/k8s/**/*.test.ts', 'test/e2e/**/*.test.ts'];
 
 export default defineConfig({
   test: {

@@ -21,7 +21,8 @@ export interface FeatureConfig {
   clusters: boolean;
 }
 
-export const DEFAULT_FEATURE_CONFIG: FeatureConfig = { featureVersion: FEATURE_VERSION, bucketBits: 20, clusters: false };
+// 2^18 buckets: measured no worse than 2^20 on BeHealthy dev (0.567 vs 0.558 F1) at a quarter of the model size.
+export const DEFAULT_FEATURE_CONFIG: FeatureConfig = { featureVersion: FEATURE_VERSION, bucketBits: 18, clusters: false };
 
 // Template ids: hashed in as the seed so identical values of different templates land in different buckets.
 const enum T {

@@ -16,7 +16,7 @@ Train a CRF model bundle from CoNLL files (token<TAB>BIO-label, blank line betwe
   --model-version V    model version (default 0.1.0)
   --clusters FILE      word clusters from 'ner-ops clusters'
   --unlabeled FILE     unlabeled text to learn word clusters from (repeatable)
-  --bucket-bits N      log2 of the feature hash size (default 20)
+  --bucket-bits N      log2 of the feature hash size (default 18)
   --repair-bio         turn invalid I- tags into B- instead of failing
   --quiet              no progress output`;
 
@@ -56,7 +56,7 @@ const train: Command = async (argv) => {
       version: values['model-version'],
       clustersFile: values.clusters,
       unlabeledFiles: values.unlabeled,
-      bucketBits: values['bucket-bits'] === undefined ? undefined : intFlag('bucket-bits', values['bucket-bits'], 20, 8),
+      bucketBits: values['bucket-bits'] === undefined ? undefined : intFlag('bucket-bits', values['bucket-bits'], 18, 8),
       repairBio: values['repair-bio'] ?? false,
       log,
     });

@@ -1,0 +1,34 @@
+/**
+ * Turn a Hugging Face-style token-classification export (model.onnx, tokenizer.json, config.json) into
+ * a nerops bundle by writing the manifest that pins its files. The files themselves are not changed.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MANIFEST_FORMAT_VERSION, canonicalJson, sha256, MANIFEST_FILE, type Manifest } from '../engine/bundle.js';
+import { writeFile } from 'node:fs/promises';
+
+export async function packageTokenClassificationBundle(dir: string, options: { name: string; version: string }): Promise<string> {
+  const files: Record<string, string> = {};
+  for (const name of ['model.onnx', 'tokenizer.json', 'config.json', 'profile.json', 'metrics.json']) {
+    let data: Buffer;
+    try {
+      data = await readFile(join(dir, name));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && (name === 'profile.json' || name === 'metrics.json')) continue;
+      throw new Error(`${join(dir, name)}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); a token-classification bundle needs model.onnx, tokenizer.json and config.json`);
+    }
+    files[name] = sha256(data);
+  }
+  let config: { id2label?: Record<string, string> };
+  try {
+    config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as typeof config;
+  } catch (err) {
+    throw new Error(`${join(dir, 'config.json')}: not valid JSON (${(err as Error).message})`);
+  }
+  if (!config.id2label || typeof config.id2label !== 'object') throw new Error(`${join(dir, 'config.json')}: no id2label mapping`);
+  const entityTypes = [...new Set(Object.values(config.id2label).filter((l) => l !== 'O').map((l) => l.replace(/^[BI]-/, '')))].sort();
+  const manifest: Manifest = { formatVersion: MANIFEST_FORMAT_VERSION, format: 'token-classification', name: options.name, version: options.version, entityTypes, files };
+  const text = canonicalJson(manifest);
+  await writeFile(join(dir, MANIFEST_FILE), text);
+  return sha256(text);
+}

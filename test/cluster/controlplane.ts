@@ -36,7 +36,7 @@ export async function startEtcd(ctx: ControlPlaneContext, clientPort: number, pe
     // A throwaway test store: durability costs fsyncs that would slow every write.
     '--unsafe-no-fsync',
     '--log-level=warn',
-  ]);
+  ], { stopLast: true });
   await waitFor('etcd', async () => (await fetch(`${url}/health`)).ok, { timeoutMs: 20_000, proc });
   return { proc, url };
 }

@@ -4,6 +4,7 @@
  */
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { ManagedProcess, Supervisor } from './supervisor.js';
+import { removeNotReadyTaint } from './node-taints.js';
 import { NODE_KIND_LABEL } from './process-node.js';
 import { waitFor } from './wait.js';
 
@@ -23,7 +24,7 @@ export async function startKwok(opts: { sup: Supervisor; bin: string; kubeconfig
   ]);
 }
 
-/** Creates `names` as kwok-managed nodes and waits until kwok reports them Ready. */
+/** Creates `names` as kwok-managed nodes, waits until kwok reports them Ready, and makes them schedulable. */
 export async function createKwokNodes(kc: KubeConfig, names: string[], proc: ManagedProcess): Promise<void> {
   const core = kc.makeApiClient(CoreV1Api);
   await Promise.all(
@@ -52,4 +53,5 @@ export async function createKwokNodes(kc: KubeConfig, names: string[], proc: Man
     },
     { timeoutMs: 30_000, intervalMs: 200, proc },
   );
+  await Promise.all(names.map((name) => removeNotReadyTaint(core, name)));
 }

@@ -22,6 +22,7 @@ import {
 } from '@kubernetes/client-node';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { removeNotReadyTaint } from './node-taints.js';
 import { containerEnv, localCommand, PROCESS_ENV } from './pod-command.js';
 import { podStatus, type ContainerRunState, type PodRunState } from './pod-status.js';
 import { writeTargets } from './prometheus.js';
@@ -197,6 +198,7 @@ export class ProcessNode {
       },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
+    await removeNotReadyTaint(this.#core, name);
   }
 
   #allocateIp(): string {

@@ -20,6 +20,7 @@ export interface ExitInfo {
 export interface ManagedProcess {
   name: string;
   pid: number;
+  stopLast: boolean;
   logFile: string;
   child: ChildProcess;
   /** Resolves once the process has exited (never rejects). */
@@ -33,6 +34,8 @@ export interface StartOptions {
   cwd?: string;
   /** Log file; defaults to `<stateDir>/logs/<name>.log`. stdout and stderr both go there. */
   logFile?: string;
+  /** Stop this one only after all others in {@link Supervisor.stopAll} (etcd: the others depend on it). */
+  stopLast?: boolean;
 }
 
 const WATCHDOG = `
@@ -112,6 +115,7 @@ export class Supervisor {
     const pidFile = join(this.#pidDir, `${name}.pid`);
     const proc: ManagedProcess = {
       name,
+      stopLast: opts.stopLast ?? false,
       pid: child.pid ?? -1,
       logFile,
       child,
@@ -146,9 +150,10 @@ export class Supervisor {
     return proc.exited;
   }
 
-  /** Stops everything in reverse start order (clients before the apiserver, the apiserver before etcd). */
+  /** Stops everything in parallel, then the `stopLast` processes; a cluster is disposable, so speed wins over order. */
   async stopAll(graceMs = 5000): Promise<void> {
-    for (const proc of [...this.#procs].reverse()) await this.stop(proc, graceMs);
+    await Promise.all(this.#procs.filter((p) => !p.stopLast).map((p) => this.stop(p, graceMs)));
+    await Promise.all([...this.#procs].map((p) => this.stop(p, graceMs)));
     this.#watchdog?.kill('SIGKILL');
     this.#watchdog = undefined;
   }

@@ -14,7 +14,7 @@ export function createLogger(level = process.env.NEROPS_LOG_LEVEL ?? process.env
   return destination ? pino(opts, destination) : pino(opts);
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:\-]{1,128}$/;
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** A client's `x-request-id` when it is a plausible id, otherwise a fresh UUID. */
 export function requestId(header: string | string[] | undefined): string {

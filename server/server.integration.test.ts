@@ -269,6 +269,34 @@ describe('errors are problem+json with a specific message', () => {
   });
 });
 
+describe('engine failure', () => {
+  it('answers a generic 500 problem, logs no text, and keeps serving', async () => {
+    // Fault injection around the real engine: fail on one marker document, delegate everything else.
+    const SECRET = 'Zanzibarine-Kettleworth has gout';
+    const faulty: NerEngine = {
+      info: engine.info,
+      profile: engine.profile,
+      extract: (t) => engine.extract(t),
+      tagTokens: (s) => engine.tagTokens(s),
+      close: async () => undefined,
+      extractBatch: async (texts) => {
+        if (texts.some((t) => t.includes('Zanzibarine'))) throw new Error(`cannot tag: ${texts.join(' | ')}`);
+        return engine.extractBatch(texts);
+      },
+    };
+    const { url, lines } = await serve({ engine: faulty });
+    const res = await postJson(`${url}/v1/extract`, { text: SECRET });
+    expect(res.status).toBe(500);
+    expect(res.headers.get('content-type')).toMatch(/problem\+json/);
+    expect(res.json).toMatchObject({ type: 'https://nerops.io/problems/internal', detail: 'the server failed to process the request' });
+    expect(res.text).not.toContain('Zanzibarine');
+    expect(lines.some((l) => l.includes('unhandled error while serving a request'))).toBe(true);
+    expect(lines.join('\n')).not.toContain('Zanzibarine');
+    expect((await postJson(`${url}/v1/extract`, { text: NOTE })).status).toBe(200);
+    expect(metricValue(await metricsText(url), 'nerops_requests_total', { code: '500' })).toBe(1);
+  });
+});
+
 describe('micro-batching', () => {
   it('coalesces concurrent requests into one engine batch', async () => {
     const { url } = await serve({ options: { maxBatchWaitMs: 250, maxBatchSize: 16 } });

@@ -10,7 +10,7 @@
  * Everything listens on 127.0.0.1 on ports picked at start, so clusters can run side by side.
  */
 import { KubeConfig, CoreV1Api } from '@kubernetes/client-node';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureBinaries, type BinaryName } from './binaries.js';
@@ -92,6 +92,8 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     await processNode?.stop().catch(() => undefined);
     await sup.stopAll();
     process.removeListener('exit', onExit);
+    // Logs stay for post-mortems; the stores are the bulk of the state and useless once stopped.
+    for (const store of ['etcd', join('prometheus', 'data')]) rmSync(join(stateDir, store), { recursive: true, force: true });
   };
 
   try {

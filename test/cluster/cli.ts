@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { ensureBinaries } from './binaries.js';
 import { startCluster, type ClusterInfo } from './cluster.js';
 import { repoRoot } from './paths.js';
-import { killRecordedGroups } from './supervisor.js';
+import { isRunning, killRecordedGroups } from './supervisor.js';
 import { logTail } from './wait.js';
 
 const stateDir = process.env.NEROPS_CLUSTER_DIR ?? join(repoRoot, '.cache', 'cluster');
@@ -24,14 +24,7 @@ const infoFile = join(stateDir, 'cluster.json');
 const failedFile = join(stateDir, 'failed');
 const daemonLog = join(stateDir, 'daemon.log');
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const alive = isRunning;
 
 function daemonPid(): number | undefined {
   if (!existsSync(pidFile)) return undefined;

@@ -38,14 +38,27 @@ export interface StartOptions {
   stopLast?: boolean;
 }
 
+// A SIGKILLed harness whose parent never reaps it stays a zombie, and kill -0 succeeds on zombies:
+// the loop reads the process state instead (empty once the process is gone).
 const WATCHDOG = `
 harness=$1 piddir=$2
-while kill -0 "$harness" 2>/dev/null; do sleep 0.5; done
+state() { sed -n 's/^State:[[:space:]]*\\([A-Z]\\).*/\\1/p' "/proc/$harness/status" 2>/dev/null; }
+while s=$(state) && [ -n "$s" ] && [ "$s" != Z ]; do sleep 0.5; done
 for f in "$piddir"/*.pid; do
   # dash: a negative pid names a process group, and "--" is not understood.
   [ -f "$f" ] && kill -9 "-$(cat "$f")" 2>/dev/null
 done
 exit 0`;
+
+/** True while `pid` exists and is not a zombie (a dead process nobody has reaped). */
+export function isRunning(pid: number): boolean {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return !/^State:\s*Z/m.test(status);
+  } catch {
+    return false;
+  }
+}
 
 /** Sends `signal` to the process group `pgid`; false when it no longer exists. */
 export function killGroup(pgid: number, signal: NodeJS.Signals): boolean {

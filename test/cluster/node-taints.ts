@@ -10,12 +10,21 @@ const NOT_READY_TAINT = 'node.kubernetes.io/not-ready';
  * after the node is Ready.
  */
 export async function removeNotReadyTaint(core: CoreV1Api, name: string): Promise<void> {
-  const node = await core.readNode({ name });
-  const taints = (node.spec?.taints ?? []).filter((t) => t.key !== NOT_READY_TAINT);
-  if (taints.length === (node.spec?.taints ?? []).length) return;
-  await core.patchNode(
-    // The resourceVersion makes this a compare-and-swap: a concurrent taint change fails loudly instead of being lost.
-    { name, body: { metadata: { resourceVersion: node.metadata?.resourceVersion }, spec: { taints } } },
-    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-  );
+  // Controllers touch a new Node too (annotations, status): retry the compare-and-swap on conflict.
+  for (let attempt = 1; ; attempt++) {
+    const node = await core.readNode({ name });
+    const taints = (node.spec?.taints ?? []).filter((t) => t.key !== NOT_READY_TAINT);
+    if (taints.length === (node.spec?.taints ?? []).length) return;
+    try {
+      await core.patchNode(
+        // The resourceVersion makes the patch a compare-and-swap, so a concurrent taint change is not lost.
+        { name, body: { metadata: { resourceVersion: node.metadata?.resourceVersion }, spec: { taints } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+      return;
+    } catch (err) {
+      const conflict = typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 409;
+      if (!conflict || attempt >= 10) throw new Error(`removing the not-ready taint from node ${name} failed`, { cause: err });
+    }
+  }
 }

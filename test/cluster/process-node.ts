@@ -20,7 +20,7 @@ import {
   type V1Container,
   type V1Pod,
 } from '@kubernetes/client-node';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { removeNotReadyTaint } from './node-taints.js';
 import { containerEnv, localCommand, PROCESS_ENV } from './pod-command.js';
@@ -313,6 +313,10 @@ export class ProcessNode {
     const cmd = localCommand(c.spec, env, { nodeBin: process.execPath, nerOpsCli });
     if ('error' in cmd) {
       c.state.state = { kind: 'waiting', reason: 'CreateContainerError', message: cmd.error };
+      return;
+    }
+    if (cmd.args[0] === nerOpsCli && !existsSync(nerOpsCli)) {
+      c.state.state = { kind: 'waiting', reason: 'CreateContainerError', message: `${nerOpsCli} does not exist: run npm run build` };
       return;
     }
     writeFileSync(c.terminationLog, '');

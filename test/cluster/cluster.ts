@@ -18,6 +18,7 @@ import { startApiserver, startControllerManager, startEtcd, startScheduler, type
 import { writeKubeconfig } from './kubeconfig.js';
 import { createKwokNodes, startKwok } from './kwok.js';
 import { generatePki } from './pki.js';
+import { installPlacementPolicy } from './placement-policy.js';
 import { freePorts } from './ports.js';
 import { ProcessNode } from './process-node.js';
 import { startPrometheus } from './prometheus.js';
@@ -141,6 +142,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       // Pods can be created once their namespace's ServiceAccount exists (ServiceAccount admission).
       const core = kc.makeApiClient(CoreV1Api);
       await waitFor('default ServiceAccount', async () => !!(await core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' })), { timeoutMs: 30_000, intervalMs: 100 });
+      await installPlacementPolicy(kc);
       Object.assign(cluster, { prometheusUrl: prom.url, processNodeName: PROCESS_NODE_NAME, kwokNodeNames, podSubnet });
     }
 

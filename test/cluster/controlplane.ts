@@ -73,6 +73,10 @@ export async function startApiserver(ctx: ControlPlaneContext, opts: ApiserverOp
     '--enable-priority-and-fairness=false',
     '--profiling=false',
     ...(opts.serviceAccountAdmission ? [] : ['--disable-admission-plugins=ServiceAccount']),
+    // MutatingAdmissionPolicy (beta, off by default in 1.34) places the project's pods on the
+    // process node (placement-policy.ts).
+    '--feature-gates=MutatingAdmissionPolicy=true',
+    '--runtime-config=admissionregistration.k8s.io/v1beta1=true',
     '--v=1',
   ]);
   const tls = { ca: readFileSync(pki.caCert), cert: readFileSync(pki.adminCert), key: readFileSync(pki.adminKey) };

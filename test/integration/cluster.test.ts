@@ -38,8 +38,8 @@ function jobSpec(name: string, script: string): Parameters<BatchV1Api['createNam
       backoffLimit: 0,
       template: {
         metadata: { labels: { job: name } },
+        // No node selector: the placement policy sends the project's image to the process node.
         spec: {
-          ...processNodePlacement(),
           restartPolicy: 'Never',
           containers: [{ name: 'main', image: IMAGE, command: ['node', '-e', script] }],
         },
@@ -113,11 +113,12 @@ describe('process nodes', () => {
   });
 
   it("maps the image's ner-ops entrypoint to the built CLI", async () => {
+    // No command: the image's entrypoint, ner-ops, with the container's args.
     await batch.createNamespacedJob({
       namespace: ns,
       body: {
         metadata: { name: 'cli-help' },
-        spec: { backoffLimit: 0, template: { metadata: { labels: { job: 'cli-help' } }, spec: { ...processNodePlacement(), restartPolicy: 'Never', containers: [{ name: 'main', image: IMAGE, args: ['--help'] }] } } },
+        spec: { backoffLimit: 0, template: { metadata: { labels: { job: 'cli-help' } }, spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: IMAGE, args: ['--help'] }] } } },
       },
     });
     await eventually(async () => {
@@ -171,7 +172,6 @@ describe('Prometheus', () => {
       body: {
         metadata: { name: 'metrics', labels },
         spec: {
-          ...processNodePlacement(),
           containers: [
             {
               name: 'server',

@@ -77,7 +77,16 @@ build() {
   start=$SECONDS
   write_throwaway_module "$dir" "$mod" "$ver" "$sib_ver"
   out=$(mktemp -d "$bin_dir/.tmp-$name-XXXXXX")
-  (cd "$dir" && "${nice_cmd[@]}" go build -trimpath -ldflags="-s -w $ldflags" -o "$out/" "${pkgs[@]}")
+  # go build is silent while compiling; a heartbeat shows the build is alive.
+  (while sleep 30; do log "$name: still building ($((SECONDS - start)) s)"; done) &
+  local ticker=$!
+  if ! (cd "$dir" && "${nice_cmd[@]}" go build -trimpath -ldflags="-s -w $ldflags" -o "$out/" "${pkgs[@]}"); then
+    kill "$ticker" 2>/dev/null || true
+    rm -rf "$out"
+    log "$name: go build failed"
+    exit 1
+  fi
+  kill "$ticker" 2>/dev/null || true
   local i pkg base
   for i in "${!missing[@]}"; do
     # go build names a binary after its package path, skipping a major-version suffix (/v3).
@@ -95,6 +104,8 @@ if ! flock -n 9; then
   flock 9
 fi
 total_start=$SECONDS
+# Output dirs of builds that were killed half-way (we hold the lock, so none is in use).
+rm -rf "$bin_dir"/.tmp-*
 
 # k8s version stamps, as hack/lib/version.sh sets them, so /version reports the real version.
 k8s_minor=${KUBERNETES_VERSION#v1.}; k8s_minor=${k8s_minor%%.*}

@@ -24,6 +24,9 @@ mkdir -p "$bin_dir" "$work_root"
 nice_cmd=(nice -n 10)
 export GOTOOLCHAIN=local GOFLAGS="-mod=mod -buildvcs=false" CGO_ENABLED=0
 
+# Heartbeat loops (see build) must not outlive the script, whichever way it ends.
+trap 'jobs -p | xargs -r kill 2>/dev/null || true' EXIT
+
 log() { printf '[build-cluster-binaries %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 have() { # have <binary>: present in KUBEBUILDER_ASSETS or the cache

@@ -4,7 +4,8 @@
  * (see scrape-targets.ts for why and for the port rules).
  */
 import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import type { FileSdGroup } from './scrape-targets.js';
 import type { ManagedProcess, Supervisor } from './supervisor.js';
 import { waitFor } from './wait.js';
@@ -28,13 +29,29 @@ export async function writeTargets(targetsFile: string, groups: FileSdGroup[]): 
   await rename(tmp, targetsFile);
 }
 
+/** `$NEROPS_PROMETHEUS_BIN`, else `prometheus` on PATH; throws with the install command when absent. */
+export function prometheusBinary(): string {
+  const override = process.env.NEROPS_PROMETHEUS_BIN;
+  if (override) return override;
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    const candidate = join(dir, 'prometheus');
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not in this directory
+    }
+  }
+  throw new Error('prometheus not found on PATH: apt-get install -y --no-install-recommends prometheus (or set NEROPS_PROMETHEUS_BIN)');
+}
+
 export async function startPrometheus(opts: { sup: Supervisor; dir: string; port: number; targetsFile: string }): Promise<{ proc: ManagedProcess; url: string }> {
   const dir = join(opts.dir, 'prometheus');
   await mkdir(join(dir, 'data'), { recursive: true });
   const configFile = join(dir, 'prometheus.yml');
   await writeFile(configFile, prometheusConfig(opts.targetsFile));
   const url = `http://127.0.0.1:${opts.port}`;
-  const proc = opts.sup.start('prometheus', process.env.NEROPS_PROMETHEUS_BIN ?? 'prometheus', [
+  const proc = opts.sup.start('prometheus', prometheusBinary(), [
     `--config.file=${configFile}`,
     `--storage.tsdb.path=${join(dir, 'data')}`,
     `--web.listen-address=127.0.0.1:${opts.port}`,

@@ -3,19 +3,21 @@
  * handles signals; tests mount the same app on an ephemeral port. Everything the app needs comes in
  * through `deps`, so several apps can coexist in one process (primary and shadow in the tests).
  */
-import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { Logger } from 'pino';
 import type { ExtractResult, NerEngine } from '../engine/types.js';
 import { TokenFile } from './auth.js';
 import { MicroBatcher } from './batcher.js';
-import { problemFromHttpError } from './body.js';
+import { clientProblem } from './body.js';
 import type { AppContext, ServerState } from './context.js';
-import { createLogger, httpLogger } from './logger.js';
+import { beginExchange, respondError } from './exchange.js';
+import { createLogger } from './logger.js';
 import { ServerMetrics, type ConstantLabels } from './metrics.js';
-import { HttpProblem, sendProblem } from './problem.js';
-import { healthRouter, PROBE_PATHS } from './routes/health.js';
-import { v1Router } from './routes/v1.js';
-import { v2Router } from './routes/v2.js';
+import { HttpProblem } from './problem.js';
+import { healthRouter } from './routes/health.js';
+import { handleExtract, V1_EXTRACT, v1Router } from './routes/v1.js';
+import { handleInfer, v2Router } from './routes/v2.js';
 import { ShadowClient, type ShadowOptions } from './shadow.js';
 
 /** Tunables of the HTTP layer. Defaults are documented in the README ("Inference server API"). */
@@ -69,7 +71,16 @@ export interface AppDeps {
 }
 
 export interface ServerApp {
+  /** The full app: every route, as express middleware. */
   app: Express;
+  /**
+   * The handler to give `http.createServer`: the two inference endpoints are dispatched straight to
+   * their handlers (the same functions the express routes call, so behaviour is identical), everything
+   * else goes through express. Express's per-request cost is several times the engine's per-document
+   * cost, so the hot path skips it.
+   */
+  handler: (req: IncomingMessage, res: ServerResponse) => void;
+  ctx: AppContext;
   metrics: ServerMetrics;
   batcher: MicroBatcher<ExtractResult>;
   shadow: ShadowClient | undefined;
@@ -80,9 +91,6 @@ export interface ServerApp {
   /** Stop taking work and wait for queued documents and shadow requests (bounded by the caller). */
   drain(): Promise<void>;
 }
-
-/** Route patterns that are probes: not counted in the request metrics, not logged per request. */
-const PROBE_ROUTES = new Set(['/v2/models/:name/ready', '/v2/models/:name/versions/:version/ready']);
 
 /** Documents the warm-up batch runs, so the first real request does not pay for lazy initialisation. */
 const WARMUP_TEXTS = [
@@ -127,71 +135,49 @@ export function createApp(deps: AppDeps): ServerApp {
     limits: { maxDocumentChars: options.maxDocumentChars, maxDocuments: options.maxDocuments },
     requestTimeoutMs: options.requestTimeoutMs,
     modelNames: new Set([engine.info.name, labels.model].filter((n) => n !== '')),
+    maxBodyBytes: options.maxBodyBytes,
+    auth: authCheck ? (h) => authCheck.verify(h) : undefined,
   };
-
-  const auth: RequestHandler[] = authCheck
-    ? [
-        (req, _res, next) => {
-          if (authCheck.verify(req.headers.authorization)) next();
-          else next(new HttpProblem('unauthorized', 'a valid bearer token is required (Authorization: Bearer <token>)'));
-        },
-      ]
-    : [];
 
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  // Request metrics first, so every response (including errors) is counted with its final status code.
-  app.use((_req, res, next) => {
-    const started = process.hrtime.bigint();
-    state.inflight++;
-    metrics.inflight.inc();
-    let done = false;
-    const finish = () => {
-      if (done) return;
-      done = true;
-      state.inflight--;
-      metrics.inflight.dec();
-      const route = (res.locals.route as string | undefined) ?? 'unmatched';
-      if (PROBE_PATHS.has(route) || PROBE_ROUTES.has(route)) return;
-      metrics.requests.inc({ route, code: String(res.statusCode) });
-      metrics.requestDuration.observe({ route }, Number(process.hrtime.bigint() - started) / 1e9);
-    };
-    res.once('finish', finish);
-    res.once('close', finish);
-    if (state.draining) res.setHeader('Connection', 'close');
-    next();
-  });
-  app.use(httpLogger(log, PROBE_PATHS));
+  // Every request gets its id, access-log line and metrics first, so errors are counted with their status.
   app.use((req, res, next) => {
-    // Probe paths label themselves so they stay out of the request metrics.
-    if (PROBE_PATHS.has(req.path)) res.locals.route = req.path;
+    beginExchange(ctx, req, res);
     next();
   });
   app.use(healthRouter(ctx));
-  app.use(v1Router(ctx, auth, options.maxBodyBytes));
-  app.use(v2Router(ctx, auth, options.maxBodyBytes));
+  app.use(v1Router(ctx));
+  app.use(v2Router(ctx));
   app.use((req, _res, next) => {
     next(new HttpProblem('notFound', `no route for ${req.method} ${req.path.slice(0, 128)}`));
   });
   const onError: ErrorRequestHandler = (err: unknown, req, res, _next) => {
-    const problem = problemFromHttpError(err, options.maxBodyBytes);
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    if (problem) {
-      res.locals.problem = problem.kind;
-      sendProblem(res, problem, req.path.slice(0, 256), String(req.id));
-      return;
-    }
-    // Unexpected: log the error's type and stack frames but not its message, which could quote input.
-    const e = err instanceof Error ? err : new Error('non-error thrown');
-    log.error({ requestId: req.id, errType: e.name, stack: (e.stack ?? '').split('\n').slice(1, 8).join('\n') }, 'unhandled error while serving a request');
-    res.locals.problem = 'internal';
-    sendProblem(res, new HttpProblem('internal', 'the server failed to process the request'), req.path.slice(0, 256), String(req.id));
+    respondError(ctx, beginExchange(ctx, req, res), err, clientProblem);
   };
   app.use(onError);
+
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    if (req.method === 'POST') {
+      const url = req.url ?? '';
+      const q = url.indexOf('?');
+      const path = q === -1 ? url : url.slice(0, q);
+      if (path === V1_EXTRACT) {
+        const ex = beginExchange(ctx, req, res);
+        handleExtract(ctx, ex).catch((err: unknown) => respondError(ctx, ex, err, clientProblem));
+        return;
+      }
+      const m = INFER_PATH.exec(path);
+      const params = m ? decodeParams(m[1], m[2]) : undefined;
+      if (params) {
+        const ex = beginExchange(ctx, req, res);
+        handleInfer(ctx, ex, params).catch((err: unknown) => respondError(ctx, ex, err, clientProblem));
+        return;
+      }
+    }
+    app(req, res);
+  };
 
   const ready = (async () => {
     await engine.extractBatch(WARMUP_TEXTS);
@@ -205,6 +191,8 @@ export function createApp(deps: AppDeps): ServerApp {
 
   return {
     app,
+    handler,
+    ctx,
     metrics,
     batcher,
     shadow,
@@ -218,6 +206,18 @@ export function createApp(deps: AppDeps): ServerApp {
       if (shadow) await shadow.idle();
     },
   };
+}
+
+const INFER_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?\/infer$/;
+
+/** Percent-decoded path parameters, or undefined (malformed encoding: let express answer it). */
+function decodeParams(name: string | undefined, version: string | undefined): Record<string, string> | undefined {
+  try {
+    if (name === undefined) return undefined;
+    return version === undefined ? { name: decodeURIComponent(name) } : { name: decodeURIComponent(name), version: decodeURIComponent(version) };
+  } catch {
+    return undefined;
+  }
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {

@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { ExtractResult, NerEngine } from '../engine/types.js';
 import type { MicroBatcher } from './batcher.js';
+import { HttpProblem } from './problem.js';
 import type { ServerMetrics } from './metrics.js';
 import type { InputLimits } from './schemas/extract.js';
 import type { ShadowClient } from './shadow.js';
@@ -30,6 +31,22 @@ export interface AppContext {
   requestTimeoutMs: number;
   /** Names under which the v2 API answers for the model (the bundle's name, plus the configured model label). */
   modelNames: ReadonlySet<string>;
+  /** Largest request body in bytes. */
+  maxBodyBytes: number;
+  /** Bearer-token check of an `Authorization` header; undefined when the API is open. */
+  auth: ((authorization: string | undefined) => boolean) | undefined;
+}
+
+/** 401 unless auth is off or the request carries a listed bearer token. Called before the body is read. */
+export function checkAuth(ctx: AppContext, authorization: string | undefined): void {
+  if (ctx.auth && !ctx.auth(authorization)) {
+    throw new HttpProblem('unauthorized', 'a valid bearer token is required (Authorization: Bearer <token>)');
+  }
+}
+
+/** 503 while warming up; a load balancer retries elsewhere. */
+export function ensureServing(ctx: AppContext): void {
+  if (!ctx.state.ready) throw new HttpProblem('notReady', 'the model is still loading; retry shortly', { retryAfterSeconds: 1 });
 }
 
 /** Run `texts` through the micro-batcher and record their aggregate metrics. */

@@ -187,7 +187,7 @@ beforeAll(async () => {
   engine = await loadEngine(bundle.dir, { expectedDigest: bundle.digest });
   sa = createApp({ engine, logger: captureLogger('warn').logger, processMetrics: false, options: { maxDocumentChars: 1_000_000 } });
   await sa.ready;
-  server = sa.app.listen(0, '127.0.0.1');
+  server = http.createServer(sa.handler).listen(0, '127.0.0.1');
   await new Promise<void>((r) => server.once('listening', () => r()));
   base = { host: '127.0.0.1', port: (server.address() as AddressInfo).port };
 });

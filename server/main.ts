@@ -5,7 +5,7 @@
  * the engine closes; if that takes longer than `drainTimeoutMs` the remaining connections are cut.
  * The process is gone well within Kubernetes' default 30 s grace period (and our own 10 s budget).
  */
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
@@ -84,7 +84,8 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
     ...(config.authTokenFile ? { auth: config.authTokenFile } : {}),
     ...(config.shadow ? { shadow: config.shadow } : {}),
   });
-  const httpServer = serverApp.app.listen({ port: config.port, host: config.host });
+  const httpServer = createServer(serverApp.handler);
+  httpServer.listen({ port: config.port, host: config.host });
   await new Promise<void>((resolve, reject) => {
     httpServer.once('listening', resolve);
     httpServer.once('error', reject);

@@ -3,7 +3,7 @@
  * clients get one shape and a specific message, and so no error path can echo request text back by
  * accident (details are fixed strings or numbers, never input).
  */
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 const TYPE_BASE = 'https://nerops.io/problems/';
@@ -43,11 +43,11 @@ export class HttpProblem extends Error {
 }
 
 /** Writes `problem` as the response. `instance` is the request path (never the query string). */
-export function sendProblem(res: Response, problem: HttpProblem, instance: string, requestId?: string): void {
+export function sendProblem(res: ServerResponse, problem: HttpProblem, instance: string, requestId?: string): void {
   const kind = ProblemKind[problem.kind];
-  if (problem.extra.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(problem.extra.retryAfterSeconds));
-  if (problem.extra.allow) res.setHeader('Allow', problem.extra.allow.join(', '));
-  if (problem.kind === 'unauthorized') res.setHeader('WWW-Authenticate', 'Bearer realm="nerops"');
+  if (problem.extra.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(problem.extra.retryAfterSeconds));
+  if (problem.extra.allow) res.setHeader('allow', problem.extra.allow.join(', '));
+  if (problem.kind === 'unauthorized') res.setHeader('www-authenticate', 'Bearer realm="nerops"');
   const body: Record<string, unknown> = {
     type: TYPE_BASE + kind.slug,
     title: kind.title,
@@ -59,5 +59,9 @@ export function sendProblem(res: Response, problem: HttpProblem, instance: strin
   if (problem.extra.errors) body.errors = problem.extra.errors;
   // Open Inference Protocol clients read `error`; an extension member keeps one body shape for both APIs.
   body.error = problem.detail;
-  res.status(kind.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
+  const text = JSON.stringify(body);
+  res.statusCode = kind.status;
+  res.setHeader('content-type', PROBLEM_CONTENT_TYPE);
+  res.setHeader('content-length', Buffer.byteLength(text));
+  res.end(text);
 }

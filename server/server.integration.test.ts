@@ -41,7 +41,8 @@ async function serve(deps: Partial<AppDeps> & { engine?: NerEngine } = {}): Prom
   const cap = captureLogger();
   const sa = createApp({ engine, logger: cap.logger, processMetrics: false, ...deps });
   await sa.ready;
-  const srv = sa.app.listen(0, '127.0.0.1');
+  // The production dispatcher (fast path for the inference endpoints, express for the rest).
+  const srv = createServer(sa.handler).listen(0, '127.0.0.1');
   await new Promise<void>((r) => srv.once('listening', () => r()));
   servers.push(srv);
   return { url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, sa, lines: cap.lines };

@@ -178,9 +178,10 @@ const serve: Command = async (argv) => {
   }
   // Resolve only when a signal has driven the graceful shutdown to its end.
   const code = await running.done;
-  logger.flush();
-  // ONNX Runtime's thread pool and lingering sockets must not keep a terminated pod alive.
-  setTimeout(() => process.exit(code), 50).unref();
+  // ONNX Runtime's thread pool and lingering sockets must not keep a terminated pod alive; exit once the
+  // asynchronous log destination has drained.
+  await new Promise<void>((resolve) => logger.flush(() => resolve()));
+  setTimeout(() => process.exit(code), 20).unref();
   return code;
 };
 

@@ -1,4 +1,6 @@
 import type { RequestHandler } from 'express';
+import type { AppContext } from '../context.js';
+import { beginExchange, type Exchange } from '../exchange.js';
 import { HttpProblem } from '../problem.js';
 
 /** Terminal handler for a known path hit with the wrong method: 405 with an `Allow` header. */
@@ -8,10 +10,17 @@ export function methodNotAllowed(allow: readonly string[]): RequestHandler {
   };
 }
 
-/** Labels the request for the metrics with its route pattern (bounded cardinality, never the raw path). */
-export function routeLabel(route: string): RequestHandler {
-  return (_req, res, next) => {
-    res.locals.route = route;
+/** Labels the request for metrics and logs with its route pattern (bounded cardinality, never the raw path). */
+export function routeLabel(ctx: AppContext, route: string): RequestHandler {
+  return (req, res, next) => {
+    beginExchange(ctx, req, res).route = route;
     next();
+  };
+}
+
+/** Mount a node-level handler (shared with the fast path) as an express handler; errors go to the error handler. */
+export function expressHandler(ctx: AppContext, fn: (ctx: AppContext, ex: Exchange, params: Record<string, string>) => Promise<void>): RequestHandler {
+  return (req, res, next) => {
+    fn(ctx, beginExchange(ctx, req, res), req.params as Record<string, string>).catch(next);
   };
 }

@@ -1,12 +1,14 @@
 /** `POST /v1/extract`: the project's own JSON API. */
-import { Router, type Request, type RequestHandler, type Response } from 'express';
+import { Router } from 'express';
 import type { Entity, ExtractResult } from '../../engine/types.js';
-import { requireJsonContentType, jsonBody } from '../body.js';
-import { extractTexts, type AppContext } from '../context.js';
-import { HttpProblem } from '../problem.js';
+import { readJson } from '../body.js';
+import { checkAuth, ensureServing, extractTexts, type AppContext } from '../context.js';
+import { sendJson, type Exchange } from '../exchange.js';
 import { checkTexts, parseOrThrow, v1ExtractSchema } from '../schemas/extract.js';
 import { SHADOW_HEADER } from '../shadow.js';
-import { methodNotAllowed, routeLabel } from './util.js';
+import { expressHandler, methodNotAllowed, routeLabel } from './util.js';
+
+export const V1_EXTRACT = '/v1/extract';
 
 /** The response's view of an entity: exactly these fields, whatever else the engine adds. */
 export function entityJson(e: Entity): Entity {
@@ -18,55 +20,55 @@ export function modelJson(ctx: AppContext): { name: string; version: string; dig
   return { name, version, digest };
 }
 
-/** 503 while warming up or draining; a load balancer retries elsewhere. */
-export function ensureServing(ctx: AppContext): void {
-  if (!ctx.state.ready) throw new HttpProblem('notReady', 'the model is still loading; retry shortly', { retryAfterSeconds: 1 });
-}
-
 /** After the response is sent, offer the request to the shadow server (never for a request that is itself a shadow). */
-export function offerShadow(ctx: AppContext, req: Request, res: Response, texts: readonly string[], results: readonly ExtractResult[]): void {
+export function offerShadow(ctx: AppContext, ex: Exchange, texts: readonly string[], results: readonly ExtractResult[]): void {
   const shadow = ctx.shadow;
-  if (!shadow || req.headers[SHADOW_HEADER] !== undefined) return;
-  res.once('finish', () => {
+  if (!shadow || ex.req.headers[SHADOW_HEADER] !== undefined) return;
+  ex.res.once('finish', () => {
     setImmediate(() =>
       shadow.offer(
         texts,
         results.map((r) => r.entities),
-        String(req.id),
+        ex.id,
       ),
     );
   });
 }
 
-export function v1Router(ctx: AppContext, auth: RequestHandler[], maxBodyBytes: number): Router {
-  const r = Router();
-  const handler: RequestHandler = async (req, res) => {
+/** The whole request: auth, body, validation, extraction, response. Throws problems for the caller to send. */
+export async function handleExtract(ctx: AppContext, ex: Exchange): Promise<void> {
+  ex.route = V1_EXTRACT;
+  checkAuth(ctx, ex.req.headers.authorization);
+  const body = parseOrThrow(v1ExtractSchema, await readJson(ex.req, ctx.maxBodyBytes));
+  if (body.text !== undefined) {
+    const texts = [body.text];
+    checkTexts(texts, ctx.limits, () => 'text');
     ensureServing(ctx);
-    const body = parseOrThrow(v1ExtractSchema, req.body);
-    if (body.text !== undefined) {
-      const texts = [body.text];
-      checkTexts(texts, ctx.limits, () => 'text');
-      const results = await extractTexts(ctx, texts);
-      const result = results[0]!;
-      offerShadow(ctx, req, res, texts, results);
-      res.type('application/json').send(JSON.stringify({ entities: result.entities.map(entityJson), model: modelJson(ctx) }));
-      return;
-    }
-    const docs = body.documents ?? [];
-    const texts = docs.map((d) => d.text);
-    checkTexts(texts, ctx.limits, (i) => `documents.${i}.text`);
     const results = await extractTexts(ctx, texts);
-    offerShadow(ctx, req, res, texts, results);
-    res.type('application/json').send(
-      JSON.stringify({
-        results: docs.map((d, i) => ({ id: d.id, entities: results[i]!.entities.map(entityJson) })),
-        model: modelJson(ctx),
-      }),
-    );
-  };
-  r.route('/v1/extract')
-    .all(routeLabel('/v1/extract'))
-    .post(...auth, requireJsonContentType, ...jsonBody(maxBodyBytes), handler)
+    offerShadow(ctx, ex, texts, results);
+    sendJson(ex.res, JSON.stringify({ entities: results[0]!.entities.map(entityJson), model: modelJson(ctx) }));
+    return;
+  }
+  const docs = body.documents ?? [];
+  const texts = docs.map((d) => d.text);
+  checkTexts(texts, ctx.limits, (i) => `documents.${i}.text`);
+  ensureServing(ctx);
+  const results = await extractTexts(ctx, texts);
+  offerShadow(ctx, ex, texts, results);
+  sendJson(
+    ex.res,
+    JSON.stringify({
+      results: docs.map((d, i) => ({ id: d.id, entities: results[i]!.entities.map(entityJson) })),
+      model: modelJson(ctx),
+    }),
+  );
+}
+
+export function v1Router(ctx: AppContext): Router {
+  const r = Router();
+  r.route(V1_EXTRACT)
+    .all(routeLabel(ctx, V1_EXTRACT))
+    .post(expressHandler(ctx, handleExtract))
     .all(methodNotAllowed(['POST']));
   return r;
 }

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { loadEngine } from '../engine/load.js';
@@ -267,6 +268,49 @@ describe('errors are problem+json with a specific message', () => {
     expect(t.body.detail).toMatch(/within 50 ms/);
     expect(t.headers['retry-after']).toBe('1');
     expect(slow.sa.batcher.queueDepth).toBe(0);
+  });
+});
+
+describe('fast path and express routes', () => {
+  it('answer every case identically (the listening server skips express for the inference endpoints)', async () => {
+    const { url, sa } = await serve({ options: { maxDocumentChars: 100, maxBodyBytes: 4096 } });
+    const viaExpress = createServer(sa.app).listen(0, '127.0.0.1');
+    await new Promise<void>((r) => viaExpress.once('listening', () => r()));
+    servers.push(viaExpress);
+    const expressUrl = `http://127.0.0.1:${(viaExpress.address() as AddressInfo).port}`;
+    const input = { name: 'text', shape: [1], datatype: 'BYTES', data: [NOTE] };
+    const cases: { path: string; body: string | Buffer; type?: string; encoding?: string }[] = [
+      { path: '/v1/extract', body: JSON.stringify({ text: NOTE }) },
+      { path: '/v1/extract', body: gzipSync(JSON.stringify({ text: NOTE })), encoding: 'gzip' },
+      { path: '/v1/extract', body: JSON.stringify({ text: NOTE }), encoding: 'compress' },
+      { path: '/v1/extract', body: Buffer.from('not gzip'), encoding: 'gzip' },
+      { path: '/v1/extract', body: '{"text": ' },
+      { path: '/v1/extract', body: '{"text": ""}' },
+      { path: '/v1/extract', body: JSON.stringify({ text: 'x'.repeat(101) }) },
+      { path: '/v1/extract', body: JSON.stringify({ text: 'x'.repeat(5000) }) },
+      { path: '/v1/extract', body: JSON.stringify({ text: NOTE }), type: 'text/plain' },
+      { path: '/v1/extract?trace=1', body: JSON.stringify({ text: NOTE }) },
+      { path: '/v2/models/test-ner/infer', body: JSON.stringify({ inputs: [input] }) },
+      { path: '/v2/models/test%2Dner/infer', body: JSON.stringify({ inputs: [input] }) },
+      { path: '/v2/models/test-ner/versions/1.0.0/infer', body: JSON.stringify({ inputs: [input] }) },
+      { path: '/v2/models/test-ner/versions/0.9/infer', body: JSON.stringify({ inputs: [input] }) },
+      { path: '/v2/models/other/infer', body: JSON.stringify({ inputs: [input] }) },
+      { path: '/v2/models/%E0%A4%A/infer', body: JSON.stringify({ inputs: [input] }) },
+      { path: '/v2/models/test-ner/infer', body: JSON.stringify({ inputs: [{ ...input, datatype: 'INT8' }] }) },
+    ];
+    const statuses: number[] = [];
+    for (const c of cases) {
+      const headers: Record<string, string> = { 'content-type': c.type ?? 'application/json', ...(c.encoding ? { 'content-encoding': c.encoding } : {}) };
+      const fast = await fetch(`${url}${c.path}`, { method: 'POST', headers, body: new Uint8Array(Buffer.from(c.body)) });
+      const slow = await fetch(`${expressUrl}${c.path}`, { method: 'POST', headers, body: new Uint8Array(Buffer.from(c.body)) });
+      const label = `${c.path} ${c.encoding ?? ''} ${c.type ?? ''}`;
+      statuses.push(fast.status);
+      expect(fast.status, label).toBe(slow.status);
+      expect(fast.headers.get('content-type'), label).toBe(slow.headers.get('content-type'));
+      const strip = (t: string) => t.replace(/"requestId":"[^"]*"/, '');
+      expect(strip(await fast.text()), label).toBe(strip(await slow.text()));
+    }
+    expect(statuses).toEqual([200, 200, 415, 400, 400, 400, 413, 413, 415, 200, 200, 200, 200, 404, 404, 400, 400]);
   });
 });
 

@@ -1,0 +1,91 @@
+/**
+ * Engine benchmark: quality against the reference CRF, training time, and in-process tagging speed.
+ *
+ *   npm run bench:engine            (needs ../shared/data; set NEROPS_DATA to point elsewhere)
+ *
+ * Reference (python-crfsuite, standard features, c1=c2=0.1, 100 iterations): entity micro-F1 0.527 on
+ * behealthy/dev.conll and 0.790 on ncbi-disease/dev.conll, both trained on the matching train.conll.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { readConll } from '../engine/conll.js';
+import { loadEngine } from '../engine/load.js';
+import { detokenize } from '../trainer/detokenize.js';
+import { trainBundle } from '../trainer/train.js';
+
+const REFERENCE: Record<string, number> = { behealthy: 0.527, 'ncbi-disease': 0.79 };
+const GOAL_DELTA: Record<string, number> = { behealthy: 0.1, 'ncbi-disease': 0.05 };
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+async function main(): Promise<void> {
+  const data = resolve(process.env.NEROPS_DATA ?? join(import.meta.dirname, '../../../shared/data'));
+  if (!existsSync(join(data, 'behealthy/train.conll'))) {
+    console.error(`bench: corpora not found under ${data} (set NEROPS_DATA)`);
+    process.exitCode = 2;
+    return;
+  }
+  const out = await mkdtemp(join(tmpdir(), 'nerops-bench-'));
+  const corpora = (process.env.BENCH_CORPORA ?? 'behealthy,ncbi-disease').split(',');
+  console.log('corpus         dev F1   reference  delta   goal    train s  total s');
+  let behealthyBundle: string | undefined;
+  for (const corpus of corpora) {
+    const bundle = join(out, corpus);
+    const r = await trainBundle({ trainFile: join(data, corpus, 'train.conll'), devFile: join(data, corpus, 'dev.conll'), outDir: bundle, name: corpus });
+    if (corpus === 'behealthy') behealthyBundle = bundle;
+    const ref = REFERENCE[corpus] ?? NaN;
+    const delta = r.metrics.micro.f1 - ref;
+    console.log(
+      `${corpus.padEnd(14)} ${r.metrics.micro.f1.toFixed(4)}   ${ref.toFixed(3)}      ${delta >= 0 ? '+' : ''}${delta.toFixed(3)}  +${(GOAL_DELTA[corpus] ?? 0).toFixed(2)}   ${r.trainSeconds.toFixed(1).padStart(6)}  ${r.totalSeconds.toFixed(1).padStart(6)}`,
+    );
+  }
+
+  if (behealthyBundle) {
+    // 40-token notes built from dev sentences (raw text, through the tokenizer like the server).
+    const dev = await readConll(join(data, 'behealthy/dev.conll'));
+    const notes: string[] = [];
+    let cur: string[] = [];
+    for (const s of dev) {
+      for (const t of s.tokens) {
+        cur.push(t);
+        if (cur.length === 40) {
+          notes.push(detokenize(cur));
+          cur = [];
+        }
+      }
+    }
+    const engine = await loadEngine(behealthyBundle, { threads: 1 });
+    const tokensPerNote = (await engine.extractBatch(notes)).reduce((n, r) => n + r.stats.tokens, 0) / notes.length;
+    console.log(`\nin-process tagging, one thread, ${notes.length} notes of ~${tokensPerNote.toFixed(1)} tokens (BeHealthy model)`);
+    console.log('batch  notes/s   tokens/s');
+    for (const batch of [1, 8, 32, 128]) {
+      for (let w = 0; w < 3; w++) await engine.extractBatch(notes.slice(0, batch)); // warm-up
+      let done = 0;
+      const t0 = performance.now();
+      while (performance.now() - t0 < 2000) {
+        for (let i = 0; i + batch <= notes.length; i += batch) {
+          await engine.extractBatch(notes.slice(i, i + batch));
+          done += batch;
+        }
+      }
+      const s = (performance.now() - t0) / 1000;
+      console.log(`${String(batch).padStart(5)}  ${(done / s).toFixed(0).padStart(7)}  ${((done * tokensPerNote) / s).toFixed(0).padStart(9)}`);
+    }
+    const lat: number[] = [];
+    for (let k = 0; k < 2000; k++) {
+      const t0 = performance.now();
+      await engine.extract(notes[k % notes.length] as string);
+      lat.push(performance.now() - t0);
+    }
+    lat.sort((a, b) => a - b);
+    console.log(`single-note latency: p50 ${percentile(lat, 50).toFixed(3)} ms, p99 ${percentile(lat, 99).toFixed(3)} ms`);
+    await engine.close();
+  }
+  await rm(out, { recursive: true, force: true });
+}
+
+await main();

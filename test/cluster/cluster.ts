@@ -138,11 +138,14 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
           await processNode!.start();
           return startPrometheus({ sup, dir: stateDir, port: promPort, targetsFile });
         })(),
+        (async () => {
+          // Pods can be created once their namespace's ServiceAccount exists (ServiceAccount admission),
+          // and the policy's readiness check creates a (dry-run) pod.
+          const core = kc.makeApiClient(CoreV1Api);
+          await waitFor('default ServiceAccount', async () => !!(await core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' })), { timeoutMs: 30_000, intervalMs: 100 });
+          await installPlacementPolicy(kc);
+        })(),
       ]);
-      // Pods can be created once their namespace's ServiceAccount exists (ServiceAccount admission).
-      const core = kc.makeApiClient(CoreV1Api);
-      await waitFor('default ServiceAccount', async () => !!(await core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' })), { timeoutMs: 30_000, intervalMs: 100 });
-      await installPlacementPolicy(kc);
       Object.assign(cluster, { prometheusUrl: prom.url, processNodeName: PROCESS_NODE_NAME, kwokNodeNames, podSubnet });
     }
 

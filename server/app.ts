@@ -203,7 +203,10 @@ export function createApp(deps: AppDeps): ServerApp {
       state.draining = true;
       metrics.ready.set(0);
       await batcher.drain();
-      if (shadow) await shadow.idle();
+      if (shadow) {
+        await shadow.idle();
+        shadow.close();
+      }
     },
   };
 }

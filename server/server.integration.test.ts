@@ -544,6 +544,11 @@ describe('shadow traffic', () => {
     await c.sa.shadow!.idle();
     expect(metricValue(await metricsText(c.url), 'nerops_shadow_errors_total', { reason: 'invalid_response' })).toBe(1);
 
+    // A shadow slower than its timeout: counted as a timeout.
+    const e = await serve({ shadow: { url: `http://127.0.0.1:${(slow.address() as AddressInfo).port}`, percent: 100, maxConcurrent: 1, timeoutMs: 100 } });
+    expect((await postJson(`${e.url}/v1/extract`, { text: NOTE })).status).toBe(200);
+    await waitFor(async () => metricValue(await metricsText(e.url), 'nerops_shadow_errors_total', { reason: 'timeout' }) === 1);
+
     // 0 percent: nothing is mirrored.
     const d = await serve({ shadow: { url: same.url, percent: 0, maxConcurrent: 2, timeoutMs: 1000 } });
     await postJson(`${d.url}/v1/extract`, { text: NOTE });

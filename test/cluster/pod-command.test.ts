@@ -1,6 +1,6 @@
 import type { V1Container } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { containerEnv, expandVars, localCommand } from './pod-command.js';
+import { containerEnv, expandVars, localCommand, mapContainerPaths } from './pod-command.js';
 
 const paths = { nodeBin: '/usr/bin/node', nerOpsCli: '/repo/dist/cli/ner-ops.js' };
 
@@ -41,5 +41,32 @@ describe('containerEnv', () => {
       async () => ({ MODE: 'fast' }),
     );
     expect(env).toEqual({ POD_IP: '127.0.0.5', CM_MODE: 'fast', NAME: 'pod-a', URL: 'http://127.0.0.5:8080', SECRET: 'from-secret' });
+  });
+});
+
+describe('mapContainerPaths', () => {
+  const mappings = [
+    { containerPath: '/models', hostPath: '/state/pod/volumes/models' },
+    { containerPath: '/models/cache', hostPath: '/state/pod/volumes/cache' },
+    { containerPath: '/dev/termination-log', hostPath: '/state/pod/c/termination-log' },
+  ];
+  it.each([
+    ['/models/bundle', '/state/pod/volumes/models/bundle'],
+    ['/models', '/state/pod/volumes/models'],
+    ['/models/cache/x', '/state/pod/volumes/cache/x'],
+    ['--to=/models/bundle', '--to=/state/pod/volumes/models/bundle'],
+    ['file:///models/bundle', 'file:///state/pod/volumes/models/bundle'],
+    ['/dev/termination-log', '/state/pod/c/termination-log'],
+    ['/modelsX/y', '/modelsX/y'],
+    ['serve', 'serve'],
+    ['http://x/models', 'http://x/models'],
+  ])('%s → %s', (value, expected) => {
+    expect(mapContainerPaths(value, mappings)).toBe(expected);
+  });
+  it('rewrites args of the local command', () => {
+    expect(localCommand({ name: 'c', args: ['fetch-model', 'file:///src', '--to', '/models/b'] }, {}, paths, mappings)).toEqual({
+      command: '/usr/bin/node',
+      args: ['/repo/dist/cli/ner-ops.js', 'fetch-model', 'file:///src', '--to', '/state/pod/volumes/models/b'],
+    });
   });
 });

@@ -35,13 +35,50 @@ export function expandVars(value: string, env: Record<string, string>): string {
   });
 }
 
+/** A container path that a process node maps to a local one (a volume mount or the termination log). */
+export interface PathMapping {
+  /** Path inside the container, e.g. `/models` or `/dev/termination-log`. */
+  containerPath: string;
+  /** Local path standing in for it. */
+  hostPath: string;
+}
+
+/**
+ * Rewrites container paths in `value` to their local stand-ins: a process has no mount namespace, so
+ * `--to /models/bundle` must become `--to <pod dir>/volumes/models/bundle`. A path matches a mapping
+ * when it equals the container path or continues it with `/`; it may follow `=` (`--model=/models`).
+ * The longest container path wins, so nested mounts work.
+ */
+export function mapContainerPaths(value: string, mappings: readonly PathMapping[]): string {
+  const sorted = [...mappings].sort((a, b) => b.containerPath.length - a.containerPath.length);
+  const rewrite = (path: string): string => {
+    for (const m of sorted) {
+      const base = m.containerPath.replace(/\/+$/, '') || '/';
+      if (path === base) return m.hostPath;
+      if (path.startsWith(base === '/' ? '/' : `${base}/`)) return m.hostPath + path.slice(base === '/' ? 0 : base.length);
+    }
+    return path;
+  };
+  if (value.startsWith('/')) return rewrite(value);
+  const eq = value.indexOf('=');
+  if (eq > 0 && value[eq + 1] === '/') return value.slice(0, eq + 1) + rewrite(value.slice(eq + 1));
+  if (value.startsWith('file:///')) return 'file://' + rewrite(value.slice('file://'.length));
+  return value;
+}
+
 /**
  * The command line for `container`, or an error message if a process node cannot run it.
- * `env` is the container's final environment, used for `$(VAR)` expansion in command and args.
+ * `env` is the container's final environment, used for `$(VAR)` expansion in command and args;
+ * `mappings` rewrite container paths (volume mounts, the termination log) to local ones.
  */
-export function localCommand(container: V1Container, env: Record<string, string>, paths: { nodeBin: string; nerOpsCli: string }): LocalCommand | { error: string } {
+export function localCommand(
+  container: V1Container,
+  env: Record<string, string>,
+  paths: { nodeBin: string; nerOpsCli: string },
+  mappings: readonly PathMapping[] = [],
+): LocalCommand | { error: string } {
   // The image's entrypoint is `ner-ops`: an empty command means "ner-ops <args>".
-  const argv = [...(container.command?.length ? container.command : ['ner-ops']), ...(container.args ?? [])].map((a) => expandVars(a, env));
+  const argv = [...(container.command?.length ? container.command : ['ner-ops']), ...(container.args ?? [])].map((a) => mapContainerPaths(expandVars(a, env), mappings));
   const [head, ...rest] = argv;
   const base = head?.split('/').pop();
   if (base === 'ner-ops' || base === 'ner-ops.js') return { command: paths.nodeBin, args: [paths.nerOpsCli, ...rest] };

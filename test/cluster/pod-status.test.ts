@@ -12,6 +12,7 @@ function pod(restartPolicy: string, ...states: Array<ContainerRunState['state']>
     hostIp: '127.0.0.1',
     startTime: t0,
     restartPolicy,
+    initContainers: [],
     containers: states.map((state, i) => ({ name: `c${i}`, image: 'nerops:dev', restartCount: 0, ready: true, state })),
   };
 }
@@ -44,5 +45,23 @@ describe('podStatus', () => {
     expect(second.conditions?.find((c) => c.type === 'PodScheduled')?.lastTransitionTime).toBe(t0);
     expect(second.containerStatuses?.[0]?.state?.terminated?.exitCode).toBe(2);
     expect(second.podIP).toBe('127.0.0.2');
+  });
+});
+
+describe('init containers', () => {
+  const withInit = (restartPolicy: string, init: ContainerRunState['state'], main: ContainerRunState['state']): PodRunState => ({
+    ...pod(restartPolicy, main),
+    initContainers: [{ name: 'fetch', image: 'nerops:dev', restartCount: 0, ready: false, state: init }],
+  });
+  it.each<[string, PodRunState, string, string]>([
+    ['init running', withInit('Always', running, { kind: 'waiting', reason: 'PodInitializing' }), 'Pending', 'False'],
+    ['init failed, will retry', withInit('Always', exited(1), { kind: 'waiting', reason: 'PodInitializing' }), 'Pending', 'False'],
+    ['init failed, never restarts', withInit('Never', exited(1), { kind: 'waiting', reason: 'PodInitializing' }), 'Failed', 'False'],
+    ['init done, container running', withInit('Always', exited(0), running), 'Running', 'True'],
+  ])('%s', (_name, p, phase, initializedStatus) => {
+    expect(podPhase(p)).toBe(phase);
+    const status = podStatus(p, t1, new Map());
+    expect(status.conditions?.find((c) => c.type === 'Initialized')?.status).toBe(initializedStatus);
+    expect(status.initContainerStatuses?.[0]?.name).toBe('fetch');
   });
 });

@@ -28,11 +28,23 @@ export interface PodRunState {
   startTime: Date;
   /** `Never` / `OnFailure` / `Always`: decides whether a terminated container ends the pod. */
   restartPolicy: string;
+  /** Run one after another, each to successful completion, before any container starts. */
+  initContainers: ContainerRunState[];
   containers: ContainerRunState[];
+}
+
+/** Whether every init container has completed successfully (true when there are none). */
+export function initialized(pod: PodRunState): boolean {
+  return pod.initContainers.every((c) => c.state.kind === 'terminated' && c.state.exitCode === 0);
 }
 
 /** Pod phase from container states, following the kubelet's rules for the restart policy. */
 export function podPhase(pod: PodRunState): 'Pending' | 'Running' | 'Succeeded' | 'Failed' {
+  if (!initialized(pod)) {
+    // A failed init container ends the pod only when it will not be retried.
+    const failed = pod.initContainers.some((c) => c.state.kind === 'terminated' && c.state.exitCode !== 0);
+    return failed && pod.restartPolicy === 'Never' ? 'Failed' : 'Pending';
+  }
   const states = pod.containers.map((c) => c.state);
   if (states.some((s) => s.kind === 'waiting')) return states.some((s) => s.kind === 'running') ? 'Running' : 'Pending';
   const terminated = states.filter((s) => s.kind === 'terminated');
@@ -80,7 +92,7 @@ export function podStatus(pod: PodRunState, now: Date, transitions: Map<string, 
   const reasonNotReady = phase === 'Succeeded' || phase === 'Failed' ? 'PodCompleted' : 'ContainersNotReady';
   const conds: Array<[string, boolean, string?]> = [
     ['PodReadyToStartContainers', true],
-    ['Initialized', true],
+    ['Initialized', initialized(pod), 'ContainersNotInitialized'],
     ['ContainersReady', containersReady, reasonNotReady],
     ['Ready', containersReady, reasonNotReady],
     ['PodScheduled', true],
@@ -99,6 +111,7 @@ export function podStatus(pod: PodRunState, now: Date, transitions: Map<string, 
     podIP: pod.podIp,
     podIPs: [{ ip: pod.podIp }],
     startTime: pod.startTime,
+    ...(pod.initContainers.length > 0 ? { initContainerStatuses: pod.initContainers.map(containerStatus) } : {}),
     containerStatuses: pod.containers.map(containerStatus),
   };
 }

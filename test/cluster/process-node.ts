@@ -8,7 +8,12 @@
  * for real. Deleting a pod sends SIGTERM to its processes, SIGKILL after the grace period, and then
  * removes the pod object, as the kubelet does.
  *
- * Not modelled: init containers, volumes, liveness/startup probes, resource limits.
+ * Init containers run one after another, each to success, before the containers start. Volumes are
+ * local directories: emptyDir starts empty, secret and configMap volumes hold their keys as files.
+ * A process has no mount namespace, so container paths in args and env values (volume mount paths,
+ * the termination message path) are rewritten to the local directories (see mapContainerPaths).
+ *
+ * Not modelled: liveness/startup probes, resource limits, other volume types (they start empty).
  */
 import {
   CoreV1Api,
@@ -23,7 +28,7 @@ import {
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { removeNotReadyTaint } from './node-taints.js';
-import { containerEnv, localCommand, PROCESS_ENV } from './pod-command.js';
+import { containerEnv, localCommand, mapContainerPaths, PROCESS_ENV, type PathMapping } from './pod-command.js';
 import { podStatus, type ContainerRunState, type PodRunState } from './pod-status.js';
 import { writeTargets } from './prometheus.js';
 import { scrapeTargets } from './scrape-targets.js';
@@ -63,6 +68,10 @@ export interface ProcessNodeOptions {
 
 interface ContainerRun {
   spec: V1Container;
+  /** An init container: runs to completion before the next one and before the containers. */
+  init: boolean;
+  /** Container paths (volume mounts, termination message path) → local paths. */
+  mappings: PathMapping[];
   state: ContainerRunState;
   proc?: ManagedProcess;
   terminationLog: string;
@@ -77,6 +86,7 @@ interface PodRun {
   pod: V1Pod;
   dir: string;
   status: PodRunState;
+  initContainers: ContainerRun[];
   containers: ContainerRun[];
   transitions: Map<string, { ok: boolean; at: Date }>;
   deleting: boolean;
@@ -265,29 +275,90 @@ export class ProcessNode {
       name: meta.name!,
       pod,
       dir,
+      initContainers: [],
       containers: [],
       transitions: new Map(),
       deleting: false,
       writes: Promise.resolve(),
-      status: { podIp: ip, hostIp: '127.0.0.1', startTime: new Date(), restartPolicy: pod.spec?.restartPolicy ?? 'Always', containers: [] },
+      status: { podIp: ip, hostIp: '127.0.0.1', startTime: new Date(), restartPolicy: pod.spec?.restartPolicy ?? 'Always', initContainers: [], containers: [] },
     };
-    for (const spec of pod.spec?.containers ?? []) {
-      const cdir = join(dir, spec.name);
-      mkdirSync(join(cdir, 'scratch'), { recursive: true });
-      const state: ContainerRunState = { name: spec.name, image: spec.image ?? '', restartCount: 0, ready: false, state: { kind: 'waiting', reason: 'ContainerCreating' } };
-      run.containers.push({ spec, state, terminationLog: join(cdir, 'termination-log'), scratch: join(cdir, 'scratch') });
-      run.status.containers.push(state);
+    let volumes: Map<string, string>;
+    try {
+      volumes = await this.#prepareVolumes(run);
+    } catch (err) {
+      volumes = new Map();
+      this.#log(`${run.namespace}/${run.name}: volumes: ${String(err)}`);
+    }
+    const hasInit = (pod.spec?.initContainers ?? []).length > 0;
+    for (const [specs, init] of [
+      [pod.spec?.initContainers ?? [], true],
+      [pod.spec?.containers ?? [], false],
+    ] as const) {
+      for (const spec of specs) {
+        const cdir = join(dir, spec.name);
+        mkdirSync(join(cdir, 'scratch'), { recursive: true });
+        const terminationLog = join(cdir, 'termination-log');
+        const mappings: PathMapping[] = [{ containerPath: spec.terminationMessagePath ?? '/dev/termination-log', hostPath: terminationLog }];
+        for (const m of spec.volumeMounts ?? []) {
+          const local = volumes.get(m.name);
+          if (local) mappings.push({ containerPath: m.mountPath, hostPath: m.subPath ? join(local, m.subPath) : local });
+        }
+        const waiting = init ? 'ContainerCreating' : hasInit ? 'PodInitializing' : 'ContainerCreating';
+        const state: ContainerRunState = { name: spec.name, image: spec.image ?? '', restartCount: 0, ready: false, state: { kind: 'waiting', reason: waiting } };
+        const c: ContainerRun = { spec, init, mappings, state, terminationLog, scratch: join(cdir, 'scratch') };
+        (init ? run.initContainers : run.containers).push(c);
+        (init ? run.status.initContainers : run.status.containers).push(state);
+      }
     }
     this.#runs.set(run.uid, run);
     this.#log(`starting ${run.namespace}/${run.name} on ${ip}`);
-    for (const c of run.containers) {
+    for (const c of [...run.initContainers, ...run.containers]) {
       if (!image.test(c.spec.image ?? '')) {
         c.state.state = { kind: 'waiting', reason: 'ErrImageNotRunnable', message: `process nodes run the project's image only (${image}), got '${c.spec.image}'` };
-        continue;
       }
+    }
+    await this.#startNext(run);
+    this.#writeStatus(run);
+  }
+
+  /** Starts the next init container that has not completed, or all containers once init is done. */
+  async #startNext(run: PodRun): Promise<void> {
+    if (run.deleting || this.#stopped) return;
+    const pending = run.initContainers.find((c) => !(c.state.state.kind === 'terminated' && c.state.state.exitCode === 0));
+    if (pending) {
+      if (pending.state.state.kind === 'waiting' && pending.state.state.reason === 'ErrImageNotRunnable') return;
+      await this.#spawn(run, pending);
+      return;
+    }
+    for (const c of run.containers) {
+      if (c.state.state.kind === 'waiting' && c.state.state.reason === 'ErrImageNotRunnable') continue;
+      if (c.state.state.kind === 'waiting' && c.state.state.reason === 'PodInitializing') c.state.state = { kind: 'waiting', reason: 'ContainerCreating' };
       await this.#spawn(run, c);
     }
-    this.#writeStatus(run);
+  }
+
+  /** Local directories for the pod's volumes (emptyDir empty; secret/configMap keys as files). */
+  async #prepareVolumes(run: PodRun): Promise<Map<string, string>> {
+    const dirs = new Map<string, string>();
+    for (const v of run.pod.spec?.volumes ?? []) {
+      const local = join(run.dir, 'volumes', v.name);
+      mkdirSync(local, { recursive: true });
+      dirs.set(v.name, local);
+      let files: Record<string, string> = {};
+      if (v.secret?.secretName) {
+        const secret = await this.#core.readNamespacedSecret({ name: v.secret.secretName, namespace: run.namespace }).catch(optionalMissing(v.secret.optional));
+        files = Object.fromEntries(Object.entries(secret?.data ?? {}).map(([k, b64]) => [k, Buffer.from(b64, 'base64').toString('utf8')]));
+        files = selectItems(files, v.secret.items);
+      } else if (v.configMap?.name) {
+        const cm = await this.#core.readNamespacedConfigMap({ name: v.configMap.name, namespace: run.namespace }).catch(optionalMissing(v.configMap.optional));
+        files = selectItems(cm?.data ?? {}, v.configMap.items);
+      }
+      for (const [name, content] of Object.entries(files)) {
+        mkdirSync(join(local, name, '..'), { recursive: true });
+        writeFileSync(join(local, name), content);
+      }
+    }
+    return dirs;
   }
 
   async #spawn(run: PodRun, c: ContainerRun): Promise<void> {
@@ -310,7 +381,8 @@ export class ProcessNode {
       c.state.state = { kind: 'waiting', reason: 'CreateContainerConfigError', message: String(err) };
       return;
     }
-    const cmd = localCommand(c.spec, env, { nodeBin: process.execPath, nerOpsCli });
+    for (const [k, v] of Object.entries(env)) env[k] = mapContainerPaths(v, c.mappings);
+    const cmd = localCommand(c.spec, env, { nodeBin: process.execPath, nerOpsCli }, c.mappings);
     if ('error' in cmd) {
       c.state.state = { kind: 'waiting', reason: 'CreateContainerError', message: cmd.error };
       return;
@@ -377,6 +449,24 @@ export class ProcessNode {
     this.#log(`${run.namespace}/${run.name}/${c.spec.name} exited with ${exitCode}`);
     if (run.deleting) return;
     const policy = run.status.restartPolicy;
+    if (c.init) {
+      if (exitCode === 0) {
+        void this.#startNext(run).then(() => this.#writeStatus(run));
+      } else if (policy !== 'Never') {
+        // A failed init container is retried (with back-off) unless the pod never restarts.
+        const delayMs = Math.min(1000 * 2 ** c.state.restartCount, 10_000);
+        setTimeout(() => {
+          if (run.deleting || this.#stopped || !this.#runs.has(run.uid)) return;
+          c.state.lastTerminated = terminated;
+          c.state.restartCount += 1;
+          void this.#spawn(run, c).then(() => this.#writeStatus(run));
+        }, delayMs);
+      } else {
+        for (const main of run.containers) main.state.state = { kind: 'waiting', reason: 'PodInitializing' };
+      }
+      this.#writeStatus(run);
+      return;
+    }
     if (policy === 'Always' || (policy === 'OnFailure' && exitCode !== 0)) {
       // Back off like the kubelet (doubling, capped) so a crash-looping process does not spin.
       const delayMs = Math.min(1000 * 2 ** c.state.restartCount, 10_000);
@@ -391,8 +481,9 @@ export class ProcessNode {
   }
 
   async #stopProcesses(run: PodRun, graceMs: number): Promise<void> {
-    for (const c of run.containers) clearTimeout(c.probeTimer);
-    await Promise.all(run.containers.filter((c) => c.proc && !c.proc.exitInfo).map((c) => this.#o.sup.stop(c.proc!, graceMs)));
+    const all = [...run.initContainers, ...run.containers];
+    for (const c of all) clearTimeout(c.probeTimer);
+    await Promise.all(all.filter((c) => c.proc && !c.proc.exitInfo).map((c) => this.#o.sup.stop(c.proc!, graceMs)));
   }
 
   /** Rewrites the scrape target list from the pods that have a running container. */
@@ -459,6 +550,12 @@ function terminationMessage(c: ContainerRun, exitCode: number, logFile: string):
     }
   }
   return msg;
+}
+
+/** The keys a secret/configMap volume projects: all, or the listed items under their paths. */
+function selectItems(data: Record<string, string>, items: Array<{ key: string; path: string }> | undefined): Record<string, string> {
+  if (!items?.length) return data;
+  return Object.fromEntries(items.filter((i) => i.key in data).map((i) => [i.path, data[i.key]!]));
 }
 
 /** Values of `fieldRef` env sources, as the downward API defines them. */

@@ -112,6 +112,75 @@ describe('process nodes', () => {
     expect(terminated?.message).toBe('bad input');
   });
 
+  it('runs init containers first and shares emptyDir and secret volumes through their mount paths', async () => {
+    await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'token' }, stringData: { token: 's3cret' } } });
+    const write = "require('fs').writeFileSync(process.argv[1], 'fetched by init')";
+    const read = "const fs=require('fs'); fs.writeFileSync('/dev/termination-log', fs.readFileSync(process.argv[1], 'utf8') + ' + ' + fs.readFileSync(process.argv[2], 'utf8'))";
+    await batch.createNamespacedJob({
+      namespace: ns,
+      body: {
+        metadata: { name: 'init-volumes' },
+        spec: {
+          backoffLimit: 0,
+          template: {
+            metadata: { labels: { job: 'init-volumes' } },
+            spec: {
+              restartPolicy: 'Never',
+              volumes: [{ name: 'models', emptyDir: {} }, { name: 'auth', secret: { secretName: 'token' } }],
+              initContainers: [{ name: 'fetch', image: IMAGE, command: ['node', '-e', write, '/models/bundle.txt'], volumeMounts: [{ name: 'models', mountPath: '/models' }] }],
+              containers: [
+                {
+                  name: 'main',
+                  image: IMAGE,
+                  // The termination message path is the container's /dev/termination-log, rewritten like any mount.
+                  command: ['node', '-e', read.replace("'/dev/termination-log'", 'process.argv[3]'), '/models/bundle.txt', '/var/run/auth/token', '/dev/termination-log'],
+                  volumeMounts: [
+                    { name: 'models', mountPath: '/models', readOnly: true },
+                    { name: 'auth', mountPath: '/var/run/auth', readOnly: true },
+                  ],
+                },
+              ],
+            },
+          },
+        },
+      },
+    });
+    await eventually(async () => {
+      const job = await batch.readNamespacedJob({ name: 'init-volumes', namespace: ns });
+      expect(job.status?.conditions?.find((c) => c.type === 'Complete')?.status).toBe('True');
+    });
+    const [pod] = await podsWithLabel('job=init-volumes');
+    expect(pod?.status?.initContainerStatuses?.[0]?.state?.terminated?.exitCode).toBe(0);
+    expect(pod?.status?.containerStatuses?.[0]?.state?.terminated?.message).toBe('fetched by init + s3cret');
+  });
+
+  it('fails a never-restarting pod whose init container fails, without starting its containers', async () => {
+    await batch.createNamespacedJob({
+      namespace: ns,
+      body: {
+        metadata: { name: 'init-fails' },
+        spec: {
+          backoffLimit: 0,
+          template: {
+            metadata: { labels: { job: 'init-fails' } },
+            spec: {
+              restartPolicy: 'Never',
+              initContainers: [{ name: 'fetch', image: IMAGE, command: ['node', '-e', 'process.exit(4)'] }],
+              containers: [{ name: 'main', image: IMAGE, command: ['node', '-e', 'process.exit(0)'] }],
+            },
+          },
+        },
+      },
+    });
+    await eventually(async () => {
+      const job = await batch.readNamespacedJob({ name: 'init-fails', namespace: ns });
+      expect(job.status?.conditions?.find((c) => c.type === 'Failed')?.status).toBe('True');
+    });
+    const [pod] = await podsWithLabel('job=init-fails');
+    expect(pod?.status?.initContainerStatuses?.[0]?.state?.terminated?.exitCode).toBe(4);
+    expect(pod?.status?.containerStatuses?.[0]?.state?.waiting?.reason).toBe('PodInitializing');
+  });
+
   it("maps the image's ner-ops entrypoint to the built CLI", async () => {
     // No command: the image's entrypoint, ner-ops, with the container's args.
     await batch.createNamespacedJob({

@@ -1,0 +1,284 @@
+/**
+ * `ner-ops validate URI --digest D [--dataset CONLL] [--min-f1 X]`: the NerModel validation Job.
+ *
+ * Fetches the bundle with the same code as `fetch-model` / `serve`, verifies the digest and every file,
+ * loads it in ONNX Runtime, runs a smoke inference, optionally evaluates it on a CoNLL dataset, and writes
+ * a compact JSON result (digest, size, metrics, drift baseline, entity types) to the termination message
+ * (`$NEROPS_TERMINATION_LOG`, else /dev/termination-log; ≤ 4 KiB), which the operator reads from the Pod
+ * status. Exit codes distinguish a bad artifact (Rejected) from one that could not be examined (Failed);
+ * see VALIDATE_EXIT.
+ */
+import { rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { CliError, parseCommandArgs, type Command } from '../command.js';
+import { materializeBundle, ModelSourceError } from '../../server/model-source.js';
+import {
+  encodeValidationResult,
+  r4,
+  VALIDATE_EXIT,
+  ValidationReason,
+  type CompactProfile,
+  type ValidationMetrics,
+  type ValidationResult,
+} from '../../operator/src/controllers/nermodel/validation-result.js';
+import type { BaselineProfile, EvaluationReport, NerEngine, PrfScores } from '../../engine/types.js';
+
+const HELP = `usage: ner-ops validate URI --digest SHA256 [options]
+
+Validate a model bundle for a NerModel: fetch, verify the digest, load in ONNX Runtime, smoke-test,
+optionally evaluate, and write the JSON result to the termination message.
+
+  URI                       bundle directory, .tar/.tar.gz, file://, http(s)://
+  --digest SHA256           expected bundle digest (sha256 of ner-model.json)
+  --dataset PATH|URI        CoNLL file to evaluate on (path, file://, http(s)://)
+  --min-f1 X                reject the model when micro F1 on the dataset is below X (0..1)
+  --token-file PATH         bearer token for http(s) sources
+  --ca-file PATH            PEM CA bundle for https sources
+  --timeout-ms N            per-request network timeout (default 60000)
+  --termination-log PATH    where to write the result (default $NEROPS_TERMINATION_LOG or /dev/termination-log)
+
+Exit codes: 0 Ready, ${VALIDATE_EXIT.rejected} Rejected (bad artifact), ${VALIDATE_EXIT.failed} Failed (could not examine it), 2 usage.`;
+
+const options = {
+  digest: { type: 'string' },
+  dataset: { type: 'string' },
+  'min-f1': { type: 'string' },
+  'token-file': { type: 'string' },
+  'ca-file': { type: 'string' },
+  'timeout-ms': { type: 'string' },
+  'termination-log': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** A classified validation failure: carries its outcome and reason to the single exit path. */
+class ValidationFailure extends Error {
+  constructor(
+    readonly outcome: 'Rejected' | 'Failed',
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Smoke input: short, synthetic, no patient data. */
+const SMOKE_TEXT = 'Patient with type 2 diabetes was started on metformin and denies chest pain.';
+
+/** ModelSourceErrors that mean the artifact is bad rather than unreachable. */
+const SOURCE_REJECTIONS: Array<[RegExp, string]> = [
+  [/digest mismatch/i, ValidationReason.DigestMismatch],
+  [/not valid JSON|lists no files|unsafe path|cannot extract|contains no/i, ValidationReason.InvalidBundle],
+];
+
+function classifySourceError(err: ModelSourceError): ValidationFailure {
+  for (const [re, reason] of SOURCE_REJECTIONS) if (re.test(err.message)) return new ValidationFailure('Rejected', reason, err.message);
+  return new ValidationFailure('Failed', ValidationReason.SourceUnreachable, err.message);
+}
+
+function compactPrf(s: PrfScores): { precision: number; recall: number; f1: number; support: number } {
+  return { precision: r4(s.precision), recall: r4(s.recall), f1: r4(s.f1), support: s.support };
+}
+
+function compactMetrics(report: EvaluationReport, source: 'dataset' | 'bundle'): ValidationMetrics {
+  return {
+    source,
+    micro: compactPrf(report.micro),
+    perType: Object.fromEntries(Object.entries(report.perType).map(([k, v]) => [k, compactPrf(v)])),
+    sentences: report.sentences,
+  };
+}
+
+export function compactProfile(p: BaselineProfile): CompactProfile {
+  return {
+    documents: p.documents,
+    tokens: p.tokens,
+    entities: p.entities,
+    labelDistribution: Object.fromEntries(Object.entries(p.labelDistribution).map(([k, v]) => [k, r4(v)])),
+    confidence: { bounds: p.confidence.bounds, counts: p.confidence.counts },
+    documentLength: { bounds: p.documentLength.bounds, counts: p.documentLength.counts },
+    unknownTokenRate: r4(p.unknownTokenRate),
+  };
+}
+
+/** Read a CoNLL dataset from a path, file:// or http(s):// into a temp file path. */
+async function materializeDataset(uri: string, timeoutMs: number): Promise<{ path: string; cleanup?: string }> {
+  if (/^https?:\/\//i.test(uri)) {
+    let res: Response;
+    try {
+      res = await fetch(uri, { signal: AbortSignal.timeout(timeoutMs) });
+    } catch (err) {
+      throw new ValidationFailure('Failed', ValidationReason.DatasetUnavailable, `cannot download dataset ${new URL(uri).origin}${new URL(uri).pathname}: ${(err as Error).message}`);
+    }
+    if (!res.ok) throw new ValidationFailure('Failed', ValidationReason.DatasetUnavailable, `downloading dataset failed: HTTP ${res.status}`);
+    const path = join(tmpdir(), `nerops-dataset-${randomBytes(6).toString('hex')}.conll`);
+    await writeFile(path, Buffer.from(await res.arrayBuffer()));
+    return { path, cleanup: path };
+  }
+  const path = /^file:\/\//i.test(uri) ? fileURLToPath(uri) : uri;
+  try {
+    await stat(path);
+  } catch (err) {
+    throw new ValidationFailure('Failed', ValidationReason.DatasetUnavailable, `dataset ${path} does not exist or is unreadable (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  return { path };
+}
+
+async function bundleSize(dir: string, files: Map<string, Buffer>): Promise<number> {
+  let size = (await stat(join(dir, 'ner-model.json'))).size;
+  for (const data of files.values()) size += data.length;
+  return size;
+}
+
+async function validateBundle(
+  uri: string,
+  digest: string,
+  opts: { dataset?: string | undefined; minF1?: number | undefined; tokenFile?: string | undefined; caFile?: string | undefined; timeoutMs: number; workDir: string },
+): Promise<ValidationResult> {
+  let dir: string;
+  try {
+    dir = (await materializeBundle(uri, { digest, tokenFile: opts.tokenFile, caFile: opts.caFile, timeoutMs: opts.timeoutMs, workDir: opts.workDir })).dir;
+  } catch (err) {
+    if (err instanceof ModelSourceError) throw classifySourceError(err);
+    throw err;
+  }
+  const { verifyBundle } = await import('../../engine/bundle.js');
+  let verified;
+  try {
+    verified = await verifyBundle(dir, digest);
+  } catch (err) {
+    const msg = (err as Error).message;
+    throw new ValidationFailure('Rejected', /digest mismatch/.test(msg) ? ValidationReason.DigestMismatch : ValidationReason.InvalidBundle, msg);
+  }
+  const sizeBytes = await bundleSize(dir, verified.files);
+  const { loadEngine } = await import('../../engine/load.js');
+  let engine: NerEngine;
+  try {
+    engine = await loadEngine(dir, { expectedDigest: digest });
+  } catch (err) {
+    throw new ValidationFailure('Rejected', ValidationReason.CorruptModel, `the bundle verified but does not load in ONNX Runtime: ${(err as Error).message.slice(0, 300)}`);
+  }
+  try {
+    const t0 = performance.now();
+    try {
+      const smoke = await engine.extract(SMOKE_TEXT);
+      for (const e of smoke.entities) {
+        if (SMOKE_TEXT.slice(e.start, e.end) !== e.text || !(e.score >= 0 && e.score <= 1)) throw new Error(`inconsistent entity span ${e.start}-${e.end}`);
+      }
+    } catch (err) {
+      throw new ValidationFailure('Rejected', ValidationReason.SmokeTestFailed, `smoke inference failed: ${(err as Error).message.slice(0, 300)}`);
+    }
+    const smokeLatencyMs = Math.round((performance.now() - t0) * 10) / 10;
+
+    let metrics: ValidationMetrics | undefined;
+    let profile = engine.profile;
+    if (opts.dataset) {
+      const { path, cleanup } = await materializeDataset(opts.dataset, opts.timeoutMs);
+      try {
+        const { readConll } = await import('../../engine/conll.js');
+        let data;
+        try {
+          data = await readConll(path);
+        } catch (err) {
+          throw new ValidationFailure('Failed', ValidationReason.DatasetUnavailable, `dataset is not valid CoNLL: ${(err as Error).message.slice(0, 300)}`);
+        }
+        const { evaluateSequences } = await import('../../trainer/evaluate.js');
+        const predicted = await engine.tagTokens(data.map((s) => s.tokens));
+        metrics = compactMetrics(
+          evaluateSequences(
+            data.map((s) => s.labels),
+            predicted,
+          ),
+          'dataset',
+        );
+        if (!profile) {
+          // No baseline shipped with the bundle: measure one on the evaluation data (held out by contract).
+          const { detokenize } = await import('../../trainer/detokenize.js');
+          const { computeProfile } = await import('../../engine/profile.js');
+          profile = computeProfile(await engine.extractBatch(data.map((s) => detokenize(s.tokens))));
+        }
+      } finally {
+        if (cleanup) await rm(cleanup, { force: true });
+      }
+    } else {
+      const bundled = verified.files.get('metrics.json');
+      if (bundled) {
+        try {
+          metrics = compactMetrics(JSON.parse(bundled.toString('utf8')) as EvaluationReport, 'bundle');
+        } catch {
+          metrics = undefined; // metrics.json is informative only; a malformed one does not reject the model
+        }
+      }
+    }
+    const base: ValidationResult = {
+      resultVersion: 1,
+      outcome: 'Ready',
+      reason: ValidationReason.Validated,
+      message: `bundle ${engine.info.name} ${engine.info.version} verified, loaded and smoke-tested${metrics ? `; micro F1 ${metrics.micro.f1} (${metrics.source})` : ''}`,
+      digest: verified.digest,
+      sizeBytes,
+      name: engine.info.name,
+      version: engine.info.version,
+      format: engine.info.format,
+      entityTypes: engine.info.entityTypes,
+      ...(metrics ? { metrics } : {}),
+      ...(profile ? { profile: compactProfile(profile) } : {}),
+      smokeLatencyMs,
+    };
+    if (opts.minF1 !== undefined && metrics && metrics.micro.f1 < opts.minF1) {
+      return { ...base, outcome: 'Rejected', reason: ValidationReason.BelowMinimumMetrics, message: `micro F1 ${metrics.micro.f1} on the dataset is below the minimum ${opts.minF1}` };
+    }
+    return base;
+  } finally {
+    await engine.close();
+  }
+}
+
+const validate: Command = async (argv) => {
+  const { values: v, positionals } = parseCommandArgs('validate', argv, options, true);
+  if (v.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const uri = positionals[0];
+  if (!uri || positionals.length > 1) throw new CliError('validate: expected exactly one URI (see --help)');
+  const digest = (v.digest ?? '').replace(/^sha256:/, '').toLowerCase();
+  if (!/^[0-9a-f]{64}$/.test(digest)) throw new CliError('validate: --digest must be a sha256 hex digest (64 hex characters)');
+  const timeoutMs = v['timeout-ms'] === undefined ? 60_000 : Number(v['timeout-ms']);
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new CliError('validate: --timeout-ms must be a positive integer');
+  let minF1: number | undefined;
+  if (v['min-f1'] !== undefined) {
+    minF1 = Number(v['min-f1']);
+    if (!Number.isFinite(minF1) || minF1 < 0 || minF1 > 1) throw new CliError('validate: --min-f1 must be a number in [0, 1]');
+  }
+  if (minF1 !== undefined && !v.dataset) throw new CliError('validate: --min-f1 needs --dataset');
+  const terminationLog = v['termination-log'] ?? process.env.NEROPS_TERMINATION_LOG ?? '/dev/termination-log';
+  const workDir = join(process.env.NEROPS_POD_DIR ?? tmpdir(), `nerops-validate-${randomBytes(6).toString('hex')}`);
+
+  let result: ValidationResult;
+  try {
+    result = await validateBundle(uri, digest, { dataset: v.dataset, minF1, tokenFile: v['token-file'], caFile: v['ca-file'], timeoutMs, workDir });
+  } catch (err) {
+    if (err instanceof ValidationFailure) {
+      result = { resultVersion: 1, outcome: err.outcome, reason: err.reason, message: err.message };
+    } else {
+      result = { resultVersion: 1, outcome: 'Failed', reason: ValidationReason.InternalError, message: `unexpected error: ${(err as Error).message.slice(0, 300)}` };
+    }
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+  const encoded = encodeValidationResult(result);
+  try {
+    await writeFile(terminationLog, encoded);
+  } catch (err) {
+    console.error(`ner-ops validate: cannot write the termination message to ${terminationLog}: ${(err as Error).message}`);
+  }
+  console.log(encoded);
+  if (result.outcome !== 'Ready') console.error(`ner-ops validate: ${result.outcome}: ${result.reason}: ${result.message}`);
+  return result.outcome === 'Ready' ? VALIDATE_EXIT.ok : result.outcome === 'Rejected' ? VALIDATE_EXIT.rejected : VALIDATE_EXIT.failed;
+};
+
+export default validate;
+

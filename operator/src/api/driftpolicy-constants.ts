@@ -1,0 +1,86 @@
+/** Condition types, reasons, event reasons and annotations of DriftPolicy. */
+import { GROUP } from './group.js';
+import { CommonConditionType, CommonReason } from './conditions-constants.js';
+
+/** DriftPolicy condition types. */
+export const DriftPolicyConditionType = {
+  ...CommonConditionType,
+  /** Drift signals could be queried in Prometheus. */
+  MetricsAvailable: 'MetricsAvailable',
+  /** A signal is at or above its warning threshold (consecutiveBreaches times). */
+  DriftDetected: 'DriftDetected',
+  /** A signal is at or above its critical threshold: alert. */
+  CriticalDrift: 'CriticalDrift',
+  /** A retraining Job is running or waiting for approval. */
+  Retraining: 'Retraining',
+} as const;
+export type DriftPolicyConditionType = (typeof DriftPolicyConditionType)[keyof typeof DriftPolicyConditionType];
+
+/** Reasons of DriftPolicy conditions. */
+export const DriftPolicyReason = {
+  ...CommonReason,
+  /** The target NerDeployment does not exist. */
+  TargetNotFound: 'TargetNotFound',
+  /** The serving model has no baseline profile to compare against. */
+  NoBaseline: 'NoBaseline',
+  /** Fewer than spec.minSamples documents in the window. */
+  InsufficientData: 'InsufficientData',
+  /** Prometheus unreachable or returned an error. */
+  PrometheusUnreachable: 'PrometheusUnreachable',
+  /** Metrics queried. */
+  MetricsQueried: 'MetricsQueried',
+  /** All signals below warning. */
+  WithinThresholds: 'WithinThresholds',
+  /** Signal(s) at warning level. */
+  WarningThresholdExceeded: 'WarningThresholdExceeded',
+  /** Signal(s) at critical level. */
+  CriticalThresholdExceeded: 'CriticalThresholdExceeded',
+  /** A retraining Job is running. */
+  JobRunning: 'JobRunning',
+  /** The Job waits for the approval annotation. */
+  AwaitingApproval: 'AwaitingApproval',
+  /** Within the cooldown after the last retraining. */
+  CoolingDown: 'CoolingDown',
+  /** spec.suspend is true. */
+  Suspended: 'Suspended',
+  /** The last retraining Job failed. */
+  JobFailed: 'JobFailed',
+  /** The last retraining Job succeeded and produced a NerModel. */
+  JobSucceeded: 'JobSucceeded',
+} as const;
+export type DriftPolicyReason = (typeof DriftPolicyReason)[keyof typeof DriftPolicyReason];
+
+/** Reasons of Events recorded for DriftPolicies (on transitions only). */
+export const DriftPolicyEventReason = {
+  /** Warning: the state became Warning. */
+  DriftWarning: 'DriftWarning',
+  /** Warning: the state became Critical (alert). */
+  DriftCritical: 'DriftCritical',
+  /** Normal: the state went back to Healthy. */
+  DriftResolved: 'DriftResolved',
+  /** Warning: metrics became unavailable. */
+  MetricsUnavailable: 'MetricsUnavailable',
+  /** Normal: a retraining Job was created. */
+  RetrainingStarted: 'RetrainingStarted',
+  /** Normal: a retraining waits for approval. */
+  RetrainingAwaitingApproval: 'RetrainingAwaitingApproval',
+  /** Normal: a retraining Job succeeded and a NerModel was created. */
+  RetrainingSucceeded: 'RetrainingSucceeded',
+  /** Warning: a retraining Job failed. */
+  RetrainingFailed: 'RetrainingFailed',
+} as const;
+export type DriftPolicyEventReason = (typeof DriftPolicyEventReason)[keyof typeof DriftPolicyEventReason];
+
+/** `kubectl annotate driftpolicy x nerops.io/approve=<runId>` approves a pending retraining (approval: Manual). */
+export const APPROVE_ANNOTATION = `${GROUP}/approve`;
+/** `kubectl annotate driftpolicy x nerops.io/retrain=<any new value>` triggers a retraining by hand. */
+export const RETRAIN_ANNOTATION = `${GROUP}/retrain`;
+
+/** Environment variables of the retraining Job contract (DESIGN.md, "Retraining Job contract"). */
+export const RetrainingEnv = {
+  BaseModelUri: 'NEROPS_BASE_MODEL_URI',
+  BaseModelDigest: 'NEROPS_BASE_MODEL_DIGEST',
+  DatasetUri: 'NEROPS_DATASET_URI',
+  OutputUri: 'NEROPS_OUTPUT_URI',
+  RunId: 'NEROPS_RUN_ID',
+} as const;

@@ -1,0 +1,298 @@
+/**
+ * DriftPolicy (nerops.io/v1alpha1): evaluates drift signals of a NerDeployment's stable track in
+ * Prometheus against the serving model's baseline, and launches retraining Jobs whose result becomes
+ * a new NerModel (which the NerDeployment's gates and canary take from there).
+ */
+import { z } from 'zod';
+import {
+  ConditionsSchema,
+  ConfigMapKeyReferenceSchema,
+  DnsLabelSchema,
+  DurationSchema,
+  ObjectMetaSchema,
+  ObjectNameSchema,
+  TimestampSchema,
+  listMap,
+  preserveUnknown,
+  withCel,
+  type CustomObject,
+  type CustomObjectList,
+} from './common.js';
+import { API_VERSION } from './group.js';
+import { ArtifactUriSchema } from './nermodel.js';
+
+/** The NerDeployment whose traffic is watched. */
+export const DriftTargetRefSchema = z.object({
+  /** Kind of the target; only `NerDeployment`. */
+  kind: z.enum(['NerDeployment']).default('NerDeployment'),
+  /** Name of the NerDeployment in the same namespace. */
+  name: ObjectNameSchema,
+});
+export type DriftTargetRef = z.output<typeof DriftTargetRefSchema>;
+
+/**
+ * Kind of drift signal: `labelDistribution` (Jensen-Shannon distance of entity labels),
+ * `confidence` and `documentLength` (PSI of the histograms), `unknownTokenRate` (absolute change),
+ * or `promql` (any PromQL expression returning one number; higher is worse).
+ */
+export const DriftSignalTypeSchema = z.enum(['labelDistribution', 'confidence', 'documentLength', 'unknownTokenRate', 'promql']);
+export type DriftSignalType = z.output<typeof DriftSignalTypeSchema>;
+
+/** One drift signal with its thresholds (higher values mean more drift). */
+export const DriftSignalSchema = withCel(
+  z
+    .object({
+      /** Unique name of the signal within the policy (a DNS label); used as the metric label. */
+      name: DnsLabelSchema,
+      /** Kind of signal. */
+      type: DriftSignalTypeSchema,
+      /** PromQL expression, required for (and only allowed with) type `promql`. `$namespace` and `$deployment` are substituted. */
+      query: z.string().min(1).max(4096).optional(),
+      /** Value at or above which the signal is in Warning. */
+      warning: z.number().min(0),
+      /** Value at or above which the signal is Critical; must be >= warning. */
+      critical: z.number().min(0),
+    })
+    .refine((s) => (s.type === 'promql') === (s.query !== undefined), {
+      message: 'query is required for type promql and not allowed otherwise',
+      path: ['query'],
+    })
+    .refine((s) => s.warning <= s.critical, { message: 'warning must be <= critical', path: ['critical'] }),
+  [
+    {
+      rule: "(self.type == 'promql') == has(self.query)",
+      message: 'query is required for type promql and not allowed otherwise',
+    },
+    { rule: 'self.warning <= self.critical', message: 'warning must be less than or equal to critical' },
+  ],
+);
+export type DriftSignal = z.output<typeof DriftSignalSchema>;
+
+/** Default signals when `spec.signals` is omitted: every built-in signal with conventional thresholds. */
+export const DEFAULT_DRIFT_SIGNALS: readonly DriftSignal[] = [
+  { name: 'label-distribution', type: 'labelDistribution', warning: 0.1, critical: 0.25 },
+  { name: 'confidence', type: 'confidence', warning: 0.1, critical: 0.25 },
+  { name: 'document-length', type: 'documentLength', warning: 0.1, critical: 0.25 },
+  { name: 'unknown-token-rate', type: 'unknownTokenRate', warning: 0.05, critical: 0.15 },
+];
+
+/** Action on a drift level. */
+export const DriftActionSchema = z.enum(['Retrain', 'Alert', 'None']);
+export type DriftAction = z.output<typeof DriftActionSchema>;
+
+/** Whether a retraining Job starts at once or waits for the approval annotation. */
+export const ApprovalSchema = z.enum(['Automatic', 'Manual']);
+export type Approval = z.output<typeof ApprovalSchema>;
+
+/** Metadata of the retraining Job template. */
+export const JobTemplateMetadataSchema = z.object({
+  /** Labels added to the Job. */
+  labels: z.record(z.string(), z.string()).optional(),
+  /** Annotations added to the Job. */
+  annotations: z.record(z.string(), z.string()).optional(),
+});
+
+/** A batch/v1 Job template; the operator injects the contract env (base model, dataset, output URIs, run id). */
+export const JobTemplateSchema = z.object({
+  /** Labels and annotations of the Job. */
+  metadata: JobTemplateMetadataSchema.optional(),
+  /** A batch/v1 JobSpec (not validated here; the API server validates the Job on creation). */
+  spec: preserveUnknown(z.record(z.string(), z.unknown())),
+});
+export type JobTemplate = z.output<typeof JobTemplateSchema>;
+
+/** How retraining runs. */
+export const RetrainingSchema = z.object({
+  /** Job template; when omitted the operator runs `ner-ops train` in its own image. */
+  template: JobTemplateSchema.optional(),
+  /** Annotated training data (CoNLL/BIO): `pvc://claim/path`, `http(s)://…` or `file://…`. */
+  datasetUri: ArtifactUriSchema,
+  /** Version or sha256 of the dataset; a change triggers a retraining (new annotated data). */
+  datasetVersion: z.string().min(1).max(128).optional(),
+  /** Where Jobs write bundles: a prefix to which the run id is appended. */
+  outputUri: ArtifactUriSchema,
+  /** Retrain from scratch instead of warm-starting from the serving model. */
+  fromScratch: z.boolean().default(false),
+  /** Seconds a retraining Job may run before it is counted as failed. */
+  activeDeadlineSeconds: z.int().min(60).max(604800).default(7200),
+});
+export type Retraining = z.output<typeof RetrainingSchema>;
+
+/** Five-field cron expression or a macro such as `@daily`. */
+export const CRON_PATTERN =
+  '^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|([0-9*/,?-]+|[A-Za-z]{3}) ([0-9*/,?-]+) ([0-9*/,?LW-]+) ([0-9*/,?-]+|[A-Za-z]{3}(-[A-Za-z]{3})?) ([0-9*/,?#L-]+|[A-Za-z]{3}(-[A-Za-z]{3})?))$';
+
+/** Retraining triggers besides drift. */
+export const TriggersSchema = z.object({
+  /** Cron schedule (UTC) of periodic retraining, e.g. `0 3 * * 0`. */
+  schedule: z.string().max(128).regex(new RegExp(CRON_PATTERN)).optional(),
+  /** ConfigMap key holding the dataset version or digest; a change triggers retraining (new annotated data). */
+  datasetRef: ConfigMapKeyReferenceSchema.optional(),
+  /** Whether drift (onWarning/onCritical) may trigger retraining at all. */
+  drift: z.boolean().default(true),
+});
+export type Triggers = z.output<typeof TriggersSchema>;
+
+const specBase = z.object({
+  /** The NerDeployment to watch. */
+  targetRef: DriftTargetRefSchema,
+  /** How often signals are evaluated, e.g. `1m`. */
+  interval: DurationSchema.default('1m'),
+  /** Window the signals are computed over, e.g. `15m`. */
+  window: DurationSchema.default('15m'),
+  /** Documents in the window below which the state is InsufficientData. */
+  minSamples: z.int().min(1).max(100000000).default(200),
+  /** Signals with thresholds; the built-in ones when omitted. */
+  signals: listMap(z.array(DriftSignalSchema).min(1).max(32), ['name']).default(DEFAULT_DRIFT_SIGNALS.map((s) => ({ ...s }))),
+  /** Consecutive breaching evaluations before the state changes (hysteresis). */
+  consecutiveBreaches: z.int().min(1).max(100).default(3),
+  /** Minimum time between two retraining Jobs, e.g. `1h`. */
+  cooldown: DurationSchema.default('1h'),
+  /** Retraining Jobs allowed to run at once. */
+  maxConcurrentRuns: z.int().min(1).max(10).default(1),
+  /** Stop starting Jobs (evaluation continues). */
+  suspend: z.boolean().default(false),
+  /** How retraining runs. */
+  retraining: RetrainingSchema,
+  /** Other retraining triggers. */
+  triggers: TriggersSchema.prefault({}),
+  /** Action when a signal reaches its warning threshold. */
+  onWarning: DriftActionSchema.default('Retrain'),
+  /** Action when a signal reaches its critical threshold (an alert is always raised). */
+  onCritical: DriftActionSchema.default('Alert'),
+  /** `Manual`: Jobs wait for the approval annotation. */
+  approval: ApprovalSchema.default('Automatic'),
+});
+
+/** DriftPolicy spec. */
+export const DriftPolicySpecSchema = specBase;
+export type DriftPolicySpec = z.output<typeof DriftPolicySpecSchema>;
+export type DriftPolicySpecInput = z.input<typeof DriftPolicySpecSchema>;
+
+/** Overall drift state. */
+export const DriftStateSchema = z.enum(['Healthy', 'Warning', 'Critical', 'InsufficientData', 'MetricsUnavailable']);
+export type DriftState = z.output<typeof DriftStateSchema>;
+
+/** Level of one signal in one evaluation. */
+export const SignalLevelSchema = z.enum(['Ok', 'Warning', 'Critical', 'NoData']);
+
+/** One signal's value in an evaluation. */
+export const SignalResultSchema = z.object({
+  /** Signal name. */
+  name: z.string().max(63),
+  /** Measured value (absent when there was no data). */
+  value: z.number().optional(),
+  /** Warning threshold in effect. */
+  warning: z.number(),
+  /** Critical threshold in effect. */
+  critical: z.number(),
+  /** Samples the value is based on. */
+  samples: z.number().min(0).optional(),
+  /** Ok, Warning, Critical or NoData. */
+  level: SignalLevelSchema.optional(),
+  /** Consecutive evaluations at or above warning. */
+  breaches: z.int().min(0).optional(),
+});
+export type SignalResult = z.output<typeof SignalResultSchema>;
+
+/** The last evaluation. */
+export const DriftEvaluationSchema = z.object({
+  /** When it ran. */
+  time: TimestampSchema,
+  /** NerModel whose baseline was compared against. */
+  model: ObjectNameSchema.optional(),
+  /** Documents in the window. */
+  samples: z.number().min(0).optional(),
+  /** Every signal. */
+  signals: z.array(SignalResultSchema).max(32),
+  /** Why the evaluation could not complete (Prometheus error, no baseline). */
+  message: z.string().max(1024).optional(),
+});
+export type DriftEvaluation = z.output<typeof DriftEvaluationSchema>;
+
+/** What started a retraining. */
+export const RetrainTriggerSchema = z.enum(['Drift', 'Schedule', 'Dataset', 'Manual']);
+export type RetrainTrigger = z.output<typeof RetrainTriggerSchema>;
+
+/** The running retraining Job. */
+export const ActiveJobSchema = z.object({
+  /** Job name. */
+  name: ObjectNameSchema,
+  /** Run id given to the Job. */
+  runId: z.string().max(128),
+  /** What triggered it. */
+  trigger: RetrainTriggerSchema,
+  /** When it was created. */
+  startTime: TimestampSchema,
+  /** True while waiting for the approval annotation (approval: Manual). */
+  awaitingApproval: z.boolean().optional(),
+});
+export type ActiveJob = z.output<typeof ActiveJobSchema>;
+
+/** One finished retraining. */
+export const RetrainingRecordSchema = z.object({
+  /** Run id. */
+  runId: z.string().max(128),
+  /** Job name. */
+  jobName: ObjectNameSchema.optional(),
+  /** What triggered it. */
+  trigger: RetrainTriggerSchema,
+  /** When it started. */
+  startTime: TimestampSchema.optional(),
+  /** When it finished. */
+  completionTime: TimestampSchema,
+  /** Succeeded (a NerModel was created) or Failed. */
+  outcome: z.enum(['Succeeded', 'Failed']),
+  /** NerModel created from the result. */
+  model: ObjectNameSchema.optional(),
+  /** Held-out F1 of the new model. */
+  f1: z.number().min(0).max(1).optional(),
+  /** Held-out F1 of the base model on the same data. */
+  baseF1: z.number().min(0).max(1).optional(),
+  /** Failure reason or summary. */
+  message: z.string().max(1024).optional(),
+});
+export type RetrainingRecord = z.output<typeof RetrainingRecordSchema>;
+
+/** Most entries kept in `status.history`. */
+export const MAX_RETRAINING_HISTORY = 20;
+
+/** Observed state of a DriftPolicy. */
+export const DriftPolicyStatusSchema = z.object({
+  /** `metadata.generation` this status was computed from. */
+  observedGeneration: z.int().min(0).optional(),
+  /** Healthy, Warning, Critical, InsufficientData or MetricsUnavailable. */
+  state: DriftStateSchema.optional(),
+  /** The last evaluation with every signal's value, thresholds and samples. */
+  lastEvaluation: DriftEvaluationSchema.optional(),
+  /** The running retraining Job, if any. */
+  activeJob: ActiveJobSchema.optional(),
+  /** When the last retraining Job started (for the cooldown). */
+  lastRetrainTime: TimestampSchema.optional(),
+  /** When the schedule trigger last fired. */
+  lastScheduleTime: TimestampSchema.optional(),
+  /** Dataset version/digest seen at the last retraining (new annotated data trigger). */
+  observedDatasetVersion: z.string().max(128).optional(),
+  /** Consecutive failed retraining Jobs (backoff). */
+  consecutiveFailures: z.int().min(0).optional(),
+  /** Finished retrainings, newest last, at most {@link MAX_RETRAINING_HISTORY}. */
+  history: z.array(RetrainingRecordSchema).max(MAX_RETRAINING_HISTORY).optional(),
+  /** Human-readable summary. */
+  message: z.string().max(4096).optional(),
+  /** Ready, Progressing, Degraded, DriftDetected, MetricsAvailable, ... */
+  conditions: ConditionsSchema.optional(),
+});
+export type DriftPolicyStatus = z.output<typeof DriftPolicyStatusSchema>;
+
+/** A full DriftPolicy object (for manifests and tests; controllers use {@link DriftPolicy}). */
+export const DriftPolicySchema = z.object({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal('DriftPolicy'),
+  metadata: ObjectMetaSchema,
+  spec: DriftPolicySpecSchema,
+  status: DriftPolicyStatusSchema.optional(),
+});
+
+/** A DriftPolicy as read from the API server (defaults applied). */
+export type DriftPolicy = CustomObject<'DriftPolicy', DriftPolicySpec, DriftPolicyStatus>;
+export type DriftPolicyList = CustomObjectList<DriftPolicy>;

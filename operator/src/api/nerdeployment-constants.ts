@@ -1,0 +1,113 @@
+/** Condition types, reasons, event reasons and annotations of NerDeployment. */
+import { GROUP } from './group.js';
+import { CommonConditionType, CommonReason } from './conditions-constants.js';
+
+/** NerDeployment condition types. */
+export const NerDeploymentConditionType = {
+  ...CommonConditionType,
+  /** The request rate could be measured in Prometheus (False: autoscaling holds). */
+  MetricsAvailable: 'MetricsAvailable',
+  /** The latest candidate failed the offline gates (or is not Ready) and receives no traffic. */
+  CandidateRejected: 'CandidateRejected',
+  /** The model to serve could be resolved (spec.model exists / modelSelector matched a Ready model). */
+  ModelResolved: 'ModelResolved',
+  /** The Deployments' replica counts match what the autoscaler wants. */
+  ScalingActive: 'ScalingActive',
+  /** A canary rollout is paused (by a user or by inconclusive analysis). */
+  Paused: 'Paused',
+} as const;
+export type NerDeploymentConditionType = (typeof NerDeploymentConditionType)[keyof typeof NerDeploymentConditionType];
+
+/** Reasons of NerDeployment conditions. */
+export const NerDeploymentReason = {
+  ...CommonReason,
+  /** spec.model names a NerModel that does not exist. */
+  ModelNotFound: 'ModelNotFound',
+  /** The resolved NerModel is not Ready (yet). */
+  ModelNotReady: 'ModelNotReady',
+  /** modelSelector matched no Ready model that passes the gates. */
+  NoMatchingModel: 'NoMatchingModel',
+  /** The model resolved. */
+  ModelResolved: 'ModelResolved',
+  /** The Deployment has rolled out and enough replicas are ready. */
+  DeploymentAvailable: 'DeploymentAvailable',
+  /** Waiting for pods to become ready. */
+  DeploymentProgressing: 'DeploymentProgressing',
+  /** Pods are not becoming ready (crash loop, image, scheduling). */
+  DeploymentUnavailable: 'DeploymentUnavailable',
+  /** The request rate was measured. */
+  MetricsQueried: 'MetricsQueried',
+  /** Prometheus could not be reached; replicas are held. */
+  PrometheusUnreachable: 'PrometheusUnreachable',
+  /** Prometheus answered with no data for the query; replicas are held. */
+  NoData: 'NoData',
+  /** Autoscaling is not configured. */
+  AutoscalingDisabled: 'AutoscalingDisabled',
+  /** Scaled up to meet the request rate. */
+  ScaledUp: 'ScaledUp',
+  /** Scaled down after the stabilization window. */
+  ScaledDown: 'ScaledDown',
+  /** Scale-down wanted but held by the stabilization window. */
+  ScaleDownStabilizing: 'ScaleDownStabilizing',
+  /** A canary rollout is in progress. */
+  RolloutInProgress: 'RolloutInProgress',
+  /** The shadow phase is in progress. */
+  ShadowInProgress: 'ShadowInProgress',
+  /** The candidate was promoted to stable. */
+  RolloutPromoted: 'RolloutPromoted',
+  /** Analysis failed more than failureLimit times; traffic went back to stable. */
+  RolloutAborted: 'RolloutAborted',
+  /** Analysis was inconclusive (no or too little data, Prometheus down): paused. */
+  AnalysisInconclusive: 'AnalysisInconclusive',
+  /** A user paused the rollout. */
+  PausedByUser: 'PausedByUser',
+  /** Candidate F1 below spec.gates.minF1. */
+  BelowMinF1: 'BelowMinF1',
+  /** Candidate F1 regresses more than spec.gates.maxRegression against stable. */
+  RegressionTooLarge: 'RegressionTooLarge',
+  /** Candidate has no metrics to check the gates against. */
+  MissingMetrics: 'MissingMetrics',
+  /** The traffic router cannot honour an option (e.g. HTTPRoute missing, CRDs not installed). */
+  UnsupportedRouting: 'UnsupportedRouting',
+  /** The candidate passed the gates. */
+  GatesPassed: 'GatesPassed',
+} as const;
+export type NerDeploymentReason = (typeof NerDeploymentReason)[keyof typeof NerDeploymentReason];
+
+/** Reasons of Events recorded for NerDeployments (on transitions only). */
+export const NerDeploymentEventReason = {
+  /** Normal: a new model is served on the stable track (first deployment). */
+  ModelDeployed: 'ModelDeployed',
+  /** Normal: the autoscaler changed the replica count (message has the rate and the decision). */
+  Scaled: 'Scaled',
+  /** Warning: the request rate cannot be measured; replicas held. */
+  MetricsUnavailable: 'MetricsUnavailable',
+  /** Normal: metrics are available again. */
+  MetricsRecovered: 'MetricsRecovered',
+  /** Normal: a canary rollout started. */
+  RolloutStarted: 'RolloutStarted',
+  /** Normal: "Step i/n completed". */
+  StepCompleted: 'StepCompleted',
+  /** Warning: an analysis failed (message has the measurements). */
+  AnalysisFailed: 'AnalysisFailed',
+  /** Normal: analysis inconclusive, rollout paused. */
+  AnalysisInconclusive: 'AnalysisInconclusive',
+  /** Normal: candidate promoted. */
+  RolloutPromoted: 'RolloutPromoted',
+  /** Warning: rollout aborted and rolled back. */
+  RolloutAborted: 'RolloutAborted',
+  /** Normal: a running rollout was superseded by a newer candidate. */
+  RolloutSuperseded: 'RolloutSuperseded',
+  /** Warning: a candidate failed the gates. */
+  CandidateRejected: 'CandidateRejected',
+  /** Normal: a user paused or resumed the rollout. */
+  RolloutPaused: 'RolloutPaused',
+  RolloutResumed: 'RolloutResumed',
+} as const;
+export type NerDeploymentEventReason = (typeof NerDeploymentEventReason)[keyof typeof NerDeploymentEventReason];
+
+/** Annotations for manual rollout control (`kubectl annotate nerdeployment x nerops.io/rollout-action=pause`). */
+export const ROLLOUT_ACTION_ANNOTATION = `${GROUP}/rollout-action`;
+/** Values of {@link ROLLOUT_ACTION_ANNOTATION}. */
+export const RolloutAction = { Pause: 'pause', Resume: 'resume', Promote: 'promote', Abort: 'abort' } as const;
+export type RolloutAction = (typeof RolloutAction)[keyof typeof RolloutAction];

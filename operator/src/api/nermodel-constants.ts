@@ -1,0 +1,56 @@
+/** Condition types, reasons and event reasons of NerModel. */
+import { CommonConditionType, CommonReason } from './conditions-constants.js';
+
+/** NerModel condition types. */
+export const NerModelConditionType = {
+  ...CommonConditionType,
+  /** The artifact was fetched, its digest verified, and it loaded and answered a smoke inference. */
+  Validated: 'Validated',
+  /** The evaluation on spec.evaluation.datasetUri met spec.evaluation.minMetrics. */
+  Evaluated: 'Evaluated',
+} as const;
+export type NerModelConditionType = (typeof NerModelConditionType)[keyof typeof NerModelConditionType];
+
+/** Reasons of NerModel conditions. */
+export const NerModelReason = {
+  ...CommonReason,
+  /** Waiting for the validation Job to be created. */
+  ValidationPending: 'ValidationPending',
+  /** The validation Job is running. */
+  ValidationRunning: 'ValidationRunning',
+  /** Validation (and evaluation, if requested) succeeded: the model is Ready. */
+  ValidationSucceeded: 'ValidationSucceeded',
+  /** The fetched bundle does not hash to spec.source.digest (Rejected). */
+  DigestMismatch: 'DigestMismatch',
+  /** The bundle is not a loadable model: corrupt ONNX, bad manifest, smoke inference failed (Rejected). */
+  InvalidArtifact: 'InvalidArtifact',
+  /** The bundle's entity types differ from spec.entityTypes (Rejected). */
+  EntityTypesMismatch: 'EntityTypesMismatch',
+  /** Evaluation metrics are below spec.evaluation.minMetrics (Rejected). */
+  BelowMinMetrics: 'BelowMinMetrics',
+  /** The source URI could not be fetched: unreachable, 404, auth (Failed). */
+  FetchFailed: 'FetchFailed',
+  /** The evaluation dataset could not be read (Failed). */
+  DatasetUnavailable: 'DatasetUnavailable',
+  /** The validation Job failed without a usable result (Failed). */
+  ValidationJobFailed: 'ValidationJobFailed',
+  /** The Job's termination message could not be parsed (Failed). */
+  InvalidValidationResult: 'InvalidValidationResult',
+} as const;
+export type NerModelReason = (typeof NerModelReason)[keyof typeof NerModelReason];
+
+/** Reasons of Events recorded for NerModels (on transitions only). */
+export const NerModelEventReason = {
+  /** Normal: a validation Job was created. */
+  ValidationStarted: 'ValidationStarted',
+  /** Normal: the model became Ready. */
+  ModelReady: 'ModelReady',
+  /** Warning: the model was Rejected. */
+  ModelRejected: 'ModelRejected',
+  /** Warning: validation could not run to completion. */
+  ValidationFailed: 'ValidationFailed',
+} as const;
+export type NerModelEventReason = (typeof NerModelEventReason)[keyof typeof NerModelEventReason];
+
+/** Exit/termination-message contract of the `ner-ops validate` Job. */
+export const VALIDATION_CONTAINER_NAME = 'validate';

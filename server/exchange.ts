@@ -107,6 +107,8 @@ export function respondError(ctx: AppContext, ex: Exchange, err: unknown, toProb
     problem = new HttpProblem('internal', 'the server failed to process the request');
   }
   ex.problem = problem.kind;
+  // Refused before the body was read (413, 415, 401…): close the connection rather than read the rest.
+  if (!ex.req.complete) res.setHeader('connection', 'close');
   sendProblem(res, problem, pathOf(ex.req.url), ex.id);
 }
 

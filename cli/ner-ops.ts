@@ -15,6 +15,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   'fetch-model': { summary: 'download and verify a model bundle (init container)', load: async () => (await import('./commands/fetch-model.js')).default },
   clusters: { summary: 'learn word clusters from unlabeled text', load: async () => (await import('./commands/clusters.js')).default },
   validate: { summary: 'validate a model bundle for a NerModel (verify, load, smoke-test, evaluate)', load: async () => (await import('./commands/validate.js')).default },
+  operator: { summary: 'run the Kubernetes operator (controllers, leader election, /metrics)', load: async () => (await import('./commands/operator.js')).default },
   package: { summary: 'make a token-classification (transformer) export a verifiable bundle', load: async () => (await import('./commands/package.js')).default },
 };
 

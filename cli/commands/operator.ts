@@ -1,0 +1,152 @@
+/**
+ * `ner-ops operator`: runs the controllers (operator/src/controllers/index.ts) with the runtime's
+ * informers, work queues, leader election and /metrics, /healthz, /readyz. Flags win over environment
+ * variables, which win over defaults. SIGTERM/SIGINT stop it gracefully (drain, release the lease).
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import { CliError, intFlag, parseCommandArgs, type Command } from '../command.js';
+
+const HELP = `usage: ner-ops operator [options]
+
+cluster:
+  --kubeconfig PATH          kubeconfig file (default: in-cluster config, else $KUBECONFIG, else ~/.kube/config)
+  --namespace NS             watch and reconcile only this namespace (default: all)    [env NEROPS_WATCH_NAMESPACE]
+  --prometheus-url URL       Prometheus for autoscaling, analysis and drift            [env NEROPS_PROMETHEUS_URL]
+
+metrics and health (/metrics, /healthz, /readyz):
+  --metrics-host H           bind address (default 0.0.0.0)                           [env NEROPS_METRICS_HOST]
+  --metrics-port P           port (default 8081; 0 = any free port)                   [env NEROPS_METRICS_PORT]
+
+leader election (coordination.k8s.io/v1 Lease):
+  --leader-elect true|false  (default true)                                           [env NEROPS_LEADER_ELECT]
+  --lease-name NAME          (default nerops-operator)
+  --lease-namespace NS       (default: --namespace, else the pod's namespace, else default) [env POD_NAMESPACE]
+  --lease-duration-ms N      (default 15000)
+  --renew-deadline-ms N      (default 10000)
+  --retry-period-ms N        (default 2000)
+  --identity ID              candidate identity (default: pod name + random suffix)
+
+runtime:
+  --concurrency N            reconciles in parallel per controller (default 4)
+  --qps N                    reconciles started per second, all keys (default 50)
+  --burst N                  token bucket size (default 200)
+  --resync-ms N              periodic full resync (default 600000)
+  --watchdog-ms N            restart a watch silent for this long (default 300000)
+  --drain-timeout-ms N       graceful shutdown budget for in-flight reconciles (default 30000)
+  --log-level LEVEL          pino level (default info)                                [env NEROPS_LOG_LEVEL]`;
+
+const options = {
+  kubeconfig: { type: 'string' },
+  namespace: { type: 'string' },
+  'prometheus-url': { type: 'string' },
+  'metrics-host': { type: 'string' },
+  'metrics-port': { type: 'string' },
+  'leader-elect': { type: 'string' },
+  'lease-name': { type: 'string' },
+  'lease-namespace': { type: 'string' },
+  'lease-duration-ms': { type: 'string' },
+  'renew-deadline-ms': { type: 'string' },
+  'retry-period-ms': { type: 'string' },
+  identity: { type: 'string' },
+  concurrency: { type: 'string' },
+  qps: { type: 'string' },
+  burst: { type: 'string' },
+  'resync-ms': { type: 'string' },
+  'watchdog-ms': { type: 'string' },
+  'drain-timeout-ms': { type: 'string' },
+  'log-level': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function loadKubeConfig(path: string | undefined): KubeConfig {
+  const kc = new KubeConfig();
+  try {
+    if (path) kc.loadFromFile(path);
+    else if (process.env.KUBERNETES_SERVICE_HOST && !process.env.KUBECONFIG) kc.loadFromCluster();
+    else kc.loadFromDefault();
+  } catch (err) {
+    throw new CliError(`operator: cannot load kubeconfig: ${(err as Error).message}`);
+  }
+  if (!kc.getCurrentCluster()) throw new CliError('operator: no cluster configured (use --kubeconfig or KUBECONFIG, or run in a cluster)');
+  return kc;
+}
+
+function boolFlag(name: string, value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined || value === '') return fallback;
+  if (['true', '1', 'yes'].includes(value)) return true;
+  if (['false', '0', 'no'].includes(value)) return false;
+  throw new CliError(`--${name} must be true or false, got '${value}'`);
+}
+
+const operator: Command = async (argv) => {
+  const { values: v } = parseCommandArgs('operator', argv, options);
+  if (v.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const env = process.env;
+  const namespace = v.namespace ?? (env.NEROPS_WATCH_NAMESPACE || undefined);
+  const leaderElect = boolFlag('leader-elect', v['leader-elect'] ?? env.NEROPS_LEADER_ELECT, true);
+  const leaseDurationMs = intFlag('lease-duration-ms', v['lease-duration-ms'], 15_000, 1000);
+  const renewDeadlineMs = intFlag('renew-deadline-ms', v['renew-deadline-ms'], 10_000, 1);
+  const retryPeriodMs = intFlag('retry-period-ms', v['retry-period-ms'], 2_000, 1);
+  if (!(retryPeriodMs < renewDeadlineMs && renewDeadlineMs < leaseDurationMs)) {
+    throw new CliError('operator: need --retry-period-ms < --renew-deadline-ms < --lease-duration-ms');
+  }
+  const metricsPort = intFlag('metrics-port', v['metrics-port'] ?? env.NEROPS_METRICS_PORT, 8081);
+  if (metricsPort > 65535) throw new CliError('--metrics-port must be <= 65535');
+  const prometheusUrl = v['prometheus-url'] ?? (env.NEROPS_PROMETHEUS_URL || undefined);
+  if (prometheusUrl) {
+    try {
+      new URL(prometheusUrl);
+    } catch {
+      throw new CliError(`--prometheus-url is not a URL: '${prometheusUrl}'`);
+    }
+  }
+  const kubeConfig = loadKubeConfig(v.kubeconfig);
+
+  // Loaded only now: `ner-ops operator --help` and flag errors stay fast.
+  const [{ runOperator }, { controllers }, { createOperatorLogger }] = await Promise.all([
+    import('../../operator/src/main.js'),
+    import('../../operator/src/controllers/index.js'),
+    import('../../operator/src/runtime/logger.js'),
+  ]);
+  const logger = createOperatorLogger(v['log-level']);
+  const handle = await runOperator(
+    {
+      kubeConfig,
+      logger,
+      ...(namespace ? { namespace } : {}),
+      ...(prometheusUrl ? { prometheusUrl } : {}),
+      metrics: { host: v['metrics-host'] ?? env.NEROPS_METRICS_HOST ?? '0.0.0.0', port: metricsPort },
+      leaderElection: leaderElect
+        ? {
+            namespace: v['lease-namespace'] ?? namespace ?? env.POD_NAMESPACE ?? 'default',
+            name: v['lease-name'] ?? 'nerops-operator',
+            leaseDurationMs,
+            renewDeadlineMs,
+            retryPeriodMs,
+            ...(v.identity ? { identity: v.identity } : {}),
+          }
+        : false,
+      concurrency: intFlag('concurrency', v.concurrency, 4, 1),
+      queue: { qps: intFlag('qps', v.qps, 50, 1), burst: intFlag('burst', v.burst, 200, 1) },
+      informer: { resyncMs: intFlag('resync-ms', v['resync-ms'], 600_000), watchdogMs: intFlag('watchdog-ms', v['watchdog-ms'], 300_000, 1000) },
+      drainTimeoutMs: intFlag('drain-timeout-ms', v['drain-timeout-ms'], 30_000),
+    },
+    controllers,
+  );
+  const onSignal = (sig: NodeJS.Signals) => {
+    logger.info({ signal: sig }, 'signal received, shutting down');
+    void handle.stop();
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  const code = await handle.done;
+  process.off('SIGTERM', onSignal);
+  process.off('SIGINT', onSignal);
+  logger.flush();
+  return code;
+};
+
+export default operator;

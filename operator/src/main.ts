@@ -1,0 +1,183 @@
+/**
+ * The operator process: one ControllerManager (informers + controllers), optional Lease leader election,
+ * and a small HTTP server with /metrics, /healthz and /readyz. `ner-ops operator` parses flags and calls
+ * {@link runOperator}; tests call it in-process.
+ *
+ * Lifecycle: caches start at once on every replica (a standby has warm caches, so a takeover is quick);
+ * reconciling starts when this replica leads (or at once without leader election). Losing the lease stops
+ * reconciling immediately and ends the process with exit code 1, so it restarts with a clean slate.
+ * `stop()` (SIGTERM) stops reconciling, drains in-flight reconciles, releases the lease, stops watches.
+ */
+import http from 'node:http';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { ControllerManager, type ControllerSpec, type ManagerOptions } from './runtime/controller.js';
+import { KubeClient } from './runtime/kube.js';
+import { LeaderElector, type LeaderElectionOptions } from './runtime/leader.js';
+import { OperatorMetrics } from './runtime/metrics.js';
+import type { Clock } from './runtime/clock.js';
+import type { KubernetesObject } from '@kubernetes/client-node';
+
+/** What controllers get to build themselves: configuration that is not a Kubernetes object. */
+export interface ControllerDeps {
+  /** Namespace scope (undefined = all namespaces). */
+  namespace: string | undefined;
+  /** Base URL of Prometheus for autoscaling/analysis/drift queries, when configured. */
+  prometheusUrl: string | undefined;
+  logger: Logger;
+  clock: Clock | undefined;
+}
+
+/** A controller, or a function building one from the operator's configuration. */
+export type ControllerFactory = ControllerSpec<KubernetesObject> | ((deps: ControllerDeps) => ControllerSpec<KubernetesObject>);
+
+export interface OperatorOptions {
+  kubeConfig: KubeConfig;
+  logger: Logger;
+  /** Watch and reconcile one namespace; undefined = all. */
+  namespace?: string;
+  prometheusUrl?: string;
+  /** Metrics/health server; port 0 picks a free port; `false` disables the server. */
+  metrics?: { host: string; port: number } | false;
+  /** Lease leader election; `false` = this instance always leads. */
+  leaderElection?: false | Omit<LeaderElectionOptions, 'onStartedLeading' | 'onStoppedLeading' | 'onNewLeader' | 'logger' | 'clock' | 'identity'> & { identity?: string };
+  /** Reconciles in parallel per controller (default 4). */
+  concurrency?: number;
+  /** Queue and informer tuning passed to the manager. */
+  queue?: ManagerOptions['queue'];
+  informer?: ManagerOptions['informer'];
+  /** How long shutdown waits for in-flight reconciles (default 30 s). */
+  drainTimeoutMs?: number;
+  clock?: Clock;
+}
+
+/** A running operator. */
+export interface OperatorHandle {
+  manager: ControllerManager;
+  metrics: OperatorMetrics;
+  kube: KubeClient;
+  elector: LeaderElector | undefined;
+  /** `http://host:port` of the metrics/health server, when enabled. */
+  url: string | undefined;
+  /** Stops gracefully (idempotent); resolves when everything is stopped. */
+  stop(): Promise<void>;
+  /** Resolves with the exit code: 0 after stop(), 1 when the leader lease was lost. */
+  done: Promise<number>;
+  /** Readiness as /readyz reports it. */
+  ready(): boolean;
+}
+
+/** Default identity: the pod name (HOSTNAME) plus a random suffix so a restarted pod is a new candidate. */
+export function defaultIdentity(): string {
+  return `${process.env.POD_NAME ?? process.env.HOSTNAME ?? hostname()}_${randomBytes(4).toString('hex')}`;
+}
+
+export async function runOperator(options: OperatorOptions, controllers: readonly ControllerFactory[]): Promise<OperatorHandle> {
+  const log = options.logger;
+  const metrics = new OperatorMetrics();
+  const kube = new KubeClient(options.kubeConfig);
+  const identity = (options.leaderElection ? options.leaderElection.identity : undefined) ?? defaultIdentity();
+  const manager = new ControllerManager({
+    client: kube,
+    logger: log,
+    metrics,
+    identity,
+    ...(options.namespace ? { namespace: options.namespace } : {}),
+    ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+    ...(options.queue ? { queue: options.queue } : {}),
+    ...(options.informer ? { informer: options.informer } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+  const deps: ControllerDeps = { namespace: options.namespace, prometheusUrl: options.prometheusUrl, logger: log, clock: options.clock };
+  for (const c of controllers) manager.register(typeof c === 'function' ? c(deps) : c);
+
+  let resolveDone!: (code: number) => void;
+  const done = new Promise<number>((r) => (resolveDone = r));
+  let stopping: Promise<void> | undefined;
+
+  const elector = options.leaderElection
+    ? new LeaderElector(kube, {
+        ...options.leaderElection,
+        identity,
+        logger: log,
+        ...(options.clock ? { clock: options.clock } : {}),
+        onStartedLeading: () => manager.startProcessing(),
+        // Stop at once: another replica may already be reconciling.
+        onStoppedLeading: () => manager.pauseProcessing(),
+      })
+    : undefined;
+
+  const ready = () => manager.synced() && (!elector || elector.isLeader() || elector.observed);
+
+  let server: http.Server | undefined;
+  let url: string | undefined;
+  if (options.metrics !== false) {
+    const m = options.metrics ?? { host: '0.0.0.0', port: 8081 };
+    server = http.createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405).end();
+        return;
+      }
+      if (path === '/metrics') {
+        metrics.registry.metrics().then(
+          (body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body),
+          (err: unknown) => {
+            log.error({ err }, 'metrics collection failed');
+            res.writeHead(500).end();
+          },
+        );
+      } else if (path === '/healthz') {
+        res.writeHead(stopping ? 503 : 200, { 'content-type': 'text/plain' }).end(stopping ? 'stopping\n' : 'ok\n');
+      } else if (path === '/readyz') {
+        const ok = !stopping && ready();
+        const detail = `caches ${manager.synced() ? 'synced' : 'syncing'}; ${elector ? (elector.isLeader() ? 'leader' : `standby (leader ${elector.leader ?? 'unknown'})`) : 'leader election off'}\n`;
+        res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(detail);
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      server!.once('error', reject);
+      server!.listen(m.port, m.host, () => resolve());
+    });
+    const addr = server.address();
+    if (addr && typeof addr === 'object') url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+    log.info({ url }, 'metrics and health server listening');
+  }
+
+  const stop = (code = 0): Promise<void> => {
+    stopping ??= (async () => {
+      log.info('operator stopping');
+      manager.pauseProcessing();
+      elector?.stop();
+      await manager.stop(options.drainTimeoutMs ?? 30_000);
+      // Release only after in-flight reconciles finished, so the next leader never overlaps with them.
+      await elector?.release();
+      kube.close();
+      await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+      server?.closeAllConnections();
+      log.info('operator stopped');
+      resolveDone(code);
+    })();
+    return stopping;
+  };
+
+  manager.start();
+  if (elector) {
+    metrics.leader.set(0);
+    void elector.run().then((outcome) => {
+      if (outcome === 'lost') {
+        log.error('leader lease lost: stopping the operator');
+        void stop(1);
+      }
+    });
+  } else {
+    manager.startProcessing();
+  }
+  void manager.waitForSync().then(() => log.info('caches synced'), () => undefined);
+
+  return { manager, metrics, kube, elector, url, stop: () => stop(0), done, ready };
+}

@@ -31,6 +31,16 @@ export function withCel<T extends z.ZodType>(schema: T, rules: readonly CelRule[
   return schema.meta({ 'x-kubernetes-validations': rules.map((r) => ({ ...r })) }) as T;
 }
 
+/**
+ * Defaults an object to its own fully defaulted value (`schema.parse({})`). Unlike `.prefault({})`
+ * the CRD then carries the complete default, which the API server validates against the CEL rules
+ * of the object (it does not apply nested defaults to a default before checking it).
+ */
+export function withDefaults<T extends z.ZodObject>(schema: T): z.ZodDefault<T> {
+  // A function, so every parse gets its own copy of the default.
+  return schema.default((() => schema.parse({})) as never);
+}
+
 /** Marks an array as a map keyed by the given fields (`x-kubernetes-list-type: map`). */
 export function listMap<T extends z.ZodType>(schema: T, keys: readonly string[]): T {
   return schema.meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': [...keys] }) as T;

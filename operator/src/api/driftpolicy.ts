@@ -15,6 +15,7 @@ import {
   listMap,
   preserveUnknown,
   withCel,
+  withDefaults,
   type CustomObject,
   type CustomObjectList,
 } from './common.js';
@@ -133,7 +134,7 @@ export const TriggersSchema = z.object({
 });
 export type Triggers = z.output<typeof TriggersSchema>;
 
-const specBase = z.object({
+const driftPolicySpecBase = z.object({
   /** The NerDeployment to watch. */
   targetRef: DriftTargetRefSchema,
   /** How often signals are evaluated, e.g. `1m`. */
@@ -155,7 +156,7 @@ const specBase = z.object({
   /** How retraining runs. */
   retraining: RetrainingSchema,
   /** Other retraining triggers. */
-  triggers: TriggersSchema.prefault({}),
+  triggers: withDefaults(TriggersSchema),
   /** Action when a signal reaches its warning threshold. */
   onWarning: DriftActionSchema.default('Retrain'),
   /** Action when a signal reaches its critical threshold (an alert is always raised). */
@@ -165,7 +166,7 @@ const specBase = z.object({
 });
 
 /** DriftPolicy spec. */
-export const DriftPolicySpecSchema = specBase;
+export const DriftPolicySpecSchema = driftPolicySpecBase;
 export type DriftPolicySpec = z.output<typeof DriftPolicySpecSchema>;
 export type DriftPolicySpecInput = z.input<typeof DriftPolicySpecSchema>;
 

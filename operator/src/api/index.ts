@@ -8,3 +8,4 @@ export * from './nerdeployment.js';
 export * from './nerdeployment-constants.js';
 export * from './driftpolicy.js';
 export * from './driftpolicy-constants.js';
+export * from './crd.js';

@@ -13,6 +13,7 @@ import {
   SecretKeyReferenceSchema,
   TimestampSchema,
   withCel,
+  withDefaults,
   type CustomObject,
   type CustomObjectList,
 } from './common.js';
@@ -115,7 +116,7 @@ export const RolloutSchema = z.object({
   /** Seconds between two analyses of the candidate. */
   analysisIntervalSeconds: z.int().min(5).max(3600).default(30),
   /** Thresholds of the analysis. */
-  thresholds: AnalysisThresholdsSchema.prefault({}),
+  thresholds: withDefaults(AnalysisThresholdsSchema),
   /** Requests the candidate must have served in the interval for a measurement to count. */
   minSampleCount: z.int().min(0).max(1000000).default(50),
   /** Failed analyses tolerated; one more aborts the rollout (traffic back to stable). */
@@ -206,25 +207,25 @@ export const AuthSchema = z.object({
 });
 export type Auth = z.output<typeof AuthSchema>;
 
-const specBase = z.object({
+const nerDeploymentSpecBase = z.object({
   /** Pin one NerModel by name. Exactly one of `model` and `modelSelector` is set. */
   model: ObjectNameSchema.optional(),
   /** Follow the newest Ready NerModel of a family that passes the gates. Exactly one of `model` and `modelSelector`. */
   modelSelector: ModelSelectorSchema.optional(),
   /** Replica bounds of the stable track. */
-  replicas: ReplicasSchema.prefault({}),
+  replicas: withDefaults(ReplicasSchema),
   /** Request-rate autoscaling; when omitted the stable track runs `replicas.min` replicas. */
   autoscaling: AutoscalingSchema.optional(),
   /** Canary rollout of a new model (defaults apply when omitted). */
-  rollout: RolloutSchema.prefault({}),
+  rollout: withDefaults(RolloutSchema),
   /** How traffic is split between stable and canary. */
-  trafficRouting: TrafficRoutingSchema.prefault({}),
+  trafficRouting: withDefaults(TrafficRoutingSchema),
   /** Optional shadow phase before the first canary step. */
   shadow: ShadowSchema.optional(),
   /** Offline promotion gates. */
   gates: GatesSchema.optional(),
   /** Inference server tuning. */
-  server: ServerTuningSchema.prefault({}),
+  server: withDefaults(ServerTuningSchema),
   /** Compute resources of the server container. */
   resources: ResourceRequirementsSchema.optional(),
   /** Client authentication; when omitted the endpoints are open inside the cluster. */
@@ -235,7 +236,7 @@ const specBase = z.object({
 
 /** NerDeployment spec. */
 export const NerDeploymentSpecSchema = withCel(
-  specBase.refine((s) => (s.model === undefined) !== (s.modelSelector === undefined), {
+  nerDeploymentSpecBase.refine((s) => (s.model === undefined) !== (s.modelSelector === undefined), {
     message: 'exactly one of spec.model or spec.modelSelector must be set',
     path: ['model'],
   }),

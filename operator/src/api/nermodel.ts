@@ -90,7 +90,7 @@ export const ModelLineageSchema = z.object({
 });
 export type ModelLineage = z.output<typeof ModelLineageSchema>;
 
-const specBase = z.object({
+const nerModelSpecBase = z.object({
   /** Model family: models of one family may replace each other in a NerDeployment (a DNS label). */
   family: DnsLabelSchema,
   /** Version of the model within its family, e.g. `1.4.0` or `2024-05-01-r3`. */
@@ -111,7 +111,7 @@ const specBase = z.object({
 });
 
 /** NerModel spec. Immutable: publish a new NerModel (new name) for a new version. */
-export const NerModelSpecSchema = withCel(specBase, [
+export const NerModelSpecSchema = withCel(nerModelSpecBase, [
   { rule: 'self == oldSelf', message: 'spec is immutable: create a new NerModel instead' },
 ]);
 export type NerModelSpec = z.output<typeof NerModelSpecSchema>;

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEngine } from '../engine/load.js';
 import type { NerEngine } from '../engine/types.js';
 import { createApp, type ServerApp } from './app.js';
-import { captureLogger, trainSmallBundle } from './test-fixtures.js';
+import { captureLogger, trainSmallBundle, type TrainedBundle } from './test-fixtures.js';
 
 const CASES = 3000;
 
@@ -178,12 +178,13 @@ function generate(random: () => number): Case[] {
 }
 
 let engine: NerEngine;
+let bundle: TrainedBundle;
 let sa: ServerApp;
 let server: http.Server;
 let base: { host: string; port: number };
 
 beforeAll(async () => {
-  const bundle = await trainSmallBundle({ seed: 3, epochs: 2, count: 150 });
+  bundle = await trainSmallBundle({ seed: 3, epochs: 2, count: 150 });
   engine = await loadEngine(bundle.dir, { expectedDigest: bundle.digest });
   sa = createApp({ engine, logger: captureLogger('warn').logger, processMetrics: false, options: { maxDocumentChars: 1_000_000 } });
   await sa.ready;
@@ -196,6 +197,7 @@ afterAll(async () => {
   server?.closeAllConnections();
   await new Promise((r) => server?.close(r));
   await engine?.close();
+  await bundle?.remove();
 });
 
 function send(agent: http.Agent, c: Case): Promise<number> {

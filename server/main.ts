@@ -70,10 +70,17 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
     workDir: config.modelCacheDir,
   });
   const loadEngine = await engineLoader();
-  const engine = await loadEngine(bundle.dir, {
-    ...(config.modelDigest ? { expectedDigest: config.modelDigest } : {}),
-    ...(config.threads ? { threads: config.threads } : {}),
-  });
+  let engine: NerEngine;
+  try {
+    engine = await loadEngine(bundle.dir, {
+      ...(config.modelDigest ? { expectedDigest: config.modelDigest } : {}),
+      ...(config.threads ? { threads: config.threads } : {}),
+    });
+  } catch (err) {
+    // A download that failed verification must not linger on disk.
+    if (bundle.workDir && !config.modelCacheDir) await rm(bundle.workDir, { recursive: true, force: true }).catch(() => undefined);
+    throw err;
+  }
   log.info({ model: engine.info.name, version: engine.info.version, digest: engine.info.digest, loadMs: Date.now() - started }, 'model loaded and verified');
 
   const serverApp = createApp({

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createReadStream, existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -19,7 +19,8 @@ import { verifyBundle } from '../engine/bundle.js';
 import { loadEngine } from '../engine/load.js';
 import { materializeBundle, ModelSourceError } from './model-source.js';
 import { extractTar } from './tar.js';
-import { trainSmallBundle, type TrainedBundle } from './test-fixtures.js';
+import { startServer } from './main.js';
+import { captureLogger, trainSmallBundle, type TrainedBundle } from './test-fixtures.js';
 
 let bundle: TrainedBundle;
 let work: string;
@@ -62,6 +63,8 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const s of servers) s.closeAllConnections();
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  await bundle?.remove();
+  if (work) await rm(work, { recursive: true, force: true });
 });
 
 describe('materializeBundle', () => {
@@ -118,6 +121,27 @@ describe('materializeBundle', () => {
     writeFileSync(join(empty, 'readme.txt'), 'x');
     execFileSync('tar', ['-cf', join(work, 'empty.tar'), '-C', empty, '.']);
     await expect(materializeBundle(join(work, 'empty.tar'), { workDir: join(work, 'e') })).rejects.toThrow(/contains no ner-model.json/);
+  });
+});
+
+describe('serve from a remote source', () => {
+  it('startServer downloads an HTTP tarball with a token, verifies the digest, serves, and cleans up', async () => {
+    const srv = await fileServer(work);
+    const s = await startServer({
+      model: `${srv.url}/nested.tar.gz`,
+      modelDigest: bundle.digest,
+      modelTokenFile: join(work, 'tokenfile'),
+      host: '127.0.0.1',
+      port: 0,
+      logger: captureLogger().logger,
+    });
+    const res = await fetch(`${s.url}/v1/extract`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'Patient has asthma.' }) });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { model: { digest: string } }).model.digest).toBe(bundle.digest);
+    expect(await s.shutdown('test')).toBe(0);
+    await expect(startServer({ model: `${srv.url}/nested.tar.gz`, modelDigest: 'c'.repeat(64), modelTokenFile: join(work, 'tokenfile'), host: '127.0.0.1', port: 0, logger: captureLogger().logger })).rejects.toThrow(
+      /digest mismatch/,
+    );
   });
 });
 

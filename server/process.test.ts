@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import serve from '../cli/commands/serve.js';
 import { postJson, trainSmallBundle, type TrainedBundle } from './test-fixtures.js';
 
@@ -36,6 +36,9 @@ function freePort(): Promise<number> {
 let bundle: TrainedBundle;
 beforeAll(async () => {
   bundle = await trainSmallBundle({ seed: 9, epochs: 2, count: 120 });
+});
+afterAll(async () => {
+  await bundle?.remove();
 });
 
 describe('ner-ops serve process', () => {

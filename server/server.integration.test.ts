@@ -74,6 +74,7 @@ afterAll(async () => {
   for (const s of servers) s.closeAllConnections();
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   await engine?.close();
+  await Promise.all([bundle?.remove(), otherBundle?.remove()]);
 });
 
 describe('POST /v1/extract', () => {

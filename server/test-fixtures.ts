@@ -2,7 +2,7 @@
  * Fixtures for the inference-server integration tests: a real model bundle trained on synthetic notes
  * (a few seconds), a log capture, and small HTTP helpers. Nothing here stands in for the engine.
  */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -13,6 +13,8 @@ import { trainBundle } from '../trainer/train.js';
 export interface TrainedBundle {
   dir: string;
   digest: string;
+  /** Remove the bundle and its training files. */
+  remove(): Promise<void>;
 }
 
 /** Train a small real `crf` bundle on synthetic clinical notes. */
@@ -33,7 +35,7 @@ export async function trainSmallBundle(opts: { seed?: number; epochs?: number; c
     name: opts.name ?? 'test-ner',
     version: opts.version ?? '1.0.0',
   });
-  return { dir: r.outDir, digest: r.digest };
+  return { dir: r.outDir, digest: r.digest, remove: () => rm(root, { recursive: true, force: true }) };
 }
 
 /** A pino logger whose JSON lines are kept in memory, for asserting what the server logs. */

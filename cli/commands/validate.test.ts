@@ -48,7 +48,7 @@ describe('ner-ops validate', () => {
     await writeConll(dataset, generateNotes({ count: 40, seed: 99 }));
     const ok = await run([bundle.dir, '--digest', bundle.digest, '--dataset', pathToFileURL(dataset).href, '--min-f1', '0.1']);
     expect(ok.code).toBe(0);
-    expect(ok.result?.metrics).toMatchObject({ source: 'dataset', sentences: 40 });
+    expect(ok.result?.metrics).toMatchObject({ source: 'evaluation', sentences: 40 });
     const strict = await run([bundle.dir, '--digest', bundle.digest, '--dataset', dataset, '--min-f1', '1']);
     if (strict.result?.metrics?.micro.f1 !== 1) {
       expect(strict.code).toBe(VALIDATE_EXIT.rejected);

@@ -82,7 +82,7 @@ function compactPrf(s: PrfScores): { precision: number; recall: number; f1: numb
   return { precision: r4(s.precision), recall: r4(s.recall), f1: r4(s.f1), support: s.support };
 }
 
-function compactMetrics(report: EvaluationReport, source: 'dataset' | 'bundle'): ValidationMetrics {
+function compactMetrics(report: EvaluationReport, source: 'evaluation' | 'bundle'): ValidationMetrics {
   return {
     source,
     micro: compactPrf(report.micro),
@@ -191,7 +191,7 @@ async function validateBundle(
             data.map((s) => s.labels),
             predicted,
           ),
-          'dataset',
+          'evaluation',
         );
         if (!profile) {
           // No baseline shipped with the bundle: measure one on the evaluation data (held out by contract).

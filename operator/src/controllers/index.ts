@@ -2,6 +2,19 @@
  * The controllers `ner-ops operator` runs. Owned by the controllers; the runtime only imports this list.
  * Each entry is a ControllerSpec or a factory `(deps) => ControllerSpec` (see operator/src/main.ts).
  */
-import type { ControllerFactory } from '../main.js';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { ControllerDeps, ControllerFactory } from '../main.js';
+import type { ControllerSpec } from '../runtime/controller.js';
+import { DEFAULT_IMAGE } from './common.js';
+import { nerModelController } from './nermodel/reconcile.js';
 
-export const controllers: ControllerFactory[] = [];
+/** The image for pods the operator creates: `deps.image` (operator flag `--image`), else $NEROPS_IMAGE, else nerops:dev. */
+export function imageOf(deps: ControllerDeps): string {
+  return (deps as ControllerDeps & { image?: string }).image ?? (process.env.NEROPS_IMAGE || DEFAULT_IMAGE);
+}
+
+function erase<T extends KubernetesObject>(spec: ControllerSpec<T>): ControllerSpec<KubernetesObject> {
+  return spec as unknown as ControllerSpec<KubernetesObject>;
+}
+
+export const controllers: ControllerFactory[] = [(deps) => erase(nerModelController({ image: imageOf(deps) }))];

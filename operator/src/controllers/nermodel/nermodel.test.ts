@@ -1,0 +1,168 @@
+import type { V1Job } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import type { NerModel } from '../../api/nermodel.js';
+import { desiredValidationJob, validationJobName } from './desired.js';
+import { planModel, retryDelayMs, type ModelObserved } from './status.js';
+import { encodeValidationResult, type ValidationResult } from './validation-result.js';
+
+const DIGEST = 'ab'.repeat(32);
+const NOW = new Date('2025-01-01T00:00:00Z');
+
+function model(mod: (m: NerModel) => void = () => {}): NerModel {
+  const m: NerModel = {
+    apiVersion: 'nerops.io/v1alpha1',
+    kind: 'NerModel',
+    metadata: { name: 'clinical-v1', namespace: 'ns', uid: 'uid-1', generation: 1 },
+    spec: { family: 'clinical', version: '1.0.0', format: 'crf', source: { uri: 'file:///models/clinical', digest: DIGEST }, entityTypes: ['DISEASE', 'TREATMENT'] },
+  };
+  mod(m);
+  return m;
+}
+
+function job(name: string, finished?: 'Complete' | 'Failed', time = '2025-01-01T00:00:00Z'): V1Job {
+  return {
+    metadata: { name, namespace: 'ns' },
+    status: finished ? { conditions: [{ type: finished, status: 'True', lastTransitionTime: new Date(time) }], ...(finished === 'Complete' ? { completionTime: new Date(time) } : {}) } : { active: 1 },
+  };
+}
+
+const ready: ValidationResult = {
+  resultVersion: 1,
+  outcome: 'Ready',
+  reason: 'Validated',
+  message: 'bundle ok',
+  digest: DIGEST,
+  sizeBytes: 12345,
+  entityTypes: ['DISEASE', 'TREATMENT'],
+  metrics: { source: 'bundle', micro: { precision: 0.9, recall: 0.8, f1: 0.85, support: 10 } },
+  profile: { documents: 3, tokens: 30, entities: 4, labelDistribution: { DISEASE: 0.5, TREATMENT: 0.5 }, confidence: { bounds: [0.5, 1], counts: [1, 3, 0] }, documentLength: { bounds: [10], counts: [3, 0] }, unknownTokenRate: 0.1 },
+};
+
+function obs(o: Partial<ModelObserved> = {}): ModelObserved {
+  return { model: model(), jobs: [], now: NOW, image: 'nerops:test', ...o };
+}
+
+describe('validation Job', () => {
+  it('is deterministic, owned, restricted, never retried by the Job controller', () => {
+    const j = desiredValidationJob(model(), { image: 'nerops:test', attempt: 0 });
+    expect(j).toEqual(desiredValidationJob(model(), { image: 'nerops:test', attempt: 0 }));
+    expect(j.metadata).toEqual({
+      name: `clinical-v1-val-${DIGEST.slice(0, 10)}`,
+      namespace: 'ns',
+      labels: { 'app.kubernetes.io/managed-by': 'nerops', 'nerops.io/validates': 'clinical-v1' },
+      ownerReferences: [{ apiVersion: 'nerops.io/v1alpha1', kind: 'NerModel', name: 'clinical-v1', uid: 'uid-1', controller: true, blockOwnerDeletion: true }],
+    });
+    expect(j.spec).toMatchObject({ backoffLimit: 0, ttlSecondsAfterFinished: 86400 });
+    const pod = j.spec?.template.spec;
+    expect(pod?.restartPolicy).toBe('Never');
+    expect(pod?.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    const c = pod?.containers[0];
+    expect(c?.command).toEqual(['ner-ops']);
+    expect(c?.args).toEqual(['validate', 'file:///models/clinical', '--digest', DIGEST]);
+    expect(c?.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(c?.terminationMessagePolicy).toBe('FallbackToLogsOnError');
+  });
+
+  it('mounts pvc sources, credentials and CA, and passes the dataset', () => {
+    const m = model((x) => {
+      x.spec.source = { uri: 'pvc://models/clinical/v1', digest: DIGEST, credentialsSecretRef: { name: 'creds' }, caBundleConfigMapRef: { name: 'ca', key: 'bundle.pem' } };
+      x.spec.evaluation = { datasetUri: 'https://data.example/dev.conll' };
+    });
+    const c = desiredValidationJob(m, { image: 'i', attempt: 2 }).spec?.template.spec?.containers[0];
+    expect(c?.args).toEqual([
+      'validate',
+      '/mnt/nerops/pvc/model/clinical/v1',
+      '--digest',
+      DIGEST,
+      '--token-file',
+      '/var/run/secrets/nerops/model/model/token',
+      '--ca-file',
+      '/etc/nerops/model-ca/model/ca.crt',
+      '--dataset',
+      'https://data.example/dev.conll',
+    ]);
+    expect(validationJobName(m, 2)).toBe(`clinical-v1-val-${DIGEST.slice(0, 10)}-2`);
+  });
+
+  it('names stay within 63 characters', () => {
+    const long = model((x) => (x.metadata.name = 'a'.repeat(80)));
+    expect(validationJobName(long, 12).length).toBeLessThanOrEqual(63);
+  });
+});
+
+describe('planModel', () => {
+  it('creates the Job and reports Validating with one event', () => {
+    const p = planModel(obs());
+    expect(p.createJob?.metadata?.name).toBe(`clinical-v1-val-${DIGEST.slice(0, 10)}`);
+    expect(p.status.phase).toBe('Validating');
+    expect(p.events.map((e) => e.reason)).toEqual(['ValidationStarted']);
+    expect(p.status.conditions?.map((c) => [c.type, c.status, c.reason])).toEqual([
+      ['Ready', 'False', 'ValidationPending'],
+      ['Progressing', 'True', 'ValidationPending'],
+      ['Degraded', 'False', 'AsExpected'],
+      ['Validated', 'Unknown', 'ValidationPending'],
+    ]);
+  });
+
+  it('waits while the Job runs, without creating another', () => {
+    const name = validationJobName(model(), 0);
+    const p = planModel(obs({ jobs: [job(name)] }));
+    expect(p.createJob).toBeUndefined();
+    expect(p).toMatchObject({ status: { phase: 'Validating', message: `validation Job ${name} is running` }, events: [] });
+  });
+
+  it('records a Ready result: digest, size, metrics, baseline, entity types', () => {
+    const name = validationJobName(model(), 0);
+    const p = planModel(obs({ jobs: [job(name, 'Complete')], terminated: { exitCode: 0, message: encodeValidationResult(ready) } }));
+    expect(p.status).toMatchObject({
+      phase: 'Ready',
+      verifiedDigest: DIGEST,
+      sizeBytes: 12345,
+      entityTypes: ['DISEASE', 'TREATMENT'],
+      metrics: { source: 'bundle', micro: { f1: 0.85 } },
+      baseline: { profileVersion: 1, documents: 3, unknownTokenRate: 0.1 },
+      validatedAt: '2025-01-01T00:00:00Z',
+    });
+    expect(p.events.map((e) => e.reason)).toEqual(['ModelReady']);
+    expect(p.requeueAfterMs).toBeUndefined();
+    // Terminal: the next reconcile changes nothing.
+    const again = planModel(obs({ model: model((m) => (m.status = p.status)), jobs: [] }));
+    expect(again).toEqual({ status: p.status, events: [] });
+  });
+
+  it.each([
+    ['wrong digest', { exitCode: 3, message: encodeValidationResult({ resultVersion: 1, outcome: 'Rejected', reason: 'DigestMismatch', message: 'digest mismatch: expected …' }) }, 'Rejected', 'DigestMismatch'],
+    ['corrupt ONNX', { exitCode: 3, message: encodeValidationResult({ resultVersion: 1, outcome: 'Rejected', reason: 'CorruptModel', message: 'does not load' }) }, 'Rejected', 'InvalidArtifact'],
+    ['unreachable', { exitCode: 4, message: encodeValidationResult({ resultVersion: 1, outcome: 'Failed', reason: 'SourceUnreachable', message: 'cannot download' }) }, 'Failed', 'FetchFailed'],
+    ['no message, exit 3', { exitCode: 3, message: 'some log\nner-ops validate: Rejected: boom' }, 'Rejected', 'InvalidArtifact'],
+    ['no message, exit 137', { exitCode: 137 }, 'Failed', 'ValidationJobFailed'],
+    ['entity types differ', { exitCode: 0, message: encodeValidationResult({ ...ready, entityTypes: ['DISEASE'] }) }, 'Rejected', 'EntityTypesMismatch'],
+  ] as const)('classifies %s', (_n, terminated, phase, reason) => {
+    const name = validationJobName(model(), 0);
+    const p = planModel(obs({ jobs: [job(name, terminated.exitCode === 0 ? 'Complete' : 'Failed')], terminated }));
+    expect(p.status.phase).toBe(phase);
+    expect(p.status.conditions?.find((c) => c.type === 'Degraded')).toMatchObject({ status: 'True', reason });
+  });
+
+  it('rejects below spec.evaluation.minMetrics', () => {
+    const m = model((x) => (x.spec.evaluation = { datasetUri: 'file:///d.conll', minMetrics: { recall: 0.9 } }));
+    const res = encodeValidationResult({ ...ready, metrics: { ...ready.metrics!, source: 'evaluation' } });
+    const p = planModel(obs({ model: m, jobs: [job(validationJobName(m, 0), 'Complete')], terminated: { exitCode: 0, message: res } }));
+    expect(p.status).toMatchObject({ phase: 'Rejected', message: 'micro recall 0.8 is below spec.evaluation.minMetrics.recall 0.9' });
+  });
+
+  it('retries a Failed validation with a new Job only after the back-off (no hot loop)', () => {
+    const first = validationJobName(model(), 0);
+    const failed = planModel(obs({ jobs: [job(first, 'Failed')], terminated: { exitCode: 4 } }));
+    expect(failed.status).toMatchObject({ phase: 'Failed', failedAttempts: 1 });
+    expect(failed.requeueAfterMs).toBe(30_000);
+    const m = model((x) => (x.status = failed.status));
+    // 10 s later: nothing to do but wait the remaining 20 s.
+    const early = planModel(obs({ model: m, jobs: [job(first, 'Failed')], now: new Date(NOW.getTime() + 10_000) }));
+    expect(early).toEqual({ status: failed.status, events: [], requeueAfterMs: 20_000 });
+    // After the back-off: a second Job with its own name.
+    const retry = planModel(obs({ model: m, jobs: [job(first, 'Failed')], now: new Date(NOW.getTime() + 30_000) }));
+    expect(retry.createJob?.metadata?.name).toBe(validationJobName(model(), 1));
+    expect([1, 2, 3, 8, 20].map(retryDelayMs)).toEqual([30_000, 60_000, 120_000, 3_600_000, 3_600_000]);
+  });
+});

@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import serve from '../cli/commands/serve.js';
+import { ServeEnv } from './env.js';
 import { postJson, trainSmallBundle, type TrainedBundle } from './test-fixtures.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -47,7 +48,7 @@ describe('ner-ops serve process', () => {
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', join(repo, 'cli', 'ner-ops.ts'), 'serve', '--model', `file://${bundle.dir}`, '--model-digest', bundle.digest, '--host', '127.0.0.1', '--port', String(port), '--max-batch-wait-ms', '600'],
-      { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] },
+      { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, [ServeEnv.namespace]: 'ward-7', [ServeEnv.deployment]: 'ner-prod', [ServeEnv.track]: 'canary' } },
     );
     let stdout = '';
     let stderr = '';
@@ -60,6 +61,9 @@ describe('ner-ops serve process', () => {
       if (child.exitCode !== null || Date.now() > deadline) throw new Error(`server did not start: ${stderr}`);
       await new Promise((r) => setTimeout(r, 100));
     }
+    // Constant metric labels come from the environment the operator sets on the pod.
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/nerops_ready\{namespace="ward-7",deployment="ner-prod",model="test-ner",version="1.0.0",track="canary"\} 1/);
     const inflight = [postJson(`${url}/v1/extract`, { text: 'Patient has asthma and takes albuterol.' }), postJson(`${url}/v1/extract`, { text: 'No complaints.' })];
     await new Promise((r) => setTimeout(r, 150));
     const t0 = Date.now();

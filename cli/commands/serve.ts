@@ -7,6 +7,7 @@ import { CliError, intFlag, numberFlag, parseCommandArgs, type Command } from '.
 import { DEFAULT_SERVER_OPTIONS } from '../../server/app.js';
 import { createLogger } from '../../server/logger.js';
 import { DEFAULT_DRAIN_TIMEOUT_MS, startServer } from '../../server/main.js';
+import { ServeEnv } from '../../server/env.js';
 
 const HELP = `usage: ner-ops serve --model DIR|URI [options]
 
@@ -95,14 +96,14 @@ const serve: Command = async (argv) => {
     console.log(HELP);
     return 0;
   }
-  const model = v.model ?? env('NEROPS_MODEL_URI');
+  const model = v.model ?? env(ServeEnv.modelUri);
   if (!model) throw new CliError('serve: --model DIR|URI is required (or set NEROPS_MODEL_URI)');
-  const digest = v['model-digest'] ?? env('NEROPS_MODEL_DIGEST');
+  const digest = v['model-digest'] ?? env(ServeEnv.modelDigest);
   if (digest !== undefined && !/^(sha256:)?[0-9a-fA-F]{64}$/.test(digest)) throw new CliError('serve: --model-digest must be a sha256 hex digest');
-  const track = v.track ?? env('NEROPS_TRACK') ?? 'stable';
+  const track = v.track ?? env(ServeEnv.track) ?? 'stable';
   if (track !== 'stable' && track !== 'canary') throw new CliError(`serve: --track must be stable or canary, got '${track}'`);
-  const shadowUrl = v['shadow-url'] ?? env('NEROPS_SHADOW_URL');
-  const shadowPercent = numberFlag('shadow-percent', v['shadow-percent'] ?? env('NEROPS_SHADOW_PERCENT'), shadowUrl ? 100 : 0);
+  const shadowUrl = v['shadow-url'] ?? env(ServeEnv.shadowUrl);
+  const shadowPercent = numberFlag('shadow-percent', v['shadow-percent'] ?? env(ServeEnv.shadowPercent), shadowUrl ? 100 : 0);
   if (shadowPercent < 0 || shadowPercent > 100) throw new CliError('serve: --shadow-percent must be between 0 and 100');
   if (shadowUrl) {
     try {
@@ -120,10 +121,10 @@ const serve: Command = async (argv) => {
       throw new CliError(`serve: cannot read --shadow-token-file: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
     }
   }
-  const port = intFlag('port', v.port ?? env('NEROPS_PORT', 'PORT'), 8080);
+  const port = intFlag('port', v.port ?? env(ServeEnv.port, 'PORT'), 8080);
   if (port > 65535) throw new CliError('serve: --port must be <= 65535');
-  const threadsRaw = v.threads ?? env('NEROPS_THREADS');
-  const logger = createLogger(v['log-level'] ?? env('NEROPS_LOG_LEVEL', 'LOG_LEVEL') ?? 'info');
+  const threadsRaw = v.threads ?? env(ServeEnv.threads);
+  const logger = createLogger(v['log-level'] ?? env(ServeEnv.logLevel, 'LOG_LEVEL') ?? 'info');
   const D = DEFAULT_SERVER_OPTIONS;
 
   let running;
@@ -131,13 +132,13 @@ const serve: Command = async (argv) => {
     running = await startServer({
       model,
       modelDigest: digest?.replace(/^sha256:/, '').toLowerCase(),
-      modelTokenFile: v['model-token-file'] ?? env('NEROPS_MODEL_TOKEN_FILE'),
-      modelCaFile: v['model-ca-file'] ?? env('NEROPS_MODEL_CA_FILE'),
+      modelTokenFile: v['model-token-file'] ?? env(ServeEnv.modelTokenFile),
+      modelCaFile: v['model-ca-file'] ?? env(ServeEnv.modelCaFile),
       modelCacheDir: v['model-cache-dir'],
       threads: threadsRaw === undefined ? undefined : intFlag('threads', threadsRaw, 0, 1),
-      host: v.host ?? env('NEROPS_HOST') ?? '0.0.0.0',
+      host: v.host ?? env(ServeEnv.host) ?? '0.0.0.0',
       port,
-      authTokenFile: v['auth-token-file'] ?? env('NEROPS_AUTH_TOKEN_FILE'),
+      authTokenFile: v['auth-token-file'] ?? env(ServeEnv.authTokenFile),
       server: {
         maxBatchSize: intFlag('max-batch-size', v['max-batch-size'], D.maxBatchSize, 1),
         maxBatchWaitMs: intFlag('max-batch-wait-ms', v['max-batch-wait-ms'], D.maxBatchWaitMs, 0),
@@ -150,10 +151,10 @@ const serve: Command = async (argv) => {
       },
       drainTimeoutMs: intFlag('drain-timeout-ms', v['drain-timeout-ms'], DEFAULT_DRAIN_TIMEOUT_MS, 0),
       labels: {
-        namespace: v.namespace ?? env('NEROPS_NAMESPACE', 'POD_NAMESPACE') ?? '',
-        deployment: v.deployment ?? env('NEROPS_DEPLOYMENT') ?? '',
-        model: v['model-name'] ?? env('NEROPS_MODEL_NAME') ?? '',
-        version: v['model-version'] ?? env('NEROPS_MODEL_VERSION') ?? '',
+        namespace: v.namespace ?? env(ServeEnv.namespace, 'POD_NAMESPACE') ?? '',
+        deployment: v.deployment ?? env(ServeEnv.deployment) ?? '',
+        model: v['model-name'] ?? env(ServeEnv.modelName) ?? '',
+        version: v['model-version'] ?? env(ServeEnv.modelVersion) ?? '',
         track,
       },
       shadow:

@@ -7,6 +7,8 @@ import type { ControllerDeps, ControllerFactory } from '../main.js';
 import type { ControllerSpec } from '../runtime/controller.js';
 import { DEFAULT_IMAGE } from './common.js';
 import { nerModelController } from './nermodel/reconcile.js';
+import { nerDeploymentController } from './nerdeployment/reconcile.js';
+import { PrometheusClient } from '../prometheus/client.js';
 
 /** The image for pods the operator creates: `deps.image` (operator flag `--image`), else $NEROPS_IMAGE, else nerops:dev. */
 export function imageOf(deps: ControllerDeps): string {
@@ -17,4 +19,14 @@ function erase<T extends KubernetesObject>(spec: ControllerSpec<T>): ControllerS
   return spec as unknown as ControllerSpec<KubernetesObject>;
 }
 
-export const controllers: ControllerFactory[] = [(deps) => erase(nerModelController({ image: imageOf(deps) }))];
+export const controllers: ControllerFactory[] = [
+  (deps) => erase(nerModelController({ image: imageOf(deps) })),
+  (deps) =>
+    erase(
+      nerDeploymentController({
+        image: imageOf(deps),
+        ...(deps.prometheusUrl ? { prometheus: new PrometheusClient({ url: deps.prometheusUrl, timeoutMs: 5000 }) } : {}),
+        ...(process.env.NEROPS_METRICS_INTERVAL_MS ? { metricsIntervalMs: Number(process.env.NEROPS_METRICS_INTERVAL_MS) } : {}),
+      }),
+    ),
+];

@@ -1,0 +1,177 @@
+/**
+ * Desired children of a NerDeployment's stable track: Deployment, Service, PodDisruptionBudget. Pure and
+ * deterministic (no clock, no randomness), so applying them twice is a no-op and a hand edit is reverted.
+ *
+ * Pods: an init container `ner-ops fetch-model` downloads and verifies the bundle into an emptyDir; the
+ * container `ner-ops serve` loads it (verifying the digest again), binds to the pod IP (downward API
+ * `POD_IP`) and carries the metric labels namespace/deployment/model/version/track through env vars.
+ * Restricted pod security throughout; /tmp is an emptyDir because the root filesystem is read-only.
+ */
+import type { V1Container, V1Deployment, V1EnvVar, V1PodDisruptionBudget, V1Service } from '@kubernetes/client-node';
+import { LABELS, type Track } from '../../api/group.js';
+import type { NerDeployment } from '../../api/nerdeployment.js';
+import type { NerModel } from '../../api/nermodel.js';
+import { ownerReference } from '../../runtime/client.js';
+import { boundedName, managedLabels, nerOpsCommand, restrictedContainerSecurity, restrictedPodSecurity, sourceAccess, tmpVolume } from '../common.js';
+
+/** Where the init container installs the bundle and the server reads it. */
+export const MODEL_MOUNT = '/models';
+export const MODEL_DIR = `${MODEL_MOUNT}/bundle`;
+/** Where the auth token hashes Secret is mounted. */
+export const AUTH_MOUNT = '/etc/nerops/auth';
+/** Container name of the inference server. */
+export const SERVER_CONTAINER = 'server';
+/** Default resources of the server container when spec.resources is omitted. */
+export const DEFAULT_RESOURCES = { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '1Gi' } };
+
+/** Name of the stable track's Deployment. */
+export function deploymentName(nd: NerDeployment, track: Track = 'stable'): string {
+  return boundedName(nd.metadata.name ?? 'ner', `-${track}`);
+}
+
+/** Labels selecting a track's pods (the Deployment selector; immutable, so the model is not part of it). */
+export function selectorLabels(nd: NerDeployment, track: Track = 'stable'): Record<string, string> {
+  return { [LABELS.deployment]: nd.metadata.name ?? '', [LABELS.track]: track };
+}
+
+function podLabels(nd: NerDeployment, model: NerModel, track: Track): Record<string, string> {
+  return managedLabels({ ...selectorLabels(nd, track), [LABELS.model]: model.metadata.name ?? '', 'app.kubernetes.io/name': 'nerops-server', 'app.kubernetes.io/instance': nd.metadata.name ?? '' });
+}
+
+/** `ner-ops serve` flags for the spec's server tuning (only what the spec sets; the server has defaults). */
+export function tuningArgs(nd: NerDeployment): string[] {
+  const s = nd.spec.server;
+  const flags: Array<[string, number | string | undefined]> = [
+    ['--max-batch-size', s.maxBatchSize],
+    ['--max-batch-wait-ms', s.maxBatchWaitMs],
+    ['--max-queue', s.maxQueue],
+    ['--max-concurrent-batches', s.maxConcurrentBatches],
+    ['--request-timeout-ms', s.requestTimeoutMs],
+    ['--max-document-chars', s.maxDocumentChars],
+    ['--max-documents', s.maxDocuments],
+    ['--threads', s.threads],
+    ['--log-level', s.logLevel],
+  ];
+  return flags.flatMap(([flag, v]) => (v === undefined ? [] : [flag, String(v)]));
+}
+
+function quantities(q: Record<string, string | number> | undefined): Record<string, string> | undefined {
+  return q && Object.fromEntries(Object.entries(q).map(([k, v]) => [k, String(v)]));
+}
+
+/** spec.resources with quantities as strings (what the API server stores), or the defaults. */
+export function resourcesOf(nd: NerDeployment): { requests?: Record<string, string>; limits?: Record<string, string> } {
+  const r = nd.spec.resources;
+  if (!r) return DEFAULT_RESOURCES;
+  const requests = quantities(r.requests);
+  const limits = quantities(r.limits);
+  return { ...(requests ? { requests } : {}), ...(limits ? { limits } : {}) };
+}
+
+export interface ServingInput {
+  nd: NerDeployment;
+  model: NerModel;
+  /** Replicas of the track (owned by the operator: the autoscaler decides). */
+  replicas: number;
+  image: string;
+  track?: Track;
+}
+
+/** The Deployment of one track. */
+export function desiredDeployment({ nd, model, replicas, image, track = 'stable' }: ServingInput): V1Deployment {
+  const ns = nd.metadata.namespace;
+  const port = nd.spec.server.port;
+  const source = sourceAccess(model.spec.source, 'model');
+  const tmp = tmpVolume();
+  const modelVolume = { name: 'model', emptyDir: { sizeLimit: '2Gi' } };
+  const modelMount = { name: 'model', mountPath: MODEL_MOUNT };
+  const env: V1EnvVar[] = [
+    { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+    { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+    { name: 'NEROPS_DEPLOYMENT', value: nd.metadata.name ?? '' },
+    { name: 'NEROPS_MODEL_NAME', value: model.metadata.name ?? '' },
+    { name: 'NEROPS_MODEL_VERSION', value: model.spec.version },
+    { name: 'NEROPS_TRACK', value: track },
+    { name: 'TMPDIR', value: tmp.mount.mountPath },
+  ];
+  const volumes = [modelVolume, tmp.volume, ...source.volumes];
+  const serverMounts = [{ ...modelMount, readOnly: true }, tmp.mount];
+  const args = ['serve', '--model', MODEL_DIR, '--model-digest', model.spec.source.digest, '--host', '$(POD_IP)', '--port', String(port), ...tuningArgs(nd)];
+  if (nd.spec.auth) {
+    const key = nd.spec.auth.tokenHashesSecretRef.key ?? 'token-hashes';
+    volumes.push({ name: 'auth', secret: { secretName: nd.spec.auth.tokenHashesSecretRef.name, items: [{ key, path: 'token-hashes' }] } });
+    serverMounts.push({ name: 'auth', mountPath: AUTH_MOUNT, readOnly: true });
+    args.push('--auth-token-file', `${AUTH_MOUNT}/token-hashes`);
+  }
+  const fetch: V1Container = nerOpsCommand({
+    name: 'fetch-model',
+    image,
+    args: ['fetch-model', source.uri, '--digest', model.spec.source.digest, '--to', MODEL_DIR, ...source.args],
+    env: [{ name: 'TMPDIR', value: tmp.mount.mountPath }],
+    resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
+    securityContext: restrictedContainerSecurity(),
+    volumeMounts: [modelMount, tmp.mount, ...source.mounts],
+    terminationMessagePolicy: 'FallbackToLogsOnError',
+  });
+  const server: V1Container = nerOpsCommand({
+    name: SERVER_CONTAINER,
+    image,
+    args,
+    env,
+    ports: [{ name: 'http', containerPort: port, protocol: 'TCP' }],
+    readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 2 },
+    livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
+    resources: resourcesOf(nd),
+    securityContext: restrictedContainerSecurity(),
+    volumeMounts: serverMounts,
+    terminationMessagePolicy: 'FallbackToLogsOnError',
+  });
+  const labels = podLabels(nd, model, track);
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: deploymentName(nd, track), namespace: ns, labels, ownerReferences: [ownerReference(nd)] },
+    spec: {
+      replicas,
+      selector: { matchLabels: selectorLabels(nd, track) },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      template: {
+        metadata: { labels, annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(port), 'prometheus.io/path': '/metrics' } },
+        spec: {
+          automountServiceAccountToken: false,
+          securityContext: restrictedPodSecurity(),
+          terminationGracePeriodSeconds: 30,
+          volumes,
+          initContainers: [fetch],
+          containers: [server],
+        },
+      },
+    },
+  };
+}
+
+/** The Service clients use: selects every track of the NerDeployment (replica-ratio traffic split). */
+export function desiredService(nd: NerDeployment): V1Service {
+  const name = nd.metadata.name ?? '';
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace: nd.metadata.namespace, labels: managedLabels({ [LABELS.deployment]: name }), ownerReferences: [ownerReference(nd)] },
+    spec: {
+      type: 'ClusterIP',
+      selector: { [LABELS.deployment]: name },
+      ports: [{ name: 'http', port: nd.spec.server.port, targetPort: 'http', protocol: 'TCP' }],
+    },
+  };
+}
+
+/** At most one stable pod voluntarily disrupted at a time. */
+export function desiredPdb(nd: NerDeployment): V1PodDisruptionBudget {
+  const name = nd.metadata.name ?? '';
+  return {
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata: { name, namespace: nd.metadata.namespace, labels: managedLabels({ [LABELS.deployment]: name }), ownerReferences: [ownerReference(nd)] },
+    spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(nd, 'stable') } },
+  };
+}

@@ -1,0 +1,220 @@
+import type { V1Deployment } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import type { NerDeployment } from '../../api/nerdeployment.js';
+import type { NerModel } from '../../api/nermodel.js';
+import { desiredDeployment, desiredPdb, desiredService } from './desired.js';
+import { planDeployment, requestRateQuery, resolveModel, type DeploymentObserved } from './status.js';
+
+const DIGEST = 'cd'.repeat(32);
+const NOW = new Date('2025-01-01T00:00:00Z');
+
+function nd(mod: (x: NerDeployment) => void = () => {}): NerDeployment {
+  const x: NerDeployment = {
+    apiVersion: 'nerops.io/v1alpha1',
+    kind: 'NerDeployment',
+    metadata: { name: 'notes', namespace: 'ns', uid: 'nd-uid', generation: 3 },
+    spec: {
+      model: 'clinical-v1',
+      replicas: { min: 1, max: 5 },
+      rollout: { steps: [{ weight: 10, pauseSeconds: 60 }], analysisIntervalSeconds: 30, thresholds: { maxErrorRate: 0.01, maxP95LatencyMs: 500 }, minSampleCount: 50, failureLimit: 2, noDataMeans: 'Inconclusive' },
+      trafficRouting: { type: 'replicaRatio' },
+      server: { port: 8080 },
+    },
+  };
+  mod(x);
+  return x;
+}
+
+function model(name: string, mod: (m: NerModel) => void = () => {}): NerModel {
+  const m: NerModel = {
+    apiVersion: 'nerops.io/v1alpha1',
+    kind: 'NerModel',
+    metadata: { name, namespace: 'ns', uid: `${name}-uid`, generation: 1, creationTimestamp: new Date('2025-01-01T00:00:00Z') },
+    spec: { family: 'clinical', version: '1.0.0', format: 'crf', source: { uri: 'https://models.example/clinical/', digest: DIGEST }, entityTypes: ['DISEASE'] },
+    status: { phase: 'Ready', metrics: { micro: { precision: 0.9, recall: 0.9, f1: 0.9 } } },
+  };
+  mod(m);
+  return m;
+}
+
+function liveDeployment(replicas: number, ready: number, modelName = 'clinical-v1'): V1Deployment {
+  return {
+    metadata: { name: 'notes-stable', namespace: 'ns', generation: 2, labels: { 'nerops.io/model': modelName } },
+    spec: { replicas, selector: {}, template: {} },
+    status: { observedGeneration: 2, replicas, readyReplicas: ready, updatedReplicas: replicas, conditions: [{ type: 'Available', status: 'True' }] as never },
+  };
+}
+
+describe('desired children', () => {
+  const d = desiredDeployment({ nd: nd(), model: model('clinical-v1'), replicas: 2, image: 'nerops:test' });
+
+  it('Deployment: labels, selector, owner, replicas, probes, restricted security', () => {
+    expect(d.metadata).toEqual({
+      name: 'notes-stable',
+      namespace: 'ns',
+      labels: {
+        'app.kubernetes.io/managed-by': 'nerops',
+        'nerops.io/deployment': 'notes',
+        'nerops.io/track': 'stable',
+        'nerops.io/model': 'clinical-v1',
+        'app.kubernetes.io/name': 'nerops-server',
+        'app.kubernetes.io/instance': 'notes',
+      },
+      ownerReferences: [{ apiVersion: 'nerops.io/v1alpha1', kind: 'NerDeployment', name: 'notes', uid: 'nd-uid', controller: true, blockOwnerDeletion: true }],
+    });
+    expect(d.spec?.replicas).toBe(2);
+    expect(d.spec?.selector).toEqual({ matchLabels: { 'nerops.io/deployment': 'notes', 'nerops.io/track': 'stable' } });
+    const pod = d.spec?.template.spec;
+    expect(pod?.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } });
+    for (const c of [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])]) {
+      expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } });
+    }
+  });
+
+  it('init container fetches into the emptyDir; the server reads it, binds the pod IP, carries metric labels', () => {
+    const pod = d.spec?.template.spec;
+    expect(pod?.initContainers?.[0]?.args).toEqual(['fetch-model', 'https://models.example/clinical/', '--digest', DIGEST, '--to', '/models/bundle']);
+    const s = pod?.containers[0];
+    expect(s?.command).toEqual(['ner-ops']);
+    expect(s?.args).toEqual(['serve', '--model', '/models/bundle', '--model-digest', DIGEST, '--host', '$(POD_IP)', '--port', '8080']);
+    expect(s?.env).toEqual([
+      { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+      { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      { name: 'NEROPS_DEPLOYMENT', value: 'notes' },
+      { name: 'NEROPS_MODEL_NAME', value: 'clinical-v1' },
+      { name: 'NEROPS_MODEL_VERSION', value: '1.0.0' },
+      { name: 'NEROPS_TRACK', value: 'stable' },
+      { name: 'TMPDIR', value: '/tmp' },
+    ]);
+    expect(s?.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
+    expect(s?.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    expect(pod?.volumes?.map((v) => v.name)).toEqual(['model', 'tmp']);
+    expect(d.spec?.template.metadata?.annotations).toEqual({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '8080', 'prometheus.io/path': '/metrics' });
+  });
+
+  it('tuning, resources and auth become flags and mounts', () => {
+    const x = nd((n) => {
+      n.spec.server = { port: 9000, maxBatchSize: 16, threads: 2 };
+      n.spec.resources = { requests: { cpu: 1 }, limits: { memory: '2Gi' } };
+      n.spec.auth = { tokenHashesSecretRef: { name: 'tokens' } };
+    });
+    const s = desiredDeployment({ nd: x, model: model('clinical-v1'), replicas: 1, image: 'i' }).spec?.template.spec?.containers[0];
+    expect(s?.args?.slice(8)).toEqual(['9000', '--max-batch-size', '16', '--threads', '2', '--auth-token-file', '/etc/nerops/auth/token-hashes']);
+    expect(s?.resources).toEqual({ requests: { cpu: '1' }, limits: { memory: '2Gi' } });
+  });
+
+  it('Service and PDB', () => {
+    expect(desiredService(nd()).spec).toEqual({ type: 'ClusterIP', selector: { 'nerops.io/deployment': 'notes' }, ports: [{ name: 'http', port: 8080, targetPort: 'http', protocol: 'TCP' }] });
+    expect(desiredPdb(nd()).spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: { 'nerops.io/deployment': 'notes', 'nerops.io/track': 'stable' } } });
+  });
+
+  it('is deterministic', () => {
+    expect(desiredDeployment({ nd: nd(), model: model('clinical-v1'), replicas: 2, image: 'nerops:test' })).toEqual(d);
+  });
+});
+
+describe('resolveModel', () => {
+  const sel = nd((n) => {
+    delete n.spec.model;
+    n.spec.modelSelector = { family: 'clinical' };
+    n.spec.gates = { minF1: 0.8 };
+  });
+  it.each([
+    ['pinned and Ready', nd(), [model('clinical-v1')], 'clinical-v1', 'ModelResolved'],
+    ['pinned, missing', nd(), [], undefined, 'ModelNotFound'],
+    ['pinned, not Ready', nd(), [model('clinical-v1', (m) => (m.status = { phase: 'Validating' }))], undefined, 'ModelNotReady'],
+    [
+      'family: newest passing the gates',
+      sel,
+      [
+        model('a', (m) => (m.metadata.creationTimestamp = new Date('2025-01-01T00:00:00Z'))),
+        model('b', (m) => (m.metadata.creationTimestamp = new Date('2025-01-02T00:00:00Z'))),
+        model('c', (m) => {
+          m.metadata.creationTimestamp = new Date('2025-01-03T00:00:00Z');
+          m.status = { phase: 'Ready', metrics: { micro: { precision: 0.5, recall: 0.5, f1: 0.5 } } };
+        }),
+        model('d', (m) => {
+          m.metadata.creationTimestamp = new Date('2025-01-04T00:00:00Z');
+          m.status = { phase: 'Rejected' };
+        }),
+      ],
+      'b',
+      'ModelResolved',
+    ],
+    ['family: nothing passes', sel, [model('c', (m) => (m.status = { phase: 'Ready', metrics: { micro: { precision: 0.5, recall: 0.5, f1: 0.5 } } }))], undefined, 'NoMatchingModel'],
+  ] as const)('%s', (_n, x, models, name, reason) => {
+    const r = resolveModel(x, models);
+    expect(r.model?.metadata.name).toBe(name);
+    expect(r.reason).toBe(reason);
+  });
+});
+
+describe('planDeployment', () => {
+  function obs(o: Partial<DeploymentObserved> = {}): DeploymentObserved {
+    return { nd: nd(), models: [model('clinical-v1')], deployment: undefined, now: NOW, image: 'nerops:test', history: [], ...o };
+  }
+
+  it('first reconcile: applies Deployment, Service, PDB at min replicas; Progressing; ModelDeployed event', () => {
+    const p = planDeployment(obs());
+    expect(p.apply.map((o) => `${o.kind}/${o.metadata?.name}`)).toEqual(['Deployment/notes-stable', 'Service/notes', 'PodDisruptionBudget/notes']);
+    expect((p.apply[0] as V1Deployment).spec?.replicas).toBe(1);
+    expect(p.status).toMatchObject({ phase: 'Progressing', stableModel: 'clinical-v1', replicas: { desired: 1, ready: 0 }, serviceName: 'notes', observedGeneration: 3 });
+    expect(p.events.map((e) => e.reason)).toEqual(['ModelDeployed']);
+    expect(p.requeueAfterMs).toBeUndefined();
+  });
+
+  it('rolled out: Healthy; planning again from the written status changes nothing and emits nothing', () => {
+    const first = planDeployment(obs({ deployment: liveDeployment(1, 1) }));
+    expect(first.status.phase).toBe('Healthy');
+    const again = planDeployment(obs({ nd: nd((x) => (x.status = first.status)), deployment: liveDeployment(1, 1) }));
+    expect(again.status).toEqual(first.status);
+    expect(again.events).toEqual([]);
+    expect(again.apply).toEqual(first.apply);
+  });
+
+  it('model gone: keeps serving the last model, Degraded, applies the same children', () => {
+    const first = planDeployment(obs({ deployment: liveDeployment(1, 1) }));
+    const x = nd((n) => {
+      n.spec.model = 'clinical-v2';
+      n.status = first.status;
+    });
+    const p = planDeployment(obs({ nd: x, deployment: liveDeployment(1, 1) }));
+    expect(p.apply[0]?.metadata?.labels?.['nerops.io/model']).toBe('clinical-v1');
+    expect(p.status.phase).toBe('Degraded');
+    expect(p.status.conditions?.find((c) => c.type === 'ModelResolved')).toMatchObject({ status: 'False', reason: 'ModelNotFound' });
+  });
+
+  it('no model at all: applies nothing', () => {
+    const p = planDeployment(obs({ models: [] }));
+    expect(p.apply).toEqual([]);
+    expect(p.status).toMatchObject({ phase: 'Degraded', replicas: { desired: 0, ready: 0 } });
+  });
+
+  describe('autoscaling', () => {
+    const auto = nd((n) => (n.spec.autoscaling = { targetRequestsPerSecond: 10, tolerance: 0.1, scaleUpMaxStep: 4, scaleDownStabilizationSeconds: 300, rateWindowSeconds: 30, onMetricsUnavailable: 'Hold' }));
+
+    it('scales up with the rate, records it, emits Scaled, requeues for the next measurement', () => {
+      const p = planDeployment(obs({ nd: auto, deployment: liveDeployment(1, 1), measurement: { ok: true, rate: 31.234 } }));
+      expect((p.apply[0] as V1Deployment).spec?.replicas).toBe(4);
+      expect(p.status).toMatchObject({ observedRequestRate: 31.23, lastScaleTime: '2025-01-01T00:00:00Z', replicas: { desired: 4, ready: 1 } });
+      expect(p.status.conditions?.find((c) => c.type === 'MetricsAvailable')).toMatchObject({ status: 'True', reason: 'MetricsQueried' });
+      expect(p.status.conditions?.find((c) => c.type === 'ScalingActive')).toMatchObject({ status: 'True', reason: 'ScaledUp' });
+      expect(p.events.map((e) => [e.reason, e.note])).toContainEqual(['Scaled', 'scaling up 1 → 4: 31.2 req/s for a target of 10.0/replica']);
+      expect(p.requeueAfterMs).toBe(10_000);
+    });
+
+    it('Prometheus down: holds the replicas, MetricsAvailable=False with the reason, one Warning', () => {
+      const m = { ok: false as const, reason: 'PrometheusUnreachable', message: 'Prometheus at http://p is unreachable: ECONNREFUSED' };
+      const p = planDeployment(obs({ nd: auto, deployment: liveDeployment(4, 4), measurement: m }));
+      expect((p.apply[0] as V1Deployment).spec?.replicas).toBe(4);
+      expect(p.status.conditions?.find((c) => c.type === 'MetricsAvailable')).toMatchObject({ status: 'False', reason: 'PrometheusUnreachable' });
+      expect(p.events.map((e) => e.reason)).toEqual(['MetricsUnavailable', 'ModelDeployed']);
+      const again = planDeployment(obs({ nd: nd((x) => Object.assign(x, auto, { status: p.status })), deployment: liveDeployment(4, 4), measurement: m }));
+      expect(again.events).toEqual([]);
+    });
+  });
+
+  it('PromQL sums the rate over the pods of the stable track', () => {
+    expect(requestRateQuery(nd(), 60)).toBe('sum(rate(nerops_requests_total{namespace="ns",deployment="notes",track="stable"}[60s]))');
+  });
+});

@@ -63,7 +63,15 @@ export function toStructural(node: JsonSchema, path = ''): JsonSchema {
         break;
       case 'anyOf':
       case 'oneOf':
-        if (intOrString) break;
+        if (intOrString) {
+          // Kubernetes' one allowed union: anyOf integer|string, with value checks of the string
+          // member (e.g. the quantity pattern) lifted to the node.
+          const str = (value as JsonSchema[]).find((m) => m.type === 'string');
+          if (str?.pattern !== undefined) out.pattern = str.pattern;
+          if (str?.maxLength !== undefined) out.maxLength = str.maxLength;
+          out.anyOf = [{ type: 'integer' }, { type: 'string' }];
+          break;
+        }
         throw new Error(`gen-crds: ${path || '<root>'}: ${key} is not supported (use a CEL rule)`);
       case 'minimum':
       case 'maximum':

@@ -42,13 +42,18 @@ export function withDefaults<T extends z.ZodObject>(schema: T): z.ZodDefault<T> 
 }
 
 /** Marks an array as a map keyed by the given fields (`x-kubernetes-list-type: map`). */
-export function listMap<T extends z.ZodType>(schema: T, keys: readonly string[]): T {
-  return schema.meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': [...keys] }) as T;
+export function listMap<T extends z.ZodType<readonly object[]>>(schema: T, keys: readonly string[]): T {
+  const key = (item: object): string => JSON.stringify(keys.map((k) => (item as Record<string, unknown>)[k]));
+  return schema
+    .refine((items) => new Set(items.map(key)).size === items.length, { message: `duplicate ${keys.join('/')}` })
+    .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': [...keys] }) as T;
 }
 
 /** Marks an array of scalars as a set (`x-kubernetes-list-type: set`): duplicates are refused. */
-export function listSet<T extends z.ZodType>(schema: T): T {
-  return schema.meta({ 'x-kubernetes-list-type': 'set' }) as T;
+export function listSet<T extends z.ZodType<readonly unknown[]>>(schema: T): T {
+  return schema
+    .refine((items) => new Set(items).size === items.length, { message: 'duplicate value' })
+    .meta({ 'x-kubernetes-list-type': 'set' }) as T;
 }
 
 /** Marks an object as free-form (`x-kubernetes-preserve-unknown-fields: true`). */
@@ -128,9 +133,9 @@ export function formatDuration(ms: number): string {
 // Quantities and resources
 // ---------------------------------------------------------------------------------------------
 
-/** A Kubernetes resource quantity: a string such as `500m` or `1Gi`, or a plain number. */
+/** A Kubernetes resource quantity: a string such as `500m` or `1Gi`, or an integer. */
 export const QuantitySchema = z
-  .union([z.string().regex(new RegExp(QUANTITY_PATTERN)), z.number()])
+  .union([z.string().max(64).regex(new RegExp(QUANTITY_PATTERN)), z.int()])
   .meta({ 'x-kubernetes-int-or-string': true });
 export type Quantity = z.output<typeof QuantitySchema>;
 

@@ -42,6 +42,19 @@ const crfSection = z.object({
     end: z.array(z.number()),
   }),
   decoding: z.object({ outsideBias: z.number() }),
+  /** The MLP branch over window word embeddings (wide & deep emissions); absent for a purely linear model. */
+  dense: z
+    .object({
+      /** Tokens per window (odd: the token and (window-1)/2 neighbours each side). */
+      window: z.number().int().positive().refine((w) => w % 2 === 1, 'must be odd'),
+      /** Word-vector dimension (the table has 3 more indicator columns for UNK, BOS, EOS). */
+      embeddingDim: z.number().int().positive(),
+      hidden: z.number().int().positive(),
+      /** Models averaged into the one graph (their hidden layers concatenated). */
+      ensemble: z.number().int().positive(),
+      vocabulary: z.object({ file: fileName, words: z.number().int().nonnegative() }),
+    })
+    .optional(),
 });
 
 export const manifestSchema = z.object({

@@ -7,6 +7,7 @@ import { spansFromBio } from './bio.js';
 import { WordClusters } from './clusters.js';
 import { constrainedTransitions, forwardBackward, spanMarginal, viterbi, type Transitions } from './crf.js';
 import { FEATURE_VERSION, featurizeSentence, normalizeToken, type FeatureConfig } from './features.js';
+import { EmbeddingVocabulary } from './dense.js';
 import { BundleVerificationError, type CrfManifestSection, type VerifiedBundle } from './bundle.js';
 import { tokenize, type Token } from './tokenize.js';
 import type { BaselineProfile, Entity, ExtractResult, ModelInfo, NerEngine } from './types.js';
@@ -38,6 +39,8 @@ export class CrfEngine implements NerEngine {
   readonly #transitions: Transitions;
   readonly #outsideBias: number;
   readonly #splitHyphens: boolean;
+  /** Dense branch input: embedding vocabulary and window size (undefined for a linear model). */
+  readonly #dense: { vocabulary: EmbeddingVocabulary; window: number } | undefined;
   /** Label index pairs (B, I) per entity type, for span marginals. */
   readonly #typeIndex: Map<string, { b: number; i: number }>;
 
@@ -52,6 +55,9 @@ export class CrfEngine implements NerEngine {
     this.#outsideBias = crf.decoding.outsideBias;
     const clustersFile = bundle.files.get('clusters.tsv');
     this.#clusters = clustersFile ? WordClusters.parse(clustersFile.toString('utf8')) : undefined;
+    this.#dense = crf.dense
+      ? { vocabulary: EmbeddingVocabulary.parse((bundle.files.get(crf.dense.vocabulary.file) as Buffer).toString('utf8')), window: crf.dense.window }
+      : undefined;
     const vocab = bundle.files.get('vocab.txt');
     this.#vocabulary = new Set(vocab ? vocab.toString('utf8').split('\n').filter((w) => w.length > 0) : []);
     const profile = bundle.files.get('profile.json');
@@ -82,6 +88,12 @@ export class CrfEngine implements NerEngine {
       throw fail(`transition scores do not match the ${L} labels`);
     }
     if (crf.features.clusters && !bundle.files.has('clusters.tsv')) throw fail('features use clusters but clusters.tsv is not in the bundle');
+    if (crf.dense) {
+      const file = bundle.files.get(crf.dense.vocabulary.file);
+      if (!file) throw fail(`the dense branch needs ${crf.dense.vocabulary.file}, which is not in the bundle`);
+      const words = EmbeddingVocabulary.parse(file.toString('utf8')).size;
+      if (words !== crf.dense.vocabulary.words) throw fail(`${crf.dense.vocabulary.file} has ${words} words, the manifest says ${crf.dense.vocabulary.words}`);
+    }
     const model = bundle.files.get('model.onnx');
     if (!model) throw fail('model.onnx is not in the bundle');
     let session: ort.InferenceSession;
@@ -91,8 +103,10 @@ export class CrfEngine implements NerEngine {
       throw fail(`model.onnx cannot be loaded by ONNX Runtime: ${(err as Error).message}`);
     }
     const out = session.outputNames[0];
-    if (session.inputNames[0] !== 'features' || out !== 'emissions') {
-      throw fail(`model.onnx must have input 'features' and output 'emissions' (has ${session.inputNames.join(',')} → ${session.outputNames.join(',')})`);
+    const inputs = [...session.inputNames].sort().join(',');
+    const expected = crf.dense ? 'features,window' : 'features';
+    if (inputs !== expected || out !== 'emissions') {
+      throw fail(`model.onnx must have inputs '${expected}' and output 'emissions' (has ${session.inputNames.join(',')} → ${session.outputNames.join(',')})`);
     }
     return new CrfEngine(bundle, crf, session);
   }
@@ -159,14 +173,18 @@ export class CrfEngine implements NerEngine {
     for (const s of sentences) total += s.length;
     if (total === 0) return new Float32Array(0);
     const features = new Int32Array(total * this.#slots);
+    const dense = this.#dense;
+    const window = dense ? new Int32Array(total * dense.window) : undefined;
     let offset = 0;
     for (const s of sentences) {
       if (s.length === 0) continue;
       featurizeSentence(s, this.#config, this.#clusters, features, offset);
+      if (dense && window) dense.vocabulary.windowIds(s, dense.window, window, offset);
       offset += s.length;
     }
-    const input = new ort.Tensor('int32', features, [total, this.#slots]);
-    const result = await this.#session.run({ features: input });
+    const feeds: Record<string, ort.Tensor> = { features: new ort.Tensor('int32', features, [total, this.#slots]) };
+    if (dense && window) feeds.window = new ort.Tensor('int32', window, [total, dense.window]);
+    const result = await this.#session.run(feeds);
     const emissions = (result.emissions as ort.Tensor).data as Float32Array;
     if (this.#outsideBias !== 0) {
       // Label 0 is always O: a decision threshold tuned at training time trades precision for recall.

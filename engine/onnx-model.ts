@@ -90,7 +90,8 @@ export function buildOnnxModel(spec: GraphSpec): Uint8Array {
  * emissions[t] = Σ_s W[features[t, s]]. A Gather over the weight rows followed by a ReduceSum is exactly
  * a sparse linear layer, and ONNX Runtime runs it without materialising a one-hot matrix.
  */
-export function crfEmissionModel(weights: Float32Array, rows: number, labels: number, slots: number): Uint8Array {
+export function crfEmissionModel(weights: Float32Array, rows: number, labels: number, slots: number, dense?: DenseGraphWeights): Uint8Array {
+  if (dense) return wideAndDeepModel(weights, rows, labels, slots, dense);
   return buildOnnxModel({
     name: 'nerops-crf-emissions',
     docString: 'Hashed-feature linear emission scores for a linear-chain CRF (nerops).',
@@ -103,6 +104,59 @@ export function crfEmissionModel(weights: Float32Array, rows: number, labels: nu
     nodes: [
       { op: 'Gather', inputs: ['emission_weights', 'features'], outputs: ['gathered'], attributes: { axis: 0 } },
       { op: 'ReduceSum', inputs: ['gathered', 'reduce_axes'], outputs: ['emissions'], attributes: { keepdims: 0 } },
+    ],
+  });
+}
+
+/** Weights of the dense branch: embedding table [rows, cols], W1 [window·cols, hidden], W2 [hidden, labels]. */
+export interface DenseGraphWeights {
+  table: Float32Array;
+  tableRows: number;
+  tableCols: number;
+  window: number;
+  hidden: number;
+  w1: Float32Array;
+  b1: Float32Array;
+  w2: Float32Array;
+  b2: Float32Array;
+}
+
+/**
+ * Wide & deep emissions: the sparse linear part above plus an MLP over the window's embeddings,
+ * `window` int32 [tokens, w] → Gather(table) → Reshape [tokens, w·cols] → MatMul W1 → Add b1 → Relu →
+ * MatMul W2 → Add b2, summed with the sparse scores.
+ */
+function wideAndDeepModel(weights: Float32Array, rows: number, labels: number, slots: number, d: DenseGraphWeights): Uint8Array {
+  const inDim = d.window * d.tableCols;
+  return buildOnnxModel({
+    name: 'nerops-crf-wide-deep-emissions',
+    docString: 'Hashed-feature linear emission scores plus an MLP over window word embeddings, for a linear-chain CRF (nerops).',
+    inputs: [
+      { name: 'features', type: 'int32', shape: ['tokens', slots] },
+      { name: 'window', type: 'int32', shape: ['tokens', d.window] },
+    ],
+    outputs: [{ name: 'emissions', type: 'float32', shape: ['tokens', labels] }],
+    initializers: [
+      { name: 'emission_weights', dims: [rows, labels], data: weights },
+      { name: 'reduce_axes', dims: [1], data: BigInt64Array.from([1n]) },
+      { name: 'embeddings', dims: [d.tableRows, d.tableCols], data: d.table },
+      { name: 'window_shape', dims: [2], data: BigInt64Array.from([-1n, BigInt(inDim)]) },
+      { name: 'w1', dims: [inDim, d.hidden], data: d.w1 },
+      { name: 'b1', dims: [d.hidden], data: d.b1 },
+      { name: 'w2', dims: [d.hidden, labels], data: d.w2 },
+      { name: 'b2', dims: [labels], data: d.b2 },
+    ],
+    nodes: [
+      { op: 'Gather', inputs: ['emission_weights', 'features'], outputs: ['gathered'], attributes: { axis: 0 } },
+      { op: 'ReduceSum', inputs: ['gathered', 'reduce_axes'], outputs: ['sparse'], attributes: { keepdims: 0 } },
+      { op: 'Gather', inputs: ['embeddings', 'window'], outputs: ['window_vectors'], attributes: { axis: 0 } },
+      { op: 'Reshape', inputs: ['window_vectors', 'window_shape'], outputs: ['x'] },
+      { op: 'MatMul', inputs: ['x', 'w1'], outputs: ['h_pre'] },
+      { op: 'Add', inputs: ['h_pre', 'b1'], outputs: ['h_bias'] },
+      { op: 'Relu', inputs: ['h_bias'], outputs: ['h'] },
+      { op: 'MatMul', inputs: ['h', 'w2'], outputs: ['dense_pre'] },
+      { op: 'Add', inputs: ['dense_pre', 'b2'], outputs: ['dense'] },
+      { op: 'Add', inputs: ['sparse', 'dense'], outputs: ['emissions'] },
     ],
   });
 }

@@ -10,12 +10,30 @@
  * padding row that unused feature slots point at, and it always stays zero.
  */
 import { constrainedTransitions, forwardBackward, bioConstraints, viterbi, type Transitions } from '../engine/crf.js';
+import { DenseBranch, type DenseShape } from './dense.js';
 
 export interface EncodedSentence {
   /** n×slots feature ids. */
   features: Int32Array;
   /** n gold label indices. */
   gold: Int32Array;
+  /** n×window embedding row ids (only with a dense branch). */
+  window?: Int32Array;
+}
+
+/** Options of the dense (MLP over pre-trained embeddings) branch trained jointly with the CRF. */
+export interface DenseTrainOptions {
+  shape: DenseShape;
+  /** Embedding table, rows × shape.dim, fixed during training. */
+  table: Float32Array;
+  /** Learning rate of the MLP at epoch 0, decayed as lr / (1 + lrDecay·epoch). */
+  lr: number;
+  lrDecay: number;
+  /** Probability of dropping a hidden unit during training (inverted dropout); 0 = none. */
+  dropout: number;
+  seed: number;
+  /** Skip the MLP backward pass for tokens whose largest |gradient| is below this (0 = never). */
+  skipBelow?: number;
 }
 
 export interface SgdOptions {
@@ -29,14 +47,17 @@ export interface SgdOptions {
   c2: number;
   eta0: number;
   seed: number;
+  dense?: DenseTrainOptions;
   /** Called after every epoch with the averaged model so far (for dev F1 and progress). */
-  onEpoch?: (epoch: number, model: CrfWeights, stats: { loss: number; seconds: number }) => void;
+  onEpoch?: (epoch: number, model: CrfWeights, stats: { loss: number; seconds: number; cpuSeconds: number }) => void;
 }
 
 export interface CrfWeights {
   /** (buckets+1)×L emission weights; the last row is the zero padding row. */
   emission: Float32Array;
   transitions: Transitions;
+  /** The MLP branch whose outputs are added to the sparse emissions. */
+  dense?: DenseBranch;
 }
 
 /** mulberry32: a tiny deterministic PRNG so the same seed gives the same bundle. */
@@ -61,6 +82,10 @@ export function trainCrfSgd(data: readonly EncodedSentence[], opts: SgdOptions):
   const avgW = new Float64Array(W.length);
   const avgT: Transitions = { trans: new Float64Array(L * L), start: new Float64Array(L), end: new Float64Array(L) };
   let averaged = 0;
+  const denseOpts = opts.dense;
+  const dense = denseOpts ? DenseBranch.init(denseOpts.shape, denseOpts.seed) : undefined;
+  const avgDense = dense ? new Float64Array(dense.params.length) : undefined;
+  const dropRandom = seededRandom((opts.seed ^ 0x5bd1e995) >>> 0);
 
   const N = data.length;
   const lambda = (2 * opts.c2) / N;
@@ -69,11 +94,16 @@ export function trainCrfSgd(data: readonly EncodedSentence[], opts: SgdOptions):
   let maxLen = 1;
   for (const s of data) maxLen = Math.max(maxLen, s.gold.length);
   const em = new Float64Array(maxLen * L);
+  const grad = new Float64Array(maxLen * L);
+  const H = denseOpts?.shape.hidden ?? 0;
+  const hidden = new Float64Array(maxLen * H);
+  const mask = denseOpts && denseOpts.dropout > 0 ? new Float64Array(maxLen * H) : undefined;
   let scale = 1;
   let step = 0;
 
   for (let epoch = 0; epoch < opts.epochs; epoch++) {
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage().user;
     // Fisher-Yates with the seeded generator: deterministic order per (seed, epoch).
     for (let i = N - 1; i > 0; i--) {
       const j = Math.floor(random() * (i + 1));
@@ -110,6 +140,13 @@ export function trainCrfSgd(data: readonly EncodedSentence[], opts: SgdOptions):
         }
         for (let y = 0; y < L; y++) em[row + y] = (em[row + y] as number) * scale;
       }
+      if (dense && denseOpts) {
+        if (mask) {
+          const keep = 1 - denseOpts.dropout;
+          for (let k = 0; k < n * H; k++) mask[k] = dropRandom() < keep ? 1 / keep : 0;
+        }
+        dense.forward(data[idx]?.window as Int32Array, n, denseOpts.table, em, hidden, mask);
+      }
       const t = constrainedTransitions(raw, opts.labels);
       const lat = forwardBackward(em, 0, n, L, t);
 
@@ -126,15 +163,20 @@ export function trainCrfSgd(data: readonly EncodedSentence[], opts: SgdOptions):
         const g = gold[k] as number;
         for (let y = 0; y < L; y++) {
           const p = Math.exp((lat.alpha[k * L + y] as number) + (lat.beta[k * L + y] as number) - lat.logZ);
-          const grad = (y === g ? 1 : 0) - p;
-          if (grad > -1e-7 && grad < 1e-7) continue;
-          const delta = step2 * grad;
+          const gr = (y === g ? 1 : 0) - p;
+          grad[k * L + y] = gr;
+          if (gr > -1e-7 && gr < 1e-7) continue;
+          const delta = step2 * gr;
           for (let s = 0; s < S; s++) {
             const f = features[k * S + s] as number;
             if (f === pad) continue;
             W[f * L + y] = (W[f * L + y] as number) + delta;
           }
         }
+      }
+      if (dense && denseOpts) {
+        const lrDense = denseOpts.lr / (1 + denseOpts.lrDecay * epoch);
+        dense.backward(data[idx]?.window as Int32Array, n, denseOpts.table, hidden, grad, lrDense, mask, denseOpts.skipBelow ?? 0);
       }
       // Transition gradients: observed minus expected pair marginals.
       for (let y = 0; y < L; y++) {
@@ -163,10 +205,11 @@ export function trainCrfSgd(data: readonly EncodedSentence[], opts: SgdOptions):
         avgT.start[k] = (avgT.start[k] as number) + (raw.start[k] as number);
         avgT.end[k] = (avgT.end[k] as number) + (raw.end[k] as number);
       }
+      if (dense && avgDense) for (let k = 0; k < avgDense.length; k++) avgDense[k] = (avgDense[k] as number) + (dense.params[k] as number);
       averaged++;
     }
     if (opts.onEpoch) {
-      opts.onEpoch(epoch, snapshot(), { loss, seconds: (performance.now() - t0) / 1000 });
+      opts.onEpoch(epoch, snapshot(), { loss, seconds: (performance.now() - t0) / 1000, cpuSeconds: (process.cpuUsage().user - cpu0) / 1e6 });
     }
   }
   return snapshot();
@@ -176,6 +219,7 @@ export function trainCrfSgd(data: readonly EncodedSentence[], opts: SgdOptions):
       return {
         emission: Float32Array.from(W, (v) => v * scale),
         transitions: { trans: Float64Array.from(raw.trans), start: Float64Array.from(raw.start), end: Float64Array.from(raw.end) },
+        ...(dense ? { dense: new DenseBranch(dense.shape, Float64Array.from(dense.params)) } : {}),
       };
     }
     const emission = new Float32Array(W.length);
@@ -187,18 +231,20 @@ export function trainCrfSgd(data: readonly EncodedSentence[], opts: SgdOptions):
         start: Float64Array.from(avgT.start, (v) => v / averaged),
         end: Float64Array.from(avgT.end, (v) => v / averaged),
       },
+      ...(dense && avgDense ? { dense: new DenseBranch(dense.shape, Float64Array.from(avgDense, (v) => v / averaged)) } : {}),
     };
   }
 }
 
 /** Decode pre-featurised sentences with given weights, in JS (used for dev scores during training). */
-export function decodeWithWeights(data: readonly EncodedSentence[], model: CrfWeights, labels: readonly string[], slots: number): string[][] {
+export function decodeWithWeights(data: readonly EncodedSentence[], model: CrfWeights, labels: readonly string[], slots: number, table?: Float32Array): string[][] {
   const L = labels.length;
   const t = constrainedTransitions(model.transitions, labels);
   const out: string[][] = [];
-  for (const { features, gold } of data) {
+  for (const { features, gold, window } of data) {
     const n = gold.length;
     const em = new Float64Array(n * L);
+    if (model.dense && table && window) model.dense.forward(window, n, table, em, new Float64Array(n * model.dense.shape.hidden));
     for (let k = 0; k < n; k++) {
       for (let s = 0; s < slots; s++) {
         const base = (features[k * slots + s] as number) * L;

@@ -10,6 +10,9 @@ import { WordClusters } from '../engine/clusters.js';
 import { DEFAULT_FEATURE_CONFIG, FEATURE_VERSION, featurizeSentence, normalizeToken, slotsPerToken, type FeatureConfig } from '../engine/features.js';
 import { MANIFEST_FORMAT_VERSION, canonicalJson, sha256, writeBundle, type Manifest } from '../engine/bundle.js';
 import { crfEmissionModel } from '../engine/onnx-model.js';
+import { EMBEDDING_VOCAB_FILE, EmbeddingVocabulary, SPECIAL_COLUMNS, embeddingTable } from '../engine/dense.js';
+import { DenseBranch } from './dense.js';
+import { DEFAULT_EMBEDDING_OPTIONS, learnEmbeddings, type WordEmbeddings } from './embeddings.js';
 import { loadEngine } from '../engine/load.js';
 import { computeProfile } from '../engine/profile.js';
 import { corpusKeepsHyphens } from '../engine/tokenize.js';
@@ -32,8 +35,24 @@ export interface TrainOptions {
   bucketBits?: number;
   /** Precomputed clusters (clusters.tsv from `ner-ops clusters`). */
   clustersFile?: string;
-  /** Unlabeled CoNLL or one-sentence-per-line text files to learn clusters from (with the training text). */
+  /**
+   * Unlabeled CoNLL or one-sentence-per-line text files: word embeddings are learned from them (with the
+   * training text) for the dense branch. Never pass the text of the data the model is evaluated on.
+   */
   unlabeledFiles?: string[];
+  /** Learn word clusters (sparse features) from the unlabeled files too. Measured: no gain. */
+  learnClusters?: boolean;
+  /** Dense branch settings (used when unlabeled files are given, or when `dense` is true). */
+  dense?: boolean;
+  hidden?: number;
+  /** Tokens per window (odd). */
+  window?: number;
+  denseLr?: number;
+  dropout?: number;
+  /** Independently seeded models averaged into one graph. */
+  ensemble?: number;
+  embeddingDim?: number;
+  skipBelow?: number;
   repairBio?: boolean;
   outsideBias?: number;
   /** Progress lines (epochs, dev F1). Defaults to silence. */
@@ -44,14 +63,17 @@ export interface TrainResult {
   outDir: string;
   digest: string;
   metrics: EvaluationReport;
-  /** Wall-clock seconds of the SGD epochs (featurisation and export excluded). */
+  /** Wall-clock seconds of learning the embeddings and the SGD epochs (featurisation and export excluded). */
   trainSeconds: number;
+  /** CPU seconds (user) of the same span: the honest number on a machine shared with other work. */
+  trainCpuSeconds: number;
   /** Wall-clock seconds of everything. */
   totalSeconds: number;
 }
 
 export const DEFAULT_EPOCHS = 12;
 export const DEFAULT_C2 = 0.5;
+export const DEFAULT_DENSE = { hidden: 64, window: 5, lr: 0.02, lrDecay: 0.5, dropout: 0, ensemble: 1, skipBelow: 1e-3 } as const;
 
 /** Read unlabeled sentences: CoNLL (first column) when lines contain tabs, else one sentence per line. */
 export async function readUnlabeled(file: string): Promise<string[][]> {
@@ -74,18 +96,61 @@ export async function readUnlabeled(file: string): Promise<string[][]> {
     .map((l) => l.trim().split(/\s+/));
 }
 
-function encode(sentences: readonly LabeledSentence[], labels: readonly string[], config: FeatureConfig, clusters: WordClusters | undefined): EncodedSentence[] {
+function encode(
+  sentences: readonly LabeledSentence[],
+  labels: readonly string[],
+  config: FeatureConfig,
+  clusters: WordClusters | undefined,
+  dense?: { vocabulary: EmbeddingVocabulary; window: number },
+): EncodedSentence[] {
   const slots = slotsPerToken(config);
   const index = new Map(labels.map((l, i) => [l, i]));
   return sentences.map((s) => {
     const features = new Int32Array(s.tokens.length * slots);
     featurizeSentence(s.tokens, config, clusters, features);
-    return { features, gold: Int32Array.from(s.labels, (l) => index.get(l) ?? 0) };
+    const gold = Int32Array.from(s.labels, (l) => index.get(l) ?? 0);
+    if (!dense) return { features, gold };
+    const window = new Int32Array(s.tokens.length * dense.window);
+    dense.vocabulary.windowIds(s.tokens, dense.window, window);
+    return { features, gold, window };
   });
+}
+
+/**
+ * Average K models into one: sparse weights and transitions average linearly; the MLPs are stacked
+ * side by side (hidden layers concatenated, output weights and biases divided by K), so the single
+ * graph computes exactly the mean of the K models' emissions.
+ */
+export function mergeEnsemble(models: readonly CrfWeights[]): CrfWeights {
+  const K = models.length;
+  const first = models[0] as CrfWeights;
+  if (K === 1) return first;
+  const emission = new Float32Array(first.emission.length);
+  for (const m of models) for (let k = 0; k < emission.length; k++) emission[k] = (emission[k] as number) + (m.emission[k] as number) / K;
+  const avg = (pick: (m: CrfWeights) => Float64Array) => {
+    const out = new Float64Array(pick(first).length);
+    for (const m of models) pick(m).forEach((v, k) => (out[k] = (out[k] as number) + v / K));
+    return out;
+  };
+  const transitions = { trans: avg((m) => m.transitions.trans), start: avg((m) => m.transitions.start), end: avg((m) => m.transitions.end) };
+  if (!first.dense) return { emission, transitions };
+  const shape = first.dense.shape;
+  const { hidden: H, labels: L } = shape;
+  const inDim = first.dense.inDim;
+  const merged = new DenseBranch({ ...shape, hidden: H * K });
+  models.forEach((m, k) => {
+    const d = m.dense as DenseBranch;
+    merged.w1.set(d.w1, k * H * inDim);
+    for (let h = 0; h < H; h++) merged.b1[k * H + h] = d.b1[h] as number;
+    for (let h = 0; h < H; h++) for (let y = 0; y < L; y++) merged.w2[(k * H + h) * L + y] = (d.w2[h * L + y] as number) / K;
+    for (let y = 0; y < L; y++) merged.b2[y] = (merged.b2[y] as number) + (d.b2[y] as number) / K;
+  });
+  return { emission, transitions, dense: merged };
 }
 
 export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
   const started = performance.now();
+  const cpuStarted = process.cpuUsage().user;
   const log = options.log ?? (() => {});
   const seed = options.seed ?? 1;
   const epochs = options.epochs ?? DEFAULT_EPOCHS;
@@ -99,47 +164,94 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
     if (unknown.length > 0) throw new Error(`${options.devFile}: labels ${unknown.join(', ')} do not occur in the training file ${options.trainFile}`);
   }
 
+  const unlabeled: string[][] = [];
+  for (const f of options.unlabeledFiles ?? []) unlabeled.push(...(await readUnlabeled(f)));
   let clusters: WordClusters | undefined;
   if (options.clustersFile) {
     clusters = WordClusters.parse(await readFile(options.clustersFile, 'utf8'), options.clustersFile);
-  } else if (options.unlabeledFiles && options.unlabeledFiles.length > 0) {
-    const sentences: string[][] = train.map((s) => s.tokens);
-    for (const f of options.unlabeledFiles) sentences.push(...(await readUnlabeled(f)));
+  } else if (options.learnClusters && unlabeled.length > 0) {
     const t0 = performance.now();
-    clusters = learnClusters(sentences);
-    log(`learned ${clusters.size} word clusters from ${sentences.length} sentences in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    clusters = learnClusters([...train.map((s) => s.tokens), ...unlabeled]);
+    log(`learned ${clusters.size} word clusters from ${train.length + unlabeled.length} sentences in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
+
+  const useDense = options.dense ?? unlabeled.length > 0;
+  let embeddings: WordEmbeddings | undefined;
+  let embeddingSeconds = 0;
+  if (useDense) {
+    const t0 = performance.now();
+    const c0 = process.cpuUsage().user;
+    embeddings = learnEmbeddings([...train.map((s) => s.tokens), ...unlabeled], { dim: options.embeddingDim ?? DEFAULT_EMBEDDING_OPTIONS.dim });
+    embeddingSeconds = (performance.now() - t0) / 1000;
+    log(`learned ${embeddings.dim}-d embeddings for ${embeddings.words.length} words from ${train.length + unlabeled.length} sentences in ${embeddingSeconds.toFixed(1)} s (cpu ${((process.cpuUsage().user - c0) / 1e6).toFixed(1)} s)`);
+  }
+  const denseSettings = embeddings
+    ? {
+        vocabulary: new EmbeddingVocabulary(embeddings.words),
+        window: options.window ?? DEFAULT_DENSE.window,
+        hidden: options.hidden ?? DEFAULT_DENSE.hidden,
+        lr: options.denseLr ?? DEFAULT_DENSE.lr,
+        dropout: options.dropout ?? DEFAULT_DENSE.dropout,
+        ensemble: options.ensemble ?? DEFAULT_DENSE.ensemble,
+        table: embeddingTable(embeddings.vectors, embeddings.words.length, embeddings.dim),
+        cols: embeddings.dim + SPECIAL_COLUMNS,
+      }
+    : undefined;
+  if (denseSettings && (denseSettings.window < 1 || denseSettings.window % 2 === 0)) throw new Error(`window must be odd and positive, got ${denseSettings.window}`);
 
   const config: FeatureConfig = { ...DEFAULT_FEATURE_CONFIG, bucketBits: options.bucketBits ?? DEFAULT_FEATURE_CONFIG.bucketBits, clusters: clusters !== undefined };
   const slots = slotsPerToken(config);
-  const encodedTrain = encode(train, labels, config, clusters);
-  const encodedDev = dev ? encode(dev, labels, config, clusters) : undefined;
+  const encodedTrain = encode(train, labels, config, clusters, denseSettings);
+  const encodedDev = dev ? encode(dev, labels, config, clusters, denseSettings) : undefined;
   const tokens = train.reduce((n, s) => n + s.tokens.length, 0);
   log(`training on ${train.length} sentences (${tokens} tokens), labels ${labels.join(' ')}, ${epochs} epochs`);
 
   const t0 = performance.now();
-  const weights: CrfWeights = trainCrfSgd(encodedTrain, {
-    labels,
-    buckets: 1 << config.bucketBits,
-    slots,
-    epochs,
-    averageFrom: Math.floor(epochs / 3),
-    c2,
-    eta0: 0.1,
-    seed,
-    onEpoch: (epoch, model, stats) => {
-      let line = `epoch ${String(epoch + 1).padStart(2)}/${epochs}  loss ${stats.loss.toFixed(1).padStart(9)}  ${stats.seconds.toFixed(2)} s`;
-      if (dev && encodedDev) {
-        const f1 = evaluateSequences(
-          dev.map((s) => s.labels),
-          decodeWithWeights(encodedDev, model, labels, slots),
-        ).micro.f1;
-        line += `  dev F1 ${f1.toFixed(4)}`;
-      }
-      log(line);
-    },
-  });
-  const trainSeconds = (performance.now() - t0) / 1000;
+  const members: CrfWeights[] = [];
+  const ensemble = denseSettings?.ensemble ?? 1;
+  for (let member = 0; member < ensemble; member++) {
+    const memberSeed = seed + 7919 * member;
+    if (ensemble > 1) log(`ensemble member ${member + 1}/${ensemble} (seed ${memberSeed})`);
+    members.push(
+      trainCrfSgd(encodedTrain, {
+        labels,
+        buckets: 1 << config.bucketBits,
+        slots,
+        epochs,
+        averageFrom: Math.floor(epochs / 3),
+        c2,
+        eta0: 0.1,
+        seed: memberSeed,
+        ...(denseSettings
+          ? {
+              dense: {
+                shape: { window: denseSettings.window, dim: denseSettings.cols, hidden: denseSettings.hidden, labels: labels.length },
+                table: denseSettings.table,
+                lr: denseSettings.lr,
+                lrDecay: DEFAULT_DENSE.lrDecay,
+                dropout: denseSettings.dropout,
+                seed: memberSeed + 1,
+                skipBelow: options.skipBelow ?? DEFAULT_DENSE.skipBelow,
+              },
+            }
+          : {}),
+        onEpoch: (epoch, model, stats) => {
+          let line = `epoch ${String(epoch + 1).padStart(2)}/${epochs}  loss ${stats.loss.toFixed(1).padStart(9)}  ${stats.seconds.toFixed(2)} s (cpu ${stats.cpuSeconds.toFixed(2)} s)`;
+          if (dev && encodedDev) {
+            const f1 = evaluateSequences(
+              dev.map((s) => s.labels),
+              decodeWithWeights(encodedDev, model, labels, slots, denseSettings?.table),
+            ).micro.f1;
+            line += `  dev F1 ${f1.toFixed(4)}`;
+          }
+          log(line);
+        },
+      }),
+    );
+  }
+  const weights = mergeEnsemble(members);
+  const trainSeconds = (performance.now() - t0) / 1000 + embeddingSeconds;
+  const trainCpuSeconds = (process.cpuUsage().user - cpuStarted) / 1e6;
 
   const L = labels.length;
   const vocabulary = [...new Set(train.flatMap((s) => s.tokens.map(normalizeToken)))].sort();
@@ -153,10 +265,16 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
     entityTypes: labels.filter((l) => l.startsWith('B-')).map((l) => l.slice(2)),
     vocabularyFingerprint: sha256(vocabText),
     training: {
-      algorithm: 'crf-sgd-averaged',
+      algorithm: denseSettings ? 'crf-sgd-averaged+mlp' : 'crf-sgd-averaged',
       seed,
       epochs,
       c2,
+      ...(denseSettings
+        ? {
+            dense: { hidden: denseSettings.hidden, window: denseSettings.window, lr: denseSettings.lr, lrDecay: DEFAULT_DENSE.lrDecay, dropout: denseSettings.dropout, ensemble },
+            unlabeled: (options.unlabeledFiles ?? []).map((f) => basename(f)),
+          }
+        : {}),
       trainFile: basename(options.trainFile),
       trainSha256: trainSha,
       ...(options.devFile ? { devFile: basename(options.devFile), devSha256: sha256(await readFile(options.devFile)) } : {}),
@@ -173,12 +291,42 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
         end: Array.from(weights.transitions.end, round6),
       },
       decoding: { outsideBias: options.outsideBias ?? 0 },
+      ...(denseSettings && embeddings
+        ? {
+            dense: {
+              window: denseSettings.window,
+              embeddingDim: embeddings.dim,
+              hidden: denseSettings.hidden * ensemble,
+              ensemble,
+              vocabulary: { file: EMBEDDING_VOCAB_FILE, words: embeddings.words.length },
+            },
+          }
+        : {}),
     },
   };
   const files: Record<string, string | Uint8Array> = {
-    'model.onnx': crfEmissionModel(weights.emission, (1 << config.bucketBits) + 1, L, slots),
+    'model.onnx': crfEmissionModel(
+      weights.emission,
+      (1 << config.bucketBits) + 1,
+      L,
+      slots,
+      weights.dense && denseSettings
+        ? {
+            table: denseSettings.table,
+            tableRows: denseSettings.vocabulary.rows,
+            tableCols: denseSettings.cols,
+            window: denseSettings.window,
+            hidden: weights.dense.shape.hidden,
+            w1: weights.dense.w1ForExport(),
+            b1: Float32Array.from(weights.dense.b1),
+            w2: Float32Array.from(weights.dense.w2),
+            b2: Float32Array.from(weights.dense.b2),
+          }
+        : undefined,
+    ),
     'vocab.txt': vocabText,
   };
+  if (embeddings) files[EMBEDDING_VOCAB_FILE] = EmbeddingVocabulary.format(embeddings.words);
   if (clusters) files['clusters.tsv'] = clusters.format();
 
   // Phase 1: write the model so the real runtime can load it; evaluation and the drift profile then
@@ -208,7 +356,7 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
   files['metrics.json'] = canonicalJson(metricsFile);
   // Phase 2: the final manifest pins the profile and metrics too.
   const digest = await writeBundle(options.outDir, manifest, files);
-  return { outDir: options.outDir, digest, metrics, trainSeconds, totalSeconds: (performance.now() - started) / 1000 };
+  return { outDir: options.outDir, digest, metrics, trainSeconds, trainCpuSeconds, totalSeconds: (performance.now() - started) / 1000 };
 }
 
 function round6(x: number): number {

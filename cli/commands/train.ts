@@ -1,10 +1,13 @@
 import { CliError, intFlag, numberFlag, parseCommandArgs, type Command } from '../command.js';
 import { ConllError } from '../../engine/conll.js';
-import { DEFAULT_C2, DEFAULT_EPOCHS, trainBundle } from '../../trainer/train.js';
+import { DEFAULT_C2, DEFAULT_DENSE, DEFAULT_EPOCHS, trainBundle } from '../../trainer/train.js';
 
 const HELP = `usage: ner-ops train --train FILE [--dev FILE] --out DIR [options]
 
 Train a CRF model bundle from CoNLL files (token<TAB>BIO-label, blank line between sentences).
+With --unlabeled, word embeddings are learned from that text (and the training text) and a small MLP
+over each token's window of embeddings is trained jointly with the CRF ("wide & deep" emissions).
+Never pass the text you evaluate on as --unlabeled.
 
   --train FILE         training data (required)
   --dev FILE           held-out data: dev F1 per epoch, metrics.json and the drift profile
@@ -15,7 +18,14 @@ Train a CRF model bundle from CoNLL files (token<TAB>BIO-label, blank line betwe
   --name NAME          model name (default: the output directory's name)
   --model-version V    model version (default 0.1.0)
   --clusters FILE      word clusters from 'ner-ops clusters'
-  --unlabeled FILE     unlabeled text to learn word clusters from (repeatable)
+  --unlabeled FILE     unlabeled text (CoNLL or one sentence per line) for the embeddings (repeatable)
+  --learn-clusters     also learn word clusters from the unlabeled text (sparse features)
+  --no-dense           no MLP branch even with --unlabeled (a purely linear CRF)
+  --hidden N           MLP hidden units per ensemble member (default ${DEFAULT_DENSE.hidden})
+  --window N           tokens per MLP window, odd (default ${DEFAULT_DENSE.window})
+  --dense-lr X         MLP learning rate (default ${DEFAULT_DENSE.lr})
+  --dropout X          hidden-unit dropout while training (default ${DEFAULT_DENSE.dropout})
+  --ensemble N         independently seeded models averaged into one graph (default ${DEFAULT_DENSE.ensemble})
   --bucket-bits N      log2 of the feature hash size (default 18)
   --repair-bio         turn invalid I- tags into B- instead of failing
   --quiet              no progress output`;
@@ -32,6 +42,13 @@ const train: Command = async (argv) => {
     'model-version': { type: 'string' },
     clusters: { type: 'string' },
     unlabeled: { type: 'string', multiple: true },
+    'learn-clusters': { type: 'boolean' },
+    'no-dense': { type: 'boolean' },
+    hidden: { type: 'string' },
+    window: { type: 'string' },
+    'dense-lr': { type: 'string' },
+    dropout: { type: 'string' },
+    ensemble: { type: 'string' },
     'bucket-bits': { type: 'string' },
     'repair-bio': { type: 'boolean' },
     quiet: { type: 'boolean' },
@@ -56,6 +73,13 @@ const train: Command = async (argv) => {
       version: values['model-version'],
       clustersFile: values.clusters,
       unlabeledFiles: values.unlabeled,
+      learnClusters: values['learn-clusters'] ?? false,
+      ...(values['no-dense'] ? { dense: false } : {}),
+      hidden: intFlag('hidden', values.hidden, DEFAULT_DENSE.hidden, 1),
+      window: intFlag('window', values.window, DEFAULT_DENSE.window, 1),
+      denseLr: numberFlag('dense-lr', values['dense-lr'], DEFAULT_DENSE.lr),
+      dropout: numberFlag('dropout', values.dropout, DEFAULT_DENSE.dropout),
+      ensemble: intFlag('ensemble', values.ensemble, DEFAULT_DENSE.ensemble, 1),
       bucketBits: values['bucket-bits'] === undefined ? undefined : intFlag('bucket-bits', values['bucket-bits'], 18, 8),
       repairBio: values['repair-bio'] ?? false,
       log,

@@ -1,0 +1,82 @@
+/**
+ * The wide & deep model end to end: embeddings learned from unlabeled text, the MLP branch in the ONNX
+ * graph, its vocabulary pinned in the bundle, deterministic digests, tamper detection.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BundleVerificationError, verifyBundle } from '../../engine/bundle.js';
+import { loadEngine } from '../../engine/load.js';
+import { generateNotes, writeConll } from '../../trainer/synthetic.js';
+import { trainBundle, type TrainOptions } from '../../trainer/train.js';
+
+let dir: string;
+let options: TrainOptions;
+let digest: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'nerops-dense-'));
+  await writeConll(join(dir, 'train.conll'), generateNotes({ count: 300, seed: 21 }));
+  await writeConll(join(dir, 'dev.conll'), generateNotes({ count: 80, seed: 22 }));
+  await writeFile(join(dir, 'unlabeled.txt'), generateNotes({ count: 300, seed: 23 }).map((n) => n.text).join('\n') + '\n');
+  options = {
+    trainFile: join(dir, 'train.conll'),
+    devFile: join(dir, 'dev.conll'),
+    unlabeledFiles: [join(dir, 'unlabeled.txt')],
+    outDir: join(dir, 'model'),
+    epochs: 4,
+    seed: 5,
+    hidden: 8,
+    ensemble: 2,
+    embeddingDim: 16,
+    name: 'dense',
+  };
+  digest = (await trainBundle(options)).digest;
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('a wide & deep crf bundle', () => {
+  it('pins the embedding vocabulary and describes the dense branch in the manifest', async () => {
+    const v = await verifyBundle(options.outDir);
+    expect(Object.keys(v.manifest.files).sort()).toEqual(['embedding-vocab.txt', 'metrics.json', 'model.onnx', 'profile.json', 'vocab.txt']);
+    expect(v.manifest.crf?.dense).toMatchObject({ window: 5, embeddingDim: 16, hidden: 16, ensemble: 2, vocabulary: { file: 'embedding-vocab.txt' } });
+    const metrics = JSON.parse(await readFile(join(options.outDir, 'metrics.json'), 'utf8'));
+    expect(metrics.micro.f1).toBeGreaterThan(0.85);
+  });
+
+  it('extracts entities through ONNX Runtime with exact offsets', async () => {
+    const engine = await loadEngine(options.outDir);
+    try {
+      const text = 'Admitted with community-acquired pneumonia, treated with ceftriaxone and discharged on day 4.';
+      const r = await engine.extract(text);
+      expect(r.entities.map((e) => e.label)).toEqual(['DISEASE', 'TREATMENT']);
+      for (const e of r.entities) expect(text.slice(e.start, e.end)).toBe(e.text);
+      const notes = generateNotes({ count: 10, seed: 99 }).map((n) => n.text);
+      const batch = await engine.extractBatch(notes);
+      for (let i = 0; i < notes.length; i++) expect(await engine.extract(notes[i] as string)).toEqual(batch[i]);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('is deterministic: same data and seed give the same digest', async () => {
+    const again = await trainBundle({ ...options, outDir: join(dir, 'again') });
+    expect(again.digest).toBe(digest);
+  });
+
+  it('refuses a tampered embedding vocabulary', async () => {
+    const file = join(options.outDir, 'embedding-vocab.txt');
+    const original = await readFile(file, 'utf8');
+    await writeFile(file, original.replace(/^[^\n]+\n/, 'tampered\n'));
+    try {
+      await expect(loadEngine(options.outDir)).rejects.toThrow(BundleVerificationError);
+      await expect(loadEngine(options.outDir)).rejects.toThrow(/embedding-vocab\.txt was modified/);
+    } finally {
+      await writeFile(file, original);
+    }
+  });
+});

@@ -66,8 +66,16 @@ const fetchModel: Command = async (argv) => {
   }
 
   await mkdir(to, { recursive: true });
-  // Stage next to the destination (same filesystem, so the final moves are atomic renames).
-  const staging = join(dirname(to), `.nerops-fetch-${randomBytes(6).toString('hex')}`);
+  // Stage next to the destination (same filesystem, so the final moves are atomic renames). When the
+  // destination is itself a mount point under a read-only root, stage inside it instead.
+  const suffix = `.nerops-fetch-${randomBytes(6).toString('hex')}`;
+  let staging = join(dirname(to), suffix);
+  try {
+    await mkdir(staging);
+  } catch {
+    staging = join(to, suffix);
+    await mkdir(staging);
+  }
   try {
     let bundleDir: string;
     try {

@@ -1,0 +1,64 @@
+# syntax=docker/dockerfile:1
+# One image for every nerops role: its entrypoint is the `ner-ops` CLI
+#   (operator, serve, fetch-model, train, evaluate, validate, predict).
+# The operator starts pods with `command: ["ner-ops", ...]`, so `ner-ops` is also on PATH.
+#
+#   docker build -t nerops:dev .
+#   docker run --rm nerops:dev --help
+#
+# Base images can be pinned by digest for reproducible and air-gapped builds:
+#   docker build --build-arg NODE_IMAGE=registry.example/library/node:20-bookworm-slim@sha256:... .
+# glibc (Debian) rather than musl (alpine): onnxruntime-node ships glibc binaries only.
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# ---- build: dev dependencies, TypeScript compile ------------------------------------------------
+FROM ${NODE_IMAGE} AS build
+WORKDIR /src
+# .npmrc carries onnxruntime-node-install-cuda=skip: CPU only, no CUDA download at install time.
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY cli ./cli
+COPY engine ./engine
+COPY trainer ./trainer
+COPY server ./server
+COPY operator ./operator
+COPY scripts ./scripts
+COPY bench ./bench
+COPY test ./test
+RUN npm run build
+
+# ---- production dependencies only ----------------------------------------------------------------
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json .npmrc ./
+# onnxruntime-node ships binaries for several platforms: keep the linux CPU library of this architecture.
+RUN npm ci --omit=dev --no-audit --no-fund \
+ && npm cache clean --force \
+ && arch="$(node -p process.arch)" \
+ && find node_modules/onnxruntime-node/bin -mindepth 3 -maxdepth 3 -type d ! -path "*/linux/${arch}" -prune -exec rm -rf {} + \
+ && test -e "node_modules/onnxruntime-node/bin/napi-v6/linux/${arch}/libonnxruntime.so.1"
+
+# ---- runtime: node + production node_modules + compiled JS, non-root -----------------------------
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+    NODE_OPTIONS=--enable-source-maps
+WORKDIR /app
+# No npm/npx/corepack/yarn in the final image: only `node` runs here.
+RUN rm -rf /usr/local/lib/node_modules /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack \
+           /usr/local/bin/yarn /usr/local/bin/yarnpkg /opt/yarn-* /root/.npm /tmp/*
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /src/package.json ./package.json
+COPY --from=build /src/dist/cli ./dist/cli
+COPY --from=build /src/dist/engine ./dist/engine
+COPY --from=build /src/dist/trainer ./dist/trainer
+COPY --from=build /src/dist/server ./dist/server
+COPY --from=build /src/dist/operator ./dist/operator
+# `ner-ops` on PATH; the build fails if the onnxruntime CPU binding is missing or cannot load.
+RUN chmod 0755 /app/dist/cli/ner-ops.js && ln -s /app/dist/cli/ner-ops.js /usr/local/bin/ner-ops \
+ && node -e "import('onnxruntime-node').then(() => console.log('onnxruntime-node ok'))"
+# 65532: the UID the operator sets in every pod's securityContext (runAsUser/runAsGroup/fsGroup).
+USER 65532:65532
+EXPOSE 8080 8081
+ENTRYPOINT ["node", "/app/dist/cli/ner-ops.js"]
+CMD ["--help"]

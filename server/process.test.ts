@@ -1,11 +1,10 @@
 /**
  * `ner-ops serve` as a real process: SIGTERM while requests are in flight must let them finish and exit
- * 0 within 10 s. Also the command's one-line errors. The child runs the TypeScript sources through tsx
- * (a dev dependency); without it the process test is skipped and the in-process shutdown test in
- * server.integration.test.ts still covers the drain logic.
+ * 0 within 10 s. Also the command's one-line errors. The child runs the built CLI (dist/, which
+ * `npm test` builds first), exactly what the image runs.
  */
 import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,13 +14,7 @@ import { ServeEnv } from './env.js';
 import { postJson, trainSmallBundle, type TrainedBundle } from './test-fixtures.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
-const tsx = (() => {
-  try {
-    return createRequire(import.meta.url).resolve('tsx');
-  } catch {
-    return undefined;
-  }
-})();
+const cli = join(repo, 'dist', 'cli', 'ner-ops.js');
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -43,11 +36,12 @@ afterAll(async () => {
 });
 
 describe('ner-ops serve process', () => {
-  it.skipIf(!tsx)('drains in-flight requests on SIGTERM and exits 0 within 10 s', async () => {
+  it('drains in-flight requests on SIGTERM and exits 0 within 10 s', async () => {
+    expect(existsSync(cli), `${cli} is missing: run npm run build (npm test does)`).toBe(true);
     const port = await freePort();
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', join(repo, 'cli', 'ner-ops.ts'), 'serve', '--model', `file://${bundle.dir}`, '--model-digest', bundle.digest, '--host', '127.0.0.1', '--port', String(port), '--max-batch-wait-ms', '600'],
+      [cli, 'serve', '--model', `file://${bundle.dir}`, '--model-digest', bundle.digest, '--host', '127.0.0.1', '--port', String(port), '--max-batch-wait-ms', '600'],
       { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, [ServeEnv.namespace]: 'ward-7', [ServeEnv.deployment]: 'ner-prod', [ServeEnv.track]: 'canary' } },
     );
     let stdout = '';

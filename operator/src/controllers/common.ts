@@ -50,7 +50,8 @@ export const MOUNTS = {
   credentials: '/var/run/secrets/nerops/model',
   ca: '/etc/nerops/model-ca',
   pvc: '/mnt/nerops/pvc',
-  tmp: '/tmp',
+  // Not /tmp: a scratch mount must not shadow paths that URIs or the termination log may use.
+  tmp: '/var/run/nerops/tmp',
 } as const;
 
 /** Volumes, mounts and flags a container needs to read a model source. */

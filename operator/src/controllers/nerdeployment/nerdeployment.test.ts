@@ -84,7 +84,7 @@ describe('desired children', () => {
       { name: 'NEROPS_MODEL_NAME', value: 'clinical-v1' },
       { name: 'NEROPS_MODEL_VERSION', value: '1.0.0' },
       { name: 'NEROPS_TRACK', value: 'stable' },
-      { name: 'TMPDIR', value: '/tmp' },
+      { name: 'TMPDIR', value: '/var/run/nerops/tmp' },
     ]);
     expect(s?.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
     expect(s?.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });

@@ -64,7 +64,7 @@ export function desiredValidationJob(model: NerModel, options: ValidationJobOpti
               name: VALIDATION_CONTAINER_NAME,
               image: options.image,
               args,
-              env: [{ name: 'TMPDIR', value: '/tmp' }],
+              env: [{ name: 'TMPDIR', value: tmpVolume().mount.mountPath }],
               terminationMessagePolicy: 'FallbackToLogsOnError',
               resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '1Gi' } },
               securityContext: restrictedContainerSecurity(),

@@ -1,0 +1,123 @@
+/**
+ * Given/When/Then helpers for tests that run the nerops operator in-process against the local cluster:
+ * install the CRDs, start the operator (our controllers, no leader election), create and read nerops
+ * objects, train a small real bundle. Pods the operator creates run on the process node as real
+ * `ner-ops` processes (so `npm run build` must have run).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import yaml from 'js-yaml';
+import { pino } from 'pino';
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import { runOperator, type OperatorHandle } from '../../operator/src/main.js';
+import { KubeClient } from '../../operator/src/runtime/kube.js';
+import { resourcePath, type ResourceType } from '../../operator/src/runtime/resource.js';
+import type { ControllerSpec } from '../../operator/src/runtime/controller.js';
+import { nerModelController } from '../../operator/src/controllers/nermodel/reconcile.js';
+import { nerDeploymentController, type NerDeploymentControllerOptions } from '../../operator/src/controllers/nerdeployment/reconcile.js';
+import { nerDeployments, nerModels } from '../../operator/src/controllers/common.js';
+import type { NerModel } from '../../operator/src/api/nermodel.js';
+import type { NerDeployment } from '../../operator/src/api/nerdeployment.js';
+import { trainSmallBundle, type TrainedBundle } from '../../server/test-fixtures.js';
+import { eventually } from '../cluster/testing.js';
+
+const root = join(import.meta.dirname, '..', '..');
+export const TEST_IMAGE = 'nerops:dev';
+
+/** Server-side apply of every CRD in crds/, then wait until each is Established. */
+export async function installCrds(kc: KubeConfig): Promise<void> {
+  const kube = new KubeClient(kc);
+  try {
+    const files = readdirSync(join(root, 'crds')).filter((f) => f.endsWith('.yaml'));
+    for (const f of files) {
+      const crd = yaml.load(readFileSync(join(root, 'crds', f), 'utf8')) as KubernetesObject;
+      await kube.request({
+        method: 'PATCH',
+        path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata?.name}`,
+        query: { fieldManager: 'nerops-test', force: true },
+        body: crd,
+        contentType: 'application/apply-patch+yaml',
+      });
+    }
+    for (const f of files) {
+      const name = (yaml.load(readFileSync(join(root, 'crds', f), 'utf8')) as KubernetesObject).metadata?.name;
+      await eventually(async () => {
+        const crd = await kube.request<{ status?: { conditions?: Array<{ type: string; status: string }> } }>({ method: 'GET', path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}` });
+        if (!crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) throw new Error(`${name} not Established`);
+      });
+    }
+  } finally {
+    kube.close();
+  }
+}
+
+export interface TestOperator {
+  handle: OperatorHandle;
+  /** Mutating requests the operator has sent so far. */
+  writes(): number;
+  stop(): Promise<void>;
+}
+
+/** Start the operator in-process for one namespace. */
+export async function startOperator(kc: KubeConfig, namespace: string, deployment: Omit<NerDeploymentControllerOptions, 'image'> = {}): Promise<TestOperator> {
+  const logger = pino({ level: process.env.NEROPS_TEST_LOG ?? 'silent' });
+  const specs = [nerModelController({ image: TEST_IMAGE }), nerDeploymentController({ image: TEST_IMAGE, ...deployment })] as unknown as ControllerSpec<KubernetesObject>[];
+  const handle = await runOperator({ kubeConfig: kc, logger, namespace, metrics: false, leaderElection: false }, specs);
+  await handle.manager.waitForSync();
+    // Bounded: a test must not hang in teardown if a watch is slow to close.
+  const stop = () => Promise.race([handle.stop(), new Promise<void>((r) => setTimeout(r, 20_000).unref())]);
+  return { handle, writes: () => handle.kube.writes, stop };
+}
+
+/** A JSON client for the test's own reads and writes (not counted as the operator's). */
+export class Api {
+  readonly kube: KubeClient;
+  constructor(kc: KubeConfig) {
+    this.kube = new KubeClient(kc, { userAgent: 'nerops-test' });
+  }
+  create<T extends KubernetesObject>(rt: ResourceType, namespace: string, obj: T): Promise<T> {
+    return this.kube.request<T>({ method: 'POST', path: resourcePath(rt, namespace), body: obj });
+  }
+  get<T extends KubernetesObject>(rt: ResourceType, namespace: string, name: string): Promise<T> {
+    return this.kube.request<T>({ method: 'GET', path: resourcePath(rt, namespace, name) });
+  }
+  async list<T extends KubernetesObject>(rt: ResourceType, namespace: string, labelSelector?: string): Promise<T[]> {
+    return (await this.kube.request<{ items: T[] }>({ method: 'GET', path: resourcePath(rt, namespace), query: { labelSelector } })).items;
+  }
+  delete(rt: ResourceType, namespace: string, name: string): Promise<unknown> {
+    return this.kube.request({ method: 'DELETE', path: resourcePath(rt, namespace, name), body: { propagationPolicy: 'Background' } });
+  }
+  patch(rt: ResourceType, namespace: string, name: string, body: unknown): Promise<unknown> {
+    return this.kube.request({ method: 'PATCH', path: resourcePath(rt, namespace, name), body, contentType: 'application/merge-patch+json' });
+  }
+  close(): void {
+    this.kube.close();
+  }
+}
+
+/** A small real `crf` bundle, trained now on synthetic notes. */
+export async function trainBundle(seed = 7): Promise<TrainedBundle & { uri: string }> {
+  const b = await trainSmallBundle({ seed, count: 200, epochs: 3, name: 'clinical', version: '1.0.0' });
+  return { ...b, uri: pathToFileURL(b.dir).href };
+}
+
+/** A NerModel manifest. */
+export function nerModel(name: string, uri: string, digest: string, mod: (m: NerModel) => void = () => {}): NerModel {
+  const m: NerModel = {
+    apiVersion: 'nerops.io/v1alpha1',
+    kind: 'NerModel',
+    metadata: { name },
+    spec: { family: 'clinical', version: '1.0.0', format: 'crf', source: { uri, digest }, entityTypes: ['DISEASE', 'TREATMENT'] },
+  };
+  mod(m);
+  return m;
+}
+
+/** A NerDeployment manifest (input form: the API server applies the defaults). */
+export function nerDeployment(name: string, model: string, spec: Record<string, unknown> = {}): KubernetesObject & { spec: Record<string, unknown> } {
+  return { apiVersion: 'nerops.io/v1alpha1', kind: 'NerDeployment', metadata: { name }, spec: { model, replicas: { min: 1, max: 3 }, ...spec } };
+}
+
+export { nerModels, nerDeployments };
+export type { NerModel, NerDeployment };

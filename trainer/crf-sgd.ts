@@ -198,6 +198,9 @@ export function trainCrfSgd(data: readonly EncodedSentence[], opts: SgdOptions):
         }
       }
     }
+    if (!Number.isFinite(loss)) {
+      throw new Error(`training diverged in epoch ${epoch + 1} (non-finite loss): lower the learning rate${opts.dense ? ' of the dense branch (--dense-lr)' : ''}`);
+    }
     if (epoch >= opts.averageFrom) {
       for (let k = 0; k < W.length; k++) avgW[k] = (avgW[k] as number) + (W[k] as number) * scale;
       for (let k = 0; k < L * L; k++) avgT.trans[k] = (avgT.trans[k] as number) + (raw.trans[k] as number);

@@ -165,7 +165,12 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
   }
 
   const unlabeled: string[][] = [];
-  for (const f of options.unlabeledFiles ?? []) unlabeled.push(...(await readUnlabeled(f)));
+  const devSha = options.devFile ? sha256(await readFile(options.devFile)) : undefined;
+  for (const f of options.unlabeledFiles ?? []) {
+    // The held-out numbers would be meaningless if the embeddings had seen the held-out text.
+    if (devSha && sha256(await readFile(f)) === devSha) throw new Error(`${f}: the unlabeled text is the dev file ${options.devFile}; the held-out evaluation must not see it`);
+    unlabeled.push(...(await readUnlabeled(f)));
+  }
   let clusters: WordClusters | undefined;
   if (options.clustersFile) {
     clusters = WordClusters.parse(await readFile(options.clustersFile, 'utf8'), options.clustersFile);

@@ -68,6 +68,10 @@ describe('a wide & deep crf bundle', () => {
     expect(again.digest).toBe(digest);
   });
 
+  it('refuses to learn embeddings from the dev text it reports held-out numbers on', async () => {
+    await expect(trainBundle({ ...options, unlabeledFiles: [options.devFile as string], outDir: join(dir, 'leak') })).rejects.toThrow(/must not see it/);
+  });
+
   it('refuses a tampered embedding vocabulary', async () => {
     const file = join(options.outDir, 'embedding-vocab.txt');
     const original = await readFile(file, 'utf8');

@@ -5,6 +5,7 @@
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import { CliError, intFlag, parseCommandArgs, type Command } from '../command.js';
+import type { OperatorHandle, OperatorOptions } from '../../operator/src/main.js';
 
 const HELP = `usage: ner-ops operator [options]
 
@@ -27,6 +28,7 @@ leader election (coordination.k8s.io/v1 Lease):
   --identity ID              candidate identity (default: pod name + random suffix)
 
 runtime:
+  --controllers LIST         comma-separated controller names to run; empty = none (default: all)
   --concurrency N            reconciles in parallel per controller (default 4)
   --qps N                    reconciles started per second, all keys (default 50)
   --burst N                  token bucket size (default 200)
@@ -35,7 +37,7 @@ runtime:
   --drain-timeout-ms N       graceful shutdown budget for in-flight reconciles (default 30000)
   --log-level LEVEL          pino level (default info)                                [env NEROPS_LOG_LEVEL]`;
 
-const options = {
+const flags = {
   kubeconfig: { type: 'string' },
   namespace: { type: 'string' },
   'prometheus-url': { type: 'string' },
@@ -48,6 +50,7 @@ const options = {
   'renew-deadline-ms': { type: 'string' },
   'retry-period-ms': { type: 'string' },
   identity: { type: 'string' },
+  controllers: { type: 'string' },
   concurrency: { type: 'string' },
   qps: { type: 'string' },
   burst: { type: 'string' },
@@ -79,7 +82,7 @@ function boolFlag(name: string, value: string | undefined, fallback: boolean): b
 }
 
 const operator: Command = async (argv) => {
-  const { values: v } = parseCommandArgs('operator', argv, options);
+  const { values: v } = parseCommandArgs('operator', argv, flags);
   if (v.help) {
     console.log(HELP);
     return 0;
@@ -103,7 +106,27 @@ const operator: Command = async (argv) => {
       throw new CliError(`--prometheus-url is not a URL: '${prometheusUrl}'`);
     }
   }
-  const kubeConfig = loadKubeConfig(v.kubeconfig);
+  const options: Omit<OperatorOptions, 'logger'> = {
+    kubeConfig: loadKubeConfig(v.kubeconfig),
+    ...(namespace ? { namespace } : {}),
+    ...(prometheusUrl ? { prometheusUrl } : {}),
+    metrics: { host: v['metrics-host'] ?? env.NEROPS_METRICS_HOST ?? '0.0.0.0', port: metricsPort },
+    leaderElection: leaderElect
+      ? {
+          namespace: v['lease-namespace'] ?? namespace ?? env.POD_NAMESPACE ?? 'default',
+          name: v['lease-name'] ?? 'nerops-operator',
+          leaseDurationMs,
+          renewDeadlineMs,
+          retryPeriodMs,
+          ...(v.identity ? { identity: v.identity } : {}),
+        }
+      : false,
+    ...(v.controllers !== undefined ? { only: v.controllers.split(',').map((c) => c.trim()).filter(Boolean) } : {}),
+    concurrency: intFlag('concurrency', v.concurrency, 4, 1),
+    queue: { qps: intFlag('qps', v.qps, 50, 1), burst: intFlag('burst', v.burst, 200, 1) },
+    informer: { resyncMs: intFlag('resync-ms', v['resync-ms'], 600_000), watchdogMs: intFlag('watchdog-ms', v['watchdog-ms'], 300_000, 1000) },
+    drainTimeoutMs: intFlag('drain-timeout-ms', v['drain-timeout-ms'], 30_000),
+  };
 
   // Loaded only now: `ner-ops operator --help` and flag errors stay fast.
   const [{ runOperator }, { controllers }, { createOperatorLogger }] = await Promise.all([
@@ -112,30 +135,12 @@ const operator: Command = async (argv) => {
     import('../../operator/src/runtime/logger.js'),
   ]);
   const logger = createOperatorLogger(v['log-level']);
-  const handle = await runOperator(
-    {
-      kubeConfig,
-      logger,
-      ...(namespace ? { namespace } : {}),
-      ...(prometheusUrl ? { prometheusUrl } : {}),
-      metrics: { host: v['metrics-host'] ?? env.NEROPS_METRICS_HOST ?? '0.0.0.0', port: metricsPort },
-      leaderElection: leaderElect
-        ? {
-            namespace: v['lease-namespace'] ?? namespace ?? env.POD_NAMESPACE ?? 'default',
-            name: v['lease-name'] ?? 'nerops-operator',
-            leaseDurationMs,
-            renewDeadlineMs,
-            retryPeriodMs,
-            ...(v.identity ? { identity: v.identity } : {}),
-          }
-        : false,
-      concurrency: intFlag('concurrency', v.concurrency, 4, 1),
-      queue: { qps: intFlag('qps', v.qps, 50, 1), burst: intFlag('burst', v.burst, 200, 1) },
-      informer: { resyncMs: intFlag('resync-ms', v['resync-ms'], 600_000), watchdogMs: intFlag('watchdog-ms', v['watchdog-ms'], 300_000, 1000) },
-      drainTimeoutMs: intFlag('drain-timeout-ms', v['drain-timeout-ms'], 30_000),
-    },
-    controllers,
-  );
+  let handle: OperatorHandle;
+  try {
+    handle = await runOperator({ ...options, logger }, controllers);
+  } catch (err) {
+    throw new CliError(`operator: ${(err as Error).message}`, 1);
+  }
   const onSignal = (sig: NodeJS.Signals) => {
     logger.info({ signal: sig }, 'signal received, shutting down');
     void handle.stop();

@@ -48,6 +48,8 @@ export interface OperatorOptions {
   /** Queue and informer tuning passed to the manager. */
   queue?: ManagerOptions['queue'];
   informer?: ManagerOptions['informer'];
+  /** Run only the controllers with these names (default: all given). */
+  only?: readonly string[];
   /** How long shutdown waits for in-flight reconciles (default 30 s). */
   drainTimeoutMs?: number;
   clock?: Clock;
@@ -91,7 +93,11 @@ export async function runOperator(options: OperatorOptions, controllers: readonl
     ...(options.clock ? { clock: options.clock } : {}),
   });
   const deps: ControllerDeps = { namespace: options.namespace, prometheusUrl: options.prometheusUrl, logger: log, clock: options.clock };
-  for (const c of controllers) manager.register(typeof c === 'function' ? c(deps) : c);
+  const specs = controllers.map((c) => (typeof c === 'function' ? c(deps) : c));
+  const unknown = (options.only ?? []).filter((n) => !specs.some((s) => s.name === n));
+  if (unknown.length) throw new Error(`unknown controllers: ${unknown.join(', ')} (known: ${specs.map((s) => s.name).join(', ') || 'none'})`);
+  for (const spec of specs) if (!options.only || options.only.includes(spec.name)) manager.register(spec);
+  log.info({ controllers: specs.filter((s) => !options.only || options.only.includes(s.name)).map((s) => s.name), namespace: options.namespace ?? '(all)' }, 'operator starting');
 
   let resolveDone!: (code: number) => void;
   const done = new Promise<number>((r) => (resolveDone = r));

@@ -26,12 +26,12 @@ export interface WriteResult<T> {
   changed: boolean;
 }
 
-export interface ApplyOptions<T> {
+export interface ApplyOptions {
   /**
    * The live object to compare against: the informer cache's copy, or null when known absent. When
    * undefined the object is read from the server first (one GET).
    */
-  current?: T | null;
+  current?: KubernetesObject | null;
   /** Take over fields another manager owns (default true: our children are ours; hand edits are reverted). */
   force?: boolean;
 }
@@ -123,15 +123,15 @@ export class ClusterClient {
    * kinds, metadata.namespace) with our field manager. Skipped — no request at all — when the live object
    * already has every field we set and we own nothing we no longer set (see apply.ts).
    */
-  async apply<T extends KubernetesObject>(rt: ResourceType, desired: T, options: ApplyOptions<T> = {}): Promise<WriteResult<T>> {
+  async apply<T extends KubernetesObject>(rt: ResourceType, desired: T, options: ApplyOptions = {}): Promise<WriteResult<T>> {
     const name = desired.metadata?.name;
     if (!name) throw new Error(`apply ${rt.kind}: metadata.name is required`);
     const namespace = rt.namespaced ? desired.metadata?.namespace : undefined;
     if (rt.namespaced && !namespace) throw new Error(`apply ${rt.kind} ${name}: metadata.namespace is required`);
-    const live = options.current === undefined ? await this.get<T>(rt, namespace, name) : (options.current ?? undefined);
+    const live = options.current === undefined ? await this.get(rt, namespace, name) : (options.current ?? undefined);
     if (live && isApplied(desired, live, this.fieldManager)) {
       this.#observer.skipped?.(rt.kind, 'apply');
-      return { object: live, changed: false };
+      return { object: live as T, changed: false };
     }
     const body = { ...desired, apiVersion: desired.apiVersion ?? apiVersionOf(rt), kind: desired.kind ?? rt.kind };
     const object = await this.kube.request<T>({
@@ -153,7 +153,7 @@ export class ClusterClient {
    * current lastTransitionTime even if the reconciler rebuilt them with a new one.
    * `current` is the object as last read (cache or server); its name/namespace address the write.
    */
-  async applyStatus<T extends KubernetesObject & { status?: S }, S extends object>(rt: ResourceType, current: T, status: S): Promise<WriteResult<T>> {
+  async applyStatus<T extends KubernetesObject>(rt: ResourceType, current: T, status: object): Promise<WriteResult<T>> {
     const old = (current as { status?: unknown }).status;
     const next = keepTransitionTimes(old, status);
     if (old !== undefined && statusEqual(old, next)) {

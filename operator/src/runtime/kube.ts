@@ -9,7 +9,6 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { createInterface } from 'node:readline';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 
 export type HttpVerb = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -171,39 +170,47 @@ export class KubeClient {
       const { res, body } = await this.#send({ method: 'GET', path, query: { ...query, watch: true }, ...(options.signal ? { signal: options.signal } : {}), timeoutMs: 0 }, true);
       status = res.statusCode ?? 0;
       if (status !== 200) throw apiError({ method: 'GET', path }, status, await readBody(body));
+      const signal = options.signal;
       await new Promise<void>((resolve, reject) => {
-        const lines = createInterface({ input: body, crlfDelay: Infinity });
-        let failed = false;
-        body.on('data', () => options.onActivity?.());
-        body.on('error', (err) => {
-          failed = true;
-          reject(options.signal?.aborted ? undefined : new KubeApiError(`watch ${path}: ${err.message}`, 0, undefined, { cause: err }));
-        });
-        // 'aborted' on the response means the connection dropped mid-stream (no clean end).
-        res.on('aborted', () => {
-          if (options.signal?.aborted) return;
-          failed = true;
-          reject(new KubeApiError(`watch ${path}: connection aborted`, 0));
-        });
-        lines.on('line', (line) => {
-          if (!line.trim()) return;
-          let event: WatchEvent<T>;
-          try {
-            event = JSON.parse(line) as WatchEvent<T>;
-          } catch (err) {
-            failed = true;
-            body.destroy();
-            reject(new KubeApiError(`watch ${path}: unparsable event`, 0, undefined, { cause: err }));
-            return;
+        let buffer = '';
+        let settled = false;
+        const finish = (err?: Error) => {
+          if (settled) return;
+          settled = true;
+          signal?.removeEventListener('abort', onAbort);
+          // An abort is how callers stop a watch: never an error.
+          if (err && !signal?.aborted) reject(err);
+          else resolve();
+        };
+        const onAbort = () => {
+          finish();
+          body.destroy();
+        };
+        if (signal?.aborted) return onAbort();
+        signal?.addEventListener('abort', onAbort, { once: true });
+        body.setEncoding('utf8');
+        body.on('data', (chunk: string) => {
+          options.onActivity?.();
+          buffer += chunk;
+          for (let nl = buffer.indexOf('\n'); nl >= 0 && !settled; nl = buffer.indexOf('\n')) {
+            const line = buffer.slice(0, nl);
+            buffer = buffer.slice(nl + 1);
+            if (!line.trim()) continue;
+            let event: WatchEvent<T>;
+            try {
+              event = JSON.parse(line) as WatchEvent<T>;
+            } catch (err) {
+              finish(new KubeApiError(`watch ${path}: unparsable event`, 0, undefined, { cause: err }));
+              body.destroy();
+              return;
+            }
+            onEvent(event);
           }
-          onEvent(event);
         });
-        lines.on('close', () => {
-          if (!failed) resolve();
-        });
-      }).catch((err: unknown) => {
-        if (err === undefined && options.signal?.aborted) return;
-        throw err;
+        body.on('end', () => finish());
+        body.on('error', (err) => finish(new KubeApiError(`watch ${path}: ${err.message}`, 0, undefined, { cause: err })));
+        // A connection that drops mid-stream closes without 'end': that is a failure, not a normal close.
+        body.on('close', () => finish(body.complete ? undefined : new KubeApiError(`watch ${path}: connection closed mid-stream`, 0)));
       });
     } catch (err) {
       if (options.signal?.aborted) return;
@@ -272,7 +279,10 @@ function readBody(body: http.IncomingMessage): Promise<string> {
     const chunks: Buffer[] = [];
     body.on('data', (c: Buffer) => chunks.push(c));
     body.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    body.on('error', reject);
+    body.on('error', (err) => reject(new KubeApiError(`response body: ${err.message}`, 0, undefined, { cause: err })));
+    body.on('close', () => {
+      if (!body.complete) reject(new KubeApiError('connection closed before the response was complete', 0));
+    });
   });
 }
 

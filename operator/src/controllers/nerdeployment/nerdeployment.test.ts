@@ -184,6 +184,13 @@ describe('planDeployment', () => {
     expect(p.status.conditions?.find((c) => c.type === 'ModelResolved')).toMatchObject({ status: 'False', reason: 'ModelNotFound' });
   });
 
+  it('a hand edit of the Deployment replicas is reverted, not adopted', () => {
+    const first = planDeployment(obs({ deployment: liveDeployment(1, 1) }));
+    const p = planDeployment(obs({ nd: nd((x) => (x.status = first.status)), deployment: liveDeployment(3, 1) }));
+    expect((p.apply[0] as V1Deployment).spec?.replicas).toBe(1);
+    expect(p.status.phase).toBe('Progressing');
+  });
+
   it('no model at all: applies nothing', () => {
     const p = planDeployment(obs({ models: [] }));
     expect(p.apply).toEqual([]);

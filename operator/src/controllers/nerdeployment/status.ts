@@ -133,9 +133,11 @@ export function planDeployment(o: DeploymentObserved): DeploymentPlan {
   set(C.ModelResolved, resolution.model ? 'True' : 'False', resolution.reason, resolution.message + (fallback ? `; still serving ${fallback.metadata.name}` : ''));
 
   // 2. Replicas: the autoscaler owns spec.replicas of the Deployment we create.
+  // The count we last decided (status) is the reference, not the live Deployment: a hand edit of
+  // spec.replicas is reverted rather than adopted. Without autoscaling the track runs replicas.min.
   const { min, max } = nd.spec.replicas;
-  const current = o.deployment?.spec?.replicas;
-  let desired = Math.min(max, Math.max(min, current ?? min));
+  const current = o.deployment ? (prev.replicas?.stable?.desired || o.deployment.spec?.replicas) : undefined;
+  let desired = nd.spec.autoscaling ? Math.min(max, Math.max(min, current ?? min)) : min;
   let history: Recommendation[] = [];
   let requeueAfterMs: number | undefined;
   let observedRequestRate = prev.observedRequestRate;
@@ -176,7 +178,7 @@ export function planDeployment(o: DeploymentObserved): DeploymentPlan {
   const servingModel = dep?.metadata?.labels?.['nerops.io/model'];
   const available = deploymentCondition(dep, 'Available')?.status === 'True' && ready > 0;
   const stalled = deploymentCondition(dep, 'Progressing')?.status === 'False';
-  const rolledOut = !!dep && (dep.status?.observedGeneration ?? 0) >= (dep.metadata?.generation ?? 0) && updated >= desired && ready >= desired && servingModel === model?.metadata.name && current === desired;
+  const rolledOut = !!dep && (dep.status?.observedGeneration ?? 0) >= (dep.metadata?.generation ?? 0) && updated >= desired && ready >= desired && servingModel === model?.metadata.name && dep.spec?.replicas === desired;
   if (!model) {
     set(C.Ready, 'False', resolution.reason, resolution.message);
     set(C.Progressing, 'False', resolution.reason, resolution.message);

@@ -13,6 +13,7 @@ cluster:
   --kubeconfig PATH          kubeconfig file (default: in-cluster config, else $KUBECONFIG, else ~/.kube/config)
   --namespace NS             watch and reconcile only this namespace (default: all)    [env NEROPS_WATCH_NAMESPACE]
   --prometheus-url URL       Prometheus for autoscaling, analysis and drift            [env NEROPS_PROMETHEUS_URL]
+  --image IMAGE              image of the pods the operator creates (default nerops:dev) [env NEROPS_IMAGE]
 
 metrics and health (/metrics, /healthz, /readyz):
   --metrics-host H           bind address (default 0.0.0.0)                           [env NEROPS_METRICS_HOST]
@@ -41,6 +42,7 @@ const flags = {
   kubeconfig: { type: 'string' },
   namespace: { type: 'string' },
   'prometheus-url': { type: 'string' },
+  image: { type: 'string' },
   'metrics-host': { type: 'string' },
   'metrics-port': { type: 'string' },
   'leader-elect': { type: 'string' },
@@ -110,6 +112,7 @@ const operator: Command = async (argv) => {
     kubeConfig: loadKubeConfig(v.kubeconfig),
     ...(namespace ? { namespace } : {}),
     ...(prometheusUrl ? { prometheusUrl } : {}),
+    ...((v.image ?? env.NEROPS_IMAGE) ? { image: v.image ?? env.NEROPS_IMAGE } : {}),
     metrics: { host: v['metrics-host'] ?? env.NEROPS_METRICS_HOST ?? '0.0.0.0', port: metricsPort },
     leaderElection: leaderElect
       ? {

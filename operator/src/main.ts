@@ -26,6 +26,8 @@ export interface ControllerDeps {
   namespace: string | undefined;
   /** Base URL of Prometheus for autoscaling/analysis/drift queries, when configured. */
   prometheusUrl: string | undefined;
+  /** Image for the pods the operator creates (`--image`), when configured. */
+  image?: string;
   logger: Logger;
   clock: Clock | undefined;
 }
@@ -39,6 +41,8 @@ export interface OperatorOptions {
   /** Watch and reconcile one namespace; undefined = all. */
   namespace?: string;
   prometheusUrl?: string;
+  /** Image for the pods the operator creates (passed to controllers as `deps.image`). */
+  image?: string;
   /** Metrics/health server; port 0 picks a free port; `false` disables the server. */
   metrics?: { host: string; port: number } | false;
   /** Lease leader election; `false` = this instance always leads. */
@@ -92,7 +96,7 @@ export async function runOperator(options: OperatorOptions, controllers: readonl
     ...(options.informer ? { informer: options.informer } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
   });
-  const deps: ControllerDeps = { namespace: options.namespace, prometheusUrl: options.prometheusUrl, logger: log, clock: options.clock };
+  const deps: ControllerDeps = { namespace: options.namespace, prometheusUrl: options.prometheusUrl, ...(options.image ? { image: options.image } : {}), logger: log, clock: options.clock };
   const specs = controllers.map((c) => (typeof c === 'function' ? c(deps) : c));
   const unknown = (options.only ?? []).filter((n) => !specs.some((s) => s.name === n));
   if (unknown.length) throw new Error(`unknown controllers: ${unknown.join(', ')} (known: ${specs.map((s) => s.name).join(', ') || 'none'})`);

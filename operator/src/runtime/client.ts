@@ -76,6 +76,12 @@ export class ClusterClient {
   readonly #dedupeMs: number;
   /** uid/reason → last note and when it was recorded. */
   readonly #recent = new Map<string, { note: string; at: number }>();
+  /**
+   * Our last write per object: the resourceVersion it replaced and the object the server returned. Until
+   * the informer delivers the new version, a reconcile still sees the replaced one in the cache; comparing
+   * against what we wrote instead avoids a second, redundant write in that window.
+   */
+  readonly #written = new Map<string, { fromRv: string; object: KubernetesObject }>();
 
   constructor(kube: KubeClient, options: ClusterClientOptions = {}) {
     this.kube = kube;
@@ -128,7 +134,8 @@ export class ClusterClient {
     if (!name) throw new Error(`apply ${rt.kind}: metadata.name is required`);
     const namespace = rt.namespaced ? desired.metadata?.namespace : undefined;
     if (rt.namespaced && !namespace) throw new Error(`apply ${rt.kind} ${name}: metadata.namespace is required`);
-    const live = options.current === undefined ? await this.get(rt, namespace, name) : (options.current ?? undefined);
+    const id = writeId(rt, namespace, name);
+    const live = this.#freshest(id, options.current === undefined ? await this.get(rt, namespace, name) : (options.current ?? undefined));
     if (live && isApplied(desired, live, this.fieldManager)) {
       this.#observer.skipped?.(rt.kind, 'apply');
       return { object: live as T, changed: false };
@@ -142,6 +149,7 @@ export class ClusterClient {
       contentType: APPLY_PATCH,
     });
     this.#observer.write?.(rt.kind, 'apply');
+    this.#remember(id, live, object);
     const changed = !live || live.metadata?.resourceVersion !== object.metadata?.resourceVersion;
     this.#log?.debug({ resource: resourceLabel(rt), namespace, name, changed }, 'applied');
     return { object, changed };
@@ -154,11 +162,13 @@ export class ClusterClient {
    * `current` is the object as last read (cache or server); its name/namespace address the write.
    */
   async applyStatus<T extends KubernetesObject>(rt: ResourceType, current: T, status: object): Promise<WriteResult<T>> {
-    const old = (current as { status?: unknown }).status;
+    const id = writeId(rt, rt.namespaced ? current.metadata?.namespace : undefined, current.metadata?.name ?? '');
+    const seen = this.#freshest(id, current) as T;
+    const old = (seen as { status?: unknown }).status;
     const next = keepTransitionTimes(old, status);
     if (old !== undefined && statusEqual(old, next)) {
       this.#observer.skipped?.(rt.kind, 'status');
-      return { object: current, changed: false };
+      return { object: seen, changed: false };
     }
     const name = current.metadata?.name ?? '';
     const namespace = rt.namespaced ? current.metadata?.namespace : undefined;
@@ -170,6 +180,7 @@ export class ClusterClient {
       contentType: APPLY_PATCH,
     });
     this.#observer.write?.(rt.kind, 'status');
+    this.#remember(id, seen, object);
     return { object, changed: true };
   }
 
@@ -227,10 +238,33 @@ export class ClusterClient {
     }
   }
 
+  /** `live`, or what we wrote over it when `live` is exactly the version our last write replaced. */
+  #freshest(id: string, live: KubernetesObject | undefined): KubernetesObject | undefined {
+    const w = this.#written.get(id);
+    if (!w || !live) return live;
+    const rv = live.metadata?.resourceVersion;
+    if (rv === w.fromRv) return w.object;
+    // The cache has moved past our write (or someone else wrote): forget it.
+    this.#written.delete(id);
+    return live;
+  }
+
+  #remember(id: string, before: KubernetesObject | undefined, after: KubernetesObject): void {
+    const fromRv = before?.metadata?.resourceVersion;
+    // Creates are not remembered: a cache that shows no object may also mean it was deleted since.
+    if (!fromRv || fromRv === after.metadata?.resourceVersion) return;
+    if (this.#written.size >= 10_000) this.#written.clear();
+    this.#written.set(id, { fromRv, object: after });
+  }
+
   #trimRecent(now: number): void {
     if (this.#recent.size < 10_000) return;
     for (const [k, v] of this.#recent) if (now - v.at >= this.#dedupeMs) this.#recent.delete(k);
   }
+}
+
+function writeId(rt: ResourceType, namespace: string | undefined, name: string): string {
+  return `${rt.group}/${rt.plural}/${namespace ?? ''}/${name}`;
 }
 
 /**

@@ -18,7 +18,7 @@ import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-
 import type { Logger } from 'pino';
 import { sleep, systemClock, type Clock, type TimerHandle } from './clock.js';
 import { KubeApiError, statusOf, type KubeClient, type WatchEvent } from './kube.js';
-import { keyOf, makeKey, resourceLabel, resourcePath, type ObjectKey, type ResourceType } from './resource.js';
+import { apiVersionOf, keyOf, makeKey, resourceLabel, resourcePath, type ObjectKey, type ResourceType } from './resource.js';
 
 /** What the informer tells its handlers. */
 export type InformerEvent<T extends KubernetesObject> =
@@ -260,7 +260,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> implements 
       cont = page.metadata?._continue ?? (page.metadata as { continue?: string } | undefined)?.continue;
       rv = page.metadata?.resourceVersion;
     } while (cont);
-    const apiVersion = this.resource.group ? `${this.resource.group}/${this.resource.version}` : this.resource.version;
+    const apiVersion = apiVersionOf(this.resource);
     const next = new Map<ObjectKey, T>();
     for (const item of items) {
       // List items carry no apiVersion/kind; fill them so cached objects are self-describing.
@@ -328,6 +328,10 @@ export class Informer<T extends KubernetesObject = KubernetesObject> implements 
 
   #onWatchEvent(event: WatchEvent<T>, watchAbort: AbortController, setExpired: (e: boolean) => void, setError: (err: unknown) => void): void {
     const obj = event.object;
+    if (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED') {
+      obj.apiVersion ??= apiVersionOf(this.resource);
+      obj.kind ??= this.resource.kind;
+    }
     switch (event.type) {
       case 'BOOKMARK':
         this.#resourceVersion = obj.metadata?.resourceVersion ?? this.#resourceVersion;

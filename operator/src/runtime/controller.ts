@@ -17,7 +17,7 @@ import { systemClock, type Clock } from './clock.js';
 import { Informer, type CacheReader, type InformerEvent, type InformerOptions } from './informer.js';
 import { isConflict, isNotFound, type KubeClient } from './kube.js';
 import { OperatorMetrics } from './metrics.js';
-import { WorkQueue, type WorkQueueOptions } from './queue.js';
+import { DEFAULT_QUEUE_OPTIONS, TokenBucket, WorkQueue, type WorkQueueOptions } from './queue.js';
 import { groupOf, keyOf, makeKey, parseKey, resourceLabel, type ObjectKey, type ResourceType } from './resource.js';
 
 /** What a reconcile asks for next. */
@@ -84,8 +84,8 @@ export interface ControllerSpec<T extends KubernetesObject = KubernetesObject> {
   onDeleted?(key: ObjectKey, ctx: Omit<ReconcileContext<T>, 'object'>): Promise<void>;
   /** Parallel reconciles of this controller (default: the manager's concurrency). */
   concurrency?: number;
-  /** Queue tuning (backoff, rate limit) for this controller. */
-  queue?: Omit<WorkQueueOptions, 'clock' | 'onDepth' | 'concurrency'>;
+  /** Queue tuning for this controller; setting `qps`/`burst` gives it its own bucket instead of the shared one. */
+  queue?: Omit<WorkQueueOptions, 'clock' | 'onDepth' | 'concurrency' | 'limiter'>;
 }
 
 export interface ManagerOptions {
@@ -96,8 +96,8 @@ export interface ManagerOptions {
   namespace?: string;
   /** Default reconciles in parallel per controller (default 4). */
   concurrency?: number;
-  /** Defaults for every controller's queue. */
-  queue?: Omit<WorkQueueOptions, 'clock' | 'onDepth' | 'concurrency'>;
+  /** Defaults for every controller's queue; `qps`/`burst` here form one bucket shared by all controllers. */
+  queue?: Omit<WorkQueueOptions, 'clock' | 'onDepth' | 'concurrency' | 'limiter'>;
   /** Defaults for every informer (watchdog, resync, backoff). */
   informer?: Omit<InformerOptions, 'clock' | 'logger' | 'namespace' | 'labelSelector'>;
   clock?: Clock;
@@ -124,6 +124,8 @@ export class ControllerManager {
   readonly #options: ManagerOptions;
   readonly #informers = new Map<string, Informer>();
   readonly #controllers: Registered[] = [];
+  /** The global reconcile rate limit, shared by every controller's queue. */
+  readonly #limiter: TokenBucket;
   #processing = false;
   #started = false;
   #abort = new AbortController();
@@ -134,6 +136,7 @@ export class ControllerManager {
     this.#log = options.logger;
     this.#clock = options.clock ?? systemClock;
     this.metrics = options.metrics ?? new OperatorMetrics({ defaultMetrics: false });
+    this.#limiter = new TokenBucket(options.queue?.qps ?? DEFAULT_QUEUE_OPTIONS.qps, options.queue?.burst ?? DEFAULT_QUEUE_OPTIONS.burst, this.#clock);
     const m = this.metrics;
     this.client = new ClusterClient(options.client, {
       ...options.clientOptions,
@@ -185,6 +188,7 @@ export class ControllerManager {
       ...s.queue,
       concurrency: s.concurrency ?? this.#options.concurrency ?? 4,
       clock: this.#clock,
+      ...(s.queue?.qps === undefined && s.queue?.burst === undefined ? { limiter: this.#limiter } : {}),
       onDepth: (d) => this.metrics.queueDepth.set({ controller: s.name }, d),
     });
     const primary = this.informer(s.resource, s.labelSelector);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock, flushMicrotasks } from './clock.js';
-import { WorkQueue } from './queue.js';
+import { TokenBucket, WorkQueue } from './queue.js';
 
 /** A handler that records calls and lets the test decide when each call finishes. */
 function controlledHandler() {
@@ -256,5 +256,25 @@ describe('WorkQueue', () => {
     q.add('b');
     q.add('a');
     expect(depths).toEqual([1, 2]);
+  });
+});
+
+describe('TokenBucket shared between queues', () => {
+  it('limits the combined start rate of all queues that share it', async () => {
+    const clock = new FakeClock();
+    const limiter = new TokenBucket(10, 2, clock);
+    const started: string[] = [];
+    const a = new WorkQueue({ clock, limiter, concurrency: 10 });
+    const b = new WorkQueue({ clock, limiter, concurrency: 10 });
+    a.start(async (k) => void started.push(`a:${k}`));
+    b.start(async (k) => void started.push(`b:${k}`));
+    for (let i = 0; i < 3; i++) {
+      a.add(String(i));
+      b.add(String(i));
+    }
+    await flushMicrotasks();
+    expect(started).toHaveLength(2); // one burst for both
+    await clock.advance(400);
+    expect(started).toHaveLength(6);
   });
 });

@@ -20,17 +20,55 @@ export interface WorkQueueOptions {
   baseDelayMs?: number;
   /** Longest retry delay (default 5 min). */
   maxDelayMs?: number;
-  /** Token bucket refill rate: reconciles started per second on average (default 50). */
+  /** Token bucket refill rate: reconciles started per second on average (default 50; 0 = unlimited). */
   qps?: number;
   /** Token bucket size: reconciles that may start at once after a quiet period (default 200). */
   burst?: number;
   clock?: Clock;
+  /**
+   * A token bucket shared with other queues (the manager passes one to every controller so the limit is
+   * global); when absent the queue builds its own from `qps` and `burst`.
+   */
+  limiter?: TokenBucket;
   /** Called whenever the number of waiting keys changes (metrics). */
   onDepth?: (depth: number) => void;
 }
 
 /** Processes one key; errors are the caller's to handle (the queue only logs nothing and moves on). */
 export type WorkHandler = (key: string) => Promise<void>;
+
+/**
+ * A token bucket: `burst` tokens, refilled at `qps` per second; `qps` 0 = unlimited. Shared by every
+ * queue of a manager so the reconcile start rate is limited across all controllers.
+ */
+export class TokenBucket {
+  readonly #clock: Clock;
+  readonly #qps: number;
+  readonly #burst: number;
+  #tokens: number;
+  #at: number;
+
+  constructor(qps: number, burst: number, clock: Clock = systemClock) {
+    this.#clock = clock;
+    this.#qps = qps;
+    this.#burst = Math.max(1, burst);
+    this.#tokens = this.#burst;
+    this.#at = clock.now();
+  }
+
+  /** Takes a token and returns 0, or returns the ms until one is available (and takes nothing). */
+  take(): number {
+    if (this.#qps <= 0) return 0;
+    const now = this.#clock.now();
+    this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#at) / 1000) * this.#qps);
+    this.#at = now;
+    if (this.#tokens >= 1) {
+      this.#tokens -= 1;
+      return 0;
+    }
+    return Math.max(1, Math.ceil(((1 - this.#tokens) / this.#qps) * 1000));
+  }
+}
 
 export const DEFAULT_QUEUE_OPTIONS = { concurrency: 4, baseDelayMs: 500, maxDelayMs: 5 * 60_000, qps: 50, burst: 200 } as const;
 
@@ -39,8 +77,7 @@ export class WorkQueue {
   readonly #concurrency: number;
   readonly #baseDelayMs: number;
   readonly #maxDelayMs: number;
-  readonly #qps: number;
-  readonly #burst: number;
+  readonly #limiter: TokenBucket;
   readonly #onDepth: ((depth: number) => void) | undefined;
 
   /** Keys waiting to be processed, in order. */
@@ -54,8 +91,6 @@ export class WorkQueue {
   /** Consecutive failures per key. */
   #failures = new Map<string, number>();
 
-  #tokens: number;
-  #tokensAt: number;
   #pumpTimer: TimerHandle | undefined;
   #handler: WorkHandler | undefined;
   #paused = true;
@@ -67,11 +102,8 @@ export class WorkQueue {
     this.#concurrency = Math.max(1, options.concurrency ?? DEFAULT_QUEUE_OPTIONS.concurrency);
     this.#baseDelayMs = options.baseDelayMs ?? DEFAULT_QUEUE_OPTIONS.baseDelayMs;
     this.#maxDelayMs = options.maxDelayMs ?? DEFAULT_QUEUE_OPTIONS.maxDelayMs;
-    this.#qps = options.qps ?? DEFAULT_QUEUE_OPTIONS.qps;
-    this.#burst = Math.max(1, options.burst ?? DEFAULT_QUEUE_OPTIONS.burst);
+    this.#limiter = options.limiter ?? new TokenBucket(options.qps ?? DEFAULT_QUEUE_OPTIONS.qps, options.burst ?? DEFAULT_QUEUE_OPTIONS.burst, this.#clock);
     this.#onDepth = options.onDepth;
-    this.#tokens = this.#burst;
-    this.#tokensAt = this.#clock.now();
   }
 
   /** Keys waiting (not counting in-flight or delayed keys). */
@@ -198,20 +230,13 @@ export class WorkQueue {
     await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
   }
 
-  #refill(): void {
-    const now = this.#clock.now();
-    if (this.#qps > 0) this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#tokensAt) / 1000) * this.#qps);
-    this.#tokensAt = now;
-  }
-
   #pump(): void {
     if (this.#paused || !this.#handler) return;
     while (this.#processing.size < this.#concurrency && this.#queue.length > 0) {
-      this.#refill();
-      if (this.#qps > 0 && this.#tokens < 1) {
+      const wait = this.#limiter.take();
+      if (wait > 0) {
         // Out of tokens: come back when the next one is due.
         if (!this.#pumpTimer) {
-          const wait = Math.ceil(((1 - this.#tokens) / this.#qps) * 1000);
           this.#pumpTimer = this.#clock.setTimer(() => {
             this.#pumpTimer = undefined;
             this.#pump();
@@ -219,7 +244,6 @@ export class WorkQueue {
         }
         return;
       }
-      if (this.#qps > 0) this.#tokens -= 1;
       const key = this.#queue.shift()!;
       this.#dirty.delete(key);
       this.#processing.add(key);

@@ -108,8 +108,7 @@ const operator: Command = async (argv) => {
       throw new CliError(`--prometheus-url is not a URL: '${prometheusUrl}'`);
     }
   }
-  const options: Omit<OperatorOptions, 'logger'> = {
-    kubeConfig: loadKubeConfig(v.kubeconfig),
+  const options: Omit<OperatorOptions, 'logger' | 'kubeConfig'> = {
     ...(namespace ? { namespace } : {}),
     ...(prometheusUrl ? { prometheusUrl } : {}),
     ...((v.image ?? env.NEROPS_IMAGE) ? { image: v.image ?? env.NEROPS_IMAGE } : {}),
@@ -130,6 +129,8 @@ const operator: Command = async (argv) => {
     informer: { resyncMs: intFlag('resync-ms', v['resync-ms'], 600_000), watchdogMs: intFlag('watchdog-ms', v['watchdog-ms'], 300_000, 1000) },
     drainTimeoutMs: intFlag('drain-timeout-ms', v['drain-timeout-ms'], 30_000),
   };
+  // After every other flag is checked: a flag error is reported even without a reachable kubeconfig.
+  const kubeConfig = loadKubeConfig(v.kubeconfig);
 
   // Loaded only now: `ner-ops operator --help` and flag errors stay fast.
   const [{ runOperator }, { controllers }, { createOperatorLogger }] = await Promise.all([
@@ -140,7 +141,7 @@ const operator: Command = async (argv) => {
   const logger = createOperatorLogger(v['log-level']);
   let handle: OperatorHandle;
   try {
-    handle = await runOperator({ ...options, logger }, controllers);
+    handle = await runOperator({ ...options, kubeConfig, logger }, controllers);
   } catch (err) {
     throw new CliError(`operator: ${(err as Error).message}`, 1);
   }

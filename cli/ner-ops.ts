@@ -16,6 +16,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   clusters: { summary: 'learn word clusters from unlabeled text', load: async () => (await import('./commands/clusters.js')).default },
   validate: { summary: 'validate a model bundle for a NerModel (verify, load, smoke-test, evaluate)', load: async () => (await import('./commands/validate.js')).default },
   operator: { summary: 'run the Kubernetes operator (controllers, leader election, /metrics)', load: async () => (await import('./commands/operator.js')).default },
+  retrain: { summary: 'DriftPolicy retraining Job: train from the contract env, compare with the base model', load: async () => (await import('./commands/retrain.js')).default },
   package: { summary: 'make a token-classification (transformer) export a verifiable bundle', load: async () => (await import('./commands/package.js')).default },
 };
 

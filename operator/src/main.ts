@@ -30,6 +30,8 @@ export interface ControllerDeps {
   image?: string;
   logger: Logger;
   clock: Clock | undefined;
+  /** The operator's metrics (controllers register their own series on `metrics.registry`). */
+  metrics?: OperatorMetrics;
 }
 
 /** A controller, or a function building one from the operator's configuration. */
@@ -96,7 +98,7 @@ export async function runOperator(options: OperatorOptions, controllers: readonl
     ...(options.informer ? { informer: options.informer } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
   });
-  const deps: ControllerDeps = { namespace: options.namespace, prometheusUrl: options.prometheusUrl, ...(options.image ? { image: options.image } : {}), logger: log, clock: options.clock };
+  const deps: ControllerDeps = { namespace: options.namespace, prometheusUrl: options.prometheusUrl, ...(options.image ? { image: options.image } : {}), logger: log, clock: options.clock, metrics };
   const specs = controllers.map((c) => (typeof c === 'function' ? c(deps) : c));
   const unknown = (options.only ?? []).filter((n) => !specs.some((s) => s.name === n));
   if (unknown.length) throw new Error(`unknown controllers: ${unknown.join(', ')} (known: ${specs.map((s) => s.name).join(', ') || 'none'})`);

@@ -74,6 +74,14 @@ Rules for the operator's workload permissions: exactly the verbs the controllers
 - apiGroups: [nerops.io]
   resources: [nermodels, nerdeployments, driftpolicies]
   verbs: [get, list, watch]
+# DriftPolicy: a succeeded retraining Job becomes a new NerModel (server-side apply creates it).
+- apiGroups: [nerops.io]
+  resources: [nermodels]
+  verbs: [create, patch]
+# DriftPolicy: the dataset version of spec.triggers.datasetRef (read by name, never listed).
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [get]
 # Status through the /status subresource (server-side apply = patch).
 - apiGroups: [nerops.io]
   resources: [nermodels/status, nerdeployments/status, driftpolicies/status]

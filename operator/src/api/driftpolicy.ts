@@ -274,6 +274,8 @@ export const DriftPolicyStatusSchema = z.object({
   lastScheduleTime: TimestampSchema.optional(),
   /** Dataset version/digest seen at the last retraining (new annotated data trigger). */
   observedDatasetVersion: z.string().max(128).optional(),
+  /** Value of the `nerops.io/retrain` annotation already acted on (a new value triggers a retraining). */
+  observedRetrainRequest: z.string().max(256).optional(),
   /** Consecutive failed retraining Jobs (backoff). */
   consecutiveFailures: z.int().min(0).optional(),
   /** Finished retrainings, newest last, at most {@link MAX_RETRAINING_HISTORY}. */

@@ -9,6 +9,7 @@ import { DEFAULT_IMAGE } from './common.js';
 import { nerModelController } from './nermodel/reconcile.js';
 import { nerDeploymentController } from './nerdeployment/reconcile.js';
 import { PrometheusClient } from '../prometheus/client.js';
+import { driftPolicyController } from './driftpolicy/reconcile.js';
 
 /** The image for pods the operator creates: `deps.image` (operator flag `--image`), else $NEROPS_IMAGE, else nerops:dev. */
 export function imageOf(deps: ControllerDeps): string {
@@ -27,6 +28,14 @@ export const controllers: ControllerFactory[] = [
         image: imageOf(deps),
         ...(deps.prometheusUrl ? { prometheus: new PrometheusClient({ url: deps.prometheusUrl, timeoutMs: 5000 }) } : {}),
         ...(process.env.NEROPS_METRICS_INTERVAL_MS ? { metricsIntervalMs: Number(process.env.NEROPS_METRICS_INTERVAL_MS) } : {}),
+      }),
+    ),
+  (deps) =>
+    erase(
+      driftPolicyController({
+        image: imageOf(deps),
+        ...(deps.prometheusUrl ? { prometheus: new PrometheusClient({ url: deps.prometheusUrl, timeoutMs: 5000 }) } : {}),
+        ...(deps.metrics ? { registry: deps.metrics.registry } : {}),
       }),
     ),
 ];

@@ -1,0 +1,69 @@
+/**
+ * `ner-ops retrain`: the default DriftPolicy retraining Job (trainer/retrain-job.ts). Reads the contract env
+ * (NEROPS_BASE_MODEL_URI, NEROPS_BASE_MODEL_DIGEST, NEROPS_DATASET_URI, NEROPS_OUTPUT_URI, NEROPS_RUN_ID),
+ * trains, evaluates new and base model on the same held-out data, writes the bundle to the output URI and
+ * the JSON result to the termination message (`$NEROPS_TERMINATION_LOG`, else /dev/termination-log).
+ */
+import { writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { intFlag, parseCommandArgs, type Command } from '../command.js';
+import { readContract, RetrainError, runRetrain } from '../../trainer/retrain-job.js';
+import { encodeRetrainResult, RETRAIN_EXIT, type RetrainResult } from '../../operator/src/controllers/driftpolicy/retrain-result.js';
+import { DEFAULT_EPOCHS } from '../../trainer/train.js';
+
+const HELP = `usage: ner-ops retrain [options]
+
+The DriftPolicy retraining Job. Configured by the contract env (set by the operator):
+  NEROPS_BASE_MODEL_URI, NEROPS_BASE_MODEL_DIGEST, NEROPS_DATASET_URI, NEROPS_OUTPUT_URI, NEROPS_RUN_ID
+Locations: file://, plain paths, pvc://claim/path (under $NEROPS_PVC_ROOT); the base model also http(s)://.
+The dataset is a CoNLL file (every 5th sentence held out) or a directory with train.conll and dev.conll.
+
+  --epochs N               SGD epochs (default ${DEFAULT_EPOCHS})
+  --seed N                 random seed (default 1)
+  --from-scratch           accepted for the contract; training always starts from the dataset
+  --termination-log PATH   where to write the result (default $NEROPS_TERMINATION_LOG or /dev/termination-log)
+  --quiet                  no progress output
+
+Exit codes: 0 trained, ${RETRAIN_EXIT.invalidDataset} invalid dataset or label set, ${RETRAIN_EXIT.failed} other failure, 2 usage.`;
+
+const retrain: Command = async (argv) => {
+  const { values: v } = parseCommandArgs('retrain', argv, {
+    epochs: { type: 'string' },
+    seed: { type: 'string' },
+    'from-scratch': { type: 'boolean' },
+    'termination-log': { type: 'string' },
+    quiet: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (v.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const log = v.quiet ? undefined : (line: string) => process.stderr.write(`${line}\n`);
+  const terminationLog = v['termination-log'] ?? process.env.NEROPS_TERMINATION_LOG ?? '/dev/termination-log';
+  const workDir = join(process.env.NEROPS_POD_DIR ?? tmpdir(), `nerops-retrain-${randomBytes(6).toString('hex')}`);
+  let result: RetrainResult;
+  let code: number;
+  try {
+    const contract = readContract(process.env);
+    result = await runRetrain(contract, { workDir, seed: intFlag('seed', v.seed, 1), epochs: intFlag('epochs', v.epochs, DEFAULT_EPOCHS, 1), ...(log ? { log } : {}) });
+    code = RETRAIN_EXIT.ok;
+  } catch (err) {
+    const reason = err instanceof RetrainError ? err.reason : 'InternalError';
+    result = { resultVersion: 1, outcome: 'Failed', reason, message: (err as Error).message.slice(0, 1000) };
+    code = reason === 'InvalidDataset' || reason === 'LabelSetMismatch' ? RETRAIN_EXIT.invalidDataset : RETRAIN_EXIT.failed;
+  }
+  const encoded = encodeRetrainResult(result);
+  try {
+    await writeFile(terminationLog, encoded);
+  } catch (err) {
+    console.error(`ner-ops retrain: cannot write the termination message to ${terminationLog}: ${(err as Error).message}`);
+  }
+  console.log(encoded);
+  if (result.outcome !== 'Succeeded') console.error(`ner-ops retrain: ${result.reason}: ${result.message}`);
+  return code;
+};
+
+export default retrain;

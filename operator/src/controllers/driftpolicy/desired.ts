@@ -1,0 +1,181 @@
+/**
+ * Desired objects of a DriftPolicy: the retraining Job of a run and, once it succeeded, the NerModel built
+ * from its result. Pure and deterministic: names derive from the policy and the run id (which status
+ * records before anything is created), so a restarted operator finds what it created instead of creating
+ * it twice.
+ */
+import type { V1Container, V1EnvVar, V1Job, V1JobSpec, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import { API_VERSION, LABELS } from '../../api/group.js';
+import { RetrainingEnv } from '../../api/driftpolicy-constants.js';
+import type { DriftPolicy, RetrainTrigger } from '../../api/driftpolicy.js';
+import type { NerModel } from '../../api/nermodel.js';
+import { ownerReference } from '../../runtime/client.js';
+import { boundedName, managedLabels, MOUNTS, nerOpsCommand, restrictedContainerSecurity, restrictedPodSecurity, tmpVolume } from '../common.js';
+import { RETRAIN_CONTAINER_NAME, type RetrainResult } from './retrain-result.js';
+
+/** Label on retraining Jobs: the run id. */
+export const RUN_ID_LABEL = 'nerops.io/run-id';
+/** Annotation on retraining Jobs: what triggered the run. */
+export const TRIGGER_ANNOTATION = 'nerops.io/trigger';
+/** Where `pvc://claim/...` URIs are mounted in the default Job: `<root>/<claim>/...` (env NEROPS_PVC_ROOT). */
+export const PVC_ROOT = `${MOUNTS.pvc}/claims`;
+/** Seconds a finished retraining Job is kept (its result is in status and in the NerModel by then). */
+export const RETRAIN_JOB_TTL_SECONDS = 86_400;
+
+/** A run id from the trigger time and kind: `YYYYMMDD-HHMMSS-<trigger>` (UTC), a valid label value. */
+export function runIdFor(time: Date, trigger: RetrainTrigger): string {
+  const iso = time.toISOString();
+  return `${iso.slice(0, 10).replace(/-/g, '')}-${iso.slice(11, 19).replace(/:/g, '')}-${trigger.toLowerCase()}`;
+}
+
+/** `<policy>-<runId>`, at most 63 characters. */
+export function retrainJobName(policy: DriftPolicy, runId: string): string {
+  return boundedName(policy.metadata.name ?? 'drift', `-${runId}`);
+}
+
+/** Output location of a run: `spec.retraining.outputUri` + `/` + run id. */
+export function outputUriFor(policy: DriftPolicy, runId: string): string {
+  return `${policy.spec.retraining.outputUri.replace(/\/+$/, '')}/${runId}`;
+}
+
+/** The claims of `pvc://claim/...` URIs, each once. */
+function claimsOf(uris: readonly string[]): string[] {
+  return [...new Set(uris.map((u) => /^pvc:\/\/([^/]+)\//.exec(u)?.[1]).filter((c): c is string => c !== undefined))].sort();
+}
+
+export interface RetrainJobInput {
+  policy: DriftPolicy;
+  runId: string;
+  trigger: RetrainTrigger;
+  /** The serving model the run starts from (its URI and digest go into the contract env). */
+  baseModel: NerModel;
+  image: string;
+}
+
+/** The contract env (DESIGN.md "Retraining Job contract"), names from driftpolicy-constants.ts. */
+export function contractEnv(i: RetrainJobInput): V1EnvVar[] {
+  return [
+    { name: RetrainingEnv.BaseModelUri, value: i.baseModel.spec.source.uri },
+    { name: RetrainingEnv.BaseModelDigest, value: i.baseModel.spec.source.digest },
+    { name: RetrainingEnv.DatasetUri, value: i.policy.spec.retraining.datasetUri },
+    { name: RetrainingEnv.OutputUri, value: outputUriFor(i.policy, i.runId) },
+    { name: RetrainingEnv.RunId, value: i.runId },
+  ];
+}
+
+function withEnv(c: V1Container, env: readonly V1EnvVar[]): V1Container {
+  const names = new Set(env.map((e) => e.name));
+  return { ...c, env: [...(c.env ?? []).filter((e) => !names.has(e.name)), ...env] };
+}
+
+/** The default pod: `ner-ops retrain` in the operator's image, pvc claims mounted under {@link PVC_ROOT}. */
+function defaultJobSpec(i: RetrainJobInput): V1JobSpec {
+  const tmp = tmpVolume();
+  const claims = claimsOf([i.baseModel.spec.source.uri, i.policy.spec.retraining.datasetUri, i.policy.spec.retraining.outputUri]);
+  const volumes: V1Volume[] = [tmp.volume, ...claims.map((c, n) => ({ name: `pvc-${n}`, persistentVolumeClaim: { claimName: c } }))];
+  const mounts: V1VolumeMount[] = [tmp.mount, ...claims.map((c, n) => ({ name: `pvc-${n}`, mountPath: `${PVC_ROOT}/${c}` }))];
+  return {
+    template: {
+      spec: {
+        restartPolicy: 'Never',
+        automountServiceAccountToken: false,
+        securityContext: restrictedPodSecurity(),
+        volumes,
+        containers: [
+          nerOpsCommand({
+            name: RETRAIN_CONTAINER_NAME,
+            image: i.image,
+            args: ['retrain', ...(i.policy.spec.retraining.fromScratch ? ['--from-scratch'] : [])],
+            env: [
+              { name: 'TMPDIR', value: tmp.mount.mountPath },
+              { name: 'NEROPS_PVC_ROOT', value: PVC_ROOT },
+            ],
+            terminationMessagePolicy: 'FallbackToLogsOnError',
+            resources: { requests: { cpu: '500m', memory: '512Mi' }, limits: { memory: '2Gi' } },
+            securityContext: restrictedContainerSecurity(),
+            volumeMounts: mounts,
+          }),
+        ],
+      },
+    },
+  };
+}
+
+/**
+ * The retraining Job of one run: the policy's template (or the default `ner-ops retrain` pod) with the
+ * contract env injected into every container, our labels, an ownerReference to the policy, no retries
+ * (`backoffLimit: 0` unless the template sets one: a failed run is recorded and backed off by the
+ * controller) and `spec.retraining.activeDeadlineSeconds`.
+ */
+export function desiredRetrainJob(i: RetrainJobInput): V1Job {
+  const { policy, runId } = i;
+  const template = policy.spec.retraining.template;
+  const spec: V1JobSpec = template ? (structuredClone(template.spec) as unknown as V1JobSpec) : defaultJobSpec(i);
+  const env = contractEnv(i);
+  const labels = managedLabels({ ...(template?.metadata?.labels ?? {}), [LABELS.driftPolicy]: policy.metadata.name ?? '', [RUN_ID_LABEL]: runId });
+  const podSpec = spec.template?.spec ?? { containers: [] };
+  podSpec.restartPolicy ??= 'Never';
+  podSpec.containers = (podSpec.containers ?? []).map((c) => withEnv(c, env));
+  if (podSpec.initContainers) podSpec.initContainers = podSpec.initContainers.map((c) => withEnv(c, env));
+  spec.template = { ...spec.template, metadata: { ...spec.template?.metadata, labels: { ...(spec.template?.metadata?.labels ?? {}), ...labels } }, spec: podSpec };
+  spec.backoffLimit ??= 0;
+  spec.ttlSecondsAfterFinished ??= RETRAIN_JOB_TTL_SECONDS;
+  spec.activeDeadlineSeconds = policy.spec.retraining.activeDeadlineSeconds;
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: {
+      name: retrainJobName(policy, runId),
+      namespace: policy.metadata.namespace,
+      labels,
+      annotations: { ...(template?.metadata?.annotations ?? {}), [TRIGGER_ANNOTATION]: i.trigger },
+      ownerReferences: [ownerReference(policy)],
+    },
+    spec,
+  };
+}
+
+/** Name of the NerModel created from a run: `<family>-<runId>` (at most 63 characters). */
+export function retrainedModelName(baseModel: NerModel, runId: string): string {
+  return boundedName(baseModel.spec.family, `-${runId}`);
+}
+
+/**
+ * The NerModel built from a successful run: same family, format and evaluation as the base model, the
+ * bundle URI and digest from the result, and lineage (parent, dataset, Job, policy, run, evaluation). No
+ * ownerReference: deleting the policy must never delete a model that may be serving.
+ */
+export function desiredRetrainedModel(policy: DriftPolicy, baseModel: NerModel, run: { runId: string; jobName: string }, result: RetrainResult): NerModel {
+  const policyName = policy.metadata.name ?? '';
+  return {
+    apiVersion: API_VERSION,
+    kind: 'NerModel',
+    metadata: {
+      name: retrainedModelName(baseModel, run.runId),
+      namespace: policy.metadata.namespace,
+      labels: managedLabels({ [LABELS.family]: baseModel.spec.family, [LABELS.driftPolicy]: policyName, [RUN_ID_LABEL]: run.runId }),
+    },
+    spec: {
+      family: baseModel.spec.family,
+      version: run.runId,
+      format: result.format ?? baseModel.spec.format,
+      source: {
+        uri: result.bundleUri ?? outputUriFor(policy, run.runId),
+        digest: result.digest ?? '',
+        ...(baseModel.spec.source.credentialsSecretRef ? { credentialsSecretRef: baseModel.spec.source.credentialsSecretRef } : {}),
+        ...(baseModel.spec.source.caBundleConfigMapRef ? { caBundleConfigMapRef: baseModel.spec.source.caBundleConfigMapRef } : {}),
+      },
+      entityTypes: result.entityTypes && result.entityTypes.length > 0 ? [...result.entityTypes].sort() : [...baseModel.spec.entityTypes],
+      ...(baseModel.spec.evaluation ? { evaluation: baseModel.spec.evaluation } : {}),
+      lineage: {
+        parentModel: baseModel.metadata.name ?? '',
+        ...(result.datasetDigest ? { datasetDigest: result.datasetDigest } : {}),
+        datasetUri: policy.spec.retraining.datasetUri,
+        trainingJob: run.jobName,
+        driftPolicy: policyName,
+        runId: run.runId,
+        evaluationId: result.evaluationId ?? run.runId,
+      },
+    },
+  };
+}

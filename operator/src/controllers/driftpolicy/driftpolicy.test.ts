@@ -1,0 +1,451 @@
+import type { V1Job } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { DriftPolicySpecSchema, type DriftPolicy, type DriftPolicySpecInput } from '../../api/driftpolicy.js';
+import { RetrainingEnv } from '../../api/driftpolicy-constants.js';
+import type { NerModel } from '../../api/nermodel.js';
+import type { InstantQueryResult, MetricsQuerier } from '../../prometheus/client.js';
+import { PrometheusUnreachableError } from '../../prometheus/client.js';
+import { desiredRetrainJob, desiredRetrainedModel, runIdFor } from './desired.js';
+import { evaluateDrift, type Gathered, type WindowMeasurements } from './evaluate.js';
+import { BASE_MODEL_ANNOTATION, evaluationDue, planPolicy, type PolicyObserved } from './plan.js';
+import { customQuery, driftQueries, gatherMeasurements } from './queries.js';
+import { encodeRetrainResult } from './retrain-result.js';
+
+const T0 = new Date('2024-05-06T10:00:00Z');
+const at = (ms: number) => new Date(T0.getTime() + ms);
+const MIN = 60_000;
+
+const baseline = {
+  profileVersion: 1,
+  documents: 100,
+  tokens: 2000,
+  entities: 100,
+  labelDistribution: { DISEASE: 0.5, TREATMENT: 0.5 },
+  confidence: { bounds: [0.5, 0.9], counts: [10, 30, 60] },
+  documentLength: { bounds: [10, 20], counts: [20, 50, 30] },
+  unknownTokenRate: 0.02,
+};
+
+function model(name = 'clinical-v1', mod: (m: NerModel) => void = () => {}): NerModel {
+  const m: NerModel = {
+    apiVersion: 'nerops.io/v1alpha1',
+    kind: 'NerModel',
+    metadata: { name, namespace: 'ns', uid: `uid-${name}` },
+    spec: { family: 'clinical', version: '1.0.0', format: 'crf', source: { uri: 'file:///models/v1', digest: 'a'.repeat(64) }, entityTypes: ['DISEASE', 'TREATMENT'] },
+    status: { phase: 'Ready', baseline },
+  };
+  mod(m);
+  return m;
+}
+
+function policy(spec: Partial<DriftPolicySpecInput> = {}, mod: (p: DriftPolicy) => void = () => {}): DriftPolicy {
+  const p: DriftPolicy = {
+    apiVersion: 'nerops.io/v1alpha1',
+    kind: 'DriftPolicy',
+    metadata: { name: 'drift', namespace: 'ns', uid: 'uid-drift', generation: 1 },
+    spec: DriftPolicySpecSchema.parse({
+      targetRef: { name: 'ner' },
+      retraining: { datasetUri: 'file:///data/train.conll', outputUri: 'file:///out' },
+      consecutiveBreaches: 2,
+      ...spec,
+    }),
+  };
+  mod(p);
+  return p;
+}
+
+/** In-distribution traffic: proportions equal to the baseline. */
+const healthy: WindowMeasurements = {
+  documents: 500,
+  labelCounts: { DISEASE: 250, TREATMENT: 250 },
+  confidence: { counts: [50, 150, 300] },
+  documentLength: { counts: [100, 250, 150] },
+  tokens: 10_000,
+  unknownTokens: 200,
+};
+/** Shifted traffic: the label mix moves (JS distance ≈ 0.174 → warning 0.1, below critical 0.25). */
+const shifted: WindowMeasurements = { ...healthy, labelCounts: { DISEASE: 350, TREATMENT: 150 } };
+/** Far off: unknown-token rate up by 0.3 (critical 0.15). */
+const critical: WindowMeasurements = { ...healthy, unknownTokens: 3200 };
+
+function observe(p: DriftPolicy, now: Date, m: WindowMeasurements | Gathered | undefined, extra: Partial<PolicyObserved> = {}): PolicyObserved {
+  const serving = extra.servingModel === undefined && !('servingModel' in extra) ? model() : extra.servingModel;
+  const gathered: Gathered | undefined = m === undefined ? undefined : 'ok' in m ? m : { ok: true, measurements: m };
+  return {
+    policy: p,
+    now,
+    image: 'nerops:test',
+    targetFound: true,
+    servingModel: serving,
+    models: serving ? [serving] : [],
+    jobs: [],
+    terminated: {},
+    evaluation: gathered ? evaluateDrift({ spec: p.spec, model: serving?.metadata.name, baseline: serving?.status?.baseline, gathered, previous: p.status?.lastEvaluation, now }) : undefined,
+    datasetVersion: undefined,
+    ...extra,
+  };
+}
+
+/** Runs a sequence of evaluations, feeding each status back like the API server would. */
+function run(p: DriftPolicy, steps: Array<{ t: number; m?: WindowMeasurements | Gathered; extra?: Partial<PolicyObserved> }>) {
+  const plans = [];
+  let cur = p;
+  for (const s of steps) {
+    const plan = planPolicy(observe(cur, at(s.t), s.m, s.extra));
+    plans.push(plan);
+    cur = { ...cur, status: plan.status };
+  }
+  return { plans, policy: cur };
+}
+
+describe('evaluateDrift', () => {
+  it('Healthy traffic: every built-in signal ≈ 0, with samples', () => {
+    const e = evaluateDrift({ spec: policy().spec, model: 'm', baseline, gathered: { ok: true, measurements: healthy }, previous: undefined, now: T0 });
+    expect(e.state).toBe('Healthy');
+    expect(e.evaluation.samples).toBe(500);
+    expect(e.evaluation.signals).toEqual([
+      { name: 'label-distribution', value: 0, warning: 0.1, critical: 0.25, samples: 500, level: 'Ok', breaches: 0 },
+      { name: 'confidence', value: 0, warning: 0.1, critical: 0.25, samples: 500, level: 'Ok', breaches: 0 },
+      { name: 'document-length', value: 0, warning: 0.1, critical: 0.25, samples: 500, level: 'Ok', breaches: 0 },
+      { name: 'unknown-token-rate', value: 0, warning: 0.05, critical: 0.15, samples: 10000, level: 'Ok', breaches: 0 },
+    ]);
+  });
+
+  it.each([
+    ['Prometheus down → MetricsUnavailable', { ok: false, reason: 'PrometheusUnreachable', message: 'down' } as Gathered, baseline, 'MetricsUnavailable', 'PrometheusUnreachable'],
+    ['no data at all → InsufficientData', { ok: true, measurements: { documents: undefined } } as Gathered, baseline, 'InsufficientData', 'InsufficientData'],
+    ['below minSamples → InsufficientData', { ok: true, measurements: { ...healthy, documents: 199 } } as Gathered, baseline, 'InsufficientData', 'InsufficientData'],
+    ['no baseline → InsufficientData (NoBaseline)', { ok: true, measurements: healthy } as Gathered, undefined, 'InsufficientData', 'NoBaseline'],
+  ])('%s', (_n, gathered, b, state, reason) => {
+    const e = evaluateDrift({ spec: policy().spec, model: 'm', baseline: b, gathered, previous: undefined, now: T0 });
+    expect(e).toMatchObject({ state, reason });
+    expect(e.evaluation.signals.every((s) => s.level === 'NoData' && s.breaches === 0)).toBe(true);
+  });
+
+  it('histogram bounds that differ from the baseline give NoData for that signal, with a note', () => {
+    const e = evaluateDrift({ spec: policy().spec, model: 'm', baseline, gathered: { ok: true, measurements: { ...healthy, confidence: { error: 'bucket bounds differ' } } }, previous: undefined, now: T0 });
+    expect(e.evaluation.signals.find((s) => s.name === 'confidence')).toMatchObject({ level: 'NoData' });
+    expect(e.evaluation.message).toContain('confidence: bucket bounds differ');
+  });
+
+  it('a promql signal uses the custom value', () => {
+    const p = policy({ signals: [{ name: 'error-rate', type: 'promql', query: 'x', warning: 0.5, critical: 1 }] });
+    const e = evaluateDrift({ spec: p.spec, model: 'm', baseline, gathered: { ok: true, measurements: { ...healthy, custom: { 'error-rate': 0.7 } } }, previous: undefined, now: T0 });
+    expect(e.evaluation.signals[0]).toMatchObject({ value: 0.7, level: 'Warning', breaches: 1 });
+  });
+});
+
+describe('planPolicy: hysteresis, actions, cooldown, approval', () => {
+  it('Warning needs consecutiveBreaches evaluations; then one retraining Job with the contract env', () => {
+    const { plans } = run(policy(), [
+      { t: 0, m: shifted },
+      { t: MIN, m: shifted },
+    ]);
+    expect(plans[0]?.status.state).toBe('Healthy');
+    expect(plans[0]?.status.lastEvaluation?.signals[0]).toMatchObject({ level: 'Warning', breaches: 1 });
+    expect(plans[0]?.createJob).toBeUndefined();
+    const p = plans[1]!;
+    expect(p.status.state).toBe('Warning');
+    expect(p.events.map((e) => e.reason)).toEqual(['DriftWarning', 'RetrainingStarted']);
+    const runId = runIdFor(at(MIN), 'Drift');
+    expect(runId).toBe('20240506-100100-drift');
+    expect(p.createJob?.metadata?.name).toBe(`drift-${runId}`);
+    expect(p.status.activeJob).toEqual({ name: `drift-${runId}`, runId, trigger: 'Drift', startTime: '2024-05-06T10:01:00Z' });
+    const env = p.createJob?.spec?.template?.spec?.containers?.[0]?.env ?? [];
+    expect(env).toEqual(
+      expect.arrayContaining([
+        { name: RetrainingEnv.BaseModelUri, value: 'file:///models/v1' },
+        { name: RetrainingEnv.DatasetUri, value: 'file:///data/train.conll' },
+        { name: RetrainingEnv.OutputUri, value: `file:///out/${runId}` },
+        { name: RetrainingEnv.RunId, value: runId },
+      ]),
+    );
+    expect(p.createJob?.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'DriftPolicy', name: 'drift', controller: true });
+    expect(p.createJob?.metadata?.annotations?.[BASE_MODEL_ANNOTATION]).toBe('clinical-v1');
+    expect(p.status.conditions?.find((c) => c.type === 'Retraining')).toMatchObject({ status: 'True', reason: 'JobRunning' });
+  });
+
+  it('a breach interrupted by a healthy evaluation starts counting again', () => {
+    const { plans } = run(policy(), [
+      { t: 0, m: shifted },
+      { t: MIN, m: healthy },
+      { t: 2 * MIN, m: shifted },
+    ]);
+    expect(plans.map((p) => p.status.state)).toEqual(['Healthy', 'Healthy', 'Healthy']);
+    expect(plans[2]?.status.lastEvaluation?.signals[0]?.breaches).toBe(1);
+    expect(plans.some((p) => p.createJob)).toBe(false);
+  });
+
+  it('MetricsUnavailable and InsufficientData never retrain and reset the breach count', () => {
+    const { plans } = run(policy(), [
+      { t: 0, m: shifted },
+      { t: MIN, m: { ok: false, reason: 'PrometheusUnreachable', message: 'connection refused' } },
+      { t: 2 * MIN, m: shifted },
+      { t: 3 * MIN, m: { ...shifted, documents: 3 } },
+    ]);
+    expect(plans.map((p) => p.status.state)).toEqual(['Healthy', 'MetricsUnavailable', 'Healthy', 'InsufficientData']);
+    expect(plans.some((p) => p.createJob)).toBe(false);
+    expect(plans[1]?.status.conditions?.find((c) => c.type === 'MetricsAvailable')).toMatchObject({ status: 'False', reason: 'PrometheusUnreachable' });
+    expect(plans[1]?.events.map((e) => e.reason)).toEqual(['MetricsUnavailable']);
+  });
+
+  it('Critical alerts (Event, condition) and does not retrain with onCritical: Alert', () => {
+    const { plans } = run(policy(), [
+      { t: 0, m: critical },
+      { t: MIN, m: critical },
+    ]);
+    const p = plans[1]!;
+    expect(p.status.state).toBe('Critical');
+    expect(p.events.map((e) => e.reason)).toEqual(['DriftCritical']);
+    expect(p.createJob).toBeUndefined();
+    expect(p.status.conditions?.find((c) => c.type === 'CriticalDrift')).toMatchObject({ status: 'True', reason: 'CriticalThresholdExceeded' });
+  });
+
+  it('Critical retrains too with onCritical: Retrain', () => {
+    const { plans } = run(policy({ onCritical: 'Retrain' }), [
+      { t: 0, m: critical },
+      { t: MIN, m: critical },
+    ]);
+    expect(plans[1]?.createJob).toBeDefined();
+  });
+
+  it.each([
+    ['suspend', { suspend: true }, 'Suspended'],
+    ['onWarning: Alert', { onWarning: 'Alert' as const }, 'AsExpected'],
+    ['drift trigger off', { triggers: { drift: false } }, 'AsExpected'],
+  ])('%s → no Job (Retraining reason %s)', (_n, spec, reason) => {
+    const { plans } = run(policy(spec), [
+      { t: 0, m: shifted },
+      { t: MIN, m: shifted },
+    ]);
+    expect(plans[1]?.status.state).toBe('Warning');
+    expect(plans[1]?.createJob).toBeUndefined();
+    expect(plans[1]?.status.conditions?.find((c) => c.type === 'Retraining')).toMatchObject({ status: 'False', reason });
+  });
+
+  it('maxConcurrentRuns: a running Job blocks the next one; cooldown blocks after it finished', () => {
+    const first = run(policy({ cooldown: '1h' }), [
+      { t: 0, m: shifted },
+      { t: MIN, m: shifted },
+    ]);
+    const job = finishedJob(first.plans[1]!.createJob!, 'Complete', at(10 * MIN));
+    const running: V1Job = { ...first.plans[1]!.createJob!, status: {} };
+    const next = run(first.policy, [
+      { t: 2 * MIN, m: shifted, extra: { jobs: [running] } },
+      { t: 20 * MIN, m: shifted, extra: { jobs: [job], terminated: { [job.metadata!.name!]: { exitCode: 0, message: okResult } } } },
+      { t: 30 * MIN, m: shifted, extra: { jobs: [job] } },
+      { t: 62 * MIN, m: shifted, extra: { jobs: [job] } },
+    ]);
+    expect(next.plans[0]?.createJob).toBeUndefined();
+    expect(next.plans[0]?.status.conditions?.find((c) => c.type === 'Retraining')).toMatchObject({ status: 'True', reason: 'JobRunning' });
+    expect(next.plans[1]?.createModels).toHaveLength(1);
+    expect(next.plans[2]?.createJob).toBeUndefined();
+    expect(next.plans[2]?.status.conditions?.find((c) => c.type === 'Retraining')).toMatchObject({ status: 'False', reason: 'CoolingDown' });
+    expect(next.plans[2]?.requeueAfterMs).toBeLessThanOrEqual(MIN);
+    expect(next.plans[3]?.createJob).toBeDefined();
+  });
+
+  it('approval: Manual parks the run until the approve annotation names it', () => {
+    const first = run(policy({ approval: 'Manual' }), [
+      { t: 0, m: shifted },
+      { t: MIN, m: shifted },
+      { t: 2 * MIN, m: shifted },
+    ]);
+    const runId = runIdFor(at(MIN), 'Drift');
+    expect(first.plans[1]?.createJob).toBeUndefined();
+    expect(first.plans[1]?.status.activeJob).toMatchObject({ runId, awaitingApproval: true });
+    expect(first.plans[1]?.events.map((e) => e.reason)).toEqual(['DriftWarning', 'RetrainingAwaitingApproval']);
+    expect(first.plans[2]?.createJob).toBeUndefined();
+    expect(first.plans[2]?.status.conditions?.find((c) => c.type === 'Retraining')?.message).toContain(`nerops.io/approve=${runId}`);
+    const approved = { ...first.policy, metadata: { ...first.policy.metadata, annotations: { 'nerops.io/approve': runId } } };
+    const p = planPolicy(observe(approved, at(3 * MIN), undefined));
+    expect(p.createJob?.metadata?.name).toBe(`drift-${runId}`);
+    expect(p.status.activeJob).toMatchObject({ runId, trigger: 'Drift' });
+    expect(p.status.activeJob?.awaitingApproval).toBeUndefined();
+  });
+
+  it('manual trigger annotation: one run per new value, even within the cooldown', () => {
+    const p0 = policy({}, (p) => (p.metadata.annotations = { 'nerops.io/retrain': 'please' }));
+    const { plans, policy: after } = run(p0, [{ t: 0, m: healthy }]);
+    expect(plans[0]?.createJob?.metadata?.name).toBe('drift-20240506-100000-manual');
+    expect(plans[0]?.status.observedRetrainRequest).toBe('please');
+    const job = finishedJob(plans[0]!.createJob!, 'Complete', at(5 * MIN));
+    const again = run(after, [{ t: 10 * MIN, m: healthy, extra: { jobs: [job], terminated: { [job.metadata!.name!]: { exitCode: 0, message: okResult } } } }]);
+    expect(again.plans[0]?.createJob).toBeUndefined();
+    const bumped = { ...again.policy, metadata: { ...again.policy.metadata, annotations: { 'nerops.io/retrain': 'again' } } };
+    expect(planPolicy(observe(bumped, at(11 * MIN), undefined, { jobs: [job] })).createJob?.metadata?.name).toBe('drift-20240506-101100-manual');
+  });
+
+  it('dataset version: first sight is recorded, a change triggers a run', () => {
+    const { plans, policy: after } = run(policy(), [{ t: 0, m: healthy, extra: { datasetVersion: 'v1' } }]);
+    expect(plans[0]?.createJob).toBeUndefined();
+    expect(plans[0]?.status.observedDatasetVersion).toBe('v1');
+    const p = planPolicy(observe(after, at(MIN), undefined, { datasetVersion: 'v2' }));
+    expect(p.createJob?.metadata?.name).toBe('drift-20240506-100100-dataset');
+    expect(p.status.observedDatasetVersion).toBe('v2');
+  });
+
+  it('cron schedule: starts counting at creation, fires once per tick', () => {
+    const { plans, policy: after } = run(policy({ triggers: { schedule: '0 3 * * *' } }), [{ t: 0, m: healthy }]);
+    expect(plans[0]?.createJob).toBeUndefined();
+    expect(plans[0]?.status.lastScheduleTime).toBe('2024-05-06T10:00:00Z');
+    expect(plans[0]?.requeueAfterMs).toBeLessThanOrEqual(MIN); // the next evaluation comes first
+    const tick = new Date('2024-05-07T03:00:30Z').getTime() - T0.getTime();
+    const p = planPolicy(observe(after, at(tick), undefined));
+    expect(p.createJob?.metadata?.name).toBe('drift-20240507-030030-schedule');
+    const later = planPolicy(observe({ ...after, status: p.status }, at(tick + 30 * MIN), undefined, { jobs: [{ ...p.createJob!, status: {} }] }));
+    expect(later.createJob).toBeUndefined();
+  });
+
+  it('a succeeded Job becomes a NerModel with lineage; a failed one backs off and keeps the serving model', () => {
+    const started = run(policy(), [
+      { t: 0, m: shifted },
+      { t: MIN, m: shifted },
+    ]);
+    const job = started.plans[1]!.createJob!;
+    const name = job.metadata!.name!;
+    const ok = planPolicy(observe(started.policy, at(20 * MIN), undefined, { jobs: [finishedJob(job, 'Complete', at(15 * MIN))], terminated: { [name]: { exitCode: 0, message: okResult } } }));
+    expect(ok.createModels).toHaveLength(1);
+    const m = ok.createModels[0]!;
+    expect(m.metadata.name).toBe('clinical-20240506-100100-drift');
+    expect(m.spec).toMatchObject({
+      family: 'clinical',
+      version: '20240506-100100-drift',
+      source: { uri: 'file:///out/20240506-100100-drift', digest: 'b'.repeat(64) },
+      entityTypes: ['DISEASE', 'TREATMENT'],
+      lineage: { parentModel: 'clinical-v1', datasetDigest: 'c'.repeat(64), trainingJob: name, driftPolicy: 'drift', runId: '20240506-100100-drift' },
+    });
+    expect(m.metadata.ownerReferences).toBeUndefined();
+    expect(ok.status.history).toEqual([expect.objectContaining({ outcome: 'Succeeded', model: m.metadata.name, f1: 0.82, baseF1: 0.75, completionTime: '2024-05-06T10:15:00Z' })]);
+    expect(ok.status.activeJob).toBeUndefined();
+    expect(ok.finished).toEqual([{ runId: '20240506-100100-drift', result: 'succeeded' }]);
+    expect(ok.events.map((e) => e.reason)).toEqual(['RetrainingSucceeded']);
+
+    const failed = planPolicy(observe(started.policy, at(20 * MIN), undefined, { jobs: [finishedJob(job, 'Failed', at(15 * MIN))], terminated: { [name]: { exitCode: 3, message: encodeRetrainResult({ resultVersion: 1, outcome: 'Failed', reason: 'InvalidDataset', message: '/data/train.conll:12: label X is not BIO' }) } } }));
+    expect(failed.createModels).toEqual([]);
+    expect(failed.status.consecutiveFailures).toBe(1);
+    expect(failed.status.history?.[0]).toMatchObject({ outcome: 'Failed', message: 'InvalidDataset: /data/train.conll:12: label X is not BIO' });
+    expect(failed.events.map((e) => e.reason)).toEqual(['RetrainingFailed']);
+    expect(failed.status.conditions?.find((c) => c.type === 'Degraded')).toMatchObject({ status: 'True', reason: 'JobFailed' });
+    // Recorded once: the next reconcile with the same finished Job changes nothing about history.
+    const again = planPolicy(observe({ ...started.policy, status: failed.status }, at(21 * MIN), undefined, { jobs: [finishedJob(job, 'Failed', at(15 * MIN))] }));
+    expect(again.status.history).toHaveLength(1);
+    expect(again.events).toEqual([]);
+  });
+
+  it('a Job that succeeded without a readable result counts as failed', () => {
+    const started = run(policy({}, (p) => (p.metadata.annotations = { 'nerops.io/retrain': '1' })), [{ t: 0, m: healthy }]);
+    const job = finishedJob(started.plans[0]!.createJob!, 'Complete', at(MIN));
+    const p = planPolicy(observe(started.policy, at(2 * MIN), undefined, { jobs: [job], terminated: { [job.metadata!.name!]: { exitCode: 0, message: 'some log line' } } }));
+    expect(p.status.history?.[0]).toMatchObject({ outcome: 'Failed', message: expect.stringContaining('no usable result') });
+  });
+
+  it('target missing → MetricsUnavailable/TargetNotFound, no Job', () => {
+    const p = planPolicy(observe(policy({}, (x) => (x.metadata.annotations = { 'nerops.io/retrain': '1' })), T0, undefined, { targetFound: false, servingModel: undefined }));
+    expect(p.status.state).toBe('MetricsUnavailable');
+    expect(p.createJob).toBeUndefined();
+    expect(p.status.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'TargetNotFound' });
+  });
+
+  it('a second identical reconcile produces the same status and no events', () => {
+    const first = run(policy(), [{ t: 0, m: healthy }]);
+    const second = planPolicy(observe(first.policy, at(10_000), undefined));
+    expect(second.status).toEqual(first.plans[0]?.status);
+    expect(second.events).toEqual([]);
+  });
+
+  it('evaluationDue: interval, model change, generation change', () => {
+    const { policy: p } = run(policy({ interval: '1m' }), [{ t: 0, m: healthy }]);
+    expect(evaluationDue(p, 'clinical-v1', at(30_000))).toBe(false);
+    expect(evaluationDue(p, 'clinical-v1', at(MIN))).toBe(true);
+    expect(evaluationDue(p, 'clinical-v2', at(30_000))).toBe(true);
+    expect(evaluationDue({ ...p, metadata: { ...p.metadata, generation: 2 } }, 'clinical-v1', at(30_000))).toBe(true);
+  });
+});
+
+describe('desiredRetrainJob', () => {
+  it('uses the template, injects the env into every container, keeps its own settings', () => {
+    const p = policy({
+      retraining: {
+        datasetUri: 'pvc://data/train.conll',
+        outputUri: 'pvc://models/runs',
+        template: { metadata: { labels: { team: 'nlp' } }, spec: { backoffLimit: 2, template: { spec: { containers: [{ name: 'ft', image: 'hf:1', env: [{ name: 'NEROPS_RUN_ID', value: 'stale' }, { name: 'X', value: '1' }] }] } } } },
+      },
+    });
+    const job = desiredRetrainJob({ policy: p, runId: 'r1', trigger: 'Manual', baseModel: model(), image: 'nerops:x' });
+    expect(job.spec?.backoffLimit).toBe(2);
+    expect(job.metadata?.labels).toMatchObject({ team: 'nlp', 'nerops.io/drift-policy': 'drift', 'nerops.io/run-id': 'r1' });
+    const env = job.spec?.template?.spec?.containers?.[0]?.env;
+    expect(env?.filter((e) => e.name === 'NEROPS_RUN_ID')).toEqual([{ name: 'NEROPS_RUN_ID', value: 'r1' }]);
+    expect(env).toContainEqual({ name: 'X', value: '1' });
+    expect(env).toContainEqual({ name: 'NEROPS_OUTPUT_URI', value: 'pvc://models/runs/r1' });
+    expect(job.spec?.template?.spec?.restartPolicy).toBe('Never');
+    expect(job.spec?.activeDeadlineSeconds).toBe(7200);
+  });
+
+  it('the default Job runs ner-ops retrain with restricted security and pvc claims mounted', () => {
+    const p = policy({ retraining: { datasetUri: 'pvc://data/train.conll', outputUri: 'pvc://models/runs' } });
+    const job = desiredRetrainJob({ policy: p, runId: 'r1', trigger: 'Drift', baseModel: model(), image: 'nerops:x' });
+    const c = job.spec?.template?.spec?.containers?.[0];
+    expect(c?.command).toEqual(['ner-ops']);
+    expect(c?.args).toEqual(['retrain']);
+    expect(c?.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+    expect(job.spec?.template?.spec?.volumes?.filter((v) => v.persistentVolumeClaim).map((v) => v.persistentVolumeClaim?.claimName)).toEqual(['data', 'models']);
+    expect(c?.volumeMounts?.map((m) => m.mountPath)).toContain('/mnt/nerops/pvc/claims/models');
+    // Deterministic: same input, same Job.
+    expect(desiredRetrainJob({ policy: p, runId: 'r1', trigger: 'Drift', baseModel: model(), image: 'nerops:x' })).toEqual(job);
+  });
+
+  it('the retrained model copies the base model evaluation and credentials', () => {
+    const base = model('base', (m) => {
+      m.spec.evaluation = { datasetUri: 'file:///data/dev.conll', minMetrics: { f1: 0.5 } };
+    });
+    const m = desiredRetrainedModel(policy(), base, { runId: 'r1', jobName: 'drift-r1' }, { resultVersion: 1, outcome: 'Succeeded', bundleUri: 'file:///out/r1', digest: 'b'.repeat(64) });
+    expect(m.spec.evaluation).toEqual(base.spec.evaluation);
+    expect(m.metadata.labels).toMatchObject({ 'nerops.io/family': 'clinical', 'nerops.io/drift-policy': 'drift' });
+  });
+});
+
+describe('queries', () => {
+  const t = { namespace: 'ns', deployment: 'ner' };
+  it('aggregates the stable track across pods over the window', () => {
+    const q = driftQueries(t, '15m');
+    expect(q.entitiesByLabel).toBe('sum by (label) (increase(nerops_entities_total{namespace="ns",deployment="ner",track="stable"}[15m]))');
+    expect(q.confidenceBuckets).toBe('sum by (le) (increase(nerops_entity_confidence_bucket{namespace="ns",deployment="ner",track="stable"}[15m]))');
+    expect(q.documents).toBe('sum(increase(nerops_documents_total{namespace="ns",deployment="ner",track="stable"}[15m]))');
+    expect(customQuery({ query: 'sum(rate(x{namespace="$namespace",deployment="$deployment"}[$window]))' }, t, '5m')).toBe('sum(rate(x{namespace="ns",deployment="ner"}[5m]))');
+  });
+
+  it('gathers and converts; Prometheus errors become a reason', async () => {
+    const answers: Record<string, InstantQueryResult> = {};
+    const q = driftQueries(t, '15m');
+    answers[q.documents] = { value: 500, samples: [] };
+    answers[q.entitiesByLabel] = { value: undefined, samples: [{ labels: { label: 'DISEASE' }, value: 250 }, { labels: { label: 'TREATMENT' }, value: 250 }] };
+    answers[q.confidenceBuckets] = { value: undefined, samples: [{ labels: { le: '0.5' }, value: 50 }, { labels: { le: '0.9' }, value: 200 }, { labels: { le: '+Inf' }, value: 500 }] };
+    const fake: MetricsQuerier = { query: async (s) => answers[s] ?? { value: undefined, samples: [] } };
+    const g = await gatherMeasurements(fake, policy().spec, t, baseline);
+    expect(g).toMatchObject({ ok: true, measurements: { documents: 500, labelCounts: { DISEASE: 250, TREATMENT: 250 }, confidence: { counts: [50, 150, 300] } } });
+    const down: MetricsQuerier = { query: async () => { throw new PrometheusUnreachableError('Prometheus at http://x is unreachable: ECONNREFUSED'); } };
+    expect(await gatherMeasurements(down, policy().spec, t, baseline)).toMatchObject({ ok: false, reason: 'PrometheusUnreachable' });
+    expect(await gatherMeasurements(undefined, policy().spec, t, baseline)).toMatchObject({ ok: false, reason: 'PrometheusUnreachable' });
+  });
+});
+
+const okResult = encodeRetrainResult({
+  resultVersion: 1,
+  outcome: 'Succeeded',
+  bundleUri: 'file:///out/20240506-100100-drift',
+  digest: 'b'.repeat(64),
+  format: 'crf',
+  entityTypes: ['TREATMENT', 'DISEASE'],
+  datasetDigest: 'c'.repeat(64),
+  metrics: { new: { micro: { precision: 0.8, recall: 0.84, f1: 0.82 } }, base: { micro: { precision: 0.7, recall: 0.8, f1: 0.75 } } },
+});
+
+function finishedJob(job: V1Job, type: 'Complete' | 'Failed', when: Date): V1Job {
+  return {
+    ...job,
+    metadata: { ...job.metadata, creationTimestamp: job.metadata?.creationTimestamp ?? new Date(when.getTime() - 5 * MIN) },
+    status: { ...(type === 'Complete' ? { completionTime: when } : {}), conditions: [{ type, status: 'True', lastTransitionTime: when }] },
+  };
+}

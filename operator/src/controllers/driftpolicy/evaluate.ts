@@ -1,0 +1,166 @@
+/**
+ * One drift evaluation, as a pure function: from what Prometheus returned for the window (already turned
+ * into plain numbers by the reconcile), the serving model's baseline and the previous evaluation, compute
+ * every signal's value, level and consecutive-breach count, and the policy's drift state.
+ *
+ * State rules (first match wins):
+ * 1. Prometheus could not be queried → `MetricsUnavailable` (never a retraining).
+ * 2. Fewer than `minSamples` documents in the window → `InsufficientData`.
+ * 3. A signal at or above `critical`, breaching for `consecutiveBreaches` evaluations → `Critical`.
+ * 4. A signal at or above `warning`, breaching for `consecutiveBreaches` evaluations → `Warning`.
+ * 5. Otherwise `Healthy`.
+ *
+ * Breach counts live in status (`lastEvaluation.signals[].breaches`), so hysteresis survives a restart.
+ * They reset to 0 when the signal is back below warning, when the evaluation could not run (1, 2: a gap in
+ * the data must not count towards a retraining), and when the serving model — the baseline — changed.
+ */
+import type { BaselineProfileStatus } from '../../api/nermodel.js';
+import type { DriftEvaluation, DriftPolicySpec, DriftSignal, DriftState, SignalResult } from '../../api/driftpolicy.js';
+import { DriftPolicyReason as R } from '../../api/driftpolicy-constants.js';
+import { jensenShannonDistance, psi, unknownTokenRateDelta } from './statistics.js';
+
+/** What the queries measured over the window (sums across the stable pods). */
+export interface WindowMeasurements {
+  /** Documents processed (`nerops_documents_total`); the sample count for `minSamples`. */
+  documents: number | undefined;
+  /** Requests answered (`nerops_requests_total`), informative. */
+  requests?: number | undefined;
+  /** Entities per label. */
+  labelCounts?: Record<string, number> | undefined;
+  /** Per-bucket entity-confidence counts in the baseline's layout, or why they are unusable. */
+  confidence?: { counts: number[] } | { error: string } | undefined;
+  /** Per-bucket document-length counts in the baseline's layout, or why they are unusable. */
+  documentLength?: { counts: number[] } | { error: string } | undefined;
+  tokens?: number | undefined;
+  unknownTokens?: number | undefined;
+  /** Value of each `promql` signal by name (undefined = empty result). */
+  custom?: Record<string, number | undefined>;
+}
+
+/** Outcome of gathering the measurements. */
+export type Gathered =
+  | { ok: true; measurements: WindowMeasurements }
+  | {
+      ok: false;
+      /** PrometheusUnreachable, TargetNotFound, NoBaseline, ... */
+      reason: string;
+      message: string;
+    };
+
+export interface EvaluationInput {
+  spec: Pick<DriftPolicySpec, 'signals' | 'minSamples' | 'consecutiveBreaches'>;
+  /** Name of the serving (stable) model whose baseline is compared against. */
+  model: string | undefined;
+  baseline: BaselineProfileStatus | undefined;
+  gathered: Gathered;
+  previous: DriftEvaluation | undefined;
+  now: Date;
+}
+
+export interface EvaluationOutcome {
+  state: DriftState;
+  /** Reason constant explaining the state. */
+  reason: string;
+  message: string;
+  evaluation: DriftEvaluation;
+}
+
+/** Level of a value against a signal's thresholds. */
+export function levelOf(value: number | undefined, signal: Pick<DriftSignal, 'warning' | 'critical'>): 'Ok' | 'Warning' | 'Critical' | 'NoData' {
+  if (value === undefined || !Number.isFinite(value)) return 'NoData';
+  if (value >= signal.critical) return 'Critical';
+  if (value >= signal.warning) return 'Warning';
+  return 'Ok';
+}
+
+const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
+
+/** Rounded for status (6 significant decimals are plenty and keep writes stable). */
+function round6(x: number | undefined): number | undefined {
+  return x === undefined ? undefined : Math.round(x * 1e6) / 1e6;
+}
+
+/** Value and sample count of one signal. */
+export function signalValue(signal: DriftSignal, m: WindowMeasurements, baseline: BaselineProfileStatus): { value: number | undefined; samples: number | undefined; note?: string } {
+  switch (signal.type) {
+    case 'labelDistribution': {
+      const counts = m.labelCounts ?? {};
+      const total = sum(Object.values(counts));
+      return { value: total > 0 ? jensenShannonDistance(baseline.labelDistribution, counts) : undefined, samples: total };
+    }
+    case 'confidence':
+    case 'documentLength': {
+      const h = signal.type === 'confidence' ? m.confidence : m.documentLength;
+      const base = signal.type === 'confidence' ? baseline.confidence : baseline.documentLength;
+      if (!h) return { value: undefined, samples: 0 };
+      if ('error' in h) return { value: undefined, samples: undefined, note: `${signal.name}: ${h.error}` };
+      const total = sum(h.counts);
+      return { value: total > 0 ? psi(base.counts, h.counts) : undefined, samples: total };
+    }
+    case 'unknownTokenRate':
+      return { value: unknownTokenRateDelta(baseline.unknownTokenRate, m.tokens ?? 0, m.unknownTokens ?? 0), samples: m.tokens ?? 0 };
+    case 'promql':
+      return { value: m.custom?.[signal.name], samples: m.documents };
+  }
+}
+
+/** Evaluate every signal and derive the state (see the module comment for the rules). */
+export function evaluateDrift(input: EvaluationInput): EvaluationOutcome {
+  const { spec, gathered, previous, now } = input;
+  const time = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const sameModel = previous?.model !== undefined && previous.model === input.model;
+  const prevBreaches = (name: string) => (sameModel ? (previous?.signals.find((s) => s.name === name)?.breaches ?? 0) : 0);
+  const empty = (): SignalResult[] => spec.signals.map((s) => ({ name: s.name, warning: s.warning, critical: s.critical, level: 'NoData', breaches: 0 }));
+  const base = { time, ...(input.model ? { model: input.model } : {}) };
+
+  if (!gathered.ok) {
+    const state: DriftState = gathered.reason === R.NoBaseline ? 'InsufficientData' : 'MetricsUnavailable';
+    return { state, reason: gathered.reason, message: gathered.message, evaluation: { ...base, signals: empty(), message: gathered.message.slice(0, 1024) } };
+  }
+  const m = gathered.measurements;
+  const documents = m.documents ?? 0;
+  if (!input.baseline) {
+    const message = `model ${input.model ?? '(none)'} has no baseline profile to compare against`;
+    return { state: 'InsufficientData', reason: R.NoBaseline, message, evaluation: { ...base, samples: round6(documents), signals: empty(), message } };
+  }
+  if (documents < spec.minSamples) {
+    const message = `${Math.floor(documents)} documents in the window, fewer than minSamples ${spec.minSamples}`;
+    return { state: 'InsufficientData', reason: R.InsufficientData, message, evaluation: { ...base, samples: round6(documents), signals: empty(), message } };
+  }
+
+  const notes: string[] = [];
+  const signals: SignalResult[] = spec.signals.map((s) => {
+    const { value, samples, note } = signalValue(s, m, input.baseline as BaselineProfileStatus);
+    if (note) notes.push(note);
+    const level = levelOf(value, s);
+    const breaches = level === 'Warning' || level === 'Critical' ? prevBreaches(s.name) + 1 : 0;
+    const v = round6(value);
+    const n = round6(samples);
+    return { name: s.name, ...(v !== undefined ? { value: v } : {}), warning: s.warning, critical: s.critical, ...(n !== undefined ? { samples: n } : {}), level, breaches };
+  });
+  const confirmed = signals.filter((s) => (s.breaches ?? 0) >= spec.consecutiveBreaches);
+  const critical = confirmed.filter((s) => s.level === 'Critical');
+  const warning = confirmed.filter((s) => s.level === 'Warning');
+  const describe = (list: SignalResult[], which: 'warning' | 'critical') => list.map((s) => `${s.name}=${s.value} (>= ${s[which]} for ${s.breaches} evaluations)`).join(', ');
+  let state: DriftState;
+  let reason: string;
+  let message: string;
+  if (critical.length > 0) {
+    state = 'Critical';
+    reason = R.CriticalThresholdExceeded;
+    message = `critical drift: ${describe(critical, 'critical')}`;
+  } else if (warning.length > 0) {
+    state = 'Warning';
+    reason = R.WarningThresholdExceeded;
+    message = `drift: ${describe(warning, 'warning')}`;
+  } else {
+    state = 'Healthy';
+    reason = R.WithinThresholds;
+    const pending = signals.filter((s) => (s.breaches ?? 0) > 0);
+    message = pending.length
+      ? `within thresholds (breaching, not yet confirmed: ${pending.map((s) => `${s.name} ${s.breaches}/${spec.consecutiveBreaches}`).join(', ')})`
+      : `all ${signals.length} signals below warning over ${Math.floor(documents)} documents`;
+  }
+  if (notes.length) message += `; ${notes.join('; ')}`;
+  return { state, reason, message, evaluation: { ...base, samples: round6(documents) as number, signals, ...(notes.length ? { message: notes.join('; ').slice(0, 1024) } : {}) } };
+}

@@ -1,0 +1,99 @@
+/**
+ * PromQL for drift: the stable track of the target NerDeployment, summed across its pods (counters are
+ * `increase()`d per series first, then summed — never an average of per-pod values), over `spec.window`.
+ * Pure string building, plus {@link gatherMeasurements}, which runs the queries through an injected
+ * {@link MetricsQuerier} and turns every failure into a reason instead of an exception.
+ */
+import { MetricNames } from '../../../../server/metrics.js';
+import type { DriftPolicySpec, DriftSignal } from '../../api/driftpolicy.js';
+import { DriftPolicyReason as R } from '../../api/driftpolicy-constants.js';
+import type { BaselineProfileStatus } from '../../api/nermodel.js';
+import { labelMatchers, PrometheusError, type MetricsQuerier } from '../../prometheus/client.js';
+import type { Gathered, WindowMeasurements } from './evaluate.js';
+import { bucketsFromCumulative } from './statistics.js';
+
+/** Which pods: the target NerDeployment's stable track in its namespace. */
+export interface QueryTarget {
+  namespace: string;
+  deployment: string;
+}
+
+/** A duration such as `15m` as PromQL accepts it (our DurationSchema is a subset of PromQL's syntax). */
+export function promqlDuration(window: string): string {
+  return window.replace(/\s+/g, '');
+}
+
+function selector(t: QueryTarget, extra: Record<string, string> = {}): string {
+  return labelMatchers({ namespace: t.namespace, deployment: t.deployment, track: 'stable', ...extra });
+}
+
+/** Every built-in query of one evaluation. */
+export function driftQueries(t: QueryTarget, window: string) {
+  const w = promqlDuration(window);
+  const sel = selector(t);
+  return {
+    documents: `sum(increase(${MetricNames.documents}${sel}[${w}]))`,
+    requests: `sum(increase(${MetricNames.requests}${sel}[${w}]))`,
+    entitiesByLabel: `sum by (label) (increase(${MetricNames.entities}${sel}[${w}]))`,
+    confidenceBuckets: `sum by (le) (increase(${MetricNames.entityConfidence}_bucket${sel}[${w}]))`,
+    documentLengthBuckets: `sum by (le) (increase(${MetricNames.documentLength}_bucket${sel}[${w}]))`,
+    tokens: `sum(increase(${MetricNames.tokens}${sel}[${w}]))`,
+    unknownTokens: `sum(increase(${MetricNames.unknownTokens}${sel}[${w}]))`,
+  };
+}
+
+/**
+ * A `promql` signal's query with `$namespace` and `$deployment` substituted (as bare values: the user
+ * writes the quotes, e.g. `{namespace="$namespace"}`). `$window` is substituted too, for convenience.
+ */
+export function customQuery(signal: Pick<DriftSignal, 'query'>, t: QueryTarget, window: string): string {
+  return (signal.query ?? '')
+    .replace(/\$namespace\b/g, t.namespace)
+    .replace(/\$deployment\b/g, t.deployment)
+    .replace(/\$window\b/g, promqlDuration(window));
+}
+
+/** Which built-in measurements the signals need (a policy with only promql signals queries just those). */
+function needs(signals: readonly DriftSignal[]) {
+  const types = new Set(signals.map((s) => s.type));
+  return { labels: types.has('labelDistribution'), confidence: types.has('confidence'), length: types.has('documentLength'), unknown: types.has('unknownTokenRate') };
+}
+
+/**
+ * Run the queries of one evaluation. Prometheus errors (unreachable, refused query) become
+ * `{ ok: false, reason: PrometheusUnreachable }`; empty results are not errors (they are no data, and the
+ * document count then decides InsufficientData).
+ */
+export async function gatherMeasurements(prometheus: MetricsQuerier | undefined, spec: Pick<DriftPolicySpec, 'signals' | 'window'>, t: QueryTarget, baseline: BaselineProfileStatus | undefined): Promise<Gathered> {
+  if (!prometheus) return { ok: false, reason: R.PrometheusUnreachable, message: 'no Prometheus is configured (ner-ops operator --prometheus-url)' };
+  const q = driftQueries(t, spec.window);
+  const need = needs(spec.signals);
+  try {
+    const [documents, requests] = await Promise.all([prometheus.query(q.documents), prometheus.query(q.requests)]);
+    const m: WindowMeasurements = { documents: documents.value, requests: requests.value };
+    if (need.labels) {
+      const r = await prometheus.query(q.entitiesByLabel);
+      m.labelCounts = Object.fromEntries(r.samples.filter((s) => s.labels.label !== undefined && Number.isFinite(s.value)).map((s) => [s.labels.label as string, Math.max(0, s.value)]));
+    }
+    if (need.confidence && baseline) {
+      const r = await prometheus.query(q.confidenceBuckets);
+      m.confidence = r.samples.length ? bucketsFromCumulative(r.samples.map((s) => ({ le: s.labels.le ?? '', value: s.value })), baseline.confidence.bounds) : undefined;
+    }
+    if (need.length && baseline) {
+      const r = await prometheus.query(q.documentLengthBuckets);
+      m.documentLength = r.samples.length ? bucketsFromCumulative(r.samples.map((s) => ({ le: s.labels.le ?? '', value: s.value })), baseline.documentLength.bounds) : undefined;
+    }
+    if (need.unknown) {
+      const [tokens, unknown] = await Promise.all([prometheus.query(q.tokens), prometheus.query(q.unknownTokens)]);
+      m.tokens = tokens.value;
+      m.unknownTokens = unknown.value;
+    }
+    const custom: Record<string, number | undefined> = {};
+    for (const s of spec.signals) if (s.type === 'promql') custom[s.name] = (await prometheus.query(customQuery(s, t, spec.window))).value;
+    m.custom = custom;
+    return { ok: true, measurements: m };
+  } catch (err) {
+    const message = err instanceof PrometheusError ? err.message : `querying Prometheus failed: ${(err as Error).message}`;
+    return { ok: false, reason: R.PrometheusUnreachable, message: message.slice(0, 500) };
+  }
+}

@@ -1,0 +1,83 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256 } from '../engine/bundle.js';
+import { trainSmallBundle, type TrainedBundle } from '../server/test-fixtures.js';
+import { generateNotes, writeConll } from './synthetic.js';
+import { checkLabelSet, localPath, readContract, RetrainError, runRetrain, splitHeldOut, type RetrainContract } from './retrain-job.js';
+
+let root: string;
+let base: TrainedBundle;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'nerops-retrain-test-'));
+  base = await trainSmallBundle({ seed: 3, count: 150, epochs: 2, name: 'clinical', version: '1.0.0' });
+}, 120_000);
+afterAll(async () => {
+  await base?.remove();
+  await rm(root, { recursive: true, force: true });
+});
+
+function contract(over: Partial<RetrainContract> = {}): RetrainContract {
+  return { baseModelUri: pathToFileURL(base.dir).href, baseModelDigest: base.digest, datasetUri: '', outputUri: '', runId: 'run-1', ...over };
+}
+
+describe('retrain job', () => {
+  it('reads the contract env and refuses an incomplete one', () => {
+    expect(() => readContract({ NEROPS_RUN_ID: 'x' })).toThrow(/missing contract env NEROPS_BASE_MODEL_URI, NEROPS_DATASET_URI, NEROPS_OUTPUT_URI/);
+    expect(readContract({ NEROPS_BASE_MODEL_URI: 'file:///m', NEROPS_DATASET_URI: 'pvc://d/x', NEROPS_OUTPUT_URI: 'file:///o', NEROPS_RUN_ID: 'r1', NEROPS_BASE_MODEL_DIGEST: 'sha256:' + 'A'.repeat(64) })).toMatchObject({ baseModelDigest: 'a'.repeat(64), runId: 'r1' });
+    expect(() => readContract({ NEROPS_BASE_MODEL_URI: 'm', NEROPS_DATASET_URI: 'd', NEROPS_OUTPUT_URI: 'o', NEROPS_RUN_ID: '../x' })).toThrow(/not a safe name/);
+  });
+
+  it.each([
+    ['file:///data/a.conll', '/data/a.conll'],
+    ['pvc://claim/dir/a.conll', '/root/claim/dir/a.conll'],
+    ['/plain/path', '/plain/path'],
+    ['pvc://claim/../etc', undefined],
+    ['s3://bucket/key', undefined],
+  ])('localPath(%s) = %s', (uri, want) => {
+    expect(localPath(uri, '/root')).toBe(want);
+  });
+
+  it('holds out every 5th sentence', () => {
+    expect(splitHeldOut([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])).toEqual({ train: [0, 1, 2, 3, 5, 6, 7, 8], dev: [4, 9] });
+  });
+
+  it('names the file and line of an entity type the base model does not know', () => {
+    const sentences = [
+      { tokens: ['a', 'b'], labels: ['O', 'B-DISEASE'], line: 1 },
+      { tokens: ['c', 'd', 'e'], labels: ['B-TREATMENT', 'O', 'B-GENE'], line: 4 },
+    ];
+    expect(() => checkLabelSet('x.conll', sentences, ['DISEASE', 'TREATMENT'])).toThrow("x.conll:6: entity type 'GENE' is not one of the base model's types [DISEASE, TREATMENT]");
+    expect(() => checkLabelSet('x.conll', sentences.slice(0, 1), ['DISEASE', 'TREATMENT'])).toThrow(/TREATMENT do not occur/);
+  });
+
+  it('trains on a dataset, evaluates new and base model on the same held-out data, writes the bundle', async () => {
+    const dataset = join(root, 'data.conll');
+    await writeConll(dataset, generateNotes({ count: 150, seed: 99, vocabulary: 'shifted' }));
+    const out = join(root, 'out', 'run-1');
+    const r = await runRetrain(contract({ datasetUri: pathToFileURL(dataset).href, outputUri: pathToFileURL(out).href }), { workDir: join(root, 'work'), epochs: 2 });
+    expect(r).toMatchObject({ outcome: 'Succeeded', bundleUri: pathToFileURL(out).href, format: 'crf', entityTypes: ['DISEASE', 'TREATMENT'], datasetDigest: sha256(await readFile(dataset)), metrics: { sentences: 30 } });
+    expect(sha256(await readFile(join(out, 'ner-model.json')))).toBe(r.digest);
+    expect(r.metrics?.new.micro.f1).toBeGreaterThan(0);
+    expect(r.metrics?.base?.micro.f1).toBeGreaterThanOrEqual(0);
+    expect(r.evaluationId).toMatch(/^run-1-[0-9a-f]{12}$/);
+    // A second run into the same output with another bundle is refused.
+    await expect(runRetrain(contract({ datasetUri: pathToFileURL(dataset).href, outputUri: pathToFileURL(out).href }), { workDir: join(root, 'work2'), epochs: 1, seed: 5 })).rejects.toMatchObject({ reason: 'OutputUnavailable' });
+  }, 120_000);
+
+  it('a malformed dataset fails before training with file:line', async () => {
+    const dataset = join(root, 'bad.conll');
+    await writeFile(dataset, 'Patient\tO\nhas\tO\ndiabetes\tB-DISEASE extra\n\n');
+    const err = await runRetrain(contract({ datasetUri: dataset, outputUri: join(root, 'never') }), { workDir: join(root, 'work3') }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RetrainError);
+    expect(err).toMatchObject({ reason: 'InvalidDataset', message: expect.stringContaining(`${dataset}:3:`) });
+  }, 60_000);
+
+  it('a wrong base model digest fails as BaseModelUnavailable', async () => {
+    const err = await runRetrain(contract({ baseModelDigest: 'f'.repeat(64), datasetUri: '/nonexistent', outputUri: '/nonexistent' }), { workDir: join(root, 'work4') }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ reason: 'BaseModelUnavailable' });
+  }, 60_000);
+});

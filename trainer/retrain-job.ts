@@ -1,0 +1,238 @@
+/**
+ * The default retraining Job (`ner-ops retrain`), honouring the DriftPolicy's "Retraining Job contract"
+ * (DESIGN.md): read the contract env (base model URI + digest, dataset URI, output URI, run id), validate
+ * the dataset (CoNLL with file:line errors; entity types consistent with the base model), train a new
+ * bundle, evaluate the new AND the base model on the same held-out sentences, write the bundle to the output
+ * location and return the compact result the Job writes to its termination message.
+ *
+ * Locations: `file://…` and plain paths are used as they are; `pvc://claim/path` maps to
+ * `$NEROPS_PVC_ROOT/claim/path` (the default Job mounts each claim there); the base model may also be
+ * `http(s)://` (fetched and verified like `fetch-model` does). The new model is trained from the dataset
+ * (the CRF trainer has no warm start); the base model fixes the label set and is the comparison baseline.
+ *
+ * Held-out data: a dataset directory with `train.conll` and `dev.conll` uses them as they are; a single
+ * file is split deterministically (every 5th sentence held out), so a rerun of a run id gives the same split.
+ */
+import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConllError, formatConll, readConll, type LabeledSentence } from '../engine/conll.js';
+import { sha256 } from '../engine/bundle.js';
+import { loadEngine } from '../engine/load.js';
+import type { EvaluationReport, NerEngine } from '../engine/types.js';
+import { materializeBundle } from '../server/model-source.js';
+import { RetrainingEnv } from '../operator/src/api/driftpolicy-constants.js';
+import type { RetrainResult } from '../operator/src/controllers/driftpolicy/retrain-result.js';
+import { evaluateSequences } from './evaluate.js';
+import { trainBundle } from './train.js';
+
+/** A classified failure of the run; `reason` goes into the result. */
+export class RetrainError extends Error {
+  constructor(
+    readonly reason: 'InvalidContract' | 'InvalidDataset' | 'LabelSetMismatch' | 'BaseModelUnavailable' | 'OutputUnavailable' | 'TrainingFailed',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'RetrainError';
+  }
+}
+
+/** The contract env, read and checked. */
+export interface RetrainContract {
+  baseModelUri: string;
+  baseModelDigest: string | undefined;
+  datasetUri: string;
+  outputUri: string;
+  runId: string;
+}
+
+/** Read the contract env vars (names in operator/src/api/driftpolicy-constants.ts). */
+export function readContract(env: NodeJS.ProcessEnv): RetrainContract {
+  const get = (name: string) => env[name]?.trim() || undefined;
+  const missing = [RetrainingEnv.BaseModelUri, RetrainingEnv.DatasetUri, RetrainingEnv.OutputUri, RetrainingEnv.RunId].filter((n) => !get(n));
+  if (missing.length) throw new RetrainError('InvalidContract', `missing contract env ${missing.join(', ')}`);
+  const digest = get(RetrainingEnv.BaseModelDigest)?.replace(/^sha256:/, '').toLowerCase();
+  if (digest !== undefined && !/^[0-9a-f]{64}$/.test(digest)) throw new RetrainError('InvalidContract', `${RetrainingEnv.BaseModelDigest} is not a sha256 hex digest`);
+  const runId = get(RetrainingEnv.RunId) as string;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(runId)) throw new RetrainError('InvalidContract', `${RetrainingEnv.RunId} '${runId.slice(0, 64)}' is not a safe name`);
+  return { baseModelUri: get(RetrainingEnv.BaseModelUri) as string, baseModelDigest: digest, datasetUri: get(RetrainingEnv.DatasetUri) as string, outputUri: get(RetrainingEnv.OutputUri) as string, runId };
+}
+
+/** A local path for `file://`, `pvc://claim/path` (under `pvcRoot`) or a plain path; undefined for other schemes. */
+export function localPath(uri: string, pvcRoot: string): string | undefined {
+  if (/^file:\/\//i.test(uri)) return fileURLToPath(uri);
+  const pvc = /^pvc:\/\/([^/]+)\/(.+)$/.exec(uri);
+  if (pvc) {
+    const rest = pvc[2] as string;
+    if (rest.split('/').includes('..')) return undefined;
+    return join(pvcRoot, pvc[1] as string, rest);
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri)) return undefined;
+  return uri;
+}
+
+export interface RetrainOptions {
+  /** Root under which `pvc://claim/...` is mounted (default $NEROPS_PVC_ROOT or /mnt/nerops/pvc/claims). */
+  pvcRoot?: string;
+  /** Scratch directory (created and removed). */
+  workDir: string;
+  seed?: number;
+  epochs?: number;
+  log?: (line: string) => void;
+}
+
+/** Every 5th sentence is held out (deterministic, spread over the file). */
+export function splitHeldOut<T>(sentences: readonly T[]): { train: T[]; dev: T[] } {
+  const train: T[] = [];
+  const dev: T[] = [];
+  sentences.forEach((s, i) => (i % 5 === 4 ? dev : train).push(s));
+  return { train, dev };
+}
+
+async function readDataset(path: string): Promise<LabeledSentence[]> {
+  try {
+    return await readConll(path);
+  } catch (err) {
+    if (err instanceof ConllError) throw new RetrainError('InvalidDataset', err.message, { cause: err });
+    throw err;
+  }
+}
+
+/** Entity types of the dataset must be exactly the base model's; the first foreign label is named by file:line. */
+export function checkLabelSet(file: string, sentences: readonly LabeledSentence[], baseTypes: readonly string[]): void {
+  const allowed = new Set(baseTypes);
+  const seen = new Set<string>();
+  for (const s of sentences) {
+    for (let i = 0; i < s.labels.length; i++) {
+      const l = s.labels[i] as string;
+      if (l === 'O') continue;
+      const type = l.slice(2);
+      seen.add(type);
+      if (!allowed.has(type)) throw new RetrainError('LabelSetMismatch', `${file}:${s.line + i}: entity type '${type}' is not one of the base model's types [${[...allowed].sort().join(', ')}]`);
+    }
+  }
+  const missing = [...allowed].filter((t) => !seen.has(t)).sort();
+  if (missing.length) throw new RetrainError('LabelSetMismatch', `${file}: the base model's entity type(s) ${missing.join(', ')} do not occur in the dataset`);
+}
+
+function micro(r: EvaluationReport) {
+  const r4 = (x: number) => Math.round(x * 10_000) / 10_000;
+  return { precision: r4(r.micro.precision), recall: r4(r.micro.recall), f1: r4(r.micro.f1), support: r.micro.support };
+}
+
+async function evaluateOn(engine: NerEngine, dev: readonly LabeledSentence[]): Promise<EvaluationReport> {
+  const predicted = await engine.tagTokens(dev.map((s) => s.tokens));
+  return evaluateSequences(
+    dev.map((s) => s.labels),
+    predicted,
+  );
+}
+
+async function isNonEmptyDir(path: string): Promise<boolean> {
+  try {
+    return (await readdir(path)).length > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Run one retraining; throws {@link RetrainError} for classified failures. */
+export async function runRetrain(contract: RetrainContract, options: RetrainOptions): Promise<RetrainResult> {
+  const log = options.log ?? (() => {});
+  const pvcRoot = options.pvcRoot ?? process.env.NEROPS_PVC_ROOT ?? '/mnt/nerops/pvc/claims';
+  await mkdir(options.workDir, { recursive: true });
+  let base: NerEngine | undefined;
+  let fresh: NerEngine | undefined;
+  try {
+    // 1. Base model: fetched and verified before anything else (its label set validates the dataset).
+    const baseSource = /^https?:\/\//i.test(contract.baseModelUri) ? contract.baseModelUri : localPath(contract.baseModelUri, pvcRoot);
+    if (!baseSource) throw new RetrainError('BaseModelUnavailable', `unsupported base model URI scheme: ${contract.baseModelUri.split(':')[0]}`);
+    try {
+      const { dir } = await materializeBundle(baseSource, { digest: contract.baseModelDigest, workDir: join(options.workDir, 'base') });
+      base = await loadEngine(dir, contract.baseModelDigest ? { expectedDigest: contract.baseModelDigest } : {});
+    } catch (err) {
+      throw new RetrainError('BaseModelUnavailable', `base model ${contract.baseModelUri}: ${(err as Error).message.slice(0, 300)}`, { cause: err });
+    }
+    log(`base model ${base.info.name} ${base.info.version} (${base.info.digest.slice(0, 12)}), entity types ${base.info.entityTypes.join(', ')}`);
+
+    // 2. Dataset: format and label set, before any training.
+    const datasetPath = localPath(contract.datasetUri, pvcRoot);
+    if (!datasetPath) throw new RetrainError('InvalidDataset', `unsupported dataset URI scheme: ${contract.datasetUri.split(':')[0]}`);
+    let info;
+    try {
+      info = await stat(datasetPath);
+    } catch (err) {
+      throw new RetrainError('InvalidDataset', `${datasetPath}: cannot read the dataset (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    let trainSentences: LabeledSentence[];
+    let devSentences: LabeledSentence[];
+    let datasetDigest: string;
+    if (info.isDirectory()) {
+      const trainFile = join(datasetPath, 'train.conll');
+      const devFile = join(datasetPath, 'dev.conll');
+      trainSentences = await readDataset(trainFile);
+      devSentences = await readDataset(devFile);
+      checkLabelSet(trainFile, trainSentences, base.info.entityTypes);
+      datasetDigest = sha256(Buffer.concat([await readFile(trainFile), await readFile(devFile)]));
+    } else {
+      const all = await readDataset(datasetPath);
+      checkLabelSet(datasetPath, all, base.info.entityTypes);
+      ({ train: trainSentences, dev: devSentences } = splitHeldOut(all));
+      datasetDigest = sha256(await readFile(datasetPath));
+    }
+    if (devSentences.length === 0 || trainSentences.length === 0) throw new RetrainError('InvalidDataset', `${datasetPath}: too few sentences to hold some out (${trainSentences.length + devSentences.length})`);
+    const trainFile = join(options.workDir, 'train.conll');
+    const devFile = join(options.workDir, 'dev.conll');
+    await writeFile(trainFile, formatConll(trainSentences));
+    await writeFile(devFile, formatConll(devSentences));
+    log(`dataset ${datasetDigest.slice(0, 12)}: ${trainSentences.length} training and ${devSentences.length} held-out sentences`);
+
+    // 3. Output location must be local and new (or hold this very run's bundle: a retried pod).
+    const outputPath = localPath(contract.outputUri, pvcRoot);
+    if (!outputPath) throw new RetrainError('OutputUnavailable', `unsupported output URI scheme: ${contract.outputUri.split(':')[0]} (file:// or pvc://)`);
+
+    // 4. Train, then evaluate both models on the same held-out sentences.
+    const bundleDir = join(options.workDir, 'bundle');
+    let trained;
+    try {
+      trained = await trainBundle({ trainFile, devFile, outDir: bundleDir, seed: options.seed ?? 1, ...(options.epochs ? { epochs: options.epochs } : {}), name: base.info.name, version: contract.runId, log });
+    } catch (err) {
+      throw new RetrainError('TrainingFailed', (err as Error).message.slice(0, 500), { cause: err });
+    }
+    fresh = await loadEngine(bundleDir, { expectedDigest: trained.digest });
+    const newReport = await evaluateOn(fresh, devSentences);
+    const baseReport = await evaluateOn(base, devSentences);
+    log(`held-out micro F1: new ${newReport.micro.f1.toFixed(4)}, base ${baseReport.micro.f1.toFixed(4)} (${devSentences.length} sentences)`);
+
+    if (await isNonEmptyDir(outputPath)) {
+      const existing = await readFile(join(outputPath, 'ner-model.json')).catch(() => undefined);
+      if (!existing || sha256(existing) !== trained.digest) throw new RetrainError('OutputUnavailable', `${contract.outputUri} already holds other files; refusing to overwrite`);
+    } else {
+      try {
+        await mkdir(outputPath, { recursive: true });
+        await cp(bundleDir, outputPath, { recursive: true });
+      } catch (err) {
+        throw new RetrainError('OutputUnavailable', `cannot write the bundle to ${contract.outputUri}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+      }
+    }
+    const evaluationId = `${contract.runId}-${sha256(await readFile(devFile)).slice(0, 12)}`;
+    return {
+      resultVersion: 1,
+      outcome: 'Succeeded',
+      reason: 'Trained',
+      message: `trained ${trained.digest.slice(0, 12)} on ${trainSentences.length} sentences; held-out F1 ${micro(newReport).f1} vs base ${micro(baseReport).f1}`,
+      bundleUri: contract.outputUri,
+      digest: trained.digest,
+      format: 'crf',
+      entityTypes: fresh.info.entityTypes,
+      datasetDigest,
+      evaluationId,
+      metrics: { new: { micro: micro(newReport) }, base: { micro: micro(baseReport) }, sentences: devSentences.length },
+    };
+  } finally {
+    await fresh?.close();
+    await base?.close();
+    await rm(options.workDir, { recursive: true, force: true });
+  }
+}

@@ -105,6 +105,23 @@ export interface ManagerOptions {
   identity?: string;
   /** Options for the ClusterClient handed to reconcilers. */
   clientOptions?: Omit<ClusterClientOptions, 'clock' | 'logger' | 'identity' | 'observer'>;
+  /**
+   * A reconcile still running after this long gets `ctx.signal` aborted and a warning logged (default
+   * 5 min). The key stays in flight until the reconcile returns: it is never run twice at once.
+   */
+  reconcileTimeoutMs?: number;
+}
+
+/**
+ * Cached objects keep only our own managedFields entry (the SSA skip check reads it); the others (the
+ * controller-manager's status updates, kubectl's edits) are dropped to save memory.
+ */
+export function keepOwnManagedFields(fieldManager: string): (obj: KubernetesObject) => KubernetesObject {
+  return (obj) => {
+    const mf = obj.metadata?.managedFields;
+    if (!mf || mf.every((e) => e.manager === fieldManager)) return obj;
+    return { ...obj, metadata: { ...obj.metadata, managedFields: mf.filter((e) => e.manager === fieldManager) } };
+  };
 }
 
 interface Registered {
@@ -163,6 +180,7 @@ export class ControllerManager {
         ...this.#options.informer,
         ...(this.#options.namespace ? { namespace: this.#options.namespace } : {}),
         ...(labelSelector ? { labelSelector } : {}),
+        transform: keepOwnManagedFields(this.client.fieldManager),
         clock: this.#clock,
         logger: this.#log,
       });
@@ -327,6 +345,12 @@ export class ControllerManager {
       ...(object?.metadata?.generation !== undefined ? { generation: object.metadata.generation } : {}),
       reconcileId: randomBytes(4).toString('hex'),
     });
+    const timeoutMs = this.#options.reconcileTimeoutMs ?? 5 * 60_000;
+    const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(timeoutMs)]);
+    const onTimeout = () => {
+      if (!this.#abort.signal.aborted) log.warn({ timeoutMs }, 'reconcile is taking too long; its signal was aborted');
+    };
+    signal.addEventListener('abort', onTimeout, { once: true });
     const base = {
       key,
       namespace,
@@ -337,7 +361,7 @@ export class ControllerManager {
       primary: reg.primary,
       cache: <U extends KubernetesObject>(rt: ResourceType) => this.#cacheFor<U>(reg, rt),
       client: this.client,
-      signal: this.#abort.signal,
+      signal,
     };
     let result: 'success' | 'requeue' | 'conflict' | 'notfound' | 'error' | 'deleted' = 'success';
     let requeueAfterMs: number | undefined;
@@ -373,6 +397,7 @@ export class ControllerManager {
         log.error({ err, retryInMs: delay, failures: queue.failures(key) }, 'reconcile failed');
       }
     } finally {
+      signal.removeEventListener('abort', onTimeout);
       const durationMs = this.#clock.now() - started;
       this.metrics.reconcileTotal.inc({ controller: spec.name, result });
       this.metrics.reconcileDuration.observe({ controller: spec.name }, durationMs / 1000);

@@ -53,6 +53,11 @@ export interface InformerOptions {
   relistBackoffMaxMs?: number;
   /** Page size of lists (default 500). */
   pageSize?: number;
+  /**
+   * Applied to every object before it is cached (e.g. to drop fields nobody reads and save memory). Must
+   * return an object with the same metadata.name/namespace/resourceVersion.
+   */
+  transform?: (obj: KubernetesObject) => KubernetesObject;
   clock?: Clock;
   logger?: Logger;
 }
@@ -80,6 +85,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> implements 
   readonly #backoffMs: number;
   readonly #backoffMaxMs: number;
   readonly #pageSize: number;
+  readonly #transform: ((obj: KubernetesObject) => KubernetesObject) | undefined;
   readonly #clock: Clock;
   readonly #log: Logger | undefined;
 
@@ -106,6 +112,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> implements 
     this.#backoffMs = options.relistBackoffMs ?? 500;
     this.#backoffMaxMs = options.relistBackoffMaxMs ?? 30_000;
     this.#pageSize = options.pageSize ?? 500;
+    this.#transform = options.transform;
     this.#clock = options.clock ?? systemClock;
     this.#log = options.logger?.child({ resource: resourceLabel(resource), ...(this.#namespace ? { watchNamespace: this.#namespace } : {}) });
   }
@@ -262,10 +269,11 @@ export class Informer<T extends KubernetesObject = KubernetesObject> implements 
     } while (cont);
     const apiVersion = apiVersionOf(this.resource);
     const next = new Map<ObjectKey, T>();
-    for (const item of items) {
+    for (const raw of items) {
       // List items carry no apiVersion/kind; fill them so cached objects are self-describing.
-      item.apiVersion ??= apiVersion;
-      item.kind ??= this.resource.kind;
+      raw.apiVersion ??= apiVersion;
+      raw.kind ??= this.resource.kind;
+      const item = this.#transform ? (this.#transform(raw) as T) : raw;
       next.set(keyOf(item), item);
     }
     const old = this.#cache;
@@ -327,10 +335,11 @@ export class Informer<T extends KubernetesObject = KubernetesObject> implements 
   }
 
   #onWatchEvent(event: WatchEvent<T>, watchAbort: AbortController, setExpired: (e: boolean) => void, setError: (err: unknown) => void): void {
-    const obj = event.object;
+    let obj = event.object;
     if (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED') {
       obj.apiVersion ??= apiVersionOf(this.resource);
       obj.kind ??= this.resource.kind;
+      if (this.#transform) obj = this.#transform(obj) as T;
     }
     switch (event.type) {
       case 'BOOKMARK':

@@ -34,7 +34,7 @@ runtime:
   --qps N                    reconciles started per second, all keys (default 50)
   --burst N                  token bucket size (default 200)
   --resync-ms N              periodic full resync (default 600000)
-  --watchdog-ms N            restart a watch silent for this long (default 300000)
+  --watchdog-ms N            restart a watch silent for this long (default 360000)
   --drain-timeout-ms N       graceful shutdown budget for in-flight reconciles (default 30000)
   --log-level LEVEL          pino level (default info)                                [env NEROPS_LOG_LEVEL]`;
 
@@ -126,7 +126,7 @@ const operator: Command = async (argv) => {
     ...(v.controllers !== undefined ? { only: v.controllers.split(',').map((c) => c.trim()).filter(Boolean) } : {}),
     concurrency: intFlag('concurrency', v.concurrency, 4, 1),
     queue: { qps: intFlag('qps', v.qps, 50, 1), burst: intFlag('burst', v.burst, 200, 1) },
-    informer: { resyncMs: intFlag('resync-ms', v['resync-ms'], 600_000), watchdogMs: intFlag('watchdog-ms', v['watchdog-ms'], 300_000, 1000) },
+    informer: { resyncMs: intFlag('resync-ms', v['resync-ms'], 600_000), watchdogMs: intFlag('watchdog-ms', v['watchdog-ms'], 360_000, 1000) },
     drainTimeoutMs: intFlag('drain-timeout-ms', v['drain-timeout-ms'], 30_000),
   };
   // After every other flag is checked: a flag error is reported even without a reachable kubeconfig.

@@ -6,7 +6,8 @@
  * - any list or watch failure (HTTP error, reset connection, unparsable stream, ERROR event) is followed
  *   by a relist after a jittered exponential backoff (`relistBackoffMs` … `relistBackoffMaxMs`);
  * - a watch that stays silent (no event, no bookmark, no byte) longer than `watchdogMs` is aborted and
- *   restarted from the last resourceVersion (a 410 on that restart then relists);
+ *   restarted from the last resourceVersion (a 410 on that restart then relists); the server replays
+ *   everything after that version, so nothing a hung connection swallowed is lost;
  * - a watch the server closes normally (its `timeoutSeconds`) is resumed from the last resourceVersion;
  * - every `resyncMs` a `resync` event lets controllers re-reconcile everything in the cache.
  * A relist diffs the new list against the cache, so objects created, changed or deleted while the watch was
@@ -41,9 +42,12 @@ export interface InformerOptions {
   namespace?: string;
   /** Label selector, e.g. `app.kubernetes.io/managed-by=nerops`. */
   labelSelector?: string;
-  /** Restart a watch that has received nothing for this long (default 5 min). */
+  /**
+   * Restart a watch that has received nothing (no event, no bookmark, no byte) for this long (default
+   * 6 min: longer than the server-side timeout, so a healthy quiet watch ends by that timeout first).
+   */
   watchdogMs?: number;
-  /** Server-side watch timeout, randomised between this and twice it (default 240 s). */
+  /** Server-side watch timeout, randomised between this and 1.25× it (default 240 s, so ≤ 300 s). */
   watchTimeoutSeconds?: number;
   /** Emit a `resync` event this often; 0 disables (default 10 min). */
   resyncMs?: number;
@@ -106,7 +110,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> implements 
     this.#client = client;
     this.#namespace = resource.namespaced ? options.namespace : undefined;
     this.#labelSelector = options.labelSelector;
-    this.#watchdogMs = options.watchdogMs ?? 5 * 60_000;
+    this.#watchdogMs = options.watchdogMs ?? 6 * 60_000;
     this.#watchTimeoutSeconds = options.watchTimeoutSeconds ?? 240;
     this.#resyncMs = options.resyncMs ?? 10 * 60_000;
     this.#backoffMs = options.relistBackoffMs ?? 500;
@@ -314,7 +318,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> implements 
     let streamError: unknown;
     arm();
     try {
-      const timeoutSeconds = this.#watchTimeoutSeconds + Math.floor(Math.random() * this.#watchTimeoutSeconds);
+      const timeoutSeconds = this.#watchTimeoutSeconds + Math.floor(Math.random() * (this.#watchTimeoutSeconds / 4));
       await this.#client.watch<T>(
         resourcePath(this.resource, this.#namespace),
         { resourceVersion: this.#resourceVersion, allowWatchBookmarks: true, timeoutSeconds, labelSelector: this.#labelSelector },

@@ -75,10 +75,12 @@ export interface ServingInput {
   replicas: number;
   image: string;
   track?: Track;
+  /** Shadow phase: the stable server mirrors `percent` % of its requests to `url` (the candidate's Service). */
+  shadow?: { url: string; percent: number };
 }
 
 /** The Deployment of one track. */
-export function desiredDeployment({ nd, model, replicas, image, track = 'stable' }: ServingInput): V1Deployment {
+export function desiredDeployment({ nd, model, replicas, image, track = 'stable', shadow }: ServingInput): V1Deployment {
   const ns = nd.metadata.namespace;
   const port = nd.spec.server.port;
   const source = sourceAccess(model.spec.source, 'model');
@@ -103,6 +105,7 @@ export function desiredDeployment({ nd, model, replicas, image, track = 'stable'
     serverMounts.push({ name: 'auth', mountPath: AUTH_MOUNT, readOnly: true });
     args.push('--auth-token-file', `${AUTH_MOUNT}/token-hashes`);
   }
+  if (shadow) args.push('--shadow-url', shadow.url, '--shadow-percent', String(shadow.percent));
   const fetch: V1Container = nerOpsCommand({
     name: 'fetch-model',
     image,
@@ -150,16 +153,27 @@ export function desiredDeployment({ nd, model, replicas, image, track = 'stable'
   };
 }
 
-/** The Service clients use: selects every track of the NerDeployment (replica-ratio traffic split). */
-export function desiredService(nd: NerDeployment): V1Service {
-  const name = nd.metadata.name ?? '';
+/** Name of the Service of one track (`<name>-stable`, `<name>-canary`): shadow target and Gateway API backends. */
+export function trackServiceName(nd: NerDeployment, track: Track): string {
+  return boundedName(nd.metadata.name ?? 'ner', `-${track}`);
+}
+
+/**
+ * The Service clients use: selects every track of the NerDeployment (replica-ratio traffic split), or only
+ * `onlyTrack` (the stable track during the shadow phase, when the candidate must get mirrored requests only).
+ * With `track`, the per-track Service `<name>-<track>` instead.
+ */
+export function desiredService(nd: NerDeployment, options: { track?: Track; onlyTrack?: Track } = {}): V1Service {
+  const base = nd.metadata.name ?? '';
+  const name = options.track ? trackServiceName(nd, options.track) : base;
+  const only = options.track ?? options.onlyTrack;
   return {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: { name, namespace: nd.metadata.namespace, labels: managedLabels({ [LABELS.deployment]: name }), ownerReferences: [ownerReference(nd)] },
+    metadata: { name, namespace: nd.metadata.namespace, labels: managedLabels({ [LABELS.deployment]: base, ...(options.track ? { [LABELS.track]: options.track } : {}) }), ownerReferences: [ownerReference(nd)] },
     spec: {
       type: 'ClusterIP',
-      selector: { [LABELS.deployment]: name },
+      selector: { [LABELS.deployment]: base, ...(only ? { [LABELS.track]: only } : {}) },
       ports: [{ name: 'http', port: nd.spec.server.port, targetPort: 'http', protocol: 'TCP' }],
     },
   };

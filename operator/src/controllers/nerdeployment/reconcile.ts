@@ -10,11 +10,15 @@ import type { NerDeployment } from '../../api/nerdeployment.js';
 import { NerDeploymentReason as R } from '../../api/nerdeployment-constants.js';
 import type { NerModel } from '../../api/nermodel.js';
 import type { ControllerSpec, MapFunction, ReconcileContext, ReconcileResult } from '../../runtime/controller.js';
-import { builtin, makeKey, type ObjectKey, type ResourceType } from '../../runtime/resource.js';
+import { builtin, makeKey, resourcePath, type ObjectKey, type ResourceType } from '../../runtime/resource.js';
 import { PrometheusError, type MetricsQuerier } from '../../prometheus/client.js';
 import { DEFAULT_IMAGE, nerDeployments, nerModels } from '../common.js';
+import { ROLLOUT_ACTION_ANNOTATION } from '../../api/nerdeployment-constants.js';
+import { analysisQueries, decideAnalysis, type AnalysisDecision, type Measurements } from './analysis.js';
 import type { RateMeasurement, Recommendation } from './autoscale.js';
 import { deploymentName } from './desired.js';
+import { analysisDue, inShadow } from './rollout.js';
+import { httpRoutes, routingProblem, weightedRules, type HttpRoute } from './routing.js';
 import { planDeployment, requestRateQuery } from './status.js';
 
 export interface NerDeploymentControllerOptions {
@@ -43,6 +47,40 @@ export async function measureRequestRate(prometheus: MetricsQuerier | undefined,
   }
 }
 
+/**
+ * Measure the candidate over the last analysis interval (five instant queries) and decide. Prometheus
+ * being unreachable or refusing a query is an Inconclusive analysis, never an exception.
+ */
+export async function analyseCanary(prometheus: MetricsQuerier | undefined, nd: NerDeployment): Promise<AnalysisDecision> {
+  const r = nd.spec.rollout;
+  const shadow = inShadow(nd.status ?? {}) && nd.spec.shadow !== undefined;
+  const thresholds = { ...r.thresholds, minSampleCount: r.minSampleCount };
+  let m: Measurements;
+  if (!prometheus) m = { ok: false, reason: R.PrometheusUnreachable, message: 'no Prometheus is configured (ner-ops operator --prometheus-url)' };
+  else {
+    const q = analysisQueries(nd, r.analysisIntervalSeconds);
+    try {
+      const [samples, errors, p95, shadowSamples, agreement] = await Promise.all([
+        prometheus.query(q.samples),
+        prometheus.query(q.errors),
+        prometheus.query(q.p95Seconds),
+        shadow ? prometheus.query(q.shadowSamples) : undefined,
+        shadow ? prometheus.query(q.shadowAgreement) : undefined,
+      ]);
+      m = { ok: true };
+      if (samples.value !== undefined) m.samples = samples.value;
+      if (errors.value !== undefined) m.errors = errors.value;
+      if (p95.value !== undefined) m.p95Seconds = p95.value;
+      if (shadowSamples?.value !== undefined) m.shadowSamples = shadowSamples.value;
+      if (agreement?.value !== undefined) m.shadowAgreement = agreement.value;
+    } catch (err) {
+      const reason = err instanceof PrometheusError ? err.reason : R.PrometheusUnreachable;
+      m = { ok: false, reason, message: (err as Error).message.slice(0, 300) };
+    }
+  }
+  return decideAnalysis(m, thresholds, shadow);
+}
+
 /** NerModel events wake the NerDeployments of the same namespace that pin it or follow its family. */
 export const modelToDeployments: MapFunction = (obj, caches) => {
   const model = obj as NerModel;
@@ -64,11 +102,29 @@ export function createNerDeploymentReconciler(options: NerDeploymentControllerOp
     if (nd.metadata.deletionTimestamp) return {};
     const models = ctx.cache<NerModel>(nerModels).list(ctx.namespace);
     const deployment = ctx.cache<V1Deployment>(builtin.deployments).get(ctx.namespace, deploymentName(nd));
+    const canaryDeployment = ctx.cache<V1Deployment>(builtin.deployments).get(ctx.namespace, deploymentName(nd, 'canary'));
     const measurement = nd.spec.autoscaling ? await measureRequestRate(options.prometheus, nd) : undefined;
+    // An analysis is taken only when status says one is due: a restart neither skips nor repeats one.
+    const analysis = analysisDue(nd, ctx.now()) ? await analyseCanary(options.prometheus, nd) : undefined;
+    // The Gateway API router needs its HTTPRoute (read directly: it is not ours, so not cached).
+    let route: HttpRoute | undefined;
+    let routeError: string | undefined;
+    const routeName = nd.spec.trafficRouting.type === 'gatewayAPI' ? nd.spec.trafficRouting.gatewayAPI?.httpRouteName : undefined;
+    if (routeName) {
+      try {
+        route = await ctx.client.get<HttpRoute>(httpRoutes, ctx.namespace, routeName);
+      } catch (err) {
+        routeError = (err as Error).message.slice(0, 300);
+      }
+    }
+    const problem = routingProblem(nd, route, routeError);
     const plan = planDeployment({
       nd,
       models,
       deployment,
+      canaryDeployment,
+      ...(analysis ? { analysis } : {}),
+      ...(problem ? { routingProblem: problem } : {}),
       now: ctx.now(),
       image: options.image ?? DEFAULT_IMAGE,
       history: histories.get(ctx.key) ?? [],
@@ -83,8 +139,34 @@ export function createNerDeploymentReconciler(options: NerDeploymentControllerOp
       const { changed } = await ctx.client.apply(rt, obj, { current: cached ?? null });
       if (changed) ctx.log.info({ kind: obj.kind, child: obj.metadata?.name }, 'applied');
     }
+    // Weights on the HTTPRoute: only our rules' backendRefs change; optimistic concurrency on the route.
+    if (route && !problem) {
+      const rules = weightedRules(nd, route, plan.routeWeights);
+      if (rules) {
+        await ctx.client.kube.request({
+          method: 'PATCH',
+          path: resourcePath(httpRoutes, ctx.namespace, routeName),
+          body: { metadata: { resourceVersion: route.metadata?.resourceVersion }, spec: { rules } },
+          contentType: 'application/merge-patch+json',
+        });
+        ctx.log.info({ route: routeName, weights: plan.status.weights }, 'HTTPRoute weights set');
+      }
+    }
+    for (const p of plan.prune) {
+      const rt = KINDS[p.kind] as ResourceType;
+      if (ctx.cache(rt).get(ctx.namespace, p.name) && (await ctx.client.delete(rt, ctx.namespace, p.name))) ctx.log.info({ kind: p.kind, child: p.name }, 'deleted');
+    }
     const { changed } = await ctx.client.applyStatus(nerDeployments, nd, plan.status);
     if (changed) for (const e of plan.events) await ctx.client.event(nd, e);
+    // A one-shot action (resume, promote, abort) is removed once its effect is in status.
+    if (plan.rollout?.consumeAction && nd.metadata.annotations?.[ROLLOUT_ACTION_ANNOTATION] !== undefined) {
+      await ctx.client.kube.request({
+        method: 'PATCH',
+        path: resourcePath(nerDeployments, ctx.namespace, nd.metadata.name),
+        body: { metadata: { annotations: { [ROLLOUT_ACTION_ANNOTATION]: null } } },
+        contentType: 'application/merge-patch+json',
+      });
+    }
     return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : {};
   }
   return { reconcile, forget: (key: ObjectKey) => histories.delete(key) };

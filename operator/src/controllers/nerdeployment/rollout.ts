@@ -159,8 +159,8 @@ function stepLabel(i: number, n: number): string {
 
 /** Clears the per-rollout fields (keeps stable, rejected model, abort reason and history). */
 function idle(s: RolloutStatus): RolloutStatus {
-  const out: RolloutStatus = { ...s, weights: { stable: 100, canary: 0 }, paused: false };
-  for (const k of ['canaryModel', 'currentStepIndex', 'stepsHash', 'pauseStartTime', 'failedAnalyses', 'lastAnalysis'] as const) delete out[k];
+  const out: RolloutStatus = { ...s, weights: { stable: 100, canary: 0 } };
+  for (const k of ['canaryModel', 'currentStepIndex', 'stepsHash', 'pauseStartTime', 'failedAnalyses', 'lastAnalysis', 'paused'] as const) delete out[k];
   return out;
 }
 

@@ -5,13 +5,15 @@
  */
 import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import type { NerDeployment, NerDeploymentStatus } from '../../api/nerdeployment.js';
-import { NerDeploymentConditionType as C, NerDeploymentEventReason as E, NerDeploymentReason as R } from '../../api/nerdeployment-constants.js';
+import { NerDeploymentConditionType as C, NerDeploymentEventReason as E, NerDeploymentReason as R, ROLLOUT_ACTION_ANNOTATION } from '../../api/nerdeployment-constants.js';
 import type { NerModel } from '../../api/nermodel.js';
 import type { EventSpec } from '../../runtime/client.js';
 import { findCondition, formatTime, removeCondition, setCondition, type Condition } from '../../runtime/conditions.js';
 import { labelMatchers } from '../../prometheus/client.js';
+import type { AnalysisDecision } from './analysis.js';
 import { decideReplicas, type RateMeasurement, type Recommendation } from './autoscale.js';
-import { deploymentName, desiredDeployment, desiredPdb, desiredService } from './desired.js';
+import { deploymentName, desiredDeployment, desiredPdb, desiredService, trackServiceName } from './desired.js';
+import { canaryReplicas, stepRollout, type RolloutDecision } from './rollout.js';
 
 /** Counter the server increments per API request (server/metrics.ts MetricNames). */
 export const REQUESTS_METRIC = 'nerops_requests_total';
@@ -86,12 +88,34 @@ export function resolveModel(nd: NerDeployment, models: readonly NerModel[]): Mo
   return { reason: R.NoMatchingModel, message: `no Ready NerModel of family ${family} passes the gates${firstViolation ? ` (${firstViolation.message})` : ''}` };
 }
 
+/**
+ * The model a rollout would move to: the pinned `spec.model` (any phase: the gate decides), or the newest
+ * Ready model of `modelSelector.family`.
+ */
+export function rolloutTarget(nd: NerDeployment, models: readonly NerModel[]): NerModel | undefined {
+  if (nd.spec.model) return models.find((x) => x.metadata.name === nd.spec.model);
+  const family = nd.spec.modelSelector?.family ?? '';
+  return models.filter((x) => x.spec.family === family && isReady(x)).sort(newestFirst)[0];
+}
+
+/** A child to delete (it is no longer desired). */
+export interface PruneRef {
+  kind: 'Deployment' | 'Service';
+  name: string;
+}
+
 export interface DeploymentObserved {
   nd: NerDeployment;
   /** NerModels of the NerDeployment's namespace. */
   models: readonly NerModel[];
   /** The live stable Deployment (cache), if it exists. */
   deployment: V1Deployment | undefined;
+  /** The live candidate Deployment (cache), if it exists. */
+  canaryDeployment?: V1Deployment | undefined;
+  /** The canary analysis taken in this reconcile (only when one was due). */
+  analysis?: AnalysisDecision;
+  /** Why the traffic router cannot honour the spec (e.g. the HTTPRoute is missing). */
+  routingProblem?: string;
   now: Date;
   image: string;
   /** The request rate (only when spec.autoscaling is set). */
@@ -104,6 +128,12 @@ export interface DeploymentObserved {
 export interface DeploymentPlan {
   /** Objects to server-side apply, in order. Empty when no model can be served yet. */
   apply: KubernetesObject[];
+  /** Children to delete (the candidate's Deployment and Service once a promotion has finished). */
+  prune: PruneRef[];
+  /** The rollout decision (whether the annotation action was consumed, ...). */
+  rollout?: RolloutDecision;
+  /** Weights for a weighted router: the rollout's, but none on the candidate before one of its pods is ready. */
+  routeWeights: { stable: number; canary: number };
   status: NerDeploymentStatus;
   events: EventSpec[];
   requeueAfterMs?: number;
@@ -112,6 +142,26 @@ export interface DeploymentPlan {
 
 function deploymentCondition(d: V1Deployment | undefined, type: string) {
   return d?.status?.conditions?.find((c) => c.type === type);
+}
+
+/** Status fields owned by the step machine. */
+const ROLLOUT_FIELDS = ['canaryModel', 'currentStepIndex', 'stepsHash', 'pauseStartTime', 'paused', 'failedAnalyses', 'abortReason', 'rejectedModel', 'lastAnalysis', 'history', 'weights'] as const;
+
+/** True when a track's Deployment runs `model` with every one of `replicas` replicas updated and ready. */
+function trackReady(d: V1Deployment | undefined, model: string | undefined, replicas: number): boolean {
+  if (!d || !model) return false;
+  return (
+    d.metadata?.labels?.['nerops.io/model'] === model &&
+    d.spec?.replicas === replicas &&
+    (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) &&
+    (d.status?.updatedReplicas ?? 0) >= replicas &&
+    (d.status?.readyReplicas ?? 0) >= replicas
+  );
+}
+
+/** Candidate replicas for the weights in status (shadow: one replica receiving mirrored requests). */
+function canaryCount(weights: { canary: number } | undefined, stable: number): number {
+  return (weights?.canary ?? 0) === 0 ? 1 : canaryReplicas(weights?.canary ?? 0, stable);
 }
 
 /** Build the plan. Pure. */
@@ -129,7 +179,6 @@ export function planDeployment(o: DeploymentObserved): DeploymentPlan {
   //    because a model was deleted or a new one is not Ready), and say so.
   const resolution = resolveModel(nd, o.models);
   const fallback = resolution.model ? undefined : o.models.find((m) => m.metadata.name === prev.stableModel && isReady(m));
-  const model = resolution.model ?? fallback;
   set(C.ModelResolved, resolution.model ? 'True' : 'False', resolution.reason, resolution.message + (fallback ? `; still serving ${fallback.metadata.name}` : ''));
 
   // 2. Replicas: the autoscaler owns spec.replicas of the Deployment we create.
@@ -143,6 +192,7 @@ export function planDeployment(o: DeploymentObserved): DeploymentPlan {
   let observedRequestRate = prev.observedRequestRate;
   let lastScaleTime = prev.lastScaleTime;
   const auto = nd.spec.autoscaling;
+  const stableForAutoscale = o.models.find((m) => m.metadata.name === prev.stableModel) ?? resolution.model ?? fallback;
   if (auto && o.measurement) {
     const d = decideReplicas({ now, current, min, max, policy: auto, measurement: o.measurement, history: o.history });
     desired = d.desired;
@@ -159,7 +209,7 @@ export function planDeployment(o: DeploymentObserved): DeploymentPlan {
     }
     const scalingReason = d.action === 'ScaleUp' ? R.ScaledUp : d.action === 'ScaleDown' ? R.ScaledDown : d.action === 'ScaleDownPending' ? R.ScaleDownStabilizing : d.action === 'HoldNoMetrics' ? o.measurement.ok ? R.MetricsQueried : o.measurement.reason : R.MetricsQueried;
     set(C.ScalingActive, d.action === 'HoldNoMetrics' ? 'False' : 'True', scalingReason, d.message);
-    if (model && current !== undefined && desired !== current) {
+    if (stableForAutoscale && current !== undefined && desired !== current) {
       lastScaleTime = formatTime(now);
       events.push({ type: 'Normal', reason: E.Scaled, note: d.message.slice(0, 300) });
     }
@@ -168,10 +218,62 @@ export function planDeployment(o: DeploymentObserved): DeploymentPlan {
     observedRequestRate = undefined;
   }
 
-  // 3. Children.
-  const apply: KubernetesObject[] = model ? [desiredDeployment({ nd, model, replicas: desired, image: nd.spec.image ?? o.image }), desiredService(nd), desiredPdb(nd)] : [];
+  // 3. The canary rollout. It runs only once a stable model serves: the first model is deployed directly.
+  //    The stable track keeps its model until the rollout promotes (then it moves in this same plan).
+  const prevStable = prev.stableModel ? o.models.find((m) => m.metadata.name === prev.stableModel) : undefined;
+  let rollout: RolloutDecision | undefined;
+  let model: NerModel | undefined;
+  if (prevStable) {
+    const canaryReady = trackReady(o.canaryDeployment, prev.canaryModel, canaryCount(prev.weights, desired));
+    const action = nd.metadata.annotations?.[ROLLOUT_ACTION_ANNOTATION];
+    rollout = stepRollout({
+      nd,
+      now,
+      stable: prevStable,
+      target: rolloutTarget(nd, o.models),
+      canaryReady,
+      ...(o.analysis ? { analysis: o.analysis } : {}),
+      ...(action ? { action } : {}),
+      ...(o.routingProblem ? { routingProblem: o.routingProblem } : {}),
+    });
+    events.push(...rollout.events);
+    model = o.models.find((m) => m.metadata.name === rollout?.status.stableModel) ?? prevStable;
+  } else {
+    model = resolution.model ?? fallback;
+  }
 
-  // 4. Serving state from the real Deployment.
+  // 4. Children. The stable track stays fully scaled during a rollout (an abort is instant).
+  const image = nd.spec.image ?? o.image;
+  const mode = rollout?.mode ?? 'Stable';
+  const weights = rollout?.status.weights ?? { stable: 100, canary: 0 };
+  const gateway = nd.spec.trafficRouting.type === 'gatewayAPI';
+  const canaryModel = rollout?.canaryModel ? o.models.find((m) => m.metadata.name === rollout?.canaryModel) : undefined;
+  const stableServing = trackReady(o.deployment, model?.metadata.name, desired);
+  // After a promotion the candidate's pods keep serving until the stable track runs the new model.
+  const finishing = mode === 'Stable' && !!o.canaryDeployment && o.canaryDeployment.metadata?.labels?.['nerops.io/model'] === model?.metadata.name && !stableServing;
+  const shadowUrl = `http://${trackServiceName(nd, 'canary')}.${nd.metadata.namespace}.svc:${nd.spec.server.port}`;
+  const apply: KubernetesObject[] = [];
+  const prune: PruneRef[] = [];
+  let canaryDesired = 0;
+  if (model) {
+    apply.push(
+      desiredDeployment({ nd, model, replicas: desired, image, ...(mode === 'Shadow' && nd.spec.shadow ? { shadow: { url: shadowUrl, percent: nd.spec.shadow.percent } } : {}) }),
+      desiredService(nd, mode === 'Shadow' ? { onlyTrack: 'stable' } : {}),
+      desiredPdb(nd),
+    );
+    if (gateway) apply.push(desiredService(nd, { track: 'stable' }));
+    if (canaryModel && mode !== 'Stable') {
+      canaryDesired = mode === 'Aborted' ? 0 : canaryCount(weights, desired);
+      apply.push(desiredDeployment({ nd, model: canaryModel, replicas: canaryDesired, image, track: 'canary' }), desiredService(nd, { track: 'canary' }));
+    } else if (finishing) {
+      canaryDesired = o.canaryDeployment?.spec?.replicas ?? 0;
+    } else if (o.canaryDeployment) {
+      prune.push({ kind: 'Deployment', name: deploymentName(nd, 'canary') }, ...(gateway ? [] : [{ kind: 'Service' as const, name: trackServiceName(nd, 'canary') }]));
+    }
+    if (gateway && !apply.some((x) => x.kind === 'Service' && x.metadata?.name === trackServiceName(nd, 'canary'))) apply.push(desiredService(nd, { track: 'canary' }));
+  }
+
+  // 5. Serving state from the real Deployment.
   const dep = o.deployment;
   const ready = dep?.status?.readyReplicas ?? 0;
   const updated = dep?.status?.updatedReplicas ?? 0;
@@ -185,33 +287,61 @@ export function planDeployment(o: DeploymentObserved): DeploymentPlan {
     set(C.Degraded, resolution.reason === R.ModelNotReady ? 'False' : 'True', resolution.reason, resolution.message);
   } else {
     set(C.Ready, available ? 'True' : 'False', available ? R.DeploymentAvailable : R.DeploymentProgressing, `${ready}/${desired} replicas ready`);
-    set(C.Progressing, rolledOut ? 'False' : 'True', rolledOut ? R.DeploymentAvailable : R.DeploymentProgressing, rolledOut ? `${model.metadata.name} rolled out` : `rolling out ${model.metadata.name}: ${ready}/${desired} ready, ${updated} updated`);
+    if (rollout?.progressing && (rollout.progressing.status === 'True' || rolledOut)) set(C.Progressing, rollout.progressing.status, rollout.progressing.reason, rollout.progressing.message);
+    else set(C.Progressing, rolledOut ? 'False' : 'True', rolledOut ? R.DeploymentAvailable : R.DeploymentProgressing, rolledOut ? `${model.metadata.name} rolled out` : `rolling out ${model.metadata.name}: ${ready}/${desired} ready, ${updated} updated`);
     if (stalled) set(C.Degraded, 'True', R.DeploymentUnavailable, deploymentCondition(dep, 'Progressing')?.message ?? 'the Deployment stopped progressing');
-    else if (!resolution.model) set(C.Degraded, 'True', resolution.reason, `${resolution.message}; still serving ${model.metadata.name}`);
+    else if (mode === 'Aborted') set(C.Degraded, 'True', R.RolloutAborted, rollout?.progressing?.message ?? 'rollout aborted');
+    else if (rollout?.progressing?.reason === R.UnsupportedRouting) set(C.Degraded, 'True', R.UnsupportedRouting, rollout.progressing.message);
+    else if (!resolution.model && (!rollout || resolution.reason !== R.ModelNotReady)) set(C.Degraded, 'True', resolution.reason, `${resolution.message}; still serving ${model.metadata.name}`);
     else set(C.Degraded, 'False', R.AsExpected, '');
   }
+  if (rollout?.paused) set(C.Paused, rollout.paused.status, rollout.paused.reason, rollout.paused.message);
+  else conds = removeCondition(conds, C.Paused);
+  if (rollout?.candidateRejected) set(C.CandidateRejected, rollout.candidateRejected.status, rollout.candidateRejected.reason, rollout.candidateRejected.message);
+  else conds = removeCondition(conds, C.CandidateRejected);
   const isTrue = (t: string) => findCondition(conds, t)?.status === 'True';
-  const phase = isTrue(C.Degraded) ? 'Degraded' : isTrue(C.Progressing) ? 'Progressing' : isTrue(C.Ready) ? 'Healthy' : 'Progressing';
+  const derived = isTrue(C.Degraded) ? 'Degraded' : isTrue(C.Progressing) ? 'Progressing' : isTrue(C.Ready) ? 'Healthy' : 'Progressing';
+  // A rollout's own phase wins over the serving phase, except a broken stable track (Degraded).
+  const phase = rollout?.phase && (derived !== 'Degraded' || rollout.phase === 'RolledBack') ? rollout.phase : derived;
 
-  if (model && prev.stableModel !== model.metadata.name) {
+  if (model && prev.stableModel !== model.metadata.name && !rollout) {
     events.push({ type: 'Normal', reason: E.ModelDeployed, note: `serving ${model.metadata.name} (${model.spec.version}) on the stable track` });
   }
+  if (rollout?.requeueAfterMs !== undefined) requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, rollout.requeueAfterMs);
+  if (finishing) requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, 2000);
 
+  const canaryDep = o.canaryDeployment;
+  const canaryReadyCount = canaryDep ? (canaryDep.status?.readyReplicas ?? 0) : 0;
   const status: NerDeploymentStatus = {
     ...prev,
+    ...(rollout ? rollout.status : {}),
     observedGeneration: gen,
     phase,
     ...(model ? { stableModel: model.metadata.name } : {}),
-    replicas: { desired: model ? desired : 0, ready, stable: { desired: model ? desired : 0, ready } },
+    replicas: {
+      desired: model ? desired + canaryDesired : 0,
+      ready: ready + canaryReadyCount,
+      stable: { desired: model ? desired : 0, ready },
+      ...(canaryDep || canaryDesired ? { canary: { desired: canaryDesired, ready: canaryReadyCount } } : {}),
+    },
     serviceName: nd.metadata.name,
-    weights: { stable: 100, canary: 0 },
+    weights,
     message: findCondition(conds, C.Degraded)?.status === 'True' ? (findCondition(conds, C.Degraded)?.message ?? '') : (findCondition(conds, C.Progressing)?.message ?? ''),
     conditions: conds,
   };
+  // Rollout fields come from the decision alone: a field it cleared must not survive from the old status.
+  for (const k of ROLLOUT_FIELDS) {
+    if (!rollout && (k === 'history' || k === 'rejectedModel' || k === 'abortReason')) continue;
+    const v = rollout?.status[k];
+    if (v === undefined) delete status[k];
+    else (status as Record<string, unknown>)[k] = v;
+  }
+  if (!rollout) status.weights = weights;
   if (observedRequestRate !== undefined) status.observedRequestRate = observedRequestRate;
   else delete status.observedRequestRate;
   if (lastScaleTime !== undefined) status.lastScaleTime = lastScaleTime;
-  return { apply, status, events, history, ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}) };
+  const routeWeights = mode === 'Canary' && canaryReadyCount > 0 ? weights : { stable: 100, canary: 0 };
+  return { apply, prune, status, events, history, routeWeights, ...(rollout ? { rollout } : {}), ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}) };
 }
 
 export { deploymentName };

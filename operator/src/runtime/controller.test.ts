@@ -150,6 +150,45 @@ describe('ControllerManager error policy', () => {
   });
 });
 
+describe('ControllerManager watches and deletions', () => {
+  it('maps a related object event to primary keys, and calls onDeleted for a vanished primary', async () => {
+    const clock = new FakeClock();
+    const { kube, emit } = fakeApi({ [cmPath]: [obj('a'), obj('b')] });
+    const manager = new ControllerManager({ client: kube, logger: log, clock, namespace: 'ns', queue: { qps: 0 } });
+    const reconciled: string[] = [];
+    const deleted: string[] = [];
+    manager.register({
+      name: 'mapped',
+      resource: builtin.configMaps,
+      watches: [{ resource: builtin.services, map: (svc) => [`ns/${(svc.metadata?.labels ?? {}).target ?? ''}`] }],
+      async reconcile(key, ctx) {
+        reconciled.push(key);
+        expect(ctx.object.metadata?.name).toBe(ctx.name);
+        expect(ctx.cache(builtin.services).hasSynced()).toBe(true);
+        expect(() => ctx.cache(builtin.deployments)).toThrow(/does not watch/);
+      },
+      async onDeleted(key) {
+        deleted.push(key);
+      },
+    });
+    manager.start();
+    await clock.advance(0);
+    manager.startProcessing();
+    await clock.advance(0);
+    expect(reconciled.sort()).toEqual(['ns/a', 'ns/b']);
+    emit('/api/v1/namespaces/ns/services', { type: 'ADDED', object: { apiVersion: 'v1', kind: 'Service', metadata: { name: 's', namespace: 'ns', resourceVersion: '2', labels: { target: 'b' } } } });
+    await clock.advance(0);
+    expect(reconciled).toEqual(['ns/a', 'ns/b', 'ns/b']);
+    emit(cmPath, { type: 'DELETED', object: obj('a') });
+    await clock.advance(0);
+    expect(deleted).toEqual(['ns/a']);
+    expect(reconciled).toHaveLength(3);
+    // The expectations inside reconcile held (a failed one would have counted as a reconcile error).
+    expect((await manager.metrics.reconcileErrors.get()).values.reduce((n, v) => n + v.value, 0)).toBe(0);
+    await manager.stop(1000);
+  });
+});
+
 describe('helpers', () => {
   it('keepOwnManagedFields drops other managers entries', () => {
     const o = obj('a', { managedFields: [{ manager: 'nerops', operation: 'Apply' }, { manager: 'kube-controller-manager', operation: 'Update' }] });

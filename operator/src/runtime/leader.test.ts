@@ -5,9 +5,10 @@ import { LeaderElector } from './leader.js';
 
 /** One Lease in memory with resourceVersion preconditions; `down` makes every request fail. */
 function fakeLeaseApi() {
-  const state = { lease: undefined as undefined | { metadata: { name: string; namespace: string; resourceVersion: string }; spec: Record<string, unknown> }, rv: 1, down: false };
+  const state = { lease: undefined as undefined | { metadata: { name: string; namespace: string; resourceVersion: string }; spec: Record<string, unknown> }, rv: 1, down: false, requests: [] as string[] };
   const kube = {
     async request<T>(req: KubeRequest): Promise<T> {
+      state.requests.push(req.method);
       if (state.down) throw new KubeApiError('connection refused', 0);
       const body = req.body as { metadata: { name: string; namespace: string; resourceVersion?: string }; spec: Record<string, unknown> } | undefined;
       switch (req.method) {
@@ -121,6 +122,19 @@ describe('LeaderElector', () => {
     await clock.advance(2_500);
     expect(b.isLeader()).toBe(true);
     b.stop();
+  });
+
+  it('a leader renews with one PUT per retry period', async () => {
+    const clock = new FakeClock();
+    const { kube, state } = fakeLeaseApi();
+    const a = new LeaderElector(kube, { namespace: 'ns', identity: 'a', clock, ...timing });
+    void a.run();
+    await clock.advance(0);
+    state.requests.length = 0;
+    await clock.advance(10_000);
+    expect(state.requests).toEqual(['PUT', 'PUT', 'PUT', 'PUT', 'PUT']);
+    expect(a.isLeader()).toBe(true);
+    a.stop();
   });
 
   it('refuses inconsistent timings', () => {

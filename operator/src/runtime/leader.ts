@@ -168,6 +168,21 @@ export class LeaderElector {
     const now = this.#clock.now();
     const path = resourcePath(builtin.leases, this.#namespace, this.#name);
     const durationSeconds = Math.max(1, Math.ceil(this.#leaseDurationMs / 1000));
+    // Fast path for the leader: renew from the lease we wrote last (one PUT, no GET). A conflict means
+    // someone else wrote it; the full path below then reads it and decides.
+    if (this.#leader && this.#lease?.spec?.holderIdentity === this.identity) {
+      try {
+        const renewed: Lease = { ...this.#lease, spec: { ...this.#lease.spec, renewTime: microTime(new Date(now)), leaseDurationSeconds: durationSeconds } };
+        this.#lease = await this.#client.request<Lease>({ method: 'PUT', path, body: renewed, timeoutMs: this.#retryPeriodMs * 2 });
+        this.#observed = { key: `${this.identity}|${this.#lease.spec?.renewTime ?? ''}|${this.#lease.metadata.resourceVersion ?? ''}`, at: now };
+        return true;
+      } catch (err) {
+        if (!isConflict(err)) {
+          this.#log?.warn({ err }, 'could not renew leader lease');
+          return false;
+        }
+      }
+    }
     let lease: Lease;
     try {
       lease = await this.#client.request<Lease>({ method: 'GET', path, timeoutMs: this.#retryPeriodMs * 2 });

@@ -98,6 +98,9 @@ export interface RolloutDecision {
   consumeAction: boolean;
 }
 
+/** How often a refused router is re-checked (e.g. until the HTTPRoute exists). */
+export const ROUTING_RETRY_MS = 5_000;
+
 /** Shorter than any analysis interval: how often to look while waiting for candidate pods. */
 export const WAIT_FOR_PODS_MS = 2_000;
 
@@ -245,6 +248,8 @@ export function stepRollout(input: RolloutInput): RolloutDecision {
       candidateRejected: gatesOk,
       progressing: { status: 'False', reason: R.UnsupportedRouting, message: input.routingProblem },
       consumeAction: false,
+      // The route is not watched (it is not ours): look again, so creating it is enough to proceed.
+      requeueAfterMs: ROUTING_RETRY_MS,
     };
   }
 

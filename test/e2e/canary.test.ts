@@ -1,0 +1,206 @@
+/**
+ * Canary rollouts end to end: real server pods on the process node, real Prometheus scraping them every
+ * second, the operator querying PromQL, and a bounded load generator that spreads requests over the ready
+ * pods the client Service selects (what kube-proxy does in a real cluster; the process node has none).
+ *
+ * 1. Given a stable model and the default steps, When a new NerModel becomes Ready, Then the candidate
+ *    walks through every step ("Step i/n completed") and is promoted; the time to 100 % is printed.
+ * 2. Given a threshold the candidate cannot meet (p95 ≤ 0.05 ms), Then it is rolled back after
+ *    failureLimit + 1 failed analyses: all traffic on stable, candidate at zero, phase RolledBack.
+ * 5. Given gates.minF1 above the candidate's F1, Then it is rejected and never receives a request.
+ */
+import { pathToFileURL } from 'node:url';
+import type { KubernetesObject, V1Deployment, V1Pod, V1Service } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtin } from '../../operator/src/runtime/resource.js';
+import { PrometheusClient } from '../../operator/src/prometheus/client.js';
+import { DEFAULT_ROLLOUT_STEPS } from '../../operator/src/api/nerdeployment.js';
+import { trainSmallBundle } from '../../server/test-fixtures.js';
+import { createTestNamespace, eventually, useCluster } from '../cluster/testing.js';
+import { Api, installCrds, nerDeployment, nerDeployments, nerModel, nerModels, startOperator, trainBundle, type NerDeployment, type NerModel, type TestOperator } from './operator-fixture.js';
+
+const { info, kc, core } = useCluster();
+let ns: string;
+let api: Api;
+let op: TestOperator;
+let bundle: Awaited<ReturnType<typeof trainBundle>>;
+
+/** Bounded load: `rate` req/s spread round-robin over the ready pods of a NerDeployment (or of one track). */
+class Load {
+  readonly served = { stable: 0, canary: 0 } as Record<string, number>;
+  readonly codes = new Map<number, number>();
+  #pods: Array<{ ip: string; track: string }> = [];
+  #timers: NodeJS.Timeout[] = [];
+  #i = 0;
+  constructor(
+    readonly name: string,
+    readonly rate: number,
+  ) {}
+  async #refresh(): Promise<void> {
+    const svc = await api.get<V1Service>(builtin.services, ns, this.name).catch(() => undefined);
+    const selector = Object.entries(svc?.spec?.selector ?? { 'nerops.io/deployment': this.name })
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
+    const pods = await api.list<V1Pod>(builtin.pods, ns, selector).catch(() => [] as V1Pod[]);
+    this.#pods = pods
+      .filter((p) => !p.metadata?.deletionTimestamp && p.status?.podIP && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+      .map((p) => ({ ip: p.status?.podIP ?? '', track: p.metadata?.labels?.['nerops.io/track'] ?? '' }));
+  }
+  async start(): Promise<this> {
+    await this.#refresh();
+    this.#timers.push(setInterval(() => void this.#refresh(), 1000));
+    this.#timers.push(
+      setInterval(() => {
+        const pod = this.#pods[this.#i++ % Math.max(1, this.#pods.length)];
+        if (!pod) return;
+        fetch(`http://${pod.ip}:8080/v1/extract`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'History of asthma, started on lisinopril for hypertension.' }), signal: AbortSignal.timeout(5000) })
+          .then(async (r) => {
+            await r.arrayBuffer();
+            this.codes.set(r.status, (this.codes.get(r.status) ?? 0) + 1);
+            this.served[pod.track] = (this.served[pod.track] ?? 0) + 1;
+          })
+          .catch(() => this.codes.set(0, (this.codes.get(0) ?? 0) + 1));
+      }, 1000 / this.rate),
+    );
+    return this;
+  }
+  stop(): void {
+    for (const t of this.#timers) clearInterval(t);
+  }
+}
+
+const status = async (name: string) => (await api.get<NerDeployment>(nerDeployments, ns, name)).status ?? {};
+const canaryReplicas = async (name: string) => (await api.get<V1Deployment>(builtin.deployments, ns, `${name}-canary`).catch(() => undefined))?.spec?.replicas;
+async function eventNotes(name: string): Promise<string[]> {
+  const list = await api.list<KubernetesObject & { regarding?: { name?: string }; reason?: string; note?: string; eventTime?: string }>(builtin.events, ns);
+  return list
+    .filter((e) => e.regarding?.name === name)
+    .sort((a, b) => String(a.eventTime).localeCompare(String(b.eventTime)))
+    .map((e) => `${e.reason}: ${e.note}`);
+}
+
+/** Given a NerDeployment serving clinical-v1 on one replica. */
+async function givenStable(name: string, spec: Record<string, unknown>): Promise<void> {
+  await api.create(nerDeployments, ns, nerDeployment(name, 'clinical-v1', { replicas: { min: 1, max: 1 }, ...spec }));
+  await eventually(async () => expect(await status(name)).toMatchObject({ phase: 'Healthy', stableModel: 'clinical-v1', replicas: { ready: 1 } }), 120_000, 500);
+}
+
+/** When a new model becomes Ready (returns the time it did). */
+async function whenModelReady(model: string, version: string, b: { uri: string; digest: string } = bundle): Promise<number> {
+  await api.create(nerModels, ns, nerModel(model, b.uri, b.digest, (m) => (m.spec.version = version)));
+  await eventually(async () => expect((await api.get<NerModel>(nerModels, ns, model)).status?.phase).toBe('Ready'), 120_000, 250);
+  return Date.now();
+}
+
+beforeAll(async () => {
+  [bundle] = await Promise.all([trainBundle(), installCrds(kc)]);
+  ns = await createTestNamespace(core, 'canary');
+  api = new Api(kc);
+  op = await startOperator(kc, ns, { prometheus: new PrometheusClient({ url: info.prometheusUrl ?? 'http://127.0.0.1:9', timeoutMs: 2000 }) });
+  await api.create(nerModels, ns, nerModel('clinical-v1', bundle.uri, bundle.digest));
+  await eventually(async () => expect((await api.get<NerModel>(nerModels, ns, 'clinical-v1')).status?.phase).toBe('Ready'), 120_000, 500);
+}, 300_000);
+
+afterAll(async () => {
+  await op?.stop();
+  api?.close();
+});
+
+describe('canary rollouts', () => {
+  it('(1) a good candidate walks through every default step and is promoted', async () => {
+    await givenStable('good', {});
+    const load = await new Load('good', 10).start();
+    try {
+      const t0 = await whenModelReady('clinical-v2', '1.1.0');
+      await api.patch(nerDeployments, ns, 'good', { spec: { model: 'clinical-v2' } });
+      const seen = new Set<number>();
+      await eventually(
+        async () => {
+          const s = await status('good');
+          if (s.weights) seen.add(s.weights.canary);
+          expect(s.stableModel).toBe('clinical-v2');
+        },
+        420_000,
+        500,
+      );
+      const promotedMs = Date.now() - t0;
+      // 100 % on the new model: the stable track runs it and the candidate's pods are gone.
+      await eventually(async () => {
+        const s = await status('good');
+        expect(s).toMatchObject({ phase: 'Healthy', weights: { stable: 100, canary: 0 } });
+        expect(await canaryReplicas('good')).toBeUndefined();
+        const pods = await api.list<V1Pod>(builtin.pods, ns, 'nerops.io/deployment=good');
+        expect(pods.every((p) => p.metadata?.labels?.['nerops.io/model'] === 'clinical-v2')).toBe(true);
+      }, 120_000, 500);
+      const fullMs = Date.now() - t0;
+      for (const w of DEFAULT_ROLLOUT_STEPS) expect(seen.has(w.weight)).toBe(true);
+      const notes = await eventNotes('good');
+      expect(notes).toEqual(expect.arrayContaining(['StepCompleted: Step 1/3 completed (10%)', 'StepCompleted: Step 2/3 completed (25%)', 'StepCompleted: Step 3/3 completed (50%)']));
+      expect(notes.some((n) => n.startsWith('RolloutPromoted'))).toBe(true);
+      const s = await status('good');
+      expect(s.history?.at(-1)).toMatchObject({ model: 'clinical-v2', previousModel: 'clinical-v1', outcome: 'Promoted', stepsCompleted: 2 });
+      expect(load.served.canary).toBeGreaterThan(0);
+      console.log(
+        `canary: default steps ${JSON.stringify(DEFAULT_ROLLOUT_STEPS)} (analysis every 30 s); NerModel Ready → promoted in ${(promotedMs / 1000).toFixed(1)} s, → 100 % on the new model (old pods gone) in ${(fullMs / 1000).toFixed(1)} s; requests stable/canary ${load.served.stable}/${load.served.canary}, codes ${JSON.stringify([...load.codes])}`,
+      );
+    } finally {
+      load.stop();
+    }
+  }, 600_000);
+
+  it('(2) a candidate slower than maxP95LatencyMs is rolled back after the failure limit', async () => {
+    await givenStable('slow', { rollout: { steps: [{ weight: 50, pauseSeconds: 600 }], analysisIntervalSeconds: 5, minSampleCount: 10, failureLimit: 1, thresholds: { maxP95LatencyMs: 0.05 } } });
+    const load = await new Load('slow', 10).start();
+    try {
+      await whenModelReady('clinical-v3', '1.2.0');
+      await api.patch(nerDeployments, ns, 'slow', { spec: { model: 'clinical-v3' } });
+      const firstFail = await eventually(async () => {
+        const s = await status('slow');
+        expect(s.failedAnalyses ?? (s.rejectedModel ? 2 : 0)).toBeGreaterThanOrEqual(1);
+        return Date.parse(s.lastAnalysis?.time ?? '') || Date.now();
+      }, 180_000, 250);
+      await eventually(async () => {
+        const s = await status('slow');
+        expect(s).toMatchObject({ phase: 'RolledBack', stableModel: 'clinical-v1', rejectedModel: 'clinical-v3', weights: { stable: 100, canary: 0 } });
+        expect(await canaryReplicas('slow')).toBe(0);
+        const canaryPods = await api.list<V1Pod>(builtin.pods, ns, 'nerops.io/deployment=slow,nerops.io/track=canary');
+        expect(canaryPods).toEqual([]);
+      }, 60_000, 250);
+      const backMs = Date.now() - firstFail;
+      const s = await status('slow');
+      expect(s.abortReason).toMatch(/2 failed analyses > failureLimit 1; last: p95 latency [\d.]+ ms > maxP95LatencyMs 0.05/);
+      expect(s.history?.at(-1)).toMatchObject({ model: 'clinical-v3', outcome: 'RolledBack' });
+      const notes = await eventNotes('slow');
+      expect(notes.filter((n) => n.startsWith('AnalysisFailed'))).toHaveLength(2);
+      expect(notes.some((n) => n.startsWith('RolloutAborted') && /p95 latency/.test(n))).toBe(true);
+      console.log(`canary: first failing measurement → all traffic on stable and candidate at zero in ${(backMs / 1000).toFixed(1)} s (analysis interval 5 s, failureLimit 1); abort: ${s.abortReason}`);
+      expect(backMs).toBeLessThan(5_000 * 2 + 10_000);
+    } finally {
+      load.stop();
+    }
+  }, 400_000);
+
+  it('(5) a candidate below the F1 gate never receives traffic', async () => {
+    await givenStable('gated', { gates: { minF1: 0.999 } });
+    // A deliberately weak bundle: a handful of notes, one epoch.
+    const weak = await trainSmallBundle({ seed: 11, count: 6, epochs: 1, name: 'clinical', version: '1.3.0' });
+    const load = await new Load('gated', 5).start();
+    try {
+      await whenModelReady('clinical-v4', '1.3.0', { uri: pathToFileURL(weak.dir).href, digest: weak.digest });
+      expect((await api.get<NerModel>(nerModels, ns, 'clinical-v4')).status?.metrics?.micro.f1).toBeLessThan(0.999);
+      await api.patch(nerDeployments, ns, 'gated', { spec: { model: 'clinical-v4' } });
+      await eventually(async () => expect((await status('gated')).conditions?.find((c) => c.type === 'CandidateRejected')).toMatchObject({ status: 'True', reason: 'BelowMinF1' }), 30_000, 250);
+      const s = await status('gated');
+      expect(s.conditions?.find((c) => c.type === 'CandidateRejected')?.message).toMatch(/candidate clinical-v4 F1 [\d.]+ is below gates.minF1 0.999/);
+      // And stays so: no candidate Deployment, no canary request, all weight on stable.
+      await new Promise((r) => setTimeout(r, 5000));
+      expect(await canaryReplicas('gated')).toBeUndefined();
+      expect(load.served.canary ?? 0).toBe(0);
+      expect((await status('gated')).weights).toEqual({ stable: 100, canary: 0 });
+      expect((await eventNotes('gated')).some((n) => n.startsWith('CandidateRejected: candidate clinical-v4 F1'))).toBe(true);
+    } finally {
+      load.stop();
+      await weak.remove();
+    }
+  }, 300_000);
+});

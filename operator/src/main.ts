@@ -109,15 +109,33 @@ export async function runOperator(options: OperatorOptions, controllers: readonl
   const done = new Promise<number>((r) => (resolveDone = r));
   let stopping: Promise<void> | undefined;
 
+  // Reconciling against half-filled caches resolves nothing (a NerModel not listed yet looks missing,
+  // flipping status back and forth) and turns no-op applies into writes: start only once every
+  // informer has completed its first list, and only if we still lead by then.
+  let leading = false;
+  const startWhenSynced = () => {
+    void manager.waitForSync().then(
+      () => {
+        if (leading && !stopping) manager.startProcessing();
+      },
+      () => undefined,
+    );
+  };
   const elector = options.leaderElection
     ? new LeaderElector(kube, {
         ...options.leaderElection,
         identity,
         logger: log,
         ...(options.clock ? { clock: options.clock } : {}),
-        onStartedLeading: () => manager.startProcessing(),
+        onStartedLeading: () => {
+          leading = true;
+          startWhenSynced();
+        },
         // Stop at once: another replica may already be reconciling.
-        onStoppedLeading: () => manager.pauseProcessing(),
+        onStoppedLeading: () => {
+          leading = false;
+          manager.pauseProcessing();
+        },
       })
     : undefined;
 
@@ -187,7 +205,8 @@ export async function runOperator(options: OperatorOptions, controllers: readonl
       }
     });
   } else {
-    manager.startProcessing();
+    leading = true;
+    startWhenSynced();
   }
   void manager.waitForSync().then(() => log.info('caches synced'), () => undefined);
 

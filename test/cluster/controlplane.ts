@@ -11,7 +11,8 @@ import type { ManagedProcess, Supervisor } from './supervisor.js';
 import { httpsOk, waitFor } from './wait.js';
 
 /** Service ClusterIPs come from here; 10.0.0.1 is the kubernetes Service (and in the apiserver cert). */
-export const SERVICE_CIDR = '10.0.0.0/24';
+// A /16: the operator benchmark creates 500 NerDeployments, each with a Service.
+export const SERVICE_CIDR = '10.0.0.0/16';
 
 export interface ControlPlaneContext {
   sup: Supervisor;

@@ -12,20 +12,12 @@ import { loadEngine } from '../engine/load.js';
 import type { NerEngine } from '../engine/types.js';
 import { createApp, type ServerApp } from './app.js';
 import { captureLogger, trainSmallBundle, type TrainedBundle } from './test-fixtures.js';
+import { seededRandom } from '../trainer/crf-sgd.js';
 
 const CASES = 3000;
 
-/** mulberry32: small, seeded, good enough for test inputs. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded inputs: the trainer's deterministic PRNG (mulberry32). */
+const rng = seededRandom;
 
 interface Case {
   method: string;

@@ -11,9 +11,9 @@
  *
  * Why hand-written: no maintained npm package does distributional word clustering; this is ~150 lines.
  */
-import { normalizeToken } from '../engine/features.js';
 import { WordClusters } from '../engine/clusters.js';
 import { seededRandom } from './crf-sgd.js';
+import { normalizeCorpus } from './embeddings.js';
 
 export interface ClusterOptions {
   minCount: number;
@@ -39,13 +39,7 @@ const OFFSETS = [-2, -1, 1, 2];
 /** Learn clusters from sentences of raw tokens. */
 export function learnClusters(sentences: Iterable<readonly string[]>, options: Partial<ClusterOptions> = {}): WordClusters {
   const o = { ...DEFAULT_CLUSTER_OPTIONS, ...options };
-  const normalized: string[][] = [];
-  const freq = new Map<string, number>();
-  for (const s of sentences) {
-    const n = s.map(normalizeToken);
-    normalized.push(n);
-    for (const w of n) freq.set(w, (freq.get(w) ?? 0) + 1);
-  }
+  const { normalized, freq } = normalizeCorpus(sentences);
   // Sort by frequency then lexicographically so ids are deterministic.
   const byFreq = [...freq.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
   const vocab = byFreq.filter(([, c]) => c >= o.minCount).map(([w]) => w);

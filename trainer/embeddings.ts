@@ -260,9 +260,8 @@ export function ppmiMatrix(sentences: readonly (readonly string[])[], vocab: Rea
   return { rows: V, cols: V, rowPtr, colIdx: colIdx.slice(0, p), values: values.slice(0, p) };
 }
 
-/** Learn embeddings from sentences of raw tokens (normalised here like the runtime does). */
-export function learnEmbeddings(sentences: Iterable<readonly string[]>, options: Partial<EmbeddingOptions> = {}): WordEmbeddings {
-  const o = { ...DEFAULT_EMBEDDING_OPTIONS, ...options };
+/** Sentences in the runtime's normalised word form, and each word's frequency. */
+export function normalizeCorpus(sentences: Iterable<readonly string[]>): { normalized: string[][]; freq: Map<string, number> } {
   const normalized: string[][] = [];
   const freq = new Map<string, number>();
   for (const s of sentences) {
@@ -270,6 +269,13 @@ export function learnEmbeddings(sentences: Iterable<readonly string[]>, options:
     normalized.push(n);
     for (const w of n) freq.set(w, (freq.get(w) ?? 0) + 1);
   }
+  return { normalized, freq };
+}
+
+/** Learn embeddings from sentences of raw tokens (normalised here like the runtime does). */
+export function learnEmbeddings(sentences: Iterable<readonly string[]>, options: Partial<EmbeddingOptions> = {}): WordEmbeddings {
+  const o = { ...DEFAULT_EMBEDDING_OPTIONS, ...options };
+  const { normalized, freq } = normalizeCorpus(sentences);
   const words = [...freq.entries()]
     .filter(([, c]) => c >= o.minCount)
     .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))

@@ -3,9 +3,9 @@
  * informers, work queues, leader election and /metrics, /healthz, /readyz. Flags win over environment
  * variables, which win over defaults. SIGTERM/SIGINT stop it gracefully (drain, release the lease).
  */
-import { KubeConfig } from '@kubernetes/client-node';
 import { CliError, intFlag, parseCommandArgs, type Command } from '../command.js';
 import type { OperatorHandle, OperatorOptions } from '../../operator/src/main.js';
+import type { ClusterAccess } from '../../operator/src/runtime/kubeconfig.js';
 
 const HELP = `usage: ner-ops operator [options]
 
@@ -63,17 +63,20 @@ const flags = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-function loadKubeConfig(path: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
+/**
+ * Cluster access without importing @kubernetes/client-node's generated API (60–70 MB of RSS): see
+ * operator/src/runtime/kubeconfig.ts; exec plugins and merged kubeconfigs still go through client-node.
+ */
+async function loadKubeConfig(path: string | undefined): Promise<ClusterAccess> {
+  let access: ClusterAccess;
   try {
-    if (path) kc.loadFromFile(path);
-    else if (process.env.KUBERNETES_SERVICE_HOST && !process.env.KUBECONFIG) kc.loadFromCluster();
-    else kc.loadFromDefault();
+    const { loadClusterAccess } = await import('../../operator/src/runtime/kubeconfig.js');
+    access = await loadClusterAccess(path);
   } catch (err) {
     throw new CliError(`operator: cannot load kubeconfig: ${(err as Error).message}`);
   }
-  if (!kc.getCurrentCluster()) throw new CliError('operator: no cluster configured (use --kubeconfig or KUBECONFIG, or run in a cluster)');
-  return kc;
+  if (!access.getCurrentCluster()) throw new CliError('operator: no cluster configured (use --kubeconfig or KUBECONFIG, or run in a cluster)');
+  return access;
 }
 
 function boolFlag(name: string, value: string | undefined, fallback: boolean): boolean {
@@ -130,7 +133,7 @@ const operator: Command = async (argv) => {
     drainTimeoutMs: intFlag('drain-timeout-ms', v['drain-timeout-ms'], 30_000),
   };
   // After every other flag is checked: a flag error is reported even without a reachable kubeconfig.
-  const kubeConfig = loadKubeConfig(v.kubeconfig);
+  const kubeConfig = await loadKubeConfig(v.kubeconfig);
 
   // Loaded only now: `ner-ops operator --help` and flag errors stay fast.
   const [{ runOperator }, { controllers }, { createOperatorLogger }] = await Promise.all([

@@ -11,7 +11,7 @@
 import http from 'node:http';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { ClusterAccess } from './runtime/kubeconfig.js';
 import type { Logger } from 'pino';
 import { ControllerManager, type ControllerSpec, type ManagerOptions } from './runtime/controller.js';
 import { KubeClient } from './runtime/kube.js';
@@ -38,7 +38,8 @@ export interface ControllerDeps {
 export type ControllerFactory = ControllerSpec<KubernetesObject> | ((deps: ControllerDeps) => ControllerSpec<KubernetesObject>);
 
 export interface OperatorOptions {
-  kubeConfig: KubeConfig;
+  /** A client-node KubeConfig, or the light loader's result (runtime/kubeconfig.ts). */
+  kubeConfig: ClusterAccess;
   logger: Logger;
   /** Watch and reconcile one namespace; undefined = all. */
   namespace?: string;

@@ -9,7 +9,8 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { ClusterAccess } from './kubeconfig.js';
 
 export type HttpVerb = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -94,7 +95,7 @@ export interface KubeClientOptions {
 
 /** The JSON REST client every runtime component talks through. */
 export class KubeClient {
-  readonly #kc: KubeConfig;
+  readonly #kc: ClusterAccess;
   readonly #server: URL;
   readonly #userAgent: string;
   readonly #timeoutMs: number;
@@ -103,7 +104,7 @@ export class KubeClient {
   /** Requests issued so far, by verb (WATCH counts watch streams opened). */
   readonly counts: Record<HttpVerb | 'WATCH', number> = { GET: 0, POST: 0, PUT: 0, PATCH: 0, DELETE: 0, WATCH: 0 };
 
-  constructor(kc: KubeConfig, options: KubeClientOptions = {}) {
+  constructor(kc: ClusterAccess, options: KubeClientOptions = {}) {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig has no current cluster');
     this.#kc = kc;
@@ -112,8 +113,8 @@ export class KubeClient {
     this.#timeoutMs = options.timeoutMs ?? 30_000;
   }
 
-  /** The KubeConfig this client was built from. */
-  get kubeConfig(): KubeConfig {
+  /** The cluster access (a client-node KubeConfig or the operator's light loader) this client was built from. */
+  get kubeConfig(): ClusterAccess {
     return this.#kc;
   }
 

@@ -28,6 +28,7 @@ export const controllers: ControllerFactory[] = [
         image: imageOf(deps),
         ...(deps.prometheusUrl ? { prometheus: new PrometheusClient({ url: deps.prometheusUrl, timeoutMs: 5000 }) } : {}),
         ...(process.env.NEROPS_METRICS_INTERVAL_MS ? { metricsIntervalMs: Number(process.env.NEROPS_METRICS_INTERVAL_MS) } : {}),
+        ...(deps.metrics ? { registry: deps.metrics.registry } : {}),
       }),
     ),
   (deps) =>

@@ -6,11 +6,12 @@
  */
 import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import { LABELS, MANAGED_BY } from '../../api/group.js';
-import type { NerDeployment } from '../../api/nerdeployment.js';
+import type { NerDeployment, NerDeploymentStatus } from '../../api/nerdeployment.js';
+import { Counter, Gauge, Registry } from 'prom-client';
 import { NerDeploymentReason as R } from '../../api/nerdeployment-constants.js';
 import type { NerModel } from '../../api/nermodel.js';
 import type { ControllerSpec, MapFunction, ReconcileContext, ReconcileResult } from '../../runtime/controller.js';
-import { builtin, makeKey, resourcePath, type ObjectKey, type ResourceType } from '../../runtime/resource.js';
+import { builtin, makeKey, parseKey, resourcePath, type ObjectKey, type ResourceType } from '../../runtime/resource.js';
 import { PrometheusError, type MetricsQuerier } from '../../prometheus/client.js';
 import { DEFAULT_IMAGE, nerDeployments, nerModels } from '../common.js';
 import { ROLLOUT_ACTION_ANNOTATION } from '../../api/nerdeployment-constants.js';
@@ -27,6 +28,34 @@ export interface NerDeploymentControllerOptions {
   prometheus?: MetricsQuerier;
   /** How often the rate is re-read while autoscaling is on (default 10 s). */
   metricsIntervalMs?: number;
+  /** Registry for the rollout metrics (the operator's /metrics registry); a private one when absent. */
+  registry?: Registry;
+}
+
+/**
+ * Rollout metrics for alerts and dashboards (charts/nerops PrometheusRule and Grafana dashboard):
+ * the canary weight in effect and the number of rollbacks, per NerDeployment.
+ */
+export class RolloutMetrics {
+  readonly canaryWeight: Gauge<'namespace' | 'nerdeployment'>;
+  readonly rollbacks: Counter<'namespace' | 'nerdeployment'>;
+
+  constructor(registry: Registry = new Registry()) {
+    const registers = [registry];
+    this.canaryWeight = new Gauge({ name: 'nerops_operator_canary_weight', help: 'Percent of traffic on the canary track (0 without a rollout)', labelNames: ['namespace', 'nerdeployment'], registers });
+    this.rollbacks = new Counter({ name: 'nerops_operator_rollbacks_total', help: 'Canary rollouts aborted and rolled back to stable', labelNames: ['namespace', 'nerdeployment'], registers });
+  }
+
+  /** Record a status written for a NerDeployment; `previousPhase` is the phase before the write. */
+  observe(namespace: string, name: string, previousPhase: string | undefined, status: NerDeploymentStatus): void {
+    const labels = { namespace, nerdeployment: name };
+    this.canaryWeight.set(labels, status.weights?.canary ?? 0);
+    if (status.phase === 'RolledBack' && previousPhase !== 'RolledBack') this.rollbacks.inc(labels);
+  }
+
+  forget(namespace: string, name: string): void {
+    this.canaryWeight.remove({ namespace, nerdeployment: name });
+  }
 }
 
 const MANAGED = `${LABELS.managedBy}=${MANAGED_BY}`;
@@ -95,6 +124,7 @@ export const modelToDeployments: MapFunction = (obj, caches) => {
 export function createNerDeploymentReconciler(options: NerDeploymentControllerOptions = {}) {
   /** Autoscaler recommendations per NerDeployment (in memory, like the HPA: a restart restarts the window). */
   const histories = new Map<ObjectKey, Recommendation[]>();
+  const metrics = new RolloutMetrics(options.registry);
 
   async function reconcile(ctx: ReconcileContext<NerDeployment>): Promise<ReconcileResult> {
     const nd = ctx.object;
@@ -157,6 +187,7 @@ export function createNerDeploymentReconciler(options: NerDeploymentControllerOp
       if (ctx.cache(rt).get(ctx.namespace, p.name) && (await ctx.client.delete(rt, ctx.namespace, p.name))) ctx.log.info({ kind: p.kind, child: p.name }, 'deleted');
     }
     const { changed } = await ctx.client.applyStatus(nerDeployments, nd, plan.status);
+    metrics.observe(ctx.namespace ?? '', nd.metadata.name ?? '', nd.status?.phase, plan.status);
     if (changed) for (const e of plan.events) await ctx.client.event(nd, e);
     // A one-shot action (resume, promote, abort) is removed once its effect is in status.
     if (plan.rollout?.consumeAction && nd.metadata.annotations?.[ROLLOUT_ACTION_ANNOTATION] !== undefined) {
@@ -169,7 +200,14 @@ export function createNerDeploymentReconciler(options: NerDeploymentControllerOp
     }
     return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : {};
   }
-  return { reconcile, forget: (key: ObjectKey) => histories.delete(key) };
+  return {
+    reconcile,
+    forget: (key: ObjectKey) => {
+      histories.delete(key);
+      const ref = parseKey(key);
+      metrics.forget(ref.namespace ?? '', ref.name);
+    },
+  };
 }
 
 /** The NerDeployment controller definition for the manager. */

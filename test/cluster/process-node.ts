@@ -454,30 +454,26 @@ export class ProcessNode {
         void this.#startNext(run).then(() => this.#writeStatus(run));
       } else if (policy !== 'Never') {
         // A failed init container is retried (with back-off) unless the pod never restarts.
-        const delayMs = Math.min(1000 * 2 ** c.state.restartCount, 10_000);
-        setTimeout(() => {
-          if (run.deleting || this.#stopped || !this.#runs.has(run.uid)) return;
-          c.state.lastTerminated = terminated;
-          c.state.restartCount += 1;
-          void this.#spawn(run, c).then(() => this.#writeStatus(run));
-        }, delayMs);
+        this.#restartLater(run, c, terminated);
       } else {
         for (const main of run.containers) main.state.state = { kind: 'waiting', reason: 'PodInitializing' };
       }
       this.#writeStatus(run);
       return;
     }
-    if (policy === 'Always' || (policy === 'OnFailure' && exitCode !== 0)) {
-      // Back off like the kubelet (doubling, capped) so a crash-looping process does not spin.
-      const delayMs = Math.min(1000 * 2 ** c.state.restartCount, 10_000);
-      setTimeout(() => {
-        if (run.deleting || this.#stopped || !this.#runs.has(run.uid)) return;
-        c.state.lastTerminated = terminated;
-        c.state.restartCount += 1;
-        void this.#spawn(run, c).then(() => this.#writeStatus(run));
-      }, delayMs);
-    }
+    if (policy === 'Always' || (policy === 'OnFailure' && exitCode !== 0)) this.#restartLater(run, c, terminated);
     this.#writeStatus(run);
+  }
+
+  /** Restarts a container after the kubelet's back-off (doubling from 1 s, capped at 10 s), so a crash loop does not spin. */
+  #restartLater(run: PodRun, c: ContainerRun, terminated: NonNullable<ContainerRunState['lastTerminated']>): void {
+    const delayMs = Math.min(1000 * 2 ** c.state.restartCount, 10_000);
+    setTimeout(() => {
+      if (run.deleting || this.#stopped || !this.#runs.has(run.uid)) return;
+      c.state.lastTerminated = terminated;
+      c.state.restartCount += 1;
+      void this.#spawn(run, c).then(() => this.#writeStatus(run));
+    }, delayMs);
   }
 
   async #stopProcesses(run: PodRun, graceMs: number): Promise<void> {

@@ -2,7 +2,7 @@
  * Pieces shared by the controllers: the resource types of our kinds, the restricted security settings
  * every pod we create uses, and how a model source (URI + credentials + CA) becomes pod volumes and flags.
  */
-import type { V1Container, V1PodSecurityContext, V1SecurityContext, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { V1Container, V1EnvVar, V1PodSecurityContext, V1PodSpec, V1ResourceRequirements, V1SecurityContext, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { GROUP, LABELS, MANAGED_BY, NER_DEPLOYMENT, NER_MODEL, VERSION } from '../api/group.js';
 import type { ModelSource } from '../api/nermodel.js';
 import type { ResourceType } from '../runtime/resource.js';
@@ -105,4 +105,38 @@ export function tmpVolume(): { volume: V1Volume; mount: V1VolumeMount } {
 /** The `ner-ops` container entrypoint: the image's CLI with a subcommand. */
 export function nerOpsCommand(container: Omit<V1Container, 'command'>): V1Container {
   return { command: ['ner-ops'], ...container };
+}
+
+/**
+ * The pod of a one-shot `ner-ops` task Job (validation, retraining): never restarted (the controller
+ * records a failure and backs off itself), no service-account token, restricted security, a writable
+ * TMPDIR, and the log tail as termination message when the process dies without writing one.
+ */
+export function nerOpsTaskPod(task: {
+  name: string;
+  image: string;
+  args: string[];
+  env?: V1EnvVar[];
+  resources: V1ResourceRequirements;
+  volumes: V1Volume[];
+  mounts: V1VolumeMount[];
+}): V1PodSpec {
+  return {
+    restartPolicy: 'Never',
+    automountServiceAccountToken: false,
+    securityContext: restrictedPodSecurity(),
+    volumes: task.volumes,
+    containers: [
+      nerOpsCommand({
+        name: task.name,
+        image: task.image,
+        args: task.args,
+        env: [{ name: 'TMPDIR', value: MOUNTS.tmp }, ...(task.env ?? [])],
+        terminationMessagePolicy: 'FallbackToLogsOnError',
+        resources: task.resources,
+        securityContext: restrictedContainerSecurity(),
+        volumeMounts: task.mounts,
+      }),
+    ],
+  };
 }

@@ -10,7 +10,7 @@ import { RetrainingEnv } from '../../api/driftpolicy-constants.js';
 import type { DriftPolicy, RetrainTrigger } from '../../api/driftpolicy.js';
 import type { NerModel } from '../../api/nermodel.js';
 import { ownerReference } from '../../runtime/client.js';
-import { boundedName, managedLabels, MOUNTS, nerOpsCommand, restrictedContainerSecurity, restrictedPodSecurity, tmpVolume } from '../common.js';
+import { boundedName, managedLabels, MOUNTS, nerOpsTaskPod, tmpVolume } from '../common.js';
 import { RETRAIN_CONTAINER_NAME, type RetrainResult } from './retrain-result.js';
 
 /** Label on retraining Jobs: the run id. */
@@ -76,27 +76,15 @@ function defaultJobSpec(i: RetrainJobInput): V1JobSpec {
   const mounts: V1VolumeMount[] = [tmp.mount, ...claims.map((c, n) => ({ name: `pvc-${n}`, mountPath: `${PVC_ROOT}/${c}` }))];
   return {
     template: {
-      spec: {
-        restartPolicy: 'Never',
-        automountServiceAccountToken: false,
-        securityContext: restrictedPodSecurity(),
+      spec: nerOpsTaskPod({
+        name: RETRAIN_CONTAINER_NAME,
+        image: i.image,
+        args: ['retrain', ...(i.policy.spec.retraining.fromScratch ? ['--from-scratch'] : [])],
+        env: [{ name: 'NEROPS_PVC_ROOT', value: PVC_ROOT }],
+        resources: { requests: { cpu: '500m', memory: '512Mi' }, limits: { memory: '2Gi' } },
         volumes,
-        containers: [
-          nerOpsCommand({
-            name: RETRAIN_CONTAINER_NAME,
-            image: i.image,
-            args: ['retrain', ...(i.policy.spec.retraining.fromScratch ? ['--from-scratch'] : [])],
-            env: [
-              { name: 'TMPDIR', value: tmp.mount.mountPath },
-              { name: 'NEROPS_PVC_ROOT', value: PVC_ROOT },
-            ],
-            terminationMessagePolicy: 'FallbackToLogsOnError',
-            resources: { requests: { cpu: '500m', memory: '512Mi' }, limits: { memory: '2Gi' } },
-            securityContext: restrictedContainerSecurity(),
-            volumeMounts: mounts,
-          }),
-        ],
-      },
+        mounts,
+      }),
     },
   };
 }

@@ -8,7 +8,7 @@ import { LABELS } from '../../api/group.js';
 import { VALIDATION_CONTAINER_NAME } from '../../api/nermodel-constants.js';
 import type { NerModel } from '../../api/nermodel.js';
 import { ownerReference } from '../../runtime/client.js';
-import { boundedName, managedLabels, nerOpsCommand, restrictedContainerSecurity, restrictedPodSecurity, sourceAccess, tmpVolume } from '../common.js';
+import { boundedName, managedLabels, nerOpsTaskPod, sourceAccess, tmpVolume } from '../common.js';
 
 export interface ValidationJobOptions {
   image: string;
@@ -54,24 +54,14 @@ export function desiredValidationJob(model: NerModel, options: ValidationJobOpti
       activeDeadlineSeconds: options.activeDeadlineSeconds ?? 1800,
       template: {
         metadata: { labels },
-        spec: {
-          restartPolicy: 'Never',
-          automountServiceAccountToken: false,
-          securityContext: restrictedPodSecurity(),
+        spec: nerOpsTaskPod({
+          name: VALIDATION_CONTAINER_NAME,
+          image: options.image,
+          args,
+          resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '1Gi' } },
           volumes,
-          containers: [
-            nerOpsCommand({
-              name: VALIDATION_CONTAINER_NAME,
-              image: options.image,
-              args,
-              env: [{ name: 'TMPDIR', value: tmpVolume().mount.mountPath }],
-              terminationMessagePolicy: 'FallbackToLogsOnError',
-              resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '1Gi' } },
-              securityContext: restrictedContainerSecurity(),
-              volumeMounts: mounts,
-            }),
-          ],
-        },
+          mounts,
+        }),
       },
     },
   };

@@ -8,12 +8,12 @@
  * When traffic stops and Prometheus becomes unreachable, Then replicas are held with MetricsAvailable=False;
  * When Prometheus is back, Then replicas fall to min only after the stabilization window.
  */
-import net from 'node:net';
 import autocannon from 'autocannon';
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtin } from '../../operator/src/runtime/resource.js';
 import { PrometheusClient } from '../../operator/src/prometheus/client.js';
+import { TcpProxy } from '../cluster/tcp-proxy.js';
 import { createTestNamespace, eventually, useCluster } from '../cluster/testing.js';
 import { Api, installCrds, nerDeployment, nerDeployments, nerModel, nerModels, startOperator, trainBundle, type NerDeployment, type NerModel, type TestOperator } from './operator-fixture.js';
 
@@ -22,34 +22,7 @@ const WINDOW_S = 20;
 let ns: string;
 let api: Api;
 let op: TestOperator;
-let proxy: PromProxy;
-
-/** A TCP proxy in front of Prometheus that the test can cut and restore. */
-class PromProxy {
-  #server: net.Server | undefined;
-  #sockets = new Set<net.Socket>();
-  port = 0;
-  constructor(readonly target: URL) {}
-  async start(): Promise<void> {
-    this.#server = net.createServer((c) => {
-      const up = net.connect(Number(this.target.port), this.target.hostname);
-      for (const s of [c, up]) {
-        this.#sockets.add(s);
-        s.on('close', () => this.#sockets.delete(s));
-        s.on('error', () => s.destroy());
-      }
-      c.pipe(up).pipe(c);
-    });
-    await new Promise<void>((r) => this.#server!.listen(this.port, '127.0.0.1', r));
-    this.port = (this.#server.address() as net.AddressInfo).port;
-  }
-  async cut(): Promise<void> {
-    const s = this.#server;
-    this.#server = undefined;
-    for (const sock of this.#sockets) sock.destroy();
-    await new Promise<void>((r) => (s ? s.close(() => r()) : r()));
-  }
-}
+let proxy: TcpProxy;
 
 function load(url: string, rate: number, seconds: number) {
   return autocannon({
@@ -70,7 +43,7 @@ beforeAll(async () => {
   const [bundle] = await Promise.all([trainBundle(), installCrds(kc)]);
   ns = await createTestNamespace(core, 'autoscale');
   api = new Api(kc);
-  proxy = new PromProxy(new URL(info.prometheusUrl ?? 'http://127.0.0.1:9'));
+  proxy = new TcpProxy(new URL(info.prometheusUrl ?? 'http://127.0.0.1:9'));
   await proxy.start();
   op = await startOperator(kc, ns, { prometheus: new PrometheusClient({ url: `http://127.0.0.1:${proxy.port}`, timeoutMs: 2000 }), metricsIntervalMs: 2000 });
   await api.create(nerModels, ns, nerModel('clinical-v1', bundle.uri, bundle.digest));

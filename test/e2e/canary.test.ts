@@ -10,12 +10,14 @@
  * 5. Given gates.minF1 above the candidate's F1, Then it is rejected and never receives a request.
  */
 import { pathToFileURL } from 'node:url';
-import type { KubernetesObject, V1Deployment, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtin } from '../../operator/src/runtime/resource.js';
 import { PrometheusClient } from '../../operator/src/prometheus/client.js';
 import { DEFAULT_ROLLOUT_STEPS } from '../../operator/src/api/nerdeployment.js';
 import { trainSmallBundle } from '../../server/test-fixtures.js';
+import { TrafficGenerator } from '../../server/traffic.js';
+import { ServiceEndpoints } from '../cluster/service-endpoints.js';
 import { createTestNamespace, eventually, useCluster } from '../cluster/testing.js';
 import { Api, installCrds, nerDeployment, nerDeployments, nerModel, nerModels, startOperator, trainBundle, type NerDeployment, type NerModel, type TestOperator } from './operator-fixture.js';
 
@@ -25,47 +27,29 @@ let api: Api;
 let op: TestOperator;
 let bundle: Awaited<ReturnType<typeof trainBundle>>;
 
-/** Bounded load: `rate` req/s spread round-robin over the ready pods of a NerDeployment (or of one track). */
+/** Bounded load: `rate` req/s spread round-robin over the ready pods the NerDeployment's Service selects. */
 class Load {
-  readonly served = { stable: 0, canary: 0 } as Record<string, number>;
-  readonly codes = new Map<number, number>();
-  #pods: Array<{ ip: string; track: string }> = [];
-  #timers: NodeJS.Timeout[] = [];
-  #i = 0;
-  constructor(
-    readonly name: string,
-    readonly rate: number,
-  ) {}
-  async #refresh(): Promise<void> {
-    const svc = await api.get<V1Service>(builtin.services, ns, this.name).catch(() => undefined);
-    const selector = Object.entries(svc?.spec?.selector ?? { 'nerops.io/deployment': this.name })
-      .map(([k, v]) => `${k}=${v}`)
-      .join(',');
-    const pods = await api.list<V1Pod>(builtin.pods, ns, selector).catch(() => [] as V1Pod[]);
-    this.#pods = pods
-      .filter((p) => !p.metadata?.deletionTimestamp && p.status?.podIP && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
-      .map((p) => ({ ip: p.status?.podIP ?? '', track: p.metadata?.labels?.['nerops.io/track'] ?? '' }));
+  readonly #endpoints: ServiceEndpoints;
+  readonly #traffic: TrafficGenerator;
+  constructor(name: string, rate: number) {
+    this.#endpoints = new ServiceEndpoints(api.kube, { namespace: ns, service: name, fallbackSelector: { 'nerops.io/deployment': name } });
+    this.#traffic = new TrafficGenerator({ rate, targets: this.#endpoints.targets, nextText: () => 'History of asthma, started on lisinopril for hypertension.' });
+  }
+  /** 2xx answers by track. */
+  get served(): Record<string, number> {
+    return this.#traffic.stats.byTrack;
+  }
+  get codes(): Record<number, number> {
+    return this.#traffic.stats.codes;
   }
   async start(): Promise<this> {
-    await this.#refresh();
-    this.#timers.push(setInterval(() => void this.#refresh(), 1000));
-    this.#timers.push(
-      setInterval(() => {
-        const pod = this.#pods[this.#i++ % Math.max(1, this.#pods.length)];
-        if (!pod) return;
-        fetch(`http://${pod.ip}:8080/v1/extract`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'History of asthma, started on lisinopril for hypertension.' }), signal: AbortSignal.timeout(5000) })
-          .then(async (r) => {
-            await r.arrayBuffer();
-            this.codes.set(r.status, (this.codes.get(r.status) ?? 0) + 1);
-            this.served[pod.track] = (this.served[pod.track] ?? 0) + 1;
-          })
-          .catch(() => this.codes.set(0, (this.codes.get(0) ?? 0) + 1));
-      }, 1000 / this.rate),
-    );
+    await this.#endpoints.start();
+    this.#traffic.start();
     return this;
   }
   stop(): void {
-    for (const t of this.#timers) clearInterval(t);
+    this.#endpoints.stop();
+    void this.#traffic.stop();
   }
 }
 
@@ -141,7 +125,7 @@ describe('canary rollouts', () => {
       expect(s.history?.at(-1)).toMatchObject({ model: 'clinical-v2', previousModel: 'clinical-v1', outcome: 'Promoted', stepsCompleted: 2 });
       expect(load.served.canary).toBeGreaterThan(0);
       console.log(
-        `canary: default steps ${JSON.stringify(DEFAULT_ROLLOUT_STEPS)} (analysis every 30 s); NerModel Ready → promoted in ${(promotedMs / 1000).toFixed(1)} s, → 100 % on the new model (old pods gone) in ${(fullMs / 1000).toFixed(1)} s; requests stable/canary ${load.served.stable}/${load.served.canary}, codes ${JSON.stringify([...load.codes])}`,
+        `canary: default steps ${JSON.stringify(DEFAULT_ROLLOUT_STEPS)} (analysis every 30 s); NerModel Ready → promoted in ${(promotedMs / 1000).toFixed(1)} s, → 100 % on the new model (old pods gone) in ${(fullMs / 1000).toFixed(1)} s; requests stable/canary ${load.served.stable}/${load.served.canary}, codes ${JSON.stringify(load.codes)}`,
       );
     } finally {
       load.stop();

@@ -1,0 +1,71 @@
+/**
+ * What kube-proxy would do for a Service, for the process node (which has none): the ready, not
+ * terminating pods the Service's selector matches, refreshed every second, as traffic targets. The demo
+ * and the end-to-end tests send their load through this, so replica-ratio canaries split traffic the way
+ * they would behind a real Service.
+ */
+import type { V1Pod, V1Service } from '@kubernetes/client-node';
+import type { KubeClient } from '../../operator/src/runtime/kube.js';
+import { builtin, resourcePath } from '../../operator/src/runtime/resource.js';
+import type { TrafficTarget } from '../../server/traffic.js';
+
+export interface ServiceEndpointsOptions {
+  namespace: string;
+  service: string;
+  /** Selector used while the Service does not exist yet. */
+  fallbackSelector?: Record<string, string>;
+  /** Container port and route of the targets. Default 8080, `/v1/extract`. */
+  port?: number;
+  path?: string;
+  /** Pod label copied into each target's `track`. Default `nerops.io/track`. */
+  trackLabel?: string;
+  refreshMs?: number;
+}
+
+function selectorString(selector: Record<string, string>): string {
+  return Object.entries(selector)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+}
+
+const isReady = (p: V1Pod) => !p.metadata?.deletionTimestamp && !!p.status?.podIP && !!p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+
+export class ServiceEndpoints {
+  #targets: TrafficTarget[] = [];
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly kube: KubeClient,
+    private readonly opts: ServiceEndpointsOptions,
+  ) {}
+
+  /** The current endpoints (a stable array between refreshes). */
+  readonly targets = (): readonly TrafficTarget[] => this.#targets;
+
+  async refresh(): Promise<readonly TrafficTarget[]> {
+    const { namespace, service } = this.opts;
+    const svc = await this.kube.request<V1Service>({ method: 'GET', path: resourcePath(builtin.services, namespace, service) }).catch(() => undefined);
+    const selector = svc?.spec?.selector ?? this.opts.fallbackSelector;
+    if (!selector) return (this.#targets = []);
+    const pods = await this.kube
+      .request<{ items: V1Pod[] }>({ method: 'GET', path: resourcePath(builtin.pods, namespace), query: { labelSelector: selectorString(selector) } })
+      .then((l) => l.items)
+      .catch(() => undefined);
+    // A failed list keeps the last answer (kube-proxy keeps its rules when the apiserver blips).
+    if (!pods) return this.#targets;
+    const trackLabel = this.opts.trackLabel ?? 'nerops.io/track';
+    this.#targets = pods.filter(isReady).map((p) => ({ url: `http://${p.status?.podIP}:${this.opts.port ?? 8080}${this.opts.path ?? '/v1/extract'}`, track: p.metadata?.labels?.[trackLabel] ?? '' }));
+    return this.#targets;
+  }
+
+  async start(): Promise<this> {
+    await this.refresh();
+    this.#timer ??= setInterval(() => void this.refresh(), this.opts.refreshMs ?? 1000);
+    return this;
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+}

@@ -416,6 +416,10 @@ describe('queries', () => {
     expect(customQuery({ query: 'sum(rate(x{namespace="$namespace",deployment="$deployment"}[$window]))' }, t, '5m')).toBe('sum(rate(x{namespace="ns",deployment="ner"}[5m]))');
   });
 
+  it('counts only the serving model once it is known (no previous-model series after a promotion)', () => {
+    expect(driftQueries({ ...t, model: 'clinical-v2' }, '5m').tokens).toBe('sum(increase(nerops_tokens_total{namespace="ns",deployment="ner",track="stable",model="clinical-v2"}[5m]))');
+  });
+
   it('gathers and converts; Prometheus errors become a reason', async () => {
     const answers: Record<string, InstantQueryResult> = {};
     const q = driftQueries(t, '15m');

@@ -12,10 +12,16 @@ import { labelMatchers, PrometheusError, type MetricsQuerier } from '../../prome
 import type { Gathered, WindowMeasurements } from './evaluate.js';
 import { bucketsFromCumulative } from './statistics.js';
 
-/** Which pods: the target NerDeployment's stable track in its namespace. */
+/** Which pods: the target NerDeployment's stable track in its namespace, serving `model`. */
 export interface QueryTarget {
   namespace: string;
   deployment: string;
+  /**
+   * The serving model (NerModel name, the servers' `model` label). Filtering on it matters right after a
+   * promotion: for one window the stable track's series include the previous model's pods, whose outputs
+   * must not be compared with the new model's baseline.
+   */
+  model?: string | undefined;
 }
 
 /** A duration such as `15m` as PromQL accepts it (our DurationSchema is a subset of PromQL's syntax). */
@@ -24,7 +30,7 @@ export function promqlDuration(window: string): string {
 }
 
 function selector(t: QueryTarget, extra: Record<string, string> = {}): string {
-  return labelMatchers({ namespace: t.namespace, deployment: t.deployment, track: 'stable', ...extra });
+  return labelMatchers({ namespace: t.namespace, deployment: t.deployment, track: 'stable', ...(t.model ? { model: t.model } : {}), ...extra });
 }
 
 /** Every built-in query of one evaluation. */

@@ -124,7 +124,7 @@ export function createDriftPolicyReconciler(options: DriftPolicyControllerOption
     let evaluation: EvaluationOutcome | undefined;
     if (target && evaluationDue(policy, servingName, now)) {
       const baseline = servingModel?.status?.baseline;
-      const gathered = await gatherMeasurements(options.prometheus, policy.spec, { namespace: ctx.namespace ?? '', deployment: target.metadata.name ?? '' }, baseline);
+      const gathered = await gatherMeasurements(options.prometheus, policy.spec, { namespace: ctx.namespace ?? '', deployment: target.metadata.name ?? '', model: servingName }, baseline);
       evaluation = evaluateDrift({ spec: policy.spec, model: servingName, baseline, gathered, previous: policy.status?.lastEvaluation, now });
       ctx.log.debug({ state: evaluation.state, reason: evaluation.reason }, 'drift evaluated');
     }

@@ -16,6 +16,7 @@ import { resourcePath, type ResourceType } from '../../operator/src/runtime/reso
 import type { ControllerSpec } from '../../operator/src/runtime/controller.js';
 import { nerModelController } from '../../operator/src/controllers/nermodel/reconcile.js';
 import { nerDeploymentController, type NerDeploymentControllerOptions } from '../../operator/src/controllers/nerdeployment/reconcile.js';
+import { driftPolicyController, type DriftPolicyControllerOptions } from '../../operator/src/controllers/driftpolicy/reconcile.js';
 import { nerDeployments, nerModels } from '../../operator/src/controllers/common.js';
 import type { NerModel } from '../../operator/src/api/nermodel.js';
 import type { NerDeployment } from '../../operator/src/api/nerdeployment.js';
@@ -59,13 +60,20 @@ export interface TestOperator {
   stop(): Promise<void>;
 }
 
-/** Start the operator in-process for one namespace. */
-export async function startOperator(kc: KubeConfig, namespace: string, deployment: Omit<NerDeploymentControllerOptions, 'image'> = {}): Promise<TestOperator> {
+/**
+ * Start the operator in-process for one namespace: the NerModel and NerDeployment controllers, and the
+ * DriftPolicy controller too when `drift` options are given.
+ */
+export async function startOperator(kc: KubeConfig, namespace: string, deployment: Omit<NerDeploymentControllerOptions, 'image'> = {}, drift?: Omit<DriftPolicyControllerOptions, 'image'>): Promise<TestOperator> {
   const logger = pino({ level: process.env.NEROPS_TEST_LOG ?? 'silent' });
-  const specs = [nerModelController({ image: TEST_IMAGE }), nerDeploymentController({ image: TEST_IMAGE, ...deployment })] as unknown as ControllerSpec<KubernetesObject>[];
+  const specs = [
+    nerModelController({ image: TEST_IMAGE }),
+    nerDeploymentController({ image: TEST_IMAGE, ...deployment }),
+    ...(drift ? [driftPolicyController({ image: TEST_IMAGE, ...drift })] : []),
+  ] as unknown as ControllerSpec<KubernetesObject>[];
   const handle = await runOperator({ kubeConfig: kc, logger, namespace, metrics: false, leaderElection: false }, specs);
   await handle.manager.waitForSync();
-    // Bounded: a test must not hang in teardown if a watch is slow to close.
+  // Bounded: a test must not hang in teardown if a watch is slow to close.
   const stop = () => Promise.race([handle.stop(), new Promise<void>((r) => setTimeout(r, 20_000).unref())]);
   return { handle, writes: () => handle.kube.writes, stop };
 }

@@ -16,42 +16,15 @@ import { builtin } from '../../operator/src/runtime/resource.js';
 import { PrometheusClient } from '../../operator/src/prometheus/client.js';
 import { DEFAULT_ROLLOUT_STEPS } from '../../operator/src/api/nerdeployment.js';
 import { trainSmallBundle } from '../../server/test-fixtures.js';
-import { TrafficGenerator } from '../../server/traffic.js';
-import { ServiceEndpoints } from '../cluster/service-endpoints.js';
 import { createTestNamespace, eventually, useCluster } from '../cluster/testing.js';
 import { Api, installCrds, nerDeployment, nerDeployments, nerModel, nerModels, startOperator, trainBundle, type NerDeployment, type NerModel, type TestOperator } from './operator-fixture.js';
+import { Load } from './load.js';
 
 const { info, kc, core } = useCluster();
 let ns: string;
 let api: Api;
 let op: TestOperator;
 let bundle: Awaited<ReturnType<typeof trainBundle>>;
-
-/** Bounded load: `rate` req/s spread round-robin over the ready pods the NerDeployment's Service selects. */
-class Load {
-  readonly #endpoints: ServiceEndpoints;
-  readonly #traffic: TrafficGenerator;
-  constructor(name: string, rate: number) {
-    this.#endpoints = new ServiceEndpoints(api.kube, { namespace: ns, service: name, fallbackSelector: { 'nerops.io/deployment': name } });
-    this.#traffic = new TrafficGenerator({ rate, targets: this.#endpoints.targets, nextText: () => 'History of asthma, started on lisinopril for hypertension.' });
-  }
-  /** 2xx answers by track. */
-  get served(): Record<string, number> {
-    return this.#traffic.stats.byTrack;
-  }
-  get codes(): Record<number, number> {
-    return this.#traffic.stats.codes;
-  }
-  async start(): Promise<this> {
-    await this.#endpoints.start();
-    this.#traffic.start();
-    return this;
-  }
-  stop(): void {
-    this.#endpoints.stop();
-    void this.#traffic.stop();
-  }
-}
 
 const status = async (name: string) => (await api.get<NerDeployment>(nerDeployments, ns, name)).status ?? {};
 const canaryReplicas = async (name: string) => (await api.get<V1Deployment>(builtin.deployments, ns, `${name}-canary`).catch(() => undefined))?.spec?.replicas;
@@ -93,7 +66,7 @@ afterAll(async () => {
 describe('canary rollouts', () => {
   it('(1) a good candidate walks through every default step and is promoted', async () => {
     await givenStable('good', {});
-    const load = await new Load('good', 10).start();
+    const load = await new Load(api.kube, ns, 'good', 10).start();
     try {
       const t0 = await whenModelReady('clinical-v2', '1.1.0');
       await api.patch(nerDeployments, ns, 'good', { spec: { model: 'clinical-v2' } });
@@ -134,7 +107,7 @@ describe('canary rollouts', () => {
 
   it('(2) a candidate slower than maxP95LatencyMs is rolled back after the failure limit', async () => {
     await givenStable('slow', { rollout: { steps: [{ weight: 50, pauseSeconds: 600 }], analysisIntervalSeconds: 5, minSampleCount: 10, failureLimit: 1, thresholds: { maxP95LatencyMs: 0.05 } } });
-    const load = await new Load('slow', 10).start();
+    const load = await new Load(api.kube, ns, 'slow', 10).start();
     try {
       await whenModelReady('clinical-v3', '1.2.0');
       await api.patch(nerDeployments, ns, 'slow', { spec: { model: 'clinical-v3' } });
@@ -168,7 +141,7 @@ describe('canary rollouts', () => {
     await givenStable('gated', { gates: { minF1: 0.999 } });
     // A deliberately weak bundle: a handful of notes, one epoch.
     const weak = await trainSmallBundle({ seed: 11, count: 6, epochs: 1, name: 'clinical', version: '1.3.0' });
-    const load = await new Load('gated', 5).start();
+    const load = await new Load(api.kube, ns, 'gated', 5).start();
     try {
       await whenModelReady('clinical-v4', '1.3.0', { uri: pathToFileURL(weak.dir).href, digest: weak.digest });
       expect((await api.get<NerModel>(nerModels, ns, 'clinical-v4')).status?.metrics?.micro.f1).toBeLessThan(0.999);

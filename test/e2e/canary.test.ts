@@ -95,7 +95,7 @@ describe('canary rollouts', () => {
       expect(notes).toEqual(expect.arrayContaining(['StepCompleted: Step 1/3 completed (10%)', 'StepCompleted: Step 2/3 completed (25%)', 'StepCompleted: Step 3/3 completed (50%)']));
       expect(notes.some((n) => n.startsWith('RolloutPromoted'))).toBe(true);
       const s = await status('good');
-      expect(s.history?.at(-1)).toMatchObject({ model: 'clinical-v2', previousModel: 'clinical-v1', outcome: 'Promoted', stepsCompleted: 2 });
+      expect(s.history?.at(-1)).toMatchObject({ model: 'clinical-v2', previousModel: 'clinical-v1', outcome: 'Promoted', stepsCompleted: DEFAULT_ROLLOUT_STEPS.length });
       expect(load.served.canary).toBeGreaterThan(0);
       console.log(
         `canary: default steps ${JSON.stringify(DEFAULT_ROLLOUT_STEPS)} (analysis every 30 s); NerModel Ready → promoted in ${(promotedMs / 1000).toFixed(1)} s, → 100 % on the new model (old pods gone) in ${(fullMs / 1000).toFixed(1)} s; requests stable/canary ${load.served.stable}/${load.served.canary}, codes ${JSON.stringify(load.codes)}`,

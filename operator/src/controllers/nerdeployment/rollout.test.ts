@@ -154,7 +154,7 @@ describe('stepRollout: steps', () => {
     expect(d.status).toMatchObject({ stableModel: 'v2', weights: { stable: 100, canary: 0 } });
     expect(d.status.canaryModel).toBeUndefined();
     expect(d.status.currentStepIndex).toBeUndefined();
-    expect(d.status.history).toEqual([{ model: 'v2', previousModel: 'v1', outcome: 'Promoted', endTime: iso(60), stepsCompleted: 1, message: 'all 2 steps completed' }]);
+    expect(d.status.history).toEqual([{ model: 'v2', previousModel: 'v1', outcome: 'Promoted', endTime: iso(60), stepsCompleted: 2, message: 'all 2 steps completed' }]);
   });
 
   it('failures past failureLimit abort: traffic back, RolledBack, measurements in the Event', () => {

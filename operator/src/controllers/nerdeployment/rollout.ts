@@ -296,8 +296,8 @@ export function stepRollout(input: RolloutInput): RolloutDecision {
       consumeAction: action !== undefined && action !== RolloutAction.Pause,
     };
   };
-  const promote = (why: string): RolloutDecision => {
-    const stepsCompleted = s.currentStepIndex ?? 0;
+  /** `stepsCompleted`: steps whose pause and analysis passed (all of them, or fewer on a manual promote). */
+  const promote = (why: string, stepsCompleted = s.currentStepIndex ?? 0): RolloutDecision => {
     s.history = historyWith(s, { model: cand, previousModel: stable, outcome: 'Promoted', endTime: ts(now), stepsCompleted, message: why });
     s.stableModel = cand;
     s = idle(s);
@@ -375,7 +375,7 @@ export function stepRollout(input: RolloutInput): RolloutDecision {
       events.push({ type: 'Normal', reason: E.StepCompleted, note: `shadow phase completed: ${s.lastAnalysis?.message ?? ''}`.slice(0, 1024) });
     } else {
       events.push({ type: 'Normal', reason: E.StepCompleted, note: `Step ${idx + 1}/${n} completed (${step.weight}%)` });
-      if (idx + 1 >= n) return promote(`all ${n} steps completed`);
+      if (idx + 1 >= n) return promote(`all ${n} steps completed`, n);
       s.currentStepIndex = idx + 1;
       const w = (steps[idx + 1] as RolloutStep).weight;
       s.weights = { stable: 100 - w, canary: w };

@@ -18,6 +18,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   operator: { summary: 'run the Kubernetes operator (controllers, leader election, /metrics)', load: async () => (await import('./commands/operator.js')).default },
   retrain: { summary: 'DriftPolicy retraining Job: train from the contract env, compare with the base model', load: async () => (await import('./commands/retrain.js')).default },
   package: { summary: 'make a token-classification (transformer) export a verifiable bundle', load: async () => (await import('./commands/package.js')).default },
+  traffic: { summary: 'send synthetic notes to inference servers at a fixed rate and count the answers', load: async () => (await import('./commands/traffic.js')).default },
 };
 
 function usage(): string {

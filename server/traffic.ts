@@ -29,6 +29,12 @@ export interface TrafficOptions {
   maxInFlight?: number;
   /** Bearer token for servers started with `--auth-tokens-file`. */
   token?: string;
+  /**
+   * Reuse connections (default true). With false every request opens its own connection
+   * (`connection: close`): a Service URL then spreads requests over its pods as independent clients
+   * would, since kube-proxy balances connections, not requests — one kept-alive connection stays on one pod.
+   */
+  keepAlive?: boolean;
 }
 
 export interface TrafficStats {
@@ -57,7 +63,7 @@ export class TrafficGenerator {
 
   constructor(options: TrafficOptions) {
     if (!(options.rate > 0) || !Number.isFinite(options.rate)) throw new RangeError(`traffic rate must be a positive number, got ${options.rate}`);
-    this.#opts = { timeoutMs: 5000, maxInFlight: 64, ...options };
+    this.#opts = { timeoutMs: 5000, maxInFlight: 64, keepAlive: true, ...options };
   }
 
   start(): this {
@@ -95,6 +101,7 @@ export class TrafficGenerator {
     this.stats.sent++;
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (this.#opts.token) headers.authorization = `Bearer ${this.#opts.token}`;
+    if (!this.#opts.keepAlive) headers.connection = 'close';
     const p = fetch(target.url, { method: 'POST', headers, body: JSON.stringify({ text: this.#opts.nextText() }), signal: AbortSignal.timeout(this.#opts.timeoutMs) })
       .then(async (r) => {
         await r.arrayBuffer();

@@ -1,7 +1,9 @@
 /**
  * The thin part of the server: resolve the model source, load and verify the engine, build the app,
- * listen, and shut down gracefully. On SIGTERM/SIGINT: readiness fails at once, the listener stops
- * accepting, idle keep-alive connections close, in-flight requests and queued documents finish, then
+ * listen, and shut down gracefully. On SIGTERM/SIGINT: readiness fails at once; for `shutdownDelayMs` the
+ * server keeps answering (closing each connection after its response) while Kubernetes removes the pod
+ * from the Service's endpoints — closing the listener at once would refuse the requests that kube-proxy
+ * still routes here during that propagation; then the listener stops accepting, idle keep-alive connections close, in-flight requests and queued documents finish, then
  * the engine closes; if that takes longer than `drainTimeoutMs` the remaining connections are cut.
  * The process is gone well within Kubernetes' default 30 s grace period (and our own 10 s budget).
  */
@@ -36,6 +38,8 @@ export interface ServeConfig {
   shadow?: ShadowOptions | undefined;
   /** Longest graceful drain before connections are cut. */
   drainTimeoutMs?: number;
+  /** After SIGTERM, keep serving (unready) this long before the listener closes. Default 0. */
+  shutdownDelayMs?: number;
   /** Install SIGTERM/SIGINT handlers (the CLI does; in-process tests call `shutdown` instead). */
   handleSignals?: boolean;
   logger?: Logger;
@@ -119,6 +123,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
       log.info({ reason, inflight: serverApp.state.inflight, queued: serverApp.batcher.queueDepth }, 'shutting down: draining in-flight requests');
       serverApp.state.draining = true;
       serverApp.metrics.ready.set(0);
+      if (config.shutdownDelayMs) await new Promise((r) => setTimeout(r, config.shutdownDelayMs));
       const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
       httpServer.closeIdleConnections();
       let timer: NodeJS.Timeout | undefined;

@@ -576,4 +576,17 @@ describe('graceful shutdown', () => {
     expect(Date.now() - t0).toBeLessThan(10_000);
     expect(cap.lines.some((l) => l.includes('shutdown complete'))).toBe(true);
   });
+
+  it('with a shutdown delay, keeps answering (unready, closing connections) until the delay is over', async () => {
+    const s = await startServer({ model: bundle.dir, host: '127.0.0.1', port: 0, logger: captureLogger().logger, shutdownDelayMs: 1500 });
+    const code = s.shutdown('SIGTERM');
+    const ready = await fetch(`${s.url}/readyz`);
+    expect(ready.status).toBe(503);
+    await ready.arrayBuffer();
+    const during = await postJson(`${s.url}/v1/extract`, { text: NOTE });
+    expect(during.status).toBe(200);
+    expect(during.headers.get('connection')).toBe('close');
+    expect(await code).toBe(0);
+    await expect(fetch(`${s.url}/healthz`)).rejects.toThrow();
+  });
 });

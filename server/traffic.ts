@@ -27,7 +27,7 @@ export interface TrafficOptions {
   timeoutMs?: number;
   /** Most requests in flight at once; sends beyond it are counted as `dropped`. Default 64. */
   maxInFlight?: number;
-  /** Bearer token for servers started with `--auth-tokens-file`. */
+  /** Bearer token for servers started with `--auth-token-file`. */
   token?: string;
   /**
    * Reuse connections (default true). With false every request opens its own connection

@@ -32,6 +32,7 @@ http:
   --max-document-chars N     per-document limit (default ${DEFAULT_SERVER_OPTIONS.maxDocumentChars})
   --max-documents N          documents per request (default ${DEFAULT_SERVER_OPTIONS.maxDocuments})
   --drain-timeout-ms N       graceful shutdown budget (default ${DEFAULT_DRAIN_TIMEOUT_MS})
+  --shutdown-delay-ms N      after SIGTERM, keep serving (unready) this long so endpoints can drop the pod (default 0)
 
 metric labels (constant on every series):
   --namespace NS             [env NEROPS_NAMESPACE, POD_NAMESPACE]
@@ -68,6 +69,7 @@ const options = {
   'max-document-chars': { type: 'string' },
   'max-documents': { type: 'string' },
   'drain-timeout-ms': { type: 'string' },
+  'shutdown-delay-ms': { type: 'string' },
   namespace: { type: 'string' },
   deployment: { type: 'string' },
   'model-name': { type: 'string' },
@@ -150,6 +152,7 @@ const serve: Command = async (argv) => {
         maxDocuments: intFlag('max-documents', v['max-documents'], D.maxDocuments, 1),
       },
       drainTimeoutMs: intFlag('drain-timeout-ms', v['drain-timeout-ms'], DEFAULT_DRAIN_TIMEOUT_MS, 0),
+      shutdownDelayMs: intFlag('shutdown-delay-ms', v['shutdown-delay-ms'], 0, 0),
       labels: {
         namespace: v.namespace ?? env(ServeEnv.namespace, 'POD_NAMESPACE') ?? '',
         deployment: v.deployment ?? env(ServeEnv.deployment) ?? '',

@@ -24,6 +24,13 @@ export const SERVER_CONTAINER = 'server';
 /** Default resources of the server container when spec.resources is omitted. */
 export const DEFAULT_RESOURCES = { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '1Gi' } };
 
+/**
+ * How long a terminating server keeps answering (unready) before it closes its listener: the time for
+ * the endpoints change to reach every kube-proxy, so a rollout or scale-down drops no request. Well
+ * inside terminationGracePeriodSeconds (30) together with the server's drain budget.
+ */
+export const SHUTDOWN_DELAY_MS = 3000;
+
 /** Name of the stable track's Deployment. */
 export function deploymentName(nd: NerDeployment, track: Track = 'stable'): string {
   return boundedName(nd.metadata.name ?? 'ner', `-${track}`);
@@ -98,7 +105,7 @@ export function desiredDeployment({ nd, model, replicas, image, track = 'stable'
   ];
   const volumes = [modelVolume, tmp.volume, ...source.volumes];
   const serverMounts = [{ ...modelMount, readOnly: true }, tmp.mount];
-  const args = ['serve', '--model', MODEL_DIR, '--model-digest', model.spec.source.digest, '--host', '$(POD_IP)', '--port', String(port), ...tuningArgs(nd)];
+  const args = ['serve', '--model', MODEL_DIR, '--model-digest', model.spec.source.digest, '--host', '$(POD_IP)', '--port', String(port), '--shutdown-delay-ms', String(SHUTDOWN_DELAY_MS), ...tuningArgs(nd)];
   if (nd.spec.auth) {
     const key = nd.spec.auth.tokenHashesSecretRef.key ?? 'token-hashes';
     volumes.push({ name: 'auth', secret: { secretName: nd.spec.auth.tokenHashesSecretRef.name, items: [{ key, path: 'token-hashes' }] } });

@@ -76,7 +76,7 @@ describe('desired children', () => {
     expect(pod?.initContainers?.[0]?.args).toEqual(['fetch-model', 'https://models.example/clinical/', '--digest', DIGEST, '--to', '/models/bundle']);
     const s = pod?.containers[0];
     expect(s?.command).toEqual(['ner-ops']);
-    expect(s?.args).toEqual(['serve', '--model', '/models/bundle', '--model-digest', DIGEST, '--host', '$(POD_IP)', '--port', '8080']);
+    expect(s?.args).toEqual(['serve', '--model', '/models/bundle', '--model-digest', DIGEST, '--host', '$(POD_IP)', '--port', '8080', '--shutdown-delay-ms', '3000']);
     expect(s?.env).toEqual([
       { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
       { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
@@ -99,7 +99,7 @@ describe('desired children', () => {
       n.spec.auth = { tokenHashesSecretRef: { name: 'tokens' } };
     });
     const s = desiredDeployment({ nd: x, model: model('clinical-v1'), replicas: 1, image: 'i' }).spec?.template.spec?.containers[0];
-    expect(s?.args?.slice(8)).toEqual(['9000', '--max-batch-size', '16', '--threads', '2', '--auth-token-file', '/etc/nerops/auth/token-hashes']);
+    expect(s?.args?.slice(8)).toEqual(['9000', '--shutdown-delay-ms', '3000', '--max-batch-size', '16', '--threads', '2', '--auth-token-file', '/etc/nerops/auth/token-hashes']);
     expect(s?.resources).toEqual({ requests: { cpu: '1' }, limits: { memory: '2Gi' } });
   });
 

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# System packages the local cluster needs, installed only when missing (used by .ci/run and `npm run demo`).
+# prometheus: test/cluster runs its own instance on a free loopback port; it must never run as a
+# system service. policy-rc.d (exit 101) forbids the package scripts to start it.
+set -euo pipefail
+
+SUDO=""
+[[ $(id -u) -ne 0 ]] && SUDO=sudo
+
+apt_packages=(prometheus openssl ca-certificates)
+missing=()
+for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if ((${#missing[@]})); then
+  added_policy=0
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod +x /usr/sbin/policy-rc.d
+    added_policy=1
+  fi
+  $SUDO apt-get update
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+  if ((added_policy)); then $SUDO rm -f /usr/sbin/policy-rc.d; fi
+fi
+# Should a service manager have started it anyway, stop and disable it.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null; then
+  $SUDO systemctl disable --now prometheus
+fi

@@ -231,6 +231,14 @@ async function download(url: URL, dest: string, h: HttpOptions, redirects = 0): 
   }
 }
 
+/**
+ * Download one file over HTTP(S) with the same token, CA, timeout and redirect rules as bundles (the
+ * retraining Job fetches its dataset this way). Throws {@link ModelSourceError} naming the URL.
+ */
+export async function downloadFile(uri: string, dest: string, opts: Pick<ModelSourceOptions, 'tokenFile' | 'caFile' | 'timeoutMs'> = {}): Promise<void> {
+  await download(new URL(uri), dest, await httpOptions(opts));
+}
+
 /** Write-then-verify helper for tests and fetch-model: the sha256 hex of a file. */
 export async function fileSha256(path: string): Promise<string> {
   return createHash('sha256').update(await readFile(path)).digest('hex');

@@ -1,9 +1,12 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../engine/bundle.js';
+import { formatConll } from '../engine/conll.js';
 import { trainSmallBundle, type TrainedBundle } from '../server/test-fixtures.js';
 import { generateNotes, writeConll } from './synthetic.js';
 import { checkLabelSet, localPath, readContract, RetrainError, runRetrain, splitHeldOut, type RetrainContract } from './retrain-job.js';
@@ -75,6 +78,33 @@ describe('retrain job', () => {
     expect(err).toBeInstanceOf(RetrainError);
     expect(err).toMatchObject({ reason: 'InvalidDataset', message: expect.stringContaining(`${dataset}:3:`) });
   }, 60_000);
+
+  it('fetches an http(s) dataset (one file, or a directory URL with train.conll and dev.conll); errors name the URL and line', async () => {
+    const files: Record<string, string> = {
+      '/data.conll': formatConll(generateNotes({ count: 100, seed: 98, vocabulary: 'shifted' })),
+      '/split/train.conll': formatConll(generateNotes({ count: 80, seed: 97 })),
+      '/split/dev.conll': formatConll(generateNotes({ count: 20, seed: 96 })),
+      '/bad.conll': 'Patient\tO\nhas\tO\ndiabetes\tB-DISEASE extra\n\n',
+    };
+    const server = createServer((req, res) => {
+      const body = files[req.url ?? ''];
+      res.writeHead(body === undefined ? 404 : 200).end(body);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const one = await runRetrain(contract({ datasetUri: `${url}/data.conll`, outputUri: join(root, 'http-1'), runId: 'http-1' }), { workDir: join(root, 'work-http-1'), epochs: 1 });
+      expect(one).toMatchObject({ outcome: 'Succeeded', datasetDigest: sha256(Buffer.from(files['/data.conll'] as string)), metrics: { sentences: 20 } });
+      const split = await runRetrain(contract({ datasetUri: `${url}/split/`, outputUri: join(root, 'http-2'), runId: 'http-2' }), { workDir: join(root, 'work-http-2'), epochs: 1 });
+      expect(split).toMatchObject({ outcome: 'Succeeded', metrics: { sentences: 20 } });
+      const bad = await runRetrain(contract({ datasetUri: `${url}/bad.conll`, outputUri: join(root, 'never') }), { workDir: join(root, 'work-http-3') }).catch((e: unknown) => e);
+      expect(bad).toMatchObject({ reason: 'InvalidDataset', message: expect.stringContaining(`${url}/bad.conll:3:`) });
+      const missing = await runRetrain(contract({ datasetUri: `${url}/nope.conll`, outputUri: join(root, 'never') }), { workDir: join(root, 'work-http-4') }).catch((e: unknown) => e);
+      expect(missing).toMatchObject({ reason: 'InvalidDataset', message: expect.stringContaining('HTTP 404') });
+    } finally {
+      server.close();
+    }
+  }, 120_000);
 
   it('a wrong base model digest fails as BaseModelUnavailable', async () => {
     const err = await runRetrain(contract({ baseModelDigest: 'f'.repeat(64), datasetUri: '/nonexistent', outputUri: '/nonexistent' }), { workDir: join(root, 'work4') }).catch((e: unknown) => e);

@@ -20,7 +20,7 @@ import { ConllError, formatConll, readConll, type LabeledSentence } from '../eng
 import { sha256 } from '../engine/bundle.js';
 import { loadEngine } from '../engine/load.js';
 import type { EvaluationReport, NerEngine } from '../engine/types.js';
-import { materializeBundle } from '../server/model-source.js';
+import { downloadFile, materializeBundle } from '../server/model-source.js';
 import { RetrainingEnv } from '../operator/src/api/driftpolicy-constants.js';
 import type { RetrainResult } from '../operator/src/controllers/driftpolicy/retrain-result.js';
 import { evaluateSequences } from './evaluate.js';
@@ -137,6 +137,50 @@ async function isNonEmptyDir(path: string): Promise<boolean> {
   }
 }
 
+/**
+ * The dataset at a local path, validated (format, label set) and split: a directory with `train.conll`
+ * and `dev.conll`, or one file of which every 5th sentence is held out. The digest covers the bytes read.
+ */
+async function readLabeledDataset(datasetPath: string, entityTypes: readonly string[]): Promise<{ train: LabeledSentence[]; dev: LabeledSentence[]; digest: string }> {
+  let info;
+  try {
+    info = await stat(datasetPath);
+  } catch (err) {
+    throw new RetrainError('InvalidDataset', `${datasetPath}: cannot read the dataset (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  let out: { train: LabeledSentence[]; dev: LabeledSentence[]; digest: string };
+  if (info.isDirectory()) {
+    const trainFile = join(datasetPath, 'train.conll');
+    const devFile = join(datasetPath, 'dev.conll');
+    const train = await readDataset(trainFile);
+    const dev = await readDataset(devFile);
+    checkLabelSet(trainFile, train, entityTypes);
+    out = { train, dev, digest: sha256(Buffer.concat([await readFile(trainFile), await readFile(devFile)])) };
+  } else {
+    const all = await readDataset(datasetPath);
+    checkLabelSet(datasetPath, all, entityTypes);
+    out = { ...splitHeldOut(all), digest: sha256(await readFile(datasetPath)) };
+  }
+  if (out.dev.length === 0 || out.train.length === 0) throw new RetrainError('InvalidDataset', `${datasetPath}: too few sentences to hold some out (${out.train.length + out.dev.length})`);
+  return out;
+}
+
+/**
+ * An HTTP(S) dataset, downloaded to `dest`: a URL ending in `/` is a directory holding `train.conll` and
+ * `dev.conll`; anything else is one CoNLL file. Returns the local path the rest of the job reads, and the
+ * local → remote prefix pair so that error messages name the URL a user knows (with the line number).
+ */
+async function downloadDataset(uri: string, dest: string): Promise<{ path: string; local: string; remote: string }> {
+  await mkdir(dest, { recursive: true });
+  const isDirectory = new URL(uri).pathname.endsWith('/');
+  try {
+    for (const name of isDirectory ? ['train.conll', 'dev.conll'] : ['dataset.conll']) await downloadFile(isDirectory ? new URL(name, uri).href : uri, join(dest, name), { timeoutMs: 60_000 });
+  } catch (err) {
+    throw new RetrainError('InvalidDataset', `dataset ${(err as Error).message}`.slice(0, 500), { cause: err });
+  }
+  return isDirectory ? { path: dest, local: `${dest}/`, remote: uri } : { path: join(dest, 'dataset.conll'), local: join(dest, 'dataset.conll'), remote: uri };
+}
+
 /** Run one retraining; throws {@link RetrainError} for classified failures. */
 export async function runRetrain(contract: RetrainContract, options: RetrainOptions): Promise<RetrainResult> {
   const log = options.log ?? (() => {});
@@ -157,31 +201,17 @@ export async function runRetrain(contract: RetrainContract, options: RetrainOpti
     log(`base model ${base.info.name} ${base.info.version} (${base.info.digest.slice(0, 12)}), entity types ${base.info.entityTypes.join(', ')}`);
 
     // 2. Dataset: format and label set, before any training.
-    const datasetPath = localPath(contract.datasetUri, pvcRoot);
+    const remote = /^https?:\/\//i.test(contract.datasetUri) ? await downloadDataset(contract.datasetUri, join(options.workDir, 'dataset')) : undefined;
+    const datasetPath = remote ? remote.path : localPath(contract.datasetUri, pvcRoot);
     if (!datasetPath) throw new RetrainError('InvalidDataset', `unsupported dataset URI scheme: ${contract.datasetUri.split(':')[0]}`);
-    let info;
+    let dataset: { train: LabeledSentence[]; dev: LabeledSentence[]; digest: string };
     try {
-      info = await stat(datasetPath);
+      dataset = await readLabeledDataset(datasetPath, base.info.entityTypes);
     } catch (err) {
-      throw new RetrainError('InvalidDataset', `${datasetPath}: cannot read the dataset (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+      if (remote && err instanceof RetrainError) err.message = err.message.split(remote.local).join(remote.remote);
+      throw err;
     }
-    let trainSentences: LabeledSentence[];
-    let devSentences: LabeledSentence[];
-    let datasetDigest: string;
-    if (info.isDirectory()) {
-      const trainFile = join(datasetPath, 'train.conll');
-      const devFile = join(datasetPath, 'dev.conll');
-      trainSentences = await readDataset(trainFile);
-      devSentences = await readDataset(devFile);
-      checkLabelSet(trainFile, trainSentences, base.info.entityTypes);
-      datasetDigest = sha256(Buffer.concat([await readFile(trainFile), await readFile(devFile)]));
-    } else {
-      const all = await readDataset(datasetPath);
-      checkLabelSet(datasetPath, all, base.info.entityTypes);
-      ({ train: trainSentences, dev: devSentences } = splitHeldOut(all));
-      datasetDigest = sha256(await readFile(datasetPath));
-    }
-    if (devSentences.length === 0 || trainSentences.length === 0) throw new RetrainError('InvalidDataset', `${datasetPath}: too few sentences to hold some out (${trainSentences.length + devSentences.length})`);
+    const { train: trainSentences, dev: devSentences, digest: datasetDigest } = dataset;
     const trainFile = join(options.workDir, 'train.conll');
     const devFile = join(options.workDir, 'dev.conll');
     await writeFile(trainFile, formatConll(trainSentences));

@@ -17,8 +17,9 @@ const HELP = `usage: ner-ops retrain [options]
 
 The DriftPolicy retraining Job. Configured by the contract env (set by the operator):
   NEROPS_BASE_MODEL_URI, NEROPS_BASE_MODEL_DIGEST, NEROPS_DATASET_URI, NEROPS_OUTPUT_URI, NEROPS_RUN_ID
-Locations: file://, plain paths, pvc://claim/path (under $NEROPS_PVC_ROOT); the base model also http(s)://.
-The dataset is a CoNLL file (every 5th sentence held out) or a directory with train.conll and dev.conll.
+Locations: file://, plain paths, pvc://claim/path (under $NEROPS_PVC_ROOT); the base model and the dataset
+also http(s)://. The dataset is a CoNLL file (every 5th sentence held out) or a directory with train.conll
+and dev.conll (over http(s), a URL ending in /). The output is written locally (file:// or pvc://).
 
   --epochs N               SGD epochs (default ${DEFAULT_EPOCHS})
   --seed N                 random seed (default 1)

@@ -1,10 +1,16 @@
 /**
- * Readable one-line renderings of the demo's objects (pure), and a poller that prints a line only when the
- * rendering changes — the demo's progress is what `kubectl get -w` would show, condensed.
+ * Readable one-line renderings of the demo's objects (pure), a poller that prints a line only when the
+ * rendering changes — the demo's progress is what `kubectl get -w` would show, condensed — and the two
+ * waits every story needs (a NerModel Ready, a model serving all traffic).
  */
 import type { DriftPolicy } from '../../operator/src/api/driftpolicy.js';
 import type { NerDeployment } from '../../operator/src/api/nerdeployment.js';
+import type { NerModel } from '../../operator/src/api/nermodel.js';
+import { nerDeployments, nerModels } from '../../operator/src/controllers/common.js';
+import type { ResourceType } from '../../operator/src/runtime/resource.js';
 import type { TrafficStats } from '../../server/traffic.js';
+
+const MINUTE = 60_000;
 
 const num = (x: number | undefined, digits = 3) => (x === undefined ? '–' : x.toFixed(digits));
 
@@ -59,4 +65,35 @@ export async function follow<T>(what: string, read: () => Promise<T | undefined>
     if (Date.now() > deadline) throw new Error(`timed out after ${Math.round(opts.timeoutMs / 1000)} s waiting for ${what} (last: ${last || 'nothing'})`);
     await new Promise((r) => setTimeout(r, opts.everyMs ?? 500));
   }
+}
+
+/** Reads of one namespace, as the waits below need them. */
+export interface Reader {
+  get<T>(rt: ResourceType, name: string): Promise<T>;
+}
+
+/** Follow a NerModel until it is Ready (throw, with its conditions, if it is Rejected or Failed). */
+export async function waitModelReady(r: Reader, name: string, print: (line: string) => void): Promise<NerModel> {
+  const m = await follow(
+    `NerModel ${name} to be Ready`,
+    () => r.get<NerModel>(nerModels, name),
+    (m) => `NerModel ${name}: ${m.status?.phase ?? 'Pending'}${m.status?.metrics ? ` (validated: held-out F1 ${m.status.metrics.micro.f1.toFixed(3)})` : ''}`,
+    (m) => m.status?.phase === 'Ready' || m.status?.phase === 'Rejected' || m.status?.phase === 'Failed',
+    { timeoutMs: 3 * MINUTE, print },
+  );
+  if (m.status?.phase !== 'Ready') throw new Error(`NerModel ${name} is ${m.status?.phase}: ${m.status?.conditions?.map((c) => c.message).join('; ')}`);
+  return m;
+}
+
+/** Follow a NerDeployment until `model` serves 100 % of its traffic (throw if it is rolled back or rejected). */
+export async function waitServing(r: Reader, deployment: string, model: string, print: (line: string) => void): Promise<NerDeployment> {
+  const nd = await follow(
+    `${model} to serve all traffic`,
+    () => r.get<NerDeployment>(nerDeployments, deployment),
+    rolloutLine,
+    (nd) => (nd.status?.stableModel === model && nd.status.phase === 'Healthy' && nd.status.weights?.canary === 0) || nd.status?.phase === 'RolledBack' || nd.status?.rejectedModel === model,
+    { timeoutMs: 6 * MINUTE, print },
+  );
+  if (nd.status?.stableModel !== model) throw new Error(`${model} was not promoted: ${nd.status?.abortReason ?? nd.status?.message ?? nd.status?.phase}`);
+  return nd;
 }

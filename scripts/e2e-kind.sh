@@ -16,10 +16,11 @@
 #            traffic → Warning → a retraining Job (`ner-ops retrain`) → a new NerModel → canary → promoted
 #            → Healthy again against the new model's baseline.
 #
-# Storage: `ner-ops retrain` reads its dataset and writes its bundle only through local paths (file://,
-# pvc://), and validation Jobs and serving pods read pvc:// by mounting the claim. So the dataset and the
-# retraining output live on one ReadWriteOnce PVC (kind's default local-path class) that every pod mounts:
-# this works because a kind cluster has a single node. A multi-node cluster needs a ReadWriteMany class.
+# Storage: `ner-ops retrain` writes its bundle only through local paths (file://, pvc://; it may read the
+# dataset over http(s) too), and validation Jobs and serving pods read pvc:// by mounting the claim. So the
+# retraining output (and, here, the dataset) live on one ReadWriteOnce PVC (kind's default local-path class)
+# that every pod mounts: this works because a kind cluster has a single node. A multi-node cluster needs a
+# ReadWriteMany class.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 

@@ -15,6 +15,17 @@ cluster:
   --prometheus-url URL       Prometheus for autoscaling, analysis and drift            [env NEROPS_PROMETHEUS_URL]
   --image IMAGE              image of the pods the operator creates (default nerops:dev) [env NEROPS_IMAGE]
 
+default model storage (objects named here live in each workload namespace):
+  --default-model-uri URI    where retraining Jobs write when a DriftPolicy sets no spec.retraining.outputUri:
+                             pvc://CLAIM[/PATH] or file://PATH; runs go to URI/<namespace>/<policy>/<run id>
+                                                                                      [env NEROPS_DEFAULT_MODEL_URI]
+  --default-model-credentials-secret NAME
+                             Secret (key token) for http(s) model sources without credentialsSecretRef
+                                                                                      [env NEROPS_DEFAULT_MODEL_CREDENTIALS_SECRET]
+  --default-model-ca-configmap NAME
+                             ConfigMap (key ca.crt) for https model sources without caBundleConfigMapRef
+                                                                                      [env NEROPS_DEFAULT_MODEL_CA_CONFIGMAP]
+
 metrics and health (/metrics, /healthz, /readyz):
   --metrics-host H           bind address (default 0.0.0.0)                           [env NEROPS_METRICS_HOST]
   --metrics-port P           port (default 8081; 0 = any free port)                   [env NEROPS_METRICS_PORT]
@@ -43,6 +54,9 @@ const flags = {
   namespace: { type: 'string' },
   'prometheus-url': { type: 'string' },
   image: { type: 'string' },
+  'default-model-uri': { type: 'string' },
+  'default-model-credentials-secret': { type: 'string' },
+  'default-model-ca-configmap': { type: 'string' },
   'metrics-host': { type: 'string' },
   'metrics-port': { type: 'string' },
   'leader-elect': { type: 'string' },
@@ -79,6 +93,34 @@ async function loadKubeConfig(path: string | undefined): Promise<ClusterAccess> 
   return access;
 }
 
+/** A Secret or ConfigMap name (DNS-1123 subdomain), or undefined when unset/empty. */
+function objectNameFlag(name: string, kind: string, value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value.length > 253 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(value)) {
+    throw new CliError(`--${name} must be a ${kind} name (lower-case letters, digits, '-' and '.'), got '${value}'`);
+  }
+  return value;
+}
+
+/**
+ * `--default-model-uri`: a location retraining Jobs can write to, `pvc://claim[/path]` or `file://path`.
+ * http(s) stores are read-only to the Jobs (and other schemes are not supported), so they are refused.
+ */
+function defaultModelUriFlag(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  const uri = value.replace(/\/+$/, '');
+  if (/^pvc:\/\/[a-z0-9]([-a-z0-9]*[a-z0-9])?(\/\S*)?$/.test(uri) && uri.length <= 1500) return uri;
+  if (/^file:\/\/\/?\S+$/.test(uri) && uri.length <= 1500) return uri;
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1]?.toLowerCase();
+  const why =
+    scheme === 'http' || scheme === 'https'
+      ? 'retraining Jobs write their bundles there and cannot write to an http(s) store'
+      : scheme === 'pvc'
+        ? 'the claim must be a lower-case DNS label'
+        : 'only pvc:// and file:// locations are writable by retraining Jobs';
+  throw new CliError(`--default-model-uri must be pvc://<claim>[/<path>] or file://<path> (${why}), got '${value}'`);
+}
+
 function boolFlag(name: string, value: string | undefined, fallback: boolean): boolean {
   if (value === undefined || value === '') return fallback;
   if (['true', '1', 'yes'].includes(value)) return true;
@@ -111,10 +153,19 @@ const operator: Command = async (argv) => {
       throw new CliError(`--prometheus-url is not a URL: '${prometheusUrl}'`);
     }
   }
+  const defaultModelUri = defaultModelUriFlag(v['default-model-uri'] ?? env.NEROPS_DEFAULT_MODEL_URI);
+  const credentialsSecret = objectNameFlag('default-model-credentials-secret', 'Secret', v['default-model-credentials-secret'] ?? env.NEROPS_DEFAULT_MODEL_CREDENTIALS_SECRET);
+  const caConfigMap = objectNameFlag('default-model-ca-configmap', 'ConfigMap', v['default-model-ca-configmap'] ?? env.NEROPS_DEFAULT_MODEL_CA_CONFIGMAP);
+  const modelStorage = {
+    ...(defaultModelUri ? { uri: defaultModelUri } : {}),
+    ...(credentialsSecret ? { credentialsSecret } : {}),
+    ...(caConfigMap ? { caConfigMap } : {}),
+  };
   const options: Omit<OperatorOptions, 'logger' | 'kubeConfig'> = {
     ...(namespace ? { namespace } : {}),
     ...(prometheusUrl ? { prometheusUrl } : {}),
     ...((v.image ?? env.NEROPS_IMAGE) ? { image: v.image ?? env.NEROPS_IMAGE } : {}),
+    ...(Object.keys(modelStorage).length > 0 ? { modelStorage } : {}),
     metrics: { host: v['metrics-host'] ?? env.NEROPS_METRICS_HOST ?? '0.0.0.0', port: metricsPort },
     leaderElection: leaderElect
       ? {
@@ -142,6 +193,7 @@ const operator: Command = async (argv) => {
     import('../../operator/src/runtime/logger.js'),
   ]);
   const logger = createOperatorLogger(v['log-level']);
+  if (options.modelStorage) logger.info({ modelStorage: options.modelStorage }, 'default model storage configured');
   let handle: OperatorHandle;
   try {
     handle = await runOperator({ ...options, kubeConfig, logger }, controllers);

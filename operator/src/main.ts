@@ -19,6 +19,7 @@ import { LeaderElector, type LeaderElectionOptions } from './runtime/leader.js';
 import { OperatorMetrics } from './runtime/metrics.js';
 import type { Clock } from './runtime/clock.js';
 import type { KubernetesObject } from '@kubernetes/client-node';
+import type { ModelStorageDefaults } from './controllers/common.js';
 
 /** What controllers get to build themselves: configuration that is not a Kubernetes object. */
 export interface ControllerDeps {
@@ -28,6 +29,8 @@ export interface ControllerDeps {
   prometheusUrl: string | undefined;
   /** Image for the pods the operator creates (`--image`), when configured. */
   image?: string;
+  /** Default model storage (`--default-model-uri`, `--default-model-credentials-secret`, `--default-model-ca-configmap`). */
+  modelStorage?: ModelStorageDefaults;
   logger: Logger;
   clock: Clock | undefined;
   /** The operator's metrics (controllers register their own series on `metrics.registry`). */
@@ -46,6 +49,8 @@ export interface OperatorOptions {
   prometheusUrl?: string;
   /** Image for the pods the operator creates (passed to controllers as `deps.image`). */
   image?: string;
+  /** Default model storage (passed to controllers as `deps.modelStorage`). */
+  modelStorage?: ModelStorageDefaults;
   /** Metrics/health server; port 0 picks a free port; `false` disables the server. */
   metrics?: { host: string; port: number } | false;
   /** Lease leader election; `false` = this instance always leads. */
@@ -99,7 +104,7 @@ export async function runOperator(options: OperatorOptions, controllers: readonl
     ...(options.informer ? { informer: options.informer } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
   });
-  const deps: ControllerDeps = { namespace: options.namespace, prometheusUrl: options.prometheusUrl, ...(options.image ? { image: options.image } : {}), logger: log, clock: options.clock, metrics };
+  const deps: ControllerDeps = { namespace: options.namespace, prometheusUrl: options.prometheusUrl, ...(options.image ? { image: options.image } : {}), ...(options.modelStorage ? { modelStorage: options.modelStorage } : {}), logger: log, clock: options.clock, metrics };
   const specs = controllers.map((c) => (typeof c === 'function' ? c(deps) : c));
   const unknown = (options.only ?? []).filter((n) => !specs.some((s) => s.name === n));
   if (unknown.length) throw new Error(`unknown controllers: ${unknown.join(', ')} (known: ${specs.map((s) => s.name).join(', ') || 'none'})`);

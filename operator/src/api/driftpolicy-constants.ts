@@ -47,6 +47,8 @@ export const DriftPolicyReason = {
   JobFailed: 'JobFailed',
   /** The last retraining Job succeeded and produced a NerModel. */
   JobSucceeded: 'JobSucceeded',
+  /** spec.retraining.outputUri is not set and the operator has no --default-model-uri: no Job can start. */
+  OutputUnconfigured: 'OutputUnconfigured',
 } as const;
 export type DriftPolicyReason = (typeof DriftPolicyReason)[keyof typeof DriftPolicyReason];
 
@@ -68,6 +70,8 @@ export const DriftPolicyEventReason = {
   RetrainingSucceeded: 'RetrainingSucceeded',
   /** Warning: a retraining Job failed. */
   RetrainingFailed: 'RetrainingFailed',
+  /** Warning: no output location (spec.retraining.outputUri nor the operator's --default-model-uri): retraining cannot start. */
+  OutputUnconfigured: 'OutputUnconfigured',
 } as const;
 export type DriftPolicyEventReason = (typeof DriftPolicyEventReason)[keyof typeof DriftPolicyEventReason];
 

@@ -110,8 +110,12 @@ export const RetrainingSchema = z.object({
   datasetUri: ArtifactUriSchema,
   /** Version or sha256 of the dataset; a change triggers a retraining (new annotated data). */
   datasetVersion: z.string().min(1).max(128).optional(),
-  /** Where Jobs write bundles: a prefix to which the run id is appended. */
-  outputUri: ArtifactUriSchema,
+  /**
+   * Where Jobs write bundles: a prefix to which the run id is appended. When omitted, the operator's
+   * default model storage (`ner-ops operator --default-model-uri`, Helm `modelStorage.defaultUri`) +
+   * `/<namespace>/<policy name>`; without either, no retraining Job starts (Ready=False, OutputUnconfigured).
+   */
+  outputUri: ArtifactUriSchema.optional(),
   /** Retrain from scratch instead of warm-starting from the serving model. */
   fromScratch: z.boolean().default(false),
   /** Seconds a retraining Job may run before it is counted as failed. */

@@ -54,6 +54,39 @@ export const MOUNTS = {
   tmp: '/var/run/nerops/tmp',
 } as const;
 
+/**
+ * Operator-wide model storage defaults (`ner-ops operator --default-model-*`, Helm `modelStorage.*`).
+ * Names refer to objects in the namespace of the object being reconciled.
+ */
+export interface ModelStorageDefaults {
+  /** Secret (key `token`) for http(s) sources that set no `credentialsSecretRef`. */
+  credentialsSecret?: string;
+  /** ConfigMap (key `ca.crt`) for https sources that set no `caBundleConfigMapRef`. */
+  caConfigMap?: string;
+  /**
+   * Where retraining Jobs write when a DriftPolicy sets no `spec.retraining.outputUri` (`pvc://` or
+   * `file://`): `<uri>/<namespace>/<policy>` + `/` + run id.
+   */
+  uri?: string;
+}
+
+type SourceRefs = Pick<ModelSource, 'uri' | 'credentialsSecretRef' | 'caBundleConfigMapRef'>;
+
+/**
+ * `source` with the operator's default credentials Secret / CA ConfigMap filled in where it sets none of
+ * its own: credentials for `http://` and `https://`, the CA for `https://` only; `pvc://` and `file://`
+ * sources are returned unchanged. The source's own refs always win.
+ */
+export function withStorageDefaults<T extends SourceRefs>(source: T, defaults: ModelStorageDefaults | undefined): T {
+  if (!defaults) return source;
+  const http = /^https?:\/\//i.test(source.uri);
+  const https = /^https:\/\//i.test(source.uri);
+  const out = { ...source };
+  if (http && !source.credentialsSecretRef && defaults.credentialsSecret) out.credentialsSecretRef = { name: defaults.credentialsSecret, key: 'token' };
+  if (https && !source.caBundleConfigMapRef && defaults.caConfigMap) out.caBundleConfigMapRef = { name: defaults.caConfigMap, key: 'ca.crt' };
+  return out;
+}
+
 /** Volumes, mounts and flags a container needs to read a model source. */
 export interface SourceAccess {
   /** URI to pass to `ner-ops` (a `pvc://` URI becomes a path under the claim's mount). */
@@ -69,7 +102,7 @@ export interface SourceAccess {
  * a credentials Secret (key `token` unless set) becomes `--token-file`; a CA ConfigMap (key `ca.crt`
  * unless set) becomes `--ca-file`. `prefix` keeps volume names unique when a pod reads several sources.
  */
-export function sourceAccess(source: Pick<ModelSource, 'uri' | 'credentialsSecretRef' | 'caBundleConfigMapRef'>, prefix = 'model'): SourceAccess {
+export function sourceAccess(source: SourceRefs, prefix = 'model'): SourceAccess {
   const volumes: V1Volume[] = [];
   const mounts: V1VolumeMount[] = [];
   const args: string[] = [];

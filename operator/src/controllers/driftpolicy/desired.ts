@@ -10,7 +10,7 @@ import { RetrainingEnv } from '../../api/driftpolicy-constants.js';
 import type { DriftPolicy, RetrainTrigger } from '../../api/driftpolicy.js';
 import type { NerModel } from '../../api/nermodel.js';
 import { ownerReference } from '../../runtime/client.js';
-import { boundedName, managedLabels, MOUNTS, nerOpsTaskPod, tmpVolume } from '../common.js';
+import { boundedName, managedLabels, MOUNTS, nerOpsTaskPod, sourceAccess, tmpVolume, withStorageDefaults, type ModelStorageDefaults } from '../common.js';
 import { RETRAIN_CONTAINER_NAME, type RetrainResult } from './retrain-result.js';
 
 /** Label on retraining Jobs: the run id. */
@@ -33,9 +33,21 @@ export function retrainJobName(policy: DriftPolicy, runId: string): string {
   return boundedName(policy.metadata.name ?? 'drift', `-${runId}`);
 }
 
-/** Output location of a run: `spec.retraining.outputUri` + `/` + run id. */
-export function outputUriFor(policy: DriftPolicy, runId: string): string {
-  return `${policy.spec.retraining.outputUri.replace(/\/+$/, '')}/${runId}`;
+/**
+ * Output prefix of the policy's runs: `spec.retraining.outputUri`, else the operator's default model URI
+ * (`--default-model-uri`) + `/<namespace>/<policy name>`; undefined when neither is set (no Job can start).
+ */
+export function outputPrefixFor(policy: DriftPolicy, defaultUri: string | undefined): string | undefined {
+  const own = policy.spec.retraining.outputUri;
+  if (own) return own.replace(/\/+$/, '');
+  if (!defaultUri) return undefined;
+  return `${defaultUri.replace(/\/+$/, '')}/${policy.metadata.namespace ?? 'default'}/${policy.metadata.name ?? 'drift'}`;
+}
+
+/** Output location of a run: the output prefix ({@link outputPrefixFor}) + `/` + run id; undefined without one. */
+export function outputUriFor(policy: DriftPolicy, runId: string, defaultUri?: string): string | undefined {
+  const prefix = outputPrefixFor(policy, defaultUri);
+  return prefix === undefined ? undefined : `${prefix}/${runId}`;
 }
 
 /** The claims of `pvc://claim/...` URIs, each once. */
@@ -50,6 +62,18 @@ export interface RetrainJobInput {
   /** The serving model the run starts from (its URI and digest go into the contract env). */
   baseModel: NerModel;
   image: string;
+  /**
+   * Operator model storage defaults: `uri` is the output prefix when the policy sets no outputUri;
+   * credentials / CA are mounted in the default Job for an http(s) base model without its own refs.
+   */
+  storage?: ModelStorageDefaults;
+}
+
+/** The run's output URI; throws when there is none (the plan never builds a Job then). */
+function requiredOutputUri(i: RetrainJobInput): string {
+  const uri = outputUriFor(i.policy, i.runId, i.storage?.uri);
+  if (uri === undefined) throw new Error(`DriftPolicy ${i.policy.metadata.name}: spec.retraining.outputUri is not set and the operator has no --default-model-uri`);
+  return uri;
 }
 
 /** The contract env (DESIGN.md "Retraining Job contract"), names from driftpolicy-constants.ts. */
@@ -58,7 +82,7 @@ export function contractEnv(i: RetrainJobInput): V1EnvVar[] {
     { name: RetrainingEnv.BaseModelUri, value: i.baseModel.spec.source.uri },
     { name: RetrainingEnv.BaseModelDigest, value: i.baseModel.spec.source.digest },
     { name: RetrainingEnv.DatasetUri, value: i.policy.spec.retraining.datasetUri },
-    { name: RetrainingEnv.OutputUri, value: outputUriFor(i.policy, i.runId) },
+    { name: RetrainingEnv.OutputUri, value: requiredOutputUri(i) },
     { name: RetrainingEnv.RunId, value: i.runId },
   ];
 }
@@ -68,19 +92,42 @@ function withEnv(c: V1Container, env: readonly V1EnvVar[]): V1Container {
   return { ...c, env: [...(c.env ?? []).filter((e) => !names.has(e.name)), ...env] };
 }
 
+/** Env of the default Job naming the base model's mounted token / CA files (the names `fetch-model` reads). */
+export const BASE_MODEL_FILE_ENV = { '--token-file': 'NEROPS_MODEL_TOKEN_FILE', '--ca-file': 'NEROPS_MODEL_CA_FILE' } as const;
+
+/**
+ * Credentials and CA of an http(s) base model (its own refs, else the operator defaults) for the default
+ * Job: the Secret / ConfigMap mounted, their paths in {@link BASE_MODEL_FILE_ENV}, and the CA also in
+ * NODE_EXTRA_CA_CERTS (trusted by every TLS connection of the process). Nothing for pvc:// and file://.
+ */
+function baseModelAccess(i: RetrainJobInput): { volumes: V1Volume[]; mounts: V1VolumeMount[]; env: V1EnvVar[] } {
+  const source = withStorageDefaults(i.baseModel.spec.source, i.storage);
+  if (!/^https?:\/\//i.test(source.uri)) return { volumes: [], mounts: [], env: [] };
+  const access = sourceAccess(source, 'base-model');
+  const env: V1EnvVar[] = [];
+  for (let k = 0; k + 1 < access.args.length; k += 2) {
+    const flag = access.args[k] as keyof typeof BASE_MODEL_FILE_ENV;
+    const path = access.args[k + 1] as string;
+    env.push({ name: BASE_MODEL_FILE_ENV[flag], value: path });
+    if (flag === '--ca-file') env.push({ name: 'NODE_EXTRA_CA_CERTS', value: path });
+  }
+  return { volumes: access.volumes, mounts: access.mounts, env };
+}
+
 /** The default pod: `ner-ops retrain` in the operator's image, pvc claims mounted under {@link PVC_ROOT}. */
 function defaultJobSpec(i: RetrainJobInput): V1JobSpec {
   const tmp = tmpVolume();
-  const claims = claimsOf([i.baseModel.spec.source.uri, i.policy.spec.retraining.datasetUri, i.policy.spec.retraining.outputUri]);
-  const volumes: V1Volume[] = [tmp.volume, ...claims.map((c, n) => ({ name: `pvc-${n}`, persistentVolumeClaim: { claimName: c } }))];
-  const mounts: V1VolumeMount[] = [tmp.mount, ...claims.map((c, n) => ({ name: `pvc-${n}`, mountPath: `${PVC_ROOT}/${c}` }))];
+  const claims = claimsOf([i.baseModel.spec.source.uri, i.policy.spec.retraining.datasetUri, requiredOutputUri(i)]);
+  const base = baseModelAccess(i);
+  const volumes: V1Volume[] = [tmp.volume, ...claims.map((c, n) => ({ name: `pvc-${n}`, persistentVolumeClaim: { claimName: c } })), ...base.volumes];
+  const mounts: V1VolumeMount[] = [tmp.mount, ...claims.map((c, n) => ({ name: `pvc-${n}`, mountPath: `${PVC_ROOT}/${c}` })), ...base.mounts];
   return {
     template: {
       spec: nerOpsTaskPod({
         name: RETRAIN_CONTAINER_NAME,
         image: i.image,
         args: ['retrain', ...(i.policy.spec.retraining.fromScratch ? ['--from-scratch'] : [])],
-        env: [{ name: 'NEROPS_PVC_ROOT', value: PVC_ROOT }],
+        env: [{ name: 'NEROPS_PVC_ROOT', value: PVC_ROOT }, ...base.env],
         resources: { requests: { cpu: '500m', memory: '512Mi' }, limits: { memory: '2Gi' } },
         volumes,
         mounts,
@@ -133,7 +180,7 @@ export function retrainedModelName(baseModel: NerModel, runId: string): string {
  * bundle URI and digest from the result, and lineage (parent, dataset, Job, policy, run, evaluation). No
  * ownerReference: deleting the policy must never delete a model that may be serving.
  */
-export function desiredRetrainedModel(policy: DriftPolicy, baseModel: NerModel, run: { runId: string; jobName: string }, result: RetrainResult): NerModel {
+export function desiredRetrainedModel(policy: DriftPolicy, baseModel: NerModel, run: { runId: string; jobName: string }, result: RetrainResult, defaultUri?: string): NerModel {
   const policyName = policy.metadata.name ?? '';
   return {
     apiVersion: API_VERSION,
@@ -148,7 +195,7 @@ export function desiredRetrainedModel(policy: DriftPolicy, baseModel: NerModel, 
       version: run.runId,
       format: result.format ?? baseModel.spec.format,
       source: {
-        uri: result.bundleUri ?? outputUriFor(policy, run.runId),
+        uri: result.bundleUri ?? outputUriFor(policy, run.runId, defaultUri) ?? '',
         digest: result.digest ?? '',
         ...(baseModel.spec.source.credentialsSecretRef ? { credentialsSecretRef: baseModel.spec.source.credentialsSecretRef } : {}),
         ...(baseModel.spec.source.caBundleConfigMapRef ? { caBundleConfigMapRef: baseModel.spec.source.caBundleConfigMapRef } : {}),

@@ -406,6 +406,122 @@ describe('desiredRetrainJob', () => {
   });
 });
 
+describe('operator storage defaults', () => {
+  const noOutput = (mod: (p: DriftPolicy) => void = () => {}) => policy({ retraining: { datasetUri: 'pvc://data/train.conll' } }, mod);
+  const manual = (p: DriftPolicy) => (p.metadata.annotations = { 'nerops.io/retrain': '1' });
+  const ready = (plan: { status: { conditions?: Array<{ type: string }> } }) => plan.status.conditions?.find((c) => c.type === 'Ready');
+  const outputEnv = (job: V1Job | undefined) => job?.spec?.template?.spec?.containers?.[0]?.env?.find((e) => e.name === RetrainingEnv.OutputUri)?.value;
+
+  it('outputUri is optional in the schema', () => {
+    expect(DriftPolicySpecSchema.parse({ targetRef: { name: 'd' }, retraining: { datasetUri: 'file:///d' } }).retraining.outputUri).toBeUndefined();
+  });
+
+  it('without outputUri the Job writes under <default-model-uri>/<namespace>/<policy>/<run id>, and the claim is mounted', () => {
+    const p = planPolicy(observe(noOutput(manual), T0, healthy, { storage: { uri: 'pvc://models/nerops/' } }));
+    const runId = runIdFor(T0, 'Manual');
+    expect(outputEnv(p.createJob)).toBe(`pvc://models/nerops/ns/drift/${runId}`);
+    expect(p.createJob?.spec?.template?.spec?.volumes?.filter((v) => v.persistentVolumeClaim).map((v) => v.persistentVolumeClaim?.claimName)).toEqual(['data', 'models']);
+    expect(ready(p)).toMatchObject({ status: 'True', reason: 'AsExpected' });
+    expect(p.events.map((e) => e.reason)).toEqual(['RetrainingStarted']);
+    // The retrained model's fallback location follows the same rule.
+    const m = desiredRetrainedModel(noOutput(), model(), { runId, jobName: 'j' }, { resultVersion: 1, outcome: 'Succeeded', digest: 'b'.repeat(64) }, 'file:///srv/models');
+    expect(m.spec.source.uri).toBe(`file:///srv/models/ns/drift/${runId}`);
+  });
+
+  it("the policy's own outputUri wins over the default", () => {
+    const p = planPolicy(observe(policy({}, manual), T0, healthy, { storage: { uri: 'pvc://models/nerops' } }));
+    expect(outputEnv(p.createJob)).toBe(`file:///out/${runIdFor(T0, 'Manual')}`);
+  });
+
+  it('without outputUri and without a default: drift is still evaluated, Ready=False OutputUnconfigured, one Event, never a Job', () => {
+    const { plans, policy: after } = run(noOutput(manual), [
+      { t: 0, m: shifted },
+      { t: MIN, m: shifted },
+      { t: 2 * MIN, m: shifted },
+    ]);
+    expect(plans.every((p) => p.createJob === undefined)).toBe(true);
+    expect(plans.map((p) => p.status.state)).toEqual(['Healthy', 'Warning', 'Warning']);
+    expect(plans[1]?.status.lastEvaluation?.signals[0]).toMatchObject({ level: 'Warning', breaches: 2 });
+    const message = 'spec.retraining.outputUri is not set and the operator has no --default-model-uri';
+    for (const p of plans) {
+      expect(ready(p)).toMatchObject({ status: 'False', reason: 'OutputUnconfigured', message, lastTransitionTime: '2024-05-06T10:00:00Z' });
+      expect(p.status.conditions?.find((c) => c.type === 'Retraining')).toMatchObject({ status: 'False', reason: 'OutputUnconfigured' });
+      expect(p.status.conditions?.find((c) => c.type === 'DriftDetected')?.status).toBe(p.status.state === 'Warning' ? 'True' : 'False');
+    }
+    expect(plans[0]?.events).toEqual([{ type: 'Warning', reason: 'OutputUnconfigured', note: `${message}: no retraining Job can start (drift is still evaluated)` }]);
+    expect(plans[1]?.events.map((e) => e.reason)).toEqual(['DriftWarning']);
+    expect(plans[2]?.events).toEqual([]);
+    // The manual request stays pending; once the operator has a default, it starts.
+    expect(after.status?.observedRetrainRequest).toBeUndefined();
+    const fixed = planPolicy(observe(after, at(3 * MIN), undefined, { storage: { uri: 'file:///srv/models' } }));
+    expect(outputEnv(fixed.createJob)).toBe(`file:///srv/models/ns/drift/${runIdFor(at(3 * MIN), 'Manual')}`);
+    expect(ready(fixed)).toMatchObject({ status: 'True' });
+  });
+
+  it('a parked run approved without an output location waits', () => {
+    const p = noOutput((x) => {
+      x.spec.approval = 'Manual';
+      x.metadata.annotations = { 'nerops.io/approve': 'r1' };
+      x.status = { activeJob: { name: 'drift-r1', runId: 'r1', trigger: 'Manual', startTime: '2024-05-06T09:00:00Z', awaitingApproval: true } };
+    });
+    const plan = planPolicy(observe(p, T0, undefined));
+    expect(plan.createJob).toBeUndefined();
+    expect(plan.status.conditions?.find((c) => c.type === 'Retraining')).toMatchObject({ status: 'True', reason: 'OutputUnconfigured' });
+  });
+
+  describe('default Job: credentials and CA of an http(s) base model', () => {
+    const storage = { credentialsSecret: 'store-token', caConfigMap: 'store-ca' };
+    const httpsBase = (mod: (m: NerModel) => void = () => {}) =>
+      model('clinical-v1', (m) => {
+        m.spec.source = { uri: 'https://models.example/clinical/v1/', digest: 'a'.repeat(64) };
+        mod(m);
+      });
+    const job = (base: NerModel, p = policy()) => desiredRetrainJob({ policy: p, runId: 'r1', trigger: 'Drift', baseModel: base, image: 'i', storage });
+
+    it('defaults are mounted and named in env (NEROPS_MODEL_TOKEN_FILE, NEROPS_MODEL_CA_FILE, NODE_EXTRA_CA_CERTS)', () => {
+      const pod = job(httpsBase()).spec?.template?.spec;
+      expect(pod?.volumes).toEqual(
+        expect.arrayContaining([
+          { name: 'base-model-credentials', secret: { secretName: 'store-token', items: [{ key: 'token', path: 'token' }] } },
+          { name: 'base-model-ca', configMap: { name: 'store-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+        ]),
+      );
+      const c = pod?.containers?.[0];
+      expect(c?.volumeMounts?.map((m) => m.name)).toEqual(expect.arrayContaining(['base-model-credentials', 'base-model-ca']));
+      expect(c?.env).toEqual(
+        expect.arrayContaining([
+          { name: 'NEROPS_MODEL_TOKEN_FILE', value: '/var/run/secrets/nerops/model/base-model/token' },
+          { name: 'NEROPS_MODEL_CA_FILE', value: '/etc/nerops/model-ca/base-model/ca.crt' },
+          { name: 'NODE_EXTRA_CA_CERTS', value: '/etc/nerops/model-ca/base-model/ca.crt' },
+        ]),
+      );
+    });
+
+    it("the base model's own refs win", () => {
+      const pod = job(httpsBase((m) => (m.spec.source.credentialsSecretRef = { name: 'mine', key: 'bearer' }))).spec?.template?.spec;
+      expect(pod?.volumes?.find((v) => v.name === 'base-model-credentials')?.secret).toEqual({ secretName: 'mine', items: [{ key: 'bearer', path: 'token' }] });
+      expect(pod?.volumes?.find((v) => v.name === 'base-model-ca')?.configMap?.name).toBe('store-ca');
+    });
+
+    it('nothing for a file:// or pvc:// base model, nor in a template Job', () => {
+      for (const uri of ['file:///models/v1', 'pvc://models/clinical/v1']) {
+        const pod = job(model('clinical-v1', (m) => (m.spec.source.uri = uri))).spec?.template?.spec;
+        expect(pod?.volumes?.some((v) => v.secret || v.configMap)).toBe(false);
+        expect(pod?.containers?.[0]?.env?.map((e) => e.name)).not.toEqual(expect.arrayContaining(['NEROPS_MODEL_TOKEN_FILE']));
+      }
+      const templated = policy({ retraining: { datasetUri: 'file:///d', outputUri: 'file:///o', template: { spec: { template: { spec: { containers: [{ name: 'ft', image: 'hf:1' }] } } } } } });
+      const pod = job(httpsBase(), templated).spec?.template?.spec;
+      expect(pod?.volumes).toBeUndefined();
+      expect(pod?.containers?.[0]?.env?.map((e) => e.name)).toEqual(['NEROPS_BASE_MODEL_URI', 'NEROPS_BASE_MODEL_DIGEST', 'NEROPS_DATASET_URI', 'NEROPS_OUTPUT_URI', 'NEROPS_RUN_ID']);
+    });
+
+    it('without defaults an https base model without refs mounts nothing', () => {
+      const pod = desiredRetrainJob({ policy: policy(), runId: 'r1', trigger: 'Drift', baseModel: httpsBase(), image: 'i' }).spec?.template?.spec;
+      expect(pod?.volumes?.map((v) => v.name)).toEqual(['tmp']);
+    });
+  });
+});
+
 describe('queries', () => {
   const t = { namespace: 'ns', deployment: 'ner' };
   it('aggregates the stable track across pods over the window', () => {

@@ -32,9 +32,10 @@ import {
 import type { NerModel } from '../../api/nermodel.js';
 import type { EventSpec } from '../../runtime/client.js';
 import { formatTime, setCondition, type Condition } from '../../runtime/conditions.js';
+import type { ModelStorageDefaults } from '../common.js';
 import { jobFinished } from '../nermodel/status.js';
 import { lastCronTimeBetween, nextCronTime, parseCron } from './cron.js';
-import { desiredRetrainedModel, desiredRetrainJob, retrainJobName, RUN_ID_LABEL, runIdFor, TRIGGER_ANNOTATION } from './desired.js';
+import { desiredRetrainedModel, desiredRetrainJob, outputPrefixFor, retrainJobName, RUN_ID_LABEL, runIdFor, TRIGGER_ANNOTATION } from './desired.js';
 import type { EvaluationOutcome } from './evaluate.js';
 import { decodeRetrainResult, type RetrainResult } from './retrain-result.js';
 
@@ -51,6 +52,11 @@ export interface PolicyObserved {
   policy: DriftPolicy;
   now: Date;
   image: string;
+  /**
+   * Operator model storage defaults (`--default-model-*`): `uri` is the output prefix of policies without
+   * `spec.retraining.outputUri`; credentials / CA go to the default Job for an http(s) base model.
+   */
+  storage?: ModelStorageDefaults;
   /** False when the target NerDeployment does not exist. */
   targetFound: boolean;
   /** The serving (stable) model of the target, when known. */
@@ -101,6 +107,8 @@ export interface Candidate {
 /** Everything a check may look at. */
 export interface CheckInput {
   policy: DriftPolicy;
+  /** Where the run would write (spec.retraining.outputUri or the operator default); undefined: nowhere. */
+  outputPrefix: string | undefined;
   status: DriftPolicyStatus;
   candidate: Candidate;
   running: number;
@@ -115,10 +123,16 @@ export function failureBackoffMs(failures: number): number {
   return Math.min(6 * 3_600_000, 5 * 60_000 * 2 ** Math.max(0, failures - 1));
 }
 
+/** Why no Job can start without an output location (Ready condition, Retraining condition, Event). */
+export const OUTPUT_UNCONFIGURED_MESSAGE = 'spec.retraining.outputUri is not set and the operator has no --default-model-uri';
+
 /** The default chain, in order; the first violation wins. Approval is handled after it (it parks a run, it does not refuse it). */
 export const DEFAULT_CHECKS: readonly Check[] = [
   function suspended({ policy }) {
     return policy.spec.suspend ? { reason: R.Suspended, message: 'spec.suspend is true: no retraining Jobs are started' } : undefined;
+  },
+  function output({ outputPrefix }) {
+    return outputPrefix === undefined ? { reason: R.OutputUnconfigured, message: OUTPUT_UNCONFIGURED_MESSAGE } : undefined;
   },
   function concurrency({ policy, running }) {
     return running >= policy.spec.maxConcurrentRuns ? { reason: R.JobRunning, message: `${running} retraining Job(s) running (maxConcurrentRuns ${policy.spec.maxConcurrentRuns})` } : undefined;
@@ -200,13 +214,27 @@ function activeFromJob(job: V1Job): ActiveJob {
   };
 }
 
-function conditionsFor(prev: readonly Condition[] | undefined, s: DriftPolicyStatus, stateReason: string, stateMessage: string, retraining: { status: 'True' | 'False'; reason: string; message: string }, gen: number | undefined, now: Date): Condition[] {
+/**
+ * The conditions of a status. `notReady` (a spec or configuration problem) sets Ready=False in place of
+ * the state's Ready, once, so its lastTransitionTime only moves on a real transition.
+ */
+function conditionsFor(
+  prev: readonly Condition[] | undefined,
+  s: DriftPolicyStatus,
+  stateReason: string,
+  stateMessage: string,
+  retraining: { status: 'True' | 'False'; reason: string; message: string },
+  gen: number | undefined,
+  now: Date,
+  notReady?: { reason: string; message: string },
+): Condition[] {
   const set = (list: Condition[], type: string, status: 'True' | 'False' | 'Unknown', reason: string, message: string) =>
     setCondition(list, { type, status, reason, message: message.slice(0, 1024), ...(gen !== undefined ? { observedGeneration: gen } : {}) }, now);
   let c = [...(prev ?? [])];
   const state = s.state;
   const unavailable = state === 'MetricsUnavailable';
-  c = set(c, C.Ready, unavailable ? 'False' : 'True', unavailable || state === 'InsufficientData' ? stateReason : R.AsExpected, stateMessage);
+  if (notReady) c = set(c, C.Ready, 'False', notReady.reason, notReady.message);
+  else c = set(c, C.Ready, unavailable ? 'False' : 'True', unavailable || state === 'InsufficientData' ? stateReason : R.AsExpected, stateMessage);
   c = set(c, C.MetricsAvailable, unavailable ? 'False' : 'True', unavailable ? stateReason : R.MetricsQueried, unavailable ? stateMessage : 'drift metrics queried');
   c = set(c, C.DriftDetected, state === 'Warning' || state === 'Critical' ? 'True' : 'False', stateReason, stateMessage);
   c = set(c, C.CriticalDrift, state === 'Critical' ? 'True' : 'False', stateReason, stateMessage);
@@ -235,6 +263,7 @@ export function planPolicy(o: PolicyObserved, checks: readonly Check[] = DEFAULT
   const createModels: NerModel[] = [];
   const finished: FinishedRun[] = [];
   const wakeups: number[] = [];
+  const outputPrefix = outputPrefixFor(policy, o.storage?.uri);
 
   // 1. Evaluation: a new one replaces the last; otherwise the last stands (breach counts included).
   let stateReason = prev.conditions?.find((c) => c.type === C.DriftDetected)?.reason ?? R.Reconciling;
@@ -273,7 +302,7 @@ export function planPolicy(o: PolicyObserved, checks: readonly Check[] = DEFAULT
     const baseName = job.metadata?.annotations?.[BASE_MODEL_ANNOTATION];
     const base = o.models.find((m) => m.metadata.name === baseName) ?? o.servingModel;
     if (outcome.ok && base) {
-      const model = desiredRetrainedModel(policy, base, { runId: run.runId, jobName: name }, outcome.result);
+      const model = desiredRetrainedModel(policy, base, { runId: run.runId, jobName: name }, outcome.result, o.storage?.uri);
       createModels.push(model);
       const f1 = outcome.result.metrics?.new.micro.f1;
       const baseF1 = outcome.result.metrics?.base?.micro.f1;
@@ -355,7 +384,7 @@ export function planPolicy(o: PolicyObserved, checks: readonly Check[] = DEFAULT
   const pending = status.activeJob?.awaitingApproval ? status.activeJob : undefined;
   const start = (runId: string, trigger: RetrainTrigger, startTime: string, why: string) => {
     const base = o.servingModel as NerModel;
-    const job = desiredRetrainJob({ policy, runId, trigger, baseModel: base, image: o.image });
+    const job = desiredRetrainJob({ policy, runId, trigger, baseModel: base, image: o.image, ...(o.storage ? { storage: o.storage } : {}) });
     job.metadata!.annotations = { ...job.metadata!.annotations, [BASE_MODEL_ANNOTATION]: base.metadata.name ?? '' };
     job.metadata!.labels = { ...job.metadata!.labels, [LABELS.family]: base.spec.family };
     createJob = job;
@@ -371,14 +400,14 @@ export function planPolicy(o: PolicyObserved, checks: readonly Check[] = DEFAULT
 
   if (pending) {
     const approved = annotations[APPROVE_ANNOTATION] === pending.runId;
-    const v = approved ? firstViolation({ policy, status, candidate: { trigger: pending.trigger, why: 'approved' }, running: running.length, servingModel: o.servingModel, nowMs }, checks.filter((c) => c.name !== 'cooldown' && c.name !== 'backoff')) : undefined;
+    const v = approved ? firstViolation({ policy, outputPrefix, status, candidate: { trigger: pending.trigger, why: 'approved' }, running: running.length, servingModel: o.servingModel, nowMs }, checks.filter((c) => c.name !== 'cooldown' && c.name !== 'backoff')) : undefined;
     if (approved && !v) start(pending.runId, pending.trigger, formatTime(now), `approved via ${APPROVE_ANNOTATION}`);
     else if (approved && v) retraining = { status: 'True', reason: v.reason, message: `approved run ${pending.runId} waits: ${v.message}` };
     else retraining = { status: 'True', reason: R.AwaitingApproval, message: `run ${pending.runId} (${pending.trigger}) waits for approval: kubectl annotate driftpolicy ${policy.metadata.name} ${APPROVE_ANNOTATION}=${pending.runId}` };
   } else if (status.activeJob) {
     retraining = { status: 'True', reason: R.JobRunning, message: `retraining Job ${status.activeJob.name} is running (${status.activeJob.trigger})` };
   } else if (candidate && (candidate.trigger !== 'Drift' || o.evaluation)) {
-    const v = firstViolation({ policy, status, candidate, running: running.length, servingModel: o.servingModel, nowMs }, checks);
+    const v = firstViolation({ policy, outputPrefix, status, candidate, running: running.length, servingModel: o.servingModel, nowMs }, checks);
     if (v) {
       retraining = { status: 'False', reason: v.reason, message: `${candidate.why}; not started: ${v.message}` };
       if (v.retryAt !== undefined) wakeups.push(v.retryAt);
@@ -406,8 +435,17 @@ export function planPolicy(o: PolicyObserved, checks: readonly Check[] = DEFAULT
   if (scheduleError) {
     stateMessage = `${stateMessage}; spec.triggers.schedule: ${scheduleError}`;
   }
-  status.conditions = conditionsFor(prev.conditions, status, stateReason, stateMessage, retraining, gen, now);
-  if (scheduleError) status.conditions = setCondition(status.conditions, { type: C.Ready, status: 'False', reason: R.InvalidSpec, message: `spec.triggers.schedule: ${scheduleError}`, ...(gen !== undefined ? { observedGeneration: gen } : {}) }, now);
+  // Spec and configuration problems make the policy not Ready whether or not a run is wanted right now;
+  // evaluation goes on. The schedule error wins (the spec is wrong); a missing output location comes next.
+  const notReady = scheduleError
+    ? { reason: R.InvalidSpec, message: `spec.triggers.schedule: ${scheduleError}` }
+    : outputPrefix === undefined
+      ? { reason: R.OutputUnconfigured, message: OUTPUT_UNCONFIGURED_MESSAGE }
+      : undefined;
+  status.conditions = conditionsFor(prev.conditions, status, stateReason, stateMessage, retraining, gen, now, notReady);
+  if (notReady?.reason === R.OutputUnconfigured && prev.conditions?.find((c) => c.type === C.Ready)?.reason !== R.OutputUnconfigured) {
+    events.push({ type: 'Warning', reason: E.OutputUnconfigured, note: `${OUTPUT_UNCONFIGURED_MESSAGE}: no retraining Job can start (drift is still evaluated)` });
+  }
   const wake = Math.min(...wakeups.filter((w) => Number.isFinite(w)));
   return {
     ...(createJob ? { createJob } : {}),

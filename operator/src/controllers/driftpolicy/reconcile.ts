@@ -16,7 +16,7 @@ import type { NerModel } from '../../api/nermodel.js';
 import type { MetricsQuerier } from '../../prometheus/client.js';
 import type { ControllerSpec, MapFunction, ReconcileContext, ReconcileResult } from '../../runtime/controller.js';
 import { builtin, makeKey, type ObjectKey, type ResourceType } from '../../runtime/resource.js';
-import { DEFAULT_IMAGE, nerDeployments, nerModels } from '../common.js';
+import { DEFAULT_IMAGE, nerDeployments, nerModels, type ModelStorageDefaults } from '../common.js';
 import { evaluateDrift, type EvaluationOutcome } from './evaluate.js';
 import { evaluationDue, planPolicy, unrecordedFinishedJobs, type TerminatedContainer } from './plan.js';
 import { gatherMeasurements } from './queries.js';
@@ -27,6 +27,11 @@ export const driftPolicies: ResourceType = { group: GROUP, version: VERSION, kin
 
 export interface DriftPolicyControllerOptions {
   image?: string;
+  /**
+   * Operator model storage defaults (`--default-model-*`): the output prefix of policies without
+   * spec.retraining.outputUri, and credentials / CA for an http(s) base model in the default Job.
+   */
+  storage?: ModelStorageDefaults;
   /** Prometheus; undefined: every evaluation is MetricsUnavailable (and never retrains). */
   prometheus?: MetricsQuerier;
   /** Registry for the drift metrics (the operator's /metrics registry). */
@@ -136,6 +141,7 @@ export function createDriftPolicyReconciler(options: DriftPolicyControllerOption
       policy,
       now,
       image: options.image ?? DEFAULT_IMAGE,
+      ...(options.storage ? { storage: options.storage } : {}),
       targetFound: target !== undefined,
       servingModel,
       models,

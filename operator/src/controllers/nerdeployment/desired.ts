@@ -12,7 +12,7 @@ import { LABELS, type Track } from '../../api/group.js';
 import type { NerDeployment } from '../../api/nerdeployment.js';
 import type { NerModel } from '../../api/nermodel.js';
 import { ownerReference } from '../../runtime/client.js';
-import { boundedName, managedLabels, nerOpsCommand, restrictedContainerSecurity, restrictedPodSecurity, sourceAccess, tmpVolume } from '../common.js';
+import { boundedName, managedLabels, nerOpsCommand, restrictedContainerSecurity, restrictedPodSecurity, sourceAccess, tmpVolume, withStorageDefaults, type ModelStorageDefaults } from '../common.js';
 
 /** Where the init container installs the bundle and the server reads it. */
 export const MODEL_MOUNT = '/models';
@@ -84,13 +84,15 @@ export interface ServingInput {
   track?: Track;
   /** Shadow phase: the stable server mirrors `percent` % of its requests to `url` (the candidate's Service). */
   shadow?: { url: string; percent: number };
+  /** Operator defaults for http(s) sources without their own credentials / CA refs (fetch-model). */
+  storage?: ModelStorageDefaults;
 }
 
 /** The Deployment of one track. */
-export function desiredDeployment({ nd, model, replicas, image, track = 'stable', shadow }: ServingInput): V1Deployment {
+export function desiredDeployment({ nd, model, replicas, image, track = 'stable', shadow, storage }: ServingInput): V1Deployment {
   const ns = nd.metadata.namespace;
   const port = nd.spec.server.port;
-  const source = sourceAccess(model.spec.source, 'model');
+  const source = sourceAccess(withStorageDefaults(model.spec.source, storage), 'model');
   const tmp = tmpVolume();
   const modelVolume = { name: 'model', emptyDir: { sizeLimit: '2Gi' } };
   const modelMount = { name: 'model', mountPath: MODEL_MOUNT };

@@ -111,6 +111,55 @@ describe('desired children', () => {
   it('is deterministic', () => {
     expect(desiredDeployment({ nd: nd(), model: model('clinical-v1'), replicas: 2, image: 'nerops:test' })).toEqual(d);
   });
+
+  describe('operator storage defaults in fetch-model', () => {
+    const storage = { credentialsSecret: 'store-token', caConfigMap: 'store-ca', uri: 'pvc://models/nerops' };
+    const pod = (m: NerModel) => desiredDeployment({ nd: nd(), model: m, replicas: 1, image: 'i', storage }).spec?.template.spec;
+
+    it('an https source without refs: default Secret and CA mounted in the init container only, flags passed', () => {
+      const p = pod(model('clinical-v1'));
+      const fetch = p?.initContainers?.[0];
+      expect(fetch?.args).toEqual([
+        'fetch-model',
+        'https://models.example/clinical/',
+        '--digest',
+        DIGEST,
+        '--to',
+        '/models/bundle',
+        '--token-file',
+        '/var/run/secrets/nerops/model/model/token',
+        '--ca-file',
+        '/etc/nerops/model-ca/model/ca.crt',
+      ]);
+      expect(p?.volumes?.slice(2)).toEqual([
+        { name: 'model-credentials', secret: { secretName: 'store-token', items: [{ key: 'token', path: 'token' }] } },
+        { name: 'model-ca', configMap: { name: 'store-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+      ]);
+      expect(fetch?.volumeMounts?.map((m) => m.name)).toEqual(['model', 'tmp', 'model-credentials', 'model-ca']);
+      expect(p?.containers[0]?.volumeMounts?.map((m) => m.name)).toEqual(['model', 'tmp']);
+    });
+
+    it('own refs win; pvc:// and file:// sources get no defaults', () => {
+      const own = pod(model('clinical-v1', (m) => (m.spec.source = { ...m.spec.source, credentialsSecretRef: { name: 'mine' }, caBundleConfigMapRef: { name: 'my-ca', key: 'root.pem' } })));
+      expect(own?.volumes?.slice(2)).toEqual([
+        { name: 'model-credentials', secret: { secretName: 'mine', items: [{ key: 'token', path: 'token' }] } },
+        { name: 'model-ca', configMap: { name: 'my-ca', items: [{ key: 'root.pem', path: 'ca.crt' }] } },
+      ]);
+      for (const uri of ['pvc://models/clinical/v1', 'file:///models/clinical']) {
+        const p = pod(model('clinical-v1', (m) => (m.spec.source = { uri, digest: DIGEST })));
+        expect(p?.volumes?.some((v) => v.secret || v.configMap)).toBe(false);
+        expect(p?.initContainers?.[0]?.args?.join(' ')).not.toMatch(/--token-file|--ca-file/);
+      }
+    });
+
+    it('planDeployment passes them to the Deployment it applies', () => {
+      const p = planDeployment({ nd: nd(), models: [model('clinical-v1')], deployment: undefined, now: NOW, image: 'i', history: [], storage });
+      const dep = p.apply.find((o) => o.kind === 'Deployment') as V1Deployment;
+      expect(dep.spec?.template.spec?.initContainers?.[0]?.args).toContain('--token-file');
+      const without = planDeployment({ nd: nd(), models: [model('clinical-v1')], deployment: undefined, now: NOW, image: 'i', history: [] });
+      expect((without.apply.find((o) => o.kind === 'Deployment') as V1Deployment).spec?.template.spec?.initContainers?.[0]?.args).not.toContain('--token-file');
+    });
+  });
 });
 
 describe('resolveModel', () => {

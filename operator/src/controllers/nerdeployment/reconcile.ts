@@ -13,7 +13,7 @@ import type { NerModel } from '../../api/nermodel.js';
 import type { ControllerSpec, MapFunction, ReconcileContext, ReconcileResult } from '../../runtime/controller.js';
 import { builtin, makeKey, parseKey, resourcePath, type ObjectKey, type ResourceType } from '../../runtime/resource.js';
 import { PrometheusError, type MetricsQuerier } from '../../prometheus/client.js';
-import { DEFAULT_IMAGE, nerDeployments, nerModels } from '../common.js';
+import { DEFAULT_IMAGE, nerDeployments, nerModels, type ModelStorageDefaults } from '../common.js';
 import { ROLLOUT_ACTION_ANNOTATION } from '../../api/nerdeployment-constants.js';
 import { analysisQueries, decideAnalysis, type AnalysisDecision, type Measurements } from './analysis.js';
 import type { RateMeasurement, Recommendation } from './autoscale.js';
@@ -24,6 +24,8 @@ import { planDeployment, requestRateQuery } from './status.js';
 
 export interface NerDeploymentControllerOptions {
   image?: string;
+  /** Default credentials / CA for http(s) model sources (operator flags `--default-model-*`). */
+  storage?: ModelStorageDefaults;
   /** Prometheus for the request rate; undefined: autoscaling holds with MetricsAvailable=False. */
   prometheus?: MetricsQuerier;
   /** How often the rate is re-read while autoscaling is on (default 10 s). */
@@ -157,6 +159,7 @@ export function createNerDeploymentReconciler(options: NerDeploymentControllerOp
       ...(problem ? { routingProblem: problem } : {}),
       now: ctx.now(),
       image: options.image ?? DEFAULT_IMAGE,
+      ...(options.storage ? { storage: options.storage } : {}),
       history: histories.get(ctx.key) ?? [],
       ...(measurement ? { measurement } : {}),
       ...(options.metricsIntervalMs !== undefined ? { metricsIntervalMs: options.metricsIntervalMs } : {}),

@@ -10,6 +10,7 @@ import type { NerModel } from '../../api/nermodel.js';
 import type { EventSpec } from '../../runtime/client.js';
 import { findCondition, formatTime, removeCondition, setCondition, type Condition } from '../../runtime/conditions.js';
 import { labelMatchers } from '../../prometheus/client.js';
+import type { ModelStorageDefaults } from '../common.js';
 import type { AnalysisDecision } from './analysis.js';
 import { decideReplicas, type RateMeasurement, type Recommendation } from './autoscale.js';
 import { deploymentName, desiredDeployment, desiredPdb, desiredService, trackServiceName } from './desired.js';
@@ -118,6 +119,8 @@ export interface DeploymentObserved {
   routingProblem?: string;
   now: Date;
   image: string;
+  /** Operator defaults for http(s) model sources without their own credentials / CA refs. */
+  storage?: ModelStorageDefaults;
   /** The request rate (only when spec.autoscaling is set). */
   measurement?: RateMeasurement;
   /** Autoscaler recommendations kept between reconciles. */
@@ -244,6 +247,7 @@ export function planDeployment(o: DeploymentObserved): DeploymentPlan {
 
   // 4. Children. The stable track stays fully scaled during a rollout (an abort is instant).
   const image = nd.spec.image ?? o.image;
+  const storage = o.storage ? { storage: o.storage } : {};
   const mode = rollout?.mode ?? 'Stable';
   const weights = rollout?.status.weights ?? { stable: 100, canary: 0 };
   const gateway = nd.spec.trafficRouting.type === 'gatewayAPI';
@@ -257,14 +261,14 @@ export function planDeployment(o: DeploymentObserved): DeploymentPlan {
   let canaryDesired = 0;
   if (model) {
     apply.push(
-      desiredDeployment({ nd, model, replicas: desired, image, ...(mode === 'Shadow' && nd.spec.shadow ? { shadow: { url: shadowUrl, percent: nd.spec.shadow.percent } } : {}) }),
+      desiredDeployment({ nd, model, replicas: desired, image, ...storage, ...(mode === 'Shadow' && nd.spec.shadow ? { shadow: { url: shadowUrl, percent: nd.spec.shadow.percent } } : {}) }),
       desiredService(nd, mode === 'Shadow' ? { onlyTrack: 'stable' } : {}),
       desiredPdb(nd),
     );
     if (gateway) apply.push(desiredService(nd, { track: 'stable' }));
     if (canaryModel && mode !== 'Stable') {
       canaryDesired = mode === 'Aborted' ? 0 : canaryCount(weights, desired);
-      apply.push(desiredDeployment({ nd, model: canaryModel, replicas: canaryDesired, image, track: 'canary' }), desiredService(nd, { track: 'canary' }));
+      apply.push(desiredDeployment({ nd, model: canaryModel, replicas: canaryDesired, image, track: 'canary', ...storage }), desiredService(nd, { track: 'canary' }));
     } else if (finishing) {
       canaryDesired = o.canaryDeployment?.spec?.replicas ?? 0;
     } else if (o.canaryDeployment) {

@@ -8,7 +8,7 @@ import { LABELS } from '../../api/group.js';
 import { VALIDATION_CONTAINER_NAME } from '../../api/nermodel-constants.js';
 import type { NerModel } from '../../api/nermodel.js';
 import { ownerReference } from '../../runtime/client.js';
-import { boundedName, managedLabels, nerOpsTaskPod, sourceAccess, tmpVolume } from '../common.js';
+import { boundedName, managedLabels, nerOpsTaskPod, sourceAccess, tmpVolume, withStorageDefaults, type ModelStorageDefaults } from '../common.js';
 
 export interface ValidationJobOptions {
   image: string;
@@ -18,6 +18,8 @@ export interface ValidationJobOptions {
   ttlSecondsAfterFinished?: number;
   /** Hard limit for one validation run. */
   activeDeadlineSeconds?: number;
+  /** Operator defaults for http(s) sources without their own credentials / CA refs. */
+  storage?: ModelStorageDefaults;
 }
 
 /** Deterministic name: `<model>-val-<digest[0:10]>` (+ `-<attempt>` for retries), at most 63 characters. */
@@ -30,14 +32,15 @@ export function validationJobName(model: NerModel, attempt: number): string {
 export function desiredValidationJob(model: NerModel, options: ValidationJobOptions): V1Job {
   const name = validationJobName(model, options.attempt);
   const modelName = model.metadata.name ?? '';
-  const source = sourceAccess(model.spec.source, 'model');
+  const effective = withStorageDefaults(model.spec.source, options.storage);
+  const source = sourceAccess(effective, 'model');
   const volumes = [...source.volumes, tmpVolume().volume];
   const mounts = [...source.mounts, tmpVolume().mount];
   const args = ['validate', source.uri, '--digest', model.spec.source.digest, ...source.args];
   const evaluation = model.spec.evaluation;
   if (evaluation) {
     // The dataset is read with the same credentials/CA as the model source.
-    const data = sourceAccess({ uri: evaluation.datasetUri, credentialsSecretRef: model.spec.source.credentialsSecretRef, caBundleConfigMapRef: model.spec.source.caBundleConfigMapRef }, 'dataset');
+    const data = sourceAccess({ uri: evaluation.datasetUri, credentialsSecretRef: effective.credentialsSecretRef, caBundleConfigMapRef: effective.caBundleConfigMapRef }, 'dataset');
     const dataPvc = data.volumes.filter((v) => v.persistentVolumeClaim);
     volumes.push(...dataPvc);
     mounts.push(...data.mounts.filter((m) => dataPvc.some((v) => v.name === m.name)));

@@ -84,6 +84,69 @@ describe('validation Job', () => {
     expect(validationJobName(m, 2)).toBe(`clinical-v1-val-${DIGEST.slice(0, 10)}-2`);
   });
 
+  describe('operator storage defaults (--default-model-credentials-secret, --default-model-ca-configmap)', () => {
+    const storage = { credentialsSecret: 'store-token', caConfigMap: 'store-ca' };
+    const withSource = (uri: string, extra: Partial<NerModel['spec']['source']> = {}) =>
+      model((x) => {
+        x.spec.source = { uri, digest: DIGEST, ...extra };
+      });
+    const pod = (m: NerModel) => desiredValidationJob(m, { image: 'i', attempt: 0, storage }).spec?.template.spec;
+
+    it('an https source without refs gets the default Secret (key token) and ConfigMap (key ca.crt)', () => {
+      const p = pod(withSource('https://models.example/clinical/v1/'));
+      expect(p?.containers[0]?.args).toEqual([
+        'validate',
+        'https://models.example/clinical/v1/',
+        '--digest',
+        DIGEST,
+        '--token-file',
+        '/var/run/secrets/nerops/model/model/token',
+        '--ca-file',
+        '/etc/nerops/model-ca/model/ca.crt',
+      ]);
+      expect(p?.volumes).toEqual(
+        expect.arrayContaining([
+          { name: 'model-credentials', secret: { secretName: 'store-token', items: [{ key: 'token', path: 'token' }] } },
+          { name: 'model-ca', configMap: { name: 'store-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+        ]),
+      );
+      expect(p?.containers[0]?.volumeMounts?.map((m) => m.name)).toEqual(expect.arrayContaining(['model-credentials', 'model-ca']));
+    });
+
+    it('an http source gets the credentials but no CA (nothing to verify)', () => {
+      const p = pod(withSource('http://models.internal/clinical.tar'));
+      expect(p?.containers[0]?.args).toEqual(['validate', 'http://models.internal/clinical.tar', '--digest', DIGEST, '--token-file', '/var/run/secrets/nerops/model/model/token']);
+      expect(p?.volumes?.map((v) => v.name)).toEqual(['model-credentials', 'tmp']);
+    });
+
+    it.each(['file:///models/clinical', 'pvc://models/clinical/v1'])('%s: no defaults', (uri) => {
+      const p = pod(withSource(uri));
+      expect(p?.containers[0]?.args?.join(' ')).not.toMatch(/--token-file|--ca-file/);
+      expect(p?.volumes?.some((v) => v.secret || v.configMap)).toBe(false);
+    });
+
+    it("the model's own refs win, each on its own", () => {
+      const own = pod(withSource('https://models.example/v1/', { credentialsSecretRef: { name: 'mine', key: 'bearer' } }));
+      expect(own?.volumes).toEqual(
+        expect.arrayContaining([
+          { name: 'model-credentials', secret: { secretName: 'mine', items: [{ key: 'bearer', path: 'token' }] } },
+          { name: 'model-ca', configMap: { name: 'store-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+        ]),
+      );
+      const ownCa = pod(withSource('https://models.example/v1/', { caBundleConfigMapRef: { name: 'my-ca' } }));
+      expect(ownCa?.volumes?.find((v) => v.name === 'model-ca')?.configMap?.name).toBe('my-ca');
+      expect(ownCa?.volumes?.find((v) => v.name === 'model-credentials')?.secret?.secretName).toBe('store-token');
+    });
+
+    it('without defaults nothing changes; planModel passes them through', () => {
+      const m = withSource('https://models.example/v1/');
+      expect(desiredValidationJob(m, { image: 'i', attempt: 0, storage: {} })).toEqual(desiredValidationJob(m, { image: 'i', attempt: 0 }));
+      expect(desiredValidationJob(m, { image: 'i', attempt: 0 }).spec?.template.spec?.volumes?.map((v) => v.name)).toEqual(['tmp']);
+      const planned = planModel(obs({ model: m, storage })).createJob;
+      expect(planned).toEqual(desiredValidationJob(m, { image: 'nerops:test', attempt: 0, storage }));
+    });
+  });
+
   it('names stay within 63 characters', () => {
     const long = model((x) => (x.metadata.name = 'a'.repeat(80)));
     expect(validationJobName(long, 12).length).toBeLessThanOrEqual(63);

@@ -10,12 +10,14 @@ import { VALIDATION_CONTAINER_NAME } from '../../api/nermodel-constants.js';
 import type { NerModel } from '../../api/nermodel.js';
 import type { ControllerSpec, ReconcileContext, ReconcileResult } from '../../runtime/controller.js';
 import { builtin } from '../../runtime/resource.js';
-import { DEFAULT_IMAGE, nerModels } from '../common.js';
+import { DEFAULT_IMAGE, nerModels, type ModelStorageDefaults } from '../common.js';
 import { jobFinished, planModel, type TerminatedContainer } from './status.js';
 
 export interface NerModelControllerOptions {
   /** Image of the validation Job (operator flag `--image`). */
   image?: string;
+  /** Default credentials / CA for http(s) sources (operator flags `--default-model-*`). */
+  storage?: ModelStorageDefaults;
 }
 
 /** The terminated validate container of the Job's newest pod, if any. */
@@ -32,14 +34,15 @@ async function terminatedContainer(ctx: ReconcileContext<NerModel>, jobName: str
 export async function reconcileNerModel(ctx: ReconcileContext<NerModel>, options: NerModelControllerOptions = {}): Promise<ReconcileResult> {
   const model = ctx.object;
   const image = options.image ?? DEFAULT_IMAGE;
+  const storage = options.storage ? { storage: options.storage } : {};
   const jobs = ctx.cache<V1Job>(builtin.jobs).list(ctx.namespace, { [LABELS.validates]: ctx.name });
   const now = ctx.now();
-  let plan = planModel({ model, jobs, now, image });
+  let plan = planModel({ model, jobs, now, image, ...storage });
   const current = plan.currentJob ? jobs.find((j) => j.metadata?.name === plan.currentJob) : undefined;
   if (current && jobFinished(current)) {
     // Only a finished Job's pod is worth a request: it carries the result in its termination message.
     const terminated = await terminatedContainer(ctx, plan.currentJob as string);
-    plan = planModel({ model, jobs, now, image, ...(terminated ? { terminated } : {}) });
+    plan = planModel({ model, jobs, now, image, ...storage, ...(terminated ? { terminated } : {}) });
   }
   if (plan.createJob) {
     await ctx.client.apply(builtin.jobs, plan.createJob, { current: null });

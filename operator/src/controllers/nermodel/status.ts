@@ -8,6 +8,7 @@ import type { V1Job } from '@kubernetes/client-node';
 import type { NerModel, NerModelPhase, NerModelStatus } from '../../api/nermodel.js';
 import { NerModelConditionType as C, NerModelEventReason, NerModelReason as R } from '../../api/nermodel-constants.js';
 import type { EventSpec } from '../../runtime/client.js';
+import type { ModelStorageDefaults } from '../common.js';
 import { formatTime, setCondition, type Condition } from '../../runtime/conditions.js';
 import { desiredValidationJob, validationJobName } from './desired.js';
 import { decodeValidationResult, VALIDATE_EXIT, ValidationReason, type ValidationResult } from './validation-result.js';
@@ -27,6 +28,8 @@ export interface ModelObserved {
   terminated?: TerminatedContainer;
   now: Date;
   image: string;
+  /** Operator defaults for http(s) sources without their own credentials / CA refs. */
+  storage?: ModelStorageDefaults;
 }
 
 export interface ModelPlan {
@@ -170,7 +173,7 @@ export function planModel(o: ModelObserved): ModelPlan {
     const message = `validating bundle ${model.spec.source.digest.slice(0, 12)} with Job ${jobName}${attempt > 0 ? ` (attempt ${attempt + 1})` : ''}`;
     events.push({ type: 'Normal', reason: NerModelEventReason.ValidationStarted, note: message });
     return {
-      createJob: desiredValidationJob(model, { image: o.image, attempt }),
+      createJob: desiredValidationJob(model, { image: o.image, attempt, ...(o.storage ? { storage: o.storage } : {}) }),
       status: { ...base, phase: 'Validating', validationJob: jobName, message, conditions: conditionsFor(prev.conditions, 'Validating', R.ValidationPending, message, gen, now) },
       events,
       currentJob: jobName,

@@ -106,6 +106,39 @@ describe('retrain job', () => {
     }
   }, 120_000);
 
+  it('sends the model store token for an http(s) base model and a same-origin dataset, never to another origin', async () => {
+    const tokenFile = join(root, 'token');
+    await writeFile(tokenFile, 's3cret\n');
+    const seen: Array<{ port: number; path: string; auth: string | undefined }> = [];
+    const dataset = formatConll(generateNotes({ count: 50, seed: 95 }));
+    const serve = (requireToken: boolean) =>
+      createServer(async (req, res) => {
+        const port = (req.socket.localPort ?? 0) as number;
+        seen.push({ port, path: req.url ?? '', auth: req.headers.authorization });
+        if (requireToken && req.headers.authorization !== 'Bearer s3cret') return void res.writeHead(401).end();
+        if (req.url === '/data.conll') return void res.writeHead(200).end(dataset);
+        const file = await readFile(join(base.dir, (req.url ?? '').replace('/model/', ''))).catch(() => undefined);
+        res.writeHead(file ? 200 : 404).end(file);
+      });
+    const store = serve(true);
+    const other = serve(false);
+    await Promise.all([store, other].map((srv) => new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))));
+    const storeUrl = `http://127.0.0.1:${(store.address() as AddressInfo).port}`;
+    const otherPort = (other.address() as AddressInfo).port;
+    try {
+      const opts = { epochs: 1, modelTokenFile: tokenFile };
+      const same = await runRetrain(contract({ baseModelUri: `${storeUrl}/model/`, datasetUri: `${storeUrl}/data.conll`, outputUri: join(root, 'tok-1'), runId: 'tok-1' }), { ...opts, workDir: join(root, 'work-tok-1') });
+      expect(same.outcome).toBe('Succeeded');
+      const elsewhere = await runRetrain(contract({ baseModelUri: `${storeUrl}/model/`, datasetUri: `http://127.0.0.1:${otherPort}/data.conll`, outputUri: join(root, 'tok-2'), runId: 'tok-2' }), { ...opts, workDir: join(root, 'work-tok-2') });
+      expect(elsewhere.outcome).toBe('Succeeded');
+      expect(seen.filter((r) => r.port !== otherPort).every((r) => r.auth === 'Bearer s3cret')).toBe(true);
+      expect(seen.filter((r) => r.port === otherPort).map((r) => r.auth)).toEqual([undefined]);
+    } finally {
+      store.close();
+      other.close();
+    }
+  }, 120_000);
+
   it('a wrong base model digest fails as BaseModelUnavailable', async () => {
     const err = await runRetrain(contract({ baseModelDigest: 'f'.repeat(64), datasetUri: '/nonexistent', outputUri: '/nonexistent' }), { workDir: join(root, 'work4') }).catch((e: unknown) => e);
     expect(err).toMatchObject({ reason: 'BaseModelUnavailable' });

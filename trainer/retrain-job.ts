@@ -80,6 +80,12 @@ export interface RetrainOptions {
   seed?: number;
   epochs?: number;
   log?: (line: string) => void;
+  /**
+   * Bearer token file and CA bundle of the model store (the Job's mounted Secret/ConfigMap) for an
+   * http(s) base model. The token also goes to an http(s) dataset on the same origin, never elsewhere.
+   */
+  modelTokenFile?: string | undefined;
+  modelCaFile?: string | undefined;
 }
 
 /** Every 5th sentence is held out (deterministic, spread over the file). */
@@ -170,11 +176,11 @@ async function readLabeledDataset(datasetPath: string, entityTypes: readonly str
  * `dev.conll`; anything else is one CoNLL file. Returns the local path the rest of the job reads, and the
  * local → remote prefix pair so that error messages name the URL a user knows (with the line number).
  */
-async function downloadDataset(uri: string, dest: string): Promise<{ path: string; local: string; remote: string }> {
+async function downloadDataset(uri: string, dest: string, access: { tokenFile?: string | undefined; caFile?: string | undefined }): Promise<{ path: string; local: string; remote: string }> {
   await mkdir(dest, { recursive: true });
   const isDirectory = new URL(uri).pathname.endsWith('/');
   try {
-    for (const name of isDirectory ? ['train.conll', 'dev.conll'] : ['dataset.conll']) await downloadFile(isDirectory ? new URL(name, uri).href : uri, join(dest, name), { timeoutMs: 60_000 });
+    for (const name of isDirectory ? ['train.conll', 'dev.conll'] : ['dataset.conll']) await downloadFile(isDirectory ? new URL(name, uri).href : uri, join(dest, name), { ...access, timeoutMs: 60_000 });
   } catch (err) {
     throw new RetrainError('InvalidDataset', `dataset ${(err as Error).message}`.slice(0, 500), { cause: err });
   }
@@ -193,7 +199,7 @@ export async function runRetrain(contract: RetrainContract, options: RetrainOpti
     const baseSource = /^https?:\/\//i.test(contract.baseModelUri) ? contract.baseModelUri : localPath(contract.baseModelUri, pvcRoot);
     if (!baseSource) throw new RetrainError('BaseModelUnavailable', `unsupported base model URI scheme: ${contract.baseModelUri.split(':')[0]}`);
     try {
-      const { dir } = await materializeBundle(baseSource, { digest: contract.baseModelDigest, workDir: join(options.workDir, 'base') });
+      const { dir } = await materializeBundle(baseSource, { digest: contract.baseModelDigest, workDir: join(options.workDir, 'base'), tokenFile: options.modelTokenFile, caFile: options.modelCaFile });
       base = await loadEngine(dir, contract.baseModelDigest ? { expectedDigest: contract.baseModelDigest } : {});
     } catch (err) {
       throw new RetrainError('BaseModelUnavailable', `base model ${contract.baseModelUri}: ${(err as Error).message.slice(0, 300)}`, { cause: err });
@@ -201,7 +207,9 @@ export async function runRetrain(contract: RetrainContract, options: RetrainOpti
     log(`base model ${base.info.name} ${base.info.version} (${base.info.digest.slice(0, 12)}), entity types ${base.info.entityTypes.join(', ')}`);
 
     // 2. Dataset: format and label set, before any training.
-    const remote = /^https?:\/\//i.test(contract.datasetUri) ? await downloadDataset(contract.datasetUri, join(options.workDir, 'dataset')) : undefined;
+    const sameOrigin = /^https?:\/\//i.test(contract.baseModelUri) && /^https?:\/\//i.test(contract.datasetUri) && new URL(contract.baseModelUri).origin === new URL(contract.datasetUri).origin;
+    const datasetAccess = { caFile: options.modelCaFile, ...(sameOrigin ? { tokenFile: options.modelTokenFile } : {}) };
+    const remote = /^https?:\/\//i.test(contract.datasetUri) ? await downloadDataset(contract.datasetUri, join(options.workDir, 'dataset'), datasetAccess) : undefined;
     const datasetPath = remote ? remote.path : localPath(contract.datasetUri, pvcRoot);
     if (!datasetPath) throw new RetrainError('InvalidDataset', `unsupported dataset URI scheme: ${contract.datasetUri.split(':')[0]}`);
     let dataset: { train: LabeledSentence[]; dev: LabeledSentence[]; digest: string };

@@ -12,6 +12,7 @@ import { intFlag, parseCommandArgs, type Command } from '../command.js';
 import { readContract, RetrainError, runRetrain } from '../../trainer/retrain-job.js';
 import { encodeRetrainResult, RETRAIN_EXIT, type RetrainResult } from '../../operator/src/controllers/driftpolicy/retrain-result.js';
 import { DEFAULT_EPOCHS } from '../../trainer/train.js';
+import { ServeEnv } from '../../server/env.js';
 
 const HELP = `usage: ner-ops retrain [options]
 
@@ -49,7 +50,15 @@ const retrain: Command = async (argv) => {
   let code: number;
   try {
     const contract = readContract(process.env);
-    result = await runRetrain(contract, { workDir, seed: intFlag('seed', v.seed, 1), epochs: intFlag('epochs', v.epochs, DEFAULT_EPOCHS, 1), ...(log ? { log } : {}) });
+    result = await runRetrain(contract, {
+      workDir,
+      seed: intFlag('seed', v.seed, 1),
+      epochs: intFlag('epochs', v.epochs, DEFAULT_EPOCHS, 1),
+      // The same env as fetch-model: the operator mounts the model store's token and CA for the base model.
+      modelTokenFile: process.env[ServeEnv.modelTokenFile],
+      modelCaFile: process.env[ServeEnv.modelCaFile],
+      ...(log ? { log } : {}),
+    });
     code = RETRAIN_EXIT.ok;
   } catch (err) {
     const reason = err instanceof RetrainError ? err.reason : 'InternalError';

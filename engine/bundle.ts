@@ -33,6 +33,8 @@ const crfSection = z.object({
     featureVersion: z.number().int().positive(),
     bucketBits: z.number().int().min(8).max(24),
     clusters: z.boolean(),
+    /** Gazetteer features (gazetteer.tsv in the bundle); absent in bundles from before they existed. */
+    gazetteer: z.boolean().optional(),
     slots: z.number().int().positive(),
   }),
   tokenizer: z.object({ splitHyphens: z.boolean() }),

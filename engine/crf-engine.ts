@@ -3,11 +3,12 @@
  * batch in one call → Viterbi per document → exact span marginals as entity confidence.
  */
 import * as ort from 'onnxruntime-node';
-import { spansFromBio } from './bio.js';
+import { bioesToBio, isBioesLabelSet, spansFromBio } from './bio.js';
 import { WordClusters } from './clusters.js';
-import { constrainedTransitions, forwardBackward, spanMarginal, viterbi, type Transitions } from './crf.js';
-import { FEATURE_VERSION, featurizeSentence, normalizeToken, type FeatureConfig } from './features.js';
+import { constrainedTransitions, forwardBackward, spanMarginal, spanMarginalBioes, viterbi, type Transitions } from './crf.js';
+import { SUPPORTED_FEATURE_VERSIONS, featurizeSentence, normalizeToken, type FeatureConfig } from './features.js';
 import { EmbeddingVocabulary } from './dense.js';
+import { GAZETTEER_FILE, Gazetteer } from './gazetteer.js';
 import { BundleVerificationError, type CrfManifestSection, type VerifiedBundle } from './bundle.js';
 import { tokenize, type Token } from './tokenize.js';
 import type { BaselineProfile, Entity, ExtractResult, ModelInfo, NerEngine } from './types.js';
@@ -35,26 +36,37 @@ export class CrfEngine implements NerEngine {
   readonly #config: FeatureConfig;
   readonly #slots: number;
   readonly #clusters: WordClusters | undefined;
+  readonly #gazetteer: Gazetteer | undefined;
   readonly #vocabulary: ReadonlySet<string>;
   readonly #transitions: Transitions;
   readonly #outsideBias: number;
   readonly #splitHyphens: boolean;
   /** Dense branch input: embedding vocabulary and window size (undefined for a linear model). */
   readonly #dense: { vocabulary: EmbeddingVocabulary; window: number } | undefined;
-  /** Label index pairs (B, I) per entity type, for span marginals. */
-  readonly #typeIndex: Map<string, { b: number; i: number }>;
+  /** Label indices (B, I, and for a BIOES model E, S) per entity type, for span marginals. */
+  readonly #typeIndex: Map<string, { b: number; i: number; e: number; s: number }>;
+  /** Whether the model tags in BIOES (its output is converted to BIO spans). */
+  readonly #bioes: boolean;
 
   private constructor(bundle: VerifiedBundle, crf: CrfManifestSection, session: ort.InferenceSession) {
     const m = bundle.manifest;
     this.info = { name: m.name, version: m.version, digest: bundle.digest, format: 'crf', entityTypes: [...m.entityTypes].sort() };
     this.#session = session;
     this.#labels = crf.labels;
-    this.#config = { featureVersion: crf.features.featureVersion, bucketBits: crf.features.bucketBits, clusters: crf.features.clusters };
+    this.#bioes = isBioesLabelSet(crf.labels);
+    this.#config = {
+      featureVersion: crf.features.featureVersion,
+      bucketBits: crf.features.bucketBits,
+      clusters: crf.features.clusters,
+      gazetteer: crf.features.gazetteer ?? false,
+    };
     this.#slots = crf.features.slots;
     this.#splitHyphens = crf.tokenizer.splitHyphens;
     this.#outsideBias = crf.decoding.outsideBias;
     const clustersFile = bundle.files.get('clusters.tsv');
     this.#clusters = clustersFile ? WordClusters.parse(clustersFile.toString('utf8')) : undefined;
+    const gazetteerFile = crf.features.gazetteer ? bundle.files.get(GAZETTEER_FILE) : undefined;
+    this.#gazetteer = gazetteerFile ? Gazetteer.parse(gazetteerFile.toString('utf8')) : undefined;
     this.#dense = crf.dense
       ? { vocabulary: EmbeddingVocabulary.parse((bundle.files.get(crf.dense.vocabulary.file) as Buffer).toString('utf8')), window: crf.dense.window }
       : undefined;
@@ -72,7 +84,8 @@ export class CrfEngine implements NerEngine {
     );
     this.#typeIndex = new Map();
     for (const type of m.entityTypes) {
-      this.#typeIndex.set(type, { b: crf.labels.indexOf(`B-${type}`), i: crf.labels.indexOf(`I-${type}`) });
+      const at = (prefix: string) => crf.labels.indexOf(`${prefix}-${type}`);
+      this.#typeIndex.set(type, { b: at('B'), i: at('I'), e: at('E'), s: at('S') });
     }
   }
 
@@ -80,14 +93,29 @@ export class CrfEngine implements NerEngine {
     const crf = bundle.manifest.crf;
     const fail = (msg: string) => new BundleVerificationError(msg, bundle.dir);
     if (!crf) throw fail('format is crf but the manifest has no crf section');
-    if (crf.features.featureVersion !== FEATURE_VERSION) {
-      throw fail(`feature version ${crf.features.featureVersion} is not supported by this runtime (supports ${FEATURE_VERSION})`);
+    if (!SUPPORTED_FEATURE_VERSIONS.includes(crf.features.featureVersion)) {
+      throw fail(`feature version ${crf.features.featureVersion} is not supported by this runtime (supports ${SUPPORTED_FEATURE_VERSIONS.join(', ')})`);
     }
     const L = crf.labels.length;
     if (crf.transitions.trans.length !== L || crf.transitions.trans.some((r) => r.length !== L) || crf.transitions.start.length !== L || crf.transitions.end.length !== L) {
       throw fail(`transition scores do not match the ${L} labels`);
     }
+    if (isBioesLabelSet(crf.labels)) {
+      for (const type of bundle.manifest.entityTypes) {
+        const missing = ['B', 'I', 'E', 'S'].filter((p) => !crf.labels.includes(`${p}-${type}`));
+        if (missing.length > 0) throw fail(`BIOES labels lack ${missing.map((p) => `${p}-${type}`).join(', ')}`);
+      }
+    }
     if (crf.features.clusters && !bundle.files.has('clusters.tsv')) throw fail('features use clusters but clusters.tsv is not in the bundle');
+    if (crf.features.gazetteer) {
+      const file = bundle.files.get(GAZETTEER_FILE);
+      if (!file) throw fail(`features use a gazetteer but ${GAZETTEER_FILE} is not in the bundle`);
+      try {
+        Gazetteer.parse(file.toString('utf8'));
+      } catch (err) {
+        throw fail((err as Error).message);
+      }
+    }
     if (crf.dense) {
       const file = bundle.files.get(crf.dense.vocabulary.file);
       if (!file) throw fail(`the dense branch needs ${crf.dense.vocabulary.file}, which is not in the bundle`);
@@ -133,15 +161,17 @@ export class CrfEngine implements NerEngine {
       if (n > 0) {
         viterbi(emissions, offset, n, L, this.#transitions, path);
         const labels = Array.from(path.subarray(0, n), (y) => this.#labels[y] as string);
-        const spans = spansFromBio(labels);
+        const spans = spansFromBio(this.#bioes ? bioesToBio(labels) : labels);
         if (spans.length > 0) {
           // Forward-backward only for documents that have entities: most clinical sentences have none.
           const lattice = forwardBackward(emissions, offset, n, L, this.#transitions);
           for (const s of spans) {
-            const idx = this.#typeIndex.get(s.type) as { b: number; i: number };
+            const idx = this.#typeIndex.get(s.type) as { b: number; i: number; e: number; s: number };
             const start = (tokens[s.start] as Token).start;
             const end = (tokens[s.end - 1] as Token).end;
-            const score = spanMarginal(lattice, emissions, offset, this.#transitions, s.start, s.end, idx.b, idx.i);
+            const score = this.#bioes
+              ? spanMarginalBioes(lattice, emissions, offset, this.#transitions, s.start, s.end, idx)
+              : spanMarginal(lattice, emissions, offset, this.#transitions, s.start, s.end, idx.b, idx.i);
             entities.push({ label: s.type, start, end, text: text.slice(start, end), score: Math.round(score * 1e4) / 1e4 });
           }
         }
@@ -161,7 +191,8 @@ export class CrfEngine implements NerEngine {
     for (const s of sentences) {
       const n = s.length;
       if (n > 0) viterbi(emissions, offset, n, L, this.#transitions, path);
-      out.push(Array.from(path.subarray(0, n), (y) => this.#labels[y] as string));
+      const labels = Array.from(path.subarray(0, n), (y) => this.#labels[y] as string);
+      out.push(this.#bioes ? bioesToBio(labels) : labels);
       offset += n;
     }
     return out;
@@ -178,7 +209,7 @@ export class CrfEngine implements NerEngine {
     let offset = 0;
     for (const s of sentences) {
       if (s.length === 0) continue;
-      featurizeSentence(s, this.#config, this.#clusters, features, offset);
+      featurizeSentence(s, this.#config, this.#clusters, features, offset, this.#gazetteer);
       if (dense && window) dense.vocabulary.windowIds(s, dense.window, window, offset);
       offset += s.length;
     }

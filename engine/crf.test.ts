@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bioConstraints, constrainedTransitions, forwardBackward, spanMarginal, tokenMarginals, viterbi, type Transitions } from './crf.js';
+import { bioConstraints, constrainedTransitions, forwardBackward, spanMarginal, spanMarginalBioes, tokenMarginals, viterbi, type Transitions } from './crf.js';
 import { seededRandom } from '../trainer/crf-sgd.js';
 
 const LABELS = ['O', 'B-D', 'I-D', 'B-T', 'I-T'];
@@ -79,5 +79,56 @@ describe('linear-chain CRF inference', () => {
     const atOffset = new Int32Array(3);
     viterbi(em, 3, 3, L, t, atOffset);
     expect(Array.from(atOffset)).toEqual(Array.from(whole));
+  });
+});
+
+describe('BIOES chains', () => {
+  const BL = ['O', 'B-D', 'I-D', 'E-D', 'S-D'];
+  const N = BL.length;
+
+  it('allows only well-formed BIOES sequences', () => {
+    const c = bioConstraints(BL);
+    expect(Array.from(c.start)).toEqual([1, 1, 0, 0, 1]);
+    expect(Array.from(c.end)).toEqual([1, 0, 0, 1, 1]);
+    expect(c.trans[0 * N + 3]).toBe(0); // O → E-D
+    expect(c.trans[1 * N + 0]).toBe(0); // B-D → O
+    expect(c.trans[1 * N + 3]).toBe(1); // B-D → E-D
+    expect(c.trans[3 * N + 4]).toBe(1); // E-D → S-D
+    expect(c.trans[4 * N + 2]).toBe(0); // S-D → I-D
+    expect(c.trans[2 * N + 1]).toBe(0); // I-D → B-D
+  });
+
+  it.each([1, 2, 3])('span marginals match brute force (seed %i)', (seed) => {
+    const n = 4;
+    const r = seededRandom(seed);
+    const em = Float64Array.from({ length: n * N }, () => r() * 4 - 2);
+    const raw: Transitions = {
+      trans: Float64Array.from({ length: N * N }, () => r() * 2 - 1),
+      start: Float64Array.from({ length: N }, () => r() - 0.5),
+      end: Float64Array.from({ length: N }, () => r() - 0.5),
+    };
+    const t = constrainedTransitions(raw, BL);
+    const all: { path: number[]; score: number }[] = [];
+    const rec = (path: number[]) => {
+      if (path.length === n) {
+        let s = (t.start[path[0]!] as number) + (t.end[path[n - 1]!] as number);
+        for (let k = 0; k < n; k++) s += (em[k * N + path[k]!] as number) + (k > 0 ? (t.trans[path[k - 1]! * N + path[k]!] as number) : 0);
+        if (Number.isFinite(s)) all.push({ path: [...path], score: s });
+        return;
+      }
+      for (let y = 0; y < N; y++) rec([...path, y]);
+    };
+    rec([]);
+    const lat = forwardBackward(em, 0, n, N, t);
+    const logZ = Math.log(all.reduce((s, p) => s + Math.exp(p.score), 0));
+    expect(lat.logZ).toBeCloseTo(logZ, 9);
+    const idx = { b: 1, i: 2, e: 3, s: 4 };
+    const prob = (f: (p: number[]) => boolean) => all.filter((p) => f(p.path)).reduce((s, p) => s + Math.exp(p.score - logZ), 0);
+    expect(spanMarginalBioes(lat, em, 0, t, 1, 2, idx)).toBeCloseTo(prob((p) => p[1] === 4), 9);
+    expect(spanMarginalBioes(lat, em, 0, t, 0, 3, idx)).toBeCloseTo(prob((p) => p[0] === 1 && p[1] === 2 && p[2] === 3), 9);
+    expect(spanMarginalBioes(lat, em, 0, t, 2, 4, idx)).toBeCloseTo(prob((p) => p[2] === 1 && p[3] === 3), 9);
+    const path = new Int32Array(n);
+    viterbi(em, 0, n, N, t, path);
+    expect(Array.from(path)).toEqual(all.reduce((a, b) => (b.score > a.score ? b : a)).path);
   });
 });

@@ -10,8 +10,14 @@
  * trained with, and the runtime refuses versions it does not know.
  */
 import type { WordClusters } from './clusters.js';
+import type { Gazetteer } from './gazetteer.js';
 
-export const FEATURE_VERSION = 1;
+/**
+ * 2: the same hashed templates as 1, plus optional gazetteer slots and BIOES label sets. Version 1
+ * runtimes refuse version 2 bundles (they would misread both); this runtime reads 1 and 2.
+ */
+export const FEATURE_VERSION = 2;
+export const SUPPORTED_FEATURE_VERSIONS: readonly number[] = [1, 2];
 
 export interface FeatureConfig {
   featureVersion: number;
@@ -19,6 +25,8 @@ export interface FeatureConfig {
   bucketBits: number;
   /** Whether cluster features are used (the bundle then ships clusters.tsv). */
   clusters: boolean;
+  /** Whether gazetteer features are used (the bundle then ships gazetteer.tsv). Absent in older bundles: false. */
+  gazetteer?: boolean;
 }
 
 // 2^18 buckets: measured no worse than 2^20 on BeHealthy dev (0.567 vs 0.558 F1) at a quarter of the model size.
@@ -50,12 +58,19 @@ const enum T {
   Wp1Wp2,
   Wm1Pre,
   Wp1Pre,
+  GazTag,
+  GazType,
+  GazTrust,
+  GazContext,
 }
 
 /** Slots per token: bias, 5 window words, 4 bigrams, 4 prefixes, 4 suffixes, 2 shapes, 2 flags, 4 neighbour affixes, 3 conjunctions (+ 9 cluster slots). */
 export function slotsPerToken(config: FeatureConfig): number {
-  return 29 + (config.clusters ? CLUSTER_SLOTS : 0);
+  return 29 + (config.clusters ? CLUSTER_SLOTS : 0) + (config.gazetteer ? GAZETTEER_SLOTS : 0);
 }
+const GAZETTEER_SLOTS = 4;
+/** Matches below this ratio (entity / occurrences) are ignored. */
+export const GAZETTEER_MIN_RATIO = 0;
 const CLUSTER_SLOTS = 3 * 3; // 3 granularities for w0, w-1, w+1
 
 const FNV_OFFSET = 0x811c9dc5;
@@ -145,6 +160,7 @@ export function featurizeSentence(
   clusters: WordClusters | undefined,
   out: Int32Array,
   outToken = 0,
+  gazetteer?: Gazetteer,
 ): void {
   const n = tokens.length;
   const views: TokenView[] = new Array(n);
@@ -158,6 +174,27 @@ export function featurizeSentence(
       flags: flagsOf(tok),
       clusters: clusters?.lookup(norm),
     };
+  }
+  // Gazetteer annotation per token: position in the match (1 B, 2 I, 3 E, 4 S; 0 none), type hash, and
+  // trust buckets (ratio entity/occurrences, count).
+  let gazPos: Uint8Array | undefined;
+  let gazType: Int32Array | undefined;
+  let gazTrust: Uint8Array | undefined;
+  if (config.gazetteer && gazetteer) {
+    gazPos = new Uint8Array(n);
+    gazType = new Int32Array(n);
+    gazTrust = new Uint8Array(n);
+    for (const m of gazetteer.match(views.map((v) => v.norm), GAZETTEER_MIN_RATIO)) {
+      const ratio = m.count / m.occurrences;
+      const rb = ratio < 0.1 ? 0 : ratio < 0.3 ? 1 : ratio < 0.6 ? 2 : ratio < 0.9 ? 3 : 4;
+      const cb = m.count === 1 ? 0 : m.count < 5 ? 1 : 2;
+      const th = hashRange(0, m.type, 0, m.type.length);
+      for (let k = m.start; k < m.end; k++) {
+        gazPos[k] = m.end - m.start === 1 ? 4 : k === m.start ? 1 : k === m.end - 1 ? 3 : 2;
+        gazType[k] = th;
+        gazTrust[k] = rb * 4 + cb;
+      }
+    }
   }
   const slots = slotsPerToken(config);
   const mask = (1 << config.bucketBits) - 1;
@@ -215,6 +252,24 @@ export function featurizeSentence(
           put(c === undefined ? -1 : hashInts(tpl * 16 + level, c, 0));
         }
       }
+    }
+    if (config.gazetteer) {
+      if (gazPos && gazType && gazTrust && gazPos[i] !== 0) {
+        const pos = gazPos[i] as number;
+        const type = gazType[i] as number;
+        const trust = gazTrust[i] as number;
+        put(hashInts(T.GazTag, pos * 64 + trust, type));
+        put(hashInts(T.GazType, pos, type));
+        put(hashInts(T.GazTrust, trust, type));
+      } else {
+        put(-1);
+        put(-1);
+        put(-1);
+      }
+      const prev = gazPos && i > 0 ? (gazPos[i - 1] as number) : 0;
+      const next = gazPos && i + 1 < n ? (gazPos[i + 1] as number) : 0;
+      const cur = gazPos ? (gazPos[i] as number) : 0;
+      put(prev === 0 && next === 0 && cur === 0 ? -1 : hashInts(T.GazContext, prev * 8 + next, cur));
     }
     if (o !== end) throw new Error(`feature template wrote ${o - (end - slots)} slots, expected ${slots}`);
   }

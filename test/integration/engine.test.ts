@@ -40,7 +40,7 @@ afterAll(async () => {
 describe('a trained crf bundle', () => {
   it('has every file pinned and a profile and metrics from held-out data', async () => {
     const v = await verifyBundle(bundle);
-    expect(Object.keys(v.manifest.files).sort()).toEqual(['metrics.json', 'model.onnx', 'profile.json', 'vocab.txt']);
+    expect(Object.keys(v.manifest.files).sort()).toEqual(['gazetteer.tsv', 'metrics.json', 'model.onnx', 'profile.json', 'vocab.txt']);
     const metrics = JSON.parse(await readFile(join(bundle, 'metrics.json'), 'utf8'));
     expect(metrics.heldOut.split).toBe('dev');
     expect(metrics.micro.f1).toBeGreaterThan(0.9);

@@ -425,9 +425,11 @@ describe('canary rollouts under failure', () => {
       expect(notes(es, 'RolloutPromoted')).toEqual([]);
       expect(notes(es, 'RolloutAborted')).toEqual([]);
       expect(notes(es, 'AnalysisFailed')).toEqual([]);
-      // One Event for the transition to inconclusive, not one per analysis.
-      expect(notes(es, 'AnalysisInconclusive')).toHaveLength(1);
-      expect(notes(es, 'AnalysisInconclusive')[0]).toMatch(/^step 2\/2: analysis inconclusive, holding: PrometheusUnreachable/);
+      // One Event for the transition to inconclusive, not one per analysis. (A step's first analysis may
+      // also be inconclusive on its own — too few samples yet on a loaded machine — which is its own Event.)
+      const held = notes(es, 'AnalysisInconclusive').filter((n) => /PrometheusUnreachable/.test(n));
+      expect(held, JSON.stringify(notes(es, 'AnalysisInconclusive'))).toHaveLength(1);
+      expect(held[0]).toMatch(/^step 2\/2: analysis inconclusive, holding: PrometheusUnreachable/);
       // The candidate kept its share of the traffic meanwhile.
       expect(load.served.canary ?? 0).toBeGreaterThan(canaryServedAtCut);
 

@@ -2,6 +2,8 @@ import type { V1Deployment, V1Service } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { NerDeployment, NerDeploymentStatus } from '../../api/nerdeployment.js';
 import type { NerModel } from '../../api/nermodel.js';
+import { isApplied } from '../../runtime/apply.js';
+import { applyCurrent } from './desired.js';
 import { stepsHash } from './rollout.js';
 import { routeWeights, routingProblem, weightedRules, type HttpRoute } from './routing.js';
 import { planDeployment, type DeploymentObserved } from './status.js';
@@ -76,6 +78,23 @@ describe('planDeployment with a canary (replicaRatio)', () => {
     expect((byName(p, 'Service', 'notes') as V1Service).spec?.selector).toEqual({ 'nerops.io/deployment': 'notes', 'nerops.io/track': 'stable' });
     expect((byName(p, 'Service', 'notes-canary') as V1Service).spec?.selector).toEqual({ 'nerops.io/deployment': 'notes', 'nerops.io/track': 'canary' });
     expect(p.status.weights).toEqual({ stable: 100, canary: 0 });
+  });
+
+  it('after the shadow phase the client Service is re-applied without the track key (atomic selector, not a subset)', () => {
+    const shadowSvc = byName(planDeployment(obs({ nd: nd({}, (x) => (x.spec.shadow = { percent: 25, durationSeconds: 30 })) })), 'Service', 'notes') as V1Service;
+    // As the apiserver records it: the selector is atomic, so the manager owns it as one leaf.
+    const live: V1Service = {
+      ...shadowSvc,
+      metadata: { ...shadowSvc.metadata, resourceVersion: '7', managedFields: [{ manager: 'nerops', operation: 'Apply', fieldsType: 'FieldsV1', fieldsV1: { 'f:metadata': { 'f:labels': {}, 'f:ownerReferences': {} }, 'f:spec': { 'f:type': {}, 'f:selector': {}, 'f:ports': {} } } }] },
+    };
+    const stepSvc = byName(planDeployment(obs({ nd: nd({}) })), 'Service', 'notes') as V1Service;
+    expect(stepSvc.spec?.selector).toEqual({ 'nerops.io/deployment': 'notes' });
+    // The generic skip check alone would keep the stale selector (the desired one is a subset of it) ...
+    expect(isApplied(stepSvc, live, 'nerops')).toBe(true);
+    // ... so the reconciler applies without a current object, which always writes.
+    expect(applyCurrent(stepSvc, live)).toBeNull();
+    expect(applyCurrent(shadowSvc, live)).toBe(live);
+    expect(applyCurrent(stepSvc, undefined)).toBeNull();
   });
 
   it('rolled back: candidate kept at zero replicas, phase RolledBack, Degraded', () => {

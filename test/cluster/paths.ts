@@ -16,3 +16,5 @@ export const repoRoot = findRepoRoot(resolve(dirname(fileURLToPath(import.meta.u
 
 /** The built CLI that `ner-ops ...` container commands map to (`npm run build` produces it). */
 export const nerOpsCli = join(repoRoot, 'dist', 'cli', 'ner-ops.js');
+/** The built DNS preload (service-dns-preload.ts) that process-node pods load so Service names resolve. */
+export const serviceDnsPreload = join(repoRoot, 'dist', 'test', 'cluster', 'service-dns-preload.js');

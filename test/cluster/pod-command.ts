@@ -25,6 +25,10 @@ export const PROCESS_ENV = {
   scratch: 'NEROPS_POD_DIR',
   /** Admin kubeconfig of the local cluster, so in-cluster components (the operator) can talk to it. */
   kubeconfig: 'KUBECONFIG',
+  /** The process node's Service name → service IP table, read by the DNS preload (service-dns-preload.ts). */
+  serviceHosts: 'NEROPS_SERVICE_HOSTS',
+  /** The pod's namespace: what a bare Service name means. */
+  podNamespace: 'NEROPS_POD_NAMESPACE',
 } as const;
 
 /** Expands `$(VAR)` references the way the kubelet does; `$$(VAR)` stays literal, unknown ones stay as written. */

@@ -13,6 +13,9 @@
  * A process has no mount namespace, so container paths in args and env values (volume mount paths,
  * the termination message path) are rewritten to the local directories (see mapContainerPaths).
  *
+ * Services: a loopback service IP and TCP proxy per ClusterIP Service, and Service names resolved inside
+ * pods by a dns.lookup preload (NODE_OPTIONS), see service-proxy.ts.
+ *
  * Not modelled: liveness/startup probes, resource limits, other volume types (they start empty).
  */
 import {
@@ -27,12 +30,14 @@ import {
 } from '@kubernetes/client-node';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { removeNotReadyTaint } from './node-taints.js';
 import { containerEnv, localCommand, mapContainerPaths, PROCESS_ENV, type PathMapping } from './pod-command.js';
 import { podStatus, type ContainerRunState, type PodRunState } from './pod-status.js';
 import { writeTargets } from './prometheus.js';
 import { scrapeTargets } from './scrape-targets.js';
-import { nerOpsCli, repoRoot } from './paths.js';
+import { nerOpsCli, repoRoot, serviceDnsPreload } from './paths.js';
+import { ServiceProxies, watchServices } from './service-proxy.js';
 import type { ManagedProcess, Supervisor } from './supervisor.js';
 
 /** Label every process node carries (`nerops.dev/node-kind=process`); KWOK nodes carry `kwok`. */
@@ -108,10 +113,22 @@ export class ProcessNode {
   #nextIp = 2;
   #targetWrites: Promise<void> = Promise.resolve();
   #stopped = false;
+  /** Service IPs and proxies for the pods (service-proxy.ts); their names resolve through #hostsFile. */
+  readonly #services: ServiceProxies;
+  readonly #hostsFile: string;
+  #stopServiceWatch: (() => Promise<void>) | undefined;
 
   constructor(opts: ProcessNodeOptions) {
     this.#o = opts;
     this.#core = opts.kc.makeApiClient(CoreV1Api);
+    this.#hostsFile = join(opts.stateDir, 'service-hosts.json');
+    mkdirSync(opts.stateDir, { recursive: true });
+    this.#services = new ServiceProxies({ allocateIp: () => this.#allocateIp(), hostsFile: this.#hostsFile, log: (l) => this.#log(l) });
+  }
+
+  /** The Service routing of this node (tests, debugging). */
+  get services(): ServiceProxies {
+    return this.#services;
   }
 
   get nodeName(): string {
@@ -141,13 +158,16 @@ export class ProcessNode {
     });
     this.#informer = informer;
     await informer.start();
+    this.#stopServiceWatch = await watchServices(this.#o.kc, this.#o.nodeName, this.#services, (l) => this.#log(l));
   }
 
   /** Stops watching and stops every pod process (SIGTERM, SIGKILL after `graceMs`). */
   async stop(graceMs = 2000): Promise<void> {
     this.#stopped = true;
     await this.#informer?.stop().catch(() => undefined);
+    await this.#stopServiceWatch?.();
     await Promise.all([...this.#runs.values()].map((run) => this.#stopProcesses(run, graceMs)));
+    await this.#services.stop();
     this.#runs.clear();
     this.#publishTargets();
     await this.#targetWrites;
@@ -373,6 +393,8 @@ export class ProcessNode {
       [PROCESS_ENV.terminationLog]: c.terminationLog,
       [PROCESS_ENV.scratch]: c.scratch,
       [PROCESS_ENV.kubeconfig]: this.#o.kubeconfigPath,
+      [PROCESS_ENV.serviceHosts]: this.#hostsFile,
+      [PROCESS_ENV.podNamespace]: run.namespace,
     });
     let env: Record<string, string>;
     try {
@@ -382,6 +404,8 @@ export class ProcessNode {
       return;
     }
     for (const [k, v] of Object.entries(env)) env[k] = mapContainerPaths(v, c.mappings);
+    // Cluster DNS: Service names resolve to their service IPs (service-dns-preload.ts), whatever NODE_OPTIONS the pod sets.
+    if (existsSync(serviceDnsPreload)) env.NODE_OPTIONS = `--import ${pathToFileURL(serviceDnsPreload).href}${env.NODE_OPTIONS ? ` ${env.NODE_OPTIONS}` : ''}`;
     const cmd = localCommand(c.spec, env, { nodeBin: process.execPath, nerOpsCli }, c.mappings);
     if ('error' in cmd) {
       c.state.state = { kind: 'waiting', reason: 'CreateContainerError', message: cmd.error };

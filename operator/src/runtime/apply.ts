@@ -13,6 +13,10 @@
  * A value the server normalises (a quantity `1000m` stored as `1`) fails check 1 on every reconcile; the
  * apply then is a no-op on the server (no new resourceVersion) but still a request, so desired objects
  * should use canonical forms.
+ * Blind spot: an atomic map (a Service's `selector`) is owned as one leaf, so a key dropped from the desired
+ * map passes both checks. Telling it apart needs the schema (other atomic structs, e.g. an env var's
+ * `fieldRef`, get server defaults that a symmetric comparison would flag on every reconcile); a caller
+ * that shrinks such a map forces the apply (nerdeployment/desired.ts `applyCurrent`).
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
 

@@ -84,7 +84,7 @@ async function main(): Promise<void> {
   await stage.start();
 
   phase('serving v1: NerModel (validated by a Job) and NerDeployment; traffic through its Service');
-  let t = Date.now();
+  const t = Date.now();
   await stage.apply(nerModel('clinical-ner-v1', '1.0.0', v1.uri, v1.digest));
   await waitModel('clinical-ner-v1');
   await stage.apply(nerDeployment());
@@ -110,7 +110,6 @@ async function main(): Promise<void> {
   try {
     phase(`canary: v2 appears in the family → gates → steps ${DEMO_ROLLOUT.steps.map((s) => `${s.weight}%/${s.pauseSeconds}s`).join(', ')} → promote`);
     await new Promise((r) => setTimeout(r, 10_000)); // some stable traffic first
-    t = Date.now();
     await stage.apply(nerModel('clinical-ner-v2', '1.1.0', v2.uri, v2.digest));
     await waitModel('clinical-ner-v2');
     const readyAt = Date.now();

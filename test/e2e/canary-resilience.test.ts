@@ -326,7 +326,12 @@ describe('canary rollouts under failure', () => {
       expect(step2Ms).toBeLessThan(20_000 + INTERVAL_S * 1000);
 
       // Every step completed exactly once, in order; one rollout; each failed analysis recorded once.
-      const es = await events('resume');
+      // (Events are recorded right after the status write that they describe: wait for the promotion's.)
+      const es = await eventually(async () => {
+        const es = await events('resume');
+        expect(notes(es, 'RolloutPromoted')).toHaveLength(1);
+        return es;
+      }, 10_000, 250);
       expect(notes(es, 'RolloutStarted')).toHaveLength(1);
       expect(notes(es, 'StepCompleted')).toEqual(['Step 1/2 completed (25%)', 'Step 2/2 completed (50%)']);
       expect(notes(es, 'RolloutPromoted')).toHaveLength(1);
@@ -445,9 +450,12 @@ describe('canary rollouts under failure', () => {
       const s = await status('held');
       expect(s.history?.at(-1)).toMatchObject({ model: 'clinical-v3', previousModel: 'clinical-v1', outcome: 'Promoted' });
       expect(s.rejectedModel).toBeUndefined();
-      es = await events('held');
+      es = await eventually(async () => {
+        const es = await events('held');
+        expect(notes(es, 'RolloutPromoted')).toHaveLength(1);
+        return es;
+      }, 10_000, 250);
       expect(notes(es, 'StepCompleted')).toEqual(['Step 1/2 completed (25%)', 'Step 2/2 completed (50%)']);
-      expect(notes(es, 'RolloutPromoted')).toHaveLength(1);
       expect(notes(es, 'RolloutAborted')).toEqual([]);
       // 100 % on the new model: the stable track runs it and the candidate's Deployment is gone.
       await eventually(async () => {

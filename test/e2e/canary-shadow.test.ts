@@ -134,9 +134,13 @@ describe('canary shadow phase', () => {
       );
       const promotedMs = Date.now() - t1;
       expect(seen.has(50)).toBe(true);
-      const notes = await eventNotes('mirror');
+      // Events are recorded right after the status write they describe: wait for the last step's.
+      const notes = await eventually(async () => {
+        const notes = await eventNotes('mirror');
+        expect(notes).toContain('StepCompleted: Step 1/1 completed (50%)');
+        return notes;
+      }, 10_000, 250);
       expect(notes.some((n) => /^StepCompleted: shadow phase completed: .*shadow agreement [\d.]+ >= 0.8/.test(n))).toBe(true);
-      expect(notes).toContain('StepCompleted: Step 1/1 completed (50%)');
       expect((await status('mirror')).history?.at(-1)).toMatchObject({ model: 'clinical-v2', previousModel: 'clinical-v1', outcome: 'Promoted', stepsCompleted: 1 });
       await eventually(async () => expect(await canaryReplicas('mirror')).toBeUndefined(), 60_000, 500);
       expect(load.served.canary).toBeGreaterThan(0);
@@ -173,8 +177,7 @@ describe('canary shadow phase', () => {
       expect(firstFail.lastAnalysis?.shadowAgreement).toBeLessThan(0.99);
       expect(s.abortReason).toMatch(/2 failed analyses > failureLimit 1; last: shadow agreement [\d.]+ < minShadowAgreement 0.99/);
       expect(s.history?.at(-1)).toMatchObject({ model: 'clinical-v3', outcome: 'RolledBack', stepsCompleted: 0 });
-      const notes = await eventNotes('disagree');
-      expect(notes.filter((n) => /^AnalysisFailed: shadow phase: analysis failed/.test(n))).toHaveLength(2);
+      await eventually(async () => expect((await eventNotes('disagree')).filter((n) => /^AnalysisFailed: shadow phase: analysis failed/.test(n))).toHaveLength(2), 10_000, 250);
       // Mirrored requests reached it (that is how the agreement was measured); user requests never did.
       expect(await counter('nerops_shadow_requests_total', 'disagree', 'stable', { outcome: 'ok' })).toBeGreaterThan(0);
       expect(load.served.canary ?? 0).toBe(0);

@@ -193,8 +193,11 @@ describe('drift → retrain → canary → promote', () => {
       expect(a.status?.state).toBe('Critical');
       expect(a.status?.conditions?.find((c) => c.type === 'CriticalDrift')).toMatchObject({ status: 'True', reason: 'CriticalThresholdExceeded' });
     }, 60_000, 500);
-    const events = await api.list<KubernetesObject & { regarding?: { name?: string }; reason?: string; type?: string }>(builtin.events, ns);
-    expect(events.some((e) => e.regarding?.name === 'alert' && e.type === 'Warning' && e.reason === 'DriftCritical')).toBe(true);
+    // The Event follows the status write that it describes.
+    await eventually(async () => {
+      const events = await api.list<KubernetesObject & { regarding?: { name?: string }; reason?: string; type?: string }>(builtin.events, ns);
+      expect(events.some((e) => e.regarding?.name === 'alert' && e.type === 'Warning' && e.reason === 'DriftCritical')).toBe(true);
+    }, 10_000, 250);
 
     // Then the retrained model is created with lineage, validated, canaried and promoted.
     const record = await eventually(async () => {

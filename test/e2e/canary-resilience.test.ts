@@ -22,7 +22,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { KubernetesObject, V1Deployment, V1Pod } from '@kubernetes/client-node';
+import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnalysisResult, NerDeploymentStatus } from '../../operator/src/api/nerdeployment.js';
 import type { KubeClient } from '../../operator/src/runtime/kube.js';
@@ -31,7 +31,7 @@ import { nerOpsCli } from '../cluster/paths.js';
 import { TcpProxy } from '../cluster/tcp-proxy.js';
 import { createTestNamespace, eventually, useCluster } from '../cluster/testing.js';
 import { Load } from './load.js';
-import { Api, installCrds, nerDeployment, nerDeployments, nerModel, nerModels, TEST_IMAGE, trainBundle, type NerDeployment, type NerModel } from './operator-fixture.js';
+import { Api, installCrds, nerDeployment, nerDeployments, nerModel, nerModels, TEST_IMAGE, trainBundle, type NerDeployment, type NerModel, type TestEvent } from './operator-fixture.js';
 
 const { info, kc, core } = useCluster();
 const INTERVAL_S = 5;
@@ -195,7 +195,7 @@ class StatusRecorder {
   }
 }
 
-type Event = KubernetesObject & { regarding?: { name?: string }; reason?: string; note?: string; eventTime?: string; reportingInstance?: string };
+type Event = TestEvent;
 
 const status = async (name: string) => (await api.get<NerDeployment>(nerDeployments, ns, name)).status ?? {};
 const canaryDeployment = (name: string) => api.get<V1Deployment>(builtin.deployments, ns, `${name}-canary`).catch(() => undefined);
@@ -204,9 +204,7 @@ const canaryPodUids = async (name: string) =>
     .filter((p) => !p.metadata?.deletionTimestamp)
     .map((p) => p.metadata?.uid)
     .sort();
-async function events(name: string): Promise<Event[]> {
-  return (await api.list<Event>(builtin.events, ns)).filter((e) => e.regarding?.name === name).sort((a, b) => String(a.eventTime).localeCompare(String(b.eventTime)));
-}
+const events = (name: string) => api.events(ns, name);
 const notes = (es: Event[], reason: string) => es.filter((e) => e.reason === reason).map((e) => e.note ?? '');
 
 /** Checks every pair of consecutive analyses of one step: not repeated (≥ one interval apart), not skipped (< two). */

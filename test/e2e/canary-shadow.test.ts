@@ -15,13 +15,13 @@
  *    candidate never receives a user request.
  */
 import { pathToFileURL } from 'node:url';
-import type { KubernetesObject, V1Deployment, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { V1Deployment, V1Pod, V1Service } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtin } from '../../operator/src/runtime/resource.js';
 import { labelMatchers, PrometheusClient } from '../../operator/src/prometheus/client.js';
 import { trainSmallBundle } from '../../server/test-fixtures.js';
 import { createTestNamespace, eventually, useCluster } from '../cluster/testing.js';
-import { Api, installCrds, nerDeployment, nerDeployments, nerModel, nerModels, startOperator, trainBundle, type NerDeployment, type NerModel, type TestOperator } from './operator-fixture.js';
+import { Api, installCrds, nerDeployment, nerDeployments, nerModel, nerModels, startOperator, trainBundle, untilPromoted, type NerDeployment, type NerModel, type TestOperator } from './operator-fixture.js';
 import { Load } from './load.js';
 
 const { info, kc, core } = useCluster();
@@ -34,13 +34,7 @@ let bundle: Awaited<ReturnType<typeof trainBundle>>;
 const ACTION = 'nerops.io/rollout-action';
 const status = async (name: string) => (await api.get<NerDeployment>(nerDeployments, ns, name)).status ?? {};
 const canaryReplicas = async (name: string) => (await api.get<V1Deployment>(builtin.deployments, ns, `${name}-canary`).catch(() => undefined))?.spec?.replicas;
-async function eventNotes(name: string): Promise<string[]> {
-  const list = await api.list<KubernetesObject & { regarding?: { name?: string }; reason?: string; note?: string; eventTime?: string }>(builtin.events, ns);
-  return list
-    .filter((e) => e.regarding?.name === name)
-    .sort((a, b) => String(a.eventTime).localeCompare(String(b.eventTime)))
-    .map((e) => `${e.reason}: ${e.note}`);
-}
+const eventNotes = (name: string) => api.eventNotes(ns, name);
 /** A summed counter of one track's pods, from Prometheus (0 when there is no series yet). */
 async function counter(metric: string, name: string, track: string, extra: Record<string, string> = {}): Promise<number> {
   return (await prom.query(`sum(${metric}${labelMatchers({ namespace: ns, deployment: name, track, ...extra })})`)).value ?? 0;
@@ -122,16 +116,7 @@ describe('canary shadow phase', () => {
       // Resumed: the shadow phase completes, the step runs and the candidate is promoted.
       const t1 = Date.now();
       await api.patch(nerDeployments, ns, 'mirror', { metadata: { annotations: { [ACTION]: 'resume' } } });
-      const seen = new Set<number>();
-      await eventually(
-        async () => {
-          const s = await status('mirror');
-          if (s.weights) seen.add(s.weights.canary);
-          expect(s.stableModel).toBe('clinical-v2');
-        },
-        180_000,
-        250,
-      );
+      const seen = await untilPromoted(api, ns, 'mirror', 'clinical-v2', 180_000, 250);
       const promotedMs = Date.now() - t1;
       expect(seen.has(50)).toBe(true);
       // Events are recorded right after the status write they describe: wait for the last step's.

@@ -10,14 +10,14 @@
  * 5. Given gates.minF1 above the candidate's F1, Then it is rejected and never receives a request.
  */
 import { pathToFileURL } from 'node:url';
-import type { KubernetesObject, V1Deployment, V1Pod } from '@kubernetes/client-node';
+import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtin } from '../../operator/src/runtime/resource.js';
 import { PrometheusClient } from '../../operator/src/prometheus/client.js';
 import { DEFAULT_ROLLOUT_STEPS } from '../../operator/src/api/nerdeployment.js';
 import { trainSmallBundle } from '../../server/test-fixtures.js';
 import { createTestNamespace, eventually, useCluster } from '../cluster/testing.js';
-import { Api, installCrds, nerDeployment, nerDeployments, nerModel, nerModels, startOperator, trainBundle, type NerDeployment, type NerModel, type TestOperator } from './operator-fixture.js';
+import { Api, installCrds, nerDeployment, nerDeployments, nerModel, nerModels, startOperator, trainBundle, untilPromoted, type NerDeployment, type NerModel, type TestOperator } from './operator-fixture.js';
 import { Load } from './load.js';
 
 const { info, kc, core } = useCluster();
@@ -28,13 +28,7 @@ let bundle: Awaited<ReturnType<typeof trainBundle>>;
 
 const status = async (name: string) => (await api.get<NerDeployment>(nerDeployments, ns, name)).status ?? {};
 const canaryReplicas = async (name: string) => (await api.get<V1Deployment>(builtin.deployments, ns, `${name}-canary`).catch(() => undefined))?.spec?.replicas;
-async function eventNotes(name: string): Promise<string[]> {
-  const list = await api.list<KubernetesObject & { regarding?: { name?: string }; reason?: string; note?: string; eventTime?: string }>(builtin.events, ns);
-  return list
-    .filter((e) => e.regarding?.name === name)
-    .sort((a, b) => String(a.eventTime).localeCompare(String(b.eventTime)))
-    .map((e) => `${e.reason}: ${e.note}`);
-}
+const eventNotes = (name: string) => api.eventNotes(ns, name);
 
 /** Given a NerDeployment serving clinical-v1 on one replica. */
 async function givenStable(name: string, spec: Record<string, unknown>): Promise<void> {
@@ -70,16 +64,7 @@ describe('canary rollouts', () => {
     try {
       const t0 = await whenModelReady('clinical-v2', '1.1.0');
       await api.patch(nerDeployments, ns, 'good', { spec: { model: 'clinical-v2' } });
-      const seen = new Set<number>();
-      await eventually(
-        async () => {
-          const s = await status('good');
-          if (s.weights) seen.add(s.weights.canary);
-          expect(s.stableModel).toBe('clinical-v2');
-        },
-        420_000,
-        500,
-      );
+      const seen = await untilPromoted(api, ns, 'good', 'clinical-v2', 420_000);
       const promotedMs = Date.now() - t0;
       // 100 % on the new model: the stable track runs it and the candidate's pods are gone.
       await eventually(async () => {

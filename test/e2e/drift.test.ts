@@ -30,7 +30,7 @@ import { trainBundle } from '../../trainer/train.js';
 import { ServiceEndpoints } from '../cluster/service-endpoints.js';
 import { TcpProxy } from '../cluster/tcp-proxy.js';
 import { createTestNamespace, eventually, useCluster } from '../cluster/testing.js';
-import { Api, installCrds, nerDeployment, nerDeployments, nerModel, nerModels, startOperator, type NerDeployment, type NerModel, type TestOperator } from './operator-fixture.js';
+import { Api, installCrds, nerDeployment, nerDeployments, nerModel, nerModels, startOperator, untilPromoted, type NerDeployment, type NerModel, type TestOperator } from './operator-fixture.js';
 
 const { info, kc, core } = useCluster();
 const INTERVAL_S = 5;
@@ -195,8 +195,7 @@ describe('drift → retrain → canary → promote', () => {
     }, 60_000, 500);
     // The Event follows the status write that it describes.
     await eventually(async () => {
-      const events = await api.list<KubernetesObject & { regarding?: { name?: string }; reason?: string; type?: string }>(builtin.events, ns);
-      expect(events.some((e) => e.regarding?.name === 'alert' && e.type === 'Warning' && e.reason === 'DriftCritical')).toBe(true);
+      expect((await api.events(ns, 'alert')).some((e) => e.type === 'Warning' && e.reason === 'DriftCritical')).toBe(true);
     }, 10_000, 250);
 
     // Then the retrained model is created with lineage, validated, canaried and promoted.
@@ -212,12 +211,7 @@ describe('drift → retrain → canary → promote', () => {
       return m;
     }, 120_000, 500);
     expect(m.spec.lineage).toMatchObject({ parentModel: 'clinical-v1', driftPolicy: 'retrain', trainingJob: job.metadata?.name });
-    const seenWeights = new Set<number>();
-    await eventually(async () => {
-      const s = await deploymentStatus();
-      if (s.weights) seenWeights.add(s.weights.canary);
-      expect(s.stableModel).toBe(retrained);
-    }, 300_000, 500);
+    const seenWeights = await untilPromoted(api, ns, 'ner', retrained, 300_000);
     const promotedMs = Date.now() - shiftAt;
     await eventually(async () => {
       expect(await deploymentStatus()).toMatchObject({ phase: 'Healthy', weights: { stable: 100, canary: 0 } });

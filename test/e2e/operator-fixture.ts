@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { runOperator, type OperatorHandle } from '../../operator/src/main.js';
 import { KubeClient } from '../../operator/src/runtime/kube.js';
-import { resourcePath, type ResourceType } from '../../operator/src/runtime/resource.js';
+import { builtin, resourcePath, type ResourceType } from '../../operator/src/runtime/resource.js';
 import type { ControllerSpec } from '../../operator/src/runtime/controller.js';
 import { nerModelController } from '../../operator/src/controllers/nermodel/reconcile.js';
 import { nerDeploymentController, type NerDeploymentControllerOptions } from '../../operator/src/controllers/nerdeployment/reconcile.js';
@@ -78,6 +78,9 @@ export async function startOperator(kc: KubeConfig, namespace: string, deploymen
   return { handle, writes: () => handle.kube.writes, stop };
 }
 
+/** An Event as the tests read it. */
+export type TestEvent = KubernetesObject & { regarding?: { name?: string }; reason?: string; type?: string; note?: string; eventTime?: string; reportingInstance?: string };
+
 /** A JSON client for the test's own reads and writes (not counted as the operator's). */
 export class Api {
   readonly kube: KubeClient;
@@ -96,12 +99,39 @@ export class Api {
   delete(rt: ResourceType, namespace: string, name: string): Promise<unknown> {
     return this.kube.request({ method: 'DELETE', path: resourcePath(rt, namespace, name), body: { propagationPolicy: 'Background' } });
   }
+  /** Events about one object (events.k8s.io `regarding`), oldest first. */
+  async events(namespace: string, name: string): Promise<TestEvent[]> {
+    const all = await this.list<TestEvent>(builtin.events, namespace);
+    return all.filter((e) => e.regarding?.name === name).sort((a, b) => String(a.eventTime).localeCompare(String(b.eventTime)));
+  }
+  /** The same as `Reason: note` lines. */
+  async eventNotes(namespace: string, name: string): Promise<string[]> {
+    return (await this.events(namespace, name)).map((e) => `${e.reason}: ${e.note}`);
+  }
   patch(rt: ResourceType, namespace: string, name: string, body: unknown): Promise<unknown> {
     return this.kube.request({ method: 'PATCH', path: resourcePath(rt, namespace, name), body, contentType: 'application/merge-patch+json' });
   }
   close(): void {
     this.kube.close();
   }
+}
+
+/**
+ * Wait until NerDeployment `name` has promoted `model` to stable; returns every candidate weight seen on
+ * the way (so a test can assert the steps it walked through).
+ */
+export async function untilPromoted(api: Api, namespace: string, name: string, model: string, timeoutMs: number, everyMs = 500): Promise<Set<number>> {
+  const weights = new Set<number>();
+  await eventually(
+    async () => {
+      const s = (await api.get<NerDeployment>(nerDeployments, namespace, name)).status ?? {};
+      if (s.weights) weights.add(s.weights.canary);
+      if (s.stableModel !== model) throw new Error(`${name}: stable is ${s.stableModel ?? 'unset'}, waiting for ${model} (phase ${s.phase ?? '–'}, canary weight ${s.weights?.canary ?? 0})`);
+    },
+    timeoutMs,
+    everyMs,
+  );
+  return weights;
 }
 
 /** A small real `crf` bundle, trained now on synthetic notes. */

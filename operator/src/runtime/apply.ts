@@ -2,7 +2,7 @@
  * "Is the desired object already what the server has?" — decided locally so an unchanged reconcile sends
  * no request at all.
  *
- * Two checks, both on the fields *we* manage:
+ * Three checks, all on the fields *we* manage:
  * 1. Every field in the desired object has the same value on the live object (`isSubset`). Server defaults
  *    add fields we never set (a container's terminationMessagePath, a Service's clusterIP); those are
  *    ignored because only the desired side is walked. A hand edit of a field we set fails this check, so
@@ -10,13 +10,13 @@
  * 2. Every field our field manager owns (its `managedFields` entry, operation Apply) is still in the
  *    desired object (`ownedFieldsCovered`). A field we stopped setting must be applied once more so the
  *    server removes it.
+ * 3. Atomic string maps (a Service's `selector`) are owned as one leaf, so a key dropped from the desired
+ *    map would pass both checks: those listed in {@link ATOMIC_STRING_MAPS} must equal the live map
+ *    exactly (`atomicMapsEqual`). Only string maps are listed on purpose: other atomic structs (an env
+ *    var's `fieldRef`) get server defaults that an exact comparison would flag on every reconcile.
  * A value the server normalises (a quantity `1000m` stored as `1`) fails check 1 on every reconcile; the
  * apply then is a no-op on the server (no new resourceVersion) but still a request, so desired objects
  * should use canonical forms.
- * Blind spot: an atomic map (a Service's `selector`) is owned as one leaf, so a key dropped from the desired
- * map passes both checks. Telling it apart needs the schema (other atomic structs, e.g. an env var's
- * `fieldRef`, get server defaults that a symmetric comparison would flag on every reconcile); a caller
- * that shrinks such a map forces the apply (nerdeployment/desired.ts `applyCurrent`).
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
 
@@ -127,6 +127,32 @@ export function comparable(desired: KubernetesObject): Record<string, unknown> {
 }
 
 /**
+ * Atomic `map[string]string` fields, by kind, that we set and may shrink: the client Service's selector
+ * loses its `nerops.io/track` key after a canary's shadow phase. The server never adds keys to them.
+ */
+const ATOMIC_STRING_MAPS: Record<string, ReadonlyArray<readonly string[]>> = {
+  Service: [['spec', 'selector']],
+};
+
+function at(obj: unknown, path: readonly string[]): unknown {
+  let v = obj;
+  for (const k of path) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
+  return v;
+}
+
+/** Check 3: every listed atomic string map of `desired` has exactly the live map's keys. */
+export function atomicMapsEqual(desired: KubernetesObject, live: KubernetesObject): boolean {
+  for (const path of ATOMIC_STRING_MAPS[desired.kind ?? ''] ?? []) {
+    const want = at(desired, path) as Record<string, string> | undefined;
+    if (want === undefined) continue;
+    const have = (at(live, path) ?? {}) as Record<string, string>;
+    // Check 1 already matched every desired key's value, so equal sizes mean equal maps.
+    if (Object.keys(have).length !== Object.keys(want).length) return false;
+  }
+  return true;
+}
+
+/**
  * True when applying `desired` with field manager `manager` would change nothing on `live`: every desired
  * field matches and everything the manager owns is still desired. False when `live` is missing or was
  * never applied by `manager`.
@@ -139,5 +165,6 @@ export function isApplied(desired: KubernetesObject, live: KubernetesObject | un
   // apiVersion/kind of a cached list item may be filled in by us; compare the rest.
   const { apiVersion: _a, kind: _k, ...body } = want;
   if (!isSubset(body, live)) return false;
+  if (!atomicMapsEqual(desired, live)) return false;
   return ownedFieldsCovered(entry.fieldsV1, want);
 }

@@ -7,7 +7,7 @@
  * `POD_IP`) and carries the metric labels namespace/deployment/model/version/track through env vars.
  * Restricted pod security throughout; /tmp is an emptyDir because the root filesystem is read-only.
  */
-import type { KubernetesObject, V1Container, V1Deployment, V1EnvVar, V1PodDisruptionBudget, V1Service } from '@kubernetes/client-node';
+import type { V1Container, V1Deployment, V1EnvVar, V1PodDisruptionBudget, V1Service } from '@kubernetes/client-node';
 import { LABELS, type Track } from '../../api/group.js';
 import type { NerDeployment } from '../../api/nerdeployment.js';
 import type { NerModel } from '../../api/nermodel.js';
@@ -186,23 +186,6 @@ export function desiredService(nd: NerDeployment, options: { track?: Track; only
       ports: [{ name: 'http', port: nd.spec.server.port, targetPort: 'http', protocol: 'TCP' }],
     },
   };
-}
-
-/**
- * The `current` to hand to `client.apply` for a child: the cached object, or null (apply unconditionally)
- * when it is a Service whose selector differs. A selector is an atomic map that the apply skip check
- * (runtime/apply.ts isApplied) compares as a subset, so dropping the shadow phase's `nerops.io/track` key
- * would otherwise never be applied and the candidate would get no user traffic after the shadow phase.
- */
-export function applyCurrent(desired: KubernetesObject, cached: KubernetesObject | undefined): KubernetesObject | null {
-  if (!cached) return null;
-  if (desired.kind === 'Service') {
-    const want = (desired as V1Service).spec?.selector ?? {};
-    const have = (cached as V1Service).spec?.selector ?? {};
-    const same = Object.keys(want).length === Object.keys(have).length && Object.entries(want).every(([k, v]) => have[k] === v);
-    if (!same) return null;
-  }
-  return cached;
 }
 
 /** At most one stable pod voluntarily disrupted at a time. */

@@ -17,7 +17,7 @@ import { DEFAULT_IMAGE, nerDeployments, nerModels, type ModelStorageDefaults } f
 import { ROLLOUT_ACTION_ANNOTATION } from '../../api/nerdeployment-constants.js';
 import { analysisQueries, decideAnalysis, type AnalysisDecision, type Measurements } from './analysis.js';
 import type { RateMeasurement, Recommendation } from './autoscale.js';
-import { applyCurrent, deploymentName } from './desired.js';
+import { deploymentName } from './desired.js';
 import { analysisDue, inShadow } from './rollout.js';
 import { httpRoutes, routingProblem, weightedRules, type HttpRoute } from './routing.js';
 import { planDeployment, requestRateQuery } from './status.js';
@@ -169,7 +169,7 @@ export function createNerDeploymentReconciler(options: NerDeploymentControllerOp
       const rt = KINDS[obj.kind ?? ''];
       if (!rt) throw new Error(`no resource type for ${obj.kind}`);
       const cached = ctx.cache<KubernetesObject>(rt).get(ctx.namespace, obj.metadata?.name ?? '');
-      const { changed } = await ctx.client.apply(rt, obj, { current: applyCurrent(obj, cached) });
+      const { changed } = await ctx.client.apply(rt, obj, { current: cached ?? null });
       if (changed) ctx.log.info({ kind: obj.kind, child: obj.metadata?.name }, 'applied');
     }
     // Weights on the HTTPRoute: only our rules' backendRefs change; optimistic concurrency on the route.

@@ -35,6 +35,10 @@ const crfSection = z.object({
     clusters: z.boolean(),
     /** Gazetteer features (gazetteer.tsv in the bundle); absent in bundles from before they existed. */
     gazetteer: z.boolean().optional(),
+    /** Subword features (feature version 3); absent in older bundles. */
+    subwords: z.boolean().optional(),
+    /** Abbreviation-definition features (feature version 3); absent in older bundles. */
+    abbreviations: z.boolean().optional(),
     slots: z.number().int().positive(),
   }),
   tokenizer: z.object({ splitHyphens: z.boolean() }),

@@ -6,7 +6,7 @@ import * as ort from 'onnxruntime-node';
 import { bioesToBio, isBioesLabelSet, spansFromBio } from './bio.js';
 import { WordClusters } from './clusters.js';
 import { constrainedTransitions, forwardBackward, spanMarginal, spanMarginalBioes, viterbi, type Transitions } from './crf.js';
-import { SUPPORTED_FEATURE_VERSIONS, featurizeSentence, normalizeToken, type FeatureConfig } from './features.js';
+import { EXTENDED_FEATURE_VERSION, SUPPORTED_FEATURE_VERSIONS, featurizeSentence, normalizeToken, type FeatureConfig } from './features.js';
 import { EmbeddingVocabulary } from './dense.js';
 import { GAZETTEER_FILE, Gazetteer } from './gazetteer.js';
 import { BundleVerificationError, type CrfManifestSection, type VerifiedBundle } from './bundle.js';
@@ -59,6 +59,8 @@ export class CrfEngine implements NerEngine {
       bucketBits: crf.features.bucketBits,
       clusters: crf.features.clusters,
       gazetteer: crf.features.gazetteer ?? false,
+      subwords: crf.features.subwords ?? false,
+      abbreviations: crf.features.abbreviations ?? false,
     };
     this.#slots = crf.features.slots;
     this.#splitHyphens = crf.tokenizer.splitHyphens;
@@ -95,6 +97,9 @@ export class CrfEngine implements NerEngine {
     if (!crf) throw fail('format is crf but the manifest has no crf section');
     if (!SUPPORTED_FEATURE_VERSIONS.includes(crf.features.featureVersion)) {
       throw fail(`feature version ${crf.features.featureVersion} is not supported by this runtime (supports ${SUPPORTED_FEATURE_VERSIONS.join(', ')})`);
+    }
+    if ((crf.features.subwords || crf.features.abbreviations) && crf.features.featureVersion < EXTENDED_FEATURE_VERSION) {
+      throw fail(`subword and abbreviation features need feature version ${EXTENDED_FEATURE_VERSION}, the manifest says ${crf.features.featureVersion}`);
     }
     const L = crf.labels.length;
     if (crf.transitions.trans.length !== L || crf.transitions.trans.some((r) => r.length !== L) || crf.transitions.start.length !== L || crf.transitions.end.length !== L) {

@@ -100,6 +100,9 @@ export function trainCrfSgd(data: readonly EncodedSentence[], opts: SgdOptions):
   const mask = denseOpts && denseOpts.dropout > 0 ? new Float64Array(maxLen * H) : undefined;
   let scale = 1;
   let step = 0;
+  const expTrans = new Float64Array(L * L);
+  const pairA = new Float64Array(L);
+  const pairB = new Float64Array(L);
 
   for (let epoch = 0; epoch < opts.epochs; epoch++) {
     const t0 = performance.now();
@@ -113,7 +116,7 @@ export function trainCrfSgd(data: readonly EncodedSentence[], opts: SgdOptions):
     }
     let loss = 0;
     for (const idx of order) {
-      const { features, gold } = data[idx] as EncodedSentence;
+      const { features, gold, window: windowIds } = data[idx] as EncodedSentence;
       const n = gold.length;
       if (n === 0) continue;
       const lr = opts.eta0 / (1 + opts.eta0 * lambda * step);
@@ -145,7 +148,7 @@ export function trainCrfSgd(data: readonly EncodedSentence[], opts: SgdOptions):
           const keep = 1 - denseOpts.dropout;
           for (let k = 0; k < n * H; k++) mask[k] = dropRandom() < keep ? 1 / keep : 0;
         }
-        dense.forward(data[idx]?.window as Int32Array, n, denseOpts.table, em, hidden, mask);
+        dense.forward(windowIds as Int32Array, n, denseOpts.table, em, hidden, mask);
       }
       const t = constrainedTransitions(raw, opts.labels);
       const lat = forwardBackward(em, 0, n, L, t);
@@ -176,7 +179,7 @@ export function trainCrfSgd(data: readonly EncodedSentence[], opts: SgdOptions):
       }
       if (dense && denseOpts) {
         const lrDense = denseOpts.lr / (1 + denseOpts.lrDecay * epoch);
-        dense.backward(data[idx]?.window as Int32Array, n, denseOpts.table, hidden, grad, lrDense, mask, denseOpts.skipBelow ?? 0);
+        dense.backward(windowIds as Int32Array, n, denseOpts.table, hidden, grad, lrDense, mask, denseOpts.skipBelow ?? 0);
       }
       // Transition gradients: observed minus expected pair marginals.
       for (let y = 0; y < L; y++) {
@@ -186,16 +189,25 @@ export function trainCrfSgd(data: readonly EncodedSentence[], opts: SgdOptions):
         const pn = Math.exp((lat.alpha[last] as number) + (lat.beta[last] as number) - lat.logZ);
         raw.end[y] = (raw.end[y] as number) + lr * ((gold[n - 1] === y ? 1 : 0) - pn);
       }
+      // Pair marginal p(i→j at k) = exp(α[k-1][i] + trans[i][j] + em[k][j] + β[k][j] - logZ), factored as
+      // A[i]·T[i][j]·B[j] so a token costs 2L exps instead of L² (A is shifted by its max so nothing overflows).
+      for (let k = 0; k < L * L; k++) expTrans[k] = allowed.trans[k] ? Math.exp(t.trans[k] as number) : 0;
       for (let k = 1; k < n; k++) {
+        let m = -Infinity;
+        for (let i = 0; i < L; i++) m = Math.max(m, lat.alpha[(k - 1) * L + i] as number);
+        for (let i = 0; i < L; i++) pairA[i] = Math.exp((lat.alpha[(k - 1) * L + i] as number) - m);
+        for (let j = 0; j < L; j++) pairB[j] = Math.exp((em[k * L + j] as number) + (lat.beta[k * L + j] as number) - lat.logZ + m);
         for (let i = 0; i < L; i++) {
-          const a = lat.alpha[(k - 1) * L + i] as number;
+          const a = pairA[i] as number;
           for (let j = 0; j < L; j++) {
             if (!allowed.trans[i * L + j]) continue;
-            const p = Math.exp(a + (t.trans[i * L + j] as number) + (em[k * L + j] as number) + (lat.beta[k * L + j] as number) - lat.logZ);
-            const observed = gold[k - 1] === i && gold[k] === j ? 1 : 0;
-            raw.trans[i * L + j] = (raw.trans[i * L + j] as number) + lr * (observed - p);
+            const p = a * (expTrans[i * L + j] as number) * (pairB[j] as number);
+            raw.trans[i * L + j] = (raw.trans[i * L + j] as number) - lr * p;
           }
         }
+        const gi = gold[k - 1] as number;
+        const gj = gold[k] as number;
+        raw.trans[gi * L + gj] = (raw.trans[gi * L + gj] as number) + lr;
       }
     }
     if (!Number.isFinite(loss)) {

@@ -22,7 +22,7 @@ Locations: file://, plain paths, pvc://claim/path (under $NEROPS_PVC_ROOT); the 
 also http(s)://. The dataset is a CoNLL file (every 5th sentence held out) or a directory with train.conll
 and dev.conll (over http(s), a URL ending in /). The output is written locally (file:// or pvc://).
 
-  --epochs N               SGD epochs (default ${DEFAULT_EPOCHS})
+  --epochs N               SGD epochs (default ${DEFAULT_EPOCHS.linear})
   --seed N                 random seed (default 1)
   --from-scratch           accepted for the contract; training always starts from the dataset
   --termination-log PATH   where to write the result (default $NEROPS_TERMINATION_LOG or /dev/termination-log)
@@ -53,7 +53,7 @@ const retrain: Command = async (argv) => {
     result = await runRetrain(contract, {
       workDir,
       seed: intFlag('seed', v.seed, 1),
-      epochs: intFlag('epochs', v.epochs, DEFAULT_EPOCHS, 1),
+      epochs: intFlag('epochs', v.epochs, DEFAULT_EPOCHS.linear, 1),
       // The same env as fetch-model: the operator mounts the model store's token and CA for the base model.
       modelTokenFile: process.env[ServeEnv.modelTokenFile],
       modelCaFile: process.env[ServeEnv.modelCaFile],

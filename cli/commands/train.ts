@@ -13,7 +13,7 @@ Never pass the text you evaluate on as --unlabeled.
   --dev FILE           held-out data: dev F1 per epoch, metrics.json and the drift profile
   --out DIR            output bundle directory (required)
   --seed N             random seed (default 1); same data + seed = same bundle digest
-  --epochs N           SGD epochs (default ${DEFAULT_EPOCHS})
+  --epochs N           SGD epochs (default ${DEFAULT_EPOCHS.linear} for the linear CRF, ${DEFAULT_EPOCHS.dense} with the MLP branch)
   --c2 X               L2 regularisation (default ${DEFAULT_C2})
   --name NAME          model name (default: the output directory's name)
   --model-version V    model version (default 0.1.0)
@@ -27,6 +27,9 @@ Never pass the text you evaluate on as --unlabeled.
   --dropout X          hidden-unit dropout while training (default ${DEFAULT_DENSE.dropout})
   --ensemble N         independently seeded models averaged into one graph (default ${DEFAULT_DENSE.ensemble})
   --bucket-bits N      log2 of the feature hash size (default 18)
+  --subword-features   5/6-character affixes and character trigrams as features (feature version 3)
+  --abbreviation-features
+                       "long form ( SF )" definitions within a sentence as features (feature version 3)
   --repair-bio         turn invalid I- tags into B- instead of failing
   --quiet              no progress output`;
 
@@ -50,6 +53,8 @@ const train: Command = async (argv) => {
     dropout: { type: 'string' },
     ensemble: { type: 'string' },
     'bucket-bits': { type: 'string' },
+    'subword-features': { type: 'boolean' },
+    'abbreviation-features': { type: 'boolean' },
     'repair-bio': { type: 'boolean' },
     quiet: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -67,7 +72,7 @@ const train: Command = async (argv) => {
       devFile: values.dev,
       outDir: values.out,
       seed: intFlag('seed', values.seed, 1),
-      epochs: intFlag('epochs', values.epochs, DEFAULT_EPOCHS, 1),
+      ...(values.epochs !== undefined ? { epochs: intFlag('epochs', values.epochs, 1, 1) } : {}),
       c2: numberFlag('c2', values.c2, DEFAULT_C2),
       name: values.name,
       version: values['model-version'],
@@ -81,6 +86,8 @@ const train: Command = async (argv) => {
       dropout: numberFlag('dropout', values.dropout, DEFAULT_DENSE.dropout),
       ensemble: intFlag('ensemble', values.ensemble, DEFAULT_DENSE.ensemble, 1),
       bucketBits: values['bucket-bits'] === undefined ? undefined : intFlag('bucket-bits', values['bucket-bits'], 18, 8),
+      subwords: values['subword-features'] ?? false,
+      abbreviations: values['abbreviation-features'] ?? false,
       repairBio: values['repair-bio'] ?? false,
       log,
     });

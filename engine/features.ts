@@ -15,7 +15,7 @@ import { findAbbreviations } from './abbreviations.js';
 
 /**
  * 2: the same hashed templates as 1, plus optional gazetteer slots and BIOES label sets. Version 1
- * runtimes refuse version 2 bundles (they would misread both); this runtime reads 1 and 2.
+ * runtimes refuse version 2 bundles (they would misread both); this runtime reads 1, 2 and 3.
  */
 export const FEATURE_VERSION = 2;
 /**
@@ -84,7 +84,11 @@ const enum T {
   AbbrLong,
 }
 
-/** Slots per token: bias, 5 window words, 4 bigrams, 4 prefixes, 4 suffixes, 2 shapes, 2 flags, 4 neighbour affixes, 3 conjunctions (+ 9 cluster slots). */
+/**
+ * Slots per token: bias, 5 window words, 4 bigrams, 4 prefixes, 4 suffixes, 2 shapes, 2 flags, 4 neighbour
+ * affixes, 3 conjunctions; then, in this order and only when configured, 9 cluster, 4 gazetteer, 16 subword
+ * and 2 abbreviation slots.
+ */
 export function slotsPerToken(config: FeatureConfig): number {
   return 29 + (config.clusters ? CLUSTER_SLOTS : 0) + (config.gazetteer ? GAZETTEER_SLOTS : 0) + (config.subwords ? SUBWORD_SLOTS : 0) + (config.abbreviations ? ABBREVIATION_SLOTS : 0);
 }

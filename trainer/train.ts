@@ -91,8 +91,9 @@ export interface TrainResult {
 /**
  * SGD epochs. The linear CRF's objective is convex, and 12 epochs left it far from its optimum: on
  * NCBI-disease dev, 12 → 40 → 80 → 160 epochs gave mean F1 0.819 → 0.828 → 0.833 → 0.836 with the
- * spread over seeds shrinking from 0.012 to 0.001, at about 0.1 ms per token and epoch. The dense branch
- * keeps 12 (its learning rate decays per epoch; 24 gave no gain on BeHealthy at twice the cost).
+ * spread over seeds shrinking from 0.012 to 0.001, at about 4 µs per token and epoch. The dense branch
+ * keeps 12: its learning rate decays per epoch, and 24 gained BeHealthy only +0.007 (one seed) for twice
+ * the time, over the 60 s budget.
  */
 export const DEFAULT_EPOCHS = { linear: 40, dense: 12 } as const;
 /** Gazetteer features by default: on for the linear model, off with the dense branch (see README). */

@@ -33,4 +33,23 @@ describe('mergeEnsemble', () => {
     expect(merged.emission[5]).toBeCloseTo((5 * 0.01 * (1 + 2 + 3)) / 3, 6);
     expect(merged.transitions.start[1]).toBeCloseTo((Math.sin(2) + Math.sin(3) + Math.sin(4)) / 3, 12);
   });
+
+  it('averages a linear member in as a zero dense output', () => {
+    const wide = model(1);
+    const linear: CrfWeights = { emission: Float32Array.from({ length: 6 }, (_, i) => i), transitions: model(2).transitions };
+    const merged = mergeEnsemble([wide, linear]);
+    expect(merged.dense?.shape.hidden).toBe(shape.hidden);
+    const want = denseOut(wide.dense as DenseBranch).map((v) => v / 2);
+    const got = denseOut(merged.dense as DenseBranch);
+    for (let i = 0; i < want.length; i++) expect(got[i]).toBeCloseTo(want[i] as number, 12);
+    expect(merged.emission[5]).toBeCloseTo((5 * 0.01 + 5) / 2, 6);
+  });
+
+  it('merges linear members alone into a linear model', () => {
+    const a: CrfWeights = { emission: Float32Array.from([1, 2]), transitions: model(1).transitions };
+    const b: CrfWeights = { emission: Float32Array.from([3, 4]), transitions: model(2).transitions };
+    const merged = mergeEnsemble([a, b]);
+    expect(merged.dense).toBeUndefined();
+    expect(Array.from(merged.emission)).toEqual([2, 3]);
+  });
 });

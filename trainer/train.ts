@@ -53,6 +53,15 @@ export interface TrainOptions {
   dropout?: number;
   /** Independently seeded models averaged into one graph. */
   ensemble?: number;
+  /**
+   * With the dense branch: linear CRF members (no MLP) averaged in beside the wide & deep ones. The
+   * linear CRF's convex objective converges where the MLP's does not, and the two err differently.
+   */
+  linearMembers?: number;
+  /** Epochs of the linear members (default DEFAULT_EPOCHS.linear). */
+  linearEpochs?: number;
+  /** Softmax-margin recall cost (see SgdOptions.missedEntityCost; default DEFAULT_MISSED_ENTITY_COST). */
+  missedEntityCost?: number;
   embeddingDim?: number;
   skipBelow?: number;
   repairBio?: boolean;
@@ -63,7 +72,7 @@ export interface TrainOptions {
   tagScheme?: 'bio' | 'bioes';
   /**
    * Gazetteer features from the training set's entity phrases (jackknifed over `gazetteerFolds` folds).
-   * Default: on for the linear model, off with the dense branch.
+   * Default: on whenever a linear CRF is trained (see DEFAULT_GAZETTEER).
    */
   gazetteer?: boolean;
   gazetteerFolds?: number;
@@ -96,11 +105,25 @@ export interface TrainResult {
  * the time, over the 60 s budget.
  */
 export const DEFAULT_EPOCHS = { linear: 40, dense: 12 } as const;
-/** Gazetteer features by default: on for the linear model, off with the dense branch (see README). */
-export const DEFAULT_GAZETTEER = { linear: true, withDense: false, folds: 10 } as const;
+/**
+ * Gazetteer features by default: on whenever a linear CRF is trained (alone or as a member beside wide &
+ * deep ones), off for wide & deep members alone, where they added nothing (see README).
+ */
+export const DEFAULT_GAZETTEER = { linear: true, denseOnly: false, folds: 10 } as const;
+/**
+ * Softmax-margin recall cost (see SgdOptions.missedEntityCost): off by default, because whether it helps
+ * depends on the corpus. Measured on a held-out fifth of each training set, never on dev: BeHealthy wide
+ * & deep, mean of seeds 1–3, cost 0 / 0.5 / 1 / 2 gave 0.555 / 0.561 / 0.566 / 0.569 (its annotation
+ * misses many mentions and the model under-tags); NCBI-disease linear 0.848 at 0 and 0.836 at 1.
+ */
+export const DEFAULT_MISSED_ENTITY_COST = 0;
 export const DEFAULT_TAG_SCHEME: 'bio' | 'bioes' = 'bioes';
 export const DEFAULT_C2 = 0.5;
-export const DEFAULT_DENSE = { hidden: 64, window: 5, lr: 0.02, lrDecay: 0.5, dropout: 0, ensemble: 1, skipBelow: 1e-3 } as const;
+/**
+ * `linearMembers`: linear CRFs averaged in beside the wide & deep member(s). On a held-out fifth of
+ * BeHealthy train (seeds 1–3, with the recall cost) wide & deep alone gave 0.566, with one linear member 0.581.
+ */
+export const DEFAULT_DENSE = { hidden: 64, window: 5, lr: 0.02, lrDecay: 0.5, dropout: 0, ensemble: 1, linearMembers: 1, skipBelow: 1e-3 } as const;
 
 /** Read unlabeled sentences: CoNLL (first column) when lines contain tabs, else one sentence per line. */
 export async function readUnlabeled(file: string): Promise<string[][]> {
@@ -145,9 +168,10 @@ function encode(
 }
 
 /**
- * Average K models into one: sparse weights and transitions average linearly; the MLPs are stacked
- * side by side (hidden layers concatenated, output weights and biases divided by K), so the single
- * graph computes exactly the mean of the K models' emissions.
+ * Average K models into one: sparse weights and transitions average linearly; the MLPs of the members
+ * that have one are stacked side by side (hidden layers concatenated, output weights and biases divided
+ * by K), so the single graph computes exactly the mean of the K models' emissions. A member without an
+ * MLP (a linear CRF) contributes zero dense output, which the stacking expresses by leaving it out.
  */
 export function mergeEnsemble(models: readonly CrfWeights[]): CrfWeights {
   const K = models.length;
@@ -161,13 +185,15 @@ export function mergeEnsemble(models: readonly CrfWeights[]): CrfWeights {
     return out;
   };
   const transitions = { trans: avg((m) => m.transitions.trans), start: avg((m) => m.transitions.start), end: avg((m) => m.transitions.end) };
-  if (!first.dense) return { emission, transitions };
-  const shape = first.dense.shape;
+  const withDense = models.flatMap((m) => (m.dense ? [m.dense] : []));
+  const firstDense = withDense[0];
+  if (!firstDense) return { emission, transitions };
+  const shape = firstDense.shape;
   const { hidden: H, labels: L } = shape;
-  const inDim = first.dense.inDim;
-  const merged = new DenseBranch({ ...shape, hidden: H * K });
-  models.forEach((m, k) => {
-    const d = m.dense as DenseBranch;
+  const inDim = firstDense.inDim;
+  const merged = new DenseBranch({ ...shape, hidden: H * withDense.length });
+  withDense.forEach((d, k) => {
+    if (d.shape.hidden !== H || d.inDim !== inDim) throw new Error('ensemble members have different dense shapes');
     merged.w1.set(d.w1, k * H * inDim);
     for (let h = 0; h < H; h++) merged.b1[k * H + h] = d.b1[h] as number;
     for (let h = 0; h < H; h++) for (let y = 0; y < L; y++) merged.w2[(k * H + h) * L + y] = (d.w2[h * L + y] as number) / K;
@@ -239,7 +265,9 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
   if (denseSettings && (denseSettings.window < 1 || denseSettings.window % 2 === 0)) throw new Error(`window must be odd and positive, got ${denseSettings.window}`);
 
   // Measured: the gazetteer lifts the linear model (BeHealthy +0.02) but adds nothing to wide & deep.
-  const useGazetteer = options.gazetteer ?? (denseSettings ? DEFAULT_GAZETTEER.withDense : DEFAULT_GAZETTEER.linear);
+  const linearMembers = denseSettings ? (options.linearMembers ?? DEFAULT_DENSE.linearMembers) : 0;
+  const useGazetteer = options.gazetteer ?? (denseSettings && linearMembers === 0 ? DEFAULT_GAZETTEER.denseOnly : DEFAULT_GAZETTEER.linear);
+  const missedEntityCost = options.missedEntityCost ?? DEFAULT_MISSED_ENTITY_COST;
   const config: FeatureConfig = {
     ...DEFAULT_FEATURE_CONFIG,
     bucketBits: options.bucketBits ?? DEFAULT_FEATURE_CONFIG.bucketBits,
@@ -267,38 +295,44 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
   const t0 = performance.now();
   const members: CrfWeights[] = [];
   const ensemble = denseSettings?.ensemble ?? 1;
-  for (let member = 0; member < ensemble; member++) {
+  const linearEpochs = options.linearEpochs ?? DEFAULT_EPOCHS.linear;
+  const memberCount = ensemble + linearMembers;
+  for (let member = 0; member < memberCount; member++) {
     const memberSeed = seed + 7919 * member;
-    if (ensemble > 1) log(`ensemble member ${member + 1}/${ensemble} (seed ${memberSeed})`);
+    // Members 0..ensemble-1 are wide & deep (when there is a dense branch), the rest linear.
+    const withDense = member < ensemble ? denseSettings : undefined;
+    const memberEpochs = withDense || !denseSettings ? epochs : linearEpochs;
+    if (memberCount > 1) log(`ensemble member ${member + 1}/${memberCount} (${withDense ? 'wide & deep' : 'linear'}, seed ${memberSeed}, ${memberEpochs} epochs)`);
     members.push(
       trainCrfSgd(encodedTrain, {
         labels,
         buckets: 1 << config.bucketBits,
         slots,
-        epochs,
-        averageFrom: Math.floor(epochs / 3),
+        epochs: memberEpochs,
+        averageFrom: Math.floor(memberEpochs / 3),
         c2,
         eta0: 0.1,
         seed: memberSeed,
-        ...(denseSettings
+        missedEntityCost,
+        ...(withDense
           ? {
               dense: {
-                shape: { window: denseSettings.window, dim: denseSettings.cols, hidden: denseSettings.hidden, labels: labels.length },
-                table: denseSettings.table,
-                lr: denseSettings.lr,
+                shape: { window: withDense.window, dim: withDense.cols, hidden: withDense.hidden, labels: labels.length },
+                table: withDense.table,
+                lr: withDense.lr,
                 lrDecay: DEFAULT_DENSE.lrDecay,
-                dropout: denseSettings.dropout,
+                dropout: withDense.dropout,
                 seed: memberSeed + 1,
                 skipBelow: options.skipBelow ?? DEFAULT_DENSE.skipBelow,
               },
             }
           : {}),
         onEpoch: (epoch, model, stats) => {
-          let line = `epoch ${String(epoch + 1).padStart(2)}/${epochs}  loss ${stats.loss.toFixed(1).padStart(9)}  ${stats.seconds.toFixed(2)} s (cpu ${stats.cpuSeconds.toFixed(2)} s)`;
+          let line = `epoch ${String(epoch + 1).padStart(2)}/${memberEpochs}  loss ${stats.loss.toFixed(1).padStart(9)}  ${stats.seconds.toFixed(2)} s (cpu ${stats.cpuSeconds.toFixed(2)} s)`;
           if (dev && encodedDev) {
             const f1 = evaluateSequences(
               dev.map((s) => s.labels),
-              toBio(decodeWithWeights(encodedDev, model, labels, slots, denseSettings?.table)),
+              toBio(decodeWithWeights(encodedDev, model, labels, slots, withDense?.table)),
             ).micro.f1;
             line += `  dev F1 ${f1.toFixed(4)}`;
           }
@@ -328,10 +362,12 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
       epochs,
       tagScheme,
       c2,
+      missedEntityCost,
       ...(gazetteer ? { gazetteer: { phrases: gazetteer.size, folds } } : {}),
       ...(denseSettings
         ? {
             dense: { hidden: denseSettings.hidden, window: denseSettings.window, lr: denseSettings.lr, lrDecay: DEFAULT_DENSE.lrDecay, dropout: denseSettings.dropout, ensemble },
+            ...(linearMembers > 0 ? { linearMembers: { count: linearMembers, epochs: linearEpochs } } : {}),
             unlabeled: (options.unlabeledFiles ?? []).map((f) => basename(f)),
           }
         : {}),
@@ -356,7 +392,7 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
             dense: {
               window: denseSettings.window,
               embeddingDim: embeddings.dim,
-              hidden: denseSettings.hidden * ensemble,
+              hidden: weights.dense?.shape.hidden ?? denseSettings.hidden * ensemble,
               ensemble,
               vocabulary: { file: EMBEDDING_VOCAB_FILE, words: embeddings.words.length },
             },

@@ -1,6 +1,6 @@
 import { CliError, intFlag, numberFlag, parseCommandArgs, type Command } from '../command.js';
 import { ConllError } from '../../engine/conll.js';
-import { DEFAULT_C2, DEFAULT_DENSE, DEFAULT_EPOCHS, trainBundle } from '../../trainer/train.js';
+import { DEFAULT_C2, DEFAULT_DENSE, DEFAULT_EPOCHS, DEFAULT_MISSED_ENTITY_COST, trainBundle } from '../../trainer/train.js';
 
 const HELP = `usage: ner-ops train --train FILE [--dev FILE] --out DIR [options]
 
@@ -15,6 +15,9 @@ Never pass the text you evaluate on as --unlabeled.
   --seed N             random seed (default 1); same data + seed = same bundle digest
   --epochs N           SGD epochs (default ${DEFAULT_EPOCHS.linear} for the linear CRF, ${DEFAULT_EPOCHS.dense} with the MLP branch)
   --c2 X               L2 regularisation (default ${DEFAULT_C2})
+  --missed-entity-cost X
+                       softmax-margin cost of labelling an entity token O while training; raises
+                       recall (default ${DEFAULT_MISSED_ENTITY_COST}; 0 = plain likelihood)
   --name NAME          model name (default: the output directory's name)
   --model-version V    model version (default 0.1.0)
   --clusters FILE      word clusters from 'ner-ops clusters'
@@ -26,6 +29,8 @@ Never pass the text you evaluate on as --unlabeled.
   --dense-lr X         MLP learning rate (default ${DEFAULT_DENSE.lr})
   --dropout X          hidden-unit dropout while training (default ${DEFAULT_DENSE.dropout})
   --ensemble N         independently seeded models averaged into one graph (default ${DEFAULT_DENSE.ensemble})
+  --linear-members N   linear CRFs averaged in beside the MLP model(s) (default ${DEFAULT_DENSE.linearMembers})
+  --linear-epochs N    SGD epochs of those linear members (default ${DEFAULT_EPOCHS.linear})
   --bucket-bits N      log2 of the feature hash size (default 18)
   --subword-features   5/6-character affixes and character trigrams as features (feature version 3)
   --abbreviation-features
@@ -52,6 +57,9 @@ const train: Command = async (argv) => {
     'dense-lr': { type: 'string' },
     dropout: { type: 'string' },
     ensemble: { type: 'string' },
+    'linear-members': { type: 'string' },
+    'linear-epochs': { type: 'string' },
+    'missed-entity-cost': { type: 'string' },
     'bucket-bits': { type: 'string' },
     'subword-features': { type: 'boolean' },
     'abbreviation-features': { type: 'boolean' },
@@ -65,6 +73,8 @@ const train: Command = async (argv) => {
   }
   if (!values.train) throw new CliError('train: --train FILE is required\n\n' + HELP);
   if (!values.out) throw new CliError('train: --out DIR is required\n\n' + HELP);
+  const missedEntityCost = numberFlag('missed-entity-cost', values['missed-entity-cost'], DEFAULT_MISSED_ENTITY_COST);
+  if (missedEntityCost < 0) throw new CliError(`train: --missed-entity-cost must be ≥ 0, got '${values['missed-entity-cost']}'`);
   const log = values.quiet ? undefined : (line: string) => process.stderr.write(line + '\n');
   try {
     const result = await trainBundle({
@@ -74,6 +84,7 @@ const train: Command = async (argv) => {
       seed: intFlag('seed', values.seed, 1),
       ...(values.epochs !== undefined ? { epochs: intFlag('epochs', values.epochs, 1, 1) } : {}),
       c2: numberFlag('c2', values.c2, DEFAULT_C2),
+      missedEntityCost,
       name: values.name,
       version: values['model-version'],
       clustersFile: values.clusters,
@@ -85,6 +96,8 @@ const train: Command = async (argv) => {
       denseLr: numberFlag('dense-lr', values['dense-lr'], DEFAULT_DENSE.lr),
       dropout: numberFlag('dropout', values.dropout, DEFAULT_DENSE.dropout),
       ensemble: intFlag('ensemble', values.ensemble, DEFAULT_DENSE.ensemble, 1),
+      linearMembers: intFlag('linear-members', values['linear-members'], DEFAULT_DENSE.linearMembers, 0),
+      linearEpochs: intFlag('linear-epochs', values['linear-epochs'], DEFAULT_EPOCHS.linear, 1),
       bucketBits: values['bucket-bits'] === undefined ? undefined : intFlag('bucket-bits', values['bucket-bits'], 18, 8),
       subwords: values['subword-features'] ?? false,
       abbreviations: values['abbreviation-features'] ?? false,

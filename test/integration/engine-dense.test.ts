@@ -42,8 +42,10 @@ afterAll(async () => {
 describe('a wide & deep crf bundle', () => {
   it('pins the embedding vocabulary and describes the dense branch in the manifest', async () => {
     const v = await verifyBundle(options.outDir);
-    expect(Object.keys(v.manifest.files).sort()).toEqual(['embedding-vocab.txt', 'metrics.json', 'model.onnx', 'profile.json', 'vocab.txt']);
+    // The linear member beside the wide & deep ones brings the gazetteer (on whenever a linear CRF trains).
+    expect(Object.keys(v.manifest.files).sort()).toEqual(['embedding-vocab.txt', 'gazetteer.tsv', 'metrics.json', 'model.onnx', 'profile.json', 'vocab.txt']);
     expect(v.manifest.crf?.dense).toMatchObject({ window: 5, embeddingDim: 16, hidden: 16, ensemble: 2, vocabulary: { file: 'embedding-vocab.txt' } });
+    expect(v.manifest.training?.['linearMembers']).toEqual({ count: 1, epochs: 40 });
     const metrics = JSON.parse(await readFile(join(options.outDir, 'metrics.json'), 'utf8'));
     expect(metrics.micro.f1).toBeGreaterThan(0.85);
   });

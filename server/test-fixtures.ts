@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { generateNotes, writeConll } from '../trainer/synthetic.js';
-import { trainBundle } from '../trainer/train.js';
+import { trainBundle, type TrainOptions } from '../trainer/train.js';
 
 export interface TrainedBundle {
   dir: string;
@@ -18,7 +18,9 @@ export interface TrainedBundle {
 }
 
 /** Train a small real `crf` bundle on synthetic clinical notes. */
-export async function trainSmallBundle(opts: { seed?: number; epochs?: number; count?: number; name?: string; version?: string } = {}): Promise<TrainedBundle> {
+export async function trainSmallBundle(
+  opts: { seed?: number; epochs?: number; count?: number; name?: string; version?: string; train?: Partial<TrainOptions> } = {},
+): Promise<TrainedBundle> {
   const root = await mkdtemp(join(tmpdir(), 'nerops-server-test-'));
   const seed = opts.seed ?? 7;
   const trainFile = join(root, 'train.conll');
@@ -34,6 +36,7 @@ export async function trainSmallBundle(opts: { seed?: number; epochs?: number; c
     epochs: opts.epochs ?? 4,
     name: opts.name ?? 'test-ner',
     version: opts.version ?? '1.0.0',
+    ...opts.train,
   });
   return { dir: r.outDir, digest: r.digest, remove: () => rm(root, { recursive: true, force: true }) };
 }

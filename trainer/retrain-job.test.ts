@@ -5,18 +5,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha256 } from '../engine/bundle.js';
+import { sha256, verifyBundle } from '../engine/bundle.js';
 import { formatConll } from '../engine/conll.js';
 import { trainSmallBundle, type TrainedBundle } from '../server/test-fixtures.js';
 import { generateNotes, writeConll } from './synthetic.js';
-import { checkLabelSet, localPath, readContract, RetrainError, runRetrain, splitHeldOut, type RetrainContract } from './retrain-job.js';
+import { checkLabelSet, inheritedTrainOptions, localPath, readContract, RetrainError, runRetrain, splitHeldOut, type RetrainContract } from './retrain-job.js';
 
 let root: string;
 let base: TrainedBundle;
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'nerops-retrain-test-'));
-  base = await trainSmallBundle({ seed: 3, count: 150, epochs: 2, name: 'clinical', version: '1.0.0' });
+  // A base with non-default training choices: the retrained model must be built the same way.
+  base = await trainSmallBundle({ seed: 3, count: 150, epochs: 2, name: 'clinical', version: '1.0.0', train: { subwords: true, abbreviations: true, missedEntityCost: 0.5, c2: 0.25 } });
 }, 120_000);
 afterAll(async () => {
   await base?.remove();
@@ -44,6 +45,23 @@ describe('retrain job', () => {
     expect(localPath(uri, '/root')).toBe(want);
   });
 
+  it('inherits the base bundle feature groups and training choices, not its dense branch or epochs', () => {
+    const features = { featureVersion: 3, bucketBits: 16, clusters: false, gazetteer: true, subwords: true, slots: 49 };
+    const crf = { features } as never;
+    expect(inheritedTrainOptions({ crf, training: { tagScheme: 'bio', c2: 2, missedEntityCost: 1, epochs: 12, dense: { hidden: 64 } } })).toEqual({
+      bucketBits: 16,
+      gazetteer: true,
+      subwords: true,
+      tagScheme: 'bio',
+      c2: 2,
+      missedEntityCost: 1,
+    });
+    // Older bundles record no gazetteer flag or recall cost: no gazetteer, the trainer's default cost.
+    expect(inheritedTrainOptions({ crf: { features: { featureVersion: 2, bucketBits: 18, clusters: false, slots: 29 } } as never })).toEqual({ bucketBits: 18, gazetteer: false });
+    // A token-classification (transformer) base has no crf section: the CRF trainer's defaults apply.
+    expect(inheritedTrainOptions({})).toEqual({});
+  });
+
   it('holds out every 5th sentence', () => {
     expect(splitHeldOut([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])).toEqual({ train: [0, 1, 2, 3, 5, 6, 7, 8], dev: [4, 9] });
   });
@@ -67,6 +85,9 @@ describe('retrain job', () => {
     expect(r.metrics?.new.micro.f1).toBeGreaterThan(0);
     expect(r.metrics?.base?.micro.f1).toBeGreaterThanOrEqual(0);
     expect(r.evaluationId).toMatch(/^run-1-[0-9a-f]{12}$/);
+    const trained = (await verifyBundle(out)).manifest;
+    expect(trained.crf?.features).toMatchObject({ featureVersion: 3, subwords: true, abbreviations: true, gazetteer: true });
+    expect(trained.training).toMatchObject({ missedEntityCost: 0.5, c2: 0.25, tagScheme: 'bioes' });
     // A second run into the same output with another bundle is refused.
     await expect(runRetrain(contract({ datasetUri: pathToFileURL(dataset).href, outputUri: pathToFileURL(out).href }), { workDir: join(root, 'work2'), epochs: 1, seed: 5 })).rejects.toMatchObject({ reason: 'OutputUnavailable' });
   }, 120_000);

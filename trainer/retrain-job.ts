@@ -17,14 +17,33 @@ import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promi
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConllError, formatConll, readConll, type LabeledSentence } from '../engine/conll.js';
-import { sha256 } from '../engine/bundle.js';
+import { sha256, verifyBundle, type Manifest } from '../engine/bundle.js';
 import { loadEngine } from '../engine/load.js';
 import type { EvaluationReport, NerEngine } from '../engine/types.js';
 import { downloadFile, materializeBundle } from '../server/model-source.js';
 import { RetrainingEnv } from '../operator/src/api/driftpolicy-constants.js';
 import type { RetrainResult } from '../operator/src/controllers/driftpolicy/retrain-result.js';
 import { evaluateSequences } from './evaluate.js';
-import { trainBundle } from './train.js';
+import { trainBundle, type TrainOptions } from './train.js';
+
+/**
+ * The training choices a retrained model inherits from its base bundle, so a drift-triggered retrain
+ * builds the same kind of model (its optional feature groups, hash size, tag scheme, L2 and recall cost)
+ * rather than the trainer's defaults. Not inherited: the dense branch (the Job has no unlabeled text)
+ * and the epochs (the linear CRF's own default applies). A token-classification base inherits nothing.
+ */
+export function inheritedTrainOptions(manifest: Pick<Manifest, 'crf' | 'training'>): Partial<TrainOptions> {
+  const features = manifest.crf?.features;
+  if (!features) return {};
+  const training = manifest.training ?? {};
+  const out: Partial<TrainOptions> = { bucketBits: features.bucketBits, gazetteer: features.gazetteer ?? false };
+  if (features.subwords) out.subwords = true;
+  if (features.abbreviations) out.abbreviations = true;
+  if (training['tagScheme'] === 'bio' || training['tagScheme'] === 'bioes') out.tagScheme = training['tagScheme'];
+  if (typeof training['c2'] === 'number' && training['c2'] >= 0) out.c2 = training['c2'];
+  if (typeof training['missedEntityCost'] === 'number' && training['missedEntityCost'] >= 0) out.missedEntityCost = training['missedEntityCost'];
+  return out;
+}
 
 /** A classified failure of the run; `reason` goes into the result. */
 export class RetrainError extends Error {
@@ -194,6 +213,7 @@ export async function runRetrain(contract: RetrainContract, options: RetrainOpti
   await mkdir(options.workDir, { recursive: true });
   let base: NerEngine | undefined;
   let fresh: NerEngine | undefined;
+  let inherited: Partial<TrainOptions> = {};
   try {
     // 1. Base model: fetched and verified before anything else (its label set validates the dataset).
     const baseSource = /^https?:\/\//i.test(contract.baseModelUri) ? contract.baseModelUri : localPath(contract.baseModelUri, pvcRoot);
@@ -201,10 +221,12 @@ export async function runRetrain(contract: RetrainContract, options: RetrainOpti
     try {
       const { dir } = await materializeBundle(baseSource, { digest: contract.baseModelDigest, workDir: join(options.workDir, 'base'), tokenFile: options.modelTokenFile, caFile: options.modelCaFile });
       base = await loadEngine(dir, contract.baseModelDigest ? { expectedDigest: contract.baseModelDigest } : {});
+      inherited = inheritedTrainOptions((await verifyBundle(dir, base.info.digest)).manifest);
     } catch (err) {
       throw new RetrainError('BaseModelUnavailable', `base model ${contract.baseModelUri}: ${(err as Error).message.slice(0, 300)}`, { cause: err });
     }
     log(`base model ${base.info.name} ${base.info.version} (${base.info.digest.slice(0, 12)}), entity types ${base.info.entityTypes.join(', ')}`);
+    log(`training options inherited from the base model: ${JSON.stringify(inherited)}`);
 
     // 2. Dataset: format and label set, before any training.
     const sameOrigin = /^https?:\/\//i.test(contract.baseModelUri) && /^https?:\/\//i.test(contract.datasetUri) && new URL(contract.baseModelUri).origin === new URL(contract.datasetUri).origin;
@@ -234,7 +256,7 @@ export async function runRetrain(contract: RetrainContract, options: RetrainOpti
     const bundleDir = join(options.workDir, 'bundle');
     let trained;
     try {
-      trained = await trainBundle({ trainFile, devFile, outDir: bundleDir, seed: options.seed ?? 1, ...(options.epochs ? { epochs: options.epochs } : {}), name: base.info.name, version: contract.runId, log });
+      trained = await trainBundle({ ...inherited, trainFile, devFile, outDir: bundleDir, seed: options.seed ?? 1, ...(options.epochs ? { epochs: options.epochs } : {}), name: base.info.name, version: contract.runId, log });
     } catch (err) {
       throw new RetrainError('TrainingFailed', (err as Error).message.slice(0, 500), { cause: err });
     }

@@ -45,19 +45,18 @@ describe('retrain job', () => {
     expect(localPath(uri, '/root')).toBe(want);
   });
 
-  it('inherits the base bundle feature groups and training choices, not its dense branch or epochs', () => {
+  it('inherits the base bundle feature groups and training choices, not its dense branch, epochs or gazetteer', () => {
     const features = { featureVersion: 3, bucketBits: 16, clusters: false, gazetteer: true, subwords: true, slots: 49 };
     const crf = { features } as never;
     expect(inheritedTrainOptions({ crf, training: { tagScheme: 'bio', c2: 2, missedEntityCost: 1, epochs: 12, dense: { hidden: 64 } } })).toEqual({
       bucketBits: 16,
-      gazetteer: true,
       subwords: true,
       tagScheme: 'bio',
       c2: 2,
       missedEntityCost: 1,
     });
-    // Older bundles record no gazetteer flag or recall cost: no gazetteer, the trainer's default cost.
-    expect(inheritedTrainOptions({ crf: { features: { featureVersion: 2, bucketBits: 18, clusters: false, slots: 29 } } as never })).toEqual({ bucketBits: 18, gazetteer: false });
+    // Older bundles record no recall cost (nor tag scheme): the trainer's defaults apply.
+    expect(inheritedTrainOptions({ crf: { features: { featureVersion: 2, bucketBits: 18, clusters: false, slots: 29 } } as never })).toEqual({ bucketBits: 18 });
     // A token-classification (transformer) base has no crf section: the CRF trainer's defaults apply.
     expect(inheritedTrainOptions({})).toEqual({});
   });

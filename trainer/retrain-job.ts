@@ -29,14 +29,16 @@ import { trainBundle, type TrainOptions } from './train.js';
 /**
  * The training choices a retrained model inherits from its base bundle, so a drift-triggered retrain
  * builds the same kind of model (its optional feature groups, hash size, tag scheme, L2 and recall cost)
- * rather than the trainer's defaults. Not inherited: the dense branch (the Job has no unlabeled text)
- * and the epochs (the linear CRF's own default applies). A token-classification base inherits nothing.
+ * rather than the trainer's defaults. Not inherited: the dense branch (the Job has no unlabeled text),
+ * the epochs and the gazetteer (the linear CRF's own defaults apply: a wide & deep base without a
+ * gazetteer must not turn it off for the linear model that replaces it). A token-classification base
+ * inherits nothing.
  */
 export function inheritedTrainOptions(manifest: Pick<Manifest, 'crf' | 'training'>): Partial<TrainOptions> {
   const features = manifest.crf?.features;
   if (!features) return {};
   const training = manifest.training ?? {};
-  const out: Partial<TrainOptions> = { bucketBits: features.bucketBits, gazetteer: features.gazetteer ?? false };
+  const out: Partial<TrainOptions> = { bucketBits: features.bucketBits };
   if (features.subwords) out.subwords = true;
   if (features.abbreviations) out.abbreviations = true;
   if (training['tagScheme'] === 'bio' || training['tagScheme'] === 'bioes') out.tagScheme = training['tagScheme'];

@@ -171,5 +171,9 @@ describe('ner-ops CLI on the bundle', () => {
     await expect(run('node', [CLI, 'train', '--train', join(dir, 'absent.conll'), '--out', join(dir, 'x')])).rejects.toMatchObject({
       stderr: expect.stringContaining('absent.conll: cannot read file: ENOENT'),
     });
+    await expect(run('node', [CLI, 'train', '--train', join(dir, 'dev.conll'), '--out', join(dir, 'x'), '--missed-entity-cost=-1'])).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining("--missed-entity-cost must be ≥ 0, got '-1'"),
+    });
   });
 });

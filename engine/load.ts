@@ -1,7 +1,7 @@
 /**
  * The one way to load a model: verify the bundle, then hand it to the runtime for its format.
  */
-import { verifyBundle } from './bundle.js';
+import { verifyBundle, type VerifiedBundle } from './bundle.js';
 import { CrfEngine, type EngineOptions } from './crf-engine.js';
 import { TokenClassificationEngine } from './token-classification.js';
 import type { NerEngine } from './types.js';
@@ -12,7 +12,11 @@ export interface LoadOptions extends EngineOptions {
 }
 
 export async function loadEngine(dir: string, options: LoadOptions = {}): Promise<NerEngine> {
-  const bundle = await verifyBundle(dir, options.expectedDigest);
+  return engineFor(await verifyBundle(dir, options.expectedDigest), options);
+}
+
+/** The runtime for an already verified bundle (for callers that also need its manifest). */
+export async function engineFor(bundle: VerifiedBundle, options: EngineOptions = {}): Promise<NerEngine> {
   switch (bundle.manifest.format) {
     case 'crf':
       return CrfEngine.create(bundle, options);

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConllError, formatConll, readConll, type LabeledSentence } from '../engine/conll.js';
 import { sha256, verifyBundle, type Manifest } from '../engine/bundle.js';
-import { loadEngine } from '../engine/load.js';
+import { engineFor, loadEngine } from '../engine/load.js';
 import type { EvaluationReport, NerEngine } from '../engine/types.js';
 import { downloadFile, materializeBundle } from '../server/model-source.js';
 import { RetrainingEnv } from '../operator/src/api/driftpolicy-constants.js';
@@ -222,8 +222,10 @@ export async function runRetrain(contract: RetrainContract, options: RetrainOpti
     if (!baseSource) throw new RetrainError('BaseModelUnavailable', `unsupported base model URI scheme: ${contract.baseModelUri.split(':')[0]}`);
     try {
       const { dir } = await materializeBundle(baseSource, { digest: contract.baseModelDigest, workDir: join(options.workDir, 'base'), tokenFile: options.modelTokenFile, caFile: options.modelCaFile });
-      base = await loadEngine(dir, contract.baseModelDigest ? { expectedDigest: contract.baseModelDigest } : {});
-      inherited = inheritedTrainOptions((await verifyBundle(dir, base.info.digest)).manifest);
+      // Verified once: the engine and the inherited training choices come from the same bytes.
+      const verified = await verifyBundle(dir, contract.baseModelDigest);
+      base = await engineFor(verified);
+      inherited = inheritedTrainOptions(verified.manifest);
     } catch (err) {
       throw new RetrainError('BaseModelUnavailable', `base model ${contract.baseModelUri}: ${(err as Error).message.slice(0, 300)}`, { cause: err });
     }

@@ -5,7 +5,7 @@
  * they would behind a real Service.
  */
 import type { V1Pod, V1Service } from '@kubernetes/client-node';
-import type { KubeClient } from '../../operator/src/runtime/kube.js';
+import { isNotFound, type KubeClient } from '../../operator/src/runtime/kube.js';
 import { builtin, resourcePath } from '../../operator/src/runtime/resource.js';
 import type { TrafficTarget } from '../../server/traffic.js';
 
@@ -33,6 +33,7 @@ const isReady = (p: V1Pod) => !p.metadata?.deletionTimestamp && !!p.status?.podI
 export class ServiceEndpoints {
   #targets: TrafficTarget[] = [];
   #timer: NodeJS.Timeout | undefined;
+  #refreshing: Promise<readonly TrafficTarget[]> | undefined;
 
   constructor(
     private readonly kube: KubeClient,
@@ -42,9 +43,25 @@ export class ServiceEndpoints {
   /** The current endpoints (a stable array between refreshes). */
   readonly targets = (): readonly TrafficTarget[] => this.#targets;
 
-  async refresh(): Promise<readonly TrafficTarget[]> {
+  /**
+   * One refresh at a time: on a slow API server the 1 s timer would otherwise start a second refresh
+   * whose older answer could land after a newer one.
+   */
+  refresh(): Promise<readonly TrafficTarget[]> {
+    this.#refreshing ??= this.#refresh().finally(() => (this.#refreshing = undefined));
+    return this.#refreshing;
+  }
+
+  async #refresh(): Promise<readonly TrafficTarget[]> {
     const { namespace, service } = this.opts;
-    const svc = await this.kube.request<V1Service>({ method: 'GET', path: resourcePath(builtin.services, namespace, service) }).catch(() => undefined);
+    let svc: V1Service | undefined;
+    try {
+      svc = await this.kube.request<V1Service>({ method: 'GET', path: resourcePath(builtin.services, namespace, service) });
+    } catch (err) {
+      // Only a Service that does not exist (yet) falls back to the broader selector; any other failure
+      // keeps the last answer, as kube-proxy does, instead of briefly routing to pods the Service excludes.
+      if (!isNotFound(err)) return this.#targets;
+    }
     const selector = svc?.spec?.selector ?? this.opts.fallbackSelector;
     if (!selector) return (this.#targets = []);
     const pods = await this.kube

@@ -75,3 +75,58 @@ export function findAbbreviations(tokens: readonly string[]): AbbreviationDefini
   }
   return out;
 }
+
+/** What a reused short form stands for: its long form's last word, and the entity type the long form was tagged with. */
+export interface ShortFormMeaning {
+  head: string;
+  /** The long form's entity type ('O' when it is not inside an entity). */
+  type: string;
+}
+
+/** Entity type of a BIO/BIOES label ('O' for O). */
+function typeOf(label: string | undefined): string {
+  return label === undefined || label === 'O' ? 'O' : label.slice(2);
+}
+
+/**
+ * Every reuse of a defined short form in a document: per sentence, token index → meaning. A definition
+ * ("long form ( SF )") counts for the rest of its own sentence and for the `window` sentences after it;
+ * the most recent definition of a short form wins. `labelsOf` gives a sentence's tags (gold while training,
+ * the model's own first pass while tagging); it is asked only for sentences that define a short form, and
+ * the long form's type is read at its head.
+ * Biomedical text defines an abbreviation once and reuses it where nothing nearby says what it stands for;
+ * this carries the definition's reading to those uses. Tokens of a definition itself are never reuses.
+ */
+export function shortFormReuses(
+  sentences: readonly (readonly string[])[],
+  labelsOf: (sentence: number) => readonly string[] | undefined,
+  window: number,
+): Map<number, ShortFormMeaning>[] {
+  // Per sentence, its definitions with their meanings (labels asked once, only where there are any).
+  const defined = sentences.map((tokens, k) => {
+    const definitions = findAbbreviations(tokens);
+    if (definitions.length === 0) return [];
+    const labels = labelsOf(k);
+    return definitions.map((d) => ({ definition: d, shortForm: tokens[d.shortForm] as string, meaning: { head: tokens[d.end - 1] as string, type: typeOf(labels?.[d.end - 1]) } }));
+  });
+  return sentences.map((tokens, k) => {
+    const known = new Map<string, ShortFormMeaning>();
+    for (let j = Math.max(0, k - window); j < k; j++) for (const x of defined[j] as typeof defined[number]) known.set(x.shortForm, x.meaning);
+    const own = defined[k] as typeof defined[number];
+    const reuses = new Map<number, ShortFormMeaning>();
+    if (known.size === 0 && own.length === 0) return reuses;
+    const inDefinition = new Uint8Array(tokens.length);
+    for (const { definition: d } of own) inDefinition.fill(1, d.start, d.shortForm + 2);
+    let next = 0; // the sentence's own definitions take effect after their closing parenthesis
+    for (let i = 0; i < tokens.length; i++) {
+      while (next < own.length && (own[next] as typeof own[number]).definition.shortForm + 2 <= i) {
+        const x = own[next++] as typeof own[number];
+        known.set(x.shortForm, x.meaning);
+      }
+      if (inDefinition[i]) continue;
+      const meaning = known.get(tokens[i] as string);
+      if (meaning) reuses.set(i, meaning);
+    }
+    return reuses;
+  });
+}

@@ -39,6 +39,8 @@ const crfSection = z.object({
     subwords: z.boolean().optional(),
     /** Abbreviation-definition features (feature version 3); absent in older bundles. */
     abbreviations: z.boolean().optional(),
+    /** Short-form reuse with this many sentences of document context (feature version 4); absent in older bundles. */
+    shortFormContext: z.number().int().min(0).optional(),
     slots: z.number().int().positive(),
   }),
   tokenizer: z.object({ splitHyphens: z.boolean() }),

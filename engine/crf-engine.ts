@@ -6,12 +6,13 @@ import * as ort from 'onnxruntime-node';
 import { bioesToBio, isBioesLabelSet, spansFromBio } from './bio.js';
 import { WordClusters } from './clusters.js';
 import { constrainedTransitions, forwardBackward, spanMarginal, spanMarginalBioes, viterbi, type Transitions } from './crf.js';
-import { EXTENDED_FEATURE_VERSION, SUPPORTED_FEATURE_VERSIONS, featurizeSentence, normalizeToken, type FeatureConfig } from './features.js';
+import { EXTENDED_FEATURE_VERSION, SHORT_FORM_REUSE_FEATURE_VERSION, SUPPORTED_FEATURE_VERSIONS, featurizeSentence, normalizeToken, type FeatureConfig } from './features.js';
 import { EmbeddingVocabulary } from './dense.js';
 import { GAZETTEER_FILE, Gazetteer } from './gazetteer.js';
 import { BundleVerificationError, type CrfManifestSection, type VerifiedBundle } from './bundle.js';
 import { tokenize, type Token } from './tokenize.js';
-import type { BaselineProfile, Entity, ExtractResult, ModelInfo, NerEngine } from './types.js';
+import type { BaselineProfile, Entity, ExtractResult, ModelInfo, NerEngine, TagTokensOptions } from './types.js';
+import { shortFormReuses, type ShortFormMeaning } from './abbreviations.js';
 import { parseProfile } from './profile.js';
 
 export interface EngineOptions {
@@ -61,6 +62,7 @@ export class CrfEngine implements NerEngine {
       gazetteer: crf.features.gazetteer ?? false,
       subwords: crf.features.subwords ?? false,
       abbreviations: crf.features.abbreviations ?? false,
+      ...(crf.features.shortFormContext !== undefined ? { shortFormContext: crf.features.shortFormContext } : {}),
     };
     this.#slots = crf.features.slots;
     this.#splitHyphens = crf.tokenizer.splitHyphens;
@@ -100,6 +102,12 @@ export class CrfEngine implements NerEngine {
     }
     if ((crf.features.subwords || crf.features.abbreviations) && crf.features.featureVersion < EXTENDED_FEATURE_VERSION) {
       throw fail(`subword and abbreviation features need feature version ${EXTENDED_FEATURE_VERSION}, the manifest says ${crf.features.featureVersion}`);
+    }
+    if (crf.features.shortFormContext !== undefined) {
+      if (!crf.features.abbreviations) throw fail('shortFormContext needs the abbreviation features, which the manifest does not enable');
+      if (crf.features.featureVersion < SHORT_FORM_REUSE_FEATURE_VERSION) {
+        throw fail(`short-form reuse needs feature version ${SHORT_FORM_REUSE_FEATURE_VERSION}, the manifest says ${crf.features.featureVersion}`);
+      }
     }
     const L = crf.labels.length;
     if (crf.transitions.trans.length !== L || crf.transitions.trans.some((r) => r.length !== L) || crf.transitions.start.length !== L || crf.transitions.end.length !== L) {
@@ -151,7 +159,7 @@ export class CrfEngine implements NerEngine {
   async extractBatch(texts: readonly string[]): Promise<ExtractResult[]> {
     const docs = texts.map((t) => tokenize(t, { splitHyphens: this.#splitHyphens }));
     const sentences = docs.map((d) => d.map((t) => t.text));
-    const emissions = await this.#emissions(sentences);
+    const emissions = await this.#scores(sentences, false);
     const L = this.#labels.length;
     const results: ExtractResult[] = [];
     let offset = 0;
@@ -187,8 +195,8 @@ export class CrfEngine implements NerEngine {
     return results;
   }
 
-  async tagTokens(sentences: readonly (readonly string[])[]): Promise<string[][]> {
-    const emissions = await this.#emissions(sentences);
+  async tagTokens(sentences: readonly (readonly string[])[], options: TagTokensOptions = {}): Promise<string[][]> {
+    const emissions = await this.#scores(sentences, options.document ?? false);
     const L = this.#labels.length;
     const out: string[][] = [];
     let offset = 0;
@@ -203,8 +211,46 @@ export class CrfEngine implements NerEngine {
     return out;
   }
 
+  /**
+   * Emission scores for all tokens of all sentences. A model with short-form reuse needs to know what each
+   * defined short form's long form was tagged, so it scores in two passes: the first pass tags the
+   * sentences that define a short form, the second re-scores only the sentences that reuse one (rare in
+   * notes, so usually there is no second pass). `asDocument`: the sentences are one document in reading
+   * order (a CoNLL file); otherwise each is its own document (a note).
+   */
+  async #scores(sentences: readonly (readonly string[])[], asDocument: boolean): Promise<Float32Array> {
+    const emissions = await this.#emissions(sentences);
+    const window = this.#config.shortFormContext;
+    if (window === undefined) return emissions;
+    const L = this.#labels.length;
+    const offsets = new Int32Array(sentences.length + 1);
+    sentences.forEach((s, k) => (offsets[k + 1] = (offsets[k] as number) + s.length));
+    const path = new Int32Array(Math.max(1, ...sentences.map((s) => s.length)));
+    const firstPass = (k: number): string[] => {
+      const n = (sentences[k] as readonly string[]).length;
+      if (n > 0) viterbi(emissions, offsets[k] as number, n, L, this.#transitions, path);
+      return Array.from(path.subarray(0, n), (y) => this.#labels[y] as string);
+    };
+    const reuses = asDocument
+      ? shortFormReuses(sentences, firstPass, window)
+      : sentences.map((s, k) => shortFormReuses([s], () => firstPass(k), 0)[0] as Map<number, ShortFormMeaning>);
+    const affected = reuses.flatMap((r, k) => (r.size > 0 ? [k] : []));
+    if (affected.length === 0) return emissions;
+    const rescored = await this.#emissions(
+      affected.map((k) => sentences[k] as readonly string[]),
+      affected.map((k) => reuses[k] as Map<number, ShortFormMeaning>),
+    );
+    let from = 0;
+    for (const k of affected) {
+      const n = (sentences[k] as readonly string[]).length;
+      emissions.set(rescored.subarray(from * L, (from + n) * L), (offsets[k] as number) * L);
+      from += n;
+    }
+    return emissions;
+  }
+
   /** Emission scores for all tokens of all sentences, one ONNX Runtime call. */
-  async #emissions(sentences: readonly (readonly string[])[]): Promise<Float32Array> {
+  async #emissions(sentences: readonly (readonly string[])[], reuses?: readonly ReadonlyMap<number, ShortFormMeaning>[]): Promise<Float32Array> {
     let total = 0;
     for (const s of sentences) total += s.length;
     if (total === 0) return new Float32Array(0);
@@ -212,9 +258,10 @@ export class CrfEngine implements NerEngine {
     const dense = this.#dense;
     const window = dense ? new Int32Array(total * dense.window) : undefined;
     let offset = 0;
-    for (const s of sentences) {
+    for (let k = 0; k < sentences.length; k++) {
+      const s = sentences[k] as readonly string[];
       if (s.length === 0) continue;
-      featurizeSentence(s, this.#config, this.#clusters, features, offset, this.#gazetteer);
+      featurizeSentence(s, this.#config, this.#clusters, features, offset, this.#gazetteer, reuses?.[k]);
       if (dense && window) dense.vocabulary.windowIds(s, dense.window, window, offset);
       offset += s.length;
     }

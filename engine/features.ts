@@ -11,7 +11,7 @@
  */
 import type { WordClusters } from './clusters.js';
 import type { Gazetteer } from './gazetteer.js';
-import { findAbbreviations } from './abbreviations.js';
+import { findAbbreviations, type ShortFormMeaning } from './abbreviations.js';
 
 /**
  * 2: the same hashed templates as 1, plus optional gazetteer slots and BIOES label sets. Version 1
@@ -23,10 +23,17 @@ export const FEATURE_VERSION = 2;
  * bundles without them still load in version-2 runtimes.
  */
 export const EXTENDED_FEATURE_VERSION = 3;
-export const SUPPORTED_FEATURE_VERSIONS: readonly number[] = [1, 2, 3];
+/**
+ * 4: version 3 plus short-form reuse: a short form defined earlier in the document (a note, or the
+ * sentences before it in a CoNLL file) takes the abbreviation slots too. Version 3 runtimes would leave
+ * those slots empty and silently score differently, so bundles that use it record 4.
+ */
+export const SHORT_FORM_REUSE_FEATURE_VERSION = 4;
+export const SUPPORTED_FEATURE_VERSIONS: readonly number[] = [1, 2, 3, 4];
 
 /** The feature version a bundle trained with `config` must record. */
 export function featureVersionOf(config: FeatureConfig): number {
+  if (config.abbreviations && config.shortFormContext !== undefined) return SHORT_FORM_REUSE_FEATURE_VERSION;
   return config.subwords || config.abbreviations ? EXTENDED_FEATURE_VERSION : FEATURE_VERSION;
 }
 
@@ -42,6 +49,12 @@ export interface FeatureConfig {
   subwords?: boolean;
   /** Whether abbreviation-definition features are used ("long form ( SF )", version 3). */
   abbreviations?: boolean;
+  /**
+   * With `abbreviations`: later uses of a defined short form get the abbreviation slots too (version 4).
+   * The value is how many preceding sentences of a sentence-per-sequence document (a CoNLL file) count as
+   * its context; a note tagged as one sequence sees all of its own earlier definitions.
+   */
+  shortFormContext?: number;
 }
 
 // 2^18 buckets: measured no worse than 2^20 on BeHealthy dev (0.567 vs 0.558 F1) at a quarter of the model size.
@@ -190,6 +203,7 @@ export function featurizeSentence(
   out: Int32Array,
   outToken = 0,
   gazetteer?: Gazetteer,
+  shortFormReuses?: ReadonlyMap<number, ShortFormMeaning>,
 ): void {
   const n = tokens.length;
   const views: TokenView[] = new Array(n);
@@ -225,10 +239,12 @@ export function featurizeSentence(
       }
     }
   }
-  // Abbreviation definitions: per token, its role (1 short form; 2–5 long form B/I/E/S) and the hash of
-  // the long form's last word (its head: "disease", "syndrome", "dystrophy"), shared by both sides.
+  // Abbreviation definitions: per token, its role (1 short form; 2–5 long form B/I/E/S; 6 a later use of a
+  // short form defined before it) and the hash of the long form's last word (its head: "disease",
+  // "syndrome", "dystrophy"), shared by both sides. A reuse also carries the type its long form was tagged.
   let abbrRole: Uint8Array | undefined;
   let abbrHead: Int32Array | undefined;
+  let abbrType: Int32Array | undefined;
   if (config.abbreviations) {
     abbrRole = new Uint8Array(n);
     abbrHead = new Int32Array(n);
@@ -240,6 +256,16 @@ export function featurizeSentence(
       for (let k = d.start; k < d.end; k++) {
         abbrRole[k] = d.end - d.start === 1 ? 5 : k === d.start ? 2 : k === d.end - 1 ? 4 : 3;
         abbrHead[k] = h;
+      }
+    }
+    if (config.shortFormContext !== undefined && shortFormReuses && shortFormReuses.size > 0) {
+      abbrType = new Int32Array(n);
+      for (const [i, meaning] of shortFormReuses) {
+        if (i >= n || abbrRole[i] !== 0) continue;
+        const head = normalizeToken(meaning.head);
+        abbrRole[i] = 6;
+        abbrHead[i] = hashRange(0, head, 0, head.length);
+        abbrType[i] = hashRange(1, meaning.type, 0, meaning.type.length);
       }
     }
   }
@@ -331,7 +357,7 @@ export function featurizeSentence(
     }
     if (config.abbreviations) {
       const role = abbrRole?.[i] ?? 0;
-      put(role === 0 ? -1 : hashInts(T.AbbrShort, role, 0));
+      put(role === 0 ? -1 : hashInts(T.AbbrShort, role, abbrType?.[i] ?? 0));
       put(role === 0 ? -1 : hashInts(T.AbbrLong, role, abbrHead?.[i] ?? 0));
     }
     if (o !== end) throw new Error(`feature template wrote ${o - (end - slots)} slots, expected ${slots}`);

@@ -104,6 +104,7 @@ export class TokenClassificationEngine implements NerEngine {
     });
   }
 
+  // No document features: TagTokensOptions.document changes nothing for a transformer export.
   async tagTokens(sentences: readonly (readonly string[])[]): Promise<string[][]> {
     // Pre-tokenised input: WordPiece each given token as one word (its offsets are not needed).
     const docs = sentences.map((tokens) =>

@@ -85,6 +85,15 @@ export interface EvaluationReport {
   tokens: number;
 }
 
+export interface TagTokensOptions {
+  /**
+   * The sentences are one document in reading order (a CoNLL file): a model with document features
+   * (short-form reuse) lets each sentence see the ones before it, as a note tagged whole sees itself.
+   * Default false: the sentences are unrelated.
+   */
+  document?: boolean;
+}
+
 /** A loaded, verified model ready for inference. Safe to call concurrently. */
 export interface NerEngine {
   readonly info: ModelInfo;
@@ -94,6 +103,6 @@ export interface NerEngine {
   extractBatch(texts: readonly string[]): Promise<ExtractResult[]>;
   extract(text: string): Promise<ExtractResult>;
   /** Tag pre-tokenised sentences (evaluation path); returns BIO labels per token. */
-  tagTokens(sentences: readonly (readonly string[])[]): Promise<string[][]>;
+  tagTokens(sentences: readonly (readonly string[])[], options?: TagTokensOptions): Promise<string[][]>;
   close(): Promise<void>;
 }

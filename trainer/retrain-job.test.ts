@@ -17,7 +17,7 @@ let base: TrainedBundle;
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'nerops-retrain-test-'));
   // A base with non-default training choices: the retrained model must be built the same way.
-  base = await trainSmallBundle({ seed: 3, count: 150, epochs: 2, name: 'clinical', version: '1.0.0', train: { subwords: true, abbreviations: true, missedEntityCost: 0.5, c2: 0.25 } });
+  base = await trainSmallBundle({ seed: 3, count: 150, epochs: 2, name: 'clinical', version: '1.0.0', train: { subwords: true, abbreviations: true, shortFormContext: 4, missedEntityCost: 0.5, c2: 0.25 } });
 }, 120_000);
 afterAll(async () => {
   await base?.remove();
@@ -57,6 +57,10 @@ describe('retrain job', () => {
     });
     // Older bundles record no recall cost (nor tag scheme): the trainer's defaults apply.
     expect(inheritedTrainOptions({ crf: { features: { featureVersion: 2, bucketBits: 18, clusters: false, slots: 29 } } as never })).toEqual({ bucketBits: 18 });
+    // Abbreviation features carry their short-form reuse, or its absence (a version-3 base stays version 3).
+    const abbreviations = { featureVersion: 4, bucketBits: 18, clusters: false, abbreviations: true, shortFormContext: 7, slots: 31 };
+    expect(inheritedTrainOptions({ crf: { features: abbreviations } as never })).toEqual({ bucketBits: 18, abbreviations: true, shortFormContext: 7 });
+    expect(inheritedTrainOptions({ crf: { features: { ...abbreviations, featureVersion: 3, shortFormContext: undefined } } as never })).toEqual({ bucketBits: 18, abbreviations: true, shortFormContext: false });
     // A token-classification (transformer) base has no crf section: the CRF trainer's defaults apply.
     expect(inheritedTrainOptions({})).toEqual({});
   });
@@ -85,7 +89,7 @@ describe('retrain job', () => {
     expect(r.metrics?.base?.micro.f1).toBeGreaterThanOrEqual(0);
     expect(r.evaluationId).toMatch(/^run-1-[0-9a-f]{12}$/);
     const trained = (await verifyBundle(out)).manifest;
-    expect(trained.crf?.features).toMatchObject({ featureVersion: 3, subwords: true, abbreviations: true, gazetteer: true });
+    expect(trained.crf?.features).toMatchObject({ featureVersion: 4, subwords: true, abbreviations: true, shortFormContext: 4, gazetteer: true });
     expect(trained.training).toMatchObject({ missedEntityCost: 0.5, c2: 0.25, tagScheme: 'bioes' });
     // A second run into the same output with another bundle is refused.
     await expect(runRetrain(contract({ datasetUri: pathToFileURL(dataset).href, outputUri: pathToFileURL(out).href }), { workDir: join(root, 'work2'), epochs: 1, seed: 5 })).rejects.toMatchObject({ reason: 'OutputUnavailable' });

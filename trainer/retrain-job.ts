@@ -40,7 +40,11 @@ export function inheritedTrainOptions(manifest: Pick<Manifest, 'crf' | 'training
   const training = manifest.training ?? {};
   const out: Partial<TrainOptions> = { bucketBits: features.bucketBits };
   if (features.subwords) out.subwords = true;
-  if (features.abbreviations) out.abbreviations = true;
+  if (features.abbreviations) {
+    out.abbreviations = true;
+    // A base without short-form reuse (feature version 3) is replaced by one without it.
+    out.shortFormContext = features.shortFormContext ?? false;
+  }
   if (training['tagScheme'] === 'bio' || training['tagScheme'] === 'bioes') out.tagScheme = training['tagScheme'];
   if (typeof training['c2'] === 'number' && training['c2'] >= 0) out.c2 = training['c2'];
   if (typeof training['missedEntityCost'] === 'number' && training['missedEntityCost'] >= 0) out.missedEntityCost = training['missedEntityCost'];
@@ -149,7 +153,11 @@ function micro(r: EvaluationReport) {
 }
 
 async function evaluateOn(engine: NerEngine, dev: readonly LabeledSentence[]): Promise<EvaluationReport> {
-  const predicted = await engine.tagTokens(dev.map((s) => s.tokens));
+  // The dataset is CoNLL, documents in reading order.
+  const predicted = await engine.tagTokens(
+    dev.map((s) => s.tokens),
+    { document: true },
+  );
   return evaluateSequences(
     dev.map((s) => s.labels),
     predicted,

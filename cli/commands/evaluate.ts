@@ -4,15 +4,19 @@ import { BundleVerificationError } from '../../engine/bundle.js';
 import { loadEngine } from '../../engine/load.js';
 import { evaluateSequences, formatReport } from '../../trainer/evaluate.js';
 
-const HELP = `usage: ner-ops evaluate --model DIR --data FILE [--json]
+const HELP = `usage: ner-ops evaluate --model DIR --data FILE [--json] [--independent-sentences]
 
-Entity-level exact-span precision, recall and F1 (micro and per type) of a bundle on a CoNLL file.`;
+Entity-level exact-span precision, recall and F1 (micro and per type) of a bundle on a CoNLL file.
+The file's sentences are read as documents in reading order, as the model's training file was: a model
+trained with short-form reuse sees the abbreviations defined in the sentences before each one.
+--independent-sentences tags every sentence on its own.`;
 
 const evaluate: Command = async (argv) => {
   const { values } = parseCommandArgs('evaluate', argv, {
     model: { type: 'string' },
     data: { type: 'string' },
     json: { type: 'boolean' },
+    'independent-sentences': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -24,7 +28,10 @@ const evaluate: Command = async (argv) => {
     const data = await readConll(values.data);
     const engine = await loadEngine(values.model);
     try {
-      const predicted = await engine.tagTokens(data.map((s) => s.tokens));
+      const predicted = await engine.tagTokens(
+        data.map((s) => s.tokens),
+        { document: !values['independent-sentences'] },
+      );
       const report = evaluateSequences(
         data.map((s) => s.labels),
         predicted,

@@ -1,6 +1,6 @@
 import { CliError, intFlag, numberFlag, parseCommandArgs, type Command } from '../command.js';
 import { ConllError } from '../../engine/conll.js';
-import { DEFAULT_C2, DEFAULT_DENSE, DEFAULT_EPOCHS, DEFAULT_MISSED_ENTITY_COST, trainBundle } from '../../trainer/train.js';
+import { DEFAULT_C2, DEFAULT_DENSE, DEFAULT_EPOCHS, DEFAULT_MISSED_ENTITY_COST, DEFAULT_SHORT_FORM_CONTEXT, trainBundle } from '../../trainer/train.js';
 
 const HELP = `usage: ner-ops train --train FILE [--dev FILE] --out DIR [options]
 
@@ -35,8 +35,21 @@ Never pass the text you evaluate on as --unlabeled.
   --subword-features   5/6-character affixes and character trigrams as features (feature version 3)
   --abbreviation-features
                        "long form ( SF )" definitions within a sentence as features (feature version 3)
+  --short-form-context N
+                       with --abbreviation-features: later uses of a defined short form carry what its
+                       long form was tagged, with N preceding sentences of a CoNLL file as context
+                       (default ${DEFAULT_SHORT_FORM_CONTEXT}; 'off': definitions only, feature version 3)
   --repair-bio         turn invalid I- tags into B- instead of failing
   --quiet              no progress output`;
+
+/** `--short-form-context`: a number of sentences, or 'off'. */
+function shortFormContextFlag(value: string | undefined): number | false | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'off') return false;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0) throw new CliError(`train: --short-form-context must be a whole number of sentences ≥ 0 or 'off', got '${value}'`);
+  return n;
+}
 
 const train: Command = async (argv) => {
   const { values } = parseCommandArgs('train', argv, {
@@ -63,6 +76,7 @@ const train: Command = async (argv) => {
     'bucket-bits': { type: 'string' },
     'subword-features': { type: 'boolean' },
     'abbreviation-features': { type: 'boolean' },
+    'short-form-context': { type: 'string' },
     'repair-bio': { type: 'boolean' },
     quiet: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -75,6 +89,8 @@ const train: Command = async (argv) => {
   if (!values.out) throw new CliError('train: --out DIR is required\n\n' + HELP);
   const missedEntityCost = numberFlag('missed-entity-cost', values['missed-entity-cost'], DEFAULT_MISSED_ENTITY_COST);
   if (missedEntityCost < 0) throw new CliError(`train: --missed-entity-cost must be ≥ 0, got '${values['missed-entity-cost']}'`);
+  const shortFormContext = shortFormContextFlag(values['short-form-context']);
+  if (shortFormContext !== undefined && !values['abbreviation-features']) throw new CliError('train: --short-form-context needs --abbreviation-features');
   const log = values.quiet ? undefined : (line: string) => process.stderr.write(line + '\n');
   try {
     const result = await trainBundle({
@@ -101,6 +117,7 @@ const train: Command = async (argv) => {
       bucketBits: values['bucket-bits'] === undefined ? undefined : intFlag('bucket-bits', values['bucket-bits'], 18, 8),
       subwords: values['subword-features'] ?? false,
       abbreviations: values['abbreviation-features'] ?? false,
+      ...(shortFormContext !== undefined ? { shortFormContext } : {}),
       repairBio: values['repair-bio'] ?? false,
       log,
     });

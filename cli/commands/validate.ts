@@ -185,7 +185,11 @@ async function validateBundle(
           throw new ValidationFailure('Failed', ValidationReason.DatasetUnavailable, `dataset is not valid CoNLL: ${(err as Error).message.slice(0, 300)}`);
         }
         const { evaluateSequences } = await import('../../trainer/evaluate.js');
-        const predicted = await engine.tagTokens(data.map((s) => s.tokens));
+        // CoNLL: documents in reading order (a model with short-form reuse looks back across sentences).
+        const predicted = await engine.tagTokens(
+          data.map((s) => s.tokens),
+          { document: true },
+        );
         metrics = compactMetrics(
           evaluateSequences(
             data.map((s) => s.labels),

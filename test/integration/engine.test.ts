@@ -175,5 +175,13 @@ describe('ner-ops CLI on the bundle', () => {
       code: 2,
       stderr: expect.stringContaining("--missed-entity-cost must be ≥ 0, got '-1'"),
     });
+    await expect(run('node', [CLI, 'train', '--train', join(dir, 'dev.conll'), '--out', join(dir, 'x'), '--short-form-context', '5'])).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--short-form-context needs --abbreviation-features'),
+    });
+    await expect(run('node', [CLI, 'train', '--train', join(dir, 'dev.conll'), '--out', join(dir, 'x'), '--abbreviation-features', '--short-form-context', 'many'])).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining("--short-form-context must be a whole number of sentences ≥ 0 or 'off', got 'many'"),
+    });
   });
 });

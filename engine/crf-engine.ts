@@ -15,6 +15,16 @@ import type { BaselineProfile, Entity, ExtractResult, ModelInfo, NerEngine, TagT
 import { shortFormReuses, type ShortFormMeaning } from './abbreviations.js';
 import { parseProfile } from './profile.js';
 
+/**
+ * Length of the longest sequence, at least 1 (a Viterbi path buffer). A loop, not Math.max(...lengths):
+ * spreading one argument per sentence overflows the call stack on a file of a few hundred thousand.
+ */
+function longest(sequences: readonly { length: number }[]): number {
+  let max = 1;
+  for (const s of sequences) if (s.length > max) max = s.length;
+  return max;
+}
+
 export interface EngineOptions {
   /** ONNX Runtime intra-op threads (default 1: the server scales by processes/pods, not threads). */
   threads?: number;
@@ -163,7 +173,7 @@ export class CrfEngine implements NerEngine {
     const L = this.#labels.length;
     const results: ExtractResult[] = [];
     let offset = 0;
-    const path = new Int32Array(Math.max(1, ...docs.map((d) => d.length)));
+    const path = new Int32Array(longest(docs));
     for (let d = 0; d < docs.length; d++) {
       const tokens = docs[d] as Token[];
       const text = texts[d] as string;
@@ -200,7 +210,7 @@ export class CrfEngine implements NerEngine {
     const L = this.#labels.length;
     const out: string[][] = [];
     let offset = 0;
-    const path = new Int32Array(Math.max(1, ...sentences.map((s) => s.length)));
+    const path = new Int32Array(longest(sentences));
     for (const s of sentences) {
       const n = s.length;
       if (n > 0) viterbi(emissions, offset, n, L, this.#transitions, path);
@@ -225,7 +235,7 @@ export class CrfEngine implements NerEngine {
     const L = this.#labels.length;
     const offsets = new Int32Array(sentences.length + 1);
     sentences.forEach((s, k) => (offsets[k + 1] = (offsets[k] as number) + s.length));
-    const path = new Int32Array(Math.max(1, ...sentences.map((s) => s.length)));
+    const path = new Int32Array(longest(sentences));
     const firstPass = (k: number): string[] => {
       const n = (sentences[k] as readonly string[]).length;
       if (n > 0) viterbi(emissions, offsets[k] as number, n, L, this.#transitions, path);

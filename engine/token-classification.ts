@@ -17,6 +17,12 @@ import { parseProfile } from './profile.js';
 import type { BaselineProfile, Entity, ExtractResult, ModelInfo, NerEngine } from './types.js';
 import { WordPieceTokenizer, type Word } from './wordpiece.js';
 
+/**
+ * Windows (model-length slices of a document) per ONNX Runtime run. A server micro-batch of short notes
+ * fits in one run; evaluating a whole CoNLL file no longer builds one tensor for every sentence at once.
+ */
+const ROWS_PER_RUN = 64;
+
 const configSchema = z.object({
   id2label: z.record(z.string().regex(/^\d+$/, 'id2label keys must be integer ids'), z.string().min(1)),
   max_position_embeddings: z.number().int().positive().optional(),
@@ -141,7 +147,14 @@ export class TokenClassificationEngine implements NerEngine {
       for (const [from, to] of this.#windows(words)) rows.push({ doc, from, to });
     });
     const out = docs.map((w) => ({ labels: new Array<string>(w.length).fill('O'), probs: new Array<number>(w.length).fill(1) }));
-    if (rows.length === 0) return out;
+    // One run per chunk of rows: a whole CoNLL file as one [rows, width] tensor would hold every sentence
+    // padded to the longest, and the attention activations grow with rows × width².
+    for (let first = 0; first < rows.length; first += ROWS_PER_RUN) await this.#tagRows(docs, rows.slice(first, first + ROWS_PER_RUN), out);
+    return out;
+  }
+
+  /** Run the model on some windows and write each word's best label and its probability into `out`. */
+  async #tagRows(docs: Word[][], rows: readonly { doc: number; from: number; to: number }[], out: { labels: string[]; probs: number[] }[]): Promise<void> {
     const seqs = rows.map(({ doc, from, to }) => {
       const ids = [this.#tokenizer.clsId];
       const firstPiece: number[] = [];
@@ -152,7 +165,8 @@ export class TokenClassificationEngine implements NerEngine {
       ids.push(this.#tokenizer.sepId);
       return { ids: ids.slice(0, this.#maxLength), firstPiece };
     });
-    const width = Math.max(...seqs.map((s) => s.ids.length));
+    let width = 1;
+    for (const s of seqs) width = Math.max(width, s.ids.length);
     const B = seqs.length;
     const inputIds = new BigInt64Array(B * width).fill(BigInt(this.#tokenizer.padId));
     const mask = new BigInt64Array(B * width);
@@ -193,7 +207,6 @@ export class TokenClassificationEngine implements NerEngine {
         target.probs[row.from + w] = 1 / z;
       });
     });
-    return out;
   }
 
   async close(): Promise<void> {

@@ -72,6 +72,13 @@ describe('a trained crf bundle', () => {
     for (let i = 0; i < notes.length; i++) expect(await engine.extract(notes[i] as string)).toEqual(batch[i]);
   });
 
+  it('tags a file of a few hundred thousand sentences in one call', async () => {
+    const sentences = Array.from({ length: 200_000 }, (_, i) => (i % 2 === 0 ? ['fever'] : ['xyz', 'fever']));
+    const tagged = await engine.tagTokens(sentences);
+    expect(tagged).toHaveLength(200_000);
+    expect(tagged[1]).toHaveLength(2);
+  });
+
   it('counts tokens outside the training vocabulary', async () => {
     const r = await engine.extract('Zyxomab for quorbitis');
     expect(r.stats).toEqual({ tokens: 3, unknownTokens: 2 });
@@ -140,6 +147,10 @@ describe('token-classification bundles', () => {
       const lr = await model.extract(long);
       expect(lr.entities.filter((e) => e.label === 'DISEASE')).toHaveLength(24);
       expect(await model.tagTokens([['fever', 'xyz']])).toEqual([['B-DISEASE', 'O']]);
+      // A file of sentences runs in chunks of windows; every sentence keeps its own tags, in order.
+      const many = Array.from({ length: 150 }, (_, i) => (i % 3 === 0 ? ['fever', 'xyz'] : i % 3 === 1 ? ['xyz'] : ['Metformin', 'for', 'diabetes']));
+      const expected = many.map((s) => (s.length === 1 ? ['O'] : s[0] === 'fever' ? ['B-DISEASE', 'O'] : ['B-DRUG', 'O', 'B-DISEASE']));
+      expect(await model.tagTokens(many)).toEqual(expected);
     } finally {
       await model.close();
     }

@@ -273,6 +273,11 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
   const log = options.log ?? (() => {});
   const seed = options.seed ?? 1;
   const c2 = options.c2 ?? DEFAULT_C2;
+  // Option errors before any work (reading corpora, learning embeddings).
+  if (typeof options.shortFormContext === 'number') {
+    if (!options.abbreviations) throw new Error('shortFormContext needs the abbreviation features (abbreviations: true)');
+    if (!Number.isInteger(options.shortFormContext) || options.shortFormContext < 0) throw new Error(`shortFormContext must be a whole number of sentences ≥ 0, got ${options.shortFormContext}`);
+  }
   const trainBio = await readConll(options.trainFile, { repairBio: options.repairBio ?? false });
   const dev = options.devFile ? await readConll(options.devFile, { repairBio: options.repairBio ?? false }) : undefined;
   const bioLabels = labelSetOf(trainBio);
@@ -342,10 +347,6 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
     ...(options.abbreviations ? { abbreviations: true } : {}),
     ...(options.abbreviations && options.shortFormContext !== false ? { shortFormContext: options.shortFormContext ?? DEFAULT_SHORT_FORM_CONTEXT } : {}),
   };
-  if (typeof options.shortFormContext === 'number') {
-    if (!options.abbreviations) throw new Error('shortFormContext needs the abbreviation features (abbreviations: true)');
-    if (!Number.isInteger(options.shortFormContext) || options.shortFormContext < 0) throw new Error(`shortFormContext must be a whole number of sentences ≥ 0, got ${options.shortFormContext}`);
-  }
   const slots = slotsPerToken(config);
   // Jackknifing: a training sentence's gazetteer features come from the other folds' entities.
   const gazetteer = useGazetteer ? Gazetteer.fromSentences(trainBio) : undefined;

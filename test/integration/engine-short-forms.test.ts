@@ -111,6 +111,13 @@ describe('short-form reuse', () => {
     expect((await engine.extract(note(disease))).entities).toEqual(a?.entities);
   });
 
+  it('refuses a context without abbreviation features, or one that is not a whole number of sentences, before reading the corpus', async () => {
+    const base = { trainFile: join(dir, 'absent.conll'), outDir: join(dir, 'never') };
+    await expect(trainBundle({ ...base, shortFormContext: 3 })).rejects.toThrow('shortFormContext needs the abbreviation features (abbreviations: true)');
+    await expect(trainBundle({ ...base, abbreviations: true, shortFormContext: -1 })).rejects.toThrow('shortFormContext must be a whole number of sentences ≥ 0, got -1');
+    await expect(trainBundle({ ...base, abbreviations: true, shortFormContext: 2.5 })).rejects.toThrow('got 2.5');
+  });
+
   it('is refused by a runtime when the manifest claims it below feature version 4', async () => {
     const copy = join(dir, 'old-version');
     const { cp } = await import('node:fs/promises');

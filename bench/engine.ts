@@ -17,7 +17,7 @@ import { join, resolve } from 'node:path';
 import { readConll } from '../engine/conll.js';
 import { loadEngine } from '../engine/load.js';
 import { detokenize } from '../trainer/detokenize.js';
-import { evaluateSequences } from '../trainer/evaluate.js';
+import { evaluateEngine } from '../trainer/evaluate.js';
 import { trainBundle, type TrainOptions } from '../trainer/train.js';
 
 const REFERENCE: Record<string, number> = { behealthy: 0.527, 'ncbi-disease': 0.79 };
@@ -53,11 +53,7 @@ async function sentencesAloneF1(bundle: string, devFile: string): Promise<number
   const dev = await readConll(devFile);
   const engine = await loadEngine(bundle);
   try {
-    const predicted = await engine.tagTokens(dev.map((s) => s.tokens));
-    return evaluateSequences(
-      dev.map((s) => s.labels),
-      predicted,
-    ).micro.f1;
+    return (await evaluateEngine(engine, dev, { independentSentences: true })).micro.f1;
   } finally {
     await engine.close();
   }

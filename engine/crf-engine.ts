@@ -241,9 +241,8 @@ export class CrfEngine implements NerEngine {
       if (n > 0) viterbi(emissions, offsets[k] as number, n, L, this.#transitions, path);
       return Array.from(path.subarray(0, n), (y) => this.#labels[y] as string);
     };
-    const reuses = asDocument
-      ? shortFormReuses(sentences, firstPass, window)
-      : sentences.map((s, k) => shortFormReuses([s], () => firstPass(k), 0)[0] as Map<number, ShortFormMeaning>);
+    // With no window each sentence sees only its own definitions: every note is its own document.
+    const reuses = shortFormReuses(sentences, firstPass, asDocument ? window : 0);
     const affected = reuses.flatMap((r, k) => (r.size > 0 ? [k] : []));
     if (affected.length === 0) return emissions;
     const rescored = await this.#emissions(

@@ -3,7 +3,24 @@
  * when its type, start and end all match a gold entity. Micro scores pool all types.
  */
 import { spansFromBio } from '../engine/bio.js';
-import type { EvaluationReport, PrfScores } from '../engine/types.js';
+import type { LabeledSentence } from '../engine/conll.js';
+import type { EvaluationReport, NerEngine, PrfScores } from '../engine/types.js';
+
+/**
+ * A model's scores on labelled CoNLL sentences: the one place that decides how a CoNLL file is tagged for
+ * evaluation. Its sentences are read as documents in reading order, as the trainer reads its own files (a
+ * model with short-form reuse looks back across them); `independentSentences` tags each on its own.
+ */
+export async function evaluateEngine(engine: Pick<NerEngine, 'tagTokens'>, sentences: readonly LabeledSentence[], options: { independentSentences?: boolean } = {}): Promise<EvaluationReport> {
+  const predicted = await engine.tagTokens(
+    sentences.map((s) => s.tokens),
+    { document: !options.independentSentences },
+  );
+  return evaluateSequences(
+    sentences.map((s) => s.labels),
+    predicted,
+  );
+}
 
 function prf(correct: number, predicted: number, support: number): PrfScores {
   const precision = predicted === 0 ? 0 : correct / predicted;

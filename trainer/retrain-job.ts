@@ -23,7 +23,7 @@ import type { EvaluationReport, NerEngine } from '../engine/types.js';
 import { downloadFile, materializeBundle } from '../server/model-source.js';
 import { RetrainingEnv } from '../operator/src/api/driftpolicy-constants.js';
 import type { RetrainResult } from '../operator/src/controllers/driftpolicy/retrain-result.js';
-import { evaluateSequences } from './evaluate.js';
+import { evaluateEngine } from './evaluate.js';
 import { trainBundle, type TrainOptions } from './train.js';
 
 /**
@@ -152,18 +152,6 @@ function micro(r: EvaluationReport) {
   return { precision: r4(r.micro.precision), recall: r4(r.micro.recall), f1: r4(r.micro.f1), support: r.micro.support };
 }
 
-async function evaluateOn(engine: NerEngine, dev: readonly LabeledSentence[]): Promise<EvaluationReport> {
-  // The dataset is CoNLL, documents in reading order.
-  const predicted = await engine.tagTokens(
-    dev.map((s) => s.tokens),
-    { document: true },
-  );
-  return evaluateSequences(
-    dev.map((s) => s.labels),
-    predicted,
-  );
-}
-
 async function isNonEmptyDir(path: string): Promise<boolean> {
   try {
     return (await readdir(path)).length > 0;
@@ -273,8 +261,8 @@ export async function runRetrain(contract: RetrainContract, options: RetrainOpti
       throw new RetrainError('TrainingFailed', (err as Error).message.slice(0, 500), { cause: err });
     }
     fresh = await loadEngine(bundleDir, { expectedDigest: trained.digest });
-    const newReport = await evaluateOn(fresh, devSentences);
-    const baseReport = await evaluateOn(base, devSentences);
+    const newReport = await evaluateEngine(fresh, devSentences);
+    const baseReport = await evaluateEngine(base, devSentences);
     log(`held-out micro F1: new ${newReport.micro.f1.toFixed(4)}, base ${baseReport.micro.f1.toFixed(4)} (${devSentences.length} sentences)`);
 
     if (await isNonEmptyDir(outputPath)) {

@@ -21,7 +21,7 @@ import { computeProfile } from '../engine/profile.js';
 import { corpusKeepsHyphens } from '../engine/tokenize.js';
 import type { EvaluationReport } from '../engine/types.js';
 import { decodeWithWeights, trainCrfSgd, type CrfWeights, type EncodedSentence } from './crf-sgd.js';
-import { evaluateSequences } from './evaluate.js';
+import { evaluateEngine, evaluateSequences } from './evaluate.js';
 import { learnClusters } from './clusters.js';
 import { detokenize } from './detokenize.js';
 
@@ -506,14 +506,7 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
   let metrics: EvaluationReport;
   let profileResults;
   try {
-    const predicted = await engine.tagTokens(
-      held.map((s) => s.tokens),
-      { document: true },
-    );
-    metrics = evaluateSequences(
-      held.map((s) => s.labels),
-      predicted,
-    );
+    metrics = await evaluateEngine(engine, held);
     profileResults = await engine.extractBatch(held.map((s) => detokenize(s.tokens)));
   } finally {
     await engine.close();

@@ -2,7 +2,7 @@ import { CliError, parseCommandArgs, type Command } from '../command.js';
 import { ConllError, readConll } from '../../engine/conll.js';
 import { BundleVerificationError } from '../../engine/bundle.js';
 import { loadEngine } from '../../engine/load.js';
-import { evaluateSequences, formatReport } from '../../trainer/evaluate.js';
+import { evaluateEngine, formatReport } from '../../trainer/evaluate.js';
 
 const HELP = `usage: ner-ops evaluate --model DIR --data FILE [--json] [--independent-sentences]
 
@@ -28,14 +28,7 @@ const evaluate: Command = async (argv) => {
     const data = await readConll(values.data);
     const engine = await loadEngine(values.model);
     try {
-      const predicted = await engine.tagTokens(
-        data.map((s) => s.tokens),
-        { document: !values['independent-sentences'] },
-      );
-      const report = evaluateSequences(
-        data.map((s) => s.labels),
-        predicted,
-      );
+      const report = await evaluateEngine(engine, data, { independentSentences: values['independent-sentences'] ?? false });
       console.log(values.json ? JSON.stringify({ model: engine.info, data: values.data, ...report }) : formatReport(report));
     } finally {
       await engine.close();

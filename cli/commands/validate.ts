@@ -184,19 +184,8 @@ async function validateBundle(
         } catch (err) {
           throw new ValidationFailure('Failed', ValidationReason.DatasetUnavailable, `dataset is not valid CoNLL: ${(err as Error).message.slice(0, 300)}`);
         }
-        const { evaluateSequences } = await import('../../trainer/evaluate.js');
-        // CoNLL: documents in reading order (a model with short-form reuse looks back across sentences).
-        const predicted = await engine.tagTokens(
-          data.map((s) => s.tokens),
-          { document: true },
-        );
-        metrics = compactMetrics(
-          evaluateSequences(
-            data.map((s) => s.labels),
-            predicted,
-          ),
-          'evaluation',
-        );
+        const { evaluateEngine } = await import('../../trainer/evaluate.js');
+        metrics = compactMetrics(await evaluateEngine(engine, data), 'evaluation');
         if (!profile) {
           // No baseline shipped with the bundle: measure one on the evaluation data (held out by contract).
           const { detokenize } = await import('../../trainer/detokenize.js');

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEngine } from '../../engine/load.js';
 import type { NerEngine } from '../../engine/types.js';
+import { evaluateEngine } from '../../trainer/evaluate.js';
 import { trainBundle } from '../../trainer/train.js';
 
 const SYLLABLES = ['zor', 'vik', 'la', 'mar', 'quen', 'dol', 'bri', 'tash', 'po', 'nev', 'ka', 'rui', 'sel', 'fim', 'go', 'tra'];
@@ -98,6 +99,15 @@ describe('short-form reuse', () => {
     }
     // Sentence by sentence the reuses carry nothing: a short form never seen before reads as O either way.
     expect(test.map((_, i) => alone[3 * i + 1]?.[2])).toEqual(test.map(() => 'O'));
+  });
+
+  it('is evaluated on a CoNLL file read as documents, unless asked to take the sentences alone', async () => {
+    const labelled = test.flatMap((d) => d.sentences.map((s) => ({ ...s, line: 0 })));
+    const asDocuments = await evaluateEngine(engine, labelled);
+    const alone = await evaluateEngine(engine, labelled, { independentSentences: true });
+    // Two reuses of each of the 10 disease documents are found only with the context.
+    expect(asDocuments.micro.correct - alone.micro.correct).toBe(20);
+    expect(asDocuments.micro.support).toBe(alone.micro.support);
   });
 
   it('sees a note’s own definitions when the whole note is one text', async () => {

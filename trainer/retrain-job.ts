@@ -29,7 +29,7 @@ import { trainBundle, type TrainOptions } from './train.js';
 /**
  * The training choices a retrained model inherits from its base bundle, so a drift-triggered retrain
  * builds the same kind of model (its optional feature groups, hash size, tag scheme, L2 and recall cost)
- * rather than the trainer's defaults. Not inherited: the dense branch (the Job has no unlabeled text),
+ * rather than the trainer's defaults. Not inherited: the dense branch (the Job has no unlabeled text or pretrained vectors),
  * the epochs and the gazetteer (the linear CRF's own defaults apply: a wide & deep base without a
  * gazetteer must not turn it off for the linear model that replaces it). A token-classification base
  * inherits nothing.

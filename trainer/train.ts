@@ -391,13 +391,14 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
   const memberCount = ensemble + linearMembers;
   // Progress only for a reader: the per-epoch dev F1 decodes the dev set with a snapshot of the weights,
   // which costs about a fifth of an epoch, and nothing but the log uses it.
+  const devGold = encodedDev && dev?.map((s) => s.labels);
   const progress =
     (memberEpochs: number, table: Float32Array | undefined) =>
     (epoch: number, model: CrfWeights, stats: { loss: number; seconds: number; cpuSeconds: number }) => {
       let line = `epoch ${String(epoch + 1).padStart(2)}/${memberEpochs}  loss ${stats.loss.toFixed(1).padStart(9)}  ${stats.seconds.toFixed(2)} s (cpu ${stats.cpuSeconds.toFixed(2)} s)`;
-      if (dev && encodedDev) {
+      if (dev && encodedDev && devGold) {
         const f1 = evaluateSequences(
-          dev.map((s) => s.labels),
+          devGold,
           toBio(decodeDev(dev, encodedDev, model, labels, config, clusters, gazetteer, table)),
         ).micro.f1;
         line += `  dev F1 ${f1.toFixed(4)}`;

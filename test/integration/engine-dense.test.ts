@@ -70,6 +70,16 @@ describe('a wide & deep crf bundle', () => {
     expect(again.digest).toBe(digest);
   });
 
+  it('logs every epoch of every member with its dev F1 when someone reads the log, and trains the same model', async () => {
+    const lines: string[] = [];
+    const logged = await trainBundle({ ...options, outDir: join(dir, 'logged'), log: (l) => lines.push(l) });
+    const epochs = lines.filter((l) => l.startsWith('epoch '));
+    // 2 wide & deep members × 4 epochs, then the linear member's 40.
+    expect(epochs).toHaveLength(2 * 4 + 40);
+    for (const l of epochs) expect(l).toMatch(/dev F1 [01]\.\d{4}$/);
+    expect(logged.digest).toBe(digest);
+  });
+
   it('refuses to learn embeddings from the dev text it reports held-out numbers on', async () => {
     await expect(trainBundle({ ...options, unlabeledFiles: [options.devFile as string], outDir: join(dir, 'leak') })).rejects.toThrow(/must not see it/);
   });

@@ -93,7 +93,8 @@ function typeOf(label: string | undefined): string {
  * ("long form ( SF )") counts for the rest of its own sentence and for the `window` sentences after it;
  * the most recent definition of a short form wins. `labelsOf` gives a sentence's tags (gold while training,
  * the model's own first pass while tagging); it is asked only for sentences that define a short form, and
- * the long form's type is read at its head.
+ * the long form's type is read at its head. `documents`, when given, is the document of each sentence
+ * (consecutive sentences of one document share it): a sentence looks back only within its own document.
  * Biomedical text defines an abbreviation once and reuses it where nothing nearby says what it stands for;
  * this carries the definition's reading to those uses. Tokens of a definition itself are never reuses.
  */
@@ -101,6 +102,7 @@ export function shortFormReuses(
   sentences: readonly (readonly string[])[],
   labelsOf: (sentence: number) => readonly string[] | undefined,
   window: number,
+  documents?: readonly number[],
 ): Map<number, ShortFormMeaning>[] {
   // Per sentence, its definitions with their meanings (labels asked once, only where there are any).
   const defined = sentences.map((tokens, k) => {
@@ -111,7 +113,9 @@ export function shortFormReuses(
   });
   return sentences.map((tokens, k) => {
     const known = new Map<string, ShortFormMeaning>();
-    for (let j = Math.max(0, k - window); j < k; j++) for (const x of defined[j] as typeof defined[number]) known.set(x.shortForm, x.meaning);
+    let from = Math.max(0, k - window);
+    if (documents) while (from < k && documents[from] !== documents[k]) from++;
+    for (let j = from; j < k; j++) for (const x of defined[j] as typeof defined[number]) known.set(x.shortForm, x.meaning);
     const own = defined[k] as typeof defined[number];
     const reuses = new Map<number, ShortFormMeaning>();
     if (known.size === 0 && own.length === 0) return reuses;

@@ -1,7 +1,8 @@
 /**
  * CoNLL reading and BIO validation. Format: UTF-8, one `token<TAB>label` per line, a blank line after
- * every sentence, BIO labels. Every error names the file, the line and the problem, because the people
- * who hit them are annotators fixing a file by hand.
+ * every sentence, BIO labels, and optionally a `-DOCSTART-` line (labelled O) where a new document
+ * begins, as CoNLL-2003-style corpora mark them. Every error names the file, the line and the problem,
+ * because the people who hit them are annotators fixing a file by hand.
  */
 import { readFile } from 'node:fs/promises';
 
@@ -10,7 +11,15 @@ export interface LabeledSentence {
   labels: string[];
   /** 1-based line number of the sentence's first token, for error messages. */
   line: number;
+  /**
+   * The document the sentence belongs to: the number of `-DOCSTART-` lines before it (0 in a file
+   * without them, which reads as one document). Absent on sentences not read from a file.
+   */
+  document?: number;
 }
+
+/** The CoNLL-2003 document boundary token. It is a marker, never a sentence or a token of one. */
+export const DOCUMENT_START = '-DOCSTART-';
 
 export class ConllError extends Error {
   constructor(
@@ -32,7 +41,8 @@ const LABEL_RE = /^(O|[BI]-[^\s]+)$/;
 
 /**
  * Parse CoNLL text. Throws ConllError for: wrong column count, empty tokens, labels outside the BIO
- * scheme, I-X not continuing an X entity (unless repairBio), mixed label schemes, an empty file.
+ * scheme, I-X not continuing an X entity (unless repairBio), mixed label schemes, an empty file, and a
+ * `-DOCSTART-` line that is not labelled O or that sits inside a sentence.
  */
 export function parseConll(text: string, file: string, options: ParseOptions = {}): LabeledSentence[] {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
@@ -43,9 +53,10 @@ export function parseConll(text: string, file: string, options: ParseOptions = {
   let start = 0;
   let prev = 'O';
   let scheme: 'BIO' | 'other' | undefined;
+  let document = 0;
 
   const flush = () => {
-    if (tokens.length > 0) sentences.push({ tokens, labels, line: start });
+    if (tokens.length > 0) sentences.push({ tokens, labels, line: start, document });
     tokens = [];
     labels = [];
     prev = 'O';
@@ -77,6 +88,12 @@ export function parseConll(text: string, file: string, options: ParseOptions = {
           ? `label '${label}' is not BIO (IOBES/BILOU labels are not supported; convert to B-/I-/O)`
           : `label '${label}' is not a BIO label (expected O, B-TYPE or I-TYPE)`,
       );
+    }
+    if (token === DOCUMENT_START) {
+      if (label !== 'O') throw new ConllError(file, lineNo, `${DOCUMENT_START} marks where a document begins and must be labelled O, not '${label}'`);
+      if (tokens.length > 0) throw new ConllError(file, lineNo, `${DOCUMENT_START} inside a sentence: end the sentence above it with a blank line`);
+      document++;
+      continue;
     }
     scheme = 'BIO';
     if (label.startsWith('I-')) {
@@ -112,9 +129,19 @@ export async function readConll(file: string, options: ParseOptions = {}): Promi
   return parseConll(text, file, options);
 }
 
-export function formatConll(sentences: readonly { tokens: readonly string[]; labels: readonly string[] }[]): string {
+/**
+ * CoNLL text of sentences. A `-DOCSTART-` line goes before every sentence whose `document` differs from
+ * the one before it (the first is compared with document 0), so a file read with markers is written
+ * with them, and a subset of its sentences (a held-out split) keeps its document boundaries.
+ */
+export function formatConll(sentences: readonly { tokens: readonly string[]; labels: readonly string[]; document?: number }[]): string {
   let out = '';
+  let document = 0;
   for (const s of sentences) {
+    if (s.document !== undefined && s.document !== document) {
+      out += `${DOCUMENT_START}\tO\n\n`;
+      document = s.document;
+    }
     for (let i = 0; i < s.tokens.length; i++) out += `${s.tokens[i]}\t${s.labels[i]}\n`;
     out += '\n';
   }

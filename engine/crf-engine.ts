@@ -206,7 +206,10 @@ export class CrfEngine implements NerEngine {
   }
 
   async tagTokens(sentences: readonly (readonly string[])[], options: TagTokensOptions = {}): Promise<string[][]> {
-    const emissions = await this.#scores(sentences, options.document ?? false);
+    if (options.documents && options.documents.length !== sentences.length) {
+      throw new Error(`tagTokens: ${sentences.length} sentences but ${options.documents.length} document ids`);
+    }
+    const emissions = await this.#scores(sentences, options.document ? (options.documents ?? true) : false);
     const L = this.#labels.length;
     const out: string[][] = [];
     let offset = 0;
@@ -225,10 +228,11 @@ export class CrfEngine implements NerEngine {
    * Emission scores for all tokens of all sentences. A model with short-form reuse needs to know what each
    * defined short form's long form was tagged, so it scores in two passes: the first pass tags the
    * sentences that define a short form, the second re-scores only the sentences that reuse one (rare in
-   * notes, so usually there is no second pass). `asDocument`: the sentences are one document in reading
-   * order (a CoNLL file); otherwise each is its own document (a note).
+   * notes, so usually there is no second pass). `asDocument`: true, the sentences are one document in
+   * reading order (a CoNLL file); document ids, consecutive sentences with the same id are one (a CoNLL
+   * file divided by `-DOCSTART-`); false, each sentence is its own document (a note).
    */
-  async #scores(sentences: readonly (readonly string[])[], asDocument: boolean): Promise<Float32Array> {
+  async #scores(sentences: readonly (readonly string[])[], asDocument: boolean | readonly number[]): Promise<Float32Array> {
     const emissions = await this.#emissions(sentences);
     const window = this.#config.shortFormContext;
     if (window === undefined) return emissions;
@@ -242,7 +246,8 @@ export class CrfEngine implements NerEngine {
       return Array.from(path.subarray(0, n), (y) => this.#labels[y] as string);
     };
     // With no window each sentence sees only its own definitions: every note is its own document.
-    const reuses = shortFormReuses(sentences, firstPass, asDocument ? window : 0);
+    const documents = typeof asDocument === 'boolean' ? undefined : asDocument;
+    const reuses = shortFormReuses(sentences, firstPass, asDocument === false ? 0 : window, documents);
     const affected = reuses.flatMap((r, k) => (r.size > 0 ? [k] : []));
     if (affected.length === 0) return emissions;
     const rescored = await this.#emissions(

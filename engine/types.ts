@@ -92,6 +92,11 @@ export interface TagTokensOptions {
    * Default false: the sentences are unrelated.
    */
   document?: boolean;
+  /**
+   * With `document`: the document of each sentence (consecutive sentences of one document share it, as
+   * `-DOCSTART-` lines divide a CoNLL file); a sentence sees only the sentences of its own document.
+   */
+  documents?: readonly number[];
 }
 
 /** A loaded, verified model ready for inference. Safe to call concurrently. */

@@ -8,18 +8,24 @@ import type { EvaluationReport, NerEngine, PrfScores } from '../engine/types.js'
 
 /**
  * A model's scores on labelled CoNLL sentences: the one place that decides how a CoNLL file is tagged for
- * evaluation. Its sentences are read as documents in reading order, as the trainer reads its own files (a
- * model with short-form reuse looks back across them); `independentSentences` tags each on its own.
+ * evaluation. Its sentences are read as documents in reading order (divided where the file has
+ * `-DOCSTART-` lines), as the trainer reads its own files (a model with short-form reuse looks back
+ * across the sentences of a document); `independentSentences` tags each on its own.
  */
 export async function evaluateEngine(engine: Pick<NerEngine, 'tagTokens'>, sentences: readonly LabeledSentence[], options: { independentSentences?: boolean } = {}): Promise<EvaluationReport> {
   const predicted = await engine.tagTokens(
     sentences.map((s) => s.tokens),
-    { document: !options.independentSentences },
+    { document: !options.independentSentences, documents: documentsOf(sentences) },
   );
   return evaluateSequences(
     sentences.map((s) => s.labels),
     predicted,
   );
+}
+
+/** The document of each sentence (0 for sentences not read from a file). */
+export function documentsOf(sentences: readonly LabeledSentence[]): number[] {
+  return sentences.map((s) => s.document ?? 0);
 }
 
 function prf(correct: number, predicted: number, support: number): PrfScores {

@@ -5,7 +5,7 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { labelSetOf, readConll, type LabeledSentence } from '../engine/conll.js';
+import { DOCUMENT_START, labelSetOf, readConll, type LabeledSentence } from '../engine/conll.js';
 import { shortFormReuses, type ShortFormMeaning } from '../engine/abbreviations.js';
 import { bioToBioes, bioesLabelSet, bioesToBio } from '../engine/bio.js';
 import { GAZETTEER_FILE, Gazetteer } from '../engine/gazetteer.js';
@@ -22,7 +22,7 @@ import { computeProfile } from '../engine/profile.js';
 import { corpusKeepsHyphens } from '../engine/tokenize.js';
 import type { EvaluationReport } from '../engine/types.js';
 import { decodeWithWeights, trainCrfSgd, type CrfWeights, type EncodedSentence } from './crf-sgd.js';
-import { evaluateEngine, evaluateSequences } from './evaluate.js';
+import { documentsOf, evaluateEngine, evaluateSequences } from './evaluate.js';
 import { learnClusters } from './clusters.js';
 import { detokenize } from './detokenize.js';
 
@@ -152,17 +152,18 @@ export async function readUnlabeled(file: string): Promise<string[][]> {
     const out: string[][] = [];
     let cur: string[] = [];
     for (const line of text.split(/\r?\n/)) {
+      const token = line.split('\t')[0] as string;
       if (line.trim() === '') {
         if (cur.length) out.push(cur);
         cur = [];
-      } else cur.push(line.split('\t')[0] as string);
+      } else if (token !== DOCUMENT_START) cur.push(token);
     }
     if (cur.length) out.push(cur);
     return out;
   }
   return text
     .split(/\r?\n/)
-    .filter((l) => l.trim() !== '')
+    .filter((l) => l.trim() !== '' && l.trim() !== DOCUMENT_START)
     .map((l) => l.trim().split(/\s+/));
 }
 
@@ -202,6 +203,7 @@ function goldShortFormReuses(sentences: readonly LabeledSentence[], config: Feat
     sentences.map((s) => s.tokens),
     (k) => (sentences[k] as LabeledSentence).labels,
     config.shortFormContext,
+    documentsOf(sentences),
   );
 }
 
@@ -227,6 +229,7 @@ function decodeDev(
     dev.map((s) => s.tokens),
     (k) => tags[k],
     config.shortFormContext,
+    documentsOf(dev),
   );
   const affected = reuses.flatMap((r, k) => (r.size > 0 ? [k] : []));
   const rescored = affected.map((k) => {

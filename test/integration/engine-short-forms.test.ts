@@ -11,6 +11,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readConll } from '../../engine/conll.js';
 import { loadEngine } from '../../engine/load.js';
 import type { NerEngine } from '../../engine/types.js';
 import { evaluateEngine } from '../../trainer/evaluate.js';
@@ -108,6 +109,20 @@ describe('short-form reuse', () => {
     // Two reuses of each of the 10 disease documents are found only with the context.
     expect(asDocuments.micro.correct - alone.micro.correct).toBe(20);
     expect(asDocuments.micro.support).toBe(alone.micro.support);
+  });
+
+  it('does not carry a definition across a -DOCSTART- line of a CoNLL file', async () => {
+    // The dev documents with a marker before each, and once more with a marker between each definition
+    // and its reuses: there the reuses are in another document and must read as if tagged alone.
+    const file = (cut: boolean) => test.map((d) => `-DOCSTART-\tO\n\n${conll([{ ...d, sentences: d.sentences.slice(0, 1) }])}${cut ? '-DOCSTART-\tO\n\n' : ''}${conll([{ ...d, sentences: d.sentences.slice(1) }])}`).join('');
+    await writeFile(join(dir, 'whole.conll'), file(false));
+    await writeFile(join(dir, 'cut.conll'), file(true));
+    const whole = await readConll(join(dir, 'whole.conll'));
+    const cut = await readConll(join(dir, 'cut.conll'));
+    expect(cut.map((s) => s.document)).toEqual(test.flatMap((_, i) => [2 * i + 1, 2 * i + 2, 2 * i + 2]));
+    const alone = await evaluateEngine(engine, whole, { independentSentences: true });
+    expect((await evaluateEngine(engine, whole)).micro.correct - alone.micro.correct).toBe(20);
+    expect((await evaluateEngine(engine, cut)).micro).toEqual(alone.micro);
   });
 
   it('sees a note’s own definitions when the whole note is one text', async () => {

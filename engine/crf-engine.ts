@@ -169,7 +169,7 @@ export class CrfEngine implements NerEngine {
   async extractBatch(texts: readonly string[]): Promise<ExtractResult[]> {
     const docs = texts.map((t) => tokenize(t, { splitHyphens: this.#splitHyphens }));
     const sentences = docs.map((d) => d.map((t) => t.text));
-    const emissions = await this.#scores(sentences, false);
+    const emissions = await this.#scores(sentences, undefined);
     const L = this.#labels.length;
     const results: ExtractResult[] = [];
     let offset = 0;
@@ -209,7 +209,9 @@ export class CrfEngine implements NerEngine {
     if (options.documents && options.documents.length !== sentences.length) {
       throw new Error(`tagTokens: ${sentences.length} sentences but ${options.documents.length} document ids`);
     }
-    const emissions = await this.#scores(sentences, options.document ? (options.documents ?? true) : false);
+    // One document unless told where documents begin; with `document` off, each sentence is its own.
+    const documents = options.document ? (options.documents ?? new Array<number>(sentences.length).fill(0)) : undefined;
+    const emissions = await this.#scores(sentences, documents);
     const L = this.#labels.length;
     const out: string[][] = [];
     let offset = 0;
@@ -228,11 +230,11 @@ export class CrfEngine implements NerEngine {
    * Emission scores for all tokens of all sentences. A model with short-form reuse needs to know what each
    * defined short form's long form was tagged, so it scores in two passes: the first pass tags the
    * sentences that define a short form, the second re-scores only the sentences that reuse one (rare in
-   * notes, so usually there is no second pass). `asDocument`: true, the sentences are one document in
-   * reading order (a CoNLL file); document ids, consecutive sentences with the same id are one (a CoNLL
-   * file divided by `-DOCSTART-`); false, each sentence is its own document (a note).
+   * notes, so usually there is no second pass). `documents`: the document of each sentence, consecutive
+   * sentences with the same id being one document in reading order (a CoNLL file, divided where it has
+   * `-DOCSTART-` lines); absent, each sentence is its own document (a note).
    */
-  async #scores(sentences: readonly (readonly string[])[], asDocument: boolean | readonly number[]): Promise<Float32Array> {
+  async #scores(sentences: readonly (readonly string[])[], documents: readonly number[] | undefined): Promise<Float32Array> {
     const emissions = await this.#emissions(sentences);
     const window = this.#config.shortFormContext;
     if (window === undefined) return emissions;
@@ -246,8 +248,7 @@ export class CrfEngine implements NerEngine {
       return Array.from(path.subarray(0, n), (y) => this.#labels[y] as string);
     };
     // With no window each sentence sees only its own definitions: every note is its own document.
-    const documents = typeof asDocument === 'boolean' ? undefined : asDocument;
-    const reuses = shortFormReuses(sentences, firstPass, asDocument === false ? 0 : window, documents);
+    const reuses = shortFormReuses(sentences, firstPass, documents ? window : 0, documents);
     const affected = reuses.flatMap((r, k) => (r.size > 0 ? [k] : []));
     if (affected.length === 0) return emissions;
     const rescored = await this.#emissions(

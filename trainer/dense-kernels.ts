@@ -1,9 +1,9 @@
 /**
  * The wide & deep trainer's two hot loops (the MLP's first layer forward, and its rank-one SGD steps) as
- * WebAssembly SIMD kernels, dense-kernels.wat. Why: in plain JavaScript they were two thirds of BeHealthy's
- * training time (V8 does not vectorise typed-array loops); no npm package offers f64 SIMD kernels with a
- * guaranteed summation order, and the order is what keeps training bit-for-bit reproducible (the kernels
- * give exactly the sums the JavaScript loops gave, see dense-kernels.wat).
+ * WebAssembly SIMD kernels, dense-kernels.wat. Why: in plain JavaScript they were well over half of
+ * BeHealthy's training time (V8 does not vectorise typed-array loops); no npm package offers f64 SIMD
+ * kernels with a guaranteed summation order, and the order is what keeps training bit-for-bit
+ * reproducible (the kernels give exactly the sums the JavaScript loops gave, see dense-kernels.wat).
  *
  * Each `DenseKernels` owns one WebAssembly memory, sized once when it is made and never grown (growing
  * would detach the typed arrays that view it): the parameters, then scratch room for `CHUNK_TOKENS`

@@ -3,7 +3,7 @@
  * when its type, start and end all match a gold entity. Micro scores pool all types.
  */
 import { spansFromBio } from '../engine/bio.js';
-import type { LabeledSentence } from '../engine/conll.js';
+import { documentsOf, type LabeledSentence } from '../engine/conll.js';
 import type { EvaluationReport, NerEngine, PrfScores } from '../engine/types.js';
 
 /**
@@ -21,11 +21,6 @@ export async function evaluateEngine(engine: Pick<NerEngine, 'tagTokens'>, sente
     sentences.map((s) => s.labels),
     predicted,
   );
-}
-
-/** The document of each sentence (0 for sentences not read from a file). */
-export function documentsOf(sentences: readonly LabeledSentence[]): number[] {
-  return sentences.map((s) => s.document ?? 0);
 }
 
 function prf(correct: number, predicted: number, support: number): PrfScores {

@@ -5,7 +5,7 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { DOCUMENT_START, labelSetOf, readConll, type LabeledSentence } from '../engine/conll.js';
+import { DOCUMENT_START, documentsOf, labelSetOf, readConll, type LabeledSentence } from '../engine/conll.js';
 import { shortFormReuses, type ShortFormMeaning } from '../engine/abbreviations.js';
 import { bioToBioes, bioesLabelSet, bioesToBio } from '../engine/bio.js';
 import { GAZETTEER_FILE, Gazetteer } from '../engine/gazetteer.js';
@@ -22,7 +22,7 @@ import { computeProfile } from '../engine/profile.js';
 import { corpusKeepsHyphens } from '../engine/tokenize.js';
 import type { EvaluationReport } from '../engine/types.js';
 import { decodeWithWeights, trainCrfSgd, type CrfWeights, type EncodedSentence } from './crf-sgd.js';
-import { documentsOf, evaluateEngine, evaluateSequences } from './evaluate.js';
+import { evaluateEngine, evaluateSequences } from './evaluate.js';
 import { learnClusters } from './clusters.js';
 import { detokenize } from './detokenize.js';
 
@@ -155,11 +155,13 @@ export async function readUnlabeled(file: string): Promise<string[][]> {
     const out: string[][] = [];
     let cur: string[] = [];
     for (const line of text.split(/\r?\n/)) {
-      const token = line.split('\t')[0] as string;
       if (line.trim() === '') {
         if (cur.length) out.push(cur);
         cur = [];
-      } else if (token !== DOCUMENT_START) cur.push(token);
+        continue;
+      }
+      const token = line.split('\t')[0] as string;
+      if (token !== DOCUMENT_START) cur.push(token);
     }
     if (cur.length) out.push(cur);
     return out;

@@ -1,6 +1,7 @@
 // Assemble trainer/dense-kernels.wat into the committed trainer/dense-kernels.wasm (`npm run build:kernels`),
 // with the wabt package (a devDependency). The binary is committed so that building and running need no
-// assembler; trainer/dense-kernels.test.ts assembles the source the same way and checks the bytes match.
+// assembler. `--check` writes nothing and exits 1 when the committed binary is not what the source
+// assembles to (trainer/dense-kernels.test.ts runs it).
 import { readFile, writeFile } from 'node:fs/promises';
 import wabt from 'wabt';
 
@@ -12,5 +13,12 @@ module.validate();
 // No names or debug sections: the bytes depend on the source alone.
 const binary = Buffer.from(module.toBinary({ log: false, write_debug_names: false }).buffer);
 module.destroy();
-await writeFile(target, binary);
-console.log(`wrote ${target.pathname} (${binary.length} bytes)`);
+if (process.argv.includes('--check')) {
+  if (!binary.equals(await readFile(target))) {
+    console.error(`${target.pathname} is not what ${source.pathname} assembles to: run npm run build:kernels`);
+    process.exit(1);
+  }
+} else {
+  await writeFile(target, binary);
+  console.log(`wrote ${target.pathname} (${binary.length} bytes)`);
+}

@@ -6,9 +6,10 @@ import * as ort from 'onnxruntime-node';
 import { bioesToBio, isBioesLabelSet, spansFromBio } from './bio.js';
 import { WordClusters } from './clusters.js';
 import { constrainedTransitions, forwardBackward, spanMarginal, spanMarginalBioes, viterbi, type Transitions } from './crf.js';
-import { EXTENDED_FEATURE_VERSION, SHORT_FORM_REUSE_FEATURE_VERSION, SUPPORTED_FEATURE_VERSIONS, featurizeSentence, normalizeToken, type FeatureConfig } from './features.js';
+import { EXTENDED_FEATURE_VERSION, LEXICON_FEATURE_VERSION, SHORT_FORM_REUSE_FEATURE_VERSION, SUPPORTED_FEATURE_VERSIONS, featurizeSentence, normalizeToken, type FeatureConfig, type FeatureLookups } from './features.js';
 import { EmbeddingVocabulary } from './dense.js';
 import { GAZETTEER_FILE, Gazetteer } from './gazetteer.js';
+import { LEXICON_FILE, Lexicon } from './lexicon.js';
 import { BundleVerificationError, type CrfManifestSection, type VerifiedBundle } from './bundle.js';
 import { tokenize, type Token } from './tokenize.js';
 import type { BaselineProfile, Entity, ExtractResult, ModelInfo, NerEngine, TagTokensOptions } from './types.js';
@@ -46,8 +47,7 @@ export class CrfEngine implements NerEngine {
   readonly #labels: readonly string[];
   readonly #config: FeatureConfig;
   readonly #slots: number;
-  readonly #clusters: WordClusters | undefined;
-  readonly #gazetteer: Gazetteer | undefined;
+  readonly #lookups: FeatureLookups;
   readonly #vocabulary: ReadonlySet<string>;
   readonly #transitions: Transitions;
   readonly #outsideBias: number;
@@ -59,7 +59,7 @@ export class CrfEngine implements NerEngine {
   /** Whether the model tags in BIOES (its output is converted to BIO spans). */
   readonly #bioes: boolean;
 
-  private constructor(bundle: VerifiedBundle, crf: CrfManifestSection, session: ort.InferenceSession) {
+  private constructor(bundle: VerifiedBundle, crf: CrfManifestSection, session: ort.InferenceSession, lookups: FeatureLookups) {
     const m = bundle.manifest;
     this.info = { name: m.name, version: m.version, digest: bundle.digest, format: 'crf', entityTypes: [...m.entityTypes].sort() };
     this.#session = session;
@@ -73,14 +73,12 @@ export class CrfEngine implements NerEngine {
       subwords: crf.features.subwords ?? false,
       abbreviations: crf.features.abbreviations ?? false,
       ...(crf.features.shortFormContext !== undefined ? { shortFormContext: crf.features.shortFormContext } : {}),
+      lexicon: crf.features.lexicon ?? false,
     };
     this.#slots = crf.features.slots;
     this.#splitHyphens = crf.tokenizer.splitHyphens;
     this.#outsideBias = crf.decoding.outsideBias;
-    const clustersFile = bundle.files.get('clusters.tsv');
-    this.#clusters = clustersFile ? WordClusters.parse(clustersFile.toString('utf8')) : undefined;
-    const gazetteerFile = crf.features.gazetteer ? bundle.files.get(GAZETTEER_FILE) : undefined;
-    this.#gazetteer = gazetteerFile ? Gazetteer.parse(gazetteerFile.toString('utf8')) : undefined;
+    this.#lookups = lookups;
     this.#dense = crf.dense
       ? { vocabulary: EmbeddingVocabulary.parse((bundle.files.get(crf.dense.vocabulary.file) as Buffer).toString('utf8')), window: crf.dense.window }
       : undefined;
@@ -130,15 +128,25 @@ export class CrfEngine implements NerEngine {
       }
     }
     if (crf.features.clusters && !bundle.files.has('clusters.tsv')) throw fail('features use clusters but clusters.tsv is not in the bundle');
-    if (crf.features.gazetteer) {
-      const file = bundle.files.get(GAZETTEER_FILE);
-      if (!file) throw fail(`features use a gazetteer but ${GAZETTEER_FILE} is not in the bundle`);
+    if (crf.features.lexicon && crf.features.featureVersion < LEXICON_FEATURE_VERSION) {
+      throw fail(`lexicon features need feature version ${LEXICON_FEATURE_VERSION}, the manifest says ${crf.features.featureVersion}`);
+    }
+    // The lookup tables are parsed once, here: a malformed file refuses the bundle before a session exists.
+    const parsed = <T>(used: boolean | undefined, file: string, what: string, parse: (text: string) => T): T | undefined => {
+      if (!used) return undefined;
+      const bytes = bundle.files.get(file);
+      if (!bytes) throw fail(`features use ${what} but ${file} is not in the bundle`);
       try {
-        Gazetteer.parse(file.toString('utf8'));
+        return parse(bytes.toString('utf8'));
       } catch (err) {
         throw fail((err as Error).message);
       }
-    }
+    };
+    const lookups: FeatureLookups = {
+      clusters: parsed(bundle.files.has('clusters.tsv'), 'clusters.tsv', 'clusters', (t) => WordClusters.parse(t)),
+      gazetteer: parsed(crf.features.gazetteer, GAZETTEER_FILE, 'a gazetteer', (t) => Gazetteer.parse(t)),
+      lexicon: parsed(crf.features.lexicon, LEXICON_FILE, 'a lexicon', (t) => Lexicon.parse(t)),
+    };
     if (crf.dense) {
       const file = bundle.files.get(crf.dense.vocabulary.file);
       if (!file) throw fail(`the dense branch needs ${crf.dense.vocabulary.file}, which is not in the bundle`);
@@ -159,7 +167,7 @@ export class CrfEngine implements NerEngine {
     if (inputs !== expected || out !== 'emissions') {
       throw fail(`model.onnx must have inputs '${expected}' and output 'emissions' (has ${session.inputNames.join(',')} → ${session.outputNames.join(',')})`);
     }
-    return new CrfEngine(bundle, crf, session);
+    return new CrfEngine(bundle, crf, session, lookups);
   }
 
   async extract(text: string): Promise<ExtractResult> {
@@ -276,7 +284,7 @@ export class CrfEngine implements NerEngine {
     for (let k = 0; k < sentences.length; k++) {
       const s = sentences[k] as readonly string[];
       if (s.length === 0) continue;
-      featurizeSentence(s, this.#config, this.#clusters, features, offset, this.#gazetteer, reuses?.[k]);
+      featurizeSentence(s, this.#config, this.#lookups, features, offset, reuses?.[k]);
       if (dense && window) dense.vocabulary.windowIds(s, dense.window, window, offset);
       offset += s.length;
     }

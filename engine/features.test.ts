@@ -5,7 +5,7 @@ import { DEFAULT_FEATURE_CONFIG, EXTENDED_FEATURE_VERSION, FEATURE_VERSION, SHOR
 function featurize(tokens: string[], config: FeatureConfig, reuses?: ReadonlyMap<number, ShortFormMeaning>): Int32Array[] {
   const slots = slotsPerToken(config);
   const out = new Int32Array(tokens.length * slots);
-  featurizeSentence(tokens, config, undefined, out, 0, undefined, reuses);
+  featurizeSentence(tokens, config, {}, out, 0, reuses);
   return tokens.map((_, i) => out.subarray(i * slots, (i + 1) * slots));
 }
 

@@ -11,6 +11,7 @@
  */
 import type { WordClusters } from './clusters.js';
 import type { Gazetteer } from './gazetteer.js';
+import type { Lexicon } from './lexicon.js';
 import { findAbbreviations, type ShortFormMeaning } from './abbreviations.js';
 
 /**
@@ -29,10 +30,16 @@ export const EXTENDED_FEATURE_VERSION = 3;
  * those slots empty and silently score differently, so bundles that use it record 4.
  */
 export const SHORT_FORM_REUSE_FEATURE_VERSION = 4;
-export const SUPPORTED_FEATURE_VERSIONS: readonly number[] = [1, 2, 3, 4];
+/**
+ * 5: version 4 plus the optional lexicon slots (engine/lexicon.ts). Only bundles with a lexicon record 5;
+ * a version-4 runtime would read their slot count but not what fills the new slots.
+ */
+export const LEXICON_FEATURE_VERSION = 5;
+export const SUPPORTED_FEATURE_VERSIONS: readonly number[] = [1, 2, 3, 4, 5];
 
 /** The feature version a bundle trained with `config` must record. */
 export function featureVersionOf(config: FeatureConfig): number {
+  if (config.lexicon) return LEXICON_FEATURE_VERSION;
   if (config.abbreviations && config.shortFormContext !== undefined) return SHORT_FORM_REUSE_FEATURE_VERSION;
   return config.subwords || config.abbreviations ? EXTENDED_FEATURE_VERSION : FEATURE_VERSION;
 }
@@ -55,6 +62,15 @@ export interface FeatureConfig {
    * its context; a note tagged as one sequence sees all of its own earlier definitions.
    */
   shortFormContext?: number;
+  /** Whether external-lexicon features are used (the bundle then ships lexicon.tsv; version 5). */
+  lexicon?: boolean;
+}
+
+/** The tables some feature groups look tokens up in; each is needed only when its group is configured. */
+export interface FeatureLookups {
+  clusters?: WordClusters | undefined;
+  gazetteer?: Gazetteer | undefined;
+  lexicon?: Lexicon | undefined;
 }
 
 // 2^18 buckets: measured no worse than 2^20 on BeHealthy dev (0.567 vs 0.558 F1) at a quarter of the model size.
@@ -95,16 +111,27 @@ const enum T {
   Trigram,
   AbbrShort,
   AbbrLong,
+  LexTag,
+  LexContext,
+  LexLength,
 }
 
 /**
  * Slots per token: bias, 5 window words, 4 bigrams, 4 prefixes, 4 suffixes, 2 shapes, 2 flags, 4 neighbour
- * affixes, 3 conjunctions; then, in this order and only when configured, 9 cluster, 4 gazetteer, 16 subword
- * and 2 abbreviation slots.
+ * affixes, 3 conjunctions; then, in this order and only when configured, 9 cluster, 4 gazetteer, 16 subword,
+ * 2 abbreviation and 3 lexicon slots.
  */
 export function slotsPerToken(config: FeatureConfig): number {
-  return 29 + (config.clusters ? CLUSTER_SLOTS : 0) + (config.gazetteer ? GAZETTEER_SLOTS : 0) + (config.subwords ? SUBWORD_SLOTS : 0) + (config.abbreviations ? ABBREVIATION_SLOTS : 0);
+  return (
+    29 +
+    (config.clusters ? CLUSTER_SLOTS : 0) +
+    (config.gazetteer ? GAZETTEER_SLOTS : 0) +
+    (config.subwords ? SUBWORD_SLOTS : 0) +
+    (config.abbreviations ? ABBREVIATION_SLOTS : 0) +
+    (config.lexicon ? LEXICON_SLOTS : 0)
+  );
 }
+const LEXICON_SLOTS = 3;
 const ABBREVIATION_SLOTS = 2;
 /** 5/6-character prefixes and suffixes, then the word's character trigrams (with ^ and $ boundary marks). */
 const TRIGRAM_SLOTS = 12;
@@ -199,12 +226,12 @@ const EOS: TokenView = { norm: '</s>', shape: '</s>', shortShape: '</s>', flags:
 export function featurizeSentence(
   tokens: readonly string[],
   config: FeatureConfig,
-  clusters: WordClusters | undefined,
+  lookups: FeatureLookups,
   out: Int32Array,
   outToken = 0,
-  gazetteer?: Gazetteer,
   shortFormReuses?: ReadonlyMap<number, ShortFormMeaning>,
 ): void {
+  const { clusters, gazetteer, lexicon } = lookups;
   const n = tokens.length;
   const views: TokenView[] = new Array(n);
   for (let i = 0; i < n; i++) {
@@ -266,6 +293,24 @@ export function featurizeSentence(
         abbrRole[i] = 6;
         abbrHead[i] = hashRange(0, head, 0, head.length);
         abbrType[i] = hashRange(1, meaning.type, 0, meaning.type.length);
+      }
+    }
+  }
+  // Lexicon annotation per token: position in the match (1 B, 2 I, 3 E, 4 S; 0 none), the match's type
+  // mask, and its length in tokens (capped at 4).
+  let lexPos: Uint8Array | undefined;
+  let lexTypes: Uint8Array | undefined;
+  let lexLength: Uint8Array | undefined;
+  if (config.lexicon && lexicon) {
+    lexPos = new Uint8Array(n);
+    lexTypes = new Uint8Array(n);
+    lexLength = new Uint8Array(n);
+    for (const m of lexicon.match(views.map((v) => v.norm))) {
+      const length = m.end - m.start;
+      for (let k = m.start; k < m.end; k++) {
+        lexPos[k] = length === 1 ? 4 : k === m.start ? 1 : k === m.end - 1 ? 3 : 2;
+        lexTypes[k] = m.types;
+        lexLength[k] = Math.min(4, length);
       }
     }
   }
@@ -359,6 +404,17 @@ export function featurizeSentence(
       const role = abbrRole?.[i] ?? 0;
       put(role === 0 ? -1 : hashInts(T.AbbrShort, role, abbrType?.[i] ?? 0));
       put(role === 0 ? -1 : hashInts(T.AbbrLong, role, abbrHead?.[i] ?? 0));
+    }
+    if (config.lexicon) {
+      // The match alone (position × types), with its neighbours' (where a phrase sits among others), and
+      // with its length (a one-word match like "iron" is weaker evidence than "iron deficiency anemia").
+      const at = (k: number) => (lexPos && k >= 0 && k < n ? (lexPos[k] as number) * 256 + (lexTypes?.[k] as number) : 0);
+      const cur = at(i);
+      const prev = at(i - 1);
+      const next = at(i + 1);
+      put(cur === 0 ? -1 : hashInts(T.LexTag, cur, 0));
+      put(cur === 0 && prev === 0 && next === 0 ? -1 : hashInts(T.LexContext, prev * 2048 + next, cur));
+      put(cur === 0 ? -1 : hashInts(T.LexLength, cur, lexLength?.[i] as number));
     }
     if (o !== end) throw new Error(`feature template wrote ${o - (end - slots)} slots, expected ${slots}`);
   }

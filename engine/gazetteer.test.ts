@@ -56,9 +56,9 @@ describe('Gazetteer', () => {
     expect(slots).toBe(slotsPerToken(DEFAULT_FEATURE_CONFIG) + 4);
     const tokens = ['Breast', 'cancer', 'risk'];
     const withGaz = new Int32Array(tokens.length * slots);
-    featurizeSentence(tokens, config, undefined, withGaz, 0, g);
+    featurizeSentence(tokens, config, { gazetteer: g }, withGaz, 0);
     const without = new Int32Array(tokens.length * slots);
-    featurizeSentence(tokens, config, undefined, without, 0, Gazetteer.parse(''));
+    featurizeSentence(tokens, config, { gazetteer: Gazetteer.parse('') }, without, 0);
     const pad = 1 << config.bucketBits; // the padding row
     const gazSlots = (row: Int32Array, k: number) => Array.from(row.subarray(k * slots + slots - 4, (k + 1) * slots));
     expect(gazSlots(without, 0)).toEqual([pad, pad, pad, pad]);

@@ -16,8 +16,17 @@ let base: TrainedBundle;
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'nerops-retrain-test-'));
+  const lexicon = join(root, 'formulary.tsv');
+  await writeFile(lexicon, 'DRUG\tmetformin\nDRUG\tdoxycycline\nDISEASE\tLyme disease\nDISEASE\tasthma\n');
   // A base with non-default training choices: the retrained model must be built the same way.
-  base = await trainSmallBundle({ seed: 3, count: 150, epochs: 2, name: 'clinical', version: '1.0.0', train: { subwords: true, abbreviations: true, shortFormContext: 4, missedEntityCost: 0.5, c2: 0.25 } });
+  base = await trainSmallBundle({
+    seed: 3,
+    count: 150,
+    epochs: 2,
+    name: 'clinical',
+    version: '1.0.0',
+    train: { subwords: true, abbreviations: true, shortFormContext: 4, missedEntityCost: 0.5, c2: 0.25, lexiconFiles: [lexicon] },
+  });
 }, 120_000);
 afterAll(async () => {
   await base?.remove();
@@ -89,8 +98,10 @@ describe('retrain job', () => {
     expect(r.metrics?.base?.micro.f1).toBeGreaterThanOrEqual(0);
     expect(r.evaluationId).toMatch(/^run-1-[0-9a-f]{12}$/);
     const trained = (await verifyBundle(out)).manifest;
-    expect(trained.crf?.features).toMatchObject({ featureVersion: 4, subwords: true, abbreviations: true, shortFormContext: 4, gazetteer: true });
-    expect(trained.training).toMatchObject({ missedEntityCost: 0.5, c2: 0.25, tagScheme: 'bioes' });
+    expect(trained.crf?.features).toMatchObject({ featureVersion: 5, subwords: true, abbreviations: true, shortFormContext: 4, gazetteer: true, lexicon: true });
+    expect(trained.training).toMatchObject({ missedEntityCost: 0.5, c2: 0.25, tagScheme: 'bioes', lexicon: { inherited: true, phrases: 4, types: ['DISEASE', 'DRUG'] } });
+    // The Job has no lexicon files: it keeps the base model's, byte for byte.
+    expect(await readFile(join(out, 'lexicon.tsv'), 'utf8')).toBe(await readFile(join(base.dir, 'lexicon.tsv'), 'utf8'));
     // A second run into the same output with another bundle is refused.
     await expect(runRetrain(contract({ datasetUri: pathToFileURL(dataset).href, outputUri: pathToFileURL(out).href }), { workDir: join(root, 'work2'), epochs: 1, seed: 5 })).rejects.toMatchObject({ reason: 'OutputUnavailable' });
   }, 120_000);

@@ -17,7 +17,8 @@ import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promi
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConllError, formatConll, readConll, type LabeledSentence } from '../engine/conll.js';
-import { sha256, verifyBundle, type Manifest } from '../engine/bundle.js';
+import { sha256, verifyBundle, type Manifest, type VerifiedBundle } from '../engine/bundle.js';
+import { LEXICON_FILE, Lexicon } from '../engine/lexicon.js';
 import { engineFor, loadEngine } from '../engine/load.js';
 import type { EvaluationReport, NerEngine } from '../engine/types.js';
 import { downloadFile, materializeBundle } from '../server/model-source.js';
@@ -49,6 +50,19 @@ export function inheritedTrainOptions(manifest: Pick<Manifest, 'crf' | 'training
   if (typeof training['c2'] === 'number' && training['c2'] >= 0) out.c2 = training['c2'];
   if (typeof training['missedEntityCost'] === 'number' && training['missedEntityCost'] >= 0) out.missedEntityCost = training['missedEntityCost'];
   return out;
+}
+
+/**
+ * The base bundle's lexicon, which a retrained model keeps: the Job has no lexicon files of its own, and
+ * a model retrained without the lexicon its base leaned on would lose what it knew about unseen names.
+ * (It stays tokenised as the base model tokenised; a retraining set reads hyphens the same way.)
+ */
+export function inheritedLexicon(bundle: Pick<VerifiedBundle, 'manifest' | 'files'>): { text: string; phrases: number } | undefined {
+  if (!bundle.manifest.crf?.features.lexicon) return undefined;
+  const file = bundle.files.get(LEXICON_FILE);
+  if (!file) throw new Error(`the base model's features use a lexicon but ${LEXICON_FILE} is not in the bundle`);
+  const text = file.toString('utf8');
+  return { text, phrases: Lexicon.parse(text).size };
 }
 
 /** A classified failure of the run; `reason` goes into the result. */
@@ -212,6 +226,7 @@ export async function runRetrain(contract: RetrainContract, options: RetrainOpti
   let base: NerEngine | undefined;
   let fresh: NerEngine | undefined;
   let inherited: Partial<TrainOptions> = {};
+  let lexicon: { text: string; phrases: number } | undefined;
   try {
     // 1. Base model: fetched and verified before anything else (its label set validates the dataset).
     const baseSource = /^https?:\/\//i.test(contract.baseModelUri) ? contract.baseModelUri : localPath(contract.baseModelUri, pvcRoot);
@@ -222,11 +237,12 @@ export async function runRetrain(contract: RetrainContract, options: RetrainOpti
       const verified = await verifyBundle(dir, contract.baseModelDigest);
       base = await engineFor(verified);
       inherited = inheritedTrainOptions(verified.manifest);
+      lexicon = inheritedLexicon(verified);
     } catch (err) {
       throw new RetrainError('BaseModelUnavailable', `base model ${contract.baseModelUri}: ${(err as Error).message.slice(0, 300)}`, { cause: err });
     }
     log(`base model ${base.info.name} ${base.info.version} (${base.info.digest.slice(0, 12)}), entity types ${base.info.entityTypes.join(', ')}`);
-    log(`training options inherited from the base model: ${JSON.stringify(inherited)}`);
+    log(`training options inherited from the base model: ${JSON.stringify(inherited)}${lexicon ? `, and its lexicon of ${lexicon.phrases} phrases` : ''}`);
 
     // 2. Dataset: format and label set, before any training.
     const sameOrigin = /^https?:\/\//i.test(contract.baseModelUri) && /^https?:\/\//i.test(contract.datasetUri) && new URL(contract.baseModelUri).origin === new URL(contract.datasetUri).origin;
@@ -256,7 +272,7 @@ export async function runRetrain(contract: RetrainContract, options: RetrainOpti
     const bundleDir = join(options.workDir, 'bundle');
     let trained;
     try {
-      trained = await trainBundle({ ...inherited, trainFile, devFile, outDir: bundleDir, seed: options.seed ?? 1, ...(options.epochs ? { epochs: options.epochs } : {}), name: base.info.name, version: contract.runId, log });
+      trained = await trainBundle({ ...inherited, ...(lexicon ? { lexiconText: lexicon.text } : {}), trainFile, devFile, outDir: bundleDir, seed: options.seed ?? 1, ...(options.epochs ? { epochs: options.epochs } : {}), name: base.info.name, version: contract.runId, log });
     } catch (err) {
       throw new RetrainError('TrainingFailed', (err as Error).message.slice(0, 500), { cause: err });
     }

@@ -3,14 +3,16 @@
  * metrics.json, vocab.txt, clusters.tsv when clusters are used). Deterministic: the same data, options
  * and seed give the same bundle digest, so nothing time-dependent goes into any bundle file.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { DOCUMENT_START, documentsOf, labelSetOf, readConll, type LabeledSentence } from '../engine/conll.js';
 import { shortFormReuses, type ShortFormMeaning } from '../engine/abbreviations.js';
 import { bioToBioes, bioesLabelSet, bioesToBio } from '../engine/bio.js';
 import { GAZETTEER_FILE, Gazetteer } from '../engine/gazetteer.js';
+import { LEXICON_FILE, LEXICON_MAX_TOKENS, Lexicon, LexiconError, formatLexicon, parseLexicon, readLexiconSource, type LexiconEntry } from '../engine/lexicon.js';
 import { WordClusters } from '../engine/clusters.js';
-import { DEFAULT_FEATURE_CONFIG, featureVersionOf, featurizeSentence, normalizeToken, slotsPerToken, type FeatureConfig } from '../engine/features.js';
+import { DEFAULT_FEATURE_CONFIG, featureVersionOf, featurizeSentence, normalizeToken, slotsPerToken, type FeatureConfig, type FeatureLookups } from '../engine/features.js';
 import { MANIFEST_FORMAT_VERSION, canonicalJson, sha256, writeBundle, type Manifest } from '../engine/bundle.js';
 import { crfEmissionModel } from '../engine/onnx-model.js';
 import { EMBEDDING_VOCAB_FILE, EmbeddingVocabulary, SPECIAL_COLUMNS, embeddingTable } from '../engine/dense.js';
@@ -50,6 +52,13 @@ export interface TrainOptions {
    * training and unlabeled text. Turns the dense branch on.
    */
   pretrainedVectorsFile?: string;
+  /**
+   * External lexicons (`TYPE<TAB>phrase` per line: formularies, problem lists, MeSH exports): a match's
+   * type and position become features (feature version 5), and the bundle ships the tokenised lexicon.
+   */
+  lexiconFiles?: string[];
+  /** A lexicon already in bundle form (`lexicon.tsv`: a retrain inherits its base bundle's); instead of lexiconFiles. */
+  lexiconText?: string;
   /** Learn word clusters (sparse features) from the unlabeled files too. Measured: no gain. */
   learnClusters?: boolean;
   /** Dense branch settings (used when unlabeled files or pretrained vectors are given, or when `dense` is true). */
@@ -172,6 +181,39 @@ export async function readUnlabeled(file: string): Promise<string[][]> {
     .map((l) => l.trim().split(/\s+/));
 }
 
+/** Where a lexicon came from, for the manifest: file names and digests, never a phrase. */
+interface LexiconFileRecord {
+  file: string;
+  sha256: string;
+  phrases: number;
+  skipped: number;
+}
+
+/** The user's lexicon files, each read and tokenised the way the model tokenises text. */
+async function readLexicons(
+  files: readonly string[],
+  splitHyphens: boolean,
+  log: (line: string) => void,
+): Promise<{ entries: LexiconEntry[]; files: LexiconFileRecord[] } | undefined> {
+  if (files.length === 0) return undefined;
+  const entries: LexiconEntry[] = [];
+  const sources: LexiconFileRecord[] = [];
+  for (const f of files) {
+    const bytes = await readFile(f);
+    let text: string;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      throw new LexiconError(`${f}: the lexicon is not UTF-8 text`);
+    }
+    const source = readLexiconSource(text, f, splitHyphens);
+    for (const e of source.entries) entries.push(e);
+    sources.push({ file: basename(f), sha256: sha256(bytes), phrases: source.entries.length, skipped: source.skipped });
+    log(`${f}: ${source.entries.length} lexicon phrases${source.skipped > 0 ? ` (${source.skipped} longer than ${LEXICON_MAX_TOKENS} tokens skipped)` : ''}`);
+  }
+  return { entries, files: sources };
+}
+
 /**
  * Encode sentences for SGD. `reuses`: per sentence, the short-form reuses to mark (feature version 4);
  * without it, no token is marked, which is the runtime's first pass.
@@ -180,16 +222,15 @@ function encode(
   sentences: readonly LabeledSentence[],
   labels: readonly string[],
   config: FeatureConfig,
-  clusters: WordClusters | undefined,
+  lookupsOf: (sentence: number) => FeatureLookups,
   dense?: { vocabulary: EmbeddingVocabulary; window: number },
-  gazetteerOf?: (sentence: number) => Gazetteer,
   reuses?: readonly ReadonlyMap<number, ShortFormMeaning>[],
 ): EncodedSentence[] {
   const slots = slotsPerToken(config);
   const index = new Map(labels.map((l, i) => [l, i]));
   return sentences.map((s, k) => {
     const features = new Int32Array(s.tokens.length * slots);
-    featurizeSentence(s.tokens, config, clusters, features, 0, gazetteerOf?.(k), reuses?.[k]);
+    featurizeSentence(s.tokens, config, lookupsOf(k), features, 0, reuses?.[k]);
     const gold = Int32Array.from(s.labels, (l) => index.get(l) ?? 0);
     if (!dense) return { features, gold };
     const window = new Int32Array(s.tokens.length * dense.window);
@@ -223,8 +264,7 @@ function decodeDev(
   model: CrfWeights,
   labels: readonly string[],
   config: FeatureConfig,
-  clusters: WordClusters | undefined,
-  gazetteer: Gazetteer | undefined,
+  lookups: FeatureLookups,
   table: Float32Array | undefined,
 ): string[][] {
   const slots = slotsPerToken(config);
@@ -240,7 +280,7 @@ function decodeDev(
   const rescored = affected.map((k) => {
     const s = dev[k] as LabeledSentence;
     const features = new Int32Array(s.tokens.length * slots);
-    featurizeSentence(s.tokens, config, clusters, features, 0, gazetteer, reuses[k]);
+    featurizeSentence(s.tokens, config, lookups, features, 0, reuses[k]);
     return { ...(encodedDev[k] as EncodedSentence), features };
   });
   decodeWithWeights(rescored, model, labels, slots, table).forEach((t, j) => (tags[affected[j] as number] = t));
@@ -293,6 +333,11 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
     if (!options.abbreviations) throw new Error('shortFormContext needs the abbreviation features (abbreviations: true)');
     if (!Number.isInteger(options.shortFormContext) || options.shortFormContext < 0) throw new Error(`shortFormContext must be a whole number of sentences ≥ 0, got ${options.shortFormContext}`);
   }
+  for (const f of options.lexiconText !== undefined ? [] : (options.lexiconFiles ?? [])) {
+    await access(f, constants.R_OK).catch(() => {
+      throw new LexiconError(`${f}: lexicon file not found or not readable`);
+    });
+  }
   if (options.pretrainedVectorsFile !== undefined) {
     if (options.dense === false) throw new Error('pretrained vectors feed the dense branch; they cannot be used without it (dense: false)');
     await assertReadable(options.pretrainedVectorsFile);
@@ -327,6 +372,12 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
     clusters = learnClusters([...train.map((s) => s.tokens), ...unlabeled]);
     log(`learned ${clusters.size} word clusters from ${train.length + unlabeled.length} sentences in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
+
+  const splitHyphens = !corpusKeepsHyphens(trainBio);
+  const readLexicon = options.lexiconText !== undefined ? undefined : await readLexicons(options.lexiconFiles ?? [], splitHyphens, log);
+  const lexiconEntries = options.lexiconText !== undefined ? parseLexicon(options.lexiconText) : readLexicon?.entries;
+  const lexicon = lexiconEntries ? Lexicon.fromEntries(lexiconEntries) : undefined;
+  if (lexicon) log(`lexicon of ${lexicon.size} phrases, types ${lexicon.types.join(' ')}${readLexicon ? '' : ' (inherited)'}`);
 
   const useDense = options.dense ?? (unlabeled.length > 0 || options.pretrainedVectorsFile !== undefined);
   const epochs = options.epochs ?? (useDense ? DEFAULT_EPOCHS.dense : DEFAULT_EPOCHS.linear);
@@ -374,6 +425,7 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
     ...(options.subwords ? { subwords: true } : {}),
     ...(options.abbreviations ? { abbreviations: true } : {}),
     ...(options.abbreviations && options.shortFormContext !== false ? { shortFormContext: options.shortFormContext ?? DEFAULT_SHORT_FORM_CONTEXT } : {}),
+    ...(lexicon ? { lexicon: true } : {}),
   };
   const slots = slotsPerToken(config);
   // Jackknifing: a training sentence's gazetteer features come from the other folds' entities.
@@ -384,11 +436,10 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
   const foldOf = (k: number) => Math.floor((k * folds) / trainBio.length);
   const foldGazetteers = useGazetteer ? Array.from({ length: folds }, (_, f) => Gazetteer.fromSentences(trainBio.filter((_, k) => foldOf(k) !== f))) : [];
   if (gazetteer) log(`gazetteer of ${gazetteer.size} phrases, ${folds} jackknife folds`);
-  const encodedTrain = encode(train, labels, config, clusters, denseSettings, gazetteer ? (k) => foldGazetteers[foldOf(k)] as Gazetteer : undefined, goldShortFormReuses(train, config));
-  const encodedDev =
-    dev && options.log
-      ? encode(bioes ? dev.map((s) => ({ ...s, labels: bioToBioes(s.labels) })) : dev, labels, config, clusters, denseSettings, gazetteer ? () => gazetteer : undefined)
-      : undefined;
+  // The lexicon is not learnt from the labels, so unlike the gazetteer it needs no jackknifing.
+  const lookups: FeatureLookups = { clusters, gazetteer, lexicon };
+  const encodedTrain = encode(train, labels, config, (k) => ({ ...lookups, gazetteer: gazetteer ? foldGazetteers[foldOf(k)] : undefined }), denseSettings, goldShortFormReuses(train, config));
+  const encodedDev = dev && options.log ? encode(bioes ? dev.map((s) => ({ ...s, labels: bioToBioes(s.labels) })) : dev, labels, config, () => lookups, denseSettings) : undefined;
   const tokens = train.reduce((n, s) => n + s.tokens.length, 0);
   log(`training on ${train.length} sentences (${tokens} tokens), labels ${labels.join(' ')}, ${epochs} epochs`);
 
@@ -407,7 +458,7 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
       if (dev && encodedDev && devGold) {
         const f1 = evaluateSequences(
           devGold,
-          toBio(decodeDev(dev, encodedDev, model, labels, config, clusters, gazetteer, table)),
+          toBio(decodeDev(dev, encodedDev, model, labels, config, lookups, table)),
         ).micro.f1;
         line += `  dev F1 ${f1.toFixed(4)}`;
       }
@@ -470,6 +521,7 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
       c2,
       missedEntityCost,
       ...(gazetteer ? { gazetteer: { phrases: gazetteer.size, folds } } : {}),
+      ...(lexicon ? { lexicon: { ...(readLexicon ? { files: readLexicon.files } : { inherited: true }), phrases: lexicon.size, types: [...lexicon.types] } } : {}),
       ...(denseSettings
         ? {
             dense: { hidden: denseSettings.hidden, window: denseSettings.window, lr: denseSettings.lr, lrDecay: DEFAULT_DENSE.lrDecay, dropout: denseSettings.dropout, ensemble },
@@ -488,8 +540,8 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
     },
     crf: {
       labels,
-      features: { featureVersion: featureVersionOf(config), bucketBits: config.bucketBits, clusters: config.clusters, ...(config.gazetteer ? { gazetteer: true } : {}), ...(config.subwords ? { subwords: true } : {}), ...(config.abbreviations ? { abbreviations: true } : {}), ...(config.shortFormContext !== undefined ? { shortFormContext: config.shortFormContext } : {}), slots },
-      tokenizer: { splitHyphens: !corpusKeepsHyphens(trainBio) },
+      features: { featureVersion: featureVersionOf(config), bucketBits: config.bucketBits, clusters: config.clusters, ...(config.gazetteer ? { gazetteer: true } : {}), ...(config.subwords ? { subwords: true } : {}), ...(config.abbreviations ? { abbreviations: true } : {}), ...(config.shortFormContext !== undefined ? { shortFormContext: config.shortFormContext } : {}), ...(config.lexicon ? { lexicon: true } : {}), slots },
+      tokenizer: { splitHyphens },
       transitions: {
         trans: Array.from({ length: L }, (_, i) => Array.from(weights.transitions.trans.subarray(i * L, i * L + L), round6)),
         start: Array.from(weights.transitions.start, round6),
@@ -534,6 +586,7 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
   if (embeddings) files[EMBEDDING_VOCAB_FILE] = EmbeddingVocabulary.format(embeddings.words);
   if (clusters) files['clusters.tsv'] = clusters.format();
   if (gazetteer) files[GAZETTEER_FILE] = gazetteer.format();
+  if (lexiconEntries) files[LEXICON_FILE] = formatLexicon(lexiconEntries);
 
   // Phase 1: write the model so the real runtime can load it; evaluation and the drift profile then
   // come from exactly the code path that will serve it.

@@ -1,5 +1,6 @@
 import { CliError, intFlag, numberFlag, parseCommandArgs, type Command } from '../command.js';
 import { ConllError } from '../../engine/conll.js';
+import { LexiconError } from '../../engine/lexicon.js';
 import { PretrainedVectorsError } from '../../trainer/pretrained-vectors.js';
 import { DEFAULT_C2, DEFAULT_DENSE, DEFAULT_EPOCHS, DEFAULT_MISSED_ENTITY_COST, DEFAULT_SHORT_FORM_CONTEXT, trainBundle } from '../../trainer/train.js';
 
@@ -26,6 +27,9 @@ Never pass the text you evaluate on as --unlabeled.
   --embeddings FILE    pretrained word vectors in text format (GloVe, word2vec, fastText: "word v1 … vd"
                        per line), appended to the learned ones for the words of the training and
                        unlabeled text; turns the MLP branch on
+  --lexicon FILE       an external lexicon, TYPE<TAB>phrase per line (a formulary, a problem list, a
+                       MeSH export; '#' starts a comment); a match's type and position become
+                       features and the bundle ships the lexicon (repeatable; feature version 5)
   --learn-clusters     also learn word clusters from the unlabeled text (sparse features)
   --no-dense           no MLP branch even with --unlabeled (a purely linear CRF)
   --hidden N           MLP hidden units per ensemble member (default ${DEFAULT_DENSE.hidden})
@@ -70,6 +74,7 @@ const train: Command = async (argv) => {
     'learn-clusters': { type: 'boolean' },
     'no-dense': { type: 'boolean' },
     embeddings: { type: 'string' },
+    lexicon: { type: 'string', multiple: true },
     hidden: { type: 'string' },
     window: { type: 'string' },
     'dense-lr': { type: 'string' },
@@ -112,6 +117,7 @@ const train: Command = async (argv) => {
       clustersFile: values.clusters,
       unlabeledFiles: values.unlabeled,
       ...(values.embeddings !== undefined ? { pretrainedVectorsFile: values.embeddings } : {}),
+      ...(values.lexicon !== undefined ? { lexiconFiles: values.lexicon } : {}),
       learnClusters: values['learn-clusters'] ?? false,
       ...(values['no-dense'] ? { dense: false } : {}),
       hidden: intFlag('hidden', values.hidden, DEFAULT_DENSE.hidden, 1),
@@ -133,7 +139,7 @@ const train: Command = async (argv) => {
     return 0;
   } catch (err) {
     if (err instanceof ConllError) throw new CliError(err.message, 1);
-    if (err instanceof PretrainedVectorsError) throw new CliError(`train: ${err.message}`, 1);
+    if (err instanceof PretrainedVectorsError || err instanceof LexiconError) throw new CliError(`train: ${err.message}`, 1);
     throw err;
   }
 };

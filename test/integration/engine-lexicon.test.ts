@@ -1,0 +1,154 @@
+/**
+ * External lexicons end to end (`ner-ops train --lexicon`): a real bundle trained with one and served
+ * through ONNX Runtime, on a corpus where only the lexicon can tell the classes apart.
+ *
+ * Made-up disease names (some of two words) and made-up food names fill the same sentence templates, so
+ * context says nothing about which is which, and their spellings are random letters, so neither do
+ * affixes. Half of each class never occurs in the labeled data; the lexicon lists every name, diseases
+ * under DISEASE and foods under FOOD, as a hospital's lists would.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256, verifyBundle } from '../../engine/bundle.js';
+import type { LabeledSentence } from '../../engine/conll.js';
+import { LEXICON_FEATURE_VERSION } from '../../engine/features.js';
+import { LEXICON_FILE } from '../../engine/lexicon.js';
+import { loadEngine } from '../../engine/load.js';
+import { seededRandom } from '../../trainer/crf-sgd.js';
+import { evaluateEngine } from '../../trainer/evaluate.js';
+import { inheritedLexicon } from '../../trainer/retrain-job.js';
+import { trainBundle, type TrainOptions } from '../../trainer/train.js';
+
+const run = promisify(execFile);
+const CLI = join(import.meta.dirname, '../../dist/cli/ner-ops.js');
+const random = seededRandom(2027);
+
+function madeUpWord(): string {
+  return Array.from({ length: 7 }, () => String.fromCharCode(97 + Math.floor(random() * 26))).join('');
+}
+/** Names of one or two made-up words. */
+const names = (n: number) => Array.from({ length: n }, (_, k) => (k % 3 === 0 ? [madeUpWord(), madeUpWord()] : [madeUpWord()]));
+// Many seen names, most labeled once: as in real text, the training set's own gazetteer (jackknifed)
+// vouches for few of them, and the model has to learn what the lexicon's types are worth.
+const diseases = { seen: names(300), unseen: names(18) };
+const foods = { seen: names(300), unseen: names(18) };
+const TEMPLATES = [
+  ['the', 'patient', 'mentioned', '#', 'yesterday'],
+  ['#', 'was', 'discussed', 'at', 'the', 'visit'],
+  ['notes', 'say', '#', 'again'],
+  ['she', 'asked', 'about', '#', 'today'],
+];
+
+function sentences(diseaseNames: string[][], foodNames: string[][], count: number): LabeledSentence[] {
+  const out: LabeledSentence[] = [];
+  for (let i = 0; i < count; i++) {
+    const disease = i % 2 === 0;
+    const pool = disease ? diseaseNames : foodNames;
+    const name = pool[Math.floor(random() * pool.length)] as string[];
+    const template = TEMPLATES[Math.floor(random() * TEMPLATES.length)] as string[];
+    const tokens: string[] = [];
+    const labels: string[] = [];
+    for (const t of template) {
+      if (t !== '#') {
+        tokens.push(t);
+        labels.push('O');
+        continue;
+      }
+      name.forEach((w, k) => {
+        tokens.push(w);
+        labels.push(disease ? (k === 0 ? 'B-DISEASE' : 'I-DISEASE') : 'O');
+      });
+    }
+    out.push({ tokens, labels, line: 0 } as LabeledSentence);
+  }
+  return out;
+}
+const conll = (s: LabeledSentence[]) => s.map((x) => x.tokens.map((t, i) => `${t}\t${x.labels[i]}`).join('\n') + '\n\n').join('');
+
+/** Every name, in the user's format: a comment, upper-case spellings (matching ignores case), CRLF lines. */
+function lexiconFile(): string {
+  const lines = ['# ward lists'];
+  for (const n of [...diseases.seen, ...diseases.unseen]) lines.push(`DISEASE\t${n.join(' ').toUpperCase()}`);
+  for (const n of [...foods.seen, ...foods.unseen]) lines.push(`FOOD\t${n.join(' ')}`);
+  return lines.join('\r\n') + '\r\n';
+}
+
+let dir: string;
+let options: TrainOptions;
+let test: LabeledSentence[];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'nerops-lexicon-'));
+  await writeFile(join(dir, 'train.conll'), conll(sentences(diseases.seen, foods.seen, 480)));
+  await writeFile(join(dir, 'lists.tsv'), lexiconFile());
+  test = sentences(diseases.unseen, foods.unseen, 120);
+  options = { trainFile: join(dir, 'train.conll'), lexiconFiles: [join(dir, 'lists.tsv')], outDir: join(dir, 'with-lexicon'), epochs: 8, seed: 3, name: 'lexicon' };
+  await trainBundle(options);
+}, 120_000);
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function f1OnUnseenNames(bundle: string): Promise<number> {
+  const engine = await loadEngine(bundle);
+  try {
+    return (await evaluateEngine(engine, test)).micro.f1;
+  } finally {
+    await engine.close();
+  }
+}
+
+describe('training with an external lexicon', () => {
+  it('tags names it never saw labeled by the lexicon type they are listed under; without it it cannot', async () => {
+    expect(await f1OnUnseenNames(options.outDir)).toBeGreaterThan(0.9);
+    const without = join(dir, 'without-lexicon');
+    await trainBundle({ ...options, lexiconFiles: undefined, outDir: without });
+    expect(await f1OnUnseenNames(without)).toBeLessThan(0.65);
+  });
+
+  it('ships the tokenised lexicon, records where it came from, and needs feature version 5', async () => {
+    const bundle = await verifyBundle(options.outDir);
+    const { manifest } = bundle;
+    expect(manifest.crf?.features).toMatchObject({ lexicon: true, featureVersion: LEXICON_FEATURE_VERSION });
+    expect(manifest.training?.['lexicon']).toEqual({
+      files: [{ file: 'lists.tsv', sha256: sha256(await readFile(join(dir, 'lists.tsv'))), phrases: 636, skipped: 0 }],
+      phrases: 636,
+      types: ['DISEASE', 'FOOD'],
+    });
+    const shipped = (await readFile(join(options.outDir, LEXICON_FILE), 'utf8')).split('\n');
+    const twoWords = diseases.unseen[0] as string[];
+    expect(shipped).toContain(`DISEASE\t${twoWords.join(' ')}`);
+    // A retraining Job keeps the base model's lexicon.
+    expect(inheritedLexicon(bundle)).toEqual({ text: await readFile(join(options.outDir, LEXICON_FILE), 'utf8'), phrases: 636 });
+  });
+
+  it('refuses a bundle whose lexicon was changed after training', async () => {
+    const tampered = join(dir, 'tampered');
+    await trainBundle({ ...options, outDir: tampered });
+    const path = join(tampered, LEXICON_FILE);
+    await writeFile(path, (await readFile(path, 'utf8')).replace(/^FOOD/m, 'DISEASE'));
+    await expect(loadEngine(tampered)).rejects.toThrow(/lexicon\.tsv.*(digest|sha256)/i);
+  });
+
+  it('the CLI reports a bad lexicon as an input error with the file and line, never echoing a phrase', async () => {
+    const bad = join(dir, 'bad.tsv');
+    await writeFile(bad, 'DISEASE\tgout\nJane Doe asthma\n');
+    const base = ['train', '--train', options.trainFile, '--out', join(dir, 'cli'), '--quiet'];
+    const failure = run('node', [CLI, ...base, '--lexicon', bad]);
+    await expect(failure).rejects.toMatchObject({ code: 1, stderr: `ner-ops: train: ${bad}:2: expected 'TYPE<TAB>phrase', found 1 tab-separated columns\n` });
+    await expect(run('node', [CLI, ...base, '--lexicon', join(dir, 'none.tsv')])).rejects.toMatchObject({
+      code: 1,
+      stderr: `ner-ops: train: ${join(dir, 'none.tsv')}: lexicon file not found or not readable\n`,
+    });
+    await writeFile(join(dir, 'latin1.tsv'), Buffer.from([0x44, 0x09, 0xe9, 0x0a]));
+    await expect(run('node', [CLI, ...base, '--lexicon', join(dir, 'latin1.tsv')])).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('latin1.tsv: the lexicon is not UTF-8 text'),
+    });
+  });
+});

@@ -135,6 +135,23 @@ describe('training with an external lexicon', () => {
     await expect(loadEngine(tampered)).rejects.toThrow(/lexicon\.tsv.*(digest|sha256)/i);
   });
 
+  it('refuses a manifest that claims lexicon features without feature version 5 or without the file', async () => {
+    type Editable = { crf: { features: { featureVersion: number } }; files: Record<string, string> };
+    const edited = async (name: string, edit: (manifest: Editable) => void) => {
+      const dir2 = join(dir, name);
+      await trainBundle({ ...options, outDir: dir2 });
+      const path = join(dir2, 'ner-model.json');
+      const manifest = JSON.parse(await readFile(path, 'utf8')) as Editable;
+      edit(manifest);
+      await writeFile(path, JSON.stringify(manifest));
+      return dir2;
+    };
+    const version4 = await edited('version-4', (m) => (m.crf.features.featureVersion = 4));
+    await expect(loadEngine(version4)).rejects.toThrow('lexicon features need feature version 5, the manifest says 4');
+    const missing = await edited('missing', (m) => delete m.files[LEXICON_FILE]);
+    await expect(loadEngine(missing)).rejects.toThrow('features use a lexicon but lexicon.tsv is not in the bundle');
+  });
+
   it('the CLI reports a bad lexicon as an input error with the file and line, never echoing a phrase', async () => {
     const bad = join(dir, 'bad.tsv');
     await writeFile(bad, 'DISEASE\tgout\nJane Doe asthma\n');

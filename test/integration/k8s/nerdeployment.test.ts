@@ -44,8 +44,10 @@ describe('NerDeployment (stable serving)', () => {
     expect(dep.metadata?.labels).toMatchObject({ 'nerops.io/deployment': 'notes', 'nerops.io/model': 'clinical-v1', 'nerops.io/track': 'stable' });
     expect(dep.spec?.replicas).toBe(2);
     expect(dep.spec?.template.spec?.initContainers?.[0]?.name).toBe('fetch-model');
-    await api.get(builtin.services, ns, 'notes');
-    await api.get(builtin.podDisruptionBudgets, ns, 'notes');
+    // The operator creates the Deployment, Service and PDB one request after another: the Deployment being
+    // there does not mean the next two are yet (a busy machine showed a 404 here).
+    await eventually(() => api.get(builtin.services, ns, 'notes'), 10_000, 50);
+    await eventually(() => api.get(builtin.podDisruptionBudgets, ns, 'notes'), 10_000, 50);
 
     const nd = await eventually(async () => {
       const nd = await api.get<NerDeployment>(nerDeployments, ns, 'notes');

@@ -219,6 +219,11 @@ interface TokenView {
 const BOS: TokenView = { norm: '<s>', shape: '<s>', shortShape: '<s>', flags: 1 << 10, clusters: undefined };
 const EOS: TokenView = { norm: '</s>', shape: '</s>', shortShape: '</s>', flags: 1 << 11, clusters: undefined };
 
+/** A token's position in a match of tokens [start, end): 1 B, 2 I, 3 E, 4 S (a one-token match). */
+function positionInMatch(k: number, start: number, end: number): number {
+  return end - start === 1 ? 4 : k === start ? 1 : k === end - 1 ? 3 : 2;
+}
+
 /**
  * Featurise one sentence into `out` starting at token offset `outToken` (row-major [token][slot]).
  * `out` may be a BigInt64Array (ONNX input) or an Int32Array (training).
@@ -260,7 +265,7 @@ export function featurizeSentence(
       const cb = m.count === 1 ? 0 : m.count < 5 ? 1 : 2;
       const th = hashRange(0, m.type, 0, m.type.length);
       for (let k = m.start; k < m.end; k++) {
-        gazPos[k] = m.end - m.start === 1 ? 4 : k === m.start ? 1 : k === m.end - 1 ? 3 : 2;
+        gazPos[k] = positionInMatch(k, m.start, m.end);
         gazType[k] = th;
         gazTrust[k] = rb * 4 + cb;
       }
@@ -281,7 +286,7 @@ export function featurizeSentence(
       abbrRole[d.shortForm] = 1;
       abbrHead[d.shortForm] = h;
       for (let k = d.start; k < d.end; k++) {
-        abbrRole[k] = d.end - d.start === 1 ? 5 : k === d.start ? 2 : k === d.end - 1 ? 4 : 3;
+        abbrRole[k] = 1 + positionInMatch(k, d.start, d.end);
         abbrHead[k] = h;
       }
     }
@@ -296,21 +301,17 @@ export function featurizeSentence(
       }
     }
   }
-  // Lexicon annotation per token: position in the match (1 B, 2 I, 3 E, 4 S; 0 none), the match's type
-  // mask, and its length in tokens (capped at 4).
-  let lexPos: Uint8Array | undefined;
-  let lexTypes: Uint8Array | undefined;
+  // Lexicon annotation per token: its state, position in the match × 256 + the match's type mask (0 none),
+  // and the match's length in tokens (capped at 4).
+  let lexState: Uint16Array | undefined;
   let lexLength: Uint8Array | undefined;
   if (config.lexicon && lexicon) {
-    lexPos = new Uint8Array(n);
-    lexTypes = new Uint8Array(n);
+    lexState = new Uint16Array(n);
     lexLength = new Uint8Array(n);
     for (const m of lexicon.match(views.map((v) => v.norm))) {
-      const length = m.end - m.start;
       for (let k = m.start; k < m.end; k++) {
-        lexPos[k] = length === 1 ? 4 : k === m.start ? 1 : k === m.end - 1 ? 3 : 2;
-        lexTypes[k] = m.types;
-        lexLength[k] = Math.min(4, length);
+        lexState[k] = positionInMatch(k, m.start, m.end) * 256 + m.types;
+        lexLength[k] = Math.min(4, m.end - m.start);
       }
     }
   }
@@ -408,10 +409,9 @@ export function featurizeSentence(
     if (config.lexicon) {
       // The match alone (position × types), with its neighbours' (where a phrase sits among others), and
       // with its length (a one-word match like "iron" is weaker evidence than "iron deficiency anemia").
-      const at = (k: number) => (lexPos && k >= 0 && k < n ? (lexPos[k] as number) * 256 + (lexTypes?.[k] as number) : 0);
-      const cur = at(i);
-      const prev = at(i - 1);
-      const next = at(i + 1);
+      const cur = lexState?.[i] ?? 0;
+      const prev = i > 0 ? (lexState?.[i - 1] ?? 0) : 0;
+      const next = lexState?.[i + 1] ?? 0;
       put(cur === 0 ? -1 : hashInts(T.LexTag, cur, 0));
       put(cur === 0 && prev === 0 && next === 0 ? -1 : hashInts(T.LexContext, prev * 2048 + next, cur));
       put(cur === 0 ? -1 : hashInts(T.LexLength, cur, lexLength?.[i] as number));

@@ -65,7 +65,8 @@ const SETUP: Record<string, Setup> = {
   'ncbi-disease': {
     unlabeled: [],
     lexicon: { options: {}, model: 'linear, 160 epochs, subwords, abbreviations + short-form reuse, drug + disease lexicon' },
-    options: { epochs: 160, subwords: true, abbreviations: true }, model: 'linear, 160 epochs, subwords, abbreviations + short-form reuse',
+    options: { epochs: 160, subwords: true, abbreviations: true },
+    model: 'linear, 160 epochs, subwords, abbreviations + short-form reuse',
     seeds: [1, 2, 3],
   },
 };

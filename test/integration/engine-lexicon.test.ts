@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256, verifyBundle } from '../../engine/bundle.js';
-import type { LabeledSentence } from '../../engine/conll.js';
+import { formatConll, type LabeledSentence } from '../../engine/conll.js';
 import { LEXICON_FEATURE_VERSION } from '../../engine/features.js';
 import { LEXICON_FILE } from '../../engine/lexicon.js';
 import { loadEngine } from '../../engine/load.js';
@@ -67,7 +67,6 @@ function sentences(diseaseNames: string[][], foodNames: string[][], count: numbe
   }
   return out;
 }
-const conll = (s: LabeledSentence[]) => s.map((x) => x.tokens.map((t, i) => `${t}\t${x.labels[i]}`).join('\n') + '\n\n').join('');
 
 /** Every name, in the user's format: a comment, upper-case spellings (matching ignores case), CRLF lines. */
 function lexiconFile(): string {
@@ -83,7 +82,7 @@ let test: LabeledSentence[];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'nerops-lexicon-'));
-  await writeFile(join(dir, 'train.conll'), conll(sentences(diseases.seen, foods.seen, 480)));
+  await writeFile(join(dir, 'train.conll'), formatConll(sentences(diseases.seen, foods.seen, 480)));
   await writeFile(join(dir, 'lists.tsv'), lexiconFile());
   test = sentences(diseases.unseen, foods.unseen, 120);
   options = { trainFile: join(dir, 'train.conll'), lexiconFiles: [join(dir, 'lists.tsv')], outDir: join(dir, 'with-lexicon'), epochs: 8, seed: 3, name: 'lexicon' };

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256, verifyBundle } from '../../engine/bundle.js';
-import type { LabeledSentence } from '../../engine/conll.js';
+import { formatConll, type LabeledSentence } from '../../engine/conll.js';
 import { loadEngine } from '../../engine/load.js';
 import { seededRandom } from '../../trainer/crf-sgd.js';
 import { evaluateEngine } from '../../trainer/evaluate.js';
@@ -50,7 +50,6 @@ function sentences(diseaseWords: string[], foodWords: string[], count: number): 
   }
   return out;
 }
-const conll = (s: LabeledSentence[]) => s.map((x) => x.tokens.map((t, i) => `${t}\t${x.labels[i]}`).join('\n') + '\n\n').join('');
 
 /** Diseases near one axis, foods near another, everything else anywhere. */
 function vectorsFile(): string {
@@ -66,7 +65,7 @@ let test: LabeledSentence[];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'nerops-vectors-'));
-  await writeFile(join(dir, 'train.conll'), conll(sentences(diseases.seen, foods.seen, 480)));
+  await writeFile(join(dir, 'train.conll'), formatConll(sentences(diseases.seen, foods.seen, 480)));
   // Every made-up word in every template: the learned vectors see all of them in identical contexts.
   const everyWord = [...diseases.seen, ...diseases.unseen, ...foods.seen, ...foods.unseen];
   const unlabeled = everyWord.flatMap((w) => TEMPLATES.map((t) => t.map((x) => (x === '#' ? w : x)).join(' ')));

@@ -6,7 +6,7 @@ import * as ort from 'onnxruntime-node';
 import { bioesToBio, isBioesLabelSet, spansFromBio } from './bio.js';
 import { WordClusters } from './clusters.js';
 import { constrainedTransitions, forwardBackward, spanMarginal, spanMarginalBioes, viterbi, type Transitions } from './crf.js';
-import { EXTENDED_FEATURE_VERSION, LEXICON_FEATURE_VERSION, SHORT_FORM_REUSE_FEATURE_VERSION, SUPPORTED_FEATURE_VERSIONS, featurizeSentence, normalizeToken, type FeatureConfig, type FeatureLookups } from './features.js';
+import { EXTENDED_FEATURE_VERSION, LEXICON_FEATURE_VERSION, SHORT_FORM_REUSE_FEATURE_VERSION, SUPPORTED_FEATURE_VERSIONS, featurizeSentence, normalizeToken, slotsPerToken, type FeatureConfig, type FeatureLookups } from './features.js';
 import { EmbeddingVocabulary } from './dense.js';
 import { GAZETTEER_FILE, Gazetteer } from './gazetteer.js';
 import { LEXICON_FILE, Lexicon } from './lexicon.js';
@@ -40,6 +40,21 @@ export async function createSession(model: Uint8Array, threads = 1): Promise<ort
   });
 }
 
+/** The feature layout a bundle's manifest describes (absent groups of older manifests are off). */
+function featureConfigOf(crf: CrfManifestSection): FeatureConfig {
+  const f = crf.features;
+  return {
+    featureVersion: f.featureVersion,
+    bucketBits: f.bucketBits,
+    clusters: f.clusters,
+    gazetteer: f.gazetteer ?? false,
+    subwords: f.subwords ?? false,
+    abbreviations: f.abbreviations ?? false,
+    ...(f.shortFormContext !== undefined ? { shortFormContext: f.shortFormContext } : {}),
+    lexicon: f.lexicon ?? false,
+  };
+}
+
 export class CrfEngine implements NerEngine {
   readonly info: ModelInfo;
   readonly profile: BaselineProfile | undefined;
@@ -65,16 +80,7 @@ export class CrfEngine implements NerEngine {
     this.#session = session;
     this.#labels = crf.labels;
     this.#bioes = isBioesLabelSet(crf.labels);
-    this.#config = {
-      featureVersion: crf.features.featureVersion,
-      bucketBits: crf.features.bucketBits,
-      clusters: crf.features.clusters,
-      gazetteer: crf.features.gazetteer ?? false,
-      subwords: crf.features.subwords ?? false,
-      abbreviations: crf.features.abbreviations ?? false,
-      ...(crf.features.shortFormContext !== undefined ? { shortFormContext: crf.features.shortFormContext } : {}),
-      lexicon: crf.features.lexicon ?? false,
-    };
+    this.#config = featureConfigOf(crf);
     this.#slots = crf.features.slots;
     this.#splitHyphens = crf.tokenizer.splitHyphens;
     this.#outsideBias = crf.decoding.outsideBias;
@@ -130,6 +136,10 @@ export class CrfEngine implements NerEngine {
     if (crf.features.clusters && !bundle.files.has('clusters.tsv')) throw fail('features use clusters but clusters.tsv is not in the bundle');
     if (crf.features.lexicon && crf.features.featureVersion < LEXICON_FEATURE_VERSION) {
       throw fail(`lexicon features need feature version ${LEXICON_FEATURE_VERSION}, the manifest says ${crf.features.featureVersion}`);
+    }
+    const slots = slotsPerToken(featureConfigOf(crf));
+    if (crf.features.slots !== slots) {
+      throw fail(`the manifest says ${crf.features.slots} feature slots per token, but feature version ${crf.features.featureVersion} with its feature groups has ${slots}`);
     }
     // The lookup tables are parsed once, here: a malformed file refuses the bundle before a session exists.
     const parsed = <T>(used: boolean | undefined, file: string, what: string, parse: (text: string) => T): T | undefined => {

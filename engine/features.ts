@@ -35,11 +35,17 @@ export const SHORT_FORM_REUSE_FEATURE_VERSION = 4;
  * a version-4 runtime would read their slot count but not what fills the new slots.
  */
 export const LEXICON_FEATURE_VERSION = 5;
-export const SUPPORTED_FEATURE_VERSIONS: readonly number[] = [1, 2, 3, 4, 5];
+/**
+ * 6: the lexicon slots grow from 3 to 7 — a match's tokens with the words beside them, and the words beside
+ * a match with the match ("acute" before a listed "leukemia": which words extend a listed phrase and which
+ * bound it). New bundles with a lexicon record 6; version-5 bundles keep their 3 slots and load as before.
+ */
+export const LEXICON_WORDS_FEATURE_VERSION = 6;
+export const SUPPORTED_FEATURE_VERSIONS: readonly number[] = [1, 2, 3, 4, 5, 6];
 
 /** The feature version a bundle trained with `config` must record. */
-export function featureVersionOf(config: FeatureConfig): number {
-  if (config.lexicon) return LEXICON_FEATURE_VERSION;
+export function featureVersionOf(config: Omit<FeatureConfig, 'featureVersion'>): number {
+  if (config.lexicon) return LEXICON_WORDS_FEATURE_VERSION;
   if (config.abbreviations && config.shortFormContext !== undefined) return SHORT_FORM_REUSE_FEATURE_VERSION;
   return config.subwords || config.abbreviations ? EXTENDED_FEATURE_VERSION : FEATURE_VERSION;
 }
@@ -114,12 +120,16 @@ const enum T {
   LexTag,
   LexContext,
   LexLength,
+  LexWordBefore,
+  LexWordAfter,
+  LexNextMatch,
+  LexPrevMatch,
 }
 
 /**
  * Slots per token: bias, 5 window words, 4 bigrams, 4 prefixes, 4 suffixes, 2 shapes, 2 flags, 4 neighbour
  * affixes, 3 conjunctions; then, in this order and only when configured, 9 cluster, 4 gazetteer, 16 subword,
- * 2 abbreviation and 3 lexicon slots.
+ * 2 abbreviation and 7 lexicon slots (3 before feature version 6).
  */
 export function slotsPerToken(config: FeatureConfig): number {
   return (
@@ -128,10 +138,10 @@ export function slotsPerToken(config: FeatureConfig): number {
     (config.gazetteer ? GAZETTEER_SLOTS : 0) +
     (config.subwords ? SUBWORD_SLOTS : 0) +
     (config.abbreviations ? ABBREVIATION_SLOTS : 0) +
-    (config.lexicon ? LEXICON_SLOTS : 0)
+    (config.lexicon ? lexiconSlots(config) : 0)
   );
 }
-const LEXICON_SLOTS = 3;
+const lexiconSlots = (config: FeatureConfig) => (config.featureVersion >= LEXICON_WORDS_FEATURE_VERSION ? 7 : 3);
 const ABBREVIATION_SLOTS = 2;
 /** 5/6-character prefixes and suffixes, then the word's character trigrams (with ^ and $ boundary marks). */
 const TRIGRAM_SLOTS = 12;
@@ -316,6 +326,7 @@ export function featurizeSentence(
     }
   }
   const slots = slotsPerToken(config);
+  const lexiconWords = config.lexicon === true && lexiconSlots(config) === 7;
   const mask = (1 << config.bucketBits) - 1;
   const pad = mask + 1;
   const view = (i: number): TokenView => (i < 0 ? BOS : i >= n ? EOS : (views[i] as TokenView));
@@ -415,6 +426,14 @@ export function featurizeSentence(
       put(cur === 0 ? -1 : hashInts(T.LexTag, cur, 0));
       put(cur === 0 && prev === 0 && next === 0 ? -1 : hashInts(T.LexContext, prev * 2048 + next, cur));
       put(cur === 0 ? -1 : hashInts(T.LexLength, cur, lexLength?.[i] as number));
+      if (lexiconWords) {
+        // A match with the words beside it, and a word with the match states beside it: the CRF learns
+        // which neighbours belong to the entity ("acute" before a listed "leukemia") and which bound it.
+        put(cur === 0 ? -1 : hashInts(T.LexWordBefore, cur, hashRange(0, m1, 0, m1.length)));
+        put(cur === 0 ? -1 : hashInts(T.LexWordAfter, cur, hashRange(0, p1, 0, p1.length)));
+        put(next === 0 ? -1 : hashInts(T.LexNextMatch, next, hashRange(0, s, 0, len)));
+        put(prev === 0 ? -1 : hashInts(T.LexPrevMatch, prev, hashRange(0, s, 0, len)));
+      }
     }
     if (o !== end) throw new Error(`feature template wrote ${o - (end - slots)} slots, expected ${slots}`);
   }

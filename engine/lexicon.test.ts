@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_FEATURE_CONFIG, LEXICON_FEATURE_VERSION, featureVersionOf, featurizeSentence, normalizeToken, slotsPerToken, type FeatureConfig } from './features.js';
+import { DEFAULT_FEATURE_CONFIG, LEXICON_FEATURE_VERSION, LEXICON_WORDS_FEATURE_VERSION, featureVersionOf, featurizeSentence, normalizeToken, slotsPerToken, type FeatureConfig } from './features.js';
 import { LEXICON_MAX_TOKENS, Lexicon, LexiconError, formatLexicon, parseLexicon, readLexiconSource } from './lexicon.js';
 
 const entriesOf = (text: string, splitHyphens = false) => readLexiconSource(text, 'drugs.tsv', splitHyphens).entries;
@@ -114,29 +114,34 @@ describe('Lexicon', () => {
 });
 
 describe('lexicon features', () => {
-  const config: FeatureConfig = { ...DEFAULT_FEATURE_CONFIG, lexicon: true };
+  const config: FeatureConfig = { ...DEFAULT_FEATURE_CONFIG, lexicon: true, featureVersion: LEXICON_WORDS_FEATURE_VERSION };
+  const version5: FeatureConfig = { ...config, featureVersion: LEXICON_FEATURE_VERSION };
   const lexicon = lexiconOf('DISEASE\tbreast cancer\nDRUG\ttamoxifen\n');
-  const featurize = (tokens: string[], withLexicon: Lexicon | undefined) => {
-    const slots = slotsPerToken(config);
+  const featurize = (tokens: string[], withLexicon: Lexicon | undefined, layout = config) => {
+    const slots = slotsPerToken(layout);
     const out = new Int32Array(tokens.length * slots);
-    featurizeSentence(tokens, config, { lexicon: withLexicon }, out, 0);
+    featurizeSentence(tokens, layout, { lexicon: withLexicon }, out, 0);
     return tokens.map((_, i) => Array.from(out.subarray(i * slots, (i + 1) * slots)));
   };
+  const pad = 1 << config.bucketBits;
+  const tokens = ['Breast', 'cancer', 'on', 'tamoxifen', 'daily', 'today'];
 
-  it('adds three slots and needs feature version 5', () => {
-    expect(slotsPerToken(config)).toBe(slotsPerToken(DEFAULT_FEATURE_CONFIG) + 3);
-    expect(featureVersionOf(config)).toBe(LEXICON_FEATURE_VERSION);
+  it('adds seven slots and needs feature version 6; version-5 bundles keep their three', () => {
+    expect(slotsPerToken(config)).toBe(slotsPerToken(DEFAULT_FEATURE_CONFIG) + 7);
+    expect(slotsPerToken(version5)).toBe(slotsPerToken(DEFAULT_FEATURE_CONFIG) + 3);
+    expect(featureVersionOf({ ...DEFAULT_FEATURE_CONFIG, lexicon: true })).toBe(LEXICON_WORDS_FEATURE_VERSION);
     expect(featureVersionOf(DEFAULT_FEATURE_CONFIG)).toBeLessThan(LEXICON_FEATURE_VERSION);
+    // The version-5 layout is the version-6 one without the four word slots: old bundles score as before.
+    const rows5 = featurize(tokens, lexicon, version5);
+    featurize(tokens, lexicon).forEach((row, i) => expect(row.slice(0, -4)).toEqual(rows5[i]));
   });
 
-  it('fills them for matched tokens and their neighbours, and leaves the rest at the padding row', () => {
-    const pad = 1 << config.bucketBits;
-    const tokens = ['Breast', 'cancer', 'on', 'tamoxifen', 'daily', 'today'];
+  it('fills the match slots for matched tokens and their neighbours, and leaves the rest at the padding row', () => {
     const rows = featurize(tokens, lexicon);
-    const lex = (row: number[]) => row.slice(-3);
+    const lex = (row: number[]) => row.slice(-7, -4);
     const base = featurize(tokens, undefined);
     // Everything before the lexicon slots is the same with or without the lexicon.
-    rows.forEach((row, i) => expect(row.slice(0, -3)).toEqual((base[i] as number[]).slice(0, -3)));
+    rows.forEach((row, i) => expect(row.slice(0, -7)).toEqual((base[i] as number[]).slice(0, -7)));
     for (const i of [0, 1, 3]) expect(lex(rows[i] as number[]).every((id) => id !== pad)).toBe(true);
     // "on" and "daily" match nothing but sit next to a match: only the context slot is filled.
     for (const i of [2, 4]) {
@@ -146,7 +151,24 @@ describe('lexicon features', () => {
     }
     expect(lex(rows[5] as number[])).toEqual([pad, pad, pad]);
     // The begin and end of "breast cancer" are told apart, and both differ from the one-token drug.
-    expect(new Set([rows[0], rows[1], rows[3]].map((r) => (r as number[]).at(-3))).size).toBe(3);
-    expect(lex(base[0] as number[])).toEqual([pad, pad, pad]);
+    expect(new Set([rows[0], rows[1], rows[3]].map((r) => (r as number[]).at(-7))).size).toBe(3);
+    expect(base.every((row) => row.slice(-7).every((id) => id === pad))).toBe(true);
+  });
+
+  it('pairs a match with the words beside it, and a word with the match states beside it', () => {
+    const rows = featurize(tokens, lexicon);
+    const words = (i: number) => (rows[i] as number[]).slice(-4);
+    const filled = (i: number) => words(i).map((id) => id !== pad);
+    // [match × word before, match × word after, word × match state after it, word × match state before it]
+    expect(filled(0)).toEqual([true, true, true, false]); // "Breast": B of a match that "cancer" continues
+    expect(filled(1)).toEqual([true, true, false, true]); // "cancer": E; "on" after it is no match
+    expect(filled(2)).toEqual([false, false, true, true]); // "on": between two matches
+    expect(filled(3)).toEqual([true, true, false, false]); // "tamoxifen"
+    expect(filled(4)).toEqual([false, false, false, true]); // "daily": after a match
+    expect(filled(5)).toEqual([false, false, false, false]); // "today": two tokens away
+    // The word counts: the same match beside another word is another feature.
+    const other = featurize(['Breast', 'cancer', 'with', 'tamoxifen', 'daily', 'today'], lexicon);
+    expect((other[1] as number[]).at(-3)).not.toBe(words(1)[1]);
+    expect((other[1] as number[]).at(-4)).toBe(words(1)[0]);
   });
 });

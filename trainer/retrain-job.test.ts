@@ -98,7 +98,7 @@ describe('retrain job', () => {
     expect(r.metrics?.base?.micro.f1).toBeGreaterThanOrEqual(0);
     expect(r.evaluationId).toMatch(/^run-1-[0-9a-f]{12}$/);
     const trained = (await verifyBundle(out)).manifest;
-    expect(trained.crf?.features).toMatchObject({ featureVersion: 5, subwords: true, abbreviations: true, shortFormContext: 4, gazetteer: true, lexicon: true });
+    expect(trained.crf?.features).toMatchObject({ featureVersion: 6, subwords: true, abbreviations: true, shortFormContext: 4, gazetteer: true, lexicon: true });
     expect(trained.training).toMatchObject({ missedEntityCost: 0.5, c2: 0.25, tagScheme: 'bioes', lexicon: { inherited: true, phrases: 4, types: ['DISEASE', 'DRUG'] } });
     // The Job has no lexicon files: it keeps the base model's, byte for byte.
     expect(await readFile(join(out, 'lexicon.tsv'), 'utf8')).toBe(await readFile(join(base.dir, 'lexicon.tsv'), 'utf8'));

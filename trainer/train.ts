@@ -417,7 +417,7 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
   const linearMembers = denseSettings ? (options.linearMembers ?? DEFAULT_DENSE.linearMembers) : 0;
   const useGazetteer = options.gazetteer ?? (denseSettings && linearMembers === 0 ? DEFAULT_GAZETTEER.denseOnly : DEFAULT_GAZETTEER.linear);
   const missedEntityCost = options.missedEntityCost ?? DEFAULT_MISSED_ENTITY_COST;
-  const config: FeatureConfig = {
+  const groups: Omit<FeatureConfig, 'featureVersion'> = {
     ...DEFAULT_FEATURE_CONFIG,
     bucketBits: options.bucketBits ?? DEFAULT_FEATURE_CONFIG.bucketBits,
     clusters: clusters !== undefined,
@@ -427,6 +427,8 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
     ...(options.abbreviations && options.shortFormContext !== false ? { shortFormContext: options.shortFormContext ?? DEFAULT_SHORT_FORM_CONTEXT } : {}),
     ...(lexicon ? { lexicon: true } : {}),
   };
+  // Features are computed with the layout of the version the bundle records, which its runtime reads back.
+  const config: FeatureConfig = { ...groups, featureVersion: featureVersionOf(groups) };
   const slots = slotsPerToken(config);
   // Jackknifing: a training sentence's gazetteer features come from the other folds' entities.
   const gazetteer = useGazetteer ? Gazetteer.fromSentences(trainBio) : undefined;
@@ -540,7 +542,7 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
     },
     crf: {
       labels,
-      features: { featureVersion: featureVersionOf(config), bucketBits: config.bucketBits, clusters: config.clusters, ...(config.gazetteer ? { gazetteer: true } : {}), ...(config.subwords ? { subwords: true } : {}), ...(config.abbreviations ? { abbreviations: true } : {}), ...(config.shortFormContext !== undefined ? { shortFormContext: config.shortFormContext } : {}), ...(config.lexicon ? { lexicon: true } : {}), slots },
+      features: { featureVersion: config.featureVersion, bucketBits: config.bucketBits, clusters: config.clusters, ...(config.gazetteer ? { gazetteer: true } : {}), ...(config.subwords ? { subwords: true } : {}), ...(config.abbreviations ? { abbreviations: true } : {}), ...(config.shortFormContext !== undefined ? { shortFormContext: config.shortFormContext } : {}), ...(config.lexicon ? { lexicon: true } : {}), slots },
       tokenizer: { splitHyphens },
       transitions: {
         trans: Array.from({ length: L }, (_, i) => Array.from(weights.transitions.trans.subarray(i * L, i * L + L), round6)),

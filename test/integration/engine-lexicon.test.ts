@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256, verifyBundle } from '../../engine/bundle.js';
 import { formatConll, type LabeledSentence } from '../../engine/conll.js';
-import { LEXICON_FEATURE_VERSION } from '../../engine/features.js';
+import { LEXICON_WORDS_FEATURE_VERSION } from '../../engine/features.js';
 import { LEXICON_FILE } from '../../engine/lexicon.js';
 import { loadEngine } from '../../engine/load.js';
 import { seededRandom } from '../../trainer/crf-sgd.js';
@@ -110,10 +110,10 @@ describe('training with an external lexicon', () => {
     expect(await f1OnUnseenNames(without)).toBeLessThan(0.65);
   });
 
-  it('ships the tokenised lexicon, records where it came from, and needs feature version 5', async () => {
+  it('ships the tokenised lexicon, records where it came from, and needs feature version 6', async () => {
     const bundle = await verifyBundle(options.outDir);
     const { manifest } = bundle;
-    expect(manifest.crf?.features).toMatchObject({ lexicon: true, featureVersion: LEXICON_FEATURE_VERSION });
+    expect(manifest.crf?.features).toMatchObject({ lexicon: true, featureVersion: LEXICON_WORDS_FEATURE_VERSION });
     expect(manifest.training?.['lexicon']).toEqual({
       files: [{ file: 'lists.tsv', sha256: sha256(await readFile(join(dir, 'lists.tsv'))), phrases: 636, skipped: 0 }],
       phrases: 636,
@@ -134,8 +134,8 @@ describe('training with an external lexicon', () => {
     await expect(loadEngine(tampered)).rejects.toThrow(/lexicon\.tsv.*(digest|sha256)/i);
   });
 
-  it('refuses a manifest that claims lexicon features without feature version 5 or without the file', async () => {
-    type Editable = { crf: { features: { featureVersion: number } }; files: Record<string, string> };
+  it('refuses a manifest that claims lexicon features below feature version 5, the slots of another version, or no file', async () => {
+    type Editable = { crf: { features: { featureVersion: number; slots: number } }; files: Record<string, string> };
     const edited = async (name: string, edit: (manifest: Editable) => void) => {
       const dir2 = join(dir, name);
       await trainBundle({ ...options, outDir: dir2 });
@@ -147,6 +147,10 @@ describe('training with an external lexicon', () => {
     };
     const version4 = await edited('version-4', (m) => (m.crf.features.featureVersion = 4));
     await expect(loadEngine(version4)).rejects.toThrow('lexicon features need feature version 5, the manifest says 4');
+    // Version 5 had 3 lexicon slots where 6 has 7: read with the wrong layout the model would score garbage.
+    const version5 = await edited('version-5', (m) => (m.crf.features.featureVersion = 5));
+    const slots = (await verifyBundle(version5)).manifest.crf?.features.slots as number;
+    await expect(loadEngine(version5)).rejects.toThrow(`the manifest says ${slots} feature slots per token, but feature version 5 with its feature groups has ${slots - 4}`);
     const missing = await edited('missing', (m) => delete m.files[LEXICON_FILE]);
     await expect(loadEngine(missing)).rejects.toThrow('features use a lexicon but lexicon.tsv is not in the bundle');
   });

@@ -41,7 +41,7 @@ const crfSection = z.object({
     abbreviations: z.boolean().optional(),
     /** Short-form reuse with this many sentences of document context (feature version 4); absent in older bundles. */
     shortFormContext: z.number().int().min(0).optional(),
-    /** External-lexicon features (lexicon.tsv in the bundle, feature version 5); absent in older bundles. */
+    /** External-lexicon features (lexicon.tsv in the bundle, feature version 5 or 6); absent in older bundles. */
     lexicon: z.boolean().optional(),
     slots: z.number().int().positive(),
   }),

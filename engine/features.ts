@@ -36,9 +36,10 @@ export const SHORT_FORM_REUSE_FEATURE_VERSION = 4;
  */
 export const LEXICON_FEATURE_VERSION = 5;
 /**
- * 6: the lexicon slots grow from 3 to 7 — a match's tokens with the words beside them, and the words beside
- * a match with the match ("acute" before a listed "leukemia": which words extend a listed phrase and which
- * bound it). New bundles with a lexicon record 6; version-5 bundles keep their 3 slots and load as before.
+ * 6: the lexicon slots grow from 3 to 7 — a match's tokens with the words beside them, and every word with
+ * the match states beside it ("acute" before a listed "leukemia": which words extend a listed phrase and
+ * which bound it). New bundles with a lexicon record 6; version-5 bundles keep their 3 slots and load as
+ * before (a version-5 runtime would read the slot count but not what fills the new slots).
  */
 export const LEXICON_WORDS_FEATURE_VERSION = 6;
 export const SUPPORTED_FEATURE_VERSIONS: readonly number[] = [1, 2, 3, 4, 5, 6];
@@ -68,7 +69,7 @@ export interface FeatureConfig {
    * its context; a note tagged as one sequence sees all of its own earlier definitions.
    */
   shortFormContext?: number;
-  /** Whether external-lexicon features are used (the bundle then ships lexicon.tsv; version 5). */
+  /** Whether external-lexicon features are used (the bundle then ships lexicon.tsv; version 5: 3 slots, 6: 7). */
   lexicon?: boolean;
 }
 

@@ -54,7 +54,7 @@ export interface TrainOptions {
   pretrainedVectorsFile?: string;
   /**
    * External lexicons (`TYPE<TAB>phrase` per line: formularies, problem lists, MeSH exports): a match's
-   * type and position become features (feature version 5), and the bundle ships the tokenised lexicon.
+   * type, position and neighbouring words become features (feature version 6), and the bundle ships the tokenised lexicon.
    */
   lexiconFiles?: string[];
   /** A lexicon already in bundle form (`lexicon.tsv`: a retrain inherits its base bundle's); instead of lexiconFiles. */

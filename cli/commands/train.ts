@@ -28,8 +28,9 @@ Never pass the text you evaluate on as --unlabeled.
                        per line), appended to the learned ones for the words of the training and
                        unlabeled text; turns the MLP branch on
   --lexicon FILE       an external lexicon, TYPE<TAB>phrase per line (a formulary, a problem list, a
-                       MeSH export; '#' starts a comment); a match's type and position become
-                       features and the bundle ships the lexicon (repeatable; feature version 5)
+                       MeSH export; '#' starts a comment); a match's type, position and
+                       neighbouring words become features and the bundle ships the lexicon
+                       (repeatable; feature version 6)
   --learn-clusters     also learn word clusters from the unlabeled text (sparse features)
   --no-dense           no MLP branch even with --unlabeled (a purely linear CRF)
   --hidden N           MLP hidden units per ensemble member (default ${DEFAULT_DENSE.hidden})

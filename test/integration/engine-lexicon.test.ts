@@ -19,54 +19,21 @@ import { LEXICON_WORDS_FEATURE_VERSION } from '../../engine/features.js';
 import { LEXICON_FILE } from '../../engine/lexicon.js';
 import { loadEngine } from '../../engine/load.js';
 import { seededRandom } from '../../trainer/crf-sgd.js';
-import { evaluateEngine } from '../../trainer/evaluate.js';
 import { inheritedLexicon } from '../../trainer/retrain-job.js';
 import { trainBundle, type TrainOptions } from '../../trainer/train.js';
+import { bundleF1, madeUpCorpus } from './made-up-corpus.js';
 
 const run = promisify(execFile);
 const CLI = join(import.meta.dirname, '../../dist/cli/ner-ops.js');
 const random = seededRandom(2027);
 
-function madeUpWord(): string {
-  return Array.from({ length: 7 }, () => String.fromCharCode(97 + Math.floor(random() * 26))).join('');
-}
+const { word: madeUpWord, sentences } = madeUpCorpus(random);
 /** Names of one or two made-up words. */
 const names = (n: number) => Array.from({ length: n }, (_, k) => (k % 3 === 0 ? [madeUpWord(), madeUpWord()] : [madeUpWord()]));
 // Many seen names, most labeled once: as in real text, the training set's own gazetteer (jackknifed)
 // vouches for few of them, and the model has to learn what the lexicon's types are worth.
 const diseases = { seen: names(300), unseen: names(18) };
 const foods = { seen: names(300), unseen: names(18) };
-const TEMPLATES = [
-  ['the', 'patient', 'mentioned', '#', 'yesterday'],
-  ['#', 'was', 'discussed', 'at', 'the', 'visit'],
-  ['notes', 'say', '#', 'again'],
-  ['she', 'asked', 'about', '#', 'today'],
-];
-
-function sentences(diseaseNames: string[][], foodNames: string[][], count: number): LabeledSentence[] {
-  const out: LabeledSentence[] = [];
-  for (let i = 0; i < count; i++) {
-    const disease = i % 2 === 0;
-    const pool = disease ? diseaseNames : foodNames;
-    const name = pool[Math.floor(random() * pool.length)] as string[];
-    const template = TEMPLATES[Math.floor(random() * TEMPLATES.length)] as string[];
-    const tokens: string[] = [];
-    const labels: string[] = [];
-    for (const t of template) {
-      if (t !== '#') {
-        tokens.push(t);
-        labels.push('O');
-        continue;
-      }
-      name.forEach((w, k) => {
-        tokens.push(w);
-        labels.push(disease ? (k === 0 ? 'B-DISEASE' : 'I-DISEASE') : 'O');
-      });
-    }
-    out.push({ tokens, labels, line: 0 } as LabeledSentence);
-  }
-  return out;
-}
 
 /** Every name, in the user's format: a comment, upper-case spellings (matching ignores case), CRLF lines. */
 function lexiconFile(): string {
@@ -93,14 +60,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function f1OnUnseenNames(bundle: string): Promise<number> {
-  const engine = await loadEngine(bundle);
-  try {
-    return (await evaluateEngine(engine, test)).micro.f1;
-  } finally {
-    await engine.close();
-  }
-}
+const f1OnUnseenNames = (bundle: string) => bundleF1(bundle, test);
 
 describe('training with an external lexicon', () => {
   it('tags names it never saw labeled by the lexicon type they are listed under; without it it cannot', async () => {

@@ -16,40 +16,20 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256, verifyBundle } from '../../engine/bundle.js';
 import { formatConll, type LabeledSentence } from '../../engine/conll.js';
-import { loadEngine } from '../../engine/load.js';
 import { seededRandom } from '../../trainer/crf-sgd.js';
-import { evaluateEngine } from '../../trainer/evaluate.js';
 import { trainBundle, type TrainOptions } from '../../trainer/train.js';
+import { TEMPLATES, bundleF1, madeUpCorpus } from './made-up-corpus.js';
 
 const run = promisify(execFile);
 const CLI = join(import.meta.dirname, '../../dist/cli/ner-ops.js');
 const random = seededRandom(2026);
 const DIM = 8;
 
-function madeUpWord(): string {
-  return Array.from({ length: 7 }, () => String.fromCharCode(97 + Math.floor(random() * 26))).join('');
-}
+const { word: madeUpWord, sentences: nameSentences } = madeUpCorpus(random);
 const words = (n: number) => Array.from({ length: n }, madeUpWord);
 const diseases = { seen: words(20), unseen: words(20) };
 const foods = { seen: words(20), unseen: words(20) };
-const TEMPLATES = [
-  ['the', 'patient', 'mentioned', '#', 'yesterday'],
-  ['#', 'was', 'discussed', 'at', 'the', 'visit'],
-  ['notes', 'say', '#', 'again'],
-  ['she', 'asked', 'about', '#', 'today'],
-];
-
-function sentences(diseaseWords: string[], foodWords: string[], count: number): LabeledSentence[] {
-  const out: LabeledSentence[] = [];
-  for (let i = 0; i < count; i++) {
-    const disease = i % 2 === 0;
-    const pool = disease ? diseaseWords : foodWords;
-    const word = pool[Math.floor(random() * pool.length)] as string;
-    const template = TEMPLATES[Math.floor(random() * TEMPLATES.length)] as string[];
-    out.push({ tokens: template.map((t) => (t === '#' ? word : t)), labels: template.map((t) => (t === '#' && disease ? 'B-DISEASE' : 'O')), line: 0 } as LabeledSentence);
-  }
-  return out;
-}
+const sentences = (diseaseWords: string[], foodWords: string[], count: number) => nameSentences(diseaseWords.map((w) => [w]), foodWords.map((w) => [w]), count);
 
 /** Diseases near one axis, foods near another, everything else anywhere. */
 function vectorsFile(): string {
@@ -91,14 +71,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function f1OnUnseenWords(bundle: string): Promise<number> {
-  const engine = await loadEngine(bundle);
-  try {
-    return (await evaluateEngine(engine, test)).micro.f1;
-  } finally {
-    await engine.close();
-  }
-}
+const f1OnUnseenWords = (bundle: string) => bundleF1(bundle, test);
 
 describe('training with pretrained word vectors', () => {
   it('tags words it never saw labeled by where their pretrained vectors point; without them it cannot', async () => {

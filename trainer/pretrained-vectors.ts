@@ -13,10 +13,10 @@
  * is 300 MB for 400k words), so only the vectors of words the corpus actually contains are parsed.
  */
 import { createHash } from 'node:crypto';
-import { constants, createReadStream } from 'node:fs';
-import { access } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
 import { normalizeToken } from '../engine/features.js';
 import type { WordEmbeddings } from './embeddings.js';
+import { assertReadable } from './input-files.js';
 
 /** A vectors file that cannot be used, with the file (and line) in the message: the user's input, not a bug. */
 export class PretrainedVectorsError extends Error {
@@ -31,13 +31,7 @@ export interface PretrainedVectors extends WordEmbeddings {
 }
 
 /** Fails early, before a trainer does any work, when the file cannot be read. */
-export async function assertReadable(file: string): Promise<void> {
-  try {
-    await access(file, constants.R_OK);
-  } catch {
-    throw new PretrainedVectorsError(`${file}: pretrained vectors file not found or not readable`);
-  }
-}
+export const assertVectorsReadable = (file: string) => assertReadable(file, 'pretrained vectors', PretrainedVectorsError);
 
 /**
  * Read the vectors of the words `wanted` accepts, keyed by the runtime's normalised word form
@@ -106,7 +100,7 @@ export async function readPretrainedVectors(file: string, wanted: (word: string)
     rows.push(row);
   };
 
-  await assertReadable(file);
+  await assertVectorsReadable(file);
   try {
     for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
       hash.update(chunk as Buffer);

@@ -3,8 +3,7 @@
  * metrics.json, vocab.txt, clusters.tsv when clusters are used). Deterministic: the same data, options
  * and seed give the same bundle digest, so nothing time-dependent goes into any bundle file.
  */
-import { constants } from 'node:fs';
-import { access, mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { DOCUMENT_START, documentsOf, labelSetOf, readConll, type LabeledSentence } from '../engine/conll.js';
 import { shortFormReuses, type ShortFormMeaning } from '../engine/abbreviations.js';
@@ -18,7 +17,8 @@ import { crfEmissionModel } from '../engine/onnx-model.js';
 import { EMBEDDING_VOCAB_FILE, EmbeddingVocabulary, SPECIAL_COLUMNS, embeddingTable } from '../engine/dense.js';
 import { DenseBranch } from './dense.js';
 import { DEFAULT_EMBEDDING_OPTIONS, learnEmbeddings, type WordEmbeddings } from './embeddings.js';
-import { assertReadable, concatenateEmbeddings, readPretrainedVectors, type PretrainedVectors } from './pretrained-vectors.js';
+import { assertReadable } from './input-files.js';
+import { assertVectorsReadable, concatenateEmbeddings, readPretrainedVectors, type PretrainedVectors } from './pretrained-vectors.js';
 import { loadEngine } from '../engine/load.js';
 import { computeProfile } from '../engine/profile.js';
 import { corpusKeepsHyphens } from '../engine/tokenize.js';
@@ -333,14 +333,10 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
     if (!options.abbreviations) throw new Error('shortFormContext needs the abbreviation features (abbreviations: true)');
     if (!Number.isInteger(options.shortFormContext) || options.shortFormContext < 0) throw new Error(`shortFormContext must be a whole number of sentences ≥ 0, got ${options.shortFormContext}`);
   }
-  for (const f of options.lexiconText !== undefined ? [] : (options.lexiconFiles ?? [])) {
-    await access(f, constants.R_OK).catch(() => {
-      throw new LexiconError(`${f}: lexicon file not found or not readable`);
-    });
-  }
+  for (const f of options.lexiconText !== undefined ? [] : (options.lexiconFiles ?? [])) await assertReadable(f, 'lexicon', LexiconError);
   if (options.pretrainedVectorsFile !== undefined) {
     if (options.dense === false) throw new Error('pretrained vectors feed the dense branch; they cannot be used without it (dense: false)');
-    await assertReadable(options.pretrainedVectorsFile);
+    await assertVectorsReadable(options.pretrainedVectorsFile);
   }
   const trainBio = await readConll(options.trainFile, { repairBio: options.repairBio ?? false });
   const dev = options.devFile ? await readConll(options.devFile, { repairBio: options.repairBio ?? false }) : undefined;

@@ -348,13 +348,17 @@ export function featurizeSentence(
     const len = s.length;
 
     put(hashInts(T.Bias, 0, 0));
+    // Seed-0 hashes of the word and its neighbours, shared by every conjunction that pairs them.
+    const h0 = hashRange(0, s, 0, len);
+    const hm1 = hashRange(0, wm1.norm, 0, wm1.norm.length);
+    const hp1 = hashRange(0, wp1.norm, 0, wp1.norm.length);
     put(hashRange(T.W0, s, 0, len));
     put(hashRange(T.Wm1, wm1.norm, 0, wm1.norm.length));
     put(hashRange(T.Wp1, wp1.norm, 0, wp1.norm.length));
     put(hashRange(T.Wm2, wm2.norm, 0, wm2.norm.length));
     put(hashRange(T.Wp2, wp2.norm, 0, wp2.norm.length));
-    put(hashInts(T.Wm1W0, hashRange(0, wm1.norm, 0, wm1.norm.length), hashRange(0, s, 0, len)));
-    put(hashInts(T.W0Wp1, hashRange(0, s, 0, len), hashRange(0, wp1.norm, 0, wp1.norm.length)));
+    put(hashInts(T.Wm1W0, hm1, h0));
+    put(hashInts(T.W0Wp1, h0, hp1));
     for (let k = 1; k <= 4; k++) put(k <= len ? hashRange(T.Pre * 16 + k, s, 0, k) : -1);
     for (let k = 1; k <= 4; k++) put(k <= len ? hashRange(T.Suf * 16 + k, s, len - k, len) : -1);
     put(hashRange(T.Shape, w0.shape, 0, w0.shape.length));
@@ -368,8 +372,8 @@ export function featurizeSentence(
     put(hashRange(T.Wm1Pre, m1, 0, Math.min(4, m1.length)));
     put(hashRange(T.Wp1Pre, p1, 0, Math.min(4, p1.length)));
     put(hashInts(T.ShapeM1ShapeP1, hashRange(0, wm1.shortShape, 0, wm1.shortShape.length), hashRange(1, wp1.shortShape, 0, wp1.shortShape.length)));
-    put(hashInts(T.Wm2Wm1, hashRange(0, wm2.norm, 0, wm2.norm.length), hashRange(0, m1, 0, m1.length)));
-    put(hashInts(T.Wp1Wp2, hashRange(0, p1, 0, p1.length), hashRange(0, wp2.norm, 0, wp2.norm.length)));
+    put(hashInts(T.Wm2Wm1, hashRange(0, wm2.norm, 0, wm2.norm.length), hm1));
+    put(hashInts(T.Wp1Wp2, hp1, hashRange(0, wp2.norm, 0, wp2.norm.length)));
     put(hashInts(T.Norm, hashRange(0, w0.shortShape, 0, w0.shortShape.length), hashRange(2, s, Math.max(0, len - 3), len)));
     put(hashInts(T.Norm + 100, w0.flags, hashRange(3, p1, 0, p1.length)));
     if (config.clusters) {
@@ -430,10 +434,10 @@ export function featurizeSentence(
       if (lexiconWords) {
         // A match with the words beside it, and a word with the match states beside it: the CRF learns
         // which neighbours belong to the entity ("acute" before a listed "leukemia") and which bound it.
-        put(cur === 0 ? -1 : hashInts(T.LexWordBefore, cur, hashRange(0, m1, 0, m1.length)));
-        put(cur === 0 ? -1 : hashInts(T.LexWordAfter, cur, hashRange(0, p1, 0, p1.length)));
-        put(next === 0 ? -1 : hashInts(T.LexNextMatch, next, hashRange(0, s, 0, len)));
-        put(prev === 0 ? -1 : hashInts(T.LexPrevMatch, prev, hashRange(0, s, 0, len)));
+        put(cur === 0 ? -1 : hashInts(T.LexWordBefore, cur, hm1));
+        put(cur === 0 ? -1 : hashInts(T.LexWordAfter, cur, hp1));
+        put(next === 0 ? -1 : hashInts(T.LexNextMatch, next, h0));
+        put(prev === 0 ? -1 : hashInts(T.LexPrevMatch, prev, h0));
       }
     }
     if (o !== end) throw new Error(`feature template wrote ${o - (end - slots)} slots, expected ${slots}`);

@@ -436,7 +436,8 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
   if (gazetteer) log(`gazetteer of ${gazetteer.size} phrases, ${folds} jackknife folds`);
   // The lexicon is not learnt from the labels, so unlike the gazetteer it needs no jackknifing.
   const lookups: FeatureLookups = { clusters, gazetteer, lexicon };
-  const encodedTrain = encode(train, labels, config, (k) => ({ ...lookups, gazetteer: gazetteer ? foldGazetteers[foldOf(k)] : undefined }), denseSettings, goldShortFormReuses(train, config));
+  const foldLookups = foldGazetteers.map((g) => ({ ...lookups, gazetteer: g }));
+  const encodedTrain = encode(train, labels, config, (k) => foldLookups[foldOf(k)] ?? lookups, denseSettings, goldShortFormReuses(train, config));
   const encodedDev = dev && options.log ? encode(bioes ? dev.map((s) => ({ ...s, labels: bioToBioes(s.labels) })) : dev, labels, config, () => lookups, denseSettings) : undefined;
   const tokens = train.reduce((n, s) => n + s.tokens.length, 0);
   log(`training on ${train.length} sentences (${tokens} tokens), labels ${labels.join(' ')}, ${epochs} epochs`);

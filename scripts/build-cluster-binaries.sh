@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the binaries test/cluster needs (etcd, kube-apiserver, kube-controller-manager,
-# kube-scheduler, kubectl, kwok, helm) from the Go module proxy into a cache outside the repo:
+# kube-scheduler, kubectl, kwok, helm; kubelet, kube-proxy, coredns and pause for the real
+# profile) from the Go module proxy into a cache outside the repo:
 #   ${NEROPS_CACHE:-~/.cache/nerops}/k8s-<KUBERNETES_VERSION>/
 # Only missing binaries are built. Binaries found in $KUBEBUILDER_ASSETS count as present.
 # A flock on the cache serialises concurrent callers, and each binary is built into a temp dir
@@ -125,12 +126,28 @@ build kubernetes k8s.io/kubernetes "$KUBERNETES_VERSION" "v0.${KUBERNETES_VERSIO
   kube-apiserver=k8s.io/kubernetes/cmd/kube-apiserver \
   kube-controller-manager=k8s.io/kubernetes/cmd/kube-controller-manager \
   kube-scheduler=k8s.io/kubernetes/cmd/kube-scheduler \
-  kubectl=k8s.io/kubernetes/cmd/kubectl
+  kubectl=k8s.io/kubernetes/cmd/kubectl \
+  kubelet=k8s.io/kubernetes/cmd/kubelet \
+  kube-proxy=k8s.io/kubernetes/cmd/kube-proxy
+# Cluster DNS of the real profile, run as a pod from an image made of this one static binary.
+build coredns github.com/coredns/coredns "$COREDNS_VERSION" "$COREDNS_VERSION" \
+  "-X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION" \
+  coredns=github.com/coredns/coredns
 build kwok sigs.k8s.io/kwok "$KWOK_VERSION" "$KWOK_VERSION" \
   "-X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION" \
   kwok=sigs.k8s.io/kwok/cmd/kwok
 build helm helm.sh/helm/v3 "$HELM_VERSION" "$HELM_VERSION" \
   "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean" \
   helm=helm.sh/helm/v3/cmd/helm
+
+# The pod sandbox ("pause") of the real profile's node: kubernetes ships its C source, not a binary.
+if ! have pause; then
+  mod_dir=$(cd "$work_root" && go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')
+  [[ -f $mod_dir/build/pause/linux/pause.c ]] || { log "pause: no build/pause/linux/pause.c in k8s.io/kubernetes@$KUBERNETES_VERSION"; exit 1; }
+  out=$(mktemp -d "$bin_dir/.tmp-pause-XXXXXX")
+  gcc -Os -Wall -Werror -static -DVERSION="v$PAUSE_VERSION" -o "$out/pause" "$mod_dir/build/pause/linux/pause.c"
+  mv -f "$out/pause" "$bin_dir/pause"; rmdir "$out"
+  log "pause: built from $mod_dir/build/pause/linux/pause.c"
+fi
 
 log "all binaries present in $bin_dir (this run: $((SECONDS - total_start)) s)"

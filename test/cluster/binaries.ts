@@ -8,8 +8,11 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from './paths.js';
 
-/** Every binary the harness may start. kubectl and helm are for humans, the README and later tests. */
-export const BINARIES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl', 'kwok', 'helm'] as const;
+/**
+ * Every binary the harness may start. kubectl and helm are for humans, the README and tests; kubelet,
+ * kube-proxy, coredns and pause (the pod sandbox) run the real profile's node.
+ */
+export const BINARIES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl', 'kwok', 'helm', 'kubelet', 'kube-proxy', 'coredns', 'pause'] as const;
 export type BinaryName = (typeof BINARIES)[number];
 
 /** Pinned versions, parsed from test/cluster/versions.env (also sourced by the build script). */

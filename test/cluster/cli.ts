@@ -1,7 +1,8 @@
 /**
  * `npm run cluster:up` / `npm run cluster:down`: a full-profile cluster in the background.
  *
- *   node dist/test/cluster/cli.js up      start (or report) the cluster, print kubeconfig and Prometheus URL
+ *   node dist/test/cluster/cli.js up [--profile full|real]
+ *                                         start (or report) the cluster, print kubeconfig and Prometheus URL
  *   node dist/test/cluster/cli.js down    stop it and every process it started
  *   node dist/test/cluster/cli.js daemon  (internal) the background process that owns the cluster
  *
@@ -13,8 +14,9 @@ import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } 
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureBinaries } from './binaries.js';
-import { startCluster, type ClusterInfo } from './cluster.js';
+import { startCluster, type ClusterInfo, type ClusterProfile } from './cluster.js';
 import { repoRoot } from './paths.js';
+import { sweepRealNode } from './real-node.js';
 import { isRunning, killRecordedGroups } from './supervisor.js';
 import { logTail } from './wait.js';
 
@@ -37,26 +39,37 @@ function printInfo(info: ClusterInfo): void {
   console.log(`  kubeconfig:  ${info.kubeconfigPath}`);
   console.log(`  prometheus:  ${info.prometheusUrl ?? '(none)'}`);
   console.log(`  apiserver:   ${info.apiserverUrl}`);
-  console.log(`  nodes:       ${[...info.kwokNodeNames, info.processNodeName].filter(Boolean).join(', ')}`);
+  console.log(`  nodes:       ${[...info.kwokNodeNames, info.processNodeName, info.realNodeName].filter(Boolean).join(', ')}`);
   console.log(`  logs:        ${info.logDir}`);
   console.log(`\n  export KUBECONFIG=${info.kubeconfigPath}\n  npm run cluster:down   # stops everything`);
 }
 
+/** `--profile full|real` (default full). */
+function profileArg(args: string[]): ClusterProfile {
+  const i = args.indexOf('--profile');
+  const value = i >= 0 ? args[i + 1] : (process.env.NEROPS_CLUSTER_PROFILE ?? 'full');
+  if (value !== 'full' && value !== 'real') throw new Error(`cluster:up: --profile must be full or real, not ${String(value)}`);
+  return value;
+}
+
 async function up(): Promise<number> {
+  const profile = profileArg(process.argv.slice(3));
   if (daemonPid() && existsSync(infoFile)) {
     printInfo(JSON.parse(readFileSync(infoFile, 'utf8')) as ClusterInfo);
     return 0;
   }
   // Leftovers of a crashed run: kill its processes before reusing the directory.
   killRecordedGroups(stateDir);
+  await sweepRealNode(stateDir);
   rmSync(stateDir, { recursive: true, force: true });
   mkdirSync(stateDir, { recursive: true });
   // Build missing binaries in the foreground, where the progress is visible.
   await ensureBinaries((l) => process.stderr.write(l));
   const out = openSync(daemonLog, 'a');
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'daemon'], { detached: true, stdio: ['ignore', out, out], env: { ...process.env, NEROPS_CLUSTER_DIR: stateDir } });
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'daemon'], { detached: true, stdio: ['ignore', out, out], env: { ...process.env, NEROPS_CLUSTER_DIR: stateDir, NEROPS_CLUSTER_PROFILE: profile } });
   child.unref();
-  const deadline = Date.now() + 120_000;
+  // The real profile's first start saves the images for its node: give it longer.
+  const deadline = Date.now() + (profile === 'real' ? 600_000 : 120_000);
   while (Date.now() < deadline) {
     if (existsSync(infoFile)) {
       printInfo(JSON.parse(readFileSync(infoFile, 'utf8')) as ClusterInfo);
@@ -75,7 +88,7 @@ async function daemon(): Promise<number> {
   const log = (line: string): void => console.log(`${new Date().toISOString()} ${line}`);
   let cluster: Awaited<ReturnType<typeof startCluster>>;
   try {
-    cluster = await startCluster({ profile: 'full', stateDir, log });
+    cluster = await startCluster({ profile: profileArg([]), stateDir, log });
   } catch (err) {
     console.error(err);
     writeFileSync(failedFile, String(err));
@@ -102,6 +115,8 @@ async function down(): Promise<number> {
   // Whatever the daemon did not stop (it crashed, or hung) dies here.
   const leftovers = killRecordedGroups(stateDir);
   if (leftovers.length) console.log(`killed leftover processes: ${leftovers.join(', ')}`);
+  const swept = await sweepRealNode(stateDir);
+  if (swept.length) console.log(`removed what the real node left: ${swept.join(', ')}`);
   rmSync(infoFile, { force: true });
   rmSync(pidFile, { force: true });
   console.log(pid ? 'cluster stopped' : 'no cluster was running');

@@ -6,10 +6,14 @@
  *   subresources. No controllers: nothing garbage-collects, nothing schedules.
  * - `full`: + kube-controller-manager, kube-scheduler, KWOK nodes for generic pods, one process node
  *   whose pods run as local processes, and Prometheus scraping the process node's pods.
+ * - `real`: + kube-controller-manager, kube-scheduler, one real node (containerd, kubelet, kube-proxy,
+ *   CNI bridge) running images in containers, CoreDNS, a default StorageClass, and Prometheus
+ *   scraping every pod. One per machine (real-node.ts).
  *
- * Everything listens on 127.0.0.1 on ports picked at start, so clusters can run side by side.
+ * `apiserver` and `full` listen on 127.0.0.1 on ports picked at start, so they run side by side; the
+ * real profile listens on its node's bridge address (NODE_IP), where pods reach it.
  */
-import { KubeConfig, CoreV1Api } from '@kubernetes/client-node';
+import { AppsV1Api, KubeConfig, CoreV1Api } from '@kubernetes/client-node';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,14 +22,21 @@ import { startApiserver, startControllerManager, startEtcd, startScheduler, type
 import { writeKubeconfig } from './kubeconfig.js';
 import { createKwokNodes, startKwok } from './kwok.js';
 import { generatePki } from './pki.js';
+import { clusterDnsObjects } from './cluster-dns.js';
+import { run } from './host-commands.js';
+import { HostPathProvisioner } from './host-path-provisioner.js';
+import { nodeImageArchives } from './node-images.js';
 import { installPlacementPolicy } from './placement-policy.js';
+import { PodDiscovery } from './pod-discovery.js';
+import { NODE_IP, REAL_NODE_NAME } from './real-node-config.js';
+import { prepareNodeNetwork, RealNode } from './real-node.js';
 import { freePorts } from './ports.js';
 import { ProcessNode } from './process-node.js';
 import { startPrometheus } from './prometheus.js';
-import { Supervisor } from './supervisor.js';
+import { Supervisor, type ManagedProcess } from './supervisor.js';
 import { waitFor } from './wait.js';
 
-export type ClusterProfile = 'apiserver' | 'full';
+export type ClusterProfile = 'apiserver' | 'full' | 'real';
 
 export interface ClusterOptions {
   profile: ClusterProfile;
@@ -50,6 +61,8 @@ export interface Cluster {
   prometheusUrl?: string;
   /** Full profile only: the Node whose pods run as local processes. */
   processNodeName?: string;
+  /** Real profile only: the Node whose pods run in containers. */
+  realNodeName?: string;
   /** Full profile only. */
   kwokNodeNames: string[];
   /** First three octets of the process node's pod addresses (`127.x.y`); pods get `.2`, `.3`, ... */
@@ -86,27 +99,49 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   process.once('exit', onExit);
 
   let processNode: ProcessNode | undefined;
+  let realNode: RealNode | undefined;
+  const loops: Array<{ stop(): void }> = [];
+  const controllers: ManagedProcess[] = [];
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
+    for (const loop of loops) loop.stop();
     await processNode?.stop().catch(() => undefined);
+    if (realNode) {
+      // Nothing may recreate or reschedule the pods the node is tearing down.
+      for (const proc of controllers) await sup.stop(proc);
+      await realNode.stop().catch((err: unknown) => log(`[cluster] stopping the real node: ${String(err)}`));
+    }
     await sup.stopAll();
     process.removeListener('exit', onExit);
     // Logs stay for post-mortems; the stores are the bulk of the state and useless once stopped.
-    for (const store of ['etcd', join('prometheus', 'data')]) rmSync(join(stateDir, store), { recursive: true, force: true });
+    for (const store of ['etcd', join('prometheus', 'data'), ...(realNode ? ['node', 'volumes'] : [])]) rmSync(join(stateDir, store), { recursive: true, force: true });
   };
 
   try {
+    const real = opts.profile === 'real';
+    if (real) {
+      step('claiming the real node, creating its bridge');
+      await prepareNodeNetwork(stateDir, bins);
+    }
     step('generating certificates');
-    const [pki, ports] = await Promise.all([generatePki(join(stateDir, 'pki')), freePorts(7)]);
-    const [etcdClient, etcdPeer, apiPort, kcmPort, schedPort, kwokPort, promPort] = ports as [number, number, number, number, number, number, number];
+    const [pki, ports] = await Promise.all([generatePki(join(stateDir, 'pki'), real ? { name: REAL_NODE_NAME, ip: NODE_IP } : undefined), freePorts(10)]);
+    const [etcdClient, etcdPeer, apiPort, kcmPort, schedPort, kwokPort, promPort, kubeletHealthz, proxyHealthz, proxyMetrics] = ports as [number, number, number, number, number, number, number, number, number, number];
     const ctx: ControlPlaneContext = { sup, bins, pki, dir: stateDir };
+    // Saving the images (the first time per image id) overlaps the control plane's start.
+    const images = real ? nodeImageArchives(bins) : undefined;
+    images?.catch(() => undefined);
 
     step('starting etcd');
     const etcd = await startEtcd(ctx, etcdClient, etcdPeer);
     step('starting kube-apiserver');
-    const api = await startApiserver(ctx, { etcdUrl: etcd.url, port: apiPort, serviceAccountAdmission: opts.profile === 'full' });
+    const api = await startApiserver(ctx, {
+      etcdUrl: etcd.url,
+      port: apiPort,
+      serviceAccountAdmission: opts.profile !== 'apiserver',
+      ...(real ? { node: { ip: NODE_IP, kubeletClientCert: pki.node!.apiserverKubeletClientCert, kubeletClientKey: pki.node!.apiserverKubeletClientKey } } : {}),
+    });
     const kubeconfigPath = await writeKubeconfig(join(stateDir, 'kubeconfig'), api.url, pki);
     const kc = new KubeConfig();
     kc.loadFromFile(kubeconfigPath);
@@ -149,6 +184,30 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       Object.assign(cluster, { prometheusUrl: prom.url, processNodeName: PROCESS_NODE_NAME, kwokNodeNames, podSubnet });
     }
 
+    if (real) {
+      step('starting controller-manager, scheduler and the real node (containerd, kubelet, kube-proxy)');
+      const [kcm, sched] = await Promise.all([startControllerManager(ctx, kubeconfigPath, kcmPort, true), startScheduler(ctx, kubeconfigPath, schedPort)]);
+      controllers.push(kcm, sched);
+      realNode = new RealNode({ kc, sup, bins, pki, stateDir, apiserverUrl: api.url, images: await images!, ports: { kubeletHealthz, proxyHealthz, proxyMetrics }, log });
+      await realNode.start();
+      step('starting cluster DNS, the default StorageClass and prometheus');
+      const targetsFile = join(stateDir, 'prometheus-targets.json');
+      const discovery = new PodDiscovery(kc, targetsFile);
+      const provisioner = new HostPathProvisioner(kc, join(stateDir, 'volumes'), REAL_NODE_NAME, log);
+      loops.push(discovery, provisioner);
+      const dnsFile = join(stateDir, 'cluster-dns.json');
+      writeFileSync(dnsFile, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: clusterDnsObjects() }));
+      const [, , , prom] = await Promise.all([
+        run(bins.kubectl, ['--kubeconfig', kubeconfigPath, 'apply', '--server-side', '--field-manager=nerops-cluster', '-f', dnsFile]),
+        discovery.start(),
+        provisioner.start(),
+        startPrometheus({ sup, dir: stateDir, port: promPort, targetsFile, host: NODE_IP }),
+      ]);
+      const apps = kc.makeApiClient(AppsV1Api);
+      await waitFor('CoreDNS available', async () => ((await apps.readNamespacedDeployment({ name: 'coredns', namespace: 'kube-system' })).status?.availableReplicas ?? 0) > 0, { timeoutMs: 90_000, intervalMs: 500 });
+      Object.assign(cluster, { prometheusUrl: prom.url, realNodeName: REAL_NODE_NAME });
+    }
+
     cluster.startMs = Date.now() - t0;
     step(`ready in ${(cluster.startMs / 1000).toFixed(1)} s`);
     writeFileSync(join(stateDir, 'cluster.json'), `${JSON.stringify(describe(cluster), null, 2)}\n`);
@@ -167,6 +226,7 @@ export interface ClusterInfo {
   apiserverUrl: string;
   prometheusUrl?: string;
   processNodeName?: string;
+  realNodeName?: string;
   kwokNodeNames: string[];
   podSubnet?: string;
   logDir: string;
@@ -174,6 +234,6 @@ export interface ClusterInfo {
 }
 
 export function describe(c: Cluster): ClusterInfo {
-  const { profile, stateDir, kubeconfigPath, apiserverUrl, prometheusUrl, processNodeName, kwokNodeNames, podSubnet, logDir, startMs } = c;
-  return { profile, stateDir, kubeconfigPath, apiserverUrl, prometheusUrl, processNodeName, kwokNodeNames, podSubnet, logDir, startMs };
+  const { profile, stateDir, kubeconfigPath, apiserverUrl, prometheusUrl, processNodeName, realNodeName, kwokNodeNames, podSubnet, logDir, startMs } = c;
+  return { profile, stateDir, kubeconfigPath, apiserverUrl, prometheusUrl, processNodeName, realNodeName, kwokNodeNames, podSubnet, logDir, startMs };
 }

@@ -50,15 +50,33 @@ export interface ApiserverOptions {
    * namespace's `default` ServiceAccount, so the apiserver-only profile turns it off (as envtest does).
    */
   serviceAccountAdmission: boolean;
+  /**
+   * Real profile: the address of the node network the apiserver listens on and advertises (pods reach
+   * it there, through the `kubernetes` Service), with the Node authorizer and NodeRestriction for the
+   * kubelet and client certificates towards it. Without it, 127.0.0.1 and RBAC only.
+   */
+  node?: { ip: string; kubeletClientCert: string; kubeletClientKey: string };
 }
 
 export async function startApiserver(ctx: ControlPlaneContext, opts: ApiserverOptions): Promise<{ proc: ManagedProcess; url: string }> {
   const { pki } = ctx;
-  const url = `https://127.0.0.1:${opts.port}`;
+  const host = opts.node?.ip ?? '127.0.0.1';
+  const url = `https://${host}:${opts.port}`;
+  const nodeFlags = opts.node
+    ? [
+        '--authorization-mode=Node,RBAC',
+        '--enable-admission-plugins=NodeRestriction',
+        `--kubelet-client-certificate=${opts.node.kubeletClientCert}`,
+        `--kubelet-client-key=${opts.node.kubeletClientKey}`,
+        `--kubelet-certificate-authority=${pki.caCert}`,
+        // The node's name does not resolve; without this, `kubectl logs/exec` fail.
+        '--kubelet-preferred-address-types=InternalIP',
+      ]
+    : ['--authorization-mode=RBAC'];
   const proc = ctx.sup.start('kube-apiserver', ctx.bins['kube-apiserver'], [
     `--etcd-servers=${opts.etcdUrl}`,
-    '--bind-address=127.0.0.1',
-    '--advertise-address=127.0.0.1',
+    `--bind-address=${host}`,
+    `--advertise-address=${host}`,
     `--secure-port=${opts.port}`,
     `--cert-dir=${join(ctx.dir, 'apiserver-certs')}`,
     `--tls-cert-file=${pki.serverCert}`,
@@ -68,7 +86,7 @@ export async function startApiserver(ctx: ControlPlaneContext, opts: ApiserverOp
     `--service-account-signing-key-file=${pki.saKey}`,
     '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
     `--service-cluster-ip-range=${SERVICE_CIDR}`,
-    '--authorization-mode=RBAC',
+    ...nodeFlags,
     '--allow-privileged=true',
     // Priority-and-fairness bootstrapping only slows start-up; no test depends on it.
     '--enable-priority-and-fairness=false',
@@ -87,10 +105,11 @@ export async function startApiserver(ctx: ControlPlaneContext, opts: ApiserverOp
 
 /**
  * kube-controller-manager with the default controller set (deployment, replicaset, job, garbage
- * collector, endpointslice, serviceaccount, serviceaccount-token, namespace, ...), minus the node
- * lifecycle controllers: process nodes send no kubelet heartbeats, and eviction is not under test.
+ * collector, endpointslice, serviceaccount, serviceaccount-token, namespace, ...). Without a real
+ * kubelet (`realNode` false) minus the node lifecycle controllers: process nodes send no heartbeats.
+ * A real node needs them: they lift the not-ready taint a new node is admitted with.
  */
-export async function startControllerManager(ctx: ControlPlaneContext, kubeconfig: string, port: number): Promise<ManagedProcess> {
+export async function startControllerManager(ctx: ControlPlaneContext, kubeconfig: string, port: number, realNode = false): Promise<ManagedProcess> {
   const proc = ctx.sup.start('kube-controller-manager', ctx.bins['kube-controller-manager'], [
     `--kubeconfig=${kubeconfig}`,
     `--authentication-kubeconfig=${kubeconfig}`,
@@ -98,7 +117,7 @@ export async function startControllerManager(ctx: ControlPlaneContext, kubeconfi
     '--bind-address=127.0.0.1',
     `--secure-port=${port}`,
     `--cert-dir=${join(ctx.dir, 'kcm-certs')}`,
-    '--controllers=*,-node-lifecycle-controller,-cloud-node-lifecycle-controller',
+    realNode ? '--controllers=*,-cloud-node-lifecycle-controller' : '--controllers=*,-node-lifecycle-controller,-cloud-node-lifecycle-controller',
     `--service-account-private-key-file=${ctx.pki.saKey}`,
     `--root-ca-file=${ctx.pki.caCert}`,
     `--cluster-signing-cert-file=${ctx.pki.caCert}`,

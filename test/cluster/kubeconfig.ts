@@ -2,14 +2,17 @@
 import { writeFile } from 'node:fs/promises';
 import type { Pki } from './pki.js';
 
-/** Writes a kubeconfig for `server` with paths (not inline data) to the PKI files, and returns its path. */
-export async function writeKubeconfig(path: string, server: string, pki: Pki, name = 'nerops-local'): Promise<string> {
+/**
+ * Writes a kubeconfig for `server` with paths (not inline data) to the PKI files, and returns its path.
+ * `client` picks another client certificate than the admin's (a node's kubelet, kube-proxy).
+ */
+export async function writeKubeconfig(path: string, server: string, pki: Pki, name = 'nerops-local', client = { cert: pki.adminCert, key: pki.adminKey }): Promise<string> {
   // JSON is valid YAML; file paths keep the kubeconfig readable and the keys in one place.
   const config = {
     apiVersion: 'v1',
     kind: 'Config',
     clusters: [{ name, cluster: { server, 'certificate-authority': pki.caCert } }],
-    users: [{ name: `${name}-admin`, user: { 'client-certificate': pki.adminCert, 'client-key': pki.adminKey } }],
+    users: [{ name: `${name}-admin`, user: { 'client-certificate': client.cert, 'client-key': client.key } }],
     contexts: [{ name, context: { cluster: name, user: `${name}-admin`, namespace: 'default' } }],
     'current-context': name,
     preferences: {},

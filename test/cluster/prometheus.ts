@@ -16,7 +16,7 @@ export const SCRAPE_INTERVAL = '1s';
 export function prometheusConfig(targetsFile: string): string {
   const config = {
     global: { scrape_interval: SCRAPE_INTERVAL, evaluation_interval: SCRAPE_INTERVAL, scrape_timeout: SCRAPE_INTERVAL },
-    scrape_configs: [{ job_name: 'process-node-pods', file_sd_configs: [{ files: [targetsFile], refresh_interval: '5s' }] }],
+    scrape_configs: [{ job_name: 'pods', file_sd_configs: [{ files: [targetsFile], refresh_interval: '5s' }] }],
   };
   // JSON is valid YAML.
   return `${JSON.stringify(config, null, 2)}\n`;
@@ -45,16 +45,18 @@ export function prometheusBinary(): string {
   throw new Error('prometheus not found on PATH: apt-get install -y --no-install-recommends prometheus (or set NEROPS_PROMETHEUS_BIN)');
 }
 
-export async function startPrometheus(opts: { sup: Supervisor; dir: string; port: number; targetsFile: string }): Promise<{ proc: ManagedProcess; url: string }> {
+/** `host`: where it listens (127.0.0.1 by default; the real profile's node IP, so pods reach it). */
+export async function startPrometheus(opts: { sup: Supervisor; dir: string; port: number; targetsFile: string; host?: string }): Promise<{ proc: ManagedProcess; url: string }> {
   const dir = join(opts.dir, 'prometheus');
   await mkdir(join(dir, 'data'), { recursive: true });
   const configFile = join(dir, 'prometheus.yml');
   await writeFile(configFile, prometheusConfig(opts.targetsFile));
-  const url = `http://127.0.0.1:${opts.port}`;
+  const host = opts.host ?? '127.0.0.1';
+  const url = `http://${host}:${opts.port}`;
   const proc = opts.sup.start('prometheus', prometheusBinary(), [
     `--config.file=${configFile}`,
     `--storage.tsdb.path=${join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${opts.port}`,
+    `--web.listen-address=${host}:${opts.port}`,
     '--storage.tsdb.retention.time=1d',
     '--log.level=warn',
   ]);

@@ -1,22 +1,34 @@
-# syntax=docker/dockerfile:1
 # One image for every nerops role: its entrypoint is the `ner-ops` CLI
 #   (operator, serve, fetch-model, train, evaluate, validate, predict).
 # The operator starts pods with `command: ["ner-ops", ...]`, so `ner-ops` is also on PATH.
 #
-#   docker build -t nerops:dev .
+#   npm run image:build          # scripts/build-image.sh: nerops:dev and nerops:<version>
+#   docker build -t nerops:dev . # the same on any Docker host that can pull node:20-bookworm-slim
 #   docker run --rm nerops:dev --help
 #
+# No `# syntax=` line and no BuildKit-only instruction: the classic builder (DOCKER_BUILDKIT=0)
+# builds it too, without pulling a frontend image.
 # Base images can be pinned by digest for reproducible and air-gapped builds:
 #   docker build --build-arg NODE_IMAGE=registry.example/library/node:20-bookworm-slim@sha256:... .
+# or be made locally (no container registry at all): scripts/build-base-image.sh.
+# Behind a TLS-inspecting proxy, pass its CA (PEM text) to the npm stages only:
+#   docker build --build-arg "EXTRA_CA_PEM=$(cat proxy-ca.pem)" .
+# The runtime stage never declares EXTRA_CA_PEM: the image does not carry or trust that CA.
 # glibc (Debian) rather than musl (alpine): onnxruntime-node ships glibc binaries only.
 ARG NODE_IMAGE=node:20-bookworm-slim
 
 # ---- build: dev dependencies, TypeScript compile ------------------------------------------------
 FROM ${NODE_IMAGE} AS build
+# PEM of an extra CA for npm's TLS (a TLS-inspecting proxy); empty: only Node's own roots.
+ARG EXTRA_CA_PEM=""
 WORKDIR /src
 # .npmrc carries onnxruntime-node-install-cuda=skip: CPU only, no CUDA download at install time.
 COPY package.json package-lock.json .npmrc ./
-RUN npm ci --no-audit --no-fund
+# npm-ci-checked.sh: npm ci with the extra CA (if any) and a check that it installed everything
+# (npm 10 can exit 0 with half a node_modules); tsc's bin link is the last thing npm writes.
+COPY scripts/npm-ci-checked.sh /usr/local/lib/nerops-build/
+RUN sh /usr/local/lib/nerops-build/npm-ci-checked.sh \
+ && test -x node_modules/.bin/tsc
 COPY tsconfig.json tsconfig.build.json ./
 COPY cli ./cli
 COPY engine ./engine
@@ -30,10 +42,12 @@ RUN npm run build
 
 # ---- production dependencies only ----------------------------------------------------------------
 FROM ${NODE_IMAGE} AS deps
+ARG EXTRA_CA_PEM=""
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
+COPY scripts/npm-ci-checked.sh /usr/local/lib/nerops-build/
 # onnxruntime-node ships binaries for several platforms: keep the linux CPU library of this architecture.
-RUN npm ci --omit=dev --no-audit --no-fund \
+RUN sh /usr/local/lib/nerops-build/npm-ci-checked.sh --omit=dev \
  && npm cache clean --force \
  && arch="$(node -p process.arch)" \
  && find node_modules/onnxruntime-node/bin -mindepth 3 -maxdepth 3 -type d ! -path "*/linux/${arch}" -prune -exec rm -rf {} + \

@@ -1,8 +1,10 @@
 /**
- * The Dockerfile cannot be built here (no Docker engine), so its invariants are checked as text:
- * multi-stage, a Debian (glibc) Node 20 base, production-only dependencies with the CUDA download
- * skipped, no npm in the final stage, a non-root numeric user equal to the UID the operator puts in
- * every pod's securityContext, and the ner-ops entrypoint.
+ * Static checks of the Dockerfile and of the scripts that build it (building the image takes minutes
+ * and a Docker engine, so the unit project reads text; the image itself is exercised by the real
+ * profile): multi-stage, a Debian (glibc) Node 20 base, production-only dependencies with the CUDA
+ * download skipped, a guard against npm's silent half-installs, the extra CA of a TLS-inspecting proxy
+ * only in the npm stages, no npm in the final stage, a non-root numeric user equal to the UID the
+ * operator puts in every pod's securityContext, and the ner-ops entrypoint.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,11 +20,23 @@ const instructions = text
   .map((l) => l.trim())
   .filter((l) => l && !l.startsWith('#'));
 const stages: string[][] = [];
+/** Instructions before the first FROM (global ARGs, usable only in FROM lines). */
+const preamble: string[] = [];
 for (const line of instructions) {
   if (/^FROM\s/i.test(line)) stages.push([line]);
-  else stages.at(-1)?.push(line);
+  else (stages.at(-1) ?? preamble).push(line);
 }
 const final = stages.at(-1) ?? [];
+const stageName = (stage: string[]) => /\sAS\s+(\S+)$/i.exec(stage[0] ?? '')?.[1];
+/** The npm ci wrapper (extra CA, completeness check) as the Dockerfile runs it. */
+const npmCiScript = readFileSync(join(repoRoot, 'scripts/npm-ci-checked.sh'), 'utf8');
+const npmCiRun = /^RUN sh (\S+\/npm-ci-checked\.sh)/;
+/** RUNs of the wrapper: the only instructions that talk to the npm registry. */
+const npmCiRuns = instructions.filter((l) => npmCiRun.test(l));
+const npmStages = stages.filter((st) => st.some((l) => npmCiRun.test(l)));
+/** The build arg carrying the extra CA, as scripts/build-image.sh passes it. */
+const buildImage = readFileSync(join(repoRoot, 'scripts/build-image.sh'), 'utf8');
+const caArg = /--build-arg "([A-Z_]+)=\$\(cat /.exec(buildImage)?.[1] ?? '(missing in build-image.sh)';
 
 describe('Dockerfile', () => {
   it('is multi-stage on a glibc Node 20 base', () => {
@@ -33,9 +47,14 @@ describe('Dockerfile', () => {
 
   it('builds with npm ci + npm run build and installs production dependencies with .npmrc', () => {
     const all = instructions.join('\n');
-    expect(all).toMatch(/RUN npm ci\b/);
+    expect(npmCiScript).toMatch(/^npm ci --no-audit --no-fund "\$@"/m);
+    expect(npmCiRuns.map((r) => /npm-ci-checked\.sh( --omit=dev)?/.exec(r)?.[1] ?? '').sort()).toEqual(['', ' --omit=dev']);
+    // The wrapper is copied to where the stage runs it.
+    for (const st of npmStages) {
+      const where = npmCiRun.exec(st.find((l) => npmCiRun.test(l)) ?? '')?.[1] ?? '';
+      expect(st).toContain(`COPY scripts/npm-ci-checked.sh ${where.slice(0, where.lastIndexOf('/') + 1)}`);
+    }
     expect(all).toMatch(/RUN npm run build/);
-    expect(all).toMatch(/npm ci --omit=dev/);
     expect(all).toMatch(/COPY package\.json package-lock\.json \.npmrc/);
     expect(readFileSync(join(repoRoot, '.npmrc'), 'utf8')).toMatch(/^onnxruntime-node-install-cuda=skip$/m);
   });
@@ -47,6 +66,52 @@ describe('Dockerfile', () => {
     expect(f).toMatch(/COPY --from=deps \/app\/node_modules/);
     expect(f).not.toMatch(/COPY --from=build \/src\/node_modules/);
     expect(f).toMatch(/import\('onnxruntime-node'\)/);
+  });
+
+  it('has no `# syntax=` directive: the classic builder must not need a frontend image', () => {
+    expect(text).not.toMatch(/^#\s*syntax\s*=/im);
+  });
+
+  it('fails the build when npm ci leaves a partial node_modules (npm 10 can exit 0 after failing)', () => {
+    // npm ls --all with npm ci's own options (--omit), only after npm ci exited 0; else exit 1.
+    expect(npmCiScript).toMatch(/^set -eu$/m);
+    const ci = npmCiScript.indexOf('npm ci --no-audit');
+    expect(npmCiScript.indexOf('npm ls --all "$@"', ci)).toBeGreaterThan(ci);
+    expect(npmCiScript).toMatch(/if \[ "\$rc" -eq 0 \] && npm ls --all "\$@"[^;]*; then\n\s+[^\n]*\n\s+exit 0\nfi/);
+    expect(npmCiScript.trimEnd().split('\n').at(-1)).toBe('exit 1');
+    // The full install also proves the compiler's bin link (written last) is there.
+    const fullInstall = npmCiRuns.find((r) => !r.includes('--omit=dev')) ?? '';
+    expect(fullInstall).toMatch(/&& test -x node_modules\/\.bin\/tsc/);
+    // The deps stage still proves the onnxruntime CPU library is there.
+    expect(npmCiRuns.find((r) => r.includes('--omit=dev'))).toMatch(
+      /test -e "node_modules\/onnxruntime-node\/bin\/.*libonnxruntime\.so\.1"/,
+    );
+  });
+
+  it('takes the extra CA as a build arg in the npm stages only; the runtime stage never sees it', () => {
+    expect(npmStages.map(stageName).sort()).toEqual(['build', 'deps']);
+    for (const st of npmStages) expect(st, stageName(st)).toContain(`ARG ${caArg}=""`);
+    // The wrapper writes it for NODE_EXTRA_CA_CERTS and removes it before the layer ends.
+    const file = new RegExp(`printf '%s\\\\n' "\\$${caArg}" >"\\$(\\w+)"`).exec(npmCiScript)?.[1] ?? '(none)';
+    expect(npmCiScript).toMatch(new RegExp(`export NODE_EXTRA_CA_CERTS="\\$${file}"`));
+    expect(npmCiScript).toMatch(new RegExp(`^rm -f "\\$${file}"$`, 'm'));
+    // Nothing about the CA, or the wrapper, in the preamble (global ARGs) or any other stage.
+    for (const st of [preamble, ...stages.filter((s2) => !npmStages.includes(s2))]) {
+      expect(st.join('\n')).not.toMatch(new RegExp(`${caArg}|NODE_EXTRA_CA_CERTS|npm-ci-checked|nerops-build`));
+    }
+    expect(stageName(final)).toBe('runtime');
+    expect(npmStages).not.toContain(final);
+  });
+
+  it('scripts/build-image.sh builds with the classic builder on the base it picks', () => {
+    expect(buildImage).toMatch(/^DOCKER_BUILDKIT=0 "\$docker" build /m);
+    const baseArg = /^ARG (\w+)=node:20-bookworm-slim$/m.exec(text)?.[1];
+    expect(buildImage).toContain(`--build-arg "${baseArg}=$base"`);
+    // The local base it falls back to is the one build-base-image.sh makes.
+    const localBase = /^local_base=(\S+)$/m.exec(buildImage)?.[1];
+    const baseScript = readFileSync(join(repoRoot, 'scripts/build-base-image.sh'), 'utf8');
+    expect(baseScript).toContain(`\${NEROPS_BASE_IMAGE_NAME:-${localBase}}`);
+    expect(buildImage).toContain('-t "$repo:dev"');
   });
 
   it(`runs as the non-root numeric user ${NONROOT_UID} with the ner-ops entrypoint`, () => {

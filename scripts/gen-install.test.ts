@@ -1,13 +1,16 @@
 /**
- * The chart's and the kustomize install's CRDs are byte-for-byte copies of crds/ (the rendered
- * manifests are compared with `helm template` in test/integration/k8s/install.test.ts, where helm is).
+ * The chart's and the kustomize install's CRDs are byte-for-byte copies of crds/, and the chart's RBAC
+ * rules and docs/security.md's table are generated from the permission table (the rendered manifests are
+ * compared with `helm template` in test/integration/k8s/install.test.ts, where helm is).
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import yaml from 'js-yaml';
 import { repoRoot } from '../test/cluster/paths.js';
-import { sourceCrds } from './gen-install.js';
+import { permissionFiles, sourceCrds } from './gen-install.js';
+import { RBAC_TEMPLATE } from './gen-rbac.js';
+import { OPERATOR_PERMISSIONS } from '../operator/src/permissions.js';
 
 describe('install artefacts copy crds/', () => {
   const crds = sourceCrds();
@@ -21,5 +24,27 @@ describe('install artefacts copy crds/', () => {
     const k = yaml.load(readFileSync(join(repoRoot, 'manifests', 'kustomization.yaml'), 'utf8')) as { resources: string[] };
     expect(k.resources).toEqual(['namespace.yaml', ...[...crds.keys()].map((n) => `crds/${n}`), 'nerops.yaml']);
     for (const r of k.resources) expect(existsSync(join(repoRoot, 'manifests', r)), r).toBe(true);
+  });
+});
+
+describe('RBAC from operator/src/permissions.ts', () => {
+  it.each([...permissionFiles()])('%s is what npm run gen:install writes from the table', (path, text) => {
+    expect(readFileSync(join(repoRoot, path), 'utf8')).toBe(text);
+  });
+
+  /** The YAML a named template of _rbac-rules.tpl renders to (its one template expression filled in). */
+  function rules(name: string): Array<{ apiGroups: string[]; resources: string[]; resourceNames?: string[]; verbs: string[] }> {
+    const tpl = readFileSync(join(repoRoot, RBAC_TEMPLATE), 'utf8');
+    const body = tpl.split(`{{- define "${name}" -}}\n`)[1]?.split('{{- end }}')[0] ?? '';
+    return yaml.load(body.replace('{{ .Values.leaderElection.leaseName | quote }}', '"the-lease"')) as ReturnType<typeof rules>;
+  }
+
+  it.each([
+    ['nerops.workloadRules', 'workload'],
+    ['nerops.leaderElectionRules', 'leaderElection'],
+  ] as const)('%s grants exactly the rows of scope %s', (name, scope) => {
+    const granted = rules(name).flatMap((r) => r.verbs.flatMap((v) => r.apiGroups.flatMap((g) => r.resources.map((res) => `${v} ${g}/${res}${r.resourceNames ? ` ${r.resourceNames.join(',')}` : ''}`))));
+    const rows = OPERATOR_PERMISSIONS.filter((p) => p.scope === scope).map((p) => `${p.verb} ${p.group}/${p.resource}${p.subresource ? `/${p.subresource}` : ''}${p.byName ? ' the-lease' : ''}`);
+    expect(granted.sort()).toEqual(rows.sort());
   });
 });

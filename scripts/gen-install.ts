@@ -3,6 +3,9 @@
  *
  * - `charts/nerops/crds/*.yaml` and `manifests/crds/*.yaml`: copies of `crds/` (generated from the zod
  *   schemas by `npm run gen:crds`).
+ * - `charts/nerops/templates/_rbac-rules.tpl` and the RBAC table of `docs/security.md`: the operator's
+ *   permission table (operator/src/permissions.ts, rendered by scripts/gen-rbac.ts). Written first, since
+ *   the chart renders with them.
  * - `manifests/nerops.yaml`: `helm template nerops charts/nerops --namespace nerops-system` with default
  *   values, rendered once for `kubectl apply -k manifests/` (kustomize cannot read files outside its root).
  *
@@ -17,6 +20,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { findBinaries } from '../test/cluster/binaries.js';
 import { repoRoot } from '../test/cluster/paths.js';
+import { RBAC_TEMPLATE, rbacTemplate, SECURITY_DOC, spliceDocTable } from './gen-rbac.js';
 
 export const RELEASE = 'nerops';
 export const NAMESPACE = 'nerops-system';
@@ -51,9 +55,17 @@ metadata:
     pod-security.kubernetes.io/enforce: restricted
 `;
 
+/** Files generated from the permission table, which need no helm (repository-relative path → content). */
+export function permissionFiles(root = repoRoot): Map<string, string> {
+  return new Map([
+    [RBAC_TEMPLATE, rbacTemplate()],
+    [SECURITY_DOC, spliceDocTable(readFileSync(join(root, SECURITY_DOC), 'utf8'))],
+  ]);
+}
+
 /** Every generated file (repository-relative path → content). */
 export function generatedFiles(root = repoRoot, helm = helmBinary()): Map<string, string> {
-  const files = new Map<string, string>();
+  const files = new Map<string, string>(permissionFiles(root));
   const crds = sourceCrds(root);
   for (const [name, text] of crds) {
     files.set(`charts/nerops/crds/${name}`, text);
@@ -99,13 +111,19 @@ function main(): number {
     if (differ.length) console.error('run: npm run gen:install');
     return differ.length ? 1 : 0;
   }
+  const write = (files: Map<string, string>) => {
+    for (const [p, text] of files) {
+      mkdirSync(join(repoRoot, p, '..'), { recursive: true });
+      writeFileSync(join(repoRoot, p), text);
+      console.log(`wrote ${p}`);
+    }
+  };
+  // The chart renders manifests/nerops.yaml with the RBAC rules: write those first.
+  const first = permissionFiles();
+  write(first);
   const files = generatedFiles();
   for (const p of staleFiles(repoRoot, files)) rmSync(join(repoRoot, p));
-  for (const [p, text] of files) {
-    mkdirSync(join(repoRoot, p, '..'), { recursive: true });
-    writeFileSync(join(repoRoot, p), text);
-    console.log(`wrote ${p}`);
-  }
+  write(new Map([...files].filter(([p]) => !first.has(p))));
   return 0;
 }
 

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import type { ClusterAccess } from './runtime/kubeconfig.js';
 import type { Logger } from 'pino';
 import { ControllerManager, type ControllerSpec, type ManagerOptions } from './runtime/controller.js';
-import { KubeClient } from './runtime/kube.js';
+import { KubeClient, type RequestObserver } from './runtime/kube.js';
 import { LeaderElector, type LeaderElectionOptions } from './runtime/leader.js';
 import { OperatorMetrics } from './runtime/metrics.js';
 import type { Clock } from './runtime/clock.js';
@@ -65,6 +65,11 @@ export interface OperatorOptions {
   /** How long shutdown waits for in-flight reconciles (default 30 s). */
   drainTimeoutMs?: number;
   clock?: Clock;
+  /**
+   * Called after every API request the operator sends, from the first informer list on (tests check them
+   * against the permission table, operator/src/permissions.ts).
+   */
+  onRequest?: RequestObserver;
 }
 
 /** A running operator. */
@@ -92,6 +97,7 @@ export async function runOperator(options: OperatorOptions, controllers: readonl
   const log = options.logger;
   const metrics = new OperatorMetrics();
   const kube = new KubeClient(options.kubeConfig);
+  if (options.onRequest) kube.onRequest(options.onRequest);
   const identity = (options.leaderElection ? options.leaderElection.identity : undefined) ?? defaultIdentity();
   const manager = new ControllerManager({
     client: kube,

@@ -11,7 +11,9 @@ import yaml from 'js-yaml';
 import { pino } from 'pino';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { runOperator, type OperatorHandle } from '../../operator/src/main.js';
-import { KubeClient } from '../../operator/src/runtime/kube.js';
+import { KubeClient, type RequestObserver } from '../../operator/src/runtime/kube.js';
+import { AccessRecorder } from '../../operator/src/runtime/permissions.js';
+import { OPERATOR_PERMISSIONS } from '../../operator/src/permissions.js';
 import { builtin, resourcePath, type ResourceType } from '../../operator/src/runtime/resource.js';
 import type { ControllerSpec } from '../../operator/src/runtime/controller.js';
 import { nerModelController } from '../../operator/src/controllers/nermodel/reconcile.js';
@@ -71,10 +73,18 @@ export async function startOperator(kc: KubeConfig, namespace: string, deploymen
     nerDeploymentController({ image: TEST_IMAGE, ...deployment }),
     ...(drift ? [driftPolicyController({ image: TEST_IMAGE, ...drift })] : []),
   ] as unknown as ControllerSpec<KubernetesObject>[];
-  const handle = await runOperator({ kubeConfig: kc, logger, namespace, metrics: false, leaderElection: false }, specs);
+  // Every request the operator sends must be allowed by the permission table the chart's RBAC is
+  // generated from: a request outside it would be a 403 under the chart's ServiceAccount.
+  let observe: RequestObserver = () => undefined;
+  const recorder = new AccessRecorder({ onRequest: (o) => ((observe = o), () => undefined) });
+  const handle = await runOperator({ kubeConfig: kc, logger, namespace, metrics: false, leaderElection: false, onRequest: (...a) => observe(...a) }, specs);
   await handle.manager.waitForSync();
   // Bounded: a test must not hang in teardown if a watch is slow to close.
-  const stop = () => Promise.race([handle.stop(), new Promise<void>((r) => setTimeout(r, 20_000).unref())]);
+  const stop = async () => {
+    await Promise.race([handle.stop(), new Promise<void>((r) => setTimeout(r, 20_000).unref())]);
+    const outside = recorder.notIn(OPERATOR_PERMISSIONS);
+    if (outside.length) throw new Error(`the operator sent requests operator/src/permissions.ts does not allow (the chart's RBAC would refuse them): ${outside.join('; ')}`);
+  };
   return { handle, writes: () => handle.kube.writes, stop };
 }
 

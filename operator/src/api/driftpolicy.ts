@@ -104,7 +104,7 @@ export type JobTemplate = z.output<typeof JobTemplateSchema>;
 
 /** How retraining runs. */
 export const RetrainingSchema = z.object({
-  /** Job template; when omitted the operator runs `ner-ops train` in its own image. */
+  /** Job template; when omitted the operator runs `ner-ops retrain` in its own image, with the policy's pvc:// claims mounted. */
   template: JobTemplateSchema.optional(),
   /** Annotated training data (CoNLL/BIO): `pvc://claim/path`, `http(s)://…` or `file://…`. */
   datasetUri: ArtifactUriSchema,

@@ -142,7 +142,7 @@ export function invalidCases(samples: readonly Obj[]): InvalidCase[] {
     c('DriftPolicy unknown approval', drift, (s) => (s.approval = 'Later'), 'spec.approval', 'Unsupported value'),
     c('DriftPolicy schedule in words', drift, (s) => (s.triggers.schedule = 'every sunday'), 'spec.triggers.schedule'),
     c('DriftPolicy ftp output', drift, (s) => (s.retraining.outputUri = 'ftp://host/models'), 'spec.retraining.outputUri'),
-    c('DriftPolicy Job template without spec', drift, (s) => delete s.retraining.template.spec, 'spec.retraining.template.spec', 'Required value'),
+    c('DriftPolicy Job template without spec', drift, (s) => (s.retraining.template = { metadata: { labels: { team: 'nlp' } } }), 'spec.retraining.template.spec', 'Required value'),
     c('DriftPolicy suspend as a string', drift, (s) => (s.suspend = 'yes'), 'spec.suspend', 'boolean'),
   ];
 }

@@ -12,7 +12,7 @@
  *   Jobs, Deployments, Services, PDBs, Events and its Lease, without a single 403.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -130,6 +130,9 @@ describe('chart', () => {
         const d = objs.find((o) => o.kind === 'Deployment') as V1Deployment;
         expect(d.spec?.replicas).toBe(2);
         expect(d.spec?.template.spec?.containers[0]?.args).toEqual(expect.arrayContaining(['operator', '--leader-elect=true']));
+        // No image is published: the default is the local image the image build tags, no registry.
+        const { appVersion } = yaml.load(readFileSync(join(chart, 'Chart.yaml'), 'utf8')) as { appVersion: string };
+        expect(d.spec?.template.spec?.containers[0]?.image).toBe(`nerops:${appVersion}`);
       },
     },
     {
@@ -150,9 +153,9 @@ describe('chart', () => {
       check: (objs, text) => {
         const images = [...text.matchAll(/image: "?([^"\s]+)"?/g)].map((m) => m[1]);
         expect(images.length).toBeGreaterThan(0);
-        for (const i of images) expect(i).toBe(`registry.hospital.local:5000/mirror/nerops/nerops:1.2.3@${DIGEST}`);
+        for (const i of images) expect(i).toBe(`registry.hospital.local:5000/mirror/nerops:1.2.3@${DIGEST}`);
         const env = (objs.find((o) => o.kind === 'Deployment') as V1Deployment).spec?.template.spec?.containers[0]?.env ?? [];
-        expect(env.find((e) => e.name === 'NEROPS_IMAGE')?.value).toBe(`registry.hospital.local:5000/mirror/nerops/nerops:1.2.3@${DIGEST}`);
+        expect(env.find((e) => e.name === 'NEROPS_IMAGE')?.value).toBe(`registry.hospital.local:5000/mirror/nerops:1.2.3@${DIGEST}`);
       },
     },
     {
@@ -304,8 +307,9 @@ describe('RBAC is sufficient: the operator runs with the chart ServiceAccount to
           expect(review.status.allowed, `${verb} ${resource}.${group} in all namespaces`).toBe(true);
         }
       }
-      // ...and nothing beyond what it needs: no Secrets, no deletes, no RBAC.
-      for (const [group, resource, verb] of [['', 'secrets', 'get'], ['apps', 'deployments', 'delete'], ['rbac.authorization.k8s.io', 'roles', 'create'], ['', 'pods', 'create']] as const) {
+      // ...and nothing beyond what it needs: no Secrets, no pod or Job deletes, no RBAC
+      // (test/integration/cluster-rbac.test.ts checks every row of the permission table and more limits).
+      for (const [group, resource, verb] of [['', 'secrets', 'get'], ['batch', 'jobs', 'delete'], ['rbac.authorization.k8s.io', 'roles', 'create'], ['', 'pods', 'create']] as const) {
         const review = await saKube.request<{ status: { allowed: boolean } }>({
           method: 'POST',
           path: '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',

@@ -1,0 +1,77 @@
+/**
+ * Every Kubernetes API permission the operator needs: one row per verb and resource, with the code that
+ * sends the request. The only list of them:
+ *
+ * - the Helm chart's RBAC rules are generated from it (`npm run gen:install` writes
+ *   charts/nerops/templates/_rbac-rules.tpl, and from the chart manifests/nerops.yaml);
+ * - operator/src/permissions.test.ts checks that the controllers' informers and the requests their
+ *   reconciles send (recorded on a fake API) are all rows here, and that every row is used;
+ * - the operator tests against the local cluster (test/e2e/operator-fixture.ts) fail on any request the
+ *   operator sent that no row allows;
+ * - test/integration/cluster-rbac.test.ts asks the API server, with `kubectl auth can-i --as` the chart's
+ *   ServiceAccount, for each row, in both scope modes and for manifests/nerops.yaml;
+ * - docs/security.md's RBAC table is generated from it.
+ *
+ * Least privilege: a row exists only because some code needs it. No Secrets, no pods beyond reading a
+ * finished Job's result, no `get` where the informer cache is read, no `update` where server-side apply
+ * (`patch`) is used.
+ */
+import type { Permission } from './runtime/permissions.js';
+
+const NERMODEL = 'operator/src/controllers/nermodel/reconcile.ts';
+const NERDEPLOYMENT = 'operator/src/controllers/nerdeployment/reconcile.ts';
+const DRIFTPOLICY = 'operator/src/controllers/driftpolicy/reconcile.ts';
+const CLIENT = 'operator/src/runtime/client.ts';
+const LEADER = 'operator/src/runtime/leader.ts';
+const OWNER_CHECK = 'OwnerReferencesPermissionEnforcement admission: a child whose ownerReference sets blockOwnerDeletion';
+
+export const OPERATOR_PERMISSIONS: readonly Permission[] = [
+  // nerops.io: the three kinds the controllers reconcile.
+  { verb: 'list', group: 'nerops.io', resource: 'nermodels', scope: 'workload', why: 'informer: NerModel controller (primary); NerDeployment and DriftPolicy controllers watch models', code: NERMODEL },
+  { verb: 'watch', group: 'nerops.io', resource: 'nermodels', scope: 'workload', why: 'informer: NerModel controller (primary); NerDeployment and DriftPolicy controllers watch models', code: NERMODEL },
+  { verb: 'create', group: 'nerops.io', resource: 'nermodels', scope: 'workload', why: 'DriftPolicy: the NerModel of a succeeded retraining Job, by server-side apply (create when absent, patch)', code: `${DRIFTPOLICY}#createModels` },
+  { verb: 'patch', group: 'nerops.io', resource: 'nermodels', scope: 'workload', why: 'DriftPolicy: the NerModel of a succeeded retraining Job, by server-side apply (create when absent, patch)', code: `${DRIFTPOLICY}#createModels` },
+  { verb: 'patch', group: 'nerops.io', resource: 'nermodels', subresource: 'status', scope: 'workload', why: 'NerModel status (server-side apply on /status)', code: `${CLIENT}#applyStatus` },
+  { verb: 'update', group: 'nerops.io', resource: 'nermodels', subresource: 'finalizers', scope: 'workload', why: 'validation Jobs are owned by their NerModel', code: 'operator/src/controllers/nermodel/desired.ts', checkedBy: OWNER_CHECK },
+  { verb: 'list', group: 'nerops.io', resource: 'nerdeployments', scope: 'workload', why: 'informer: NerDeployment controller (primary); DriftPolicy controller watches its target', code: NERDEPLOYMENT },
+  { verb: 'watch', group: 'nerops.io', resource: 'nerdeployments', scope: 'workload', why: 'informer: NerDeployment controller (primary); DriftPolicy controller watches its target', code: NERDEPLOYMENT },
+  { verb: 'patch', group: 'nerops.io', resource: 'nerdeployments', scope: 'workload', why: 'removes the one-shot nerops.io/rollout-action annotation once its effect is in status (merge patch)', code: `${NERDEPLOYMENT}#consumeAction` },
+  { verb: 'patch', group: 'nerops.io', resource: 'nerdeployments', subresource: 'status', scope: 'workload', why: 'NerDeployment status (server-side apply on /status)', code: `${CLIENT}#applyStatus` },
+  { verb: 'update', group: 'nerops.io', resource: 'nerdeployments', subresource: 'finalizers', scope: 'workload', why: 'serving Deployments, Services and PodDisruptionBudgets are owned by their NerDeployment', code: 'operator/src/controllers/nerdeployment/desired.ts', checkedBy: OWNER_CHECK },
+  { verb: 'list', group: 'nerops.io', resource: 'driftpolicies', scope: 'workload', why: 'informer: DriftPolicy controller (primary)', code: DRIFTPOLICY },
+  { verb: 'watch', group: 'nerops.io', resource: 'driftpolicies', scope: 'workload', why: 'informer: DriftPolicy controller (primary)', code: DRIFTPOLICY },
+  { verb: 'patch', group: 'nerops.io', resource: 'driftpolicies', subresource: 'status', scope: 'workload', why: 'DriftPolicy status (server-side apply on /status)', code: `${CLIENT}#applyStatus` },
+  { verb: 'update', group: 'nerops.io', resource: 'driftpolicies', subresource: 'finalizers', scope: 'workload', why: 'retraining Jobs are owned by their DriftPolicy', code: 'operator/src/controllers/driftpolicy/desired.ts', checkedBy: OWNER_CHECK },
+
+  // What the NerDeployment controller runs: Deployments, Services, PodDisruptionBudgets, HTTPRoute weights.
+  { verb: 'list', group: 'apps', resource: 'deployments', scope: 'workload', why: 'informer: NerDeployment controller owns its Deployments', code: NERDEPLOYMENT },
+  { verb: 'watch', group: 'apps', resource: 'deployments', scope: 'workload', why: 'informer: NerDeployment controller owns its Deployments', code: NERDEPLOYMENT },
+  { verb: 'create', group: 'apps', resource: 'deployments', scope: 'workload', why: 'stable and canary Deployments, by server-side apply (create when absent, patch)', code: NERDEPLOYMENT },
+  { verb: 'patch', group: 'apps', resource: 'deployments', scope: 'workload', why: 'stable and canary Deployments, by server-side apply (create when absent, patch)', code: NERDEPLOYMENT },
+  { verb: 'delete', group: 'apps', resource: 'deployments', scope: 'workload', why: 'the canary Deployment is deleted once no rollout needs it (a promotion has rolled out on the stable track)', code: `${NERDEPLOYMENT}#prune` },
+  { verb: 'list', group: '', resource: 'services', scope: 'workload', why: 'informer: NerDeployment controller owns its Services', code: NERDEPLOYMENT },
+  { verb: 'watch', group: '', resource: 'services', scope: 'workload', why: 'informer: NerDeployment controller owns its Services', code: NERDEPLOYMENT },
+  { verb: 'create', group: '', resource: 'services', scope: 'workload', why: 'client, stable and canary Services, by server-side apply (create when absent, patch)', code: NERDEPLOYMENT },
+  { verb: 'patch', group: '', resource: 'services', scope: 'workload', why: 'client, stable and canary Services, by server-side apply (create when absent, patch)', code: NERDEPLOYMENT },
+  { verb: 'delete', group: '', resource: 'services', scope: 'workload', why: 'the canary Service is deleted with the canary Deployment (replicaRatio routing; gatewayAPI keeps it for the HTTPRoute)', code: `${NERDEPLOYMENT}#prune` },
+  { verb: 'list', group: 'policy', resource: 'poddisruptionbudgets', scope: 'workload', why: 'informer: NerDeployment controller owns its PodDisruptionBudget', code: NERDEPLOYMENT },
+  { verb: 'watch', group: 'policy', resource: 'poddisruptionbudgets', scope: 'workload', why: 'informer: NerDeployment controller owns its PodDisruptionBudget', code: NERDEPLOYMENT },
+  { verb: 'create', group: 'policy', resource: 'poddisruptionbudgets', scope: 'workload', why: 'one PodDisruptionBudget per NerDeployment, by server-side apply (create when absent, patch)', code: NERDEPLOYMENT },
+  { verb: 'patch', group: 'policy', resource: 'poddisruptionbudgets', scope: 'workload', why: 'one PodDisruptionBudget per NerDeployment, by server-side apply (create when absent, patch)', code: NERDEPLOYMENT },
+  { verb: 'get', group: 'gateway.networking.k8s.io', resource: 'httproutes', scope: 'workload', why: 'gatewayAPI routing: reads the user\'s HTTPRoute (not cached: it is not ours)', code: NERDEPLOYMENT },
+  { verb: 'patch', group: 'gateway.networking.k8s.io', resource: 'httproutes', scope: 'workload', why: 'gatewayAPI routing: sets the stable/canary backendRef weights (merge patch with resourceVersion)', code: NERDEPLOYMENT },
+
+  // Validation and retraining Jobs, and their results.
+  { verb: 'list', group: 'batch', resource: 'jobs', scope: 'workload', why: 'informer: NerModel controller owns validation Jobs, DriftPolicy controller retraining Jobs', code: `${NERMODEL}, ${DRIFTPOLICY}` },
+  { verb: 'watch', group: 'batch', resource: 'jobs', scope: 'workload', why: 'informer: NerModel controller owns validation Jobs, DriftPolicy controller retraining Jobs', code: `${NERMODEL}, ${DRIFTPOLICY}` },
+  { verb: 'create', group: 'batch', resource: 'jobs', scope: 'workload', why: 'validation and retraining Jobs, by server-side apply (create when absent, patch)', code: `${NERMODEL}, ${DRIFTPOLICY}` },
+  { verb: 'patch', group: 'batch', resource: 'jobs', scope: 'workload', why: 'validation and retraining Jobs, by server-side apply (create when absent, patch)', code: `${NERMODEL}, ${DRIFTPOLICY}` },
+  { verb: 'list', group: '', resource: 'pods', scope: 'workload', why: 'a finished Job\'s pod carries its result in the termination message (listed by job-name)', code: `${NERMODEL}#terminatedContainer, ${DRIFTPOLICY}#terminatedOf` },
+  { verb: 'get', group: '', resource: 'configmaps', scope: 'workload', why: 'DriftPolicy: the dataset version in spec.triggers.datasetRef (read by name)', code: `${DRIFTPOLICY}#datasetVersionOf` },
+
+  // The runtime.
+  { verb: 'create', group: 'events.k8s.io', resource: 'events', scope: 'workload', why: 'Events on transitions, in the namespace of the object', code: `${CLIENT}#event` },
+  { verb: 'create', group: 'coordination.k8s.io', resource: 'leases', scope: 'leaderElection', why: 'leader election: the first candidate creates the Lease (create cannot be limited by name)', code: LEADER },
+  { verb: 'get', group: 'coordination.k8s.io', resource: 'leases', scope: 'leaderElection', byName: true, why: 'leader election: candidates read the Lease', code: LEADER },
+  { verb: 'update', group: 'coordination.k8s.io', resource: 'leases', scope: 'leaderElection', byName: true, why: 'leader election: acquire, renew and release the Lease', code: LEADER },
+];

@@ -102,7 +102,11 @@ describe('the real node', () => {
     });
     await core.createNamespacedService({ namespace: ns, body: { metadata: { name: 'echo' }, spec: { selector: { app: 'echo' }, ports: [{ port: 80, targetPort: 8080 }] } } });
     await eventually(async () => expect((await core.readNamespacedPod({ name: 'echo', namespace: ns })).status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True'), 120_000, 500);
-    const out = await runNode('dns', `fetch('http://echo/').then(r => r.text()).then(t => console.log(t), e => { console.error(e); process.exit(1); })`);
+    // A new Service's endpoints reach kube-proxy's rules a moment after the pod is Ready: retry briefly.
+    const out = await runNode(
+      'dns',
+      `(async () => { for (let i = 0; ; i++) { try { console.log(await (await fetch('http://echo/')).text()); return; } catch (e) { if (i >= 30) { console.error(e); process.exit(1); } await new Promise(r => setTimeout(r, 500)); } } })()`,
+    );
     expect(out).toContain('hello from echo');
     // kubectl exec goes apiserver → kubelet (its serving certificate, our CA) → containerd.
     expect(await kubectl('exec', 'echo', '--', 'node', '-p', 'process.getuid()')).toBe('65532\n');

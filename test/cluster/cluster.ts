@@ -130,7 +130,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     const [etcdClient, etcdPeer, apiPort, kcmPort, schedPort, kwokPort, promPort, kubeletHealthz, proxyHealthz, proxyMetrics] = ports as [number, number, number, number, number, number, number, number, number, number];
     const ctx: ControlPlaneContext = { sup, bins, pki, dir: stateDir };
     // Saving the images (the first time per image id) overlaps the control plane's start.
-    const images = real ? nodeImageArchives(bins) : undefined;
+    const images = real ? nodeImageArchives(bins, log) : undefined;
     images?.catch(() => undefined);
 
     step('starting etcd');

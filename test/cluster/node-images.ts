@@ -7,17 +7,23 @@
  * - the project's image (`nerops:dev`), built from the Dockerfile by `npm run image:build`.
  *
  * The first two are `docker import`ed from their binary; all three are `docker save`d once per image
- * id into `<cache>/images/`, so a cluster start costs an import, not a save. Docker must be running.
+ * id into `<cache>/images/`, so a cluster start costs an import, not a save.
+ *
+ * Docker is started when none answers (scripts/dockerd.sh; it keeps running afterwards, and `.ci/run`
+ * stops it), and outside CI a missing project image is built (scripts/build-image.sh), as missing
+ * binaries are: a fresh clone's `npm test` needs nothing else. Under CI a missing image is an error,
+ * because `.ci/run` builds it first and a gap there is a CI bug.
  */
 import { mkdtemp, rm, copyFile, access, mkdir, rename } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheRoot } from './binaries.js';
 import { run } from './host-commands.js';
+import { repoRoot } from './paths.js';
 import { PAUSE_IMAGE } from './real-node-config.js';
 
-/** The image every project pod runs (operator, servers, Jobs); `npm run image:build` makes it. */
-export const PROJECT_IMAGE = process.env.NEROPS_IMAGE ?? 'nerops:dev';
+/** The image every project pod runs (operator, servers, Jobs); `npm run image:build` makes it (`$NEROPS_TEST_IMAGE` overrides). */
+export const PROJECT_IMAGE = process.env.NEROPS_TEST_IMAGE ?? 'nerops:dev';
 export const COREDNS_IMAGE = 'nerops.local/coredns:dev';
 
 /** Docker's CLI: Debian's 20.10 client, not a newer one elsewhere on PATH that expects BuildKit. */
@@ -62,14 +68,20 @@ async function archive(ref: string, id: string): Promise<string> {
 }
 
 /** Archives of the pause, CoreDNS and project images, making the first two from their binaries. */
-export async function nodeImageArchives(bins: { pause: string; coredns: string }): Promise<string[]> {
+export async function nodeImageArchives(bins: { pause: string; coredns: string }, log: (line: string) => void = () => undefined): Promise<string[]> {
+  await run('bash', [join(repoRoot, 'scripts', 'dockerd.sh'), 'start'], { timeoutMs: 60_000 });
+  if (!(await imageId(PROJECT_IMAGE)) && process.env.CI !== 'true' && !process.env.NEROPS_TEST_IMAGE) {
+    log(`test/cluster: building the project image ${PROJECT_IMAGE} (scripts/build-image.sh; minutes, once)`);
+    // auto: the CAs this host's administrator added (a TLS-inspecting proxy) reach the build stages only.
+    await run('bash', [join(repoRoot, 'scripts', 'build-image.sh')], { timeoutMs: 1_800_000, env: { NEROPS_EXTRA_CA: process.env.NEROPS_EXTRA_CA ?? 'auto' } });
+  }
   // The pause binary must be PID 1 and needs no user; CoreDNS runs as 65532 on an unprivileged port.
   if (!(await imageId(PAUSE_IMAGE))) await importBinary(PAUSE_IMAGE, bins.pause, 'pause');
   if (!(await imageId(COREDNS_IMAGE))) await importBinary(COREDNS_IMAGE, bins.coredns, 'coredns');
   const out: string[] = [];
   for (const ref of [PAUSE_IMAGE, COREDNS_IMAGE, PROJECT_IMAGE]) {
     const id = await imageId(ref);
-    if (!id) throw new Error(`test/cluster: no image ${ref} in Docker; build it with \`npm run image:build\` (Docker must be running)`);
+    if (!id) throw new Error(`test/cluster: no image ${ref} in Docker; build it with \`npm run image:build\``);
     out.push(await archive(ref, id));
   }
   return out;

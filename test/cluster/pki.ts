@@ -3,6 +3,7 @@
  * ECDSA P-256 keys: generating them takes milliseconds, which keeps cluster start fast.
  */
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -67,7 +68,10 @@ async function signedCert(dir: string, name: string, subject: string, ext: strin
   await ecKey(key);
   await openssl(['req', '-new', '-key', key, '-subj', subject, '-out', csr]);
   await writeFile(extFile, ext);
-  await openssl(['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-days', '30', '-sha256', '-extfile', extFile, '-out', join(dir, `${name}.crt`)]);
+  // A random serial per certificate: -CAcreateserial shares one serial file, which races when the
+  // certificates are signed in parallel ("Unable to load number from ca.srl").
+  const serial = `0x${randomBytes(8).toString('hex')}`;
+  await openssl(['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-set_serial', serial, '-days', '30', '-sha256', '-extfile', extFile, '-out', join(dir, `${name}.crt`)]);
 }
 
 const CLIENT_EXT = 'extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n';

@@ -24,8 +24,10 @@ import type { NerModel } from '../../operator/src/api/nermodel.js';
 import type { NerDeployment } from '../../operator/src/api/nerdeployment.js';
 import { trainSmallBundle, type TrainedBundle } from '../../server/test-fixtures.js';
 import { eventually } from '../cluster/testing.js';
+import { repoRoot } from '../cluster/paths.js';
 
-const root = join(import.meta.dirname, '..', '..');
+// From sources and from dist/ alike (the benchmarks run the compiled fixture).
+const root = repoRoot;
 export const TEST_IMAGE = 'nerops:dev';
 
 /** Server-side apply of every CRD in crds/, then wait until each is Established. */

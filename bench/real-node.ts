@@ -1,0 +1,121 @@
+/**
+ * The real node beside the process node: the same steps timed on both profiles.
+ *
+ *   npm run build && node dist/bench/real-node.js [runs=3]
+ *
+ * Per profile: cluster start (cached binaries and image archives), a serving pod of the project image
+ * from created to Ready (median of `runs`), and a NerModel from applied to Ready plus a NerDeployment
+ * from applied to serving (ready replicas). On the real profile the operator is the chart's, installed
+ * by helm, with the bundle on a PVC; on the full profile it runs in-process with a file:// bundle, as the
+ * process-node tests do. The real profile needs the machine's real node to be free (one per machine).
+ */
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { pathToFileURL } from 'node:url';
+import { trainSmallBundle, type TrainedBundle } from '../server/test-fixtures.js';
+import { startCluster, type Cluster, type ClusterProfile } from '../test/cluster/cluster.js';
+import { describe as describeCluster } from '../test/cluster/cluster.js';
+import { PROJECT_IMAGE } from '../test/cluster/node-images.js';
+import { createTestNamespace, eventually } from '../test/cluster/testing.js';
+import { Api, installCrds, nerDeployment, nerDeployments, nerModel, nerModels, startOperator, type NerDeployment, type NerModel } from '../test/e2e/operator-fixture.js';
+import { claimWithLoader, installOperator, putOnClaim } from '../test/real/install.js';
+
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Created → Ready of a pod running a small HTTP server of the project image, with an HTTP readiness probe. */
+async function podReadyMs(kc: KubeConfig, namespace: string, name: string): Promise<number> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const t0 = Date.now();
+  await core.createNamespacedPod({
+    namespace,
+    body: {
+      metadata: { name },
+      spec: {
+        containers: [
+          {
+            name: 'server',
+            image: PROJECT_IMAGE,
+            imagePullPolicy: 'IfNotPresent',
+            command: ['node', '-e', "require('http').createServer((q, r) => r.end('ok')).listen(8080, process.env.POD_IP)"],
+            env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
+            ports: [{ containerPort: 8080 }],
+            readinessProbe: { httpGet: { path: '/', port: 8080 }, periodSeconds: 1 },
+          },
+        ],
+      },
+    },
+  });
+  await eventually(async () => {
+    const pod = await core.readNamespacedPod({ name, namespace });
+    if (pod.status?.conditions?.find((c) => c.type === 'Ready')?.status !== 'True') throw new Error('not ready');
+  }, 120_000, 100);
+  return Date.now() - t0;
+}
+
+/** Applied → Ready of a NerModel, then applied → one ready replica of a NerDeployment serving it. */
+async function modelAndServingMs(cluster: Cluster, namespace: string, bundle: TrainedBundle): Promise<{ model: number; serving: number }> {
+  const api = new Api(cluster.kubeConfig);
+  let uri = pathToFileURL(bundle.dir).href;
+  let stopOperator = async (): Promise<void> => undefined;
+  if (cluster.profile === 'real') {
+    const info = describeCluster(cluster);
+    const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
+    await installOperator(info, { release: 'bench', namespace: 'nerops-bench', scope: 'cluster' });
+    const loader = await claimWithLoader(info, core, namespace, 'models');
+    await putOnClaim(info, namespace, loader, bundle.dir, 'clinical/1.0.0');
+    uri = 'pvc://models/clinical/1.0.0';
+  } else {
+    await installCrds(cluster.kubeConfig);
+    const op = await startOperator(cluster.kubeConfig, namespace);
+    stopOperator = op.stop;
+  }
+  try {
+    let t0 = Date.now();
+    await api.create(nerModels, namespace, nerModel('clinical-v1', uri, bundle.digest));
+    await eventually(async () => {
+      if ((await api.get<NerModel>(nerModels, namespace, 'clinical-v1')).status?.phase !== 'Ready') throw new Error('not Ready');
+    }, 300_000, 200);
+    const model = Date.now() - t0;
+    t0 = Date.now();
+    await api.create(nerDeployments, namespace, nerDeployment('notes', 'clinical-v1', { replicas: { min: 1, max: 1 } }));
+    await eventually(async () => {
+      if (((await api.get<NerDeployment>(nerDeployments, namespace, 'notes')).status?.replicas?.ready ?? 0) < 1) throw new Error('not serving');
+    }, 300_000, 200);
+    return { model, serving: Date.now() - t0 };
+  } finally {
+    await stopOperator();
+    api.close();
+  }
+}
+
+async function measure(profile: ClusterProfile, runs: number, bundle: TrainedBundle): Promise<string[]> {
+  const cluster = await startCluster({ profile });
+  try {
+    const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
+    const ns = await createTestNamespace(core, 'bench');
+    const pods: number[] = [];
+    for (let i = 0; i < runs; i++) pods.push(await podReadyMs(cluster.kubeConfig, ns, `server-${i}`));
+    const { model, serving } = await modelAndServingMs(cluster, ns, bundle);
+    return [
+      `${profile}: cluster start ${seconds(cluster.startMs)}`,
+      `${profile}: serving pod created → Ready, median of ${runs}: ${seconds(median(pods))} (${pods.map(seconds).join(', ')})`,
+      `${profile}: NerModel applied → Ready ${seconds(model)}; NerDeployment applied → serving ${seconds(serving)}`,
+    ];
+  } finally {
+    await cluster.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const runs = Number(process.argv[2] ?? 3);
+  const bundle = await trainSmallBundle({ seed: 7, count: 200, epochs: 3, name: 'clinical', version: '1.0.0' });
+  for (const profile of ['full', 'real'] as const) for (const line of await measure(profile, runs, bundle)) console.log(line);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -29,7 +29,7 @@ import { nodeImageArchives } from './node-images.js';
 import { installPlacementPolicy } from './placement-policy.js';
 import { PodDiscovery } from './pod-discovery.js';
 import { NODE_IP, REAL_NODE_NAME } from './real-node-config.js';
-import { prepareNodeNetwork, RealNode } from './real-node.js';
+import { prepareNodeNetwork, RealNode, sweepRealNode } from './real-node.js';
 import { freePorts } from './ports.js';
 import { ProcessNode } from './process-node.js';
 import { startPrometheus } from './prometheus.js';
@@ -114,9 +114,11 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       await realNode.stop().catch((err: unknown) => log(`[cluster] stopping the real node: ${String(err)}`));
     }
     await sup.stopAll();
+    // A start that failed before the node ran still left the bridge and the claim (idempotent otherwise).
+    if (opts.profile === 'real') await sweepRealNode(stateDir).catch((err: unknown) => log(`[cluster] sweeping the real node: ${String(err)}`));
     process.removeListener('exit', onExit);
     // Logs stay for post-mortems; the stores are the bulk of the state and useless once stopped.
-    for (const store of ['etcd', join('prometheus', 'data'), ...(realNode ? ['node', 'volumes'] : [])]) rmSync(join(stateDir, store), { recursive: true, force: true });
+    for (const store of ['etcd', join('prometheus', 'data'), ...(opts.profile === 'real' ? ['node', 'volumes'] : [])]) rmSync(join(stateDir, store), { recursive: true, force: true });
   };
 
   try {

@@ -1,6 +1,7 @@
 /**
- * Drift detection benchmark (issue 7, "Numbers"), on the demo's stage (scripts/demo/stage.ts: local
- * cluster, real Prometheus, `ner-ops operator` as a process) with real server pods:
+ * Drift detection benchmark (issue 7, "Numbers"), on the demo's stage (scripts/demo/stage.ts: the real
+ * profile of test/cluster, Prometheus, the operator installed by Helm, the model on a claim) with server
+ * pods in containers (one real cluster per machine: run it under `flock /tmp/nerops-real.lock`):
  *
  *   npm run bench:drift -- [--minutes 10] [--rate 20]
  *
@@ -19,7 +20,6 @@ import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
 import type { DriftPolicy } from '../operator/src/api/driftpolicy.js';
 import { driftPolicies } from '../operator/src/controllers/driftpolicy/reconcile.js';
 import { TrafficGenerator, cycle } from '../server/traffic.js';
@@ -40,12 +40,12 @@ const quiet = () => undefined;
 const stage = new LocalStage({ work, namespace: 'bench-drift', log: quiet });
 
 /** The defaults of the API, except how often and over what window (minutes, not hours, for a bench). */
-function defaultPolicy(): Manifest {
+function defaultPolicy(claim: string): Manifest {
   return {
     apiVersion: 'nerops.io/v1alpha1',
     kind: 'DriftPolicy',
     metadata: { name: 'defaults' },
-    spec: { targetRef: { name: DEPLOYMENT }, interval: '5s', window: '1m', suspend: true, retraining: { datasetUri: pathToFileURL(join(work, 'unused')).href, outputUri: pathToFileURL(join(work, 'runs')).href } },
+    spec: { targetRef: { name: DEPLOYMENT }, interval: '5s', window: '1m', suspend: true, retraining: { datasetUri: `pvc://${claim}/unused`, outputUri: `pvc://${claim}/runs` } },
   };
 }
 
@@ -54,8 +54,8 @@ async function main(): Promise<void> {
   await writeConll(join(work, 'model', 'train.conll'), generateNotes({ count: 600, seed: 2 }));
   await writeConll(join(work, 'model', 'dev.conll'), generateNotes({ count: 400, seed: 1002 }));
   const m = await trainBundle({ trainFile: join(work, 'model', 'train.conll'), devFile: join(work, 'model', 'dev.conll'), outDir: join(work, 'model', 'bundle'), seed: 2, epochs: 4, name: 'clinical-ner', version: '1.0.0' });
-  await stage.start();
-  await stage.apply(nerModel('clinical-ner-v1', '1.0.0', pathToFileURL(m.outDir).href, m.digest));
+  await stage.start(['models']);
+  await stage.apply(nerModel('clinical-ner-v1', '1.0.0', await stage.put('models', m.outDir, 'clinical-ner/1.0.0'), m.digest));
   await waitModelReady(stage, 'clinical-ner-v1', quiet);
   await stage.apply(nerDeployment());
   await waitServing(stage, DEPLOYMENT, 'clinical-ner-v1', quiet);
@@ -67,7 +67,7 @@ async function main(): Promise<void> {
   };
   const traffic = new TrafficGenerator({ rate, targets: endpoints.targets, nextText: () => notes[vocabulary]() }).start();
   try {
-    await stage.apply(defaultPolicy());
+    await stage.apply(defaultPolicy('models'));
     const seen = new Map<string, DriftPolicy>();
     const poll = async () => {
       const p = await stage.get<DriftPolicy>(driftPolicies, 'defaults').catch(() => undefined);

@@ -1,23 +1,28 @@
 /**
- * The main job, `npm run demo`: the whole nerops story on a local cluster, start to finish.
+ * The main job, `npm run demo` (scripts/demo.sh): the whole nerops story on a local cluster whose pods
+ * run in containers, installed the way users install it, start to finish.
  *
  *  1. two models are trained on synthetic notes (no patient data): v1 and a better v2;
- *  2. a local Kubernetes control plane with a process node and Prometheus comes up (test/cluster), the
- *     CRDs are installed and the operator starts (`ner-ops operator`, as in a real cluster);
- *  4. NerModel v1 is validated and a NerDeployment serves it; paced traffic flows through its Service;
- *  5. NerModel v2 appears: it is gated, canaried step by step with analysis from Prometheus, promoted;
- *  6. a DriftPolicy watches the traffic: Healthy on in-distribution notes; the notes then shift to a new
- *     vocabulary → Warning → a retraining Job → a new NerModel → validated, canaried, promoted → Healthy
- *     again against the new model's baseline;
- *  7. a summary (models, F1, rollouts, drift values, timings), then everything is stopped.
+ *  2. the `real` profile of test/cluster comes up (control plane, one node with containerd, kubelet and
+ *     kube-proxy, CoreDNS, the StorageClass `standard`, Prometheus); the operator is installed by
+ *     `helm install` of charts/nerops (image nerops:dev, its own ServiceAccount and RBAC); the bundles
+ *     and the retraining dataset are copied onto claims (`kubectl cp` through a loader pod) and named
+ *     by `pvc://` URIs;
+ *  3. NerModel v1 is validated by a Job and a NerDeployment serves it; paced traffic from the host
+ *     flows to the Service's ready pods (their IPs on the node's bridge);
+ *  4. NerModel v2 appears: it is gated, canaried step by step with analysis from Prometheus, promoted;
+ *  5. a DriftPolicy watches the traffic: Healthy on in-distribution notes; the notes then shift to a new
+ *     vocabulary → Warning → a retraining Job (writing to the retraining claim) → a new NerModel →
+ *     validated, canaried, promoted → Healthy again against the new model's baseline;
+ *  6. a summary (models, F1, rollouts, drift values, timings), then everything is stopped.
  *
- * Work files (models, manifests, operator and pod logs) stay in `.demo/` (NEROPS_DEMO_DIR) for reading.
- * The stage (cluster, CRDs, operator) is scripts/demo/stage.ts, shared with `npm run bench:drift`.
- * The first run builds the Kubernetes binaries with Go (≈ 20 min, cached in ~/.cache/nerops).
+ * Work files (models, manifests, the operator's and pods' logs) stay in `.demo/` (NEROPS_DEMO_DIR).
+ * The stage (cluster, Helm install, claims) is scripts/demo/stage.ts, shared with `npm run bench:drift`.
+ * scripts/demo.sh installs the system packages, starts Docker and builds the image `nerops:dev` when
+ * missing; the first run also builds the Kubernetes binaries with Go (≈ 15 min, cached in ~/.cache/nerops).
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { V1Job } from '@kubernetes/client-node';
 import type { DriftPolicy } from '../operator/src/api/driftpolicy.js';
 import type { NerDeployment } from '../operator/src/api/nerdeployment.js';
@@ -66,12 +71,12 @@ async function trainModel(label: string, train: { count: number; seed: number },
   await writeConll(join(dir, 'dev.conll'), generateNotes({ count: 400, seed: 1000 + train.seed }));
   const r = await trainBundle({ trainFile: join(dir, 'train.conll'), devFile: join(dir, 'dev.conll'), outDir: join(dir, 'bundle'), seed: train.seed, epochs, name: 'clinical-ner', version: label });
   say(`${label}: ${train.count} notes, ${epochs} epochs → held-out F1 ${r.metrics.micro.f1.toFixed(3)}, ${r.trainSeconds.toFixed(1)} s, sha256:${r.digest.slice(0, 12)}…`);
-  return { uri: pathToFileURL(r.outDir).href, digest: r.digest, f1: r.metrics.micro.f1 };
+  return { label, dir: r.outDir, digest: r.digest, f1: r.metrics.micro.f1 };
 }
 
 async function main(): Promise<void> {
   await rm(work, { recursive: true, force: true });
-  await Promise.all(['manifests', 'models', 'retraining/dataset', 'retraining/runs'].map((d) => mkdir(join(work, d), { recursive: true })));
+  await Promise.all(['manifests', 'models', 'retraining/dataset'].map((d) => mkdir(join(work, d), { recursive: true })));
 
   phase('training two models on synthetic clinical notes (no patient data)');
   const v1 = await trainModel('1.0.0', { count: 60, seed: 1 }, 1);
@@ -80,12 +85,20 @@ async function main(): Promise<void> {
   await writeConll(join(work, 'retraining/dataset/train.conll'), [...generateNotes({ count: 300, seed: 3 }), ...generateNotes({ count: 300, seed: 4, vocabulary: 'shifted' })]);
   await writeConll(join(work, 'retraining/dataset/dev.conll'), generateNotes({ count: 400, seed: 5, vocabulary: 'shifted' }));
 
-  phase('a local cluster (kube-apiserver, etcd, controller-manager, scheduler, a process node, Prometheus), the CRDs and `ner-ops operator`');
-  await stage.start();
+  phase('a local cluster (control plane; a node with containerd, kubelet, kube-proxy; CoreDNS; Prometheus), `helm install` of the operator, the models and the dataset on claims');
+  const up = Date.now();
+  await stage.start(['models', 'retraining']);
+  const [v1Uri, v2Uri, datasetUri, outputUri] = await Promise.all([
+    stage.put('models', v1.dir, `clinical-ner/${v1.label}`),
+    stage.put('models', v2.dir, `clinical-ner/${v2.label}`),
+    stage.put('retraining', join(work, 'retraining/dataset'), 'dataset'),
+    stage.mkdir('retraining', 'runs'),
+  ]);
+  timings.push(['cluster up, operator installed, claims bound and loaded', Date.now() - up]);
 
   phase('serving v1: NerModel (validated by a Job) and NerDeployment; traffic through its Service');
   const t = Date.now();
-  await stage.apply(nerModel('clinical-ner-v1', '1.0.0', v1.uri, v1.digest));
+  await stage.apply(nerModel('clinical-ner-v1', '1.0.0', v1Uri, v1.digest));
   await waitModel('clinical-ner-v1');
   await stage.apply(nerDeployment());
   await waitOn('clinical-ner-v1');
@@ -105,19 +118,19 @@ async function main(): Promise<void> {
   };
   running.traffic = new TrafficGenerator({ rate: RATE, targets: running.endpoints.targets, nextText: () => notes[vocabulary]() }).start();
   const trafficTicker = setInterval(() => running.traffic && say(`traffic: ${trafficLine(running.traffic.stats, RATE)} (${vocabulary} notes)`), 15_000);
-  say(`traffic: ${RATE} req/s of synthetic notes, spread over the Service's ready pods`);
+  say(`traffic: ${RATE} req/s of synthetic notes from this host, spread over the Service's ready pods (pod IPs on the node's bridge)`);
 
   try {
     phase(`canary: v2 appears in the family → gates → steps ${DEMO_ROLLOUT.steps.map((s) => `${s.weight}%/${s.pauseSeconds}s`).join(', ')} → promote`);
     await new Promise((r) => setTimeout(r, 10_000)); // some stable traffic first
-    await stage.apply(nerModel('clinical-ner-v2', '1.1.0', v2.uri, v2.digest));
+    await stage.apply(nerModel('clinical-ner-v2', '1.1.0', v2Uri, v2.digest));
     await waitModel('clinical-ner-v2');
     const readyAt = Date.now();
     await waitOn('clinical-ner-v2');
     timings.push(['v2: NerModel Ready → 100 % of traffic', Date.now() - readyAt]);
 
     phase(`drift: a DriftPolicy (every ${DEMO_DRIFT.interval} over ${DEMO_DRIFT.window}, ${DEMO_DRIFT.consecutiveBreaches} breaches) → retraining → canary → promote`);
-    await stage.apply(driftPolicy(pathToFileURL(join(work, 'retraining/dataset')).href, pathToFileURL(join(work, 'retraining/runs')).href));
+    await stage.apply(driftPolicy(datasetUri, outputUri));
     const healthy = await follow('in-distribution evaluations', () => get<DriftPolicy>(driftPolicies, DEPLOYMENT), driftLine, (p) => p.status?.state === 'Healthy', { timeoutMs: 2 * MIN, print: say });
     await new Promise((r) => setTimeout(r, 15_000));
     say(`the notes now shift to a new vocabulary (other diseases, drugs and phrasing)`);
@@ -166,7 +179,7 @@ async function summary(healthy: DriftPolicy, warned: DriftPolicy, after: DriftPo
   for (const [what, ms] of timings) console.log(`    ${what.padEnd(58)} ${(ms / 1000).toFixed(1)} s`);
   const s = running.traffic?.stats;
   if (s) console.log(`  traffic   ${s.sent} requests, ${s.ok} ok, codes ${JSON.stringify(s.codes)}`);
-  console.log(`  files     ${work.replace(`${root}/`, '')}/ (manifests, models, retraining runs, operator.log, cluster/pods logs)`);
+  console.log(`  files     ${work.replace(`${root}/`, '')}/ (manifests, models, operator.log, pods/, cluster/logs)`);
   console.log(`  total     ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
 
@@ -180,7 +193,9 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 try {
   await main();
 } catch (err) {
-  console.error(`\ndemo failed: ${(err as Error).message}\n  logs: ${stage.operatorLog}, ${join(work, 'cluster', 'logs')}, ${join(work, 'cluster', 'pods')}`);
+  const causes: string[] = [];
+  for (let e = (err as Error).cause; e instanceof Error && causes.length < 5; e = e.cause) causes.push(`  cause: ${e.message}`);
+  console.error(`\ndemo failed: ${(err as Error).message}${causes.map((c) => `\n${c}`).join('')}\n  logs (saved while stopping): ${stage.operatorLog}, ${join(work, 'pods')}, ${join(work, 'cluster', 'logs')}`);
   process.exitCode = 1;
 } finally {
   console.log(`\nstopping the cluster and the operator…`);

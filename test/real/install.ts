@@ -2,6 +2,7 @@
  * Given helpers for the real profile's scenarios: the operator installed by the Helm chart under its
  * own ServiceAccount (never as admin), model bundles and datasets on a claim of the default
  * StorageClass (as a user's would be), and load sent from a pod through the Service's DNS name.
+ * Free of vitest: `npm run demo` (scripts/demo/stage.ts) installs and loads with the same helpers.
  */
 import type { CoreV1Api } from '@kubernetes/client-node';
 import { execFile } from 'node:child_process';
@@ -12,7 +13,7 @@ import yaml from 'js-yaml';
 import { findBinaries } from '../cluster/binaries.js';
 import type { ClusterInfo } from '../cluster/cluster.js';
 import { repoRoot } from '../cluster/paths.js';
-import { eventually } from '../cluster/testing.js';
+import { waitFor } from '../cluster/wait.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -93,10 +94,7 @@ export async function claimWithLoader(info: ClusterInfo, core: CoreV1Api, namesp
       },
     },
   });
-  await eventually(async () => {
-    const p = await core.readNamespacedPod({ name: pod, namespace });
-    if (p.status?.phase !== 'Running') throw new Error(`${pod} is ${p.status?.phase}`);
-  }, 120_000, 500);
+  await waitFor(`pod ${pod} Running`, async () => (await core.readNamespacedPod({ name: pod, namespace })).status?.phase === 'Running', { timeoutMs: 120_000, intervalMs: 500 });
   return pod;
 }
 

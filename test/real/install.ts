@@ -58,8 +58,16 @@ export async function installOperator(info: ClusterInfo, o: InstallOptions): Pro
   await helm(info, 'install', o.release, join(repoRoot, 'charts', 'nerops'), '--namespace', o.namespace, '--create-namespace', '--wait', '--timeout', '5m', '--values', file);
 }
 
-export async function uninstallOperator(info: ClusterInfo, release: string, namespace: string): Promise<void> {
+/**
+ * A scenario's teardown: its workload namespaces first (while the operator still runs, so nothing is
+ * left waiting on it), then `helm uninstall`, then the release's namespace. Names not yet set (a
+ * failed setup) are skipped; errors are ignored, since the cluster is thrown away after the run.
+ */
+export async function uninstallOperator(info: ClusterInfo, core: CoreV1Api, release: string, namespace: string | undefined, workloads: Array<string | undefined> = []): Promise<void> {
+  for (const n of workloads) if (n) await core.deleteNamespace({ name: n }).catch(() => undefined);
+  if (!namespace) return;
   await helm(info, 'uninstall', release, '--namespace', namespace, '--wait', '--timeout', '2m').catch(() => undefined);
+  await core.deleteNamespace({ name: namespace }).catch(() => undefined);
 }
 
 /**

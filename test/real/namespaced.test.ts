@@ -56,9 +56,7 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
-  for (const n of [watched, other]) if (n) await core.deleteNamespace({ name: n }).catch(() => undefined);
-  if (operatorNs) await uninstallOperator(info, release, operatorNs);
-  if (operatorNs) await core.deleteNamespace({ name: operatorNs }).catch(() => undefined);
+  await uninstallOperator(info, core, release, operatorNs, [watched, other]);
   api?.close();
 });
 

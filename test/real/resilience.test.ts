@@ -89,9 +89,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await restorePrometheus();
-  if (ns) await core.deleteNamespace({ name: ns }).catch(() => undefined);
-  if (operatorNs) await uninstallOperator(info, release, operatorNs);
-  if (operatorNs) await core.deleteNamespace({ name: operatorNs }).catch(() => undefined);
+  await uninstallOperator(info, core, release, operatorNs, [ns]);
   api?.close();
 });
 

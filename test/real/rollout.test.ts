@@ -49,8 +49,7 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
-  await core.deleteNamespace({ name: ns }).catch(() => undefined);
-  await uninstallOperator(info, release, operatorNs);
+  await uninstallOperator(info, core, release, operatorNs, [ns]);
   api?.close();
 });
 

@@ -65,9 +65,7 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
-  if (ns) await core.deleteNamespace({ name: ns }).catch(() => undefined);
-  if (operatorNs) await uninstallOperator(info, release, operatorNs);
-  if (operatorNs) await core.deleteNamespace({ name: operatorNs }).catch(() => undefined);
+  await uninstallOperator(info, core, release, operatorNs, [ns]);
   api?.close();
 });
 

@@ -37,6 +37,7 @@ COPY server ./server
 COPY operator ./operator
 COPY scripts ./scripts
 COPY bench ./bench
+COPY local-cluster ./local-cluster
 COPY test ./test
 RUN npm run build
 

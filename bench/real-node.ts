@@ -12,10 +12,10 @@
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { pathToFileURL } from 'node:url';
 import { trainSmallBundle, type TrainedBundle } from '../server/test-fixtures.js';
-import { startCluster, type Cluster, type ClusterProfile } from '../test/cluster/cluster.js';
-import { describe as describeCluster } from '../test/cluster/cluster.js';
-import { PROJECT_IMAGE } from '../test/cluster/node-images.js';
-import { createTestNamespace, eventually } from '../test/cluster/testing.js';
+import { startCluster, type Cluster, type ClusterProfile } from '../local-cluster/cluster.js';
+import { describe as describeCluster } from '../local-cluster/cluster.js';
+import { PROJECT_IMAGE } from '../local-cluster/node-images.js';
+import { createTestNamespace, eventually } from '../local-cluster/testing.js';
 import { Api, installCrds, nerDeployment, nerDeployments, nerModel, nerModels, startOperator, type NerDeployment, type NerModel } from '../test/e2e/operator-fixture.js';
 import { claimWithLoader, installOperator, putOnClaim } from '../test/real/install.js';
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the binaries test/cluster needs (etcd, kube-apiserver, kube-controller-manager,
+# Builds the binaries local-cluster needs (etcd, kube-apiserver, kube-controller-manager,
 # kube-scheduler, kubectl, kwok, helm; kubelet, kube-proxy, coredns and pause for the real
 # profile) from the Go module proxy into a cache outside the repo:
 #   ${NEROPS_CACHE:-~/.cache/nerops}/k8s-<KUBERNETES_VERSION>/
@@ -13,8 +13,8 @@
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-# shellcheck source=../test/cluster/versions.env
-source "$repo_root/test/cluster/versions.env"
+# shellcheck source=../local-cluster/versions.env
+source "$repo_root/local-cluster/versions.env"
 
 cache_root="${NEROPS_CACHE:-$HOME/.cache/nerops}"
 bin_dir="$cache_root/k8s-$KUBERNETES_VERSION"

@@ -3,7 +3,7 @@
  * run in containers, installed the way users install it, start to finish.
  *
  *  1. two models are trained on synthetic notes (no patient data): v1 and a better v2;
- *  2. the `real` profile of test/cluster comes up (control plane, one node with containerd, kubelet and
+ *  2. the `real` profile of local-cluster comes up (control plane, one node with containerd, kubelet and
  *     kube-proxy, CoreDNS, the StorageClass `standard`, Prometheus); the operator is installed by
  *     `helm install` of charts/nerops (image nerops:dev, its own ServiceAccount and RBAC); the bundles
  *     and the retraining dataset are copied onto claims (`kubectl cp` through a loader pod) and named
@@ -24,14 +24,14 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { V1Job } from '@kubernetes/client-node';
-import type { DriftPolicy } from '../operator/src/api/driftpolicy.js';
-import type { NerDeployment } from '../operator/src/api/nerdeployment.js';
-import type { NerModel } from '../operator/src/api/nermodel.js';
-import { nerDeployments, nerModels } from '../operator/src/controllers/common.js';
-import { driftPolicies } from '../operator/src/controllers/driftpolicy/reconcile.js';
-import { builtin } from '../operator/src/runtime/resource.js';
+import type { DriftPolicy } from '../operator/api/driftpolicy.js';
+import type { NerDeployment } from '../operator/api/nerdeployment.js';
+import type { NerModel } from '../operator/api/nermodel.js';
+import { nerDeployments, nerModels } from '../operator/controllers/common.js';
+import { driftPolicies } from '../operator/controllers/driftpolicy/reconcile.js';
+import { builtin } from '../operator/runtime/resource.js';
 import { TrafficGenerator, cycle } from '../server/traffic.js';
-import { ServiceEndpoints } from '../test/cluster/service-endpoints.js';
+import { ServiceEndpoints } from '../local-cluster/service-endpoints.js';
 import { generateNotes, writeConll, type Vocabulary } from '../trainer/synthetic.js';
 import { trainBundle } from '../trainer/train.js';
 import { DEMO_DRIFT, DEMO_ROLLOUT, DEPLOYMENT, driftPolicy, nerDeployment, nerModel } from './demo/objects.js';

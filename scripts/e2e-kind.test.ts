@@ -7,9 +7,9 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { load, loadAll } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
-import { DriftPolicySchema } from '../operator/src/api/driftpolicy.js';
-import { NerDeploymentSchema } from '../operator/src/api/nerdeployment.js';
-import { NerModelSchema } from '../operator/src/api/nermodel.js';
+import { DriftPolicySchema } from '../operator/api/driftpolicy.js';
+import { NerDeploymentSchema } from '../operator/api/nerdeployment.js';
+import { NerModelSchema } from '../operator/api/nermodel.js';
 
 const script = fileURLToPath(new URL('./e2e-kind.sh', import.meta.url));
 

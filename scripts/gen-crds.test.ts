@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { CRD_DEFINITIONS, DriftPolicySchema, NerDeploymentSchema, NerModelSchema } from '../operator/src/api/index.js';
+import { CRD_DEFINITIONS, DriftPolicySchema, NerDeploymentSchema, NerModelSchema } from '../operator/api/index.js';
 import { invalidCases, loadSamples, type Obj } from '../test/integration/k8s/crds.catalogue.js';
 import { crdFileName, generateCrds, repoRoot, toStructural, type JsonSchema } from './gen-crds.js';
 

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from '../test/cluster/paths.js';
+import { repoRoot } from '../local-cluster/paths.js';
 import { OUTPUT, renderReference } from './gen-docs.js';
 
 describe('docs/crd-reference.md', () => {

@@ -9,7 +9,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import yaml from 'js-yaml';
-import { repoRoot } from '../test/cluster/paths.js';
+import { repoRoot } from '../local-cluster/paths.js';
 
 type Schema = { [key: string]: unknown } & {
   type?: string;

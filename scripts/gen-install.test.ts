@@ -7,10 +7,10 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import yaml from 'js-yaml';
-import { repoRoot } from '../test/cluster/paths.js';
+import { repoRoot } from '../local-cluster/paths.js';
 import { permissionFiles, sourceCrds } from './gen-install.js';
 import { RBAC_TEMPLATE } from './gen-rbac.js';
-import { OPERATOR_PERMISSIONS } from '../operator/src/permissions.js';
+import { OPERATOR_PERMISSIONS } from '../operator/permissions.js';
 
 describe('install artefacts copy crds/', () => {
   const crds = sourceCrds();
@@ -27,7 +27,7 @@ describe('install artefacts copy crds/', () => {
   });
 });
 
-describe('RBAC from operator/src/permissions.ts', () => {
+describe('RBAC from operator/permissions.ts', () => {
   it.each([...permissionFiles()])('%s is what npm run gen:install writes from the table', (path, text) => {
     expect(readFileSync(join(repoRoot, path), 'utf8')).toBe(text);
   });

@@ -4,7 +4,7 @@
  * - `charts/nerops/crds/*.yaml` and `manifests/crds/*.yaml`: copies of `crds/` (generated from the zod
  *   schemas by `npm run gen:crds`).
  * - `charts/nerops/templates/_rbac-rules.tpl` and the RBAC table of `docs/security.md`: the operator's
- *   permission table (operator/src/permissions.ts, rendered by scripts/gen-rbac.ts). Written first, since
+ *   permission table (operator/permissions.ts, rendered by scripts/gen-rbac.ts). Written first, since
  *   the chart renders with them.
  * - `manifests/nerops.yaml`: `helm template nerops charts/nerops --namespace nerops-system` with default
  *   values, rendered once for `kubectl apply -k manifests/` (kustomize cannot read files outside its root).
@@ -12,14 +12,14 @@
  *   npm run gen:install            # writes the files
  *   npm run gen:install -- --check # exits 1 when a committed file differs
  *
- * helm: `$HELM`, else the binary test/cluster builds (~/.cache/nerops/k8s-<v>/helm), else `helm` on PATH.
+ * helm: `$HELM`, else the binary local-cluster builds (~/.cache/nerops/k8s-<v>/helm), else `helm` on PATH.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { findBinaries } from '../test/cluster/binaries.js';
-import { repoRoot } from '../test/cluster/paths.js';
+import { findBinaries } from '../local-cluster/binaries.js';
+import { repoRoot } from '../local-cluster/paths.js';
 import { RBAC_TEMPLATE, rbacTemplate, SECURITY_DOC, spliceDocTable } from './gen-rbac.js';
 
 export const RELEASE = 'nerops';

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # System packages the local cluster needs, installed only when missing (used by .ci/run and `npm run demo`).
-# prometheus: test/cluster runs its own instance on a free port; it must never run as a system service.
+# prometheus: local-cluster runs its own instance on a free port; it must never run as a system service.
 # The real profile's node: docker.io (builds the image; its dockerd is started by scripts/dockerd.sh),
 # containerd and runc (the node's runtime, run by the harness on its own socket), the CNI plugins,
 # iptables and iproute2 (pod network, kube-proxy), debootstrap (the image's base, made locally).

@@ -22,8 +22,8 @@ import { LEXICON_FILE, Lexicon } from '../engine/lexicon.js';
 import { engineFor, loadEngine } from '../engine/load.js';
 import type { EvaluationReport, NerEngine } from '../engine/types.js';
 import { downloadFile, materializeBundle } from '../server/model-source.js';
-import { RetrainingEnv } from '../operator/src/api/driftpolicy-constants.js';
-import type { RetrainResult } from '../operator/src/controllers/driftpolicy/retrain-result.js';
+import { RetrainingEnv } from '../operator/api/driftpolicy-constants.js';
+import type { RetrainResult } from '../operator/controllers/driftpolicy/retrain-result.js';
 import { evaluateEngine } from './evaluate.js';
 import { trainBundle, type TrainOptions } from './train.js';
 
@@ -86,7 +86,7 @@ export interface RetrainContract {
   runId: string;
 }
 
-/** Read the contract env vars (names in operator/src/api/driftpolicy-constants.ts). */
+/** Read the contract env vars (names in operator/api/driftpolicy-constants.ts). */
 export function readContract(env: NodeJS.ProcessEnv): RetrainContract {
   const get = (name: string) => env[name]?.trim() || undefined;
   const missing = [RetrainingEnv.BaseModelUri, RetrainingEnv.DatasetUri, RetrainingEnv.OutputUri, RetrainingEnv.RunId].filter((n) => !get(n));

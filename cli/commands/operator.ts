@@ -1,11 +1,11 @@
 /**
- * `ner-ops operator`: runs the controllers (operator/src/controllers/index.ts) with the runtime's
+ * `ner-ops operator`: runs the controllers (operator/controllers/index.ts) with the runtime's
  * informers, work queues, leader election and /metrics, /healthz, /readyz. Flags win over environment
  * variables, which win over defaults. SIGTERM/SIGINT stop it gracefully (drain, release the lease).
  */
 import { CliError, intFlag, parseCommandArgs, type Command } from '../command.js';
-import type { OperatorHandle, OperatorOptions } from '../../operator/src/main.js';
-import type { ClusterAccess } from '../../operator/src/runtime/kubeconfig.js';
+import type { OperatorHandle, OperatorOptions } from '../../operator/main.js';
+import type { ClusterAccess } from '../../operator/runtime/kubeconfig.js';
 
 const HELP = `usage: ner-ops operator [options]
 
@@ -79,12 +79,12 @@ const flags = {
 
 /**
  * Cluster access without importing @kubernetes/client-node's generated API (60–70 MB of RSS): see
- * operator/src/runtime/kubeconfig.ts; exec plugins and merged kubeconfigs still go through client-node.
+ * operator/runtime/kubeconfig.ts; exec plugins and merged kubeconfigs still go through client-node.
  */
 async function loadKubeConfig(path: string | undefined): Promise<ClusterAccess> {
   let access: ClusterAccess;
   try {
-    const { loadClusterAccess } = await import('../../operator/src/runtime/kubeconfig.js');
+    const { loadClusterAccess } = await import('../../operator/runtime/kubeconfig.js');
     access = await loadClusterAccess(path);
   } catch (err) {
     throw new CliError(`operator: cannot load kubeconfig: ${(err as Error).message}`);
@@ -188,9 +188,9 @@ const operator: Command = async (argv) => {
 
   // Loaded only now: `ner-ops operator --help` and flag errors stay fast.
   const [{ runOperator }, { controllers }, { createOperatorLogger }] = await Promise.all([
-    import('../../operator/src/main.js'),
-    import('../../operator/src/controllers/index.js'),
-    import('../../operator/src/runtime/logger.js'),
+    import('../../operator/main.js'),
+    import('../../operator/controllers/index.js'),
+    import('../../operator/runtime/logger.js'),
   ]);
   const logger = createOperatorLogger(v['log-level']);
   if (options.modelStorage) logger.info({ modelStorage: options.modelStorage }, 'default model storage configured');

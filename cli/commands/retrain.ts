@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { intFlag, parseCommandArgs, type Command } from '../command.js';
 import { readContract, RetrainError, runRetrain } from '../../trainer/retrain-job.js';
-import { encodeRetrainResult, RETRAIN_EXIT, type RetrainResult } from '../../operator/src/controllers/driftpolicy/retrain-result.js';
+import { encodeRetrainResult, RETRAIN_EXIT, type RetrainResult } from '../../operator/controllers/driftpolicy/retrain-result.js';
 import { DEFAULT_EPOCHS } from '../../trainer/train.js';
 import { ServeEnv } from '../../server/env.js';
 

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { trainSmallBundle, type TrainedBundle } from '../../server/test-fixtures.js';
 import { generateNotes, writeConll } from '../../trainer/synthetic.js';
 import { writeBundle, verifyBundle } from '../../engine/bundle.js';
-import { decodeValidationResult, TERMINATION_MESSAGE_LIMIT, VALIDATE_EXIT } from '../../operator/src/controllers/nermodel/validation-result.js';
+import { decodeValidationResult, TERMINATION_MESSAGE_LIMIT, VALIDATE_EXIT } from '../../operator/controllers/nermodel/validation-result.js';
 import validate from './validate.js';
 
 let bundle: TrainedBundle;

@@ -23,7 +23,7 @@ import {
   type CompactProfile,
   type ValidationMetrics,
   type ValidationResult,
-} from '../../operator/src/controllers/nermodel/validation-result.js';
+} from '../../operator/controllers/nermodel/validation-result.js';
 import type { BaselineProfile, EvaluationReport, NerEngine, PrfScores } from '../../engine/types.js';
 
 const HELP = `usage: ner-ops validate URI --digest SHA256 [options]

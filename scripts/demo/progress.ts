@@ -3,11 +3,11 @@
  * rendering changes — the demo's progress is what `kubectl get -w` would show, condensed — and the two
  * waits every story needs (a NerModel Ready, a model serving all traffic).
  */
-import type { DriftPolicy } from '../../operator/src/api/driftpolicy.js';
-import type { NerDeployment } from '../../operator/src/api/nerdeployment.js';
-import type { NerModel } from '../../operator/src/api/nermodel.js';
-import { nerDeployments, nerModels } from '../../operator/src/controllers/common.js';
-import type { ResourceType } from '../../operator/src/runtime/resource.js';
+import type { DriftPolicy } from '../../operator/api/driftpolicy.js';
+import type { NerDeployment } from '../../operator/api/nerdeployment.js';
+import type { NerModel } from '../../operator/api/nermodel.js';
+import { nerDeployments, nerModels } from '../../operator/controllers/common.js';
+import type { ResourceType } from '../../operator/runtime/resource.js';
 import type { TrafficStats } from '../../server/traffic.js';
 
 const MINUTE = 60_000;

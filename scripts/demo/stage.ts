@@ -1,6 +1,6 @@
 /**
  * The stage the demo and the drift benchmark play on, the way users run nerops: the `real` profile of
- * test/cluster (containerd, kubelet, kube-proxy, CoreDNS, a default StorageClass, Prometheus on the
+ * local-cluster (containerd, kubelet, kube-proxy, CoreDNS, a default StorageClass, Prometheus on the
  * node), a namespace, and the operator installed by `helm install` of charts/nerops (its CRDs, its
  * ServiceAccount and RBAC, the `nerops:dev` image; never as admin). Model bundles and datasets go on
  * claims of the default StorageClass through a loader pod (`kubectl cp`), named by `pvc://` URIs.
@@ -13,11 +13,11 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import yaml from 'js-yaml';
-import { KubeClient } from '../../operator/src/runtime/kube.js';
-import { builtin, resourcePath, type ResourceType } from '../../operator/src/runtime/resource.js';
-import { ensureBinaries } from '../../test/cluster/binaries.js';
-import { startCluster, type Cluster } from '../../test/cluster/cluster.js';
-import { prometheusBinary } from '../../test/cluster/prometheus.js';
+import { KubeClient } from '../../operator/runtime/kube.js';
+import { builtin, resourcePath, type ResourceType } from '../../operator/runtime/resource.js';
+import { ensureBinaries } from '../../local-cluster/binaries.js';
+import { startCluster, type Cluster } from '../../local-cluster/cluster.js';
+import { prometheusBinary } from '../../local-cluster/prometheus.js';
 import { claimWithLoader, installOperator, putOnClaim } from '../../test/real/install.js';
 import type { Manifest } from './objects.js';
 

@@ -11,10 +11,10 @@
 import autocannon from 'autocannon';
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { builtin } from '../../operator/src/runtime/resource.js';
-import { PrometheusClient } from '../../operator/src/prometheus/client.js';
-import { TcpProxy } from '../cluster/tcp-proxy.js';
-import { createTestNamespace, eventually, useCluster } from '../cluster/testing.js';
+import { builtin } from '../../operator/runtime/resource.js';
+import { PrometheusClient } from '../../operator/prometheus/client.js';
+import { TcpProxy } from '../../local-cluster/tcp-proxy.js';
+import { createTestNamespace, eventually, useCluster } from '../../local-cluster/testing.js';
 import { Api, installCrds, nerDeployment, nerDeployments, nerModel, nerModels, startOperator, trainBundle, type NerDeployment, type NerModel, type TestOperator } from './operator-fixture.js';
 
 const { info, kc, core } = useCluster();

@@ -11,10 +11,10 @@
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KubeClient } from '../../operator/src/runtime/kube.js';
-import { builtin } from '../../operator/src/runtime/resource.js';
-import { httpRoutes, type HttpRoute } from '../../operator/src/controllers/nerdeployment/routing.js';
-import { createTestNamespace, eventually, useCluster } from '../cluster/testing.js';
+import { KubeClient } from '../../operator/runtime/kube.js';
+import { builtin } from '../../operator/runtime/resource.js';
+import { httpRoutes, type HttpRoute } from '../../operator/controllers/nerdeployment/routing.js';
+import { createTestNamespace, eventually, useCluster } from '../../local-cluster/testing.js';
 import { Api, installCrds, nerDeployment, nerDeployments, nerModel, nerModels, startOperator, trainBundle, type NerDeployment, type NerModel, type TestOperator } from './operator-fixture.js';
 
 const { kc, core } = useCluster();

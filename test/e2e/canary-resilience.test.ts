@@ -24,12 +24,12 @@ import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AnalysisResult, NerDeploymentStatus } from '../../operator/src/api/nerdeployment.js';
-import type { KubeClient } from '../../operator/src/runtime/kube.js';
-import { builtin, resourcePath } from '../../operator/src/runtime/resource.js';
-import { nerOpsCli } from '../cluster/paths.js';
-import { TcpProxy } from '../cluster/tcp-proxy.js';
-import { createTestNamespace, eventually, useCluster } from '../cluster/testing.js';
+import type { AnalysisResult, NerDeploymentStatus } from '../../operator/api/nerdeployment.js';
+import type { KubeClient } from '../../operator/runtime/kube.js';
+import { builtin, resourcePath } from '../../operator/runtime/resource.js';
+import { nerOpsCli } from '../../local-cluster/paths.js';
+import { TcpProxy } from '../../local-cluster/tcp-proxy.js';
+import { createTestNamespace, eventually, useCluster } from '../../local-cluster/testing.js';
 import { Load } from './load.js';
 import { Api, installCrds, nerDeployment, nerDeployments, nerModel, nerModels, TEST_IMAGE, trainBundle, type NerDeployment, type NerModel, type TestEvent } from './operator-fixture.js';
 

@@ -1,7 +1,7 @@
 /**
  * The canary shadow phase end to end: the stable servers (`ner-ops serve --shadow-url
  * http://<name>-canary.<ns>.svc:8080`) mirror every request to the candidate through the process node's
- * Service routing (test/cluster/service-proxy.ts: cluster DNS + a loopback proxy per Service), Prometheus
+ * Service routing (local-cluster/service-proxy.ts: cluster DNS + a loopback proxy per Service), Prometheus
  * scrapes both tracks, and the operator gates user traffic on the measured entity agreement.
  *
  * 1. Given `shadow: {percent: 100}` and `minShadowAgreement: 0.8`, When a new NerModel becomes Ready, Then
@@ -17,10 +17,10 @@
 import { pathToFileURL } from 'node:url';
 import type { V1Deployment, V1Pod, V1Service } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { builtin } from '../../operator/src/runtime/resource.js';
-import { labelMatchers, PrometheusClient } from '../../operator/src/prometheus/client.js';
+import { builtin } from '../../operator/runtime/resource.js';
+import { labelMatchers, PrometheusClient } from '../../operator/prometheus/client.js';
 import { trainSmallBundle } from '../../server/test-fixtures.js';
-import { createTestNamespace, eventually, useCluster } from '../cluster/testing.js';
+import { createTestNamespace, eventually, useCluster } from '../../local-cluster/testing.js';
 import { Api, installCrds, nerDeployment, nerDeployments, nerModel, nerModels, startOperator, trainBundle, untilPromoted, type NerDeployment, type NerModel, type TestOperator } from './operator-fixture.js';
 import { Load } from './load.js';
 

@@ -12,11 +12,11 @@
 import { pathToFileURL } from 'node:url';
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { builtin } from '../../operator/src/runtime/resource.js';
-import { PrometheusClient } from '../../operator/src/prometheus/client.js';
-import { DEFAULT_ROLLOUT_STEPS } from '../../operator/src/api/nerdeployment.js';
+import { builtin } from '../../operator/runtime/resource.js';
+import { PrometheusClient } from '../../operator/prometheus/client.js';
+import { DEFAULT_ROLLOUT_STEPS } from '../../operator/api/nerdeployment.js';
 import { trainSmallBundle } from '../../server/test-fixtures.js';
-import { createTestNamespace, eventually, useCluster } from '../cluster/testing.js';
+import { createTestNamespace, eventually, useCluster } from '../../local-cluster/testing.js';
 import { Api, installCrds, nerDeployment, nerDeployments, nerModel, nerModels, startOperator, trainBundle, untilPromoted, type NerDeployment, type NerModel, type TestOperator } from './operator-fixture.js';
 import { Load } from './load.js';
 

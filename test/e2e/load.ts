@@ -3,9 +3,9 @@
  * NerDeployment's client Service selects (what kube-proxy does in a real cluster; the process node has
  * none), counted per track. One fixed clinical sentence; no request text is ever logged.
  */
-import type { KubeClient } from '../../operator/src/runtime/kube.js';
+import type { KubeClient } from '../../operator/runtime/kube.js';
 import { TrafficGenerator } from '../../server/traffic.js';
-import { ServiceEndpoints } from '../cluster/service-endpoints.js';
+import { ServiceEndpoints } from '../../local-cluster/service-endpoints.js';
 
 export class Load {
   readonly #endpoints: ServiceEndpoints;

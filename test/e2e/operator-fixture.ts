@@ -10,21 +10,21 @@ import { pathToFileURL } from 'node:url';
 import yaml from 'js-yaml';
 import { pino } from 'pino';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
-import { runOperator, type OperatorHandle } from '../../operator/src/main.js';
-import { KubeClient, type RequestObserver } from '../../operator/src/runtime/kube.js';
-import { AccessRecorder } from '../../operator/src/runtime/permissions.js';
-import { OPERATOR_PERMISSIONS } from '../../operator/src/permissions.js';
-import { builtin, resourcePath, type ResourceType } from '../../operator/src/runtime/resource.js';
-import type { ControllerSpec } from '../../operator/src/runtime/controller.js';
-import { nerModelController } from '../../operator/src/controllers/nermodel/reconcile.js';
-import { nerDeploymentController, type NerDeploymentControllerOptions } from '../../operator/src/controllers/nerdeployment/reconcile.js';
-import { driftPolicyController, type DriftPolicyControllerOptions } from '../../operator/src/controllers/driftpolicy/reconcile.js';
-import { nerDeployments, nerModels } from '../../operator/src/controllers/common.js';
-import type { NerModel } from '../../operator/src/api/nermodel.js';
-import type { NerDeployment } from '../../operator/src/api/nerdeployment.js';
+import { runOperator, type OperatorHandle } from '../../operator/main.js';
+import { KubeClient, type RequestObserver } from '../../operator/runtime/kube.js';
+import { AccessRecorder } from '../../operator/runtime/permissions.js';
+import { OPERATOR_PERMISSIONS } from '../../operator/permissions.js';
+import { builtin, resourcePath, type ResourceType } from '../../operator/runtime/resource.js';
+import type { ControllerSpec } from '../../operator/runtime/controller.js';
+import { nerModelController } from '../../operator/controllers/nermodel/reconcile.js';
+import { nerDeploymentController, type NerDeploymentControllerOptions } from '../../operator/controllers/nerdeployment/reconcile.js';
+import { driftPolicyController, type DriftPolicyControllerOptions } from '../../operator/controllers/driftpolicy/reconcile.js';
+import { nerDeployments, nerModels } from '../../operator/controllers/common.js';
+import type { NerModel } from '../../operator/api/nermodel.js';
+import type { NerDeployment } from '../../operator/api/nerdeployment.js';
 import { trainSmallBundle, type TrainedBundle } from '../../server/test-fixtures.js';
-import { eventually } from '../cluster/testing.js';
-import { repoRoot } from '../cluster/paths.js';
+import { eventually } from '../../local-cluster/testing.js';
+import { repoRoot } from '../../local-cluster/paths.js';
 
 // From sources and from dist/ alike (the benchmarks run the compiled fixture).
 const root = repoRoot;
@@ -85,7 +85,7 @@ export async function startOperator(kc: KubeConfig, namespace: string, deploymen
   const stop = async () => {
     await Promise.race([handle.stop(), new Promise<void>((r) => setTimeout(r, 20_000).unref())]);
     const outside = recorder.notIn(OPERATOR_PERMISSIONS);
-    if (outside.length) throw new Error(`the operator sent requests operator/src/permissions.ts does not allow (the chart's RBAC would refuse them): ${outside.join('; ')}`);
+    if (outside.length) throw new Error(`the operator sent requests operator/permissions.ts does not allow (the chart's RBAC would refuse them): ${outside.join('; ')}`);
   };
   return { handle, writes: () => handle.kube.writes, stop };
 }

@@ -9,8 +9,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { NONROOT_UID } from '../../operator/src/controllers/common.js';
-import { repoRoot } from '../cluster/paths.js';
+import { NONROOT_UID } from '../../operator/controllers/common.js';
+import { repoRoot } from '../../local-cluster/paths.js';
 
 const text = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8');
 /** Instructions with continuation lines joined and comments dropped. */

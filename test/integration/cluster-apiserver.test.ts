@@ -6,8 +6,8 @@ import { CoreV1Api, VersionApi } from '@kubernetes/client-node';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pinnedVersions } from '../cluster/binaries.js';
-import { startCluster, type Cluster } from '../cluster/cluster.js';
+import { pinnedVersions } from '../../local-cluster/binaries.js';
+import { startCluster, type Cluster } from '../../local-cluster/cluster.js';
 
 const run = promisify(execFile);
 let cluster: Cluster;

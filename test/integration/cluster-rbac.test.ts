@@ -2,7 +2,7 @@
  * The operator's RBAC as the API server decides it. For the chart rendered by helm in both scope modes, and
  * for manifests/nerops.yaml, the ServiceAccount and RBAC objects are applied for real; then
  * `kubectl auth can-i <verb> <resource>.<group> [--subresource] -n <ns> --as=system:serviceaccount:<ns>:<sa>`
- * is asked for every row of the permission table (operator/src/permissions.ts, the one list of what the
+ * is asked for every row of the permission table (operator/permissions.ts, the one list of what the
  * operator's code sends) and must answer yes, where the operator works; and for what must stay out of
  * reach (Secrets, pod writes, deletes of what the operator never deletes, RBAC, other Lease names, other
  * namespaces in namespaced mode) and must answer no. The can-i calls of one install run in parallel.
@@ -15,11 +15,11 @@ import { join } from 'node:path';
 import yaml from 'js-yaml';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findBinaries } from '../cluster/binaries.js';
-import { repoRoot } from '../cluster/paths.js';
-import { createTestNamespace, useCluster } from '../cluster/testing.js';
-import { OPERATOR_PERMISSIONS } from '../../operator/src/permissions.js';
-import type { ApiVerb, Permission } from '../../operator/src/runtime/permissions.js';
+import { findBinaries } from '../../local-cluster/binaries.js';
+import { repoRoot } from '../../local-cluster/paths.js';
+import { createTestNamespace, useCluster } from '../../local-cluster/testing.js';
+import { OPERATOR_PERMISSIONS } from '../../operator/permissions.js';
+import type { ApiVerb, Permission } from '../../operator/runtime/permissions.js';
 
 const { info, core } = useCluster();
 const bins = findBinaries();

@@ -5,7 +5,7 @@
  */
 import { AppsV1Api, BatchV1Api, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createTestNamespace, eventually, processNodePlacement, useCluster } from '../cluster/testing.js';
+import { createTestNamespace, eventually, processNodePlacement, useCluster } from '../../local-cluster/testing.js';
 
 const { info, kc, core } = useCluster();
 const apps = kc.makeApiClient(AppsV1Api);
@@ -245,7 +245,7 @@ describe('Prometheus', () => {
             {
               name: 'server',
               image: IMAGE,
-              command: ['node', 'test/cluster/fixtures/metrics-server.mjs'],
+              command: ['node', 'local-cluster/fixtures/metrics-server.mjs'],
               env: [{ name: 'PORT', value: '9100' }],
               ports: [{ name: 'metrics', containerPort: 9100 }],
               readinessProbe: { httpGet: { path: '/healthz', port: 'metrics' }, periodSeconds: 1 },

@@ -15,12 +15,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BatchV1Api, type KubernetesObject, type V1Job } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DriftPolicy } from '../../operator/src/api/driftpolicy.js';
-import { driftPolicies } from '../../operator/src/controllers/driftpolicy/reconcile.js';
-import { builtin } from '../../operator/src/runtime/resource.js';
+import type { DriftPolicy } from '../../operator/api/driftpolicy.js';
+import { driftPolicies } from '../../operator/controllers/driftpolicy/reconcile.js';
+import { builtin } from '../../operator/runtime/resource.js';
 import { generateNotes, writeConll } from '../../trainer/synthetic.js';
 import { trainBundle } from '../../trainer/train.js';
-import { createTestNamespace, eventually, useCluster } from '../cluster/testing.js';
+import { createTestNamespace, eventually, useCluster } from '../../local-cluster/testing.js';
 import { Api, nerDeployment, nerDeployments, nerModel, nerModels, untilPromoted, type NerDeployment, type NerModel } from '../e2e/operator-fixture.js';
 import { claimWithLoader, installOperator, putOnClaim, trafficJob, uninstallOperator } from './install.js';
 

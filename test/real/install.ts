@@ -10,10 +10,10 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import yaml from 'js-yaml';
-import { findBinaries } from '../cluster/binaries.js';
-import type { ClusterInfo } from '../cluster/cluster.js';
-import { repoRoot } from '../cluster/paths.js';
-import { waitFor } from '../cluster/wait.js';
+import { findBinaries } from '../../local-cluster/binaries.js';
+import type { ClusterInfo } from '../../local-cluster/cluster.js';
+import { repoRoot } from '../../local-cluster/paths.js';
+import { waitFor } from '../../local-cluster/wait.js';
 
 const execFileAsync = promisify(execFile);
 

@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import type { V1Deployment, V1Job } from '@kubernetes/client-node';
 import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { builtin } from '../../operator/src/runtime/resource.js';
+import { builtin } from '../../operator/runtime/resource.js';
 import { trainSmallBundle, type TrainedBundle } from '../../server/test-fixtures.js';
-import { createTestNamespace, eventually, useCluster } from '../cluster/testing.js';
+import { createTestNamespace, eventually, useCluster } from '../../local-cluster/testing.js';
 import { Api, nerModel, nerModels, type NerModel } from '../e2e/operator-fixture.js';
 import { claimWithLoader, installOperator, kubectl, putOnClaim, uninstallOperator } from './install.js';
 

@@ -8,9 +8,9 @@ import { BatchV1Api, type V1Job } from '@kubernetes/client-node';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_IMAGE } from '../cluster/node-images.js';
-import { createTestNamespace, eventually, useCluster } from '../cluster/testing.js';
-import { findBinaries } from '../cluster/binaries.js';
+import { PROJECT_IMAGE } from '../../local-cluster/node-images.js';
+import { createTestNamespace, eventually, useCluster } from '../../local-cluster/testing.js';
+import { findBinaries } from '../../local-cluster/binaries.js';
 
 const execFileAsync = promisify(execFile);
 const { info, kc, core } = useCluster();

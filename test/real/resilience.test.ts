@@ -16,10 +16,10 @@ import { BatchV1Api, type V1Pod } from '@kubernetes/client-node';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NerDeploymentStatus } from '../../operator/src/api/nerdeployment.js';
-import { builtin } from '../../operator/src/runtime/resource.js';
+import type { NerDeploymentStatus } from '../../operator/api/nerdeployment.js';
+import { builtin } from '../../operator/runtime/resource.js';
 import { trainSmallBundle } from '../../server/test-fixtures.js';
-import { createTestNamespace, eventually, useCluster } from '../cluster/testing.js';
+import { createTestNamespace, eventually, useCluster } from '../../local-cluster/testing.js';
 import { Api, nerDeployment, nerDeployments, nerModel, nerModels, type NerDeployment, type NerModel } from '../e2e/operator-fixture.js';
 import { claimWithLoader, installOperator, kubectl, putOnClaim, trafficJob, uninstallOperator } from './install.js';
 

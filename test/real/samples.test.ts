@@ -16,12 +16,12 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DriftPolicy } from '../../operator/src/api/driftpolicy.js';
-import { driftPolicies } from '../../operator/src/controllers/driftpolicy/reconcile.js';
+import type { DriftPolicy } from '../../operator/api/driftpolicy.js';
+import { driftPolicies } from '../../operator/controllers/driftpolicy/reconcile.js';
 import { generateNotes, writeConll } from '../../trainer/synthetic.js';
 import { trainBundle } from '../../trainer/train.js';
-import { repoRoot } from '../cluster/paths.js';
-import { createTestNamespace, eventually, useCluster } from '../cluster/testing.js';
+import { repoRoot } from '../../local-cluster/paths.js';
+import { createTestNamespace, eventually, useCluster } from '../../local-cluster/testing.js';
 import { Api, nerDeployments, nerModels, type NerDeployment, type NerModel } from '../e2e/operator-fixture.js';
 import { claimWithLoader, installOperator, kubectl, putOnClaim, uninstallOperator } from './install.js';
 

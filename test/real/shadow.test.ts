@@ -12,10 +12,10 @@
  */
 import { BatchV1Api, type V1Pod, type V1Service } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labelMatchers, PrometheusClient } from '../../operator/src/prometheus/client.js';
-import { builtin } from '../../operator/src/runtime/resource.js';
+import { labelMatchers, PrometheusClient } from '../../operator/prometheus/client.js';
+import { builtin } from '../../operator/runtime/resource.js';
 import { trainSmallBundle } from '../../server/test-fixtures.js';
-import { createTestNamespace, eventually, useCluster } from '../cluster/testing.js';
+import { createTestNamespace, eventually, useCluster } from '../../local-cluster/testing.js';
 import { Api, nerDeployment, nerDeployments, nerModel, nerModels, untilPromoted, type NerDeployment, type NerModel } from '../e2e/operator-fixture.js';
 import { claimWithLoader, installOperator, putOnClaim, trafficJob, uninstallOperator } from './install.js';
 

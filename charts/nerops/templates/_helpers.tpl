@@ -65,4 +65,4 @@ app.kubernetes.io/component: operator
 {{- end -}}
 {{- end }}
 
-{{/* The RBAC rules (nerops.workloadRules, nerops.leaderElectionRules) are in _rbac-rules.tpl, generated from operator/src/permissions.ts. */}}
+{{/* The RBAC rules (nerops.workloadRules, nerops.leaderElectionRules) are in _rbac-rules.tpl, generated from operator/permissions.ts. */}}

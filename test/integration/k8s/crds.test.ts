@@ -12,7 +12,7 @@ import { request } from 'node:https';
 import { ApiextensionsV1Api, CustomObjectsApi, type KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import yaml from 'js-yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createTestNamespace, eventually, useCluster } from '../../cluster/testing.js';
+import { createTestNamespace, eventually, useCluster } from '../../../local-cluster/testing.js';
 import {
   ALL_KINDS,
   CATEGORY,
@@ -22,7 +22,7 @@ import {
   NerDeploymentSchema,
   NerModelSchema,
   VERSION,
-} from '../../../operator/src/api/index.js';
+} from '../../../operator/api/index.js';
 import { invalidCases, invalidUpdates, loadSamples, type Obj } from './crds.catalogue.js';
 
 const root = join(import.meta.dirname, '../../..');

@@ -4,8 +4,8 @@
  */
 import type { V1Job } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { builtin } from '../../../operator/src/runtime/resource.js';
-import { createTestNamespace, eventually, useCluster } from '../../cluster/testing.js';
+import { builtin } from '../../../operator/runtime/resource.js';
+import { createTestNamespace, eventually, useCluster } from '../../../local-cluster/testing.js';
 import { Api, installCrds, nerModel, nerModels, startOperator, trainBundle, type NerModel, type TestOperator } from '../../e2e/operator-fixture.js';
 
 const { kc, core } = useCluster();

@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { CoordinationV1Api, type V1ConfigMap } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runOperator, type OperatorHandle } from '../../../operator/src/main.js';
-import { KubeClient, builtin, microTime, ownerReference, type ControllerSpec } from '../../../operator/src/runtime/index.js';
-import { createTestNamespace, eventually, useCluster } from '../../cluster/testing.js';
+import { runOperator, type OperatorHandle } from '../../../operator/main.js';
+import { KubeClient, builtin, microTime, ownerReference, type ControllerSpec } from '../../../operator/runtime/index.js';
+import { createTestNamespace, eventually, useCluster } from '../../../local-cluster/testing.js';
 
 const { info, kc, core } = useCluster();
 const coordination = kc.makeApiClient(CoordinationV1Api);

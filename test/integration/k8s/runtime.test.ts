@@ -19,8 +19,8 @@ import {
   type ControllerSpec,
   type InformerEvent,
   type ResourceType,
-} from '../../../operator/src/runtime/index.js';
-import { createTestNamespace, eventually, useCluster } from '../../cluster/testing.js';
+} from '../../../operator/runtime/index.js';
+import { createTestNamespace, eventually, useCluster } from '../../../local-cluster/testing.js';
 
 const { kc, core } = useCluster();
 const log = pino({ level: process.env.NEROPS_TEST_LOG ?? 'silent' });

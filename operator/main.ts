@@ -67,7 +67,7 @@ export interface OperatorOptions {
   clock?: Clock;
   /**
    * Called after every API request the operator sends, from the first informer list on (tests check them
-   * against the permission table, operator/src/permissions.ts).
+   * against the permission table, operator/permissions.ts).
    */
   onRequest?: RequestObserver;
 }

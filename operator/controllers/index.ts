@@ -1,6 +1,6 @@
 /**
  * The controllers `ner-ops operator` runs. Owned by the controllers; the runtime only imports this list.
- * Each entry is a ControllerSpec or a factory `(deps) => ControllerSpec` (see operator/src/main.ts).
+ * Each entry is a ControllerSpec or a factory `(deps) => ControllerSpec` (see operator/main.ts).
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { ControllerDeps, ControllerFactory } from '../main.js';

@@ -216,7 +216,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     return cluster;
   } catch (err) {
     await stop();
-    throw new Error(`test/cluster: starting the ${opts.profile} profile failed (state in ${stateDir})`, { cause: err });
+    throw new Error(`local-cluster: starting the ${opts.profile} profile failed (state in ${stateDir})`, { cause: err });
   }
 }
 

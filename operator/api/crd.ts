@@ -41,7 +41,7 @@ export const CRD_DEFINITIONS: readonly CrdDefinition[] = [
       'NerModel is a versioned, immutable NER model artifact (ONNX bundle), verified by digest, validated and evaluated by a Job, with its drift baseline and lineage in status.',
     spec: NerModelSpecSchema,
     status: NerModelStatusSchema,
-    sourceFile: 'operator/src/api/nermodel.ts',
+    sourceFile: 'operator/api/nermodel.ts',
     printerColumns: [
       { name: 'Family', type: 'string', jsonPath: '.spec.family' },
       { name: 'Version', type: 'string', jsonPath: '.spec.version' },
@@ -57,7 +57,7 @@ export const CRD_DEFINITIONS: readonly CrdDefinition[] = [
       'NerDeployment serves a NerModel behind a Service, rolls new models out as canaries with automated analysis, and scales on the request rate measured in Prometheus.',
     spec: NerDeploymentSpecSchema,
     status: NerDeploymentStatusSchema,
-    sourceFile: 'operator/src/api/nerdeployment.ts',
+    sourceFile: 'operator/api/nerdeployment.ts',
     printerColumns: [
       { name: 'Stable', type: 'string', jsonPath: '.status.stableModel' },
       { name: 'Canary', type: 'string', jsonPath: '.status.canaryModel' },
@@ -75,7 +75,7 @@ export const CRD_DEFINITIONS: readonly CrdDefinition[] = [
       "DriftPolicy evaluates drift signals of a NerDeployment's traffic in Prometheus against the serving model's baseline and launches retraining Jobs whose results become new NerModels.",
     spec: DriftPolicySpecSchema,
     status: DriftPolicyStatusSchema,
-    sourceFile: 'operator/src/api/driftpolicy.ts',
+    sourceFile: 'operator/api/driftpolicy.ts',
     printerColumns: [
       { name: 'Target', type: 'string', jsonPath: '.spec.targetRef.name' },
       { name: 'State', type: 'string', jsonPath: '.status.state' },

@@ -13,7 +13,7 @@ export interface LocalCommand {
   args: string[];
 }
 
-/** Environment variables every process-node process gets; documented in test/cluster/README.md. */
+/** Environment variables every process-node process gets; documented in local-cluster/README.md. */
 export const PROCESS_ENV = {
   /** The pod's own loopback address (also the pod IP in its status): bind servers here. */
   podIp: 'POD_IP',

@@ -1,6 +1,6 @@
 /**
  * Cluster DNS for process-node pods, loaded into each pod process with
- * `NODE_OPTIONS=--import <dist>/test/cluster/service-dns-preload.js` (process-node.ts sets it).
+ * `NODE_OPTIONS=--import <dist>/local-cluster/service-dns-preload.js` (process-node.ts sets it).
  *
  * Wraps `dns.lookup` (what `net`, `http` and fetch/undici use to resolve a host) so Service names resolve
  * to the loopback service IP the process node listens on (service-proxy.ts). The mapping is read from

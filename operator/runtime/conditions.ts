@@ -13,7 +13,7 @@ export type ConditionStatus = 'True' | 'False' | 'Unknown';
 export interface Condition {
   type: string;
   status: ConditionStatus;
-  /** CamelCase reason constant (documented per kind in operator/src/api). */
+  /** CamelCase reason constant (documented per kind in operator/api). */
   reason: string;
   message: string;
   /** metadata.generation the condition was computed from. */

@@ -1,5 +1,5 @@
 /**
- * API permissions as data: the type of the operator's permission table (operator/src/permissions.ts),
+ * API permissions as data: the type of the operator's permission table (operator/permissions.ts),
  * what a request to the API server needs (`requestAccess`, the API server's own RequestInfo rules), what
  * a controller's informers need (`informerAccess`), and RBAC rules grouped from a table (`rbacRules`, from
  * which scripts/gen-install.ts writes the chart's rules).
@@ -128,7 +128,7 @@ export function informedResources(spec: Pick<ControllerSpec<KubernetesObject>, '
   return out.filter((rt, i) => out.findIndex((o) => o.group === rt.group && o.plural === rt.plural) === i);
 }
 
-/** The `list` and `watch` an informer of each resource sends (operator/src/runtime/informer.ts). */
+/** The `list` and `watch` an informer of each resource sends (operator/runtime/informer.ts). */
 export function informerAccess(specs: ReadonlyArray<Pick<ControllerSpec<KubernetesObject>, 'resource' | 'owns' | 'watches'>>): Access[] {
   const out: Access[] = [];
   for (const spec of specs) {

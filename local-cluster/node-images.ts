@@ -71,7 +71,7 @@ async function archive(ref: string, id: string): Promise<string> {
 export async function nodeImageArchives(bins: { pause: string; coredns: string }, log: (line: string) => void = () => undefined): Promise<string[]> {
   await run('bash', [join(repoRoot, 'scripts', 'dockerd.sh'), 'start'], { timeoutMs: 60_000 });
   if (!(await imageId(PROJECT_IMAGE)) && process.env.CI !== 'true' && !process.env.NEROPS_TEST_IMAGE) {
-    log(`test/cluster: building the project image ${PROJECT_IMAGE} (scripts/build-image.sh; minutes, once)`);
+    log(`local-cluster: building the project image ${PROJECT_IMAGE} (scripts/build-image.sh; minutes, once)`);
     // auto: the CAs this host's administrator added (a TLS-inspecting proxy) reach the build stages only.
     await run('bash', [join(repoRoot, 'scripts', 'build-image.sh')], { timeoutMs: 1_800_000, env: { NEROPS_EXTRA_CA: process.env.NEROPS_EXTRA_CA ?? 'auto' } });
   }
@@ -81,7 +81,7 @@ export async function nodeImageArchives(bins: { pause: string; coredns: string }
   const out: string[] = [];
   for (const ref of [PAUSE_IMAGE, COREDNS_IMAGE, PROJECT_IMAGE]) {
     const id = await imageId(ref);
-    if (!id) throw new Error(`test/cluster: no image ${ref} in Docker; build it with \`npm run image:build\``);
+    if (!id) throw new Error(`local-cluster: no image ${ref} in Docker; build it with \`npm run image:build\``);
     out.push(await archive(ref, id));
   }
   return out;

@@ -4,7 +4,7 @@
  *
  * - the Helm chart's RBAC rules are generated from it (`npm run gen:install` writes
  *   charts/nerops/templates/_rbac-rules.tpl, and from the chart manifests/nerops.yaml);
- * - operator/src/permissions.test.ts checks that the controllers' informers and the requests their
+ * - operator/permissions.test.ts checks that the controllers' informers and the requests their
  *   reconciles send (recorded on a fake API) are all rows here, and that every row is used;
  * - the operator tests against the local cluster (test/e2e/operator-fixture.ts) fail on any request the
  *   operator sent that no row allows;
@@ -18,11 +18,11 @@
  */
 import type { Permission } from './runtime/permissions.js';
 
-const NERMODEL = 'operator/src/controllers/nermodel/reconcile.ts';
-const NERDEPLOYMENT = 'operator/src/controllers/nerdeployment/reconcile.ts';
-const DRIFTPOLICY = 'operator/src/controllers/driftpolicy/reconcile.ts';
-const CLIENT = 'operator/src/runtime/client.ts';
-const LEADER = 'operator/src/runtime/leader.ts';
+const NERMODEL = 'operator/controllers/nermodel/reconcile.ts';
+const NERDEPLOYMENT = 'operator/controllers/nerdeployment/reconcile.ts';
+const DRIFTPOLICY = 'operator/controllers/driftpolicy/reconcile.ts';
+const CLIENT = 'operator/runtime/client.ts';
+const LEADER = 'operator/runtime/leader.ts';
 const OWNER_CHECK = 'OwnerReferencesPermissionEnforcement admission: a child whose ownerReference sets blockOwnerDeletion';
 
 export const OPERATOR_PERMISSIONS: readonly Permission[] = [
@@ -32,16 +32,16 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
   { verb: 'create', group: 'nerops.io', resource: 'nermodels', scope: 'workload', why: 'DriftPolicy: the NerModel of a succeeded retraining Job, by server-side apply (create when absent, patch)', code: `${DRIFTPOLICY}#createModels` },
   { verb: 'patch', group: 'nerops.io', resource: 'nermodels', scope: 'workload', why: 'DriftPolicy: the NerModel of a succeeded retraining Job, by server-side apply (create when absent, patch)', code: `${DRIFTPOLICY}#createModels` },
   { verb: 'patch', group: 'nerops.io', resource: 'nermodels', subresource: 'status', scope: 'workload', why: 'NerModel status (server-side apply on /status)', code: `${CLIENT}#applyStatus` },
-  { verb: 'update', group: 'nerops.io', resource: 'nermodels', subresource: 'finalizers', scope: 'workload', why: 'validation Jobs are owned by their NerModel', code: 'operator/src/controllers/nermodel/desired.ts', checkedBy: OWNER_CHECK },
+  { verb: 'update', group: 'nerops.io', resource: 'nermodels', subresource: 'finalizers', scope: 'workload', why: 'validation Jobs are owned by their NerModel', code: 'operator/controllers/nermodel/desired.ts', checkedBy: OWNER_CHECK },
   { verb: 'list', group: 'nerops.io', resource: 'nerdeployments', scope: 'workload', why: 'informer: NerDeployment controller (primary); DriftPolicy controller watches its target', code: NERDEPLOYMENT },
   { verb: 'watch', group: 'nerops.io', resource: 'nerdeployments', scope: 'workload', why: 'informer: NerDeployment controller (primary); DriftPolicy controller watches its target', code: NERDEPLOYMENT },
   { verb: 'patch', group: 'nerops.io', resource: 'nerdeployments', scope: 'workload', why: 'removes the one-shot nerops.io/rollout-action annotation once its effect is in status (merge patch)', code: `${NERDEPLOYMENT}#consumeAction` },
   { verb: 'patch', group: 'nerops.io', resource: 'nerdeployments', subresource: 'status', scope: 'workload', why: 'NerDeployment status (server-side apply on /status)', code: `${CLIENT}#applyStatus` },
-  { verb: 'update', group: 'nerops.io', resource: 'nerdeployments', subresource: 'finalizers', scope: 'workload', why: 'serving Deployments, Services and PodDisruptionBudgets are owned by their NerDeployment', code: 'operator/src/controllers/nerdeployment/desired.ts', checkedBy: OWNER_CHECK },
+  { verb: 'update', group: 'nerops.io', resource: 'nerdeployments', subresource: 'finalizers', scope: 'workload', why: 'serving Deployments, Services and PodDisruptionBudgets are owned by their NerDeployment', code: 'operator/controllers/nerdeployment/desired.ts', checkedBy: OWNER_CHECK },
   { verb: 'list', group: 'nerops.io', resource: 'driftpolicies', scope: 'workload', why: 'informer: DriftPolicy controller (primary)', code: DRIFTPOLICY },
   { verb: 'watch', group: 'nerops.io', resource: 'driftpolicies', scope: 'workload', why: 'informer: DriftPolicy controller (primary)', code: DRIFTPOLICY },
   { verb: 'patch', group: 'nerops.io', resource: 'driftpolicies', subresource: 'status', scope: 'workload', why: 'DriftPolicy status (server-side apply on /status)', code: `${CLIENT}#applyStatus` },
-  { verb: 'update', group: 'nerops.io', resource: 'driftpolicies', subresource: 'finalizers', scope: 'workload', why: 'retraining Jobs are owned by their DriftPolicy', code: 'operator/src/controllers/driftpolicy/desired.ts', checkedBy: OWNER_CHECK },
+  { verb: 'update', group: 'nerops.io', resource: 'driftpolicies', subresource: 'finalizers', scope: 'workload', why: 'retraining Jobs are owned by their DriftPolicy', code: 'operator/controllers/driftpolicy/desired.ts', checkedBy: OWNER_CHECK },
 
   // What the NerDeployment controller runs: Deployments, Services, PodDisruptionBudgets, HTTPRoute weights.
   { verb: 'list', group: 'apps', resource: 'deployments', scope: 'workload', why: 'informer: NerDeployment controller owns its Deployments', code: NERDEPLOYMENT },

@@ -1,6 +1,6 @@
 import type { V1Pod, V1Service } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { KubeApiError, type KubeClient } from '../../operator/src/runtime/kube.js';
+import { KubeApiError, type KubeClient } from '../operator/runtime/kube.js';
 import { ServiceEndpoints } from './service-endpoints.js';
 
 const pod = (ip: string, track: string): V1Pod => ({

@@ -1,10 +1,10 @@
 /**
  * `npm run cluster:up` / `npm run cluster:down`: a full-profile cluster in the background.
  *
- *   node dist/test/cluster/cli.js up [--profile full|real]
+ *   node dist/local-cluster/cli.js up [--profile full|real]
  *                                         start (or report) the cluster, print kubeconfig and Prometheus URL
- *   node dist/test/cluster/cli.js down    stop it and every process it started
- *   node dist/test/cluster/cli.js daemon  (internal) the background process that owns the cluster
+ *   node dist/local-cluster/cli.js down    stop it and every process it started
+ *   node dist/local-cluster/cli.js daemon  (internal) the background process that owns the cluster
  *
  * State lives in $NEROPS_CLUSTER_DIR (default <repo>/.cache/cluster): kubeconfig, cluster.json,
  * logs/, pids/, and daemon.pid for the owner process.

@@ -5,9 +5,9 @@
  * they would behind a real Service.
  */
 import type { V1Pod, V1Service } from '@kubernetes/client-node';
-import { isNotFound, type KubeClient } from '../../operator/src/runtime/kube.js';
-import { builtin, resourcePath } from '../../operator/src/runtime/resource.js';
-import type { TrafficTarget } from '../../server/traffic.js';
+import { isNotFound, type KubeClient } from '../operator/runtime/kube.js';
+import { builtin, resourcePath } from '../operator/runtime/resource.js';
+import type { TrafficTarget } from '../server/traffic.js';
 
 export interface ServiceEndpointsOptions {
   namespace: string;

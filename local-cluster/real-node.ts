@@ -78,14 +78,14 @@ function listNetns(): string[] {
 export async function prepareNodeNetwork(stateDir: string, bins: Record<BinaryName, string>): Promise<void> {
   for (const tool of ['containerd', 'ctr', 'runc', 'iptables', 'ip']) {
     if (!(await tryRun('sh', ['-c', `command -v ${tool}`]))) {
-      throw new Error(`test/cluster: the real profile needs ${tool} (scripts/install-system-deps.sh installs it)`);
+      throw new Error(`local-cluster: the real profile needs ${tool} (scripts/install-system-deps.sh installs it)`);
     }
   }
-  if (!existsSync(join(nodePaths(stateDir).cniBinDir, 'bridge'))) throw new Error('test/cluster: no CNI plugins in /usr/lib/cni (apt-get install containernetworking-plugins)');
+  if (!existsSync(join(nodePaths(stateDir).cniBinDir, 'bridge'))) throw new Error('local-cluster: no CNI plugins in /usr/lib/cni (apt-get install containernetworking-plugins)');
   if (existsSync(CLAIM_FILE)) {
     const prior = JSON.parse(readFileSync(CLAIM_FILE, 'utf8')) as NodeRecord;
     if (prior.ownerPid !== process.pid && isRunning(prior.ownerPid)) {
-      throw new Error(`test/cluster: a real-profile cluster already runs on this machine (pid ${prior.ownerPid}, state ${prior.stateDir}); stop it first (npm run cluster:down)`);
+      throw new Error(`local-cluster: a real-profile cluster already runs on this machine (pid ${prior.ownerPid}, state ${prior.stateDir}); stop it first (npm run cluster:down)`);
     }
     await sweepRealNode(prior.stateDir);
   }
@@ -137,7 +137,7 @@ export class RealNode {
   async start(): Promise<void> {
     const { o, paths } = this;
     const nodePki = o.pki.node;
-    if (!nodePki) throw new Error('test/cluster: the real node needs node certificates (generatePki with a node)');
+    if (!nodePki) throw new Error('local-cluster: the real node needs node certificates (generatePki with a node)');
     const dir = join(o.stateDir, 'node');
     for (const d of [paths.containerdRoot, paths.containerdState, paths.cniConfDir, paths.cniIpamDir, paths.kubeletRoot]) await mkdir(d, { recursive: true });
     for (const hierarchy of readdirSync(CGROUP_FS)) mkdirSync(join(CGROUP_FS, hierarchy, CGROUP_ROOT), { recursive: true });

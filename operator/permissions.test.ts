@@ -1,5 +1,5 @@
 /**
- * The permission table (operator/src/permissions.ts) against the code, both ways:
+ * The permission table (operator/permissions.ts) against the code, both ways:
  *
  * - every informer of the controllers `ner-ops operator` runs, and every request the reconcilers and the
  *   leader elector send in recorded scenarios, is allowed by a row (a missing row would be a 403 in a real
@@ -48,7 +48,7 @@ import { builtin, keyOf, type ResourceType } from './runtime/resource.js';
 const NOW = new Date('2025-03-01T12:00:00Z');
 const NS = 'team';
 const DIGEST = 'ab'.repeat(32);
-const root = join(import.meta.dirname, '..', '..');
+const root = join(import.meta.dirname, '..');
 
 // ---------------------------------------------------------------------------------------------------
 // An in-memory API server: enough of the REST semantics for the reconcilers, and their informer cache.

@@ -1,5 +1,5 @@
 /**
- * Locates the control-plane binaries test/cluster runs, and builds missing ones with
+ * Locates the control-plane binaries local-cluster runs, and builds missing ones with
  * scripts/build-cluster-binaries.sh (the single place that knows how to build them).
  */
 import { spawn } from 'node:child_process';
@@ -15,9 +15,9 @@ import { repoRoot } from './paths.js';
 export const BINARIES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl', 'kwok', 'helm', 'kubelet', 'kube-proxy', 'coredns', 'pause'] as const;
 export type BinaryName = (typeof BINARIES)[number];
 
-/** Pinned versions, parsed from test/cluster/versions.env (also sourced by the build script). */
+/** Pinned versions, parsed from local-cluster/versions.env (also sourced by the build script). */
 export function pinnedVersions(): Record<string, string> {
-  const text = readFileSync(join(repoRoot, 'test', 'cluster', 'versions.env'), 'utf8');
+  const text = readFileSync(join(repoRoot, 'local-cluster', 'versions.env'), 'utf8');
   const out: Record<string, string> = {};
   for (const line of text.split('\n')) {
     const m = /^([A-Z_]+)=(\S+)$/.exec(line.trim());
@@ -34,7 +34,7 @@ export function cacheRoot(): string {
 /** `<cacheRoot>/k8s-<version>`: where builds land. */
 export function cacheBinDir(): string {
   const version = pinnedVersions().KUBERNETES_VERSION;
-  if (!version) throw new Error('test/cluster/versions.env has no KUBERNETES_VERSION');
+  if (!version) throw new Error('local-cluster/versions.env has no KUBERNETES_VERSION');
   return join(cacheRoot(), `k8s-${version}`);
 }
 
@@ -68,17 +68,17 @@ export async function ensureBinaries(log: (line: string) => void = (l) => proces
   let missing = BINARIES.filter((b) => !found[b]);
   if (missing.length && process.env.CI === 'true') {
     throw new Error(
-      `test/cluster: missing binaries ${missing.join(', ')} in ${cacheBinDir()}` +
+      `local-cluster: missing binaries ${missing.join(', ')} in ${cacheBinDir()}` +
         `${process.env.KUBEBUILDER_ASSETS ? ` or ${process.env.KUBEBUILDER_ASSETS}` : ''}; ` +
         'CI must run scripts/build-cluster-binaries.sh first (see .ci/run)',
     );
   }
   if (missing.length) {
-    log(`test/cluster: building missing binaries (${missing.join(', ')}); a cold build takes a long time\n`);
+    log(`local-cluster: building missing binaries (${missing.join(', ')}); a cold build takes a long time\n`);
     await runBuildScript(log);
     found = findBinaries();
     missing = BINARIES.filter((b) => !found[b]);
-    if (missing.length) throw new Error(`test/cluster: build finished but ${missing.join(', ')} still missing in ${cacheBinDir()}`);
+    if (missing.length) throw new Error(`local-cluster: build finished but ${missing.join(', ')} still missing in ${cacheBinDir()}`);
   }
   return found as Record<BinaryName, string>;
 }

@@ -6,7 +6,11 @@ import { defineConfig } from 'vitest/config';
 // The `real` project (test/real/) runs on the real profile: a kubelet running the project's image in
 // containers, the operator installed by the Helm chart (npm run e2e:real).
 // `vitest run` (npm test) runs every project; `--project unit` runs only the ones without a cluster.
-const clusterTests = ['test/integration/cluster*.test.ts', 'test/integration/k8s/**/*.test.ts', 'test/e2e/**/*.test.ts'];
+const clusterTests = [
+  'test/integration/cluster*.test.ts',
+  'test/integration/k8s/**/*.test.ts',
+  'test/e2e/**/*.test.ts',
+];
 const realTests = ['test/real/**/*.test.ts'];
 
 export default defineConfig({
@@ -20,7 +24,10 @@ export default defineConfig({
         test: {
           name: 'unit',
           // Unit tests sit next to the code; integration and e2e tests live under test/.
-          include: ['{cli,engine,trainer,server,operator,local-cluster,bench,scripts}/**/*.test.ts', 'test/**/*.test.ts'],
+          include: [
+            '{cli,engine,trainer,server,operator,local-cluster,bench,scripts}/**/*.test.ts',
+            'test/**/*.test.ts',
+          ],
           exclude: ['**/node_modules/**', 'dist/**', ...clusterTests, ...realTests],
         },
       },

@@ -13,7 +13,8 @@ async function main(): Promise<void> {
   const runs = Number(process.argv[2] ?? 3);
   const profile = (process.argv[3] ?? 'full') as ClusterProfile;
   const missing = BINARIES.filter((b) => !findBinaries()[b]);
-  if (missing.length) throw new Error(`binaries missing (${missing.join(', ')}); run scripts/build-cluster-binaries.sh first`);
+  if (missing.length)
+    throw new Error(`binaries missing (${missing.join(', ')}); run scripts/build-cluster-binaries.sh first`);
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const cluster = await startCluster({ profile });
@@ -23,7 +24,9 @@ async function main(): Promise<void> {
   }
   const sorted = [...times].sort((a, b) => a - b);
   const median = sorted[Math.floor(sorted.length / 2)]!;
-  console.log(`${profile} profile start, cached binaries: median ${(median / 1000).toFixed(2)} s over ${runs} runs (min ${(sorted[0]! / 1000).toFixed(2)} s, max ${(sorted.at(-1)! / 1000).toFixed(2)} s); goal < 15 s`);
+  console.log(
+    `${profile} profile start, cached binaries: median ${(median / 1000).toFixed(2)} s over ${runs} runs (min ${(sorted[0]! / 1000).toFixed(2)} s, max ${(sorted.at(-1)! / 1000).toFixed(2)} s); goal < 15 s`,
+  );
 }
 
 main().then(

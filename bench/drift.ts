@@ -30,7 +30,9 @@ import { DEPLOYMENT, nerDeployment, nerModel, type Manifest } from '../scripts/d
 import { waitModelReady, waitServing } from '../scripts/demo/progress.js';
 import { LocalStage } from '../scripts/demo/stage.js';
 
-const { values } = parseArgs({ options: { minutes: { type: 'string', default: '10' }, rate: { type: 'string', default: '20' } } });
+const { values } = parseArgs({
+  options: { minutes: { type: 'string', default: '10' }, rate: { type: 'string', default: '20' } },
+});
 const minutes = Number(values.minutes);
 const rate = Number(values.rate);
 if (!(minutes > 0) || !(rate > 0)) throw new Error('--minutes and --rate must be positive numbers');
@@ -45,7 +47,13 @@ function defaultPolicy(claim: string): Manifest {
     apiVersion: 'nerops.io/v1alpha1',
     kind: 'DriftPolicy',
     metadata: { name: 'defaults' },
-    spec: { targetRef: { name: DEPLOYMENT }, interval: '5s', window: '1m', suspend: true, retraining: { datasetUri: `pvc://${claim}/unused`, outputUri: `pvc://${claim}/runs` } },
+    spec: {
+      targetRef: { name: DEPLOYMENT },
+      interval: '5s',
+      window: '1m',
+      suspend: true,
+      retraining: { datasetUri: `pvc://${claim}/unused`, outputUri: `pvc://${claim}/runs` },
+    },
   };
 }
 
@@ -53,9 +61,19 @@ async function main(): Promise<void> {
   await mkdir(join(work, 'model'), { recursive: true });
   await writeConll(join(work, 'model', 'train.conll'), generateNotes({ count: 600, seed: 2 }));
   await writeConll(join(work, 'model', 'dev.conll'), generateNotes({ count: 400, seed: 1002 }));
-  const m = await trainBundle({ trainFile: join(work, 'model', 'train.conll'), devFile: join(work, 'model', 'dev.conll'), outDir: join(work, 'model', 'bundle'), seed: 2, epochs: 4, name: 'clinical-ner', version: '1.0.0' });
+  const m = await trainBundle({
+    trainFile: join(work, 'model', 'train.conll'),
+    devFile: join(work, 'model', 'dev.conll'),
+    outDir: join(work, 'model', 'bundle'),
+    seed: 2,
+    epochs: 4,
+    name: 'clinical-ner',
+    version: '1.0.0',
+  });
   await stage.start(['models']);
-  await stage.apply(nerModel('clinical-ner-v1', '1.0.0', await stage.put('models', m.outDir, 'clinical-ner/1.0.0'), m.digest));
+  await stage.apply(
+    nerModel('clinical-ner-v1', '1.0.0', await stage.put('models', m.outDir, 'clinical-ner/1.0.0'), m.digest),
+  );
   await waitModelReady(stage, 'clinical-ner-v1', quiet);
   await stage.apply(nerDeployment());
   await waitServing(stage, DEPLOYMENT, 'clinical-ner-v1', quiet);
@@ -65,7 +83,11 @@ async function main(): Promise<void> {
     base: cycle(generateNotes({ count: 5000, seed: 101 }).map((n) => n.text)),
     shifted: cycle(generateNotes({ count: 2000, seed: 303, vocabulary: 'shifted' }).map((n) => n.text)),
   };
-  const traffic = new TrafficGenerator({ rate, targets: endpoints.targets, nextText: () => notes[vocabulary]() }).start();
+  const traffic = new TrafficGenerator({
+    rate,
+    targets: endpoints.targets,
+    nextText: () => notes[vocabulary](),
+  }).start();
   try {
     await stage.apply(defaultPolicy('models'));
     const seen = new Map<string, DriftPolicy>();
@@ -78,7 +100,10 @@ async function main(): Promise<void> {
     // Wait for the window to fill, then count every evaluation for `minutes`.
     const fillDeadline = Date.now() + 3 * 60_000;
     while ((await poll())?.status?.state !== 'Healthy') {
-      if (Date.now() > fillDeadline) throw new Error(`no Healthy evaluation within 3 minutes: ${(await poll())?.status?.lastEvaluation?.message ?? 'no evaluation'}`);
+      if (Date.now() > fillDeadline)
+        throw new Error(
+          `no Healthy evaluation within 3 minutes: ${(await poll())?.status?.lastEvaluation?.message ?? 'no evaluation'}`,
+        );
       await new Promise((r) => setTimeout(r, 1000));
     }
     seen.clear();
@@ -90,13 +115,24 @@ async function main(): Promise<void> {
     const evaluations = [...seen.values()];
     const alarms = evaluations.filter((p) => p.status?.state === 'Warning' || p.status?.state === 'Critical').length;
     const notHealthy = evaluations.filter((p) => p.status?.state !== 'Healthy').map((p) => p.status?.state);
-    const breaches = evaluations.filter((p) => p.status?.lastEvaluation?.signals.some((s) => s.level === 'Warning' || s.level === 'Critical')).length;
+    const breaches = evaluations.filter((p) =>
+      p.status?.lastEvaluation?.signals.some((s) => s.level === 'Warning' || s.level === 'Critical'),
+    ).length;
     const max: Record<string, number> = {};
-    for (const p of evaluations) for (const s of p.status?.lastEvaluation?.signals ?? []) max[s.name] = Math.max(max[s.name] ?? 0, s.value ?? 0);
+    for (const p of evaluations)
+      for (const s of p.status?.lastEvaluation?.signals ?? []) max[s.name] = Math.max(max[s.name] ?? 0, s.value ?? 0);
     const docs = evaluations.map((p) => p.status?.lastEvaluation?.samples ?? 0);
-    console.log(`false alarms: ${minutes} min of in-distribution traffic at ${rate} req/s, ${evaluations.length} evaluations (every 5 s over 1 m, ${Math.min(...docs)}–${Math.max(...docs)} documents each)`);
-    console.log(`  confirmed alarms (Warning/Critical): ${alarms}; other non-Healthy states: ${notHealthy.filter((s) => s !== 'Warning' && s !== 'Critical').length}; evaluations with a single unconfirmed breach: ${breaches}`);
-    console.log(`  largest value per signal: ${Object.entries(max).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')} (warning: 0.1, 0.1, 0.1, 0.05)`);
+    console.log(
+      `false alarms: ${minutes} min of in-distribution traffic at ${rate} req/s, ${evaluations.length} evaluations (every 5 s over 1 m, ${Math.min(...docs)}–${Math.max(...docs)} documents each)`,
+    );
+    console.log(
+      `  confirmed alarms (Warning/Critical): ${alarms}; other non-Healthy states: ${notHealthy.filter((s) => s !== 'Warning' && s !== 'Critical').length}; evaluations with a single unconfirmed breach: ${breaches}`,
+    );
+    console.log(
+      `  largest value per signal: ${Object.entries(max)
+        .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+        .join(', ')} (warning: 0.1, 0.1, 0.1, 0.05)`,
+    );
 
     // Detection delay.
     const onset = Date.now();
@@ -112,8 +148,12 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 250));
     }
     if (!detected) throw new Error('shifted traffic was not detected within 5 minutes');
-    console.log(`detection: shifted notes → ${detected.status?.state} after ${((Date.now() - onset) / 1000).toFixed(1)} s / ${traffic.stats.sent - sentAtOnset} requests (3 consecutive breaches at a 5 s interval)`);
-    console.log(`  values: ${detected.status?.lastEvaluation?.signals.map((s) => `${s.name} ${s.value?.toFixed(3)} ${s.level}`).join(', ')}`);
+    console.log(
+      `detection: shifted notes → ${detected.status?.state} after ${((Date.now() - onset) / 1000).toFixed(1)} s / ${traffic.stats.sent - sentAtOnset} requests (3 consecutive breaches at a 5 s interval)`,
+    );
+    console.log(
+      `  values: ${detected.status?.lastEvaluation?.signals.map((s) => `${s.name} ${s.value?.toFixed(3)} ${s.level}`).join(', ')}`,
+    );
     console.log(`traffic: ${traffic.stats.sent} requests, codes ${JSON.stringify(traffic.stats.codes)}`);
   } finally {
     endpoints.stop();

@@ -57,14 +57,20 @@ const SETUP: Record<string, Setup> = {
     unlabeled: ['ncbi-disease/train.conll', 'bc5cdr/train.conll', 'bc5cdr/dev.conll'],
     pretrainedVectors: true,
     // The lexicon finds entities the recall cost was pushing for: with it, cost 0.5 beat 1 on two held-out fifths.
-    lexicon: { options: { missedEntityCost: 0.5 }, model: 'wide & deep + linear, recall cost 0.5, GloVe, drug + disease lexicon' },
+    lexicon: {
+      options: { missedEntityCost: 0.5 },
+      model: 'wide & deep + linear, recall cost 0.5, GloVe, drug + disease lexicon',
+    },
     options: { missedEntityCost: 1 },
     model: 'wide & deep + linear, recall cost 1, GloVe',
     seeds: [1, 2, 3, 4, 5],
   },
   'ncbi-disease': {
     unlabeled: [],
-    lexicon: { options: {}, model: 'linear, 160 epochs, subwords, abbreviations + short-form reuse, drug + disease lexicon' },
+    lexicon: {
+      options: {},
+      model: 'linear, 160 epochs, subwords, abbreviations + short-form reuse, drug + disease lexicon',
+    },
     options: { epochs: 160, subwords: true, abbreviations: true },
     model: 'linear, 160 epochs, subwords, abbreviations + short-form reuse',
     seeds: [1, 2, 3],
@@ -97,7 +103,9 @@ async function main(): Promise<void> {
   }
   const out = await mkdtemp(join(tmpdir(), 'nerops-bench-'));
   const corpora = (process.env.BENCH_CORPORA ?? 'behealthy,ncbi-disease').split(',');
-  console.log('corpus         seed  dev F1   reference  delta   goal    train s (wall)  train s (cpu)  budget  total s');
+  console.log(
+    'corpus         seed  dev F1   reference  delta   goal    train s (wall)  train s (cpu)  budget  total s',
+  );
   let behealthyBundle: string | undefined;
   for (const corpus of corpora) {
     const setup = SETUP[corpus] ?? { unlabeled: [], options: {}, model: 'linear', seeds: [1] };
@@ -116,7 +124,17 @@ async function main(): Promise<void> {
     const f1s: number[] = [];
     for (const seed of seeds) {
       const bundle = join(out, `${corpus}-${seed}`);
-      const r = await trainBundle({ trainFile: join(data, corpus, 'train.conll'), devFile: join(data, corpus, 'dev.conll'), outDir: bundle, name: corpus, unlabeledFiles, pretrainedVectorsFile, lexiconFiles, seed, ...options });
+      const r = await trainBundle({
+        trainFile: join(data, corpus, 'train.conll'),
+        devFile: join(data, corpus, 'dev.conll'),
+        outDir: bundle,
+        name: corpus,
+        unlabeledFiles,
+        pretrainedVectorsFile,
+        lexiconFiles,
+        seed,
+        ...options,
+      });
       if (corpus === 'behealthy' && behealthyBundle === undefined) behealthyBundle = bundle;
       f1s.push(r.metrics.micro.f1);
       console.log(
@@ -126,9 +144,17 @@ async function main(): Promise<void> {
           ` ${r.trainSeconds.toFixed(1).padStart(14)}  ${r.trainCpuSeconds.toFixed(1).padStart(13)}  ${String(BUDGET[corpus] ?? '').padStart(6)}  ${r.totalSeconds.toFixed(1).padStart(6)}  (${model})`,
         ),
       );
-      if (options.abbreviations) console.log(row('', await sentencesAloneF1(bundle, join(data, corpus, 'dev.conll')), ' (the same model, every dev sentence tagged alone: no document context)'));
+      if (options.abbreviations)
+        console.log(
+          row(
+            '',
+            await sentencesAloneF1(bundle, join(data, corpus, 'dev.conll')),
+            ' (the same model, every dev sentence tagged alone: no document context)',
+          ),
+        );
     }
-    if (f1s.length > 1) console.log(row('mean', f1s.reduce((a, b) => a + b, 0) / f1s.length, ` (seeds ${seeds.join(', ')})`));
+    if (f1s.length > 1)
+      console.log(row('mean', f1s.reduce((a, b) => a + b, 0) / f1s.length, ` (seeds ${seeds.join(', ')})`));
   }
 
   if (behealthyBundle) {
@@ -147,7 +173,9 @@ async function main(): Promise<void> {
     }
     const engine = await loadEngine(behealthyBundle, { threads: 1 });
     const tokensPerNote = (await engine.extractBatch(notes)).reduce((n, r) => n + r.stats.tokens, 0) / notes.length;
-    console.log(`\nin-process tagging, one thread, ${notes.length} notes of ~${tokensPerNote.toFixed(1)} tokens (BeHealthy model)`);
+    console.log(
+      `\nin-process tagging, one thread, ${notes.length} notes of ~${tokensPerNote.toFixed(1)} tokens (BeHealthy model)`,
+    );
     console.log('batch  notes/s   tokens/s');
     for (const batch of [1, 8, 32, 128]) {
       for (let w = 0; w < 3; w++) await engine.extractBatch(notes.slice(0, batch)); // warm-up
@@ -160,7 +188,9 @@ async function main(): Promise<void> {
         }
       }
       const s = (performance.now() - t0) / 1000;
-      console.log(`${String(batch).padStart(5)}  ${(done / s).toFixed(0).padStart(7)}  ${((done * tokensPerNote) / s).toFixed(0).padStart(9)}`);
+      console.log(
+        `${String(batch).padStart(5)}  ${(done / s).toFixed(0).padStart(7)}  ${((done * tokensPerNote) / s).toFixed(0).padStart(9)}`,
+      );
     }
     const lat: number[] = [];
     for (let k = 0; k < 2000; k++) {
@@ -169,7 +199,9 @@ async function main(): Promise<void> {
       lat.push(performance.now() - t0);
     }
     lat.sort((a, b) => a - b);
-    console.log(`single-note latency: p50 ${percentile(lat, 50).toFixed(3)} ms, p99 ${percentile(lat, 99).toFixed(3)} ms`);
+    console.log(
+      `single-note latency: p50 ${percentile(lat, 50).toFixed(3)} ms, p99 ${percentile(lat, 99).toFixed(3)} ms`,
+    );
     await engine.close();
   }
   await rm(out, { recursive: true, force: true });

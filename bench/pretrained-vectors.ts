@@ -46,7 +46,8 @@ export function winkToTextFormat(source: WinkEmbeddings): string {
   const lines: string[] = [];
   for (const word of source.words) {
     const v = source.vectors[word];
-    if (!v || v.length < source.dimensions) throw new Error(`${PACKAGE}: no ${source.dimensions}-d vector for ${JSON.stringify(word)}`);
+    if (!v || v.length < source.dimensions)
+      throw new Error(`${PACKAGE}: no ${source.dimensions}-d vector for ${JSON.stringify(word)}`);
     // The two values after the vector are the package's own bookkeeping (l2 norm, index), not dimensions.
     lines.push(`${word} ${v.slice(0, source.dimensions).join(' ')}`);
   }

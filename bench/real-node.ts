@@ -16,7 +16,17 @@ import { startCluster, type Cluster, type ClusterProfile } from '../local-cluste
 import { describe as describeCluster } from '../local-cluster/cluster.js';
 import { PROJECT_IMAGE } from '../local-cluster/node-images.js';
 import { createTestNamespace, eventually } from '../local-cluster/testing.js';
-import { Api, installCrds, nerDeployment, nerDeployments, nerModel, nerModels, startOperator, type NerDeployment, type NerModel } from '../test/e2e/operator-fixture.js';
+import {
+  Api,
+  installCrds,
+  nerDeployment,
+  nerDeployments,
+  nerModel,
+  nerModels,
+  startOperator,
+  type NerDeployment,
+  type NerModel,
+} from '../test/e2e/operator-fixture.js';
 import { claimWithLoader, installOperator, putOnClaim } from '../test/real/install.js';
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
@@ -36,7 +46,11 @@ async function podReadyMs(kc: KubeConfig, namespace: string, name: string): Prom
             name: 'server',
             image: PROJECT_IMAGE,
             imagePullPolicy: 'IfNotPresent',
-            command: ['node', '-e', "require('http').createServer((q, r) => r.end('ok')).listen(8080, process.env.POD_IP)"],
+            command: [
+              'node',
+              '-e',
+              "require('http').createServer((q, r) => r.end('ok')).listen(8080, process.env.POD_IP)",
+            ],
             env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
             ports: [{ containerPort: 8080 }],
             readinessProbe: { httpGet: { path: '/', port: 8080 }, periodSeconds: 1 },
@@ -45,15 +59,23 @@ async function podReadyMs(kc: KubeConfig, namespace: string, name: string): Prom
       },
     },
   });
-  await eventually(async () => {
-    const pod = await core.readNamespacedPod({ name, namespace });
-    if (pod.status?.conditions?.find((c) => c.type === 'Ready')?.status !== 'True') throw new Error('not ready');
-  }, 120_000, 100);
+  await eventually(
+    async () => {
+      const pod = await core.readNamespacedPod({ name, namespace });
+      if (pod.status?.conditions?.find((c) => c.type === 'Ready')?.status !== 'True') throw new Error('not ready');
+    },
+    120_000,
+    100,
+  );
   return Date.now() - t0;
 }
 
 /** Applied → Ready of a NerModel, then applied → one ready replica of a NerDeployment serving it. */
-async function modelAndServingMs(cluster: Cluster, namespace: string, bundle: TrainedBundle): Promise<{ model: number; serving: number }> {
+async function modelAndServingMs(
+  cluster: Cluster,
+  namespace: string,
+  bundle: TrainedBundle,
+): Promise<{ model: number; serving: number }> {
   const api = new Api(cluster.kubeConfig);
   let uri = pathToFileURL(bundle.dir).href;
   let stopOperator = async (): Promise<void> => undefined;
@@ -72,15 +94,29 @@ async function modelAndServingMs(cluster: Cluster, namespace: string, bundle: Tr
   try {
     let t0 = Date.now();
     await api.create(nerModels, namespace, nerModel('clinical-v1', uri, bundle.digest));
-    await eventually(async () => {
-      if ((await api.get<NerModel>(nerModels, namespace, 'clinical-v1')).status?.phase !== 'Ready') throw new Error('not Ready');
-    }, 300_000, 200);
+    await eventually(
+      async () => {
+        if ((await api.get<NerModel>(nerModels, namespace, 'clinical-v1')).status?.phase !== 'Ready')
+          throw new Error('not Ready');
+      },
+      300_000,
+      200,
+    );
     const model = Date.now() - t0;
     t0 = Date.now();
-    await api.create(nerDeployments, namespace, nerDeployment('notes', 'clinical-v1', { replicas: { min: 1, max: 1 } }));
-    await eventually(async () => {
-      if (((await api.get<NerDeployment>(nerDeployments, namespace, 'notes')).status?.replicas?.ready ?? 0) < 1) throw new Error('not serving');
-    }, 300_000, 200);
+    await api.create(
+      nerDeployments,
+      namespace,
+      nerDeployment('notes', 'clinical-v1', { replicas: { min: 1, max: 1 } }),
+    );
+    await eventually(
+      async () => {
+        if (((await api.get<NerDeployment>(nerDeployments, namespace, 'notes')).status?.replicas?.ready ?? 0) < 1)
+          throw new Error('not serving');
+      },
+      300_000,
+      200,
+    );
     return { model, serving: Date.now() - t0 };
   } finally {
     await stopOperator();
@@ -109,7 +145,8 @@ async function measure(profile: ClusterProfile, runs: number, bundle: TrainedBun
 async function main(): Promise<void> {
   const runs = Number(process.argv[2] ?? 3);
   const bundle = await trainSmallBundle({ seed: 7, count: 200, epochs: 3, name: 'clinical', version: '1.0.0' });
-  for (const profile of ['full', 'real'] as const) for (const line of await measure(profile, runs, bundle)) console.log(line);
+  for (const profile of ['full', 'real'] as const)
+    for (const line of await measure(profile, runs, bundle)) console.log(line);
 }
 
 main().then(

@@ -60,7 +60,14 @@ async function ensureBundle(): Promise<string> {
   if (existsSync(join(outDir, 'ner-model.json'))) return outDir;
   await mkdir(outDir, { recursive: true });
   const t0 = performance.now();
-  await trainBundle({ trainFile: join(args.data, 'train.conll'), devFile: join(args.data, 'dev.conll'), outDir, seed: 1, name: 'behealthy', version: 'bench' });
+  await trainBundle({
+    trainFile: join(args.data, 'train.conll'),
+    devFile: join(args.data, 'dev.conll'),
+    outDir,
+    seed: 1,
+    name: 'behealthy',
+    version: 'bench',
+  });
   console.log(`trained BeHealthy bundle in ${((performance.now() - t0) / 1000).toFixed(1)} s -> ${outDir}`);
   return outDir;
 }
@@ -71,7 +78,8 @@ async function makeNotes(): Promise<string[]> {
   const sentences = await readConll(file);
   const stream = sentences.flatMap((s) => s.tokens);
   const notes: string[] = [];
-  for (let i = 0; i + TOKENS <= stream.length && notes.length < 500; i += TOKENS) notes.push(detokenize(stream.slice(i, i + TOKENS)));
+  for (let i = 0; i + TOKENS <= stream.length && notes.length < 500; i += TOKENS)
+    notes.push(detokenize(stream.slice(i, i + TOKENS)));
   return notes;
 }
 
@@ -105,9 +113,26 @@ interface Child {
 async function startServe(dir: string, extra: string[] = []): Promise<Child> {
   const port = await freePort();
   const digest = await bundleDigest(dir);
-  const proc = spawn(process.execPath, [...process.execArgv, cli, 'serve', '--model', dir, '--model-digest', digest, '--host', '127.0.0.1', '--port', String(port), ...extra], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const proc = spawn(
+    process.execPath,
+    [
+      ...process.execArgv,
+      cli,
+      'serve',
+      '--model',
+      dir,
+      '--model-digest',
+      digest,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      ...extra,
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -159,12 +184,29 @@ interface Run {
   rssMb: number;
 }
 
-async function load(server: Child, notes: string[], label: string, connections: number, overallRate?: number): Promise<Run> {
-  const requests = notes.slice(0, 200).map((text) => ({ method: 'POST' as const, path: '/v1/extract', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text }) }));
+async function load(
+  server: Child,
+  notes: string[],
+  label: string,
+  connections: number,
+  overallRate?: number,
+): Promise<Run> {
+  const requests = notes.slice(0, 200).map((text) => ({
+    method: 'POST' as const,
+    path: '/v1/extract',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ text }),
+  }));
   // Warm the connections and JIT for this concurrency before measuring.
   await autocannon({ url: server.url, connections, duration: 1, requests, ...(overallRate ? { overallRate } : {}) });
   server.resetPeak();
-  const r = await autocannon({ url: server.url, connections, duration: DURATION, requests, ...(overallRate ? { overallRate } : {}) });
+  const r = await autocannon({
+    url: server.url,
+    connections,
+    duration: DURATION,
+    requests,
+    ...(overallRate ? { overallRate } : {}),
+  });
   return {
     label,
     rps: r.requests.average,
@@ -180,11 +222,14 @@ async function load(server: Child, notes: string[], label: string, connections: 
 async function main(): Promise<void> {
   const dir = await ensureBundle();
   const notes = await makeNotes();
-  console.log(`bundle ${dir}; ${notes.length} notes of ${TOKENS} tokens; ${DURATION} s per run; node ${process.version}`);
+  console.log(
+    `bundle ${dir}; ${notes.length} notes of ${TOKENS} tokens; ${DURATION} s per run; node ${process.version}`,
+  );
 
   const load0 = loadavg()[0] ?? 0;
   const ceiling = await engineCeiling(dir, notes);
-  for (const c of ceiling) console.log(`in-process engine, batch ${String(c.batch).padStart(2)}: ${c.docsPerSec.toFixed(0)} docs/s`);
+  for (const c of ceiling)
+    console.log(`in-process engine, batch ${String(c.batch).padStart(2)}: ${c.docsPerSec.toFixed(0)} docs/s`);
 
   const serveArgs = args['serve-args'].split(/\s+/).filter((a) => a !== '');
   const server = await startServe(dir, serveArgs);
@@ -212,7 +257,8 @@ async function main(): Promise<void> {
   const stopMs = Date.now() - t0;
   // The machine may be shared: measure the ceiling again afterwards and compare against the better one.
   const after = await engineCeiling(dir, notes);
-  for (const c of after) console.log(`in-process engine again, batch ${String(c.batch).padStart(2)}: ${c.docsPerSec.toFixed(0)} docs/s`);
+  for (const c of after)
+    console.log(`in-process engine again, batch ${String(c.batch).padStart(2)}: ${c.docsPerSec.toFixed(0)} docs/s`);
   const best = Math.max(...ceiling.map((c) => c.docsPerSec), ...after.map((c) => c.docsPerSec));
 
   console.log('');
@@ -225,8 +271,13 @@ async function main(): Promise<void> {
   const c64 = runs.find((r) => r.label === 'concurrency 64');
   console.log('');
   console.log(`idle RSS after warm-up: ${idleRss.toFixed(0)} MB; SIGTERM -> exit ${code} in ${stopMs} ms`);
-  console.log(`1-minute load average: ${load0.toFixed(1)} before, ${(loadavg()[0] ?? 0).toFixed(1)} after (${availableParallelism()} cores; other work on the machine skews every number)`);
-  if (c64) console.log(`concurrency 64 throughput = ${((100 * c64.rps) / best).toFixed(0)}% of the in-process engine ceiling (${best.toFixed(0)} docs/s)`);
+  console.log(
+    `1-minute load average: ${load0.toFixed(1)} before, ${(loadavg()[0] ?? 0).toFixed(1)} after (${availableParallelism()} cores; other work on the machine skews every number)`,
+  );
+  if (c64)
+    console.log(
+      `concurrency 64 throughput = ${((100 * c64.rps) / best).toFixed(0)}% of the in-process engine ceiling (${best.toFixed(0)} docs/s)`,
+    );
 }
 
 main().catch((err: unknown) => {

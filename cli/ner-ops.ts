@@ -7,18 +7,54 @@
 import { CliError, type Command } from './command.js';
 
 const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
-  train: { summary: 'train a model bundle from CoNLL files', load: async () => (await import('./commands/train.js')).default },
-  evaluate: { summary: 'entity-level P/R/F1 of a bundle on a CoNLL file', load: async () => (await import('./commands/evaluate.js')).default },
-  predict: { summary: 'extract entities from text with a bundle', load: async () => (await import('./commands/predict.js')).default },
-  synth: { summary: 'generate synthetic clinical notes (CoNLL) for demos and tests', load: async () => (await import('./commands/synth.js')).default },
-  serve: { summary: 'run the inference server (HTTP API, metrics, shadow traffic)', load: async () => (await import('./commands/serve.js')).default },
-  'fetch-model': { summary: 'download and verify a model bundle (init container)', load: async () => (await import('./commands/fetch-model.js')).default },
-  clusters: { summary: 'learn word clusters from unlabeled text', load: async () => (await import('./commands/clusters.js')).default },
-  validate: { summary: 'validate a model bundle for a NerModel (verify, load, smoke-test, evaluate)', load: async () => (await import('./commands/validate.js')).default },
-  operator: { summary: 'run the Kubernetes operator (controllers, leader election, /metrics)', load: async () => (await import('./commands/operator.js')).default },
-  retrain: { summary: 'DriftPolicy retraining Job: train from the contract env, compare with the base model', load: async () => (await import('./commands/retrain.js')).default },
-  package: { summary: 'make a token-classification (transformer) export a verifiable bundle', load: async () => (await import('./commands/package.js')).default },
-  traffic: { summary: 'send synthetic notes to inference servers at a fixed rate and count the answers', load: async () => (await import('./commands/traffic.js')).default },
+  train: {
+    summary: 'train a model bundle from CoNLL files',
+    load: async () => (await import('./commands/train.js')).default,
+  },
+  evaluate: {
+    summary: 'entity-level P/R/F1 of a bundle on a CoNLL file',
+    load: async () => (await import('./commands/evaluate.js')).default,
+  },
+  predict: {
+    summary: 'extract entities from text with a bundle',
+    load: async () => (await import('./commands/predict.js')).default,
+  },
+  synth: {
+    summary: 'generate synthetic clinical notes (CoNLL) for demos and tests',
+    load: async () => (await import('./commands/synth.js')).default,
+  },
+  serve: {
+    summary: 'run the inference server (HTTP API, metrics, shadow traffic)',
+    load: async () => (await import('./commands/serve.js')).default,
+  },
+  'fetch-model': {
+    summary: 'download and verify a model bundle (init container)',
+    load: async () => (await import('./commands/fetch-model.js')).default,
+  },
+  clusters: {
+    summary: 'learn word clusters from unlabeled text',
+    load: async () => (await import('./commands/clusters.js')).default,
+  },
+  validate: {
+    summary: 'validate a model bundle for a NerModel (verify, load, smoke-test, evaluate)',
+    load: async () => (await import('./commands/validate.js')).default,
+  },
+  operator: {
+    summary: 'run the Kubernetes operator (controllers, leader election, /metrics)',
+    load: async () => (await import('./commands/operator.js')).default,
+  },
+  retrain: {
+    summary: 'DriftPolicy retraining Job: train from the contract env, compare with the base model',
+    load: async () => (await import('./commands/retrain.js')).default,
+  },
+  package: {
+    summary: 'make a token-classification (transformer) export a verifiable bundle',
+    load: async () => (await import('./commands/package.js')).default,
+  },
+  traffic: {
+    summary: 'send synthetic notes to inference servers at a fixed rate and count the answers',
+    load: async () => (await import('./commands/traffic.js')).default,
+  },
 };
 
 function usage(): string {

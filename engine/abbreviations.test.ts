@@ -73,11 +73,15 @@ describe('shortFormReuses', () => {
     expect(shortFormReuses(doc, (k) => labels[k], 0)[2]?.size).toBe(0);
   });
 
-  it('looks back only within the sentence\'s own document when documents are given', () => {
+  it("looks back only within the sentence's own document when documents are given", () => {
     // CHD is defined in document 0 and reused at the start of document 1: not a reuse there.
-    expect(shortFormReuses(doc, (k) => labels[k], 10, [0, 1, 1, 1])[2]).toEqual(new Map([[5, { head: 'gene', type: 'O' }]]));
+    expect(shortFormReuses(doc, (k) => labels[k], 10, [0, 1, 1, 1])[2]).toEqual(
+      new Map([[5, { head: 'gene', type: 'O' }]]),
+    );
     expect(shortFormReuses(doc, (k) => labels[k], 10, [0, 0, 1, 1])[2]?.size).toBe(0);
-    expect(shortFormReuses(doc, (k) => labels[k], 10, [0, 0, 0, 0])).toEqual(shortFormReuses(doc, (k) => labels[k], 10));
+    expect(shortFormReuses(doc, (k) => labels[k], 10, [0, 0, 0, 0])).toEqual(
+      shortFormReuses(doc, (k) => labels[k], 10),
+    );
   });
 
   it('counts a definition in its own sentence after its closing parenthesis, never on the definition itself', () => {

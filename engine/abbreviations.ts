@@ -109,22 +109,27 @@ export function shortFormReuses(
     const definitions = findAbbreviations(tokens);
     if (definitions.length === 0) return [];
     const labels = labelsOf(k);
-    return definitions.map((d) => ({ definition: d, shortForm: tokens[d.shortForm] as string, meaning: { head: tokens[d.end - 1] as string, type: typeOf(labels?.[d.end - 1]) } }));
+    return definitions.map((d) => ({
+      definition: d,
+      shortForm: tokens[d.shortForm] as string,
+      meaning: { head: tokens[d.end - 1] as string, type: typeOf(labels?.[d.end - 1]) },
+    }));
   });
   return sentences.map((tokens, k) => {
     const known = new Map<string, ShortFormMeaning>();
     let from = Math.max(0, k - window);
     if (documents) while (from < k && documents[from] !== documents[k]) from++;
-    for (let j = from; j < k; j++) for (const x of defined[j] as typeof defined[number]) known.set(x.shortForm, x.meaning);
-    const own = defined[k] as typeof defined[number];
+    for (let j = from; j < k; j++)
+      for (const x of defined[j] as (typeof defined)[number]) known.set(x.shortForm, x.meaning);
+    const own = defined[k] as (typeof defined)[number];
     const reuses = new Map<number, ShortFormMeaning>();
     if (known.size === 0 && own.length === 0) return reuses;
     const inDefinition = new Uint8Array(tokens.length);
     for (const { definition: d } of own) inDefinition.fill(1, d.start, d.shortForm + 2);
     let next = 0; // the sentence's own definitions take effect after their closing parenthesis
     for (let i = 0; i < tokens.length; i++) {
-      while (next < own.length && (own[next] as typeof own[number]).definition.shortForm + 2 <= i) {
-        const x = own[next++] as typeof own[number];
+      while (next < own.length && (own[next] as (typeof own)[number]).definition.shortForm + 2 <= i) {
+        const x = own[next++] as (typeof own)[number];
         known.set(x.shortForm, x.meaning);
       }
       if (inDefinition[i]) continue;

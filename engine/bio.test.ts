@@ -4,7 +4,17 @@ import { seededRandom } from '../trainer/crf-sgd.js';
 
 describe('BIO ↔ BIOES', () => {
   it('marks single-token entities S- and entity ends E-', () => {
-    expect(bioToBioes(['B-D', 'O', 'B-D', 'I-D', 'B-T', 'I-T', 'I-T', 'B-D', 'B-D'])).toEqual(['S-D', 'O', 'B-D', 'E-D', 'B-T', 'I-T', 'E-T', 'S-D', 'S-D']);
+    expect(bioToBioes(['B-D', 'O', 'B-D', 'I-D', 'B-T', 'I-T', 'I-T', 'B-D', 'B-D'])).toEqual([
+      'S-D',
+      'O',
+      'B-D',
+      'E-D',
+      'B-T',
+      'I-T',
+      'E-T',
+      'S-D',
+      'S-D',
+    ]);
     expect(bioToBioes([])).toEqual([]);
     expect(bioToBioes(['O', 'O'])).toEqual(['O', 'O']);
   });

@@ -25,7 +25,10 @@ const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 hex diges
 const fileName = z
   .string()
   .min(1)
-  .refine((f) => !f.includes('/') && !f.includes('\\') && f !== '.' && f !== '..', 'must be a plain file name inside the bundle');
+  .refine(
+    (f) => !f.includes('/') && !f.includes('\\') && f !== '.' && f !== '..',
+    'must be a plain file name inside the bundle',
+  );
 
 const crfSection = z.object({
   labels: z.array(z.string().min(1)).min(1),
@@ -56,7 +59,11 @@ const crfSection = z.object({
   dense: z
     .object({
       /** Tokens per window (odd: the token and (window-1)/2 neighbours each side). */
-      window: z.number().int().positive().refine((w) => w % 2 === 1, 'must be odd'),
+      window: z
+        .number()
+        .int()
+        .positive()
+        .refine((w) => w % 2 === 1, 'must be odd'),
       /** Word-vector dimension (the table has 3 more indicator columns for UNK, BOS, EOS). */
       embeddingDim: z.number().int().positive(),
       hidden: z.number().int().positive(),
@@ -105,7 +112,11 @@ function sortKeys(value: unknown): unknown {
 }
 
 /** Write the given files and a manifest pinning them; returns the bundle digest. */
-export async function writeBundle(dir: string, manifest: Omit<Manifest, 'files'>, files: Record<string, string | Uint8Array>): Promise<string> {
+export async function writeBundle(
+  dir: string,
+  manifest: Omit<Manifest, 'files'>,
+  files: Record<string, string | Uint8Array>,
+): Promise<string> {
   const digests: Record<string, string> = {};
   for (const name of Object.keys(files).sort()) {
     const data = files[name] as string | Uint8Array;
@@ -128,7 +139,10 @@ async function readManifestBytes(dir: string): Promise<Buffer> {
     return await readFile(join(dir, MANIFEST_FILE));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new BundleVerificationError(code === 'ENOENT' ? `no ${MANIFEST_FILE} (not a model bundle)` : `cannot read ${MANIFEST_FILE}: ${code}`, dir);
+    throw new BundleVerificationError(
+      code === 'ENOENT' ? `no ${MANIFEST_FILE} (not a model bundle)` : `cannot read ${MANIFEST_FILE}: ${code}`,
+      dir,
+    );
   }
 }
 
@@ -149,7 +163,10 @@ export async function verifyBundle(dir: string, expectedDigest?: string): Promis
   const bytes = await readManifestBytes(dir);
   const digest = sha256(bytes);
   if (expectedDigest !== undefined && expectedDigest.toLowerCase() !== digest) {
-    throw new BundleVerificationError(`digest mismatch: expected sha256 ${expectedDigest}, manifest has ${digest}`, dir);
+    throw new BundleVerificationError(
+      `digest mismatch: expected sha256 ${expectedDigest}, manifest has ${digest}`,
+      dir,
+    );
   }
   let parsed: unknown;
   try {
@@ -160,7 +177,10 @@ export async function verifyBundle(dir: string, expectedDigest?: string): Promis
   const result = manifestSchema.safeParse(parsed);
   if (!result.success) {
     const issue = result.error.issues[0];
-    throw new BundleVerificationError(`${MANIFEST_FILE} is invalid at '${issue?.path.join('.') || '(root)'}': ${issue?.message}`, dir);
+    throw new BundleVerificationError(
+      `${MANIFEST_FILE} is invalid at '${issue?.path.join('.') || '(root)'}': ${issue?.message}`,
+      dir,
+    );
   }
   const manifest = result.data;
   const files = new Map<string, Buffer>();
@@ -169,11 +189,17 @@ export async function verifyBundle(dir: string, expectedDigest?: string): Promis
     try {
       data = await readFile(join(dir, name));
     } catch (err) {
-      throw new BundleVerificationError(`file ${name} listed in the manifest is missing (${(err as NodeJS.ErrnoException).code})`, dir);
+      throw new BundleVerificationError(
+        `file ${name} listed in the manifest is missing (${(err as NodeJS.ErrnoException).code})`,
+        dir,
+      );
     }
     const actual = sha256(data);
     if (actual !== expected) {
-      throw new BundleVerificationError(`file ${name} was modified: sha256 ${actual} does not match the manifest's ${expected}`, dir);
+      throw new BundleVerificationError(
+        `file ${name} was modified: sha256 ${actual} does not match the manifest's ${expected}`,
+        dir,
+      );
     }
     files.set(name, data);
   }

@@ -95,8 +95,18 @@ export function parseConll(text: string, file: string, options: ParseOptions = {
       );
     }
     if (token === DOCUMENT_START) {
-      if (label !== 'O') throw new ConllError(file, lineNo, `${DOCUMENT_START} marks where a document begins and must be labelled O, not '${label}'`);
-      if (tokens.length > 0) throw new ConllError(file, lineNo, `${DOCUMENT_START} inside a sentence: end the sentence above it with a blank line`);
+      if (label !== 'O')
+        throw new ConllError(
+          file,
+          lineNo,
+          `${DOCUMENT_START} marks where a document begins and must be labelled O, not '${label}'`,
+        );
+      if (tokens.length > 0)
+        throw new ConllError(
+          file,
+          lineNo,
+          `${DOCUMENT_START} inside a sentence: end the sentence above it with a blank line`,
+        );
       document++;
       continue;
     }
@@ -139,7 +149,9 @@ export async function readConll(file: string, options: ParseOptions = {}): Promi
  * the one before it (the first is compared with document 0), so a file read with markers is written
  * with them, and a subset of its sentences (a held-out split) keeps its document boundaries.
  */
-export function formatConll(sentences: readonly { tokens: readonly string[]; labels: readonly string[]; document?: number }[]): string {
+export function formatConll(
+  sentences: readonly { tokens: readonly string[]; labels: readonly string[]; document?: number }[],
+): string {
   let out = '';
   let document = 0;
   for (const s of sentences) {

@@ -5,8 +5,25 @@
 import * as ort from 'onnxruntime-node';
 import { bioesToBio, isBioesLabelSet, spansFromBio } from './bio.js';
 import { WordClusters } from './clusters.js';
-import { constrainedTransitions, forwardBackward, spanMarginal, spanMarginalBioes, viterbi, type Transitions } from './crf.js';
-import { EXTENDED_FEATURE_VERSION, LEXICON_FEATURE_VERSION, SHORT_FORM_REUSE_FEATURE_VERSION, SUPPORTED_FEATURE_VERSIONS, featurizeSentence, normalizeToken, slotsPerToken, type FeatureConfig, type FeatureLookups } from './features.js';
+import {
+  constrainedTransitions,
+  forwardBackward,
+  spanMarginal,
+  spanMarginalBioes,
+  viterbi,
+  type Transitions,
+} from './crf.js';
+import {
+  EXTENDED_FEATURE_VERSION,
+  LEXICON_FEATURE_VERSION,
+  SHORT_FORM_REUSE_FEATURE_VERSION,
+  SUPPORTED_FEATURE_VERSIONS,
+  featurizeSentence,
+  normalizeToken,
+  slotsPerToken,
+  type FeatureConfig,
+  type FeatureLookups,
+} from './features.js';
 import { EmbeddingVocabulary } from './dense.js';
 import { GAZETTEER_FILE, Gazetteer } from './gazetteer.js';
 import { LEXICON_FILE, Lexicon } from './lexicon.js';
@@ -74,9 +91,20 @@ export class CrfEngine implements NerEngine {
   /** Whether the model tags in BIOES (its output is converted to BIO spans). */
   readonly #bioes: boolean;
 
-  private constructor(bundle: VerifiedBundle, crf: CrfManifestSection, session: ort.InferenceSession, lookups: FeatureLookups) {
+  private constructor(
+    bundle: VerifiedBundle,
+    crf: CrfManifestSection,
+    session: ort.InferenceSession,
+    lookups: FeatureLookups,
+  ) {
     const m = bundle.manifest;
-    this.info = { name: m.name, version: m.version, digest: bundle.digest, format: 'crf', entityTypes: [...m.entityTypes].sort() };
+    this.info = {
+      name: m.name,
+      version: m.version,
+      digest: bundle.digest,
+      format: 'crf',
+      entityTypes: [...m.entityTypes].sort(),
+    };
     this.#session = session;
     this.#labels = crf.labels;
     this.#bioes = isBioesLabelSet(crf.labels);
@@ -86,10 +114,22 @@ export class CrfEngine implements NerEngine {
     this.#outsideBias = crf.decoding.outsideBias;
     this.#lookups = lookups;
     this.#dense = crf.dense
-      ? { vocabulary: EmbeddingVocabulary.parse((bundle.files.get(crf.dense.vocabulary.file) as Buffer).toString('utf8')), window: crf.dense.window }
+      ? {
+          vocabulary: EmbeddingVocabulary.parse(
+            (bundle.files.get(crf.dense.vocabulary.file) as Buffer).toString('utf8'),
+          ),
+          window: crf.dense.window,
+        }
       : undefined;
     const vocab = bundle.files.get('vocab.txt');
-    this.#vocabulary = new Set(vocab ? vocab.toString('utf8').split('\n').filter((w) => w.length > 0) : []);
+    this.#vocabulary = new Set(
+      vocab
+        ? vocab
+            .toString('utf8')
+            .split('\n')
+            .filter((w) => w.length > 0)
+        : [],
+    );
     const profile = bundle.files.get('profile.json');
     this.profile = profile ? parseProfile(profile.toString('utf8')) : undefined;
     this.#transitions = constrainedTransitions(
@@ -112,19 +152,34 @@ export class CrfEngine implements NerEngine {
     const fail = (msg: string) => new BundleVerificationError(msg, bundle.dir);
     if (!crf) throw fail('format is crf but the manifest has no crf section');
     if (!SUPPORTED_FEATURE_VERSIONS.includes(crf.features.featureVersion)) {
-      throw fail(`feature version ${crf.features.featureVersion} is not supported by this runtime (supports ${SUPPORTED_FEATURE_VERSIONS.join(', ')})`);
+      throw fail(
+        `feature version ${crf.features.featureVersion} is not supported by this runtime (supports ${SUPPORTED_FEATURE_VERSIONS.join(', ')})`,
+      );
     }
-    if ((crf.features.subwords || crf.features.abbreviations) && crf.features.featureVersion < EXTENDED_FEATURE_VERSION) {
-      throw fail(`subword and abbreviation features need feature version ${EXTENDED_FEATURE_VERSION}, the manifest says ${crf.features.featureVersion}`);
+    if (
+      (crf.features.subwords || crf.features.abbreviations) &&
+      crf.features.featureVersion < EXTENDED_FEATURE_VERSION
+    ) {
+      throw fail(
+        `subword and abbreviation features need feature version ${EXTENDED_FEATURE_VERSION}, the manifest says ${crf.features.featureVersion}`,
+      );
     }
     if (crf.features.shortFormContext !== undefined) {
-      if (!crf.features.abbreviations) throw fail('shortFormContext needs the abbreviation features, which the manifest does not enable');
+      if (!crf.features.abbreviations)
+        throw fail('shortFormContext needs the abbreviation features, which the manifest does not enable');
       if (crf.features.featureVersion < SHORT_FORM_REUSE_FEATURE_VERSION) {
-        throw fail(`short-form reuse needs feature version ${SHORT_FORM_REUSE_FEATURE_VERSION}, the manifest says ${crf.features.featureVersion}`);
+        throw fail(
+          `short-form reuse needs feature version ${SHORT_FORM_REUSE_FEATURE_VERSION}, the manifest says ${crf.features.featureVersion}`,
+        );
       }
     }
     const L = crf.labels.length;
-    if (crf.transitions.trans.length !== L || crf.transitions.trans.some((r) => r.length !== L) || crf.transitions.start.length !== L || crf.transitions.end.length !== L) {
+    if (
+      crf.transitions.trans.length !== L ||
+      crf.transitions.trans.some((r) => r.length !== L) ||
+      crf.transitions.start.length !== L ||
+      crf.transitions.end.length !== L
+    ) {
       throw fail(`transition scores do not match the ${L} labels`);
     }
     if (isBioesLabelSet(crf.labels)) {
@@ -133,16 +188,26 @@ export class CrfEngine implements NerEngine {
         if (missing.length > 0) throw fail(`BIOES labels lack ${missing.map((p) => `${p}-${type}`).join(', ')}`);
       }
     }
-    if (crf.features.clusters && !bundle.files.has('clusters.tsv')) throw fail('features use clusters but clusters.tsv is not in the bundle');
+    if (crf.features.clusters && !bundle.files.has('clusters.tsv'))
+      throw fail('features use clusters but clusters.tsv is not in the bundle');
     if (crf.features.lexicon && crf.features.featureVersion < LEXICON_FEATURE_VERSION) {
-      throw fail(`lexicon features need feature version ${LEXICON_FEATURE_VERSION}, the manifest says ${crf.features.featureVersion}`);
+      throw fail(
+        `lexicon features need feature version ${LEXICON_FEATURE_VERSION}, the manifest says ${crf.features.featureVersion}`,
+      );
     }
     const slots = slotsPerToken(featureConfigOf(crf));
     if (crf.features.slots !== slots) {
-      throw fail(`the manifest says ${crf.features.slots} feature slots per token, but feature version ${crf.features.featureVersion} with its feature groups has ${slots}`);
+      throw fail(
+        `the manifest says ${crf.features.slots} feature slots per token, but feature version ${crf.features.featureVersion} with its feature groups has ${slots}`,
+      );
     }
     // The lookup tables are parsed once, here: a malformed file refuses the bundle before a session exists.
-    const parsed = <T>(used: boolean | undefined, file: string, what: string, parse: (text: string) => T): T | undefined => {
+    const parsed = <T>(
+      used: boolean | undefined,
+      file: string,
+      what: string,
+      parse: (text: string) => T,
+    ): T | undefined => {
       if (!used) return undefined;
       const bytes = bundle.files.get(file);
       if (!bytes) throw fail(`features use ${what} but ${file} is not in the bundle`);
@@ -161,7 +226,8 @@ export class CrfEngine implements NerEngine {
       const file = bundle.files.get(crf.dense.vocabulary.file);
       if (!file) throw fail(`the dense branch needs ${crf.dense.vocabulary.file}, which is not in the bundle`);
       const words = EmbeddingVocabulary.parse(file.toString('utf8')).size;
-      if (words !== crf.dense.vocabulary.words) throw fail(`${crf.dense.vocabulary.file} has ${words} words, the manifest says ${crf.dense.vocabulary.words}`);
+      if (words !== crf.dense.vocabulary.words)
+        throw fail(`${crf.dense.vocabulary.file} has ${words} words, the manifest says ${crf.dense.vocabulary.words}`);
     }
     const model = bundle.files.get('model.onnx');
     if (!model) throw fail('model.onnx is not in the bundle');
@@ -175,7 +241,9 @@ export class CrfEngine implements NerEngine {
     const inputs = [...session.inputNames].sort().join(',');
     const expected = crf.dense ? 'features,window' : 'features';
     if (inputs !== expected || out !== 'emissions') {
-      throw fail(`model.onnx must have inputs '${expected}' and output 'emissions' (has ${session.inputNames.join(',')} → ${session.outputNames.join(',')})`);
+      throw fail(
+        `model.onnx must have inputs '${expected}' and output 'emissions' (has ${session.inputNames.join(',')} → ${session.outputNames.join(',')})`,
+      );
     }
     return new CrfEngine(bundle, crf, session, lookups);
   }
@@ -213,7 +281,13 @@ export class CrfEngine implements NerEngine {
             const score = this.#bioes
               ? spanMarginalBioes(lattice, emissions, offset, this.#transitions, s.start, s.end, idx)
               : spanMarginal(lattice, emissions, offset, this.#transitions, s.start, s.end, idx.b, idx.i);
-            entities.push({ label: s.type, start, end, text: text.slice(start, end), score: Math.round(score * 1e4) / 1e4 });
+            entities.push({
+              label: s.type,
+              start,
+              end,
+              text: text.slice(start, end),
+              score: Math.round(score * 1e4) / 1e4,
+            });
           }
         }
       }
@@ -252,7 +326,10 @@ export class CrfEngine implements NerEngine {
    * sentences with the same id being one document in reading order (a CoNLL file, divided where it has
    * `-DOCSTART-` lines); absent, each sentence is its own document (a note).
    */
-  async #scores(sentences: readonly (readonly string[])[], documents: readonly number[] | undefined): Promise<Float32Array> {
+  async #scores(
+    sentences: readonly (readonly string[])[],
+    documents: readonly number[] | undefined,
+  ): Promise<Float32Array> {
     const emissions = await this.#emissions(sentences);
     const window = this.#config.shortFormContext;
     if (window === undefined) return emissions;
@@ -283,7 +360,10 @@ export class CrfEngine implements NerEngine {
   }
 
   /** Emission scores for all tokens of all sentences, one ONNX Runtime call. */
-  async #emissions(sentences: readonly (readonly string[])[], reuses?: readonly ReadonlyMap<number, ShortFormMeaning>[]): Promise<Float32Array> {
+  async #emissions(
+    sentences: readonly (readonly string[])[],
+    reuses?: readonly ReadonlyMap<number, ShortFormMeaning>[],
+  ): Promise<Float32Array> {
     let total = 0;
     for (const s of sentences) total += s.length;
     if (total === 0) return new Float32Array(0);

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { bioConstraints, constrainedTransitions, forwardBackward, spanMarginal, spanMarginalBioes, tokenMarginals, viterbi, type Transitions } from './crf.js';
+import {
+  bioConstraints,
+  constrainedTransitions,
+  forwardBackward,
+  spanMarginal,
+  spanMarginalBioes,
+  tokenMarginals,
+  viterbi,
+  type Transitions,
+} from './crf.js';
 import { seededRandom } from '../trainer/crf-sgd.js';
 
 const LABELS = ['O', 'B-D', 'I-D', 'B-T', 'I-T'];
@@ -22,7 +31,8 @@ function enumerate(em: Float64Array, n: number, t: Transitions): { path: number[
   const rec = (path: number[]) => {
     if (path.length === n) {
       let s = (t.start[path[0]!] as number) + (t.end[path[n - 1]!] as number);
-      for (let k = 0; k < n; k++) s += (em[k * L + path[k]!] as number) + (k > 0 ? (t.trans[path[k - 1]! * L + path[k]!] as number) : 0);
+      for (let k = 0; k < n; k++)
+        s += (em[k * L + path[k]!] as number) + (k > 0 ? (t.trans[path[k - 1]! * L + path[k]!] as number) : 0);
       out.push({ path: [...path], score: s });
       return;
     }
@@ -65,10 +75,14 @@ describe('linear-chain CRF inference', () => {
       expect(sum).toBeCloseTo(1, 9);
     }
     // P(entity D exactly over tokens [1,3)): B-D at 1, I-D at 2, and token 3 is not I-D.
-    const expected = all.filter((p) => p.path[1] === 1 && p.path[2] === 2 && p.path[3] !== 2).reduce((s, p) => s + Math.exp(p.score - logZ), 0);
+    const expected = all
+      .filter((p) => p.path[1] === 1 && p.path[2] === 2 && p.path[3] !== 2)
+      .reduce((s, p) => s + Math.exp(p.score - logZ), 0);
     expect(spanMarginal(lat, em, 0, t, 1, 3, 1, 2)).toBeCloseTo(expected, 9);
     // A span reaching the end of the sentence.
-    const expectedEnd = all.filter((p) => p.path[2] === 3 && p.path[3] === 4).reduce((s, p) => s + Math.exp(p.score - logZ), 0);
+    const expectedEnd = all
+      .filter((p) => p.path[2] === 3 && p.path[3] === 4)
+      .reduce((s, p) => s + Math.exp(p.score - logZ), 0);
     expect(spanMarginal(lat, em, 0, t, 2, 4, 3, 4)).toBeCloseTo(expectedEnd, 9);
   });
 
@@ -112,7 +126,8 @@ describe('BIOES chains', () => {
     const rec = (path: number[]) => {
       if (path.length === n) {
         let s = (t.start[path[0]!] as number) + (t.end[path[n - 1]!] as number);
-        for (let k = 0; k < n; k++) s += (em[k * N + path[k]!] as number) + (k > 0 ? (t.trans[path[k - 1]! * N + path[k]!] as number) : 0);
+        for (let k = 0; k < n; k++)
+          s += (em[k * N + path[k]!] as number) + (k > 0 ? (t.trans[path[k - 1]! * N + path[k]!] as number) : 0);
         if (Number.isFinite(s)) all.push({ path: [...path], score: s });
         return;
       }
@@ -123,10 +138,20 @@ describe('BIOES chains', () => {
     const logZ = Math.log(all.reduce((s, p) => s + Math.exp(p.score), 0));
     expect(lat.logZ).toBeCloseTo(logZ, 9);
     const idx = { b: 1, i: 2, e: 3, s: 4 };
-    const prob = (f: (p: number[]) => boolean) => all.filter((p) => f(p.path)).reduce((s, p) => s + Math.exp(p.score - logZ), 0);
-    expect(spanMarginalBioes(lat, em, 0, t, 1, 2, idx)).toBeCloseTo(prob((p) => p[1] === 4), 9);
-    expect(spanMarginalBioes(lat, em, 0, t, 0, 3, idx)).toBeCloseTo(prob((p) => p[0] === 1 && p[1] === 2 && p[2] === 3), 9);
-    expect(spanMarginalBioes(lat, em, 0, t, 2, 4, idx)).toBeCloseTo(prob((p) => p[2] === 1 && p[3] === 3), 9);
+    const prob = (f: (p: number[]) => boolean) =>
+      all.filter((p) => f(p.path)).reduce((s, p) => s + Math.exp(p.score - logZ), 0);
+    expect(spanMarginalBioes(lat, em, 0, t, 1, 2, idx)).toBeCloseTo(
+      prob((p) => p[1] === 4),
+      9,
+    );
+    expect(spanMarginalBioes(lat, em, 0, t, 0, 3, idx)).toBeCloseTo(
+      prob((p) => p[0] === 1 && p[1] === 2 && p[2] === 3),
+      9,
+    );
+    expect(spanMarginalBioes(lat, em, 0, t, 2, 4, idx)).toBeCloseTo(
+      prob((p) => p[2] === 1 && p[3] === 3),
+      9,
+    );
     const path = new Int32Array(n);
     viterbi(em, 0, n, N, t, path);
     expect(Array.from(path)).toEqual(all.reduce((a, b) => (b.score > a.score ? b : a)).path);

@@ -60,7 +60,14 @@ export function constrainedTransitions(t: Transitions, labels: readonly string[]
  * Most likely label sequence for tokens [offset, offset+n) of `emissions` (row stride L).
  * Writes label indices into `out[0..n)`. Allocates two small scratch arrays per call.
  */
-export function viterbi(emissions: ArrayLike<number>, offset: number, n: number, L: number, t: Transitions, out: Int32Array): void {
+export function viterbi(
+  emissions: ArrayLike<number>,
+  offset: number,
+  n: number,
+  L: number,
+  t: Transitions,
+  out: Int32Array,
+): void {
   if (n === 0) return;
   let score = new Float64Array(L);
   let next = new Float64Array(L);
@@ -125,7 +132,13 @@ export interface Lattice {
  * carried along; only L exps and 2L logs per token instead of 2L² exps. alpha/beta come out as the usual
  * log-space scores (-Infinity where a label is impossible).
  */
-export function forwardBackward(emissions: ArrayLike<number>, offset: number, n: number, L: number, t: Transitions): Lattice {
+export function forwardBackward(
+  emissions: ArrayLike<number>,
+  offset: number,
+  n: number,
+  L: number,
+  t: Transitions,
+): Lattice {
   const alpha = new Float64Array(n * L);
   const beta = new Float64Array(n * L);
   if (n === 0) return { n, L, alpha, beta, logZ: 0 };
@@ -147,7 +160,8 @@ export function forwardBackward(emissions: ArrayLike<number>, offset: number, n:
   let m0 = -Infinity;
   for (let j = 0; j < L; j++) m0 = Math.max(m0, (t.start[j] as number) + (emissions[offset * L + j] as number));
   let sum = 0;
-  for (let j = 0; j < L; j++) sum += a[j] = Math.exp((t.start[j] as number) + (emissions[offset * L + j] as number) - m0);
+  for (let j = 0; j < L; j++)
+    sum += a[j] = Math.exp((t.start[j] as number) + (emissions[offset * L + j] as number) - m0);
   let logScale = m0 + Math.log(sum);
   for (let j = 0; j < L; j++) {
     a[j] = (a[j] as number) / sum;
@@ -237,7 +251,12 @@ export function spanMarginal(
   } else {
     const tmp = new Float64Array(L);
     for (let j = 0; j < L; j++) {
-      tmp[j] = j === i ? -Infinity : (t.trans[prev * L + j] as number) + (emissions[(offset + e) * L + j] as number) + (lat.beta[e * L + j] as number);
+      tmp[j] =
+        j === i
+          ? -Infinity
+          : (t.trans[prev * L + j] as number) +
+            (emissions[(offset + e) * L + j] as number) +
+            (lat.beta[e * L + j] as number);
     }
     logp += logSumExp(tmp, L);
   }

@@ -43,7 +43,9 @@ export class EmbeddingVocabulary {
   }
 
   static format(words: readonly string[]): string {
-    for (const w of words) if (w.includes('\n') || w === '') throw new Error(`embedding vocabulary word ${JSON.stringify(w)} cannot be stored one per line`);
+    for (const w of words)
+      if (w.includes('\n') || w === '')
+        throw new Error(`embedding vocabulary word ${JSON.stringify(w)} cannot be stored one per line`);
     return words.join('\n') + '\n';
   }
 

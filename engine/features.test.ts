@@ -1,8 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import type { ShortFormMeaning } from './abbreviations.js';
-import { DEFAULT_FEATURE_CONFIG, EXTENDED_FEATURE_VERSION, FEATURE_VERSION, SHORT_FORM_REUSE_FEATURE_VERSION, featureVersionOf, featurizeSentence, slotsPerToken, type FeatureConfig } from './features.js';
+import {
+  DEFAULT_FEATURE_CONFIG,
+  EXTENDED_FEATURE_VERSION,
+  FEATURE_VERSION,
+  SHORT_FORM_REUSE_FEATURE_VERSION,
+  featureVersionOf,
+  featurizeSentence,
+  slotsPerToken,
+  type FeatureConfig,
+} from './features.js';
 
-function featurize(tokens: string[], config: FeatureConfig, reuses?: ReadonlyMap<number, ShortFormMeaning>): Int32Array[] {
+function featurize(
+  tokens: string[],
+  config: FeatureConfig,
+  reuses?: ReadonlyMap<number, ShortFormMeaning>,
+): Int32Array[] {
   const slots = slotsPerToken(config);
   const out = new Int32Array(tokens.length * slots);
   featurizeSentence(tokens, config, {}, out, 0, reuses);
@@ -23,7 +36,9 @@ describe('optional feature groups', () => {
     const rich = featurize(tokens, extended);
     expect(slotsPerToken(extended)).toBe(slotsPerToken(base) + 16 + 2);
     // A version-2 bundle's features are unchanged: the new slots only append.
-    plain.forEach((row, i) => expect(Array.from((rich[i] as Int32Array).subarray(0, row.length))).toEqual(Array.from(row)));
+    plain.forEach((row, i) =>
+      expect(Array.from((rich[i] as Int32Array).subarray(0, row.length))).toEqual(Array.from(row)),
+    );
   });
 
   it('give words sharing a suffix of 6 characters a shared slot, and short words padding', () => {
@@ -60,7 +75,9 @@ describe('optional feature groups', () => {
     expect(marked[0]?.[last]).not.toBe(pad);
     expect(marked[0]?.[last + 1]).not.toBe(pad);
     // Everything else about the sentence is unchanged.
-    expect(Array.from((marked[0] as Int32Array).subarray(0, last))).toEqual(Array.from((plain[0] as Int32Array).subarray(0, last)));
+    expect(Array.from((marked[0] as Int32Array).subarray(0, last))).toEqual(
+      Array.from((plain[0] as Int32Array).subarray(0, last)),
+    );
     marked.slice(1).forEach((row, i) => expect(Array.from(row)).toEqual(Array.from(plain[i + 1] as Int32Array)));
     // The long form's type and head each reach a slot of their own.
     const gene = featurize(tokens, reuse, new Map([[0, { head: 'disease', type: 'O' }]]));
@@ -70,6 +87,8 @@ describe('optional feature groups', () => {
     expect(syndrome[0]?.[last]).toBe(marked[0]?.[last]);
     expect(syndrome[0]?.[last + 1]).not.toBe(marked[0]?.[last + 1]);
     // A version-3 model (no short-form reuse) ignores reuses: its features must not change under it.
-    expect(featurize(tokens, extended, disease).map((r) => Array.from(r))).toEqual(featurize(tokens, extended).map((r) => Array.from(r)));
+    expect(featurize(tokens, extended, disease).map((r) => Array.from(r))).toEqual(
+      featurize(tokens, extended).map((r) => Array.from(r)),
+    );
   });
 });

@@ -20,7 +20,9 @@ describe('Gazetteer', () => {
   });
 
   it('matches greedily, longest phrase first, without overlaps', () => {
-    expect(g.match(['ovarian', 'cancer', 'cancer', 'x', 'aspirin', 'dmd']).map((m) => [m.start, m.end, m.type])).toEqual([
+    expect(
+      g.match(['ovarian', 'cancer', 'cancer', 'x', 'aspirin', 'dmd']).map((m) => [m.start, m.end, m.type]),
+    ).toEqual([
       [0, 2, 'D'],
       [2, 3, 'D'],
       [4, 5, 'T'],

@@ -63,7 +63,10 @@ export class Gazetteer {
   }
 
   /** The gazetteer of some BIO-labelled sentences' entity spans (tokens normalised with `normalizeToken`). */
-  static fromSentences(sentences: readonly { tokens: readonly string[]; labels: readonly string[] }[], maxTokens = GAZETTEER_MAX_TOKENS): Gazetteer {
+  static fromSentences(
+    sentences: readonly { tokens: readonly string[]; labels: readonly string[] }[],
+    maxTokens = GAZETTEER_MAX_TOKENS,
+  ): Gazetteer {
     const counts = new Map<string, Map<string, number>>();
     const norms = sentences.map((s) => s.tokens.map(normalizeToken));
     sentences.forEach((s, k) => {
@@ -138,15 +141,20 @@ export class Gazetteer {
   format(): string {
     const lines: string[] = [];
     const walk = (node: TrieNode, path: string[]) => {
-      if (node.entry) lines.push(`${node.entry.type}\t${node.entry.count}\t${node.entry.occurrences}\t${path.join(' ')}`);
+      if (node.entry)
+        lines.push(`${node.entry.type}\t${node.entry.count}\t${node.entry.occurrences}\t${path.join(' ')}`);
       for (const key of [...node.next.keys()].sort()) walk(node.next.get(key) as TrieNode, [...path, key]);
     };
     walk(this.#root, []);
-    return lines.sort((a, b) => {
-      const pa = a.slice(a.lastIndexOf('\t') + 1);
-      const pb = b.slice(b.lastIndexOf('\t') + 1);
-      return pa < pb ? -1 : pa > pb ? 1 : 0;
-    }).join('\n') + (lines.length ? '\n' : '');
+    return (
+      lines
+        .sort((a, b) => {
+          const pa = a.slice(a.lastIndexOf('\t') + 1);
+          const pb = b.slice(b.lastIndexOf('\t') + 1);
+          return pa < pb ? -1 : pa > pb ? 1 : 0;
+        })
+        .join('\n') + (lines.length ? '\n' : '')
+    );
   }
 
   static parse(text: string, source = GAZETTEER_FILE): Gazetteer {
@@ -156,8 +164,18 @@ export class Gazetteer {
       const cols = line.split('\t');
       const count = Number(cols[1]);
       const occurrences = Number(cols[2]);
-      if (cols.length !== 4 || !cols[0] || !cols[3] || !Number.isInteger(count) || !Number.isInteger(occurrences) || count < 1 || occurrences < count) {
-        throw new GazetteerParseError(`${source}:${k + 1}: expected 'type<TAB>count<TAB>occurrences<TAB>tokens' with 1 ≤ count ≤ occurrences`);
+      if (
+        cols.length !== 4 ||
+        !cols[0] ||
+        !cols[3] ||
+        !Number.isInteger(count) ||
+        !Number.isInteger(occurrences) ||
+        count < 1 ||
+        occurrences < count
+      ) {
+        throw new GazetteerParseError(
+          `${source}:${k + 1}: expected 'type<TAB>count<TAB>occurrences<TAB>tokens' with 1 ≤ count ≤ occurrences`,
+        );
       }
       g.#insert(cols[3].split(' '), { type: cols[0], count, occurrences });
     });

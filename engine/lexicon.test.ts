@@ -1,6 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_FEATURE_CONFIG, LEXICON_FEATURE_VERSION, LEXICON_WORDS_FEATURE_VERSION, featureVersionOf, featurizeSentence, normalizeToken, slotsPerToken, type FeatureConfig } from './features.js';
-import { LEXICON_MAX_TOKENS, Lexicon, LexiconError, formatLexicon, parseLexicon, readLexiconSource } from './lexicon.js';
+import {
+  DEFAULT_FEATURE_CONFIG,
+  LEXICON_FEATURE_VERSION,
+  LEXICON_WORDS_FEATURE_VERSION,
+  featureVersionOf,
+  featurizeSentence,
+  normalizeToken,
+  slotsPerToken,
+  type FeatureConfig,
+} from './features.js';
+import {
+  LEXICON_MAX_TOKENS,
+  Lexicon,
+  LexiconError,
+  formatLexicon,
+  parseLexicon,
+  readLexiconSource,
+} from './lexicon.js';
 
 const entriesOf = (text: string, splitHyphens = false) => readLexiconSource(text, 'drugs.tsv', splitHyphens).entries;
 const lexiconOf = (text: string, splitHyphens = false) => Lexicon.fromEntries(entriesOf(text, splitHyphens));
@@ -8,7 +24,11 @@ const norms = (sentence: string) => sentence.split(' ').map(normalizeToken);
 
 describe('readLexiconSource', () => {
   it('reads TYPE<TAB>phrase lines, skipping comments and blank lines, and tokenises and normalises each phrase', () => {
-    const source = readLexiconSource('# formulary\r\nDRUG\tAcetylsalicylic Acid\r\n\nDISEASE\tType 2 diabetes\n   \nDRUG\tCo-trimoxazole\n', 'f.tsv', false);
+    const source = readLexiconSource(
+      '# formulary\r\nDRUG\tAcetylsalicylic Acid\r\n\nDISEASE\tType 2 diabetes\n   \nDRUG\tCo-trimoxazole\n',
+      'f.tsv',
+      false,
+    );
     expect(source.entries).toEqual([
       { type: 'DRUG', tokens: ['acetylsalicylic', 'acid'] },
       { type: 'DISEASE', tokens: ['type', '0', 'diabetes'] },
@@ -18,7 +38,11 @@ describe('readLexiconSource', () => {
   });
 
   it('splits hyphens the way the model does', () => {
-    expect(readLexiconSource('DRUG\tco-trimoxazole\n', 'f.tsv', true).entries[0]?.tokens).toEqual(['co', '-', 'trimoxazole']);
+    expect(readLexiconSource('DRUG\tco-trimoxazole\n', 'f.tsv', true).entries[0]?.tokens).toEqual([
+      'co',
+      '-',
+      'trimoxazole',
+    ]);
   });
 
   it(`skips phrases longer than ${LEXICON_MAX_TOKENS} tokens and counts them`, () => {
@@ -38,18 +62,26 @@ describe('readLexiconSource', () => {
       }
       throw new Error('expected a LexiconError');
     };
-    expect(error('DRUG\taspirin\nJohn Smith aspirin\n')).toBe("ward7.tsv:2: expected 'TYPE<TAB>phrase', found 1 tab-separated columns");
-    expect(error('DRUG\taspirin\tdaily\n')).toBe("ward7.tsv:1: expected 'TYPE<TAB>phrase', found 3 tab-separated columns");
+    expect(error('DRUG\taspirin\nJohn Smith aspirin\n')).toBe(
+      "ward7.tsv:2: expected 'TYPE<TAB>phrase', found 1 tab-separated columns",
+    );
+    expect(error('DRUG\taspirin\tdaily\n')).toBe(
+      "ward7.tsv:1: expected 'TYPE<TAB>phrase', found 3 tab-separated columns",
+    );
     expect(error('# x\n2DRUG\taspirin\n')).toMatch(/^ward7\.tsv:2: the type must be a letter/);
     expect(error('DRUG\t  \n')).toBe('ward7.tsv:1: the phrase is empty');
     expect(error('# only a comment\n\n')).toBe('ward7.tsv: no phrases');
-    expect(error(`DRUG\t${'a '.repeat(LEXICON_MAX_TOKENS + 1)}\n`)).toBe(`ward7.tsv: no phrases (1 longer than ${LEXICON_MAX_TOKENS} tokens were skipped)`);
+    expect(error(`DRUG\t${'a '.repeat(LEXICON_MAX_TOKENS + 1)}\n`)).toBe(
+      `ward7.tsv: no phrases (1 longer than ${LEXICON_MAX_TOKENS} tokens were skipped)`,
+    );
     expect(error('DRUG\tJohn Smith aspirin\tx\n')).not.toMatch(/John|Smith|aspirin/);
   });
 });
 
 describe('Lexicon', () => {
-  const entries = entriesOf('DISEASE\tiron deficiency anemia\nDRUG\tiron\nDISEASE\tbreast cancer\nDRUG\tinsulin\nDISEASE\tinsulin resistance\nDRUG\tgold\nDISEASE\tgold\n');
+  const entries = entriesOf(
+    'DISEASE\tiron deficiency anemia\nDRUG\tiron\nDISEASE\tbreast cancer\nDRUG\tinsulin\nDISEASE\tinsulin resistance\nDRUG\tgold\nDISEASE\tgold\n',
+  );
   const lexicon = Lexicon.fromEntries(entries);
 
   it('sorts its types and counts distinct phrases', () => {
@@ -76,7 +108,11 @@ describe('Lexicon', () => {
 
   it('round-trips through its bundle form: sorted, one line per phrase and type, duplicates dropped', () => {
     const text = formatLexicon(entries);
-    expect(text.split('\n').slice(0, 3)).toEqual(['DISEASE\tbreast cancer', 'DISEASE\tgold', 'DISEASE\tinsulin resistance']);
+    expect(text.split('\n').slice(0, 3)).toEqual([
+      'DISEASE\tbreast cancer',
+      'DISEASE\tgold',
+      'DISEASE\tinsulin resistance',
+    ]);
     expect(formatLexicon([...entries, ...entries])).toBe(text);
     expect(formatLexicon(parseLexicon(text))).toBe(text);
     const parsed = Lexicon.parse(text);
@@ -87,7 +123,9 @@ describe('Lexicon', () => {
   });
 
   it('refuses a malformed bundle file with the file and line', () => {
-    expect(() => Lexicon.parse('DRUG\tiron\nDRUG\tiron  sulfate\n')).toThrow("lexicon.tsv:2: expected 'type<TAB>tokens'");
+    expect(() => Lexicon.parse('DRUG\tiron\nDRUG\tiron  sulfate\n')).toThrow(
+      "lexicon.tsv:2: expected 'type<TAB>tokens'",
+    );
     expect(() => Lexicon.parse('DRUG iron\n')).toThrow('lexicon.tsv:1:');
     expect(() => Lexicon.parse('DRUG\ta b c d e f g h i\n', 'base/lexicon.tsv')).toThrow('base/lexicon.tsv:1:');
     expect(() => Lexicon.parse('')).toThrow('lexicon.tsv: the lexicon has no phrases');
@@ -102,7 +140,10 @@ describe('Lexicon', () => {
   it('keeps matching exactly after its table has grown many times', () => {
     // 20,000 three-word phrases (60,000 keys with their prefixes) against sequences one word off.
     const word = (k: number) => `w${k}`;
-    const many = Array.from({ length: 20_000 }, (_, k) => ({ type: k % 2 ? 'DRUG' : 'DISEASE', tokens: [word(k), word(k + 1), word(k + 2)] }));
+    const many = Array.from({ length: 20_000 }, (_, k) => ({
+      type: k % 2 ? 'DRUG' : 'DISEASE',
+      tokens: [word(k), word(k + 1), word(k + 2)],
+    }));
     const big = Lexicon.fromEntries(many);
     expect(big.size).toBe(20_000);
     for (let k = 0; k < 20_000; k += 997) {
@@ -114,7 +155,11 @@ describe('Lexicon', () => {
 });
 
 describe('lexicon features', () => {
-  const config: FeatureConfig = { ...DEFAULT_FEATURE_CONFIG, lexicon: true, featureVersion: LEXICON_WORDS_FEATURE_VERSION };
+  const config: FeatureConfig = {
+    ...DEFAULT_FEATURE_CONFIG,
+    lexicon: true,
+    featureVersion: LEXICON_WORDS_FEATURE_VERSION,
+  };
   const version5: FeatureConfig = { ...config, featureVersion: LEXICON_FEATURE_VERSION };
   const lexicon = lexiconOf('DISEASE\tbreast cancer\nDRUG\ttamoxifen\n');
   const featurize = (tokens: string[], withLexicon: Lexicon | undefined, layout = config) => {

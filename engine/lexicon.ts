@@ -145,9 +145,11 @@ export class Lexicon {
 
   static fromEntries(entries: readonly LexiconEntry[]): Lexicon {
     const types = new Set(entries.map((e) => e.type));
-    if (types.size > LEXICON_MAX_TYPES) throw new LexiconError(`a lexicon has at most ${LEXICON_MAX_TYPES} types, this one has ${types.size}`);
+    if (types.size > LEXICON_MAX_TYPES)
+      throw new LexiconError(`a lexicon has at most ${LEXICON_MAX_TYPES} types, this one has ${types.size}`);
     if (entries.length === 0) throw new LexiconError('the lexicon has no phrases');
-    if (entries.some((e) => e.tokens.length === 0 || e.tokens.length > LEXICON_MAX_TOKENS)) throw new LexiconError(`lexicon phrases have 1 to ${LEXICON_MAX_TOKENS} tokens`);
+    if (entries.some((e) => e.tokens.length === 0 || e.tokens.length > LEXICON_MAX_TOKENS))
+      throw new LexiconError(`lexicon phrases have 1 to ${LEXICON_MAX_TOKENS} tokens`);
     return new Lexicon(entries);
   }
 
@@ -200,8 +202,15 @@ export function parseLexicon(text: string, source = LEXICON_FILE): LexiconEntry[
     if (line === '') return;
     const cols = line.split('\t');
     const tokens = cols[1]?.split(' ') ?? [];
-    if (cols.length !== 2 || !TYPE_NAME.test(cols[0] as string) || tokens.length > LEXICON_MAX_TOKENS || tokens.some((t) => t === '')) {
-      throw new LexiconError(`${source}:${k + 1}: expected 'type<TAB>tokens' (1 to ${LEXICON_MAX_TOKENS} tokens separated by single spaces)`);
+    if (
+      cols.length !== 2 ||
+      !TYPE_NAME.test(cols[0] as string) ||
+      tokens.length > LEXICON_MAX_TOKENS ||
+      tokens.some((t) => t === '')
+    ) {
+      throw new LexiconError(
+        `${source}:${k + 1}: expected 'type<TAB>tokens' (1 to ${LEXICON_MAX_TOKENS} tokens separated by single spaces)`,
+      );
     }
     entries.push({ type: cols[0] as string, tokens });
   });
@@ -231,9 +240,13 @@ export function readLexiconSource(text: string, source: string, splitHyphens: bo
     if (line.trim() === '' || line.startsWith('#')) return;
     const where = `${source}:${k + 1}`;
     const cols = line.split('\t');
-    if (cols.length !== 2) throw new LexiconError(`${where}: expected 'TYPE<TAB>phrase', found ${cols.length} tab-separated columns`);
+    if (cols.length !== 2)
+      throw new LexiconError(`${where}: expected 'TYPE<TAB>phrase', found ${cols.length} tab-separated columns`);
     const type = (cols[0] as string).trim();
-    if (!TYPE_NAME.test(type)) throw new LexiconError(`${where}: the type must be a letter followed by up to 63 letters, digits, '_', '.' or '-'`);
+    if (!TYPE_NAME.test(type))
+      throw new LexiconError(
+        `${where}: the type must be a letter followed by up to 63 letters, digits, '_', '.' or '-'`,
+      );
     const tokens = tokenize(cols[1] as string, { splitHyphens }).map((t) => normalizeToken(t.text));
     if (tokens.length === 0) throw new LexiconError(`${where}: the phrase is empty`);
     if (tokens.length > LEXICON_MAX_TOKENS) {
@@ -242,6 +255,9 @@ export function readLexiconSource(text: string, source: string, splitHyphens: bo
     }
     entries.push({ type, tokens });
   });
-  if (entries.length === 0) throw new LexiconError(`${source}: no phrases${skipped > 0 ? ` (${skipped} longer than ${LEXICON_MAX_TOKENS} tokens were skipped)` : ''}`);
+  if (entries.length === 0)
+    throw new LexiconError(
+      `${source}: no phrases${skipped > 0 ? ` (${skipped} longer than ${LEXICON_MAX_TOKENS} tokens were skipped)` : ''}`,
+    );
   return { entries, skipped };
 }

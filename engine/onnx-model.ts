@@ -48,7 +48,8 @@ function valueInfo(v: { name: string; type: keyof typeof elemType; shape: Dim[] 
 }
 
 function tensor(t: TensorInit) {
-  const dataType = t.data instanceof Float32Array ? DataType.FLOAT : t.data instanceof Int32Array ? DataType.INT32 : DataType.INT64;
+  const dataType =
+    t.data instanceof Float32Array ? DataType.FLOAT : t.data instanceof Int32Array ? DataType.INT32 : DataType.INT64;
   // Copy into a little-endian byte view; typed arrays are little-endian on every platform Node supports.
   const rawData = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
   return { name: t.name, dims: t.dims, dataType, rawData };
@@ -90,7 +91,13 @@ export function buildOnnxModel(spec: GraphSpec): Uint8Array {
  * emissions[t] = Σ_s W[features[t, s]]. A Gather over the weight rows followed by a ReduceSum is exactly
  * a sparse linear layer, and ONNX Runtime runs it without materialising a one-hot matrix.
  */
-export function crfEmissionModel(weights: Float32Array, rows: number, labels: number, slots: number, dense?: DenseGraphWeights): Uint8Array {
+export function crfEmissionModel(
+  weights: Float32Array,
+  rows: number,
+  labels: number,
+  slots: number,
+  dense?: DenseGraphWeights,
+): Uint8Array {
   if (dense) return wideAndDeepModel(weights, rows, labels, slots, dense);
   return buildOnnxModel({
     name: 'nerops-crf-emissions',
@@ -133,11 +140,18 @@ export interface DenseGraphWeights {
  *   window int32 [tokens, w] + offsets → Gather(projected) → ReduceSum → Add b1 → Relu → MatMul W2 → Add b2,
  * summed with the sparse scores.
  */
-function wideAndDeepModel(weights: Float32Array, rows: number, labels: number, slots: number, d: DenseGraphWeights): Uint8Array {
+function wideAndDeepModel(
+  weights: Float32Array,
+  rows: number,
+  labels: number,
+  slots: number,
+  d: DenseGraphWeights,
+): Uint8Array {
   const projected = projectEmbeddings(d);
   return buildOnnxModel({
     name: 'nerops-crf-wide-deep-emissions',
-    docString: 'Hashed-feature linear emission scores plus an MLP over window word embeddings, for a linear-chain CRF (nerops).',
+    docString:
+      'Hashed-feature linear emission scores plus an MLP over window word embeddings, for a linear-chain CRF (nerops).',
     inputs: [
       { name: 'features', type: 'int32', shape: ['tokens', slots] },
       { name: 'window', type: 'int32', shape: ['tokens', d.window] },
@@ -147,7 +161,11 @@ function wideAndDeepModel(weights: Float32Array, rows: number, labels: number, s
       { name: 'emission_weights', dims: [rows, labels], data: weights },
       { name: 'reduce_axes', dims: [1], data: BigInt64Array.from([1n]) },
       { name: 'projected', dims: [d.window * d.tableRows, d.hidden], data: projected },
-      { name: 'position_offsets', dims: [d.window], data: Int32Array.from({ length: d.window }, (_, p) => p * d.tableRows) },
+      {
+        name: 'position_offsets',
+        dims: [d.window],
+        data: Int32Array.from({ length: d.window }, (_, p) => p * d.tableRows),
+      },
       { name: 'b1', dims: [d.hidden], data: d.b1 },
       { name: 'w2', dims: [d.hidden, labels], data: d.w2 },
       { name: 'b2', dims: [labels], data: d.b2 },
@@ -156,8 +174,18 @@ function wideAndDeepModel(weights: Float32Array, rows: number, labels: number, s
       { op: 'Gather', inputs: ['emission_weights', 'features'], outputs: ['gathered'], attributes: { axis: 0 } },
       { op: 'ReduceSum', inputs: ['gathered', 'reduce_axes'], outputs: ['sparse'], attributes: { keepdims: 0 } },
       { op: 'Add', inputs: ['window', 'position_offsets'], outputs: ['projected_rows'] },
-      { op: 'Gather', inputs: ['projected', 'projected_rows'], outputs: ['window_projections'], attributes: { axis: 0 } },
-      { op: 'ReduceSum', inputs: ['window_projections', 'reduce_axes'], outputs: ['h_pre'], attributes: { keepdims: 0 } },
+      {
+        op: 'Gather',
+        inputs: ['projected', 'projected_rows'],
+        outputs: ['window_projections'],
+        attributes: { axis: 0 },
+      },
+      {
+        op: 'ReduceSum',
+        inputs: ['window_projections', 'reduce_axes'],
+        outputs: ['h_pre'],
+        attributes: { keepdims: 0 },
+      },
       { op: 'Add', inputs: ['h_pre', 'b1'], outputs: ['h_bias'] },
       { op: 'Relu', inputs: ['h_bias'], outputs: ['h'] },
       { op: 'MatMul', inputs: ['h', 'w2'], outputs: ['dense_pre'] },

@@ -50,7 +50,8 @@ export function computeProfile(results: readonly ExtractResult[]): BaselineProfi
     }
   }
   const labelDistribution: Record<string, number> = {};
-  for (const label of [...byLabel.keys()].sort()) labelDistribution[label] = round((byLabel.get(label) as number) / entities);
+  for (const label of [...byLabel.keys()].sort())
+    labelDistribution[label] = round((byLabel.get(label) as number) / entities);
   return {
     profileVersion: 1,
     documents: results.length,
@@ -69,8 +70,14 @@ function round(x: number): number {
 
 const histogramSchema = z
   .object({ bounds: z.array(z.number()).min(1), counts: z.array(z.number().int().nonnegative()) })
-  .refine((h) => h.counts.length === h.bounds.length + 1, 'counts must have one more entry than bounds (the +Inf bucket)')
-  .refine((h) => h.bounds.every((b, i) => i === 0 || b > (h.bounds[i - 1] as number)), 'bounds must be strictly increasing');
+  .refine(
+    (h) => h.counts.length === h.bounds.length + 1,
+    'counts must have one more entry than bounds (the +Inf bucket)',
+  )
+  .refine(
+    (h) => h.bounds.every((b, i) => i === 0 || b > (h.bounds[i - 1] as number)),
+    'bounds must be strictly increasing',
+  );
 
 export const profileSchema = z.object({
   profileVersion: z.literal(1),

@@ -43,9 +43,21 @@ export class TokenClassificationEngine implements NerEngine {
   readonly #maxLength: number;
   readonly #needsTokenTypes: boolean;
 
-  private constructor(bundle: VerifiedBundle, session: ort.InferenceSession, tokenizer: WordPieceTokenizer, labels: string[], maxLength: number) {
+  private constructor(
+    bundle: VerifiedBundle,
+    session: ort.InferenceSession,
+    tokenizer: WordPieceTokenizer,
+    labels: string[],
+    maxLength: number,
+  ) {
     const m = bundle.manifest;
-    this.info = { name: m.name, version: m.version, digest: bundle.digest, format: 'token-classification', entityTypes: [...m.entityTypes].sort() };
+    this.info = {
+      name: m.name,
+      version: m.version,
+      digest: bundle.digest,
+      format: 'token-classification',
+      entityTypes: [...m.entityTypes].sort(),
+    };
     this.#session = session;
     this.#tokenizer = tokenizer;
     this.#labels = labels;
@@ -67,13 +79,18 @@ export class TokenClassificationEngine implements NerEngine {
     try {
       tokenizer = new WordPieceTokenizer(JSON.parse(need('tokenizer.json').toString('utf8')));
       const parsed = configSchema.safeParse(JSON.parse(need('config.json').toString('utf8')));
-      if (!parsed.success) throw new Error(`config.json is invalid at '${parsed.error.issues[0]?.path.join('.')}': ${parsed.error.issues[0]?.message}`);
+      if (!parsed.success)
+        throw new Error(
+          `config.json is invalid at '${parsed.error.issues[0]?.path.join('.')}': ${parsed.error.issues[0]?.message}`,
+        );
       config = parsed.data;
     } catch (err) {
       if (err instanceof BundleVerificationError) throw err;
       throw fail((err as Error).message);
     }
-    const ids = Object.keys(config.id2label).map(Number).sort((a, b) => a - b);
+    const ids = Object.keys(config.id2label)
+      .map(Number)
+      .sort((a, b) => a - b);
     if (ids.some((id, i) => id !== i)) throw fail('config.json id2label ids must be 0..n-1 without gaps');
     const labels = ids.map((i) => normaliseLabel(config.id2label[String(i)] as string));
     let session: ort.InferenceSession;
@@ -83,10 +100,18 @@ export class TokenClassificationEngine implements NerEngine {
       throw fail(`model.onnx cannot be loaded by ONNX Runtime: ${(err as Error).message}`);
     }
     for (const input of ['input_ids', 'attention_mask']) {
-      if (!session.inputNames.includes(input)) throw fail(`model.onnx has no '${input}' input (has ${session.inputNames.join(', ')})`);
+      if (!session.inputNames.includes(input))
+        throw fail(`model.onnx has no '${input}' input (has ${session.inputNames.join(', ')})`);
     }
-    if (!session.outputNames.includes('logits')) throw fail(`model.onnx has no 'logits' output (has ${session.outputNames.join(', ')})`);
-    return new TokenClassificationEngine(bundle, session, tokenizer, labels, Math.min(512, config.max_position_embeddings ?? 512));
+    if (!session.outputNames.includes('logits'))
+      throw fail(`model.onnx has no 'logits' output (has ${session.outputNames.join(', ')})`);
+    return new TokenClassificationEngine(
+      bundle,
+      session,
+      tokenizer,
+      labels,
+      Math.min(512, config.max_position_embeddings ?? 512),
+    );
   }
 
   async extract(text: string): Promise<ExtractResult> {
@@ -104,7 +129,13 @@ export class TokenClassificationEngine implements NerEngine {
         const end = (words[s.end - 1] as Word).end;
         let sum = 0;
         for (let k = s.start; k < s.end; k++) sum += probs[k] as number;
-        return { label: s.type, start, end, text: text.slice(start, end), score: Math.round((sum / (s.end - s.start)) * 1e4) / 1e4 };
+        return {
+          label: s.type,
+          start,
+          end,
+          text: text.slice(start, end),
+          score: Math.round((sum / (s.end - s.start)) * 1e4) / 1e4,
+        };
       });
       return { entities, stats: { tokens: words.length, unknownTokens: words.filter((w) => w.unknown).length } };
     });
@@ -116,7 +147,12 @@ export class TokenClassificationEngine implements NerEngine {
     const docs = sentences.map((tokens) =>
       tokens.map((tok) => {
         const pieces = this.#tokenizer.words(tok).flatMap((w) => w.ids);
-        return { start: 0, end: 0, ids: pieces.length > 0 ? pieces : [this.#tokenizer.unkId], unknown: pieces.length === 0 };
+        return {
+          start: 0,
+          end: 0,
+          ids: pieces.length > 0 ? pieces : [this.#tokenizer.unkId],
+          unknown: pieces.length === 0,
+        };
       }),
     );
     return (await this.#tagWords(docs)).map((t) => t.labels);
@@ -146,15 +182,23 @@ export class TokenClassificationEngine implements NerEngine {
     docs.forEach((words, doc) => {
       for (const [from, to] of this.#windows(words)) rows.push({ doc, from, to });
     });
-    const out = docs.map((w) => ({ labels: new Array<string>(w.length).fill('O'), probs: new Array<number>(w.length).fill(1) }));
+    const out = docs.map((w) => ({
+      labels: new Array<string>(w.length).fill('O'),
+      probs: new Array<number>(w.length).fill(1),
+    }));
     // One run per chunk of rows: a whole CoNLL file as one [rows, width] tensor would hold every sentence
     // padded to the longest, and the attention activations grow with rows × width².
-    for (let first = 0; first < rows.length; first += ROWS_PER_RUN) await this.#tagRows(docs, rows.slice(first, first + ROWS_PER_RUN), out);
+    for (let first = 0; first < rows.length; first += ROWS_PER_RUN)
+      await this.#tagRows(docs, rows.slice(first, first + ROWS_PER_RUN), out);
     return out;
   }
 
   /** Run the model on some windows and write each word's best label and its probability into `out`. */
-  async #tagRows(docs: Word[][], rows: readonly { doc: number; from: number; to: number }[], out: { labels: string[]; probs: number[] }[]): Promise<void> {
+  async #tagRows(
+    docs: Word[][],
+    rows: readonly { doc: number; from: number; to: number }[],
+    out: { labels: string[]; probs: number[] }[],
+  ): Promise<void> {
     const seqs = rows.map(({ doc, from, to }) => {
       const ids = [this.#tokenizer.clsId];
       const firstPiece: number[] = [];
@@ -185,7 +229,9 @@ export class TokenClassificationEngine implements NerEngine {
     const logits = result.logits as ort.Tensor;
     const L = this.#labels.length;
     if (logits.dims.length !== 3 || logits.dims[2] !== L) {
-      throw new Error(`model logits have shape [${logits.dims.join(', ')}], expected [batch, sequence, ${L}] (config.json id2label has ${L} labels)`);
+      throw new Error(
+        `model logits have shape [${logits.dims.join(', ')}], expected [batch, sequence, ${L}] (config.json id2label has ${L} labels)`,
+      );
     }
     const data = logits.data as Float32Array;
     seqs.forEach((s, b) => {

@@ -8,7 +8,10 @@ describe('tokenize', () => {
     ['Started metformin 500mg b.i.d. for DM2.', ['Started', 'metformin', '500', 'mg', 'b.i.d.', 'for', 'DM2', '.']],
     ['BP 128/82, HR 76.', ['BP', '128', '/', '82', ',', 'HR', '76', '.']],
     ['Creatinine 1.2 mg/dL; WBC 10,500.', ['Creatinine', '1.2', 'mg', '/', 'dL', ';', 'WBC', '10,500', '.']],
-    ["Dr. Smith's patient (age 54) vs. control", ['Dr.', 'Smith', "'s", 'patient', '(', 'age', '54', ')', 'vs.', 'control']],
+    [
+      "Dr. Smith's patient (age 54) vs. control",
+      ['Dr.', 'Smith', "'s", 'patient', '(', 'age', '54', ')', 'vs.', 'control'],
+    ],
     ['Café-au-lait spots', ['Café', '-', 'au', '-', 'lait', 'spots']],
     ['BRCA1-associated cancer', ['BRCA1', '-', 'associated', 'cancer']],
   ])('splits %j', (text, expected) => {

@@ -21,7 +21,25 @@ export interface TokenizerOptions {
   splitHyphens: boolean;
 }
 
-const TITLES = new Set(['dr', 'mr', 'mrs', 'ms', 'st', 'vs', 'no', 'fig', 'pt', 'approx', 'etc', 'min', 'max', 'wk', 'yr', 'hr', 'mo']);
+const TITLES = new Set([
+  'dr',
+  'mr',
+  'mrs',
+  'ms',
+  'st',
+  'vs',
+  'no',
+  'fig',
+  'pt',
+  'approx',
+  'etc',
+  'min',
+  'max',
+  'wk',
+  'yr',
+  'hr',
+  'mo',
+]);
 
 // Alternatives in priority order. Each is anchored with the sticky flag at the current position.
 const DOTTED_ABBREVIATION = /(?:\p{L}\.){2,}/uy;

@@ -20,7 +20,9 @@ const tokenizerJsonSchema = z.object({
     .nullable()
     .optional(),
   model: z.object({
-    type: z.literal('WordPiece', { message: "only WordPiece tokenizers are supported (model.type must be 'WordPiece')" }),
+    type: z.literal('WordPiece', {
+      message: "only WordPiece tokenizers are supported (model.type must be 'WordPiece')",
+    }),
     unk_token: z.string(),
     continuing_subword_prefix: z.string().default('##'),
     max_input_chars_per_word: z.number().int().positive().default(100),

@@ -12,7 +12,19 @@ import { repoRoot } from './paths.js';
  * Every binary the harness may start. kubectl and helm are for humans, the README and tests; kubelet,
  * kube-proxy, coredns and pause (the pod sandbox) run the real profile's node.
  */
-export const BINARIES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl', 'kwok', 'helm', 'kubelet', 'kube-proxy', 'coredns', 'pause'] as const;
+export const BINARIES = [
+  'etcd',
+  'kube-apiserver',
+  'kube-controller-manager',
+  'kube-scheduler',
+  'kubectl',
+  'kwok',
+  'helm',
+  'kubelet',
+  'kube-proxy',
+  'coredns',
+  'pause',
+] as const;
 export type BinaryName = (typeof BINARIES)[number];
 
 /** Pinned versions, parsed from local-cluster/versions.env (also sourced by the build script). */
@@ -63,7 +75,9 @@ export function findBinaries(): Partial<Record<BinaryName, string>> {
  * an error instead: `.ci/run` builds them before the tests, so a gap there is a CI bug to see loudly,
  * not a 30-minute surprise inside a test hook.
  */
-export async function ensureBinaries(log: (line: string) => void = (l) => process.stderr.write(l)): Promise<Record<BinaryName, string>> {
+export async function ensureBinaries(
+  log: (line: string) => void = (l) => process.stderr.write(l),
+): Promise<Record<BinaryName, string>> {
   let found = findBinaries();
   let missing = BINARIES.filter((b) => !found[b]);
   if (missing.length && process.env.CI === 'true') {
@@ -78,17 +92,22 @@ export async function ensureBinaries(log: (line: string) => void = (l) => proces
     await runBuildScript(log);
     found = findBinaries();
     missing = BINARIES.filter((b) => !found[b]);
-    if (missing.length) throw new Error(`local-cluster: build finished but ${missing.join(', ')} still missing in ${cacheBinDir()}`);
+    if (missing.length)
+      throw new Error(`local-cluster: build finished but ${missing.join(', ')} still missing in ${cacheBinDir()}`);
   }
   return found as Record<BinaryName, string>;
 }
 
 function runBuildScript(log: (line: string) => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', [join(repoRoot, 'scripts', 'build-cluster-binaries.sh')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', [join(repoRoot, 'scripts', 'build-cluster-binaries.sh')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stdout.on('data', (b: Buffer) => log(b.toString()));
     child.stderr.on('data', (b: Buffer) => log(b.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`build-cluster-binaries.sh exited with ${code}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`build-cluster-binaries.sh exited with ${code}`)),
+    );
   });
 }

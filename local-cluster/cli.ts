@@ -39,7 +39,9 @@ function printInfo(info: ClusterInfo): void {
   console.log(`  kubeconfig:  ${info.kubeconfigPath}`);
   console.log(`  prometheus:  ${info.prometheusUrl ?? '(none)'}`);
   console.log(`  apiserver:   ${info.apiserverUrl}`);
-  console.log(`  nodes:       ${[...info.kwokNodeNames, info.processNodeName, info.realNodeName].filter(Boolean).join(', ')}`);
+  console.log(
+    `  nodes:       ${[...info.kwokNodeNames, info.processNodeName, info.realNodeName].filter(Boolean).join(', ')}`,
+  );
   console.log(`  logs:        ${info.logDir}`);
   console.log(`\n  export KUBECONFIG=${info.kubeconfigPath}\n  npm run cluster:down   # stops everything`);
 }
@@ -48,7 +50,8 @@ function printInfo(info: ClusterInfo): void {
 function profileArg(args: string[]): ClusterProfile {
   const i = args.indexOf('--profile');
   const value = i >= 0 ? args[i + 1] : (process.env.NEROPS_CLUSTER_PROFILE ?? 'full');
-  if (value !== 'full' && value !== 'real') throw new Error(`cluster:up: --profile must be full or real, not ${String(value)}`);
+  if (value !== 'full' && value !== 'real')
+    throw new Error(`cluster:up: --profile must be full or real, not ${String(value)}`);
   return value;
 }
 
@@ -66,7 +69,11 @@ async function up(): Promise<number> {
   // Build missing binaries in the foreground, where the progress is visible.
   await ensureBinaries((l) => process.stderr.write(l));
   const out = openSync(daemonLog, 'a');
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'daemon'], { detached: true, stdio: ['ignore', out, out], env: { ...process.env, NEROPS_CLUSTER_DIR: stateDir, NEROPS_CLUSTER_PROFILE: profile } });
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'daemon'], {
+    detached: true,
+    stdio: ['ignore', out, out],
+    env: { ...process.env, NEROPS_CLUSTER_DIR: stateDir, NEROPS_CLUSTER_PROFILE: profile },
+  });
   child.unref();
   // The real profile's first start saves the images for its node: give it longer.
   const deadline = Date.now() + (profile === 'real' ? 600_000 : 120_000);

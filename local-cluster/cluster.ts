@@ -18,7 +18,13 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureBinaries, type BinaryName } from './binaries.js';
-import { startApiserver, startControllerManager, startEtcd, startScheduler, type ControlPlaneContext } from './controlplane.js';
+import {
+  startApiserver,
+  startControllerManager,
+  startEtcd,
+  startScheduler,
+  type ControlPlaneContext,
+} from './controlplane.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { createKwokNodes, startKwok } from './kwok.js';
 import { generatePki } from './pki.js';
@@ -115,10 +121,12 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     }
     await sup.stopAll();
     // A start that failed before the node ran still left the bridge and the claim (idempotent otherwise).
-    if (opts.profile === 'real') await sweepRealNode(stateDir).catch((err: unknown) => log(`[cluster] sweeping the real node: ${String(err)}`));
+    if (opts.profile === 'real')
+      await sweepRealNode(stateDir).catch((err: unknown) => log(`[cluster] sweeping the real node: ${String(err)}`));
     process.removeListener('exit', onExit);
     // Logs stay for post-mortems; the stores are the bulk of the state and useless once stopped.
-    for (const store of ['etcd', join('prometheus', 'data'), ...(opts.profile === 'real' ? ['node', 'volumes'] : [])]) rmSync(join(stateDir, store), { recursive: true, force: true });
+    for (const store of ['etcd', join('prometheus', 'data'), ...(opts.profile === 'real' ? ['node', 'volumes'] : [])])
+      rmSync(join(stateDir, store), { recursive: true, force: true });
   };
 
   try {
@@ -128,8 +136,22 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       await prepareNodeNetwork(stateDir, bins);
     }
     step('generating certificates');
-    const [pki, ports] = await Promise.all([generatePki(join(stateDir, 'pki'), real ? { name: REAL_NODE_NAME, ip: NODE_IP } : undefined), freePorts(10)]);
-    const [etcdClient, etcdPeer, apiPort, kcmPort, schedPort, kwokPort, promPort, kubeletHealthz, proxyHealthz, proxyMetrics] = ports as [number, number, number, number, number, number, number, number, number, number];
+    const [pki, ports] = await Promise.all([
+      generatePki(join(stateDir, 'pki'), real ? { name: REAL_NODE_NAME, ip: NODE_IP } : undefined),
+      freePorts(10),
+    ]);
+    const [
+      etcdClient,
+      etcdPeer,
+      apiPort,
+      kcmPort,
+      schedPort,
+      kwokPort,
+      promPort,
+      kubeletHealthz,
+      proxyHealthz,
+      proxyMetrics,
+    ] = ports as [number, number, number, number, number, number, number, number, number, number];
     const ctx: ControlPlaneContext = { sup, bins, pki, dir: stateDir };
     // Saving the images (the first time per image id) overlaps the control plane's start.
     const images = real ? nodeImageArchives(bins, log) : undefined;
@@ -142,7 +164,15 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       etcdUrl: etcd.url,
       port: apiPort,
       serviceAccountAdmission: opts.profile !== 'apiserver',
-      ...(real ? { node: { ip: NODE_IP, kubeletClientCert: pki.node!.apiserverKubeletClientCert, kubeletClientKey: pki.node!.apiserverKubeletClientKey } } : {}),
+      ...(real
+        ? {
+            node: {
+              ip: NODE_IP,
+              kubeletClientCert: pki.node!.apiserverKubeletClientCert,
+              kubeletClientKey: pki.node!.apiserverKubeletClientKey,
+            },
+          }
+        : {}),
     });
     const kubeconfigPath = await writeKubeconfig(join(stateDir, 'kubeconfig'), api.url, pki);
     const kc = new KubeConfig();
@@ -166,11 +196,25 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       const podSubnet = randomPodSubnet();
       const targetsFile = join(stateDir, 'prometheus-targets.json');
       step('starting controller-manager, scheduler, kwok, process node, prometheus');
-      processNode = new ProcessNode({ kc, kubeconfigPath, sup, stateDir, nodeName: PROCESS_NODE_NAME, podSubnet, targetsFile, log });
+      processNode = new ProcessNode({
+        kc,
+        kubeconfigPath,
+        sup,
+        stateDir,
+        nodeName: PROCESS_NODE_NAME,
+        podSubnet,
+        targetsFile,
+        log,
+      });
       const [, , , prom] = await Promise.all([
         startControllerManager(ctx, kubeconfigPath, kcmPort),
         startScheduler(ctx, kubeconfigPath, schedPort),
-        (async () => createKwokNodes(kc, kwokNodeNames, await startKwok({ sup, bin: bins.kwok, kubeconfig: kubeconfigPath, serverPort: kwokPort })))(),
+        (async () =>
+          createKwokNodes(
+            kc,
+            kwokNodeNames,
+            await startKwok({ sup, bin: bins.kwok, kubeconfig: kubeconfigPath, serverPort: kwokPort }),
+          ))(),
         (async () => {
           await processNode!.start();
           return startPrometheus({ sup, dir: stateDir, port: promPort, targetsFile });
@@ -179,7 +223,11 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
           // Pods can be created once their namespace's ServiceAccount exists (ServiceAccount admission),
           // and the policy's readiness check creates a (dry-run) pod.
           const core = kc.makeApiClient(CoreV1Api);
-          await waitFor('default ServiceAccount', async () => !!(await core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' })), { timeoutMs: 30_000, intervalMs: 100 });
+          await waitFor(
+            'default ServiceAccount',
+            async () => !!(await core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' })),
+            { timeoutMs: 30_000, intervalMs: 100 },
+          );
           await installPlacementPolicy(kc);
         })(),
       ]);
@@ -188,9 +236,22 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
 
     if (real) {
       step('starting controller-manager, scheduler and the real node (containerd, kubelet, kube-proxy)');
-      const [kcm, sched] = await Promise.all([startControllerManager(ctx, kubeconfigPath, kcmPort, true), startScheduler(ctx, kubeconfigPath, schedPort)]);
+      const [kcm, sched] = await Promise.all([
+        startControllerManager(ctx, kubeconfigPath, kcmPort, true),
+        startScheduler(ctx, kubeconfigPath, schedPort),
+      ]);
       controllers.push(kcm, sched);
-      realNode = new RealNode({ kc, sup, bins, pki, stateDir, apiserverUrl: api.url, images: await images!, ports: { kubeletHealthz, proxyHealthz, proxyMetrics }, log });
+      realNode = new RealNode({
+        kc,
+        sup,
+        bins,
+        pki,
+        stateDir,
+        apiserverUrl: api.url,
+        images: await images!,
+        ports: { kubeletHealthz, proxyHealthz, proxyMetrics },
+        log,
+      });
       await realNode.start();
       step('starting cluster DNS, the default StorageClass and prometheus');
       const targetsFile = join(stateDir, 'prometheus-targets.json');
@@ -200,13 +261,27 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       const dnsFile = join(stateDir, 'cluster-dns.json');
       writeFileSync(dnsFile, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: clusterDnsObjects() }));
       const [, , , prom] = await Promise.all([
-        run(bins.kubectl, ['--kubeconfig', kubeconfigPath, 'apply', '--server-side', '--field-manager=nerops-cluster', '-f', dnsFile]),
+        run(bins.kubectl, [
+          '--kubeconfig',
+          kubeconfigPath,
+          'apply',
+          '--server-side',
+          '--field-manager=nerops-cluster',
+          '-f',
+          dnsFile,
+        ]),
         discovery.start(),
         provisioner.start(),
         startPrometheus({ sup, dir: stateDir, port: promPort, targetsFile, host: NODE_IP }),
       ]);
       const apps = kc.makeApiClient(AppsV1Api);
-      await waitFor('CoreDNS available', async () => ((await apps.readNamespacedDeployment({ name: 'coredns', namespace: 'kube-system' })).status?.availableReplicas ?? 0) > 0, { timeoutMs: 90_000, intervalMs: 500 });
+      await waitFor(
+        'CoreDNS available',
+        async () =>
+          ((await apps.readNamespacedDeployment({ name: 'coredns', namespace: 'kube-system' })).status
+            ?.availableReplicas ?? 0) > 0,
+        { timeoutMs: 90_000, intervalMs: 500 },
+      );
       Object.assign(cluster, { prometheusUrl: prom.url, realNodeName: REAL_NODE_NAME });
     }
 
@@ -216,7 +291,9 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     return cluster;
   } catch (err) {
     await stop();
-    throw new Error(`local-cluster: starting the ${opts.profile} profile failed (state in ${stateDir})`, { cause: err });
+    throw new Error(`local-cluster: starting the ${opts.profile} profile failed (state in ${stateDir})`, {
+      cause: err,
+    });
   }
 }
 
@@ -236,6 +313,30 @@ export interface ClusterInfo {
 }
 
 export function describe(c: Cluster): ClusterInfo {
-  const { profile, stateDir, kubeconfigPath, apiserverUrl, prometheusUrl, processNodeName, realNodeName, kwokNodeNames, podSubnet, logDir, startMs } = c;
-  return { profile, stateDir, kubeconfigPath, apiserverUrl, prometheusUrl, processNodeName, realNodeName, kwokNodeNames, podSubnet, logDir, startMs };
+  const {
+    profile,
+    stateDir,
+    kubeconfigPath,
+    apiserverUrl,
+    prometheusUrl,
+    processNodeName,
+    realNodeName,
+    kwokNodeNames,
+    podSubnet,
+    logDir,
+    startMs,
+  } = c;
+  return {
+    profile,
+    stateDir,
+    kubeconfigPath,
+    apiserverUrl,
+    prometheusUrl,
+    processNodeName,
+    realNodeName,
+    kwokNodeNames,
+    podSubnet,
+    logDir,
+    startMs,
+  };
 }

@@ -21,23 +21,32 @@ export interface ControlPlaneContext {
   dir: string;
 }
 
-export async function startEtcd(ctx: ControlPlaneContext, clientPort: number, peerPort: number): Promise<{ proc: ManagedProcess; url: string }> {
+export async function startEtcd(
+  ctx: ControlPlaneContext,
+  clientPort: number,
+  peerPort: number,
+): Promise<{ proc: ManagedProcess; url: string }> {
   const url = `http://127.0.0.1:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
   const dataDir = join(ctx.dir, 'etcd');
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const proc = ctx.sup.start('etcd', ctx.bins.etcd, [
-    '--name=nerops',
-    `--data-dir=${dataDir}`,
-    `--listen-client-urls=${url}`,
-    `--advertise-client-urls=${url}`,
-    `--listen-peer-urls=${peer}`,
-    `--initial-advertise-peer-urls=${peer}`,
-    `--initial-cluster=nerops=${peer}`,
-    // A throwaway test store: durability costs fsyncs that would slow every write.
-    '--unsafe-no-fsync',
-    '--log-level=warn',
-  ], { stopLast: true });
+  const proc = ctx.sup.start(
+    'etcd',
+    ctx.bins.etcd,
+    [
+      '--name=nerops',
+      `--data-dir=${dataDir}`,
+      `--listen-client-urls=${url}`,
+      `--advertise-client-urls=${url}`,
+      `--listen-peer-urls=${peer}`,
+      `--initial-advertise-peer-urls=${peer}`,
+      `--initial-cluster=nerops=${peer}`,
+      // A throwaway test store: durability costs fsyncs that would slow every write.
+      '--unsafe-no-fsync',
+      '--log-level=warn',
+    ],
+    { stopLast: true },
+  );
   await waitFor('etcd', async () => (await fetch(`${url}/health`)).ok, { timeoutMs: 20_000, proc });
   return { proc, url };
 }
@@ -58,7 +67,10 @@ export interface ApiserverOptions {
   node?: { ip: string; kubeletClientCert: string; kubeletClientKey: string };
 }
 
-export async function startApiserver(ctx: ControlPlaneContext, opts: ApiserverOptions): Promise<{ proc: ManagedProcess; url: string }> {
+export async function startApiserver(
+  ctx: ControlPlaneContext,
+  opts: ApiserverOptions,
+): Promise<{ proc: ManagedProcess; url: string }> {
   const { pki } = ctx;
   const host = opts.node?.ip ?? '127.0.0.1';
   const url = `https://${host}:${opts.port}`;
@@ -109,7 +121,12 @@ export async function startApiserver(ctx: ControlPlaneContext, opts: ApiserverOp
  * kubelet (`realNode` false) minus the node lifecycle controllers: process nodes send no heartbeats.
  * A real node needs them: they lift the not-ready taint a new node is admitted with.
  */
-export async function startControllerManager(ctx: ControlPlaneContext, kubeconfig: string, port: number, realNode = false): Promise<ManagedProcess> {
+export async function startControllerManager(
+  ctx: ControlPlaneContext,
+  kubeconfig: string,
+  port: number,
+  realNode = false,
+): Promise<ManagedProcess> {
   const proc = ctx.sup.start('kube-controller-manager', ctx.bins['kube-controller-manager'], [
     `--kubeconfig=${kubeconfig}`,
     `--authentication-kubeconfig=${kubeconfig}`,
@@ -117,7 +134,9 @@ export async function startControllerManager(ctx: ControlPlaneContext, kubeconfi
     '--bind-address=127.0.0.1',
     `--secure-port=${port}`,
     `--cert-dir=${join(ctx.dir, 'kcm-certs')}`,
-    realNode ? '--controllers=*,-cloud-node-lifecycle-controller' : '--controllers=*,-node-lifecycle-controller,-cloud-node-lifecycle-controller',
+    realNode
+      ? '--controllers=*,-cloud-node-lifecycle-controller'
+      : '--controllers=*,-node-lifecycle-controller,-cloud-node-lifecycle-controller',
     `--service-account-private-key-file=${ctx.pki.saKey}`,
     `--root-ca-file=${ctx.pki.caCert}`,
     `--cluster-signing-cert-file=${ctx.pki.caCert}`,
@@ -129,11 +148,19 @@ export async function startControllerManager(ctx: ControlPlaneContext, kubeconfi
     '--kube-api-burst=400',
     '--v=1',
   ]);
-  await waitFor('kube-controller-manager', () => httpsOk(`https://127.0.0.1:${port}/healthz`, { insecure: true }), { timeoutMs: 60_000, intervalMs: 200, proc });
+  await waitFor('kube-controller-manager', () => httpsOk(`https://127.0.0.1:${port}/healthz`, { insecure: true }), {
+    timeoutMs: 60_000,
+    intervalMs: 200,
+    proc,
+  });
   return proc;
 }
 
-export async function startScheduler(ctx: ControlPlaneContext, kubeconfig: string, port: number): Promise<ManagedProcess> {
+export async function startScheduler(
+  ctx: ControlPlaneContext,
+  kubeconfig: string,
+  port: number,
+): Promise<ManagedProcess> {
   const proc = ctx.sup.start('kube-scheduler', ctx.bins['kube-scheduler'], [
     `--kubeconfig=${kubeconfig}`,
     `--authentication-kubeconfig=${kubeconfig}`,
@@ -146,6 +173,10 @@ export async function startScheduler(ctx: ControlPlaneContext, kubeconfig: strin
     '--kube-api-burst=400',
     '--v=1',
   ]);
-  await waitFor('kube-scheduler', () => httpsOk(`https://127.0.0.1:${port}/healthz`, { insecure: true }), { timeoutMs: 60_000, intervalMs: 200, proc });
+  await waitFor('kube-scheduler', () => httpsOk(`https://127.0.0.1:${port}/healthz`, { insecure: true }), {
+    timeoutMs: 60_000,
+    intervalMs: 200,
+    proc,
+  });
   return proc;
 }

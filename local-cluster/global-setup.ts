@@ -17,7 +17,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const log = process.env.NEROPS_CLUSTER_VERBOSE ? (l: string) => process.stderr.write(`${l}\n`) : undefined;
   const profile = project.name === 'real' ? 'real' : 'full';
   const cluster = await startCluster({ profile, ...(log ? { log } : {}) });
-  process.stderr.write(`local-cluster: ${profile} profile ready in ${(cluster.startMs / 1000).toFixed(1)} s (state: ${cluster.stateDir})\n`);
+  process.stderr.write(
+    `local-cluster: ${profile} profile ready in ${(cluster.startMs / 1000).toFixed(1)} s (state: ${cluster.stateDir})\n`,
+  );
   project.provide('cluster', describeCluster(cluster));
   return async () => {
     await cluster.stop();

@@ -5,10 +5,18 @@ import { promisify } from 'node:util';
 const execFileAsync = promisify(execFile);
 
 /** Runs `cmd args`; rejects with the command line and its stderr when it fails. */
-export async function run(cmd: string, args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+export async function run(
+  cmd: string,
+  args: string[],
+  opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<string> {
   try {
     const env = opts.env ? { ...process.env, ...opts.env } : process.env;
-    const { stdout } = await execFileAsync(cmd, args, { timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024, env });
+    const { stdout } = await execFileAsync(cmd, args, {
+      timeout: opts.timeoutMs ?? 60_000,
+      maxBuffer: 64 * 1024 * 1024,
+      env,
+    });
     return stdout;
   } catch (err) {
     const stderr = (err as { stderr?: string }).stderr?.trim();

@@ -10,7 +10,13 @@
  *
  * It polls (every `intervalMs`) instead of watching: claims are few, and a poll has no watch to repair.
  */
-import { CoreV1Api, StorageV1Api, type KubeConfig, type V1PersistentVolume, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  StorageV1Api,
+  type KubeConfig,
+  type V1PersistentVolume,
+  type V1PersistentVolumeClaim,
+} from '@kubernetes/client-node';
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -30,9 +36,21 @@ export function volumeFor(claim: V1PersistentVolumeClaim, root: string, nodeName
       persistentVolumeReclaimPolicy: 'Delete',
       storageClassName: STORAGE_CLASS,
       volumeMode: claim.spec?.volumeMode ?? 'Filesystem',
-      claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: claim.metadata!.namespace!, name: claim.metadata!.name!, uid: claim.metadata!.uid! },
+      claimRef: {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        namespace: claim.metadata!.namespace!,
+        name: claim.metadata!.name!,
+        uid: claim.metadata!.uid!,
+      },
       hostPath: { path: join(root, name), type: 'DirectoryOrCreate' },
-      nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [nodeName] }] }] } },
+      nodeAffinity: {
+        required: {
+          nodeSelectorTerms: [
+            { matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [nodeName] }] },
+          ],
+        },
+      },
     },
   };
 }
@@ -40,8 +58,14 @@ export function volumeFor(claim: V1PersistentVolumeClaim, root: string, nodeName
 /** Pure: whether `claim` waits for this provisioner. */
 export function wantsVolume(claim: V1PersistentVolumeClaim): boolean {
   const ann = claim.metadata?.annotations ?? {};
-  const provisioner = ann['volume.kubernetes.io/storage-provisioner'] ?? ann['volume.beta.kubernetes.io/storage-provisioner'];
-  return provisioner === PROVISIONER && claim.status?.phase === 'Pending' && !claim.spec?.volumeName && !claim.metadata?.deletionTimestamp;
+  const provisioner =
+    ann['volume.kubernetes.io/storage-provisioner'] ?? ann['volume.beta.kubernetes.io/storage-provisioner'];
+  return (
+    provisioner === PROVISIONER &&
+    claim.status?.phase === 'Pending' &&
+    !claim.spec?.volumeName &&
+    !claim.metadata?.deletionTimestamp
+  );
 }
 
 export class HostPathProvisioner {
@@ -80,7 +104,10 @@ export class HostPathProvisioner {
     this.#busy = true;
     const core = this.kc.makeApiClient(CoreV1Api);
     try {
-      const [claims, volumes] = await Promise.all([core.listPersistentVolumeClaimForAllNamespaces(), core.listPersistentVolume()]);
+      const [claims, volumes] = await Promise.all([
+        core.listPersistentVolumeClaimForAllNamespaces(),
+        core.listPersistentVolume(),
+      ]);
       const existing = new Set(volumes.items.map((v) => v.metadata?.name));
       for (const claim of claims.items.filter(wantsVolume)) {
         const pv = volumeFor(claim, this.root, this.nodeName);

@@ -6,7 +6,13 @@ import type { Pki } from './pki.js';
  * Writes a kubeconfig for `server` with paths (not inline data) to the PKI files, and returns its path.
  * `client` picks another client certificate than the admin's (a node's kubelet, kube-proxy).
  */
-export async function writeKubeconfig(path: string, server: string, pki: Pki, name = 'nerops-local', client = { cert: pki.adminCert, key: pki.adminKey }): Promise<string> {
+export async function writeKubeconfig(
+  path: string,
+  server: string,
+  pki: Pki,
+  name = 'nerops-local',
+  client = { cert: pki.adminCert, key: pki.adminKey },
+): Promise<string> {
   // JSON is valid YAML; file paths keep the kubeconfig readable and the keys in one place.
   const config = {
     apiVersion: 'v1',

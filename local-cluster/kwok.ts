@@ -11,7 +11,12 @@ import { waitFor } from './wait.js';
 /** The annotation kwok's `--manage-nodes-with-annotation-selector` looks for. */
 const KWOK_NODE_ANNOTATION = 'kwok.x-k8s.io/node';
 
-export async function startKwok(opts: { sup: Supervisor; bin: string; kubeconfig: string; serverPort: number }): Promise<ManagedProcess> {
+export async function startKwok(opts: {
+  sup: Supervisor;
+  bin: string;
+  kubeconfig: string;
+  serverPort: number;
+}): Promise<ManagedProcess> {
   return opts.sup.start('kwok', opts.bin, [
     `--kubeconfig=${opts.kubeconfig}`,
     `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
@@ -34,7 +39,13 @@ export async function createKwokNodes(kc: KubeConfig, names: string[], proc: Man
           metadata: {
             name,
             annotations: { [KWOK_NODE_ANNOTATION]: 'fake' },
-            labels: { type: 'kwok', 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', [NODE_KIND_LABEL]: 'kwok' },
+            labels: {
+              type: 'kwok',
+              'kubernetes.io/hostname': name,
+              'kubernetes.io/os': 'linux',
+              'kubernetes.io/arch': 'amd64',
+              [NODE_KIND_LABEL]: 'kwok',
+            },
           },
           status: {
             capacity: { cpu: '32', memory: '256Gi', pods: '110' },
@@ -48,7 +59,9 @@ export async function createKwokNodes(kc: KubeConfig, names: string[], proc: Man
     'kwok nodes Ready',
     async () => {
       const nodes = await core.listNode({ labelSelector: `${NODE_KIND_LABEL}=kwok` });
-      const ready = nodes.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+      const ready = nodes.items.filter((n) =>
+        n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+      );
       return names.every((name) => ready.some((n) => n.metadata?.name === name));
     },
     { timeoutMs: 30_000, intervalMs: 200, proc },

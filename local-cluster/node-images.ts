@@ -50,7 +50,15 @@ async function importBinary(ref: string, binary: string, name: string): Promise<
   try {
     await copyFile(binary, join(dir, name));
     await run('tar', ['-C', dir, '-cf', join(dir, 'rootfs.tar'), name]);
-    await run(DOCKER, ['import', '--change', `ENTRYPOINT ["/${name}"]`, '--change', 'USER 65532:65532', join(dir, 'rootfs.tar'), ref]);
+    await run(DOCKER, [
+      'import',
+      '--change',
+      `ENTRYPOINT ["/${name}"]`,
+      '--change',
+      'USER 65532:65532',
+      join(dir, 'rootfs.tar'),
+      ref,
+    ]);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -68,12 +76,18 @@ async function archive(ref: string, id: string): Promise<string> {
 }
 
 /** Archives of the pause, CoreDNS and project images, making the first two from their binaries. */
-export async function nodeImageArchives(bins: { pause: string; coredns: string }, log: (line: string) => void = () => undefined): Promise<string[]> {
+export async function nodeImageArchives(
+  bins: { pause: string; coredns: string },
+  log: (line: string) => void = () => undefined,
+): Promise<string[]> {
   await run('bash', [join(repoRoot, 'scripts', 'dockerd.sh'), 'start'], { timeoutMs: 60_000 });
   if (!(await imageId(PROJECT_IMAGE)) && process.env.CI !== 'true' && !process.env.NEROPS_TEST_IMAGE) {
     log(`local-cluster: building the project image ${PROJECT_IMAGE} (scripts/build-image.sh; minutes, once)`);
     // auto: the CAs this host's administrator added (a TLS-inspecting proxy) reach the build stages only.
-    await run('bash', [join(repoRoot, 'scripts', 'build-image.sh')], { timeoutMs: 1_800_000, env: { NEROPS_EXTRA_CA: process.env.NEROPS_EXTRA_CA ?? 'auto' } });
+    await run('bash', [join(repoRoot, 'scripts', 'build-image.sh')], {
+      timeoutMs: 1_800_000,
+      env: { NEROPS_EXTRA_CA: process.env.NEROPS_EXTRA_CA ?? 'auto' },
+    });
   }
   // The pause binary must be PID 1 and needs no user; CoreDNS runs as 65532 on an unprivileged port.
   if (!(await imageId(PAUSE_IMAGE))) await importBinary(PAUSE_IMAGE, bins.pause, 'pause');

@@ -24,7 +24,8 @@ export async function removeNotReadyTaint(core: CoreV1Api, name: string): Promis
       return;
     } catch (err) {
       const conflict = typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 409;
-      if (!conflict || attempt >= 10) throw new Error(`removing the not-ready taint from node ${name} failed`, { cause: err });
+      if (!conflict || attempt >= 10)
+        throw new Error(`removing the not-ready taint from node ${name} failed`, { cause: err });
     }
   }
 }

@@ -61,7 +61,13 @@ async function ecKey(path: string): Promise<void> {
   await openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', path]);
 }
 
-async function signedCert(dir: string, name: string, subject: string, ext: string, ca: { cert: string; key: string }): Promise<void> {
+async function signedCert(
+  dir: string,
+  name: string,
+  subject: string,
+  ext: string,
+  ca: { cert: string; key: string },
+): Promise<void> {
   const key = join(dir, `${name}.key`);
   const csr = join(dir, `${name}.csr`);
   const extFile = join(dir, `${name}.ext`);
@@ -71,7 +77,25 @@ async function signedCert(dir: string, name: string, subject: string, ext: strin
   // A random serial per certificate: -CAcreateserial shares one serial file, which races when the
   // certificates are signed in parallel ("Unable to load number from ca.srl").
   const serial = `0x${randomBytes(8).toString('hex')}`;
-  await openssl(['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-set_serial', serial, '-days', '30', '-sha256', '-extfile', extFile, '-out', join(dir, `${name}.crt`)]);
+  await openssl([
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    ca.cert,
+    '-CAkey',
+    ca.key,
+    '-set_serial',
+    serial,
+    '-days',
+    '30',
+    '-sha256',
+    '-extfile',
+    extFile,
+    '-out',
+    join(dir, `${name}.crt`),
+  ]);
 }
 
 const CLIENT_EXT = 'extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n';
@@ -84,7 +108,20 @@ export async function generatePki(dir: string, node?: PkiNodeOptions): Promise<P
   await mkdir(dir, { recursive: true });
   const ca = { cert: join(dir, 'ca.crt'), key: join(dir, 'ca.key') };
   await ecKey(ca.key);
-  await openssl(['req', '-x509', '-new', '-key', ca.key, '-subj', '/CN=nerops-local-ca', '-days', '30', '-sha256', '-out', ca.cert]);
+  await openssl([
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    ca.key,
+    '-subj',
+    '/CN=nerops-local-ca',
+    '-days',
+    '30',
+    '-sha256',
+    '-out',
+    ca.cert,
+  ]);
   const sans = [
     'IP:127.0.0.1',
     ...(node ? [`IP:${node.ip}`] : []),
@@ -96,14 +133,32 @@ export async function generatePki(dir: string, node?: PkiNodeOptions): Promise<P
     'DNS:kubernetes.default.svc.cluster.local',
   ].join(',');
   await Promise.all([
-    signedCert(dir, 'apiserver', '/CN=kube-apiserver', `subjectAltName=${sans}\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n`, ca),
+    signedCert(
+      dir,
+      'apiserver',
+      '/CN=kube-apiserver',
+      `subjectAltName=${sans}\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n`,
+      ca,
+    ),
     signedCert(dir, 'admin', '/O=system:masters/CN=nerops-admin', CLIENT_EXT, ca),
     ...(node
       ? [
-          signedCert(dir, 'kubelet-serving', `/CN=${node.name}`, `subjectAltName=IP:${node.ip},DNS:${node.name}\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n`, ca),
+          signedCert(
+            dir,
+            'kubelet-serving',
+            `/CN=${node.name}`,
+            `subjectAltName=IP:${node.ip},DNS:${node.name}\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n`,
+            ca,
+          ),
           signedCert(dir, 'kubelet-client', `/O=system:nodes/CN=system:node:${node.name}`, CLIENT_EXT, ca),
           // system:masters: the kubelet's webhook authorizer then allows logs, exec and metrics for it.
-          signedCert(dir, 'apiserver-kubelet-client', '/O=system:masters/CN=kube-apiserver-kubelet-client', CLIENT_EXT, ca),
+          signedCert(
+            dir,
+            'apiserver-kubelet-client',
+            '/O=system:masters/CN=kube-apiserver-kubelet-client',
+            CLIENT_EXT,
+            ca,
+          ),
           signedCert(dir, 'kube-proxy', '/CN=system:kube-proxy', CLIENT_EXT, ca),
         ]
       : []),

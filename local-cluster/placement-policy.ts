@@ -24,11 +24,19 @@ export function placementPolicy(image: RegExp = DEFAULT_PROCESS_IMAGE): Kubernet
     kind: 'MutatingAdmissionPolicy',
     metadata: { name: POLICY_NAME },
     spec: {
-      matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] }] },
+      matchConstraints: {
+        resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] }],
+      },
       matchConditions: [
-        { name: 'project-image', expression: `object.spec.containers.all(c, has(c.image) && c.image.matches(${celString(image.source)}))` },
+        {
+          name: 'project-image',
+          expression: `object.spec.containers.all(c, has(c.image) && c.image.matches(${celString(image.source)}))`,
+        },
         { name: 'not-bound', expression: "!has(object.spec.nodeName) || object.spec.nodeName == ''" },
-        { name: 'no-explicit-node-kind', expression: `!has(object.spec.nodeSelector) || !(${key} in object.spec.nodeSelector)` },
+        {
+          name: 'no-explicit-node-kind',
+          expression: `!has(object.spec.nodeSelector) || !(${key} in object.spec.nodeSelector)`,
+        },
       ],
       failurePolicy: 'Fail',
       reinvocationPolicy: 'Never',
@@ -69,7 +77,10 @@ export async function installPlacementPolicy(kc: KubeConfig): Promise<void> {
       const pod = await core.createNamespacedPod({
         namespace: 'default',
         dryRun: 'All',
-        body: { metadata: { generateName: 'placement-probe-' }, spec: { containers: [{ name: 'c', image: 'nerops:probe' }] } },
+        body: {
+          metadata: { generateName: 'placement-probe-' },
+          spec: { containers: [{ name: 'c', image: 'nerops:probe' }] },
+        },
       });
       return pod.spec?.nodeSelector?.[NODE_KIND_LABEL] === 'process';
     },

@@ -6,12 +6,36 @@ const paths = { nodeBin: '/usr/bin/node', nerOpsCli: '/repo/dist/cli/ner-ops.js'
 
 describe('localCommand', () => {
   it.each<[string, Partial<V1Container>, ReturnType<typeof localCommand>]>([
-    ['image entrypoint (no command)', { args: ['serve', '--port', '8080'] }, { command: '/usr/bin/node', args: ['/repo/dist/cli/ner-ops.js', 'serve', '--port', '8080'] }],
-    ['explicit ner-ops', { command: ['ner-ops'], args: ['train'] }, { command: '/usr/bin/node', args: ['/repo/dist/cli/ner-ops.js', 'train'] }],
-    ['absolute ner-ops path', { command: ['/usr/local/bin/ner-ops', 'serve'] }, { command: '/usr/bin/node', args: ['/repo/dist/cli/ner-ops.js', 'serve'] }],
-    ['node as-is', { command: ['node', 'fixture.mjs'], args: ['x'] }, { command: '/usr/bin/node', args: ['fixture.mjs', 'x'] }],
-    ['$(VAR) expansion', { args: ['serve', '--host=$(POD_IP)', '$$(POD_IP)'] }, { command: '/usr/bin/node', args: ['/repo/dist/cli/ner-ops.js', 'serve', '--host=127.0.0.9', '$(POD_IP)'] }],
-    ['anything else', { command: ['sh', '-c', 'true'] }, { error: "process nodes run 'ner-ops ...' or 'node ...' commands only, got 'sh'" }],
+    [
+      'image entrypoint (no command)',
+      { args: ['serve', '--port', '8080'] },
+      { command: '/usr/bin/node', args: ['/repo/dist/cli/ner-ops.js', 'serve', '--port', '8080'] },
+    ],
+    [
+      'explicit ner-ops',
+      { command: ['ner-ops'], args: ['train'] },
+      { command: '/usr/bin/node', args: ['/repo/dist/cli/ner-ops.js', 'train'] },
+    ],
+    [
+      'absolute ner-ops path',
+      { command: ['/usr/local/bin/ner-ops', 'serve'] },
+      { command: '/usr/bin/node', args: ['/repo/dist/cli/ner-ops.js', 'serve'] },
+    ],
+    [
+      'node as-is',
+      { command: ['node', 'fixture.mjs'], args: ['x'] },
+      { command: '/usr/bin/node', args: ['fixture.mjs', 'x'] },
+    ],
+    [
+      '$(VAR) expansion',
+      { args: ['serve', '--host=$(POD_IP)', '$$(POD_IP)'] },
+      { command: '/usr/bin/node', args: ['/repo/dist/cli/ner-ops.js', 'serve', '--host=127.0.0.9', '$(POD_IP)'] },
+    ],
+    [
+      'anything else',
+      { command: ['sh', '-c', 'true'] },
+      { error: "process nodes run 'ner-ops ...' or 'node ...' commands only, got 'sh'" },
+    ],
   ])('%s', (_name, container, expected) => {
     expect(localCommand({ name: 'c', ...container }, { POD_IP: '127.0.0.9' }, paths)).toEqual(expected);
   });
@@ -40,7 +64,13 @@ describe('containerEnv', () => {
       async () => 'from-secret',
       async () => ({ MODE: 'fast' }),
     );
-    expect(env).toEqual({ POD_IP: '127.0.0.5', CM_MODE: 'fast', NAME: 'pod-a', URL: 'http://127.0.0.5:8080', SECRET: 'from-secret' });
+    expect(env).toEqual({
+      POD_IP: '127.0.0.5',
+      CM_MODE: 'fast',
+      NAME: 'pod-a',
+      URL: 'http://127.0.0.5:8080',
+      SECRET: 'from-secret',
+    });
   });
 });
 
@@ -64,7 +94,9 @@ describe('mapContainerPaths', () => {
     expect(mapContainerPaths(value, mappings)).toBe(expected);
   });
   it('rewrites args of the local command', () => {
-    expect(localCommand({ name: 'c', args: ['fetch-model', 'file:///src', '--to', '/models/b'] }, {}, paths, mappings)).toEqual({
+    expect(
+      localCommand({ name: 'c', args: ['fetch-model', 'file:///src', '--to', '/models/b'] }, {}, paths, mappings),
+    ).toEqual({
       command: '/usr/bin/node',
       args: ['/repo/dist/cli/ner-ops.js', 'fetch-model', 'file:///src', '--to', '/state/pod/volumes/models/b'],
     });

@@ -59,7 +59,8 @@ export function mapContainerPaths(value: string, mappings: readonly PathMapping[
     for (const m of sorted) {
       const base = m.containerPath.replace(/\/+$/, '') || '/';
       if (path === base) return m.hostPath;
-      if (path.startsWith(base === '/' ? '/' : `${base}/`)) return m.hostPath + path.slice(base === '/' ? 0 : base.length);
+      if (path.startsWith(base === '/' ? '/' : `${base}/`))
+        return m.hostPath + path.slice(base === '/' ? 0 : base.length);
     }
     return path;
   };
@@ -82,7 +83,9 @@ export function localCommand(
   mappings: readonly PathMapping[] = [],
 ): LocalCommand | { error: string } {
   // The image's entrypoint is `ner-ops`: an empty command means "ner-ops <args>".
-  const argv = [...(container.command?.length ? container.command : ['ner-ops']), ...(container.args ?? [])].map((a) => mapContainerPaths(expandVars(a, env), mappings));
+  const argv = [...(container.command?.length ? container.command : ['ner-ops']), ...(container.args ?? [])].map((a) =>
+    mapContainerPaths(expandVars(a, env), mappings),
+  );
   const [head, ...rest] = argv;
   const base = head?.split('/').pop();
   if (base === 'ner-ops' || base === 'ner-ops.js') return { command: paths.nodeBin, args: [paths.nerOpsCli, ...rest] };

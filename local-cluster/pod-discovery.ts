@@ -38,7 +38,11 @@ export class PodDiscovery {
         pods.items
           // Host-network pods would be scraped on the node's own address: none of ours are.
           .filter((pod) => pod.status?.podIP && !pod.spec?.hostNetwork)
-          .map((pod) => ({ pod, podIp: pod.status!.podIP!, running: pod.status?.phase === 'Running' && !pod.metadata?.deletionTimestamp })),
+          .map((pod) => ({
+            pod,
+            podIp: pod.status!.podIP!,
+            running: pod.status?.phase === 'Running' && !pod.metadata?.deletionTimestamp,
+          })),
       );
       const text = JSON.stringify(groups);
       if (text !== this.#last) {

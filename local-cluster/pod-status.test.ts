@@ -4,7 +4,13 @@ import { podPhase, podStatus, type ContainerRunState, type PodRunState } from '.
 const t0 = new Date('2025-01-01T00:00:00Z');
 const t1 = new Date('2025-01-01T00:00:05Z');
 const running: ContainerRunState['state'] = { kind: 'running', startedAt: t0 };
-const exited = (exitCode: number): ContainerRunState['state'] => ({ kind: 'terminated', startedAt: t0, finishedAt: t1, exitCode, reason: exitCode ? 'Error' : 'Completed' });
+const exited = (exitCode: number): ContainerRunState['state'] => ({
+  kind: 'terminated',
+  startedAt: t0,
+  finishedAt: t1,
+  exitCode,
+  reason: exitCode ? 'Error' : 'Completed',
+});
 
 function pod(restartPolicy: string, ...states: Array<ContainerRunState['state']>): PodRunState {
   return {
@@ -41,7 +47,11 @@ describe('podStatus', () => {
     p.containers[0]!.state = exited(2);
     const second = podStatus(p, t1, transitions);
     expect(second.phase).toBe('Failed');
-    expect(second.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'PodCompleted', lastTransitionTime: t1 });
+    expect(second.conditions?.find((c) => c.type === 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'PodCompleted',
+      lastTransitionTime: t1,
+    });
     expect(second.conditions?.find((c) => c.type === 'PodScheduled')?.lastTransitionTime).toBe(t0);
     expect(second.containerStatuses?.[0]?.state?.terminated?.exitCode).toBe(2);
     expect(second.podIP).toBe('127.0.0.2');
@@ -49,14 +59,28 @@ describe('podStatus', () => {
 });
 
 describe('init containers', () => {
-  const withInit = (restartPolicy: string, init: ContainerRunState['state'], main: ContainerRunState['state']): PodRunState => ({
+  const withInit = (
+    restartPolicy: string,
+    init: ContainerRunState['state'],
+    main: ContainerRunState['state'],
+  ): PodRunState => ({
     ...pod(restartPolicy, main),
     initContainers: [{ name: 'fetch', image: 'nerops:dev', restartCount: 0, ready: false, state: init }],
   });
   it.each<[string, PodRunState, string, string]>([
     ['init running', withInit('Always', running, { kind: 'waiting', reason: 'PodInitializing' }), 'Pending', 'False'],
-    ['init failed, will retry', withInit('Always', exited(1), { kind: 'waiting', reason: 'PodInitializing' }), 'Pending', 'False'],
-    ['init failed, never restarts', withInit('Never', exited(1), { kind: 'waiting', reason: 'PodInitializing' }), 'Failed', 'False'],
+    [
+      'init failed, will retry',
+      withInit('Always', exited(1), { kind: 'waiting', reason: 'PodInitializing' }),
+      'Pending',
+      'False',
+    ],
+    [
+      'init failed, never restarts',
+      withInit('Never', exited(1), { kind: 'waiting', reason: 'PodInitializing' }),
+      'Failed',
+      'False',
+    ],
     ['init done, container running', withInit('Always', exited(0), running), 'Running', 'True'],
   ])('%s', (_name, p, phase, initializedStatus) => {
     expect(podPhase(p)).toBe(phase);

@@ -67,7 +67,16 @@ function containerStatus(c: ContainerRunState): V1ContainerStatus {
       ? { waiting: { reason: s.reason, message: s.message } }
       : s.kind === 'running'
         ? { running: { startedAt: s.startedAt } }
-        : { terminated: { exitCode: s.exitCode, reason: s.reason, message: s.message, startedAt: s.startedAt, finishedAt: s.finishedAt, containerID: c.containerId } };
+        : {
+            terminated: {
+              exitCode: s.exitCode,
+              reason: s.reason,
+              message: s.message,
+              startedAt: s.startedAt,
+              finishedAt: s.finishedAt,
+              containerID: c.containerId,
+            },
+          };
   const last = c.lastTerminated;
   return {
     name: c.name,
@@ -78,7 +87,17 @@ function containerStatus(c: ContainerRunState): V1ContainerStatus {
     started: s.kind === 'running',
     restartCount: c.restartCount,
     state,
-    lastState: last ? { terminated: { exitCode: last.exitCode, reason: last.reason, message: last.message, startedAt: last.startedAt, finishedAt: last.finishedAt } } : {},
+    lastState: last
+      ? {
+          terminated: {
+            exitCode: last.exitCode,
+            reason: last.reason,
+            message: last.message,
+            startedAt: last.startedAt,
+            finishedAt: last.finishedAt,
+          },
+        }
+      : {},
   };
 }
 
@@ -86,7 +105,11 @@ function containerStatus(c: ContainerRunState): V1ContainerStatus {
  * The full status to write. `transitions` keeps lastTransitionTime per condition type stable
  * across writes (it changes only when the condition flips), like the kubelet.
  */
-export function podStatus(pod: PodRunState, now: Date, transitions: Map<string, { ok: boolean; at: Date }>): V1PodStatus {
+export function podStatus(
+  pod: PodRunState,
+  now: Date,
+  transitions: Map<string, { ok: boolean; at: Date }>,
+): V1PodStatus {
   const phase = podPhase(pod);
   const containersReady = phase === 'Running' && pod.containers.every((c) => c.ready && c.state.kind === 'running');
   const reasonNotReady = phase === 'Succeeded' || phase === 'Failed' ? 'PodCompleted' : 'ContainersNotReady';

@@ -46,10 +46,20 @@ export const NODE_KIND_LABEL = 'nerops.dev/node-kind';
 export const PROCESS_NODE_TAINT = { key: 'nerops.dev/process-node', value: 'true', effect: 'NoSchedule' } as const;
 
 /** Pod-spec fields that send a pod to a process node: merge them into a pod template. */
-export function processNodePlacement(): { nodeSelector: Record<string, string>; tolerations: Array<{ key: string; operator: string; value: string; effect: string }> } {
+export function processNodePlacement(): {
+  nodeSelector: Record<string, string>;
+  tolerations: Array<{ key: string; operator: string; value: string; effect: string }>;
+} {
   return {
     nodeSelector: { [NODE_KIND_LABEL]: 'process' },
-    tolerations: [{ key: PROCESS_NODE_TAINT.key, operator: 'Equal', value: PROCESS_NODE_TAINT.value, effect: PROCESS_NODE_TAINT.effect }],
+    tolerations: [
+      {
+        key: PROCESS_NODE_TAINT.key,
+        operator: 'Equal',
+        value: PROCESS_NODE_TAINT.value,
+        effect: PROCESS_NODE_TAINT.effect,
+      },
+    ],
   };
 }
 
@@ -123,7 +133,11 @@ export class ProcessNode {
     this.#core = opts.kc.makeApiClient(CoreV1Api);
     this.#hostsFile = join(opts.stateDir, 'service-hosts.json');
     mkdirSync(opts.stateDir, { recursive: true });
-    this.#services = new ServiceProxies({ allocateIp: () => this.#allocateIp(), hostsFile: this.#hostsFile, log: (l) => this.#log(l) });
+    this.#services = new ServiceProxies({
+      allocateIp: () => this.#allocateIp(),
+      hostsFile: this.#hostsFile,
+      log: (l) => this.#log(l),
+    });
   }
 
   /** The Service routing of this node (tests, debugging). */
@@ -148,7 +162,8 @@ export class ProcessNode {
       undefined,
       fieldSelector,
     );
-    for (const verb of ['add', 'update'] as const) informer.on(verb, (pod) => this.#enqueue(pod, () => this.#onPod(pod)));
+    for (const verb of ['add', 'update'] as const)
+      informer.on(verb, (pod) => this.#enqueue(pod, () => this.#onPod(pod)));
     informer.on('delete', (pod) => this.#enqueue(pod, () => this.#onPodGone(pod)));
     // ListWatch stops on any error but 410; restart it, since the runner must outlive API hiccups.
     informer.on('error', (err) => {
@@ -179,7 +194,9 @@ export class ProcessNode {
 
   #enqueue(pod: V1Pod, fn: () => Promise<void>): void {
     const uid = pod.metadata?.uid ?? '';
-    const next = (this.#chains.get(uid) ?? Promise.resolve()).then(fn).catch((err: unknown) => this.#log(`pod ${pod.metadata?.namespace}/${pod.metadata?.name}: ${String(err)}`));
+    const next = (this.#chains.get(uid) ?? Promise.resolve())
+      .then(fn)
+      .catch((err: unknown) => this.#log(`pod ${pod.metadata?.namespace}/${pod.metadata?.name}: ${String(err)}`));
     this.#chains.set(uid, next);
     void next.then(() => {
       if (this.#chains.get(uid) === next) this.#chains.delete(uid);
@@ -192,7 +209,12 @@ export class ProcessNode {
       body: {
         metadata: {
           name,
-          labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', [NODE_KIND_LABEL]: 'process' },
+          labels: {
+            'kubernetes.io/hostname': name,
+            'kubernetes.io/os': 'linux',
+            'kubernetes.io/arch': 'amd64',
+            [NODE_KIND_LABEL]: 'process',
+          },
         },
         spec: { taints: [{ ...PROCESS_NODE_TAINT }] },
       },
@@ -210,7 +232,16 @@ export class ProcessNode {
               { type: 'Hostname', address: name },
             ],
             // The node-lifecycle controller is off (see controlplane.ts), so one Ready write lasts.
-            conditions: [{ type: 'Ready', status: 'True', reason: 'ProcessNodeReady', message: 'pods run as local processes', lastHeartbeatTime: now, lastTransitionTime: now }],
+            conditions: [
+              {
+                type: 'Ready',
+                status: 'True',
+                reason: 'ProcessNodeReady',
+                message: 'pods run as local processes',
+                lastHeartbeatTime: now,
+                lastTransitionTime: now,
+              },
+            ],
             nodeInfo: {
               architecture: 'amd64',
               operatingSystem: 'linux',
@@ -300,7 +331,14 @@ export class ProcessNode {
       transitions: new Map(),
       deleting: false,
       writes: Promise.resolve(),
-      status: { podIp: ip, hostIp: '127.0.0.1', startTime: new Date(), restartPolicy: pod.spec?.restartPolicy ?? 'Always', initContainers: [], containers: [] },
+      status: {
+        podIp: ip,
+        hostIp: '127.0.0.1',
+        startTime: new Date(),
+        restartPolicy: pod.spec?.restartPolicy ?? 'Always',
+        initContainers: [],
+        containers: [],
+      },
     };
     let volumes: Map<string, string>;
     try {
@@ -318,13 +356,22 @@ export class ProcessNode {
         const cdir = join(dir, spec.name);
         mkdirSync(join(cdir, 'scratch'), { recursive: true });
         const terminationLog = join(cdir, 'termination-log');
-        const mappings: PathMapping[] = [{ containerPath: spec.terminationMessagePath ?? '/dev/termination-log', hostPath: terminationLog }];
+        const mappings: PathMapping[] = [
+          { containerPath: spec.terminationMessagePath ?? '/dev/termination-log', hostPath: terminationLog },
+        ];
         for (const m of spec.volumeMounts ?? []) {
           const local = volumes.get(m.name);
-          if (local) mappings.push({ containerPath: m.mountPath, hostPath: m.subPath ? join(local, m.subPath) : local });
+          if (local)
+            mappings.push({ containerPath: m.mountPath, hostPath: m.subPath ? join(local, m.subPath) : local });
         }
         const waiting = init ? 'ContainerCreating' : hasInit ? 'PodInitializing' : 'ContainerCreating';
-        const state: ContainerRunState = { name: spec.name, image: spec.image ?? '', restartCount: 0, ready: false, state: { kind: 'waiting', reason: waiting } };
+        const state: ContainerRunState = {
+          name: spec.name,
+          image: spec.image ?? '',
+          restartCount: 0,
+          ready: false,
+          state: { kind: 'waiting', reason: waiting },
+        };
         const c: ContainerRun = { spec, init, mappings, state, terminationLog, scratch: join(cdir, 'scratch') };
         (init ? run.initContainers : run.containers).push(c);
         (init ? run.status.initContainers : run.status.containers).push(state);
@@ -334,7 +381,11 @@ export class ProcessNode {
     this.#log(`starting ${run.namespace}/${run.name} on ${ip}`);
     for (const c of [...run.initContainers, ...run.containers]) {
       if (!image.test(c.spec.image ?? '')) {
-        c.state.state = { kind: 'waiting', reason: 'ErrImageNotRunnable', message: `process nodes run the project's image only (${image}), got '${c.spec.image}'` };
+        c.state.state = {
+          kind: 'waiting',
+          reason: 'ErrImageNotRunnable',
+          message: `process nodes run the project's image only (${image}), got '${c.spec.image}'`,
+        };
       }
     }
     await this.#startNext(run);
@@ -344,7 +395,9 @@ export class ProcessNode {
   /** Starts the next init container that has not completed, or all containers once init is done. */
   async #startNext(run: PodRun): Promise<void> {
     if (run.deleting || this.#stopped) return;
-    const pending = run.initContainers.find((c) => !(c.state.state.kind === 'terminated' && c.state.state.exitCode === 0));
+    const pending = run.initContainers.find(
+      (c) => !(c.state.state.kind === 'terminated' && c.state.state.exitCode === 0),
+    );
     if (pending) {
       if (pending.state.state.kind === 'waiting' && pending.state.state.reason === 'ErrImageNotRunnable') return;
       await this.#spawn(run, pending);
@@ -352,7 +405,8 @@ export class ProcessNode {
     }
     for (const c of run.containers) {
       if (c.state.state.kind === 'waiting' && c.state.state.reason === 'ErrImageNotRunnable') continue;
-      if (c.state.state.kind === 'waiting' && c.state.state.reason === 'PodInitializing') c.state.state = { kind: 'waiting', reason: 'ContainerCreating' };
+      if (c.state.state.kind === 'waiting' && c.state.state.reason === 'PodInitializing')
+        c.state.state = { kind: 'waiting', reason: 'ContainerCreating' };
       await this.#spawn(run, c);
     }
   }
@@ -366,11 +420,17 @@ export class ProcessNode {
       dirs.set(v.name, local);
       let files: Record<string, string> = {};
       if (v.secret?.secretName) {
-        const secret = await this.#core.readNamespacedSecret({ name: v.secret.secretName, namespace: run.namespace }).catch(optionalMissing(v.secret.optional));
-        files = Object.fromEntries(Object.entries(secret?.data ?? {}).map(([k, b64]) => [k, Buffer.from(b64, 'base64').toString('utf8')]));
+        const secret = await this.#core
+          .readNamespacedSecret({ name: v.secret.secretName, namespace: run.namespace })
+          .catch(optionalMissing(v.secret.optional));
+        files = Object.fromEntries(
+          Object.entries(secret?.data ?? {}).map(([k, b64]) => [k, Buffer.from(b64, 'base64').toString('utf8')]),
+        );
         files = selectItems(files, v.secret.items);
       } else if (v.configMap?.name) {
-        const cm = await this.#core.readNamespacedConfigMap({ name: v.configMap.name, namespace: run.namespace }).catch(optionalMissing(v.configMap.optional));
+        const cm = await this.#core
+          .readNamespacedConfigMap({ name: v.configMap.name, namespace: run.namespace })
+          .catch(optionalMissing(v.configMap.optional));
         files = selectItems(cm?.data ?? {}, v.configMap.items);
       }
       for (const [name, content] of Object.entries(files)) {
@@ -385,7 +445,8 @@ export class ProcessNode {
     if (run.deleting) return;
     const pod = run.pod;
     const base: Record<string, string> = {};
-    for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'USER', 'TZ']) if (process.env[k] !== undefined) base[k] = process.env[k]!;
+    for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'USER', 'TZ'])
+      if (process.env[k] !== undefined) base[k] = process.env[k]!;
     Object.assign(base, {
       HOSTNAME: run.name,
       [PROCESS_ENV.podIp]: run.status.podIp,
@@ -398,29 +459,45 @@ export class ProcessNode {
     });
     let env: Record<string, string>;
     try {
-      env = await containerEnv(c.spec, base, (path) => fieldRef(pod, run.status.podIp, path), (ref) => this.#resolveRef(run.namespace, ref), (src) => this.#resolveEnvFrom(run.namespace, src));
+      env = await containerEnv(
+        c.spec,
+        base,
+        (path) => fieldRef(pod, run.status.podIp, path),
+        (ref) => this.#resolveRef(run.namespace, ref),
+        (src) => this.#resolveEnvFrom(run.namespace, src),
+      );
     } catch (err) {
       c.state.state = { kind: 'waiting', reason: 'CreateContainerConfigError', message: String(err) };
       return;
     }
     for (const [k, v] of Object.entries(env)) env[k] = mapContainerPaths(v, c.mappings);
     // Cluster DNS: Service names resolve to their service IPs (service-dns-preload.ts), whatever NODE_OPTIONS the pod sets.
-    if (existsSync(serviceDnsPreload)) env.NODE_OPTIONS = `--import ${pathToFileURL(serviceDnsPreload).href}${env.NODE_OPTIONS ? ` ${env.NODE_OPTIONS}` : ''}`;
+    if (existsSync(serviceDnsPreload))
+      env.NODE_OPTIONS = `--import ${pathToFileURL(serviceDnsPreload).href}${env.NODE_OPTIONS ? ` ${env.NODE_OPTIONS}` : ''}`;
     const cmd = localCommand(c.spec, env, { nodeBin: process.execPath, nerOpsCli }, c.mappings);
     if ('error' in cmd) {
       c.state.state = { kind: 'waiting', reason: 'CreateContainerError', message: cmd.error };
       return;
     }
     if (cmd.args[0] === nerOpsCli && !existsSync(nerOpsCli)) {
-      c.state.state = { kind: 'waiting', reason: 'CreateContainerError', message: `${nerOpsCli} does not exist: run npm run build` };
+      c.state.state = {
+        kind: 'waiting',
+        reason: 'CreateContainerError',
+        message: `${nerOpsCli} does not exist: run npm run build`,
+      };
       return;
     }
     writeFileSync(c.terminationLog, '');
-    const proc = this.#o.sup.start(`pod-${run.namespace}-${run.name}-${c.spec.name}-${c.state.restartCount}`, cmd.command, cmd.args, {
-      env,
-      cwd: repoRoot,
-      logFile: join(run.dir, c.spec.name, 'log'),
-    });
+    const proc = this.#o.sup.start(
+      `pod-${run.namespace}-${run.name}-${c.spec.name}-${c.state.restartCount}`,
+      cmd.command,
+      cmd.args,
+      {
+        env,
+        cwd: repoRoot,
+        logFile: join(run.dir, c.spec.name, 'log'),
+      },
+    );
     c.proc = proc;
     const startedAt = new Date();
     c.state.containerId = `process://${proc.pid}`;
@@ -434,7 +511,10 @@ export class ProcessNode {
   #probe(run: PodRun, c: ContainerRun, proc: ManagedProcess): void {
     const probe = c.spec.readinessProbe!;
     const get = probe.httpGet!;
-    const port = typeof get.port === 'number' ? get.port : (c.spec.ports?.find((p) => p.name === get.port)?.containerPort ?? Number(get.port));
+    const port =
+      typeof get.port === 'number'
+        ? get.port
+        : (c.spec.ports?.find((p) => p.name === get.port)?.containerPort ?? Number(get.port));
     const url = `${(get.scheme ?? 'HTTP').toLowerCase()}://${get.host ?? run.status.podIp}:${port}${get.path ?? '/'}`;
     const headers = Object.fromEntries((get.httpHeaders ?? []).map((h) => [h.name, h.value]));
     let failures = 0;
@@ -456,18 +536,34 @@ export class ProcessNode {
       if (ok && successes >= (probe.successThreshold ?? 1)) c.state.ready = true;
       if (!ok && failures >= (probe.failureThreshold ?? 3)) c.state.ready = false;
       if (before !== c.state.ready) this.#writeStatus(run);
-      const periodMs = c.state.ready ? (probe.periodSeconds ?? 10) * 1000 : Math.min((probe.periodSeconds ?? 10) * 1000, 500);
+      const periodMs = c.state.ready
+        ? (probe.periodSeconds ?? 10) * 1000
+        : Math.min((probe.periodSeconds ?? 10) * 1000, 500);
       c.probeTimer = setTimeout(() => void tick(), periodMs);
     };
     c.probeTimer = setTimeout(() => void tick(), (probe.initialDelaySeconds ?? 0) * 1000);
   }
 
-  #onExit(run: PodRun, c: ContainerRun, proc: ManagedProcess, startedAt: Date, code: number | null, signal: NodeJS.Signals | null): void {
+  #onExit(
+    run: PodRun,
+    c: ContainerRun,
+    proc: ManagedProcess,
+    startedAt: Date,
+    code: number | null,
+    signal: NodeJS.Signals | null,
+  ): void {
     if (c.proc !== proc) return;
     clearTimeout(c.probeTimer);
     const exitCode = code ?? 128 + (SIGNALS[signal ?? ''] ?? 9);
     const message = terminationMessage(c, exitCode, proc.logFile);
-    const terminated = { kind: 'terminated' as const, startedAt, finishedAt: new Date(), exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', ...(message ? { message } : {}) };
+    const terminated = {
+      kind: 'terminated' as const,
+      startedAt,
+      finishedAt: new Date(),
+      exitCode,
+      reason: exitCode === 0 ? 'Completed' : 'Error',
+      ...(message ? { message } : {}),
+    };
     c.state.state = terminated;
     c.state.ready = false;
     this.#log(`${run.namespace}/${run.name}/${c.spec.name} exited with ${exitCode}`);
@@ -510,9 +606,15 @@ export class ProcessNode {
   #publishTargets(): void {
     const file = this.#o.targetsFile;
     if (!file) return;
-    const pods = [...this.#runs.values()].map((r) => ({ pod: r.pod, podIp: r.status.podIp, running: !r.deleting && r.containers.some((c) => c.state.state.kind === 'running') }));
+    const pods = [...this.#runs.values()].map((r) => ({
+      pod: r.pod,
+      podIp: r.status.podIp,
+      running: !r.deleting && r.containers.some((c) => c.state.state.kind === 'running'),
+    }));
     const groups = scrapeTargets(pods);
-    this.#targetWrites = this.#targetWrites.then(() => writeTargets(file, groups)).catch((err: unknown) => this.#log(`writing ${file} failed: ${String(err)}`));
+    this.#targetWrites = this.#targetWrites
+      .then(() => writeTargets(file, groups))
+      .catch((err: unknown) => this.#log(`writing ${file} failed: ${String(err)}`));
   }
 
   #writeStatus(run: PodRun): void {
@@ -521,34 +623,53 @@ export class ProcessNode {
       if (run.deleting) return;
       const status = podStatus(run.status, new Date(), run.transitions);
       try {
-        await this.#core.patchNamespacedPodStatus({ name: run.name, namespace: run.namespace, body: { status } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+        await this.#core.patchNamespacedPodStatus(
+          { name: run.name, namespace: run.namespace, body: { status } },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        );
       } catch (err) {
         if (!isStatus(err, 404)) this.#log(`status write for ${run.namespace}/${run.name} failed: ${String(err)}`);
       }
     });
   }
 
-  async #resolveRef(namespace: string, ref: NonNullable<V1Container['env']>[number]['valueFrom']): Promise<string | undefined> {
+  async #resolveRef(
+    namespace: string,
+    ref: NonNullable<V1Container['env']>[number]['valueFrom'],
+  ): Promise<string | undefined> {
     if (ref?.configMapKeyRef) {
-      const cm = await this.#core.readNamespacedConfigMap({ name: ref.configMapKeyRef.name!, namespace }).catch(optionalMissing(ref.configMapKeyRef.optional));
+      const cm = await this.#core
+        .readNamespacedConfigMap({ name: ref.configMapKeyRef.name!, namespace })
+        .catch(optionalMissing(ref.configMapKeyRef.optional));
       return cm?.data?.[ref.configMapKeyRef.key];
     }
     if (ref?.secretKeyRef) {
-      const secret = await this.#core.readNamespacedSecret({ name: ref.secretKeyRef.name!, namespace }).catch(optionalMissing(ref.secretKeyRef.optional));
+      const secret = await this.#core
+        .readNamespacedSecret({ name: ref.secretKeyRef.name!, namespace })
+        .catch(optionalMissing(ref.secretKeyRef.optional));
       const b64 = secret?.data?.[ref.secretKeyRef.key];
       return b64 === undefined ? undefined : Buffer.from(b64, 'base64').toString('utf8');
     }
     return undefined;
   }
 
-  async #resolveEnvFrom(namespace: string, src: NonNullable<V1Container['envFrom']>[number]): Promise<Record<string, string>> {
+  async #resolveEnvFrom(
+    namespace: string,
+    src: NonNullable<V1Container['envFrom']>[number],
+  ): Promise<Record<string, string>> {
     if (src.configMapRef) {
-      const cm = await this.#core.readNamespacedConfigMap({ name: src.configMapRef.name!, namespace }).catch(optionalMissing(src.configMapRef.optional));
+      const cm = await this.#core
+        .readNamespacedConfigMap({ name: src.configMapRef.name!, namespace })
+        .catch(optionalMissing(src.configMapRef.optional));
       return cm?.data ?? {};
     }
     if (src.secretRef) {
-      const secret = await this.#core.readNamespacedSecret({ name: src.secretRef.name!, namespace }).catch(optionalMissing(src.secretRef.optional));
-      return Object.fromEntries(Object.entries(secret?.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+      const secret = await this.#core
+        .readNamespacedSecret({ name: src.secretRef.name!, namespace })
+        .catch(optionalMissing(src.secretRef.optional));
+      return Object.fromEntries(
+        Object.entries(secret?.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]),
+      );
     }
     return {};
   }
@@ -573,7 +694,10 @@ function terminationMessage(c: ContainerRun, exitCode: number, logFile: string):
 }
 
 /** The keys a secret/configMap volume projects: all, or the listed items under their paths. */
-function selectItems(data: Record<string, string>, items: Array<{ key: string; path: string }> | undefined): Record<string, string> {
+function selectItems(
+  data: Record<string, string>,
+  items: Array<{ key: string; path: string }> | undefined,
+): Record<string, string> {
   if (!items?.length) return data;
   return Object.fromEntries(items.filter((i) => i.key in data).map((i) => [i.path, data[i.key]!]));
 }

@@ -42,11 +42,19 @@ export function prometheusBinary(): string {
       // not in this directory
     }
   }
-  throw new Error('prometheus not found on PATH: apt-get install -y --no-install-recommends prometheus (or set NEROPS_PROMETHEUS_BIN)');
+  throw new Error(
+    'prometheus not found on PATH: apt-get install -y --no-install-recommends prometheus (or set NEROPS_PROMETHEUS_BIN)',
+  );
 }
 
 /** `host`: where it listens (127.0.0.1 by default; the real profile's node IP, so pods reach it). */
-export async function startPrometheus(opts: { sup: Supervisor; dir: string; port: number; targetsFile: string; host?: string }): Promise<{ proc: ManagedProcess; url: string }> {
+export async function startPrometheus(opts: {
+  sup: Supervisor;
+  dir: string;
+  port: number;
+  targetsFile: string;
+  host?: string;
+}): Promise<{ proc: ManagedProcess; url: string }> {
   const dir = join(opts.dir, 'prometheus');
   await mkdir(join(dir, 'data'), { recursive: true });
   const configFile = join(dir, 'prometheus.yml');
@@ -60,6 +68,10 @@ export async function startPrometheus(opts: { sup: Supervisor; dir: string; port
     '--storage.tsdb.retention.time=1d',
     '--log.level=warn',
   ]);
-  await waitFor('prometheus', async () => (await fetch(`${url}/-/ready`)).ok, { timeoutMs: 30_000, intervalMs: 200, proc });
+  await waitFor('prometheus', async () => (await fetch(`${url}/-/ready`)).ok, {
+    timeoutMs: 30_000,
+    intervalMs: 200,
+    proc,
+  });
   return { proc, url };
 }

@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { clusterDnsObjects, COREFILE } from './cluster-dns.js';
 import { volumeFor, wantsVolume, PROVISIONER } from './host-path-provisioner.js';
-import { BRIDGE, CLUSTER_DNS_IP, cniConfList, containerdConfig, kubeletConfig, kubeProxyConfig, NODE_IP, PAUSE_IMAGE, type NodePaths } from './real-node-config.js';
+import {
+  BRIDGE,
+  CLUSTER_DNS_IP,
+  cniConfList,
+  containerdConfig,
+  kubeletConfig,
+  kubeProxyConfig,
+  NODE_IP,
+  PAUSE_IMAGE,
+  type NodePaths,
+} from './real-node-config.js';
 
 const paths: NodePaths = {
   containerdRoot: '/s/node/containerd/root',
@@ -25,11 +35,19 @@ describe('real node configuration', () => {
 
   it('attaches pods to the node bridge, with the node IP as their gateway and no masquerading', () => {
     const conf = JSON.parse(cniConfList(paths)) as { plugins: Array<Record<string, unknown>> };
-    expect(conf.plugins[0]).toMatchObject({ type: 'bridge', bridge: BRIDGE, isGateway: true, ipMasq: false, ipam: { ranges: [[{ gateway: NODE_IP }]], dataDir: paths.cniIpamDir } });
+    expect(conf.plugins[0]).toMatchObject({
+      type: 'bridge',
+      bridge: BRIDGE,
+      isGateway: true,
+      ipMasq: false,
+      ipam: { ranges: [[{ gateway: NODE_IP }]], dataDir: paths.cniIpamDir },
+    });
   });
 
   it('points the kubelet at our containerd, cluster DNS and certificates, with webhook authorization', () => {
-    const conf = JSON.parse(kubeletConfig({ paths, caCert: '/p/ca.crt', servingCert: '/p/k.crt', servingKey: '/p/k.key', healthzPort: 1234 })) as Record<string, unknown>;
+    const conf = JSON.parse(
+      kubeletConfig({ paths, caCert: '/p/ca.crt', servingCert: '/p/k.crt', servingKey: '/p/k.key', healthzPort: 1234 }),
+    ) as Record<string, unknown>;
     expect(conf).toMatchObject({
       containerRuntimeEndpoint: `unix://${paths.containerdSocket}`,
       clusterDNS: [CLUSTER_DNS_IP],
@@ -42,12 +60,21 @@ describe('real node configuration', () => {
   });
 
   it('runs kube-proxy in iptables mode without touching conntrack sysctls', () => {
-    const conf = JSON.parse(kubeProxyConfig({ kubeconfig: '/k', healthzPort: 1, metricsPort: 2 })) as Record<string, unknown>;
-    expect(conf).toMatchObject({ mode: 'iptables', conntrack: { maxPerCore: 0 }, nodePortAddresses: [`${NODE_IP}/32`] });
+    const conf = JSON.parse(kubeProxyConfig({ kubeconfig: '/k', healthzPort: 1, metricsPort: 2 })) as Record<
+      string,
+      unknown
+    >;
+    expect(conf).toMatchObject({
+      mode: 'iptables',
+      conntrack: { maxPerCore: 0 },
+      nodePortAddresses: [`${NODE_IP}/32`],
+    });
   });
 
   it('serves cluster DNS on the kube-dns ClusterIP from an unprivileged port', () => {
-    const svc = clusterDnsObjects().find((o) => o.kind === 'Service') as unknown as { spec: { clusterIP: string; ports: Array<{ port: number; targetPort: number }> } };
+    const svc = clusterDnsObjects().find((o) => o.kind === 'Service') as unknown as {
+      spec: { clusterIP: string; ports: Array<{ port: number; targetPort: number }> };
+    };
     expect(svc.spec.clusterIP).toBe(CLUSTER_DNS_IP);
     expect(svc.spec.ports.map((p) => p.port)).toEqual([53, 53]);
     expect(COREFILE).toContain(`.:${svc.spec.ports[0]!.targetPort}`);
@@ -56,7 +83,12 @@ describe('real node configuration', () => {
 
 describe('host-path provisioner', () => {
   const claim = {
-    metadata: { name: 'models', namespace: 'ward', uid: 'u-1', annotations: { 'volume.kubernetes.io/storage-provisioner': PROVISIONER } },
+    metadata: {
+      name: 'models',
+      namespace: 'ward',
+      uid: 'u-1',
+      annotations: { 'volume.kubernetes.io/storage-provisioner': PROVISIONER },
+    },
     spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '2Gi' } } },
     status: { phase: 'Pending' },
   };
@@ -65,7 +97,12 @@ describe('host-path provisioner', () => {
     expect(wantsVolume(claim)).toBe(true);
     expect(wantsVolume({ ...claim, spec: { ...claim.spec, volumeName: 'pv' } })).toBe(false);
     expect(wantsVolume({ ...claim, status: { phase: 'Bound' } })).toBe(false);
-    expect(wantsVolume({ ...claim, metadata: { ...claim.metadata, annotations: { 'volume.kubernetes.io/storage-provisioner': 'other' } } })).toBe(false);
+    expect(
+      wantsVolume({
+        ...claim,
+        metadata: { ...claim.metadata, annotations: { 'volume.kubernetes.io/storage-provisioner': 'other' } },
+      }),
+    ).toBe(false);
   });
 
   it('makes a Delete-policy hostPath volume bound to the claim by uid, on the node', () => {

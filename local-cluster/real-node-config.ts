@@ -82,7 +82,12 @@ export function cniConfList(p: NodePaths): string {
         ipMasq: false,
         // A pod reaching itself through its Service's ClusterIP comes back over its own bridge port.
         hairpinMode: true,
-        ipam: { type: 'host-local', ranges: [[{ subnet: POD_SUBNET, gateway: NODE_IP }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: p.cniIpamDir },
+        ipam: {
+          type: 'host-local',
+          ranges: [[{ subnet: POD_SUBNET, gateway: NODE_IP }]],
+          routes: [{ dst: '0.0.0.0/0' }],
+          dataDir: p.cniIpamDir,
+        },
       },
       { type: 'portmap', capabilities: { portMappings: true } },
     ],
@@ -122,7 +127,12 @@ export function kubeletConfig(i: KubeletConfigInput): string {
     // kubelet only warns about cgroup v1 in 1.34 with this default; said explicitly so it stays so.
     failCgroupV1: false,
     // Never evict or garbage-collect our images on a busy disk: tests own the node alone.
-    evictionHard: { 'memory.available': '100Mi', 'nodefs.available': '1%', 'imagefs.available': '1%', 'nodefs.inodesFree': '1%' },
+    evictionHard: {
+      'memory.available': '100Mi',
+      'nodefs.available': '1%',
+      'imagefs.available': '1%',
+      'nodefs.inodesFree': '1%',
+    },
     imageGCHighThresholdPercent: 100,
     imageGCLowThresholdPercent: 99,
     // Tests want status changes seen in about a second, not the defaults' ten.

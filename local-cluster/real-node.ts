@@ -81,15 +81,24 @@ export async function prepareNodeNetwork(stateDir: string, bins: Record<BinaryNa
       throw new Error(`local-cluster: the real profile needs ${tool} (scripts/install-system-deps.sh installs it)`);
     }
   }
-  if (!existsSync(join(nodePaths(stateDir).cniBinDir, 'bridge'))) throw new Error('local-cluster: no CNI plugins in /usr/lib/cni (apt-get install containernetworking-plugins)');
+  if (!existsSync(join(nodePaths(stateDir).cniBinDir, 'bridge')))
+    throw new Error('local-cluster: no CNI plugins in /usr/lib/cni (apt-get install containernetworking-plugins)');
   if (existsSync(CLAIM_FILE)) {
     const prior = JSON.parse(readFileSync(CLAIM_FILE, 'utf8')) as NodeRecord;
     if (prior.ownerPid !== process.pid && isRunning(prior.ownerPid)) {
-      throw new Error(`local-cluster: a real-profile cluster already runs on this machine (pid ${prior.ownerPid}, state ${prior.stateDir}); stop it first (npm run cluster:down)`);
+      throw new Error(
+        `local-cluster: a real-profile cluster already runs on this machine (pid ${prior.ownerPid}, state ${prior.stateDir}); stop it first (npm run cluster:down)`,
+      );
     }
     await sweepRealNode(prior.stateDir);
   }
-  const record: NodeRecord = { stateDir, ownerPid: process.pid, containerdSocket: nodePaths(stateDir).containerdSocket, kubeProxyBin: bins['kube-proxy'], netnsBefore: listNetns() };
+  const record: NodeRecord = {
+    stateDir,
+    ownerPid: process.pid,
+    containerdSocket: nodePaths(stateDir).containerdSocket,
+    kubeProxyBin: bins['kube-proxy'],
+    netnsBefore: listNetns(),
+  };
   mkdirSync('/run/nerops', { recursive: true });
   writeFileSync(join(stateDir, 'real-node.json'), `${JSON.stringify(record, null, 2)}\n`);
   writeFileSync(CLAIM_FILE, `${JSON.stringify(record, null, 2)}\n`);
@@ -105,7 +114,8 @@ export async function prepareNodeNetwork(stateDir: string, bins: Record<BinaryNa
   await run('iptables', ['-F', FORWARD_CHAIN]);
   await run('iptables', ['-A', FORWARD_CHAIN, '-i', BRIDGE, '-j', 'ACCEPT']);
   await run('iptables', ['-A', FORWARD_CHAIN, '-o', BRIDGE, '-j', 'ACCEPT']);
-  if (!(await tryRun('iptables', ['-C', 'FORWARD', '-j', FORWARD_CHAIN]))) await run('iptables', ['-I', 'FORWARD', '1', '-j', FORWARD_CHAIN]);
+  if (!(await tryRun('iptables', ['-C', 'FORWARD', '-j', FORWARD_CHAIN])))
+    await run('iptables', ['-I', 'FORWARD', '1', '-j', FORWARD_CHAIN]);
   // kube-proxy's Service DNAT must see traffic between pods on the same bridge.
   writeFileSync('/proc/sys/net/bridge/bridge-nf-call-iptables', '1');
   writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
@@ -139,23 +149,52 @@ export class RealNode {
     const nodePki = o.pki.node;
     if (!nodePki) throw new Error('local-cluster: the real node needs node certificates (generatePki with a node)');
     const dir = join(o.stateDir, 'node');
-    for (const d of [paths.containerdRoot, paths.containerdState, paths.cniConfDir, paths.cniIpamDir, paths.kubeletRoot]) await mkdir(d, { recursive: true });
-    for (const hierarchy of readdirSync(CGROUP_FS)) mkdirSync(join(CGROUP_FS, hierarchy, CGROUP_ROOT), { recursive: true });
+    for (const d of [
+      paths.containerdRoot,
+      paths.containerdState,
+      paths.cniConfDir,
+      paths.cniIpamDir,
+      paths.kubeletRoot,
+    ])
+      await mkdir(d, { recursive: true });
+    for (const hierarchy of readdirSync(CGROUP_FS))
+      mkdirSync(join(CGROUP_FS, hierarchy, CGROUP_ROOT), { recursive: true });
 
     await writeFile(join(dir, 'containerd.toml'), containerdConfig(paths));
     await writeFile(join(paths.cniConfDir, '10-nerops.conflist'), cniConfList(paths));
-    const containerd = o.sup.start('containerd', 'containerd', ['--config', join(dir, 'containerd.toml'), '--log-level', 'warn']);
+    const containerd = o.sup.start('containerd', 'containerd', [
+      '--config',
+      join(dir, 'containerd.toml'),
+      '--log-level',
+      'warn',
+    ]);
     this.#procs.push(containerd);
     const ctr = ['--address', paths.containerdSocket, '--namespace', 'k8s.io'];
-    await waitFor('containerd', () => tryRun('ctr', [...ctr, 'version'], 5_000), { timeoutMs: 30_000, intervalMs: 200, proc: containerd });
+    await waitFor('containerd', () => tryRun('ctr', [...ctr, 'version'], 5_000), {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+      proc: containerd,
+    });
     const t0 = Date.now();
     for (const archive of o.images) await run('ctr', [...ctr, 'images', 'import', archive], { timeoutMs: 300_000 });
     o.log(`[real-node] ${o.images.length} images loaded into containerd in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
-    const kubeletKubeconfig = await writeKubeconfig(join(dir, 'kubelet.kubeconfig'), o.apiserverUrl, o.pki, 'nerops-local', { cert: nodePki.kubeletClientCert, key: nodePki.kubeletClientKey });
+    const kubeletKubeconfig = await writeKubeconfig(
+      join(dir, 'kubelet.kubeconfig'),
+      o.apiserverUrl,
+      o.pki,
+      'nerops-local',
+      { cert: nodePki.kubeletClientCert, key: nodePki.kubeletClientKey },
+    );
     await writeFile(
       join(dir, 'kubelet.yaml'),
-      kubeletConfig({ paths, caCert: o.pki.caCert, servingCert: nodePki.kubeletServingCert, servingKey: nodePki.kubeletServingKey, healthzPort: o.ports.kubeletHealthz }),
+      kubeletConfig({
+        paths,
+        caCert: o.pki.caCert,
+        servingCert: nodePki.kubeletServingCert,
+        servingKey: nodePki.kubeletServingKey,
+        healthzPort: o.ports.kubeletHealthz,
+      }),
     );
     const kubelet = o.sup.start('kubelet', o.bins.kubelet, [
       `--config=${join(dir, 'kubelet.yaml')}`,
@@ -168,9 +207,25 @@ export class RealNode {
     ]);
     this.#procs.push(kubelet);
 
-    const proxyKubeconfig = await writeKubeconfig(join(dir, 'kube-proxy.kubeconfig'), o.apiserverUrl, o.pki, 'nerops-local', { cert: nodePki.kubeProxyCert, key: nodePki.kubeProxyKey });
-    await writeFile(join(dir, 'kube-proxy.yaml'), kubeProxyConfig({ kubeconfig: proxyKubeconfig, healthzPort: o.ports.proxyHealthz, metricsPort: o.ports.proxyMetrics }));
-    const proxy = o.sup.start('kube-proxy', o.bins['kube-proxy'], [`--config=${join(dir, 'kube-proxy.yaml')}`, '--v=1']);
+    const proxyKubeconfig = await writeKubeconfig(
+      join(dir, 'kube-proxy.kubeconfig'),
+      o.apiserverUrl,
+      o.pki,
+      'nerops-local',
+      { cert: nodePki.kubeProxyCert, key: nodePki.kubeProxyKey },
+    );
+    await writeFile(
+      join(dir, 'kube-proxy.yaml'),
+      kubeProxyConfig({
+        kubeconfig: proxyKubeconfig,
+        healthzPort: o.ports.proxyHealthz,
+        metricsPort: o.ports.proxyMetrics,
+      }),
+    );
+    const proxy = o.sup.start('kube-proxy', o.bins['kube-proxy'], [
+      `--config=${join(dir, 'kube-proxy.yaml')}`,
+      '--v=1',
+    ]);
     this.#procs.push(proxy);
 
     const core = o.kc.makeApiClient(CoreV1Api);
@@ -184,7 +239,11 @@ export class RealNode {
       },
       { timeoutMs: 90_000, intervalMs: 500, proc: kubelet },
     );
-    await waitFor('kube-proxy', async () => (await fetch(`http://127.0.0.1:${o.ports.proxyHealthz}/healthz`)).ok, { timeoutMs: 30_000, intervalMs: 200, proc: proxy });
+    await waitFor('kube-proxy', async () => (await fetch(`http://127.0.0.1:${o.ports.proxyHealthz}/healthz`)).ok, {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+      proc: proxy,
+    });
   }
 
   /**
@@ -198,10 +257,18 @@ export class RealNode {
     if (kubeletUp) {
       try {
         const namespaces = (await core.listNamespace()).items.map((n) => n.metadata!.name!);
-        await Promise.all(namespaces.map((namespace) => core.deleteCollectionNamespacedPod({ namespace, gracePeriodSeconds: 2 })));
-        await waitFor('pods to terminate', async () => (await core.listPodForAllNamespaces({ limit: 1 })).items.length === 0, { timeoutMs, intervalMs: 500 });
+        await Promise.all(
+          namespaces.map((namespace) => core.deleteCollectionNamespacedPod({ namespace, gracePeriodSeconds: 2 })),
+        );
+        await waitFor(
+          'pods to terminate',
+          async () => (await core.listPodForAllNamespaces({ limit: 1 })).items.length === 0,
+          { timeoutMs, intervalMs: 500 },
+        );
       } catch (err) {
-        this.o.log(`[real-node] pods did not all terminate cleanly (${(err as Error).message.split('\n')[0]}); sweeping`);
+        this.o.log(
+          `[real-node] pods did not all terminate cleanly (${(err as Error).message.split('\n')[0]}); sweeping`,
+        );
       }
     }
     for (const p of [...this.#procs].reverse()) await this.o.sup.stop(p, 10_000);

@@ -32,7 +32,8 @@ const original = dns.lookup.bind(dns) as unknown as (host: string, options: Look
 
 function lookup(host: string, options: LookupOptions | number | Callback, cb?: Callback): void {
   const callback = (typeof options === 'function' ? options : cb) as Callback;
-  const opts: LookupOptions = typeof options === 'function' ? {} : typeof options === 'number' ? { family: options } : (options ?? {});
+  const opts: LookupOptions =
+    typeof options === 'function' ? {} : typeof options === 'number' ? { family: options } : (options ?? {});
   const address = typeof host === 'string' && opts.family !== 6 ? lookupService(host) : undefined;
   if (address === undefined) return original(host, opts, callback);
   process.nextTick(() => (opts.all ? callback(null, [{ address, family: 4 }]) : callback(null, address, 4)));

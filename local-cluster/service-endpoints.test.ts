@@ -33,7 +33,10 @@ const tracks = (e: ServiceEndpoints) => e.targets().map((t) => t.track);
 describe('ServiceEndpoints', () => {
   it('keeps the last endpoints when the Service GET fails, instead of widening to the fallback selector', async () => {
     let answer: V1Service | Error = stableOnly;
-    const e = new ServiceEndpoints(kubeAnswering(() => answer), { namespace: 'ns', service: 'ner', fallbackSelector: { 'nerops.io/deployment': 'ner' } });
+    const e = new ServiceEndpoints(
+      kubeAnswering(() => answer),
+      { namespace: 'ns', service: 'ner', fallbackSelector: { 'nerops.io/deployment': 'ner' } },
+    );
     await e.refresh();
     expect(tracks(e)).toEqual(['stable']);
     answer = new KubeApiError('GET services/ner: timeout', 0);
@@ -45,11 +48,14 @@ describe('ServiceEndpoints', () => {
   });
 
   it('uses the fallback selector only while the Service does not exist', async () => {
-    const e = new ServiceEndpoints(kubeAnswering(() => new KubeApiError('services "ner" not found', 404, 'NotFound')), {
-      namespace: 'ns',
-      service: 'ner',
-      fallbackSelector: { 'nerops.io/deployment': 'ner' },
-    });
+    const e = new ServiceEndpoints(
+      kubeAnswering(() => new KubeApiError('services "ner" not found', 404, 'NotFound')),
+      {
+        namespace: 'ns',
+        service: 'ner',
+        fallbackSelector: { 'nerops.io/deployment': 'ner' },
+      },
+    );
     await e.refresh();
     expect(tracks(e)).toEqual(['stable', 'canary']);
   });

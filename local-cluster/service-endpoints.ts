@@ -28,7 +28,10 @@ function selectorString(selector: Record<string, string>): string {
     .join(',');
 }
 
-const isReady = (p: V1Pod) => !p.metadata?.deletionTimestamp && !!p.status?.podIP && !!p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+const isReady = (p: V1Pod) =>
+  !p.metadata?.deletionTimestamp &&
+  !!p.status?.podIP &&
+  !!p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
 
 export class ServiceEndpoints {
   #targets: TrafficTarget[] = [];
@@ -56,7 +59,10 @@ export class ServiceEndpoints {
     const { namespace, service } = this.opts;
     let svc: V1Service | undefined;
     try {
-      svc = await this.kube.request<V1Service>({ method: 'GET', path: resourcePath(builtin.services, namespace, service) });
+      svc = await this.kube.request<V1Service>({
+        method: 'GET',
+        path: resourcePath(builtin.services, namespace, service),
+      });
     } catch (err) {
       // Only a Service that does not exist (yet) falls back to the broader selector; any other failure
       // keeps the last answer, as kube-proxy does, instead of briefly routing to pods the Service excludes.
@@ -65,13 +71,20 @@ export class ServiceEndpoints {
     const selector = svc?.spec?.selector ?? this.opts.fallbackSelector;
     if (!selector) return (this.#targets = []);
     const pods = await this.kube
-      .request<{ items: V1Pod[] }>({ method: 'GET', path: resourcePath(builtin.pods, namespace), query: { labelSelector: selectorString(selector) } })
+      .request<{ items: V1Pod[] }>({
+        method: 'GET',
+        path: resourcePath(builtin.pods, namespace),
+        query: { labelSelector: selectorString(selector) },
+      })
       .then((l) => l.items)
       .catch(() => undefined);
     // A failed list keeps the last answer (kube-proxy keeps its rules when the apiserver blips).
     if (!pods) return this.#targets;
     const trackLabel = this.opts.trackLabel ?? 'nerops.io/track';
-    this.#targets = pods.filter(isReady).map((p) => ({ url: `http://${p.status?.podIP}:${this.opts.port ?? 8080}${this.opts.path ?? '/v1/extract'}`, track: p.metadata?.labels?.[trackLabel] ?? '' }));
+    this.#targets = pods.filter(isReady).map((p) => ({
+      url: `http://${p.status?.podIP}:${this.opts.port ?? 8080}${this.opts.path ?? '/v1/extract'}`,
+      track: p.metadata?.labels?.[trackLabel] ?? '',
+    }));
     return this.#targets;
   }
 

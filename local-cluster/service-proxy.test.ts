@@ -32,7 +32,10 @@ const pod = (name: string, ip: string, port: number, ready = true): V1Pod => ({
   spec: { containers: [{ name: 'c', ports: [{ name: 'http', containerPort: port }] }] },
   status: { podIP: ip, conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] },
 });
-const svc: V1Service = { metadata: { name: 'notes', namespace: 'prod', uid: 'u1' }, spec: { selector: { app: 'ner' }, ports: [{ port: 8080, targetPort: 'http' }] } };
+const svc: V1Service = {
+  metadata: { name: 'notes', namespace: 'prod', uid: 'u1' },
+  spec: { selector: { app: 'ner' }, ports: [{ port: 8080, targetPort: 'http' }] },
+};
 /** One GET on a fresh connection (an established connection stays on its pod, as with kube-proxy). */
 const get = (url: string): Promise<string> =>
   new Promise<string>((resolve, reject) => {
@@ -68,10 +71,13 @@ describe('ServiceProxies', () => {
     const addr = await dns.promises.lookup('notes.prod.svc.cluster.local');
     expect(addr).toEqual({ address: ip, family: 4 });
     const answers = [];
-    for (const host of ['notes.prod.svc', 'notes', 'notes.prod', 'notes.prod.svc.cluster.local']) answers.push(await get(`http://${host}:8080/`));
+    for (const host of ['notes.prod.svc', 'notes', 'notes.prod', 'notes.prod.svc.cluster.local'])
+      answers.push(await get(`http://${host}:8080/`));
     expect(answers).toEqual(['a', 'b', 'a', 'b']);
     // fetch (undici) resolves through the same lookup.
-    expect(['a', 'b']).toContain(await (await fetch('http://notes.prod.svc:8080/', { signal: AbortSignal.timeout(2000) })).text());
+    expect(['a', 'b']).toContain(
+      await (await fetch('http://notes.prod.svc:8080/', { signal: AbortSignal.timeout(2000) })).text(),
+    );
   });
 
   it('follows endpoint changes, resets connections without endpoints, and drops a deleted Service', async () => {

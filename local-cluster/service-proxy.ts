@@ -14,7 +14,15 @@
  */
 import net from 'node:net';
 import { renameSync, writeFileSync } from 'node:fs';
-import { ListWatch, Watch, CoreV1Api, type KubeConfig, type KubernetesObject, type V1Pod, type V1Service } from '@kubernetes/client-node';
+import {
+  ListWatch,
+  Watch,
+  CoreV1Api,
+  type KubeConfig,
+  type KubernetesObject,
+  type V1Pod,
+  type V1Service,
+} from '@kubernetes/client-node';
 import { isRoutedService, serviceEndpoints, serviceKey, type Endpoint, type ServiceHosts } from './service-routing.js';
 
 interface PortProxy {
@@ -53,7 +61,9 @@ export class ServiceProxies {
 
   /** The current name → service IP table (`<name>.<namespace>` keys). */
   hosts(): ServiceHosts {
-    return Object.fromEntries([...this.#services.values()].map((e) => [e.key, e.ip]).sort(([a], [b]) => a!.localeCompare(b!)));
+    return Object.fromEntries(
+      [...this.#services.values()].map((e) => [e.key, e.ip]).sort(([a], [b]) => a!.localeCompare(b!)),
+    );
   }
 
   /** Where `<name>.<namespace>:<port>` forwards now (tests, debugging). */
@@ -64,7 +74,9 @@ export class ServiceProxies {
 
   /** Brings listeners, endpoints and the hosts file in line with `services` and `pods`. Serialised. */
   update(services: readonly V1Service[], pods: readonly V1Pod[]): Promise<void> {
-    this.#updates = this.#updates.then(() => this.#apply(services, pods)).catch((err: unknown) => this.#o.log?.(`service routing update failed: ${String(err)}`));
+    this.#updates = this.#updates
+      .then(() => this.#apply(services, pods))
+      .catch((err: unknown) => this.#o.log?.(`service routing update failed: ${String(err)}`));
     return this.#updates;
   }
 
@@ -86,7 +98,11 @@ export class ServiceProxies {
     for (const [uid, svc] of wanted) {
       let entry = this.#services.get(uid);
       if (!entry) {
-        entry = { key: serviceKey(svc.metadata?.namespace ?? '', svc.metadata?.name ?? ''), ip: this.#o.allocateIp(), ports: new Map() };
+        entry = {
+          key: serviceKey(svc.metadata?.namespace ?? '', svc.metadata?.name ?? ''),
+          ip: this.#o.allocateIp(),
+          ports: new Map(),
+        };
         this.#services.set(uid, entry);
       }
       const ports = serviceEndpoints(svc, pods);
@@ -164,11 +180,28 @@ async function closePort(proxy: PortProxy): Promise<void> {
  * Feeds `proxies` from watches of every Service and of the pods bound to `nodeName` (the only ones a
  * loopback proxy can reach). Watches that fail are restarted; returns a stop function.
  */
-export async function watchServices(kc: KubeConfig, nodeName: string, proxies: ServiceProxies, log?: (line: string) => void): Promise<() => Promise<void>> {
+export async function watchServices(
+  kc: KubeConfig,
+  nodeName: string,
+  proxies: ServiceProxies,
+  log?: (line: string) => void,
+): Promise<() => Promise<void>> {
   const core = kc.makeApiClient(CoreV1Api);
   const fieldSelector = `spec.nodeName=${nodeName}`;
-  const services = new ListWatch<V1Service>('/api/v1/services', new Watch(kc), () => core.listServiceForAllNamespaces(), false);
-  const pods = new ListWatch<V1Pod>('/api/v1/pods', new Watch(kc), () => core.listPodForAllNamespaces({ fieldSelector }), false, undefined, fieldSelector);
+  const services = new ListWatch<V1Service>(
+    '/api/v1/services',
+    new Watch(kc),
+    () => core.listServiceForAllNamespaces(),
+    false,
+  );
+  const pods = new ListWatch<V1Pod>(
+    '/api/v1/pods',
+    new Watch(kc),
+    () => core.listPodForAllNamespaces({ fieldSelector }),
+    false,
+    undefined,
+    fieldSelector,
+  );
   let stopped = false;
   let scheduled = false;
   const sync = (): void => {

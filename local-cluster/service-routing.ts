@@ -18,13 +18,21 @@ export const serviceKey = (namespace: string, name: string): string => `${name}.
  * a trailing dot allowed) name a Service; only Services in `hosts` resolve, so `example.com` still reaches
  * the internet unless namespace `com` has a Service `example`, as in a real cluster.
  */
-export function resolveServiceHost(host: string, podNamespace: string | undefined, hosts: ServiceHosts): string | undefined {
+export function resolveServiceHost(
+  host: string,
+  podNamespace: string | undefined,
+  hosts: ServiceHosts,
+): string | undefined {
   const name = host.toLowerCase().replace(/\.$/, '');
   if (!name || /^[\d.]+$/.test(name) || name.includes(':')) return undefined;
   const parts = name.split('.');
   let key: string | undefined;
   if (parts.length === 1) key = podNamespace ? serviceKey(podNamespace, name) : undefined;
-  else if (parts.length === 2 || (parts.length === 3 && parts[2] === 'svc') || (parts.length === 5 && parts.slice(2).join('.') === 'svc.cluster.local')) {
+  else if (
+    parts.length === 2 ||
+    (parts.length === 3 && parts[2] === 'svc') ||
+    (parts.length === 5 && parts.slice(2).join('.') === 'svc.cluster.local')
+  ) {
     key = serviceKey(parts[1]!, parts[0]!);
   }
   return key === undefined ? undefined : hosts[key];
@@ -44,7 +52,11 @@ export interface ServicePortEndpoints {
 
 /** Ready (Ready condition True), not terminating, with a pod IP: what an EndpointSlice calls serving. */
 export function isServingPod(pod: V1Pod): boolean {
-  return !pod.metadata?.deletionTimestamp && !!pod.status?.podIP && !!pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+  return (
+    !pod.metadata?.deletionTimestamp &&
+    !!pod.status?.podIP &&
+    !!pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
+  );
 }
 
 /** Whether `svc` is routed: a ClusterIP (or unset type) Service with a non-empty selector, not headless. */
@@ -75,7 +87,10 @@ export function serviceEndpoints(svc: V1Service, pods: readonly V1Pod[]): Servic
   const ns = svc.metadata?.namespace;
   const selector = Object.entries(svc.spec?.selector ?? {});
   const matching = pods
-    .filter((p) => p.metadata?.namespace === ns && isServingPod(p) && selector.every(([k, v]) => p.metadata?.labels?.[k] === v))
+    .filter(
+      (p) =>
+        p.metadata?.namespace === ns && isServingPod(p) && selector.every(([k, v]) => p.metadata?.labels?.[k] === v),
+    )
     .sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
   return (svc.spec?.ports ?? [])
     .filter((sp) => (sp.protocol ?? 'TCP') === 'TCP')

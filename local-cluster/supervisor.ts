@@ -121,7 +121,12 @@ export class Supervisor {
     const fd = openSync(logFile, 'a');
     let child: ChildProcess;
     try {
-      child = spawn(command, args, { detached: true, stdio: ['ignore', fd, fd], env: opts.env ?? process.env, cwd: opts.cwd });
+      child = spawn(command, args, {
+        detached: true,
+        stdio: ['ignore', fd, fd],
+        env: opts.env ?? process.env,
+        cwd: opts.cwd,
+      });
     } finally {
       closeSync(fd);
     }

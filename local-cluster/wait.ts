@@ -16,15 +16,23 @@ export function logTail(path: string, lines = 20): string {
  * Polls `check` every `intervalMs` until it returns true. Throws with the log tail of `proc` if the
  * process exits first, or after `timeoutMs`.
  */
-export async function waitFor(what: string, check: () => Promise<boolean>, opts: { timeoutMs: number; intervalMs?: number; proc?: ManagedProcess }): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  opts: { timeoutMs: number; intervalMs?: number; proc?: ManagedProcess },
+): Promise<void> {
   const deadline = Date.now() + opts.timeoutMs;
   for (;;) {
     if (opts.proc?.exitInfo) {
-      throw new Error(`${what}: ${opts.proc.name} exited (${JSON.stringify(opts.proc.exitInfo)}); log ${opts.proc.logFile}:\n${logTail(opts.proc.logFile)}`);
+      throw new Error(
+        `${what}: ${opts.proc.name} exited (${JSON.stringify(opts.proc.exitInfo)}); log ${opts.proc.logFile}:\n${logTail(opts.proc.logFile)}`,
+      );
     }
     if (await check().catch(() => false)) return;
     if (Date.now() > deadline) {
-      throw new Error(`${what}: not ready after ${opts.timeoutMs} ms${opts.proc ? `; log ${opts.proc.logFile}:\n${logTail(opts.proc.logFile)}` : ''}`);
+      throw new Error(
+        `${what}: not ready after ${opts.timeoutMs} ms${opts.proc ? `; log ${opts.proc.logFile}:\n${logTail(opts.proc.logFile)}` : ''}`,
+      );
     }
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 100));
   }
@@ -42,10 +50,14 @@ export interface TlsOptions {
 /** True when GET `url` answers 200. */
 export function httpsOk(url: string, tls: TlsOptions): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = request(url, { method: 'GET', ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: !tls.insecure, timeout: 2000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
+    const req = request(
+      url,
+      { method: 'GET', ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: !tls.insecure, timeout: 2000 },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      },
+    );
     req.on('error', () => resolve(false));
     req.on('timeout', () => req.destroy());
     req.end();

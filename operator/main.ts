@@ -38,7 +38,8 @@ export interface ControllerDeps {
 }
 
 /** A controller, or a function building one from the operator's configuration. */
-export type ControllerFactory = ControllerSpec<KubernetesObject> | ((deps: ControllerDeps) => ControllerSpec<KubernetesObject>);
+export type ControllerFactory =
+  ControllerSpec<KubernetesObject> | ((deps: ControllerDeps) => ControllerSpec<KubernetesObject>);
 
 export interface OperatorOptions {
   /** A client-node KubeConfig, or the light loader's result (runtime/kubeconfig.ts). */
@@ -54,7 +55,12 @@ export interface OperatorOptions {
   /** Metrics/health server; port 0 picks a free port; `false` disables the server. */
   metrics?: { host: string; port: number } | false;
   /** Lease leader election; `false` = this instance always leads. */
-  leaderElection?: false | Omit<LeaderElectionOptions, 'onStartedLeading' | 'onStoppedLeading' | 'onNewLeader' | 'logger' | 'clock' | 'identity'> & { identity?: string };
+  leaderElection?:
+    | false
+    | (Omit<
+        LeaderElectionOptions,
+        'onStartedLeading' | 'onStoppedLeading' | 'onNewLeader' | 'logger' | 'clock' | 'identity'
+      > & { identity?: string });
   /** Reconciles in parallel per controller (default 4). */
   concurrency?: number;
   /** Queue and informer tuning passed to the manager. */
@@ -93,7 +99,10 @@ export function defaultIdentity(): string {
   return `${process.env.POD_NAME ?? process.env.HOSTNAME ?? hostname()}_${randomBytes(4).toString('hex')}`;
 }
 
-export async function runOperator(options: OperatorOptions, controllers: readonly ControllerFactory[]): Promise<OperatorHandle> {
+export async function runOperator(
+  options: OperatorOptions,
+  controllers: readonly ControllerFactory[],
+): Promise<OperatorHandle> {
   const log = options.logger;
   const metrics = new OperatorMetrics();
   const kube = new KubeClient(options.kubeConfig);
@@ -110,12 +119,29 @@ export async function runOperator(options: OperatorOptions, controllers: readonl
     ...(options.informer ? { informer: options.informer } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
   });
-  const deps: ControllerDeps = { namespace: options.namespace, prometheusUrl: options.prometheusUrl, ...(options.image ? { image: options.image } : {}), ...(options.modelStorage ? { modelStorage: options.modelStorage } : {}), logger: log, clock: options.clock, metrics };
+  const deps: ControllerDeps = {
+    namespace: options.namespace,
+    prometheusUrl: options.prometheusUrl,
+    ...(options.image ? { image: options.image } : {}),
+    ...(options.modelStorage ? { modelStorage: options.modelStorage } : {}),
+    logger: log,
+    clock: options.clock,
+    metrics,
+  };
   const specs = controllers.map((c) => (typeof c === 'function' ? c(deps) : c));
   const unknown = (options.only ?? []).filter((n) => !specs.some((s) => s.name === n));
-  if (unknown.length) throw new Error(`unknown controllers: ${unknown.join(', ')} (known: ${specs.map((s) => s.name).join(', ') || 'none'})`);
+  if (unknown.length)
+    throw new Error(
+      `unknown controllers: ${unknown.join(', ')} (known: ${specs.map((s) => s.name).join(', ') || 'none'})`,
+    );
   for (const spec of specs) if (!options.only || options.only.includes(spec.name)) manager.register(spec);
-  log.info({ controllers: specs.filter((s) => !options.only || options.only.includes(s.name)).map((s) => s.name), namespace: options.namespace ?? '(all)' }, 'operator starting');
+  log.info(
+    {
+      controllers: specs.filter((s) => !options.only || options.only.includes(s.name)).map((s) => s.name),
+      namespace: options.namespace ?? '(all)',
+    },
+    'operator starting',
+  );
 
   let resolveDone!: (code: number) => void;
   const done = new Promise<number>((r) => (resolveDone = r));
@@ -186,7 +212,8 @@ export async function runOperator(options: OperatorOptions, controllers: readonl
       server!.listen(m.port, m.host, () => resolve());
     });
     const addr = server.address();
-    if (addr && typeof addr === 'object') url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+    if (addr && typeof addr === 'object')
+      url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
     log.info({ url }, 'metrics and health server listening');
   }
 
@@ -220,7 +247,10 @@ export async function runOperator(options: OperatorOptions, controllers: readonl
     leading = true;
     startWhenSynced();
   }
-  void manager.waitForSync().then(() => log.info('caches synced'), () => undefined);
+  void manager.waitForSync().then(
+    () => log.info('caches synced'),
+    () => undefined,
+  );
 
   return { manager, metrics, kube, elector, url, stop: () => stop(0), done, ready };
 }

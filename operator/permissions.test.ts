@@ -42,7 +42,15 @@ import type { ReconcileContext } from './runtime/controller.js';
 import type { CacheReader } from './runtime/informer.js';
 import { KubeApiError, type HttpVerb, type KubeRequest, type RequestObserver } from './runtime/kube.js';
 import { LeaderElector } from './runtime/leader.js';
-import { AccessRecorder, accessLabel, informerAccess, permits, rbacRules, requestAccess, type Access } from './runtime/permissions.js';
+import {
+  AccessRecorder,
+  accessLabel,
+  informerAccess,
+  permits,
+  rbacRules,
+  requestAccess,
+  type Access,
+} from './runtime/permissions.js';
 import { builtin, keyOf, type ResourceType } from './runtime/resource.js';
 
 const NOW = new Date('2025-03-01T12:00:00Z');
@@ -95,8 +103,18 @@ class FakeApi {
 
   /** Stores an object as if a user or another controller had created it. */
   seed<T extends Obj>(rt: ResourceType, obj: T): T {
-    const stored = { ...structuredClone(obj), apiVersion: obj.apiVersion ?? (rt.group ? `${rt.group}/${rt.version}` : rt.version), kind: rt.kind };
-    stored.metadata = { uid: `uid-${obj.metadata?.name}`, creationTimestamp: NOW, generation: 1, ...stored.metadata, resourceVersion: String(++this.#rv) };
+    const stored = {
+      ...structuredClone(obj),
+      apiVersion: obj.apiVersion ?? (rt.group ? `${rt.group}/${rt.version}` : rt.version),
+      kind: rt.kind,
+    };
+    stored.metadata = {
+      uid: `uid-${obj.metadata?.name}`,
+      creationTimestamp: NOW,
+      generation: 1,
+      ...stored.metadata,
+      resourceVersion: String(++this.#rv),
+    };
     this.objects.set(FakeApi.key(rt.group, rt.plural, obj.metadata?.namespace, obj.metadata?.name ?? ''), stored);
     return structuredClone(stored) as T;
   }
@@ -116,12 +134,20 @@ class FakeApi {
 
   /** An informer cache over the stored objects. */
   cache<T extends KubernetesObject>(rt: ResourceType): CacheReader<T> {
-    const all = () => [...this.objects.entries()].filter(([k]) => k.startsWith(`${rt.group}/${rt.plural}/`)).map(([, o]) => structuredClone(o) as unknown as T);
+    const all = () =>
+      [...this.objects.entries()]
+        .filter(([k]) => k.startsWith(`${rt.group}/${rt.plural}/`))
+        .map(([, o]) => structuredClone(o) as unknown as T);
     return {
       resource: rt,
       get: (ns, name) => this.get(rt, ns, name) as T | undefined,
       getByKey: (key) => all().find((o) => keyOf(o) === key),
-      list: (ns, labels) => all().filter((o) => (ns === undefined || o.metadata?.namespace === ns) && Object.entries(labels ?? {}).every(([k, v]) => o.metadata?.labels?.[k] === v)),
+      list: (ns, labels) =>
+        all().filter(
+          (o) =>
+            (ns === undefined || o.metadata?.namespace === ns) &&
+            Object.entries(labels ?? {}).every(([k, v]) => o.metadata?.labels?.[k] === v),
+        ),
       hasSynced: () => true,
     };
   }
@@ -157,19 +183,30 @@ class FakeApi {
         return { status: 200, body: existing };
       case 'list': {
         const prefix = FakeApi.key(a.group, a.resource, a.namespace, '');
-        const items = [...this.objects.entries()].filter(([k, o]) => k.startsWith(prefix) && matchesSelector(o, req.query?.labelSelector as string | undefined)).map(([, o]) => o);
+        const items = [...this.objects.entries()]
+          .filter(
+            ([k, o]) => k.startsWith(prefix) && matchesSelector(o, req.query?.labelSelector as string | undefined),
+          )
+          .map(([, o]) => o);
         return { status: 200, body: { items, metadata: { resourceVersion: String(this.#rv) } } };
       }
       case 'create': {
         const body = structuredClone(req.body) as Obj;
         const name = body.metadata?.name ?? '';
         if (this.objects.has(key(name))) throw new KubeApiError('exists', 409, 'AlreadyExists');
-        return { status: 201, body: store({ ...body, metadata: { uid: `uid-${name}`, creationTimestamp: NOW, generation: 1, ...body.metadata } }) };
+        return {
+          status: 201,
+          body: store({
+            ...body,
+            metadata: { uid: `uid-${name}`, creationTimestamp: NOW, generation: 1, ...body.metadata },
+          }),
+        };
       }
       case 'update': {
         const body = structuredClone(req.body) as Obj;
         if (!existing) throw notFound();
-        if (body.metadata?.resourceVersion !== existing.metadata?.resourceVersion) throw new KubeApiError('conflict', 409, 'Conflict');
+        if (body.metadata?.resourceVersion !== existing.metadata?.resourceVersion)
+          throw new KubeApiError('conflict', 409, 'Conflict');
         return { status: 200, body: store(body) };
       }
       case 'patch': {
@@ -180,8 +217,23 @@ class FakeApi {
         }
         if (req.contentType === 'application/apply-patch+yaml') {
           // Server-side apply: creates when absent (HTTP 201); the main resource never writes status.
-          if (!existing) return { status: 201, body: store({ ...body, metadata: { uid: `uid-${a.name}`, creationTimestamp: NOW, generation: 1, ...body.metadata } }) };
-          return { status: 200, body: store({ ...existing, ...body, metadata: { ...existing.metadata, ...body.metadata }, status: existing.status }) };
+          if (!existing)
+            return {
+              status: 201,
+              body: store({
+                ...body,
+                metadata: { uid: `uid-${a.name}`, creationTimestamp: NOW, generation: 1, ...body.metadata },
+              }),
+            };
+          return {
+            status: 200,
+            body: store({
+              ...existing,
+              ...body,
+              metadata: { ...existing.metadata, ...body.metadata },
+              status: existing.status,
+            }),
+          };
         }
         if (!existing) throw notFound();
         return { status: 200, body: store(mergePatch(existing, body) as Obj) };
@@ -231,7 +283,13 @@ function readyModel(name: string, version: string): NerModel {
     apiVersion: 'nerops.io/v1alpha1',
     kind: 'NerModel',
     metadata: { name, namespace: NS, labels: { 'nerops.io/family': 'clinical' } },
-    spec: { family: 'clinical', version, format: 'crf', source: { uri: `file:///models/${name}`, digest: DIGEST }, entityTypes: ['DISEASE', 'TREATMENT'] },
+    spec: {
+      family: 'clinical',
+      version,
+      format: 'crf',
+      source: { uri: `file:///models/${name}`, digest: DIGEST },
+      entityTypes: ['DISEASE', 'TREATMENT'],
+    },
     status: {
       phase: 'Ready',
       metrics: { micro: { precision: 0.9, recall: 0.9, f1: 0.9 } },
@@ -253,14 +311,32 @@ function readyModel(name: string, version: string): NerModel {
 function rolledOut(d: V1Deployment): void {
   const n = d.spec?.replicas ?? 1;
   d.metadata = { ...d.metadata, generation: 1 };
-  d.status = { observedGeneration: 1, replicas: n, readyReplicas: n, updatedReplicas: n, availableReplicas: n, conditions: [{ type: 'Available', status: 'True' }] as never };
+  d.status = {
+    observedGeneration: 1,
+    replicas: n,
+    readyReplicas: n,
+    updatedReplicas: n,
+    availableReplicas: n,
+    conditions: [{ type: 'Available', status: 'True' }] as never,
+  };
 }
 
 /** A finished Job's pod, with the termination message the task wrote. */
 function finishedPod(job: string, container: string, message: string): V1Pod {
   return {
     metadata: { name: `${job}-x1`, namespace: NS, labels: { 'job-name': job } },
-    status: { containerStatuses: [{ name: container, image: 'nerops:test', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 0, message } } }] },
+    status: {
+      containerStatuses: [
+        {
+          name: container,
+          image: 'nerops:test',
+          imageID: '',
+          ready: false,
+          restartCount: 0,
+          state: { terminated: { exitCode: 0, message } },
+        },
+      ],
+    },
   } as V1Pod;
 }
 
@@ -294,9 +370,17 @@ async function validationScenario(api: FakeApi): Promise<void> {
 /** A new NerDeployment: its Deployment, Service and PodDisruptionBudget are created. */
 async function firstServingScenario(api: FakeApi): Promise<void> {
   api.seed(nerModels, readyModel('clinical-v1', '1.0.0'));
-  api.seed(nerDeployments, { apiVersion: 'nerops.io/v1alpha1', kind: 'NerDeployment', metadata: { name: 'notes', namespace: NS }, spec: NerDeploymentSpecSchema.parse({ model: 'clinical-v1' }) } as NerDeployment);
-  await createNerDeploymentReconciler({ image: 'nerops:test' }).reconcile(contextFor(api, nerDeployments, stored(api, nerDeployments, 'notes')));
-  for (const rt of [builtin.deployments, builtin.services, builtin.podDisruptionBudgets]) expect(api.cache(rt).list(NS).length, rt.kind).toBeGreaterThan(0);
+  api.seed(nerDeployments, {
+    apiVersion: 'nerops.io/v1alpha1',
+    kind: 'NerDeployment',
+    metadata: { name: 'notes', namespace: NS },
+    spec: NerDeploymentSpecSchema.parse({ model: 'clinical-v1' }),
+  } as NerDeployment);
+  await createNerDeploymentReconciler({ image: 'nerops:test' }).reconcile(
+    contextFor(api, nerDeployments, stored(api, nerDeployments, 'notes')),
+  );
+  for (const rt of [builtin.deployments, builtin.services, builtin.podDisruptionBudgets])
+    expect(api.cache(rt).list(NS).length, rt.kind).toBeGreaterThan(0);
 }
 
 /**
@@ -309,26 +393,61 @@ async function promotionScenario(api: FakeApi, routing: 'replicaRatio' | 'gatewa
   const spec = NerDeploymentSpecSchema.parse({
     model: 'clinical-v2',
     replicas: { min: 4, max: 4 },
-    trafficRouting: routing === 'gatewayAPI' ? { type: 'gatewayAPI', gatewayAPI: { httpRouteName: 'notes-route' } } : { type: 'replicaRatio' },
+    trafficRouting:
+      routing === 'gatewayAPI'
+        ? { type: 'gatewayAPI', gatewayAPI: { httpRouteName: 'notes-route' } }
+        : { type: 'replicaRatio' },
   });
   if (routing === 'gatewayAPI') {
-    api.seed(httpRoutes, { metadata: { name: 'notes-route', namespace: NS }, spec: { parentRefs: [{ name: 'gw' }], rules: [{ backendRefs: [{ name: 'notes', port: 8080 }] }] } } as Obj);
+    api.seed(httpRoutes, {
+      metadata: { name: 'notes-route', namespace: NS },
+      spec: { parentRefs: [{ name: 'gw' }], rules: [{ backendRefs: [{ name: 'notes', port: 8080 }] }] },
+    } as Obj);
   }
   const nd = api.seed(nerDeployments, {
     apiVersion: 'nerops.io/v1alpha1',
     kind: 'NerDeployment',
     metadata: { name: 'notes', namespace: NS, annotations: { [ROLLOUT_ACTION_ANNOTATION]: 'promote' } },
     spec,
-    status: { stableModel: 'clinical-v1', canaryModel: 'clinical-v2', currentStepIndex: 0, stepsHash: stepsHash(spec.rollout.steps), weights: { stable: 90, canary: 10 }, pauseStartTime: '2025-03-01T11:59:00Z' },
+    status: {
+      stableModel: 'clinical-v1',
+      canaryModel: 'clinical-v2',
+      currentStepIndex: 0,
+      stepsHash: stepsHash(spec.rollout.steps),
+      weights: { stable: 90, canary: 10 },
+      pauseStartTime: '2025-03-01T11:59:00Z',
+    },
   } as NerDeployment);
   const reconciler = createNerDeploymentReconciler({ image: 'nerops:test' });
   // The two tracks as they run before the promotion.
-  for (const [track, model, replicas] of [['stable', 'clinical-v1', 4], ['canary', 'clinical-v2', 1]] as const) {
-    const d = { metadata: { name: `notes-${track}`, namespace: NS, labels: { 'app.kubernetes.io/managed-by': 'nerops', 'nerops.io/model': model, 'nerops.io/track': track }, ownerReferences: [{ apiVersion: 'nerops.io/v1alpha1', kind: 'NerDeployment', name: 'notes', uid: nd.metadata.uid ?? '', controller: true }] }, spec: { replicas, selector: {}, template: {} } } as V1Deployment;
+  for (const [track, model, replicas] of [
+    ['stable', 'clinical-v1', 4],
+    ['canary', 'clinical-v2', 1],
+  ] as const) {
+    const d = {
+      metadata: {
+        name: `notes-${track}`,
+        namespace: NS,
+        labels: { 'app.kubernetes.io/managed-by': 'nerops', 'nerops.io/model': model, 'nerops.io/track': track },
+        ownerReferences: [
+          {
+            apiVersion: 'nerops.io/v1alpha1',
+            kind: 'NerDeployment',
+            name: 'notes',
+            uid: nd.metadata.uid ?? '',
+            controller: true,
+          },
+        ],
+      },
+      spec: { replicas, selector: {}, template: {} },
+    } as V1Deployment;
     rolledOut(d);
     api.seed(builtin.deployments, d);
   }
-  api.seed(builtin.services, { metadata: { name: 'notes-canary', namespace: NS, labels: { 'app.kubernetes.io/managed-by': 'nerops' } }, spec: {} } as Obj);
+  api.seed(builtin.services, {
+    metadata: { name: 'notes-canary', namespace: NS, labels: { 'app.kubernetes.io/managed-by': 'nerops' } },
+    spec: {},
+  } as Obj);
 
   await reconciler.reconcile(contextFor(api, nerDeployments, stored(api, nerDeployments, 'notes')));
   const promoted = stored<NerDeployment>(api, nerDeployments, 'notes');
@@ -344,13 +463,23 @@ async function promotionScenario(api: FakeApi, routing: 'replicaRatio' | 'gatewa
 /** A retraining requested by hand: the Job is created, finishes, and its result becomes a NerModel. */
 async function retrainingScenario(api: FakeApi): Promise<void> {
   const base = api.seed(nerModels, readyModel('clinical-v1', '1.0.0'));
-  api.seed(nerDeployments, { apiVersion: 'nerops.io/v1alpha1', kind: 'NerDeployment', metadata: { name: 'notes', namespace: NS }, spec: NerDeploymentSpecSchema.parse({ model: 'clinical-v1' }), status: { stableModel: 'clinical-v1' } } as NerDeployment);
+  api.seed(nerDeployments, {
+    apiVersion: 'nerops.io/v1alpha1',
+    kind: 'NerDeployment',
+    metadata: { name: 'notes', namespace: NS },
+    spec: NerDeploymentSpecSchema.parse({ model: 'clinical-v1' }),
+    status: { stableModel: 'clinical-v1' },
+  } as NerDeployment);
   api.seed(builtin.configMaps, { metadata: { name: 'dataset', namespace: NS }, data: { version: 'v7' } } as Obj);
   api.seed(driftPolicies, {
     apiVersion: 'nerops.io/v1alpha1',
     kind: 'DriftPolicy',
     metadata: { name: 'drift', namespace: NS, annotations: { [RETRAIN_ANNOTATION]: 'please' } },
-    spec: DriftPolicySpecSchema.parse({ targetRef: { name: 'notes' }, retraining: { datasetUri: 'file:///data/train.conll', outputUri: 'file:///out' }, triggers: { datasetRef: { name: 'dataset' } } }),
+    spec: DriftPolicySpecSchema.parse({
+      targetRef: { name: 'notes' },
+      retraining: { datasetUri: 'file:///data/train.conll', outputUri: 'file:///out' },
+      triggers: { datasetRef: { name: 'dataset' } },
+    }),
   } as DriftPolicy);
   const reconciler = createDriftPolicyReconciler({ image: 'nerops:test' });
   await reconciler.reconcile(contextFor(api, driftPolicies, stored(api, driftPolicies, 'drift')));
@@ -358,17 +487,36 @@ async function retrainingScenario(api: FakeApi): Promise<void> {
   expect(job, 'the retraining Job was created').toBeDefined();
   const jobName = job?.metadata?.name ?? '';
   api.update<V1Job>(builtin.jobs, NS, jobName, complete);
-  const result = encodeRetrainResult({ resultVersion: 1, outcome: 'Succeeded', reason: 'Trained', bundleUri: `file:///out/${job?.metadata?.labels?.['nerops.io/run-id']}`, digest: 'cd'.repeat(32), format: 'crf', entityTypes: ['DISEASE', 'TREATMENT'] });
+  const result = encodeRetrainResult({
+    resultVersion: 1,
+    outcome: 'Succeeded',
+    reason: 'Trained',
+    bundleUri: `file:///out/${job?.metadata?.labels?.['nerops.io/run-id']}`,
+    digest: 'cd'.repeat(32),
+    format: 'crf',
+    entityTypes: ['DISEASE', 'TREATMENT'],
+  });
   api.seed(builtin.pods, finishedPod(jobName, RETRAIN_CONTAINER_NAME, result));
   await reconciler.reconcile(contextFor(api, driftPolicies, stored(api, driftPolicies, 'drift')));
-  const retrained = api.cache<NerModel>(nerModels).list(NS).filter((m) => m.spec.lineage?.parentModel === base.metadata.name);
+  const retrained = api
+    .cache<NerModel>(nerModels)
+    .list(NS)
+    .filter((m) => m.spec.lineage?.parentModel === base.metadata.name);
   expect(retrained, 'the retrained NerModel was created').toHaveLength(1);
 }
 
 /** Two leader-election rounds: create the Lease, renew it, release it. */
 async function leaderScenario(api: FakeApi): Promise<void> {
   const clock = new FakeClock(NOW.getTime());
-  const elector = new LeaderElector(api as never, { namespace: NS, name: 'nerops-operator', identity: 'op-0', clock, leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 });
+  const elector = new LeaderElector(api as never, {
+    namespace: NS,
+    name: 'nerops-operator',
+    identity: 'op-0',
+    clock,
+    leaseDurationMs: 15_000,
+    renewDeadlineMs: 10_000,
+    retryPeriodMs: 2_000,
+  });
   const running = elector.run();
   await clock.advance(0);
   expect(elector.isLeader()).toBe(true);
@@ -386,7 +534,9 @@ const SCENARIOS: Array<[string, (api: FakeApi) => Promise<void>]> = [
   ['leader election', leaderScenario],
 ];
 
-async function record(scenario: (api: FakeApi) => Promise<void>): Promise<{ accesses: Access[]; recorder: AccessRecorder }> {
+async function record(
+  scenario: (api: FakeApi) => Promise<void>,
+): Promise<{ accesses: Access[]; recorder: AccessRecorder }> {
   const api = new FakeApi();
   const recorder = new AccessRecorder(api);
   await scenario(api);
@@ -396,11 +546,17 @@ async function record(scenario: (api: FakeApi) => Promise<void>): Promise<{ acce
 
 /** The controllers `ner-ops operator` runs, built as main.ts builds them. */
 function operatorControllers() {
-  const deps: ControllerDeps = { namespace: undefined, prometheusUrl: undefined, logger: pino({ level: 'silent' }), clock: undefined };
+  const deps: ControllerDeps = {
+    namespace: undefined,
+    prometheusUrl: undefined,
+    logger: pino({ level: 'silent' }),
+    clock: undefined,
+  };
   return controllers.map((c) => (typeof c === 'function' ? c(deps) : c));
 }
 
-const rowLabel = (p: { verb: string; group: string; resource: string; subresource?: string }) => `${p.verb} ${accessLabel(p)}`;
+const rowLabel = (p: { verb: string; group: string; resource: string; subresource?: string }) =>
+  `${p.verb} ${accessLabel(p)}`;
 
 // ---------------------------------------------------------------------------------------------------
 
@@ -413,14 +569,26 @@ describe('requestAccess: the authorization attributes of a request, as the API s
     ['GET', '/apis/batch/v1/jobs', { watch: true }, ['watch jobs.batch /']],
     ['POST', '/apis/events.k8s.io/v1/namespaces/ns/events', {}, ['create events.events.k8s.io ns/']],
     ['PUT', '/apis/coordination.k8s.io/v1/namespaces/ns/leases/l', {}, ['update leases.coordination.k8s.io ns/l']],
-    ['PATCH', '/apis/nerops.io/v1alpha1/namespaces/ns/nermodels/m/status', {}, ['patch nermodels/status.nerops.io ns/m']],
-    ['PATCH', '/apis/nerops.io/v1alpha1/namespaces/ns/nermodels/m', { created: true }, ['patch nermodels.nerops.io ns/m', 'create nermodels.nerops.io ns/m']],
+    [
+      'PATCH',
+      '/apis/nerops.io/v1alpha1/namespaces/ns/nermodels/m/status',
+      {},
+      ['patch nermodels/status.nerops.io ns/m'],
+    ],
+    [
+      'PATCH',
+      '/apis/nerops.io/v1alpha1/namespaces/ns/nermodels/m',
+      { created: true },
+      ['patch nermodels.nerops.io ns/m', 'create nermodels.nerops.io ns/m'],
+    ],
     ['DELETE', '/api/v1/namespaces/ns/services/s', {}, ['delete services ns/s']],
     ['DELETE', '/api/v1/namespaces/ns/services', {}, ['deletecollection services ns/']],
     ['GET', '/api/v1/namespaces/ns', {}, ['get namespaces /ns']],
     ['PUT', '/api/v1/namespaces/ns/status', {}, ['update namespaces/status /ns']],
   ])('%s %s', (method, path, options, expected) => {
-    const got = (requestAccess(method, path, options) ?? []).map((a) => `${a.verb} ${accessLabel(a)} ${a.namespace ?? ''}/${a.name ?? ''}`);
+    const got = (requestAccess(method, path, options) ?? []).map(
+      (a) => `${a.verb} ${accessLabel(a)} ${a.namespace ?? ''}/${a.name ?? ''}`,
+    );
     expect(got).toEqual(expected);
   });
 
@@ -453,7 +621,9 @@ describe('the permission table', () => {
   });
 
   it('groups into one rule per resource with its verbs (what the chart gets)', () => {
-    const deployments = rbacRules(OPERATOR_PERMISSIONS, 'workload').find((r) => r.group === 'apps' && r.resource === 'deployments');
+    const deployments = rbacRules(OPERATOR_PERMISSIONS, 'workload').find(
+      (r) => r.group === 'apps' && r.resource === 'deployments',
+    );
     expect(deployments?.verbs.map((v) => v.verb)).toEqual(['list', 'watch', 'create', 'patch', 'delete']);
     const leases = rbacRules(OPERATOR_PERMISSIONS, 'leaderElection');
     expect(leases.map((r) => [r.resource, r.byName, r.verbs.map((v) => v.verb)])).toEqual([
@@ -464,7 +634,7 @@ describe('the permission table', () => {
 });
 
 describe('the code needs exactly the table', () => {
-  it('every informer of the operator\'s controllers (primary, owned, watched kinds) can list and watch', () => {
+  it("every informer of the operator's controllers (primary, owned, watched kinds) can list and watch", () => {
     const specs = operatorControllers();
     expect(specs.map((s) => s.name)).toEqual(['nermodel', 'nerdeployment', 'driftpolicy']);
     const missing = informerAccess(specs).filter((a) => !permits(OPERATOR_PERMISSIONS, a));
@@ -480,7 +650,16 @@ describe('the code needs exactly the table', () => {
   it('the requests the chart once lacked are among them: canary deletes, the annotation patch, HTTPRoute reads and patches', async () => {
     const seen = new Set<string>();
     for (const [, s] of SCENARIOS) for (const a of (await record(s)).accesses) seen.add(rowLabel(a));
-    for (const needed of ['delete deployments.apps', 'delete services', 'patch nerdeployments.nerops.io', 'get httproutes.gateway.networking.k8s.io', 'patch httproutes.gateway.networking.k8s.io', 'create nermodels.nerops.io', 'list pods', 'get configmaps']) {
+    for (const needed of [
+      'delete deployments.apps',
+      'delete services',
+      'patch nerdeployments.nerops.io',
+      'get httproutes.gateway.networking.k8s.io',
+      'patch httproutes.gateway.networking.k8s.io',
+      'create nermodels.nerops.io',
+      'list pods',
+      'get configmaps',
+    ]) {
       expect(seen, needed).toContain(needed);
     }
   });
@@ -491,7 +670,11 @@ describe('the code needs exactly the table', () => {
     const unused = OPERATOR_PERMISSIONS.filter((p) => !p.checkedBy && !used.has(rowLabel(p))).map(rowLabel);
     expect(unused).toEqual([]);
     // The admission checks: children with blockOwnerDeletion point at exactly these owners.
-    expect(OPERATOR_PERMISSIONS.filter((p) => p.checkedBy).map(rowLabel)).toEqual(['update nermodels/finalizers.nerops.io', 'update nerdeployments/finalizers.nerops.io', 'update driftpolicies/finalizers.nerops.io']);
+    expect(OPERATOR_PERMISSIONS.filter((p) => p.checkedBy).map(rowLabel)).toEqual([
+      'update nermodels/finalizers.nerops.io',
+      'update nerdeployments/finalizers.nerops.io',
+      'update driftpolicies/finalizers.nerops.io',
+    ]);
   });
 
   it('a request outside the table is reported by the recorder', async () => {

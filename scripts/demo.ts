@@ -69,23 +69,43 @@ async function trainModel(label: string, train: { count: number; seed: number },
   await mkdir(dir, { recursive: true });
   await writeConll(join(dir, 'train.conll'), generateNotes(train));
   await writeConll(join(dir, 'dev.conll'), generateNotes({ count: 400, seed: 1000 + train.seed }));
-  const r = await trainBundle({ trainFile: join(dir, 'train.conll'), devFile: join(dir, 'dev.conll'), outDir: join(dir, 'bundle'), seed: train.seed, epochs, name: 'clinical-ner', version: label });
-  say(`${label}: ${train.count} notes, ${epochs} epochs → held-out F1 ${r.metrics.micro.f1.toFixed(3)}, ${r.trainSeconds.toFixed(1)} s, sha256:${r.digest.slice(0, 12)}…`);
+  const r = await trainBundle({
+    trainFile: join(dir, 'train.conll'),
+    devFile: join(dir, 'dev.conll'),
+    outDir: join(dir, 'bundle'),
+    seed: train.seed,
+    epochs,
+    name: 'clinical-ner',
+    version: label,
+  });
+  say(
+    `${label}: ${train.count} notes, ${epochs} epochs → held-out F1 ${r.metrics.micro.f1.toFixed(3)}, ${r.trainSeconds.toFixed(1)} s, sha256:${r.digest.slice(0, 12)}…`,
+  );
   return { label, dir: r.outDir, digest: r.digest, f1: r.metrics.micro.f1 };
 }
 
 async function main(): Promise<void> {
   await rm(work, { recursive: true, force: true });
-  await Promise.all(['manifests', 'models', 'retraining/dataset'].map((d) => mkdir(join(work, d), { recursive: true })));
+  await Promise.all(
+    ['manifests', 'models', 'retraining/dataset'].map((d) => mkdir(join(work, d), { recursive: true })),
+  );
 
   phase('training two models on synthetic clinical notes (no patient data)');
   const v1 = await trainModel('1.0.0', { count: 60, seed: 1 }, 1);
   const v2 = await trainModel('1.1.0', { count: 600, seed: 2 }, 4);
   // The annotated data a retraining will get: both vocabularies to learn from, held out on the new one.
-  await writeConll(join(work, 'retraining/dataset/train.conll'), [...generateNotes({ count: 300, seed: 3 }), ...generateNotes({ count: 300, seed: 4, vocabulary: 'shifted' })]);
-  await writeConll(join(work, 'retraining/dataset/dev.conll'), generateNotes({ count: 400, seed: 5, vocabulary: 'shifted' }));
+  await writeConll(join(work, 'retraining/dataset/train.conll'), [
+    ...generateNotes({ count: 300, seed: 3 }),
+    ...generateNotes({ count: 300, seed: 4, vocabulary: 'shifted' }),
+  ]);
+  await writeConll(
+    join(work, 'retraining/dataset/dev.conll'),
+    generateNotes({ count: 400, seed: 5, vocabulary: 'shifted' }),
+  );
 
-  phase('a local cluster (control plane; a node with containerd, kubelet, kube-proxy; CoreDNS; Prometheus), `helm install` of the operator, the models and the dataset on claims');
+  phase(
+    'a local cluster (control plane; a node with containerd, kubelet, kube-proxy; CoreDNS; Prometheus), `helm install` of the operator, the models and the dataset on claims',
+  );
   const up = Date.now();
   await stage.start(['models', 'retraining']);
   const [v1Uri, v2Uri, datasetUri, outputUri] = await Promise.all([
@@ -107,21 +127,39 @@ async function main(): Promise<void> {
   const example = 'Hx of atrial fibrillation on apixaban; started lisinopril 10 mg for hypertension.';
   const target = running.endpoints.targets()[0];
   if (target) {
-    const r = (await (await fetch(target.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: example }) })).json()) as { entities: Array<{ label: string; text: string; score: number }> };
+    const r = (await (
+      await fetch(target.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ text: example }),
+      })
+    ).json()) as { entities: Array<{ label: string; text: string; score: number }> };
     say(`POST /v1/extract "${example}"`);
-    for (const e of r.entities) detail(`${e.label.padEnd(10)} ${JSON.stringify(e.text).padEnd(24)} p=${e.score.toFixed(3)}`);
+    for (const e of r.entities)
+      detail(`${e.label.padEnd(10)} ${JSON.stringify(e.text).padEnd(24)} p=${e.score.toFixed(3)}`);
   }
   let vocabulary: Vocabulary = 'base';
   const notes: Record<Vocabulary, () => string> = {
     base: cycle(generateNotes({ count: 1000, seed: 101 }).map((n) => n.text)),
     shifted: cycle(generateNotes({ count: 1000, seed: 303, vocabulary: 'shifted' }).map((n) => n.text)),
   };
-  running.traffic = new TrafficGenerator({ rate: RATE, targets: running.endpoints.targets, nextText: () => notes[vocabulary]() }).start();
-  const trafficTicker = setInterval(() => running.traffic && say(`traffic: ${trafficLine(running.traffic.stats, RATE)} (${vocabulary} notes)`), 15_000);
-  say(`traffic: ${RATE} req/s of synthetic notes from this host, spread over the Service's ready pods (pod IPs on the node's bridge)`);
+  running.traffic = new TrafficGenerator({
+    rate: RATE,
+    targets: running.endpoints.targets,
+    nextText: () => notes[vocabulary](),
+  }).start();
+  const trafficTicker = setInterval(
+    () => running.traffic && say(`traffic: ${trafficLine(running.traffic.stats, RATE)} (${vocabulary} notes)`),
+    15_000,
+  );
+  say(
+    `traffic: ${RATE} req/s of synthetic notes from this host, spread over the Service's ready pods (pod IPs on the node's bridge)`,
+  );
 
   try {
-    phase(`canary: v2 appears in the family → gates → steps ${DEMO_ROLLOUT.steps.map((s) => `${s.weight}%/${s.pauseSeconds}s`).join(', ')} → promote`);
+    phase(
+      `canary: v2 appears in the family → gates → steps ${DEMO_ROLLOUT.steps.map((s) => `${s.weight}%/${s.pauseSeconds}s`).join(', ')} → promote`,
+    );
     await new Promise((r) => setTimeout(r, 10_000)); // some stable traffic first
     await stage.apply(nerModel('clinical-ner-v2', '1.1.0', v2Uri, v2.digest));
     await waitModel('clinical-ner-v2');
@@ -129,25 +167,63 @@ async function main(): Promise<void> {
     await waitOn('clinical-ner-v2');
     timings.push(['v2: NerModel Ready → 100 % of traffic', Date.now() - readyAt]);
 
-    phase(`drift: a DriftPolicy (every ${DEMO_DRIFT.interval} over ${DEMO_DRIFT.window}, ${DEMO_DRIFT.consecutiveBreaches} breaches) → retraining → canary → promote`);
+    phase(
+      `drift: a DriftPolicy (every ${DEMO_DRIFT.interval} over ${DEMO_DRIFT.window}, ${DEMO_DRIFT.consecutiveBreaches} breaches) → retraining → canary → promote`,
+    );
     await stage.apply(driftPolicy(datasetUri, outputUri));
-    const healthy = await follow('in-distribution evaluations', () => get<DriftPolicy>(driftPolicies, DEPLOYMENT), driftLine, (p) => p.status?.state === 'Healthy', { timeoutMs: 2 * MIN, print: say });
+    const healthy = await follow(
+      'in-distribution evaluations',
+      () => get<DriftPolicy>(driftPolicies, DEPLOYMENT),
+      driftLine,
+      (p) => p.status?.state === 'Healthy',
+      { timeoutMs: 2 * MIN, print: say },
+    );
     await new Promise((r) => setTimeout(r, 15_000));
     say(`the notes now shift to a new vocabulary (other diseases, drugs and phrasing)`);
     vocabulary = 'shifted';
     const onset = Date.now();
     const sentAtOnset = running.traffic.stats.sent;
-    const warned = await follow('a retraining Job', () => get<DriftPolicy>(driftPolicies, DEPLOYMENT), driftLine, (p) => p.status?.activeJob !== undefined, { timeoutMs: 3 * MIN, print: say });
+    const warned = await follow(
+      'a retraining Job',
+      () => get<DriftPolicy>(driftPolicies, DEPLOYMENT),
+      driftLine,
+      (p) => p.status?.activeJob !== undefined,
+      { timeoutMs: 3 * MIN, print: say },
+    );
     const job = warned.status?.activeJob?.name ?? '';
-    timings.push([`drift onset → retraining Job (${running.traffic.stats.sent - sentAtOnset} requests)`, Date.now() - onset]);
-    await follow(`Job ${job}`, () => get<V1Job>(builtin.jobs, job), (j) => `Job ${job}: ${j.status?.succeeded ? 'Succeeded' : j.status?.failed ? 'Failed' : 'Running'} (ner-ops retrain: validate dataset, train, evaluate new vs base)`, (j) => !!(j.status?.succeeded || j.status?.failed), { timeoutMs: 5 * MIN, print: say });
-    const run = await follow('the retraining result', () => get<DriftPolicy>(driftPolicies, DEPLOYMENT), (p) => `retraining: ${p.status?.history?.at(-1)?.outcome ?? 'pending'} ${p.status?.history?.at(-1)?.message ?? ''}`, (p) => p.status?.history?.at(-1)?.runId === warned.status?.activeJob?.runId, { timeoutMs: MIN, print: say });
+    timings.push([
+      `drift onset → retraining Job (${running.traffic.stats.sent - sentAtOnset} requests)`,
+      Date.now() - onset,
+    ]);
+    await follow(
+      `Job ${job}`,
+      () => get<V1Job>(builtin.jobs, job),
+      (j) =>
+        `Job ${job}: ${j.status?.succeeded ? 'Succeeded' : j.status?.failed ? 'Failed' : 'Running'} (ner-ops retrain: validate dataset, train, evaluate new vs base)`,
+      (j) => !!(j.status?.succeeded || j.status?.failed),
+      { timeoutMs: 5 * MIN, print: say },
+    );
+    const run = await follow(
+      'the retraining result',
+      () => get<DriftPolicy>(driftPolicies, DEPLOYMENT),
+      (p) =>
+        `retraining: ${p.status?.history?.at(-1)?.outcome ?? 'pending'} ${p.status?.history?.at(-1)?.message ?? ''}`,
+      (p) => p.status?.history?.at(-1)?.runId === warned.status?.activeJob?.runId,
+      { timeoutMs: MIN, print: say },
+    );
     const record = run.status?.history?.at(-1);
-    if (record?.outcome !== 'Succeeded' || !record.model) throw new Error(`retraining ${record?.outcome}: ${record?.message}`);
+    if (record?.outcome !== 'Succeeded' || !record.model)
+      throw new Error(`retraining ${record?.outcome}: ${record?.message}`);
     await waitModel(record.model);
     await waitOn(record.model);
     timings.push(['drift onset → retrained model at 100 % of traffic', Date.now() - onset]);
-    const after = await follow(`the policy against ${record.model}'s baseline`, () => get<DriftPolicy>(driftPolicies, DEPLOYMENT), driftLine, (p) => p.status?.lastEvaluation?.model === record.model && p.status?.state === 'Healthy', { timeoutMs: 2 * MIN, print: say });
+    const after = await follow(
+      `the policy against ${record.model}'s baseline`,
+      () => get<DriftPolicy>(driftPolicies, DEPLOYMENT),
+      driftLine,
+      (p) => p.status?.lastEvaluation?.model === record.model && p.status?.state === 'Healthy',
+      { timeoutMs: 2 * MIN, print: say },
+    );
 
     phase('summary');
     clearInterval(trafficTicker);
@@ -161,16 +237,23 @@ async function summary(healthy: DriftPolicy, warned: DriftPolicy, after: DriftPo
   const models = await stage.list<NerModel>(nerModels);
   console.log('  models');
   for (const m of models) {
-    const parent = m.spec.lineage?.parentModel ? `retrained from ${m.spec.lineage.parentModel} by Job ${m.spec.lineage.trainingJob}` : 'applied by hand';
-    console.log(`    ${m.metadata.name?.padEnd(34)} ${m.status?.phase?.padEnd(6)} F1 ${m.status?.metrics?.micro.f1.toFixed(3) ?? '–'}  ${parent}`);
+    const parent = m.spec.lineage?.parentModel
+      ? `retrained from ${m.spec.lineage.parentModel} by Job ${m.spec.lineage.trainingJob}`
+      : 'applied by hand';
+    console.log(
+      `    ${m.metadata.name?.padEnd(34)} ${m.status?.phase?.padEnd(6)} F1 ${m.status?.metrics?.micro.f1.toFixed(3) ?? '–'}  ${parent}`,
+    );
   }
   const nd = await get<NerDeployment>(nerDeployments, DEPLOYMENT);
   console.log('  rollouts');
   for (const h of nd.status?.history ?? []) {
     const secs = h.startTime ? ` in ${((Date.parse(h.endTime) - Date.parse(h.startTime)) / 1000).toFixed(0)} s` : '';
-    console.log(`    ${h.previousModel ?? '–'} → ${h.model}: ${h.outcome}${secs} (${h.stepsCompleted ?? 0}/${nd.spec.rollout.steps.length} steps)`);
+    console.log(
+      `    ${h.previousModel ?? '–'} → ${h.model}: ${h.outcome}${secs} (${h.stepsCompleted ?? 0}/${nd.spec.rollout.steps.length} steps)`,
+    );
   }
-  const values = (p: DriftPolicy) => p.status?.lastEvaluation?.signals.map((s) => `${s.name} ${s.value?.toFixed(3) ?? '–'}`).join(', ');
+  const values = (p: DriftPolicy) =>
+    p.status?.lastEvaluation?.signals.map((s) => `${s.name} ${s.value?.toFixed(3) ?? '–'}`).join(', ');
   console.log('  drift signals (warning thresholds: 0.1 distance/PSI, 0.05 unknown-token rate)');
   console.log(`    in-distribution vs v2:         ${values(healthy)}`);
   console.log(`    shifted vs v2 (Warning):       ${values(warned)}`);
@@ -194,8 +277,11 @@ try {
   await main();
 } catch (err) {
   const causes: string[] = [];
-  for (let e = (err as Error).cause; e instanceof Error && causes.length < 5; e = e.cause) causes.push(`  cause: ${e.message}`);
-  console.error(`\ndemo failed: ${(err as Error).message}${causes.map((c) => `\n${c}`).join('')}\n  logs (saved while stopping): ${stage.operatorLog}, ${join(work, 'pods')}, ${join(work, 'cluster', 'logs')}`);
+  for (let e = (err as Error).cause; e instanceof Error && causes.length < 5; e = e.cause)
+    causes.push(`  cause: ${e.message}`);
+  console.error(
+    `\ndemo failed: ${(err as Error).message}${causes.map((c) => `\n${c}`).join('')}\n  logs (saved while stopping): ${stage.operatorLog}, ${join(work, 'pods')}, ${join(work, 'cluster', 'logs')}`,
+  );
   process.exitCode = 1;
 } finally {
   console.log(`\nstopping the cluster and the operator…`);

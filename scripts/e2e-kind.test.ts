@@ -21,7 +21,10 @@ interface Doc {
 }
 
 function printed(): Doc[] {
-  const out = execFileSync('bash', [script], { env: { ...process.env, E2E_PRINT: '1', APP_NS: 'nerops-e2e' }, encoding: 'utf8' });
+  const out = execFileSync('bash', [script], {
+    env: { ...process.env, E2E_PRINT: '1', APP_NS: 'nerops-e2e' },
+    encoding: 'utf8',
+  });
   return (loadAll(out) as (Doc | null)[]).filter((d): d is Doc => d !== null);
 }
 
@@ -33,12 +36,19 @@ describe('scripts/e2e-kind.sh', () => {
   it('prints valid NerModels, NerDeployment and DriftPolicy for the canary and drift scenarios', () => {
     const docs = printed();
     const byKind = (kind: string) => docs.filter((d) => d.kind === kind);
-    expect(byKind('NerModel').map((d) => NerModelSchema.parse(d).spec.family)).toEqual(['clinical-ner', 'clinical-ner']);
+    expect(byKind('NerModel').map((d) => NerModelSchema.parse(d).spec.family)).toEqual([
+      'clinical-ner',
+      'clinical-ner',
+    ]);
     const [nd] = byKind('NerDeployment').map((d) => NerDeploymentSchema.parse(d));
     expect(nd?.spec.modelSelector?.family).toBe('clinical-ner');
     expect(nd?.spec.rollout.analysisIntervalSeconds).toBeLessThanOrEqual(15);
     const [policy] = byKind('DriftPolicy').map((d) => DriftPolicySchema.parse(d));
-    expect(policy?.spec).toMatchObject({ targetRef: { name: nd?.metadata.name }, consecutiveBreaches: 2, onWarning: 'Retrain' });
+    expect(policy?.spec).toMatchObject({
+      targetRef: { name: nd?.metadata.name },
+      consecutiveBreaches: 2,
+      onWarning: 'Retrain',
+    });
     // Dataset and output on the claim every pod of the scenario mounts.
     expect(policy?.spec.retraining.datasetUri).toMatch(/^pvc:\/\/nerops-store\//);
     expect(policy?.spec.retraining.outputUri).toMatch(/^pvc:\/\/nerops-store\//);
@@ -47,7 +57,9 @@ describe('scripts/e2e-kind.sh', () => {
     const traffic = byKind('Pod').filter((d) => d.metadata.name.startsWith('traffic-'));
     expect(traffic.map((d) => d.metadata.name)).toEqual(['traffic-base', 'traffic-shifted']);
     // Prometheus scrapes the servers of the scenario's namespace.
-    const prom = load(byKind('ConfigMap').find((d) => d.metadata.name === 'prometheus')?.data?.['prometheus.yml'] ?? '') as { scrape_configs: { kubernetes_sd_configs: { namespaces: { names: string[] } }[] }[] };
+    const prom = load(
+      byKind('ConfigMap').find((d) => d.metadata.name === 'prometheus')?.data?.['prometheus.yml'] ?? '',
+    ) as { scrape_configs: { kubernetes_sd_configs: { namespaces: { names: string[] } }[] }[] };
     expect(prom.scrape_configs[0]?.kubernetes_sd_configs[0]?.namespaces.names).toEqual(['nerops-e2e']);
   });
 });

@@ -39,7 +39,8 @@ function applyDefaults(value: unknown, schema: JsonSchema): unknown {
     if (out[name] !== undefined) out[name] = applyDefaults(out[name], child);
   }
   if (typeof schema.additionalProperties === 'object') {
-    for (const k of Object.keys(out)) if (!(k in props)) out[k] = applyDefaults(out[k], schema.additionalProperties as JsonSchema);
+    for (const k of Object.keys(out))
+      if (!(k in props)) out[k] = applyDefaults(out[k], schema.additionalProperties as JsonSchema);
   }
   return out;
 }
@@ -50,34 +51,58 @@ describe('gen-crds', () => {
   });
 
   it('generates one CRD per kind', () => {
-    expect([...generated.keys()].sort()).toEqual(['driftpolicies.nerops.io.yaml', 'nerdeployments.nerops.io.yaml', 'nermodels.nerops.io.yaml']);
+    expect([...generated.keys()].sort()).toEqual([
+      'driftpolicies.nerops.io.yaml',
+      'nerdeployments.nerops.io.yaml',
+      'nermodels.nerops.io.yaml',
+    ]);
   });
 
-  it.each(CRD_DEFINITIONS.map((d) => [d.names.kind] as const))('%s: every spec and status field has a description', (kind) => {
-    const missing: string[] = [];
-    const walk = (n: JsonSchema, path: string): void => {
-      if (!n.description) missing.push(path);
-      for (const [k, v] of Object.entries((n.properties ?? {}) as Record<string, JsonSchema>)) walk(v, `${path}.${k}`);
-      if (n.items) for (const [k, v] of Object.entries(((n.items as JsonSchema).properties ?? {}) as Record<string, JsonSchema>)) walk(v, `${path}[].${k}`);
-    };
-    const top = committedSchema(kind).properties as Record<string, JsonSchema>;
-    walk(top.spec as JsonSchema, 'spec');
-    walk(top.status as JsonSchema, 'status');
-    expect(missing).toEqual([]);
-  });
+  it.each(CRD_DEFINITIONS.map((d) => [d.names.kind] as const))(
+    '%s: every spec and status field has a description',
+    (kind) => {
+      const missing: string[] = [];
+      const walk = (n: JsonSchema, path: string): void => {
+        if (!n.description) missing.push(path);
+        for (const [k, v] of Object.entries((n.properties ?? {}) as Record<string, JsonSchema>))
+          walk(v, `${path}.${k}`);
+        if (n.items)
+          for (const [k, v] of Object.entries(((n.items as JsonSchema).properties ?? {}) as Record<string, JsonSchema>))
+            walk(v, `${path}[].${k}`);
+      };
+      const top = committedSchema(kind).properties as Record<string, JsonSchema>;
+      walk(top.spec as JsonSchema, 'spec');
+      walk(top.status as JsonSchema, 'status');
+      expect(missing).toEqual([]);
+    },
+  );
 
-  it.each(CRD_DEFINITIONS.map((d) => [d.names.kind] as const))('%s: the status subresource and printer columns are declared', (kind) => {
-    const def = CRD_DEFINITIONS.find((d) => d.names.kind === kind);
-    const crd = yaml.load(generated.get(crdFileName(def!)) ?? '') as { spec: { versions: Record<string, unknown>[]; names: Record<string, unknown> } };
-    const v = crd.spec.versions[0]!;
-    expect(v.subresources).toEqual({ status: {} });
-    expect((v.additionalPrinterColumns as unknown[]).length).toBeGreaterThan(2);
-    expect(crd.spec.names.categories).toEqual(['ner']);
-  });
+  it.each(CRD_DEFINITIONS.map((d) => [d.names.kind] as const))(
+    '%s: the status subresource and printer columns are declared',
+    (kind) => {
+      const def = CRD_DEFINITIONS.find((d) => d.names.kind === kind);
+      const crd = yaml.load(generated.get(crdFileName(def!)) ?? '') as {
+        spec: { versions: Record<string, unknown>[]; names: Record<string, unknown> };
+      };
+      const v = crd.spec.versions[0]!;
+      expect(v.subresources).toEqual({ status: {} });
+      expect((v.additionalPrinterColumns as unknown[]).length).toBeGreaterThan(2);
+      expect(crd.spec.names.categories).toEqual(['ner']);
+    },
+  );
 
   it('NerDeployment printer columns are STABLE, CANARY, WEIGHT, STEP, PHASE, READY, RPS', () => {
     const def = CRD_DEFINITIONS.find((d) => d.names.kind === 'NerDeployment')!;
-    expect(def.printerColumns.map((c) => c.name.toUpperCase())).toEqual(['STABLE', 'CANARY', 'WEIGHT', 'STEP', 'PHASE', 'READY', 'RPS', 'AGE']);
+    expect(def.printerColumns.map((c) => c.name.toUpperCase())).toEqual([
+      'STABLE',
+      'CANARY',
+      'WEIGHT',
+      'STEP',
+      'PHASE',
+      'READY',
+      'RPS',
+      'AGE',
+    ]);
   });
 });
 
@@ -95,10 +120,18 @@ describe('zod schemas and CRD YAML agree', () => {
 
   it.each([
     ['NerDeployment', { model: 'm' }],
-    ['NerDeployment', { modelSelector: { family: 'f' }, autoscaling: { targetRequestsPerSecond: 5 }, shadow: { percent: 5 } }],
+    [
+      'NerDeployment',
+      { modelSelector: { family: 'f' }, autoscaling: { targetRequestsPerSecond: 5 }, shadow: { percent: 5 } },
+    ],
     ['DriftPolicy', { targetRef: { name: 'd' }, retraining: { datasetUri: 'file:///d', outputUri: 'file:///o' } }],
   ] as const)('minimal %s %j: the YAML defaults equal the zod defaults', (kind, spec) => {
-    const obj: Obj = { apiVersion: 'nerops.io/v1alpha1', kind, metadata: { name: 'x' }, spec: structuredClone(spec) as Record<string, unknown> };
+    const obj: Obj = {
+      apiVersion: 'nerops.io/v1alpha1',
+      kind,
+      metadata: { name: 'x' },
+      spec: structuredClone(spec) as Record<string, unknown>,
+    };
     const specSchema = (committedSchema(kind).properties as Record<string, JsonSchema>).spec as JsonSchema;
     expect(applyDefaults(obj.spec, specSchema)).toEqual(FULL_SCHEMAS[kind]!.parse(obj).spec);
   });
@@ -119,7 +152,11 @@ describe('toStructural', () => {
     expect(
       toStructural({ type: 'integer', minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER }),
     ).toEqual({ type: 'integer' });
-    expect(toStructural({ type: 'number', exclusiveMinimum: 0 })).toEqual({ type: 'number', minimum: 0, exclusiveMinimum: true });
+    expect(toStructural({ type: 'number', exclusiveMinimum: 0 })).toEqual({
+      type: 'number',
+      minimum: 0,
+      exclusiveMinimum: true,
+    });
   });
 
   it('refuses what has no structural equivalent', () => {
@@ -131,7 +168,10 @@ describe('toStructural', () => {
 
   it('turns an int-or-string union into the Kubernetes form with the string pattern', () => {
     expect(
-      toStructural({ 'x-kubernetes-int-or-string': true, anyOf: [{ type: 'string', pattern: '^a$' }, { type: 'integer' }] }),
+      toStructural({
+        'x-kubernetes-int-or-string': true,
+        anyOf: [{ type: 'string', pattern: '^a$' }, { type: 'integer' }],
+      }),
     ).toEqual({ 'x-kubernetes-int-or-string': true, pattern: '^a$', anyOf: [{ type: 'integer' }, { type: 'string' }] });
   });
 });

@@ -58,7 +58,8 @@ export function toStructural(node: JsonSchema, path = ''): JsonSchema {
         break;
       case 'type':
         if (intOrString) break; // int-or-string nodes must not declare a type
-        if (typeof value !== 'string') throw new Error(`gen-crds: ${path || '<root>'}: union type ${JSON.stringify(value)} is not structural`);
+        if (typeof value !== 'string')
+          throw new Error(`gen-crds: ${path || '<root>'}: union type ${JSON.stringify(value)} is not structural`);
         out.type = value;
         break;
       case 'anyOf':
@@ -159,8 +160,23 @@ export interface DocNode {
 
 /** Methods that return a schema of the same shape (descriptions pass through them). */
 const PASS_THROUGH = new Set([
-  'optional', 'default', 'prefault', 'refine', 'superRefine', 'check', 'meta', 'describe', 'min', 'max', 'gt', 'lt',
-  'regex', 'length', 'nonempty', 'readonly', 'catch',
+  'optional',
+  'default',
+  'prefault',
+  'refine',
+  'superRefine',
+  'check',
+  'meta',
+  'describe',
+  'min',
+  'max',
+  'gt',
+  'lt',
+  'regex',
+  'length',
+  'nonempty',
+  'readonly',
+  'catch',
 ]);
 /** Helpers from common.ts whose first argument is the schema. */
 const HELPERS = new Set(['withCel', 'withDefaults', 'listMap', 'listSet', 'preserveUnknown']);
@@ -271,7 +287,9 @@ function orderKeys(schema: JsonSchema): JsonSchema {
   for (const [k, v] of Object.entries(schema)) {
     if (k === 'description') continue;
     if (k === 'properties') {
-      out.properties = Object.fromEntries(Object.entries(v as Record<string, JsonSchema>).map(([n, c]) => [n, orderKeys(c)]));
+      out.properties = Object.fromEntries(
+        Object.entries(v as Record<string, JsonSchema>).map(([n, c]) => [n, orderKeys(c)]),
+      );
     } else if (k === 'items' || (k === 'additionalProperties' && typeof v === 'object')) {
       out[k] = orderKeys(v as JsonSchema);
     } else {
@@ -302,7 +320,10 @@ export function buildCrd(def: CrdDefinition, docs: DocIndex): JsonSchema {
         description: 'APIVersion defines the versioned schema of this representation of an object.',
         type: 'string',
       },
-      kind: { description: 'Kind is a string value representing the REST resource this object represents.', type: 'string' },
+      kind: {
+        description: 'Kind is a string value representing the REST resource this object represents.',
+        type: 'string',
+      },
       metadata: { type: 'object' },
       spec,
       status,

@@ -32,7 +32,13 @@ interface Crd {
       served: boolean;
       storage: boolean;
       schema: { openAPIV3Schema: Schema };
-      additionalPrinterColumns?: Array<{ name: string; type: string; jsonPath: string; priority?: number; description?: string }>;
+      additionalPrinterColumns?: Array<{
+        name: string;
+        type: string;
+        jsonPath: string;
+        priority?: number;
+        description?: string;
+      }>;
       subresources?: Record<string, unknown>;
     }>;
   };
@@ -42,7 +48,10 @@ export const OUTPUT = join('docs', 'crd-reference.md');
 
 /** Markdown-safe table cell: one line, pipes escaped. */
 function cell(s: string): string {
-  return s.replace(/\s*\n\s*/g, ' ').replace(/\|/g, '\\|').trim();
+  return s
+    .replace(/\s*\n\s*/g, ' ')
+    .replace(/\|/g, '\\|')
+    .trim();
 }
 
 function code(v: unknown): string {
@@ -54,7 +63,8 @@ function typeOf(s: Schema): string {
   if (s['x-kubernetes-int-or-string']) return 'int or string';
   if (s.anyOf) return s.anyOf.map(typeOf).join(' or ');
   if (s.type === 'array') return `${s.items ? typeOf(s.items) : 'any'}[]`;
-  if (s.type === 'object' && s.additionalProperties && typeof s.additionalProperties === 'object' && !s.properties) return `map[string]${typeOf(s.additionalProperties)}`;
+  if (s.type === 'object' && s.additionalProperties && typeof s.additionalProperties === 'object' && !s.properties)
+    return `map[string]${typeOf(s.additionalProperties)}`;
   if (s.type === 'object' && s['x-kubernetes-preserve-unknown-fields'] && !s.properties) return 'object (free-form)';
   return s.type ?? 'any';
 }
@@ -72,7 +82,10 @@ function constraints(s: Schema): string[] {
   if (s.maxItems !== undefined) out.push(`items ≤ ${String(s.maxItems)}`);
   if (s.pattern !== undefined) out.push(`pattern ${code(s.pattern)}`);
   if (s.format !== undefined) out.push(`format ${String(s.format)}`);
-  if (s['x-kubernetes-list-type']) out.push(`list type ${String(s['x-kubernetes-list-type'])}${s['x-kubernetes-list-map-keys'] ? ` (keys ${(s['x-kubernetes-list-map-keys'] as string[]).join(', ')})` : ''}`);
+  if (s['x-kubernetes-list-type'])
+    out.push(
+      `list type ${String(s['x-kubernetes-list-type'])}${s['x-kubernetes-list-map-keys'] ? ` (keys ${(s['x-kubernetes-list-map-keys'] as string[]).join(', ')})` : ''}`,
+    );
   const rules = (s['x-kubernetes-validations'] as Array<{ rule: string; message?: string }> | undefined) ?? [];
   for (const r of rules) out.push(r.message ? `rule: ${r.message}` : `rule ${code(r.rule)}`);
   return out;
@@ -82,17 +95,22 @@ function constraints(s: Schema): string[] {
 function rows(s: Schema, path: string, required: boolean, out: string[]): void {
   if (path) {
     const def = s.default !== undefined ? code(s.default) : '';
-    out.push(`| \`${path}\` | ${cell(typeOf(s))} | ${required ? 'yes' : ''} | ${def} | ${cell(constraints(s).join('; '))} | ${cell(s.description ?? '')} |`);
+    out.push(
+      `| \`${path}\` | ${cell(typeOf(s))} | ${required ? 'yes' : ''} | ${def} | ${cell(constraints(s).join('; '))} | ${cell(s.description ?? '')} |`,
+    );
   }
   const req = new Set(s.required ?? []);
-  for (const [name, child] of Object.entries(s.properties ?? {})) rows(child, path ? `${path}.${name}` : name, req.has(name), out);
+  for (const [name, child] of Object.entries(s.properties ?? {}))
+    rows(child, path ? `${path}.${name}` : name, req.has(name), out);
   if (s.items && (s.items.properties || s.items.items)) {
     const req2 = new Set(s.items.required ?? []);
-    for (const [name, child] of Object.entries(s.items.properties ?? {})) rows(child, `${path}[].${name}`, req2.has(name), out);
+    for (const [name, child] of Object.entries(s.items.properties ?? {}))
+      rows(child, `${path}[].${name}`, req2.has(name), out);
   }
   if (s.additionalProperties && typeof s.additionalProperties === 'object' && s.additionalProperties.properties) {
     const req3 = new Set(s.additionalProperties.required ?? []);
-    for (const [name, child] of Object.entries(s.additionalProperties.properties)) rows(child, `${path}{}.${name}`, req3.has(name), out);
+    for (const [name, child] of Object.entries(s.additionalProperties.properties))
+      rows(child, `${path}{}.${name}`, req3.has(name), out);
   }
 }
 
@@ -155,7 +173,10 @@ export function renderReference(root = repoRoot): string {
     ...crds.map((c) => `- [${c.spec.names.kind}](#${c.spec.names.kind.toLowerCase()})`),
     '',
   ];
-  return `${[...head, ...crds.map(section)].join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+  return `${[...head, ...crds.map(section)]
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trimEnd()}\n`;
 }
 
 function main(): number {

@@ -3,4 +3,7 @@ import { chmodSync, copyFileSync, existsSync } from 'node:fs';
 const bin = new URL('../dist/cli/ner-ops.js', import.meta.url);
 if (existsSync(bin)) chmodSync(bin, 0o755);
 // tsc copies no assets: the trainer's WebAssembly kernels sit beside the module that loads them.
-copyFileSync(new URL('../trainer/dense-kernels.wasm', import.meta.url), new URL('../dist/trainer/dense-kernels.wasm', import.meta.url));
+copyFileSync(
+  new URL('../trainer/dense-kernels.wasm', import.meta.url),
+  new URL('../dist/trainer/dense-kernels.wasm', import.meta.url),
+);

@@ -122,7 +122,9 @@ export function createApp(deps: AppDeps): ServerApp {
     { onBatch: (n) => metrics.batchSize.observe(n), onQueueDepth: (d) => metrics.queueDepth.set(d) },
   );
   const state: ServerState = { ready: false, draining: false, inflight: 0 };
-  const shadow = deps.shadow ? new ShadowClient(deps.shadow, metrics, log.child({ component: 'shadow' }), deps.random) : undefined;
+  const shadow = deps.shadow
+    ? new ShadowClient(deps.shadow, metrics, log.child({ component: 'shadow' }), deps.random)
+    : undefined;
   const authCheck = typeof deps.auth === 'string' ? new TokenFile(deps.auth) : deps.auth;
 
   const ctx: AppContext = {
@@ -183,7 +185,10 @@ export function createApp(deps: AppDeps): ServerApp {
     await engine.extractBatch(WARMUP_TEXTS);
     state.ready = true;
     metrics.ready.set(1);
-    log.info({ model: engine.info.name, version: engine.info.version, digest: engine.info.digest }, 'model warmed up; ready');
+    log.info(
+      { model: engine.info.name, version: engine.info.version, digest: engine.info.digest },
+      'model warmed up; ready',
+    );
   })();
   ready.catch((err: unknown) => {
     log.error({ errType: (err as Error).name }, 'model warm-up failed; staying unready');
@@ -217,7 +222,9 @@ const INFER_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?\/infer$/;
 function decodeParams(name: string | undefined, version: string | undefined): Record<string, string> | undefined {
   try {
     if (name === undefined) return undefined;
-    return version === undefined ? { name: decodeURIComponent(name) } : { name: decodeURIComponent(name), version: decodeURIComponent(version) };
+    return version === undefined
+      ? { name: decodeURIComponent(name) }
+      : { name: decodeURIComponent(name), version: decodeURIComponent(version) };
   } catch {
     return undefined;
   }

@@ -22,7 +22,8 @@ export function parseTokenHashes(contents: string): Buffer[] {
     const line = raw.replace(/#.*$/, '').trim();
     if (line === '') return;
     const hex = line.startsWith('sha256:') ? line.slice('sha256:'.length) : line;
-    if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new Error(`token file line ${i + 1}: expected a sha256 hex digest (64 hex characters)`);
+    if (!/^[0-9a-fA-F]{64}$/.test(hex))
+      throw new Error(`token file line ${i + 1}: expected a sha256 hex digest (64 hex characters)`);
     out.push(Buffer.from(hex.toLowerCase(), 'hex'));
   });
   return out;
@@ -71,7 +72,10 @@ export class TokenFile {
       mtimeMs = statSync(path).mtimeMs;
       text = readFileSync(path, 'utf8');
     } catch (err) {
-      throw new Error(`cannot read auth token file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+      throw new Error(
+        `cannot read auth token file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        { cause: err },
+      );
     }
     return { hashes: parseTokenHashes(text), mtimeMs };
   }

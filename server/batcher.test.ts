@@ -64,13 +64,10 @@ describe('MicroBatcher', () => {
 
   it('rejects every document of a failed batch and keeps working', async () => {
     let fail = true;
-    const b = new MicroBatcher(
-      async (texts: readonly string[]) => {
-        if (fail) throw new Error('boom');
-        return [...texts];
-      },
-      opts,
-    );
+    const b = new MicroBatcher(async (texts: readonly string[]) => {
+      if (fail) throw new Error('boom');
+      return [...texts];
+    }, opts);
     await expect(b.submit(['x'], 1000)).rejects.toThrow('boom');
     fail = false;
     await expect(b.submit(['y'], 1000)).resolves.toEqual(['y']);

@@ -77,15 +77,25 @@ export class MicroBatcher<R> {
    * they do not fit in the queue, or a `timeout` problem if `timeoutMs` passes first.
    */
   submit(texts: readonly string[], timeoutMs: number): Promise<R[]> {
-    if (this.#closed) return Promise.reject(new HttpProblem('shuttingDown', 'the server is shutting down', { retryAfterSeconds: 1 }));
+    if (this.#closed)
+      return Promise.reject(new HttpProblem('shuttingDown', 'the server is shutting down', { retryAfterSeconds: 1 }));
     if (texts.length === 0) return Promise.resolve([]);
     if (this.#queue.length + texts.length > this.#opts.maxQueue) {
       return Promise.reject(
-        new HttpProblem('overloaded', `the request queue is full (${this.#opts.maxQueue} documents); retry later`, { retryAfterSeconds: 1 }),
+        new HttpProblem('overloaded', `the request queue is full (${this.#opts.maxQueue} documents); retry later`, {
+          retryAfterSeconds: 1,
+        }),
       );
     }
     return new Promise<R[]>((resolve, reject) => {
-      const ticket: Ticket<R> = { results: new Array<R | undefined>(texts.length), remaining: texts.length, done: false, resolve, reject, timer: undefined };
+      const ticket: Ticket<R> = {
+        results: new Array<R | undefined>(texts.length),
+        remaining: texts.length,
+        done: false,
+        resolve,
+        reject,
+        timer: undefined,
+      };
       if (timeoutMs > 0 && Number.isFinite(timeoutMs)) {
         ticket.timer = setTimeout(() => this.#expire(ticket, timeoutMs), timeoutMs);
       }
@@ -110,7 +120,11 @@ export class MicroBatcher<R> {
     // Documents not yet handed to the engine are dropped; ones in a running batch finish and are ignored.
     this.#queue = this.#queue.filter((p) => p.ticket !== ticket);
     this.#hooks.onQueueDepth?.(this.#queue.length);
-    ticket.reject(new HttpProblem('timeout', `the request did not complete within ${timeoutMs} ms; retry later`, { retryAfterSeconds: 1 }));
+    ticket.reject(
+      new HttpProblem('timeout', `the request did not complete within ${timeoutMs} ms; retry later`, {
+        retryAfterSeconds: 1,
+      }),
+    );
     this.#notifyIdle();
   }
 
@@ -158,7 +172,8 @@ export class MicroBatcher<R> {
       let results: R[];
       try {
         results = await this.#run(batch.map((p) => p.text));
-        if (results.length !== batch.length) throw new Error(`engine returned ${results.length} results for ${batch.length} documents`);
+        if (results.length !== batch.length)
+          throw new Error(`engine returned ${results.length} results for ${batch.length} documents`);
       } catch (err) {
         for (const p of batch) {
           if (p.ticket.done) continue;

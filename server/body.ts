@@ -21,7 +21,8 @@ export function checkJsonContentType(req: IncomingMessage): void {
   if (!JSON_TYPE.test(type)) throw new HttpProblem('unsupportedMediaType', 'Content-Type must be application/json');
   for (const p of params) {
     const [k, v] = p.split('=').map((s) => s.trim().toLowerCase().replace(/^"|"$/g, ''));
-    if (k === 'charset' && v !== 'utf-8' && v !== 'utf8') throw new HttpProblem('unsupportedMediaType', 'the only supported charset is utf-8');
+    if (k === 'charset' && v !== 'utf-8' && v !== 'utf8')
+      throw new HttpProblem('unsupportedMediaType', 'the only supported charset is utf-8');
   }
 }
 
@@ -55,7 +56,9 @@ export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buff
       break;
     default:
       req.resume();
-      return Promise.reject(new HttpProblem('unsupportedMediaType', 'unsupported Content-Encoding; use identity, gzip, deflate or br'));
+      return Promise.reject(
+        new HttpProblem('unsupportedMediaType', 'unsupported Content-Encoding; use identity, gzip, deflate or br'),
+      );
   }
   const declared = Number(req.headers['content-length']);
   if (stream === req && Number.isFinite(declared) && declared > limitBytes) {
@@ -88,7 +91,14 @@ export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buff
       settled = true;
       resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
     });
-    stream.once('error', () => fail(new HttpProblem('invalidRequest', stream === req ? 'the request body could not be read' : 'the request body could not be decompressed')));
+    stream.once('error', () =>
+      fail(
+        new HttpProblem(
+          'invalidRequest',
+          stream === req ? 'the request body could not be read' : 'the request body could not be decompressed',
+        ),
+      ),
+    );
     req.once('close', () => {
       if (!req.complete) fail(new HttpProblem('invalidRequest', 'the client aborted the request'));
     });
@@ -128,6 +138,7 @@ export function clientProblem(err: unknown): HttpProblem | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
   const e = err as { status?: unknown; statusCode?: unknown };
   const status = typeof e.status === 'number' ? e.status : typeof e.statusCode === 'number' ? e.statusCode : undefined;
-  if (status !== undefined && status >= 400 && status < 500) return new HttpProblem('invalidRequest', 'the request could not be read');
+  if (status !== undefined && status >= 400 && status < 500)
+    return new HttpProblem('invalidRequest', 'the request could not be read');
   return undefined;
 }

@@ -46,7 +46,8 @@ export function checkAuth(ctx: AppContext, authorization: string | undefined): v
 
 /** 503 while warming up; a load balancer retries elsewhere. */
 export function ensureServing(ctx: AppContext): void {
-  if (!ctx.state.ready) throw new HttpProblem('notReady', 'the model is still loading; retry shortly', { retryAfterSeconds: 1 });
+  if (!ctx.state.ready)
+    throw new HttpProblem('notReady', 'the model is still loading; retry shortly', { retryAfterSeconds: 1 });
 }
 
 /** Run `texts` through the micro-batcher and record their aggregate metrics. */

@@ -94,7 +94,12 @@ export function sendJson(res: ServerResponse, body: string, status = 200): void 
  * anything else is a bug: a generic 500, logged with its type and stack frames but not its message,
  * which could quote input.
  */
-export function respondError(ctx: AppContext, ex: Exchange, err: unknown, toProblem: (err: unknown) => HttpProblem | undefined): void {
+export function respondError(
+  ctx: AppContext,
+  ex: Exchange,
+  err: unknown,
+  toProblem: (err: unknown) => HttpProblem | undefined,
+): void {
   const { res } = ex;
   if (res.headersSent) {
     res.destroy();
@@ -103,7 +108,10 @@ export function respondError(ctx: AppContext, ex: Exchange, err: unknown, toProb
   let problem = toProblem(err);
   if (!problem) {
     const e = err instanceof Error ? err : new Error('non-error thrown');
-    ctx.log.error({ requestId: ex.id, errType: e.name, stack: (e.stack ?? '').split('\n').slice(1, 8).join('\n') }, 'unhandled error while serving a request');
+    ctx.log.error(
+      { requestId: ex.id, errType: e.name, stack: (e.stack ?? '').split('\n').slice(1, 8).join('\n') },
+      'unhandled error while serving a request',
+    );
     problem = new HttpProblem('internal', 'the server failed to process the request');
   }
   ex.problem = problem.kind;

@@ -74,7 +74,23 @@ function generate(random: () => number): Case[] {
         return Array.from({ length: int(5) }, () => randomValue(depth + 1));
       default: {
         const o: Record<string, unknown> = {};
-        for (let i = 0; i < int(5); i++) o[pick(['text', 'documents', 'id', 'inputs', 'name', 'shape', 'datatype', 'data', 'outputs', 'parameters', '__proto__', 'x'])] = randomValue(depth + 1);
+        for (let i = 0; i < int(5); i++)
+          o[
+            pick([
+              'text',
+              'documents',
+              'id',
+              'inputs',
+              'name',
+              'shape',
+              'datatype',
+              'data',
+              'outputs',
+              'parameters',
+              '__proto__',
+              'x',
+            ])
+          ] = randomValue(depth + 1);
         return o;
       }
     }
@@ -85,13 +101,28 @@ function generate(random: () => number): Case[] {
       const at = int(chars.length + 1);
       const op = int(3);
       if (op === 0) chars.splice(at, 1);
-      else if (op === 1) chars.splice(at, 0, pick(['{', '}', '[', ']', '"', ',', ':', '\\', '\u0000', 'null', '9e999', '\\u', '\\ud800']));
+      else if (op === 1)
+        chars.splice(
+          at,
+          0,
+          pick(['{', '}', '[', ']', '"', ',', ':', '\\', '\u0000', 'null', '9e999', '\\u', '\\ud800']),
+        );
       else chars[at] = pick(['"', "'", '\n', '\u00ff', '\\']);
     }
     return chars.join('');
   };
-  const validV1 = () => pick([JSON.stringify({ text: pick(ODD_TEXTS) }), JSON.stringify({ documents: [{ id: 'a', text: 'fever' }, { id: 'b', text: pick(ODD_TEXTS) }] })]);
-  const validV2 = () => JSON.stringify({ id: 'q', inputs: [{ name: 'text', shape: [1], datatype: 'BYTES', data: [pick(ODD_TEXTS)] }] });
+  const validV1 = () =>
+    pick([
+      JSON.stringify({ text: pick(ODD_TEXTS) }),
+      JSON.stringify({
+        documents: [
+          { id: 'a', text: 'fever' },
+          { id: 'b', text: pick(ODD_TEXTS) },
+        ],
+      }),
+    ]);
+  const validV2 = () =>
+    JSON.stringify({ id: 'q', inputs: [{ name: 'text', shape: [1], datatype: 'BYTES', data: [pick(ODD_TEXTS)] }] });
   const apiPaths = ['/v1/extract', '/v2/models/test-ner/infer', '/v2/models/test-ner/versions/1.0.0/infer'];
   const cases: Case[] = [];
   for (let i = 0; i < CASES; i++) {
@@ -101,10 +132,20 @@ function generate(random: () => number): Case[] {
         cases.push({ method: 'POST', path, headers: json, body: randomBytes(int(300)) });
         break;
       case 1:
-        cases.push({ method: 'POST', path, headers: json, body: Buffer.from(JSON.stringify(randomValue(0)) ?? 'undefined') });
+        cases.push({
+          method: 'POST',
+          path,
+          headers: json,
+          body: Buffer.from(JSON.stringify(randomValue(0)) ?? 'undefined'),
+        });
         break;
       case 2:
-        cases.push({ method: 'POST', path, headers: json, body: Buffer.from(mutate(path === '/v1/extract' ? validV1() : validV2())) });
+        cases.push({
+          method: 'POST',
+          path,
+          headers: json,
+          body: Buffer.from(mutate(path === '/v1/extract' ? validV1() : validV2())),
+        });
         break;
       case 3: {
         // Structurally plausible v2 bodies with hostile fields.
@@ -114,21 +155,53 @@ function generate(random: () => number): Case[] {
           datatype: pick(['BYTES', 'bytes', 'FP32', 'STRING', null, 7]),
           data: pick([['fever'], [], [['fever']], [1], [null], 'fever', [[[[[[['x']]]]]]], [{}], [pick(ODD_TEXTS)]]),
         };
-        const body = pick([{ inputs: [input] }, { inputs: input }, { inputs: [input, input] }, { inputs: [input], outputs: pick([[], [{}], [{ name: 'entities' }], 'x']) }, { id: pick([1, 'x'.repeat(300), null]), inputs: [input] }]);
-        cases.push({ method: 'POST', path: pick(apiPaths.slice(1)), headers: json, body: Buffer.from(JSON.stringify(body)) });
+        const body = pick([
+          { inputs: [input] },
+          { inputs: input },
+          { inputs: [input, input] },
+          { inputs: [input], outputs: pick([[], [{}], [{ name: 'entities' }], 'x']) },
+          { id: pick([1, 'x'.repeat(300), null]), inputs: [input] },
+        ]);
+        cases.push({
+          method: 'POST',
+          path: pick(apiPaths.slice(1)),
+          headers: json,
+          body: Buffer.from(JSON.stringify(body)),
+        });
         break;
       }
       case 4: {
         // Plausible v1 bodies with hostile fields.
-        const doc = { id: pick(['a', '', 'x'.repeat(300), 1, null]), text: pick(['', 1, null, ['a'], 'fever', pick(ODD_TEXTS)]) };
-        const body = pick([{ text: pick(['', 1, null, {}, [], 'fever']) }, { documents: [doc] }, { documents: [doc, doc] }, { documents: doc }, { documents: Array.from({ length: 100 }, (_, k) => ({ id: String(k), text: 'a' })) }, { text: 'a', documents: [] }]);
+        const doc = {
+          id: pick(['a', '', 'x'.repeat(300), 1, null]),
+          text: pick(['', 1, null, ['a'], 'fever', pick(ODD_TEXTS)]),
+        };
+        const body = pick([
+          { text: pick(['', 1, null, {}, [], 'fever']) },
+          { documents: [doc] },
+          { documents: [doc, doc] },
+          { documents: doc },
+          { documents: Array.from({ length: 100 }, (_, k) => ({ id: String(k), text: 'a' })) },
+          { text: 'a', documents: [] },
+        ]);
         cases.push({ method: 'POST', path: '/v1/extract', headers: json, body: Buffer.from(JSON.stringify(body)) });
         break;
       }
       case 5: {
         // Header games: content types, charsets, encodings.
         const headers: Record<string, string> = {
-          'content-type': pick(['application/json', 'text/plain', 'application/json; charset=utf-16', 'application/json;charset="UTF-8"', 'application/vnd.api+json', '*/*', 'multipart/form-data; boundary=x', 'application/json; charset', ';;;', 'application/']),
+          'content-type': pick([
+            'application/json',
+            'text/plain',
+            'application/json; charset=utf-16',
+            'application/json;charset="UTF-8"',
+            'application/vnd.api+json',
+            '*/*',
+            'multipart/form-data; boundary=x',
+            'application/json; charset',
+            ';;;',
+            'application/',
+          ]),
         };
         let body = Buffer.from(validV1());
         const enc = pick(['', 'gzip', 'gzip-bad', 'br', 'compress', 'identity', 'deflate']);
@@ -146,7 +219,23 @@ function generate(random: () => number): Case[] {
       case 6:
         cases.push({
           method: pick(['GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD', 'POST']),
-          path: pick(['/', '/v1', '/v1/extract/', '/v1/extract?x=1', '/v2/models/%ff/infer', '/v2/models/%/infer', '/v2/models/../infer', '/%00', '/v2/models/test-ner/versions/%E0%A4%A/infer', '/metrics/', '//v1//extract', '/v2/models/test-ner/infer/extra', '/' + 'a'.repeat(2000), '/v2/models/test-ner/ready', '/readyz?x']),
+          path: pick([
+            '/',
+            '/v1',
+            '/v1/extract/',
+            '/v1/extract?x=1',
+            '/v2/models/%ff/infer',
+            '/v2/models/%/infer',
+            '/v2/models/../infer',
+            '/%00',
+            '/v2/models/test-ner/versions/%E0%A4%A/infer',
+            '/metrics/',
+            '//v1//extract',
+            '/v2/models/test-ner/infer/extra',
+            '/' + 'a'.repeat(2000),
+            '/v2/models/test-ner/ready',
+            '/readyz?x',
+          ]),
           headers: json,
           body: Buffer.from('{}'),
         });
@@ -154,16 +243,35 @@ function generate(random: () => number): Case[] {
       case 7: {
         // Deep nesting and big-but-allowed bodies.
         const depth = 1 + int(20000);
-        const body = pick(['['.repeat(depth) + ']'.repeat(depth), '{"text":'.repeat(depth), `{"text": "${'a'.repeat(int(900_000))}"}`, `{"documents": [${Array.from({ length: 70 }, (_, k) => `{"id":"${k}","text":"b"}`).join(',')}]}`]);
+        const body = pick([
+          '['.repeat(depth) + ']'.repeat(depth),
+          '{"text":'.repeat(depth),
+          `{"text": "${'a'.repeat(int(900_000))}"}`,
+          `{"documents": [${Array.from({ length: 70 }, (_, k) => `{"id":"${k}","text":"b"}`).join(',')}]}`,
+        ]);
         cases.push({ method: 'POST', path, headers: json, body: Buffer.from(body) });
         break;
       }
       case 8:
         // Odd but valid: must be answered with entities (200).
-        cases.push({ method: 'POST', path, headers: json, body: Buffer.from(path === '/v1/extract' ? validV1() : validV2()), mustSucceed: true });
+        cases.push({
+          method: 'POST',
+          path,
+          headers: json,
+          body: Buffer.from(path === '/v1/extract' ? validV1() : validV2()),
+          mustSucceed: true,
+        });
         break;
       default:
-        cases.push({ method: 'POST', path, headers: { ...json, 'x-request-id': Array.from({ length: int(200) }, () => String.fromCharCode(32 + int(95))).join('') }, body: Buffer.from(mutate(validV1())) });
+        cases.push({
+          method: 'POST',
+          path,
+          headers: {
+            ...json,
+            'x-request-id': Array.from({ length: int(200) }, () => String.fromCharCode(32 + int(95))).join(''),
+          },
+          body: Buffer.from(mutate(validV1())),
+        });
     }
   }
   return cases;
@@ -178,7 +286,12 @@ let base: { host: string; port: number };
 beforeAll(async () => {
   bundle = await trainSmallBundle({ seed: 3, epochs: 2, count: 150 });
   engine = await loadEngine(bundle.dir, { expectedDigest: bundle.digest });
-  sa = createApp({ engine, logger: captureLogger('warn').logger, processMetrics: false, options: { maxDocumentChars: 1_000_000 } });
+  sa = createApp({
+    engine,
+    logger: captureLogger('warn').logger,
+    processMetrics: false,
+    options: { maxDocumentChars: 1_000_000 },
+  });
   await sa.ready;
   server = http.createServer(sa.handler).listen(0, '127.0.0.1');
   await new Promise<void>((r) => server.once('listening', () => r()));
@@ -194,11 +307,20 @@ afterAll(async () => {
 
 function send(agent: http.Agent, c: Case): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ ...base, agent, method: c.method, path: c.path, headers: { ...c.headers, ...(c.body ? { 'content-length': String(c.body.length) } : {}) } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      {
+        ...base,
+        agent,
+        method: c.method,
+        path: c.path,
+        headers: { ...c.headers, ...(c.body ? { 'content-length': String(c.body.length) } : {}) },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(c.body);
   });
@@ -223,7 +345,16 @@ describe('fuzz', () => {
           continue;
         }
         statuses.set(status, (statuses.get(status) ?? 0) + 1);
-        if (status >= 500 || status < 200 || (status >= 200 && status < 300 && c.method !== 'GET' && c.method !== 'HEAD' && !c.mustSucceed && status !== 200)) {
+        if (
+          status >= 500 ||
+          status < 200 ||
+          (status >= 200 &&
+            status < 300 &&
+            c.method !== 'GET' &&
+            c.method !== 'HEAD' &&
+            !c.mustSucceed &&
+            status !== 200)
+        ) {
           failures.push(`case ${i}: ${c.method} ${c.path.slice(0, 60)} -> ${status}`);
         }
         if (c.mustSucceed && status !== 200) failures.push(`case ${i}: valid odd input ${c.path} -> ${status}`);
@@ -238,7 +369,12 @@ describe('fuzz', () => {
     for (const s of [200, 400, 404, 405, 413, 415]) expect(statuses.get(s) ?? 0, `status ${s}`).toBeGreaterThan(0);
     const ready = await send(new http.Agent(), { method: 'GET', path: '/readyz', headers: {} });
     expect(ready).toBe(200);
-    const ok = await send(new http.Agent(), { method: 'POST', path: '/v1/extract', headers: { 'content-type': 'application/json' }, body: Buffer.from('{"text":"fever and cough"}') });
+    const ok = await send(new http.Agent(), {
+      method: 'POST',
+      path: '/v1/extract',
+      headers: { 'content-type': 'application/json' },
+      body: Buffer.from('{"text":"fever and cough"}'),
+    });
     expect(ok).toBe(200);
     expect(sa.batcher.queueDepth).toBe(0);
   }, 180_000);

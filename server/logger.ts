@@ -7,7 +7,10 @@
 import { randomUUID } from 'node:crypto';
 import { pino, type DestinationStream, type Logger } from 'pino';
 
-export function createLogger(level = process.env.NEROPS_LOG_LEVEL ?? process.env.LOG_LEVEL ?? 'info', destination?: DestinationStream): Logger {
+export function createLogger(
+  level = process.env.NEROPS_LOG_LEVEL ?? process.env.LOG_LEVEL ?? 'info',
+  destination?: DestinationStream,
+): Logger {
   const opts = { level, base: { service: 'ner-ops-serve' }, timestamp: pino.stdTimeFunctions.isoTime };
   // Asynchronous stdout: under load, lines written while a write is pending are coalesced into one syscall.
   // `ner-ops serve` flushes before exiting.

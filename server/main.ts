@@ -82,10 +82,14 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
     });
   } catch (err) {
     // A download that failed verification must not linger on disk.
-    if (bundle.workDir && !config.modelCacheDir) await rm(bundle.workDir, { recursive: true, force: true }).catch(() => undefined);
+    if (bundle.workDir && !config.modelCacheDir)
+      await rm(bundle.workDir, { recursive: true, force: true }).catch(() => undefined);
     throw err;
   }
-  log.info({ model: engine.info.name, version: engine.info.version, digest: engine.info.digest, loadMs: Date.now() - started }, 'model loaded and verified');
+  log.info(
+    { model: engine.info.name, version: engine.info.version, digest: engine.info.digest, loadMs: Date.now() - started },
+    'model loaded and verified',
+  );
 
   const serverApp = createApp({
     engine,
@@ -101,13 +105,19 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
     httpServer.once('listening', resolve);
     httpServer.once('error', reject);
   });
-  httpServer.on('error', (err) => log.error({ errType: err.name, code: (err as NodeJS.ErrnoException).code }, 'http server error'));
+  httpServer.on('error', (err) =>
+    log.error({ errType: err.name, code: (err as NodeJS.ErrnoException).code }, 'http server error'),
+  );
   // Slow or stuck clients must not hold sockets forever (and so block a drain).
   httpServer.requestTimeout = 30_000;
   httpServer.headersTimeout = 10_000;
   httpServer.keepAliveTimeout = 5_000;
   const port = (httpServer.address() as AddressInfo).port;
-  const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
+  const hostForUrl = config.host.includes(':')
+    ? `[${config.host}]`
+    : config.host === '0.0.0.0'
+      ? '127.0.0.1'
+      : config.host;
   const url = `http://${hostForUrl}:${port}`;
   log.info({ host: config.host, port }, 'listening');
 
@@ -120,7 +130,10 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
   const shutdown = (reason = 'shutdown'): Promise<number> => {
     shuttingDown ??= (async () => {
       const t0 = Date.now();
-      log.info({ reason, inflight: serverApp.state.inflight, queued: serverApp.batcher.queueDepth }, 'shutting down: draining in-flight requests');
+      log.info(
+        { reason, inflight: serverApp.state.inflight, queued: serverApp.batcher.queueDepth },
+        'shutting down: draining in-flight requests',
+      );
       serverApp.state.draining = true;
       serverApp.metrics.ready.set(0);
       if (config.shutdownDelayMs) await new Promise((r) => setTimeout(r, config.shutdownDelayMs));
@@ -143,11 +156,15 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
       const outcome = await Promise.race([drained, deadline]);
       clearTimeout(timer);
       if (outcome === 'timeout') {
-        log.warn({ inflight: serverApp.state.inflight, drainTimeoutMs }, 'drain deadline reached; closing remaining connections');
+        log.warn(
+          { inflight: serverApp.state.inflight, drainTimeoutMs },
+          'drain deadline reached; closing remaining connections',
+        );
         httpServer.closeAllConnections();
       }
       await engine.close().catch((err: unknown) => log.warn({ errType: (err as Error).name }, 'engine close failed'));
-      if (bundle.workDir && !config.modelCacheDir) await rm(bundle.workDir, { recursive: true, force: true }).catch(() => undefined);
+      if (bundle.workDir && !config.modelCacheDir)
+        await rm(bundle.workDir, { recursive: true, force: true }).catch(() => undefined);
       log.info({ ms: Date.now() - t0, outcome }, 'shutdown complete');
       const code = outcome === 'timeout' ? 1 : 0;
       resolveDone(code);

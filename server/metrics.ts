@@ -65,12 +65,22 @@ export class ServerMetrics {
   readonly shadowAgreement: Histogram;
   readonly shadowLatency: Histogram;
 
-  constructor(labels: ConstantLabels, info: ModelInfo, profile: BaselineProfile | undefined, opts: { processMetrics?: boolean } = {}) {
+  constructor(
+    labels: ConstantLabels,
+    info: ModelInfo,
+    profile: BaselineProfile | undefined,
+    opts: { processMetrics?: boolean } = {},
+  ) {
     const registry = new Registry();
     registry.setDefaultLabels({ ...labels });
     this.registry = registry;
     const r = [registry];
-    this.requests = new Counter({ name: MetricNames.requests, help: 'HTTP requests by route and status code', labelNames: ['route', 'code'], registers: r });
+    this.requests = new Counter({
+      name: MetricNames.requests,
+      help: 'HTTP requests by route and status code',
+      labelNames: ['route', 'code'],
+      registers: r,
+    });
     this.requestDuration = new Histogram({
       name: MetricNames.requestDuration,
       help: 'HTTP request latency in seconds, from first byte to response end',
@@ -79,12 +89,30 @@ export class ServerMetrics {
       registers: r,
     });
     this.inflight = new Gauge({ name: MetricNames.inflight, help: 'HTTP requests being served', registers: r });
-    this.batchSize = new Histogram({ name: MetricNames.batchSize, help: 'Documents per engine batch', buckets: BATCH_BUCKETS, registers: r });
-    this.queueDepth = new Gauge({ name: MetricNames.queueDepth, help: 'Documents waiting for an engine batch', registers: r });
+    this.batchSize = new Histogram({
+      name: MetricNames.batchSize,
+      help: 'Documents per engine batch',
+      buckets: BATCH_BUCKETS,
+      registers: r,
+    });
+    this.queueDepth = new Gauge({
+      name: MetricNames.queueDepth,
+      help: 'Documents waiting for an engine batch',
+      registers: r,
+    });
     this.documents = new Counter({ name: MetricNames.documents, help: 'Documents processed', registers: r });
     this.tokens = new Counter({ name: MetricNames.tokens, help: 'Tokens processed', registers: r });
-    this.unknownTokens = new Counter({ name: MetricNames.unknownTokens, help: "Tokens not in the model's training vocabulary", registers: r });
-    this.entities = new Counter({ name: MetricNames.entities, help: 'Entities extracted, by entity type', labelNames: ['label'], registers: r });
+    this.unknownTokens = new Counter({
+      name: MetricNames.unknownTokens,
+      help: "Tokens not in the model's training vocabulary",
+      registers: r,
+    });
+    this.entities = new Counter({
+      name: MetricNames.entities,
+      help: 'Entities extracted, by entity type',
+      labelNames: ['label'],
+      registers: r,
+    });
     this.entityConfidence = new Histogram({
       name: MetricNames.entityConfidence,
       help: "Entity confidence (score); buckets are the bundle's profile.json bounds",
@@ -104,21 +132,35 @@ export class ServerMetrics {
       registers: r,
     });
     modelInfo.set({ model_name: info.name, model_version: info.version, digest: info.digest, format: info.format }, 1);
-    this.ready = new Gauge({ name: MetricNames.ready, help: '1 when the model is loaded and warmed up and the server is not draining', registers: r });
+    this.ready = new Gauge({
+      name: MetricNames.ready,
+      help: '1 when the model is loaded and warmed up and the server is not draining',
+      registers: r,
+    });
     this.shadowRequests = new Counter({
       name: MetricNames.shadowRequests,
       help: 'Shadow requests by outcome: ok, error, dropped (concurrency limit reached)',
       labelNames: ['outcome'],
       registers: r,
     });
-    this.shadowErrors = new Counter({ name: MetricNames.shadowErrors, help: 'Failed shadow requests by reason', labelNames: ['reason'], registers: r });
+    this.shadowErrors = new Counter({
+      name: MetricNames.shadowErrors,
+      help: 'Failed shadow requests by reason',
+      labelNames: ['reason'],
+      registers: r,
+    });
     this.shadowAgreement = new Histogram({
       name: MetricNames.shadowAgreement,
       help: 'Entity-level F1 between primary and shadow per compared document (1 = identical entity sets)',
       buckets: AGREEMENT_BUCKETS,
       registers: r,
     });
-    this.shadowLatency = new Histogram({ name: MetricNames.shadowLatency, help: 'Shadow request latency in seconds', buckets: LATENCY_BUCKETS, registers: r });
+    this.shadowLatency = new Histogram({
+      name: MetricNames.shadowLatency,
+      help: 'Shadow request latency in seconds',
+      buckets: LATENCY_BUCKETS,
+      registers: r,
+    });
     // Pre-create the zero series operators alert on, so rate() works from the first scrape.
     for (const outcome of ['ok', 'error', 'dropped']) this.shadowRequests.inc({ outcome }, 0);
     for (const label of info.entityTypes) this.entities.inc({ label }, 0);

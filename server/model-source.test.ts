@@ -28,7 +28,10 @@ const servers: http.Server[] = [];
 const TOKEN = 'model-store-token';
 
 /** Serve `root` over HTTP(S), requiring `Authorization: Bearer TOKEN`; records requested paths. */
-async function fileServer(root: string, tls?: { key: Buffer; cert: Buffer }): Promise<{ url: string; requests: string[] }> {
+async function fileServer(
+  root: string,
+  tls?: { key: Buffer; cert: Buffer },
+): Promise<{ url: string; requests: string[] }> {
   const requests: string[] = [];
   const handler: http.RequestListener = (req, res) => {
     requests.push(req.url ?? '');
@@ -83,30 +86,72 @@ describe('materializeBundle', () => {
 
   it('downloads a bundle served as a directory with a bearer token, checking the manifest digest first', async () => {
     const srv = await fileServer(join(bundle.dir, '..'));
-    const m = await materializeBundle(`${srv.url}/bundle/`, { digest: bundle.digest, tokenFile: join(work, 'tokenfile'), workDir: join(work, 'http-dir') });
+    const m = await materializeBundle(`${srv.url}/bundle/`, {
+      digest: bundle.digest,
+      tokenFile: join(work, 'tokenfile'),
+      workDir: join(work, 'http-dir'),
+    });
     expect((await verifyBundle(m.dir, bundle.digest)).digest).toBe(bundle.digest);
     expect(srv.requests).toContain('/bundle/model.onnx');
 
     srv.requests.length = 0;
     const wrong = 'f'.repeat(64);
-    const err = await materializeBundle(`${srv.url}/bundle`, { digest: wrong, tokenFile: join(work, 'tokenfile'), workDir: join(work, 'http-wrong') }).catch((e: unknown) => e);
+    const err = await materializeBundle(`${srv.url}/bundle`, {
+      digest: wrong,
+      tokenFile: join(work, 'tokenfile'),
+      workDir: join(work, 'http-wrong'),
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ModelSourceError);
     expect((err as Error).message).toMatch(/digest mismatch/);
     // Nothing but the manifest was fetched from a source that does not match.
     expect(srv.requests).toEqual(['/bundle/ner-model.json']);
 
-    const denied = await materializeBundle(`${srv.url}/bundle/`, { workDir: join(work, 'http-denied') }).catch((e: unknown) => e);
+    const denied = await materializeBundle(`${srv.url}/bundle/`, { workDir: join(work, 'http-denied') }).catch(
+      (e: unknown) => e,
+    );
     expect((denied as Error).message).toMatch(/HTTP 401 \(check --model-token-file\)/);
   });
 
   it('downloads a tarball over HTTPS trusting only the given CA bundle', async () => {
     const pki = join(work, 'pki');
     await mkdir(pki);
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(pki, 'key.pem'), '-out', join(pki, 'cert.pem')], { stdio: 'ignore' });
-    const srv = await fileServer(work, { key: await readFile(join(pki, 'key.pem')), cert: await readFile(join(pki, 'cert.pem')) });
-    const untrusted = await materializeBundle(`${srv.url}/nested.tar.gz`, { tokenFile: join(work, 'tokenfile'), workDir: join(work, 'https-untrusted') }).catch((e: unknown) => e);
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        join(pki, 'key.pem'),
+        '-out',
+        join(pki, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
+    const srv = await fileServer(work, {
+      key: await readFile(join(pki, 'key.pem')),
+      cert: await readFile(join(pki, 'cert.pem')),
+    });
+    const untrusted = await materializeBundle(`${srv.url}/nested.tar.gz`, {
+      tokenFile: join(work, 'tokenfile'),
+      workDir: join(work, 'https-untrusted'),
+    }).catch((e: unknown) => e);
     expect((untrusted as Error).message).toMatch(/self-signed|certificate/i);
-    const m = await materializeBundle(`${srv.url}/nested.tar.gz`, { tokenFile: join(work, 'tokenfile'), caFile: join(pki, 'cert.pem'), workDir: join(work, 'https-ok') });
+    const m = await materializeBundle(`${srv.url}/nested.tar.gz`, {
+      tokenFile: join(work, 'tokenfile'),
+      caFile: join(pki, 'cert.pem'),
+      workDir: join(work, 'https-ok'),
+    });
     expect((await verifyBundle(m.dir, bundle.digest)).digest).toBe(bundle.digest);
   });
 
@@ -120,7 +165,9 @@ describe('materializeBundle', () => {
     await mkdir(empty);
     writeFileSync(join(empty, 'readme.txt'), 'x');
     execFileSync('tar', ['-cf', join(work, 'empty.tar'), '-C', empty, '.']);
-    await expect(materializeBundle(join(work, 'empty.tar'), { workDir: join(work, 'e') })).rejects.toThrow(/contains no ner-model.json/);
+    await expect(materializeBundle(join(work, 'empty.tar'), { workDir: join(work, 'e') })).rejects.toThrow(
+      /contains no ner-model.json/,
+    );
   });
 });
 
@@ -135,13 +182,24 @@ describe('serve from a remote source', () => {
       port: 0,
       logger: captureLogger().logger,
     });
-    const res = await fetch(`${s.url}/v1/extract`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'Patient has asthma.' }) });
+    const res = await fetch(`${s.url}/v1/extract`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text: 'Patient has asthma.' }),
+    });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { model: { digest: string } }).model.digest).toBe(bundle.digest);
     expect(await s.shutdown('test')).toBe(0);
-    await expect(startServer({ model: `${srv.url}/nested.tar.gz`, modelDigest: 'c'.repeat(64), modelTokenFile: join(work, 'tokenfile'), host: '127.0.0.1', port: 0, logger: captureLogger().logger })).rejects.toThrow(
-      /digest mismatch/,
-    );
+    await expect(
+      startServer({
+        model: `${srv.url}/nested.tar.gz`,
+        modelDigest: 'c'.repeat(64),
+        modelTokenFile: join(work, 'tokenfile'),
+        host: '127.0.0.1',
+        port: 0,
+        logger: captureLogger().logger,
+      }),
+    ).rejects.toThrow(/digest mismatch/);
   });
 });
 
@@ -151,7 +209,9 @@ describe('extractTar', () => {
     await mkdir(join(evil, 'sub'), { recursive: true });
     writeFileSync(join(evil, 'sub', 'x'), 'x');
     execFileSync('tar', ['-cf', join(work, 'traversal.tar'), '-C', join(evil, 'sub'), '--transform', 's,^,../,', 'x']);
-    await expect(extractTar(join(work, 'traversal.tar'), join(work, 'out1'))).rejects.toThrow(/escapes the bundle directory/);
+    await expect(extractTar(join(work, 'traversal.tar'), join(work, 'out1'))).rejects.toThrow(
+      /escapes the bundle directory/,
+    );
     execFileSync('ln', ['-s', '/etc/passwd', join(evil, 'link')]);
     execFileSync('tar', ['-cf', join(work, 'link.tar'), '-C', evil, 'link']);
     await expect(extractTar(join(work, 'link.tar'), join(work, 'out2'))).rejects.toThrow(/not a regular file/);
@@ -167,7 +227,12 @@ describe('extractTar', () => {
       execFileSync('tar', ['-cf', join(work, `long-${format}.tar`), `--format=${format}`, '-C', d, '.']);
       const files = await extractTar(join(work, `long-${format}.tar`), join(work, `long-out-${format}`));
       expect(files.sort()).toEqual([`${'a'.repeat(60)}/${'b'.repeat(60)}/${'c'.repeat(80)}.txt`, 'empty']);
-      expect(await readFile(join(work, `long-out-${format}`, 'a'.repeat(60), 'b'.repeat(60), 'c'.repeat(80) + '.txt'), 'utf8')).toBe('content');
+      expect(
+        await readFile(
+          join(work, `long-out-${format}`, 'a'.repeat(60), 'b'.repeat(60), 'c'.repeat(80) + '.txt'),
+          'utf8',
+        ),
+      ).toBe('content');
     }
   });
 });
@@ -188,7 +253,15 @@ describe('ner-ops fetch-model', () => {
     const srv = await fileServer(work);
     const to = join(work, 'mnt-model');
     await mkdir(to);
-    const first = await quiet([`${srv.url}/nested.tar.gz`, '--digest', bundle.digest, '--to', to, '--token-file', join(work, 'tokenfile')]);
+    const first = await quiet([
+      `${srv.url}/nested.tar.gz`,
+      '--digest',
+      bundle.digest,
+      '--to',
+      to,
+      '--token-file',
+      join(work, 'tokenfile'),
+    ]);
     expect(first.code).toBe(0);
     expect(JSON.parse(first.lines[0]!)).toEqual({ digest: bundle.digest, dir: to, fetched: true });
     expect(readdirSync(to).sort()).toEqual(readdirSync(bundle.dir).sort());
@@ -205,7 +278,9 @@ describe('ner-ops fetch-model', () => {
 
   it('fails with one clear line on a digest mismatch and leaves the destination empty', async () => {
     const to = join(work, 'mismatch-to');
-    const err = await fetchModel([join(work, 'flat.tar'), '--digest', 'a'.repeat(64), '--to', to]).catch((e: unknown) => e);
+    const err = await fetchModel([join(work, 'flat.tar'), '--digest', 'a'.repeat(64), '--to', to]).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(CliError);
     expect((err as Error).message).toMatch(/^fetch-model: model bundle .*digest mismatch/);
     expect((err as Error).message).not.toContain('\n');

@@ -72,7 +72,10 @@ export async function materializeBundle(uri: string, opts: ModelSourceOptions = 
   try {
     st = await stat(path);
   } catch (err) {
-    throw new ModelSourceError(`model source ${path} does not exist or is unreadable (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err });
+    throw new ModelSourceError(
+      `model source ${path} does not exist or is unreadable (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      { cause: err },
+    );
   }
   if (st.isDirectory()) return { dir: path };
   const work = await ensureWorkDir(opts.workDir);
@@ -104,7 +107,9 @@ async function findBundleRoot(dir: string): Promise<string> {
     const inner = join(dir, dirs[0].name);
     if ((await readdir(inner)).includes(MANIFEST_FILE)) return inner;
   }
-  throw new ModelSourceError(`the bundle archive contains no ${MANIFEST_FILE} at its root or in a single top-level directory`);
+  throw new ModelSourceError(
+    `the bundle archive contains no ${MANIFEST_FILE} at its root or in a single top-level directory`,
+  );
 }
 
 /** Names of the files a manifest pins, relative to the bundle directory. */
@@ -112,7 +117,11 @@ export function manifestFiles(manifest: unknown): string[] {
   const files = (manifest as { files?: unknown } | null)?.files;
   let names: string[] = [];
   if (Array.isArray(files)) {
-    names = files.map((f: unknown) => (typeof f === 'string' ? f : String((f as { path?: unknown; name?: unknown }).path ?? (f as { name?: unknown }).name ?? '')));
+    names = files.map((f: unknown) =>
+      typeof f === 'string'
+        ? f
+        : String((f as { path?: unknown; name?: unknown }).path ?? (f as { name?: unknown }).name ?? ''),
+    );
   } else if (files && typeof files === 'object') {
     names = Object.keys(files);
   }
@@ -120,7 +129,8 @@ export function manifestFiles(manifest: unknown): string[] {
   if (names.length === 0) throw new ModelSourceError(`${MANIFEST_FILE} lists no files`);
   for (const n of names) {
     const norm = normalize(n);
-    if (n.startsWith('/') || norm.split(sep).includes('..')) throw new ModelSourceError(`${MANIFEST_FILE} lists an unsafe path ${JSON.stringify(n.slice(0, 200))}`);
+    if (n.startsWith('/') || norm.split(sep).includes('..'))
+      throw new ModelSourceError(`${MANIFEST_FILE} lists an unsafe path ${JSON.stringify(n.slice(0, 200))}`);
   }
   return names;
 }
@@ -137,7 +147,10 @@ async function httpOptions(opts: ModelSourceOptions): Promise<HttpOptions> {
     try {
       token = (await readFile(opts.tokenFile, 'utf8')).trim();
     } catch (err) {
-      throw new ModelSourceError(`cannot read token file ${opts.tokenFile} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err });
+      throw new ModelSourceError(
+        `cannot read token file ${opts.tokenFile} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+        { cause: err },
+      );
     }
     if (token === '') throw new ModelSourceError(`token file ${opts.tokenFile} is empty`);
   }
@@ -146,7 +159,10 @@ async function httpOptions(opts: ModelSourceOptions): Promise<HttpOptions> {
     try {
       ca = await readFile(opts.caFile);
     } catch (err) {
-      throw new ModelSourceError(`cannot read CA bundle ${opts.caFile} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err });
+      throw new ModelSourceError(
+        `cannot read CA bundle ${opts.caFile} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+        { cause: err },
+      );
     }
   }
   return { token, ca, timeoutMs: opts.timeoutMs ?? 60_000 };
@@ -204,7 +220,11 @@ async function download(url: URL, dest: string, h: HttpOptions, redirects = 0): 
     const mod = url.protocol === 'https:' ? https : http;
     const headers: Record<string, string> = { 'user-agent': 'ner-ops' };
     if (h.token) headers.authorization = `Bearer ${h.token}`;
-    const req = mod.get(url, { headers, ...(h.ca && url.protocol === 'https:' ? { ca: h.ca } : {}), timeout: h.timeoutMs }, resolve);
+    const req = mod.get(
+      url,
+      { headers, ...(h.ca && url.protocol === 'https:' ? { ca: h.ca } : {}), timeout: h.timeoutMs },
+      resolve,
+    );
     req.on('timeout', () => req.destroy(new Error(`no response within ${h.timeoutMs} ms`)));
     req.on('error', reject);
   }).catch((err: unknown) => {
@@ -235,12 +255,17 @@ async function download(url: URL, dest: string, h: HttpOptions, redirects = 0): 
  * Download one file over HTTP(S) with the same token, CA, timeout and redirect rules as bundles (the
  * retraining Job fetches its dataset this way). Throws {@link ModelSourceError} naming the URL.
  */
-export async function downloadFile(uri: string, dest: string, opts: Pick<ModelSourceOptions, 'tokenFile' | 'caFile' | 'timeoutMs'> = {}): Promise<void> {
+export async function downloadFile(
+  uri: string,
+  dest: string,
+  opts: Pick<ModelSourceOptions, 'tokenFile' | 'caFile' | 'timeoutMs'> = {},
+): Promise<void> {
   await download(new URL(uri), dest, await httpOptions(opts));
 }
 
 /** Write-then-verify helper for tests and fetch-model: the sha256 hex of a file. */
 export async function fileSha256(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 }
-

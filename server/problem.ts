@@ -45,7 +45,8 @@ export class HttpProblem extends Error {
 /** Writes `problem` as the response. `instance` is the request path (never the query string). */
 export function sendProblem(res: ServerResponse, problem: HttpProblem, instance: string, requestId?: string): void {
   const kind = ProblemKind[problem.kind];
-  if (problem.extra.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(problem.extra.retryAfterSeconds));
+  if (problem.extra.retryAfterSeconds !== undefined)
+    res.setHeader('retry-after', String(problem.extra.retryAfterSeconds));
   if (problem.extra.allow) res.setHeader('allow', problem.extra.allow.join(', '));
   if (problem.kind === 'unauthorized') res.setHeader('www-authenticate', 'Bearer realm="nerops"');
   const body: Record<string, unknown> = {

@@ -41,8 +41,30 @@ describe('ner-ops serve process', () => {
     const port = await freePort();
     const child = spawn(
       process.execPath,
-      [cli, 'serve', '--model', `file://${bundle.dir}`, '--model-digest', bundle.digest, '--host', '127.0.0.1', '--port', String(port), '--max-batch-wait-ms', '600'],
-      { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, [ServeEnv.namespace]: 'ward-7', [ServeEnv.deployment]: 'ner-prod', [ServeEnv.track]: 'canary' } },
+      [
+        cli,
+        'serve',
+        '--model',
+        `file://${bundle.dir}`,
+        '--model-digest',
+        bundle.digest,
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--max-batch-wait-ms',
+        '600',
+      ],
+      {
+        cwd: repo,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: {
+          ...process.env,
+          [ServeEnv.namespace]: 'ward-7',
+          [ServeEnv.deployment]: 'ner-prod',
+          [ServeEnv.track]: 'canary',
+        },
+      },
     );
     let stdout = '';
     let stderr = '';
@@ -51,14 +73,24 @@ describe('ner-ops serve process', () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     const url = `http://127.0.0.1:${port}`;
     const deadline = Date.now() + 60_000;
-    while (!(await fetch(`${url}/readyz`).then((r) => r.ok, () => false))) {
+    while (
+      !(await fetch(`${url}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      ))
+    ) {
       if (child.exitCode !== null || Date.now() > deadline) throw new Error(`server did not start: ${stderr}`);
       await new Promise((r) => setTimeout(r, 100));
     }
     // Constant metric labels come from the environment the operator sets on the pod.
     const metrics = await (await fetch(`${url}/metrics`)).text();
-    expect(metrics).toMatch(/nerops_ready\{namespace="ward-7",deployment="ner-prod",model="test-ner",version="1.0.0",track="canary"\} 1/);
-    const inflight = [postJson(`${url}/v1/extract`, { text: 'Patient has asthma and takes albuterol.' }), postJson(`${url}/v1/extract`, { text: 'No complaints.' })];
+    expect(metrics).toMatch(
+      /nerops_ready\{namespace="ward-7",deployment="ner-prod",model="test-ner",version="1.0.0",track="canary"\} 1/,
+    );
+    const inflight = [
+      postJson(`${url}/v1/extract`, { text: 'Patient has asthma and takes albuterol.' }),
+      postJson(`${url}/v1/extract`, { text: 'No complaints.' }),
+    ];
     await new Promise((r) => setTimeout(r, 150));
     const t0 = Date.now();
     child.kill('SIGTERM');
@@ -97,7 +129,18 @@ describe('ner-ops serve process', () => {
   });
 
   it('refuses a bundle whose digest does not match', async () => {
-    const err = await serve(['--model', bundle.dir, '--model-digest', 'b'.repeat(64), '--host', '127.0.0.1', '--port', '0', '--log-level', 'silent']).catch((e: unknown) => e);
+    const err = await serve([
+      '--model',
+      bundle.dir,
+      '--model-digest',
+      'b'.repeat(64),
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--log-level',
+      'silent',
+    ]).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/^serve: model bundle .* digest mismatch/);
   });
 });

@@ -18,7 +18,14 @@ import { sha256Hex } from './auth.js';
 import { startServer, type RunningServer } from './main.js';
 import { MetricNames } from './metrics.js';
 import { entityAgreement } from './shadow.js';
-import { captureLogger, histogramBounds, metricValue, postJson, trainSmallBundle, type TrainedBundle } from './test-fixtures.js';
+import {
+  captureLogger,
+  histogramBounds,
+  metricValue,
+  postJson,
+  trainSmallBundle,
+  type TrainedBundle,
+} from './test-fixtures.js';
 
 const NOTE = 'Patient with type 2 diabetes was started on metformin and has asthma.';
 const NOTES = [
@@ -38,7 +45,9 @@ let mainLogs: string[];
 const servers: Server[] = [];
 
 /** Mount an app built by createApp on an ephemeral loopback port and wait for warm-up. */
-async function serve(deps: Partial<AppDeps> & { engine?: NerEngine } = {}): Promise<{ url: string; sa: ServerApp; lines: string[] }> {
+async function serve(
+  deps: Partial<AppDeps> & { engine?: NerEngine } = {},
+): Promise<{ url: string; sa: ServerApp; lines: string[] }> {
   const cap = captureLogger();
   const sa = createApp({ engine, logger: cap.logger, processMetrics: false, ...deps });
   await sa.ready;
@@ -54,7 +63,10 @@ async function metricsText(url: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  [bundle, otherBundle] = await Promise.all([trainSmallBundle({ seed: 7 }), trainSmallBundle({ seed: 11, epochs: 1, count: 80, name: 'other-ner', version: '2.0.0' })]);
+  [bundle, otherBundle] = await Promise.all([
+    trainSmallBundle({ seed: 7 }),
+    trainSmallBundle({ seed: 11, epochs: 1, count: 80, name: 'other-ner', version: '2.0.0' }),
+  ]);
   engine = await loadEngine(bundle.dir, { expectedDigest: bundle.digest });
   const cap = captureLogger();
   mainLogs = cap.lines;
@@ -79,7 +91,11 @@ afterAll(async () => {
 
 describe('POST /v1/extract', () => {
   it('extracts entities from one text, with offsets into the input and the model identity', async () => {
-    const res = await request(main.url).post('/v1/extract').send({ text: NOTE }).expect(200).expect('content-type', /application\/json/);
+    const res = await request(main.url)
+      .post('/v1/extract')
+      .send({ text: NOTE })
+      .expect(200)
+      .expect('content-type', /application\/json/);
     expect(res.body.model).toEqual({ name: 'test-ner', version: '1.0.0', digest: bundle.digest });
     const entities = res.body.entities as { label: string; start: number; end: number; text: string; score: number }[];
     expect(entities.length).toBeGreaterThan(0);
@@ -104,11 +120,19 @@ describe('POST /v1/extract', () => {
   });
 
   it('echoes a client x-request-id and generates one otherwise', async () => {
-    const a = await request(main.url).post('/v1/extract').set('x-request-id', 'req-abc.123').send({ text: NOTE }).expect(200);
+    const a = await request(main.url)
+      .post('/v1/extract')
+      .set('x-request-id', 'req-abc.123')
+      .send({ text: NOTE })
+      .expect(200);
     expect(a.headers['x-request-id']).toBe('req-abc.123');
     const b = await request(main.url).post('/v1/extract').send({ text: NOTE }).expect(200);
     expect(b.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
-    const c = await request(main.url).post('/v1/extract').set('x-request-id', 'bad id with spaces').send({ text: NOTE }).expect(200);
+    const c = await request(main.url)
+      .post('/v1/extract')
+      .set('x-request-id', 'bad id with spaces')
+      .send({ text: NOTE })
+      .expect(200);
     expect(c.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     expect(mainLogs.some((l) => l.includes('"req-abc.123"'))).toBe(true);
   });
@@ -149,7 +173,10 @@ describe('Open Inference Protocol v2', () => {
 
   it('refuses unknown models and versions, wrong datatypes, names and shapes', async () => {
     const input = { name: 'text', shape: [1], datatype: 'BYTES', data: [NOTE] };
-    const r404 = await request(main.url).post('/v2/models/nope/infer').send({ inputs: [input] }).expect(404);
+    const r404 = await request(main.url)
+      .post('/v2/models/nope/infer')
+      .send({ inputs: [input] })
+      .expect(404);
     expect(r404.headers['content-type']).toMatch(/application\/problem\+json/);
     expect(r404.body.error).toMatch(/no model named 'nope'/);
     await request(main.url).get('/v2/models/test-ner/versions/9.9/ready').expect(404);
@@ -164,7 +191,10 @@ describe('Open Inference Protocol v2', () => {
       [{}, /inputs/],
     ];
     for (const [body, detail] of cases) {
-      const res = await request(main.url).post('/v2/models/test-ner/infer').send(body as object).expect(400);
+      const res = await request(main.url)
+        .post('/v2/models/test-ner/infer')
+        .send(body as object)
+        .expect(400);
       expect(res.body.detail).toMatch(detail);
       expect(res.body.error).toBe(res.body.detail);
     }
@@ -203,13 +233,20 @@ describe('errors are problem+json with a specific message', () => {
 
   it('400 for invalid UTF-8 and for unpaired surrogates', async () => {
     const bad = Buffer.concat([Buffer.from('{"text": "caf'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
-    const r1 = await fetch(`${main.url}/v1/extract`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: new Uint8Array(bad) });
+    const r1 = await fetch(`${main.url}/v1/extract`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: new Uint8Array(bad),
+    });
     expect(r1.status).toBe(400);
     expect(r1.headers.get('content-type')).toMatch(/problem\+json/);
     const b1 = (await r1.json()) as { type: string; detail: string };
     expect(b1.type).toBe('https://nerops.io/problems/invalid-encoding');
     expect(b1.detail).toMatch(/not valid UTF-8/);
-    const r2 = await request(main.url).post('/v1/extract').set('content-type', 'application/json').send('{"text": "pain \\ud800 here"}');
+    const r2 = await request(main.url)
+      .post('/v1/extract')
+      .set('content-type', 'application/json')
+      .send('{"text": "pain \\ud800 here"}');
     problem(400, 'invalid-encoding')(r2);
     expect(r2.body.detail).toMatch(/unpaired UTF-16 surrogate/);
   });
@@ -237,10 +274,21 @@ describe('errors are problem+json with a specific message', () => {
       const res = await request(main.url).post('/v1/extract').set('content-type', type).send('{"text":"a"}');
       problem(415, 'unsupported-media-type')(res);
     }
-    const none = await fetch(`${main.url}/v1/extract`, { method: 'POST', body: new Uint8Array(Buffer.from('{"text":"a"}')) });
+    const none = await fetch(`${main.url}/v1/extract`, {
+      method: 'POST',
+      body: new Uint8Array(Buffer.from('{"text":"a"}')),
+    });
     expect(none.status).toBe(415);
-    await request(main.url).post('/v1/extract').set('content-type', 'application/json; charset=utf-8').send('{"text":"a"}').expect(200);
-    await request(main.url).post('/v1/extract').set('content-type', 'application/merge-patch+json').send('{"text":"a"}').expect(200);
+    await request(main.url)
+      .post('/v1/extract')
+      .set('content-type', 'application/json; charset=utf-8')
+      .send('{"text":"a"}')
+      .expect(200);
+    await request(main.url)
+      .post('/v1/extract')
+      .set('content-type', 'application/merge-patch+json')
+      .send('{"text":"a"}')
+      .expect(200);
   });
 
   it('404 for unknown routes and 405 with Allow for wrong methods', async () => {
@@ -301,9 +349,20 @@ describe('fast path and express routes', () => {
     ];
     const statuses: number[] = [];
     for (const c of cases) {
-      const headers: Record<string, string> = { 'content-type': c.type ?? 'application/json', ...(c.encoding ? { 'content-encoding': c.encoding } : {}) };
-      const fast = await fetch(`${url}${c.path}`, { method: 'POST', headers, body: new Uint8Array(Buffer.from(c.body)) });
-      const slow = await fetch(`${expressUrl}${c.path}`, { method: 'POST', headers, body: new Uint8Array(Buffer.from(c.body)) });
+      const headers: Record<string, string> = {
+        'content-type': c.type ?? 'application/json',
+        ...(c.encoding ? { 'content-encoding': c.encoding } : {}),
+      };
+      const fast = await fetch(`${url}${c.path}`, {
+        method: 'POST',
+        headers,
+        body: new Uint8Array(Buffer.from(c.body)),
+      });
+      const slow = await fetch(`${expressUrl}${c.path}`, {
+        method: 'POST',
+        headers,
+        body: new Uint8Array(Buffer.from(c.body)),
+      });
       const label = `${c.path} ${c.encoding ?? ''} ${c.type ?? ''}`;
       statuses.push(fast.status);
       expect(fast.status, label).toBe(slow.status);
@@ -334,7 +393,10 @@ describe('engine failure', () => {
     const res = await postJson(`${url}/v1/extract`, { text: SECRET });
     expect(res.status).toBe(500);
     expect(res.headers.get('content-type')).toMatch(/problem\+json/);
-    expect(res.json).toMatchObject({ type: 'https://nerops.io/problems/internal', detail: 'the server failed to process the request' });
+    expect(res.json).toMatchObject({
+      type: 'https://nerops.io/problems/internal',
+      detail: 'the server failed to process the request',
+    });
     expect(res.text).not.toContain('Zanzibarine');
     expect(lines.some((l) => l.includes('unhandled error while serving a request'))).toBe(true);
     expect(lines.join('\n')).not.toContain('Zanzibarine');
@@ -378,15 +440,33 @@ describe('auth', () => {
     expect(none.headers['www-authenticate']).toMatch(/^Bearer/);
     expect(none.headers['content-type']).toMatch(/problem\+json/);
     await request(url).post('/v1/extract').set('authorization', 'Bearer wrong').send({ text: NOTE }).expect(401);
-    await request(url).post('/v1/extract').set('authorization', 'Basic czNjcmV0LXRva2Vu').send({ text: NOTE }).expect(401);
+    await request(url)
+      .post('/v1/extract')
+      .set('authorization', 'Basic czNjcmV0LXRva2Vu')
+      .send({ text: NOTE })
+      .expect(401);
     await request(url).post('/v1/extract').set('authorization', 'Bearer s3cret-token').send({ text: NOTE }).expect(200);
     const input = { name: 'text', shape: [1], datatype: 'BYTES', data: [NOTE] };
-    await request(url).post('/v2/models/test-ner/infer').send({ inputs: [input] }).expect(401);
-    await request(url).post('/v2/models/test-ner/infer').set('authorization', 'Bearer s3cret-token').send({ inputs: [input] }).expect(200);
+    await request(url)
+      .post('/v2/models/test-ner/infer')
+      .send({ inputs: [input] })
+      .expect(401);
+    await request(url)
+      .post('/v2/models/test-ner/infer')
+      .set('authorization', 'Bearer s3cret-token')
+      .send({ inputs: [input] })
+      .expect(200);
     await request(url).get('/v2/models/test-ner').expect(401);
     // Unauthenticated requests are refused before their body is read or validated.
     await request(url).post('/v1/extract').set('content-type', 'text/plain').send('x').expect(401);
-    for (const path of ['/healthz', '/readyz', '/metrics', '/v2/health/live', '/v2/health/ready', '/v2/models/test-ner/ready']) {
+    for (const path of [
+      '/healthz',
+      '/readyz',
+      '/metrics',
+      '/v2/health/live',
+      '/v2/health/ready',
+      '/v2/models/test-ner/ready',
+    ]) {
       await request(url).get(path).expect(200);
     }
   });
@@ -405,7 +485,12 @@ describe('metrics', () => {
     await request(sa.app).post('/v1/extract').send({ text: texts[0] }).expect(200);
     await request(sa.app)
       .post('/v1/extract')
-      .send({ documents: [{ id: 'a', text: texts[1] }, { id: 'b', text: texts[2] }] })
+      .send({
+        documents: [
+          { id: 'a', text: texts[1] },
+          { id: 'b', text: texts[2] },
+        ],
+      })
       .expect(200);
     await request(sa.app).post('/v1/extract').send({ text: '' }).expect(400);
     await request(sa.app).get('/healthz').expect(200);
@@ -427,7 +512,9 @@ describe('metrics', () => {
     expect(metricValue(m, 'nerops_tokens_total', constant)).toBe(tokens);
     expect(metricValue(m, 'nerops_unknown_tokens_total', constant)).toBe(unknown);
     for (const label of ['DISEASE', 'TREATMENT']) {
-      expect(metricValue(m, 'nerops_entities_total', { ...constant, label })).toBe(entities.filter((e) => e.label === label).length);
+      expect(metricValue(m, 'nerops_entities_total', { ...constant, label })).toBe(
+        entities.filter((e) => e.label === label).length,
+      );
     }
     expect(metricValue(m, 'nerops_entity_confidence_count', constant)).toBe(entities.length);
     expect(metricValue(m, 'nerops_entity_confidence_sum', constant)).toBeCloseTo(
@@ -440,7 +527,14 @@ describe('metrics', () => {
     expect(engine.profile).toBeDefined();
     expect(histogramBounds(m, 'nerops_entity_confidence')).toEqual(engine.profile!.confidence.bounds);
     expect(histogramBounds(m, 'nerops_document_length_tokens')).toEqual(engine.profile!.documentLength.bounds);
-    expect(metricValue(m, 'nerops_model_info', { model_name: 'test-ner', model_version: '1.0.0', digest: bundle.digest, format: 'crf' })).toBe(1);
+    expect(
+      metricValue(m, 'nerops_model_info', {
+        model_name: 'test-ner',
+        model_version: '1.0.0',
+        digest: bundle.digest,
+        format: 'crf',
+      }),
+    ).toBe(1);
     expect(metricValue(m, 'nerops_ready', constant)).toBe(1);
     expect(metricValue(m, 'nerops_queue_depth', constant)).toBe(0);
     expect(m).toContain('nerops_process_resident_memory_bytes');
@@ -454,20 +548,28 @@ describe('PHI never reaches logs or metrics', () => {
     const SENTENCE = `Mrs ${NAME} was diagnosed with pneumonia and treated with amoxicillin on the Zephyrine ward.`;
     const cap = captureLogger('trace');
     const shadowTarget = await serve();
-    const { url } = await serve({ logger: cap.logger, shadow: { url: shadowTarget.url, percent: 100, maxConcurrent: 4, timeoutMs: 2000 }, options: { maxDocumentChars: 200 } });
+    const { url } = await serve({
+      logger: cap.logger,
+      shadow: { url: shadowTarget.url, percent: 100, maxConcurrent: 4, timeoutMs: 2000 },
+      options: { maxDocumentChars: 200 },
+    });
     const ok = await postJson(`${url}/v1/extract`, { text: SENTENCE }, { 'x-request-id': 'phi-test-1' });
     expect(ok.status).toBe(200);
     const entityTexts = (ok.json as { entities: { text: string }[] }).entities.map((e) => e.text);
     expect(entityTexts.length).toBeGreaterThan(0);
     await postJson(`${url}/v1/extract`, { documents: [{ id: 'x', text: SENTENCE }] });
-    await postJson(`${url}/v2/models/test-ner/infer`, { inputs: [{ name: 'text', shape: [1], datatype: 'BYTES', data: [SENTENCE] }] });
+    await postJson(`${url}/v2/models/test-ner/infer`, {
+      inputs: [{ name: 'text', shape: [1], datatype: 'BYTES', data: [SENTENCE] }],
+    });
     // Error paths that carry the text: malformed JSON, unknown keys, too long, wrong type, bad datatype.
     const bad = [
       await postJson(`${url}/v1/extract`, `{"text": "${SENTENCE}"`),
       await postJson(`${url}/v1/extract`, { [SENTENCE]: 1 }),
       await postJson(`${url}/v1/extract`, { text: SENTENCE.repeat(3) }),
       await postJson(`${url}/v1/extract`, { text: SENTENCE, extra: SENTENCE }),
-      await postJson(`${url}/v2/models/test-ner/infer`, { inputs: [{ name: SENTENCE, shape: [1], datatype: SENTENCE, data: [SENTENCE] }] }),
+      await postJson(`${url}/v2/models/test-ner/infer`, {
+        inputs: [{ name: SENTENCE, shape: [1], datatype: SENTENCE, data: [SENTENCE] }],
+      }),
       await postJson(`${url}/v1/extract?note=${encodeURIComponent(SENTENCE)}`, { text: SENTENCE }),
       await postJson(`${url}/${encodeURIComponent(SENTENCE)}`, { text: SENTENCE }),
     ];
@@ -529,15 +631,26 @@ describe('shadow traffic', () => {
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
     const deadPort = (closed.address() as AddressInfo).port;
     await new Promise((r) => closed.close(r));
-    const b = await serve({ shadow: { url: `http://127.0.0.1:${deadPort}`, percent: 100, maxConcurrent: 2, timeoutMs: 1000 } });
+    const b = await serve({
+      shadow: { url: `http://127.0.0.1:${deadPort}`, percent: 100, maxConcurrent: 2, timeoutMs: 1000 },
+    });
     expect((await postJson(`${b.url}/v1/extract`, { text: NOTE })).status).toBe(200);
-    await waitFor(async () => metricValue(await metricsText(b.url), 'nerops_shadow_errors_total', { reason: 'network' }) === 1);
+    await waitFor(
+      async () => metricValue(await metricsText(b.url), 'nerops_shadow_errors_total', { reason: 'network' }) === 1,
+    );
 
     // A slow shadow target with one slot: further samples are dropped, never queued.
     const slow = createServer((_req, res) => setTimeout(() => res.end('{}'), 600));
     await new Promise<void>((r) => slow.listen(0, '127.0.0.1', () => r()));
     servers.push(slow);
-    const c = await serve({ shadow: { url: `http://127.0.0.1:${(slow.address() as AddressInfo).port}`, percent: 100, maxConcurrent: 1, timeoutMs: 3000 } });
+    const c = await serve({
+      shadow: {
+        url: `http://127.0.0.1:${(slow.address() as AddressInfo).port}`,
+        percent: 100,
+        maxConcurrent: 1,
+        timeoutMs: 3000,
+      },
+    });
     for (let i = 0; i < 4; i++) expect((await postJson(`${c.url}/v1/extract`, { text: NOTE })).status).toBe(200);
     await new Promise((r) => setTimeout(r, 50));
     const mc = await metricsText(c.url);
@@ -546,9 +659,18 @@ describe('shadow traffic', () => {
     expect(metricValue(await metricsText(c.url), 'nerops_shadow_errors_total', { reason: 'invalid_response' })).toBe(1);
 
     // A shadow slower than its timeout: counted as a timeout.
-    const e = await serve({ shadow: { url: `http://127.0.0.1:${(slow.address() as AddressInfo).port}`, percent: 100, maxConcurrent: 1, timeoutMs: 100 } });
+    const e = await serve({
+      shadow: {
+        url: `http://127.0.0.1:${(slow.address() as AddressInfo).port}`,
+        percent: 100,
+        maxConcurrent: 1,
+        timeoutMs: 100,
+      },
+    });
     expect((await postJson(`${e.url}/v1/extract`, { text: NOTE })).status).toBe(200);
-    await waitFor(async () => metricValue(await metricsText(e.url), 'nerops_shadow_errors_total', { reason: 'timeout' }) === 1);
+    await waitFor(
+      async () => metricValue(await metricsText(e.url), 'nerops_shadow_errors_total', { reason: 'timeout' }) === 1,
+    );
 
     // 0 percent: nothing is mirrored.
     const d = await serve({ shadow: { url: same.url, percent: 0, maxConcurrent: 2, timeoutMs: 1000 } });
@@ -561,9 +683,18 @@ describe('shadow traffic', () => {
 describe('graceful shutdown', () => {
   it('stops accepting, finishes in-flight requests, and completes well within 10 s', async () => {
     const cap = captureLogger();
-    const s = await startServer({ model: bundle.dir, host: '127.0.0.1', port: 0, logger: cap.logger, server: { maxBatchWaitMs: 400 } });
+    const s = await startServer({
+      model: bundle.dir,
+      host: '127.0.0.1',
+      port: 0,
+      logger: cap.logger,
+      server: { maxBatchWaitMs: 400 },
+    });
     await request(s.url).get('/readyz').expect(200);
-    const inflight = [postJson(`${s.url}/v1/extract`, { text: NOTE }), postJson(`${s.url}/v1/extract`, { documents: [{ id: 'a', text: NOTES[1] }] })];
+    const inflight = [
+      postJson(`${s.url}/v1/extract`, { text: NOTE }),
+      postJson(`${s.url}/v1/extract`, { documents: [{ id: 'a', text: NOTES[1] }] }),
+    ];
     await new Promise((r) => setTimeout(r, 100));
     expect(s.app.state.inflight).toBe(2);
     const t0 = Date.now();
@@ -578,7 +709,13 @@ describe('graceful shutdown', () => {
   });
 
   it('with a shutdown delay, keeps answering (unready, closing connections) until the delay is over', async () => {
-    const s = await startServer({ model: bundle.dir, host: '127.0.0.1', port: 0, logger: captureLogger().logger, shutdownDelayMs: 1500 });
+    const s = await startServer({
+      model: bundle.dir,
+      host: '127.0.0.1',
+      port: 0,
+      logger: captureLogger().logger,
+      shutdownDelayMs: 1500,
+    });
     const code = s.shutdown('SIGTERM');
     const ready = await fetch(`${s.url}/readyz`);
     expect(ready.status).toBe(503);

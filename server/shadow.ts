@@ -47,7 +47,8 @@ export function entityAgreement(primary: readonly EntityKey[], shadow: readonly 
 /** Resolve the extract endpoint from a base URL or a full endpoint URL. */
 export function shadowEndpoint(url: string): URL {
   const u = new URL(url);
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`shadow URL must be http(s), got ${u.protocol}`);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw new Error(`shadow URL must be http(s), got ${u.protocol}`);
   if (u.pathname.endsWith('/v1/extract')) return u;
   if (!u.pathname.endsWith('/')) u.pathname += '/';
   return new URL('v1/extract', u);
@@ -115,7 +116,10 @@ export class ShadowClient {
     const started = process.hrtime.bigint();
     let reason: string | undefined;
     try {
-      const { status, body } = await this.#post(JSON.stringify({ documents: texts.map((text, i) => ({ id: String(i), text })) }), requestId);
+      const { status, body } = await this.#post(
+        JSON.stringify({ documents: texts.map((text, i) => ({ id: String(i), text })) }),
+        requestId,
+      );
       this.#metrics.shadowLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
       if (status < 200 || status >= 300) {
         reason = status >= 500 ? 'http_5xx' : 'http_4xx';
@@ -132,7 +136,9 @@ export class ShadowClient {
         reason = 'invalid_response';
         return;
       }
-      primary.forEach((entities, i) => this.#metrics.shadowAgreement.observe(entityAgreement(entities, shadowResults[i] ?? [])));
+      primary.forEach((entities, i) =>
+        this.#metrics.shadowAgreement.observe(entityAgreement(entities, shadowResults[i] ?? [])),
+      );
     } catch (err) {
       reason = (err as Error).name === 'TimeoutError' ? 'timeout' : 'network';
     } finally {

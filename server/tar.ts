@@ -66,9 +66,11 @@ function parsePax(buf: Buffer): Record<string, string> {
 function safeJoin(dest: string, name: string): string | undefined {
   const clean = name.replace(/^(\.\/)+/, '');
   if (clean === '' || clean === '.') return undefined;
-  if (clean.startsWith('/') || /^[A-Za-z]:/.test(clean)) throw new Error(`tar entry has an absolute path: ${JSON.stringify(name.slice(0, 200))}`);
+  if (clean.startsWith('/') || /^[A-Za-z]:/.test(clean))
+    throw new Error(`tar entry has an absolute path: ${JSON.stringify(name.slice(0, 200))}`);
   const norm = normalize(clean);
-  if (norm.split(sep).includes('..')) throw new Error(`tar entry escapes the bundle directory: ${JSON.stringify(name.slice(0, 200))}`);
+  if (norm.split(sep).includes('..'))
+    throw new Error(`tar entry escapes the bundle directory: ${JSON.stringify(name.slice(0, 200))}`);
   return join(dest, norm);
 }
 
@@ -76,7 +78,11 @@ function safeJoin(dest: string, name: string): string | undefined {
  * Extract `archive` (tar, optionally gzip-compressed) into `dest`. Limits guard against archive bombs.
  * Returns the relative paths of the extracted regular files.
  */
-export async function extractTar(archive: string, dest: string, limits = { maxFiles: 10_000, maxBytes: 8 * 1024 ** 3 }): Promise<string[]> {
+export async function extractTar(
+  archive: string,
+  dest: string,
+  limits = { maxFiles: 10_000, maxBytes: 8 * 1024 ** 3 },
+): Promise<string[]> {
   let tarPath = archive;
   let tmp: string | undefined;
   {
@@ -137,7 +143,9 @@ export async function extractTar(archive: string, dest: string, limits = { maxFi
           continue;
         }
         if (type !== '0' && type !== '\0' && type !== '7') {
-          throw new Error(`tar entry ${JSON.stringify(name.slice(0, 200))} is not a regular file or directory (type ${JSON.stringify(type)}); bundles contain only files`);
+          throw new Error(
+            `tar entry ${JSON.stringify(name.slice(0, 200))} is not a regular file or directory (type ${JSON.stringify(type)}); bundles contain only files`,
+          );
         }
         if (!target) continue;
         if (files.length >= limits.maxFiles) throw new Error(`tar archive has more than ${limits.maxFiles} files`);
@@ -147,7 +155,10 @@ export async function extractTar(archive: string, dest: string, limits = { maxFi
         if (entrySize === 0) {
           await (await open(target, 'w')).close();
         } else {
-          await pipeline(createReadStream(tarPath, { start: dataOff, end: dataOff + entrySize - 1 }), createWriteStream(target));
+          await pipeline(
+            createReadStream(tarPath, { start: dataOff, end: dataOff + entrySize - 1 }),
+            createWriteStream(target),
+          );
         }
         files.push(name.replace(/^(\.\/)+/, ''));
       }

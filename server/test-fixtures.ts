@@ -19,7 +19,14 @@ export interface TrainedBundle {
 
 /** Train a small real `crf` bundle on synthetic clinical notes. */
 export async function trainSmallBundle(
-  opts: { seed?: number; epochs?: number; count?: number; name?: string; version?: string; train?: Partial<TrainOptions> } = {},
+  opts: {
+    seed?: number;
+    epochs?: number;
+    count?: number;
+    name?: string;
+    version?: string;
+    train?: Partial<TrainOptions>;
+  } = {},
 ): Promise<TrainedBundle> {
   const root = await mkdtemp(join(tmpdir(), 'nerops-server-test-'));
   const seed = opts.seed ?? 7;
@@ -89,8 +96,16 @@ export function histogramBounds(text: string, name: string): number[] {
   return les;
 }
 
-export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; json: unknown; text: string }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+export async function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; json: unknown; text: string }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
   const text = await res.text();
   let json: unknown;
   try {

@@ -85,7 +85,12 @@ describe('TrafficGenerator', () => {
       { url: a!.url, track: 'stable' },
       { url: b!.url, track: 'canary' },
     ];
-    const g = new TrafficGenerator({ rate: 200, nextText: cycle(['one', 'two', 'three']), targets: () => targets, token: 't0ken' });
+    const g = new TrafficGenerator({
+      rate: 200,
+      nextText: cycle(['one', 'two', 'three']),
+      targets: () => targets,
+      token: 't0ken',
+    });
     const stats = await runUntilSent(g, 20);
     expect(stats.sent).toBeGreaterThanOrEqual(20);
     expect(stats.dropped).toBe(0);
@@ -103,7 +108,12 @@ describe('TrafficGenerator', () => {
     const [ok, failing] = await Promise.all([startServer(200), startServer(503)]);
     const dead = await deadUrl();
     const targets: TrafficTarget[] = [{ url: ok.url }, { url: failing.url }, { url: dead }];
-    const g = new TrafficGenerator({ rate: 150, nextText: () => 'History of asthma.', targets: () => targets, timeoutMs: 2000 });
+    const g = new TrafficGenerator({
+      rate: 150,
+      nextText: () => 'History of asthma.',
+      targets: () => targets,
+      timeoutMs: 2000,
+    });
     const stats = await runUntilSent(g, 30);
     expect(stats.sent).toBeGreaterThanOrEqual(30);
     expect(stats.codes[200]).toBe(ok.requests.length);
@@ -148,7 +158,12 @@ describe('TrafficGenerator', () => {
 
   it('bounds the requests in flight; beyond maxInFlight sends are dropped', async () => {
     const slow = await startServer(200, 500);
-    const g = new TrafficGenerator({ rate: 200, nextText: () => 'x', targets: () => [{ url: slow.url }], maxInFlight: 2 }).start();
+    const g = new TrafficGenerator({
+      rate: 200,
+      nextText: () => 'x',
+      targets: () => [{ url: slow.url }],
+      maxInFlight: 2,
+    }).start();
     const until = Date.now() + 20_000;
     while (g.stats.dropped < 3 && Date.now() < until) await sleep(5);
     const stats = await g.stop();
@@ -159,7 +174,12 @@ describe('TrafficGenerator', () => {
 
   it('keepAlive: false opens a connection per request (a Service then spreads them over its pods)', async () => {
     const s = await startServer();
-    const g = new TrafficGenerator({ rate: 50, nextText: () => 'x', targets: () => [{ url: s.url }], keepAlive: false });
+    const g = new TrafficGenerator({
+      rate: 50,
+      nextText: () => 'x',
+      targets: () => [{ url: s.url }],
+      keepAlive: false,
+    });
     const stats = await runUntilSent(g, 10);
     expect(stats.ok).toBe(stats.sent);
     expect(s.requests.every((r) => r.connection === 'close')).toBe(true);

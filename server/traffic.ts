@@ -62,7 +62,8 @@ export class TrafficGenerator {
   readonly #opts: Required<Omit<TrafficOptions, 'token'>> & Pick<TrafficOptions, 'token'>;
 
   constructor(options: TrafficOptions) {
-    if (!(options.rate > 0) || !Number.isFinite(options.rate)) throw new RangeError(`traffic rate must be a positive number, got ${options.rate}`);
+    if (!(options.rate > 0) || !Number.isFinite(options.rate))
+      throw new RangeError(`traffic rate must be a positive number, got ${options.rate}`);
     this.#opts = { timeoutMs: 5000, maxInFlight: 64, keepAlive: true, ...options };
   }
 
@@ -102,7 +103,12 @@ export class TrafficGenerator {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (this.#opts.token) headers.authorization = `Bearer ${this.#opts.token}`;
     if (!this.#opts.keepAlive) headers.connection = 'close';
-    const p = fetch(target.url, { method: 'POST', headers, body: JSON.stringify({ text: this.#opts.nextText() }), signal: AbortSignal.timeout(this.#opts.timeoutMs) })
+    const p = fetch(target.url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ text: this.#opts.nextText() }),
+      signal: AbortSignal.timeout(this.#opts.timeoutMs),
+    })
       .then(async (r) => {
         await r.arrayBuffer();
         this.#count(r.status, target);

@@ -37,7 +37,10 @@ export const DEFAULT_CLUSTER_OPTIONS: ClusterOptions = {
 const OFFSETS = [-2, -1, 1, 2];
 
 /** Learn clusters from sentences of raw tokens. */
-export function learnClusters(sentences: Iterable<readonly string[]>, options: Partial<ClusterOptions> = {}): WordClusters {
+export function learnClusters(
+  sentences: Iterable<readonly string[]>,
+  options: Partial<ClusterOptions> = {},
+): WordClusters {
   const o = { ...DEFAULT_CLUSTER_OPTIONS, ...options };
   const { normalized, freq } = normalizeCorpus(sentences);
   // Sort by frequency then lexicographically so ids are deterministic.
@@ -104,7 +107,10 @@ export function learnClusters(sentences: Iterable<readonly string[]>, options: P
   const paths: number[][] = Array.from({ length: V }, () => []);
   const split = (members: number[], depth: number) => {
     if (depth >= maxDepth) return;
-    const assign = members.length <= o.branching ? members.map((_, i) => i) : kmeans(X, C, members, o.branching, o.iterations, random);
+    const assign =
+      members.length <= o.branching
+        ? members.map((_, i) => i)
+        : kmeans(X, C, members, o.branching, o.iterations, random);
     const groups: number[][] = Array.from({ length: o.branching }, () => []);
     members.forEach((w, i) => (groups[assign[i] as number] as number[]).push(w));
     groups.forEach((g, gi) => {
@@ -157,7 +163,14 @@ function sparseDot(a: SparseRow, b: SparseRow): number {
 }
 
 /** Spherical k-means over the rows `members` of X (sparse, unit length); returns each member's cluster. */
-function kmeans(X: SparseRow[], dims: number, members: number[], k: number, iterations: number, random: () => number): Int32Array {
+function kmeans(
+  X: SparseRow[],
+  dims: number,
+  members: number[],
+  k: number,
+  iterations: number,
+  random: () => number,
+): Int32Array {
   const m = members.length;
   // k-means++ seeding on cosine distance.
   const seeds: number[] = [members[Math.floor(random() * m)] as number];
@@ -205,7 +218,8 @@ function kmeans(X: SparseRow[], dims: number, members: number[], k: number, iter
     for (let i = 0; i < m; i++) {
       const r = X[members[i] as number] as SparseRow;
       const base = (assign[i] as number) * dims;
-      for (let t = 0; t < r.idx.length; t++) centers[base + (r.idx[t] as number)] = (centers[base + (r.idx[t] as number)] as number) + (r.val[t] as number);
+      for (let t = 0; t < r.idx.length; t++)
+        centers[base + (r.idx[t] as number)] = (centers[base + (r.idx[t] as number)] as number) + (r.val[t] as number);
     }
     for (let c = 0; c < k; c++) normalizeDense(centers, c * dims, dims);
   }

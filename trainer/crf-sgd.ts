@@ -95,7 +95,8 @@ export function trainCrfSgd(data: readonly EncodedSentence[], opts: SgdOptions):
   const dropRandom = seededRandom((opts.seed ^ 0x5bd1e995) >>> 0);
   const missedCost = opts.missedEntityCost ?? 0;
   const outside = opts.labels.indexOf('O');
-  if (missedCost < 0 || !Number.isFinite(missedCost)) throw new Error(`missedEntityCost must be a finite number ≥ 0, got ${missedCost}`);
+  if (missedCost < 0 || !Number.isFinite(missedCost))
+    throw new Error(`missedEntityCost must be a finite number ≥ 0, got ${missedCost}`);
 
   const N = data.length;
   const lambda = (2 * opts.c2) / N;
@@ -162,7 +163,8 @@ export function trainCrfSgd(data: readonly EncodedSentence[], opts: SgdOptions):
       }
       // Cost augmentation: the gold path's score is unchanged, so logZ - goldScore stays the loss.
       if (missedCost > 0 && outside >= 0) {
-        for (let k = 0; k < n; k++) if (gold[k] !== outside) em[k * L + outside] = (em[k * L + outside] as number) + missedCost;
+        for (let k = 0; k < n; k++)
+          if (gold[k] !== outside) em[k * L + outside] = (em[k * L + outside] as number) + missedCost;
       }
       const t = constrainedTransitions(raw, opts.labels);
       const lat = forwardBackward(em, 0, n, L, t);
@@ -193,7 +195,16 @@ export function trainCrfSgd(data: readonly EncodedSentence[], opts: SgdOptions):
       }
       if (dense && denseOpts) {
         const lrDense = denseOpts.lr / (1 + denseOpts.lrDecay * epoch);
-        dense.backward(windowIds as Int32Array, n, denseOpts.table, hidden, grad, lrDense, mask, denseOpts.skipBelow ?? 0);
+        dense.backward(
+          windowIds as Int32Array,
+          n,
+          denseOpts.table,
+          hidden,
+          grad,
+          lrDense,
+          mask,
+          denseOpts.skipBelow ?? 0,
+        );
       }
       // Transition gradients: observed minus expected pair marginals.
       for (let y = 0; y < L; y++) {
@@ -210,7 +221,8 @@ export function trainCrfSgd(data: readonly EncodedSentence[], opts: SgdOptions):
         let m = -Infinity;
         for (let i = 0; i < L; i++) m = Math.max(m, lat.alpha[(k - 1) * L + i] as number);
         for (let i = 0; i < L; i++) pairA[i] = Math.exp((lat.alpha[(k - 1) * L + i] as number) - m);
-        for (let j = 0; j < L; j++) pairB[j] = Math.exp((em[k * L + j] as number) + (lat.beta[k * L + j] as number) - lat.logZ + m);
+        for (let j = 0; j < L; j++)
+          pairB[j] = Math.exp((em[k * L + j] as number) + (lat.beta[k * L + j] as number) - lat.logZ + m);
         for (let i = 0; i < L; i++) {
           const a = pairA[i] as number;
           for (let j = 0; j < L; j++) {
@@ -225,7 +237,9 @@ export function trainCrfSgd(data: readonly EncodedSentence[], opts: SgdOptions):
       }
     }
     if (!Number.isFinite(loss)) {
-      throw new Error(`training diverged in epoch ${epoch + 1} (non-finite loss): lower the learning rate${opts.dense ? ' of the dense branch (--dense-lr)' : ''}`);
+      throw new Error(
+        `training diverged in epoch ${epoch + 1} (non-finite loss): lower the learning rate${opts.dense ? ' of the dense branch (--dense-lr)' : ''}`,
+      );
     }
     if (epoch >= opts.averageFrom) {
       for (let k = 0; k < W.length; k++) avgW[k] = (avgW[k] as number) + (W[k] as number) * scale;
@@ -234,11 +248,16 @@ export function trainCrfSgd(data: readonly EncodedSentence[], opts: SgdOptions):
         avgT.start[k] = (avgT.start[k] as number) + (raw.start[k] as number);
         avgT.end[k] = (avgT.end[k] as number) + (raw.end[k] as number);
       }
-      if (dense && avgDense) for (let k = 0; k < avgDense.length; k++) avgDense[k] = (avgDense[k] as number) + (dense.params[k] as number);
+      if (dense && avgDense)
+        for (let k = 0; k < avgDense.length; k++) avgDense[k] = (avgDense[k] as number) + (dense.params[k] as number);
       averaged++;
     }
     if (opts.onEpoch) {
-      opts.onEpoch(epoch, snapshot(), { loss, seconds: (performance.now() - t0) / 1000, cpuSeconds: (process.cpuUsage().user - cpu0) / 1e6 });
+      opts.onEpoch(epoch, snapshot(), {
+        loss,
+        seconds: (performance.now() - t0) / 1000,
+        cpuSeconds: (process.cpuUsage().user - cpu0) / 1e6,
+      });
     }
   }
   return snapshot();
@@ -247,7 +266,11 @@ export function trainCrfSgd(data: readonly EncodedSentence[], opts: SgdOptions):
     if (averaged === 0) {
       return {
         emission: Float32Array.from(W, (v) => v * scale),
-        transitions: { trans: Float64Array.from(raw.trans), start: Float64Array.from(raw.start), end: Float64Array.from(raw.end) },
+        transitions: {
+          trans: Float64Array.from(raw.trans),
+          start: Float64Array.from(raw.start),
+          end: Float64Array.from(raw.end),
+        },
         ...(dense ? { dense: new DenseBranch(dense.shape, Float64Array.from(dense.params)) } : {}),
       };
     }
@@ -260,20 +283,34 @@ export function trainCrfSgd(data: readonly EncodedSentence[], opts: SgdOptions):
         start: Float64Array.from(avgT.start, (v) => v / averaged),
         end: Float64Array.from(avgT.end, (v) => v / averaged),
       },
-      ...(dense && avgDense ? { dense: new DenseBranch(dense.shape, Float64Array.from(avgDense, (v) => v / averaged)) } : {}),
+      ...(dense && avgDense
+        ? {
+            dense: new DenseBranch(
+              dense.shape,
+              Float64Array.from(avgDense, (v) => v / averaged),
+            ),
+          }
+        : {}),
     };
   }
 }
 
 /** Decode pre-featurised sentences with given weights, in JS (used for dev scores during training). */
-export function decodeWithWeights(data: readonly EncodedSentence[], model: CrfWeights, labels: readonly string[], slots: number, table?: Float32Array): string[][] {
+export function decodeWithWeights(
+  data: readonly EncodedSentence[],
+  model: CrfWeights,
+  labels: readonly string[],
+  slots: number,
+  table?: Float32Array,
+): string[][] {
   const L = labels.length;
   const t = constrainedTransitions(model.transitions, labels);
   const out: string[][] = [];
   for (const { features, gold, window } of data) {
     const n = gold.length;
     const em = new Float64Array(n * L);
-    if (model.dense && table && window) model.dense.forward(window, n, table, em, new Float64Array(n * model.dense.shape.hidden));
+    if (model.dense && table && window)
+      model.dense.forward(window, n, table, em, new Float64Array(n * model.dense.shape.hidden));
     for (let k = 0; k < n; k++) {
       for (let s = 0; s < slots; s++) {
         const base = (features[k * slots + s] as number) * L;

@@ -9,14 +9,24 @@ import { DenseBranch, type DenseShape } from './dense.js';
  * The token-by-token JavaScript loops the kernels replaced, kept here as the reference: the kernels must
  * give the same numbers to the last bit (training is reproducible, and its digests were made with these).
  */
-function referenceForward(shape: DenseShape, p: Float64Array, ids: Int32Array, n: number, table: Float32Array, out: Float64Array, hidden: Float64Array, mask?: Float64Array): void {
+function referenceForward(
+  shape: DenseShape,
+  p: Float64Array,
+  ids: Int32Array,
+  n: number,
+  table: Float32Array,
+  out: Float64Array,
+  hidden: Float64Array,
+  mask?: Float64Array,
+): void {
   const { window: Wn, dim: D, hidden: H, labels: L } = shape;
   const IN = Wn * D;
   const [b1, w2] = [IN * H, IN * H + H];
   const b2 = w2 + H * L;
   const x = new Float64Array(IN);
   for (let k = 0; k < n; k++) {
-    for (let q = 0; q < Wn; q++) for (let d = 0; d < D; d++) x[q * D + d] = table[(ids[k * Wn + q] as number) * D + d] as number;
+    for (let q = 0; q < Wn; q++)
+      for (let d = 0; d < D; d++) x[q * D + d] = table[(ids[k * Wn + q] as number) * D + d] as number;
     for (let h = 0; h < H; h++) {
       const row = h * IN;
       let [a0, a1, a2, a3] = [0, 0, 0, 0];
@@ -39,7 +49,18 @@ function referenceForward(shape: DenseShape, p: Float64Array, ids: Int32Array, n
   }
 }
 
-function referenceBackward(shape: DenseShape, p: Float64Array, ids: Int32Array, n: number, table: Float32Array, hidden: Float64Array, grad: Float64Array, lr: number, mask: Float64Array | undefined, skipBelow: number): void {
+function referenceBackward(
+  shape: DenseShape,
+  p: Float64Array,
+  ids: Int32Array,
+  n: number,
+  table: Float32Array,
+  hidden: Float64Array,
+  grad: Float64Array,
+  lr: number,
+  mask: Float64Array | undefined,
+  skipBelow: number,
+): void {
   const { window: Wn, dim: D, hidden: H, labels: L } = shape;
   const IN = Wn * D;
   const [b1, w2] = [IN * H, IN * H + H];
@@ -62,10 +83,12 @@ function referenceBackward(shape: DenseShape, p: Float64Array, ids: Int32Array, 
     for (let h = 0; h < H; h++) {
       const a = hidden[k * H + h] as number;
       if (a === 0) continue;
-      for (let y = 0; y < L; y++) p[w2 + h * L + y] = (p[w2 + h * L + y] as number) + lr * a * (grad[k * L + y] as number);
+      for (let y = 0; y < L; y++)
+        p[w2 + h * L + y] = (p[w2 + h * L + y] as number) + lr * a * (grad[k * L + y] as number);
     }
     for (let y = 0; y < L; y++) p[b2 + y] = (p[b2 + y] as number) + lr * (grad[k * L + y] as number);
-    for (let q = 0; q < Wn; q++) for (let d = 0; d < D; d++) x[q * D + d] = table[(ids[k * Wn + q] as number) * D + d] as number;
+    for (let q = 0; q < Wn; q++)
+      for (let d = 0; d < D; d++) x[q * D + d] = table[(ids[k * Wn + q] as number) * D + d] as number;
     for (let h = 0; h < H; h++) {
       const g = dh[h] as number;
       if (g === 0) continue;
@@ -79,7 +102,9 @@ describe('dense-kernels.wasm', () => {
   it('is what dense-kernels.wat assembles to (`npm run build:kernels` after editing the source)', () => {
     const script = fileURLToPath(new URL('../scripts/build-kernels.mjs', import.meta.url));
     // Throws, with the script's message, when the check fails.
-    expect(execFileSync(process.execPath, [script, '--check'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })).toBe('');
+    expect(
+      execFileSync(process.execPath, [script, '--check'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
+    ).toBe('');
   });
 });
 
@@ -97,12 +122,17 @@ describe('DenseBranch on the WebAssembly kernels', () => {
     const table = Float32Array.from({ length: rows * shape.dim }, () => random() * 2 - 1);
     const ids = Int32Array.from({ length: n * shape.window }, () => Math.floor(random() * rows));
     const mask = Float64Array.from({ length: n * shape.hidden }, () => (random() < 0.2 ? 0 : 1.25));
-    const grad = Float64Array.from({ length: n * shape.labels }, () => (random() < 0.3 ? random() * 1e-4 : random() * 2 - 1));
+    const grad = Float64Array.from({ length: n * shape.labels }, () =>
+      random() < 0.3 ? random() * 1e-4 : random() * 2 - 1,
+    );
     for (const withMask of [false, true]) {
       const branch = DenseBranch.init(shape, 5);
       branch.b1.forEach((_, h) => (branch.b1[h] = random() - 0.5));
       const reference = Float64Array.from(branch.params);
-      const [out, expectedOut] = [new Float64Array(n * shape.labels).fill(0.5), new Float64Array(n * shape.labels).fill(0.5)];
+      const [out, expectedOut] = [
+        new Float64Array(n * shape.labels).fill(0.5),
+        new Float64Array(n * shape.labels).fill(0.5),
+      ];
       const [hidden, expectedHidden] = [new Float64Array(n * shape.hidden), new Float64Array(n * shape.hidden)];
       const m = withMask ? mask : undefined;
       branch.forward(ids, n, table, out, hidden, m);

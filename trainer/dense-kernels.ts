@@ -80,11 +80,27 @@ export class DenseKernels {
    * ([hidden][inDim]) at parameter offset `w1`, b1 at `b1`.
    */
   firstLayer(n: number, w1: number, b1: number): void {
-    this.#exports.firstLayer(this.x.byteOffset, n, this.#inDim, this.params.byteOffset + w1 * 8, this.params.byteOffset + b1 * 8, this.#hidden, this.pre.byteOffset);
+    this.#exports.firstLayer(
+      this.x.byteOffset,
+      n,
+      this.#inDim,
+      this.params.byteOffset + w1 * 8,
+      this.params.byteOffset + b1 * 8,
+      this.#hidden,
+      this.pre.byteOffset,
+    );
   }
 
   /** W1[h] += (lr · dh[j·H + h]) · x_j for h, then j < count (≤ CHUNK_TOKENS) in order; W1 at parameter offset `w1`. */
   rankOneSteps(count: number, w1: number, lr: number): void {
-    this.#exports.rankOneSteps(this.params.byteOffset + w1 * 8, this.#inDim, this.#hidden, this.x.byteOffset, this.dh.byteOffset, count, lr);
+    this.#exports.rankOneSteps(
+      this.params.byteOffset + w1 * 8,
+      this.#inDim,
+      this.#hidden,
+      this.x.byteOffset,
+      this.dh.byteOffset,
+      count,
+      lr,
+    );
   }
 }

@@ -78,7 +78,10 @@ describe('wide & deep ONNX graph', () => {
     rounded.forward(ids, n, table, expected, new Float64Array(n * shape.hidden));
     for (let k = 0; k < n; k++) {
       for (let s = 0; s < slots; s++) {
-        for (let y = 0; y < shape.labels; y++) expected[k * shape.labels + y] = (expected[k * shape.labels + y] as number) + (sparse[(features[k * slots + s] as number) * shape.labels + y] as number);
+        for (let y = 0; y < shape.labels; y++)
+          expected[k * shape.labels + y] =
+            (expected[k * shape.labels + y] as number) +
+            (sparse[(features[k * slots + s] as number) * shape.labels + y] as number);
       }
     }
     for (let i = 0; i < expected.length; i++) expect(got[i]).toBeCloseTo(expected[i] as number, 5);

@@ -41,7 +41,8 @@ export class DenseBranch {
     this.#w2 = this.#b1 + H;
     this.#b2 = this.#w2 + H * L;
     const size = this.#b2 + L;
-    if (params && params.length !== size) throw new Error(`dense parameters: expected ${size} values, got ${params.length}`);
+    if (params && params.length !== size)
+      throw new Error(`dense parameters: expected ${size} values, got ${params.length}`);
     this.#kernels = new DenseKernels(size, this.inDim, H);
     this.params = this.#kernels.params;
     if (params) this.params.set(params);
@@ -97,7 +98,14 @@ export class DenseBranch {
    * so W1 (inDim×H doubles, about half a megabyte) passes through the cache once per chunk rather than
    * once per token.
    */
-  forward(ids: Int32Array, n: number, table: Float32Array, out: Float64Array, hidden: Float64Array, mask?: Float64Array): void {
+  forward(
+    ids: Int32Array,
+    n: number,
+    table: Float32Array,
+    out: Float64Array,
+    hidden: Float64Array,
+    mask?: Float64Array,
+  ): void {
     const { hidden: H, labels: L } = this.shape;
     const p = this.params;
     const w2 = this.#w2;
@@ -137,7 +145,16 @@ export class DenseBranch {
    * row by row over the tokens in order: each weight receives the same additions in the same order as
    * token by token.
    */
-  backward(ids: Int32Array, n: number, table: Float32Array, hidden: Float64Array, grad: Float64Array, lr: number, mask?: Float64Array, skipBelow = 0): void {
+  backward(
+    ids: Int32Array,
+    n: number,
+    table: Float32Array,
+    hidden: Float64Array,
+    grad: Float64Array,
+    lr: number,
+    mask?: Float64Array,
+    skipBelow = 0,
+  ): void {
     const { hidden: H, labels: L } = this.shape;
     const p = this.params;
     const b1 = this.#b1;

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { learnEmbeddings, orthonormalizeColumns, ppmiMatrix, randomizedSvd, symmetricEigen, type SparseMatrix } from './embeddings.js';
+import {
+  learnEmbeddings,
+  orthonormalizeColumns,
+  ppmiMatrix,
+  randomizedSvd,
+  symmetricEigen,
+  type SparseMatrix,
+} from './embeddings.js';
 
 /** Dense row-major matrix → CSR. */
 function sparse(rows: number, cols: number, dense: number[]): SparseMatrix {
@@ -63,7 +70,8 @@ describe('randomizedSvd', () => {
     ];
     const s = [5, 2];
     const dense: number[] = [];
-    for (let i = 0; i < 4; i++) for (let j = 0; j < 3; j++) dense.push(s[0]! * U[i]![0]! * V[j]![0]! + s[1]! * U[i]![1]! * V[j]![1]!);
+    for (let i = 0; i < 4; i++)
+      for (let j = 0; j < 3; j++) dense.push(s[0]! * U[i]![0]! * V[j]![0]! + s[1]! * U[i]![1]! * V[j]![1]!);
     const out = randomizedSvd(sparse(4, 3, dense), 2, 1, 2, 5);
     expect(out.s[0]).toBeCloseTo(5, 8);
     expect(out.s[1]).toBeCloseTo(2, 8);
@@ -75,7 +83,11 @@ describe('randomizedSvd', () => {
   });
 
   it('is deterministic for a seed', () => {
-    const a = sparse(6, 6, Array.from({ length: 36 }, (_, i) => ((i * 7) % 5 === 0 ? 0 : (i % 4) + 1)));
+    const a = sparse(
+      6,
+      6,
+      Array.from({ length: 36 }, (_, i) => ((i * 7) % 5 === 0 ? 0 : (i % 4) + 1)),
+    );
     expect(randomizedSvd(a, 3, 2, 2, 9)).toEqual(randomizedSvd(a, 3, 2, 2, 9));
   });
 });
@@ -83,7 +95,15 @@ describe('randomizedSvd', () => {
 describe('ppmiMatrix', () => {
   it('computes positive PMI from window co-occurrences', () => {
     // One sentence "a b": a–b co-occur once each way. Total 2, P(a,b)=1/2, P(a)=1/2, P_α(b)=1/2 → PMI log 2.
-    const m = ppmiMatrix([['a', 'b']], new Map([['a', 0], ['b', 1]]), 1, 1);
+    const m = ppmiMatrix(
+      [['a', 'b']],
+      new Map([
+        ['a', 0],
+        ['b', 1],
+      ]),
+      1,
+      1,
+    );
     expect(Array.from(m.rowPtr)).toEqual([0, 1, 2]);
     expect(Array.from(m.colIdx)).toEqual([1, 0]);
     expect(m.values[0]).toBeCloseTo(Math.log(2), 12);

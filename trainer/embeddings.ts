@@ -148,10 +148,13 @@ export function symmetricEigen(matrix: Float64Array, n: number): { values: Float
       }
     }
   }
-  const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => (a[y * n + y] as number) - (a[x * n + x] as number) || x - y);
+  const order = Array.from({ length: n }, (_, i) => i).sort(
+    (x, y) => (a[y * n + y] as number) - (a[x * n + x] as number) || x - y,
+  );
   const values = Float64Array.from(order, (i) => a[i * n + i] as number);
   const vectors = new Float64Array(n * n);
-  for (let j = 0; j < n; j++) for (let k = 0; k < n; k++) vectors[k * n + j] = v[k * n + (order[j] as number)] as number;
+  for (let j = 0; j < n; j++)
+    for (let k = 0; k < n; k++) vectors[k * n + j] = v[k * n + (order[j] as number)] as number;
   return { values, vectors };
 }
 
@@ -160,7 +163,13 @@ export function symmetricEigen(matrix: Float64Array, n: number): { values: Float
  * `u` is rows×rank row-major; columns are ordered by decreasing singular value; signs are fixed so the
  * largest-magnitude entry of each column is positive (a deterministic convention).
  */
-export function randomizedSvd(a: SparseMatrix, rank: number, oversample: number, powerIterations: number, seed: number): { u: Float64Array; s: Float64Array } {
+export function randomizedSvd(
+  a: SparseMatrix,
+  rank: number,
+  oversample: number,
+  powerIterations: number,
+  seed: number,
+): { u: Float64Array; s: Float64Array } {
   const l = Math.min(rank + oversample, a.rows, a.cols);
   const random = seededRandom(seed);
   const gaussian = () => {
@@ -201,14 +210,20 @@ export function randomizedSvd(a: SparseMatrix, rank: number, oversample: number,
   }
   for (let j = 0; j < k; j++) {
     let best = 0;
-    for (let i = 0; i < a.rows; i++) if (Math.abs(u[i * k + j] as number) > Math.abs(best)) best = u[i * k + j] as number;
+    for (let i = 0; i < a.rows; i++)
+      if (Math.abs(u[i * k + j] as number) > Math.abs(best)) best = u[i * k + j] as number;
     if (best < 0) for (let i = 0; i < a.rows; i++) u[i * k + j] = -(u[i * k + j] as number);
   }
   return { u, s };
 }
 
 /** Positive PMI word×context matrix over a symmetric window; words and contexts share one vocabulary. */
-export function ppmiMatrix(sentences: readonly (readonly string[])[], vocab: ReadonlyMap<string, number>, window: number, smoothing: number): SparseMatrix {
+export function ppmiMatrix(
+  sentences: readonly (readonly string[])[],
+  vocab: ReadonlyMap<string, number>,
+  window: number,
+  smoothing: number,
+): SparseMatrix {
   const V = vocab.size;
   const rowsMaps: Map<number, number>[] = Array.from({ length: V }, () => new Map());
   for (const s of sentences) {
@@ -248,7 +263,9 @@ export function ppmiMatrix(sentences: readonly (readonly string[])[], vocab: Rea
     const entries = [...(rowsMaps[w] as Map<number, number>).entries()].sort((x, y) => x[0] - y[0]);
     for (const [c, n] of entries) {
       // PMI = log( P(w,c) / (P(w) · P_α(c)) ) with the smoothed context distribution P_α.
-      const pmi = Math.log((n / total) / (((rowTotals[w] as number) / total) * ((colSmoothed[c] as number) / smoothedTotal)));
+      const pmi = Math.log(
+        n / total / (((rowTotals[w] as number) / total) * ((colSmoothed[c] as number) / smoothedTotal)),
+      );
       if (pmi > 0) {
         colIdx[p] = c;
         values[p] = pmi;
@@ -261,7 +278,10 @@ export function ppmiMatrix(sentences: readonly (readonly string[])[], vocab: Rea
 }
 
 /** Sentences in the runtime's normalised word form, and each word's frequency. */
-export function normalizeCorpus(sentences: Iterable<readonly string[]>): { normalized: string[][]; freq: Map<string, number> } {
+export function normalizeCorpus(sentences: Iterable<readonly string[]>): {
+  normalized: string[][];
+  freq: Map<string, number>;
+} {
   const normalized: string[][] = [];
   const freq = new Map<string, number>();
   for (const s of sentences) {
@@ -273,7 +293,10 @@ export function normalizeCorpus(sentences: Iterable<readonly string[]>): { norma
 }
 
 /** Learn embeddings from sentences of raw tokens (normalised here like the runtime does). */
-export function learnEmbeddings(sentences: Iterable<readonly string[]>, options: Partial<EmbeddingOptions> = {}): WordEmbeddings {
+export function learnEmbeddings(
+  sentences: Iterable<readonly string[]>,
+  options: Partial<EmbeddingOptions> = {},
+): WordEmbeddings {
   const o = { ...DEFAULT_EMBEDDING_OPTIONS, ...options };
   const { normalized, freq } = normalizeCorpus(sentences);
   const words = [...freq.entries()]

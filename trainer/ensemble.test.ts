@@ -12,7 +12,11 @@ function model(seed: number): CrfWeights {
   dense.b1.set([0.2, -0.1, 0.3, 0.05]);
   dense.b2.set([seed * 0.1, -0.2, 0.3]);
   const t = (k: number) => Float64Array.from({ length: k }, (_, i) => Math.sin(i + seed));
-  return { emission: Float32Array.from({ length: 6 }, (_, i) => i * seed * 0.01), transitions: { trans: t(9), start: t(3), end: t(3) }, dense };
+  return {
+    emission: Float32Array.from({ length: 6 }, (_, i) => i * seed * 0.01),
+    transitions: { trans: t(9), start: t(3), end: t(3) },
+    dense,
+  };
 }
 
 function denseOut(d: DenseBranch): Float64Array {
@@ -27,7 +31,8 @@ describe('mergeEnsemble', () => {
     const merged = mergeEnsemble(members);
     expect(merged.dense?.shape.hidden).toBe(12);
     const want = new Float64Array(2 * shape.labels);
-    for (const m of members) denseOut(m.dense as DenseBranch).forEach((v, i) => (want[i] = (want[i] as number) + v / 3));
+    for (const m of members)
+      denseOut(m.dense as DenseBranch).forEach((v, i) => (want[i] = (want[i] as number) + v / 3));
     const got = denseOut(merged.dense as DenseBranch);
     for (let i = 0; i < want.length; i++) expect(got[i]).toBeCloseTo(want[i] as number, 12);
     expect(merged.emission[5]).toBeCloseTo((5 * 0.01 * (1 + 2 + 3)) / 3, 6);
@@ -36,7 +41,10 @@ describe('mergeEnsemble', () => {
 
   it('averages a linear member in as a zero dense output', () => {
     const wide = model(1);
-    const linear: CrfWeights = { emission: Float32Array.from({ length: 6 }, (_, i) => i), transitions: model(2).transitions };
+    const linear: CrfWeights = {
+      emission: Float32Array.from({ length: 6 }, (_, i) => i),
+      transitions: model(2).transitions,
+    };
     const merged = mergeEnsemble([wide, linear]);
     expect(merged.dense?.shape.hidden).toBe(shape.hidden);
     const want = denseOut(wide.dense as DenseBranch).map((v) => v / 2);

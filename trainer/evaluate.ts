@@ -12,7 +12,11 @@ import type { EvaluationReport, NerEngine, PrfScores } from '../engine/types.js'
  * `-DOCSTART-` lines), as the trainer reads its own files (a model with short-form reuse looks back
  * across the sentences of a document); `independentSentences` tags each on its own.
  */
-export async function evaluateEngine(engine: Pick<NerEngine, 'tagTokens'>, sentences: readonly LabeledSentence[], options: { independentSentences?: boolean } = {}): Promise<EvaluationReport> {
+export async function evaluateEngine(
+  engine: Pick<NerEngine, 'tagTokens'>,
+  sentences: readonly LabeledSentence[],
+  options: { independentSentences?: boolean } = {},
+): Promise<EvaluationReport> {
   const predicted = await engine.tagTokens(
     sentences.map((s) => s.tokens),
     { document: !options.independentSentences, documents: documentsOf(sentences) },
@@ -31,7 +35,10 @@ function prf(correct: number, predicted: number, support: number): PrfScores {
 }
 
 /** Compare predicted and gold BIO sequences sentence by sentence. Lengths must match. */
-export function evaluateSequences(gold: readonly (readonly string[])[], predicted: readonly (readonly string[])[]): EvaluationReport {
+export function evaluateSequences(
+  gold: readonly (readonly string[])[],
+  predicted: readonly (readonly string[])[],
+): EvaluationReport {
   if (gold.length !== predicted.length) {
     throw new Error(`evaluation: ${gold.length} gold sentences but ${predicted.length} predicted`);
   }
@@ -45,7 +52,8 @@ export function evaluateSequences(gold: readonly (readonly string[])[], predicte
   for (let s = 0; s < gold.length; s++) {
     const g = gold[s] as readonly string[];
     const p = predicted[s] as readonly string[];
-    if (g.length !== p.length) throw new Error(`evaluation: sentence ${s + 1} has ${g.length} gold labels but ${p.length} predicted`);
+    if (g.length !== p.length)
+      throw new Error(`evaluation: sentence ${s + 1} has ${g.length} gold labels but ${p.length} predicted`);
     tokens += g.length;
     const goldSpans = spansFromBio(g, true);
     const predSpans = spansFromBio(p, true);
@@ -75,8 +83,11 @@ export function evaluateSequences(gold: readonly (readonly string[])[], predicte
 export function formatReport(r: EvaluationReport): string {
   const rows: string[][] = [['type', 'precision', 'recall', 'f1', 'support']];
   const fmt = (x: number) => x.toFixed(4);
-  for (const [type, s] of Object.entries(r.perType)) rows.push([type, fmt(s.precision), fmt(s.recall), fmt(s.f1), String(s.support)]);
+  for (const [type, s] of Object.entries(r.perType))
+    rows.push([type, fmt(s.precision), fmt(s.recall), fmt(s.f1), String(s.support)]);
   rows.push(['micro', fmt(r.micro.precision), fmt(r.micro.recall), fmt(r.micro.f1), String(r.micro.support)]);
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => (row[c] as string).length)));
-  return rows.map((row) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')).join('\n');
+  return rows
+    .map((row) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '))
+    .join('\n');
 }

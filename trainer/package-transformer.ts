@@ -7,15 +7,21 @@ import { join } from 'node:path';
 import { MANIFEST_FORMAT_VERSION, canonicalJson, sha256, MANIFEST_FILE, type Manifest } from '../engine/bundle.js';
 import { writeFile } from 'node:fs/promises';
 
-export async function packageTokenClassificationBundle(dir: string, options: { name: string; version: string }): Promise<string> {
+export async function packageTokenClassificationBundle(
+  dir: string,
+  options: { name: string; version: string },
+): Promise<string> {
   const files: Record<string, string> = {};
   for (const name of ['model.onnx', 'tokenizer.json', 'config.json', 'profile.json', 'metrics.json']) {
     let data: Buffer;
     try {
       data = await readFile(join(dir, name));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && (name === 'profile.json' || name === 'metrics.json')) continue;
-      throw new Error(`${join(dir, name)}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); a token-classification bundle needs model.onnx, tokenizer.json and config.json`);
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && (name === 'profile.json' || name === 'metrics.json'))
+        continue;
+      throw new Error(
+        `${join(dir, name)}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); a token-classification bundle needs model.onnx, tokenizer.json and config.json`,
+      );
     }
     files[name] = sha256(data);
   }
@@ -25,9 +31,23 @@ export async function packageTokenClassificationBundle(dir: string, options: { n
   } catch (err) {
     throw new Error(`${join(dir, 'config.json')}: not valid JSON (${(err as Error).message})`);
   }
-  if (!config.id2label || typeof config.id2label !== 'object') throw new Error(`${join(dir, 'config.json')}: no id2label mapping`);
-  const entityTypes = [...new Set(Object.values(config.id2label).filter((l) => l !== 'O').map((l) => l.replace(/^[BI]-/, '')))].sort();
-  const manifest: Manifest = { formatVersion: MANIFEST_FORMAT_VERSION, format: 'token-classification', name: options.name, version: options.version, entityTypes, files };
+  if (!config.id2label || typeof config.id2label !== 'object')
+    throw new Error(`${join(dir, 'config.json')}: no id2label mapping`);
+  const entityTypes = [
+    ...new Set(
+      Object.values(config.id2label)
+        .filter((l) => l !== 'O')
+        .map((l) => l.replace(/^[BI]-/, '')),
+    ),
+  ].sort();
+  const manifest: Manifest = {
+    formatVersion: MANIFEST_FORMAT_VERSION,
+    format: 'token-classification',
+    name: options.name,
+    version: options.version,
+    entityTypes,
+    files,
+  };
   const text = canonicalJson(manifest);
   await writeFile(join(dir, MANIFEST_FILE), text);
   return sha256(text);

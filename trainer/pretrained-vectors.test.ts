@@ -60,7 +60,9 @@ describe('readPretrainedVectors', () => {
     const v = await readPretrainedVectors(f, (w) => w !== 'unused');
     expect(v.words).toEqual(['fever', 'rash']);
     expect(v.fileWords).toBe(3);
-    await expect(readPretrainedVectors(f, () => false)).rejects.toThrow(`${f}: none of the text's words has a vector among its 3`);
+    await expect(readPretrainedVectors(f, () => false)).rejects.toThrow(
+      `${f}: none of the text's words has a vector among its 3`,
+    );
   });
 
   it('leaves out all-zero rows, which carry no direction', async () => {
@@ -70,7 +72,9 @@ describe('readPretrainedVectors', () => {
 
   it('refuses a line with too few values, naming file and line', async () => {
     const f = await file('short.txt', 'rash 1 0 0\nitch 1 0\n');
-    await expect(readPretrainedVectors(f, all)).rejects.toThrow(new PretrainedVectorsError(`${f}:2: 2 values, expected 3 like the lines before`));
+    await expect(readPretrainedVectors(f, all)).rejects.toThrow(
+      new PretrainedVectorsError(`${f}:2: 2 values, expected 3 like the lines before`),
+    );
   });
 
   it('refuses a value that is not a number without echoing the word', async () => {
@@ -87,19 +91,26 @@ describe('readPretrainedVectors', () => {
   it('refuses an empty file, a missing file and a binary file', async () => {
     const empty = await file('empty.txt', '\n\n');
     await expect(readPretrainedVectors(empty, all)).rejects.toThrow(`${empty}: no word vectors found`);
-    await expect(readPretrainedVectors(join(dir, 'absent.txt'), all)).rejects.toThrow(/absent\.txt: pretrained vectors file not found or not readable/);
+    await expect(readPretrainedVectors(join(dir, 'absent.txt'), all)).rejects.toThrow(
+      /absent\.txt: pretrained vectors file not found or not readable/,
+    );
     const binary = await file('vectors.bin', Uint8Array.from([0xff, 0xfe, 0x00, 0x41, 0x20, 0x31]));
     await expect(readPretrainedVectors(binary, all)).rejects.toThrow(/not UTF-8 text/);
   });
 
   it('reads a file larger than one stream chunk, with lines split across chunks', async () => {
-    const lines = Array.from({ length: 20000 }, (_, i) => `w${String.fromCharCode(97 + (i % 26))}${i.toString(36)} ${i % 7} 1 ${i % 3}`);
+    const lines = Array.from(
+      { length: 20000 },
+      (_, i) => `w${String.fromCharCode(97 + (i % 26))}${i.toString(36)} ${i % 7} 1 ${i % 3}`,
+    );
     const v = await readPretrainedVectors(await file('big.txt', lines.join('\n') + '\n'), all);
     expect(v.fileWords).toBe(20000);
     const last = lines[19999]?.split(' ') as string[];
     const expected = [Number(last[1]), 1, Number(last[3])];
     const norm = Math.hypot(...expected);
-    expect(row(v, (last[0] as string).replace(/[0-9]/g, '0'))?.map((x) => +x.toFixed(5))).toEqual(expected.map((x) => +(x / norm).toFixed(5)));
+    expect(row(v, (last[0] as string).replace(/[0-9]/g, '0'))?.map((x) => +x.toFixed(5))).toEqual(
+      expected.map((x) => +(x / norm).toFixed(5)),
+    );
   });
 });
 

@@ -31,7 +31,8 @@ export interface PretrainedVectors extends WordEmbeddings {
 }
 
 /** Fails early, before a trainer does any work, when the file cannot be read. */
-export const assertVectorsReadable = (file: string) => assertReadable(file, 'pretrained vectors', PretrainedVectorsError);
+export const assertVectorsReadable = (file: string) =>
+  assertReadable(file, 'pretrained vectors', PretrainedVectorsError);
 
 /**
  * Read the vectors of the words `wanted` accepts, keyed by the runtime's normalised word form
@@ -40,7 +41,10 @@ export const assertVectorsReadable = (file: string) => assertReadable(file, 'pre
  * Every kept row is scaled to unit length, like the learned vectors, so neither source dominates the MLP.
  * Errors name the file and line. A file none of whose words are wanted is refused: it is the wrong file.
  */
-export async function readPretrainedVectors(file: string, wanted: (word: string) => boolean): Promise<PretrainedVectors> {
+export async function readPretrainedVectors(
+  file: string,
+  wanted: (word: string) => boolean,
+): Promise<PretrainedVectors> {
   const hash = createHash('sha256');
   const decoder = new TextDecoder('utf-8', { fatal: true });
   const words: string[] = [];
@@ -74,10 +78,14 @@ export async function readPretrainedVectors(file: string, wanted: (word: string)
     }
     if (dim === 0) {
       dim = fields.length - 1;
-      if (dim < 1) throw new PretrainedVectorsError(`${file}:${lineNo}: expected "word v1 v2 …", found a line with no values`);
+      if (dim < 1)
+        throw new PretrainedVectorsError(`${file}:${lineNo}: expected "word v1 v2 …", found a line with no values`);
     }
     // A few GloVe words contain spaces ("at&t ."): the word is everything before the last `dim` fields.
-    if (fields.length < dim + 1) throw new PretrainedVectorsError(`${file}:${lineNo}: ${fields.length - 1} values, expected ${dim} like the lines before`);
+    if (fields.length < dim + 1)
+      throw new PretrainedVectorsError(
+        `${file}:${lineNo}: ${fields.length - 1} values, expected ${dim} like the lines before`,
+      );
     fileWords++;
     const word = fields.slice(0, fields.length - dim).join(' ');
     const key = normalizeToken(word);
@@ -88,7 +96,8 @@ export async function readPretrainedVectors(file: string, wanted: (word: string)
       const field = fields[fields.length - dim + k] as string;
       const v = Number(field);
       // Neither the word nor the field goes into the message: vectors trained on notes can hold patient names.
-      if (field === '' || !Number.isFinite(v)) throw new PretrainedVectorsError(`${file}:${lineNo}: value ${k + 1} of the word's vector is not a number`);
+      if (field === '' || !Number.isFinite(v))
+        throw new PretrainedVectorsError(`${file}:${lineNo}: value ${k + 1} of the word's vector is not a number`);
       row[k] = v;
       norm += v * v;
     }
@@ -112,11 +121,18 @@ export async function readPretrainedVectors(file: string, wanted: (word: string)
     rest += decoder.decode();
     if (rest !== '') line(rest);
   } catch (err) {
-    if (err instanceof TypeError && /decode|encoded/i.test(err.message)) throw new PretrainedVectorsError(`${file}: not UTF-8 text (word vectors must be in the text format "word v1 v2 …")`);
+    if (err instanceof TypeError && /decode|encoded/i.test(err.message))
+      throw new PretrainedVectorsError(
+        `${file}: not UTF-8 text (word vectors must be in the text format "word v1 v2 …")`,
+      );
     throw err;
   }
-  if (fileWords === 0) throw new PretrainedVectorsError(`${file}: no word vectors found (expected lines "word v1 v2 …")`);
-  if (words.length === 0) throw new PretrainedVectorsError(`${file}: none of the text's words has a vector among its ${fileWords} (a different language, or vectors of subword pieces?)`);
+  if (fileWords === 0)
+    throw new PretrainedVectorsError(`${file}: no word vectors found (expected lines "word v1 v2 …")`);
+  if (words.length === 0)
+    throw new PretrainedVectorsError(
+      `${file}: none of the text's words has a vector among its ${fileWords} (a different language, or vectors of subword pieces?)`,
+    );
   const vectors = new Float32Array(words.length * dim);
   rows.forEach((r, i) => vectors.set(r, i * dim));
   return { words, dim, vectors, sha256: hash.digest('hex'), fileWords };
@@ -139,9 +155,13 @@ export function concatenateEmbeddings(learned: WordEmbeddings, pretrained: WordE
   }
   const dim = learned.dim + pretrained.dim;
   const vectors = new Float32Array(words.length * dim);
-  for (let i = 0; i < learned.words.length; i++) vectors.set(learned.vectors.subarray(i * learned.dim, (i + 1) * learned.dim), i * dim);
+  for (let i = 0; i < learned.words.length; i++)
+    vectors.set(learned.vectors.subarray(i * learned.dim, (i + 1) * learned.dim), i * dim);
   pretrained.words.forEach((w, i) => {
-    vectors.set(pretrained.vectors.subarray(i * pretrained.dim, (i + 1) * pretrained.dim), (rowOf.get(w) as number) * dim + learned.dim);
+    vectors.set(
+      pretrained.vectors.subarray(i * pretrained.dim, (i + 1) * pretrained.dim),
+      (rowOf.get(w) as number) * dim + learned.dim,
+    );
   });
   return { words, dim, vectors };
 }

@@ -48,7 +48,8 @@ export function inheritedTrainOptions(manifest: Pick<Manifest, 'crf' | 'training
   }
   if (training['tagScheme'] === 'bio' || training['tagScheme'] === 'bioes') out.tagScheme = training['tagScheme'];
   if (typeof training['c2'] === 'number' && training['c2'] >= 0) out.c2 = training['c2'];
-  if (typeof training['missedEntityCost'] === 'number' && training['missedEntityCost'] >= 0) out.missedEntityCost = training['missedEntityCost'];
+  if (typeof training['missedEntityCost'] === 'number' && training['missedEntityCost'] >= 0)
+    out.missedEntityCost = training['missedEntityCost'];
   return out;
 }
 
@@ -57,7 +58,9 @@ export function inheritedTrainOptions(manifest: Pick<Manifest, 'crf' | 'training
  * a model retrained without the lexicon its base leaned on would lose what it knew about unseen names.
  * (It stays tokenised as the base model tokenised; a retraining set reads hyphens the same way.)
  */
-export function inheritedLexicon(bundle: Pick<VerifiedBundle, 'manifest' | 'files'>): { text: string; phrases: number } | undefined {
+export function inheritedLexicon(
+  bundle: Pick<VerifiedBundle, 'manifest' | 'files'>,
+): { text: string; phrases: number } | undefined {
   if (!bundle.manifest.crf?.features.lexicon) return undefined;
   const file = bundle.files.get(LEXICON_FILE);
   if (!file) throw new Error(`the base model's features use a lexicon but ${LEXICON_FILE} is not in the bundle`);
@@ -68,7 +71,13 @@ export function inheritedLexicon(bundle: Pick<VerifiedBundle, 'manifest' | 'file
 /** A classified failure of the run; `reason` goes into the result. */
 export class RetrainError extends Error {
   constructor(
-    readonly reason: 'InvalidContract' | 'InvalidDataset' | 'LabelSetMismatch' | 'BaseModelUnavailable' | 'OutputUnavailable' | 'TrainingFailed',
+    readonly reason:
+      | 'InvalidContract'
+      | 'InvalidDataset'
+      | 'LabelSetMismatch'
+      | 'BaseModelUnavailable'
+      | 'OutputUnavailable'
+      | 'TrainingFailed',
     message: string,
     options?: { cause?: unknown },
   ) {
@@ -89,13 +98,28 @@ export interface RetrainContract {
 /** Read the contract env vars (names in operator/api/driftpolicy-constants.ts). */
 export function readContract(env: NodeJS.ProcessEnv): RetrainContract {
   const get = (name: string) => env[name]?.trim() || undefined;
-  const missing = [RetrainingEnv.BaseModelUri, RetrainingEnv.DatasetUri, RetrainingEnv.OutputUri, RetrainingEnv.RunId].filter((n) => !get(n));
+  const missing = [
+    RetrainingEnv.BaseModelUri,
+    RetrainingEnv.DatasetUri,
+    RetrainingEnv.OutputUri,
+    RetrainingEnv.RunId,
+  ].filter((n) => !get(n));
   if (missing.length) throw new RetrainError('InvalidContract', `missing contract env ${missing.join(', ')}`);
-  const digest = get(RetrainingEnv.BaseModelDigest)?.replace(/^sha256:/, '').toLowerCase();
-  if (digest !== undefined && !/^[0-9a-f]{64}$/.test(digest)) throw new RetrainError('InvalidContract', `${RetrainingEnv.BaseModelDigest} is not a sha256 hex digest`);
+  const digest = get(RetrainingEnv.BaseModelDigest)
+    ?.replace(/^sha256:/, '')
+    .toLowerCase();
+  if (digest !== undefined && !/^[0-9a-f]{64}$/.test(digest))
+    throw new RetrainError('InvalidContract', `${RetrainingEnv.BaseModelDigest} is not a sha256 hex digest`);
   const runId = get(RetrainingEnv.RunId) as string;
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(runId)) throw new RetrainError('InvalidContract', `${RetrainingEnv.RunId} '${runId.slice(0, 64)}' is not a safe name`);
-  return { baseModelUri: get(RetrainingEnv.BaseModelUri) as string, baseModelDigest: digest, datasetUri: get(RetrainingEnv.DatasetUri) as string, outputUri: get(RetrainingEnv.OutputUri) as string, runId };
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(runId))
+    throw new RetrainError('InvalidContract', `${RetrainingEnv.RunId} '${runId.slice(0, 64)}' is not a safe name`);
+  return {
+    baseModelUri: get(RetrainingEnv.BaseModelUri) as string,
+    baseModelDigest: digest,
+    datasetUri: get(RetrainingEnv.DatasetUri) as string,
+    outputUri: get(RetrainingEnv.OutputUri) as string,
+    runId,
+  };
 }
 
 /** A local path for `file://`, `pvc://claim/path` (under `pvcRoot`) or a plain path; undefined for other schemes. */
@@ -154,11 +178,19 @@ export function checkLabelSet(file: string, sentences: readonly LabeledSentence[
       if (l === 'O') continue;
       const type = l.slice(2);
       seen.add(type);
-      if (!allowed.has(type)) throw new RetrainError('LabelSetMismatch', `${file}:${s.line + i}: entity type '${type}' is not one of the base model's types [${[...allowed].sort().join(', ')}]`);
+      if (!allowed.has(type))
+        throw new RetrainError(
+          'LabelSetMismatch',
+          `${file}:${s.line + i}: entity type '${type}' is not one of the base model's types [${[...allowed].sort().join(', ')}]`,
+        );
     }
   }
   const missing = [...allowed].filter((t) => !seen.has(t)).sort();
-  if (missing.length) throw new RetrainError('LabelSetMismatch', `${file}: the base model's entity type(s) ${missing.join(', ')} do not occur in the dataset`);
+  if (missing.length)
+    throw new RetrainError(
+      'LabelSetMismatch',
+      `${file}: the base model's entity type(s) ${missing.join(', ')} do not occur in the dataset`,
+    );
 }
 
 function micro(r: EvaluationReport) {
@@ -178,12 +210,18 @@ async function isNonEmptyDir(path: string): Promise<boolean> {
  * The dataset at a local path, validated (format, label set) and split: a directory with `train.conll`
  * and `dev.conll`, or one file of which every 5th sentence is held out. The digest covers the bytes read.
  */
-async function readLabeledDataset(datasetPath: string, entityTypes: readonly string[]): Promise<{ train: LabeledSentence[]; dev: LabeledSentence[]; digest: string }> {
+async function readLabeledDataset(
+  datasetPath: string,
+  entityTypes: readonly string[],
+): Promise<{ train: LabeledSentence[]; dev: LabeledSentence[]; digest: string }> {
   let info;
   try {
     info = await stat(datasetPath);
   } catch (err) {
-    throw new RetrainError('InvalidDataset', `${datasetPath}: cannot read the dataset (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new RetrainError(
+      'InvalidDataset',
+      `${datasetPath}: cannot read the dataset (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
   }
   let out: { train: LabeledSentence[]; dev: LabeledSentence[]; digest: string };
   if (info.isDirectory()) {
@@ -198,7 +236,11 @@ async function readLabeledDataset(datasetPath: string, entityTypes: readonly str
     checkLabelSet(datasetPath, all, entityTypes);
     out = { ...splitHeldOut(all), digest: sha256(await readFile(datasetPath)) };
   }
-  if (out.dev.length === 0 || out.train.length === 0) throw new RetrainError('InvalidDataset', `${datasetPath}: too few sentences to hold some out (${out.train.length + out.dev.length})`);
+  if (out.dev.length === 0 || out.train.length === 0)
+    throw new RetrainError(
+      'InvalidDataset',
+      `${datasetPath}: too few sentences to hold some out (${out.train.length + out.dev.length})`,
+    );
   return out;
 }
 
@@ -207,15 +249,25 @@ async function readLabeledDataset(datasetPath: string, entityTypes: readonly str
  * `dev.conll`; anything else is one CoNLL file. Returns the local path the rest of the job reads, and the
  * local → remote prefix pair so that error messages name the URL a user knows (with the line number).
  */
-async function downloadDataset(uri: string, dest: string, access: { tokenFile?: string | undefined; caFile?: string | undefined }): Promise<{ path: string; local: string; remote: string }> {
+async function downloadDataset(
+  uri: string,
+  dest: string,
+  access: { tokenFile?: string | undefined; caFile?: string | undefined },
+): Promise<{ path: string; local: string; remote: string }> {
   await mkdir(dest, { recursive: true });
   const isDirectory = new URL(uri).pathname.endsWith('/');
   try {
-    for (const name of isDirectory ? ['train.conll', 'dev.conll'] : ['dataset.conll']) await downloadFile(isDirectory ? new URL(name, uri).href : uri, join(dest, name), { ...access, timeoutMs: 60_000 });
+    for (const name of isDirectory ? ['train.conll', 'dev.conll'] : ['dataset.conll'])
+      await downloadFile(isDirectory ? new URL(name, uri).href : uri, join(dest, name), {
+        ...access,
+        timeoutMs: 60_000,
+      });
   } catch (err) {
     throw new RetrainError('InvalidDataset', `dataset ${(err as Error).message}`.slice(0, 500), { cause: err });
   }
-  return isDirectory ? { path: dest, local: `${dest}/`, remote: uri } : { path: join(dest, 'dataset.conll'), local: join(dest, 'dataset.conll'), remote: uri };
+  return isDirectory
+    ? { path: dest, local: `${dest}/`, remote: uri }
+    : { path: join(dest, 'dataset.conll'), local: join(dest, 'dataset.conll'), remote: uri };
 }
 
 /** Run one retraining; throws {@link RetrainError} for classified failures. */
@@ -229,27 +281,52 @@ export async function runRetrain(contract: RetrainContract, options: RetrainOpti
   let lexicon: { text: string; phrases: number } | undefined;
   try {
     // 1. Base model: fetched and verified before anything else (its label set validates the dataset).
-    const baseSource = /^https?:\/\//i.test(contract.baseModelUri) ? contract.baseModelUri : localPath(contract.baseModelUri, pvcRoot);
-    if (!baseSource) throw new RetrainError('BaseModelUnavailable', `unsupported base model URI scheme: ${contract.baseModelUri.split(':')[0]}`);
+    const baseSource = /^https?:\/\//i.test(contract.baseModelUri)
+      ? contract.baseModelUri
+      : localPath(contract.baseModelUri, pvcRoot);
+    if (!baseSource)
+      throw new RetrainError(
+        'BaseModelUnavailable',
+        `unsupported base model URI scheme: ${contract.baseModelUri.split(':')[0]}`,
+      );
     try {
-      const { dir } = await materializeBundle(baseSource, { digest: contract.baseModelDigest, workDir: join(options.workDir, 'base'), tokenFile: options.modelTokenFile, caFile: options.modelCaFile });
+      const { dir } = await materializeBundle(baseSource, {
+        digest: contract.baseModelDigest,
+        workDir: join(options.workDir, 'base'),
+        tokenFile: options.modelTokenFile,
+        caFile: options.modelCaFile,
+      });
       // Verified once: the engine and the inherited training choices come from the same bytes.
       const verified = await verifyBundle(dir, contract.baseModelDigest);
       base = await engineFor(verified);
       inherited = inheritedTrainOptions(verified.manifest);
       lexicon = inheritedLexicon(verified);
     } catch (err) {
-      throw new RetrainError('BaseModelUnavailable', `base model ${contract.baseModelUri}: ${(err as Error).message.slice(0, 300)}`, { cause: err });
+      throw new RetrainError(
+        'BaseModelUnavailable',
+        `base model ${contract.baseModelUri}: ${(err as Error).message.slice(0, 300)}`,
+        { cause: err },
+      );
     }
-    log(`base model ${base.info.name} ${base.info.version} (${base.info.digest.slice(0, 12)}), entity types ${base.info.entityTypes.join(', ')}`);
-    log(`training options inherited from the base model: ${JSON.stringify(inherited)}${lexicon ? `, and its lexicon of ${lexicon.phrases} phrases` : ''}`);
+    log(
+      `base model ${base.info.name} ${base.info.version} (${base.info.digest.slice(0, 12)}), entity types ${base.info.entityTypes.join(', ')}`,
+    );
+    log(
+      `training options inherited from the base model: ${JSON.stringify(inherited)}${lexicon ? `, and its lexicon of ${lexicon.phrases} phrases` : ''}`,
+    );
 
     // 2. Dataset: format and label set, before any training.
-    const sameOrigin = /^https?:\/\//i.test(contract.baseModelUri) && /^https?:\/\//i.test(contract.datasetUri) && new URL(contract.baseModelUri).origin === new URL(contract.datasetUri).origin;
+    const sameOrigin =
+      /^https?:\/\//i.test(contract.baseModelUri) &&
+      /^https?:\/\//i.test(contract.datasetUri) &&
+      new URL(contract.baseModelUri).origin === new URL(contract.datasetUri).origin;
     const datasetAccess = { caFile: options.modelCaFile, ...(sameOrigin ? { tokenFile: options.modelTokenFile } : {}) };
-    const remote = /^https?:\/\//i.test(contract.datasetUri) ? await downloadDataset(contract.datasetUri, join(options.workDir, 'dataset'), datasetAccess) : undefined;
+    const remote = /^https?:\/\//i.test(contract.datasetUri)
+      ? await downloadDataset(contract.datasetUri, join(options.workDir, 'dataset'), datasetAccess)
+      : undefined;
     const datasetPath = remote ? remote.path : localPath(contract.datasetUri, pvcRoot);
-    if (!datasetPath) throw new RetrainError('InvalidDataset', `unsupported dataset URI scheme: ${contract.datasetUri.split(':')[0]}`);
+    if (!datasetPath)
+      throw new RetrainError('InvalidDataset', `unsupported dataset URI scheme: ${contract.datasetUri.split(':')[0]}`);
     let dataset: { train: LabeledSentence[]; dev: LabeledSentence[]; digest: string };
     try {
       dataset = await readLabeledDataset(datasetPath, base.info.entityTypes);
@@ -262,34 +339,61 @@ export async function runRetrain(contract: RetrainContract, options: RetrainOpti
     const devFile = join(options.workDir, 'dev.conll');
     await writeFile(trainFile, formatConll(trainSentences));
     await writeFile(devFile, formatConll(devSentences));
-    log(`dataset ${datasetDigest.slice(0, 12)}: ${trainSentences.length} training and ${devSentences.length} held-out sentences`);
+    log(
+      `dataset ${datasetDigest.slice(0, 12)}: ${trainSentences.length} training and ${devSentences.length} held-out sentences`,
+    );
 
     // 3. Output location must be local and new (or hold this very run's bundle: a retried pod).
     const outputPath = localPath(contract.outputUri, pvcRoot);
-    if (!outputPath) throw new RetrainError('OutputUnavailable', `unsupported output URI scheme: ${contract.outputUri.split(':')[0]} (file:// or pvc://)`);
+    if (!outputPath)
+      throw new RetrainError(
+        'OutputUnavailable',
+        `unsupported output URI scheme: ${contract.outputUri.split(':')[0]} (file:// or pvc://)`,
+      );
 
     // 4. Train, then evaluate both models on the same held-out sentences.
     const bundleDir = join(options.workDir, 'bundle');
     let trained;
     try {
-      trained = await trainBundle({ ...inherited, ...(lexicon ? { lexiconText: lexicon.text } : {}), trainFile, devFile, outDir: bundleDir, seed: options.seed ?? 1, ...(options.epochs ? { epochs: options.epochs } : {}), name: base.info.name, version: contract.runId, log });
+      trained = await trainBundle({
+        ...inherited,
+        ...(lexicon ? { lexiconText: lexicon.text } : {}),
+        trainFile,
+        devFile,
+        outDir: bundleDir,
+        seed: options.seed ?? 1,
+        ...(options.epochs ? { epochs: options.epochs } : {}),
+        name: base.info.name,
+        version: contract.runId,
+        log,
+      });
     } catch (err) {
       throw new RetrainError('TrainingFailed', (err as Error).message.slice(0, 500), { cause: err });
     }
     fresh = await loadEngine(bundleDir, { expectedDigest: trained.digest });
     const newReport = await evaluateEngine(fresh, devSentences);
     const baseReport = await evaluateEngine(base, devSentences);
-    log(`held-out micro F1: new ${newReport.micro.f1.toFixed(4)}, base ${baseReport.micro.f1.toFixed(4)} (${devSentences.length} sentences)`);
+    log(
+      `held-out micro F1: new ${newReport.micro.f1.toFixed(4)}, base ${baseReport.micro.f1.toFixed(4)} (${devSentences.length} sentences)`,
+    );
 
     if (await isNonEmptyDir(outputPath)) {
       const existing = await readFile(join(outputPath, 'ner-model.json')).catch(() => undefined);
-      if (!existing || sha256(existing) !== trained.digest) throw new RetrainError('OutputUnavailable', `${contract.outputUri} already holds other files; refusing to overwrite`);
+      if (!existing || sha256(existing) !== trained.digest)
+        throw new RetrainError(
+          'OutputUnavailable',
+          `${contract.outputUri} already holds other files; refusing to overwrite`,
+        );
     } else {
       try {
         await mkdir(outputPath, { recursive: true });
         await cp(bundleDir, outputPath, { recursive: true });
       } catch (err) {
-        throw new RetrainError('OutputUnavailable', `cannot write the bundle to ${contract.outputUri}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+        throw new RetrainError(
+          'OutputUnavailable',
+          `cannot write the bundle to ${contract.outputUri}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+          { cause: err },
+        );
       }
     }
     const evaluationId = `${contract.runId}-${sha256(await readFile(devFile)).slice(0, 12)}`;

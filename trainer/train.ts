@@ -9,16 +9,38 @@ import { DOCUMENT_START, documentsOf, labelSetOf, readConll, type LabeledSentenc
 import { shortFormReuses, type ShortFormMeaning } from '../engine/abbreviations.js';
 import { bioToBioes, bioesLabelSet, bioesToBio } from '../engine/bio.js';
 import { GAZETTEER_FILE, Gazetteer } from '../engine/gazetteer.js';
-import { LEXICON_FILE, LEXICON_MAX_TOKENS, Lexicon, LexiconError, formatLexicon, parseLexicon, readLexiconSource, type LexiconEntry } from '../engine/lexicon.js';
+import {
+  LEXICON_FILE,
+  LEXICON_MAX_TOKENS,
+  Lexicon,
+  LexiconError,
+  formatLexicon,
+  parseLexicon,
+  readLexiconSource,
+  type LexiconEntry,
+} from '../engine/lexicon.js';
 import { WordClusters } from '../engine/clusters.js';
-import { DEFAULT_FEATURE_CONFIG, featureVersionOf, featurizeSentence, normalizeToken, slotsPerToken, type FeatureConfig, type FeatureLookups } from '../engine/features.js';
+import {
+  DEFAULT_FEATURE_CONFIG,
+  featureVersionOf,
+  featurizeSentence,
+  normalizeToken,
+  slotsPerToken,
+  type FeatureConfig,
+  type FeatureLookups,
+} from '../engine/features.js';
 import { MANIFEST_FORMAT_VERSION, canonicalJson, sha256, writeBundle, type Manifest } from '../engine/bundle.js';
 import { crfEmissionModel } from '../engine/onnx-model.js';
 import { EMBEDDING_VOCAB_FILE, EmbeddingVocabulary, SPECIAL_COLUMNS, embeddingTable } from '../engine/dense.js';
 import { DenseBranch } from './dense.js';
 import { DEFAULT_EMBEDDING_OPTIONS, learnEmbeddings, type WordEmbeddings } from './embeddings.js';
 import { assertReadable } from './input-files.js';
-import { assertVectorsReadable, concatenateEmbeddings, readPretrainedVectors, type PretrainedVectors } from './pretrained-vectors.js';
+import {
+  assertVectorsReadable,
+  concatenateEmbeddings,
+  readPretrainedVectors,
+  type PretrainedVectors,
+} from './pretrained-vectors.js';
 import { loadEngine } from '../engine/load.js';
 import { computeProfile } from '../engine/profile.js';
 import { corpusKeepsHyphens } from '../engine/tokenize.js';
@@ -155,7 +177,16 @@ export const DEFAULT_C2 = 0.5;
  * `linearMembers`: linear CRFs averaged in beside the wide & deep member(s). On a held-out fifth of
  * BeHealthy train (seeds 1–3, with the recall cost) wide & deep alone gave 0.566, with one linear member 0.581.
  */
-export const DEFAULT_DENSE = { hidden: 64, window: 5, lr: 0.02, lrDecay: 0.5, dropout: 0, ensemble: 1, linearMembers: 1, skipBelow: 1e-3 } as const;
+export const DEFAULT_DENSE = {
+  hidden: 64,
+  window: 5,
+  lr: 0.02,
+  lrDecay: 0.5,
+  dropout: 0,
+  ensemble: 1,
+  linearMembers: 1,
+  skipBelow: 1e-3,
+} as const;
 
 /** Read unlabeled sentences: CoNLL (first column) when lines contain tabs, else one sentence per line. */
 export async function readUnlabeled(file: string): Promise<string[][]> {
@@ -209,7 +240,9 @@ async function readLexicons(
     const source = readLexiconSource(text, f, splitHyphens);
     for (const e of source.entries) entries.push(e);
     sources.push({ file: basename(f), sha256: sha256(bytes), phrases: source.entries.length, skipped: source.skipped });
-    log(`${f}: ${source.entries.length} lexicon phrases${source.skipped > 0 ? ` (${source.skipped} longer than ${LEXICON_MAX_TOKENS} tokens skipped)` : ''}`);
+    log(
+      `${f}: ${source.entries.length} lexicon phrases${source.skipped > 0 ? ` (${source.skipped} longer than ${LEXICON_MAX_TOKENS} tokens skipped)` : ''}`,
+    );
   }
   return { entries, files: sources };
 }
@@ -243,7 +276,10 @@ function encode(
  * The training file is a document in reading order: each sentence sees the short forms defined before it
  * and what their long forms are (gold tags here; the runtime uses its own first pass, see CrfEngine).
  */
-function goldShortFormReuses(sentences: readonly LabeledSentence[], config: FeatureConfig): Map<number, ShortFormMeaning>[] | undefined {
+function goldShortFormReuses(
+  sentences: readonly LabeledSentence[],
+  config: FeatureConfig,
+): Map<number, ShortFormMeaning>[] | undefined {
   if (config.shortFormContext === undefined) return undefined;
   return shortFormReuses(
     sentences.map((s) => s.tokens),
@@ -298,13 +334,18 @@ export function mergeEnsemble(models: readonly CrfWeights[]): CrfWeights {
   const first = models[0] as CrfWeights;
   if (K === 1) return first;
   const emission = new Float32Array(first.emission.length);
-  for (const m of models) for (let k = 0; k < emission.length; k++) emission[k] = (emission[k] as number) + (m.emission[k] as number) / K;
+  for (const m of models)
+    for (let k = 0; k < emission.length; k++) emission[k] = (emission[k] as number) + (m.emission[k] as number) / K;
   const avg = (pick: (m: CrfWeights) => Float64Array) => {
     const out = new Float64Array(pick(first).length);
     for (const m of models) pick(m).forEach((v, k) => (out[k] = (out[k] as number) + v / K));
     return out;
   };
-  const transitions = { trans: avg((m) => m.transitions.trans), start: avg((m) => m.transitions.start), end: avg((m) => m.transitions.end) };
+  const transitions = {
+    trans: avg((m) => m.transitions.trans),
+    start: avg((m) => m.transitions.start),
+    end: avg((m) => m.transitions.end),
+  };
   const withDense = models.flatMap((m) => (m.dense ? [m.dense] : []));
   const firstDense = withDense[0];
   if (!firstDense) return { emission, transitions };
@@ -316,7 +357,8 @@ export function mergeEnsemble(models: readonly CrfWeights[]): CrfWeights {
     if (d.shape.hidden !== H || d.inDim !== inDim) throw new Error('ensemble members have different dense shapes');
     merged.w1.set(d.w1, k * H * inDim);
     for (let h = 0; h < H; h++) merged.b1[k * H + h] = d.b1[h] as number;
-    for (let h = 0; h < H; h++) for (let y = 0; y < L; y++) merged.w2[(k * H + h) * L + y] = (d.w2[h * L + y] as number) / K;
+    for (let h = 0; h < H; h++)
+      for (let y = 0; y < L; y++) merged.w2[(k * H + h) * L + y] = (d.w2[h * L + y] as number) / K;
     for (let y = 0; y < L; y++) merged.b2[y] = (merged.b2[y] as number) + (d.b2[y] as number) / K;
   });
   return { emission, transitions, dense: merged };
@@ -330,21 +372,29 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
   const c2 = options.c2 ?? DEFAULT_C2;
   // Option errors before any work (reading corpora, learning embeddings).
   if (typeof options.shortFormContext === 'number') {
-    if (!options.abbreviations) throw new Error('shortFormContext needs the abbreviation features (abbreviations: true)');
-    if (!Number.isInteger(options.shortFormContext) || options.shortFormContext < 0) throw new Error(`shortFormContext must be a whole number of sentences ≥ 0, got ${options.shortFormContext}`);
+    if (!options.abbreviations)
+      throw new Error('shortFormContext needs the abbreviation features (abbreviations: true)');
+    if (!Number.isInteger(options.shortFormContext) || options.shortFormContext < 0)
+      throw new Error(`shortFormContext must be a whole number of sentences ≥ 0, got ${options.shortFormContext}`);
   }
-  for (const f of options.lexiconText !== undefined ? [] : (options.lexiconFiles ?? [])) await assertReadable(f, 'lexicon', LexiconError);
+  for (const f of options.lexiconText !== undefined ? [] : (options.lexiconFiles ?? []))
+    await assertReadable(f, 'lexicon', LexiconError);
   if (options.pretrainedVectorsFile !== undefined) {
-    if (options.dense === false) throw new Error('pretrained vectors feed the dense branch; they cannot be used without it (dense: false)');
+    if (options.dense === false)
+      throw new Error('pretrained vectors feed the dense branch; they cannot be used without it (dense: false)');
     await assertVectorsReadable(options.pretrainedVectorsFile);
   }
   const trainBio = await readConll(options.trainFile, { repairBio: options.repairBio ?? false });
   const dev = options.devFile ? await readConll(options.devFile, { repairBio: options.repairBio ?? false }) : undefined;
   const bioLabels = labelSetOf(trainBio);
-  if (bioLabels.length < 3) throw new Error(`${options.trainFile}: no entities found (only O labels); nothing to learn`);
+  if (bioLabels.length < 3)
+    throw new Error(`${options.trainFile}: no entities found (only O labels); nothing to learn`);
   if (dev) {
     const unknown = labelSetOf(dev).filter((l) => !bioLabels.includes(l));
-    if (unknown.length > 0) throw new Error(`${options.devFile}: labels ${unknown.join(', ')} do not occur in the training file ${options.trainFile}`);
+    if (unknown.length > 0)
+      throw new Error(
+        `${options.devFile}: labels ${unknown.join(', ')} do not occur in the training file ${options.trainFile}`,
+      );
   }
 
   const tagScheme = options.tagScheme ?? DEFAULT_TAG_SCHEME;
@@ -357,7 +407,10 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
   const devSha = options.devFile ? sha256(await readFile(options.devFile)) : undefined;
   for (const f of options.unlabeledFiles ?? []) {
     // The held-out numbers would be meaningless if the embeddings had seen the held-out text.
-    if (devSha && sha256(await readFile(f)) === devSha) throw new Error(`${f}: the unlabeled text is the dev file ${options.devFile}; the held-out evaluation must not see it`);
+    if (devSha && sha256(await readFile(f)) === devSha)
+      throw new Error(
+        `${f}: the unlabeled text is the dev file ${options.devFile}; the held-out evaluation must not see it`,
+      );
     unlabeled.push(...(await readUnlabeled(f)));
   }
   let clusters: WordClusters | undefined;
@@ -366,14 +419,18 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
   } else if (options.learnClusters && unlabeled.length > 0) {
     const t0 = performance.now();
     clusters = learnClusters([...train.map((s) => s.tokens), ...unlabeled]);
-    log(`learned ${clusters.size} word clusters from ${train.length + unlabeled.length} sentences in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    log(
+      `learned ${clusters.size} word clusters from ${train.length + unlabeled.length} sentences in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
   }
 
   const splitHyphens = !corpusKeepsHyphens(trainBio);
-  const readLexicon = options.lexiconText !== undefined ? undefined : await readLexicons(options.lexiconFiles ?? [], splitHyphens, log);
+  const readLexicon =
+    options.lexiconText !== undefined ? undefined : await readLexicons(options.lexiconFiles ?? [], splitHyphens, log);
   const lexiconEntries = options.lexiconText !== undefined ? parseLexicon(options.lexiconText) : readLexicon?.entries;
   const lexicon = lexiconEntries ? Lexicon.fromEntries(lexiconEntries) : undefined;
-  if (lexicon) log(`lexicon of ${lexicon.size} phrases, types ${lexicon.types.join(' ')}${readLexicon ? '' : ' (inherited)'}`);
+  if (lexicon)
+    log(`lexicon of ${lexicon.size} phrases, types ${lexicon.types.join(' ')}${readLexicon ? '' : ' (inherited)'}`);
 
   const useDense = options.dense ?? (unlabeled.length > 0 || options.pretrainedVectorsFile !== undefined);
   const epochs = options.epochs ?? (useDense ? DEFAULT_EPOCHS.dense : DEFAULT_EPOCHS.linear);
@@ -389,11 +446,15 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
     if (options.pretrainedVectorsFile) {
       const corpusWords = new Set(text.flatMap((s) => s.map(normalizeToken)));
       pretrained = await readPretrainedVectors(options.pretrainedVectorsFile, (w) => corpusWords.has(w));
-      log(`${options.pretrainedVectorsFile}: ${pretrained.dim}-d vectors for ${pretrained.words.length} of the ${corpusWords.size} words of the text (${pretrained.fileWords} in the file)`);
+      log(
+        `${options.pretrainedVectorsFile}: ${pretrained.dim}-d vectors for ${pretrained.words.length} of the ${corpusWords.size} words of the text (${pretrained.fileWords} in the file)`,
+      );
       embeddings = concatenateEmbeddings(embeddings, pretrained);
     }
     embeddingSeconds = (performance.now() - t0) / 1000;
-    log(`${embeddings.dim}-d embeddings for ${embeddings.words.length} words in ${embeddingSeconds.toFixed(1)} s (cpu ${((process.cpuUsage().user - c0) / 1e6).toFixed(1)} s)`);
+    log(
+      `${embeddings.dim}-d embeddings for ${embeddings.words.length} words in ${embeddingSeconds.toFixed(1)} s (cpu ${((process.cpuUsage().user - c0) / 1e6).toFixed(1)} s)`,
+    );
   }
   const denseSettings = embeddings
     ? {
@@ -407,11 +468,14 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
         cols: embeddings.dim + SPECIAL_COLUMNS,
       }
     : undefined;
-  if (denseSettings && (denseSettings.window < 1 || denseSettings.window % 2 === 0)) throw new Error(`window must be odd and positive, got ${denseSettings.window}`);
+  if (denseSettings && (denseSettings.window < 1 || denseSettings.window % 2 === 0))
+    throw new Error(`window must be odd and positive, got ${denseSettings.window}`);
 
   // Measured: the gazetteer lifts the linear model (BeHealthy +0.02) but adds nothing to wide & deep.
   const linearMembers = denseSettings ? (options.linearMembers ?? DEFAULT_DENSE.linearMembers) : 0;
-  const useGazetteer = options.gazetteer ?? (denseSettings && linearMembers === 0 ? DEFAULT_GAZETTEER.denseOnly : DEFAULT_GAZETTEER.linear);
+  const useGazetteer =
+    options.gazetteer ??
+    (denseSettings && linearMembers === 0 ? DEFAULT_GAZETTEER.denseOnly : DEFAULT_GAZETTEER.linear);
   const missedEntityCost = options.missedEntityCost ?? DEFAULT_MISSED_ENTITY_COST;
   const groups: Omit<FeatureConfig, 'featureVersion'> = {
     ...DEFAULT_FEATURE_CONFIG,
@@ -420,7 +484,9 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
     ...(useGazetteer ? { gazetteer: true } : {}),
     ...(options.subwords ? { subwords: true } : {}),
     ...(options.abbreviations ? { abbreviations: true } : {}),
-    ...(options.abbreviations && options.shortFormContext !== false ? { shortFormContext: options.shortFormContext ?? DEFAULT_SHORT_FORM_CONTEXT } : {}),
+    ...(options.abbreviations && options.shortFormContext !== false
+      ? { shortFormContext: options.shortFormContext ?? DEFAULT_SHORT_FORM_CONTEXT }
+      : {}),
     ...(lexicon ? { lexicon: true } : {}),
   };
   // Features are computed with the layout of the version the bundle records, which its runtime reads back.
@@ -432,13 +498,31 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
   // Folds are contiguous blocks, not interleaved: sentences of one document sit together in a CoNLL file,
   // and a name repeated within a document must not vouch for itself.
   const foldOf = (k: number) => Math.floor((k * folds) / trainBio.length);
-  const foldGazetteers = useGazetteer ? Array.from({ length: folds }, (_, f) => Gazetteer.fromSentences(trainBio.filter((_, k) => foldOf(k) !== f))) : [];
+  const foldGazetteers = useGazetteer
+    ? Array.from({ length: folds }, (_, f) => Gazetteer.fromSentences(trainBio.filter((_, k) => foldOf(k) !== f)))
+    : [];
   if (gazetteer) log(`gazetteer of ${gazetteer.size} phrases, ${folds} jackknife folds`);
   // The lexicon is not learnt from the labels, so unlike the gazetteer it needs no jackknifing.
   const lookups: FeatureLookups = { clusters, gazetteer, lexicon };
   const foldLookups = foldGazetteers.map((g) => ({ ...lookups, gazetteer: g }));
-  const encodedTrain = encode(train, labels, config, (k) => foldLookups[foldOf(k)] ?? lookups, denseSettings, goldShortFormReuses(train, config));
-  const encodedDev = dev && options.log ? encode(bioes ? dev.map((s) => ({ ...s, labels: bioToBioes(s.labels) })) : dev, labels, config, () => lookups, denseSettings) : undefined;
+  const encodedTrain = encode(
+    train,
+    labels,
+    config,
+    (k) => foldLookups[foldOf(k)] ?? lookups,
+    denseSettings,
+    goldShortFormReuses(train, config),
+  );
+  const encodedDev =
+    dev && options.log
+      ? encode(
+          bioes ? dev.map((s) => ({ ...s, labels: bioToBioes(s.labels) })) : dev,
+          labels,
+          config,
+          () => lookups,
+          denseSettings,
+        )
+      : undefined;
   const tokens = train.reduce((n, s) => n + s.tokens.length, 0);
   log(`training on ${train.length} sentences (${tokens} tokens), labels ${labels.join(' ')}, ${epochs} epochs`);
 
@@ -455,10 +539,8 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
     (epoch: number, model: CrfWeights, stats: { loss: number; seconds: number; cpuSeconds: number }) => {
       let line = `epoch ${String(epoch + 1).padStart(2)}/${memberEpochs}  loss ${stats.loss.toFixed(1).padStart(9)}  ${stats.seconds.toFixed(2)} s (cpu ${stats.cpuSeconds.toFixed(2)} s)`;
       if (dev && encodedDev && devGold) {
-        const f1 = evaluateSequences(
-          devGold,
-          toBio(decodeDev(dev, encodedDev, model, labels, config, lookups, table)),
-        ).micro.f1;
+        const f1 = evaluateSequences(devGold, toBio(decodeDev(dev, encodedDev, model, labels, config, lookups, table)))
+          .micro.f1;
         line += `  dev F1 ${f1.toFixed(4)}`;
       }
       log(line);
@@ -468,7 +550,10 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
     // Members 0..ensemble-1 are wide & deep (when there is a dense branch), the rest linear.
     const withDense = member < ensemble ? denseSettings : undefined;
     const memberEpochs = withDense || !denseSettings ? epochs : linearEpochs;
-    if (memberCount > 1) log(`ensemble member ${member + 1}/${memberCount} (${withDense ? 'wide & deep' : 'linear'}, seed ${memberSeed}, ${memberEpochs} epochs)`);
+    if (memberCount > 1)
+      log(
+        `ensemble member ${member + 1}/${memberCount} (${withDense ? 'wide & deep' : 'linear'}, seed ${memberSeed}, ${memberEpochs} epochs)`,
+      );
     members.push(
       trainCrfSgd(encodedTrain, {
         labels,
@@ -483,7 +568,12 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
         ...(withDense
           ? {
               dense: {
-                shape: { window: withDense.window, dim: withDense.cols, hidden: withDense.hidden, labels: labels.length },
+                shape: {
+                  window: withDense.window,
+                  dim: withDense.cols,
+                  hidden: withDense.hidden,
+                  labels: labels.length,
+                },
                 table: withDense.table,
                 lr: withDense.lr,
                 lrDecay: DEFAULT_DENSE.lrDecay,
@@ -520,29 +610,65 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
       c2,
       missedEntityCost,
       ...(gazetteer ? { gazetteer: { phrases: gazetteer.size, folds } } : {}),
-      ...(lexicon ? { lexicon: { ...(readLexicon ? { files: readLexicon.files } : { inherited: true }), phrases: lexicon.size, types: [...lexicon.types] } } : {}),
+      ...(lexicon
+        ? {
+            lexicon: {
+              ...(readLexicon ? { files: readLexicon.files } : { inherited: true }),
+              phrases: lexicon.size,
+              types: [...lexicon.types],
+            },
+          }
+        : {}),
       ...(denseSettings
         ? {
-            dense: { hidden: denseSettings.hidden, window: denseSettings.window, lr: denseSettings.lr, lrDecay: DEFAULT_DENSE.lrDecay, dropout: denseSettings.dropout, ensemble },
+            dense: {
+              hidden: denseSettings.hidden,
+              window: denseSettings.window,
+              lr: denseSettings.lr,
+              lrDecay: DEFAULT_DENSE.lrDecay,
+              dropout: denseSettings.dropout,
+              ensemble,
+            },
             ...(linearMembers > 0 ? { linearMembers: { count: linearMembers, epochs: linearEpochs } } : {}),
             unlabeled: (options.unlabeledFiles ?? []).map((f) => basename(f)),
             ...(pretrained && options.pretrainedVectorsFile
-              ? { pretrainedVectors: { file: basename(options.pretrainedVectorsFile), sha256: pretrained.sha256, dim: pretrained.dim, words: pretrained.words.length } }
+              ? {
+                  pretrainedVectors: {
+                    file: basename(options.pretrainedVectorsFile),
+                    sha256: pretrained.sha256,
+                    dim: pretrained.dim,
+                    words: pretrained.words.length,
+                  },
+                }
               : {}),
           }
         : {}),
       trainFile: basename(options.trainFile),
       trainSha256: trainSha,
-      ...(options.devFile ? { devFile: basename(options.devFile), devSha256: sha256(await readFile(options.devFile)) } : {}),
+      ...(options.devFile
+        ? { devFile: basename(options.devFile), devSha256: sha256(await readFile(options.devFile)) }
+        : {}),
       sentences: train.length,
       tokens,
     },
     crf: {
       labels,
-      features: { featureVersion: config.featureVersion, bucketBits: config.bucketBits, clusters: config.clusters, ...(config.gazetteer ? { gazetteer: true } : {}), ...(config.subwords ? { subwords: true } : {}), ...(config.abbreviations ? { abbreviations: true } : {}), ...(config.shortFormContext !== undefined ? { shortFormContext: config.shortFormContext } : {}), ...(config.lexicon ? { lexicon: true } : {}), slots },
+      features: {
+        featureVersion: config.featureVersion,
+        bucketBits: config.bucketBits,
+        clusters: config.clusters,
+        ...(config.gazetteer ? { gazetteer: true } : {}),
+        ...(config.subwords ? { subwords: true } : {}),
+        ...(config.abbreviations ? { abbreviations: true } : {}),
+        ...(config.shortFormContext !== undefined ? { shortFormContext: config.shortFormContext } : {}),
+        ...(config.lexicon ? { lexicon: true } : {}),
+        slots,
+      },
       tokenizer: { splitHyphens },
       transitions: {
-        trans: Array.from({ length: L }, (_, i) => Array.from(weights.transitions.trans.subarray(i * L, i * L + L), round6)),
+        trans: Array.from({ length: L }, (_, i) =>
+          Array.from(weights.transitions.trans.subarray(i * L, i * L + L), round6),
+        ),
         start: Array.from(weights.transitions.start, round6),
         end: Array.from(weights.transitions.end, round6),
       },
@@ -603,14 +729,23 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
   }
   const profile = computeProfile(profileResults);
   const metricsFile = {
-    heldOut: dev ? { file: basename(options.devFile as string), split: 'dev' } : { file: basename(options.trainFile), split: 'train (no dev file given: optimistic)' },
+    heldOut: dev
+      ? { file: basename(options.devFile as string), split: 'dev' }
+      : { file: basename(options.trainFile), split: 'train (no dev file given: optimistic)' },
     ...metrics,
   };
   files['profile.json'] = canonicalJson(profile);
   files['metrics.json'] = canonicalJson(metricsFile);
   // Phase 2: the final manifest pins the profile and metrics too.
   const digest = await writeBundle(options.outDir, manifest, files);
-  return { outDir: options.outDir, digest, metrics, trainSeconds, trainCpuSeconds, totalSeconds: (performance.now() - started) / 1000 };
+  return {
+    outDir: options.outDir,
+    digest,
+    metrics,
+    trainSeconds,
+    trainCpuSeconds,
+    totalSeconds: (performance.now() - started) / 1000,
+  };
 }
 
 function round6(x: number): number {

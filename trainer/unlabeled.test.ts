@@ -22,6 +22,9 @@ describe('readUnlabeled', () => {
   it('reads one whitespace-tokenised sentence per line from plain text, leaving out marker lines', async () => {
     const file = join(dir, 'a.txt');
     await writeFile(file, '-DOCSTART-\nFever  onset today\n\n  Aspirin given \n');
-    expect(await readUnlabeled(file)).toEqual([['Fever', 'onset', 'today'], ['Aspirin', 'given']]);
+    expect(await readUnlabeled(file)).toEqual([
+      ['Fever', 'onset', 'today'],
+      ['Aspirin', 'given'],
+    ]);
   });
 });

@@ -23,13 +23,18 @@ const evaluate: Command = async (argv) => {
     console.log(HELP);
     return 0;
   }
-  if (!values.model || !values.data) throw new CliError('evaluate: --model DIR and --data FILE are required\n\n' + HELP);
+  if (!values.model || !values.data)
+    throw new CliError('evaluate: --model DIR and --data FILE are required\n\n' + HELP);
   try {
     const data = await readConll(values.data);
     const engine = await loadEngine(values.model);
     try {
-      const report = await evaluateEngine(engine, data, { independentSentences: values['independent-sentences'] ?? false });
-      console.log(values.json ? JSON.stringify({ model: engine.info, data: values.data, ...report }) : formatReport(report));
+      const report = await evaluateEngine(engine, data, {
+        independentSentences: values['independent-sentences'] ?? false,
+      });
+      console.log(
+        values.json ? JSON.stringify({ model: engine.info, data: values.data, ...report }) : formatReport(report),
+      );
     } finally {
       await engine.close();
     }

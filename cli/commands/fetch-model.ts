@@ -47,11 +47,13 @@ const fetchModel: Command = async (argv) => {
   const digestRaw = v.digest ?? process.env.NEROPS_MODEL_DIGEST;
   if (!digestRaw) throw new CliError('fetch-model: --digest is required (a bundle is never installed unverified)');
   const digest = digestRaw.replace(/^sha256:/, '').toLowerCase();
-  if (!/^[0-9a-f]{64}$/.test(digest)) throw new CliError('fetch-model: --digest must be a sha256 hex digest (64 hex characters)');
+  if (!/^[0-9a-f]{64}$/.test(digest))
+    throw new CliError('fetch-model: --digest must be a sha256 hex digest (64 hex characters)');
   if (!v.to) throw new CliError('fetch-model: --to DIR is required');
   const to = resolve(v.to);
   const timeoutMs = v['timeout-ms'] === undefined ? 60_000 : Number(v['timeout-ms']);
-  if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new CliError('fetch-model: --timeout-ms must be a positive integer');
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1)
+    throw new CliError('fetch-model: --timeout-ms must be a positive integer');
   const { verifyBundle } = await import('../../engine/bundle.js');
 
   // Already installed (init container restarted)? Verify what is there rather than trusting it.
@@ -61,7 +63,10 @@ const fetchModel: Command = async (argv) => {
       console.log(JSON.stringify({ digest, dir: to, fetched: false }));
       return 0;
     } catch {
-      throw new CliError(`fetch-model: ${to} is not empty and does not hold bundle ${digest}; refusing to overwrite`, 1);
+      throw new CliError(
+        `fetch-model: ${to} is not empty and does not hold bundle ${digest}; refusing to overwrite`,
+        1,
+      );
     }
   }
 
@@ -95,7 +100,10 @@ const fetchModel: Command = async (argv) => {
       }
       await verifyBundle(bundleDir, digest);
     } catch (err) {
-      const msg = err instanceof ModelSourceError || (err as Error).name === 'BundleVerificationError' ? (err as Error).message : `unexpected error: ${(err as Error).message}`;
+      const msg =
+        err instanceof ModelSourceError || (err as Error).name === 'BundleVerificationError'
+          ? (err as Error).message
+          : `unexpected error: ${(err as Error).message}`;
       throw new CliError(`fetch-model: ${msg}`, 1);
     }
     for (const name of await readdir(bundleDir)) await rename(join(bundleDir, name), join(to, name));

@@ -89,7 +89,8 @@ async function loadKubeConfig(path: string | undefined): Promise<ClusterAccess> 
   } catch (err) {
     throw new CliError(`operator: cannot load kubeconfig: ${(err as Error).message}`);
   }
-  if (!access.getCurrentCluster()) throw new CliError('operator: no cluster configured (use --kubeconfig or KUBECONFIG, or run in a cluster)');
+  if (!access.getCurrentCluster())
+    throw new CliError('operator: no cluster configured (use --kubeconfig or KUBECONFIG, or run in a cluster)');
   return access;
 }
 
@@ -154,8 +155,16 @@ const operator: Command = async (argv) => {
     }
   }
   const defaultModelUri = defaultModelUriFlag(v['default-model-uri'] ?? env.NEROPS_DEFAULT_MODEL_URI);
-  const credentialsSecret = objectNameFlag('default-model-credentials-secret', 'Secret', v['default-model-credentials-secret'] ?? env.NEROPS_DEFAULT_MODEL_CREDENTIALS_SECRET);
-  const caConfigMap = objectNameFlag('default-model-ca-configmap', 'ConfigMap', v['default-model-ca-configmap'] ?? env.NEROPS_DEFAULT_MODEL_CA_CONFIGMAP);
+  const credentialsSecret = objectNameFlag(
+    'default-model-credentials-secret',
+    'Secret',
+    v['default-model-credentials-secret'] ?? env.NEROPS_DEFAULT_MODEL_CREDENTIALS_SECRET,
+  );
+  const caConfigMap = objectNameFlag(
+    'default-model-ca-configmap',
+    'ConfigMap',
+    v['default-model-ca-configmap'] ?? env.NEROPS_DEFAULT_MODEL_CA_CONFIGMAP,
+  );
   const modelStorage = {
     ...(defaultModelUri ? { uri: defaultModelUri } : {}),
     ...(credentialsSecret ? { credentialsSecret } : {}),
@@ -177,10 +186,20 @@ const operator: Command = async (argv) => {
           ...(v.identity ? { identity: v.identity } : {}),
         }
       : false,
-    ...(v.controllers !== undefined ? { only: v.controllers.split(',').map((c) => c.trim()).filter(Boolean) } : {}),
+    ...(v.controllers !== undefined
+      ? {
+          only: v.controllers
+            .split(',')
+            .map((c) => c.trim())
+            .filter(Boolean),
+        }
+      : {}),
     concurrency: intFlag('concurrency', v.concurrency, 4, 1),
     queue: { qps: intFlag('qps', v.qps, 50, 1), burst: intFlag('burst', v.burst, 200, 1) },
-    informer: { resyncMs: intFlag('resync-ms', v['resync-ms'], 600_000), watchdogMs: intFlag('watchdog-ms', v['watchdog-ms'], 360_000, 1000) },
+    informer: {
+      resyncMs: intFlag('resync-ms', v['resync-ms'], 600_000),
+      watchdogMs: intFlag('watchdog-ms', v['watchdog-ms'], 360_000, 1000),
+    },
     drainTimeoutMs: intFlag('drain-timeout-ms', v['drain-timeout-ms'], 30_000),
   };
   // After every other flag is checked: a flag error is reported even without a reachable kubeconfig.

@@ -20,7 +20,12 @@ const pkg: Command = async (argv) => {
   }
   if (!values.dir || !values.name) throw new CliError('package: --dir DIR and --name NAME are required\n\n' + HELP);
   try {
-    console.log(await packageTokenClassificationBundle(values.dir, { name: values.name, version: values['model-version'] ?? '0.1.0' }));
+    console.log(
+      await packageTokenClassificationBundle(values.dir, {
+        name: values.name,
+        version: values['model-version'] ?? '0.1.0',
+      }),
+    );
   } catch (err) {
     throw new CliError(`package: ${(err as Error).message}`, 1);
   }

@@ -30,7 +30,13 @@ const predict: Command = async (argv) => {
     try {
       const results = await engine.extractBatch(texts);
       const out = results.map((r) => ({ entities: r.entities }));
-      console.log(JSON.stringify(texts.length === 1 ? { ...out[0], model: engine.info } : { results: out, model: engine.info }, null, 2));
+      console.log(
+        JSON.stringify(
+          texts.length === 1 ? { ...out[0], model: engine.info } : { results: out, model: engine.info },
+          null,
+          2,
+        ),
+      );
     } finally {
       await engine.close();
     }

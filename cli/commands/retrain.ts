@@ -10,7 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { intFlag, parseCommandArgs, type Command } from '../command.js';
 import { readContract, RetrainError, runRetrain } from '../../trainer/retrain-job.js';
-import { encodeRetrainResult, RETRAIN_EXIT, type RetrainResult } from '../../operator/controllers/driftpolicy/retrain-result.js';
+import {
+  encodeRetrainResult,
+  RETRAIN_EXIT,
+  type RetrainResult,
+} from '../../operator/controllers/driftpolicy/retrain-result.js';
 import { DEFAULT_EPOCHS } from '../../trainer/train.js';
 import { ServeEnv } from '../../server/env.js';
 
@@ -63,13 +67,16 @@ const retrain: Command = async (argv) => {
   } catch (err) {
     const reason = err instanceof RetrainError ? err.reason : 'InternalError';
     result = { resultVersion: 1, outcome: 'Failed', reason, message: (err as Error).message.slice(0, 1000) };
-    code = reason === 'InvalidDataset' || reason === 'LabelSetMismatch' ? RETRAIN_EXIT.invalidDataset : RETRAIN_EXIT.failed;
+    code =
+      reason === 'InvalidDataset' || reason === 'LabelSetMismatch' ? RETRAIN_EXIT.invalidDataset : RETRAIN_EXIT.failed;
   }
   const encoded = encodeRetrainResult(result);
   try {
     await writeFile(terminationLog, encoded);
   } catch (err) {
-    console.error(`ner-ops retrain: cannot write the termination message to ${terminationLog}: ${(err as Error).message}`);
+    console.error(
+      `ner-ops retrain: cannot write the termination message to ${terminationLog}: ${(err as Error).message}`,
+    );
   }
   console.log(encoded);
   if (result.outcome !== 'Succeeded') console.error(`ner-ops retrain: ${result.reason}: ${result.message}`);

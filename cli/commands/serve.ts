@@ -101,11 +101,17 @@ const serve: Command = async (argv) => {
   const model = v.model ?? env(ServeEnv.modelUri);
   if (!model) throw new CliError('serve: --model DIR|URI is required (or set NEROPS_MODEL_URI)');
   const digest = v['model-digest'] ?? env(ServeEnv.modelDigest);
-  if (digest !== undefined && !/^(sha256:)?[0-9a-fA-F]{64}$/.test(digest)) throw new CliError('serve: --model-digest must be a sha256 hex digest');
+  if (digest !== undefined && !/^(sha256:)?[0-9a-fA-F]{64}$/.test(digest))
+    throw new CliError('serve: --model-digest must be a sha256 hex digest');
   const track = v.track ?? env(ServeEnv.track) ?? 'stable';
-  if (track !== 'stable' && track !== 'canary') throw new CliError(`serve: --track must be stable or canary, got '${track}'`);
+  if (track !== 'stable' && track !== 'canary')
+    throw new CliError(`serve: --track must be stable or canary, got '${track}'`);
   const shadowUrl = v['shadow-url'] ?? env(ServeEnv.shadowUrl);
-  const shadowPercent = numberFlag('shadow-percent', v['shadow-percent'] ?? env(ServeEnv.shadowPercent), shadowUrl ? 100 : 0);
+  const shadowPercent = numberFlag(
+    'shadow-percent',
+    v['shadow-percent'] ?? env(ServeEnv.shadowPercent),
+    shadowUrl ? 100 : 0,
+  );
   if (shadowPercent < 0 || shadowPercent > 100) throw new CliError('serve: --shadow-percent must be between 0 and 100');
   if (shadowUrl) {
     try {

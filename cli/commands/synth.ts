@@ -20,8 +20,13 @@ const synth: Command = async (argv) => {
     return 0;
   }
   const vocabulary = values.vocabulary ?? 'base';
-  if (vocabulary !== 'base' && vocabulary !== 'shifted') throw new CliError(`synth: --vocabulary must be 'base' or 'shifted', got '${vocabulary}'`);
-  const notes = generateNotes({ count: intFlag('count', values.count, 1000, 1), seed: intFlag('seed', values.seed, 1), vocabulary });
+  if (vocabulary !== 'base' && vocabulary !== 'shifted')
+    throw new CliError(`synth: --vocabulary must be 'base' or 'shifted', got '${vocabulary}'`);
+  const notes = generateNotes({
+    count: intFlag('count', values.count, 1000, 1),
+    seed: intFlag('seed', values.seed, 1),
+    vocabulary,
+  });
   if (values.text) {
     const text = notes.map((n) => n.text).join('\n') + '\n';
     if (values.out) await (await import('node:fs/promises')).writeFile(values.out, text);

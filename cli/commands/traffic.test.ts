@@ -36,7 +36,11 @@ async function run(argv: string[]): Promise<{ code: number; out: string; err: st
   const err = vi.spyOn(console, 'error').mockImplementation(() => {});
   try {
     const code = await traffic(argv);
-    return { code, out: out.mock.calls.map((c) => String(c[0])).join('\n'), err: err.mock.calls.map((c) => String(c[0])).join('\n') };
+    return {
+      code,
+      out: out.mock.calls.map((c) => String(c[0])).join('\n'),
+      err: err.mock.calls.map((c) => String(c[0])).join('\n'),
+    };
   } finally {
     out.mockRestore();
     err.mockRestore();
@@ -47,7 +51,19 @@ describe('ner-ops traffic', () => {
   it('--help lists every flag', async () => {
     const { code, out } = await run(['--help']);
     expect(code).toBe(0);
-    for (const flag of ['--url', '--rate', '--duration', '--vocabulary', '--seed', '--count', '--token-file', '--timeout-ms', '--keep-alive', '--json']) expect(out).toContain(flag);
+    for (const flag of [
+      '--url',
+      '--rate',
+      '--duration',
+      '--vocabulary',
+      '--seed',
+      '--count',
+      '--token-file',
+      '--timeout-ms',
+      '--keep-alive',
+      '--json',
+    ])
+      expect(out).toContain(flag);
   });
 
   it.each([
@@ -59,9 +75,15 @@ describe('ner-ops traffic', () => {
     [['--url', 'http://x', '--rate', '5', '--duration=-2'], /--duration must be a number > 0/],
     [['--url', 'not a url', '--rate', '5', '--duration', '1'], /--url 'not a url' is not a URL/],
     [['--url', 'ftp://host/x', '--rate', '5', '--duration', '1'], /must be http:\/\/ or https:\/\//],
-    [['--url', 'http://x', '--rate', '5', '--duration', '1', '--vocabulary', 'odd'], /--vocabulary must be 'base' or 'shifted', got 'odd'/],
+    [
+      ['--url', 'http://x', '--rate', '5', '--duration', '1', '--vocabulary', 'odd'],
+      /--vocabulary must be 'base' or 'shifted', got 'odd'/,
+    ],
     [['--url', 'http://x', '--rate', '5', '--duration', '1', '--count', '0'], /--count must be an integer >= 1/],
-    [['--url', 'http://x', '--rate', '5', '--duration', '1', '--token-file', '/nonexistent/token'], /cannot read --token-file \/nonexistent\/token: ENOENT/],
+    [
+      ['--url', 'http://x', '--rate', '5', '--duration', '1', '--token-file', '/nonexistent/token'],
+      /cannot read --token-file \/nonexistent\/token: ENOENT/,
+    ],
     [['--url', 'http://x', '--rate', '5', '--duration', '1', '--bogus'], /traffic: Unknown option '--bogus'/],
   ])('%j is refused with a clear message', async (argv, message) => {
     const err = await traffic(argv).then(
@@ -83,7 +105,24 @@ describe('ner-ops traffic', () => {
     const dir = await mkdtemp(join(tmpdir(), 'nerops-traffic-test-'));
     await writeFile(join(dir, 'token'), 's3cret\n');
     seen.length = 0;
-    const { code, out } = await run(['--url', base, '--rate', '20', '--duration', '1', '--vocabulary', 'shifted', '--seed', '3', '--count', '5', '--token-file', join(dir, 'token'), '--json', '--quiet']);
+    const { code, out } = await run([
+      '--url',
+      base,
+      '--rate',
+      '20',
+      '--duration',
+      '1',
+      '--vocabulary',
+      'shifted',
+      '--seed',
+      '3',
+      '--count',
+      '5',
+      '--token-file',
+      join(dir, 'token'),
+      '--json',
+      '--quiet',
+    ]);
     expect(code).toBe(0);
     const summary = JSON.parse(out) as TrafficSummary;
     expect(summary.ok).toBeGreaterThan(0);

@@ -45,7 +45,8 @@ export function extractUrl(raw: string): string {
   } catch {
     throw new CliError(`traffic: --url '${raw}' is not a URL`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CliError(`traffic: --url '${raw}' must be http:// or https://`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new CliError(`traffic: --url '${raw}' must be http:// or https://`);
   if (url.pathname === '/' || url.pathname === '') url.pathname = '/v1/extract';
   return url.href;
 }
@@ -91,7 +92,8 @@ const traffic: Command = async (argv) => {
   const rate = positive('rate', v.rate);
   const duration = positive('duration', v.duration);
   const vocabulary = v.vocabulary ?? 'base';
-  if (vocabulary !== 'base' && vocabulary !== 'shifted') throw new CliError(`traffic: --vocabulary must be 'base' or 'shifted', got '${vocabulary}'`);
+  if (vocabulary !== 'base' && vocabulary !== 'shifted')
+    throw new CliError(`traffic: --vocabulary must be 'base' or 'shifted', got '${vocabulary}'`);
   const count = intFlag('count', v.count, 500, 1);
   const seed = intFlag('seed', v.seed, 1);
   const timeoutMs = intFlag('timeout-ms', v['timeout-ms'], 5000, 1);
@@ -100,15 +102,26 @@ const traffic: Command = async (argv) => {
     try {
       token = (await readFile(v['token-file'], 'utf8')).split(/\r?\n/)[0]?.trim() || undefined;
     } catch (err) {
-      throw new CliError(`traffic: cannot read --token-file ${v['token-file']}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new CliError(
+        `traffic: cannot read --token-file ${v['token-file']}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
     }
     if (!token) throw new CliError(`traffic: --token-file ${v['token-file']} is empty`);
   }
 
   const texts = generateNotes({ count, seed, vocabulary }).map((n) => n.text);
-  const generator = new TrafficGenerator({ rate, targets: () => targets, nextText: cycle(texts), timeoutMs, keepAlive: v['keep-alive'] ?? false, ...(token ? { token } : {}) });
+  const generator = new TrafficGenerator({
+    rate,
+    targets: () => targets,
+    nextText: cycle(texts),
+    timeoutMs,
+    keepAlive: v['keep-alive'] ?? false,
+    ...(token ? { token } : {}),
+  });
   const log = v.quiet ? undefined : (line: string) => process.stderr.write(`ner-ops traffic: ${line}\n`);
-  log?.(`${rate} req/s for ${duration} s to ${targets.map((t) => t.url).join(', ')} (${vocabulary} vocabulary, ${count} notes, seed ${seed})`);
+  log?.(
+    `${rate} req/s for ${duration} s to ${targets.map((t) => t.url).join(', ')} (${vocabulary} vocabulary, ${count} notes, seed ${seed})`,
+  );
 
   const started = performance.now();
   const elapsed = () => (performance.now() - started) / 1000;

@@ -2,7 +2,14 @@ import { CliError, intFlag, numberFlag, parseCommandArgs, type Command } from '.
 import { ConllError } from '../../engine/conll.js';
 import { LexiconError } from '../../engine/lexicon.js';
 import { PretrainedVectorsError } from '../../trainer/pretrained-vectors.js';
-import { DEFAULT_C2, DEFAULT_DENSE, DEFAULT_EPOCHS, DEFAULT_MISSED_ENTITY_COST, DEFAULT_SHORT_FORM_CONTEXT, trainBundle } from '../../trainer/train.js';
+import {
+  DEFAULT_C2,
+  DEFAULT_DENSE,
+  DEFAULT_EPOCHS,
+  DEFAULT_MISSED_ENTITY_COST,
+  DEFAULT_SHORT_FORM_CONTEXT,
+  trainBundle,
+} from '../../trainer/train.js';
 
 const HELP = `usage: ner-ops train --train FILE [--dev FILE] --out DIR [options]
 
@@ -56,7 +63,8 @@ function shortFormContextFlag(value: string | undefined): number | false | undef
   if (value === undefined) return undefined;
   if (value === 'off') return false;
   const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n) || n < 0) throw new CliError(`train: --short-form-context must be a whole number of sentences ≥ 0 or 'off', got '${value}'`);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0)
+    throw new CliError(`train: --short-form-context must be a whole number of sentences ≥ 0 or 'off', got '${value}'`);
   return n;
 }
 
@@ -99,10 +107,13 @@ const train: Command = async (argv) => {
   if (!values.train) throw new CliError('train: --train FILE is required\n\n' + HELP);
   if (!values.out) throw new CliError('train: --out DIR is required\n\n' + HELP);
   const missedEntityCost = numberFlag('missed-entity-cost', values['missed-entity-cost'], DEFAULT_MISSED_ENTITY_COST);
-  if (missedEntityCost < 0) throw new CliError(`train: --missed-entity-cost must be ≥ 0, got '${values['missed-entity-cost']}'`);
+  if (missedEntityCost < 0)
+    throw new CliError(`train: --missed-entity-cost must be ≥ 0, got '${values['missed-entity-cost']}'`);
   const shortFormContext = shortFormContextFlag(values['short-form-context']);
-  if (shortFormContext !== undefined && !values['abbreviation-features']) throw new CliError('train: --short-form-context needs --abbreviation-features');
-  if (values.embeddings !== undefined && values['no-dense']) throw new CliError('train: --embeddings feeds the MLP branch; it cannot be used with --no-dense');
+  if (shortFormContext !== undefined && !values['abbreviation-features'])
+    throw new CliError('train: --short-form-context needs --abbreviation-features');
+  if (values.embeddings !== undefined && values['no-dense'])
+    throw new CliError('train: --embeddings feeds the MLP branch; it cannot be used with --no-dense');
   const log = values.quiet ? undefined : (line: string) => process.stderr.write(line + '\n');
   try {
     const result = await trainBundle({
@@ -128,19 +139,25 @@ const train: Command = async (argv) => {
       ensemble: intFlag('ensemble', values.ensemble, DEFAULT_DENSE.ensemble, 1),
       linearMembers: intFlag('linear-members', values['linear-members'], DEFAULT_DENSE.linearMembers, 0),
       linearEpochs: intFlag('linear-epochs', values['linear-epochs'], DEFAULT_EPOCHS.linear, 1),
-      bucketBits: values['bucket-bits'] === undefined ? undefined : intFlag('bucket-bits', values['bucket-bits'], 18, 8),
+      bucketBits:
+        values['bucket-bits'] === undefined ? undefined : intFlag('bucket-bits', values['bucket-bits'], 18, 8),
       subwords: values['subword-features'] ?? false,
       abbreviations: values['abbreviation-features'] ?? false,
       ...(shortFormContext !== undefined ? { shortFormContext } : {}),
       repairBio: values['repair-bio'] ?? false,
       log,
     });
-    log?.(`training ${result.trainSeconds.toFixed(1)} s, total ${result.totalSeconds.toFixed(1)} s; held-out micro F1 ${result.metrics.micro.f1.toFixed(4)}`);
-    console.log(JSON.stringify({ bundle: result.outDir, digest: result.digest, metrics: { micro: result.metrics.micro } }));
+    log?.(
+      `training ${result.trainSeconds.toFixed(1)} s, total ${result.totalSeconds.toFixed(1)} s; held-out micro F1 ${result.metrics.micro.f1.toFixed(4)}`,
+    );
+    console.log(
+      JSON.stringify({ bundle: result.outDir, digest: result.digest, metrics: { micro: result.metrics.micro } }),
+    );
     return 0;
   } catch (err) {
     if (err instanceof ConllError) throw new CliError(err.message, 1);
-    if (err instanceof PretrainedVectorsError || err instanceof LexiconError) throw new CliError(`train: ${err.message}`, 1);
+    if (err instanceof PretrainedVectorsError || err instanceof LexiconError)
+      throw new CliError(`train: ${err.message}`, 1);
     throw err;
   }
 };

@@ -6,7 +6,11 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { trainSmallBundle, type TrainedBundle } from '../../server/test-fixtures.js';
 import { generateNotes, writeConll } from '../../trainer/synthetic.js';
 import { writeBundle, verifyBundle } from '../../engine/bundle.js';
-import { decodeValidationResult, TERMINATION_MESSAGE_LIMIT, VALIDATE_EXIT } from '../../operator/controllers/nermodel/validation-result.js';
+import {
+  decodeValidationResult,
+  TERMINATION_MESSAGE_LIMIT,
+  VALIDATE_EXIT,
+} from '../../operator/controllers/nermodel/validation-result.js';
 import validate from './validate.js';
 
 let bundle: TrainedBundle;
@@ -36,7 +40,13 @@ describe('ner-ops validate', () => {
     const { code, raw, result } = await run([pathToFileURL(bundle.dir).href, '--digest', bundle.digest]);
     expect(code).toBe(VALIDATE_EXIT.ok);
     expect(Buffer.byteLength(raw)).toBeLessThanOrEqual(TERMINATION_MESSAGE_LIMIT);
-    expect(result).toMatchObject({ outcome: 'Ready', reason: 'Validated', digest: bundle.digest, entityTypes: ['DISEASE', 'TREATMENT'], metrics: { source: 'bundle' } });
+    expect(result).toMatchObject({
+      outcome: 'Ready',
+      reason: 'Validated',
+      digest: bundle.digest,
+      entityTypes: ['DISEASE', 'TREATMENT'],
+      metrics: { source: 'bundle' },
+    });
     expect(result?.sizeBytes).toBeGreaterThan(1000);
     expect(result?.metrics?.micro.f1).toBeGreaterThan(0.5);
     expect(result?.profile?.labelDistribution).toHaveProperty('DISEASE');
@@ -46,7 +56,15 @@ describe('ner-ops validate', () => {
   it('evaluates on --dataset and rejects below --min-f1', async () => {
     const dataset = join(work, 'eval.conll');
     await writeConll(dataset, generateNotes({ count: 40, seed: 99 }));
-    const ok = await run([bundle.dir, '--digest', bundle.digest, '--dataset', pathToFileURL(dataset).href, '--min-f1', '0.1']);
+    const ok = await run([
+      bundle.dir,
+      '--digest',
+      bundle.digest,
+      '--dataset',
+      pathToFileURL(dataset).href,
+      '--min-f1',
+      '0.1',
+    ]);
     expect(ok.code).toBe(0);
     expect(ok.result?.metrics).toMatchObject({ source: 'evaluation', sentences: 40 });
     const strict = await run([bundle.dir, '--digest', bundle.digest, '--dataset', dataset, '--min-f1', '1']);
@@ -97,6 +115,8 @@ describe('ner-ops validate', () => {
 
   it('refuses bad usage with exit code 2', async () => {
     await expect(validate(['x', '--digest', 'nothex'])).rejects.toMatchObject({ exitCode: 2 });
-    await expect(validate([bundle.dir, '--digest', bundle.digest, '--min-f1', '0.5'])).rejects.toThrow(/needs --dataset/);
+    await expect(validate([bundle.dir, '--digest', bundle.digest, '--min-f1', '0.5'])).rejects.toThrow(
+      /needs --dataset/,
+    );
   });
 });

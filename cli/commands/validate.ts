@@ -74,7 +74,8 @@ const SOURCE_REJECTIONS: Array<[RegExp, string]> = [
 ];
 
 function classifySourceError(err: ModelSourceError): ValidationFailure {
-  for (const [re, reason] of SOURCE_REJECTIONS) if (re.test(err.message)) return new ValidationFailure('Rejected', reason, err.message);
+  for (const [re, reason] of SOURCE_REJECTIONS)
+    if (re.test(err.message)) return new ValidationFailure('Rejected', reason, err.message);
   return new ValidationFailure('Failed', ValidationReason.SourceUnreachable, err.message);
 }
 
@@ -110,9 +111,18 @@ async function materializeDataset(uri: string, timeoutMs: number): Promise<{ pat
     try {
       res = await fetch(uri, { signal: AbortSignal.timeout(timeoutMs) });
     } catch (err) {
-      throw new ValidationFailure('Failed', ValidationReason.DatasetUnavailable, `cannot download dataset ${new URL(uri).origin}${new URL(uri).pathname}: ${(err as Error).message}`);
+      throw new ValidationFailure(
+        'Failed',
+        ValidationReason.DatasetUnavailable,
+        `cannot download dataset ${new URL(uri).origin}${new URL(uri).pathname}: ${(err as Error).message}`,
+      );
     }
-    if (!res.ok) throw new ValidationFailure('Failed', ValidationReason.DatasetUnavailable, `downloading dataset failed: HTTP ${res.status}`);
+    if (!res.ok)
+      throw new ValidationFailure(
+        'Failed',
+        ValidationReason.DatasetUnavailable,
+        `downloading dataset failed: HTTP ${res.status}`,
+      );
     const path = join(tmpdir(), `nerops-dataset-${randomBytes(6).toString('hex')}.conll`);
     await writeFile(path, Buffer.from(await res.arrayBuffer()));
     return { path, cleanup: path };
@@ -121,7 +131,11 @@ async function materializeDataset(uri: string, timeoutMs: number): Promise<{ pat
   try {
     await stat(path);
   } catch (err) {
-    throw new ValidationFailure('Failed', ValidationReason.DatasetUnavailable, `dataset ${path} does not exist or is unreadable (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new ValidationFailure(
+      'Failed',
+      ValidationReason.DatasetUnavailable,
+      `dataset ${path} does not exist or is unreadable (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
   }
   return { path };
 }
@@ -135,11 +149,26 @@ async function bundleSize(dir: string, files: Map<string, Buffer>): Promise<numb
 async function validateBundle(
   uri: string,
   digest: string,
-  opts: { dataset?: string | undefined; minF1?: number | undefined; tokenFile?: string | undefined; caFile?: string | undefined; timeoutMs: number; workDir: string },
+  opts: {
+    dataset?: string | undefined;
+    minF1?: number | undefined;
+    tokenFile?: string | undefined;
+    caFile?: string | undefined;
+    timeoutMs: number;
+    workDir: string;
+  },
 ): Promise<ValidationResult> {
   let dir: string;
   try {
-    dir = (await materializeBundle(uri, { digest, tokenFile: opts.tokenFile, caFile: opts.caFile, timeoutMs: opts.timeoutMs, workDir: opts.workDir })).dir;
+    dir = (
+      await materializeBundle(uri, {
+        digest,
+        tokenFile: opts.tokenFile,
+        caFile: opts.caFile,
+        timeoutMs: opts.timeoutMs,
+        workDir: opts.workDir,
+      })
+    ).dir;
   } catch (err) {
     if (err instanceof ModelSourceError) throw classifySourceError(err);
     throw err;
@@ -150,7 +179,11 @@ async function validateBundle(
     verified = await verifyBundle(dir, digest);
   } catch (err) {
     const msg = (err as Error).message;
-    throw new ValidationFailure('Rejected', /digest mismatch/.test(msg) ? ValidationReason.DigestMismatch : ValidationReason.InvalidBundle, msg);
+    throw new ValidationFailure(
+      'Rejected',
+      /digest mismatch/.test(msg) ? ValidationReason.DigestMismatch : ValidationReason.InvalidBundle,
+      msg,
+    );
   }
   const sizeBytes = await bundleSize(dir, verified.files);
   const { loadEngine } = await import('../../engine/load.js');
@@ -158,17 +191,26 @@ async function validateBundle(
   try {
     engine = await loadEngine(dir, { expectedDigest: digest });
   } catch (err) {
-    throw new ValidationFailure('Rejected', ValidationReason.CorruptModel, `the bundle verified but does not load in ONNX Runtime: ${(err as Error).message.slice(0, 300)}`);
+    throw new ValidationFailure(
+      'Rejected',
+      ValidationReason.CorruptModel,
+      `the bundle verified but does not load in ONNX Runtime: ${(err as Error).message.slice(0, 300)}`,
+    );
   }
   try {
     const t0 = performance.now();
     try {
       const smoke = await engine.extract(SMOKE_TEXT);
       for (const e of smoke.entities) {
-        if (SMOKE_TEXT.slice(e.start, e.end) !== e.text || !(e.score >= 0 && e.score <= 1)) throw new Error(`inconsistent entity span ${e.start}-${e.end}`);
+        if (SMOKE_TEXT.slice(e.start, e.end) !== e.text || !(e.score >= 0 && e.score <= 1))
+          throw new Error(`inconsistent entity span ${e.start}-${e.end}`);
       }
     } catch (err) {
-      throw new ValidationFailure('Rejected', ValidationReason.SmokeTestFailed, `smoke inference failed: ${(err as Error).message.slice(0, 300)}`);
+      throw new ValidationFailure(
+        'Rejected',
+        ValidationReason.SmokeTestFailed,
+        `smoke inference failed: ${(err as Error).message.slice(0, 300)}`,
+      );
     }
     const smokeLatencyMs = Math.round((performance.now() - t0) * 10) / 10;
 
@@ -182,7 +224,11 @@ async function validateBundle(
         try {
           data = await readConll(path);
         } catch (err) {
-          throw new ValidationFailure('Failed', ValidationReason.DatasetUnavailable, `dataset is not valid CoNLL: ${(err as Error).message.slice(0, 300)}`);
+          throw new ValidationFailure(
+            'Failed',
+            ValidationReason.DatasetUnavailable,
+            `dataset is not valid CoNLL: ${(err as Error).message.slice(0, 300)}`,
+          );
         }
         const { evaluateEngine } = await import('../../trainer/evaluate.js');
         metrics = compactMetrics(await evaluateEngine(engine, data), 'evaluation');
@@ -221,7 +267,12 @@ async function validateBundle(
       smokeLatencyMs,
     };
     if (opts.minF1 !== undefined && metrics && metrics.micro.f1 < opts.minF1) {
-      return { ...base, outcome: 'Rejected', reason: ValidationReason.BelowMinimumMetrics, message: `micro F1 ${metrics.micro.f1} on the dataset is below the minimum ${opts.minF1}` };
+      return {
+        ...base,
+        outcome: 'Rejected',
+        reason: ValidationReason.BelowMinimumMetrics,
+        message: `micro F1 ${metrics.micro.f1} on the dataset is below the minimum ${opts.minF1}`,
+      };
     }
     return base;
   } finally {
@@ -238,13 +289,16 @@ const validate: Command = async (argv) => {
   const uri = positionals[0];
   if (!uri || positionals.length > 1) throw new CliError('validate: expected exactly one URI (see --help)');
   const digest = (v.digest ?? '').replace(/^sha256:/, '').toLowerCase();
-  if (!/^[0-9a-f]{64}$/.test(digest)) throw new CliError('validate: --digest must be a sha256 hex digest (64 hex characters)');
+  if (!/^[0-9a-f]{64}$/.test(digest))
+    throw new CliError('validate: --digest must be a sha256 hex digest (64 hex characters)');
   const timeoutMs = v['timeout-ms'] === undefined ? 60_000 : Number(v['timeout-ms']);
-  if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new CliError('validate: --timeout-ms must be a positive integer');
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1)
+    throw new CliError('validate: --timeout-ms must be a positive integer');
   let minF1: number | undefined;
   if (v['min-f1'] !== undefined) {
     minF1 = Number(v['min-f1']);
-    if (!Number.isFinite(minF1) || minF1 < 0 || minF1 > 1) throw new CliError('validate: --min-f1 must be a number in [0, 1]');
+    if (!Number.isFinite(minF1) || minF1 < 0 || minF1 > 1)
+      throw new CliError('validate: --min-f1 must be a number in [0, 1]');
   }
   if (minF1 !== undefined && !v.dataset) throw new CliError('validate: --min-f1 needs --dataset');
   const terminationLog = v['termination-log'] ?? process.env.NEROPS_TERMINATION_LOG ?? '/dev/termination-log';
@@ -252,12 +306,24 @@ const validate: Command = async (argv) => {
 
   let result: ValidationResult;
   try {
-    result = await validateBundle(uri, digest, { dataset: v.dataset, minF1, tokenFile: v['token-file'], caFile: v['ca-file'], timeoutMs, workDir });
+    result = await validateBundle(uri, digest, {
+      dataset: v.dataset,
+      minF1,
+      tokenFile: v['token-file'],
+      caFile: v['ca-file'],
+      timeoutMs,
+      workDir,
+    });
   } catch (err) {
     if (err instanceof ValidationFailure) {
       result = { resultVersion: 1, outcome: err.outcome, reason: err.reason, message: err.message };
     } else {
-      result = { resultVersion: 1, outcome: 'Failed', reason: ValidationReason.InternalError, message: `unexpected error: ${(err as Error).message.slice(0, 300)}` };
+      result = {
+        resultVersion: 1,
+        outcome: 'Failed',
+        reason: ValidationReason.InternalError,
+        message: `unexpected error: ${(err as Error).message.slice(0, 300)}`,
+      };
     }
   } finally {
     await rm(workDir, { recursive: true, force: true });
@@ -266,12 +332,18 @@ const validate: Command = async (argv) => {
   try {
     await writeFile(terminationLog, encoded);
   } catch (err) {
-    console.error(`ner-ops validate: cannot write the termination message to ${terminationLog}: ${(err as Error).message}`);
+    console.error(
+      `ner-ops validate: cannot write the termination message to ${terminationLog}: ${(err as Error).message}`,
+    );
   }
   console.log(encoded);
-  if (result.outcome !== 'Ready') console.error(`ner-ops validate: ${result.outcome}: ${result.reason}: ${result.message}`);
-  return result.outcome === 'Ready' ? VALIDATE_EXIT.ok : result.outcome === 'Rejected' ? VALIDATE_EXIT.rejected : VALIDATE_EXIT.failed;
+  if (result.outcome !== 'Ready')
+    console.error(`ner-ops validate: ${result.outcome}: ${result.reason}: ${result.message}`);
+  return result.outcome === 'Ready'
+    ? VALIDATE_EXIT.ok
+    : result.outcome === 'Rejected'
+      ? VALIDATE_EXIT.rejected
+      : VALIDATE_EXIT.failed;
 };
 
 export default validate;
-

@@ -30,15 +30,28 @@ describe('setCondition', () => {
   const t1 = new Date('2025-01-01T00:05:00Z');
 
   it('adds a new condition with observedGeneration and a second-precision transition time', () => {
-    expect(setCondition(undefined, { type: 'Ready', status: 'False', reason: 'Reconciling', message: 'm' }, 3, t0)).toEqual([
-      { type: 'Ready', status: 'False', observedGeneration: 3, lastTransitionTime: '2025-01-01T00:00:00Z', reason: 'Reconciling', message: 'm' },
+    expect(
+      setCondition(undefined, { type: 'Ready', status: 'False', reason: 'Reconciling', message: 'm' }, 3, t0),
+    ).toEqual([
+      {
+        type: 'Ready',
+        status: 'False',
+        observedGeneration: 3,
+        lastTransitionTime: '2025-01-01T00:00:00Z',
+        reason: 'Reconciling',
+        message: 'm',
+      },
     ]);
   });
 
   it('moves lastTransitionTime only when the status flips', () => {
     const first = setCondition([], { type: 'Ready', status: 'False', reason: 'A', message: 'a' }, 1, t0);
     const same = setCondition(first, { type: 'Ready', status: 'False', reason: 'B', message: 'b' }, 2, t1);
-    expect(getCondition(same, 'Ready')).toMatchObject({ reason: 'B', observedGeneration: 2, lastTransitionTime: '2025-01-01T00:00:00Z' });
+    expect(getCondition(same, 'Ready')).toMatchObject({
+      reason: 'B',
+      observedGeneration: 2,
+      lastTransitionTime: '2025-01-01T00:00:00Z',
+    });
     const flipped = setCondition(same, { type: 'Ready', status: 'True', reason: 'C', message: 'c' }, 2, t1);
     expect(getCondition(flipped, 'Ready')?.lastTransitionTime).toBe('2025-01-01T00:05:00Z');
   });
@@ -65,8 +78,23 @@ describe('defaults', () => {
   });
 
   it('DriftPolicy defaults: one Job at a time, retrain on warning, alert on critical, automatic approval', () => {
-    const s = DriftPolicySpecSchema.parse({ targetRef: { name: 'd' }, retraining: { datasetUri: 'file:///d', outputUri: 'file:///o' } });
-    expect(s).toMatchObject({ maxConcurrentRuns: 1, onWarning: 'Retrain', onCritical: 'Alert', approval: 'Automatic', suspend: false, interval: '1m' });
-    expect(s.signals.map((x) => x.type)).toEqual(['labelDistribution', 'confidence', 'documentLength', 'unknownTokenRate']);
+    const s = DriftPolicySpecSchema.parse({
+      targetRef: { name: 'd' },
+      retraining: { datasetUri: 'file:///d', outputUri: 'file:///o' },
+    });
+    expect(s).toMatchObject({
+      maxConcurrentRuns: 1,
+      onWarning: 'Retrain',
+      onCritical: 'Alert',
+      approval: 'Automatic',
+      suspend: false,
+      interval: '1m',
+    });
+    expect(s.signals.map((x) => x.type)).toEqual([
+      'labelDistribution',
+      'confidence',
+      'documentLength',
+      'unknownTokenRate',
+    ]);
   });
 });

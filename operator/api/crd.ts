@@ -61,11 +61,21 @@ export const CRD_DEFINITIONS: readonly CrdDefinition[] = [
     printerColumns: [
       { name: 'Stable', type: 'string', jsonPath: '.status.stableModel' },
       { name: 'Canary', type: 'string', jsonPath: '.status.canaryModel' },
-      { name: 'Weight', type: 'integer', jsonPath: '.status.weights.canary', description: 'Percent of traffic on the canary' },
+      {
+        name: 'Weight',
+        type: 'integer',
+        jsonPath: '.status.weights.canary',
+        description: 'Percent of traffic on the canary',
+      },
       { name: 'Step', type: 'integer', jsonPath: '.status.currentStepIndex' },
       { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
       { name: 'Ready', type: 'integer', jsonPath: '.status.replicas.ready' },
-      { name: 'RPS', type: 'number', jsonPath: '.status.observedRequestRate', description: 'Observed requests per second' },
+      {
+        name: 'RPS',
+        type: 'number',
+        jsonPath: '.status.observedRequestRate',
+        description: 'Observed requests per second',
+      },
       age,
     ],
   },

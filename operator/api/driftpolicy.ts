@@ -36,7 +36,13 @@ export type DriftTargetRef = z.output<typeof DriftTargetRefSchema>;
  * `confidence` and `documentLength` (PSI of the histograms), `unknownTokenRate` (absolute change),
  * or `promql` (any PromQL expression returning one number; higher is worse).
  */
-export const DriftSignalTypeSchema = z.enum(['labelDistribution', 'confidence', 'documentLength', 'unknownTokenRate', 'promql']);
+export const DriftSignalTypeSchema = z.enum([
+  'labelDistribution',
+  'confidence',
+  'documentLength',
+  'unknownTokenRate',
+  'promql',
+]);
 export type DriftSignalType = z.output<typeof DriftSignalTypeSchema>;
 
 /** One drift signal with its thresholds (higher values mean more drift). */
@@ -148,7 +154,9 @@ const driftPolicySpecBase = z.object({
   /** Documents in the window below which the state is InsufficientData. */
   minSamples: z.int().min(1).max(100000000).default(200),
   /** Signals with thresholds; the built-in ones when omitted. */
-  signals: listMap(z.array(DriftSignalSchema).min(1).max(32), ['name']).default(DEFAULT_DRIFT_SIGNALS.map((s) => ({ ...s }))),
+  signals: listMap(z.array(DriftSignalSchema).min(1).max(32), ['name']).default(
+    DEFAULT_DRIFT_SIGNALS.map((s) => ({ ...s })),
+  ),
   /** Consecutive breaching evaluations before the state changes (hysteresis). */
   consecutiveBreaches: z.int().min(1).max(100).default(3),
   /** Minimum time between two retraining Jobs, e.g. `1h`. */

@@ -30,7 +30,11 @@ export const ModelFormatSchema = z.enum(['crf', 'token-classification']);
 export type ModelFormat = z.output<typeof ModelFormatSchema>;
 
 /** An entity type name as the model emits it, without BIO prefix (e.g. `DISEASE`). */
-export const EntityTypeSchema = z.string().min(1).max(63).regex(/^[A-Za-z][A-Za-z0-9_.-]*$/);
+export const EntityTypeSchema = z
+  .string()
+  .min(1)
+  .max(63)
+  .regex(/^[A-Za-z][A-Za-z0-9_.-]*$/);
 
 /** Where the bundle comes from and what it must hash to. */
 export const ModelSourceSchema = z.object({
@@ -94,7 +98,11 @@ const nerModelSpecBase = z.object({
   /** Model family: models of one family may replace each other in a NerDeployment (a DNS label). */
   family: DnsLabelSchema,
   /** Version of the model within its family, e.g. `1.4.0` or `2024-05-01-r3`. */
-  version: z.string().min(1).max(63).regex(/^[A-Za-z0-9]([A-Za-z0-9._+-]*[A-Za-z0-9])?$/),
+  version: z
+    .string()
+    .min(1)
+    .max(63)
+    .regex(/^[A-Za-z0-9]([A-Za-z0-9._+-]*[A-Za-z0-9])?$/),
   /**
    * Bundle format: `crf` (the project's own trained bundle) or `token-classification`
    * (a transformer exported to ONNX with `tokenizer.json` and `config.json`).

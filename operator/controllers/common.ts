@@ -2,15 +2,36 @@
  * Pieces shared by the controllers: the resource types of our kinds, the restricted security settings
  * every pod we create uses, and how a model source (URI + credentials + CA) becomes pod volumes and flags.
  */
-import type { V1Container, V1EnvVar, V1PodSecurityContext, V1PodSpec, V1ResourceRequirements, V1SecurityContext, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type {
+  V1Container,
+  V1EnvVar,
+  V1PodSecurityContext,
+  V1PodSpec,
+  V1ResourceRequirements,
+  V1SecurityContext,
+  V1Volume,
+  V1VolumeMount,
+} from '@kubernetes/client-node';
 import { GROUP, LABELS, MANAGED_BY, NER_DEPLOYMENT, NER_MODEL, VERSION } from '../api/group.js';
 import type { ModelSource } from '../api/nermodel.js';
 import type { ResourceType } from '../runtime/resource.js';
 
 /** NerModel as a runtime resource type. */
-export const nerModels: ResourceType = { group: GROUP, version: VERSION, kind: NER_MODEL.kind, plural: NER_MODEL.plural, namespaced: true };
+export const nerModels: ResourceType = {
+  group: GROUP,
+  version: VERSION,
+  kind: NER_MODEL.kind,
+  plural: NER_MODEL.plural,
+  namespaced: true,
+};
 /** NerDeployment as a runtime resource type. */
-export const nerDeployments: ResourceType = { group: GROUP, version: VERSION, kind: NER_DEPLOYMENT.kind, plural: NER_DEPLOYMENT.plural, namespaced: true };
+export const nerDeployments: ResourceType = {
+  group: GROUP,
+  version: VERSION,
+  kind: NER_DEPLOYMENT.kind,
+  plural: NER_DEPLOYMENT.plural,
+  namespaced: true,
+};
 
 /** Image used for every pod the operator creates unless a spec overrides it (operator flag `--image`). */
 export const DEFAULT_IMAGE = 'nerops:dev';
@@ -20,7 +41,13 @@ export const NONROOT_UID = 65532;
 
 /** Pod-level settings of the "restricted" Pod Security Standard. */
 export function restrictedPodSecurity(): V1PodSecurityContext {
-  return { runAsNonRoot: true, runAsUser: NONROOT_UID, runAsGroup: NONROOT_UID, fsGroup: NONROOT_UID, seccompProfile: { type: 'RuntimeDefault' } };
+  return {
+    runAsNonRoot: true,
+    runAsUser: NONROOT_UID,
+    runAsGroup: NONROOT_UID,
+    fsGroup: NONROOT_UID,
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
 }
 
 /** Container-level settings of the "restricted" Pod Security Standard, plus a read-only root filesystem. */
@@ -82,8 +109,10 @@ export function withStorageDefaults<T extends SourceRefs>(source: T, defaults: M
   const http = /^https?:\/\//i.test(source.uri);
   const https = /^https:\/\//i.test(source.uri);
   const out = { ...source };
-  if (http && !source.credentialsSecretRef && defaults.credentialsSecret) out.credentialsSecretRef = { name: defaults.credentialsSecret, key: 'token' };
-  if (https && !source.caBundleConfigMapRef && defaults.caConfigMap) out.caBundleConfigMapRef = { name: defaults.caConfigMap, key: 'ca.crt' };
+  if (http && !source.credentialsSecretRef && defaults.credentialsSecret)
+    out.credentialsSecretRef = { name: defaults.credentialsSecret, key: 'token' };
+  if (https && !source.caBundleConfigMapRef && defaults.caConfigMap)
+    out.caBundleConfigMapRef = { name: defaults.caConfigMap, key: 'ca.crt' };
   return out;
 }
 
@@ -117,13 +146,19 @@ export function sourceAccess(source: SourceRefs, prefix = 'model'): SourceAccess
   }
   if (source.credentialsSecretRef) {
     const key = source.credentialsSecretRef.key ?? 'token';
-    volumes.push({ name: `${prefix}-credentials`, secret: { secretName: source.credentialsSecretRef.name, items: [{ key, path: 'token' }] } });
+    volumes.push({
+      name: `${prefix}-credentials`,
+      secret: { secretName: source.credentialsSecretRef.name, items: [{ key, path: 'token' }] },
+    });
     mounts.push({ name: `${prefix}-credentials`, mountPath: `${MOUNTS.credentials}/${prefix}`, readOnly: true });
     args.push('--token-file', `${MOUNTS.credentials}/${prefix}/token`);
   }
   if (source.caBundleConfigMapRef) {
     const key = source.caBundleConfigMapRef.key ?? 'ca.crt';
-    volumes.push({ name: `${prefix}-ca`, configMap: { name: source.caBundleConfigMapRef.name, items: [{ key, path: 'ca.crt' }] } });
+    volumes.push({
+      name: `${prefix}-ca`,
+      configMap: { name: source.caBundleConfigMapRef.name, items: [{ key, path: 'ca.crt' }] },
+    });
     mounts.push({ name: `${prefix}-ca`, mountPath: `${MOUNTS.ca}/${prefix}`, readOnly: true });
     args.push('--ca-file', `${MOUNTS.ca}/${prefix}/ca.crt`);
   }

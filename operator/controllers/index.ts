@@ -33,8 +33,12 @@ export const controllers: ControllerFactory[] = [
       nerDeploymentController({
         image: imageOf(deps),
         ...storageOf(deps),
-        ...(deps.prometheusUrl ? { prometheus: new PrometheusClient({ url: deps.prometheusUrl, timeoutMs: 5000 }) } : {}),
-        ...(process.env.NEROPS_METRICS_INTERVAL_MS ? { metricsIntervalMs: Number(process.env.NEROPS_METRICS_INTERVAL_MS) } : {}),
+        ...(deps.prometheusUrl
+          ? { prometheus: new PrometheusClient({ url: deps.prometheusUrl, timeoutMs: 5000 }) }
+          : {}),
+        ...(process.env.NEROPS_METRICS_INTERVAL_MS
+          ? { metricsIntervalMs: Number(process.env.NEROPS_METRICS_INTERVAL_MS) }
+          : {}),
         ...(deps.metrics ? { registry: deps.metrics.registry } : {}),
       }),
     ),
@@ -43,7 +47,9 @@ export const controllers: ControllerFactory[] = [
       driftPolicyController({
         image: imageOf(deps),
         ...storageOf(deps),
-        ...(deps.prometheusUrl ? { prometheus: new PrometheusClient({ url: deps.prometheusUrl, timeoutMs: 5000 }) } : {}),
+        ...(deps.prometheusUrl
+          ? { prometheus: new PrometheusClient({ url: deps.prometheusUrl, timeoutMs: 5000 }) }
+          : {}),
         ...(deps.metrics ? { registry: deps.metrics.registry } : {}),
       }),
     ),

@@ -7,15 +7,42 @@ let server: Server;
 let url: string;
 let lastQuery = '';
 const replies: Record<string, { status: number; body: string; delayMs?: number }> = {
-  'vector(1)': { status: 200, body: JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: [1, '12.5'] }] } }) },
+  'vector(1)': {
+    status: 200,
+    body: JSON.stringify({
+      status: 'success',
+      data: { resultType: 'vector', result: [{ metric: {}, value: [1, '12.5'] }] },
+    }),
+  },
   empty: { status: 200, body: JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [] } }) },
-  nan: { status: 200, body: JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: [1, 'NaN'] }] } }) },
-  scalar: { status: 200, body: JSON.stringify({ status: 'success', data: { resultType: 'scalar', result: [1, '3'] } }) },
+  nan: {
+    status: 200,
+    body: JSON.stringify({
+      status: 'success',
+      data: { resultType: 'vector', result: [{ metric: {}, value: [1, 'NaN'] }] },
+    }),
+  },
+  scalar: {
+    status: 200,
+    body: JSON.stringify({ status: 'success', data: { resultType: 'scalar', result: [1, '3'] } }),
+  },
   two: {
     status: 200,
-    body: JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [{ metric: { pod: 'a' }, value: [1, '1'] }, { metric: { pod: 'b' }, value: [1, '2'] }] } }),
+    body: JSON.stringify({
+      status: 'success',
+      data: {
+        resultType: 'vector',
+        result: [
+          { metric: { pod: 'a' }, value: [1, '1'] },
+          { metric: { pod: 'b' }, value: [1, '2'] },
+        ],
+      },
+    }),
   },
-  bad: { status: 400, body: JSON.stringify({ status: 'error', errorType: 'bad_data', error: 'parse error at char 3' }) },
+  bad: {
+    status: 400,
+    body: JSON.stringify({ status: 'error', errorType: 'bad_data', error: 'parse error at char 3' }),
+  },
   html: { status: 502, body: '<html>bad gateway</html>' },
   slow: { status: 200, body: '{}', delayMs: 1500 },
 };
@@ -60,7 +87,9 @@ describe('PrometheusClient.query', () => {
   });
 
   it('types connection refused and timeouts as PrometheusUnreachableError', async () => {
-    await expect(new PrometheusClient({ url: 'http://127.0.0.1:9' }).query('vector(1)')).rejects.toBeInstanceOf(PrometheusUnreachableError);
+    await expect(new PrometheusClient({ url: 'http://127.0.0.1:9' }).query('vector(1)')).rejects.toBeInstanceOf(
+      PrometheusUnreachableError,
+    );
     const err = await new PrometheusClient({ url, timeoutMs: 200 }).query('slow').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PrometheusUnreachableError);
     expect((err as Error).message).toMatch(/within 200 ms/);

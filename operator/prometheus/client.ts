@@ -77,9 +77,11 @@ interface ApiResponse {
 }
 
 function parseSampleValue(v: unknown): number {
-  if (!Array.isArray(v) || v.length !== 2) throw new PrometheusQueryError('unexpected sample shape in Prometheus response');
+  if (!Array.isArray(v) || v.length !== 2)
+    throw new PrometheusQueryError('unexpected sample shape in Prometheus response');
   const n = Number(v[1]); // "NaN", "+Inf" and "-Inf" parse to the matching numbers
-  if (typeof v[1] !== 'string' || (Number.isNaN(n) && v[1] !== 'NaN')) throw new PrometheusQueryError('unexpected sample value in Prometheus response');
+  if (typeof v[1] !== 'string' || (Number.isNaN(n) && v[1] !== 'NaN'))
+    throw new PrometheusQueryError('unexpected sample value in Prometheus response');
   return n;
 }
 
@@ -109,18 +111,34 @@ export class PrometheusClient implements MetricsQuerier {
       });
     } catch (err) {
       const e = err as Error;
-      const detail = e.name === 'TimeoutError' ? `no answer within ${this.#timeoutMs} ms` : ((e.cause as Error | undefined)?.message ?? e.message);
-      throw new PrometheusUnreachableError(`Prometheus at ${this.#base.origin} is unreachable: ${detail}`, { cause: err });
+      const detail =
+        e.name === 'TimeoutError'
+          ? `no answer within ${this.#timeoutMs} ms`
+          : ((e.cause as Error | undefined)?.message ?? e.message);
+      throw new PrometheusUnreachableError(`Prometheus at ${this.#base.origin} is unreachable: ${detail}`, {
+        cause: err,
+      });
     }
     let json: ApiResponse;
     try {
       json = (await res.json()) as ApiResponse;
     } catch (err) {
-      if ((err as Error).name === 'TimeoutError') throw new PrometheusUnreachableError(`Prometheus at ${this.#base.origin} did not finish answering within ${this.#timeoutMs} ms`, { cause: err });
-      throw new PrometheusQueryError(`Prometheus answered HTTP ${res.status} with a body that is not JSON`, res.status, { cause: err });
+      if ((err as Error).name === 'TimeoutError')
+        throw new PrometheusUnreachableError(
+          `Prometheus at ${this.#base.origin} did not finish answering within ${this.#timeoutMs} ms`,
+          { cause: err },
+        );
+      throw new PrometheusQueryError(
+        `Prometheus answered HTTP ${res.status} with a body that is not JSON`,
+        res.status,
+        { cause: err },
+      );
     }
     if (!res.ok || json.status !== 'success') {
-      throw new PrometheusQueryError(`Prometheus refused the query (HTTP ${res.status}${json.errorType ? `, ${json.errorType}` : ''}): ${json.error ?? 'no error message'}`, res.status);
+      throw new PrometheusQueryError(
+        `Prometheus refused the query (HTTP ${res.status}${json.errorType ? `, ${json.errorType}` : ''}): ${json.error ?? 'no error message'}`,
+        res.status,
+      );
     }
     const data = json.data;
     if (!data) throw new PrometheusQueryError('Prometheus response has no data');
@@ -131,7 +149,10 @@ export class PrometheusClient implements MetricsQuerier {
       }
       case 'vector': {
         if (!Array.isArray(data.result)) throw new PrometheusQueryError('Prometheus vector result is not an array');
-        const samples = (data.result as Array<{ metric?: Record<string, string>; value?: unknown }>).map((s) => ({ labels: s.metric ?? {}, value: parseSampleValue(s.value) }));
+        const samples = (data.result as Array<{ metric?: Record<string, string>; value?: unknown }>).map((s) => ({
+          labels: s.metric ?? {},
+          value: parseSampleValue(s.value),
+        }));
         const only = samples.length === 1 ? samples[0]?.value : undefined;
         return { value: only === undefined || Number.isNaN(only) ? undefined : only, samples };
       }

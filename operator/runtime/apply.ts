@@ -30,7 +30,16 @@ export interface ManagedFieldsEntry {
 }
 
 /** Metadata fields the server owns or that never take part in the comparison. */
-const IGNORED_METADATA = new Set(['resourceVersion', 'uid', 'generation', 'creationTimestamp', 'managedFields', 'selfLink', 'deletionTimestamp', 'deletionGracePeriodSeconds']);
+const IGNORED_METADATA = new Set([
+  'resourceVersion',
+  'uid',
+  'generation',
+  'creationTimestamp',
+  'managedFields',
+  'selfLink',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+]);
 
 function isEmpty(v: unknown): boolean {
   if (v === undefined || v === null) return true;
@@ -85,7 +94,12 @@ export function ownedFieldsCovered(fields: Record<string, unknown> | undefined, 
       } catch {
         return false;
       }
-      const item = desired.find((d) => d !== null && typeof d === 'object' && Object.entries(keyFields).every(([kk, kv]) => looseEqual((d as Record<string, unknown>)[kk], kv)));
+      const item = desired.find(
+        (d) =>
+          d !== null &&
+          typeof d === 'object' &&
+          Object.entries(keyFields).every(([kk, kv]) => looseEqual((d as Record<string, unknown>)[kk], kv)),
+      );
       if (item === undefined) return false;
       if (hasChildren && !ownedFieldsCovered(child, item)) return false;
     } else if (k.startsWith('v:')) {

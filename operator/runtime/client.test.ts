@@ -20,7 +20,11 @@ function fakeKube() {
         const fields = req.path.endsWith('/status') ? { 'f:status': {} } : { 'f:spec': { 'f:size': {} } };
         return {
           ...body,
-          metadata: { ...body.metadata, resourceVersion: String(++rv), managedFields: [{ manager: 'nerops', operation: 'Apply', fieldsType: 'FieldsV1', fieldsV1: fields }] },
+          metadata: {
+            ...body.metadata,
+            resourceVersion: String(++rv),
+            managedFields: [{ manager: 'nerops', operation: 'Apply', fieldsType: 'FieldsV1', fieldsV1: fields }],
+          },
         } as T;
       }
       return {} as T;
@@ -29,21 +33,40 @@ function fakeKube() {
   return { kube: kube as unknown as KubeClient, requests };
 }
 
-const cond = (status: Condition['status'], lastTransitionTime: string): Condition => ({ type: 'Ready', status, reason: 'R', message: '', observedGeneration: 1, lastTransitionTime });
+const cond = (status: Condition['status'], lastTransitionTime: string): Condition => ({
+  type: 'Ready',
+  status,
+  reason: 'R',
+  message: '',
+  observedGeneration: 1,
+  lastTransitionTime,
+});
 
 describe('ClusterClient', () => {
-  const desired = { apiVersion: 'x.io/v1', kind: 'Widget', metadata: { name: 'w', namespace: 'ns' }, spec: { size: 1 } } as KubernetesObject;
+  const desired = {
+    apiVersion: 'x.io/v1',
+    kind: 'Widget',
+    metadata: { name: 'w', namespace: 'ns' },
+    spec: { size: 1 },
+  } as KubernetesObject;
 
   it('applies with field manager nerops and force, then skips the same desired object', async () => {
     const { kube, requests } = fakeKube();
     const client = new ClusterClient(kube);
     const first = await client.apply(widgets, desired, { current: null });
     expect(first.changed).toBe(true);
-    expect(requests[0]).toMatchObject({ method: 'PATCH', path: '/apis/x.io/v1/namespaces/ns/widgets/w', query: { fieldManager: 'nerops', force: true }, contentType: 'application/apply-patch+yaml' });
+    expect(requests[0]).toMatchObject({
+      method: 'PATCH',
+      path: '/apis/x.io/v1/namespaces/ns/widgets/w',
+      query: { fieldManager: 'nerops', force: true },
+      contentType: 'application/apply-patch+yaml',
+    });
     const second = await client.apply(widgets, desired, { current: first.object });
     expect(second.changed).toBe(false);
     expect(requests).toHaveLength(1);
-    const third = await client.apply(widgets, { ...desired, spec: { size: 2 } } as KubernetesObject, { current: first.object });
+    const third = await client.apply(widgets, { ...desired, spec: { size: 2 } } as KubernetesObject, {
+      current: first.object,
+    });
     expect(third.changed).toBe(true);
     expect(requests).toHaveLength(2);
   });
@@ -52,28 +75,45 @@ describe('ClusterClient', () => {
     const { kube, requests } = fakeKube();
     const client = new ClusterClient(kube);
     const v1 = (await client.apply(widgets, desired, { current: null })).object;
-    const v2 = (await client.apply(widgets, { ...desired, spec: { size: 2 } } as KubernetesObject, { current: v1 })).object;
+    const v2 = (await client.apply(widgets, { ...desired, spec: { size: 2 } } as KubernetesObject, { current: v1 }))
+      .object;
     // The cache still holds v1: no second write of size 2.
-    expect((await client.apply(widgets, { ...desired, spec: { size: 2 } } as KubernetesObject, { current: v1 })).changed).toBe(false);
+    expect(
+      (await client.apply(widgets, { ...desired, spec: { size: 2 } } as KubernetesObject, { current: v1 })).changed,
+    ).toBe(false);
     expect(requests).toHaveLength(2);
     // Once the cache moved on, it is the reference again.
-    expect((await client.apply(widgets, { ...desired, spec: { size: 2 } } as KubernetesObject, { current: v2 })).changed).toBe(false);
+    expect(
+      (await client.apply(widgets, { ...desired, spec: { size: 2 } } as KubernetesObject, { current: v2 })).changed,
+    ).toBe(false);
     expect(requests).toHaveLength(2);
   });
 
   it('writes status through /status only when it changed, ignoring lastTransitionTime churn', async () => {
     const { kube, requests } = fakeKube();
     const client = new ClusterClient(kube);
-    const obj = { ...desired, metadata: { ...desired.metadata, resourceVersion: '5' }, status: { phase: 'Ready', conditions: [cond('True', '2020-01-01T00:00:00Z')] } };
-    const same = await client.applyStatus(widgets, obj, { phase: 'Ready', conditions: [cond('True', '2030-01-01T00:00:00Z')] });
+    const obj = {
+      ...desired,
+      metadata: { ...desired.metadata, resourceVersion: '5' },
+      status: { phase: 'Ready', conditions: [cond('True', '2020-01-01T00:00:00Z')] },
+    };
+    const same = await client.applyStatus(widgets, obj, {
+      phase: 'Ready',
+      conditions: [cond('True', '2030-01-01T00:00:00Z')],
+    });
     expect(same.changed).toBe(false);
     expect(requests).toHaveLength(0);
 
-    const changed = await client.applyStatus(widgets, obj, { phase: 'Degraded', conditions: [cond('True', '2030-01-01T00:00:00Z')] });
+    const changed = await client.applyStatus(widgets, obj, {
+      phase: 'Degraded',
+      conditions: [cond('True', '2030-01-01T00:00:00Z')],
+    });
     expect(changed.changed).toBe(true);
     expect(requests[0]?.path).toBe('/apis/x.io/v1/namespaces/ns/widgets/w/status');
     // The unchanged condition keeps its original transition time in what is written.
-    expect((requests[0]?.body as { status: { conditions: Condition[] } }).status.conditions[0]?.lastTransitionTime).toBe('2020-01-01T00:00:00Z');
+    expect(
+      (requests[0]?.body as { status: { conditions: Condition[] } }).status.conditions[0]?.lastTransitionTime,
+    ).toBe('2020-01-01T00:00:00Z');
   });
 
   it('records an Event once per distinct note within the dedupe window', async () => {
@@ -82,7 +122,9 @@ describe('ClusterClient', () => {
     const client = new ClusterClient(kube, { clock, eventDedupeMs: 60_000, identity: 'pod-1' });
     const obj = { ...desired, metadata: { ...desired.metadata, uid: 'u1' } };
     expect(await client.event(obj, { type: 'Normal', reason: 'StepCompleted', note: 'Step 1/3 completed' })).toBe(true);
-    expect(await client.event(obj, { type: 'Normal', reason: 'StepCompleted', note: 'Step 1/3 completed' })).toBe(false);
+    expect(await client.event(obj, { type: 'Normal', reason: 'StepCompleted', note: 'Step 1/3 completed' })).toBe(
+      false,
+    );
     expect(await client.event(obj, { type: 'Normal', reason: 'StepCompleted', note: 'Step 2/3 completed' })).toBe(true);
     await clock.advance(60_000);
     expect(await client.event(obj, { type: 'Normal', reason: 'StepCompleted', note: 'Step 2/3 completed' })).toBe(true);
@@ -90,7 +132,15 @@ describe('ClusterClient', () => {
     expect(requests[0]).toMatchObject({
       method: 'POST',
       path: '/apis/events.k8s.io/v1/namespaces/ns/events',
-      body: { reason: 'StepCompleted', note: 'Step 1/3 completed', type: 'Normal', action: 'StepCompleted', reportingController: 'nerops.io/operator', reportingInstance: 'pod-1', regarding: { kind: 'Widget', name: 'w', uid: 'u1' } },
+      body: {
+        reason: 'StepCompleted',
+        note: 'Step 1/3 completed',
+        type: 'Normal',
+        action: 'StepCompleted',
+        reportingController: 'nerops.io/operator',
+        reportingInstance: 'pod-1',
+        regarding: { kind: 'Widget', name: 'w', uid: 'u1' },
+      },
     });
   });
 });

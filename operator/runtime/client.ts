@@ -94,7 +94,11 @@ export class ClusterClient {
   }
 
   /** Reads one object; undefined when it does not exist. */
-  async get<T extends KubernetesObject>(rt: ResourceType, namespace: string | undefined, name: string): Promise<T | undefined> {
+  async get<T extends KubernetesObject>(
+    rt: ResourceType,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<T | undefined> {
     try {
       const obj = await this.kube.request<T>({ method: 'GET', path: resourcePath(rt, namespace, name) });
       return obj;
@@ -129,13 +133,20 @@ export class ClusterClient {
    * kinds, metadata.namespace) with our field manager. Skipped — no request at all — when the live object
    * already has every field we set and we own nothing we no longer set (see apply.ts).
    */
-  async apply<T extends KubernetesObject>(rt: ResourceType, desired: T, options: ApplyOptions = {}): Promise<WriteResult<T>> {
+  async apply<T extends KubernetesObject>(
+    rt: ResourceType,
+    desired: T,
+    options: ApplyOptions = {},
+  ): Promise<WriteResult<T>> {
     const name = desired.metadata?.name;
     if (!name) throw new Error(`apply ${rt.kind}: metadata.name is required`);
     const namespace = rt.namespaced ? desired.metadata?.namespace : undefined;
     if (rt.namespaced && !namespace) throw new Error(`apply ${rt.kind} ${name}: metadata.namespace is required`);
     const id = writeId(rt, namespace, name);
-    const live = this.#freshest(id, options.current === undefined ? await this.get(rt, namespace, name) : (options.current ?? undefined));
+    const live = this.#freshest(
+      id,
+      options.current === undefined ? await this.get(rt, namespace, name) : (options.current ?? undefined),
+    );
     if (live && isApplied(desired, live, this.fieldManager)) {
       this.#observer.skipped?.(rt.kind, 'apply');
       return { object: live as T, changed: false };
@@ -176,7 +187,12 @@ export class ClusterClient {
       method: 'PATCH',
       path: resourcePath(rt, namespace, name, 'status'),
       query: { fieldManager: this.fieldManager, force: true },
-      body: { apiVersion: apiVersionOf(rt), kind: rt.kind, metadata: { name, ...(namespace ? { namespace } : {}) }, status: next },
+      body: {
+        apiVersion: apiVersionOf(rt),
+        kind: rt.kind,
+        metadata: { name, ...(namespace ? { namespace } : {}) },
+        status: next,
+      },
       contentType: APPLY_PATCH,
     });
     this.#observer.write?.(rt.kind, 'status');
@@ -185,9 +201,18 @@ export class ClusterClient {
   }
 
   /** Deletes an object; false when it was already gone. Background propagation by default. */
-  async delete(rt: ResourceType, namespace: string | undefined, name: string, propagationPolicy: 'Background' | 'Foreground' | 'Orphan' = 'Background'): Promise<boolean> {
+  async delete(
+    rt: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    propagationPolicy: 'Background' | 'Foreground' | 'Orphan' = 'Background',
+  ): Promise<boolean> {
     try {
-      await this.kube.request({ method: 'DELETE', path: resourcePath(rt, namespace, name), body: { propagationPolicy } });
+      await this.kube.request({
+        method: 'DELETE',
+        path: resourcePath(rt, namespace, name),
+        body: { propagationPolicy },
+      });
       this.#observer.write?.(rt.kind, 'delete');
       return true;
     } catch (err) {
@@ -277,18 +302,31 @@ export function keepTransitionTimes<S>(old: unknown, next: S): S {
   if (!Array.isArray(oldConds) || !Array.isArray(nextConds)) return next;
   const conditions = nextConds.map((c) => {
     const prev = oldConds.find((o) => o.type === c.type);
-    return prev && prev.status === c.status && prev.lastTransitionTime ? { ...c, lastTransitionTime: prev.lastTransitionTime } : c;
+    return prev && prev.status === c.status && prev.lastTransitionTime
+      ? { ...c, lastTransitionTime: prev.lastTransitionTime }
+      : c;
   });
   return { ...next, conditions };
 }
 
 /** A controller ownerReference to `owner` (which must have apiVersion, kind, name and uid). */
-export function ownerReference(owner: KubernetesObject, options: { controller?: boolean; blockOwnerDeletion?: boolean } = {}): V1OwnerReference {
+export function ownerReference(
+  owner: KubernetesObject,
+  options: { controller?: boolean; blockOwnerDeletion?: boolean } = {},
+): V1OwnerReference {
   const { apiVersion, kind } = owner;
   const name = owner.metadata?.name;
   const uid = owner.metadata?.uid;
-  if (!apiVersion || !kind || !name || !uid) throw new Error('ownerReference: owner needs apiVersion, kind, metadata.name and metadata.uid');
-  return { apiVersion, kind, name, uid, controller: options.controller ?? true, blockOwnerDeletion: options.blockOwnerDeletion ?? true };
+  if (!apiVersion || !kind || !name || !uid)
+    throw new Error('ownerReference: owner needs apiVersion, kind, metadata.name and metadata.uid');
+  return {
+    apiVersion,
+    kind,
+    name,
+    uid,
+    controller: options.controller ?? true,
+    blockOwnerDeletion: options.blockOwnerDeletion ?? true,
+  };
 }
 
 /** The controller owner reference of `obj`, if any. */

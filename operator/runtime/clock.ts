@@ -22,10 +22,13 @@ export const systemClock: Clock = (() => {
     now: () => Date.now(),
     setTimer(fn, ms) {
       const id = next++;
-      const t = setTimeout(() => {
-        timers.delete(id);
-        fn();
-      }, Math.max(0, ms));
+      const t = setTimeout(
+        () => {
+          timers.delete(id);
+          fn();
+        },
+        Math.max(0, ms),
+      );
       t.unref();
       timers.set(id, t);
       return { id };

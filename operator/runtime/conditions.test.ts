@@ -2,7 +2,14 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { isApplied, isSubset, ownedFieldsCovered } from './apply.js';
 import { keepTransitionTimes, microTime, ownerReference } from './client.js';
-import { conditionTransitions, findCondition, removeCondition, setCondition, statusEqual, type Condition } from './conditions.js';
+import {
+  conditionTransitions,
+  findCondition,
+  removeCondition,
+  setCondition,
+  statusEqual,
+  type Condition,
+} from './conditions.js';
 
 const t0 = new Date('2025-01-01T00:00:00.123Z');
 const t1 = new Date('2025-01-01T01:00:00Z');
@@ -18,17 +25,45 @@ const ready = (status: Condition['status'], time = '2025-01-01T00:00:00Z', gen =
 
 describe('setCondition', () => {
   it('adds a new condition with lastTransitionTime = now (whole seconds)', () => {
-    const out = setCondition(undefined, { type: 'Ready', status: 'True', reason: 'Available', observedGeneration: 3 }, t0);
-    expect(out).toEqual([{ type: 'Ready', status: 'True', reason: 'Available', message: '', observedGeneration: 3, lastTransitionTime: '2025-01-01T00:00:00Z' }]);
+    const out = setCondition(
+      undefined,
+      { type: 'Ready', status: 'True', reason: 'Available', observedGeneration: 3 },
+      t0,
+    );
+    expect(out).toEqual([
+      {
+        type: 'Ready',
+        status: 'True',
+        reason: 'Available',
+        message: '',
+        observedGeneration: 3,
+        lastTransitionTime: '2025-01-01T00:00:00Z',
+      },
+    ]);
   });
 
   it('keeps lastTransitionTime when the status does not flip, updating reason, message and generation', () => {
-    const out = setCondition([ready('True')], { type: 'Ready', status: 'True', reason: 'StillAvailable', message: 'm', observedGeneration: 2 }, t1);
-    expect(out[0]).toEqual({ type: 'Ready', status: 'True', reason: 'StillAvailable', message: 'm', observedGeneration: 2, lastTransitionTime: '2025-01-01T00:00:00Z' });
+    const out = setCondition(
+      [ready('True')],
+      { type: 'Ready', status: 'True', reason: 'StillAvailable', message: 'm', observedGeneration: 2 },
+      t1,
+    );
+    expect(out[0]).toEqual({
+      type: 'Ready',
+      status: 'True',
+      reason: 'StillAvailable',
+      message: 'm',
+      observedGeneration: 2,
+      lastTransitionTime: '2025-01-01T00:00:00Z',
+    });
   });
 
   it('moves lastTransitionTime when the status flips', () => {
-    const out = setCondition([ready('True')], { type: 'Ready', status: 'False', reason: 'Unavailable', observedGeneration: 1 }, t1);
+    const out = setCondition(
+      [ready('True')],
+      { type: 'Ready', status: 'False', reason: 'Unavailable', observedGeneration: 1 },
+      t1,
+    );
     expect(out[0]?.lastTransitionTime).toBe('2025-01-01T01:00:00Z');
     expect(out[0]?.status).toBe('False');
   });
@@ -55,13 +90,33 @@ describe('setCondition', () => {
 
 describe('statusEqual', () => {
   it.each([
-    ['identical', { phase: 'Ready', conditions: [ready('True')] }, { phase: 'Ready', conditions: [ready('True')] }, true],
-    ['only lastTransitionTime differs', { conditions: [ready('True')] }, { conditions: [ready('True', '2030-01-01T00:00:00Z')] }, true],
+    [
+      'identical',
+      { phase: 'Ready', conditions: [ready('True')] },
+      { phase: 'Ready', conditions: [ready('True')] },
+      true,
+    ],
+    [
+      'only lastTransitionTime differs',
+      { conditions: [ready('True')] },
+      { conditions: [ready('True', '2030-01-01T00:00:00Z')] },
+      true,
+    ],
     ['undefined property = missing', { phase: 'Ready', message: undefined }, { phase: 'Ready' }, true],
     ['phase differs', { phase: 'Ready' }, { phase: 'Failed' }, false],
     ['condition status differs', { conditions: [ready('True')] }, { conditions: [ready('False')] }, false],
-    ['observedGeneration differs', { conditions: [ready('True', undefined, 1)] }, { conditions: [ready('True', undefined, 2)] }, false],
-    ['extra condition', { conditions: [ready('True')] }, { conditions: [ready('True'), { ...ready('True'), type: 'X' }] }, false],
+    [
+      'observedGeneration differs',
+      { conditions: [ready('True', undefined, 1)] },
+      { conditions: [ready('True', undefined, 2)] },
+      false,
+    ],
+    [
+      'extra condition',
+      { conditions: [ready('True')] },
+      { conditions: [ready('True'), { ...ready('True'), type: 'X' }] },
+      false,
+    ],
     ['nested value differs', { replicas: { ready: 1 } }, { replicas: { ready: 2 } }, false],
     ['number vs string', { n: 1 }, { n: '1' }, false],
   ])('%s', (_name, a, b, equal) => {
@@ -71,8 +126,18 @@ describe('statusEqual', () => {
 
 describe('keepTransitionTimes', () => {
   it('carries old times over for conditions whose status did not change', () => {
-    const old = { conditions: [ready('True', '2020-01-01T00:00:00Z'), { ...ready('True', '2020-01-01T00:00:00Z'), type: 'Degraded' }] };
-    const next = { conditions: [ready('True', '2025-05-05T00:00:00Z'), { ...ready('False', '2025-05-05T00:00:00Z'), type: 'Degraded' }] };
+    const old = {
+      conditions: [
+        ready('True', '2020-01-01T00:00:00Z'),
+        { ...ready('True', '2020-01-01T00:00:00Z'), type: 'Degraded' },
+      ],
+    };
+    const next = {
+      conditions: [
+        ready('True', '2025-05-05T00:00:00Z'),
+        { ...ready('False', '2025-05-05T00:00:00Z'), type: 'Degraded' },
+      ],
+    };
     const out = keepTransitionTimes(old, next);
     expect(out.conditions.map((c) => c.lastTransitionTime)).toEqual(['2020-01-01T00:00:00Z', '2025-05-05T00:00:00Z']);
   });
@@ -89,13 +154,28 @@ describe('server-side apply skip check', () => {
       uid: 'u',
       labels: { a: '1', other: 'set-by-someone-else' },
       managedFields: [
-        { manager: 'nerops', operation: 'Apply', fieldsType: 'FieldsV1', fieldsV1: { 'f:data': { 'f:k': {} }, 'f:metadata': { 'f:labels': { 'f:a': {} } } } },
-        { manager: 'kubectl', operation: 'Update', fieldsType: 'FieldsV1', fieldsV1: { 'f:metadata': { 'f:labels': { 'f:other': {} } } } },
+        {
+          manager: 'nerops',
+          operation: 'Apply',
+          fieldsType: 'FieldsV1',
+          fieldsV1: { 'f:data': { 'f:k': {} }, 'f:metadata': { 'f:labels': { 'f:a': {} } } },
+        },
+        {
+          manager: 'kubectl',
+          operation: 'Update',
+          fieldsType: 'FieldsV1',
+          fieldsV1: { 'f:metadata': { 'f:labels': { 'f:other': {} } } },
+        },
       ],
     },
     data: { k: 'v' },
   };
-  const desired = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'ns', labels: { a: '1' } }, data: { k: 'v' } };
+  const desired = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'x', namespace: 'ns', labels: { a: '1' } },
+    data: { k: 'v' },
+  };
 
   it('is applied when every desired field matches and we own nothing extra', () => {
     expect(isApplied(desired, live, 'nerops')).toBe(true);
@@ -112,7 +192,12 @@ describe('server-side apply skip check', () => {
   });
   it.each([
     ['extra live fields (server defaults)', { a: 1 }, { a: 1, b: 2 }, true],
-    ['arrays compare item by item', [{ name: 'c', image: 'i' }], [{ name: 'c', image: 'i', terminationMessagePath: '/dev/termination-log' }], true],
+    [
+      'arrays compare item by item',
+      [{ name: 'c', image: 'i' }],
+      [{ name: 'c', image: 'i', terminationMessagePath: '/dev/termination-log' }],
+      true,
+    ],
     ['array length differs', [{ name: 'c' }], [{ name: 'c' }, { name: 'd' }], false],
     ['empty desired map vs missing', { labels: {} }, {}, true],
     ['scalar differs', { replicas: 2 }, { replicas: 3 }, false],
@@ -121,17 +206,35 @@ describe('server-side apply skip check', () => {
     expect(isSubset(d, l)).toBe(expected);
   });
   it('covers keyed list items and set values in fieldsV1', () => {
-    const fields = { 'f:spec': { 'f:ports': { 'k:{"port":80,"protocol":"TCP"}': { '.': {}, 'f:port': {} } }, 'f:finalizers': { 'v:"a"': {} } } };
-    expect(ownedFieldsCovered(fields, { spec: { ports: [{ port: 80, protocol: 'TCP' }], finalizers: ['a'] } })).toBe(true);
-    expect(ownedFieldsCovered(fields, { spec: { ports: [{ port: 81, protocol: 'TCP' }], finalizers: ['a'] } })).toBe(false);
-    expect(ownedFieldsCovered(fields, { spec: { ports: [{ port: 80, protocol: 'TCP' }], finalizers: ['b'] } })).toBe(false);
+    const fields = {
+      'f:spec': {
+        'f:ports': { 'k:{"port":80,"protocol":"TCP"}': { '.': {}, 'f:port': {} } },
+        'f:finalizers': { 'v:"a"': {} },
+      },
+    };
+    expect(ownedFieldsCovered(fields, { spec: { ports: [{ port: 80, protocol: 'TCP' }], finalizers: ['a'] } })).toBe(
+      true,
+    );
+    expect(ownedFieldsCovered(fields, { spec: { ports: [{ port: 81, protocol: 'TCP' }], finalizers: ['a'] } })).toBe(
+      false,
+    );
+    expect(ownedFieldsCovered(fields, { spec: { ports: [{ port: 80, protocol: 'TCP' }], finalizers: ['b'] } })).toBe(
+      false,
+    );
   });
 });
 
 describe('helpers', () => {
   it('ownerReference builds a controller reference and refuses incomplete owners', () => {
     const owner = { apiVersion: 'nerops.io/v1alpha1', kind: 'NerDeployment', metadata: { name: 'd', uid: 'u1' } };
-    expect(ownerReference(owner)).toEqual({ apiVersion: 'nerops.io/v1alpha1', kind: 'NerDeployment', name: 'd', uid: 'u1', controller: true, blockOwnerDeletion: true });
+    expect(ownerReference(owner)).toEqual({
+      apiVersion: 'nerops.io/v1alpha1',
+      kind: 'NerDeployment',
+      name: 'd',
+      uid: 'u1',
+      controller: true,
+      blockOwnerDeletion: true,
+    });
     expect(() => ownerReference({ metadata: { name: 'd' } })).toThrow(/uid/);
   });
   it('microTime has microseconds', () => {

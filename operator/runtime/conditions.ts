@@ -40,7 +40,11 @@ export function isConditionTrue(conditions: readonly Condition[] | undefined, ty
  * the status does not change; otherwise it becomes `now`. Order of existing conditions is preserved, a new
  * type is appended. Never mutates `conditions`.
  */
-export function setCondition(conditions: readonly Condition[] | undefined, input: ConditionInput, now: Date): Condition[] {
+export function setCondition(
+  conditions: readonly Condition[] | undefined,
+  input: ConditionInput,
+  now: Date,
+): Condition[] {
   const list = [...(conditions ?? [])];
   const i = list.findIndex((c) => c.type === input.type);
   const prev = i >= 0 ? list[i] : undefined;
@@ -71,7 +75,10 @@ export interface ConditionTransition {
 }
 
 /** Conditions in `next` whose status differs from `prev` (new conditions included). */
-export function conditionTransitions(prev: readonly Condition[] | undefined, next: readonly Condition[] | undefined): ConditionTransition[] {
+export function conditionTransitions(
+  prev: readonly Condition[] | undefined,
+  next: readonly Condition[] | undefined,
+): ConditionTransition[] {
   const out: ConditionTransition[] = [];
   for (const c of next ?? []) {
     const before = findCondition(prev, c.type);

@@ -30,10 +30,19 @@ const obj = (name: string, extra: Partial<KubernetesObject['metadata']> = {}): K
 
 const log = pino({ level: 'silent' });
 
-async function startManager(behaviour: (key: string, n: number) => Promise<{ requeueAfterMs?: number } | void>, objects: Record<string, KubernetesObject[]>) {
+async function startManager(
+  behaviour: (key: string, n: number) => Promise<{ requeueAfterMs?: number } | void>,
+  objects: Record<string, KubernetesObject[]>,
+) {
   const clock = new FakeClock();
   const { kube, emit } = fakeApi(objects);
-  const manager = new ControllerManager({ client: kube, logger: log, clock, namespace: 'ns', queue: { baseDelayMs: 1000, maxDelayMs: 60_000, qps: 0 } });
+  const manager = new ControllerManager({
+    client: kube,
+    logger: log,
+    clock,
+    namespace: 'ns',
+    queue: { baseDelayMs: 1000, maxDelayMs: 60_000, qps: 0 },
+  });
   const calls: Array<[string, number]> = [];
   const counts = new Map<string, number>();
   manager.register({
@@ -59,7 +68,9 @@ const secretPath = '/api/v1/namespaces/ns/secrets';
 
 describe('ControllerManager error policy', () => {
   it('success: one reconcile, no retry; requeueAfterMs schedules the next one', async () => {
-    const { clock, calls, manager } = await startManager(async () => ({ requeueAfterMs: 30_000 }), { [cmPath]: [obj('a')] });
+    const { clock, calls, manager } = await startManager(async () => ({ requeueAfterMs: 30_000 }), {
+      [cmPath]: [obj('a')],
+    });
     expect(calls.map(([k]) => k)).toEqual(['ns/a']);
     await clock.advance(29_000);
     expect(calls).toHaveLength(1);
@@ -69,9 +80,12 @@ describe('ControllerManager error policy', () => {
   });
 
   it('an error retries with exponential backoff; success resets it', async () => {
-    const { clock, calls, manager } = await startManager(async (_k, n) => {
-      if (n <= 3) throw new Error('transient');
-    }, { [cmPath]: [obj('a')] });
+    const { clock, calls, manager } = await startManager(
+      async (_k, n) => {
+        if (n <= 3) throw new Error('transient');
+      },
+      { [cmPath]: [obj('a')] },
+    );
     await clock.advance(10_000);
     const t0 = calls[0]![1];
     expect(calls.map(([, t]) => t - t0)).toEqual([0, 1000, 3000, 7000]);
@@ -82,10 +96,13 @@ describe('ControllerManager error policy', () => {
   });
 
   it('a conflict requeues at once without backoff; NotFound ends the key', async () => {
-    const { clock, calls, manager } = await startManager(async (key, n) => {
-      if (key === 'ns/a' && n === 1) throw new KubeApiError('conflict', 409, 'Conflict');
-      if (key === 'ns/b') throw new KubeApiError('gone', 404, 'NotFound');
-    }, { [cmPath]: [obj('a'), obj('b')] });
+    const { clock, calls, manager } = await startManager(
+      async (key, n) => {
+        if (key === 'ns/a' && n === 1) throw new KubeApiError('conflict', 409, 'Conflict');
+        if (key === 'ns/b') throw new KubeApiError('gone', 404, 'NotFound');
+      },
+      { [cmPath]: [obj('a'), obj('b')] },
+    );
     await clock.advance(60_000);
     expect(calls.filter(([k]) => k === 'ns/a').map(([, t]) => t - calls[0]![1])).toEqual([0, 0]);
     expect(calls.filter(([k]) => k === 'ns/b')).toHaveLength(1);
@@ -101,19 +118,43 @@ describe('ControllerManager error policy', () => {
     expect(calls).toHaveLength(1);
     emit(secretPath, {
       type: 'ADDED',
-      object: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'ns', resourceVersion: '2', ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'a', uid: 'uid-a', controller: true }] } },
+      object: {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: {
+          name: 's',
+          namespace: 'ns',
+          resourceVersion: '2',
+          ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'a', uid: 'uid-a', controller: true }],
+        },
+      },
     });
     await clock.advance(0);
     expect(calls).toHaveLength(2);
     // A Secret owned by something else, or not as controller: ignored.
-    emit(secretPath, { type: 'ADDED', object: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 't', namespace: 'ns', resourceVersion: '3', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'a', uid: 'x', controller: true }] } } });
+    emit(secretPath, {
+      type: 'ADDED',
+      object: {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: {
+          name: 't',
+          namespace: 'ns',
+          resourceVersion: '3',
+          ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'a', uid: 'x', controller: true }],
+        },
+      },
+    });
     await clock.advance(0);
     expect(calls).toHaveLength(2);
     // Primary update with the same generation (a status write): no reconcile. New generation: reconcile.
     emit(cmPath, { type: 'MODIFIED', object: { ...a, metadata: { ...a.metadata, resourceVersion: '4' } } });
     await clock.advance(0);
     expect(calls).toHaveLength(2);
-    emit(cmPath, { type: 'MODIFIED', object: { ...a, metadata: { ...a.metadata, resourceVersion: '5', generation: 2 } } });
+    emit(cmPath, {
+      type: 'MODIFIED',
+      object: { ...a, metadata: { ...a.metadata, resourceVersion: '5', generation: 2 } },
+    });
     await clock.advance(0);
     expect(calls).toHaveLength(3);
     await manager.stop(1000);
@@ -176,7 +217,14 @@ describe('ControllerManager watches and deletions', () => {
     manager.startProcessing();
     await clock.advance(0);
     expect(reconciled.sort()).toEqual(['ns/a', 'ns/b']);
-    emit('/api/v1/namespaces/ns/services', { type: 'ADDED', object: { apiVersion: 'v1', kind: 'Service', metadata: { name: 's', namespace: 'ns', resourceVersion: '2', labels: { target: 'b' } } } });
+    emit('/api/v1/namespaces/ns/services', {
+      type: 'ADDED',
+      object: {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 's', namespace: 'ns', resourceVersion: '2', labels: { target: 'b' } },
+      },
+    });
     await clock.advance(0);
     expect(reconciled).toEqual(['ns/a', 'ns/b', 'ns/b']);
     emit(cmPath, { type: 'DELETED', object: obj('a') });
@@ -191,12 +239,24 @@ describe('ControllerManager watches and deletions', () => {
 
 describe('helpers', () => {
   it('keepOwnManagedFields drops other managers entries', () => {
-    const o = obj('a', { managedFields: [{ manager: 'nerops', operation: 'Apply' }, { manager: 'kube-controller-manager', operation: 'Update' }] });
-    expect(keepOwnManagedFields('nerops')(o).metadata?.managedFields).toEqual([{ manager: 'nerops', operation: 'Apply' }]);
+    const o = obj('a', {
+      managedFields: [
+        { manager: 'nerops', operation: 'Apply' },
+        { manager: 'kube-controller-manager', operation: 'Update' },
+      ],
+    });
+    expect(keepOwnManagedFields('nerops')(o).metadata?.managedFields).toEqual([
+      { manager: 'nerops', operation: 'Apply' },
+    ]);
   });
 
   it.each([
-    ['same generation, only resourceVersion', { generation: 1, resourceVersion: '1' }, { generation: 1, resourceVersion: '2' }, false],
+    [
+      'same generation, only resourceVersion',
+      { generation: 1, resourceVersion: '1' },
+      { generation: 1, resourceVersion: '2' },
+      false,
+    ],
     ['new generation', { generation: 1 }, { generation: 2 }, true],
     ['labels changed', { generation: 1, labels: { a: '1' } }, { generation: 1, labels: { a: '2' } }, true],
     ['deletion started', { generation: 1 }, { generation: 1, deletionTimestamp: new Date(0) }, true],

@@ -51,7 +51,10 @@ export interface ReconcileContext<T extends KubernetesObject = KubernetesObject>
 }
 
 /** Maps an event on a watched related object to the primary keys to reconcile. */
-export type MapFunction = (obj: KubernetesObject, caches: { cache<U extends KubernetesObject = KubernetesObject>(rt: ResourceType): CacheReader<U> }) => ObjectKey[];
+export type MapFunction = (
+  obj: KubernetesObject,
+  caches: { cache<U extends KubernetesObject = KubernetesObject>(rt: ResourceType): CacheReader<U> },
+) => ObjectKey[];
 
 /** A resource the controller owns or watches, optionally narrowed by a label selector. */
 export interface WatchedResource {
@@ -153,7 +156,11 @@ export class ControllerManager {
     this.#log = options.logger;
     this.#clock = options.clock ?? systemClock;
     this.metrics = options.metrics ?? new OperatorMetrics({ defaultMetrics: false });
-    this.#limiter = new TokenBucket(options.queue?.qps ?? DEFAULT_QUEUE_OPTIONS.qps, options.queue?.burst ?? DEFAULT_QUEUE_OPTIONS.burst, this.#clock);
+    this.#limiter = new TokenBucket(
+      options.queue?.qps ?? DEFAULT_QUEUE_OPTIONS.qps,
+      options.queue?.burst ?? DEFAULT_QUEUE_OPTIONS.burst,
+      this.#clock,
+    );
     const m = this.metrics;
     this.client = new ClusterClient(options.client, {
       ...options.clientOptions,
@@ -311,7 +318,8 @@ export class ControllerManager {
         reg.queue.add(keyOf(ev.object));
         return;
       case 'updated':
-        if ((reg.spec.primaryUpdates ?? 'generation') === 'all' || specChanged(ev.old, ev.object)) reg.queue.add(keyOf(ev.object));
+        if ((reg.spec.primaryUpdates ?? 'generation') === 'all' || specChanged(ev.old, ev.object))
+          reg.queue.add(keyOf(ev.object));
         return;
       case 'resync':
         for (const obj of reg.primary.list()) reg.queue.add(keyOf(obj));
@@ -322,8 +330,10 @@ export class ControllerManager {
   }
 
   #cacheFor<U extends KubernetesObject>(reg: Registered, rt: ResourceType): CacheReader<U> {
-    const inf = reg.caches.get(rt) ?? [...reg.caches.entries()].find(([k]) => k.kind === rt.kind && k.group === rt.group)?.[1];
-    if (!inf) throw new Error(`controller ${reg.spec.name} does not watch ${resourceLabel(rt)}; add it to owns or watches`);
+    const inf =
+      reg.caches.get(rt) ?? [...reg.caches.entries()].find(([k]) => k.kind === rt.kind && k.group === rt.group)?.[1];
+    if (!inf)
+      throw new Error(`controller ${reg.spec.name} does not watch ${resourceLabel(rt)}; add it to owns or watches`);
     return inf as unknown as CacheReader<U>;
   }
 

@@ -5,7 +5,11 @@ import { Informer, type InformerEvent } from './informer.js';
 import { KubeApiError, type KubeClient, type KubeRequest, type WatchEvent } from './kube.js';
 import { builtin } from './resource.js';
 
-const cm = (name: string, rv: string, data: Record<string, string> = {}): KubernetesObject & { data: Record<string, string> } => ({
+const cm = (
+  name: string,
+  rv: string,
+  data: Record<string, string> = {},
+): KubernetesObject & { data: Record<string, string> } => ({
   metadata: { name, namespace: 'ns', resourceVersion: rv },
   data,
 });
@@ -25,9 +29,17 @@ function fakeApi(lists: Array<KubernetesObject[] | Error>, watches: WatchScript[
       const next = lists.shift();
       if (!next) throw new Error('no more lists scripted');
       if (next instanceof Error) throw next;
-      return { items: next.map((o) => structuredClone(o)), metadata: { resourceVersion: String(100 + calls.length) } } as T;
+      return {
+        items: next.map((o) => structuredClone(o)),
+        metadata: { resourceVersion: String(100 + calls.length) },
+      } as T;
     },
-    async watch(_path: string, query: Record<string, unknown>, onEvent: (e: WatchEvent) => void, options: { signal?: AbortSignal; onActivity?: () => void }) {
+    async watch(
+      _path: string,
+      query: Record<string, unknown>,
+      onEvent: (e: WatchEvent) => void,
+      options: { signal?: AbortSignal; onActivity?: () => void },
+    ) {
       calls.push('watch');
       watchQueries.push(query);
       const script = watches.shift() ?? (() => new Promise<void>(() => undefined));
@@ -49,7 +61,8 @@ const forever: WatchScript = () => new Promise(() => undefined);
 function record(inf: Informer) {
   const events: string[] = [];
   inf.on((e: InformerEvent<KubernetesObject>) => {
-    if (e.type === 'added' || e.type === 'deleted' || e.type === 'updated') events.push(`${e.type}:${e.object.metadata?.name}`);
+    if (e.type === 'added' || e.type === 'deleted' || e.type === 'updated')
+      events.push(`${e.type}:${e.object.metadata?.name}`);
     else if (e.type === 'restarted') events.push(`restarted:${e.reason}`);
     else if (e.type === 'relisted') events.push(`relisted:${e.count}`);
     else events.push(e.type);
@@ -90,15 +103,31 @@ describe('Informer', () => {
   it('relists after a 410 ERROR event and emits the differences', async () => {
     const clock = new FakeClock();
     const { kube, calls } = fakeApi(
-      [[cm('a', '1'), cm('b', '1')], [cm('a', '5'), cm('c', '6')]],
-      [async (emit) => emit({ type: 'ERROR', object: { code: 410, reason: 'Expired', message: 'too old' } as KubernetesObject }), forever],
+      [
+        [cm('a', '1'), cm('b', '1')],
+        [cm('a', '5'), cm('c', '6')],
+      ],
+      [
+        async (emit) =>
+          emit({ type: 'ERROR', object: { code: 410, reason: 'Expired', message: 'too old' } as KubernetesObject }),
+        forever,
+      ],
     );
     const inf = new Informer(kube, builtin.configMaps, { namespace: 'ns', clock, resyncMs: 0 });
     const events = record(inf);
     inf.start();
     await clock.advance(0);
     expect(calls).toEqual(['list', 'watch', 'list', 'watch']);
-    expect(events).toEqual(['added:a', 'added:b', 'relisted:2', 'restarted:expired', 'updated:a', 'added:c', 'deleted:b', 'relisted:2']);
+    expect(events).toEqual([
+      'added:a',
+      'added:b',
+      'relisted:2',
+      'restarted:expired',
+      'updated:a',
+      'added:c',
+      'deleted:b',
+      'relisted:2',
+    ]);
     await inf.stop();
   });
 
@@ -113,7 +142,13 @@ describe('Informer', () => {
         forever,
       ],
     );
-    const inf = new Informer(kube, builtin.configMaps, { namespace: 'ns', clock, resyncMs: 0, relistBackoffMs: 1000, relistBackoffMaxMs: 10_000 });
+    const inf = new Informer(kube, builtin.configMaps, {
+      namespace: 'ns',
+      clock,
+      resyncMs: 0,
+      relistBackoffMs: 1000,
+      relistBackoffMaxMs: 10_000,
+    });
     const events = record(inf);
     inf.start();
     await clock.advance(0);

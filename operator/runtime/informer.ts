@@ -19,7 +19,15 @@ import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-
 import type { Logger } from 'pino';
 import { sleep, systemClock, type Clock, type TimerHandle } from './clock.js';
 import { KubeApiError, statusOf, type KubeClient, type WatchEvent } from './kube.js';
-import { apiVersionOf, keyOf, makeKey, resourceLabel, resourcePath, type ObjectKey, type ResourceType } from './resource.js';
+import {
+  apiVersionOf,
+  keyOf,
+  makeKey,
+  resourceLabel,
+  resourcePath,
+  type ObjectKey,
+  type ResourceType,
+} from './resource.js';
 
 /** What the informer tells its handlers. */
 export type InformerEvent<T extends KubernetesObject> =
@@ -118,7 +126,10 @@ export class Informer<T extends KubernetesObject = KubernetesObject> implements 
     this.#pageSize = options.pageSize ?? 500;
     this.#transform = options.transform;
     this.#clock = options.clock ?? systemClock;
-    this.#log = options.logger?.child({ resource: resourceLabel(resource), ...(this.#namespace ? { watchNamespace: this.#namespace } : {}) });
+    this.#log = options.logger?.child({
+      resource: resourceLabel(resource),
+      ...(this.#namespace ? { watchNamespace: this.#namespace } : {}),
+    });
   }
 
   /** Registers a handler; returns a function that removes it. */
@@ -286,7 +297,8 @@ export class Informer<T extends KubernetesObject = KubernetesObject> implements 
     for (const [key, obj] of next) {
       const prev = old.get(key);
       if (!prev) this.#emit({ type: 'added', object: obj });
-      else if (prev.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.#emit({ type: 'updated', object: obj, old: prev });
+      else if (prev.metadata?.resourceVersion !== obj.metadata?.resourceVersion)
+        this.#emit({ type: 'updated', object: obj, old: prev });
     }
     for (const [key, obj] of old) if (!next.has(key)) this.#emit({ type: 'deleted', object: obj });
     this.#log?.debug({ count: next.size, resourceVersion: rv }, 'listed');
@@ -321,8 +333,19 @@ export class Informer<T extends KubernetesObject = KubernetesObject> implements 
       const timeoutSeconds = this.#watchTimeoutSeconds + Math.floor(Math.random() * (this.#watchTimeoutSeconds / 4));
       await this.#client.watch<T>(
         resourcePath(this.resource, this.#namespace),
-        { resourceVersion: this.#resourceVersion, allowWatchBookmarks: true, timeoutSeconds, labelSelector: this.#labelSelector },
-        (event) => this.#onWatchEvent(event, watchAbort, (e) => (expired = e), (err) => (streamError = err)),
+        {
+          resourceVersion: this.#resourceVersion,
+          allowWatchBookmarks: true,
+          timeoutSeconds,
+          labelSelector: this.#labelSelector,
+        },
+        (event) =>
+          this.#onWatchEvent(
+            event,
+            watchAbort,
+            (e) => (expired = e),
+            (err) => (streamError = err),
+          ),
         { signal: watchAbort.signal, onActivity: arm },
       );
     } finally {
@@ -338,7 +361,12 @@ export class Informer<T extends KubernetesObject = KubernetesObject> implements 
     return 'closed';
   }
 
-  #onWatchEvent(event: WatchEvent<T>, watchAbort: AbortController, setExpired: (e: boolean) => void, setError: (err: unknown) => void): void {
+  #onWatchEvent(
+    event: WatchEvent<T>,
+    watchAbort: AbortController,
+    setExpired: (e: boolean) => void,
+    setError: (err: unknown) => void,
+  ): void {
     let obj = event.object;
     if (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED') {
       obj.apiVersion ??= apiVersionOf(this.resource);
@@ -352,7 +380,10 @@ export class Informer<T extends KubernetesObject = KubernetesObject> implements 
       case 'ERROR': {
         const status = obj as unknown as { code?: number; message?: string; reason?: string };
         if (status.code === 410 || status.reason === 'Expired' || status.reason === 'Gone') setExpired(true);
-        else setError(new KubeApiError(`watch error event: ${status.message ?? 'unknown'}`, status.code ?? 0, status.reason));
+        else
+          setError(
+            new KubeApiError(`watch error event: ${status.message ?? 'unknown'}`, status.code ?? 0, status.reason),
+          );
         watchAbort.abort();
         return;
       }

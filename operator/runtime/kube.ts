@@ -76,7 +76,11 @@ export function isAlreadyExists(err: unknown): boolean {
 
 /** The HTTP status of an API error, following `cause` chains; undefined for other errors. */
 export function statusOf(err: unknown): number | undefined {
-  for (let e = err as { statusCode?: unknown; code?: unknown; cause?: unknown } | undefined, i = 0; e && i < 5; e = e.cause as typeof e, i++) {
+  for (
+    let e = err as { statusCode?: unknown; code?: unknown; cause?: unknown } | undefined, i = 0;
+    e && i < 5;
+    e = e.cause as typeof e, i++
+  ) {
     if (typeof e !== 'object') return undefined;
     if (typeof e.statusCode === 'number' && e.statusCode > 0) return e.statusCode;
     if (typeof e.code === 'number' && e.code > 0) return e.code;
@@ -168,7 +172,16 @@ export class KubeClient {
     let status = 0;
     this.counts.WATCH++;
     try {
-      const { res, body } = await this.#send({ method: 'GET', path, query: { ...query, watch: true }, ...(options.signal ? { signal: options.signal } : {}), timeoutMs: 0 }, true);
+      const { res, body } = await this.#send(
+        {
+          method: 'GET',
+          path,
+          query: { ...query, watch: true },
+          ...(options.signal ? { signal: options.signal } : {}),
+          timeoutMs: 0,
+        },
+        true,
+      );
       status = res.statusCode ?? 0;
       if (status !== 200) throw apiError({ method: 'GET', path }, status, await readBody(body));
       const signal = options.signal;
@@ -209,9 +222,13 @@ export class KubeClient {
           }
         });
         body.on('end', () => finish());
-        body.on('error', (err) => finish(new KubeApiError(`watch ${path}: ${err.message}`, 0, undefined, { cause: err })));
+        body.on('error', (err) =>
+          finish(new KubeApiError(`watch ${path}: ${err.message}`, 0, undefined, { cause: err })),
+        );
         // A connection that drops mid-stream closes without 'end': that is a failure, not a normal close.
-        body.on('close', () => finish(body.complete ? undefined : new KubeApiError(`watch ${path}: connection closed mid-stream`, 0)));
+        body.on('close', () =>
+          finish(body.complete ? undefined : new KubeApiError(`watch ${path}: connection closed mid-stream`, 0)),
+        );
       });
     } catch (err) {
       if (options.signal?.aborted) return;
@@ -225,7 +242,10 @@ export class KubeClient {
     for (const o of this.#observers) o(verb, path, status, ms);
   }
 
-  async #send(req: KubeRequest, streaming: boolean): Promise<{ res: http.IncomingMessage; body: http.IncomingMessage }> {
+  async #send(
+    req: KubeRequest,
+    streaming: boolean,
+  ): Promise<{ res: http.IncomingMessage; body: http.IncomingMessage }> {
     const opts: https.RequestOptions = {};
     await this.#kc.applyToHTTPSOptions(opts);
     const isHttps = this.#server.protocol === 'https:';
@@ -249,7 +269,8 @@ export class KubeClient {
       accept: 'application/json',
       'user-agent': this.#userAgent,
     };
-    for (const [k, v] of Object.entries(opts.headers ?? {})) if (typeof v === 'string' || typeof v === 'number') headers[k] = v;
+    for (const [k, v] of Object.entries(opts.headers ?? {}))
+      if (typeof v === 'string' || typeof v === 'number') headers[k] = v;
     if (opts.auth) headers.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
     if (payload) {
       headers['content-type'] = req.contentType ?? 'application/json';
@@ -257,18 +278,24 @@ export class KubeClient {
     }
     const timeoutMs = req.timeoutMs ?? this.#timeoutMs;
     return await new Promise((resolve, reject) => {
-      const r = (isHttps ? https : http).request(url, { method: req.method, headers, agent: this.#agent, ...(req.signal ? { signal: req.signal } : {}) }, (res) => {
-        if (streaming) {
-          // A streaming watch has no overall deadline; the informer's watchdog handles silence.
-          r.setTimeout(0);
-          res.socket?.setKeepAlive(true, 30_000);
-        }
-        resolve({ res, body: res });
-      });
+      const r = (isHttps ? https : http).request(
+        url,
+        { method: req.method, headers, agent: this.#agent, ...(req.signal ? { signal: req.signal } : {}) },
+        (res) => {
+          if (streaming) {
+            // A streaming watch has no overall deadline; the informer's watchdog handles silence.
+            r.setTimeout(0);
+            res.socket?.setKeepAlive(true, 30_000);
+          }
+          resolve({ res, body: res });
+        },
+      );
       if (timeoutMs > 0) {
         r.setTimeout(timeoutMs, () => r.destroy(new Error(`timed out after ${timeoutMs} ms`)));
       }
-      r.on('error', (err) => reject(new KubeApiError(`${req.method} ${req.path}: ${err.message}`, 0, undefined, { cause: err })));
+      r.on('error', (err) =>
+        reject(new KubeApiError(`${req.method} ${req.path}: ${err.message}`, 0, undefined, { cause: err })),
+      );
       if (payload) r.write(payload);
       r.end();
     });

@@ -22,7 +22,9 @@ users:
     ${user}
 `;
 
-async function options(access: { applyToHTTPSOptions(o: https.RequestOptions): Promise<void> }): Promise<https.RequestOptions> {
+async function options(access: {
+  applyToHTTPSOptions(o: https.RequestOptions): Promise<void>;
+}): Promise<https.RequestOptions> {
   const o: https.RequestOptions = {};
   await access.applyToHTTPSOptions(o);
   return o;
@@ -40,12 +42,20 @@ describe('parseStaticKubeconfig', () => {
   it('reads client certificate files relative to the kubeconfig and honours insecure-skip-tls-verify', async () => {
     const files: Record<string, string> = { '/k/tls/client.crt': 'CERT', '/k/tls/client.key': 'KEY' };
     const a = parseStaticKubeconfig(
-      kubeconfig('client-certificate: tls/client.crt\n    client-key: tls/client.key', 'server: https://h:1\n    insecure-skip-tls-verify: true'),
+      kubeconfig(
+        'client-certificate: tls/client.crt\n    client-key: tls/client.key',
+        'server: https://h:1\n    insecure-skip-tls-verify: true',
+      ),
       '/k/config',
       (p) => Buffer.from(files[p] ?? `missing ${p}`),
     );
     const o = await options(a!);
-    expect([o.cert?.toString(), o.key?.toString(), o.rejectUnauthorized, o.headers]).toEqual(['CERT', 'KEY', false, undefined]);
+    expect([o.cert?.toString(), o.key?.toString(), o.rejectUnauthorized, o.headers]).toEqual([
+      'CERT',
+      'KEY',
+      false,
+      undefined,
+    ]);
   });
 
   it('re-reads a token file when it changes (rotating projected tokens)', async () => {
@@ -58,13 +68,18 @@ describe('parseStaticKubeconfig', () => {
   });
 
   it('leaves exec plugins and auth providers to client-node', () => {
-    expect(parseStaticKubeconfig(kubeconfig('exec: {command: aws, apiVersion: client.authentication.k8s.io/v1}'), '/k/config')).toBeUndefined();
+    expect(
+      parseStaticKubeconfig(
+        kubeconfig('exec: {command: aws, apiVersion: client.authentication.k8s.io/v1}'),
+        '/k/config',
+      ),
+    ).toBeUndefined();
     expect(parseStaticKubeconfig(kubeconfig('auth-provider: {name: oidc}'), '/k/config')).toBeUndefined();
   });
 
   it.each([
     ['a: [', /\/k\/config|end of the stream|unexpected/i],
-    ['apiVersion: v1', "/k/config: no current-context"],
+    ['apiVersion: v1', '/k/config: no current-context'],
     ['current-context: nope\ncontexts: []', "/k/config: context 'nope' not found"],
   ])('refuses %j with the file name', (text, message) => {
     expect(() => parseStaticKubeconfig(text, '/k/config')).toThrow(message);
@@ -75,8 +90,13 @@ describe('loadClusterAccess', () => {
   it('uses the in-cluster service account only when no kubeconfig is given', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kc-'));
     writeFileSync(join(dir, 'config'), kubeconfig('token: t'));
-    const fromFile = await loadClusterAccess(undefined, { KUBECONFIG: join(dir, 'config'), KUBERNETES_SERVICE_HOST: '10.0.0.1' });
+    const fromFile = await loadClusterAccess(undefined, {
+      KUBECONFIG: join(dir, 'config'),
+      KUBERNETES_SERVICE_HOST: '10.0.0.1',
+    });
     expect(fromFile.getCurrentCluster()?.server).toBe('https://127.0.0.1:6443');
-    await expect(loadClusterAccess(join(dir, 'absent'), {})).rejects.toThrow(`kubeconfig ${join(dir, 'absent')} does not exist`);
+    await expect(loadClusterAccess(join(dir, 'absent'), {})).rejects.toThrow(
+      `kubeconfig ${join(dir, 'absent')} does not exist`,
+    );
   });
 });

@@ -30,9 +30,22 @@ export class StaticClusterAccess implements ClusterAccess {
   readonly #tokenFile: string | undefined;
   #cachedToken: { mtimeMs: number; value: string } | undefined;
 
-  constructor(o: { server: string; ca?: Buffer; cert?: Buffer; key?: Buffer; insecure?: boolean; token?: string; tokenFile?: string }) {
+  constructor(o: {
+    server: string;
+    ca?: Buffer;
+    cert?: Buffer;
+    key?: Buffer;
+    insecure?: boolean;
+    token?: string;
+    tokenFile?: string;
+  }) {
     this.#server = o.server;
-    this.#tls = { ...(o.ca ? { ca: o.ca } : {}), ...(o.cert ? { cert: o.cert } : {}), ...(o.key ? { key: o.key } : {}), ...(o.insecure ? { rejectUnauthorized: false } : {}) };
+    this.#tls = {
+      ...(o.ca ? { ca: o.ca } : {}),
+      ...(o.cert ? { cert: o.cert } : {}),
+      ...(o.key ? { key: o.key } : {}),
+      ...(o.insecure ? { rejectUnauthorized: false } : {}),
+    };
     this.#token = o.token;
     this.#tokenFile = o.tokenFile;
   }
@@ -50,7 +63,8 @@ export class StaticClusterAccess implements ClusterAccess {
   #currentToken(): string | undefined {
     if (!this.#tokenFile) return this.#token;
     const mtimeMs = statSync(this.#tokenFile).mtimeMs;
-    if (this.#cachedToken?.mtimeMs !== mtimeMs) this.#cachedToken = { mtimeMs, value: readFileSync(this.#tokenFile, 'utf8').trim() };
+    if (this.#cachedToken?.mtimeMs !== mtimeMs)
+      this.#cachedToken = { mtimeMs, value: readFileSync(this.#tokenFile, 'utf8').trim() };
     return this.#cachedToken.value;
   }
 }
@@ -73,7 +87,11 @@ function str(o: Obj | undefined, key: string): string | undefined {
  * The static parts of a kubeconfig file, or undefined when it needs client-node (exec plugins, auth
  * providers, basic auth). Throws with the file name on a malformed file or a missing context.
  */
-export function parseStaticKubeconfig(text: string, file: string, readFile: (path: string) => Buffer = (p) => readFileSync(p)): StaticClusterAccess | undefined {
+export function parseStaticKubeconfig(
+  text: string,
+  file: string,
+  readFile: (path: string) => Buffer = (p) => readFileSync(p),
+): StaticClusterAccess | undefined {
   const doc = yaml.load(text) as Obj | undefined;
   if (!doc || typeof doc !== 'object') throw new Error(`${file}: not a kubeconfig (expected a YAML mapping)`);
   const byName = <T>(list: unknown, what: string, name: string | undefined): T => {
@@ -112,10 +130,15 @@ export function parseStaticKubeconfig(text: string, file: string, readFile: (pat
  * Cluster access the way kubectl finds it: an explicit path, else $KUBECONFIG, else the in-cluster
  * service account (when KUBERNETES_SERVICE_HOST is set), else ~/.kube/config.
  */
-export async function loadClusterAccess(path: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<ClusterAccess> {
+export async function loadClusterAccess(
+  path: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ClusterAccess> {
   const files = path ? [path] : (env.KUBECONFIG ?? '').split(delimiter).filter(Boolean);
   if (files.length === 0 && env.KUBERNETES_SERVICE_HOST) {
-    const host = env.KUBERNETES_SERVICE_HOST.includes(':') ? `[${env.KUBERNETES_SERVICE_HOST}]` : env.KUBERNETES_SERVICE_HOST;
+    const host = env.KUBERNETES_SERVICE_HOST.includes(':')
+      ? `[${env.KUBERNETES_SERVICE_HOST}]`
+      : env.KUBERNETES_SERVICE_HOST;
     return new StaticClusterAccess({
       server: `https://${host}:${env.KUBERNETES_SERVICE_PORT ?? '443'}`,
       ca: readFileSync(join(SERVICE_ACCOUNT_DIR, 'ca.crt')),

@@ -5,12 +5,21 @@ import { LeaderElector } from './leader.js';
 
 /** One Lease in memory with resourceVersion preconditions; `down` makes every request fail. */
 function fakeLeaseApi() {
-  const state = { lease: undefined as undefined | { metadata: { name: string; namespace: string; resourceVersion: string }; spec: Record<string, unknown> }, rv: 1, down: false, requests: [] as string[] };
+  const state = {
+    lease: undefined as
+      | undefined
+      | { metadata: { name: string; namespace: string; resourceVersion: string }; spec: Record<string, unknown> },
+    rv: 1,
+    down: false,
+    requests: [] as string[],
+  };
   const kube = {
     async request<T>(req: KubeRequest): Promise<T> {
       state.requests.push(req.method);
       if (state.down) throw new KubeApiError('connection refused', 0);
-      const body = req.body as { metadata: { name: string; namespace: string; resourceVersion?: string }; spec: Record<string, unknown> } | undefined;
+      const body = req.body as
+        | { metadata: { name: string; namespace: string; resourceVersion?: string }; spec: Record<string, unknown> }
+        | undefined;
       switch (req.method) {
         case 'GET':
           if (!state.lease) throw new KubeApiError('not found', 404, 'NotFound');
@@ -21,7 +30,8 @@ function fakeLeaseApi() {
           return structuredClone(state.lease) as T;
         case 'PUT':
           if (!state.lease) throw new KubeApiError('not found', 404, 'NotFound');
-          if (body!.metadata.resourceVersion !== state.lease.metadata.resourceVersion) throw new KubeApiError('conflict', 409, 'Conflict');
+          if (body!.metadata.resourceVersion !== state.lease.metadata.resourceVersion)
+            throw new KubeApiError('conflict', 409, 'Conflict');
           state.lease = { metadata: { ...body!.metadata, resourceVersion: String(++state.rv) }, spec: body!.spec };
           return structuredClone(state.lease) as T;
         default:
@@ -39,8 +49,21 @@ describe('LeaderElector', () => {
     const clock = new FakeClock();
     const { kube, state } = fakeLeaseApi();
     const events: string[] = [];
-    const a = new LeaderElector(kube, { namespace: 'ns', identity: 'a', clock, ...timing, onStartedLeading: () => events.push('a leads'), onStoppedLeading: () => events.push('a lost') });
-    const b = new LeaderElector(kube, { namespace: 'ns', identity: 'b', clock, ...timing, onStartedLeading: () => events.push('b leads') });
+    const a = new LeaderElector(kube, {
+      namespace: 'ns',
+      identity: 'a',
+      clock,
+      ...timing,
+      onStartedLeading: () => events.push('a leads'),
+      onStoppedLeading: () => events.push('a lost'),
+    });
+    const b = new LeaderElector(kube, {
+      namespace: 'ns',
+      identity: 'b',
+      clock,
+      ...timing,
+      onStartedLeading: () => events.push('b leads'),
+    });
     const runA = a.run();
     void b.run();
     await clock.advance(0);
@@ -66,7 +89,10 @@ describe('LeaderElector', () => {
   it('does not trust renewTime written by another clock: a far-future or far-past renewTime changes nothing', async () => {
     const clock = new FakeClock();
     const { kube, state } = fakeLeaseApi();
-    state.lease = { metadata: { name: 'nerops-operator', namespace: 'ns', resourceVersion: '1' }, spec: { holderIdentity: 'other', leaseDurationSeconds: 15, renewTime: '1999-01-01T00:00:00.000000Z' } };
+    state.lease = {
+      metadata: { name: 'nerops-operator', namespace: 'ns', resourceVersion: '1' },
+      spec: { holderIdentity: 'other', leaseDurationSeconds: 15, renewTime: '1999-01-01T00:00:00.000000Z' },
+    };
     const c = new LeaderElector(kube, { namespace: 'ns', identity: 'c', clock, ...timing });
     void c.run();
     await clock.advance(10_000);
@@ -80,7 +106,13 @@ describe('LeaderElector', () => {
     const clock = new FakeClock();
     const { kube, state } = fakeLeaseApi();
     let lostAt: number | undefined;
-    const a = new LeaderElector(kube, { namespace: 'ns', identity: 'a', clock, ...timing, onStoppedLeading: () => (lostAt = clock.now()) });
+    const a = new LeaderElector(kube, {
+      namespace: 'ns',
+      identity: 'a',
+      clock,
+      ...timing,
+      onStoppedLeading: () => (lostAt = clock.now()),
+    });
     const t0 = clock.now();
     const run = a.run();
     await clock.advance(4_000);
@@ -139,7 +171,18 @@ describe('LeaderElector', () => {
 
   it('refuses inconsistent timings', () => {
     const { kube } = fakeLeaseApi();
-    expect(() => new LeaderElector(kube, { namespace: 'ns', identity: 'x', leaseDurationMs: 5000, renewDeadlineMs: 5000 })).toThrow(/renewDeadline/);
-    expect(() => new LeaderElector(kube, { namespace: 'ns', identity: 'x', leaseDurationMs: 5000, renewDeadlineMs: 3000, retryPeriodMs: 3000 })).toThrow(/retryPeriod/);
+    expect(
+      () => new LeaderElector(kube, { namespace: 'ns', identity: 'x', leaseDurationMs: 5000, renewDeadlineMs: 5000 }),
+    ).toThrow(/renewDeadline/);
+    expect(
+      () =>
+        new LeaderElector(kube, {
+          namespace: 'ns',
+          identity: 'x',
+          leaseDurationMs: 5000,
+          renewDeadlineMs: 3000,
+          retryPeriodMs: 3000,
+        }),
+    ).toThrow(/retryPeriod/);
   });
 });

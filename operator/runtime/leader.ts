@@ -55,7 +55,12 @@ interface Lease {
   spec?: LeaseSpec;
 }
 
-export const DEFAULT_LEADER_ELECTION = { name: 'nerops-operator', leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 } as const;
+export const DEFAULT_LEADER_ELECTION = {
+  name: 'nerops-operator',
+  leaseDurationMs: 15_000,
+  renewDeadlineMs: 10_000,
+  retryPeriodMs: 2_000,
+} as const;
 
 export class LeaderElector {
   readonly identity: string;
@@ -88,8 +93,10 @@ export class LeaderElector {
     this.#leaseDurationMs = options.leaseDurationMs ?? DEFAULT_LEADER_ELECTION.leaseDurationMs;
     this.#renewDeadlineMs = options.renewDeadlineMs ?? DEFAULT_LEADER_ELECTION.renewDeadlineMs;
     this.#retryPeriodMs = options.retryPeriodMs ?? DEFAULT_LEADER_ELECTION.retryPeriodMs;
-    if (this.#renewDeadlineMs >= this.#leaseDurationMs) throw new Error('leader election: renewDeadline must be shorter than leaseDuration');
-    if (this.#retryPeriodMs >= this.#renewDeadlineMs) throw new Error('leader election: retryPeriod must be shorter than renewDeadline');
+    if (this.#renewDeadlineMs >= this.#leaseDurationMs)
+      throw new Error('leader election: renewDeadline must be shorter than leaseDuration');
+    if (this.#retryPeriodMs >= this.#renewDeadlineMs)
+      throw new Error('leader election: retryPeriod must be shorter than renewDeadline');
     this.#clock = options.clock ?? systemClock;
     this.#log = options.logger?.child({ lease: `${this.#namespace}/${this.#name}`, identity: this.identity });
   }
@@ -126,7 +133,10 @@ export class LeaderElector {
         const otherHolder = this.#lease?.spec?.holderIdentity && this.#lease.spec.holderIdentity !== this.identity;
         if (otherHolder || this.#clock.now() - this.#lastRenew >= this.#renewDeadlineMs) {
           this.#leader = false;
-          this.#log?.error({ holder: this.#lease?.spec?.holderIdentity, sinceRenewMs: this.#clock.now() - this.#lastRenew }, 'leader lease lost');
+          this.#log?.error(
+            { holder: this.#lease?.spec?.holderIdentity, sinceRenewMs: this.#clock.now() - this.#lastRenew },
+            'leader lease lost',
+          );
           this.#opts.onStoppedLeading?.();
           return 'lost';
         }
@@ -157,7 +167,12 @@ export class LeaderElector {
       spec: { ...this.#lease.spec, holderIdentity: null, leaseDurationSeconds: 1, acquireTime: now, renewTime: now },
     };
     try {
-      await this.#client.request({ method: 'PUT', path: resourcePath(builtin.leases, this.#namespace, this.#name), body, timeoutMs: 5_000 });
+      await this.#client.request({
+        method: 'PUT',
+        path: resourcePath(builtin.leases, this.#namespace, this.#name),
+        body,
+        timeoutMs: 5_000,
+      });
       this.#log?.info('released leader lease');
     } catch (err) {
       this.#log?.warn({ err }, 'could not release leader lease; it will expire');
@@ -172,9 +187,20 @@ export class LeaderElector {
     // someone else wrote it; the full path below then reads it and decides.
     if (this.#leader && this.#lease?.spec?.holderIdentity === this.identity) {
       try {
-        const renewed: Lease = { ...this.#lease, spec: { ...this.#lease.spec, renewTime: microTime(new Date(now)), leaseDurationSeconds: durationSeconds } };
-        this.#lease = await this.#client.request<Lease>({ method: 'PUT', path, body: renewed, timeoutMs: this.#retryPeriodMs * 2 });
-        this.#observed = { key: `${this.identity}|${this.#lease.spec?.renewTime ?? ''}|${this.#lease.metadata.resourceVersion ?? ''}`, at: now };
+        const renewed: Lease = {
+          ...this.#lease,
+          spec: { ...this.#lease.spec, renewTime: microTime(new Date(now)), leaseDurationSeconds: durationSeconds },
+        };
+        this.#lease = await this.#client.request<Lease>({
+          method: 'PUT',
+          path,
+          body: renewed,
+          timeoutMs: this.#retryPeriodMs * 2,
+        });
+        this.#observed = {
+          key: `${this.identity}|${this.#lease.spec?.renewTime ?? ''}|${this.#lease.metadata.resourceVersion ?? ''}`,
+          at: now,
+        };
         return true;
       } catch (err) {
         if (!isConflict(err)) {
@@ -195,10 +221,21 @@ export class LeaderElector {
         apiVersion: 'coordination.k8s.io/v1',
         kind: 'Lease',
         metadata: { name: this.#name, namespace: this.#namespace },
-        spec: { holderIdentity: this.identity, leaseDurationSeconds: durationSeconds, acquireTime: microTime(new Date(now)), renewTime: microTime(new Date(now)), leaseTransitions: 0 },
+        spec: {
+          holderIdentity: this.identity,
+          leaseDurationSeconds: durationSeconds,
+          acquireTime: microTime(new Date(now)),
+          renewTime: microTime(new Date(now)),
+          leaseTransitions: 0,
+        },
       };
       try {
-        this.#lease = await this.#client.request<Lease>({ method: 'POST', path: resourcePath(builtin.leases, this.#namespace), body: created, timeoutMs: this.#retryPeriodMs * 2 });
+        this.#lease = await this.#client.request<Lease>({
+          method: 'POST',
+          path: resourcePath(builtin.leases, this.#namespace),
+          body: created,
+          timeoutMs: this.#retryPeriodMs * 2,
+        });
         this.#observedOnce = true;
         this.#setObservedLeader(this.identity);
         return true;
@@ -226,12 +263,22 @@ export class LeaderElector {
         holderIdentity: this.identity,
         leaseDurationSeconds: durationSeconds,
         renewTime: microTime(new Date(now)),
-        ...(takingOver ? { acquireTime: microTime(new Date(now)), leaseTransitions: (spec.leaseTransitions ?? 0) + 1 } : {}),
+        ...(takingOver
+          ? { acquireTime: microTime(new Date(now)), leaseTransitions: (spec.leaseTransitions ?? 0) + 1 }
+          : {}),
       },
     };
     try {
-      this.#lease = await this.#client.request<Lease>({ method: 'PUT', path, body: next, timeoutMs: this.#retryPeriodMs * 2 });
-      this.#observed = { key: `${this.identity}|${this.#lease.spec?.renewTime ?? ''}|${this.#lease.metadata.resourceVersion ?? ''}`, at: now };
+      this.#lease = await this.#client.request<Lease>({
+        method: 'PUT',
+        path,
+        body: next,
+        timeoutMs: this.#retryPeriodMs * 2,
+      });
+      this.#observed = {
+        key: `${this.identity}|${this.#lease.spec?.renewTime ?? ''}|${this.#lease.metadata.resourceVersion ?? ''}`,
+        at: now,
+      };
       this.#setObservedLeader(this.identity);
       return true;
     } catch (err) {

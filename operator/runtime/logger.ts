@@ -5,7 +5,10 @@
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
 
-export function createOperatorLogger(level = process.env.NEROPS_LOG_LEVEL ?? process.env.LOG_LEVEL ?? 'info', destination?: DestinationStream): Logger {
+export function createOperatorLogger(
+  level = process.env.NEROPS_LOG_LEVEL ?? process.env.LOG_LEVEL ?? 'info',
+  destination?: DestinationStream,
+): Logger {
   const opts = {
     level,
     base: { service: 'ner-ops-operator' },

@@ -72,7 +72,11 @@ const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
  * stream) `watch`; DELETE of a collection is `deletecollection`. A server-side apply that created its
  * object (`created`, HTTP 201) was also authorized as `create`. Undefined for non-resource paths.
  */
-export function requestAccess(method: HttpVerb | 'WATCH', path: string, options: { watch?: boolean; created?: boolean } = {}): Access[] | undefined {
+export function requestAccess(
+  method: HttpVerb | 'WATCH',
+  path: string,
+  options: { watch?: boolean; created?: boolean } = {},
+): Access[] | undefined {
   const parts = path.split('?')[0]!.split('/').filter(Boolean);
   let rest: string[];
   let group: string;
@@ -111,7 +115,13 @@ export function requestAccess(method: HttpVerb | 'WATCH', path: string, options:
       verb = name === undefined ? 'deletecollection' : 'delete';
       break;
   }
-  const base = { group, resource, ...(subresource ? { subresource } : {}), ...(namespace ? { namespace } : {}), ...(name !== undefined ? { name } : {}) };
+  const base = {
+    group,
+    resource,
+    ...(subresource ? { subresource } : {}),
+    ...(namespace ? { namespace } : {}),
+    ...(name !== undefined ? { name } : {}),
+  };
   const out: Access[] = [{ verb, ...base }];
   if (method === 'PATCH' && options.created) out.push({ verb: 'create', ...base });
   return out;
@@ -119,22 +129,37 @@ export function requestAccess(method: HttpVerb | 'WATCH', path: string, options:
 
 /** The row of `table` that allows `access`, if any (scope and the Lease name are the chart's business). */
 export function permits(table: readonly Permission[], access: Access): Permission | undefined {
-  return table.find((p) => p.verb === access.verb && p.group === access.group && p.resource === access.resource && (p.subresource ?? '') === (access.subresource ?? ''));
+  return table.find(
+    (p) =>
+      p.verb === access.verb &&
+      p.group === access.group &&
+      p.resource === access.resource &&
+      (p.subresource ?? '') === (access.subresource ?? ''),
+  );
 }
 
 /** Every resource a controller's informers list and watch: its primary, what it owns, what it watches. */
-export function informedResources(spec: Pick<ControllerSpec<KubernetesObject>, 'resource' | 'owns' | 'watches'>): ResourceType[] {
-  const out = [spec.resource, ...(spec.owns ?? []).map((o) => ('resource' in o ? o.resource : o)), ...(spec.watches ?? []).map((w) => w.resource)];
+export function informedResources(
+  spec: Pick<ControllerSpec<KubernetesObject>, 'resource' | 'owns' | 'watches'>,
+): ResourceType[] {
+  const out = [
+    spec.resource,
+    ...(spec.owns ?? []).map((o) => ('resource' in o ? o.resource : o)),
+    ...(spec.watches ?? []).map((w) => w.resource),
+  ];
   return out.filter((rt, i) => out.findIndex((o) => o.group === rt.group && o.plural === rt.plural) === i);
 }
 
 /** The `list` and `watch` an informer of each resource sends (operator/runtime/informer.ts). */
-export function informerAccess(specs: ReadonlyArray<Pick<ControllerSpec<KubernetesObject>, 'resource' | 'owns' | 'watches'>>): Access[] {
+export function informerAccess(
+  specs: ReadonlyArray<Pick<ControllerSpec<KubernetesObject>, 'resource' | 'owns' | 'watches'>>,
+): Access[] {
   const out: Access[] = [];
   for (const spec of specs) {
     for (const rt of informedResources(spec)) {
       for (const verb of ['list', 'watch'] as const) {
-        if (!out.some((a) => a.verb === verb && a.group === rt.group && a.resource === rt.plural)) out.push({ verb, group: rt.group, resource: rt.plural });
+        if (!out.some((a) => a.verb === verb && a.group === rt.group && a.resource === rt.plural))
+          out.push({ verb, group: rt.group, resource: rt.plural });
       }
     }
   }
@@ -178,7 +203,16 @@ export interface GroupedRule {
 }
 
 /** Order of verbs in generated rules: reads, then writes. */
-const VERB_ORDER: readonly ApiVerb[] = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'];
+const VERB_ORDER: readonly ApiVerb[] = [
+  'get',
+  'list',
+  'watch',
+  'create',
+  'update',
+  'patch',
+  'delete',
+  'deletecollection',
+];
 
 /**
  * The rows of one scope as RBAC rules: one rule per (group, resource or subresource, by name), verbs in

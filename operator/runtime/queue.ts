@@ -70,7 +70,13 @@ export class TokenBucket {
   }
 }
 
-export const DEFAULT_QUEUE_OPTIONS = { concurrency: 4, baseDelayMs: 500, maxDelayMs: 5 * 60_000, qps: 50, burst: 200 } as const;
+export const DEFAULT_QUEUE_OPTIONS = {
+  concurrency: 4,
+  baseDelayMs: 500,
+  maxDelayMs: 5 * 60_000,
+  qps: 50,
+  burst: 200,
+} as const;
 
 export class WorkQueue {
   readonly #clock: Clock;
@@ -102,7 +108,13 @@ export class WorkQueue {
     this.#concurrency = Math.max(1, options.concurrency ?? DEFAULT_QUEUE_OPTIONS.concurrency);
     this.#baseDelayMs = options.baseDelayMs ?? DEFAULT_QUEUE_OPTIONS.baseDelayMs;
     this.#maxDelayMs = options.maxDelayMs ?? DEFAULT_QUEUE_OPTIONS.maxDelayMs;
-    this.#limiter = options.limiter ?? new TokenBucket(options.qps ?? DEFAULT_QUEUE_OPTIONS.qps, options.burst ?? DEFAULT_QUEUE_OPTIONS.burst, this.#clock);
+    this.#limiter =
+      options.limiter ??
+      new TokenBucket(
+        options.qps ?? DEFAULT_QUEUE_OPTIONS.qps,
+        options.burst ?? DEFAULT_QUEUE_OPTIONS.burst,
+        this.#clock,
+      );
     this.#onDepth = options.onDepth;
   }
 

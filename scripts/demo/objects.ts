@@ -12,7 +12,15 @@ export const FAMILY = 'clinical-ner';
 export const DEPLOYMENT = 'clinical-ner';
 
 /** Timing of the demo: short enough to watch, the same machinery as production defaults. */
-export const DEMO_ROLLOUT = { steps: [{ weight: 25, pauseSeconds: 10 }, { weight: 50, pauseSeconds: 10 }], analysisIntervalSeconds: 5, minSampleCount: 10, failureLimit: 1 };
+export const DEMO_ROLLOUT = {
+  steps: [
+    { weight: 25, pauseSeconds: 10 },
+    { weight: 50, pauseSeconds: 10 },
+  ],
+  analysisIntervalSeconds: 5,
+  minSampleCount: 10,
+  failureLimit: 1,
+};
 export const DEMO_DRIFT = { interval: '5s', window: '20s', minSamples: 50, consecutiveBreaches: 2 };
 
 export function nerModel(name: string, version: string, uri: string, digest: string): Manifest {

@@ -19,9 +19,15 @@ export function rolloutLine(nd: NerDeployment): string {
   const s = nd.status ?? {};
   const steps = nd.spec.rollout.steps.length;
   const parts = [`${s.phase ?? 'Pending'}`, `stable ${s.stableModel ?? '–'}`];
-  if (s.canaryModel) parts.push(`canary ${s.canaryModel} at ${s.weights?.canary ?? 0}% (step ${Math.min((s.currentStepIndex ?? 0) + 1, steps)}/${steps})`);
+  if (s.canaryModel)
+    parts.push(
+      `canary ${s.canaryModel} at ${s.weights?.canary ?? 0}% (step ${Math.min((s.currentStepIndex ?? 0) + 1, steps)}/${steps})`,
+    );
   const a = s.lastAnalysis;
-  if (s.canaryModel && a) parts.push(`analysis ${a.outcome}: ${Math.round(a.samples ?? 0)} requests, ${num((a.errorRate ?? 0) * 100, 1)}% errors, p95 ${num(a.p95LatencyMs, 1)} ms`);
+  if (s.canaryModel && a)
+    parts.push(
+      `analysis ${a.outcome}: ${Math.round(a.samples ?? 0)} requests, ${num((a.errorRate ?? 0) * 100, 1)}% errors, p95 ${num(a.p95LatencyMs, 1)} ms`,
+    );
   if (s.abortReason && s.phase === 'RolledBack') parts.push(`aborted: ${s.abortReason}`);
   return parts.join(' · ');
 }
@@ -31,7 +37,10 @@ export function driftLine(p: DriftPolicy): string {
   const s = p.status;
   const e = s?.lastEvaluation;
   if (!s?.state || !e) return 'waiting for the first evaluation';
-  const signals = e.signals.map((x) => `${x.name} ${num(x.value)}${x.level === 'Warning' || x.level === 'Critical' ? ` (${x.level} ${x.breaches}/${p.spec.consecutiveBreaches})` : ''}`);
+  const signals = e.signals.map(
+    (x) =>
+      `${x.name} ${num(x.value)}${x.level === 'Warning' || x.level === 'Critical' ? ` (${x.level} ${x.breaches}/${p.spec.consecutiveBreaches})` : ''}`,
+  );
   const job = s.activeJob ? ` · Job ${s.activeJob.name} (${s.activeJob.trigger})` : '';
   return `${s.state} vs ${e.model ?? '–'} · ${Math.floor(e.samples ?? 0)} docs · ${signals.join(' · ')}${job}`;
 }
@@ -51,7 +60,13 @@ export function trafficLine(stats: TrafficStats, rate: number): string {
  * Poll `read` every `everyMs` and print `render(value)` when it changes, until `done(value)` is true or
  * `timeoutMs` passes (then throw, naming what was awaited).
  */
-export async function follow<T>(what: string, read: () => Promise<T | undefined>, render: (v: T) => string, done: (v: T) => boolean, opts: { timeoutMs: number; everyMs?: number; print: (line: string) => void }): Promise<T> {
+export async function follow<T>(
+  what: string,
+  read: () => Promise<T | undefined>,
+  render: (v: T) => string,
+  done: (v: T) => boolean,
+  opts: { timeoutMs: number; everyMs?: number; print: (line: string) => void },
+): Promise<T> {
   const deadline = Date.now() + opts.timeoutMs;
   let last = '';
   for (;;) {
@@ -62,7 +77,10 @@ export async function follow<T>(what: string, read: () => Promise<T | undefined>
       last = line;
       if (done(v)) return v;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${Math.round(opts.timeoutMs / 1000)} s waiting for ${what} (last: ${last || 'nothing'})`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${Math.round(opts.timeoutMs / 1000)} s waiting for ${what} (last: ${last || 'nothing'})`,
+      );
     await new Promise((r) => setTimeout(r, opts.everyMs ?? 500));
   }
 }
@@ -77,23 +95,36 @@ export async function waitModelReady(r: Reader, name: string, print: (line: stri
   const m = await follow(
     `NerModel ${name} to be Ready`,
     () => r.get<NerModel>(nerModels, name),
-    (m) => `NerModel ${name}: ${m.status?.phase ?? 'Pending'}${m.status?.metrics ? ` (validated: held-out F1 ${m.status.metrics.micro.f1.toFixed(3)})` : ''}`,
+    (m) =>
+      `NerModel ${name}: ${m.status?.phase ?? 'Pending'}${m.status?.metrics ? ` (validated: held-out F1 ${m.status.metrics.micro.f1.toFixed(3)})` : ''}`,
     (m) => m.status?.phase === 'Ready' || m.status?.phase === 'Rejected' || m.status?.phase === 'Failed',
     { timeoutMs: 3 * MINUTE, print },
   );
-  if (m.status?.phase !== 'Ready') throw new Error(`NerModel ${name} is ${m.status?.phase}: ${m.status?.conditions?.map((c) => c.message).join('; ')}`);
+  if (m.status?.phase !== 'Ready')
+    throw new Error(
+      `NerModel ${name} is ${m.status?.phase}: ${m.status?.conditions?.map((c) => c.message).join('; ')}`,
+    );
   return m;
 }
 
 /** Follow a NerDeployment until `model` serves 100 % of its traffic (throw if it is rolled back or rejected). */
-export async function waitServing(r: Reader, deployment: string, model: string, print: (line: string) => void): Promise<NerDeployment> {
+export async function waitServing(
+  r: Reader,
+  deployment: string,
+  model: string,
+  print: (line: string) => void,
+): Promise<NerDeployment> {
   const nd = await follow(
     `${model} to serve all traffic`,
     () => r.get<NerDeployment>(nerDeployments, deployment),
     rolloutLine,
-    (nd) => (nd.status?.stableModel === model && nd.status.phase === 'Healthy' && nd.status.weights?.canary === 0) || nd.status?.phase === 'RolledBack' || nd.status?.rejectedModel === model,
+    (nd) =>
+      (nd.status?.stableModel === model && nd.status.phase === 'Healthy' && nd.status.weights?.canary === 0) ||
+      nd.status?.phase === 'RolledBack' ||
+      nd.status?.rejectedModel === model,
     { timeoutMs: 6 * MINUTE, print },
   );
-  if (nd.status?.stableModel !== model) throw new Error(`${model} was not promoted: ${nd.status?.abortReason ?? nd.status?.message ?? nd.status?.phase}`);
+  if (nd.status?.stableModel !== model)
+    throw new Error(`${model} was not promoted: ${nd.status?.abortReason ?? nd.status?.message ?? nd.status?.phase}`);
   return nd;
 }

@@ -60,17 +60,29 @@ export class LocalStage {
     await mkdir(join(work, 'manifests'), { recursive: true });
     prometheusBinary(); // fail now, with the install command, rather than after a long build
     await ensureBinaries((l) => log(l.trimEnd()));
-    this.cluster = await startCluster({ profile: 'real', stateDir: join(work, 'cluster'), log: (l) => /building|images loaded/.test(l) && log(l) });
+    this.cluster = await startCluster({
+      profile: 'real',
+      stateDir: join(work, 'cluster'),
+      log: (l) => /building|images loaded/.test(l) && log(l),
+    });
     this.kube = new KubeClient(this.cluster.kubeConfig, { userAgent: 'nerops-demo' });
     this.#core = this.cluster.kubeConfig.makeApiClient(CoreV1Api);
-    log(`cluster up in ${(this.cluster.startMs / 1000).toFixed(1)} s (node ${this.cluster.realNodeName}); export KUBECONFIG=${this.cluster.kubeconfigPath}`);
+    log(
+      `cluster up in ${(this.cluster.startMs / 1000).toFixed(1)} s (node ${this.cluster.realNodeName}); export KUBECONFIG=${this.cluster.kubeconfigPath}`,
+    );
     log(`Prometheus ${this.cluster.prometheusUrl} (discovers and scrapes every pod every second)`);
     log(await this.kubectl('create', 'namespace', namespace));
     await this.#waitDefaultServiceAccount();
     const t = Date.now();
-    log(`helm install ${RELEASE} charts/nerops -n ${OPERATOR_NAMESPACE} --create-namespace --set image.tag=dev --set image.pullPolicy=Never --set prometheus.url=${this.cluster.prometheusUrl} --wait`);
+    log(
+      `helm install ${RELEASE} charts/nerops -n ${OPERATOR_NAMESPACE} --create-namespace --set image.tag=dev --set image.pullPolicy=Never --set prometheus.url=${this.cluster.prometheusUrl} --wait`,
+    );
     await Promise.all([
-      installOperator(this.cluster, { release: RELEASE, namespace: OPERATOR_NAMESPACE, scope: 'cluster' }).then(() => log(`  operator ready in ${((Date.now() - t) / 1000).toFixed(1)} s (CRDs, ServiceAccount and RBAC of the chart, image nerops:dev)`)),
+      installOperator(this.cluster, { release: RELEASE, namespace: OPERATOR_NAMESPACE, scope: 'cluster' }).then(() =>
+        log(
+          `  operator ready in ${((Date.now() - t) / 1000).toFixed(1)} s (CRDs, ServiceAccount and RBAC of the chart, image nerops:dev)`,
+        ),
+      ),
       ...claims.map(async (claim) => {
         this.#loaders.set(claim, await claimWithLoader(this.cluster, this.#core, namespace, claim));
         log(`  claim ${claim} (StorageClass standard) bound, loader pod ${claim}-loader running`);
@@ -89,12 +101,25 @@ export class LocalStage {
 
   /** An empty directory `<claim>/<path>`; returns its `pvc://` URI. */
   async mkdir(claim: string, path: string): Promise<string> {
-    await this.kubectl('-n', this.namespace, 'exec', this.#loaders.get(claim) ?? `${claim}-loader`, '--', 'mkdir', '-p', `/data/${path}`);
+    await this.kubectl(
+      '-n',
+      this.namespace,
+      'exec',
+      this.#loaders.get(claim) ?? `${claim}-loader`,
+      '--',
+      'mkdir',
+      '-p',
+      `/data/${path}`,
+    );
     return `pvc://${claim}/${path}`;
   }
 
   async kubectl(...args: string[]): Promise<string> {
-    const { stdout } = await promisify(execFile)(this.cluster.binaries.kubectl, ['--kubeconfig', this.cluster.kubeconfigPath, ...args], { maxBuffer: 64 * 1024 * 1024 });
+    const { stdout } = await promisify(execFile)(
+      this.cluster.binaries.kubectl,
+      ['--kubeconfig', this.cluster.kubeconfigPath, ...args],
+      { maxBuffer: 64 * 1024 * 1024 },
+    );
     return stdout.trim();
   }
 
@@ -127,15 +152,26 @@ export class LocalStage {
   async #saveLogs(): Promise<void> {
     const dir = join(this.opts.work, 'pods');
     await mkdir(dir, { recursive: true });
-    const logs = (ns: string, what: string) => this.kubectl('-n', ns, 'logs', what, '--all-containers', '--tail=-1').catch((err: Error) => `(no log: ${err.message})`);
+    const logs = (ns: string, what: string) =>
+      this.kubectl('-n', ns, 'logs', what, '--all-containers', '--tail=-1').catch(
+        (err: Error) => `(no log: ${err.message})`,
+      );
     await writeFile(this.operatorLog, await logs(OPERATOR_NAMESPACE, `deployment/${RELEASE}`));
     const pods = await this.list<V1Pod>(builtin.pods).catch(() => []);
-    await Promise.all(pods.map(async (p) => writeFile(join(dir, `${p.metadata?.name}.log`), await logs(this.namespace, `pod/${p.metadata?.name}`))));
+    await Promise.all(
+      pods.map(async (p) =>
+        writeFile(join(dir, `${p.metadata?.name}.log`), await logs(this.namespace, `pod/${p.metadata?.name}`)),
+      ),
+    );
   }
 
   async #waitDefaultServiceAccount(): Promise<void> {
     const deadline = Date.now() + 30_000;
-    while (!(await this.#core.readNamespacedServiceAccount({ name: 'default', namespace: this.namespace }).catch(() => undefined))) {
+    while (
+      !(await this.#core
+        .readNamespacedServiceAccount({ name: 'default', namespace: this.namespace })
+        .catch(() => undefined))
+    ) {
       if (Date.now() > deadline) throw new Error(`no default ServiceAccount in ${this.namespace} after 30 s`);
       await new Promise((r) => setTimeout(r, 200));
     }

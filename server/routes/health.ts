@@ -7,11 +7,20 @@ import { methodNotAllowed, routeLabel } from './util.js';
 export function healthRouter(ctx: AppContext): Router {
   const r = Router();
   const isReady = () => ctx.state.ready && !ctx.state.draining;
-  const get = (path: string, handler: RequestHandler) => r.route(path).all(routeLabel(ctx, path)).get(handler).all(methodNotAllowed(['GET', 'HEAD']));
+  const get = (path: string, handler: RequestHandler) =>
+    r
+      .route(path)
+      .all(routeLabel(ctx, path))
+      .get(handler)
+      .all(methodNotAllowed(['GET', 'HEAD']));
   get('/healthz', (_req, res) => sendJson(res, '{"status":"alive"}'));
   get('/readyz', (_req, res) => {
     const ready = isReady();
-    sendJson(res, JSON.stringify({ status: ready ? 'ready' : ctx.state.draining ? 'draining' : 'loading' }), ready ? 200 : 503);
+    sendJson(
+      res,
+      JSON.stringify({ status: ready ? 'ready' : ctx.state.draining ? 'draining' : 'loading' }),
+      ready ? 200 : 503,
+    );
   });
   get('/v2/health/live', (_req, res) => sendJson(res, '{"live":true}'));
   get('/v2/health/ready', (_req, res) => {

@@ -6,7 +6,9 @@ import { HttpProblem } from '../problem.js';
 /** Terminal handler for a known path hit with the wrong method: 405 with an `Allow` header. */
 export function methodNotAllowed(allow: readonly string[]): RequestHandler {
   return (req, _res, next) => {
-    next(new HttpProblem('methodNotAllowed', `${req.method} is not allowed here; use ${allow.join(' or ')}`, { allow }));
+    next(
+      new HttpProblem('methodNotAllowed', `${req.method} is not allowed here; use ${allow.join(' or ')}`, { allow }),
+    );
   };
 }
 
@@ -19,7 +21,10 @@ export function routeLabel(ctx: AppContext, route: string): RequestHandler {
 }
 
 /** Mount a node-level handler (shared with the fast path) as an express handler; errors go to the error handler. */
-export function expressHandler(ctx: AppContext, fn: (ctx: AppContext, ex: Exchange, params: Record<string, string>) => Promise<void>): RequestHandler {
+export function expressHandler(
+  ctx: AppContext,
+  fn: (ctx: AppContext, ex: Exchange, params: Record<string, string>) => Promise<void>,
+): RequestHandler {
   return (req, res, next) => {
     fn(ctx, beginExchange(ctx, req, res), req.params as Record<string, string>).catch(next);
   };

@@ -21,7 +21,12 @@ export function modelJson(ctx: AppContext): { name: string; version: string; dig
 }
 
 /** After the response is sent, offer the request to the shadow server (never for a request that is itself a shadow). */
-export function offerShadow(ctx: AppContext, ex: Exchange, texts: readonly string[], results: readonly ExtractResult[]): void {
+export function offerShadow(
+  ctx: AppContext,
+  ex: Exchange,
+  texts: readonly string[],
+  results: readonly ExtractResult[],
+): void {
   const shadow = ctx.shadow;
   if (!shadow || ex.req.headers[SHADOW_HEADER] !== undefined) return;
   ex.res.once('finish', () => {

@@ -20,9 +20,16 @@ const SERVER_VERSION = '0.1.0';
 /** 404 unless `name` (and `version`, when given) is the model this server serves. */
 export function checkModel(ctx: AppContext, name: string, version: string | undefined): void {
   const info = ctx.engine.info;
-  if (!ctx.modelNames.has(name)) throw new HttpProblem('notFound', `no model named '${name.slice(0, 128)}' is served here; this server serves '${info.name}'`);
+  if (!ctx.modelNames.has(name))
+    throw new HttpProblem(
+      'notFound',
+      `no model named '${name.slice(0, 128)}' is served here; this server serves '${info.name}'`,
+    );
   if (version !== undefined && version !== info.version) {
-    throw new HttpProblem('notFound', `model '${name.slice(0, 128)}' has no version '${version.slice(0, 128)}'; this server serves version '${info.version}'`);
+    throw new HttpProblem(
+      'notFound',
+      `model '${name.slice(0, 128)}' has no version '${version.slice(0, 128)}'; this server serves version '${info.version}'`,
+    );
   }
 }
 
@@ -37,19 +44,26 @@ export async function handleInfer(ctx: AppContext, ex: Exchange, params: Record<
   checkModel(ctx, name, version);
   const body = parseOrThrow(v2InferSchema, await readJson(ex.req, ctx.maxBodyBytes));
   const input = body.inputs[0]!;
-  if (input.name !== V2_INPUT) throw new HttpProblem('invalidRequest', `inputs.0.name: unknown input; the model's input is '${V2_INPUT}'`);
-  if (input.datatype !== 'BYTES') throw new HttpProblem('invalidRequest', `inputs.0.datatype: must be BYTES, got ${input.datatype.slice(0, 16)}`);
+  if (input.name !== V2_INPUT)
+    throw new HttpProblem('invalidRequest', `inputs.0.name: unknown input; the model's input is '${V2_INPUT}'`);
+  if (input.datatype !== 'BYTES')
+    throw new HttpProblem('invalidRequest', `inputs.0.datatype: must be BYTES, got ${input.datatype.slice(0, 16)}`);
   for (const o of body.outputs ?? []) {
-    if (o.name !== V2_OUTPUT) throw new HttpProblem('invalidRequest', `outputs: unknown output; the model's output is '${V2_OUTPUT}'`);
+    if (o.name !== V2_OUTPUT)
+      throw new HttpProblem('invalidRequest', `outputs: unknown output; the model's output is '${V2_OUTPUT}'`);
   }
   const data = flattenTensorData(input.data, ctx.limits.maxDocuments);
   const expected = input.shape.reduce((a, b) => a * b, 1);
   if (input.shape.length === 0 || expected !== data.length) {
-    throw new HttpProblem('invalidRequest', `inputs.0.shape ${JSON.stringify(input.shape.slice(0, 8))} does not match ${data.length} data elements`);
+    throw new HttpProblem(
+      'invalidRequest',
+      `inputs.0.shape ${JSON.stringify(input.shape.slice(0, 8))} does not match ${data.length} data elements`,
+    );
   }
   const texts: string[] = [];
   data.forEach((d, i) => {
-    if (typeof d !== 'string') throw new HttpProblem('invalidRequest', `inputs.0.data.${i}: BYTES elements must be strings`);
+    if (typeof d !== 'string')
+      throw new HttpProblem('invalidRequest', `inputs.0.data.${i}: BYTES elements must be strings`);
     if (d.length === 0) throw new HttpProblem('invalidRequest', `inputs.0.data.${i}: text must not be empty`);
     texts.push(d);
   });
@@ -61,7 +75,14 @@ export async function handleInfer(ctx: AppContext, ex: Exchange, params: Record<
   const out: Record<string, unknown> = {
     model_name: info.name,
     model_version: info.version,
-    outputs: [{ name: V2_OUTPUT, datatype: 'BYTES', shape: [texts.length], data: results.map((r) => JSON.stringify(r.entities.map(entityJson))) }],
+    outputs: [
+      {
+        name: V2_OUTPUT,
+        datatype: 'BYTES',
+        shape: [texts.length],
+        data: results.map((r) => JSON.stringify(r.entities.map(entityJson))),
+      },
+    ],
   };
   if (body.id !== undefined) out.id = body.id;
   sendJson(ex.res, JSON.stringify(out));

@@ -13,10 +13,15 @@ export interface InputLimits {
   maxDocuments: number;
 }
 
-const text = z.string({ error: (iss) => (iss.input === undefined ? 'text is required' : 'text must be a string') }).min(1, 'text must not be empty');
+const text = z
+  .string({ error: (iss) => (iss.input === undefined ? 'text is required' : 'text must be a string') })
+  .min(1, 'text must not be empty');
 
 const documentSchema = z.strictObject({
-  id: z.string({ error: 'id must be a string' }).min(1, 'id must not be empty').max(256, 'id must be at most 256 characters'),
+  id: z
+    .string({ error: 'id must be a string' })
+    .min(1, 'id must not be empty')
+    .max(256, 'id must be at most 256 characters'),
   text,
 });
 
@@ -25,7 +30,10 @@ export const v1ExtractSchema = z
   .strictObject(
     {
       text: text.optional(),
-      documents: z.array(documentSchema, { error: 'documents must be an array' }).min(1, 'documents must not be empty').optional(),
+      documents: z
+        .array(documentSchema, { error: 'documents must be an array' })
+        .min(1, 'documents must not be empty')
+        .optional(),
     },
     { error: (iss) => (iss.code === 'invalid_type' ? 'the body must be a JSON object' : undefined) },
   )
@@ -38,7 +46,8 @@ export const v1ExtractSchema = z
     if (body.documents) {
       const seen = new Set<string>();
       body.documents.forEach((d, i) => {
-        if (seen.has(d.id)) ctx.addIssue({ code: 'custom', message: 'document ids must be unique', path: ['documents', i, 'id'] });
+        if (seen.has(d.id))
+          ctx.addIssue({ code: 'custom', message: 'document ids must be unique', path: ['documents', i, 'id'] });
         seen.add(d.id);
       });
     }
@@ -57,7 +66,9 @@ export const v2InferSchema = z.object(
       .array(
         z.object({
           name: z.string({ error: 'input name must be a string' }),
-          shape: z.array(z.number().int('shape entries must be integers').min(0, 'shape entries must be >= 0'), { error: 'shape must be an array of integers' }),
+          shape: z.array(z.number().int('shape entries must be integers').min(0, 'shape entries must be >= 0'), {
+            error: 'shape must be an array of integers',
+          }),
           datatype: z.string({ error: 'datatype must be a string' }),
           parameters: z.record(z.string(), z.unknown()).optional(),
           data: tensorData,
@@ -66,9 +77,15 @@ export const v2InferSchema = z.object(
       )
       .length(1, 'exactly one input tensor ("text", BYTES) is required'),
     outputs: z
-      .array(z.object({ name: z.string({ error: 'output name must be a string' }), parameters: z.record(z.string(), z.unknown()).optional() }), {
-        error: 'outputs must be an array',
-      })
+      .array(
+        z.object({
+          name: z.string({ error: 'output name must be a string' }),
+          parameters: z.record(z.string(), z.unknown()).optional(),
+        }),
+        {
+          error: 'outputs must be an array',
+        },
+      )
       .optional(),
   },
   { error: (iss) => (iss.code === 'invalid_type' ? 'the body must be a JSON object' : undefined) },
@@ -98,9 +115,13 @@ export function checkTexts(texts: readonly string[], limits: InputLimits, where:
   }
   texts.forEach((t, i) => {
     if (t.length > limits.maxDocumentChars) {
-      throw new HttpProblem('tooLarge', `${where(i)} is ${t.length} characters; the limit is ${limits.maxDocumentChars}`);
+      throw new HttpProblem(
+        'tooLarge',
+        `${where(i)} is ${t.length} characters; the limit is ${limits.maxDocumentChars}`,
+      );
     }
-    if (hasLoneSurrogate(t)) throw new HttpProblem('invalidEncoding', `${where(i)} contains an unpaired UTF-16 surrogate (invalid Unicode)`);
+    if (hasLoneSurrogate(t))
+      throw new HttpProblem('invalidEncoding', `${where(i)} contains an unpaired UTF-16 surrogate (invalid Unicode)`);
   });
 }
 

@@ -15,7 +15,19 @@ import { builtin } from '../../operator/runtime/resource.js';
 import { PrometheusClient } from '../../operator/prometheus/client.js';
 import { TcpProxy } from '../../local-cluster/tcp-proxy.js';
 import { createTestNamespace, eventually, useCluster } from '../../local-cluster/testing.js';
-import { Api, installCrds, nerDeployment, nerDeployments, nerModel, nerModels, startOperator, trainBundle, type NerDeployment, type NerModel, type TestOperator } from './operator-fixture.js';
+import {
+  Api,
+  installCrds,
+  nerDeployment,
+  nerDeployments,
+  nerModel,
+  nerModels,
+  startOperator,
+  trainBundle,
+  type NerDeployment,
+  type NerModel,
+  type TestOperator,
+} from './operator-fixture.js';
 
 const { info, kc, core } = useCluster();
 const WINDOW_S = 20;
@@ -45,15 +57,27 @@ beforeAll(async () => {
   api = new Api(kc);
   proxy = new TcpProxy(new URL(info.prometheusUrl ?? 'http://127.0.0.1:9'));
   await proxy.start();
-  op = await startOperator(kc, ns, { prometheus: new PrometheusClient({ url: `http://127.0.0.1:${proxy.port}`, timeoutMs: 2000 }), metricsIntervalMs: 2000 });
+  op = await startOperator(kc, ns, {
+    prometheus: new PrometheusClient({ url: `http://127.0.0.1:${proxy.port}`, timeoutMs: 2000 }),
+    metricsIntervalMs: 2000,
+  });
   await api.create(nerModels, ns, nerModel('clinical-v1', bundle.uri, bundle.digest));
-  await eventually(async () => expect((await api.get<NerModel>(nerModels, ns, 'clinical-v1')).status?.phase).toBe('Ready'), 90_000, 500);
+  await eventually(
+    async () => expect((await api.get<NerModel>(nerModels, ns, 'clinical-v1')).status?.phase).toBe('Ready'),
+    90_000,
+    500,
+  );
   await api.create(
     nerDeployments,
     ns,
     nerDeployment('scaled', 'clinical-v1', {
       replicas: { min: 1, max: 4 },
-      autoscaling: { targetRequestsPerSecond: 10, rateWindowSeconds: WINDOW_S, scaleDownStabilizationSeconds: WINDOW_S, scaleUpMaxStep: 4 },
+      autoscaling: {
+        targetRequestsPerSecond: 10,
+        rateWindowSeconds: WINDOW_S,
+        scaleDownStabilizationSeconds: WINDOW_S,
+        scaleUpMaxStep: 4,
+      },
     }),
   );
   await eventually(async () => expect((await status())?.replicas?.ready).toBe(1), 120_000, 500);
@@ -72,7 +96,11 @@ describe('autoscaling on request rate', () => {
 
     // Given a steady 5 req/s: one replica is enough (0.5 of the target).
     const base = load(url, 5, 20);
-    await eventually(async () => expect((await status())?.conditions?.find((c) => c.type === 'MetricsAvailable')?.status).toBe('True'), 30_000, 500);
+    await eventually(
+      async () => expect((await status())?.conditions?.find((c) => c.type === 'MetricsAvailable')?.status).toBe('True'),
+      30_000,
+      500,
+    );
     await base;
     expect(await replicas()).toBe(1);
 
@@ -85,14 +113,24 @@ describe('autoscaling on request rate', () => {
     const s = await status();
     expect(s?.observedRequestRate).toBeGreaterThan(15);
     expect(s?.lastScaleTime).toBeDefined();
-    console.log(`autoscaling: 5 → 25 req/s; first scale-up after ${reactionMs} ms, 3 replicas after ${Date.now() - t0} ms (rate window ${WINDOW_S}s, 1 s scrape, 2 s poll)`);
+    console.log(
+      `autoscaling: 5 → 25 req/s; first scale-up after ${reactionMs} ms, 3 replicas after ${Date.now() - t0} ms (rate window ${WINDOW_S}s, 1 s scrape, 2 s poll)`,
+    );
     expect(reactionMs).toBeLessThan(30_000);
     (high as unknown as { stop(): void }).stop();
     await high;
 
     // When traffic stops and Prometheus becomes unreachable: hold 3 replicas, say why.
     await proxy.cut();
-    await eventually(async () => expect((await status())?.conditions?.find((c) => c.type === 'MetricsAvailable')).toMatchObject({ status: 'False', reason: 'PrometheusUnreachable' }), 15_000, 250);
+    await eventually(
+      async () =>
+        expect((await status())?.conditions?.find((c) => c.type === 'MetricsAvailable')).toMatchObject({
+          status: 'False',
+          reason: 'PrometheusUnreachable',
+        }),
+      15_000,
+      250,
+    );
     const heldSince = Date.now();
     while (Date.now() - heldSince < (WINDOW_S + 5) * 1000) {
       expect(await replicas()).toBe(3);
@@ -102,7 +140,11 @@ describe('autoscaling on request rate', () => {
     // When Prometheus is back (rate now ~0): replicas fall to min, but only after a full window of data.
     await proxy.start();
     const back = Date.now();
-    await eventually(async () => expect((await status())?.conditions?.find((c) => c.type === 'MetricsAvailable')?.status).toBe('True'), 15_000, 250);
+    await eventually(
+      async () => expect((await status())?.conditions?.find((c) => c.type === 'MetricsAvailable')?.status).toBe('True'),
+      15_000,
+      250,
+    );
     await eventually(async () => expect(await replicas()).toBe(1), 90_000, 500);
     const downMs = Date.now() - back;
     console.log(`autoscaling: scaled down to 1 replica ${downMs} ms after Prometheus returned (window ${WINDOW_S}s)`);

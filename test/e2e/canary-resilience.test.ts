@@ -31,7 +31,19 @@ import { nerOpsCli } from '../../local-cluster/paths.js';
 import { TcpProxy } from '../../local-cluster/tcp-proxy.js';
 import { createTestNamespace, eventually, useCluster } from '../../local-cluster/testing.js';
 import { Load } from './load.js';
-import { Api, installCrds, nerDeployment, nerDeployments, nerModel, nerModels, TEST_IMAGE, trainBundle, type NerDeployment, type NerModel, type TestEvent } from './operator-fixture.js';
+import {
+  Api,
+  installCrds,
+  nerDeployment,
+  nerDeployments,
+  nerModel,
+  nerModels,
+  TEST_IMAGE,
+  trainBundle,
+  type NerDeployment,
+  type NerModel,
+  type TestEvent,
+} from './operator-fixture.js';
 
 const { info, kc, core } = useCluster();
 const INTERVAL_S = 5;
@@ -59,16 +71,28 @@ class OperatorProcess {
     mkdirSync(dir, { recursive: true });
     this.logFile = join(dir, `operator-${ns}-${++started}.log`);
     const log = createWriteStream(this.logFile);
-    this.child = spawn(process.execPath, [
-      nerOpsCli, 'operator',
-      '--kubeconfig', info.kubeconfigPath,
-      '--namespace', ns,
-      '--prometheus-url', prometheusUrl,
-      '--image', TEST_IMAGE,
-      '--leader-elect', 'false',
-      '--metrics-host', '127.0.0.1',
-      '--metrics-port', '0',
-    ], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(
+      process.execPath,
+      [
+        nerOpsCli,
+        'operator',
+        '--kubeconfig',
+        info.kubeconfigPath,
+        '--namespace',
+        ns,
+        '--prometheus-url',
+        prometheusUrl,
+        '--image',
+        TEST_IMAGE,
+        '--leader-elect',
+        'false',
+        '--metrics-host',
+        '127.0.0.1',
+        '--metrics-port',
+        '0',
+      ],
+      { detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     this.exited = new Promise((r) => this.child.once('exit', () => r()));
     let resolveUrl!: (u: string) => void;
     let rejectUrl!: (e: Error) => void;
@@ -115,7 +139,8 @@ class OperatorProcess {
   async reconciles(controller: string): Promise<number> {
     const body = await (await fetch(`${await this.url}/metrics`)).text();
     let n = 0;
-    for (const m of body.matchAll(/^nerops_operator_reconcile_total\{([^}]*)\} (\d+)/gm)) if (m[1]?.includes(`controller="${controller}"`)) n += Number(m[2]);
+    for (const m of body.matchAll(/^nerops_operator_reconcile_total\{([^}]*)\} (\d+)/gm))
+      if (m[1]?.includes(`controller="${controller}"`)) n += Number(m[2]);
     return n;
   }
 
@@ -198,7 +223,8 @@ class StatusRecorder {
 type Event = TestEvent;
 
 const status = async (name: string) => (await api.get<NerDeployment>(nerDeployments, ns, name)).status ?? {};
-const canaryDeployment = (name: string) => api.get<V1Deployment>(builtin.deployments, ns, `${name}-canary`).catch(() => undefined);
+const canaryDeployment = (name: string) =>
+  api.get<V1Deployment>(builtin.deployments, ns, `${name}-canary`).catch(() => undefined);
 const canaryPodUids = async (name: string) =>
   (await api.list<V1Pod>(builtin.pods, ns, `nerops.io/deployment=${name},nerops.io/track=canary`))
     .filter((p) => !p.metadata?.deletionTimestamp)
@@ -234,18 +260,56 @@ beforeAll(async () => {
   op = new OperatorProcess(`http://127.0.0.1:${proxy.port}`);
   await op.ready();
   // Three versions of the same bundle: stable, and one candidate per scenario (validated now, in parallel).
-  for (const [name, version] of [['clinical-v1', '1.0.0'], ['clinical-v2', '1.1.0'], ['clinical-v3', '1.2.0']] as const) {
-    await api.create(nerModels, ns, nerModel(name, bundle.uri, bundle.digest, (m) => (m.spec.version = version)));
+  for (const [name, version] of [
+    ['clinical-v1', '1.0.0'],
+    ['clinical-v2', '1.1.0'],
+    ['clinical-v3', '1.2.0'],
+  ] as const) {
+    await api.create(
+      nerModels,
+      ns,
+      nerModel(name, bundle.uri, bundle.digest, (m) => (m.spec.version = version)),
+    );
   }
-  await eventually(async () => {
-    for (const name of ['clinical-v1', 'clinical-v2', 'clinical-v3']) expect((await api.get<NerModel>(nerModels, ns, name)).status?.phase).toBe('Ready');
-  }, 120_000, 500);
+  await eventually(
+    async () => {
+      for (const name of ['clinical-v1', 'clinical-v2', 'clinical-v3'])
+        expect((await api.get<NerModel>(nerModels, ns, name)).status?.phase).toBe('Ready');
+    },
+    120_000,
+    500,
+  );
   // A first analysis no candidate can pass (p95 ≤ 0.05 ms), so a failed analysis is counted before the kill.
-  await givenStable('resume', { steps: [{ weight: 25, pauseSeconds: 15 }, { weight: 50, pauseSeconds: 20 }], analysisIntervalSeconds: INTERVAL_S, minSampleCount: 10, failureLimit: 3, thresholds: { maxP95LatencyMs: 0.05 } });
-  await givenStable('held', { steps: [{ weight: 25, pauseSeconds: 10 }, { weight: 50, pauseSeconds: 10 }], analysisIntervalSeconds: INTERVAL_S, minSampleCount: 10 });
-  await eventually(async () => {
-    for (const name of ['resume', 'held']) expect(await status(name)).toMatchObject({ phase: 'Healthy', stableModel: 'clinical-v1', replicas: { ready: 1 } });
-  }, 120_000, 500);
+  await givenStable('resume', {
+    steps: [
+      { weight: 25, pauseSeconds: 15 },
+      { weight: 50, pauseSeconds: 20 },
+    ],
+    analysisIntervalSeconds: INTERVAL_S,
+    minSampleCount: 10,
+    failureLimit: 3,
+    thresholds: { maxP95LatencyMs: 0.05 },
+  });
+  await givenStable('held', {
+    steps: [
+      { weight: 25, pauseSeconds: 10 },
+      { weight: 50, pauseSeconds: 10 },
+    ],
+    analysisIntervalSeconds: INTERVAL_S,
+    minSampleCount: 10,
+  });
+  await eventually(
+    async () => {
+      for (const name of ['resume', 'held'])
+        expect(await status(name)).toMatchObject({
+          phase: 'Healthy',
+          stableModel: 'clinical-v1',
+          replicas: { ready: 1 },
+        });
+    },
+    120_000,
+    500,
+  );
 }, 300_000);
 
 afterAll(async () => {
@@ -263,14 +327,22 @@ describe('canary rollouts under failure', () => {
     try {
       // Given a rollout of clinical-v2 with one failed analysis counted at step 1 (then a threshold it meets).
       await api.patch(nerDeployments, ns, 'resume', { spec: { model: 'clinical-v2' } });
-      await eventually(async () => expect((await status('resume')).failedAnalyses).toBeGreaterThanOrEqual(1), 60_000, 250);
+      await eventually(
+        async () => expect((await status('resume')).failedAnalyses).toBeGreaterThanOrEqual(1),
+        60_000,
+        250,
+      );
       await api.patch(nerDeployments, ns, 'resume', { spec: { rollout: { thresholds: { maxP95LatencyMs: 5000 } } } });
 
       // And the rollout at step 2/2, right after its first passing analysis there.
       const before = await eventually(
         async () => {
           const s = await status('resume');
-          expect(s).toMatchObject({ canaryModel: 'clinical-v2', currentStepIndex: 1, lastAnalysis: { stepIndex: 1, outcome: 'Pass' } });
+          expect(s).toMatchObject({
+            canaryModel: 'clinical-v2',
+            currentStepIndex: 1,
+            lastAnalysis: { stepIndex: 1, outcome: 'Pass' },
+          });
           return s;
         },
         90_000,
@@ -287,15 +359,27 @@ describe('canary rollouts under failure', () => {
       op = new OperatorProcess(`http://127.0.0.1:${proxy.port}`);
       const readyAt = await op.ready();
       // Its first reconcile of both NerDeployments (the initial list queues every key).
-      await eventually(async () => expect(await op?.reconciles('nerdeployment')).toBeGreaterThanOrEqual(2), 30_000, 100);
+      await eventually(
+        async () => expect(await op?.reconciles('nerdeployment')).toBeGreaterThanOrEqual(2),
+        30_000,
+        100,
+      );
 
       // Then status is exactly where the killed process left it: same step, weights, pause, counters.
       const after = await status('resume');
-      const kept = ['canaryModel', 'currentStepIndex', 'stepsHash', 'weights', 'pauseStartTime', 'failedAnalyses'] as const;
+      const kept = [
+        'canaryModel',
+        'currentStepIndex',
+        'stepsHash',
+        'weights',
+        'pauseStartTime',
+        'failedAnalyses',
+      ] as const;
       for (const k of kept) expect(after[k], k).toEqual(before[k]);
       const dueMs = epoch(before.lastAnalysis?.time) + INTERVAL_S * 1000;
       // The last analysis is the same one unless the next was already due (then it is the next, never a repeat).
-      if (after.lastAnalysis?.time !== before.lastAnalysis?.time) expect(epoch(after.lastAnalysis?.time)).toBeGreaterThanOrEqual(dueMs);
+      if (after.lastAnalysis?.time !== before.lastAnalysis?.time)
+        expect(epoch(after.lastAnalysis?.time)).toBeGreaterThanOrEqual(dueMs);
       expect(await canaryPodUids('resume')).toEqual(podsBefore);
       expect((await canaryDeployment('resume'))?.spec?.replicas).toBe(replicasBefore);
 
@@ -325,18 +409,23 @@ describe('canary rollouts under failure', () => {
 
       // Every step completed exactly once, in order; one rollout; each failed analysis recorded once.
       // (Events are recorded right after the status write that they describe: wait for the promotion's.)
-      const es = await eventually(async () => {
-        const es = await events('resume');
-        expect(notes(es, 'RolloutPromoted')).toHaveLength(1);
-        return es;
-      }, 10_000, 250);
+      const es = await eventually(
+        async () => {
+          const es = await events('resume');
+          expect(notes(es, 'RolloutPromoted')).toHaveLength(1);
+          return es;
+        },
+        10_000,
+        250,
+      );
       expect(notes(es, 'RolloutStarted')).toHaveLength(1);
       expect(notes(es, 'StepCompleted')).toEqual(['Step 1/2 completed (25%)', 'Step 2/2 completed (50%)']);
       expect(notes(es, 'RolloutPromoted')).toHaveLength(1);
       expect(notes(es, 'RolloutAborted')).toEqual([]);
       expect(notes(es, 'AnalysisFailed')).toHaveLength(before.failedAnalyses ?? 0);
       // The first step was completed by the killed process, the second and the promotion by the new one.
-      const by = (reason: string, note?: string) => es.find((e) => e.reason === reason && (!note || e.note?.startsWith(note)))?.reportingInstance;
+      const by = (reason: string, note?: string) =>
+        es.find((e) => e.reason === reason && (!note || e.note?.startsWith(note)))?.reportingInstance;
       expect(by('StepCompleted', 'Step 2/2')).toBeDefined();
       expect(by('StepCompleted', 'Step 2/2')).not.toBe(by('StepCompleted', 'Step 1/2'));
       expect(by('RolloutPromoted')).toBe(by('StepCompleted', 'Step 2/2'));
@@ -373,7 +462,11 @@ describe('canary rollouts under failure', () => {
       const at = await eventually(
         async () => {
           const s = await status('held');
-          expect(s).toMatchObject({ canaryModel: 'clinical-v3', currentStepIndex: 1, weights: { stable: 50, canary: 50 } });
+          expect(s).toMatchObject({
+            canaryModel: 'clinical-v3',
+            currentStepIndex: 1,
+            weights: { stable: 50, canary: 50 },
+          });
           expect(s.pauseStartTime).toBeDefined();
           return s;
         },
@@ -392,9 +485,15 @@ describe('canary rollouts under failure', () => {
         async () => {
           const s = await status('held');
           expect(s.lastAnalysis).toMatchObject({ stepIndex: 1, outcome: 'Inconclusive' });
-          expect(s.lastAnalysis?.message).toMatch(/^PrometheusUnreachable: Prometheus at http:\/\/127\.0\.0\.1:\d+ is unreachable/);
+          expect(s.lastAnalysis?.message).toMatch(
+            /^PrometheusUnreachable: Prometheus at http:\/\/127\.0\.0\.1:\d+ is unreachable/,
+          );
           expect(s.phase).toBe('Paused');
-          expect(s.conditions?.find((c) => c.type === 'Paused')).toMatchObject({ status: 'True', reason: 'AnalysisInconclusive', message: expect.stringMatching(/^holding at step 2\/2: PrometheusUnreachable/) });
+          expect(s.conditions?.find((c) => c.type === 'Paused')).toMatchObject({
+            status: 'True',
+            reason: 'AnalysisInconclusive',
+            message: expect.stringMatching(/^holding at step 2\/2: PrometheusUnreachable/),
+          });
           return s;
         },
         INTERVAL_S * 1000 + 15_000,
@@ -408,7 +507,14 @@ describe('canary rollouts under failure', () => {
       let checks = 0;
       while (Date.now() < holdUntil) {
         const s = await status('held');
-        expect(s).toMatchObject({ phase: 'Paused', stableModel: 'clinical-v1', canaryModel: 'clinical-v3', currentStepIndex: 1, weights: { stable: 50, canary: 50 }, pauseStartTime: at.pauseStartTime });
+        expect(s).toMatchObject({
+          phase: 'Paused',
+          stableModel: 'clinical-v1',
+          canaryModel: 'clinical-v3',
+          currentStepIndex: 1,
+          weights: { stable: 50, canary: 50 },
+          pauseStartTime: at.pauseStartTime,
+        });
         expect(s.failedAnalyses ?? 0).toBe(0);
         expect(s.rejectedModel).toBeUndefined();
         expect((await canaryDeployment('held'))?.spec?.replicas).toBe(1);
@@ -446,20 +552,32 @@ describe('canary rollouts under failure', () => {
       const resumeMs = Date.now() - backAt;
       expect(resumeMs).toBeLessThan(2 * INTERVAL_S * 1000);
       const s = await status('held');
-      expect(s.history?.at(-1)).toMatchObject({ model: 'clinical-v3', previousModel: 'clinical-v1', outcome: 'Promoted' });
+      expect(s.history?.at(-1)).toMatchObject({
+        model: 'clinical-v3',
+        previousModel: 'clinical-v1',
+        outcome: 'Promoted',
+      });
       expect(s.rejectedModel).toBeUndefined();
-      es = await eventually(async () => {
-        const es = await events('held');
-        expect(notes(es, 'RolloutPromoted')).toHaveLength(1);
-        return es;
-      }, 10_000, 250);
+      es = await eventually(
+        async () => {
+          const es = await events('held');
+          expect(notes(es, 'RolloutPromoted')).toHaveLength(1);
+          return es;
+        },
+        10_000,
+        250,
+      );
       expect(notes(es, 'StepCompleted')).toEqual(['Step 1/2 completed (25%)', 'Step 2/2 completed (50%)']);
       expect(notes(es, 'RolloutAborted')).toEqual([]);
       // 100 % on the new model: the stable track runs it and the candidate's Deployment is gone.
-      await eventually(async () => {
-        expect(await status('held')).toMatchObject({ phase: 'Healthy', weights: { stable: 100, canary: 0 } });
-        expect(await canaryDeployment('held')).toBeUndefined();
-      }, 90_000, 500);
+      await eventually(
+        async () => {
+          expect(await status('held')).toMatchObject({ phase: 'Healthy', weights: { stable: 100, canary: 0 } });
+          expect(await canaryDeployment('held')).toBeUndefined();
+        },
+        90_000,
+        500,
+      );
 
       console.log(
         `canary resilience: Prometheus cut at step 2/2 (${secs(cutAt - epoch(at.pauseStartTime))} s into its 10 s pause); first inconclusive analysis ${secs(inconclusiveMs)} s after the cut; ` +

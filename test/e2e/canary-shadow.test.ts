@@ -21,7 +21,20 @@ import { builtin } from '../../operator/runtime/resource.js';
 import { labelMatchers, PrometheusClient } from '../../operator/prometheus/client.js';
 import { trainSmallBundle } from '../../server/test-fixtures.js';
 import { createTestNamespace, eventually, useCluster } from '../../local-cluster/testing.js';
-import { Api, installCrds, nerDeployment, nerDeployments, nerModel, nerModels, startOperator, trainBundle, untilPromoted, type NerDeployment, type NerModel, type TestOperator } from './operator-fixture.js';
+import {
+  Api,
+  installCrds,
+  nerDeployment,
+  nerDeployments,
+  nerModel,
+  nerModels,
+  startOperator,
+  trainBundle,
+  untilPromoted,
+  type NerDeployment,
+  type NerModel,
+  type TestOperator,
+} from './operator-fixture.js';
 import { Load } from './load.js';
 
 const { info, kc, core } = useCluster();
@@ -33,21 +46,47 @@ let bundle: Awaited<ReturnType<typeof trainBundle>>;
 
 const ACTION = 'nerops.io/rollout-action';
 const status = async (name: string) => (await api.get<NerDeployment>(nerDeployments, ns, name)).status ?? {};
-const canaryReplicas = async (name: string) => (await api.get<V1Deployment>(builtin.deployments, ns, `${name}-canary`).catch(() => undefined))?.spec?.replicas;
+const canaryReplicas = async (name: string) =>
+  (await api.get<V1Deployment>(builtin.deployments, ns, `${name}-canary`).catch(() => undefined))?.spec?.replicas;
 const eventNotes = (name: string) => api.eventNotes(ns, name);
 /** A summed counter of one track's pods, from Prometheus (0 when there is no series yet). */
-async function counter(metric: string, name: string, track: string, extra: Record<string, string> = {}): Promise<number> {
-  return (await prom.query(`sum(${metric}${labelMatchers({ namespace: ns, deployment: name, track, ...extra })})`)).value ?? 0;
+async function counter(
+  metric: string,
+  name: string,
+  track: string,
+  extra: Record<string, string> = {},
+): Promise<number> {
+  return (
+    (await prom.query(`sum(${metric}${labelMatchers({ namespace: ns, deployment: name, track, ...extra })})`)).value ??
+    0
+  );
 }
 
 async function givenStable(name: string, spec: Record<string, unknown>): Promise<void> {
   await api.create(nerDeployments, ns, nerDeployment(name, 'clinical-v1', { replicas: { min: 1, max: 1 }, ...spec }));
-  await eventually(async () => expect(await status(name)).toMatchObject({ phase: 'Healthy', stableModel: 'clinical-v1', replicas: { ready: 1 } }), 120_000, 500);
+  await eventually(
+    async () =>
+      expect(await status(name)).toMatchObject({
+        phase: 'Healthy',
+        stableModel: 'clinical-v1',
+        replicas: { ready: 1 },
+      }),
+    120_000,
+    500,
+  );
 }
 
 async function whenModelReady(model: string, version: string, b: { uri: string; digest: string }): Promise<number> {
-  await api.create(nerModels, ns, nerModel(model, b.uri, b.digest, (m) => (m.spec.version = version)));
-  await eventually(async () => expect((await api.get<NerModel>(nerModels, ns, model)).status?.phase).toBe('Ready'), 120_000, 250);
+  await api.create(
+    nerModels,
+    ns,
+    nerModel(model, b.uri, b.digest, (m) => (m.spec.version = version)),
+  );
+  await eventually(
+    async () => expect((await api.get<NerModel>(nerModels, ns, model)).status?.phase).toBe('Ready'),
+    120_000,
+    250,
+  );
   return Date.now();
 }
 
@@ -58,7 +97,11 @@ beforeAll(async () => {
   prom = new PrometheusClient({ url: info.prometheusUrl ?? 'http://127.0.0.1:9', timeoutMs: 2000 });
   op = await startOperator(kc, ns, { prometheus: prom });
   await api.create(nerModels, ns, nerModel('clinical-v1', bundle.uri, bundle.digest));
-  await eventually(async () => expect((await api.get<NerModel>(nerModels, ns, 'clinical-v1')).status?.phase).toBe('Ready'), 120_000, 500);
+  await eventually(
+    async () => expect((await api.get<NerModel>(nerModels, ns, 'clinical-v1')).status?.phase).toBe('Ready'),
+    120_000,
+    500,
+  );
 }, 300_000);
 
 afterAll(async () => {
@@ -87,7 +130,11 @@ describe('canary shadow phase', () => {
       const firstPass = await eventually(
         async () => {
           const s = await status('mirror');
-          expect(s).toMatchObject({ canaryModel: 'clinical-v2', weights: { stable: 100, canary: 0 }, lastAnalysis: { outcome: 'Pass', stepIndex: -1 } });
+          expect(s).toMatchObject({
+            canaryModel: 'clinical-v2',
+            weights: { stable: 100, canary: 0 },
+            lastAnalysis: { outcome: 'Pass', stepIndex: -1 },
+          });
           return s.lastAnalysis!;
         },
         180_000,
@@ -98,9 +145,15 @@ describe('canary shadow phase', () => {
       expect(firstPass.message).toMatch(/shadow agreement [\d.]+ >= 0.8/);
       const svc = await api.get<V1Service>(builtin.services, ns, 'mirror');
       expect(svc.spec?.selector).toEqual({ 'nerops.io/deployment': 'mirror', 'nerops.io/track': 'stable' });
-      expect((await api.get<V1Service>(builtin.services, ns, 'mirror-canary')).spec?.selector).toMatchObject({ 'nerops.io/track': 'canary' });
+      expect((await api.get<V1Service>(builtin.services, ns, 'mirror-canary')).spec?.selector).toMatchObject({
+        'nerops.io/track': 'canary',
+      });
       const stablePods = await api.list<V1Pod>(builtin.pods, ns, 'nerops.io/deployment=mirror,nerops.io/track=stable');
-      expect(stablePods.some((p) => p.spec?.containers[0]?.args?.join(' ').includes(`--shadow-url http://mirror-canary.${ns}.svc:8080`))).toBe(true);
+      expect(
+        stablePods.some((p) =>
+          p.spec?.containers[0]?.args?.join(' ').includes(`--shadow-url http://mirror-canary.${ns}.svc:8080`),
+        ),
+      ).toBe(true);
       const shadowOk = await counter('nerops_shadow_requests_total', 'mirror', 'stable', { outcome: 'ok' });
       const shadowFailed = await counter('nerops_shadow_requests_total', 'mirror', 'stable', { outcome: 'error' });
       const canaryServed = await counter('nerops_requests_total', 'mirror', 'canary');
@@ -120,16 +173,29 @@ describe('canary shadow phase', () => {
       const promotedMs = Date.now() - t1;
       expect(seen.has(50)).toBe(true);
       // Events are recorded right after the status write they describe: wait for the last step's.
-      const notes = await eventually(async () => {
-        const notes = await eventNotes('mirror');
-        expect(notes).toContain('StepCompleted: Step 1/1 completed (50%)');
-        return notes;
-      }, 10_000, 250);
-      expect(notes.some((n) => /^StepCompleted: shadow phase completed: .*shadow agreement [\d.]+ >= 0.8/.test(n))).toBe(true);
-      expect((await status('mirror')).history?.at(-1)).toMatchObject({ model: 'clinical-v2', previousModel: 'clinical-v1', outcome: 'Promoted', stepsCompleted: 1 });
+      const notes = await eventually(
+        async () => {
+          const notes = await eventNotes('mirror');
+          expect(notes).toContain('StepCompleted: Step 1/1 completed (50%)');
+          return notes;
+        },
+        10_000,
+        250,
+      );
+      expect(
+        notes.some((n) => /^StepCompleted: shadow phase completed: .*shadow agreement [\d.]+ >= 0.8/.test(n)),
+      ).toBe(true);
+      expect((await status('mirror')).history?.at(-1)).toMatchObject({
+        model: 'clinical-v2',
+        previousModel: 'clinical-v1',
+        outcome: 'Promoted',
+        stepsCompleted: 1,
+      });
       await eventually(async () => expect(await canaryReplicas('mirror')).toBeUndefined(), 60_000, 500);
       expect(load.served.canary).toBeGreaterThan(0);
-      console.log(`canary-shadow: resumed → promoted in ${(promotedMs / 1000).toFixed(1)} s (shadow 10 s, one 50 % step of 5 s, analysis every 5 s); load requests stable/canary ${load.served.stable}/${load.served.canary}, codes ${JSON.stringify(load.codes)}`);
+      console.log(
+        `canary-shadow: resumed → promoted in ${(promotedMs / 1000).toFixed(1)} s (shadow 10 s, one 50 % step of 5 s, analysis every 5 s); load requests stable/canary ${load.served.stable}/${load.served.canary}, codes ${JSON.stringify(load.codes)}`,
+      );
     } finally {
       load.stop();
     }
@@ -140,7 +206,10 @@ describe('canary shadow phase', () => {
     const weak = await trainSmallBundle({ seed: 11, count: 6, epochs: 1, name: 'clinical', version: '1.3.0' });
     const load = await new Load(api.kube, ns, 'disagree', 10).start();
     try {
-      const t0 = await whenModelReady('clinical-v3', '1.3.0', { uri: pathToFileURL(weak.dir).href, digest: weak.digest });
+      const t0 = await whenModelReady('clinical-v3', '1.3.0', {
+        uri: pathToFileURL(weak.dir).href,
+        digest: weak.digest,
+      });
       await api.patch(nerDeployments, ns, 'disagree', { spec: { model: 'clinical-v3' } });
       const firstFail = await eventually(
         async () => {
@@ -152,17 +221,35 @@ describe('canary shadow phase', () => {
         250,
       );
       const failMs = Date.now() - t0;
-      await eventually(async () => {
-        const s = await status('disagree');
-        expect(s).toMatchObject({ phase: 'RolledBack', stableModel: 'clinical-v1', rejectedModel: 'clinical-v3', weights: { stable: 100, canary: 0 } });
-        expect(await canaryReplicas('disagree')).toBe(0);
-      }, 60_000, 250);
+      await eventually(
+        async () => {
+          const s = await status('disagree');
+          expect(s).toMatchObject({
+            phase: 'RolledBack',
+            stableModel: 'clinical-v1',
+            rejectedModel: 'clinical-v3',
+            weights: { stable: 100, canary: 0 },
+          });
+          expect(await canaryReplicas('disagree')).toBe(0);
+        },
+        60_000,
+        250,
+      );
       const s = await status('disagree');
       expect(firstFail.lastAnalysis).toMatchObject({ outcome: 'Fail', stepIndex: -1 });
       expect(firstFail.lastAnalysis?.shadowAgreement).toBeLessThan(0.99);
-      expect(s.abortReason).toMatch(/2 failed analyses > failureLimit 1; last: shadow agreement [\d.]+ < minShadowAgreement 0.99/);
+      expect(s.abortReason).toMatch(
+        /2 failed analyses > failureLimit 1; last: shadow agreement [\d.]+ < minShadowAgreement 0.99/,
+      );
       expect(s.history?.at(-1)).toMatchObject({ model: 'clinical-v3', outcome: 'RolledBack', stepsCompleted: 0 });
-      await eventually(async () => expect((await eventNotes('disagree')).filter((n) => /^AnalysisFailed: shadow phase: analysis failed/.test(n))).toHaveLength(2), 10_000, 250);
+      await eventually(
+        async () =>
+          expect(
+            (await eventNotes('disagree')).filter((n) => /^AnalysisFailed: shadow phase: analysis failed/.test(n)),
+          ).toHaveLength(2),
+        10_000,
+        250,
+      );
       // Mirrored requests reached it (that is how the agreement was measured); user requests never did.
       expect(await counter('nerops_shadow_requests_total', 'disagree', 'stable', { outcome: 'ok' })).toBeGreaterThan(0);
       expect(load.served.canary ?? 0).toBe(0);

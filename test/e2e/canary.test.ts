@@ -17,7 +17,20 @@ import { PrometheusClient } from '../../operator/prometheus/client.js';
 import { DEFAULT_ROLLOUT_STEPS } from '../../operator/api/nerdeployment.js';
 import { trainSmallBundle } from '../../server/test-fixtures.js';
 import { createTestNamespace, eventually, useCluster } from '../../local-cluster/testing.js';
-import { Api, installCrds, nerDeployment, nerDeployments, nerModel, nerModels, startOperator, trainBundle, untilPromoted, type NerDeployment, type NerModel, type TestOperator } from './operator-fixture.js';
+import {
+  Api,
+  installCrds,
+  nerDeployment,
+  nerDeployments,
+  nerModel,
+  nerModels,
+  startOperator,
+  trainBundle,
+  untilPromoted,
+  type NerDeployment,
+  type NerModel,
+  type TestOperator,
+} from './operator-fixture.js';
 import { Load } from './load.js';
 
 const { info, kc, core } = useCluster();
@@ -27,19 +40,41 @@ let op: TestOperator;
 let bundle: Awaited<ReturnType<typeof trainBundle>>;
 
 const status = async (name: string) => (await api.get<NerDeployment>(nerDeployments, ns, name)).status ?? {};
-const canaryReplicas = async (name: string) => (await api.get<V1Deployment>(builtin.deployments, ns, `${name}-canary`).catch(() => undefined))?.spec?.replicas;
+const canaryReplicas = async (name: string) =>
+  (await api.get<V1Deployment>(builtin.deployments, ns, `${name}-canary`).catch(() => undefined))?.spec?.replicas;
 const eventNotes = (name: string) => api.eventNotes(ns, name);
 
 /** Given a NerDeployment serving clinical-v1 on one replica. */
 async function givenStable(name: string, spec: Record<string, unknown>): Promise<void> {
   await api.create(nerDeployments, ns, nerDeployment(name, 'clinical-v1', { replicas: { min: 1, max: 1 }, ...spec }));
-  await eventually(async () => expect(await status(name)).toMatchObject({ phase: 'Healthy', stableModel: 'clinical-v1', replicas: { ready: 1 } }), 120_000, 500);
+  await eventually(
+    async () =>
+      expect(await status(name)).toMatchObject({
+        phase: 'Healthy',
+        stableModel: 'clinical-v1',
+        replicas: { ready: 1 },
+      }),
+    120_000,
+    500,
+  );
 }
 
 /** When a new model becomes Ready (returns the time it did). */
-async function whenModelReady(model: string, version: string, b: { uri: string; digest: string } = bundle): Promise<number> {
-  await api.create(nerModels, ns, nerModel(model, b.uri, b.digest, (m) => (m.spec.version = version)));
-  await eventually(async () => expect((await api.get<NerModel>(nerModels, ns, model)).status?.phase).toBe('Ready'), 120_000, 250);
+async function whenModelReady(
+  model: string,
+  version: string,
+  b: { uri: string; digest: string } = bundle,
+): Promise<number> {
+  await api.create(
+    nerModels,
+    ns,
+    nerModel(model, b.uri, b.digest, (m) => (m.spec.version = version)),
+  );
+  await eventually(
+    async () => expect((await api.get<NerModel>(nerModels, ns, model)).status?.phase).toBe('Ready'),
+    120_000,
+    250,
+  );
   return Date.now();
 }
 
@@ -47,9 +82,15 @@ beforeAll(async () => {
   [bundle] = await Promise.all([trainBundle(), installCrds(kc)]);
   ns = await createTestNamespace(core, 'canary');
   api = new Api(kc);
-  op = await startOperator(kc, ns, { prometheus: new PrometheusClient({ url: info.prometheusUrl ?? 'http://127.0.0.1:9', timeoutMs: 2000 }) });
+  op = await startOperator(kc, ns, {
+    prometheus: new PrometheusClient({ url: info.prometheusUrl ?? 'http://127.0.0.1:9', timeoutMs: 2000 }),
+  });
   await api.create(nerModels, ns, nerModel('clinical-v1', bundle.uri, bundle.digest));
-  await eventually(async () => expect((await api.get<NerModel>(nerModels, ns, 'clinical-v1')).status?.phase).toBe('Ready'), 120_000, 500);
+  await eventually(
+    async () => expect((await api.get<NerModel>(nerModels, ns, 'clinical-v1')).status?.phase).toBe('Ready'),
+    120_000,
+    500,
+  );
 }, 300_000);
 
 afterAll(async () => {
@@ -67,20 +108,35 @@ describe('canary rollouts', () => {
       const seen = await untilPromoted(api, ns, 'good', 'clinical-v2', 420_000);
       const promotedMs = Date.now() - t0;
       // 100 % on the new model: the stable track runs it and the candidate's pods are gone.
-      await eventually(async () => {
-        const s = await status('good');
-        expect(s).toMatchObject({ phase: 'Healthy', weights: { stable: 100, canary: 0 } });
-        expect(await canaryReplicas('good')).toBeUndefined();
-        const pods = await api.list<V1Pod>(builtin.pods, ns, 'nerops.io/deployment=good');
-        expect(pods.every((p) => p.metadata?.labels?.['nerops.io/model'] === 'clinical-v2')).toBe(true);
-      }, 120_000, 500);
+      await eventually(
+        async () => {
+          const s = await status('good');
+          expect(s).toMatchObject({ phase: 'Healthy', weights: { stable: 100, canary: 0 } });
+          expect(await canaryReplicas('good')).toBeUndefined();
+          const pods = await api.list<V1Pod>(builtin.pods, ns, 'nerops.io/deployment=good');
+          expect(pods.every((p) => p.metadata?.labels?.['nerops.io/model'] === 'clinical-v2')).toBe(true);
+        },
+        120_000,
+        500,
+      );
       const fullMs = Date.now() - t0;
       for (const w of DEFAULT_ROLLOUT_STEPS) expect(seen.has(w.weight)).toBe(true);
       const notes = await eventNotes('good');
-      expect(notes).toEqual(expect.arrayContaining(['StepCompleted: Step 1/3 completed (10%)', 'StepCompleted: Step 2/3 completed (25%)', 'StepCompleted: Step 3/3 completed (50%)']));
+      expect(notes).toEqual(
+        expect.arrayContaining([
+          'StepCompleted: Step 1/3 completed (10%)',
+          'StepCompleted: Step 2/3 completed (25%)',
+          'StepCompleted: Step 3/3 completed (50%)',
+        ]),
+      );
       expect(notes.some((n) => n.startsWith('RolloutPromoted'))).toBe(true);
       const s = await status('good');
-      expect(s.history?.at(-1)).toMatchObject({ model: 'clinical-v2', previousModel: 'clinical-v1', outcome: 'Promoted', stepsCompleted: DEFAULT_ROLLOUT_STEPS.length });
+      expect(s.history?.at(-1)).toMatchObject({
+        model: 'clinical-v2',
+        previousModel: 'clinical-v1',
+        outcome: 'Promoted',
+        stepsCompleted: DEFAULT_ROLLOUT_STEPS.length,
+      });
       expect(load.served.canary).toBeGreaterThan(0);
       console.log(
         `canary: default steps ${JSON.stringify(DEFAULT_ROLLOUT_STEPS)} (analysis every 30 s); NerModel Ready → promoted in ${(promotedMs / 1000).toFixed(1)} s, → 100 % on the new model (old pods gone) in ${(fullMs / 1000).toFixed(1)} s; requests stable/canary ${load.served.stable}/${load.served.canary}, codes ${JSON.stringify(load.codes)}`,
@@ -91,31 +147,60 @@ describe('canary rollouts', () => {
   }, 600_000);
 
   it('(2) a candidate slower than maxP95LatencyMs is rolled back after the failure limit', async () => {
-    await givenStable('slow', { rollout: { steps: [{ weight: 50, pauseSeconds: 600 }], analysisIntervalSeconds: 5, minSampleCount: 10, failureLimit: 1, thresholds: { maxP95LatencyMs: 0.05 } } });
+    await givenStable('slow', {
+      rollout: {
+        steps: [{ weight: 50, pauseSeconds: 600 }],
+        analysisIntervalSeconds: 5,
+        minSampleCount: 10,
+        failureLimit: 1,
+        thresholds: { maxP95LatencyMs: 0.05 },
+      },
+    });
     const load = await new Load(api.kube, ns, 'slow', 10).start();
     try {
       await whenModelReady('clinical-v3', '1.2.0');
       await api.patch(nerDeployments, ns, 'slow', { spec: { model: 'clinical-v3' } });
-      const firstFail = await eventually(async () => {
-        const s = await status('slow');
-        expect(s.failedAnalyses ?? (s.rejectedModel ? 2 : 0)).toBeGreaterThanOrEqual(1);
-        return Date.parse(s.lastAnalysis?.time ?? '') || Date.now();
-      }, 180_000, 250);
-      await eventually(async () => {
-        const s = await status('slow');
-        expect(s).toMatchObject({ phase: 'RolledBack', stableModel: 'clinical-v1', rejectedModel: 'clinical-v3', weights: { stable: 100, canary: 0 } });
-        expect(await canaryReplicas('slow')).toBe(0);
-        const canaryPods = await api.list<V1Pod>(builtin.pods, ns, 'nerops.io/deployment=slow,nerops.io/track=canary');
-        expect(canaryPods).toEqual([]);
-      }, 60_000, 250);
+      const firstFail = await eventually(
+        async () => {
+          const s = await status('slow');
+          expect(s.failedAnalyses ?? (s.rejectedModel ? 2 : 0)).toBeGreaterThanOrEqual(1);
+          return Date.parse(s.lastAnalysis?.time ?? '') || Date.now();
+        },
+        180_000,
+        250,
+      );
+      await eventually(
+        async () => {
+          const s = await status('slow');
+          expect(s).toMatchObject({
+            phase: 'RolledBack',
+            stableModel: 'clinical-v1',
+            rejectedModel: 'clinical-v3',
+            weights: { stable: 100, canary: 0 },
+          });
+          expect(await canaryReplicas('slow')).toBe(0);
+          const canaryPods = await api.list<V1Pod>(
+            builtin.pods,
+            ns,
+            'nerops.io/deployment=slow,nerops.io/track=canary',
+          );
+          expect(canaryPods).toEqual([]);
+        },
+        60_000,
+        250,
+      );
       const backMs = Date.now() - firstFail;
       const s = await status('slow');
-      expect(s.abortReason).toMatch(/2 failed analyses > failureLimit 1; last: p95 latency [\d.]+ ms > maxP95LatencyMs 0.05/);
+      expect(s.abortReason).toMatch(
+        /2 failed analyses > failureLimit 1; last: p95 latency [\d.]+ ms > maxP95LatencyMs 0.05/,
+      );
       expect(s.history?.at(-1)).toMatchObject({ model: 'clinical-v3', outcome: 'RolledBack' });
       const notes = await eventNotes('slow');
       expect(notes.filter((n) => n.startsWith('AnalysisFailed'))).toHaveLength(2);
       expect(notes.some((n) => n.startsWith('RolloutAborted') && /p95 latency/.test(n))).toBe(true);
-      console.log(`canary: first failing measurement → all traffic on stable and candidate at zero in ${(backMs / 1000).toFixed(1)} s (analysis interval 5 s, failureLimit 1); abort: ${s.abortReason}`);
+      console.log(
+        `canary: first failing measurement → all traffic on stable and candidate at zero in ${(backMs / 1000).toFixed(1)} s (analysis interval 5 s, failureLimit 1); abort: ${s.abortReason}`,
+      );
       expect(backMs).toBeLessThan(5_000 * 2 + 10_000);
     } finally {
       load.stop();
@@ -131,15 +216,27 @@ describe('canary rollouts', () => {
       await whenModelReady('clinical-v4', '1.3.0', { uri: pathToFileURL(weak.dir).href, digest: weak.digest });
       expect((await api.get<NerModel>(nerModels, ns, 'clinical-v4')).status?.metrics?.micro.f1).toBeLessThan(0.999);
       await api.patch(nerDeployments, ns, 'gated', { spec: { model: 'clinical-v4' } });
-      await eventually(async () => expect((await status('gated')).conditions?.find((c) => c.type === 'CandidateRejected')).toMatchObject({ status: 'True', reason: 'BelowMinF1' }), 30_000, 250);
+      await eventually(
+        async () =>
+          expect((await status('gated')).conditions?.find((c) => c.type === 'CandidateRejected')).toMatchObject({
+            status: 'True',
+            reason: 'BelowMinF1',
+          }),
+        30_000,
+        250,
+      );
       const s = await status('gated');
-      expect(s.conditions?.find((c) => c.type === 'CandidateRejected')?.message).toMatch(/candidate clinical-v4 F1 [\d.]+ is below gates.minF1 0.999/);
+      expect(s.conditions?.find((c) => c.type === 'CandidateRejected')?.message).toMatch(
+        /candidate clinical-v4 F1 [\d.]+ is below gates.minF1 0.999/,
+      );
       // And stays so: no candidate Deployment, no canary request, all weight on stable.
       await new Promise((r) => setTimeout(r, 5000));
       expect(await canaryReplicas('gated')).toBeUndefined();
       expect(load.served.canary ?? 0).toBe(0);
       expect((await status('gated')).weights).toEqual({ stable: 100, canary: 0 });
-      expect((await eventNotes('gated')).some((n) => n.startsWith('CandidateRejected: candidate clinical-v4 F1'))).toBe(true);
+      expect((await eventNotes('gated')).some((n) => n.startsWith('CandidateRejected: candidate clinical-v4 F1'))).toBe(
+        true,
+      );
     } finally {
       load.stop();
       await weak.remove();

@@ -30,7 +30,19 @@ import { trainBundle } from '../../trainer/train.js';
 import { ServiceEndpoints } from '../../local-cluster/service-endpoints.js';
 import { TcpProxy } from '../../local-cluster/tcp-proxy.js';
 import { createTestNamespace, eventually, useCluster } from '../../local-cluster/testing.js';
-import { Api, installCrds, nerDeployment, nerDeployments, nerModel, nerModels, startOperator, untilPromoted, type NerDeployment, type NerModel, type TestOperator } from './operator-fixture.js';
+import {
+  Api,
+  installCrds,
+  nerDeployment,
+  nerDeployments,
+  nerModel,
+  nerModels,
+  startOperator,
+  untilPromoted,
+  type NerDeployment,
+  type NerModel,
+  type TestOperator,
+} from './operator-fixture.js';
 
 const { info, kc, core } = useCluster();
 const INTERVAL_S = 5;
@@ -60,7 +72,10 @@ function policy(name: string, spec: Record<string, unknown>): KubernetesObject &
       window: '20s',
       minSamples: 40,
       consecutiveBreaches: BREACHES,
-      retraining: { datasetUri: pathToFileURL(join(dir, 'dataset')).href, outputUri: pathToFileURL(join(dir, 'runs')).href },
+      retraining: {
+        datasetUri: pathToFileURL(join(dir, 'dataset')).href,
+        outputUri: pathToFileURL(join(dir, 'runs')).href,
+      },
       ...spec,
     },
   };
@@ -71,7 +86,9 @@ const jobsOf = (name: string) => api.list<V1Job>(builtin.jobs, ns, `nerops.io/dr
 const deploymentStatus = async () => (await api.get<NerDeployment>(nerDeployments, ns, 'ner')).status ?? {};
 
 /** Poll both policies every second while `until` runs; returns every state seen per policy and how many evaluations ran. */
-async function watchStates<T>(until: () => Promise<T>): Promise<{ result: T; states: Record<string, Set<DriftState>>; evaluations: Record<string, Set<string>> }> {
+async function watchStates<T>(
+  until: () => Promise<T>,
+): Promise<{ result: T; states: Record<string, Set<DriftState>>; evaluations: Record<string, Set<string>> }> {
   const states: Record<string, Set<DriftState>> = { retrain: new Set(), alert: new Set() };
   const evaluations: Record<string, Set<string>> = { retrain: new Set(), alert: new Set() };
   let done = false;
@@ -101,11 +118,22 @@ beforeAll(async () => {
     writeConll(join(dir, 'train.conll'), generateNotes({ count: 300, seed: 7 })),
     writeConll(join(dir, 'dev.conll'), generateNotes({ count: 400, seed: 1007 })),
     // The annotated data a retraining gets: both vocabularies to learn from, held out on the new one.
-    writeConll(join(dir, 'dataset', 'train.conll'), [...generateNotes({ count: 300, seed: 8 }), ...generateNotes({ count: 300, seed: 9, vocabulary: 'shifted' })]),
+    writeConll(join(dir, 'dataset', 'train.conll'), [
+      ...generateNotes({ count: 300, seed: 8 }),
+      ...generateNotes({ count: 300, seed: 9, vocabulary: 'shifted' }),
+    ]),
     writeConll(join(dir, 'dataset', 'dev.conll'), generateNotes({ count: 400, seed: 1009, vocabulary: 'shifted' })),
     installCrds(kc),
   ]);
-  const v1 = await trainBundle({ trainFile: join(dir, 'train.conll'), devFile: join(dir, 'dev.conll'), outDir: join(dir, 'v1'), seed: 7, epochs: 3, name: 'clinical', version: '1.0.0' });
+  const v1 = await trainBundle({
+    trainFile: join(dir, 'train.conll'),
+    devFile: join(dir, 'dev.conll'),
+    outDir: join(dir, 'v1'),
+    seed: 7,
+    epochs: 3,
+    name: 'clinical',
+    version: '1.0.0',
+  });
   ns = await createTestNamespace(core, 'drift');
   api = new Api(kc);
   proxy = new TcpProxy(new URL(info.prometheusUrl ?? 'http://127.0.0.1:9'));
@@ -114,10 +142,23 @@ beforeAll(async () => {
   op = await startOperator(kc, ns, { prometheus }, { prometheus });
   await api.create(nerModels, ns, nerModel('clinical-v1', pathToFileURL(v1.outDir).href, v1.digest));
   // Follows the family: the retrained model (same family, newer) is what the canary rolls out.
-  const nd = nerDeployment('ner', '', { modelSelector: { family: 'clinical' }, replicas: { min: 1, max: 1 }, rollout: { steps: [{ weight: 50, pauseSeconds: 10 }], analysisIntervalSeconds: 5, minSampleCount: 5 } });
+  const nd = nerDeployment('ner', '', {
+    modelSelector: { family: 'clinical' },
+    replicas: { min: 1, max: 1 },
+    rollout: { steps: [{ weight: 50, pauseSeconds: 10 }], analysisIntervalSeconds: 5, minSampleCount: 5 },
+  });
   delete nd.spec.model;
   await api.create(nerDeployments, ns, nd);
-  await eventually(async () => expect(await deploymentStatus()).toMatchObject({ phase: 'Healthy', stableModel: 'clinical-v1', replicas: { ready: 1 } }), 120_000, 500);
+  await eventually(
+    async () =>
+      expect(await deploymentStatus()).toMatchObject({
+        phase: 'Healthy',
+        stableModel: 'clinical-v1',
+        replicas: { ready: 1 },
+      }),
+    120_000,
+    500,
+  );
   endpoints = await new ServiceEndpoints(api.kube, { namespace: ns, service: 'ner' }).start();
   traffic = new TrafficGenerator({ rate: 10, targets: endpoints.targets, nextText: () => NOTES[vocabulary]() }).start();
   // Critical thresholds out of reach (distances are at most 1), so this policy can only go Warning.
@@ -169,11 +210,15 @@ describe('drift → retrain → canary → promote', () => {
     const sentAtShift = traffic.stats.sent;
     vocabulary = 'shifted';
     const shifted = await watchStates(async () => {
-      const job = await eventually(async () => {
-        const jobs = await jobsOf('retrain');
-        expect(jobs).toHaveLength(1);
-        return jobs[0] as V1Job;
-      }, 90_000, 250);
+      const job = await eventually(
+        async () => {
+          const jobs = await jobsOf('retrain');
+          expect(jobs).toHaveLength(1);
+          return jobs[0] as V1Job;
+        },
+        90_000,
+        250,
+      );
       return { job, detectedMs: Date.now() - shiftAt, requests: traffic.stats.sent - sentAtShift };
     });
     const { job, detectedMs, requests } = shifted.result;
@@ -182,54 +227,93 @@ describe('drift → retrain → canary → promote', () => {
     expect(p1.status?.state).toBe('Warning');
     expect(shifted.states.retrain?.has('Critical')).toBe(false);
     expect(p1.status?.activeJob).toMatchObject({ name: job.metadata?.name, trigger: 'Drift' });
-    expect(p1.status?.lastEvaluation?.signals.some((s) => s.level === 'Warning' && (s.breaches ?? 0) >= BREACHES)).toBe(true);
+    expect(p1.status?.lastEvaluation?.signals.some((s) => s.level === 'Warning' && (s.breaches ?? 0) >= BREACHES)).toBe(
+      true,
+    );
     console.log(
       `drift: shifted traffic → retraining Job in ${(detectedMs / 1000).toFixed(1)} s / ${requests} requests (interval ${INTERVAL_S} s, window 20 s, ${BREACHES} breaches); values ${JSON.stringify(p1.status?.lastEvaluation?.signals.map((s) => [s.name, s.value]))}`,
     );
 
     // And `alert` goes Critical: condition and Event, never a Job.
-    await eventually(async () => {
-      const a = await getPolicy('alert');
-      expect(a.status?.state).toBe('Critical');
-      expect(a.status?.conditions?.find((c) => c.type === 'CriticalDrift')).toMatchObject({ status: 'True', reason: 'CriticalThresholdExceeded' });
-    }, 60_000, 500);
+    await eventually(
+      async () => {
+        const a = await getPolicy('alert');
+        expect(a.status?.state).toBe('Critical');
+        expect(a.status?.conditions?.find((c) => c.type === 'CriticalDrift')).toMatchObject({
+          status: 'True',
+          reason: 'CriticalThresholdExceeded',
+        });
+      },
+      60_000,
+      500,
+    );
     // The Event follows the status write that it describes.
-    await eventually(async () => {
-      expect((await api.events(ns, 'alert')).some((e) => e.type === 'Warning' && e.reason === 'DriftCritical')).toBe(true);
-    }, 10_000, 250);
+    await eventually(
+      async () => {
+        expect((await api.events(ns, 'alert')).some((e) => e.type === 'Warning' && e.reason === 'DriftCritical')).toBe(
+          true,
+        );
+      },
+      10_000,
+      250,
+    );
 
     // Then the retrained model is created with lineage, validated, canaried and promoted.
-    const record = await eventually(async () => {
-      const r = (await getPolicy('retrain')).status?.history?.at(-1);
-      expect(r?.outcome, r?.message).toBe('Succeeded');
-      return r;
-    }, 240_000, 500);
+    const record = await eventually(
+      async () => {
+        const r = (await getPolicy('retrain')).status?.history?.at(-1);
+        expect(r?.outcome, r?.message).toBe('Succeeded');
+        return r;
+      },
+      240_000,
+      500,
+    );
     const retrained = record?.model as string;
-    const m = await eventually(async () => {
-      const m = await api.get<NerModel>(nerModels, ns, retrained);
-      expect(m.status?.phase).toBe('Ready');
-      return m;
-    }, 120_000, 500);
-    expect(m.spec.lineage).toMatchObject({ parentModel: 'clinical-v1', driftPolicy: 'retrain', trainingJob: job.metadata?.name });
+    const m = await eventually(
+      async () => {
+        const m = await api.get<NerModel>(nerModels, ns, retrained);
+        expect(m.status?.phase).toBe('Ready');
+        return m;
+      },
+      120_000,
+      500,
+    );
+    expect(m.spec.lineage).toMatchObject({
+      parentModel: 'clinical-v1',
+      driftPolicy: 'retrain',
+      trainingJob: job.metadata?.name,
+    });
     const seenWeights = await untilPromoted(api, ns, 'ner', retrained, 300_000);
     const promotedMs = Date.now() - shiftAt;
-    await eventually(async () => {
-      expect(await deploymentStatus()).toMatchObject({ phase: 'Healthy', weights: { stable: 100, canary: 0 } });
-      const pods = await api.list<V1Pod>(builtin.pods, ns, 'nerops.io/deployment=ner');
-      expect(pods.length).toBeGreaterThan(0);
-      expect(pods.every((p) => p.metadata?.labels?.['nerops.io/model'] === retrained)).toBe(true);
-    }, 120_000, 500);
+    await eventually(
+      async () => {
+        expect(await deploymentStatus()).toMatchObject({ phase: 'Healthy', weights: { stable: 100, canary: 0 } });
+        const pods = await api.list<V1Pod>(builtin.pods, ns, 'nerops.io/deployment=ner');
+        expect(pods.length).toBeGreaterThan(0);
+        expect(pods.every((p) => p.metadata?.labels?.['nerops.io/model'] === retrained)).toBe(true);
+      },
+      120_000,
+      500,
+    );
     const fullMs = Date.now() - shiftAt;
     expect(seenWeights.has(50)).toBe(true);
     expect(traffic.stats.byTrack.canary).toBeGreaterThan(0);
-    expect((await deploymentStatus()).history?.at(-1)).toMatchObject({ model: retrained, previousModel: 'clinical-v1', outcome: 'Promoted' });
+    expect((await deploymentStatus()).history?.at(-1)).toMatchObject({
+      model: retrained,
+      previousModel: 'clinical-v1',
+      outcome: 'Promoted',
+    });
 
     // And the policy now compares the same shifted traffic with the new model's baseline: Healthy.
-    await eventually(async () => {
-      const p = await getPolicy('retrain');
-      expect(p.status?.lastEvaluation?.model).toBe(retrained);
-      expect(p.status?.state).toBe('Healthy');
-    }, 90_000, 500);
+    await eventually(
+      async () => {
+        const p = await getPolicy('retrain');
+        expect(p.status?.lastEvaluation?.model).toBe(retrained);
+        expect(p.status?.state).toBe('Healthy');
+      },
+      90_000,
+      500,
+    );
     expect(await jobsOf('retrain')).toHaveLength(1);
     expect(await jobsOf('alert')).toEqual([]);
     console.log(
@@ -242,7 +326,11 @@ describe('drift → retrain → canary → promote', () => {
     await proxy.cut();
     try {
       for (const name of ['retrain', 'alert']) {
-        await eventually(async () => expect((await getPolicy(name)).status).toMatchObject({ state: 'MetricsUnavailable' }), 30_000, 500);
+        await eventually(
+          async () => expect((await getPolicy(name)).status).toMatchObject({ state: 'MetricsUnavailable' }),
+          30_000,
+          500,
+        );
       }
       await new Promise((r) => setTimeout(r, 3 * INTERVAL_S * 1000));
       for (const name of ['retrain', 'alert']) expect((await getPolicy(name)).status?.state).toBe('MetricsUnavailable');

@@ -11,8 +11,16 @@ export class Load {
   readonly #endpoints: ServiceEndpoints;
   readonly #traffic: TrafficGenerator;
   constructor(kube: KubeClient, namespace: string, name: string, rate: number) {
-    this.#endpoints = new ServiceEndpoints(kube, { namespace, service: name, fallbackSelector: { 'nerops.io/deployment': name } });
-    this.#traffic = new TrafficGenerator({ rate, targets: this.#endpoints.targets, nextText: () => 'History of asthma, started on lisinopril for hypertension.' });
+    this.#endpoints = new ServiceEndpoints(kube, {
+      namespace,
+      service: name,
+      fallbackSelector: { 'nerops.io/deployment': name },
+    });
+    this.#traffic = new TrafficGenerator({
+      rate,
+      targets: this.#endpoints.targets,
+      nextText: () => 'History of asthma, started on lisinopril for hypertension.',
+    });
   }
   /** 2xx answers by track. */
   get served(): Record<string, number> {

@@ -48,7 +48,10 @@ describe('Dockerfile', () => {
   it('builds with npm ci + npm run build and installs production dependencies with .npmrc', () => {
     const all = instructions.join('\n');
     expect(npmCiScript).toMatch(/^npm ci --no-audit --no-fund "\$@"/m);
-    expect(npmCiRuns.map((r) => /npm-ci-checked\.sh( --omit=dev)?/.exec(r)?.[1] ?? '').sort()).toEqual(['', ' --omit=dev']);
+    expect(npmCiRuns.map((r) => /npm-ci-checked\.sh( --omit=dev)?/.exec(r)?.[1] ?? '').sort()).toEqual([
+      '',
+      ' --omit=dev',
+    ]);
     // The wrapper is copied to where the stage runs it.
     for (const st of npmStages) {
       const where = npmCiRun.exec(st.find((l) => npmCiRun.test(l)) ?? '')?.[1] ?? '';

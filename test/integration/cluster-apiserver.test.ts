@@ -26,7 +26,13 @@ describe('apiserver profile', () => {
   });
 
   it('accepts the kubeconfig in kubectl', async () => {
-    const { stdout } = await run(cluster.binaries.kubectl, ['--kubeconfig', cluster.kubeconfigPath, 'version', '-o', 'json']);
+    const { stdout } = await run(cluster.binaries.kubectl, [
+      '--kubeconfig',
+      cluster.kubeconfigPath,
+      'version',
+      '-o',
+      'json',
+    ]);
     const out = JSON.parse(stdout) as { clientVersion: { gitVersion: string }; serverVersion: { gitVersion: string } };
     expect(out.serverVersion.gitVersion).toBe(pinnedVersions().KUBERNETES_VERSION);
     expect(out.clientVersion.gitVersion).toBe(pinnedVersions().KUBERNETES_VERSION);
@@ -34,7 +40,10 @@ describe('apiserver profile', () => {
 
   it('accepts pods without controllers (ServiceAccount admission off) and leaves them Pending', async () => {
     const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
-    const pod = await core.createNamespacedPod({ namespace: 'default', body: { metadata: { name: 'lonely' }, spec: { containers: [{ name: 'c', image: 'x' }] } } });
+    const pod = await core.createNamespacedPod({
+      namespace: 'default',
+      body: { metadata: { name: 'lonely' }, spec: { containers: [{ name: 'c', image: 'x' }] } },
+    });
     expect(pod.spec?.nodeName).toBeUndefined();
     expect(pod.status?.phase).toBe('Pending');
   });

@@ -49,7 +49,8 @@ function run(cmd: string, args: string[], input?: string): Promise<Run> {
 
 async function ok(cmd: string, args: string[], input?: string): Promise<string> {
   const r = await run(cmd, args, input);
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code}:\n${r.stderr}${r.stdout.slice(0, 2000)}`);
+  if (r.code !== 0)
+    throw new Error(`${cmd} ${args.join(' ')} exited ${r.code}:\n${r.stderr}${r.stdout.slice(0, 2000)}`);
   return r.stdout;
 }
 
@@ -82,10 +83,15 @@ function canIArgs(q: Question, sa: { namespace: string; name: string }): string[
   );
 }
 
-const describeQ = (q: Question) => `can-i ${q.verb} ${q.resource}${q.subresource ? `/${q.subresource}` : ''}${q.group ? `.${q.group}` : ''}${q.name ? ` ${q.name}` : ''} in ${q.namespace === 'all' ? 'all namespaces' : q.namespace} (${q.why})`;
+const describeQ = (q: Question) =>
+  `can-i ${q.verb} ${q.resource}${q.subresource ? `/${q.subresource}` : ''}${q.group ? `.${q.group}` : ''}${q.name ? ` ${q.name}` : ''} in ${q.namespace === 'all' ? 'all namespaces' : q.namespace} (${q.why})`;
 
 /** Asks every question (at most 16 kubectl processes at a time); returns those answered otherwise than `expected`. */
-async function wrongAnswers(questions: Question[], sa: { namespace: string; name: string }, expected: 'yes' | 'no'): Promise<string[]> {
+async function wrongAnswers(
+  questions: Question[],
+  sa: { namespace: string; name: string },
+  expected: 'yes' | 'no',
+): Promise<string[]> {
   const wrong: string[] = [];
   let next = 0;
   const worker = async () => {
@@ -94,7 +100,8 @@ async function wrongAnswers(questions: Question[], sa: { namespace: string; name
       const r = await run(kubectl, canIArgs(q, sa));
       const answer = r.stdout.trim().split('\n').at(-1);
       // can-i exits 0 with "yes" and 1 with "no"; anything else is a failed question, not an answer.
-      if (!((r.code === 0 && answer === 'yes') || (r.code === 1 && answer === 'no'))) throw new Error(`${describeQ(q)}: exit ${r.code}: ${r.stderr}${r.stdout}`);
+      if (!((r.code === 0 && answer === 'yes') || (r.code === 1 && answer === 'no')))
+        throw new Error(`${describeQ(q)}: exit ${r.code}: ${r.stderr}${r.stdout}`);
       if (answer !== expected) wrong.push(`${describeQ(q)}: ${answer}`);
     }
   };
@@ -115,8 +122,15 @@ interface Install {
 
 /** The questions each row of the table asks: yes where the operator works. */
 function rowQuestions(install: Install, p: Permission): Question[] {
-  const base = { verb: p.verb, group: p.group, resource: p.resource, ...(p.subresource ? { subresource: p.subresource } : {}), why: `${p.why}; ${p.code}` };
-  if (p.scope === 'leaderElection') return [{ ...base, namespace: install.leaseNamespace, ...(p.byName ? { name: install.leaseName } : {}) }];
+  const base = {
+    verb: p.verb,
+    group: p.group,
+    resource: p.resource,
+    ...(p.subresource ? { subresource: p.subresource } : {}),
+    why: `${p.why}; ${p.code}`,
+  };
+  if (p.scope === 'leaderElection')
+    return [{ ...base, namespace: install.leaseNamespace, ...(p.byName ? { name: install.leaseName } : {}) }];
   const namespaces = install.watched === 'all' ? [install.sa.namespace, install.other] : install.watched;
   const out: Question[] = namespaces.map((namespace) => ({ ...base, namespace }));
   // Informers without --namespace list and watch across all namespaces.
@@ -127,7 +141,14 @@ function rowQuestions(install: Install, p: Permission): Question[] {
 /** What must be refused, whatever the mode. */
 function refusedQuestions(install: Install): Question[] {
   const ns = install.watched === 'all' ? install.other : (install.watched[0] as string);
-  const q = (verb: ApiVerb, group: string, resource: string, why: string, extra: Partial<Question> = {}): Question => ({ verb, group, resource, namespace: ns, why, ...extra });
+  const q = (verb: ApiVerb, group: string, resource: string, why: string, extra: Partial<Question> = {}): Question => ({
+    verb,
+    group,
+    resource,
+    namespace: ns,
+    why,
+    ...extra,
+  });
   const out: Question[] = [
     q('get', '', 'secrets', 'the operator never reads Secrets'),
     q('list', '', 'secrets', 'the operator never reads Secrets'),
@@ -146,15 +167,21 @@ function refusedQuestions(install: Install): Question[] {
     q('patch', 'nerops.io', 'driftpolicies', 'the DriftPolicy controller writes only its status'),
     q('update', 'nerops.io', 'nermodels', 'server-side apply, no update'),
     q('get', 'nerops.io', 'nermodels', 'models are read from the informer cache'),
-    q('delete', 'gateway.networking.k8s.io', 'httproutes', 'the HTTPRoute is the user\'s'),
+    q('delete', 'gateway.networking.k8s.io', 'httproutes', "the HTTPRoute is the user's"),
     q('create', '', 'events', 'Events go through events.k8s.io/v1'),
     q('delete', 'events.k8s.io', 'events', 'Events are only created'),
     q('create', 'rbac.authorization.k8s.io', 'roles', 'no RBAC'),
     q('create', 'rbac.authorization.k8s.io', 'rolebindings', 'no RBAC'),
     q('list', '', 'nodes', 'no cluster-scoped kind', { namespace: 'all' }),
     q('create', 'rbac.authorization.k8s.io', 'clusterrolebindings', 'no cluster-scoped kind', { namespace: 'all' }),
-    q('update', 'coordination.k8s.io', 'leases', 'only the operator\'s own Lease', { namespace: install.leaseNamespace, name: 'someone-elses-lease' }),
-    q('delete', 'coordination.k8s.io', 'leases', 'the Lease is released, never deleted', { namespace: install.leaseNamespace, name: install.leaseName }),
+    q('update', 'coordination.k8s.io', 'leases', "only the operator's own Lease", {
+      namespace: install.leaseNamespace,
+      name: 'someone-elses-lease',
+    }),
+    q('delete', 'coordination.k8s.io', 'leases', 'the Lease is released, never deleted', {
+      namespace: install.leaseNamespace,
+      name: install.leaseName,
+    }),
   ];
   if (install.watched !== 'all') {
     // Namespaced mode: nothing outside the watch namespace (and its Lease there).
@@ -162,12 +189,21 @@ function refusedQuestions(install: Install): Question[] {
       q('list', 'nerops.io', 'nermodels', 'namespaced mode has no cluster-wide access', { namespace: 'all' }),
       q('watch', 'apps', 'deployments', 'namespaced mode has no cluster-wide access', { namespace: 'all' }),
       q('create', 'apps', 'deployments', 'namespaced mode: only the watch namespace', { namespace: install.other }),
-      q('patch', 'nerops.io', 'nerdeployments', 'namespaced mode: only the watch namespace', { namespace: install.other, subresource: 'status' }),
+      q('patch', 'nerops.io', 'nerdeployments', 'namespaced mode: only the watch namespace', {
+        namespace: install.other,
+        subresource: 'status',
+      }),
       q('create', 'events.k8s.io', 'events', 'namespaced mode: only the watch namespace', { namespace: install.other }),
-      q('create', 'coordination.k8s.io', 'leases', 'the Lease lives in the watch namespace', { namespace: install.other }),
+      q('create', 'coordination.k8s.io', 'leases', 'the Lease lives in the watch namespace', {
+        namespace: install.other,
+      }),
     );
   } else {
-    out.push(q('create', 'coordination.k8s.io', 'leases', 'the Lease lives in the release namespace only', { namespace: install.other }));
+    out.push(
+      q('create', 'coordination.k8s.io', 'leases', 'the Lease lives in the release namespace only', {
+        namespace: install.other,
+      }),
+    );
   }
   return out;
 }
@@ -181,8 +217,15 @@ const cleanup: Array<() => Promise<unknown>> = [];
 /** Applies the ServiceAccount and RBAC objects of rendered manifests; cluster-scoped ones are deleted after the file. */
 async function applyRbac(text: string): Promise<KubernetesObject[]> {
   const rbac = objects(text).filter((o) => RBAC_KINDS.includes(o.kind ?? ''));
-  await ok(kubectl, kubectlArgs('apply', '--server-side', '--force-conflicts', '--field-manager=nerops-rbac-test', '-f', '-'), rbac.map((o) => yaml.dump(o)).join('---\n'));
-  for (const o of rbac.filter((o) => o.kind?.startsWith('Cluster'))) cleanup.push(() => run(kubectl, kubectlArgs('delete', o.kind as string, o.metadata?.name as string, '--ignore-not-found')));
+  await ok(
+    kubectl,
+    kubectlArgs('apply', '--server-side', '--force-conflicts', '--field-manager=nerops-rbac-test', '-f', '-'),
+    rbac.map((o) => yaml.dump(o)).join('---\n'),
+  );
+  for (const o of rbac.filter((o) => o.kind?.startsWith('Cluster')))
+    cleanup.push(() =>
+      run(kubectl, kubectlArgs('delete', o.kind as string, o.metadata?.name as string, '--ignore-not-found')),
+    );
   return rbac;
 }
 
@@ -197,10 +240,21 @@ const installs: Array<{ name: string; setup: () => Promise<Install> }> = [
     setup: async () => {
       const ns = await createTestNamespace(core, 'rbac-cl');
       const other = await createTestNamespace(core, 'rbac-cl-other');
-      cleanup.push(() => core.deleteNamespace({ name: ns }), () => core.deleteNamespace({ name: other }));
+      cleanup.push(
+        () => core.deleteNamespace({ name: ns }),
+        () => core.deleteNamespace({ name: other }),
+      );
       const release = `rbac-${Math.random().toString(36).slice(2, 7)}`;
-      const rbac = await applyRbac(await ok(helm, ['template', release, chart, '--namespace', ns, '--set', 'scope.mode=cluster']));
-      expect(rbac.map((o) => o.kind).sort()).toEqual(['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'ServiceAccount']);
+      const rbac = await applyRbac(
+        await ok(helm, ['template', release, chart, '--namespace', ns, '--set', 'scope.mode=cluster']),
+      );
+      expect(rbac.map((o) => o.kind).sort()).toEqual([
+        'ClusterRole',
+        'ClusterRoleBinding',
+        'Role',
+        'RoleBinding',
+        'ServiceAccount',
+      ]);
       return { sa: saOf(rbac), watched: 'all', other, leaseNamespace: ns, leaseName: 'nerops-operator' };
     },
   },
@@ -209,9 +263,26 @@ const installs: Array<{ name: string; setup: () => Promise<Install> }> = [
     setup: async () => {
       const ns = await createTestNamespace(core, 'rbac-ns');
       const watch = await createTestNamespace(core, 'rbac-ns-watch');
-      cleanup.push(() => core.deleteNamespace({ name: ns }), () => core.deleteNamespace({ name: watch }));
+      cleanup.push(
+        () => core.deleteNamespace({ name: ns }),
+        () => core.deleteNamespace({ name: watch }),
+      );
       const release = `rbac-${Math.random().toString(36).slice(2, 7)}`;
-      const rbac = await applyRbac(await ok(helm, ['template', release, chart, '--namespace', ns, '--set', 'scope.mode=namespaced', '--set', `scope.watchNamespace=${watch}`, '--set', 'leaderElection.leaseName=ns-lease']));
+      const rbac = await applyRbac(
+        await ok(helm, [
+          'template',
+          release,
+          chart,
+          '--namespace',
+          ns,
+          '--set',
+          'scope.mode=namespaced',
+          '--set',
+          `scope.watchNamespace=${watch}`,
+          '--set',
+          'leaderElection.leaseName=ns-lease',
+        ]),
+      );
       expect(rbac.map((o) => o.kind).sort()).toEqual(['Role', 'Role', 'RoleBinding', 'RoleBinding', 'ServiceAccount']);
       // The release namespace is not watched: it is the "other" namespace that must stay out of reach.
       return { sa: saOf(rbac), watched: [watch], other: ns, leaseNamespace: watch, leaseName: 'ns-lease' };
@@ -227,22 +298,38 @@ const installs: Array<{ name: string; setup: () => Promise<Install> }> = [
       // names. Rules, bindings and subjects are otherwise exactly the file's.
       const ns = await createTestNamespace(core, 'rbac-kz');
       const other = await createTestNamespace(core, 'rbac-kz-other');
-      cleanup.push(() => core.deleteNamespace({ name: ns }), () => core.deleteNamespace({ name: other }));
+      cleanup.push(
+        () => core.deleteNamespace({ name: ns }),
+        () => core.deleteNamespace({ name: other }),
+      );
       const suffix = `-${ns}`;
       const moved = objects(text)
         .filter((o) => RBAC_KINDS.includes(o.kind ?? ''))
         .map((o) => {
-          const m = structuredClone(o) as KubernetesObject & { roleRef?: { kind: string; name: string }; subjects?: Array<{ namespace?: string }> };
+          const m = structuredClone(o) as KubernetesObject & {
+            roleRef?: { kind: string; name: string };
+            subjects?: Array<{ namespace?: string }>;
+          };
           if (m.metadata?.namespace === installNs) m.metadata.namespace = ns;
           if (m.kind?.startsWith('Cluster') && m.metadata) m.metadata.name += suffix;
           if (m.roleRef?.kind === 'ClusterRole') m.roleRef.name += suffix;
           for (const sub of m.subjects ?? []) if (sub.namespace === installNs) sub.namespace = ns;
           return m;
         });
-      expect(moved.map((o) => o.kind).sort()).toEqual(['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'ServiceAccount']);
+      expect(moved.map((o) => o.kind).sort()).toEqual([
+        'ClusterRole',
+        'ClusterRoleBinding',
+        'Role',
+        'RoleBinding',
+        'ServiceAccount',
+      ]);
       const rbac = await applyRbac(moved.map((o) => yaml.dump(o)).join('---\n'));
-      const deployment = objects(text).find((o) => o.kind === 'Deployment') as KubernetesObject & { spec: { template: { spec: { containers: Array<{ args: string[] }> } } } };
-      const leaseName = deployment.spec.template.spec.containers[0]?.args.find((a) => a.startsWith('--lease-name='))?.split('=')[1] as string;
+      const deployment = objects(text).find((o) => o.kind === 'Deployment') as KubernetesObject & {
+        spec: { template: { spec: { containers: Array<{ args: string[] }> } } };
+      };
+      const leaseName = deployment.spec.template.spec.containers[0]?.args
+        .find((a) => a.startsWith('--lease-name='))
+        ?.split('=')[1] as string;
       expect(leaseName).toBeTruthy();
       return { sa: saOf(rbac), watched: 'all', other, leaseNamespace: ns, leaseName };
     },
@@ -258,24 +345,63 @@ const installs: Array<{ name: string; setup: () => Promise<Install> }> = [
 const HTTPROUTE_CRD = {
   apiVersion: 'apiextensions.k8s.io/v1',
   kind: 'CustomResourceDefinition',
-  metadata: { name: 'httproutes.gateway.networking.k8s.io', annotations: { 'api-approved.kubernetes.io': 'https://github.com/kubernetes-sigs/gateway-api/pull/2466' } },
+  metadata: {
+    name: 'httproutes.gateway.networking.k8s.io',
+    annotations: { 'api-approved.kubernetes.io': 'https://github.com/kubernetes-sigs/gateway-api/pull/2466' },
+  },
   spec: {
     group: 'gateway.networking.k8s.io',
     names: { kind: 'HTTPRoute', listKind: 'HTTPRouteList', plural: 'httproutes', singular: 'httproute' },
     scope: 'Namespaced',
-    versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }, status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } } } }],
+    versions: [
+      {
+        name: 'v1',
+        served: true,
+        storage: true,
+        schema: {
+          openAPIV3Schema: {
+            type: 'object',
+            properties: {
+              spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+              status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+            },
+          },
+        },
+      },
+    ],
   },
 };
 
 beforeAll(async () => {
   // The nerops CRDs and an HTTPRoute CRD, so kubectl resolves every resource name of the table as it would
   // in a user's cluster. The HTTPRoute CRD is created only when absent and left in place (other tests use it).
-  await ok(kubectl, kubectlArgs('apply', '--server-side', '--force-conflicts', '--field-manager=nerops-rbac-test', '-f', join(repoRoot, 'crds')));
+  await ok(
+    kubectl,
+    kubectlArgs(
+      'apply',
+      '--server-side',
+      '--force-conflicts',
+      '--field-manager=nerops-rbac-test',
+      '-f',
+      join(repoRoot, 'crds'),
+    ),
+  );
   if ((await run(kubectl, kubectlArgs('get', 'crd', HTTPROUTE_CRD.metadata.name))).code !== 0) {
     const r = await run(kubectl, kubectlArgs('create', '-f', '-'), JSON.stringify(HTTPROUTE_CRD));
     if (r.code !== 0 && !/AlreadyExists/.test(r.stderr)) throw new Error(`creating the HTTPRoute CRD: ${r.stderr}`);
   }
-  await ok(kubectl, kubectlArgs('wait', '--for=condition=Established', '--timeout=60s', 'crd/nermodels.nerops.io', 'crd/nerdeployments.nerops.io', 'crd/driftpolicies.nerops.io', `crd/${HTTPROUTE_CRD.metadata.name}`));
+  await ok(
+    kubectl,
+    kubectlArgs(
+      'wait',
+      '--for=condition=Established',
+      '--timeout=60s',
+      'crd/nermodels.nerops.io',
+      'crd/nerdeployments.nerops.io',
+      'crd/driftpolicies.nerops.io',
+      `crd/${HTTPROUTE_CRD.metadata.name}`,
+    ),
+  );
 });
 
 afterAll(async () => {

@@ -83,7 +83,8 @@ describe('KWOK nodes', () => {
 
 describe('process nodes', () => {
   it('completes a Job whose pod runs a real process, with its termination message in the pod status', async () => {
-    const script = "require('fs').writeFileSync(process.env.NEROPS_TERMINATION_LOG, 'trained on ' + process.env.POD_IP); console.log('done')";
+    const script =
+      "require('fs').writeFileSync(process.env.NEROPS_TERMINATION_LOG, 'trained on ' + process.env.POD_IP); console.log('done')";
     await batch.createNamespacedJob({ namespace: ns, body: jobSpec('train-ok', script) });
     await eventually(async () => {
       const job = await batch.readNamespacedJob({ name: 'train-ok', namespace: ns });
@@ -113,9 +114,13 @@ describe('process nodes', () => {
   });
 
   it('runs init containers first and shares emptyDir and secret volumes through their mount paths', async () => {
-    await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'token' }, stringData: { token: 's3cret' } } });
+    await core.createNamespacedSecret({
+      namespace: ns,
+      body: { metadata: { name: 'token' }, stringData: { token: 's3cret' } },
+    });
     const write = "require('fs').writeFileSync(process.argv[1], 'fetched by init')";
-    const read = "const fs=require('fs'); fs.writeFileSync('/dev/termination-log', fs.readFileSync(process.argv[1], 'utf8') + ' + ' + fs.readFileSync(process.argv[2], 'utf8'))";
+    const read =
+      "const fs=require('fs'); fs.writeFileSync('/dev/termination-log', fs.readFileSync(process.argv[1], 'utf8') + ' + ' + fs.readFileSync(process.argv[2], 'utf8'))";
     await batch.createNamespacedJob({
       namespace: ns,
       body: {
@@ -126,14 +131,31 @@ describe('process nodes', () => {
             metadata: { labels: { job: 'init-volumes' } },
             spec: {
               restartPolicy: 'Never',
-              volumes: [{ name: 'models', emptyDir: {} }, { name: 'auth', secret: { secretName: 'token' } }],
-              initContainers: [{ name: 'fetch', image: IMAGE, command: ['node', '-e', write, '/models/bundle.txt'], volumeMounts: [{ name: 'models', mountPath: '/models' }] }],
+              volumes: [
+                { name: 'models', emptyDir: {} },
+                { name: 'auth', secret: { secretName: 'token' } },
+              ],
+              initContainers: [
+                {
+                  name: 'fetch',
+                  image: IMAGE,
+                  command: ['node', '-e', write, '/models/bundle.txt'],
+                  volumeMounts: [{ name: 'models', mountPath: '/models' }],
+                },
+              ],
               containers: [
                 {
                   name: 'main',
                   image: IMAGE,
                   // The termination message path is the container's /dev/termination-log, rewritten like any mount.
-                  command: ['node', '-e', read.replace("'/dev/termination-log'", 'process.argv[3]'), '/models/bundle.txt', '/var/run/auth/token', '/dev/termination-log'],
+                  command: [
+                    'node',
+                    '-e',
+                    read.replace("'/dev/termination-log'", 'process.argv[3]'),
+                    '/models/bundle.txt',
+                    '/var/run/auth/token',
+                    '/dev/termination-log',
+                  ],
                   volumeMounts: [
                     { name: 'models', mountPath: '/models', readOnly: true },
                     { name: 'auth', mountPath: '/var/run/auth', readOnly: true },
@@ -187,7 +209,13 @@ describe('process nodes', () => {
       namespace: ns,
       body: {
         metadata: { name: 'cli-help' },
-        spec: { backoffLimit: 0, template: { metadata: { labels: { job: 'cli-help' } }, spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: IMAGE, args: ['--help'] }] } } },
+        spec: {
+          backoffLimit: 0,
+          template: {
+            metadata: { labels: { job: 'cli-help' } },
+            spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: IMAGE, args: ['--help'] }] },
+          },
+        },
       },
     });
     await eventually(async () => {
@@ -202,9 +230,18 @@ describe('garbage collection', () => {
     const labels = { app: 'gc' };
     await apps.createNamespacedDeployment({
       namespace: ns,
-      body: { metadata: { name: 'gc' }, spec: { replicas: 2, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'c', image: 'registry.example/gc:1' }] } } } },
+      body: {
+        metadata: { name: 'gc' },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: labels },
+          template: { metadata: { labels }, spec: { containers: [{ name: 'c', image: 'registry.example/gc:1' }] } },
+        },
+      },
     });
-    await eventually(async () => expect((await podsWithLabel('app=gc')).filter((p) => p.status?.phase === 'Running')).toHaveLength(2));
+    await eventually(async () =>
+      expect((await podsWithLabel('app=gc')).filter((p) => p.status?.phase === 'Running')).toHaveLength(2),
+    );
     await apps.deleteNamespacedDeployment({ name: 'gc', namespace: ns, propagationPolicy: 'Background' });
     await eventually(async () => {
       expect((await apps.listNamespacedReplicaSet({ namespace: ns, labelSelector: 'app=gc' })).items).toHaveLength(0);
@@ -217,8 +254,16 @@ describe('garbage collection', () => {
     await core.createNamespacedPod({
       namespace: ns,
       body: {
-        metadata: { name: 'child', labels: { app: 'child' }, ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: owner.metadata!.uid! }] },
-        spec: { ...processNodePlacement(), terminationGracePeriodSeconds: 5, containers: [{ name: 'main', image: IMAGE, command: ['node', '-e', 'setInterval(() => {}, 1000)'] }] },
+        metadata: {
+          name: 'child',
+          labels: { app: 'child' },
+          ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: owner.metadata!.uid! }],
+        },
+        spec: {
+          ...processNodePlacement(),
+          terminationGracePeriodSeconds: 5,
+          containers: [{ name: 'main', image: IMAGE, command: ['node', '-e', 'setInterval(() => {}, 1000)'] }],
+        },
       },
     });
     const pid = await eventually(async () => {
@@ -263,13 +308,25 @@ describe('Prometheus', () => {
     expect(await (await fetch(`http://${podIp}:9100/metrics`)).text()).toContain('fixture_scrapes_total');
 
     const query = `fixture_scrapes_total{namespace="${ns}",pod="metrics"}`;
-    const result = await eventually(async () => {
-      const res = await fetch(`${info.prometheusUrl}/api/v1/query?query=${encodeURIComponent(query)}`);
-      const body = (await res.json()) as { data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
-      expect(body.data.result).toHaveLength(1);
-      return body.data.result[0]!;
-    }, 30_000, 500);
-    expect(result.metric).toMatchObject({ app: 'metrics-fixture', nerops_dev_model: 'demo-model', namespace: ns, pod: 'metrics', instance: `${podIp}:9100` });
+    const result = await eventually(
+      async () => {
+        const res = await fetch(`${info.prometheusUrl}/api/v1/query?query=${encodeURIComponent(query)}`);
+        const body = (await res.json()) as {
+          data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> };
+        };
+        expect(body.data.result).toHaveLength(1);
+        return body.data.result[0]!;
+      },
+      30_000,
+      500,
+    );
+    expect(result.metric).toMatchObject({
+      app: 'metrics-fixture',
+      nerops_dev_model: 'demo-model',
+      namespace: ns,
+      pod: 'metrics',
+      instance: `${podIp}:9100`,
+    });
     expect(Number(result.value[1])).toBeGreaterThan(0);
   });
 });

@@ -19,7 +19,12 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'nerops-dense-'));
   await writeConll(join(dir, 'train.conll'), generateNotes({ count: 300, seed: 21 }));
   await writeConll(join(dir, 'dev.conll'), generateNotes({ count: 80, seed: 22 }));
-  await writeFile(join(dir, 'unlabeled.txt'), generateNotes({ count: 300, seed: 23 }).map((n) => n.text).join('\n') + '\n');
+  await writeFile(
+    join(dir, 'unlabeled.txt'),
+    generateNotes({ count: 300, seed: 23 })
+      .map((n) => n.text)
+      .join('\n') + '\n',
+  );
   options = {
     trainFile: join(dir, 'train.conll'),
     devFile: join(dir, 'dev.conll'),
@@ -43,8 +48,21 @@ describe('a wide & deep crf bundle', () => {
   it('pins the embedding vocabulary and describes the dense branch in the manifest', async () => {
     const v = await verifyBundle(options.outDir);
     // The linear member beside the wide & deep ones brings the gazetteer (on whenever a linear CRF trains).
-    expect(Object.keys(v.manifest.files).sort()).toEqual(['embedding-vocab.txt', 'gazetteer.tsv', 'metrics.json', 'model.onnx', 'profile.json', 'vocab.txt']);
-    expect(v.manifest.crf?.dense).toMatchObject({ window: 5, embeddingDim: 16, hidden: 16, ensemble: 2, vocabulary: { file: 'embedding-vocab.txt' } });
+    expect(Object.keys(v.manifest.files).sort()).toEqual([
+      'embedding-vocab.txt',
+      'gazetteer.tsv',
+      'metrics.json',
+      'model.onnx',
+      'profile.json',
+      'vocab.txt',
+    ]);
+    expect(v.manifest.crf?.dense).toMatchObject({
+      window: 5,
+      embeddingDim: 16,
+      hidden: 16,
+      ensemble: 2,
+      vocabulary: { file: 'embedding-vocab.txt' },
+    });
     expect(v.manifest.training?.['linearMembers']).toEqual({ count: 1, epochs: 40 });
     const metrics = JSON.parse(await readFile(join(options.outDir, 'metrics.json'), 'utf8'));
     expect(metrics.micro.f1).toBeGreaterThan(0.85);
@@ -81,7 +99,9 @@ describe('a wide & deep crf bundle', () => {
   });
 
   it('refuses to learn embeddings from the dev text it reports held-out numbers on', async () => {
-    await expect(trainBundle({ ...options, unlabeledFiles: [options.devFile as string], outDir: join(dir, 'leak') })).rejects.toThrow(/must not see it/);
+    await expect(
+      trainBundle({ ...options, unlabeledFiles: [options.devFile as string], outDir: join(dir, 'leak') }),
+    ).rejects.toThrow(/must not see it/);
   });
 
   it('refuses a tampered embedding vocabulary', async () => {

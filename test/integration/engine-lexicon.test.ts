@@ -29,7 +29,8 @@ const random = seededRandom(2027);
 
 const { word: madeUpWord, sentences } = madeUpCorpus(random);
 /** Names of one or two made-up words. */
-const names = (n: number) => Array.from({ length: n }, (_, k) => (k % 3 === 0 ? [madeUpWord(), madeUpWord()] : [madeUpWord()]));
+const names = (n: number) =>
+  Array.from({ length: n }, (_, k) => (k % 3 === 0 ? [madeUpWord(), madeUpWord()] : [madeUpWord()]));
 // Many seen names, most labeled once: as in real text, the training set's own gazetteer (jackknifed)
 // vouches for few of them, and the model has to learn what the lexicon's types are worth.
 const diseases = { seen: names(300), unseen: names(18) };
@@ -52,7 +53,14 @@ beforeAll(async () => {
   await writeFile(join(dir, 'train.conll'), formatConll(sentences(diseases.seen, foods.seen, 480)));
   await writeFile(join(dir, 'lists.tsv'), lexiconFile());
   test = sentences(diseases.unseen, foods.unseen, 120);
-  options = { trainFile: join(dir, 'train.conll'), lexiconFiles: [join(dir, 'lists.tsv')], outDir: join(dir, 'with-lexicon'), epochs: 8, seed: 3, name: 'lexicon' };
+  options = {
+    trainFile: join(dir, 'train.conll'),
+    lexiconFiles: [join(dir, 'lists.tsv')],
+    outDir: join(dir, 'with-lexicon'),
+    epochs: 8,
+    seed: 3,
+    name: 'lexicon',
+  };
   await trainBundle(options);
 }, 120_000);
 
@@ -83,7 +91,10 @@ describe('training with an external lexicon', () => {
     const twoWords = diseases.unseen[0] as string[];
     expect(shipped).toContain(`DISEASE\t${twoWords.join(' ')}`);
     // A retraining Job keeps the base model's lexicon.
-    expect(inheritedLexicon(bundle)).toEqual({ text: await readFile(join(options.outDir, LEXICON_FILE), 'utf8'), phrases: 636 });
+    expect(inheritedLexicon(bundle)).toEqual({
+      text: await readFile(join(options.outDir, LEXICON_FILE), 'utf8'),
+      phrases: 636,
+    });
   });
 
   it('refuses a bundle whose lexicon was changed after training', async () => {
@@ -110,7 +121,9 @@ describe('training with an external lexicon', () => {
     // Version 5 had 3 lexicon slots where 6 has 7: read with the wrong layout the model would score garbage.
     const version5 = await edited('version-5', (m) => (m.crf.features.featureVersion = 5));
     const slots = (await verifyBundle(version5)).manifest.crf?.features.slots as number;
-    await expect(loadEngine(version5)).rejects.toThrow(`the manifest says ${slots} feature slots per token, but feature version 5 with its feature groups has ${slots - 4}`);
+    await expect(loadEngine(version5)).rejects.toThrow(
+      `the manifest says ${slots} feature slots per token, but feature version 5 with its feature groups has ${slots - 4}`,
+    );
     const missing = await edited('missing', (m) => delete m.files[LEXICON_FILE]);
     await expect(loadEngine(missing)).rejects.toThrow('features use a lexicon but lexicon.tsv is not in the bundle');
   });
@@ -120,7 +133,10 @@ describe('training with an external lexicon', () => {
     await writeFile(bad, 'DISEASE\tgout\nJane Doe asthma\n');
     const base = ['train', '--train', options.trainFile, '--out', join(dir, 'cli'), '--quiet'];
     const failure = run('node', [CLI, ...base, '--lexicon', bad]);
-    await expect(failure).rejects.toMatchObject({ code: 1, stderr: `ner-ops: train: ${bad}:2: expected 'TYPE<TAB>phrase', found 1 tab-separated columns\n` });
+    await expect(failure).rejects.toMatchObject({
+      code: 1,
+      stderr: `ner-ops: train: ${bad}:2: expected 'TYPE<TAB>phrase', found 1 tab-separated columns\n`,
+    });
     await expect(run('node', [CLI, ...base, '--lexicon', join(dir, 'none.tsv')])).rejects.toMatchObject({
       code: 1,
       stderr: `ner-ops: train: ${join(dir, 'none.tsv')}: lexicon file not found or not readable\n`,

@@ -29,14 +29,26 @@ const { word: madeUpWord, sentences: nameSentences } = madeUpCorpus(random);
 const words = (n: number) => Array.from({ length: n }, madeUpWord);
 const diseases = { seen: words(20), unseen: words(20) };
 const foods = { seen: words(20), unseen: words(20) };
-const sentences = (diseaseWords: string[], foodWords: string[], count: number) => nameSentences(diseaseWords.map((w) => [w]), foodWords.map((w) => [w]), count);
+const sentences = (diseaseWords: string[], foodWords: string[], count: number) =>
+  nameSentences(
+    diseaseWords.map((w) => [w]),
+    foodWords.map((w) => [w]),
+    count,
+  );
 
 /** Diseases near one axis, foods near another, everything else anywhere. */
 function vectorsFile(): string {
   const line = (word: string, axis: number | undefined) =>
     `${word} ${Array.from({ length: DIM }, (_, k) => ((k === axis ? 1 : 0) + (random() - 0.5) * 0.4).toFixed(4)).join(' ')}`;
   const context = [...new Set(TEMPLATES.flat())].filter((w) => w !== '#');
-  return [...[...diseases.seen, ...diseases.unseen].map((w) => line(w, 0)), ...[...foods.seen, ...foods.unseen].map((w) => line(w, 1)), ...context.map((w) => line(w, undefined)), line('unrelated', 2)].join('\n') + '\n';
+  return (
+    [
+      ...[...diseases.seen, ...diseases.unseen].map((w) => line(w, 0)),
+      ...[...foods.seen, ...foods.unseen].map((w) => line(w, 1)),
+      ...context.map((w) => line(w, undefined)),
+      line('unrelated', 2),
+    ].join('\n') + '\n'
+  );
 }
 
 let dir: string;
@@ -84,7 +96,12 @@ describe('training with pretrained word vectors', () => {
   it('records the vectors in the manifest and appends them to the learned ones', async () => {
     const { manifest } = await verifyBundle(options.outDir);
     // Every made-up word and context word occurs in the text; "unrelated" does not and is left out.
-    expect(manifest.training?.['pretrainedVectors']).toEqual({ file: 'vectors.txt', sha256: sha256(await readFile(join(dir, 'vectors.txt'))), dim: DIM, words: 80 + 15 });
+    expect(manifest.training?.['pretrainedVectors']).toEqual({
+      file: 'vectors.txt',
+      sha256: sha256(await readFile(join(dir, 'vectors.txt'))),
+      dim: DIM,
+      words: 80 + 15,
+    });
     expect(manifest.crf?.dense).toMatchObject({ embeddingDim: 2 * DIM });
     const vocabulary = (await readFile(join(options.outDir, 'embedding-vocab.txt'), 'utf8')).split('\n');
     for (const w of [...diseases.unseen, ...foods.unseen]) expect(vocabulary).toContain(w);
@@ -94,18 +111,28 @@ describe('training with pretrained word vectors', () => {
   it('refuses unusable vectors before training, with the file and line', async () => {
     const bad = join(dir, 'bad.txt');
     await writeFile(bad, 'the 1 0 0\npatient 1 0\n');
-    await expect(trainBundle({ ...options, pretrainedVectorsFile: bad, outDir: join(dir, 'bad') })).rejects.toThrow(`${bad}:2: 2 values, expected 3 like the lines before`);
-    await expect(trainBundle({ ...options, pretrainedVectorsFile: join(dir, 'none.txt'), outDir: join(dir, 'none') })).rejects.toThrow(/none\.txt: pretrained vectors file not found/);
-    await expect(trainBundle({ ...options, dense: false, outDir: join(dir, 'linear') })).rejects.toThrow(/cannot be used without it/);
+    await expect(trainBundle({ ...options, pretrainedVectorsFile: bad, outDir: join(dir, 'bad') })).rejects.toThrow(
+      `${bad}:2: 2 values, expected 3 like the lines before`,
+    );
+    await expect(
+      trainBundle({ ...options, pretrainedVectorsFile: join(dir, 'none.txt'), outDir: join(dir, 'none') }),
+    ).rejects.toThrow(/none\.txt: pretrained vectors file not found/);
+    await expect(trainBundle({ ...options, dense: false, outDir: join(dir, 'linear') })).rejects.toThrow(
+      /cannot be used without it/,
+    );
   });
 
   it('the CLI reports them as input errors, not crashes', async () => {
     const base = ['train', '--train', options.trainFile, '--out', join(dir, 'cli'), '--quiet'];
     await expect(run('node', [CLI, ...base, '--embeddings', join(dir, 'none.txt')])).rejects.toMatchObject({
       code: 1,
-      stderr: expect.stringMatching(/^ner-ops: train: .*none\.txt: pretrained vectors file not found or not readable\n$/),
+      stderr: expect.stringMatching(
+        /^ner-ops: train: .*none\.txt: pretrained vectors file not found or not readable\n$/,
+      ),
     });
-    await expect(run('node', [CLI, ...base, '--embeddings', options.pretrainedVectorsFile as string, '--no-dense'])).rejects.toMatchObject({
+    await expect(
+      run('node', [CLI, ...base, '--embeddings', options.pretrainedVectorsFile as string, '--no-dense']),
+    ).rejects.toMatchObject({
       code: 2,
       stderr: expect.stringContaining('--embeddings feeds the MLP branch; it cannot be used with --no-dense'),
     });

@@ -17,7 +17,24 @@ import type { NerEngine } from '../../engine/types.js';
 import { evaluateEngine } from '../../trainer/evaluate.js';
 import { trainBundle } from '../../trainer/train.js';
 
-const SYLLABLES = ['zor', 'vik', 'la', 'mar', 'quen', 'dol', 'bri', 'tash', 'po', 'nev', 'ka', 'rui', 'sel', 'fim', 'go', 'tra'];
+const SYLLABLES = [
+  'zor',
+  'vik',
+  'la',
+  'mar',
+  'quen',
+  'dol',
+  'bri',
+  'tash',
+  'po',
+  'nev',
+  'ka',
+  'rui',
+  'sel',
+  'fim',
+  'go',
+  'tra',
+];
 
 function random(seed: number): () => number {
   let s = seed >>> 0;
@@ -36,22 +53,36 @@ interface Doc {
 /** One document: a definition, then two sentences that reuse the short form. */
 function makeDoc(next: () => number, disease: boolean): Doc {
   // Any initial, so that short forms (three random letters and S) almost never repeat between documents.
-  const word = () => String.fromCharCode(65 + Math.floor(next() * 26)) + Array.from({ length: 2 }, () => SYLLABLES[Math.floor(next() * SYLLABLES.length)] as string).join('');
+  const word = () =>
+    String.fromCharCode(65 + Math.floor(next() * 26)) +
+    Array.from({ length: 2 }, () => SYLLABLES[Math.floor(next() * SYLLABLES.length)] as string).join('');
   const [a, b, c] = [word(), word(), word()];
   const head = disease ? 'syndrome' : 'synthase'; // one initial: the short form's letters must not tell them apart
   const shortForm = `${a[0]}${b[0]}${c[0]}S`;
   const tag = (t: string) => (disease ? t : 'O');
   const definition = disease
-    ? { tokens: ['Patients', 'with', a, b, c, head, '(', shortForm, ')', 'were', 'studied', '.'], labels: ['O', 'O', 'B-DISEASE', 'I-DISEASE', 'I-DISEASE', 'I-DISEASE', 'O', 'B-DISEASE', 'O', 'O', 'O', 'O'] }
-    : { tokens: ['The', a, b, c, head, '(', shortForm, ')', 'was', 'measured', '.'], labels: ['O', 'O', 'O', 'O', 'O', 'O', 'O', 'O', 'O', 'O', 'O'] };
+    ? {
+        tokens: ['Patients', 'with', a, b, c, head, '(', shortForm, ')', 'were', 'studied', '.'],
+        labels: ['O', 'O', 'B-DISEASE', 'I-DISEASE', 'I-DISEASE', 'I-DISEASE', 'O', 'B-DISEASE', 'O', 'O', 'O', 'O'],
+      }
+    : {
+        tokens: ['The', a, b, c, head, '(', shortForm, ')', 'was', 'measured', '.'],
+        labels: ['O', 'O', 'O', 'O', 'O', 'O', 'O', 'O', 'O', 'O', 'O'],
+      };
   const count = String(2 + Math.floor(next() * 40));
   return {
     shortForm,
     disease,
     sentences: [
       definition,
-      { tokens: ['We', 'found', shortForm, 'in', count, 'cases', '.'], labels: ['O', 'O', tag('B-DISEASE'), 'O', 'O', 'O', 'O'] },
-      { tokens: ['Levels', 'of', shortForm, 'were', 'stable', '.'], labels: ['O', 'O', tag('B-DISEASE'), 'O', 'O', 'O'] },
+      {
+        tokens: ['We', 'found', shortForm, 'in', count, 'cases', '.'],
+        labels: ['O', 'O', tag('B-DISEASE'), 'O', 'O', 'O', 'O'],
+      },
+      {
+        tokens: ['Levels', 'of', shortForm, 'were', 'stable', '.'],
+        labels: ['O', 'O', tag('B-DISEASE'), 'O', 'O', 'O'],
+      },
     ],
   };
 }
@@ -61,7 +92,10 @@ function docs(seed: number, count: number): Doc[] {
   return Array.from({ length: count }, (_, i) => makeDoc(next, i % 2 === 0));
 }
 
-const conll = (ds: Doc[]) => ds.flatMap((d) => d.sentences.map((s) => s.tokens.map((t, i) => `${t}\t${s.labels[i]}`).join('\n') + '\n\n')).join('');
+const conll = (ds: Doc[]) =>
+  ds
+    .flatMap((d) => d.sentences.map((s) => s.tokens.map((t, i) => `${t}\t${s.labels[i]}`).join('\n') + '\n\n'))
+    .join('');
 
 let dir: string;
 let engine: NerEngine;
@@ -72,7 +106,15 @@ beforeAll(async () => {
   await writeFile(join(dir, 'train.conll'), conll(docs(1, 240)));
   test = docs(2, 20);
   await writeFile(join(dir, 'dev.conll'), conll(test));
-  await trainBundle({ trainFile: join(dir, 'train.conll'), devFile: join(dir, 'dev.conll'), outDir: join(dir, 'model'), epochs: 8, seed: 1, abbreviations: true, shortFormContext: 3 });
+  await trainBundle({
+    trainFile: join(dir, 'train.conll'),
+    devFile: join(dir, 'dev.conll'),
+    outDir: join(dir, 'model'),
+    epochs: 8,
+    seed: 1,
+    abbreviations: true,
+    shortFormContext: 3,
+  });
   engine = await loadEngine(join(dir, 'model'));
 });
 
@@ -114,7 +156,13 @@ describe('short-form reuse', () => {
   it('does not carry a definition across a -DOCSTART- line of a CoNLL file', async () => {
     // The dev documents with a marker before each, and once more with a marker between each definition
     // and its reuses: there the reuses are in another document and must read as if tagged alone.
-    const file = (cut: boolean) => test.map((d) => `-DOCSTART-\tO\n\n${conll([{ ...d, sentences: d.sentences.slice(0, 1) }])}${cut ? '-DOCSTART-\tO\n\n' : ''}${conll([{ ...d, sentences: d.sentences.slice(1) }])}`).join('');
+    const file = (cut: boolean) =>
+      test
+        .map(
+          (d) =>
+            `-DOCSTART-\tO\n\n${conll([{ ...d, sentences: d.sentences.slice(0, 1) }])}${cut ? '-DOCSTART-\tO\n\n' : ''}${conll([{ ...d, sentences: d.sentences.slice(1) }])}`,
+        )
+        .join('');
     await writeFile(join(dir, 'whole.conll'), file(false));
     await writeFile(join(dir, 'cut.conll'), file(true));
     const whole = await readConll(join(dir, 'whole.conll'));
@@ -138,8 +186,12 @@ describe('short-form reuse', () => {
 
   it('refuses a context without abbreviation features, or one that is not a whole number of sentences, before reading the corpus', async () => {
     const base = { trainFile: join(dir, 'absent.conll'), outDir: join(dir, 'never') };
-    await expect(trainBundle({ ...base, shortFormContext: 3 })).rejects.toThrow('shortFormContext needs the abbreviation features (abbreviations: true)');
-    await expect(trainBundle({ ...base, abbreviations: true, shortFormContext: -1 })).rejects.toThrow('shortFormContext must be a whole number of sentences ≥ 0, got -1');
+    await expect(trainBundle({ ...base, shortFormContext: 3 })).rejects.toThrow(
+      'shortFormContext needs the abbreviation features (abbreviations: true)',
+    );
+    await expect(trainBundle({ ...base, abbreviations: true, shortFormContext: -1 })).rejects.toThrow(
+      'shortFormContext must be a whole number of sentences ≥ 0, got -1',
+    );
     await expect(trainBundle({ ...base, abbreviations: true, shortFormContext: 2.5 })).rejects.toThrow('got 2.5');
   });
 

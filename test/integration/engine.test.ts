@@ -28,7 +28,15 @@ beforeAll(async () => {
   await writeConll(join(dir, 'train.conll'), generateNotes({ count: 600, seed: 11 }));
   await writeConll(join(dir, 'dev.conll'), generateNotes({ count: 150, seed: 12 }));
   bundle = join(dir, 'model');
-  await trainBundle({ trainFile: join(dir, 'train.conll'), devFile: join(dir, 'dev.conll'), outDir: bundle, epochs: 5, seed: 3, name: 'synthetic', version: '1.0.0' });
+  await trainBundle({
+    trainFile: join(dir, 'train.conll'),
+    devFile: join(dir, 'dev.conll'),
+    outDir: bundle,
+    epochs: 5,
+    seed: 3,
+    name: 'synthetic',
+    version: '1.0.0',
+  });
   engine = await loadEngine(bundle);
 });
 
@@ -40,17 +48,33 @@ afterAll(async () => {
 describe('a trained crf bundle', () => {
   it('has every file pinned and a profile and metrics from held-out data', async () => {
     const v = await verifyBundle(bundle);
-    expect(Object.keys(v.manifest.files).sort()).toEqual(['gazetteer.tsv', 'metrics.json', 'model.onnx', 'profile.json', 'vocab.txt']);
+    expect(Object.keys(v.manifest.files).sort()).toEqual([
+      'gazetteer.tsv',
+      'metrics.json',
+      'model.onnx',
+      'profile.json',
+      'vocab.txt',
+    ]);
     const metrics = JSON.parse(await readFile(join(bundle, 'metrics.json'), 'utf8'));
     expect(metrics.heldOut.split).toBe('dev');
     expect(metrics.micro.f1).toBeGreaterThan(0.9);
     expect(engine.profile?.documents).toBe(150);
     expect(Object.keys(engine.profile?.labelDistribution ?? {})).toEqual(['DISEASE', 'TREATMENT']);
-    expect(engine.info).toMatchObject({ name: 'synthetic', version: '1.0.0', format: 'crf', entityTypes: ['DISEASE', 'TREATMENT'], digest: v.digest });
+    expect(engine.info).toMatchObject({
+      name: 'synthetic',
+      version: '1.0.0',
+      format: 'crf',
+      entityTypes: ['DISEASE', 'TREATMENT'],
+      digest: v.digest,
+    });
   });
 
   it('extracts entities with exact offsets from unseen raw text, in batches', async () => {
-    const texts = ['Admitted with community-acquired pneumonia, treated with ceftriaxone and discharged on day 4.', '', 'Vitals stable, BP 128/82.'];
+    const texts = [
+      'Admitted with community-acquired pneumonia, treated with ceftriaxone and discharged on day 4.',
+      '',
+      'Vitals stable, BP 128/82.',
+    ];
     const [first, empty, none] = await engine.extractBatch(texts);
     expect(first?.entities.map((e) => [e.label, e.text])).toEqual([
       ['DISEASE', 'community-acquired pneumonia'],
@@ -86,9 +110,24 @@ describe('a trained crf bundle', () => {
 
   it('is deterministic: same data and seed give the same digest', async () => {
     const again = join(dir, 'again');
-    const result = await trainBundle({ trainFile: join(dir, 'train.conll'), devFile: join(dir, 'dev.conll'), outDir: again, epochs: 5, seed: 3, name: 'synthetic', version: '1.0.0' });
+    const result = await trainBundle({
+      trainFile: join(dir, 'train.conll'),
+      devFile: join(dir, 'dev.conll'),
+      outDir: again,
+      epochs: 5,
+      seed: 3,
+      name: 'synthetic',
+      version: '1.0.0',
+    });
     expect(result.digest).toBe(await bundleDigest(bundle));
-    const other = await trainBundle({ trainFile: join(dir, 'train.conll'), outDir: join(dir, 'other'), epochs: 5, seed: 4, name: 'synthetic', version: '1.0.0' });
+    const other = await trainBundle({
+      trainFile: join(dir, 'train.conll'),
+      outDir: join(dir, 'other'),
+      epochs: 5,
+      seed: 4,
+      name: 'synthetic',
+      version: '1.0.0',
+    });
     expect(other.digest).not.toBe(result.digest);
   });
 });
@@ -98,9 +137,13 @@ describe('bundle verification', () => {
     const copy = join(dir, 'tampered');
     await cp(bundle, copy, { recursive: true });
     await writeFile(join(copy, 'vocab.txt'), 'injected\n', { flag: 'a' });
-    await expect(loadEngine(copy)).rejects.toThrow(/file vocab.txt was modified: sha256 [0-9a-f]{64} does not match the manifest's [0-9a-f]{64}/);
+    await expect(loadEngine(copy)).rejects.toThrow(
+      /file vocab.txt was modified: sha256 [0-9a-f]{64} does not match the manifest's [0-9a-f]{64}/,
+    );
 
-    await expect(loadEngine(bundle, { expectedDigest: 'a'.repeat(64) })).rejects.toThrow(`digest mismatch: expected sha256 ${'a'.repeat(64)}`);
+    await expect(loadEngine(bundle, { expectedDigest: 'a'.repeat(64) })).rejects.toThrow(
+      `digest mismatch: expected sha256 ${'a'.repeat(64)}`,
+    );
 
     const missing = join(dir, 'missing');
     await cp(bundle, missing, { recursive: true });
@@ -130,7 +173,11 @@ describe('token-classification bundles', () => {
     const digest = await packageTokenClassificationBundle(tc, { name: 'tiny-bert', version: '2.0.0' });
     const model = await loadEngine(tc, { expectedDigest: digest });
     try {
-      expect(model.info).toMatchObject({ format: 'token-classification', entityTypes: ['DISEASE', 'DRUG'], name: 'tiny-bert' });
+      expect(model.info).toMatchObject({
+        format: 'token-classification',
+        entityTypes: ['DISEASE', 'DRUG'],
+        name: 'tiny-bert',
+      });
       const text = 'Patient has Diabetes type 2, takes Metformin and insulin glargine for fever.';
       const r = await model.extract(text);
       expect(r.entities.map((e) => [e.label, e.text, text.slice(e.start, e.end)])).toEqual([
@@ -148,8 +195,12 @@ describe('token-classification bundles', () => {
       expect(lr.entities.filter((e) => e.label === 'DISEASE')).toHaveLength(24);
       expect(await model.tagTokens([['fever', 'xyz']])).toEqual([['B-DISEASE', 'O']]);
       // A file of sentences runs in chunks of windows; every sentence keeps its own tags, in order.
-      const many = Array.from({ length: 150 }, (_, i) => (i % 3 === 0 ? ['fever', 'xyz'] : i % 3 === 1 ? ['xyz'] : ['Metformin', 'for', 'diabetes']));
-      const expected = many.map((s) => (s.length === 1 ? ['O'] : s[0] === 'fever' ? ['B-DISEASE', 'O'] : ['B-DRUG', 'O', 'B-DISEASE']));
+      const many = Array.from({ length: 150 }, (_, i) =>
+        i % 3 === 0 ? ['fever', 'xyz'] : i % 3 === 1 ? ['xyz'] : ['Metformin', 'for', 'diabetes'],
+      );
+      const expected = many.map((s) =>
+        s.length === 1 ? ['O'] : s[0] === 'fever' ? ['B-DISEASE', 'O'] : ['B-DRUG', 'O', 'B-DISEASE'],
+      );
       expect(await model.tagTokens(many)).toEqual(expected);
     } finally {
       await model.close();
@@ -160,7 +211,9 @@ describe('token-classification bundles', () => {
     const bad = join(dir, 'bad-transformer');
     await writeTinyTransformer(bad);
     await writeFile(join(bad, 'config.json'), '{"architectures": []}');
-    await expect(packageTokenClassificationBundle(bad, { name: 'x', version: '1' })).rejects.toThrow('config.json: no id2label mapping');
+    await expect(packageTokenClassificationBundle(bad, { name: 'x', version: '1' })).rejects.toThrow(
+      'config.json: no id2label mapping',
+    );
   });
 });
 
@@ -178,21 +231,61 @@ describe('ner-ops CLI on the bundle', () => {
 
     await writeFile(join(dir, 'bad.conll'), 'fever\tB-DISEASE\nonset\tO\n\nand\tO\nthen\tI-DISEASE\n');
     const bad = run('node', [CLI, 'train', '--train', join(dir, 'bad.conll'), '--out', join(dir, 'x')]);
-    await expect(bad).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining(`bad.conll:5: invalid BIO sequence: 'I-DISEASE' follows 'O'`) });
-    await expect(run('node', [CLI, 'train', '--train', join(dir, 'absent.conll'), '--out', join(dir, 'x')])).rejects.toMatchObject({
+    await expect(bad).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining(`bad.conll:5: invalid BIO sequence: 'I-DISEASE' follows 'O'`),
+    });
+    await expect(
+      run('node', [CLI, 'train', '--train', join(dir, 'absent.conll'), '--out', join(dir, 'x')]),
+    ).rejects.toMatchObject({
       stderr: expect.stringContaining('absent.conll: cannot read file: ENOENT'),
     });
-    await expect(run('node', [CLI, 'train', '--train', join(dir, 'dev.conll'), '--out', join(dir, 'x'), '--missed-entity-cost=-1'])).rejects.toMatchObject({
+    await expect(
+      run('node', [
+        CLI,
+        'train',
+        '--train',
+        join(dir, 'dev.conll'),
+        '--out',
+        join(dir, 'x'),
+        '--missed-entity-cost=-1',
+      ]),
+    ).rejects.toMatchObject({
       code: 2,
       stderr: expect.stringContaining("--missed-entity-cost must be ≥ 0, got '-1'"),
     });
-    await expect(run('node', [CLI, 'train', '--train', join(dir, 'dev.conll'), '--out', join(dir, 'x'), '--short-form-context', '5'])).rejects.toMatchObject({
+    await expect(
+      run('node', [
+        CLI,
+        'train',
+        '--train',
+        join(dir, 'dev.conll'),
+        '--out',
+        join(dir, 'x'),
+        '--short-form-context',
+        '5',
+      ]),
+    ).rejects.toMatchObject({
       code: 2,
       stderr: expect.stringContaining('--short-form-context needs --abbreviation-features'),
     });
-    await expect(run('node', [CLI, 'train', '--train', join(dir, 'dev.conll'), '--out', join(dir, 'x'), '--abbreviation-features', '--short-form-context', 'many'])).rejects.toMatchObject({
+    await expect(
+      run('node', [
+        CLI,
+        'train',
+        '--train',
+        join(dir, 'dev.conll'),
+        '--out',
+        join(dir, 'x'),
+        '--abbreviation-features',
+        '--short-form-context',
+        'many',
+      ]),
+    ).rejects.toMatchObject({
       code: 2,
-      stderr: expect.stringContaining("--short-form-context must be a whole number of sentences ≥ 0 or 'off', got 'many'"),
+      stderr: expect.stringContaining(
+        "--short-form-context must be a whole number of sentences ≥ 0 or 'off', got 'many'",
+      ),
     });
   });
 });

@@ -18,9 +18,14 @@ export const TEMPLATES: readonly (readonly string[])[] = [
 
 /** Generators over one seeded `random`, so a test file's corpus is the same on every run. */
 export function madeUpCorpus(random: () => number) {
-  const word = (): string => Array.from({ length: 7 }, () => String.fromCharCode(97 + Math.floor(random() * 26))).join('');
+  const word = (): string =>
+    Array.from({ length: 7 }, () => String.fromCharCode(97 + Math.floor(random() * 26))).join('');
   /** `count` sentences alternating a disease name (labeled) and a food name (O), each name a token list. */
-  const sentences = (diseaseNames: readonly (readonly string[])[], foodNames: readonly (readonly string[])[], count: number): LabeledSentence[] => {
+  const sentences = (
+    diseaseNames: readonly (readonly string[])[],
+    foodNames: readonly (readonly string[])[],
+    count: number,
+  ): LabeledSentence[] => {
     const out: LabeledSentence[] = [];
     for (let i = 0; i < count; i++) {
       const disease = i % 2 === 0;

@@ -21,7 +21,16 @@ import { builtin } from '../../operator/runtime/resource.js';
 import { generateNotes, writeConll } from '../../trainer/synthetic.js';
 import { trainBundle } from '../../trainer/train.js';
 import { createTestNamespace, eventually, useCluster } from '../../local-cluster/testing.js';
-import { Api, nerDeployment, nerDeployments, nerModel, nerModels, untilPromoted, type NerDeployment, type NerModel } from '../e2e/operator-fixture.js';
+import {
+  Api,
+  nerDeployment,
+  nerDeployments,
+  nerModel,
+  nerModels,
+  untilPromoted,
+  type NerDeployment,
+  type NerModel,
+} from '../e2e/operator-fixture.js';
 import { claimWithLoader, installOperator, putOnClaim, trafficJob, uninstallOperator } from './install.js';
 
 const { info, kc, core } = useCluster();
@@ -40,7 +49,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** `ner-ops traffic` from a pod with notes of one vocabulary. */
 function traffic(name: string, vocabulary: 'base' | 'shifted'): Promise<unknown> {
-  const job = trafficJob(name, 'http://ner:8080', 10, 400) as { spec: { template: { spec: { containers: Array<{ args: string[] }> } } } };
+  const job = trafficJob(name, 'http://ner:8080', 10, 400) as {
+    spec: { template: { spec: { containers: Array<{ args: string[] }> } } };
+  };
   job.spec.template.spec.containers[0]!.args.push('--vocabulary', vocabulary);
   return batch.createNamespacedJob({ namespace: ns, body: job as never });
 }
@@ -56,24 +67,52 @@ beforeAll(async () => {
     writeConll(join(dir, 'train.conll'), generateNotes({ count: 300, seed: 7 })),
     writeConll(join(dir, 'dev.conll'), generateNotes({ count: 400, seed: 1007 })),
     // The annotated data a retraining gets: both vocabularies to learn from, held out on the new one.
-    writeConll(join(dir, 'dataset', 'train.conll'), [...generateNotes({ count: 300, seed: 8 }), ...generateNotes({ count: 300, seed: 9, vocabulary: 'shifted' })]),
+    writeConll(join(dir, 'dataset', 'train.conll'), [
+      ...generateNotes({ count: 300, seed: 8 }),
+      ...generateNotes({ count: 300, seed: 9, vocabulary: 'shifted' }),
+    ]),
     writeConll(join(dir, 'dataset', 'dev.conll'), generateNotes({ count: 400, seed: 1009, vocabulary: 'shifted' })),
   ]);
   const [models, datasets, v1] = await Promise.all([
     claimWithLoader(info, core, ns, 'models'),
     claimWithLoader(info, core, ns, 'datasets'),
-    trainBundle({ trainFile: join(dir, 'train.conll'), devFile: join(dir, 'dev.conll'), outDir: join(dir, 'v1'), seed: 7, epochs: 3, name: 'clinical', version: '1.0.0' }),
+    trainBundle({
+      trainFile: join(dir, 'train.conll'),
+      devFile: join(dir, 'dev.conll'),
+      outDir: join(dir, 'v1'),
+      seed: 7,
+      epochs: 3,
+      name: 'clinical',
+      version: '1.0.0',
+    }),
     installOperator(info, { release, namespace: operatorNs, scope: 'cluster', replicas: 1 }),
   ]);
   await putOnClaim(info, ns, models, v1.outDir, 'clinical/1.0.0');
   await putOnClaim(info, ns, datasets, join(dir, 'dataset'), 'clinical');
   await api.create(nerModels, ns, nerModel('clinical-v1', 'pvc://models/clinical/1.0.0', v1.digest));
-  await eventually(async () => expect((await api.get<NerModel>(nerModels, ns, 'clinical-v1')).status?.phase).toBe('Ready'), 240_000, 1000);
+  await eventually(
+    async () => expect((await api.get<NerModel>(nerModels, ns, 'clinical-v1')).status?.phase).toBe('Ready'),
+    240_000,
+    1000,
+  );
   // Follows the family: the retrained model (same family, newer) is what the canary rolls out.
-  const nd = nerDeployment('ner', '', { modelSelector: { family: 'clinical' }, replicas: { min: 1, max: 1 }, rollout: { steps: [{ weight: 50, pauseSeconds: 10 }], analysisIntervalSeconds: 5, minSampleCount: 5 } });
+  const nd = nerDeployment('ner', '', {
+    modelSelector: { family: 'clinical' },
+    replicas: { min: 1, max: 1 },
+    rollout: { steps: [{ weight: 50, pauseSeconds: 10 }], analysisIntervalSeconds: 5, minSampleCount: 5 },
+  });
   delete nd.spec.model;
   await api.create(nerDeployments, ns, nd);
-  await eventually(async () => expect(await deploymentStatus()).toMatchObject({ phase: 'Healthy', stableModel: 'clinical-v1', replicas: { ready: 1 } }), 240_000, 1000);
+  await eventually(
+    async () =>
+      expect(await deploymentStatus()).toMatchObject({
+        phase: 'Healthy',
+        stableModel: 'clinical-v1',
+        replicas: { ready: 1 },
+      }),
+    240_000,
+    1000,
+  );
   await traffic('calm', 'base');
   // Critical thresholds out of reach (distances are at most 1), so this policy can only go Warning.
   const policy: KubernetesObject & { spec: Record<string, unknown> } = {
@@ -116,36 +155,60 @@ describe('drift → retraining Job → validation → canary → promotion, on t
     const shiftAt = Date.now();
     await batch.deleteNamespacedJob({ name: 'calm', namespace: ns, propagationPolicy: 'Background' });
     await traffic('shifted', 'shifted');
-    const job = await eventually(async () => {
-      const jobs = await jobsOf();
-      expect(jobs).toHaveLength(1);
-      return jobs[0] as V1Job;
-    }, 150_000, 1000);
+    const job = await eventually(
+      async () => {
+        const jobs = await jobsOf();
+        expect(jobs).toHaveLength(1);
+        return jobs[0] as V1Job;
+      },
+      150_000,
+      1000,
+    );
     const detectedMs = Date.now() - shiftAt;
     const p1 = await getPolicy();
     expect(p1.status?.state).toBe('Warning');
     expect(p1.status?.activeJob).toMatchObject({ name: job.metadata?.name, trigger: 'Drift' });
     // The default Job mounts the claims of the pvc:// URIs.
-    const claims = (job.spec?.template.spec?.volumes ?? []).map((v) => v.persistentVolumeClaim?.claimName).filter(Boolean);
+    const claims = (job.spec?.template.spec?.volumes ?? [])
+      .map((v) => v.persistentVolumeClaim?.claimName)
+      .filter(Boolean);
     expect(claims).toEqual(expect.arrayContaining(['models', 'datasets']));
 
     // Then the retrained model is created with lineage, validated from the claim, canaried and promoted.
-    const record = await eventually(async () => {
-      const r = (await getPolicy()).status?.history?.at(-1);
-      expect(r?.outcome, r?.message).toBe('Succeeded');
-      return r;
-    }, 300_000, 1000);
+    const record = await eventually(
+      async () => {
+        const r = (await getPolicy()).status?.history?.at(-1);
+        expect(r?.outcome, r?.message).toBe('Succeeded');
+        return r;
+      },
+      300_000,
+      1000,
+    );
     const retrained = record?.model as string;
-    const m = await eventually(async () => {
-      const m = await api.get<NerModel>(nerModels, ns, retrained);
-      expect(m.status?.phase).toBe('Ready');
-      return m;
-    }, 180_000, 1000);
+    const m = await eventually(
+      async () => {
+        const m = await api.get<NerModel>(nerModels, ns, retrained);
+        expect(m.status?.phase).toBe('Ready');
+        return m;
+      },
+      180_000,
+      1000,
+    );
     expect(m.spec.source.uri).toMatch(/^pvc:\/\/models\/runs\//);
-    expect(m.spec.lineage).toMatchObject({ parentModel: 'clinical-v1', driftPolicy: 'retrain', trainingJob: job.metadata?.name });
+    expect(m.spec.lineage).toMatchObject({
+      parentModel: 'clinical-v1',
+      driftPolicy: 'retrain',
+      trainingJob: job.metadata?.name,
+    });
     const seen = await untilPromoted(api, ns, 'ner', retrained, 240_000, 1000);
     expect(seen.has(50)).toBe(true);
-    expect((await deploymentStatus()).history?.at(-1)).toMatchObject({ model: retrained, previousModel: 'clinical-v1', outcome: 'Promoted' });
-    console.log(`real drift: shifted traffic → retraining Job in ${(detectedMs / 1000).toFixed(1)} s; → ${retrained} promoted ${((Date.now() - shiftAt) / 1000).toFixed(1)} s after the shift; held-out F1 new ${record?.f1} vs base ${record?.baseF1}`);
+    expect((await deploymentStatus()).history?.at(-1)).toMatchObject({
+      model: retrained,
+      previousModel: 'clinical-v1',
+      outcome: 'Promoted',
+    });
+    console.log(
+      `real drift: shifted traffic → retraining Job in ${(detectedMs / 1000).toFixed(1)} s; → ${retrained} promoted ${((Date.now() - shiftAt) / 1000).toFixed(1)} s after the shift; held-out F1 new ${record?.f1} vs base ${record?.baseF1}`,
+    );
   }, 600_000);
 });

@@ -32,15 +32,21 @@ export interface InstallOptions {
  * The chart's values for the local image: `npm run image:build` tags `nerops:dev`, and the node has it
  * preloaded (no registry), so the pull policy is Never. The same values are in docs/operations.md.
  */
-export const LOCAL_IMAGE_VALUES = { image: { registry: '', repository: 'nerops', tag: 'dev', pullPolicy: 'Never' } } as const;
+export const LOCAL_IMAGE_VALUES = {
+  image: { registry: '', repository: 'nerops', tag: 'dev', pullPolicy: 'Never' },
+} as const;
 
 export async function helm(info: ClusterInfo, ...args: string[]): Promise<string> {
-  const { stdout } = await execFileAsync(findBinaries().helm!, ['--kubeconfig', info.kubeconfigPath, ...args], { timeout: 600_000 });
+  const { stdout } = await execFileAsync(findBinaries().helm!, ['--kubeconfig', info.kubeconfigPath, ...args], {
+    timeout: 600_000,
+  });
   return stdout;
 }
 
 export async function kubectl(info: ClusterInfo, ...args: string[]): Promise<string> {
-  const { stdout } = await execFileAsync(findBinaries().kubectl!, ['--kubeconfig', info.kubeconfigPath, ...args], { timeout: 120_000 });
+  const { stdout } = await execFileAsync(findBinaries().kubectl!, ['--kubeconfig', info.kubeconfigPath, ...args], {
+    timeout: 120_000,
+  });
   return stdout;
 }
 
@@ -55,7 +61,20 @@ export async function installOperator(info: ClusterInfo, o: InstallOptions): Pro
   };
   const file = join(info.stateDir, `values-${o.release}-${o.namespace}.yaml`);
   await writeFile(file, yaml.dump(values));
-  await helm(info, 'install', o.release, join(repoRoot, 'charts', 'nerops'), '--namespace', o.namespace, '--create-namespace', '--wait', '--timeout', '5m', '--values', file);
+  await helm(
+    info,
+    'install',
+    o.release,
+    join(repoRoot, 'charts', 'nerops'),
+    '--namespace',
+    o.namespace,
+    '--create-namespace',
+    '--wait',
+    '--timeout',
+    '5m',
+    '--values',
+    file,
+  );
 }
 
 /**
@@ -63,7 +82,13 @@ export async function installOperator(info: ClusterInfo, o: InstallOptions): Pro
  * left waiting on it), then `helm uninstall`, then the release's namespace. Names not yet set (a
  * failed setup) are skipped; errors are ignored, since the cluster is thrown away after the run.
  */
-export async function uninstallOperator(info: ClusterInfo, core: CoreV1Api, release: string, namespace: string | undefined, workloads: Array<string | undefined> = []): Promise<void> {
+export async function uninstallOperator(
+  info: ClusterInfo,
+  core: CoreV1Api,
+  release: string,
+  namespace: string | undefined,
+  workloads: Array<string | undefined> = [],
+): Promise<void> {
   for (const n of workloads) if (n) await core.deleteNamespace({ name: n }).catch(() => undefined);
   if (!namespace) return;
   await helm(info, 'uninstall', release, '--namespace', namespace, '--wait', '--timeout', '2m').catch(() => undefined);
@@ -74,7 +99,13 @@ export async function uninstallOperator(info: ClusterInfo, core: CoreV1Api, rele
  * A bound claim of the default StorageClass, and a pod that mounts it at /data, so a test puts files
  * there the way a user does: `kubectl cp` into the pod ({@link putOnClaim}). Works on any cluster.
  */
-export async function claimWithLoader(info: ClusterInfo, core: CoreV1Api, namespace: string, name: string, size = '1Gi'): Promise<string> {
+export async function claimWithLoader(
+  info: ClusterInfo,
+  core: CoreV1Api,
+  namespace: string,
+  name: string,
+  size = '1Gi',
+): Promise<string> {
   await core.createNamespacedPersistentVolumeClaim({
     namespace,
     body: { metadata: { name }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: size } } } },
@@ -85,7 +116,13 @@ export async function claimWithLoader(info: ClusterInfo, core: CoreV1Api, namesp
     body: {
       metadata: { name: pod },
       spec: {
-        securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+        securityContext: {
+          runAsNonRoot: true,
+          runAsUser: 65532,
+          runAsGroup: 65532,
+          fsGroup: 65532,
+          seccompProfile: { type: 'RuntimeDefault' },
+        },
         containers: [
           {
             name: 'loader',
@@ -102,12 +139,22 @@ export async function claimWithLoader(info: ClusterInfo, core: CoreV1Api, namesp
       },
     },
   });
-  await waitFor(`pod ${pod} Running`, async () => (await core.readNamespacedPod({ name: pod, namespace })).status?.phase === 'Running', { timeoutMs: 120_000, intervalMs: 500 });
+  await waitFor(
+    `pod ${pod} Running`,
+    async () => (await core.readNamespacedPod({ name: pod, namespace })).status?.phase === 'Running',
+    { timeoutMs: 120_000, intervalMs: 500 },
+  );
   return pod;
 }
 
 /** Copies the local directory or file `from` into the loader pod's claim at `/data/<to>`. */
-export async function putOnClaim(info: ClusterInfo, namespace: string, loader: string, from: string, to: string): Promise<void> {
+export async function putOnClaim(
+  info: ClusterInfo,
+  namespace: string,
+  loader: string,
+  from: string,
+  to: string,
+): Promise<void> {
   const parent = to.split('/').slice(0, -1).join('/');
   if (parent) await kubectl(info, '-n', namespace, 'exec', loader, '--', 'mkdir', '-p', `/data/${parent}`);
   await kubectl(info, '-n', namespace, 'cp', from, `${loader}:/data/${to}`);
@@ -156,4 +203,3 @@ export async function trafficSummary(info: ClusterInfo, namespace: string, job: 
   const last = log.trim().split('\n').pop() ?? '';
   return JSON.parse(last) as TrafficSummary;
 }
-

@@ -48,7 +48,13 @@ beforeAll(async () => {
     claimWithLoader(info, core, watched, 'models'),
     claimWithLoader(info, core, other, 'models'),
     trainSmallBundle({ seed: 7, count: 200, epochs: 3, name: 'clinical', version: '1.0.0' }),
-    installOperator(info, { release, namespace: operatorNs, scope: 'namespaced', watchNamespace: watched, replicas: 1 }),
+    installOperator(info, {
+      release,
+      namespace: operatorNs,
+      scope: 'namespaced',
+      watchNamespace: watched,
+      replicas: 1,
+    }),
   ]);
   bundle = b;
   await putOnClaim(info, watched, loaderWatched, bundle.dir, 'clinical/1.0.0');
@@ -64,7 +70,11 @@ describe('the namespaced scope', () => {
   it('validates a NerModel in the watched namespace to Ready and leaves one in another namespace alone', async () => {
     await api.create(nerModels, other, nerModel('clinical-v1', 'pvc://models/clinical/1.0.0', bundle.digest));
     await api.create(nerModels, watched, nerModel('clinical-v1', 'pvc://models/clinical/1.0.0', bundle.digest));
-    await eventually(async () => expect((await api.get<NerModel>(nerModels, watched, 'clinical-v1')).status?.phase).toBe('Ready'), 240_000, 1000);
+    await eventually(
+      async () => expect((await api.get<NerModel>(nerModels, watched, 'clinical-v1')).status?.phase).toBe('Ready'),
+      240_000,
+      1000,
+    );
     // Give the operator time it would need to touch the other one too, then look.
     await sleep(15_000);
     const untouched = await api.get<NerModel>(nerModels, other, 'clinical-v1');
@@ -80,12 +90,18 @@ describe('the namespaced scope', () => {
     expect(user).toContain('User "someone" cannot create resource "nermodels" in API group "nerops.io"');
     expect(user).toContain(`in the namespace "${watched}"`);
 
-    const [operator] = await api.list<V1Deployment>(builtin.deployments, operatorNs, `app.kubernetes.io/instance=${release},app.kubernetes.io/component=operator`);
+    const [operator] = await api.list<V1Deployment>(
+      builtin.deployments,
+      operatorNs,
+      `app.kubernetes.io/instance=${release},app.kubernetes.io/component=operator`,
+    );
     const sa = operator?.spec?.template.spec?.serviceAccountName;
     expect(sa).toBeDefined();
     const byOperator = await kubectlCreate(other, model, `--as=system:serviceaccount:${operatorNs}:${sa}`);
     expect(byOperator).toMatch(/forbidden/i);
-    expect(byOperator).toContain(`cannot create resource "nermodels" in API group "nerops.io" in the namespace "${other}"`);
+    expect(byOperator).toContain(
+      `cannot create resource "nermodels" in API group "nerops.io" in the namespace "${other}"`,
+    );
     // Neither request left anything behind.
     await expect(api.get(nerModels, watched, 'not-allowed')).rejects.toThrow();
     await expect(api.get(nerModels, other, 'not-allowed')).rejects.toThrow();

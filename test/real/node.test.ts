@@ -17,13 +17,19 @@ const { info, kc, core } = useCluster();
 const batch = kc.makeApiClient(BatchV1Api);
 let ns: string;
 
-const kubectl = async (...args: string[]): Promise<string> => (await execFileAsync(findBinaries().kubectl!, ['--kubeconfig', info.kubeconfigPath, '-n', ns, ...args])).stdout;
+const kubectl = async (...args: string[]): Promise<string> =>
+  (await execFileAsync(findBinaries().kubectl!, ['--kubeconfig', info.kubeconfigPath, '-n', ns, ...args])).stdout;
 
 /**
  * A one-container Job of the project's image running `node -e <script>` (with `pod` merged into its pod
  * spec and `container` into its container); resolves with the pod's log once it succeeded.
  */
-async function runNode(name: string, script: string, container: Record<string, unknown> = {}, pod: Record<string, unknown> = {}): Promise<string> {
+async function runNode(
+  name: string,
+  script: string,
+  container: Record<string, unknown> = {},
+  pod: Record<string, unknown> = {},
+): Promise<string> {
   const job: V1Job = {
     metadata: { name },
     spec: {
@@ -31,7 +37,15 @@ async function runNode(name: string, script: string, container: Record<string, u
       template: {
         spec: {
           restartPolicy: 'Never',
-          containers: [{ name: 'main', image: PROJECT_IMAGE, imagePullPolicy: 'Never', command: ['node', '-e', script], ...container }],
+          containers: [
+            {
+              name: 'main',
+              image: PROJECT_IMAGE,
+              imagePullPolicy: 'Never',
+              command: ['node', '-e', script],
+              ...container,
+            },
+          ],
           ...pod,
         },
       },
@@ -92,7 +106,11 @@ describe('the real node', () => {
               name: 'echo',
               image: PROJECT_IMAGE,
               imagePullPolicy: 'Never',
-              command: ['node', '-e', "require('http').createServer((q, r) => r.end('hello from ' + require('os').hostname())).listen(8080)"],
+              command: [
+                'node',
+                '-e',
+                "require('http').createServer((q, r) => r.end('hello from ' + require('os').hostname())).listen(8080)",
+              ],
               ports: [{ containerPort: 8080 }],
               readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
             },
@@ -100,8 +118,23 @@ describe('the real node', () => {
         },
       },
     });
-    await core.createNamespacedService({ namespace: ns, body: { metadata: { name: 'echo' }, spec: { selector: { app: 'echo' }, ports: [{ port: 80, targetPort: 8080 }] } } });
-    await eventually(async () => expect((await core.readNamespacedPod({ name: 'echo', namespace: ns })).status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True'), 120_000, 500);
+    await core.createNamespacedService({
+      namespace: ns,
+      body: {
+        metadata: { name: 'echo' },
+        spec: { selector: { app: 'echo' }, ports: [{ port: 80, targetPort: 8080 }] },
+      },
+    });
+    await eventually(
+      async () =>
+        expect(
+          (await core.readNamespacedPod({ name: 'echo', namespace: ns })).status?.conditions?.find(
+            (c) => c.type === 'Ready',
+          )?.status,
+        ).toBe('True'),
+      120_000,
+      500,
+    );
     // A new Service's endpoints reach kube-proxy's rules a moment after the pod is Ready: retry briefly.
     const out = await runNode(
       'dns',
@@ -115,10 +148,18 @@ describe('the real node', () => {
   it('binds a claim of the default StorageClass and keeps what one pod wrote for the next', async () => {
     await core.createNamespacedPersistentVolumeClaim({
       namespace: ns,
-      body: { metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '100Mi' } } } },
+      body: {
+        metadata: { name: 'data' },
+        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '100Mi' } } },
+      },
     });
     const withClaim = (name: string, script: string): Promise<string> =>
-      runNode(name, script, { volumeMounts: [{ name: 'data', mountPath: '/data' }] }, { volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }] });
+      runNode(
+        name,
+        script,
+        { volumeMounts: [{ name: 'data', mountPath: '/data' }] },
+        { volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }] },
+      );
     await withClaim('write', "require('fs').writeFileSync('/data/marker', 'kept')");
     expect(await withClaim('read', "console.log(require('fs').readFileSync('/data/marker', 'utf8'))")).toBe('kept\n');
     const claim = await core.readNamespacedPersistentVolumeClaim({ name: 'data', namespace: ns });

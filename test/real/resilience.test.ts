@@ -20,7 +20,15 @@ import type { NerDeploymentStatus } from '../../operator/api/nerdeployment.js';
 import { builtin } from '../../operator/runtime/resource.js';
 import { trainSmallBundle } from '../../server/test-fixtures.js';
 import { createTestNamespace, eventually, useCluster } from '../../local-cluster/testing.js';
-import { Api, nerDeployment, nerDeployments, nerModel, nerModels, type NerDeployment, type NerModel } from '../e2e/operator-fixture.js';
+import {
+  Api,
+  nerDeployment,
+  nerDeployments,
+  nerModel,
+  nerModels,
+  type NerDeployment,
+  type NerModel,
+} from '../e2e/operator-fixture.js';
 import { claimWithLoader, installOperator, kubectl, putOnClaim, trafficJob, uninstallOperator } from './install.js';
 
 const execFileAsync = promisify(execFile);
@@ -34,15 +42,35 @@ let operatorNs: string;
 let ns: string;
 let api: Api;
 
-const status = async (name: string): Promise<NerDeploymentStatus> => (await api.get<NerDeployment>(nerDeployments, ns, name)).status ?? {};
+const status = async (name: string): Promise<NerDeploymentStatus> =>
+  (await api.get<NerDeployment>(nerDeployments, ns, name)).status ?? {};
 const operatorPods = async () =>
-  (await api.list<V1Pod>(builtin.pods, operatorNs, `app.kubernetes.io/instance=${release},app.kubernetes.io/component=operator`)).filter((p) => !p.metadata?.deletionTimestamp);
-const notes = async (name: string, reason: string) => (await api.events(ns, name)).filter((e) => e.reason === reason).map((e) => e.note ?? '');
+  (
+    await api.list<V1Pod>(
+      builtin.pods,
+      operatorNs,
+      `app.kubernetes.io/instance=${release},app.kubernetes.io/component=operator`,
+    )
+  ).filter((p) => !p.metadata?.deletionTimestamp);
+const notes = async (name: string, reason: string) =>
+  (await api.events(ns, name)).filter((e) => e.reason === reason).map((e) => e.note ?? '');
 
 /** The iptables rule that makes Prometheus unreachable from the pod network (the node's own address). */
 function rejectRule(): string[] {
   const url = new URL(info.prometheusUrl!);
-  return ['INPUT', '-s', info.podSubnet ?? '10.244.0.0/24', '-d', url.hostname, '-p', 'tcp', '--dport', url.port, '-j', 'REJECT'];
+  return [
+    'INPUT',
+    '-s',
+    info.podSubnet ?? '10.244.0.0/24',
+    '-d',
+    url.hostname,
+    '-p',
+    'tcp',
+    '--dport',
+    url.port,
+    '-j',
+    'REJECT',
+  ];
 }
 let ruleAdded = false;
 async function cutPrometheus(): Promise<void> {
@@ -52,7 +80,12 @@ async function cutPrometheus(): Promise<void> {
 async function restorePrometheus(): Promise<void> {
   if (!ruleAdded) return;
   // Delete every copy of the rule (-D removes one per call; it fails once none is left).
-  while (await execFileAsync('iptables', ['-D', ...rejectRule()]).then(() => true, () => false));
+  while (
+    await execFileAsync('iptables', ['-D', ...rejectRule()]).then(
+      () => true,
+      () => false,
+    )
+  );
   ruleAdded = false;
 }
 
@@ -73,18 +106,55 @@ beforeAll(async () => {
   ]);
   await putOnClaim(info, ns, loader, bundle.dir, 'clinical/1.0.0');
   // One bundle, three versions of the model: the stable one and a candidate per scenario.
-  for (const [name, version] of [['clinical-v1', '1.0.0'], ['clinical-v2', '1.1.0'], ['clinical-v3', '1.2.0']] as const) {
-    await api.create(nerModels, ns, nerModel(name, 'pvc://models/clinical/1.0.0', bundle.digest, (m) => (m.spec.version = version)));
+  for (const [name, version] of [
+    ['clinical-v1', '1.0.0'],
+    ['clinical-v2', '1.1.0'],
+    ['clinical-v3', '1.2.0'],
+  ] as const) {
+    await api.create(
+      nerModels,
+      ns,
+      nerModel(name, 'pvc://models/clinical/1.0.0', bundle.digest, (m) => (m.spec.version = version)),
+    );
   }
-  await eventually(async () => {
-    for (const name of ['clinical-v1', 'clinical-v2', 'clinical-v3']) expect((await api.get<NerModel>(nerModels, ns, name)).status?.phase).toBe('Ready');
-  }, 240_000, 1000);
-  const rollout = (pause2: number) => ({ steps: [{ weight: 25, pauseSeconds: 10 }, { weight: 50, pauseSeconds: pause2 }], analysisIntervalSeconds: INTERVAL_S, minSampleCount: 5 });
-  await api.create(nerDeployments, ns, nerDeployment('resume', 'clinical-v1', { replicas: { min: 1, max: 1 }, rollout: rollout(45) }));
-  await api.create(nerDeployments, ns, nerDeployment('held', 'clinical-v1', { replicas: { min: 1, max: 1 }, rollout: rollout(15) }));
-  await eventually(async () => {
-    for (const name of ['resume', 'held']) expect(await status(name)).toMatchObject({ phase: 'Healthy', stableModel: 'clinical-v1', replicas: { ready: 1 } });
-  }, 240_000, 1000);
+  await eventually(
+    async () => {
+      for (const name of ['clinical-v1', 'clinical-v2', 'clinical-v3'])
+        expect((await api.get<NerModel>(nerModels, ns, name)).status?.phase).toBe('Ready');
+    },
+    240_000,
+    1000,
+  );
+  const rollout = (pause2: number) => ({
+    steps: [
+      { weight: 25, pauseSeconds: 10 },
+      { weight: 50, pauseSeconds: pause2 },
+    ],
+    analysisIntervalSeconds: INTERVAL_S,
+    minSampleCount: 5,
+  });
+  await api.create(
+    nerDeployments,
+    ns,
+    nerDeployment('resume', 'clinical-v1', { replicas: { min: 1, max: 1 }, rollout: rollout(45) }),
+  );
+  await api.create(
+    nerDeployments,
+    ns,
+    nerDeployment('held', 'clinical-v1', { replicas: { min: 1, max: 1 }, rollout: rollout(15) }),
+  );
+  await eventually(
+    async () => {
+      for (const name of ['resume', 'held'])
+        expect(await status(name)).toMatchObject({
+          phase: 'Healthy',
+          stableModel: 'clinical-v1',
+          replicas: { ready: 1 },
+        });
+    },
+    240_000,
+    1000,
+  );
 }, 600_000);
 
 afterAll(async () => {
@@ -101,7 +171,11 @@ describe('canary rollouts on the real node under failure', () => {
     const before = await eventually(
       async () => {
         const s = await status('resume');
-        expect(s).toMatchObject({ canaryModel: 'clinical-v2', currentStepIndex: 1, weights: { stable: 50, canary: 50 } });
+        expect(s).toMatchObject({
+          canaryModel: 'clinical-v2',
+          currentStepIndex: 1,
+          weights: { stable: 50, canary: 50 },
+        });
         expect(s.pauseStartTime).toBeDefined();
         return s;
       },
@@ -122,7 +196,12 @@ describe('canary rollouts on the real node under failure', () => {
       async () => {
         const s = await status('resume');
         seen.push(s);
-        if (!newPod) newPod = (await operatorPods()).find((p) => p.metadata?.name !== old!.metadata!.name && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))?.metadata?.name;
+        if (!newPod)
+          newPod = (await operatorPods()).find(
+            (p) =>
+              p.metadata?.name !== old!.metadata!.name &&
+              p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+          )?.metadata?.name;
         if (s.stableModel !== 'clinical-v2') throw new Error(`stable is ${s.stableModel}, step ${s.currentStepIndex}`);
       },
       180_000,
@@ -137,14 +216,20 @@ describe('canary rollouts on the real node under failure', () => {
     expect(newPod, 'a new operator pod became Ready').toBeDefined();
 
     const s = await status('resume');
-    expect(s.history?.at(-1)).toMatchObject({ model: 'clinical-v2', previousModel: 'clinical-v1', outcome: 'Promoted' });
+    expect(s.history?.at(-1)).toMatchObject({
+      model: 'clinical-v2',
+      previousModel: 'clinical-v1',
+      outcome: 'Promoted',
+    });
     // The pause of step 2/2 was not restarted by the new pod: promoted within one pause (+ analysis slack) of its start.
     expect(epoch(s.history?.at(-1)?.endTime) - epoch(before.pauseStartTime)).toBeLessThan((45 + 4 * INTERVAL_S) * 1000);
     await eventually(async () => expect(await notes('resume', 'RolloutPromoted')).toHaveLength(1), 30_000, 1000);
     expect(await notes('resume', 'StepCompleted')).toEqual(['Step 1/2 completed (25%)', 'Step 2/2 completed (50%)']);
     expect(await notes('resume', 'RolloutStarted')).toHaveLength(1);
     expect(await notes('resume', 'RolloutAborted')).toEqual([]);
-    console.log(`real resilience: operator pod deleted ${((deletedAt - epoch(before.pauseStartTime)) / 1000).toFixed(1)} s into step 2/2; new pod ${newPod}; promoted ${((promotedAt - deletedAt) / 1000).toFixed(1)} s after the delete`);
+    console.log(
+      `real resilience: operator pod deleted ${((deletedAt - epoch(before.pauseStartTime)) / 1000).toFixed(1)} s into step 2/2; new pod ${newPod}; promoted ${((promotedAt - deletedAt) / 1000).toFixed(1)} s after the delete`,
+    );
   });
 
   it('Prometheus unreachable mid-rollout: the rollout holds at its step, then promotes once Prometheus is back', async () => {
@@ -154,7 +239,11 @@ describe('canary rollouts on the real node under failure', () => {
     const at = await eventually(
       async () => {
         const s = await status('held');
-        expect(s).toMatchObject({ canaryModel: 'clinical-v3', currentStepIndex: 1, weights: { stable: 50, canary: 50 } });
+        expect(s).toMatchObject({
+          canaryModel: 'clinical-v3',
+          currentStepIndex: 1,
+          weights: { stable: 50, canary: 50 },
+        });
         expect(s.pauseStartTime).toBeDefined();
         return s;
       },
@@ -173,7 +262,11 @@ describe('canary rollouts on the real node under failure', () => {
           expect(s.lastAnalysis).toMatchObject({ stepIndex: 1, outcome: 'Inconclusive' });
           expect(s.lastAnalysis?.message).toMatch(/PrometheusUnreachable: Prometheus at .* is unreachable/);
           expect(s.phase).toBe('Paused');
-          expect(s.conditions?.find((c) => c.type === 'Paused')).toMatchObject({ status: 'True', reason: 'AnalysisInconclusive', message: expect.stringMatching(/^holding at step 2\/2: PrometheusUnreachable/) });
+          expect(s.conditions?.find((c) => c.type === 'Paused')).toMatchObject({
+            status: 'True',
+            reason: 'AnalysisInconclusive',
+            message: expect.stringMatching(/^holding at step 2\/2: PrometheusUnreachable/),
+          });
         },
         60_000,
         500,
@@ -183,7 +276,14 @@ describe('canary rollouts on the real node under failure', () => {
       const holdUntil = Math.max(pauseEnd, Date.now()) + 3 * INTERVAL_S * 1000;
       while (Date.now() < holdUntil) {
         const s = await status('held');
-        expect(s).toMatchObject({ phase: 'Paused', stableModel: 'clinical-v1', canaryModel: 'clinical-v3', currentStepIndex: 1, weights: { stable: 50, canary: 50 }, pauseStartTime: at.pauseStartTime });
+        expect(s).toMatchObject({
+          phase: 'Paused',
+          stableModel: 'clinical-v1',
+          canaryModel: 'clinical-v3',
+          currentStepIndex: 1,
+          weights: { stable: 50, canary: 50 },
+          pauseStartTime: at.pauseStartTime,
+        });
         expect(s.failedAnalyses ?? 0).toBe(0);
         expect(s.rejectedModel).toBeUndefined();
         await sleep(1000);
@@ -202,7 +302,11 @@ describe('canary rollouts on the real node under failure', () => {
     await eventually(async () => expect((await status('held')).stableModel).toBe('clinical-v3'), 90_000, 500);
     const resumeMs = Date.now() - backAt;
     const s = await status('held');
-    expect(s.history?.at(-1)).toMatchObject({ model: 'clinical-v3', previousModel: 'clinical-v1', outcome: 'Promoted' });
+    expect(s.history?.at(-1)).toMatchObject({
+      model: 'clinical-v3',
+      previousModel: 'clinical-v1',
+      outcome: 'Promoted',
+    });
     expect(s.rejectedModel).toBeUndefined();
     await eventually(async () => expect(await notes('held', 'RolloutPromoted')).toHaveLength(1), 30_000, 1000);
     expect(await notes('held', 'StepCompleted')).toEqual(['Step 1/2 completed (25%)', 'Step 2/2 completed (50%)']);

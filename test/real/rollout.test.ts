@@ -17,8 +17,24 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtin } from '../../operator/runtime/resource.js';
 import { trainSmallBundle, type TrainedBundle } from '../../server/test-fixtures.js';
 import { createTestNamespace, eventually, useCluster } from '../../local-cluster/testing.js';
-import { Api, nerDeployment, nerDeployments, nerModel, nerModels, type NerDeployment, type NerModel } from '../e2e/operator-fixture.js';
-import { claimWithLoader, installOperator, kubectl, putOnClaim, trafficJob, trafficSummary, uninstallOperator } from './install.js';
+import {
+  Api,
+  nerDeployment,
+  nerDeployments,
+  nerModel,
+  nerModels,
+  type NerDeployment,
+  type NerModel,
+} from '../e2e/operator-fixture.js';
+import {
+  claimWithLoader,
+  installOperator,
+  kubectl,
+  putOnClaim,
+  trafficJob,
+  trafficSummary,
+  uninstallOperator,
+} from './install.js';
 
 const { info, kc, core } = useCluster();
 const batch = kc.makeApiClient(BatchV1Api);
@@ -56,7 +72,11 @@ afterAll(async () => {
 describe('a chart-installed operator on a real node', () => {
   it('validates a NerModel on a claim to Ready, and rejects one whose digest does not match', async () => {
     await api.create(nerModels, ns, nerModel('clinical-v1', 'pvc://models/clinical/1.0.0', v1.digest));
-    await api.create(nerModels, ns, nerModel('tampered', 'pvc://models/clinical/1.0.0', v2.digest, (m) => (m.spec.version = '9.9.9')));
+    await api.create(
+      nerModels,
+      ns,
+      nerModel('tampered', 'pvc://models/clinical/1.0.0', v2.digest, (m) => (m.spec.version = '9.9.9')),
+    );
     await eventually(async () => expect(await phaseOf('clinical-v1')).toBe('Ready'), 240_000, 1000);
     await eventually(async () => expect(await phaseOf('tampered')).toBe('Rejected'), 240_000, 1000);
     const rejected = await api.get<NerModel>(nerModels, ns, 'tampered');
@@ -65,29 +85,59 @@ describe('a chart-installed operator on a real node', () => {
 
   it('serves the Ready model through its Service and cluster DNS', async () => {
     await api.create(nerDeployments, ns, nerDeployment('notes', 'clinical-v1', { replicas: { min: 1, max: 1 } }));
-    await eventually(async () => expect(await status('notes')).toMatchObject({ phase: 'Healthy', stableModel: 'clinical-v1', replicas: { ready: 1 } }), 240_000, 1000);
+    await eventually(
+      async () =>
+        expect(await status('notes')).toMatchObject({
+          phase: 'Healthy',
+          stableModel: 'clinical-v1',
+          replicas: { ready: 1 },
+        }),
+      240_000,
+      1000,
+    );
     await batch.createNamespacedJob({ namespace: ns, body: trafficJob('smoke', 'http://notes:8080', 5, 4) as never });
-    await eventually(async () => expect((await batch.readNamespacedJob({ name: 'smoke', namespace: ns })).status?.succeeded).toBe(1), 120_000, 1000);
+    await eventually(
+      async () => expect((await batch.readNamespacedJob({ name: 'smoke', namespace: ns })).status?.succeeded).toBe(1),
+      120_000,
+      1000,
+    );
     const summary = await trafficSummary(info, ns, 'smoke');
     expect(summary.sent).toBeGreaterThan(0);
     expect(summary.ok).toBe(summary.sent);
   });
 
   it('promotes a candidate through its canary steps under load', async () => {
-    await api.create(nerModels, ns, nerModel('clinical-v2', 'pvc://models/clinical/1.1.0', v2.digest, (m) => (m.spec.version = '1.1.0')));
+    await api.create(
+      nerModels,
+      ns,
+      nerModel('clinical-v2', 'pvc://models/clinical/1.1.0', v2.digest, (m) => (m.spec.version = '1.1.0')),
+    );
     await eventually(async () => expect(await phaseOf('clinical-v2')).toBe('Ready'), 240_000, 1000);
     await api.patch(nerDeployments, ns, 'notes', {
       spec: { rollout: { steps: [{ weight: 50, pauseSeconds: 10 }], analysisIntervalSeconds: 5, minSampleCount: 5 } },
     });
     await batch.createNamespacedJob({ namespace: ns, body: trafficJob('load', 'http://notes:8080', 10, 150) as never });
     await api.patch(nerDeployments, ns, 'notes', { spec: { model: 'clinical-v2' } });
-    await eventually(async () => expect(await status('notes')).toMatchObject({ phase: 'Healthy', stableModel: 'clinical-v2', weights: { stable: 100, canary: 0 } }), 300_000, 1000);
+    await eventually(
+      async () =>
+        expect(await status('notes')).toMatchObject({
+          phase: 'Healthy',
+          stableModel: 'clinical-v2',
+          weights: { stable: 100, canary: 0 },
+        }),
+      300_000,
+      1000,
+    );
     // What the chart's RBAC must allow: the canary's Deployment and Service deleted after promotion.
-    await eventually(async () => {
-      const children = await api.list<KubernetesObject>(builtin.deployments, ns, 'nerops.io/deployment=notes');
-      expect(children.map((d) => d.metadata?.name)).toEqual(['notes-stable']);
-      await expect(api.get(builtin.services, ns, 'notes-canary')).rejects.toThrow();
-    }, 120_000, 1000);
+    await eventually(
+      async () => {
+        const children = await api.list<KubernetesObject>(builtin.deployments, ns, 'nerops.io/deployment=notes');
+        expect(children.map((d) => d.metadata?.name)).toEqual(['notes-stable']);
+        await expect(api.get(builtin.services, ns, 'notes-canary')).rejects.toThrow();
+      },
+      120_000,
+      1000,
+    );
     const notes = await api.eventNotes(ns, 'notes');
     expect(notes.some((n) => n.startsWith('RolloutPromoted'))).toBe(true);
     const operatorLog = await kubectl(info, '-n', operatorNs, 'logs', `deployment/${release}`, '--tail=-1');

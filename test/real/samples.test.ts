@@ -46,7 +46,15 @@ beforeAll(async () => {
   const [models, datasets, bundle] = await Promise.all([
     claimWithLoader(info, core, ns, 'models'),
     claimWithLoader(info, core, ns, 'datasets'),
-    trainBundle({ trainFile: join(dir, 'train.conll'), devFile: join(dir, 'dev.conll'), outDir: join(dir, 'bundle'), seed: 7, epochs: 3, name: 'clinical-ner', version: '1.2.0' }),
+    trainBundle({
+      trainFile: join(dir, 'train.conll'),
+      devFile: join(dir, 'dev.conll'),
+      outDir: join(dir, 'bundle'),
+      seed: 7,
+      epochs: 3,
+      name: 'clinical-ner',
+      version: '1.2.0',
+    }),
     installOperator(info, { release, namespace: operatorNs, scope: 'cluster', replicas: 1 }),
   ]);
   digest = bundle.digest;
@@ -55,8 +63,17 @@ beforeAll(async () => {
   await putOnClaim(info, ns, datasets, join(dir, 'train.conll'), 'clinical-ner/train.conll');
   // What the samples refer to: the clients' token hashes and the dataset version ConfigMap.
   const token = createHash('sha256').update('sample-client-token').digest('hex');
-  await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'clinical-ner-clients' }, stringData: { 'token-hashes': `${createHash('sha256').update(token).digest('hex')}\n` } } });
-  await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'clinical-ner-dataset' }, data: { version: '1' } } });
+  await core.createNamespacedSecret({
+    namespace: ns,
+    body: {
+      metadata: { name: 'clinical-ner-clients' },
+      stringData: { 'token-hashes': `${createHash('sha256').update(token).digest('hex')}\n` },
+    },
+  });
+  await core.createNamespacedConfigMap({
+    namespace: ns,
+    body: { metadata: { name: 'clinical-ner-dataset' }, data: { version: '1' } },
+  });
 }, 600_000);
 
 afterAll(async () => {
@@ -76,19 +93,34 @@ describe('manifests/samples on the real node', () => {
     await kubectl(info, '-n', ns, 'apply', '-f', join(samples, 'nerdeployment.yaml'));
     await kubectl(info, '-n', ns, 'apply', '-f', join(samples, 'driftpolicy.yaml'));
 
-    await eventually(async () => expect((await api.get<NerModel>(nerModels, ns, 'clinical-ner-1-2-0')).status?.phase).toBe('Ready'), 240_000, 1000);
     await eventually(
-      async () => expect((await api.get<NerDeployment>(nerDeployments, ns, 'clinical-ner')).status).toMatchObject({ phase: 'Healthy', stableModel: 'clinical-ner-1-2-0', replicas: { ready: 2 } }),
+      async () => expect((await api.get<NerModel>(nerModels, ns, 'clinical-ner-1-2-0')).status?.phase).toBe('Ready'),
       240_000,
       1000,
     );
-    const policy = await eventually(async () => {
-      const p = await api.get<DriftPolicy>(driftPolicies, ns, 'clinical-ner-drift');
-      expect(p.status?.state).toBeDefined();
-      return p;
-    }, 120_000, 1000);
+    await eventually(
+      async () =>
+        expect((await api.get<NerDeployment>(nerDeployments, ns, 'clinical-ner')).status).toMatchObject({
+          phase: 'Healthy',
+          stableModel: 'clinical-ner-1-2-0',
+          replicas: { ready: 2 },
+        }),
+      240_000,
+      1000,
+    );
+    const policy = await eventually(
+      async () => {
+        const p = await api.get<DriftPolicy>(driftPolicies, ns, 'clinical-ner-drift');
+        expect(p.status?.state).toBeDefined();
+        return p;
+      },
+      120_000,
+      1000,
+    );
     // No traffic yet: too few samples to judge, but Prometheus answered (not MetricsUnavailable).
     expect(['Healthy', 'InsufficientData']).toContain(policy.status?.state);
-    console.log(`real samples: NerModel Ready, NerDeployment Healthy on 2 replicas, DriftPolicy ${policy.status?.state}`);
+    console.log(
+      `real samples: NerModel Ready, NerDeployment Healthy on 2 replicas, DriftPolicy ${policy.status?.state}`,
+    );
   });
 });

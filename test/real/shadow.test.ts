@@ -16,7 +16,16 @@ import { labelMatchers, PrometheusClient } from '../../operator/prometheus/clien
 import { builtin } from '../../operator/runtime/resource.js';
 import { trainSmallBundle } from '../../server/test-fixtures.js';
 import { createTestNamespace, eventually, useCluster } from '../../local-cluster/testing.js';
-import { Api, nerDeployment, nerDeployments, nerModel, nerModels, untilPromoted, type NerDeployment, type NerModel } from '../e2e/operator-fixture.js';
+import {
+  Api,
+  nerDeployment,
+  nerDeployments,
+  nerModel,
+  nerModels,
+  untilPromoted,
+  type NerDeployment,
+  type NerModel,
+} from '../e2e/operator-fixture.js';
 import { claimWithLoader, installOperator, putOnClaim, trafficJob, uninstallOperator } from './install.js';
 
 const { info, kc, core } = useCluster();
@@ -30,8 +39,16 @@ let prom: PrometheusClient;
 
 const status = async (name: string) => (await api.get<NerDeployment>(nerDeployments, ns, name)).status ?? {};
 /** A summed counter of one track's pods, from Prometheus (0 when there is no series yet). */
-async function counter(metric: string, name: string, track: string, extra: Record<string, string> = {}): Promise<number> {
-  return (await prom.query(`sum(${metric}${labelMatchers({ namespace: ns, deployment: name, track, ...extra })})`)).value ?? 0;
+async function counter(
+  metric: string,
+  name: string,
+  track: string,
+  extra: Record<string, string> = {},
+): Promise<number> {
+  return (
+    (await prom.query(`sum(${metric}${labelMatchers({ namespace: ns, deployment: name, track, ...extra })})`)).value ??
+    0
+  );
 }
 
 beforeAll(async () => {
@@ -46,22 +63,49 @@ beforeAll(async () => {
     installOperator(info, { release, namespace: operatorNs, scope: 'cluster', replicas: 1 }),
   ]);
   await putOnClaim(info, ns, loader, bundle.dir, 'clinical/1.0.0');
-  for (const [name, version] of [['clinical-v1', '1.0.0'], ['clinical-v2', '1.1.0']] as const) {
-    await api.create(nerModels, ns, nerModel(name, 'pvc://models/clinical/1.0.0', bundle.digest, (m) => (m.spec.version = version)));
+  for (const [name, version] of [
+    ['clinical-v1', '1.0.0'],
+    ['clinical-v2', '1.1.0'],
+  ] as const) {
+    await api.create(
+      nerModels,
+      ns,
+      nerModel(name, 'pvc://models/clinical/1.0.0', bundle.digest, (m) => (m.spec.version = version)),
+    );
   }
-  await eventually(async () => {
-    for (const name of ['clinical-v1', 'clinical-v2']) expect((await api.get<NerModel>(nerModels, ns, name)).status?.phase).toBe('Ready');
-  }, 240_000, 1000);
+  await eventually(
+    async () => {
+      for (const name of ['clinical-v1', 'clinical-v2'])
+        expect((await api.get<NerModel>(nerModels, ns, name)).status?.phase).toBe('Ready');
+    },
+    240_000,
+    1000,
+  );
   await api.create(
     nerDeployments,
     ns,
     nerDeployment('mirror', 'clinical-v1', {
       replicas: { min: 1, max: 1 },
       shadow: { percent: 100, durationSeconds: 10 },
-      rollout: { steps: [{ weight: 50, pauseSeconds: 5 }], analysisIntervalSeconds: 5, minSampleCount: 10, failureLimit: 1, thresholds: { minShadowAgreement: 0.8 } },
+      rollout: {
+        steps: [{ weight: 50, pauseSeconds: 5 }],
+        analysisIntervalSeconds: 5,
+        minSampleCount: 10,
+        failureLimit: 1,
+        thresholds: { minShadowAgreement: 0.8 },
+      },
     }),
   );
-  await eventually(async () => expect(await status('mirror')).toMatchObject({ phase: 'Healthy', stableModel: 'clinical-v1', replicas: { ready: 1 } }), 240_000, 1000);
+  await eventually(
+    async () =>
+      expect(await status('mirror')).toMatchObject({
+        phase: 'Healthy',
+        stableModel: 'clinical-v1',
+        replicas: { ready: 1 },
+      }),
+    240_000,
+    1000,
+  );
 }, 600_000);
 
 afterAll(async () => {
@@ -71,14 +115,21 @@ afterAll(async () => {
 
 describe('the canary shadow phase on the real node', () => {
   it('mirrors requests to the candidate, passes on agreement, then runs the step and promotes', async () => {
-    await batch.createNamespacedJob({ namespace: ns, body: trafficJob('load', 'http://mirror:8080', 10, 240) as never });
+    await batch.createNamespacedJob({
+      namespace: ns,
+      body: trafficJob('load', 'http://mirror:8080', 10, 240) as never,
+    });
     // Held at the shadow phase (analyses still run) until its facts are checked.
     await api.patch(nerDeployments, ns, 'mirror', { metadata: { annotations: { [ACTION]: 'pause' } } });
     await api.patch(nerDeployments, ns, 'mirror', { spec: { model: 'clinical-v2' } });
     const firstPass = await eventually(
       async () => {
         const s = await status('mirror');
-        expect(s).toMatchObject({ canaryModel: 'clinical-v2', weights: { stable: 100, canary: 0 }, lastAnalysis: { outcome: 'Pass', stepIndex: -1 } });
+        expect(s).toMatchObject({
+          canaryModel: 'clinical-v2',
+          weights: { stable: 100, canary: 0 },
+          lastAnalysis: { outcome: 'Pass', stepIndex: -1 },
+        });
         return s.lastAnalysis!;
       },
       180_000,
@@ -87,10 +138,19 @@ describe('the canary shadow phase on the real node', () => {
     expect(firstPass.shadowAgreement).toBeGreaterThanOrEqual(0.8);
     expect(firstPass.message).toMatch(/shadow agreement [\d.]+ >= 0.8/);
     // The client Service selects the stable pods only; the candidate is behind <name>-canary.
-    expect((await api.get<V1Service>(builtin.services, ns, 'mirror')).spec?.selector).toEqual({ 'nerops.io/deployment': 'mirror', 'nerops.io/track': 'stable' });
-    expect((await api.get<V1Service>(builtin.services, ns, 'mirror-canary')).spec?.selector).toMatchObject({ 'nerops.io/track': 'canary' });
+    expect((await api.get<V1Service>(builtin.services, ns, 'mirror')).spec?.selector).toEqual({
+      'nerops.io/deployment': 'mirror',
+      'nerops.io/track': 'stable',
+    });
+    expect((await api.get<V1Service>(builtin.services, ns, 'mirror-canary')).spec?.selector).toMatchObject({
+      'nerops.io/track': 'canary',
+    });
     const stablePods = await api.list<V1Pod>(builtin.pods, ns, 'nerops.io/deployment=mirror,nerops.io/track=stable');
-    expect(stablePods.some((p) => p.spec?.containers[0]?.args?.join(' ').includes(`--shadow-url http://mirror-canary.${ns}.svc:8080`))).toBe(true);
+    expect(
+      stablePods.some((p) =>
+        p.spec?.containers[0]?.args?.join(' ').includes(`--shadow-url http://mirror-canary.${ns}.svc:8080`),
+      ),
+    ).toBe(true);
     // Mirrored requests reached the candidate through cluster DNS.
     const shadowOk = await counter('nerops_shadow_requests_total', 'mirror', 'stable', { outcome: 'ok' });
     const canaryServed = await counter('nerops_requests_total', 'mirror', 'canary');
@@ -103,13 +163,26 @@ describe('the canary shadow phase on the real node', () => {
     await api.patch(nerDeployments, ns, 'mirror', { metadata: { annotations: { [ACTION]: 'resume' } } });
     const seen = await untilPromoted(api, ns, 'mirror', 'clinical-v2', 180_000, 500);
     expect(seen.has(50)).toBe(true);
-    const notes = await eventually(async () => {
-      const notes = await api.eventNotes(ns, 'mirror');
-      expect(notes).toContain('StepCompleted: Step 1/1 completed (50%)');
-      return notes;
-    }, 30_000, 1000);
-    expect(notes.some((n) => /^StepCompleted: shadow phase completed: .*shadow agreement [\d.]+ >= 0.8/.test(n))).toBe(true);
-    expect((await status('mirror')).history?.at(-1)).toMatchObject({ model: 'clinical-v2', previousModel: 'clinical-v1', outcome: 'Promoted', stepsCompleted: 1 });
-    console.log(`real shadow: agreement ${firstPass.shadowAgreement} (min 0.8), shadow requests ok ${shadowOk}, candidate requests ${canaryServed}; resumed → promoted in ${((Date.now() - t1) / 1000).toFixed(1)} s`);
+    const notes = await eventually(
+      async () => {
+        const notes = await api.eventNotes(ns, 'mirror');
+        expect(notes).toContain('StepCompleted: Step 1/1 completed (50%)');
+        return notes;
+      },
+      30_000,
+      1000,
+    );
+    expect(notes.some((n) => /^StepCompleted: shadow phase completed: .*shadow agreement [\d.]+ >= 0.8/.test(n))).toBe(
+      true,
+    );
+    expect((await status('mirror')).history?.at(-1)).toMatchObject({
+      model: 'clinical-v2',
+      previousModel: 'clinical-v1',
+      outcome: 'Promoted',
+      stepsCompleted: 1,
+    });
+    console.log(
+      `real shadow: agreement ${firstPass.shadowAgreement} (min 0.8), shadow requests ok ${shadowOk}, candidate requests ${canaryServed}; resumed → promoted in ${((Date.now() - t1) / 1000).toFixed(1)} s`,
+    );
   });
 });

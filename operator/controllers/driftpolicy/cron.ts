@@ -30,7 +30,14 @@ const MACROS: Record<string, string> = {
 const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
 const DAYS = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
 
-function parseField(text: string, min: number, max: number, names: string[] | undefined, nameBase: number, what: string): Set<number> {
+function parseField(
+  text: string,
+  min: number,
+  max: number,
+  names: string[] | undefined,
+  nameBase: number,
+  what: string,
+): Set<number> {
   const out = new Set<number>();
   const num = (s: string): number => {
     const i = names ? names.indexOf(s.toUpperCase()) : -1;
@@ -66,7 +73,14 @@ export function parseCron(expression: string): CronSchedule {
   const expr = MACROS[expression.trim()] ?? expression.trim();
   const fields = expr.split(/\s+/);
   if (fields.length !== 5) throw new Error(`cron: expected 5 fields, got ${fields.length} in '${expression}'`);
-  if (/[LW#]/i.test(fields.slice(2).join(' ').replace(/[A-Za-z]{3}/g, (w) => (MONTHS.includes(w.toUpperCase()) || DAYS.includes(w.toUpperCase()) ? '' : w)))) {
+  if (
+    /[LW#]/i.test(
+      fields
+        .slice(2)
+        .join(' ')
+        .replace(/[A-Za-z]{3}/g, (w) => (MONTHS.includes(w.toUpperCase()) || DAYS.includes(w.toUpperCase()) ? '' : w)),
+    )
+  ) {
     throw new Error(`cron: L, W and # are not supported in '${expression}'`);
   }
   const [mi, h, dom, mo, dow] = fields as [string, string, string, string, string];
@@ -88,7 +102,8 @@ export function parseCron(expression: string): CronSchedule {
 
 /** True when the minute starting at `d` (UTC) matches. */
 export function cronMatches(s: CronSchedule, d: Date): boolean {
-  if (!s.minutes.has(d.getUTCMinutes()) || !s.hours.has(d.getUTCHours()) || !s.months.has(d.getUTCMonth() + 1)) return false;
+  if (!s.minutes.has(d.getUTCMinutes()) || !s.hours.has(d.getUTCHours()) || !s.months.has(d.getUTCMonth() + 1))
+    return false;
   const domOk = s.daysOfMonth.has(d.getUTCDate());
   const dowOk = s.daysOfWeek.has(d.getUTCDay());
   if (s.domRestricted && s.dowRestricted) return domOk || dowOk;
@@ -110,6 +125,7 @@ export function nextCronTime(s: CronSchedule, after: Date): Date | undefined {
 export function lastCronTimeBetween(s: CronSchedule, after: Date, upTo: Date): Date | undefined {
   const first = Math.floor(after.getTime() / MINUTE) * MINUTE + MINUTE;
   let t = Math.floor(upTo.getTime() / MINUTE) * MINUTE;
-  for (let i = 0; t >= first && i < HORIZON_MINUTES; i++, t -= MINUTE) if (cronMatches(s, new Date(t))) return new Date(t);
+  for (let i = 0; t >= first && i < HORIZON_MINUTES; i++, t -= MINUTE)
+    if (cronMatches(s, new Date(t))) return new Date(t);
   return undefined;
 }

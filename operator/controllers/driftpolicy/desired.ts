@@ -10,7 +10,16 @@ import { RetrainingEnv } from '../../api/driftpolicy-constants.js';
 import type { DriftPolicy, RetrainTrigger } from '../../api/driftpolicy.js';
 import type { NerModel } from '../../api/nermodel.js';
 import { ownerReference } from '../../runtime/client.js';
-import { boundedName, managedLabels, MOUNTS, nerOpsTaskPod, sourceAccess, tmpVolume, withStorageDefaults, type ModelStorageDefaults } from '../common.js';
+import {
+  boundedName,
+  managedLabels,
+  MOUNTS,
+  nerOpsTaskPod,
+  sourceAccess,
+  tmpVolume,
+  withStorageDefaults,
+  type ModelStorageDefaults,
+} from '../common.js';
 import { RETRAIN_CONTAINER_NAME, type RetrainResult } from './retrain-result.js';
 
 /** Label on retraining Jobs: the run id. */
@@ -52,7 +61,9 @@ export function outputUriFor(policy: DriftPolicy, runId: string, defaultUri?: st
 
 /** The claims of `pvc://claim/...` URIs, each once. */
 function claimsOf(uris: readonly string[]): string[] {
-  return [...new Set(uris.map((u) => /^pvc:\/\/([^/]+)\//.exec(u)?.[1]).filter((c): c is string => c !== undefined))].sort();
+  return [
+    ...new Set(uris.map((u) => /^pvc:\/\/([^/]+)\//.exec(u)?.[1]).filter((c): c is string => c !== undefined)),
+  ].sort();
 }
 
 export interface RetrainJobInput {
@@ -72,7 +83,10 @@ export interface RetrainJobInput {
 /** The run's output URI; throws when there is none (the plan never builds a Job then). */
 function requiredOutputUri(i: RetrainJobInput): string {
   const uri = outputUriFor(i.policy, i.runId, i.storage?.uri);
-  if (uri === undefined) throw new Error(`DriftPolicy ${i.policy.metadata.name}: spec.retraining.outputUri is not set and the operator has no --default-model-uri`);
+  if (uri === undefined)
+    throw new Error(
+      `DriftPolicy ${i.policy.metadata.name}: spec.retraining.outputUri is not set and the operator has no --default-model-uri`,
+    );
   return uri;
 }
 
@@ -93,7 +107,10 @@ function withEnv(c: V1Container, env: readonly V1EnvVar[]): V1Container {
 }
 
 /** Env of the default Job naming the base model's mounted token / CA files (the names `fetch-model` reads). */
-export const BASE_MODEL_FILE_ENV = { '--token-file': 'NEROPS_MODEL_TOKEN_FILE', '--ca-file': 'NEROPS_MODEL_CA_FILE' } as const;
+export const BASE_MODEL_FILE_ENV = {
+  '--token-file': 'NEROPS_MODEL_TOKEN_FILE',
+  '--ca-file': 'NEROPS_MODEL_CA_FILE',
+} as const;
 
 /**
  * Credentials and CA of an http(s) base model (its own refs, else the operator defaults) for the default
@@ -119,8 +136,16 @@ function defaultJobSpec(i: RetrainJobInput): V1JobSpec {
   const tmp = tmpVolume();
   const claims = claimsOf([i.baseModel.spec.source.uri, i.policy.spec.retraining.datasetUri, requiredOutputUri(i)]);
   const base = baseModelAccess(i);
-  const volumes: V1Volume[] = [tmp.volume, ...claims.map((c, n) => ({ name: `pvc-${n}`, persistentVolumeClaim: { claimName: c } })), ...base.volumes];
-  const mounts: V1VolumeMount[] = [tmp.mount, ...claims.map((c, n) => ({ name: `pvc-${n}`, mountPath: `${PVC_ROOT}/${c}` })), ...base.mounts];
+  const volumes: V1Volume[] = [
+    tmp.volume,
+    ...claims.map((c, n) => ({ name: `pvc-${n}`, persistentVolumeClaim: { claimName: c } })),
+    ...base.volumes,
+  ];
+  const mounts: V1VolumeMount[] = [
+    tmp.mount,
+    ...claims.map((c, n) => ({ name: `pvc-${n}`, mountPath: `${PVC_ROOT}/${c}` })),
+    ...base.mounts,
+  ];
   return {
     template: {
       spec: nerOpsTaskPod({
@@ -147,12 +172,20 @@ export function desiredRetrainJob(i: RetrainJobInput): V1Job {
   const template = policy.spec.retraining.template;
   const spec: V1JobSpec = template ? (structuredClone(template.spec) as unknown as V1JobSpec) : defaultJobSpec(i);
   const env = contractEnv(i);
-  const labels = managedLabels({ ...(template?.metadata?.labels ?? {}), [LABELS.driftPolicy]: policy.metadata.name ?? '', [RUN_ID_LABEL]: runId });
+  const labels = managedLabels({
+    ...(template?.metadata?.labels ?? {}),
+    [LABELS.driftPolicy]: policy.metadata.name ?? '',
+    [RUN_ID_LABEL]: runId,
+  });
   const podSpec = spec.template?.spec ?? { containers: [] };
   podSpec.restartPolicy ??= 'Never';
   podSpec.containers = (podSpec.containers ?? []).map((c) => withEnv(c, env));
   if (podSpec.initContainers) podSpec.initContainers = podSpec.initContainers.map((c) => withEnv(c, env));
-  spec.template = { ...spec.template, metadata: { ...spec.template?.metadata, labels: { ...(spec.template?.metadata?.labels ?? {}), ...labels } }, spec: podSpec };
+  spec.template = {
+    ...spec.template,
+    metadata: { ...spec.template?.metadata, labels: { ...(spec.template?.metadata?.labels ?? {}), ...labels } },
+    spec: podSpec,
+  };
   spec.backoffLimit ??= 0;
   spec.ttlSecondsAfterFinished ??= RETRAIN_JOB_TTL_SECONDS;
   spec.activeDeadlineSeconds = policy.spec.retraining.activeDeadlineSeconds;
@@ -180,7 +213,13 @@ export function retrainedModelName(baseModel: NerModel, runId: string): string {
  * bundle URI and digest from the result, and lineage (parent, dataset, Job, policy, run, evaluation). No
  * ownerReference: deleting the policy must never delete a model that may be serving.
  */
-export function desiredRetrainedModel(policy: DriftPolicy, baseModel: NerModel, run: { runId: string; jobName: string }, result: RetrainResult, defaultUri?: string): NerModel {
+export function desiredRetrainedModel(
+  policy: DriftPolicy,
+  baseModel: NerModel,
+  run: { runId: string; jobName: string },
+  result: RetrainResult,
+  defaultUri?: string,
+): NerModel {
   const policyName = policy.metadata.name ?? '';
   return {
     apiVersion: API_VERSION,
@@ -188,7 +227,11 @@ export function desiredRetrainedModel(policy: DriftPolicy, baseModel: NerModel, 
     metadata: {
       name: retrainedModelName(baseModel, run.runId),
       namespace: policy.metadata.namespace,
-      labels: managedLabels({ [LABELS.family]: baseModel.spec.family, [LABELS.driftPolicy]: policyName, [RUN_ID_LABEL]: run.runId }),
+      labels: managedLabels({
+        [LABELS.family]: baseModel.spec.family,
+        [LABELS.driftPolicy]: policyName,
+        [RUN_ID_LABEL]: run.runId,
+      }),
     },
     spec: {
       family: baseModel.spec.family,
@@ -197,10 +240,17 @@ export function desiredRetrainedModel(policy: DriftPolicy, baseModel: NerModel, 
       source: {
         uri: result.bundleUri ?? outputUriFor(policy, run.runId, defaultUri) ?? '',
         digest: result.digest ?? '',
-        ...(baseModel.spec.source.credentialsSecretRef ? { credentialsSecretRef: baseModel.spec.source.credentialsSecretRef } : {}),
-        ...(baseModel.spec.source.caBundleConfigMapRef ? { caBundleConfigMapRef: baseModel.spec.source.caBundleConfigMapRef } : {}),
+        ...(baseModel.spec.source.credentialsSecretRef
+          ? { credentialsSecretRef: baseModel.spec.source.credentialsSecretRef }
+          : {}),
+        ...(baseModel.spec.source.caBundleConfigMapRef
+          ? { caBundleConfigMapRef: baseModel.spec.source.caBundleConfigMapRef }
+          : {}),
       },
-      entityTypes: result.entityTypes && result.entityTypes.length > 0 ? [...result.entityTypes].sort() : [...baseModel.spec.entityTypes],
+      entityTypes:
+        result.entityTypes && result.entityTypes.length > 0
+          ? [...result.entityTypes].sort()
+          : [...baseModel.spec.entityTypes],
       ...(baseModel.spec.evaluation ? { evaluation: baseModel.spec.evaluation } : {}),
       lineage: {
         parentModel: baseModel.metadata.name ?? '',

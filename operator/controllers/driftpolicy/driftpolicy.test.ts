@@ -31,7 +31,13 @@ function model(name = 'clinical-v1', mod: (m: NerModel) => void = () => {}): Ner
     apiVersion: 'nerops.io/v1alpha1',
     kind: 'NerModel',
     metadata: { name, namespace: 'ns', uid: `uid-${name}` },
-    spec: { family: 'clinical', version: '1.0.0', format: 'crf', source: { uri: 'file:///models/v1', digest: 'a'.repeat(64) }, entityTypes: ['DISEASE', 'TREATMENT'] },
+    spec: {
+      family: 'clinical',
+      version: '1.0.0',
+      format: 'crf',
+      source: { uri: 'file:///models/v1', digest: 'a'.repeat(64) },
+      entityTypes: ['DISEASE', 'TREATMENT'],
+    },
     status: { phase: 'Ready', baseline },
   };
   mod(m);
@@ -68,7 +74,12 @@ const shifted: WindowMeasurements = { ...healthy, labelCounts: { DISEASE: 350, T
 /** Far off: unknown-token rate up by 0.3 (critical 0.15). */
 const critical: WindowMeasurements = { ...healthy, unknownTokens: 3200 };
 
-function observe(p: DriftPolicy, now: Date, m: WindowMeasurements | Gathered | undefined, extra: Partial<PolicyObserved> = {}): PolicyObserved {
+function observe(
+  p: DriftPolicy,
+  now: Date,
+  m: WindowMeasurements | Gathered | undefined,
+  extra: Partial<PolicyObserved> = {},
+): PolicyObserved {
   const serving = extra.servingModel === undefined && !('servingModel' in extra) ? model() : extra.servingModel;
   const gathered: Gathered | undefined = m === undefined ? undefined : 'ok' in m ? m : { ok: true, measurements: m };
   return {
@@ -80,14 +91,26 @@ function observe(p: DriftPolicy, now: Date, m: WindowMeasurements | Gathered | u
     models: serving ? [serving] : [],
     jobs: [],
     terminated: {},
-    evaluation: gathered ? evaluateDrift({ spec: p.spec, model: serving?.metadata.name, baseline: serving?.status?.baseline, gathered, previous: p.status?.lastEvaluation, now }) : undefined,
+    evaluation: gathered
+      ? evaluateDrift({
+          spec: p.spec,
+          model: serving?.metadata.name,
+          baseline: serving?.status?.baseline,
+          gathered,
+          previous: p.status?.lastEvaluation,
+          now,
+        })
+      : undefined,
     datasetVersion: undefined,
     ...extra,
   };
 }
 
 /** Runs a sequence of evaluations, feeding each status back like the API server would. */
-function run(p: DriftPolicy, steps: Array<{ t: number; m?: WindowMeasurements | Gathered; extra?: Partial<PolicyObserved> }>) {
+function run(
+  p: DriftPolicy,
+  steps: Array<{ t: number; m?: WindowMeasurements | Gathered; extra?: Partial<PolicyObserved> }>,
+) {
   const plans = [];
   let cur = p;
   for (const s of steps) {
@@ -100,7 +123,14 @@ function run(p: DriftPolicy, steps: Array<{ t: number; m?: WindowMeasurements | 
 
 describe('evaluateDrift', () => {
   it('Healthy traffic: every built-in signal ≈ 0, with samples', () => {
-    const e = evaluateDrift({ spec: policy().spec, model: 'm', baseline, gathered: { ok: true, measurements: healthy }, previous: undefined, now: T0 });
+    const e = evaluateDrift({
+      spec: policy().spec,
+      model: 'm',
+      baseline,
+      gathered: { ok: true, measurements: healthy },
+      previous: undefined,
+      now: T0,
+    });
     expect(e.state).toBe('Healthy');
     expect(e.evaluation.samples).toBe(500);
     expect(e.evaluation.signals).toEqual([
@@ -112,10 +142,34 @@ describe('evaluateDrift', () => {
   });
 
   it.each([
-    ['Prometheus down → MetricsUnavailable', { ok: false, reason: 'PrometheusUnreachable', message: 'down' } as Gathered, baseline, 'MetricsUnavailable', 'PrometheusUnreachable'],
-    ['no data at all → InsufficientData', { ok: true, measurements: { documents: undefined } } as Gathered, baseline, 'InsufficientData', 'InsufficientData'],
-    ['below minSamples → InsufficientData', { ok: true, measurements: { ...healthy, documents: 199 } } as Gathered, baseline, 'InsufficientData', 'InsufficientData'],
-    ['no baseline → InsufficientData (NoBaseline)', { ok: true, measurements: healthy } as Gathered, undefined, 'InsufficientData', 'NoBaseline'],
+    [
+      'Prometheus down → MetricsUnavailable',
+      { ok: false, reason: 'PrometheusUnreachable', message: 'down' } as Gathered,
+      baseline,
+      'MetricsUnavailable',
+      'PrometheusUnreachable',
+    ],
+    [
+      'no data at all → InsufficientData',
+      { ok: true, measurements: { documents: undefined } } as Gathered,
+      baseline,
+      'InsufficientData',
+      'InsufficientData',
+    ],
+    [
+      'below minSamples → InsufficientData',
+      { ok: true, measurements: { ...healthy, documents: 199 } } as Gathered,
+      baseline,
+      'InsufficientData',
+      'InsufficientData',
+    ],
+    [
+      'no baseline → InsufficientData (NoBaseline)',
+      { ok: true, measurements: healthy } as Gathered,
+      undefined,
+      'InsufficientData',
+      'NoBaseline',
+    ],
   ])('%s', (_n, gathered, b, state, reason) => {
     const e = evaluateDrift({ spec: policy().spec, model: 'm', baseline: b, gathered, previous: undefined, now: T0 });
     expect(e).toMatchObject({ state, reason });
@@ -123,14 +177,28 @@ describe('evaluateDrift', () => {
   });
 
   it('histogram bounds that differ from the baseline give NoData for that signal, with a note', () => {
-    const e = evaluateDrift({ spec: policy().spec, model: 'm', baseline, gathered: { ok: true, measurements: { ...healthy, confidence: { error: 'bucket bounds differ' } } }, previous: undefined, now: T0 });
+    const e = evaluateDrift({
+      spec: policy().spec,
+      model: 'm',
+      baseline,
+      gathered: { ok: true, measurements: { ...healthy, confidence: { error: 'bucket bounds differ' } } },
+      previous: undefined,
+      now: T0,
+    });
     expect(e.evaluation.signals.find((s) => s.name === 'confidence')).toMatchObject({ level: 'NoData' });
     expect(e.evaluation.message).toContain('confidence: bucket bounds differ');
   });
 
   it('a promql signal uses the custom value', () => {
     const p = policy({ signals: [{ name: 'error-rate', type: 'promql', query: 'x', warning: 0.5, critical: 1 }] });
-    const e = evaluateDrift({ spec: p.spec, model: 'm', baseline, gathered: { ok: true, measurements: { ...healthy, custom: { 'error-rate': 0.7 } } }, previous: undefined, now: T0 });
+    const e = evaluateDrift({
+      spec: p.spec,
+      model: 'm',
+      baseline,
+      gathered: { ok: true, measurements: { ...healthy, custom: { 'error-rate': 0.7 } } },
+      previous: undefined,
+      now: T0,
+    });
     expect(e.evaluation.signals[0]).toMatchObject({ value: 0.7, level: 'Warning', breaches: 1 });
   });
 });
@@ -150,7 +218,12 @@ describe('planPolicy: hysteresis, actions, cooldown, approval', () => {
     const runId = runIdFor(at(MIN), 'Drift');
     expect(runId).toBe('20240506-100100-drift');
     expect(p.createJob?.metadata?.name).toBe(`drift-${runId}`);
-    expect(p.status.activeJob).toEqual({ name: `drift-${runId}`, runId, trigger: 'Drift', startTime: '2024-05-06T10:01:00Z' });
+    expect(p.status.activeJob).toEqual({
+      name: `drift-${runId}`,
+      runId,
+      trigger: 'Drift',
+      startTime: '2024-05-06T10:01:00Z',
+    });
     const env = p.createJob?.spec?.template?.spec?.containers?.[0]?.env ?? [];
     expect(env).toEqual(
       expect.arrayContaining([
@@ -160,9 +233,16 @@ describe('planPolicy: hysteresis, actions, cooldown, approval', () => {
         { name: RetrainingEnv.RunId, value: runId },
       ]),
     );
-    expect(p.createJob?.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'DriftPolicy', name: 'drift', controller: true });
+    expect(p.createJob?.metadata?.ownerReferences?.[0]).toMatchObject({
+      kind: 'DriftPolicy',
+      name: 'drift',
+      controller: true,
+    });
     expect(p.createJob?.metadata?.annotations?.[BASE_MODEL_ANNOTATION]).toBe('clinical-v1');
-    expect(p.status.conditions?.find((c) => c.type === 'Retraining')).toMatchObject({ status: 'True', reason: 'JobRunning' });
+    expect(p.status.conditions?.find((c) => c.type === 'Retraining')).toMatchObject({
+      status: 'True',
+      reason: 'JobRunning',
+    });
   });
 
   it('a breach interrupted by a healthy evaluation starts counting again', () => {
@@ -185,7 +265,10 @@ describe('planPolicy: hysteresis, actions, cooldown, approval', () => {
     ]);
     expect(plans.map((p) => p.status.state)).toEqual(['Healthy', 'MetricsUnavailable', 'Healthy', 'InsufficientData']);
     expect(plans.some((p) => p.createJob)).toBe(false);
-    expect(plans[1]?.status.conditions?.find((c) => c.type === 'MetricsAvailable')).toMatchObject({ status: 'False', reason: 'PrometheusUnreachable' });
+    expect(plans[1]?.status.conditions?.find((c) => c.type === 'MetricsAvailable')).toMatchObject({
+      status: 'False',
+      reason: 'PrometheusUnreachable',
+    });
     expect(plans[1]?.events.map((e) => e.reason)).toEqual(['MetricsUnavailable']);
   });
 
@@ -198,7 +281,10 @@ describe('planPolicy: hysteresis, actions, cooldown, approval', () => {
     expect(p.status.state).toBe('Critical');
     expect(p.events.map((e) => e.reason)).toEqual(['DriftCritical']);
     expect(p.createJob).toBeUndefined();
-    expect(p.status.conditions?.find((c) => c.type === 'CriticalDrift')).toMatchObject({ status: 'True', reason: 'CriticalThresholdExceeded' });
+    expect(p.status.conditions?.find((c) => c.type === 'CriticalDrift')).toMatchObject({
+      status: 'True',
+      reason: 'CriticalThresholdExceeded',
+    });
   });
 
   it('Critical retrains too with onCritical: Retrain', () => {
@@ -220,7 +306,10 @@ describe('planPolicy: hysteresis, actions, cooldown, approval', () => {
     ]);
     expect(plans[1]?.status.state).toBe('Warning');
     expect(plans[1]?.createJob).toBeUndefined();
-    expect(plans[1]?.status.conditions?.find((c) => c.type === 'Retraining')).toMatchObject({ status: 'False', reason });
+    expect(plans[1]?.status.conditions?.find((c) => c.type === 'Retraining')).toMatchObject({
+      status: 'False',
+      reason,
+    });
   });
 
   it('maxConcurrentRuns: a running Job blocks the next one; cooldown blocks after it finished', () => {
@@ -232,15 +321,25 @@ describe('planPolicy: hysteresis, actions, cooldown, approval', () => {
     const running: V1Job = { ...first.plans[1]!.createJob!, status: {} };
     const next = run(first.policy, [
       { t: 2 * MIN, m: shifted, extra: { jobs: [running] } },
-      { t: 20 * MIN, m: shifted, extra: { jobs: [job], terminated: { [job.metadata!.name!]: { exitCode: 0, message: okResult } } } },
+      {
+        t: 20 * MIN,
+        m: shifted,
+        extra: { jobs: [job], terminated: { [job.metadata!.name!]: { exitCode: 0, message: okResult } } },
+      },
       { t: 30 * MIN, m: shifted, extra: { jobs: [job] } },
       { t: 62 * MIN, m: shifted, extra: { jobs: [job] } },
     ]);
     expect(next.plans[0]?.createJob).toBeUndefined();
-    expect(next.plans[0]?.status.conditions?.find((c) => c.type === 'Retraining')).toMatchObject({ status: 'True', reason: 'JobRunning' });
+    expect(next.plans[0]?.status.conditions?.find((c) => c.type === 'Retraining')).toMatchObject({
+      status: 'True',
+      reason: 'JobRunning',
+    });
     expect(next.plans[1]?.createModels).toHaveLength(1);
     expect(next.plans[2]?.createJob).toBeUndefined();
-    expect(next.plans[2]?.status.conditions?.find((c) => c.type === 'Retraining')).toMatchObject({ status: 'False', reason: 'CoolingDown' });
+    expect(next.plans[2]?.status.conditions?.find((c) => c.type === 'Retraining')).toMatchObject({
+      status: 'False',
+      reason: 'CoolingDown',
+    });
     expect(next.plans[2]?.requeueAfterMs).toBeLessThanOrEqual(MIN);
     expect(next.plans[3]?.createJob).toBeDefined();
   });
@@ -256,8 +355,13 @@ describe('planPolicy: hysteresis, actions, cooldown, approval', () => {
     expect(first.plans[1]?.status.activeJob).toMatchObject({ runId, awaitingApproval: true });
     expect(first.plans[1]?.events.map((e) => e.reason)).toEqual(['DriftWarning', 'RetrainingAwaitingApproval']);
     expect(first.plans[2]?.createJob).toBeUndefined();
-    expect(first.plans[2]?.status.conditions?.find((c) => c.type === 'Retraining')?.message).toContain(`nerops.io/approve=${runId}`);
-    const approved = { ...first.policy, metadata: { ...first.policy.metadata, annotations: { 'nerops.io/approve': runId } } };
+    expect(first.plans[2]?.status.conditions?.find((c) => c.type === 'Retraining')?.message).toContain(
+      `nerops.io/approve=${runId}`,
+    );
+    const approved = {
+      ...first.policy,
+      metadata: { ...first.policy.metadata, annotations: { 'nerops.io/approve': runId } },
+    };
     const p = planPolicy(observe(approved, at(3 * MIN), undefined));
     expect(p.createJob?.metadata?.name).toBe(`drift-${runId}`);
     expect(p.status.activeJob).toMatchObject({ runId, trigger: 'Drift' });
@@ -270,10 +374,21 @@ describe('planPolicy: hysteresis, actions, cooldown, approval', () => {
     expect(plans[0]?.createJob?.metadata?.name).toBe('drift-20240506-100000-manual');
     expect(plans[0]?.status.observedRetrainRequest).toBe('please');
     const job = finishedJob(plans[0]!.createJob!, 'Complete', at(5 * MIN));
-    const again = run(after, [{ t: 10 * MIN, m: healthy, extra: { jobs: [job], terminated: { [job.metadata!.name!]: { exitCode: 0, message: okResult } } } }]);
+    const again = run(after, [
+      {
+        t: 10 * MIN,
+        m: healthy,
+        extra: { jobs: [job], terminated: { [job.metadata!.name!]: { exitCode: 0, message: okResult } } },
+      },
+    ]);
     expect(again.plans[0]?.createJob).toBeUndefined();
-    const bumped = { ...again.policy, metadata: { ...again.policy.metadata, annotations: { 'nerops.io/retrain': 'again' } } };
-    expect(planPolicy(observe(bumped, at(11 * MIN), undefined, { jobs: [job] })).createJob?.metadata?.name).toBe('drift-20240506-101100-manual');
+    const bumped = {
+      ...again.policy,
+      metadata: { ...again.policy.metadata, annotations: { 'nerops.io/retrain': 'again' } },
+    };
+    expect(planPolicy(observe(bumped, at(11 * MIN), undefined, { jobs: [job] })).createJob?.metadata?.name).toBe(
+      'drift-20240506-101100-manual',
+    );
   });
 
   it('dataset version: first sight is recorded, a change triggers a run', () => {
@@ -293,7 +408,11 @@ describe('planPolicy: hysteresis, actions, cooldown, approval', () => {
     const tick = new Date('2024-05-07T03:00:30Z').getTime() - T0.getTime();
     const p = planPolicy(observe(after, at(tick), undefined));
     expect(p.createJob?.metadata?.name).toBe('drift-20240507-030030-schedule');
-    const later = planPolicy(observe({ ...after, status: p.status }, at(tick + 30 * MIN), undefined, { jobs: [{ ...p.createJob!, status: {} }] }));
+    const later = planPolicy(
+      observe({ ...after, status: p.status }, at(tick + 30 * MIN), undefined, {
+        jobs: [{ ...p.createJob!, status: {} }],
+      }),
+    );
     expect(later.createJob).toBeUndefined();
   });
 
@@ -304,7 +423,12 @@ describe('planPolicy: hysteresis, actions, cooldown, approval', () => {
     ]);
     const job = started.plans[1]!.createJob!;
     const name = job.metadata!.name!;
-    const ok = planPolicy(observe(started.policy, at(20 * MIN), undefined, { jobs: [finishedJob(job, 'Complete', at(15 * MIN))], terminated: { [name]: { exitCode: 0, message: okResult } } }));
+    const ok = planPolicy(
+      observe(started.policy, at(20 * MIN), undefined, {
+        jobs: [finishedJob(job, 'Complete', at(15 * MIN))],
+        terminated: { [name]: { exitCode: 0, message: okResult } },
+      }),
+    );
     expect(ok.createModels).toHaveLength(1);
     const m = ok.createModels[0]!;
     expect(m.metadata.name).toBe('clinical-20240506-100100-drift');
@@ -313,38 +437,98 @@ describe('planPolicy: hysteresis, actions, cooldown, approval', () => {
       version: '20240506-100100-drift',
       source: { uri: 'file:///out/20240506-100100-drift', digest: 'b'.repeat(64) },
       entityTypes: ['DISEASE', 'TREATMENT'],
-      lineage: { parentModel: 'clinical-v1', datasetDigest: 'c'.repeat(64), trainingJob: name, driftPolicy: 'drift', runId: '20240506-100100-drift' },
+      lineage: {
+        parentModel: 'clinical-v1',
+        datasetDigest: 'c'.repeat(64),
+        trainingJob: name,
+        driftPolicy: 'drift',
+        runId: '20240506-100100-drift',
+      },
     });
     expect(m.metadata.ownerReferences).toBeUndefined();
-    expect(ok.status.history).toEqual([expect.objectContaining({ outcome: 'Succeeded', model: m.metadata.name, f1: 0.82, baseF1: 0.75, completionTime: '2024-05-06T10:15:00Z' })]);
+    expect(ok.status.history).toEqual([
+      expect.objectContaining({
+        outcome: 'Succeeded',
+        model: m.metadata.name,
+        f1: 0.82,
+        baseF1: 0.75,
+        completionTime: '2024-05-06T10:15:00Z',
+      }),
+    ]);
     expect(ok.status.activeJob).toBeUndefined();
     expect(ok.finished).toEqual([{ runId: '20240506-100100-drift', result: 'succeeded' }]);
     expect(ok.events.map((e) => e.reason)).toEqual(['RetrainingSucceeded']);
 
-    const failed = planPolicy(observe(started.policy, at(20 * MIN), undefined, { jobs: [finishedJob(job, 'Failed', at(15 * MIN))], terminated: { [name]: { exitCode: 3, message: encodeRetrainResult({ resultVersion: 1, outcome: 'Failed', reason: 'InvalidDataset', message: '/data/train.conll:12: label X is not BIO' }) } } }));
+    const failed = planPolicy(
+      observe(started.policy, at(20 * MIN), undefined, {
+        jobs: [finishedJob(job, 'Failed', at(15 * MIN))],
+        terminated: {
+          [name]: {
+            exitCode: 3,
+            message: encodeRetrainResult({
+              resultVersion: 1,
+              outcome: 'Failed',
+              reason: 'InvalidDataset',
+              message: '/data/train.conll:12: label X is not BIO',
+            }),
+          },
+        },
+      }),
+    );
     expect(failed.createModels).toEqual([]);
     expect(failed.status.consecutiveFailures).toBe(1);
-    expect(failed.status.history?.[0]).toMatchObject({ outcome: 'Failed', message: 'InvalidDataset: /data/train.conll:12: label X is not BIO' });
+    expect(failed.status.history?.[0]).toMatchObject({
+      outcome: 'Failed',
+      message: 'InvalidDataset: /data/train.conll:12: label X is not BIO',
+    });
     expect(failed.events.map((e) => e.reason)).toEqual(['RetrainingFailed']);
-    expect(failed.status.conditions?.find((c) => c.type === 'Degraded')).toMatchObject({ status: 'True', reason: 'JobFailed' });
+    expect(failed.status.conditions?.find((c) => c.type === 'Degraded')).toMatchObject({
+      status: 'True',
+      reason: 'JobFailed',
+    });
     // Recorded once: the next reconcile with the same finished Job changes nothing about history.
-    const again = planPolicy(observe({ ...started.policy, status: failed.status }, at(21 * MIN), undefined, { jobs: [finishedJob(job, 'Failed', at(15 * MIN))] }));
+    const again = planPolicy(
+      observe({ ...started.policy, status: failed.status }, at(21 * MIN), undefined, {
+        jobs: [finishedJob(job, 'Failed', at(15 * MIN))],
+      }),
+    );
     expect(again.status.history).toHaveLength(1);
     expect(again.events).toEqual([]);
   });
 
   it('a Job that succeeded without a readable result counts as failed', () => {
-    const started = run(policy({}, (p) => (p.metadata.annotations = { 'nerops.io/retrain': '1' })), [{ t: 0, m: healthy }]);
+    const started = run(
+      policy({}, (p) => (p.metadata.annotations = { 'nerops.io/retrain': '1' })),
+      [{ t: 0, m: healthy }],
+    );
     const job = finishedJob(started.plans[0]!.createJob!, 'Complete', at(MIN));
-    const p = planPolicy(observe(started.policy, at(2 * MIN), undefined, { jobs: [job], terminated: { [job.metadata!.name!]: { exitCode: 0, message: 'some log line' } } }));
-    expect(p.status.history?.[0]).toMatchObject({ outcome: 'Failed', message: expect.stringContaining('no usable result') });
+    const p = planPolicy(
+      observe(started.policy, at(2 * MIN), undefined, {
+        jobs: [job],
+        terminated: { [job.metadata!.name!]: { exitCode: 0, message: 'some log line' } },
+      }),
+    );
+    expect(p.status.history?.[0]).toMatchObject({
+      outcome: 'Failed',
+      message: expect.stringContaining('no usable result'),
+    });
   });
 
   it('target missing → MetricsUnavailable/TargetNotFound, no Job', () => {
-    const p = planPolicy(observe(policy({}, (x) => (x.metadata.annotations = { 'nerops.io/retrain': '1' })), T0, undefined, { targetFound: false, servingModel: undefined }));
+    const p = planPolicy(
+      observe(
+        policy({}, (x) => (x.metadata.annotations = { 'nerops.io/retrain': '1' })),
+        T0,
+        undefined,
+        { targetFound: false, servingModel: undefined },
+      ),
+    );
     expect(p.status.state).toBe('MetricsUnavailable');
     expect(p.createJob).toBeUndefined();
-    expect(p.status.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'TargetNotFound' });
+    expect(p.status.conditions?.find((c) => c.type === 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'TargetNotFound',
+    });
   });
 
   it('a second identical reconcile produces the same status and no events', () => {
@@ -369,12 +553,35 @@ describe('desiredRetrainJob', () => {
       retraining: {
         datasetUri: 'pvc://data/train.conll',
         outputUri: 'pvc://models/runs',
-        template: { metadata: { labels: { team: 'nlp' } }, spec: { backoffLimit: 2, template: { spec: { containers: [{ name: 'ft', image: 'hf:1', env: [{ name: 'NEROPS_RUN_ID', value: 'stale' }, { name: 'X', value: '1' }] }] } } } },
+        template: {
+          metadata: { labels: { team: 'nlp' } },
+          spec: {
+            backoffLimit: 2,
+            template: {
+              spec: {
+                containers: [
+                  {
+                    name: 'ft',
+                    image: 'hf:1',
+                    env: [
+                      { name: 'NEROPS_RUN_ID', value: 'stale' },
+                      { name: 'X', value: '1' },
+                    ],
+                  },
+                ],
+              },
+            },
+          },
+        },
       },
     });
     const job = desiredRetrainJob({ policy: p, runId: 'r1', trigger: 'Manual', baseModel: model(), image: 'nerops:x' });
     expect(job.spec?.backoffLimit).toBe(2);
-    expect(job.metadata?.labels).toMatchObject({ team: 'nlp', 'nerops.io/drift-policy': 'drift', 'nerops.io/run-id': 'r1' });
+    expect(job.metadata?.labels).toMatchObject({
+      team: 'nlp',
+      'nerops.io/drift-policy': 'drift',
+      'nerops.io/run-id': 'r1',
+    });
     const env = job.spec?.template?.spec?.containers?.[0]?.env;
     expect(env?.filter((e) => e.name === 'NEROPS_RUN_ID')).toEqual([{ name: 'NEROPS_RUN_ID', value: 'r1' }]);
     expect(env).toContainEqual({ name: 'X', value: '1' });
@@ -390,41 +597,68 @@ describe('desiredRetrainJob', () => {
     expect(c?.command).toEqual(['ner-ops']);
     expect(c?.args).toEqual(['retrain']);
     expect(c?.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
-    expect(job.spec?.template?.spec?.volumes?.filter((v) => v.persistentVolumeClaim).map((v) => v.persistentVolumeClaim?.claimName)).toEqual(['data', 'models']);
+    expect(
+      job.spec?.template?.spec?.volumes
+        ?.filter((v) => v.persistentVolumeClaim)
+        .map((v) => v.persistentVolumeClaim?.claimName),
+    ).toEqual(['data', 'models']);
     expect(c?.volumeMounts?.map((m) => m.mountPath)).toContain('/mnt/nerops/pvc/claims/models');
     // Deterministic: same input, same Job.
-    expect(desiredRetrainJob({ policy: p, runId: 'r1', trigger: 'Drift', baseModel: model(), image: 'nerops:x' })).toEqual(job);
+    expect(
+      desiredRetrainJob({ policy: p, runId: 'r1', trigger: 'Drift', baseModel: model(), image: 'nerops:x' }),
+    ).toEqual(job);
   });
 
   it('the retrained model copies the base model evaluation and credentials', () => {
     const base = model('base', (m) => {
       m.spec.evaluation = { datasetUri: 'file:///data/dev.conll', minMetrics: { f1: 0.5 } };
     });
-    const m = desiredRetrainedModel(policy(), base, { runId: 'r1', jobName: 'drift-r1' }, { resultVersion: 1, outcome: 'Succeeded', bundleUri: 'file:///out/r1', digest: 'b'.repeat(64) });
+    const m = desiredRetrainedModel(
+      policy(),
+      base,
+      { runId: 'r1', jobName: 'drift-r1' },
+      { resultVersion: 1, outcome: 'Succeeded', bundleUri: 'file:///out/r1', digest: 'b'.repeat(64) },
+    );
     expect(m.spec.evaluation).toEqual(base.spec.evaluation);
     expect(m.metadata.labels).toMatchObject({ 'nerops.io/family': 'clinical', 'nerops.io/drift-policy': 'drift' });
   });
 });
 
 describe('operator storage defaults', () => {
-  const noOutput = (mod: (p: DriftPolicy) => void = () => {}) => policy({ retraining: { datasetUri: 'pvc://data/train.conll' } }, mod);
+  const noOutput = (mod: (p: DriftPolicy) => void = () => {}) =>
+    policy({ retraining: { datasetUri: 'pvc://data/train.conll' } }, mod);
   const manual = (p: DriftPolicy) => (p.metadata.annotations = { 'nerops.io/retrain': '1' });
-  const ready = (plan: { status: { conditions?: Array<{ type: string }> } }) => plan.status.conditions?.find((c) => c.type === 'Ready');
-  const outputEnv = (job: V1Job | undefined) => job?.spec?.template?.spec?.containers?.[0]?.env?.find((e) => e.name === RetrainingEnv.OutputUri)?.value;
+  const ready = (plan: { status: { conditions?: Array<{ type: string }> } }) =>
+    plan.status.conditions?.find((c) => c.type === 'Ready');
+  const outputEnv = (job: V1Job | undefined) =>
+    job?.spec?.template?.spec?.containers?.[0]?.env?.find((e) => e.name === RetrainingEnv.OutputUri)?.value;
 
   it('outputUri is optional in the schema', () => {
-    expect(DriftPolicySpecSchema.parse({ targetRef: { name: 'd' }, retraining: { datasetUri: 'file:///d' } }).retraining.outputUri).toBeUndefined();
+    expect(
+      DriftPolicySpecSchema.parse({ targetRef: { name: 'd' }, retraining: { datasetUri: 'file:///d' } }).retraining
+        .outputUri,
+    ).toBeUndefined();
   });
 
   it('without outputUri the Job writes under <default-model-uri>/<namespace>/<policy>/<run id>, and the claim is mounted', () => {
     const p = planPolicy(observe(noOutput(manual), T0, healthy, { storage: { uri: 'pvc://models/nerops/' } }));
     const runId = runIdFor(T0, 'Manual');
     expect(outputEnv(p.createJob)).toBe(`pvc://models/nerops/ns/drift/${runId}`);
-    expect(p.createJob?.spec?.template?.spec?.volumes?.filter((v) => v.persistentVolumeClaim).map((v) => v.persistentVolumeClaim?.claimName)).toEqual(['data', 'models']);
+    expect(
+      p.createJob?.spec?.template?.spec?.volumes
+        ?.filter((v) => v.persistentVolumeClaim)
+        .map((v) => v.persistentVolumeClaim?.claimName),
+    ).toEqual(['data', 'models']);
     expect(ready(p)).toMatchObject({ status: 'True', reason: 'AsExpected' });
     expect(p.events.map((e) => e.reason)).toEqual(['RetrainingStarted']);
     // The retrained model's fallback location follows the same rule.
-    const m = desiredRetrainedModel(noOutput(), model(), { runId, jobName: 'j' }, { resultVersion: 1, outcome: 'Succeeded', digest: 'b'.repeat(64) }, 'file:///srv/models');
+    const m = desiredRetrainedModel(
+      noOutput(),
+      model(),
+      { runId, jobName: 'j' },
+      { resultVersion: 1, outcome: 'Succeeded', digest: 'b'.repeat(64) },
+      'file:///srv/models',
+    );
     expect(m.spec.source.uri).toBe(`file:///srv/models/ns/drift/${runId}`);
   });
 
@@ -444,11 +678,27 @@ describe('operator storage defaults', () => {
     expect(plans[1]?.status.lastEvaluation?.signals[0]).toMatchObject({ level: 'Warning', breaches: 2 });
     const message = 'spec.retraining.outputUri is not set and the operator has no --default-model-uri';
     for (const p of plans) {
-      expect(ready(p)).toMatchObject({ status: 'False', reason: 'OutputUnconfigured', message, lastTransitionTime: '2024-05-06T10:00:00Z' });
-      expect(p.status.conditions?.find((c) => c.type === 'Retraining')).toMatchObject({ status: 'False', reason: 'OutputUnconfigured' });
-      expect(p.status.conditions?.find((c) => c.type === 'DriftDetected')?.status).toBe(p.status.state === 'Warning' ? 'True' : 'False');
+      expect(ready(p)).toMatchObject({
+        status: 'False',
+        reason: 'OutputUnconfigured',
+        message,
+        lastTransitionTime: '2024-05-06T10:00:00Z',
+      });
+      expect(p.status.conditions?.find((c) => c.type === 'Retraining')).toMatchObject({
+        status: 'False',
+        reason: 'OutputUnconfigured',
+      });
+      expect(p.status.conditions?.find((c) => c.type === 'DriftDetected')?.status).toBe(
+        p.status.state === 'Warning' ? 'True' : 'False',
+      );
     }
-    expect(plans[0]?.events).toEqual([{ type: 'Warning', reason: 'OutputUnconfigured', note: `${message}: no retraining Job can start (drift is still evaluated)` }]);
+    expect(plans[0]?.events).toEqual([
+      {
+        type: 'Warning',
+        reason: 'OutputUnconfigured',
+        note: `${message}: no retraining Job can start (drift is still evaluated)`,
+      },
+    ]);
     expect(plans[1]?.events.map((e) => e.reason)).toEqual(['DriftWarning']);
     expect(plans[2]?.events).toEqual([]);
     // The manual request stays pending; once the operator has a default, it starts.
@@ -462,11 +712,22 @@ describe('operator storage defaults', () => {
     const p = noOutput((x) => {
       x.spec.approval = 'Manual';
       x.metadata.annotations = { 'nerops.io/approve': 'r1' };
-      x.status = { activeJob: { name: 'drift-r1', runId: 'r1', trigger: 'Manual', startTime: '2024-05-06T09:00:00Z', awaitingApproval: true } };
+      x.status = {
+        activeJob: {
+          name: 'drift-r1',
+          runId: 'r1',
+          trigger: 'Manual',
+          startTime: '2024-05-06T09:00:00Z',
+          awaitingApproval: true,
+        },
+      };
     });
     const plan = planPolicy(observe(p, T0, undefined));
     expect(plan.createJob).toBeUndefined();
-    expect(plan.status.conditions?.find((c) => c.type === 'Retraining')).toMatchObject({ status: 'True', reason: 'OutputUnconfigured' });
+    expect(plan.status.conditions?.find((c) => c.type === 'Retraining')).toMatchObject({
+      status: 'True',
+      reason: 'OutputUnconfigured',
+    });
   });
 
   describe('default Job: credentials and CA of an http(s) base model', () => {
@@ -476,18 +737,24 @@ describe('operator storage defaults', () => {
         m.spec.source = { uri: 'https://models.example/clinical/v1/', digest: 'a'.repeat(64) };
         mod(m);
       });
-    const job = (base: NerModel, p = policy()) => desiredRetrainJob({ policy: p, runId: 'r1', trigger: 'Drift', baseModel: base, image: 'i', storage });
+    const job = (base: NerModel, p = policy()) =>
+      desiredRetrainJob({ policy: p, runId: 'r1', trigger: 'Drift', baseModel: base, image: 'i', storage });
 
     it('defaults are mounted and named in env (NEROPS_MODEL_TOKEN_FILE, NEROPS_MODEL_CA_FILE, NODE_EXTRA_CA_CERTS)', () => {
       const pod = job(httpsBase()).spec?.template?.spec;
       expect(pod?.volumes).toEqual(
         expect.arrayContaining([
-          { name: 'base-model-credentials', secret: { secretName: 'store-token', items: [{ key: 'token', path: 'token' }] } },
+          {
+            name: 'base-model-credentials',
+            secret: { secretName: 'store-token', items: [{ key: 'token', path: 'token' }] },
+          },
           { name: 'base-model-ca', configMap: { name: 'store-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
         ]),
       );
       const c = pod?.containers?.[0];
-      expect(c?.volumeMounts?.map((m) => m.name)).toEqual(expect.arrayContaining(['base-model-credentials', 'base-model-ca']));
+      expect(c?.volumeMounts?.map((m) => m.name)).toEqual(
+        expect.arrayContaining(['base-model-credentials', 'base-model-ca']),
+      );
       expect(c?.env).toEqual(
         expect.arrayContaining([
           { name: 'NEROPS_MODEL_TOKEN_FILE', value: '/var/run/secrets/nerops/model/base-model/token' },
@@ -498,8 +765,12 @@ describe('operator storage defaults', () => {
     });
 
     it("the base model's own refs win", () => {
-      const pod = job(httpsBase((m) => (m.spec.source.credentialsSecretRef = { name: 'mine', key: 'bearer' }))).spec?.template?.spec;
-      expect(pod?.volumes?.find((v) => v.name === 'base-model-credentials')?.secret).toEqual({ secretName: 'mine', items: [{ key: 'bearer', path: 'token' }] });
+      const pod = job(httpsBase((m) => (m.spec.source.credentialsSecretRef = { name: 'mine', key: 'bearer' }))).spec
+        ?.template?.spec;
+      expect(pod?.volumes?.find((v) => v.name === 'base-model-credentials')?.secret).toEqual({
+        secretName: 'mine',
+        items: [{ key: 'bearer', path: 'token' }],
+      });
       expect(pod?.volumes?.find((v) => v.name === 'base-model-ca')?.configMap?.name).toBe('store-ca');
     });
 
@@ -507,16 +778,36 @@ describe('operator storage defaults', () => {
       for (const uri of ['file:///models/v1', 'pvc://models/clinical/v1']) {
         const pod = job(model('clinical-v1', (m) => (m.spec.source.uri = uri))).spec?.template?.spec;
         expect(pod?.volumes?.some((v) => v.secret || v.configMap)).toBe(false);
-        expect(pod?.containers?.[0]?.env?.map((e) => e.name)).not.toEqual(expect.arrayContaining(['NEROPS_MODEL_TOKEN_FILE']));
+        expect(pod?.containers?.[0]?.env?.map((e) => e.name)).not.toEqual(
+          expect.arrayContaining(['NEROPS_MODEL_TOKEN_FILE']),
+        );
       }
-      const templated = policy({ retraining: { datasetUri: 'file:///d', outputUri: 'file:///o', template: { spec: { template: { spec: { containers: [{ name: 'ft', image: 'hf:1' }] } } } } } });
+      const templated = policy({
+        retraining: {
+          datasetUri: 'file:///d',
+          outputUri: 'file:///o',
+          template: { spec: { template: { spec: { containers: [{ name: 'ft', image: 'hf:1' }] } } } },
+        },
+      });
       const pod = job(httpsBase(), templated).spec?.template?.spec;
       expect(pod?.volumes).toBeUndefined();
-      expect(pod?.containers?.[0]?.env?.map((e) => e.name)).toEqual(['NEROPS_BASE_MODEL_URI', 'NEROPS_BASE_MODEL_DIGEST', 'NEROPS_DATASET_URI', 'NEROPS_OUTPUT_URI', 'NEROPS_RUN_ID']);
+      expect(pod?.containers?.[0]?.env?.map((e) => e.name)).toEqual([
+        'NEROPS_BASE_MODEL_URI',
+        'NEROPS_BASE_MODEL_DIGEST',
+        'NEROPS_DATASET_URI',
+        'NEROPS_OUTPUT_URI',
+        'NEROPS_RUN_ID',
+      ]);
     });
 
     it('without defaults an https base model without refs mounts nothing', () => {
-      const pod = desiredRetrainJob({ policy: policy(), runId: 'r1', trigger: 'Drift', baseModel: httpsBase(), image: 'i' }).spec?.template?.spec;
+      const pod = desiredRetrainJob({
+        policy: policy(),
+        runId: 'r1',
+        trigger: 'Drift',
+        baseModel: httpsBase(),
+        image: 'i',
+      }).spec?.template?.spec;
       expect(pod?.volumes?.map((v) => v.name)).toEqual(['tmp']);
     });
   });
@@ -526,28 +817,68 @@ describe('queries', () => {
   const t = { namespace: 'ns', deployment: 'ner' };
   it('aggregates the stable track across pods over the window', () => {
     const q = driftQueries(t, '15m');
-    expect(q.entitiesByLabel).toBe('sum by (label) (increase(nerops_entities_total{namespace="ns",deployment="ner",track="stable"}[15m]))');
-    expect(q.confidenceBuckets).toBe('sum by (le) (increase(nerops_entity_confidence_bucket{namespace="ns",deployment="ner",track="stable"}[15m]))');
-    expect(q.documents).toBe('sum(increase(nerops_documents_total{namespace="ns",deployment="ner",track="stable"}[15m]))');
-    expect(customQuery({ query: 'sum(rate(x{namespace="$namespace",deployment="$deployment"}[$window]))' }, t, '5m')).toBe('sum(rate(x{namespace="ns",deployment="ner"}[5m]))');
+    expect(q.entitiesByLabel).toBe(
+      'sum by (label) (increase(nerops_entities_total{namespace="ns",deployment="ner",track="stable"}[15m]))',
+    );
+    expect(q.confidenceBuckets).toBe(
+      'sum by (le) (increase(nerops_entity_confidence_bucket{namespace="ns",deployment="ner",track="stable"}[15m]))',
+    );
+    expect(q.documents).toBe(
+      'sum(increase(nerops_documents_total{namespace="ns",deployment="ner",track="stable"}[15m]))',
+    );
+    expect(
+      customQuery({ query: 'sum(rate(x{namespace="$namespace",deployment="$deployment"}[$window]))' }, t, '5m'),
+    ).toBe('sum(rate(x{namespace="ns",deployment="ner"}[5m]))');
   });
 
   it('counts only the serving model once it is known (no previous-model series after a promotion)', () => {
-    expect(driftQueries({ ...t, model: 'clinical-v2' }, '5m').tokens).toBe('sum(increase(nerops_tokens_total{namespace="ns",deployment="ner",track="stable",model="clinical-v2"}[5m]))');
+    expect(driftQueries({ ...t, model: 'clinical-v2' }, '5m').tokens).toBe(
+      'sum(increase(nerops_tokens_total{namespace="ns",deployment="ner",track="stable",model="clinical-v2"}[5m]))',
+    );
   });
 
   it('gathers and converts; Prometheus errors become a reason', async () => {
     const answers: Record<string, InstantQueryResult> = {};
     const q = driftQueries(t, '15m');
     answers[q.documents] = { value: 500, samples: [] };
-    answers[q.entitiesByLabel] = { value: undefined, samples: [{ labels: { label: 'DISEASE' }, value: 250 }, { labels: { label: 'TREATMENT' }, value: 250 }] };
-    answers[q.confidenceBuckets] = { value: undefined, samples: [{ labels: { le: '0.5' }, value: 50 }, { labels: { le: '0.9' }, value: 200 }, { labels: { le: '+Inf' }, value: 500 }] };
+    answers[q.entitiesByLabel] = {
+      value: undefined,
+      samples: [
+        { labels: { label: 'DISEASE' }, value: 250 },
+        { labels: { label: 'TREATMENT' }, value: 250 },
+      ],
+    };
+    answers[q.confidenceBuckets] = {
+      value: undefined,
+      samples: [
+        { labels: { le: '0.5' }, value: 50 },
+        { labels: { le: '0.9' }, value: 200 },
+        { labels: { le: '+Inf' }, value: 500 },
+      ],
+    };
     const fake: MetricsQuerier = { query: async (s) => answers[s] ?? { value: undefined, samples: [] } };
     const g = await gatherMeasurements(fake, policy().spec, t, baseline);
-    expect(g).toMatchObject({ ok: true, measurements: { documents: 500, labelCounts: { DISEASE: 250, TREATMENT: 250 }, confidence: { counts: [50, 150, 300] } } });
-    const down: MetricsQuerier = { query: async () => { throw new PrometheusUnreachableError('Prometheus at http://x is unreachable: ECONNREFUSED'); } };
-    expect(await gatherMeasurements(down, policy().spec, t, baseline)).toMatchObject({ ok: false, reason: 'PrometheusUnreachable' });
-    expect(await gatherMeasurements(undefined, policy().spec, t, baseline)).toMatchObject({ ok: false, reason: 'PrometheusUnreachable' });
+    expect(g).toMatchObject({
+      ok: true,
+      measurements: {
+        documents: 500,
+        labelCounts: { DISEASE: 250, TREATMENT: 250 },
+        confidence: { counts: [50, 150, 300] },
+      },
+    });
+    const down: MetricsQuerier = {
+      query: async () => {
+        throw new PrometheusUnreachableError('Prometheus at http://x is unreachable: ECONNREFUSED');
+      },
+    };
+    expect(await gatherMeasurements(down, policy().spec, t, baseline)).toMatchObject({
+      ok: false,
+      reason: 'PrometheusUnreachable',
+    });
+    expect(await gatherMeasurements(undefined, policy().spec, t, baseline)).toMatchObject({
+      ok: false,
+      reason: 'PrometheusUnreachable',
+    });
   });
 });
 
@@ -559,13 +890,22 @@ const okResult = encodeRetrainResult({
   format: 'crf',
   entityTypes: ['TREATMENT', 'DISEASE'],
   datasetDigest: 'c'.repeat(64),
-  metrics: { new: { micro: { precision: 0.8, recall: 0.84, f1: 0.82 } }, base: { micro: { precision: 0.7, recall: 0.8, f1: 0.75 } } },
+  metrics: {
+    new: { micro: { precision: 0.8, recall: 0.84, f1: 0.82 } },
+    base: { micro: { precision: 0.7, recall: 0.8, f1: 0.75 } },
+  },
 });
 
 function finishedJob(job: V1Job, type: 'Complete' | 'Failed', when: Date): V1Job {
   return {
     ...job,
-    metadata: { ...job.metadata, creationTimestamp: job.metadata?.creationTimestamp ?? new Date(when.getTime() - 5 * MIN) },
-    status: { ...(type === 'Complete' ? { completionTime: when } : {}), conditions: [{ type, status: 'True', lastTransitionTime: when }] },
+    metadata: {
+      ...job.metadata,
+      creationTimestamp: job.metadata?.creationTimestamp ?? new Date(when.getTime() - 5 * MIN),
+    },
+    status: {
+      ...(type === 'Complete' ? { completionTime: when } : {}),
+      conditions: [{ type, status: 'True', lastTransitionTime: when }],
+    },
   };
 }

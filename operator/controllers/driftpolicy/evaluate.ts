@@ -66,7 +66,10 @@ export interface EvaluationOutcome {
 }
 
 /** Level of a value against a signal's thresholds. */
-export function levelOf(value: number | undefined, signal: Pick<DriftSignal, 'warning' | 'critical'>): 'Ok' | 'Warning' | 'Critical' | 'NoData' {
+export function levelOf(
+  value: number | undefined,
+  signal: Pick<DriftSignal, 'warning' | 'critical'>,
+): 'Ok' | 'Warning' | 'Critical' | 'NoData' {
   if (value === undefined || !Number.isFinite(value)) return 'NoData';
   if (value >= signal.critical) return 'Critical';
   if (value >= signal.warning) return 'Warning';
@@ -81,12 +84,19 @@ function round6(x: number | undefined): number | undefined {
 }
 
 /** Value and sample count of one signal. */
-export function signalValue(signal: DriftSignal, m: WindowMeasurements, baseline: BaselineProfileStatus): { value: number | undefined; samples: number | undefined; note?: string } {
+export function signalValue(
+  signal: DriftSignal,
+  m: WindowMeasurements,
+  baseline: BaselineProfileStatus,
+): { value: number | undefined; samples: number | undefined; note?: string } {
   switch (signal.type) {
     case 'labelDistribution': {
       const counts = m.labelCounts ?? {};
       const total = sum(Object.values(counts));
-      return { value: total > 0 ? jensenShannonDistance(baseline.labelDistribution, counts) : undefined, samples: total };
+      return {
+        value: total > 0 ? jensenShannonDistance(baseline.labelDistribution, counts) : undefined,
+        samples: total,
+      };
     }
     case 'confidence':
     case 'documentLength': {
@@ -98,7 +108,10 @@ export function signalValue(signal: DriftSignal, m: WindowMeasurements, baseline
       return { value: total > 0 ? psi(base.counts, h.counts) : undefined, samples: total };
     }
     case 'unknownTokenRate':
-      return { value: unknownTokenRateDelta(baseline.unknownTokenRate, m.tokens ?? 0, m.unknownTokens ?? 0), samples: m.tokens ?? 0 };
+      return {
+        value: unknownTokenRateDelta(baseline.unknownTokenRate, m.tokens ?? 0, m.unknownTokens ?? 0),
+        samples: m.tokens ?? 0,
+      };
     case 'promql':
       return { value: m.custom?.[signal.name], samples: m.documents };
   }
@@ -109,23 +122,40 @@ export function evaluateDrift(input: EvaluationInput): EvaluationOutcome {
   const { spec, gathered, previous, now } = input;
   const time = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
   const sameModel = previous?.model !== undefined && previous.model === input.model;
-  const prevBreaches = (name: string) => (sameModel ? (previous?.signals.find((s) => s.name === name)?.breaches ?? 0) : 0);
-  const empty = (): SignalResult[] => spec.signals.map((s) => ({ name: s.name, warning: s.warning, critical: s.critical, level: 'NoData', breaches: 0 }));
+  const prevBreaches = (name: string) =>
+    sameModel ? (previous?.signals.find((s) => s.name === name)?.breaches ?? 0) : 0;
+  const empty = (): SignalResult[] =>
+    spec.signals.map((s) => ({ name: s.name, warning: s.warning, critical: s.critical, level: 'NoData', breaches: 0 }));
   const base = { time, ...(input.model ? { model: input.model } : {}) };
 
   if (!gathered.ok) {
     const state: DriftState = gathered.reason === R.NoBaseline ? 'InsufficientData' : 'MetricsUnavailable';
-    return { state, reason: gathered.reason, message: gathered.message, evaluation: { ...base, signals: empty(), message: gathered.message.slice(0, 1024) } };
+    return {
+      state,
+      reason: gathered.reason,
+      message: gathered.message,
+      evaluation: { ...base, signals: empty(), message: gathered.message.slice(0, 1024) },
+    };
   }
   const m = gathered.measurements;
   const documents = m.documents ?? 0;
   if (!input.baseline) {
     const message = `model ${input.model ?? '(none)'} has no baseline profile to compare against`;
-    return { state: 'InsufficientData', reason: R.NoBaseline, message, evaluation: { ...base, samples: round6(documents), signals: empty(), message } };
+    return {
+      state: 'InsufficientData',
+      reason: R.NoBaseline,
+      message,
+      evaluation: { ...base, samples: round6(documents), signals: empty(), message },
+    };
   }
   if (documents < spec.minSamples) {
     const message = `${Math.floor(documents)} documents in the window, fewer than minSamples ${spec.minSamples}`;
-    return { state: 'InsufficientData', reason: R.InsufficientData, message, evaluation: { ...base, samples: round6(documents), signals: empty(), message } };
+    return {
+      state: 'InsufficientData',
+      reason: R.InsufficientData,
+      message,
+      evaluation: { ...base, samples: round6(documents), signals: empty(), message },
+    };
   }
 
   const notes: string[] = [];
@@ -136,12 +166,21 @@ export function evaluateDrift(input: EvaluationInput): EvaluationOutcome {
     const breaches = level === 'Warning' || level === 'Critical' ? prevBreaches(s.name) + 1 : 0;
     const v = round6(value);
     const n = round6(samples);
-    return { name: s.name, ...(v !== undefined ? { value: v } : {}), warning: s.warning, critical: s.critical, ...(n !== undefined ? { samples: n } : {}), level, breaches };
+    return {
+      name: s.name,
+      ...(v !== undefined ? { value: v } : {}),
+      warning: s.warning,
+      critical: s.critical,
+      ...(n !== undefined ? { samples: n } : {}),
+      level,
+      breaches,
+    };
   });
   const confirmed = signals.filter((s) => (s.breaches ?? 0) >= spec.consecutiveBreaches);
   const critical = confirmed.filter((s) => s.level === 'Critical');
   const warning = confirmed.filter((s) => s.level === 'Warning');
-  const describe = (list: SignalResult[], which: 'warning' | 'critical') => list.map((s) => `${s.name}=${s.value} (>= ${s[which]} for ${s.breaches} evaluations)`).join(', ');
+  const describe = (list: SignalResult[], which: 'warning' | 'critical') =>
+    list.map((s) => `${s.name}=${s.value} (>= ${s[which]} for ${s.breaches} evaluations)`).join(', ');
   let state: DriftState;
   let reason: string;
   let message: string;
@@ -162,5 +201,15 @@ export function evaluateDrift(input: EvaluationInput): EvaluationOutcome {
       : `all ${signals.length} signals below warning over ${Math.floor(documents)} documents`;
   }
   if (notes.length) message += `; ${notes.join('; ')}`;
-  return { state, reason, message, evaluation: { ...base, samples: round6(documents) as number, signals, ...(notes.length ? { message: notes.join('; ').slice(0, 1024) } : {}) } };
+  return {
+    state,
+    reason,
+    message,
+    evaluation: {
+      ...base,
+      samples: round6(documents) as number,
+      signals,
+      ...(notes.length ? { message: notes.join('; ').slice(0, 1024) } : {}),
+    },
+  };
 }

@@ -35,7 +35,15 @@ import { formatTime, setCondition, type Condition } from '../../runtime/conditio
 import type { ModelStorageDefaults } from '../common.js';
 import { jobFinished } from '../nermodel/status.js';
 import { lastCronTimeBetween, nextCronTime, parseCron } from './cron.js';
-import { desiredRetrainedModel, desiredRetrainJob, outputPrefixFor, retrainJobName, RUN_ID_LABEL, runIdFor, TRIGGER_ANNOTATION } from './desired.js';
+import {
+  desiredRetrainedModel,
+  desiredRetrainJob,
+  outputPrefixFor,
+  retrainJobName,
+  RUN_ID_LABEL,
+  runIdFor,
+  TRIGGER_ANNOTATION,
+} from './desired.js';
 import type { EvaluationOutcome } from './evaluate.js';
 import { decodeRetrainResult, type RetrainResult } from './retrain-result.js';
 
@@ -124,33 +132,57 @@ export function failureBackoffMs(failures: number): number {
 }
 
 /** Why no Job can start without an output location (Ready condition, Retraining condition, Event). */
-export const OUTPUT_UNCONFIGURED_MESSAGE = 'spec.retraining.outputUri is not set and the operator has no --default-model-uri';
+export const OUTPUT_UNCONFIGURED_MESSAGE =
+  'spec.retraining.outputUri is not set and the operator has no --default-model-uri';
 
 /** The default chain, in order; the first violation wins. Approval is handled after it (it parks a run, it does not refuse it). */
 export const DEFAULT_CHECKS: readonly Check[] = [
   function suspended({ policy }) {
-    return policy.spec.suspend ? { reason: R.Suspended, message: 'spec.suspend is true: no retraining Jobs are started' } : undefined;
+    return policy.spec.suspend
+      ? { reason: R.Suspended, message: 'spec.suspend is true: no retraining Jobs are started' }
+      : undefined;
   },
   function output({ outputPrefix }) {
-    return outputPrefix === undefined ? { reason: R.OutputUnconfigured, message: OUTPUT_UNCONFIGURED_MESSAGE } : undefined;
+    return outputPrefix === undefined
+      ? { reason: R.OutputUnconfigured, message: OUTPUT_UNCONFIGURED_MESSAGE }
+      : undefined;
   },
   function concurrency({ policy, running }) {
-    return running >= policy.spec.maxConcurrentRuns ? { reason: R.JobRunning, message: `${running} retraining Job(s) running (maxConcurrentRuns ${policy.spec.maxConcurrentRuns})` } : undefined;
+    return running >= policy.spec.maxConcurrentRuns
+      ? {
+          reason: R.JobRunning,
+          message: `${running} retraining Job(s) running (maxConcurrentRuns ${policy.spec.maxConcurrentRuns})`,
+        }
+      : undefined;
   },
   function baseModel({ servingModel }) {
-    return servingModel ? undefined : { reason: R.TargetNotFound, message: 'the target NerDeployment serves no model to retrain from' };
+    return servingModel
+      ? undefined
+      : { reason: R.TargetNotFound, message: 'the target NerDeployment serves no model to retrain from' };
   },
   function backoff({ status, nowMs, candidate }) {
     const failures = status.consecutiveFailures ?? 0;
     if (failures === 0 || candidate.trigger === 'Manual') return undefined;
     const lastFailed = [...(status.history ?? [])].reverse().find((h) => h.outcome === 'Failed');
     const at = Date.parse(lastFailed?.completionTime ?? '') + failureBackoffMs(failures);
-    return Number.isFinite(at) && nowMs < at ? { reason: R.JobFailed, message: `${failures} consecutive retraining failure(s): backing off until ${formatTime(new Date(at))}`, retryAt: at } : undefined;
+    return Number.isFinite(at) && nowMs < at
+      ? {
+          reason: R.JobFailed,
+          message: `${failures} consecutive retraining failure(s): backing off until ${formatTime(new Date(at))}`,
+          retryAt: at,
+        }
+      : undefined;
   },
   function cooldown({ policy, status, nowMs, candidate }) {
     if (candidate.trigger === 'Manual' || !status.lastRetrainTime) return undefined;
     const at = Date.parse(status.lastRetrainTime) + parseDuration(policy.spec.cooldown);
-    return Number.isFinite(at) && nowMs < at ? { reason: R.CoolingDown, message: `cooldown ${policy.spec.cooldown} after the retraining at ${status.lastRetrainTime} (until ${formatTime(new Date(at))})`, retryAt: at } : undefined;
+    return Number.isFinite(at) && nowMs < at
+      ? {
+          reason: R.CoolingDown,
+          message: `cooldown ${policy.spec.cooldown} after the retraining at ${status.lastRetrainTime} (until ${formatTime(new Date(at))})`,
+          retryAt: at,
+        }
+      : undefined;
   },
 ];
 
@@ -185,22 +217,36 @@ export function unrecordedFinishedJobs(policy: DriftPolicy, jobs: readonly V1Job
 }
 
 function lastLine(text: string | undefined): string {
-  const lines = (text ?? '').trim().split('\n').filter((l) => l.trim() !== '');
+  const lines = (text ?? '')
+    .trim()
+    .split('\n')
+    .filter((l) => l.trim() !== '');
   return (lines[lines.length - 1] ?? '').slice(0, 300);
 }
 
 /** Classify a finished run: a result with a bundle, or a failure message. */
-export function classifyRun(job: V1Job, terminated: TerminatedContainer | undefined): { ok: true; result: RetrainResult } | { ok: false; message: string } {
+export function classifyRun(
+  job: V1Job,
+  terminated: TerminatedContainer | undefined,
+): { ok: true; result: RetrainResult } | { ok: false; message: string } {
   const result = decodeRetrainResult(terminated?.message);
   const finished = jobFinished(job);
   if (finished === 'Complete') {
     if (result?.outcome === 'Succeeded' && result.digest && result.bundleUri) return { ok: true, result };
-    return { ok: false, message: `Job ${job.metadata?.name} succeeded but left no usable result (bundleUri and digest) in its termination message` };
+    return {
+      ok: false,
+      message: `Job ${job.metadata?.name} succeeded but left no usable result (bundleUri and digest) in its termination message`,
+    };
   }
-  if (result?.outcome === 'Failed') return { ok: false, message: `${result.reason ? `${result.reason}: ` : ''}${result.message ?? 'failed'}` };
-  const cond = job.status?.conditions?.find((c) => (c.type === 'Failed' || c.type === 'FailureTarget') && c.status === 'True');
+  if (result?.outcome === 'Failed')
+    return { ok: false, message: `${result.reason ? `${result.reason}: ` : ''}${result.message ?? 'failed'}` };
+  const cond = job.status?.conditions?.find(
+    (c) => (c.type === 'Failed' || c.type === 'FailureTarget') && c.status === 'True',
+  );
   const tail = lastLine(terminated?.message);
-  const why = terminated ? `exit code ${terminated.exitCode}${tail ? `: ${tail}` : ''}` : `${cond?.reason ?? 'failed'}${cond?.message ? `: ${cond.message}` : ''}`;
+  const why = terminated
+    ? `exit code ${terminated.exitCode}${tail ? `: ${tail}` : ''}`
+    : `${cond?.reason ?? 'failed'}${cond?.message ? `: ${cond.message}` : ''}`;
   return { ok: false, message: `Job ${job.metadata?.name} failed (${why})` };
 }
 
@@ -210,7 +256,9 @@ function activeFromJob(job: V1Job): ActiveJob {
     name: job.metadata?.name ?? '',
     runId: job.metadata?.labels?.[RUN_ID_LABEL] ?? '',
     trigger: ['Drift', 'Schedule', 'Dataset', 'Manual'].includes(trigger) ? trigger : 'Drift',
-    startTime: job.metadata?.creationTimestamp ? formatTime(new Date(job.metadata.creationTimestamp)) : formatTime(new Date(0)),
+    startTime: job.metadata?.creationTimestamp
+      ? formatTime(new Date(job.metadata.creationTimestamp))
+      : formatTime(new Date(0)),
   };
 }
 
@@ -228,21 +276,62 @@ function conditionsFor(
   now: Date,
   notReady?: { reason: string; message: string },
 ): Condition[] {
-  const set = (list: Condition[], type: string, status: 'True' | 'False' | 'Unknown', reason: string, message: string) =>
-    setCondition(list, { type, status, reason, message: message.slice(0, 1024), ...(gen !== undefined ? { observedGeneration: gen } : {}) }, now);
+  const set = (
+    list: Condition[],
+    type: string,
+    status: 'True' | 'False' | 'Unknown',
+    reason: string,
+    message: string,
+  ) =>
+    setCondition(
+      list,
+      {
+        type,
+        status,
+        reason,
+        message: message.slice(0, 1024),
+        ...(gen !== undefined ? { observedGeneration: gen } : {}),
+      },
+      now,
+    );
   let c = [...(prev ?? [])];
   const state = s.state;
   const unavailable = state === 'MetricsUnavailable';
   if (notReady) c = set(c, C.Ready, 'False', notReady.reason, notReady.message);
-  else c = set(c, C.Ready, unavailable ? 'False' : 'True', unavailable || state === 'InsufficientData' ? stateReason : R.AsExpected, stateMessage);
-  c = set(c, C.MetricsAvailable, unavailable ? 'False' : 'True', unavailable ? stateReason : R.MetricsQueried, unavailable ? stateMessage : 'drift metrics queried');
-  c = set(c, C.DriftDetected, state === 'Warning' || state === 'Critical' ? 'True' : 'False', stateReason, stateMessage);
+  else
+    c = set(
+      c,
+      C.Ready,
+      unavailable ? 'False' : 'True',
+      unavailable || state === 'InsufficientData' ? stateReason : R.AsExpected,
+      stateMessage,
+    );
+  c = set(
+    c,
+    C.MetricsAvailable,
+    unavailable ? 'False' : 'True',
+    unavailable ? stateReason : R.MetricsQueried,
+    unavailable ? stateMessage : 'drift metrics queried',
+  );
+  c = set(
+    c,
+    C.DriftDetected,
+    state === 'Warning' || state === 'Critical' ? 'True' : 'False',
+    stateReason,
+    stateMessage,
+  );
   c = set(c, C.CriticalDrift, state === 'Critical' ? 'True' : 'False', stateReason, stateMessage);
   c = set(c, C.Retraining, retraining.status, retraining.reason, retraining.message);
   c = set(c, C.Progressing, retraining.status, retraining.reason, retraining.message);
   const failures = s.consecutiveFailures ?? 0;
   const degraded = unavailable || failures > 0;
-  c = set(c, C.Degraded, degraded ? 'True' : 'False', unavailable ? stateReason : failures > 0 ? R.JobFailed : R.AsExpected, unavailable ? stateMessage : failures > 0 ? `${failures} consecutive retraining failure(s)` : '');
+  c = set(
+    c,
+    C.Degraded,
+    degraded ? 'True' : 'False',
+    unavailable ? stateReason : failures > 0 ? R.JobFailed : R.AsExpected,
+    unavailable ? stateMessage : failures > 0 ? `${failures} consecutive retraining failure(s)` : '',
+  );
   return c;
 }
 
@@ -277,7 +366,8 @@ export function planPolicy(o: PolicyObserved, checks: readonly Check[] = DEFAULT
     if (o.evaluation.state !== prev.state) {
       const e = STATE_EVENTS[o.evaluation.state];
       if (e) events.push({ ...e, note: o.evaluation.message.slice(0, 300) });
-      else if (o.evaluation.state === 'Healthy' && (prev.state === 'Warning' || prev.state === 'Critical')) events.push({ type: 'Normal', reason: E.DriftResolved, note: o.evaluation.message.slice(0, 300) });
+      else if (o.evaluation.state === 'Healthy' && (prev.state === 'Warning' || prev.state === 'Critical'))
+        events.push({ type: 'Normal', reason: E.DriftResolved, note: o.evaluation.message.slice(0, 300) });
     }
   }
   if (!o.targetFound) {
@@ -296,13 +386,27 @@ export function planPolicy(o: PolicyObserved, checks: readonly Check[] = DEFAULT
     if (!jobFinished(job) || recorded.has(name)) continue;
     const run = activeFromJob(job);
     const outcome = classifyRun(job, o.terminated[name]);
-    const finishedAt = job.status?.completionTime ?? job.status?.conditions?.find((c) => c.status === 'True')?.lastTransitionTime;
+    const finishedAt =
+      job.status?.completionTime ?? job.status?.conditions?.find((c) => c.status === 'True')?.lastTransitionTime;
     const completionTime = finishedAt ? formatTime(new Date(finishedAt)) : formatTime(now);
-    const record: RetrainingRecord = { runId: run.runId, jobName: name, trigger: run.trigger, startTime: run.startTime, completionTime, outcome: 'Failed' };
+    const record: RetrainingRecord = {
+      runId: run.runId,
+      jobName: name,
+      trigger: run.trigger,
+      startTime: run.startTime,
+      completionTime,
+      outcome: 'Failed',
+    };
     const baseName = job.metadata?.annotations?.[BASE_MODEL_ANNOTATION];
     const base = o.models.find((m) => m.metadata.name === baseName) ?? o.servingModel;
     if (outcome.ok && base) {
-      const model = desiredRetrainedModel(policy, base, { runId: run.runId, jobName: name }, outcome.result, o.storage?.uri);
+      const model = desiredRetrainedModel(
+        policy,
+        base,
+        { runId: run.runId, jobName: name },
+        outcome.result,
+        o.storage?.uri,
+      );
       createModels.push(model);
       const f1 = outcome.result.metrics?.new.micro.f1;
       const baseF1 = outcome.result.metrics?.base?.micro.f1;
@@ -317,10 +421,17 @@ export function planPolicy(o: PolicyObserved, checks: readonly Check[] = DEFAULT
       finished.push({ runId: run.runId, result: 'succeeded' });
       events.push({ type: 'Normal', reason: E.RetrainingSucceeded, note: (record.message ?? '').slice(0, 300) });
     } else {
-      record.message = (outcome.ok ? `base model ${baseName ?? '(unknown)'} no longer exists` : outcome.message).slice(0, 1024);
+      record.message = (outcome.ok ? `base model ${baseName ?? '(unknown)'} no longer exists` : outcome.message).slice(
+        0,
+        1024,
+      );
       status.consecutiveFailures = (status.consecutiveFailures ?? 0) + 1;
       finished.push({ runId: run.runId, result: 'failed' });
-      events.push({ type: 'Warning', reason: E.RetrainingFailed, note: `run ${run.runId}: ${record.message}`.slice(0, 300) });
+      events.push({
+        type: 'Warning',
+        reason: E.RetrainingFailed,
+        note: `run ${run.runId}: ${record.message}`.slice(0, 300),
+      });
     }
     history.push(record);
     recorded.add(name);
@@ -330,7 +441,11 @@ export function planPolicy(o: PolicyObserved, checks: readonly Check[] = DEFAULT
 
   // 3. Running Jobs are the truth: adopt one status does not know about (created just before a restart).
   const running = o.jobs.filter((j) => !jobFinished(j));
-  if (status.activeJob && !status.activeJob.awaitingApproval && !running.some((j) => j.metadata?.name === status.activeJob?.name)) {
+  if (
+    status.activeJob &&
+    !status.activeJob.awaitingApproval &&
+    !running.some((j) => j.metadata?.name === status.activeJob?.name)
+  ) {
     // Created by us but not (yet) in the cache, or deleted by hand: keep it while the cache catches up, briefly.
     const age = nowMs - Date.parse(status.activeJob.startTime);
     if (!(age < 60_000)) delete status.activeJob;
@@ -349,7 +464,8 @@ export function planPolicy(o: PolicyObserved, checks: readonly Check[] = DEFAULT
     consumeManual = true;
   }
   if (o.datasetVersion !== undefined) {
-    if (prev.observedDatasetVersion === undefined) status.observedDatasetVersion = o.datasetVersion; // first sight: the current model's data
+    if (prev.observedDatasetVersion === undefined)
+      status.observedDatasetVersion = o.datasetVersion; // first sight: the current model's data
     else if (o.datasetVersion !== prev.observedDatasetVersion && !candidate) {
       candidate = { trigger: 'Dataset', why: `dataset version ${prev.observedDatasetVersion} → ${o.datasetVersion}` };
       consumeDataset = true;
@@ -361,10 +477,12 @@ export function planPolicy(o: PolicyObserved, checks: readonly Check[] = DEFAULT
     try {
       const cron = parseCron(schedule);
       const last = prev.lastScheduleTime ? new Date(prev.lastScheduleTime) : undefined;
-      if (!last) status.lastScheduleTime = formatTime(now); // the schedule starts counting now
+      if (!last)
+        status.lastScheduleTime = formatTime(now); // the schedule starts counting now
       else {
         scheduleFired = lastCronTimeBetween(cron, last, now);
-        if (scheduleFired && !candidate) candidate = { trigger: 'Schedule', why: `schedule ${schedule} (${formatTime(scheduleFired)})` };
+        if (scheduleFired && !candidate)
+          candidate = { trigger: 'Schedule', why: `schedule ${schedule} (${formatTime(scheduleFired)})` };
       }
       const next = nextCronTime(cron, now);
       if (next) wakeups.push(next.getTime());
@@ -373,8 +491,12 @@ export function planPolicy(o: PolicyObserved, checks: readonly Check[] = DEFAULT
     }
   }
   const state = status.state;
-  const driftWants = policy.spec.triggers.drift && ((state === 'Warning' && policy.spec.onWarning === 'Retrain') || (state === 'Critical' && policy.spec.onCritical === 'Retrain'));
-  if (!candidate && driftWants) candidate = { trigger: 'Drift', why: `drift state ${state}: ${stateMessage}`.slice(0, 300) };
+  const driftWants =
+    policy.spec.triggers.drift &&
+    ((state === 'Warning' && policy.spec.onWarning === 'Retrain') ||
+      (state === 'Critical' && policy.spec.onCritical === 'Retrain'));
+  if (!candidate && driftWants)
+    candidate = { trigger: 'Drift', why: `drift state ${state}: ${stateMessage}`.slice(0, 300) };
   // Drift is acted on only when it was freshly evaluated, so one breach episode starts one run per cooldown,
   // not one per reconcile triggered by unrelated events.
 
@@ -384,7 +506,14 @@ export function planPolicy(o: PolicyObserved, checks: readonly Check[] = DEFAULT
   const pending = status.activeJob?.awaitingApproval ? status.activeJob : undefined;
   const start = (runId: string, trigger: RetrainTrigger, startTime: string, why: string) => {
     const base = o.servingModel as NerModel;
-    const job = desiredRetrainJob({ policy, runId, trigger, baseModel: base, image: o.image, ...(o.storage ? { storage: o.storage } : {}) });
+    const job = desiredRetrainJob({
+      policy,
+      runId,
+      trigger,
+      baseModel: base,
+      image: o.image,
+      ...(o.storage ? { storage: o.storage } : {}),
+    });
     job.metadata!.annotations = { ...job.metadata!.annotations, [BASE_MODEL_ANNOTATION]: base.metadata.name ?? '' };
     job.metadata!.labels = { ...job.metadata!.labels, [LABELS.family]: base.spec.family };
     createJob = job;
@@ -396,18 +525,49 @@ export function planPolicy(o: PolicyObserved, checks: readonly Check[] = DEFAULT
   };
   retraining = { status: 'False', reason: R.AsExpected, message: 'no retraining running' };
   const last = status.history?.[status.history.length - 1];
-  if (last) retraining = { status: 'False', reason: last.outcome === 'Succeeded' ? R.JobSucceeded : R.JobFailed, message: last.message ?? `last run ${last.runId} ${last.outcome}` };
+  if (last)
+    retraining = {
+      status: 'False',
+      reason: last.outcome === 'Succeeded' ? R.JobSucceeded : R.JobFailed,
+      message: last.message ?? `last run ${last.runId} ${last.outcome}`,
+    };
 
   if (pending) {
     const approved = annotations[APPROVE_ANNOTATION] === pending.runId;
-    const v = approved ? firstViolation({ policy, outputPrefix, status, candidate: { trigger: pending.trigger, why: 'approved' }, running: running.length, servingModel: o.servingModel, nowMs }, checks.filter((c) => c.name !== 'cooldown' && c.name !== 'backoff')) : undefined;
+    const v = approved
+      ? firstViolation(
+          {
+            policy,
+            outputPrefix,
+            status,
+            candidate: { trigger: pending.trigger, why: 'approved' },
+            running: running.length,
+            servingModel: o.servingModel,
+            nowMs,
+          },
+          checks.filter((c) => c.name !== 'cooldown' && c.name !== 'backoff'),
+        )
+      : undefined;
     if (approved && !v) start(pending.runId, pending.trigger, formatTime(now), `approved via ${APPROVE_ANNOTATION}`);
-    else if (approved && v) retraining = { status: 'True', reason: v.reason, message: `approved run ${pending.runId} waits: ${v.message}` };
-    else retraining = { status: 'True', reason: R.AwaitingApproval, message: `run ${pending.runId} (${pending.trigger}) waits for approval: kubectl annotate driftpolicy ${policy.metadata.name} ${APPROVE_ANNOTATION}=${pending.runId}` };
+    else if (approved && v)
+      retraining = { status: 'True', reason: v.reason, message: `approved run ${pending.runId} waits: ${v.message}` };
+    else
+      retraining = {
+        status: 'True',
+        reason: R.AwaitingApproval,
+        message: `run ${pending.runId} (${pending.trigger}) waits for approval: kubectl annotate driftpolicy ${policy.metadata.name} ${APPROVE_ANNOTATION}=${pending.runId}`,
+      };
   } else if (status.activeJob) {
-    retraining = { status: 'True', reason: R.JobRunning, message: `retraining Job ${status.activeJob.name} is running (${status.activeJob.trigger})` };
+    retraining = {
+      status: 'True',
+      reason: R.JobRunning,
+      message: `retraining Job ${status.activeJob.name} is running (${status.activeJob.trigger})`,
+    };
   } else if (candidate && (candidate.trigger !== 'Drift' || o.evaluation)) {
-    const v = firstViolation({ policy, outputPrefix, status, candidate, running: running.length, servingModel: o.servingModel, nowMs }, checks);
+    const v = firstViolation(
+      { policy, outputPrefix, status, candidate, running: running.length, servingModel: o.servingModel, nowMs },
+      checks,
+    );
     if (v) {
       retraining = { status: 'False', reason: v.reason, message: `${candidate.why}; not started: ${v.message}` };
       if (v.retryAt !== undefined) wakeups.push(v.retryAt);
@@ -415,7 +575,13 @@ export function planPolicy(o: PolicyObserved, checks: readonly Check[] = DEFAULT
     } else {
       const runId = runIdFor(now, candidate.trigger);
       if (policy.spec.approval === 'Manual') {
-        status.activeJob = { name: retrainJobName(policy, runId), runId, trigger: candidate.trigger, startTime: formatTime(now), awaitingApproval: true };
+        status.activeJob = {
+          name: retrainJobName(policy, runId),
+          runId,
+          trigger: candidate.trigger,
+          startTime: formatTime(now),
+          awaitingApproval: true,
+        };
         const message = `run ${runId} (${candidate.why}) waits for approval: kubectl annotate driftpolicy ${policy.metadata.name} ${APPROVE_ANNOTATION}=${runId}`;
         events.push({ type: 'Normal', reason: E.RetrainingAwaitingApproval, note: message.slice(0, 300) });
         retraining = { status: 'True', reason: R.AwaitingApproval, message };
@@ -429,7 +595,8 @@ export function planPolicy(o: PolicyObserved, checks: readonly Check[] = DEFAULT
     }
   }
   // A schedule tick that passed while another run started is consumed too: one run per tick at most.
-  if (scheduleFired && status.activeJob && !status.activeJob.awaitingApproval) status.lastScheduleTime = formatTime(now);
+  if (scheduleFired && status.activeJob && !status.activeJob.awaitingApproval)
+    status.lastScheduleTime = formatTime(now);
   if (manual !== undefined && consumeManual && status.activeJob) status.observedRetrainRequest = manual;
 
   if (scheduleError) {
@@ -443,8 +610,15 @@ export function planPolicy(o: PolicyObserved, checks: readonly Check[] = DEFAULT
       ? { reason: R.OutputUnconfigured, message: OUTPUT_UNCONFIGURED_MESSAGE }
       : undefined;
   status.conditions = conditionsFor(prev.conditions, status, stateReason, stateMessage, retraining, gen, now, notReady);
-  if (notReady?.reason === R.OutputUnconfigured && prev.conditions?.find((c) => c.type === C.Ready)?.reason !== R.OutputUnconfigured) {
-    events.push({ type: 'Warning', reason: E.OutputUnconfigured, note: `${OUTPUT_UNCONFIGURED_MESSAGE}: no retraining Job can start (drift is still evaluated)` });
+  if (
+    notReady?.reason === R.OutputUnconfigured &&
+    prev.conditions?.find((c) => c.type === C.Ready)?.reason !== R.OutputUnconfigured
+  ) {
+    events.push({
+      type: 'Warning',
+      reason: E.OutputUnconfigured,
+      note: `${OUTPUT_UNCONFIGURED_MESSAGE}: no retraining Job can start (drift is still evaluated)`,
+    });
   }
   const wake = Math.min(...wakeups.filter((w) => Number.isFinite(w)));
   return {

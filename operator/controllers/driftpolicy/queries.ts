@@ -30,7 +30,13 @@ export function promqlDuration(window: string): string {
 }
 
 function selector(t: QueryTarget, extra: Record<string, string> = {}): string {
-  return labelMatchers({ namespace: t.namespace, deployment: t.deployment, track: 'stable', ...(t.model ? { model: t.model } : {}), ...extra });
+  return labelMatchers({
+    namespace: t.namespace,
+    deployment: t.deployment,
+    track: 'stable',
+    ...(t.model ? { model: t.model } : {}),
+    ...extra,
+  });
 }
 
 /** Every built-in query of one evaluation. */
@@ -62,7 +68,12 @@ export function customQuery(signal: Pick<DriftSignal, 'query'>, t: QueryTarget, 
 /** Which built-in measurements the signals need (a policy with only promql signals queries just those). */
 function needs(signals: readonly DriftSignal[]) {
   const types = new Set(signals.map((s) => s.type));
-  return { labels: types.has('labelDistribution'), confidence: types.has('confidence'), length: types.has('documentLength'), unknown: types.has('unknownTokenRate') };
+  return {
+    labels: types.has('labelDistribution'),
+    confidence: types.has('confidence'),
+    length: types.has('documentLength'),
+    unknown: types.has('unknownTokenRate'),
+  };
 }
 
 /**
@@ -70,8 +81,18 @@ function needs(signals: readonly DriftSignal[]) {
  * `{ ok: false, reason: PrometheusUnreachable }`; empty results are not errors (they are no data, and the
  * document count then decides InsufficientData).
  */
-export async function gatherMeasurements(prometheus: MetricsQuerier | undefined, spec: Pick<DriftPolicySpec, 'signals' | 'window'>, t: QueryTarget, baseline: BaselineProfileStatus | undefined): Promise<Gathered> {
-  if (!prometheus) return { ok: false, reason: R.PrometheusUnreachable, message: 'no Prometheus is configured (ner-ops operator --prometheus-url)' };
+export async function gatherMeasurements(
+  prometheus: MetricsQuerier | undefined,
+  spec: Pick<DriftPolicySpec, 'signals' | 'window'>,
+  t: QueryTarget,
+  baseline: BaselineProfileStatus | undefined,
+): Promise<Gathered> {
+  if (!prometheus)
+    return {
+      ok: false,
+      reason: R.PrometheusUnreachable,
+      message: 'no Prometheus is configured (ner-ops operator --prometheus-url)',
+    };
   const q = driftQueries(t, spec.window);
   const need = needs(spec.signals);
   try {
@@ -79,15 +100,29 @@ export async function gatherMeasurements(prometheus: MetricsQuerier | undefined,
     const m: WindowMeasurements = { documents: documents.value, requests: requests.value };
     if (need.labels) {
       const r = await prometheus.query(q.entitiesByLabel);
-      m.labelCounts = Object.fromEntries(r.samples.filter((s) => s.labels.label !== undefined && Number.isFinite(s.value)).map((s) => [s.labels.label as string, Math.max(0, s.value)]));
+      m.labelCounts = Object.fromEntries(
+        r.samples
+          .filter((s) => s.labels.label !== undefined && Number.isFinite(s.value))
+          .map((s) => [s.labels.label as string, Math.max(0, s.value)]),
+      );
     }
     if (need.confidence && baseline) {
       const r = await prometheus.query(q.confidenceBuckets);
-      m.confidence = r.samples.length ? bucketsFromCumulative(r.samples.map((s) => ({ le: s.labels.le ?? '', value: s.value })), baseline.confidence.bounds) : undefined;
+      m.confidence = r.samples.length
+        ? bucketsFromCumulative(
+            r.samples.map((s) => ({ le: s.labels.le ?? '', value: s.value })),
+            baseline.confidence.bounds,
+          )
+        : undefined;
     }
     if (need.length && baseline) {
       const r = await prometheus.query(q.documentLengthBuckets);
-      m.documentLength = r.samples.length ? bucketsFromCumulative(r.samples.map((s) => ({ le: s.labels.le ?? '', value: s.value })), baseline.documentLength.bounds) : undefined;
+      m.documentLength = r.samples.length
+        ? bucketsFromCumulative(
+            r.samples.map((s) => ({ le: s.labels.le ?? '', value: s.value })),
+            baseline.documentLength.bounds,
+          )
+        : undefined;
     }
     if (need.unknown) {
       const [tokens, unknown] = await Promise.all([prometheus.query(q.tokens), prometheus.query(q.unknownTokens)]);
@@ -95,11 +130,13 @@ export async function gatherMeasurements(prometheus: MetricsQuerier | undefined,
       m.unknownTokens = unknown.value;
     }
     const custom: Record<string, number | undefined> = {};
-    for (const s of spec.signals) if (s.type === 'promql') custom[s.name] = (await prometheus.query(customQuery(s, t, spec.window))).value;
+    for (const s of spec.signals)
+      if (s.type === 'promql') custom[s.name] = (await prometheus.query(customQuery(s, t, spec.window))).value;
     m.custom = custom;
     return { ok: true, measurements: m };
   } catch (err) {
-    const message = err instanceof PrometheusError ? err.message : `querying Prometheus failed: ${(err as Error).message}`;
+    const message =
+      err instanceof PrometheusError ? err.message : `querying Prometheus failed: ${(err as Error).message}`;
     return { ok: false, reason: R.PrometheusUnreachable, message: message.slice(0, 500) };
   }
 }

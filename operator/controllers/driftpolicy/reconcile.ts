@@ -23,7 +23,13 @@ import { gatherMeasurements } from './queries.js';
 import { RETRAIN_CONTAINER_NAME } from './retrain-result.js';
 
 /** DriftPolicy as a runtime resource type. */
-export const driftPolicies: ResourceType = { group: GROUP, version: VERSION, kind: DRIFT_POLICY.kind, plural: DRIFT_POLICY.plural, namespaced: true };
+export const driftPolicies: ResourceType = {
+  group: GROUP,
+  version: VERSION,
+  kind: DRIFT_POLICY.kind,
+  plural: DRIFT_POLICY.plural,
+  namespaced: true,
+};
 
 export interface DriftPolicyControllerOptions {
   image?: string;
@@ -45,9 +51,24 @@ export class DriftMetrics {
   readonly runs: Counter<'namespace' | 'driftpolicy' | 'result'>;
   constructor(registry?: Registry) {
     const registers = registry ? [registry] : [];
-    this.signal = new Gauge({ name: 'nerops_drift_signal', help: 'Last value of each drift signal of a DriftPolicy', labelNames: ['namespace', 'driftpolicy', 'signal'], registers });
-    this.state = new Gauge({ name: 'nerops_operator_driftpolicy_state', help: '1 for the current drift state of a DriftPolicy, 0 for the others', labelNames: ['namespace', 'driftpolicy', 'state'], registers });
-    this.runs = new Counter({ name: 'nerops_operator_retraining_runs_total', help: 'Finished retraining runs by result (succeeded, failed)', labelNames: ['namespace', 'driftpolicy', 'result'], registers });
+    this.signal = new Gauge({
+      name: 'nerops_drift_signal',
+      help: 'Last value of each drift signal of a DriftPolicy',
+      labelNames: ['namespace', 'driftpolicy', 'signal'],
+      registers,
+    });
+    this.state = new Gauge({
+      name: 'nerops_operator_driftpolicy_state',
+      help: '1 for the current drift state of a DriftPolicy, 0 for the others',
+      labelNames: ['namespace', 'driftpolicy', 'state'],
+      registers,
+    });
+    this.runs = new Counter({
+      name: 'nerops_operator_retraining_runs_total',
+      help: 'Finished retraining runs by result (succeeded, failed)',
+      labelNames: ['namespace', 'driftpolicy', 'result'],
+      registers,
+    });
   }
 
   /** Signal names exported per policy key, so stale and deleted series can be removed. */
@@ -82,7 +103,9 @@ export class DriftMetrics {
 /** The terminated retrain container of a Job's newest pod, if any. */
 async function terminatedOf(ctx: ReconcileContext<DriftPolicy>, job: V1Job): Promise<TerminatedContainer | undefined> {
   const pods = await ctx.client.list<V1Pod>(builtin.pods, ctx.namespace, `job-name=${job.metadata?.name}`);
-  pods.sort((a, b) => String(b.metadata?.creationTimestamp ?? '').localeCompare(String(a.metadata?.creationTimestamp ?? '')));
+  pods.sort((a, b) =>
+    String(b.metadata?.creationTimestamp ?? '').localeCompare(String(a.metadata?.creationTimestamp ?? '')),
+  );
   for (const pod of pods) {
     const statuses = pod.status?.containerStatuses ?? [];
     const c = statuses.find((s) => s.name === RETRAIN_CONTAINER_NAME) ?? statuses[0];
@@ -108,7 +131,8 @@ export const toPolicies: MapFunction = (obj, caches) => {
   const ns = obj.metadata?.namespace;
   const out: ObjectKey[] = [];
   for (const p of caches.cache<DriftPolicy>(driftPolicies).list(ns)) {
-    if (obj.kind === 'NerDeployment' && p.spec.targetRef.name === obj.metadata?.name) out.push(makeKey(ns, p.metadata.name ?? ''));
+    if (obj.kind === 'NerDeployment' && p.spec.targetRef.name === obj.metadata?.name)
+      out.push(makeKey(ns, p.metadata.name ?? ''));
     if (obj.kind === 'NerModel') out.push(makeKey(ns, p.metadata.name ?? ''));
   }
   return out;
@@ -129,14 +153,30 @@ export function createDriftPolicyReconciler(options: DriftPolicyControllerOption
     let evaluation: EvaluationOutcome | undefined;
     if (target && evaluationDue(policy, servingName, now)) {
       const baseline = servingModel?.status?.baseline;
-      const gathered = await gatherMeasurements(options.prometheus, policy.spec, { namespace: ctx.namespace ?? '', deployment: target.metadata.name ?? '', model: servingName }, baseline);
-      evaluation = evaluateDrift({ spec: policy.spec, model: servingName, baseline, gathered, previous: policy.status?.lastEvaluation, now });
+      const gathered = await gatherMeasurements(
+        options.prometheus,
+        policy.spec,
+        { namespace: ctx.namespace ?? '', deployment: target.metadata.name ?? '', model: servingName },
+        baseline,
+      );
+      evaluation = evaluateDrift({
+        spec: policy.spec,
+        model: servingName,
+        baseline,
+        gathered,
+        previous: policy.status?.lastEvaluation,
+        now,
+      });
       ctx.log.debug({ state: evaluation.state, reason: evaluation.reason }, 'drift evaluated');
     }
-    const jobs = ctx.cache<V1Job>(builtin.jobs).list(ctx.namespace, { [LABELS.driftPolicy]: ctx.name }).filter((j) => j.metadata?.ownerReferences?.some((r) => r.uid === policy.metadata.uid));
+    const jobs = ctx
+      .cache<V1Job>(builtin.jobs)
+      .list(ctx.namespace, { [LABELS.driftPolicy]: ctx.name })
+      .filter((j) => j.metadata?.ownerReferences?.some((r) => r.uid === policy.metadata.uid));
     const terminated: Record<string, TerminatedContainer | undefined> = {};
     // Only finished, unrecorded Jobs' pods are worth a request: they carry the result.
-    for (const job of unrecordedFinishedJobs(policy, jobs)) terminated[job.metadata?.name ?? ''] = await terminatedOf(ctx, job);
+    for (const job of unrecordedFinishedJobs(policy, jobs))
+      terminated[job.metadata?.name ?? ''] = await terminatedOf(ctx, job);
     const plan = planPolicy({
       policy,
       now,
@@ -151,7 +191,9 @@ export function createDriftPolicyReconciler(options: DriftPolicyControllerOption
       datasetVersion: await datasetVersionOf(ctx),
     });
     for (const model of plan.createModels) {
-      const { changed } = await ctx.client.apply(nerModels, model, { current: ctx.cache<NerModel>(nerModels).get(ctx.namespace, model.metadata.name ?? '') ?? null });
+      const { changed } = await ctx.client.apply(nerModels, model, {
+        current: ctx.cache<NerModel>(nerModels).get(ctx.namespace, model.metadata.name ?? '') ?? null,
+      });
       if (changed) ctx.log.info({ model: model.metadata.name }, 'retrained NerModel created');
     }
     if (plan.createJob) {
@@ -161,7 +203,8 @@ export function createDriftPolicyReconciler(options: DriftPolicyControllerOption
     const { changed, object } = await ctx.client.applyStatus(driftPolicies, policy, plan.status);
     if (changed) {
       for (const e of plan.events) await ctx.client.event(policy, e);
-      for (const f of plan.finished) metrics.runs.inc({ namespace: ctx.namespace ?? '', driftpolicy: ctx.name, result: f.result });
+      for (const f of plan.finished)
+        metrics.runs.inc({ namespace: ctx.namespace ?? '', driftpolicy: ctx.name, result: f.result });
     }
     metrics.observe({ ...policy, status: (object as DriftPolicy).status ?? plan.status });
     return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : {};

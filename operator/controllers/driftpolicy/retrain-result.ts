@@ -15,7 +15,12 @@ export const RETRAIN_EXIT = { ok: 0, usage: 2, invalidDataset: 3, failed: 4 } as
 /** Name of the retraining container in the default Job (the controller reads this container's status). */
 export const RETRAIN_CONTAINER_NAME = 'retrain';
 
-const prf = z.object({ precision: z.number(), recall: z.number(), f1: z.number(), support: z.number().int().optional() });
+const prf = z.object({
+  precision: z.number(),
+  recall: z.number(),
+  f1: z.number(),
+  support: z.number().int().optional(),
+});
 
 export const retrainResultSchema = z.object({
   resultVersion: z.literal(1),
@@ -27,11 +32,17 @@ export const retrainResultSchema = z.object({
   /** Where the new bundle is (the output URI for the run). */
   bundleUri: z.string().optional(),
   /** sha256 of the new bundle's manifest. */
-  digest: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  digest: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
   format: z.enum(['crf', 'token-classification']).optional(),
   entityTypes: z.array(z.string()).max(64).optional(),
   /** sha256 of the training data (the dataset file, or train + held-out files). */
-  datasetDigest: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  datasetDigest: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
   /** Identifies the comparison of new and base model on the same held-out data. */
   evaluationId: z.string().max(128).optional(),
   /** Held-out micro scores of both models on the same data. */

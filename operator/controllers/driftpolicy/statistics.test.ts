@@ -13,7 +13,10 @@ describe('jensenShannonDistance', () => {
     expect(jensenShannonDistance(p, q)).toBeCloseTo(want, 5);
   });
   it('is symmetric and undefined for an empty side', () => {
-    expect(jensenShannonDistance({ A: 0.5, B: 0.5 }, { A: 1 })).toBeCloseTo(jensenShannonDistance({ A: 1 }, { A: 0.5, B: 0.5 }) as number, 12);
+    expect(jensenShannonDistance({ A: 0.5, B: 0.5 }, { A: 1 })).toBeCloseTo(
+      jensenShannonDistance({ A: 1 }, { A: 0.5, B: 0.5 }) as number,
+      12,
+    );
     expect(jensenShannonDistance({ A: 1 }, {})).toBeUndefined();
     expect(jensenShannonDistance({ A: 1 }, { A: 0 })).toBeUndefined();
   });
@@ -59,11 +62,24 @@ describe('bucketsFromCumulative', () => {
     expect(bucketsFromCumulative(samples, [0.5, 1])).toEqual({ counts: [2, 5, 3] });
   });
   it('clamps negative differences from extrapolation to 0', () => {
-    const r = bucketsFromCumulative([{ le: '5', value: 3.25 }, { le: '10', value: 3 }, { le: '+Inf', value: 4.5 }], [5, 10]);
+    const r = bucketsFromCumulative(
+      [
+        { le: '5', value: 3.25 },
+        { le: '10', value: 3 },
+        { le: '+Inf', value: 4.5 },
+      ],
+      [5, 10],
+    );
     expect(r).toEqual({ counts: [3.25, 0, 1.25] });
   });
   it('refuses buckets whose bounds differ from the baseline', () => {
-    const r = bucketsFromCumulative([{ le: '0.5', value: 1 }, { le: '+Inf', value: 2 }], [0.4]);
+    const r = bucketsFromCumulative(
+      [
+        { le: '0.5', value: 1 },
+        { le: '+Inf', value: 2 },
+      ],
+      [0.4],
+    );
     expect(r).toMatchObject({ error: expect.stringContaining('differ') });
     expect(bucketsFromCumulative([], [1])).toEqual({ error: 'no histogram buckets' });
   });
@@ -86,7 +102,9 @@ describe('cron', () => {
   it('finds the next and the last firing', () => {
     const s = parseCron('0 3 * * 0');
     expect(nextCronTime(s, at('2024-05-05T03:00:00Z'))?.toISOString()).toBe('2024-05-12T03:00:00.000Z');
-    expect(lastCronTimeBetween(s, at('2024-05-01T00:00:00Z'), at('2024-05-10T00:00:00Z'))?.toISOString()).toBe('2024-05-05T03:00:00.000Z');
+    expect(lastCronTimeBetween(s, at('2024-05-01T00:00:00Z'), at('2024-05-10T00:00:00Z'))?.toISOString()).toBe(
+      '2024-05-05T03:00:00.000Z',
+    );
     expect(lastCronTimeBetween(s, at('2024-05-05T03:00:00Z'), at('2024-05-10T00:00:00Z'))).toBeUndefined();
   });
   it.each(['0 3 L * *', '0 3 * * 1#2', '61 * * * *', '* * *'])('refuses %s', (expr) => {

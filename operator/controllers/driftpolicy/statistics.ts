@@ -28,7 +28,10 @@ export function normalize(weights: readonly number[]): number[] | undefined {
  * of JSD(P‖Q) = ½ KL(P‖M) + ½ KL(Q‖M) with M = ½ (P + Q). Inputs are weights per label (counts or
  * fractions; each side is normalised), missing labels count as 0. Undefined when either side is empty.
  */
-export function jensenShannonDistance(p: Readonly<Record<string, number>>, q: Readonly<Record<string, number>>): number | undefined {
+export function jensenShannonDistance(
+  p: Readonly<Record<string, number>>,
+  q: Readonly<Record<string, number>>,
+): number | undefined {
   const labels = [...new Set([...Object.keys(p), ...Object.keys(q)])].sort();
   const pn = normalize(labels.map((l) => p[l] ?? 0));
   const qn = normalize(labels.map((l) => q[l] ?? 0));
@@ -69,7 +72,8 @@ export function psi(expected: readonly number[], actual: readonly number[], epsi
  * Absolute change of the unknown-token rate: |unknown / tokens − baseline|. Undefined without tokens.
  */
 export function unknownTokenRateDelta(baselineRate: number, tokens: number, unknownTokens: number): number | undefined {
-  if (!(tokens > 0) || !Number.isFinite(unknownTokens) || unknownTokens < 0 || !Number.isFinite(baselineRate)) return undefined;
+  if (!(tokens > 0) || !Number.isFinite(unknownTokens) || unknownTokens < 0 || !Number.isFinite(baselineRate))
+    return undefined;
   return Math.abs(Math.min(1, unknownTokens / tokens) - baselineRate);
 }
 
@@ -95,10 +99,14 @@ const BOUND_TOLERANCE = 1e-9;
  * the histograms are not comparable and the result explains why. Negative differences (counter resets
  * and `increase()` extrapolation can make cumulative values slightly non-monotonic) are clamped to 0.
  */
-export function bucketsFromCumulative(samples: readonly CumulativeBucket[], bounds: readonly number[]): { counts: number[] } | { error: string } {
+export function bucketsFromCumulative(
+  samples: readonly CumulativeBucket[],
+  bounds: readonly number[],
+): { counts: number[] } | { error: string } {
   if (samples.length === 0) return { error: 'no histogram buckets' };
   const parsed = samples.map((s) => ({ le: parseLe(s.le), value: s.value }));
-  if (parsed.some((s) => Number.isNaN(s.le))) return { error: `unparseable le label in ${samples.map((s) => s.le).join(',')}` };
+  if (parsed.some((s) => Number.isNaN(s.le)))
+    return { error: `unparseable le label in ${samples.map((s) => s.le).join(',')}` };
   parsed.sort((a, b) => a.le - b.le);
   const want = [...bounds, Infinity];
   const same =
@@ -108,7 +116,9 @@ export function bucketsFromCumulative(samples: readonly CumulativeBucket[], boun
       return s.le === w || Math.abs(s.le - w) <= BOUND_TOLERANCE * Math.max(1, Math.abs(w));
     });
   if (!same) {
-    return { error: `bucket bounds [${parsed.map((s) => s.le).join(', ')}] differ from the baseline's [${want.join(', ')}]` };
+    return {
+      error: `bucket bounds [${parsed.map((s) => s.le).join(', ')}] differ from the baseline's [${want.join(', ')}]`,
+    };
   }
   const counts: number[] = [];
   let prev = 0;

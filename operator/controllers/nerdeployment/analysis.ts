@@ -52,7 +52,14 @@ export function analysisQueries(nd: NerDeployment, windowSeconds: number): Analy
 
 /** What Prometheus said, or why it could not be asked. Undefined fields: no series. */
 export type Measurements =
-  | { ok: true; samples?: number; errors?: number; p95Seconds?: number; shadowSamples?: number; shadowAgreement?: number }
+  | {
+      ok: true;
+      samples?: number;
+      errors?: number;
+      p95Seconds?: number;
+      shadowSamples?: number;
+      shadowAgreement?: number;
+    }
   | { ok: false; reason: string; message: string };
 
 export interface AnalysisThresholdInput {
@@ -76,9 +83,16 @@ const finite = (n: number | undefined): n is number => n !== undefined && Number
  * `minShadowAgreement` is set (it is only measurable while the stable pods mirror traffic).
  */
 export function decideAnalysis(m: Measurements, t: AnalysisThresholdInput, shadow: boolean): AnalysisDecision {
-  if (!m.ok) return { outcome: 'Inconclusive', result: { outcome: 'Inconclusive', message: `${m.reason}: ${m.message}`.slice(0, 1024) } };
+  if (!m.ok)
+    return {
+      outcome: 'Inconclusive',
+      result: { outcome: 'Inconclusive', message: `${m.reason}: ${m.message}`.slice(0, 1024) },
+    };
   const samples = finite(m.samples) ? round(m.samples, 0) : 0;
-  const errorRate = samples > 0 && finite(m.errors) ? round(Math.min(1, Math.max(0, m.errors) / Math.max(samples, 1e-9)), 4) : undefined;
+  const errorRate =
+    samples > 0 && finite(m.errors)
+      ? round(Math.min(1, Math.max(0, m.errors) / Math.max(samples, 1e-9)), 4)
+      : undefined;
   const p95LatencyMs = finite(m.p95Seconds) ? round(m.p95Seconds * 1000, 2) : undefined;
   const needAgreement = shadow && t.minShadowAgreement !== undefined;
   const shadowAgreement = finite(m.shadowAgreement) ? round(m.shadowAgreement, 4) : undefined;
@@ -88,30 +102,54 @@ export function decideAnalysis(m: Measurements, t: AnalysisThresholdInput, shado
     ...(p95LatencyMs !== undefined ? { p95LatencyMs } : {}),
     ...(shadowAgreement !== undefined ? { shadowAgreement } : {}),
   };
-  const inconclusive = (message: string): AnalysisDecision => ({ outcome: 'Inconclusive', result: { outcome: 'Inconclusive', ...measured, message } });
+  const inconclusive = (message: string): AnalysisDecision => ({
+    outcome: 'Inconclusive',
+    result: { outcome: 'Inconclusive', ...measured, message },
+  });
 
   // Too little data is never a pass: a candidate that serves nothing has proven nothing.
-  if (samples < t.minSampleCount || samples === 0) return inconclusive(`too few samples: ${samples} candidate requests < minSampleCount ${t.minSampleCount}`);
+  if (samples < t.minSampleCount || samples === 0)
+    return inconclusive(`too few samples: ${samples} candidate requests < minSampleCount ${t.minSampleCount}`);
   const failures: string[] = [];
-  if (errorRate !== undefined && errorRate > t.maxErrorRate) failures.push(`error rate ${errorRate} > maxErrorRate ${t.maxErrorRate}`);
-  if (p95LatencyMs !== undefined && p95LatencyMs > t.maxP95LatencyMs) failures.push(`p95 latency ${p95LatencyMs} ms > maxP95LatencyMs ${t.maxP95LatencyMs}`);
-  if (needAgreement && shadowAgreement !== undefined && finite(m.shadowSamples) && m.shadowSamples >= t.minSampleCount && shadowAgreement < (t.minShadowAgreement ?? 0)) {
+  if (errorRate !== undefined && errorRate > t.maxErrorRate)
+    failures.push(`error rate ${errorRate} > maxErrorRate ${t.maxErrorRate}`);
+  if (p95LatencyMs !== undefined && p95LatencyMs > t.maxP95LatencyMs)
+    failures.push(`p95 latency ${p95LatencyMs} ms > maxP95LatencyMs ${t.maxP95LatencyMs}`);
+  if (
+    needAgreement &&
+    shadowAgreement !== undefined &&
+    finite(m.shadowSamples) &&
+    m.shadowSamples >= t.minSampleCount &&
+    shadowAgreement < (t.minShadowAgreement ?? 0)
+  ) {
     failures.push(`shadow agreement ${shadowAgreement} < minShadowAgreement ${t.minShadowAgreement}`);
   }
   // A crossed threshold fails even when another measurement is missing: the evidence is already there.
-  if (failures.length) return { outcome: 'Fail', result: { outcome: 'Fail', ...measured, message: `${failures.join('; ')} (${samples} samples)` } };
+  if (failures.length)
+    return {
+      outcome: 'Fail',
+      result: { outcome: 'Fail', ...measured, message: `${failures.join('; ')} (${samples} samples)` },
+    };
   if (errorRate === undefined) return inconclusive('no error-rate data for the candidate');
   if (p95LatencyMs === undefined) return inconclusive('no latency histogram data for the candidate');
   if (needAgreement) {
     const n = finite(m.shadowSamples) ? round(m.shadowSamples, 0) : 0;
-    if (shadowAgreement === undefined || n < t.minSampleCount) return inconclusive(`too few shadow comparisons: ${n} < minSampleCount ${t.minSampleCount}`);
+    if (shadowAgreement === undefined || n < t.minSampleCount)
+      return inconclusive(`too few shadow comparisons: ${n} < minSampleCount ${t.minSampleCount}`);
   }
   const parts = [`error rate ${errorRate} <= ${t.maxErrorRate}`, `p95 ${p95LatencyMs} ms <= ${t.maxP95LatencyMs} ms`];
   if (needAgreement) parts.push(`shadow agreement ${shadowAgreement} >= ${t.minShadowAgreement}`);
-  return { outcome: 'Pass', result: { outcome: 'Pass', ...measured, message: `${parts.join(', ')} (${samples} samples)` } };
+  return {
+    outcome: 'Pass',
+    result: { outcome: 'Pass', ...measured, message: `${parts.join(', ')} (${samples} samples)` },
+  };
 }
 
 /** One line of measurements for Events and the abort reason. */
-export function describeAnalysis(r: Pick<AnalysisResult, 'samples' | 'errorRate' | 'p95LatencyMs' | 'shadowAgreement' | 'message'>): string {
-  return r.message ?? `samples ${r.samples ?? 0}, error rate ${r.errorRate ?? 'n/a'}, p95 ${r.p95LatencyMs ?? 'n/a'} ms`;
+export function describeAnalysis(
+  r: Pick<AnalysisResult, 'samples' | 'errorRate' | 'p95LatencyMs' | 'shadowAgreement' | 'message'>,
+): string {
+  return (
+    r.message ?? `samples ${r.samples ?? 0}, error rate ${r.errorRate ?? 'n/a'}, p95 ${r.p95LatencyMs ?? 'n/a'} ms`
+  );
 }

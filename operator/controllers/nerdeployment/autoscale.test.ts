@@ -12,7 +12,10 @@ function input(over: Partial<AutoscaleInput> & { rate?: number; at?: number }): 
     min: 1,
     max: 10,
     policy,
-    measurement: rate === undefined ? { ok: false, reason: 'PrometheusUnreachable', message: 'Prometheus at http://p:9090 is unreachable' } : { ok: true, rate },
+    measurement:
+      rate === undefined
+        ? { ok: false, reason: 'PrometheusUnreachable', message: 'Prometheus at http://p:9090 is unreachable' }
+        : { ok: true, rate },
     history: [],
     ...rest,
   };
@@ -37,7 +40,12 @@ describe('decideReplicas', () => {
 
   it('holds without metrics, says why, and forgets the window', () => {
     const d = decideReplicas(input({ current: 5, history: [{ timeMs: T0 - 400_000, replicas: 1 }] }));
-    expect(d).toEqual({ desired: 5, action: 'HoldNoMetrics', history: [], message: 'holding 5 replicas: Prometheus at http://p:9090 is unreachable' });
+    expect(d).toEqual({
+      desired: 5,
+      action: 'HoldNoMetrics',
+      history: [],
+      message: 'holding 5 replicas: Prometheus at http://p:9090 is unreachable',
+    });
   });
 
   it('never scales below min nor above max on missing data, only clamps', () => {
@@ -96,6 +104,8 @@ describe('decideReplicas', () => {
   });
 
   it('messages carry the observed rate and the target', () => {
-    expect(decideReplicas(input({ current: 2, rate: 40 })).message).toBe('scaling up 2 → 4: 40.0 req/s for a target of 10.0/replica');
+    expect(decideReplicas(input({ current: 2, rate: 40 })).message).toBe(
+      'scaling up 2 → 4: 40.0 req/s for a target of 10.0/replica',
+    );
   });
 });

@@ -28,7 +28,10 @@ export interface AutoscaleInput {
   current: number | undefined;
   min: number;
   max: number;
-  policy: Pick<Autoscaling, 'targetRequestsPerSecond' | 'tolerance' | 'scaleUpMaxStep' | 'scaleDownStabilizationSeconds'>;
+  policy: Pick<
+    Autoscaling,
+    'targetRequestsPerSecond' | 'tolerance' | 'scaleUpMaxStep' | 'scaleDownStabilizationSeconds'
+  >;
   measurement: RateMeasurement;
   /** Recommendations kept from earlier decisions (oldest first). */
   history: readonly Recommendation[];
@@ -91,7 +94,13 @@ export function decideReplicas(input: AutoscaleInput): AutoscaleDecision {
   const observed = `${fmt(rate)} req/s for a target of ${fmt(target)}/replica`;
   if (recommendation > current) {
     const desired = Math.min(recommendation, current + policy.scaleUpMaxStep);
-    return { desired, action: 'ScaleUp', recommendation, history, message: `scaling up ${current} → ${desired}: ${observed}` };
+    return {
+      desired,
+      action: 'ScaleUp',
+      recommendation,
+      history,
+      message: `scaling up ${current} → ${desired}: ${observed}`,
+    };
   }
   if (recommendation < current) {
     if (!covered) {
@@ -106,9 +115,27 @@ export function decideReplicas(input: AutoscaleInput): AutoscaleDecision {
     }
     const stabilized = Math.max(...history.map((h) => h.replicas));
     if (stabilized >= current) {
-      return { desired: current, action: 'ScaleDownPending', recommendation, history, message: `${observed} allows ${recommendation}; the last ${policy.scaleDownStabilizationSeconds}s needed ${stabilized}` };
+      return {
+        desired: current,
+        action: 'ScaleDownPending',
+        recommendation,
+        history,
+        message: `${observed} allows ${recommendation}; the last ${policy.scaleDownStabilizationSeconds}s needed ${stabilized}`,
+      };
     }
-    return { desired: stabilized, action: 'ScaleDown', recommendation, history, message: `scaling down ${current} → ${stabilized}: ${observed} for ${policy.scaleDownStabilizationSeconds}s` };
+    return {
+      desired: stabilized,
+      action: 'ScaleDown',
+      recommendation,
+      history,
+      message: `scaling down ${current} → ${stabilized}: ${observed} for ${policy.scaleDownStabilizationSeconds}s`,
+    };
   }
-  return { desired: current, action: clamped ? 'Clamp' : 'Steady', recommendation, history, message: `${current} replicas: ${observed}` };
+  return {
+    desired: current,
+    action: clamped ? 'Clamp' : 'Steady',
+    recommendation,
+    history,
+    message: `${current} replicas: ${observed}`,
+  };
 }

@@ -18,7 +18,14 @@ function nd(status: NerDeploymentStatus, mod: (x: NerDeployment) => void = () =>
     spec: {
       model: 'v2',
       replicas: { min: 4, max: 4 },
-      rollout: { steps: STEPS, analysisIntervalSeconds: 30, thresholds: { maxErrorRate: 0.01, maxP95LatencyMs: 500 }, minSampleCount: 50, failureLimit: 0, noDataMeans: 'Inconclusive' },
+      rollout: {
+        steps: STEPS,
+        analysisIntervalSeconds: 30,
+        thresholds: { maxErrorRate: 0.01, maxP95LatencyMs: 500 },
+        minSampleCount: 50,
+        failureLimit: 0,
+        noDataMeans: 'Inconclusive',
+      },
       trafficRouting: { type: 'replicaRatio' },
       server: { port: 8080 },
     },
@@ -33,7 +40,13 @@ function model(name: string): NerModel {
     apiVersion: 'nerops.io/v1alpha1',
     kind: 'NerModel',
     metadata: { name, namespace: 'ns', uid: `${name}-uid` },
-    spec: { family: 'clinical', version: name, format: 'crf', source: { uri: 'https://m.example/x/', digest: 'ab'.repeat(32) }, entityTypes: ['DISEASE'] },
+    spec: {
+      family: 'clinical',
+      version: name,
+      format: 'crf',
+      source: { uri: 'https://m.example/x/', digest: 'ab'.repeat(32) },
+      entityTypes: ['DISEASE'],
+    },
     status: { phase: 'Ready', metrics: { micro: { precision: 0.9, recall: 0.9, f1: 0.9 } } },
   };
 }
@@ -42,7 +55,13 @@ function live(track: 'stable' | 'canary', modelName: string, replicas: number, r
   return {
     metadata: { name: `notes-${track}`, namespace: 'ns', generation: 1, labels: { 'nerops.io/model': modelName } },
     spec: { replicas, selector: {}, template: {} },
-    status: { observedGeneration: 1, replicas, readyReplicas: ready, updatedReplicas: replicas, conditions: [{ type: 'Available', status: 'True' }] as never },
+    status: {
+      observedGeneration: 1,
+      replicas,
+      readyReplicas: ready,
+      updatedReplicas: replicas,
+      conditions: [{ type: 'Available', status: 'True' }] as never,
+    },
   };
 }
 
@@ -54,7 +73,10 @@ const obs = (o: Partial<DeploymentObserved> & { nd: NerDeployment }): Deployment
   history: [],
   ...o,
 });
-const byName = (p: { apply: unknown[] }, kind: string, name: string) => (p.apply as Array<{ kind: string; metadata: { name: string } }>).find((x) => x.kind === kind && x.metadata.name === name);
+const byName = (p: { apply: unknown[] }, kind: string, name: string) =>
+  (p.apply as Array<{ kind: string; metadata: { name: string } }>).find(
+    (x) => x.kind === kind && x.metadata.name === name,
+  );
 
 describe('planDeployment with a canary (replicaRatio)', () => {
   it('a new Ready model starts a rollout: candidate Deployment at round(10% × 4) → 1 replica, stable fully scaled, Service on both tracks', () => {
@@ -65,26 +87,58 @@ describe('planDeployment with a canary (replicaRatio)', () => {
     expect(canary.spec?.replicas).toBe(1);
     expect(canary.metadata?.labels).toMatchObject({ 'nerops.io/track': 'canary', 'nerops.io/model': 'v2' });
     expect((byName(p, 'Service', 'notes') as V1Service).spec?.selector).toEqual({ 'nerops.io/deployment': 'notes' });
-    expect(p.status).toMatchObject({ phase: 'Progressing', stableModel: 'v1', canaryModel: 'v2', currentStepIndex: 0, weights: { stable: 90, canary: 10 }, replicas: { desired: 5, stable: { desired: 4 }, canary: { desired: 1 } } });
+    expect(p.status).toMatchObject({
+      phase: 'Progressing',
+      stableModel: 'v1',
+      canaryModel: 'v2',
+      currentStepIndex: 0,
+      weights: { stable: 90, canary: 10 },
+      replicas: { desired: 5, stable: { desired: 4 }, canary: { desired: 1 } },
+    });
     expect(p.events.map((e) => e.reason)).toEqual(['RolloutStarted']);
     expect(p.routeWeights).toEqual({ stable: 100, canary: 0 });
   });
 
   it('shadow phase: stable mirrors to the canary Service, the client Service selects stable only', () => {
     const p = planDeployment(obs({ nd: nd({}, (x) => (x.spec.shadow = { percent: 25, durationSeconds: 30 })) }));
-    const args = (byName(p, 'Deployment', 'notes-stable') as V1Deployment).spec?.template.spec?.containers[0]?.args ?? [];
+    const args =
+      (byName(p, 'Deployment', 'notes-stable') as V1Deployment).spec?.template.spec?.containers[0]?.args ?? [];
     expect(args.slice(-4)).toEqual(['--shadow-url', 'http://notes-canary.ns.svc:8080', '--shadow-percent', '25']);
-    expect((byName(p, 'Service', 'notes') as V1Service).spec?.selector).toEqual({ 'nerops.io/deployment': 'notes', 'nerops.io/track': 'stable' });
-    expect((byName(p, 'Service', 'notes-canary') as V1Service).spec?.selector).toEqual({ 'nerops.io/deployment': 'notes', 'nerops.io/track': 'canary' });
+    expect((byName(p, 'Service', 'notes') as V1Service).spec?.selector).toEqual({
+      'nerops.io/deployment': 'notes',
+      'nerops.io/track': 'stable',
+    });
+    expect((byName(p, 'Service', 'notes-canary') as V1Service).spec?.selector).toEqual({
+      'nerops.io/deployment': 'notes',
+      'nerops.io/track': 'canary',
+    });
     expect(p.status.weights).toEqual({ stable: 100, canary: 0 });
   });
 
   it('after the shadow phase the client Service is re-applied without the track key (atomic selector, not a subset)', () => {
-    const shadowSvc = byName(planDeployment(obs({ nd: nd({}, (x) => (x.spec.shadow = { percent: 25, durationSeconds: 30 })) })), 'Service', 'notes') as V1Service;
+    const shadowSvc = byName(
+      planDeployment(obs({ nd: nd({}, (x) => (x.spec.shadow = { percent: 25, durationSeconds: 30 })) })),
+      'Service',
+      'notes',
+    ) as V1Service;
     // As the apiserver records it: the selector is atomic, so the manager owns it as one leaf.
     const live: V1Service = {
       ...shadowSvc,
-      metadata: { ...shadowSvc.metadata, resourceVersion: '7', managedFields: [{ manager: 'nerops', operation: 'Apply', fieldsType: 'FieldsV1', fieldsV1: { 'f:metadata': { 'f:labels': {}, 'f:ownerReferences': {} }, 'f:spec': { 'f:type': {}, 'f:selector': {}, 'f:ports': {} } } }] },
+      metadata: {
+        ...shadowSvc.metadata,
+        resourceVersion: '7',
+        managedFields: [
+          {
+            manager: 'nerops',
+            operation: 'Apply',
+            fieldsType: 'FieldsV1',
+            fieldsV1: {
+              'f:metadata': { 'f:labels': {}, 'f:ownerReferences': {} },
+              'f:spec': { 'f:type': {}, 'f:selector': {}, 'f:ports': {} },
+            },
+          },
+        ],
+      },
     };
     const stepSvc = byName(planDeployment(obs({ nd: nd({}) })), 'Service', 'notes') as V1Service;
     expect(stepSvc.spec?.selector).toEqual({ 'nerops.io/deployment': 'notes' });
@@ -95,21 +149,41 @@ describe('planDeployment with a canary (replicaRatio)', () => {
   });
 
   it('rolled back: candidate kept at zero replicas, phase RolledBack, Degraded', () => {
-    const p = planDeployment(obs({ nd: nd({ rejectedModel: 'v2', abortReason: 'too slow' }), canaryDeployment: live('canary', 'v2', 0) }));
+    const p = planDeployment(
+      obs({ nd: nd({ rejectedModel: 'v2', abortReason: 'too slow' }), canaryDeployment: live('canary', 'v2', 0) }),
+    );
     expect((byName(p, 'Deployment', 'notes-canary') as V1Deployment).spec?.replicas).toBe(0);
     expect(p.status.phase).toBe('RolledBack');
     expect(p.status.weights).toEqual({ stable: 100, canary: 0 });
-    expect(p.status.conditions?.find((c) => c.type === 'Degraded')).toMatchObject({ status: 'True', reason: 'RolloutAborted' });
+    expect(p.status.conditions?.find((c) => c.type === 'Degraded')).toMatchObject({
+      status: 'True',
+      reason: 'RolloutAborted',
+    });
   });
 
   it('promotion: the stable track moves to the candidate, whose pods serve until it has rolled out, then they are pruned', () => {
-    const runningAt = { canaryModel: 'v2', currentStepIndex: 0, stepsHash: stepsHash(STEPS), weights: { stable: 90, canary: 10 }, pauseStartTime: '2025-01-01T00:00:00Z' };
-    const promoted = planDeployment(obs({ nd: nd(runningAt, (x) => (x.metadata.annotations = { 'nerops.io/rollout-action': 'promote' })), canaryDeployment: live('canary', 'v2', 1) }));
+    const runningAt = {
+      canaryModel: 'v2',
+      currentStepIndex: 0,
+      stepsHash: stepsHash(STEPS),
+      weights: { stable: 90, canary: 10 },
+      pauseStartTime: '2025-01-01T00:00:00Z',
+    };
+    const promoted = planDeployment(
+      obs({
+        nd: nd(runningAt, (x) => (x.metadata.annotations = { 'nerops.io/rollout-action': 'promote' })),
+        canaryDeployment: live('canary', 'v2', 1),
+      }),
+    );
     expect(promoted.status.stableModel).toBe('v2');
     expect(promoted.rollout?.consumeAction).toBe(true);
-    expect((byName(promoted, 'Deployment', 'notes-stable') as V1Deployment).metadata?.labels?.['nerops.io/model']).toBe('v2');
+    expect((byName(promoted, 'Deployment', 'notes-stable') as V1Deployment).metadata?.labels?.['nerops.io/model']).toBe(
+      'v2',
+    );
     expect(promoted.prune).toEqual([]); // the stable Deployment still runs v1
-    const done = planDeployment(obs({ nd: nd(promoted.status), deployment: live('stable', 'v2', 4), canaryDeployment: live('canary', 'v2', 1) }));
+    const done = planDeployment(
+      obs({ nd: nd(promoted.status), deployment: live('stable', 'v2', 4), canaryDeployment: live('canary', 'v2', 1) }),
+    );
     expect(done.prune).toEqual([
       { kind: 'Deployment', name: 'notes-canary' },
       { kind: 'Service', name: 'notes-canary' },
@@ -120,7 +194,8 @@ describe('planDeployment with a canary (replicaRatio)', () => {
 });
 
 describe('routing', () => {
-  const gw = (x: NerDeployment) => (x.spec.trafficRouting = { type: 'gatewayAPI', gatewayAPI: { httpRouteName: 'notes-route' } });
+  const gw = (x: NerDeployment) =>
+    (x.spec.trafficRouting = { type: 'gatewayAPI', gatewayAPI: { httpRouteName: 'notes-route' } });
   const route: HttpRoute = {
     metadata: { name: 'notes-route' },
     spec: {
@@ -153,8 +228,18 @@ describe('routing', () => {
 
   it.each([
     ['route missing', nd({}, gw), undefined, /HTTPRoute notes-route not found/],
-    ['no rule points at us', nd({}, gw), { metadata: { name: 'notes-route' }, spec: { rules: [{ backendRefs: [{ name: 'other' }] }] } }, /has no rule with a backendRef to Service notes/],
-    ['gatewayAPI settings under replicaRatio', nd({}, (x) => (x.spec.trafficRouting = { type: 'replicaRatio', gatewayAPI: { httpRouteName: 'r' } })), undefined, /replica-ratio router cannot honour/],
+    [
+      'no rule points at us',
+      nd({}, gw),
+      { metadata: { name: 'notes-route' }, spec: { rules: [{ backendRefs: [{ name: 'other' }] }] } },
+      /has no rule with a backendRef to Service notes/,
+    ],
+    [
+      'gatewayAPI settings under replicaRatio',
+      nd({}, (x) => (x.spec.trafficRouting = { type: 'replicaRatio', gatewayAPI: { httpRouteName: 'r' } })),
+      undefined,
+      /replica-ratio router cannot honour/,
+    ],
   ])('refused: %s', (_n, x, r, msg) => {
     expect(routingProblem(x, r as HttpRoute | undefined)).toMatch(msg);
   });
@@ -162,7 +247,10 @@ describe('routing', () => {
   it('a refused router: no candidate traffic, UnsupportedRouting condition, stable keeps serving', () => {
     const p = planDeployment(obs({ nd: nd({}, gw), routingProblem: 'HTTPRoute notes-route not found' }));
     expect(byName(p, 'Deployment', 'notes-canary')).toBeUndefined();
-    expect(p.status.conditions?.find((c) => c.type === 'Degraded')).toMatchObject({ status: 'True', reason: 'UnsupportedRouting' });
+    expect(p.status.conditions?.find((c) => c.type === 'Degraded')).toMatchObject({
+      status: 'True',
+      reason: 'UnsupportedRouting',
+    });
     expect(p.status.weights).toEqual({ stable: 100, canary: 0 });
   });
 });

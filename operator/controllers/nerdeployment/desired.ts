@@ -12,7 +12,17 @@ import { LABELS, type Track } from '../../api/group.js';
 import type { NerDeployment } from '../../api/nerdeployment.js';
 import type { NerModel } from '../../api/nermodel.js';
 import { ownerReference } from '../../runtime/client.js';
-import { boundedName, managedLabels, nerOpsCommand, restrictedContainerSecurity, restrictedPodSecurity, sourceAccess, tmpVolume, withStorageDefaults, type ModelStorageDefaults } from '../common.js';
+import {
+  boundedName,
+  managedLabels,
+  nerOpsCommand,
+  restrictedContainerSecurity,
+  restrictedPodSecurity,
+  sourceAccess,
+  tmpVolume,
+  withStorageDefaults,
+  type ModelStorageDefaults,
+} from '../common.js';
 
 /** Where the init container installs the bundle and the server reads it. */
 export const MODEL_MOUNT = '/models';
@@ -42,7 +52,12 @@ export function selectorLabels(nd: NerDeployment, track: Track = 'stable'): Reco
 }
 
 function podLabels(nd: NerDeployment, model: NerModel, track: Track): Record<string, string> {
-  return managedLabels({ ...selectorLabels(nd, track), [LABELS.model]: model.metadata.name ?? '', 'app.kubernetes.io/name': 'nerops-server', 'app.kubernetes.io/instance': nd.metadata.name ?? '' });
+  return managedLabels({
+    ...selectorLabels(nd, track),
+    [LABELS.model]: model.metadata.name ?? '',
+    'app.kubernetes.io/name': 'nerops-server',
+    'app.kubernetes.io/instance': nd.metadata.name ?? '',
+  });
 }
 
 /** `ner-ops serve` flags for the spec's server tuning (only what the spec sets; the server has defaults). */
@@ -89,7 +104,15 @@ export interface ServingInput {
 }
 
 /** The Deployment of one track. */
-export function desiredDeployment({ nd, model, replicas, image, track = 'stable', shadow, storage }: ServingInput): V1Deployment {
+export function desiredDeployment({
+  nd,
+  model,
+  replicas,
+  image,
+  track = 'stable',
+  shadow,
+  storage,
+}: ServingInput): V1Deployment {
   const ns = nd.metadata.namespace;
   const port = nd.spec.server.port;
   const source = sourceAccess(withStorageDefaults(model.spec.source, storage), 'model');
@@ -107,10 +130,26 @@ export function desiredDeployment({ nd, model, replicas, image, track = 'stable'
   ];
   const volumes = [modelVolume, tmp.volume, ...source.volumes];
   const serverMounts = [{ ...modelMount, readOnly: true }, tmp.mount];
-  const args = ['serve', '--model', MODEL_DIR, '--model-digest', model.spec.source.digest, '--host', '$(POD_IP)', '--port', String(port), '--shutdown-delay-ms', String(SHUTDOWN_DELAY_MS), ...tuningArgs(nd)];
+  const args = [
+    'serve',
+    '--model',
+    MODEL_DIR,
+    '--model-digest',
+    model.spec.source.digest,
+    '--host',
+    '$(POD_IP)',
+    '--port',
+    String(port),
+    '--shutdown-delay-ms',
+    String(SHUTDOWN_DELAY_MS),
+    ...tuningArgs(nd),
+  ];
   if (nd.spec.auth) {
     const key = nd.spec.auth.tokenHashesSecretRef.key ?? 'token-hashes';
-    volumes.push({ name: 'auth', secret: { secretName: nd.spec.auth.tokenHashesSecretRef.name, items: [{ key, path: 'token-hashes' }] } });
+    volumes.push({
+      name: 'auth',
+      secret: { secretName: nd.spec.auth.tokenHashesSecretRef.name, items: [{ key, path: 'token-hashes' }] },
+    });
     serverMounts.push({ name: 'auth', mountPath: AUTH_MOUNT, readOnly: true });
     args.push('--auth-token-file', `${AUTH_MOUNT}/token-hashes`);
   }
@@ -131,8 +170,19 @@ export function desiredDeployment({ nd, model, replicas, image, track = 'stable'
     args,
     env,
     ports: [{ name: 'http', containerPort: port, protocol: 'TCP' }],
-    readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 2 },
-    livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
+    readinessProbe: {
+      httpGet: { path: '/readyz', port: 'http' },
+      periodSeconds: 5,
+      timeoutSeconds: 2,
+      failureThreshold: 2,
+    },
+    livenessProbe: {
+      httpGet: { path: '/healthz', port: 'http' },
+      initialDelaySeconds: 10,
+      periodSeconds: 10,
+      timeoutSeconds: 3,
+      failureThreshold: 3,
+    },
     resources: resourcesOf(nd),
     securityContext: restrictedContainerSecurity(),
     volumeMounts: serverMounts,
@@ -148,7 +198,14 @@ export function desiredDeployment({ nd, model, replicas, image, track = 'stable'
       selector: { matchLabels: selectorLabels(nd, track) },
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       template: {
-        metadata: { labels, annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(port), 'prometheus.io/path': '/metrics' } },
+        metadata: {
+          labels,
+          annotations: {
+            'prometheus.io/scrape': 'true',
+            'prometheus.io/port': String(port),
+            'prometheus.io/path': '/metrics',
+          },
+        },
         spec: {
           automountServiceAccountToken: false,
           securityContext: restrictedPodSecurity(),
@@ -179,7 +236,12 @@ export function desiredService(nd: NerDeployment, options: { track?: Track; only
   return {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: { name, namespace: nd.metadata.namespace, labels: managedLabels({ [LABELS.deployment]: base, ...(options.track ? { [LABELS.track]: options.track } : {}) }), ownerReferences: [ownerReference(nd)] },
+    metadata: {
+      name,
+      namespace: nd.metadata.namespace,
+      labels: managedLabels({ [LABELS.deployment]: base, ...(options.track ? { [LABELS.track]: options.track } : {}) }),
+      ownerReferences: [ownerReference(nd)],
+    },
     spec: {
       type: 'ClusterIP',
       selector: { [LABELS.deployment]: base, ...(only ? { [LABELS.track]: only } : {}) },
@@ -194,7 +256,12 @@ export function desiredPdb(nd: NerDeployment): V1PodDisruptionBudget {
   return {
     apiVersion: 'policy/v1',
     kind: 'PodDisruptionBudget',
-    metadata: { name, namespace: nd.metadata.namespace, labels: managedLabels({ [LABELS.deployment]: name }), ownerReferences: [ownerReference(nd)] },
+    metadata: {
+      name,
+      namespace: nd.metadata.namespace,
+      labels: managedLabels({ [LABELS.deployment]: name }),
+      ownerReferences: [ownerReference(nd)],
+    },
     spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(nd, 'stable') } },
   };
 }

@@ -7,7 +7,8 @@ describe('RolloutMetrics', () => {
   it('exports the canary weight and counts a rollback once per transition', async () => {
     const registry = new Registry();
     const m = new RolloutMetrics(registry);
-    const status = (phase: string, canary: number) => ({ phase, weights: { stable: 100 - canary, canary } }) as unknown as NerDeploymentStatus;
+    const status = (phase: string, canary: number) =>
+      ({ phase, weights: { stable: 100 - canary, canary } }) as unknown as NerDeploymentStatus;
     m.observe('ward', 'ner', 'Healthy', status('Progressing', 25));
     m.observe('ward', 'ner', 'Progressing', status('RolledBack', 0));
     m.observe('ward', 'ner', 'RolledBack', status('RolledBack', 0));

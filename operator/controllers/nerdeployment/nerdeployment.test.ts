@@ -16,7 +16,14 @@ function nd(mod: (x: NerDeployment) => void = () => {}): NerDeployment {
     spec: {
       model: 'clinical-v1',
       replicas: { min: 1, max: 5 },
-      rollout: { steps: [{ weight: 10, pauseSeconds: 60 }], analysisIntervalSeconds: 30, thresholds: { maxErrorRate: 0.01, maxP95LatencyMs: 500 }, minSampleCount: 50, failureLimit: 2, noDataMeans: 'Inconclusive' },
+      rollout: {
+        steps: [{ weight: 10, pauseSeconds: 60 }],
+        analysisIntervalSeconds: 30,
+        thresholds: { maxErrorRate: 0.01, maxP95LatencyMs: 500 },
+        minSampleCount: 50,
+        failureLimit: 2,
+        noDataMeans: 'Inconclusive',
+      },
       trafficRouting: { type: 'replicaRatio' },
       server: { port: 8080 },
     },
@@ -29,8 +36,20 @@ function model(name: string, mod: (m: NerModel) => void = () => {}): NerModel {
   const m: NerModel = {
     apiVersion: 'nerops.io/v1alpha1',
     kind: 'NerModel',
-    metadata: { name, namespace: 'ns', uid: `${name}-uid`, generation: 1, creationTimestamp: new Date('2025-01-01T00:00:00Z') },
-    spec: { family: 'clinical', version: '1.0.0', format: 'crf', source: { uri: 'https://models.example/clinical/', digest: DIGEST }, entityTypes: ['DISEASE'] },
+    metadata: {
+      name,
+      namespace: 'ns',
+      uid: `${name}-uid`,
+      generation: 1,
+      creationTimestamp: new Date('2025-01-01T00:00:00Z'),
+    },
+    spec: {
+      family: 'clinical',
+      version: '1.0.0',
+      format: 'crf',
+      source: { uri: 'https://models.example/clinical/', digest: DIGEST },
+      entityTypes: ['DISEASE'],
+    },
     status: { phase: 'Ready', metrics: { micro: { precision: 0.9, recall: 0.9, f1: 0.9 } } },
   };
   mod(m);
@@ -41,7 +60,13 @@ function liveDeployment(replicas: number, ready: number, modelName = 'clinical-v
   return {
     metadata: { name: 'notes-stable', namespace: 'ns', generation: 2, labels: { 'nerops.io/model': modelName } },
     spec: { replicas, selector: {}, template: {} },
-    status: { observedGeneration: 2, replicas, readyReplicas: ready, updatedReplicas: replicas, conditions: [{ type: 'Available', status: 'True' }] as never },
+    status: {
+      observedGeneration: 2,
+      replicas,
+      readyReplicas: ready,
+      updatedReplicas: replicas,
+      conditions: [{ type: 'Available', status: 'True' }] as never,
+    },
   };
 }
 
@@ -60,23 +85,63 @@ describe('desired children', () => {
         'app.kubernetes.io/name': 'nerops-server',
         'app.kubernetes.io/instance': 'notes',
       },
-      ownerReferences: [{ apiVersion: 'nerops.io/v1alpha1', kind: 'NerDeployment', name: 'notes', uid: 'nd-uid', controller: true, blockOwnerDeletion: true }],
+      ownerReferences: [
+        {
+          apiVersion: 'nerops.io/v1alpha1',
+          kind: 'NerDeployment',
+          name: 'notes',
+          uid: 'nd-uid',
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
     });
     expect(d.spec?.replicas).toBe(2);
     expect(d.spec?.selector).toEqual({ matchLabels: { 'nerops.io/deployment': 'notes', 'nerops.io/track': 'stable' } });
     const pod = d.spec?.template.spec;
-    expect(pod?.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(pod?.securityContext).toEqual({
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      runAsGroup: 65532,
+      fsGroup: 65532,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
     for (const c of [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])]) {
-      expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } });
+      expect(c.securityContext).toEqual({
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        runAsNonRoot: true,
+        capabilities: { drop: ['ALL'] },
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
     }
   });
 
   it('init container fetches into the emptyDir; the server reads it, binds the pod IP, carries metric labels', () => {
     const pod = d.spec?.template.spec;
-    expect(pod?.initContainers?.[0]?.args).toEqual(['fetch-model', 'https://models.example/clinical/', '--digest', DIGEST, '--to', '/models/bundle']);
+    expect(pod?.initContainers?.[0]?.args).toEqual([
+      'fetch-model',
+      'https://models.example/clinical/',
+      '--digest',
+      DIGEST,
+      '--to',
+      '/models/bundle',
+    ]);
     const s = pod?.containers[0];
     expect(s?.command).toEqual(['ner-ops']);
-    expect(s?.args).toEqual(['serve', '--model', '/models/bundle', '--model-digest', DIGEST, '--host', '$(POD_IP)', '--port', '8080', '--shutdown-delay-ms', '3000']);
+    expect(s?.args).toEqual([
+      'serve',
+      '--model',
+      '/models/bundle',
+      '--model-digest',
+      DIGEST,
+      '--host',
+      '$(POD_IP)',
+      '--port',
+      '8080',
+      '--shutdown-delay-ms',
+      '3000',
+    ]);
     expect(s?.env).toEqual([
       { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
       { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
@@ -89,7 +154,11 @@ describe('desired children', () => {
     expect(s?.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
     expect(s?.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
     expect(pod?.volumes?.map((v) => v.name)).toEqual(['model', 'tmp']);
-    expect(d.spec?.template.metadata?.annotations).toEqual({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '8080', 'prometheus.io/path': '/metrics' });
+    expect(d.spec?.template.metadata?.annotations).toEqual({
+      'prometheus.io/scrape': 'true',
+      'prometheus.io/port': '8080',
+      'prometheus.io/path': '/metrics',
+    });
   });
 
   it('tuning, resources and auth become flags and mounts', () => {
@@ -98,14 +167,32 @@ describe('desired children', () => {
       n.spec.resources = { requests: { cpu: 1 }, limits: { memory: '2Gi' } };
       n.spec.auth = { tokenHashesSecretRef: { name: 'tokens' } };
     });
-    const s = desiredDeployment({ nd: x, model: model('clinical-v1'), replicas: 1, image: 'i' }).spec?.template.spec?.containers[0];
-    expect(s?.args?.slice(8)).toEqual(['9000', '--shutdown-delay-ms', '3000', '--max-batch-size', '16', '--threads', '2', '--auth-token-file', '/etc/nerops/auth/token-hashes']);
+    const s = desiredDeployment({ nd: x, model: model('clinical-v1'), replicas: 1, image: 'i' }).spec?.template.spec
+      ?.containers[0];
+    expect(s?.args?.slice(8)).toEqual([
+      '9000',
+      '--shutdown-delay-ms',
+      '3000',
+      '--max-batch-size',
+      '16',
+      '--threads',
+      '2',
+      '--auth-token-file',
+      '/etc/nerops/auth/token-hashes',
+    ]);
     expect(s?.resources).toEqual({ requests: { cpu: '1' }, limits: { memory: '2Gi' } });
   });
 
   it('Service and PDB', () => {
-    expect(desiredService(nd()).spec).toEqual({ type: 'ClusterIP', selector: { 'nerops.io/deployment': 'notes' }, ports: [{ name: 'http', port: 8080, targetPort: 'http', protocol: 'TCP' }] });
-    expect(desiredPdb(nd()).spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: { 'nerops.io/deployment': 'notes', 'nerops.io/track': 'stable' } } });
+    expect(desiredService(nd()).spec).toEqual({
+      type: 'ClusterIP',
+      selector: { 'nerops.io/deployment': 'notes' },
+      ports: [{ name: 'http', port: 8080, targetPort: 'http', protocol: 'TCP' }],
+    });
+    expect(desiredPdb(nd()).spec).toEqual({
+      maxUnavailable: 1,
+      selector: { matchLabels: { 'nerops.io/deployment': 'notes', 'nerops.io/track': 'stable' } },
+    });
   });
 
   it('is deterministic', () => {
@@ -114,7 +201,8 @@ describe('desired children', () => {
 
   describe('operator storage defaults in fetch-model', () => {
     const storage = { credentialsSecret: 'store-token', caConfigMap: 'store-ca', uri: 'pvc://models/nerops' };
-    const pod = (m: NerModel) => desiredDeployment({ nd: nd(), model: m, replicas: 1, image: 'i', storage }).spec?.template.spec;
+    const pod = (m: NerModel) =>
+      desiredDeployment({ nd: nd(), model: m, replicas: 1, image: 'i', storage }).spec?.template.spec;
 
     it('an https source without refs: default Secret and CA mounted in the init container only, flags passed', () => {
       const p = pod(model('clinical-v1'));
@@ -140,7 +228,17 @@ describe('desired children', () => {
     });
 
     it('own refs win; pvc:// and file:// sources get no defaults', () => {
-      const own = pod(model('clinical-v1', (m) => (m.spec.source = { ...m.spec.source, credentialsSecretRef: { name: 'mine' }, caBundleConfigMapRef: { name: 'my-ca', key: 'root.pem' } })));
+      const own = pod(
+        model(
+          'clinical-v1',
+          (m) =>
+            (m.spec.source = {
+              ...m.spec.source,
+              credentialsSecretRef: { name: 'mine' },
+              caBundleConfigMapRef: { name: 'my-ca', key: 'root.pem' },
+            }),
+        ),
+      );
       expect(own?.volumes?.slice(2)).toEqual([
         { name: 'model-credentials', secret: { secretName: 'mine', items: [{ key: 'token', path: 'token' }] } },
         { name: 'model-ca', configMap: { name: 'my-ca', items: [{ key: 'root.pem', path: 'ca.crt' }] } },
@@ -153,11 +251,29 @@ describe('desired children', () => {
     });
 
     it('planDeployment passes them to the Deployment it applies', () => {
-      const p = planDeployment({ nd: nd(), models: [model('clinical-v1')], deployment: undefined, now: NOW, image: 'i', history: [], storage });
+      const p = planDeployment({
+        nd: nd(),
+        models: [model('clinical-v1')],
+        deployment: undefined,
+        now: NOW,
+        image: 'i',
+        history: [],
+        storage,
+      });
       const dep = p.apply.find((o) => o.kind === 'Deployment') as V1Deployment;
       expect(dep.spec?.template.spec?.initContainers?.[0]?.args).toContain('--token-file');
-      const without = planDeployment({ nd: nd(), models: [model('clinical-v1')], deployment: undefined, now: NOW, image: 'i', history: [] });
-      expect((without.apply.find((o) => o.kind === 'Deployment') as V1Deployment).spec?.template.spec?.initContainers?.[0]?.args).not.toContain('--token-file');
+      const without = planDeployment({
+        nd: nd(),
+        models: [model('clinical-v1')],
+        deployment: undefined,
+        now: NOW,
+        image: 'i',
+        history: [],
+      });
+      expect(
+        (without.apply.find((o) => o.kind === 'Deployment') as V1Deployment).spec?.template.spec?.initContainers?.[0]
+          ?.args,
+      ).not.toContain('--token-file');
     });
   });
 });
@@ -171,7 +287,13 @@ describe('resolveModel', () => {
   it.each([
     ['pinned and Ready', nd(), [model('clinical-v1')], 'clinical-v1', 'ModelResolved'],
     ['pinned, missing', nd(), [], undefined, 'ModelNotFound'],
-    ['pinned, not Ready', nd(), [model('clinical-v1', (m) => (m.status = { phase: 'Validating' }))], undefined, 'ModelNotReady'],
+    [
+      'pinned, not Ready',
+      nd(),
+      [model('clinical-v1', (m) => (m.status = { phase: 'Validating' }))],
+      undefined,
+      'ModelNotReady',
+    ],
     [
       'family: newest passing the gates',
       sel,
@@ -190,7 +312,18 @@ describe('resolveModel', () => {
       'b',
       'ModelResolved',
     ],
-    ['family: nothing passes', sel, [model('c', (m) => (m.status = { phase: 'Ready', metrics: { micro: { precision: 0.5, recall: 0.5, f1: 0.5 } } }))], undefined, 'NoMatchingModel'],
+    [
+      'family: nothing passes',
+      sel,
+      [
+        model(
+          'c',
+          (m) => (m.status = { phase: 'Ready', metrics: { micro: { precision: 0.5, recall: 0.5, f1: 0.5 } } }),
+        ),
+      ],
+      undefined,
+      'NoMatchingModel',
+    ],
   ] as const)('%s', (_n, x, models, name, reason) => {
     const r = resolveModel(x, models);
     expect(r.model?.metadata.name).toBe(name);
@@ -200,14 +333,32 @@ describe('resolveModel', () => {
 
 describe('planDeployment', () => {
   function obs(o: Partial<DeploymentObserved> = {}): DeploymentObserved {
-    return { nd: nd(), models: [model('clinical-v1')], deployment: undefined, now: NOW, image: 'nerops:test', history: [], ...o };
+    return {
+      nd: nd(),
+      models: [model('clinical-v1')],
+      deployment: undefined,
+      now: NOW,
+      image: 'nerops:test',
+      history: [],
+      ...o,
+    };
   }
 
   it('first reconcile: applies Deployment, Service, PDB at min replicas; Progressing; ModelDeployed event', () => {
     const p = planDeployment(obs());
-    expect(p.apply.map((o) => `${o.kind}/${o.metadata?.name}`)).toEqual(['Deployment/notes-stable', 'Service/notes', 'PodDisruptionBudget/notes']);
+    expect(p.apply.map((o) => `${o.kind}/${o.metadata?.name}`)).toEqual([
+      'Deployment/notes-stable',
+      'Service/notes',
+      'PodDisruptionBudget/notes',
+    ]);
     expect((p.apply[0] as V1Deployment).spec?.replicas).toBe(1);
-    expect(p.status).toMatchObject({ phase: 'Progressing', stableModel: 'clinical-v1', replicas: { desired: 1, ready: 0 }, serviceName: 'notes', observedGeneration: 3 });
+    expect(p.status).toMatchObject({
+      phase: 'Progressing',
+      stableModel: 'clinical-v1',
+      replicas: { desired: 1, ready: 0 },
+      serviceName: 'notes',
+      observedGeneration: 3,
+    });
     expect(p.events.map((e) => e.reason)).toEqual(['ModelDeployed']);
     expect(p.requeueAfterMs).toBeUndefined();
   });
@@ -230,7 +381,10 @@ describe('planDeployment', () => {
     const p = planDeployment(obs({ nd: x, deployment: liveDeployment(1, 1) }));
     expect(p.apply[0]?.metadata?.labels?.['nerops.io/model']).toBe('clinical-v1');
     expect(p.status.phase).toBe('Degraded');
-    expect(p.status.conditions?.find((c) => c.type === 'ModelResolved')).toMatchObject({ status: 'False', reason: 'ModelNotFound' });
+    expect(p.status.conditions?.find((c) => c.type === 'ModelResolved')).toMatchObject({
+      status: 'False',
+      reason: 'ModelNotFound',
+    });
   });
 
   it('a hand edit of the Deployment replicas is reverted, not adopted', () => {
@@ -247,30 +401,70 @@ describe('planDeployment', () => {
   });
 
   describe('autoscaling', () => {
-    const auto = nd((n) => (n.spec.autoscaling = { targetRequestsPerSecond: 10, tolerance: 0.1, scaleUpMaxStep: 4, scaleDownStabilizationSeconds: 300, rateWindowSeconds: 30, onMetricsUnavailable: 'Hold' }));
+    const auto = nd(
+      (n) =>
+        (n.spec.autoscaling = {
+          targetRequestsPerSecond: 10,
+          tolerance: 0.1,
+          scaleUpMaxStep: 4,
+          scaleDownStabilizationSeconds: 300,
+          rateWindowSeconds: 30,
+          onMetricsUnavailable: 'Hold',
+        }),
+    );
 
     it('scales up with the rate, records it, emits Scaled, requeues for the next measurement', () => {
-      const p = planDeployment(obs({ nd: auto, deployment: liveDeployment(1, 1), measurement: { ok: true, rate: 31.234 } }));
+      const p = planDeployment(
+        obs({ nd: auto, deployment: liveDeployment(1, 1), measurement: { ok: true, rate: 31.234 } }),
+      );
       expect((p.apply[0] as V1Deployment).spec?.replicas).toBe(4);
-      expect(p.status).toMatchObject({ observedRequestRate: 31.23, lastScaleTime: '2025-01-01T00:00:00Z', replicas: { desired: 4, ready: 1 } });
-      expect(p.status.conditions?.find((c) => c.type === 'MetricsAvailable')).toMatchObject({ status: 'True', reason: 'MetricsQueried' });
-      expect(p.status.conditions?.find((c) => c.type === 'ScalingActive')).toMatchObject({ status: 'True', reason: 'ScaledUp' });
-      expect(p.events.map((e) => [e.reason, e.note])).toContainEqual(['Scaled', 'scaling up 1 → 4: 31.2 req/s for a target of 10.0/replica']);
+      expect(p.status).toMatchObject({
+        observedRequestRate: 31.23,
+        lastScaleTime: '2025-01-01T00:00:00Z',
+        replicas: { desired: 4, ready: 1 },
+      });
+      expect(p.status.conditions?.find((c) => c.type === 'MetricsAvailable')).toMatchObject({
+        status: 'True',
+        reason: 'MetricsQueried',
+      });
+      expect(p.status.conditions?.find((c) => c.type === 'ScalingActive')).toMatchObject({
+        status: 'True',
+        reason: 'ScaledUp',
+      });
+      expect(p.events.map((e) => [e.reason, e.note])).toContainEqual([
+        'Scaled',
+        'scaling up 1 → 4: 31.2 req/s for a target of 10.0/replica',
+      ]);
       expect(p.requeueAfterMs).toBe(10_000);
     });
 
     it('Prometheus down: holds the replicas, MetricsAvailable=False with the reason, one Warning', () => {
-      const m = { ok: false as const, reason: 'PrometheusUnreachable', message: 'Prometheus at http://p is unreachable: ECONNREFUSED' };
+      const m = {
+        ok: false as const,
+        reason: 'PrometheusUnreachable',
+        message: 'Prometheus at http://p is unreachable: ECONNREFUSED',
+      };
       const p = planDeployment(obs({ nd: auto, deployment: liveDeployment(4, 4), measurement: m }));
       expect((p.apply[0] as V1Deployment).spec?.replicas).toBe(4);
-      expect(p.status.conditions?.find((c) => c.type === 'MetricsAvailable')).toMatchObject({ status: 'False', reason: 'PrometheusUnreachable' });
+      expect(p.status.conditions?.find((c) => c.type === 'MetricsAvailable')).toMatchObject({
+        status: 'False',
+        reason: 'PrometheusUnreachable',
+      });
       expect(p.events.map((e) => e.reason)).toEqual(['MetricsUnavailable', 'ModelDeployed']);
-      const again = planDeployment(obs({ nd: nd((x) => Object.assign(x, auto, { status: p.status })), deployment: liveDeployment(4, 4), measurement: m }));
+      const again = planDeployment(
+        obs({
+          nd: nd((x) => Object.assign(x, auto, { status: p.status })),
+          deployment: liveDeployment(4, 4),
+          measurement: m,
+        }),
+      );
       expect(again.events).toEqual([]);
     });
   });
 
   it('PromQL sums the rate over the pods of the stable track', () => {
-    expect(requestRateQuery(nd(), 60)).toBe('sum(rate(nerops_requests_total{namespace="ns",deployment="notes",track="stable"}[60s]))');
+    expect(requestRateQuery(nd(), 60)).toBe(
+      'sum(rate(nerops_requests_total{namespace="ns",deployment="notes",track="stable"}[60s]))',
+    );
   });
 });

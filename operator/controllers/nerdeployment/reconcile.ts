@@ -44,8 +44,18 @@ export class RolloutMetrics {
 
   constructor(registry: Registry = new Registry()) {
     const registers = [registry];
-    this.canaryWeight = new Gauge({ name: 'nerops_operator_canary_weight', help: 'Percent of traffic on the canary track (0 without a rollout)', labelNames: ['namespace', 'nerdeployment'], registers });
-    this.rollbacks = new Counter({ name: 'nerops_operator_rollbacks_total', help: 'Canary rollouts aborted and rolled back to stable', labelNames: ['namespace', 'nerdeployment'], registers });
+    this.canaryWeight = new Gauge({
+      name: 'nerops_operator_canary_weight',
+      help: 'Percent of traffic on the canary track (0 without a rollout)',
+      labelNames: ['namespace', 'nerdeployment'],
+      registers,
+    });
+    this.rollbacks = new Counter({
+      name: 'nerops_operator_rollbacks_total',
+      help: 'Canary rollouts aborted and rolled back to stable',
+      labelNames: ['namespace', 'nerdeployment'],
+      registers,
+    });
   }
 
   /** Record a status written for a NerDeployment; `previousPhase` is the phase before the write. */
@@ -62,19 +72,41 @@ export class RolloutMetrics {
 
 const MANAGED = `${LABELS.managedBy}=${MANAGED_BY}`;
 
-const KINDS: Record<string, ResourceType> = { Deployment: builtin.deployments, Service: builtin.services, PodDisruptionBudget: builtin.podDisruptionBudgets };
+const KINDS: Record<string, ResourceType> = {
+  Deployment: builtin.deployments,
+  Service: builtin.services,
+  PodDisruptionBudget: builtin.podDisruptionBudgets,
+};
 
 /** Measure the stable track's request rate; every failure becomes a reason, never an exception. */
-export async function measureRequestRate(prometheus: MetricsQuerier | undefined, nd: NerDeployment): Promise<RateMeasurement> {
-  if (!prometheus) return { ok: false, reason: R.PrometheusUnreachable, message: 'no Prometheus is configured (ner-ops operator --prometheus-url)' };
+export async function measureRequestRate(
+  prometheus: MetricsQuerier | undefined,
+  nd: NerDeployment,
+): Promise<RateMeasurement> {
+  if (!prometheus)
+    return {
+      ok: false,
+      reason: R.PrometheusUnreachable,
+      message: 'no Prometheus is configured (ner-ops operator --prometheus-url)',
+    };
   const window = nd.spec.autoscaling?.rateWindowSeconds ?? 60;
   try {
     const r = await prometheus.query(requestRateQuery(nd, window));
-    if (r.value === undefined) return { ok: false, reason: R.NoData, message: 'Prometheus has no request-rate series for the stable pods yet' };
+    if (r.value === undefined)
+      return { ok: false, reason: R.NoData, message: 'Prometheus has no request-rate series for the stable pods yet' };
     return { ok: true, rate: r.value };
   } catch (err) {
-    if (err instanceof PrometheusError) return { ok: false, reason: err.reason === 'PrometheusUnreachable' ? R.PrometheusUnreachable : err.reason, message: err.message.slice(0, 300) };
-    return { ok: false, reason: R.PrometheusUnreachable, message: `querying Prometheus failed: ${(err as Error).message.slice(0, 200)}` };
+    if (err instanceof PrometheusError)
+      return {
+        ok: false,
+        reason: err.reason === 'PrometheusUnreachable' ? R.PrometheusUnreachable : err.reason,
+        message: err.message.slice(0, 300),
+      };
+    return {
+      ok: false,
+      reason: R.PrometheusUnreachable,
+      message: `querying Prometheus failed: ${(err as Error).message.slice(0, 200)}`,
+    };
   }
 }
 
@@ -82,12 +114,20 @@ export async function measureRequestRate(prometheus: MetricsQuerier | undefined,
  * Measure the candidate over the last analysis interval (five instant queries) and decide. Prometheus
  * being unreachable or refusing a query is an Inconclusive analysis, never an exception.
  */
-export async function analyseCanary(prometheus: MetricsQuerier | undefined, nd: NerDeployment): Promise<AnalysisDecision> {
+export async function analyseCanary(
+  prometheus: MetricsQuerier | undefined,
+  nd: NerDeployment,
+): Promise<AnalysisDecision> {
   const r = nd.spec.rollout;
   const shadow = inShadow(nd.status ?? {}) && nd.spec.shadow !== undefined;
   const thresholds = { ...r.thresholds, minSampleCount: r.minSampleCount };
   let m: Measurements;
-  if (!prometheus) m = { ok: false, reason: R.PrometheusUnreachable, message: 'no Prometheus is configured (ner-ops operator --prometheus-url)' };
+  if (!prometheus)
+    m = {
+      ok: false,
+      reason: R.PrometheusUnreachable,
+      message: 'no Prometheus is configured (ner-ops operator --prometheus-url)',
+    };
   else {
     const q = analysisQueries(nd, r.analysisIntervalSeconds);
     try {
@@ -118,7 +158,12 @@ export const modelToDeployments: MapFunction = (obj, caches) => {
   const ns = model.metadata?.namespace;
   const out: ObjectKey[] = [];
   for (const nd of caches.cache<NerDeployment>(nerDeployments).list(ns)) {
-    if (nd.spec.model === model.metadata.name || nd.spec.modelSelector?.family === model.spec?.family || nd.status?.stableModel === model.metadata.name) out.push(makeKey(ns, nd.metadata.name ?? ''));
+    if (
+      nd.spec.model === model.metadata.name ||
+      nd.spec.modelSelector?.family === model.spec?.family ||
+      nd.status?.stableModel === model.metadata.name
+    )
+      out.push(makeKey(ns, nd.metadata.name ?? ''));
   }
   return out;
 };
@@ -134,14 +179,17 @@ export function createNerDeploymentReconciler(options: NerDeploymentControllerOp
     if (nd.metadata.deletionTimestamp) return {};
     const models = ctx.cache<NerModel>(nerModels).list(ctx.namespace);
     const deployment = ctx.cache<V1Deployment>(builtin.deployments).get(ctx.namespace, deploymentName(nd));
-    const canaryDeployment = ctx.cache<V1Deployment>(builtin.deployments).get(ctx.namespace, deploymentName(nd, 'canary'));
+    const canaryDeployment = ctx
+      .cache<V1Deployment>(builtin.deployments)
+      .get(ctx.namespace, deploymentName(nd, 'canary'));
     const measurement = nd.spec.autoscaling ? await measureRequestRate(options.prometheus, nd) : undefined;
     // An analysis is taken only when status says one is due: a restart neither skips nor repeats one.
     const analysis = analysisDue(nd, ctx.now()) ? await analyseCanary(options.prometheus, nd) : undefined;
     // The Gateway API router needs its HTTPRoute (read directly: it is not ours, so not cached).
     let route: HttpRoute | undefined;
     let routeError: string | undefined;
-    const routeName = nd.spec.trafficRouting.type === 'gatewayAPI' ? nd.spec.trafficRouting.gatewayAPI?.httpRouteName : undefined;
+    const routeName =
+      nd.spec.trafficRouting.type === 'gatewayAPI' ? nd.spec.trafficRouting.gatewayAPI?.httpRouteName : undefined;
     if (routeName) {
       try {
         route = await ctx.client.get<HttpRoute>(httpRoutes, ctx.namespace, routeName);
@@ -187,7 +235,8 @@ export function createNerDeploymentReconciler(options: NerDeploymentControllerOp
     }
     for (const p of plan.prune) {
       const rt = KINDS[p.kind] as ResourceType;
-      if (ctx.cache(rt).get(ctx.namespace, p.name) && (await ctx.client.delete(rt, ctx.namespace, p.name))) ctx.log.info({ kind: p.kind, child: p.name }, 'deleted');
+      if (ctx.cache(rt).get(ctx.namespace, p.name) && (await ctx.client.delete(rt, ctx.namespace, p.name)))
+        ctx.log.info({ kind: p.kind, child: p.name }, 'deleted');
     }
     const { changed } = await ctx.client.applyStatus(nerDeployments, nd, plan.status);
     metrics.observe(ctx.namespace ?? '', nd.metadata.name ?? '', nd.status?.phase, plan.status);

@@ -2,11 +2,22 @@ import { describe, expect, it } from 'vitest';
 import type { NerDeployment, NerDeploymentStatus } from '../../api/nerdeployment.js';
 import type { NerModel } from '../../api/nermodel.js';
 import { analysisQueries, decideAnalysis, type AnalysisDecision, type Measurements } from './analysis.js';
-import { analysisDue, canaryReplicas, candidateGate, nextAnalysisMs, stepRollout, stepsHash, type RolloutInput } from './rollout.js';
+import {
+  analysisDue,
+  canaryReplicas,
+  candidateGate,
+  nextAnalysisMs,
+  stepRollout,
+  stepsHash,
+  type RolloutInput,
+} from './rollout.js';
 
 const T0 = new Date('2025-01-01T00:00:00Z');
 const at = (s: number) => new Date(T0.getTime() + s * 1000);
-const iso = (s: number) => at(s).toISOString().replace(/\.\d{3}Z$/, 'Z');
+const iso = (s: number) =>
+  at(s)
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z');
 const STEPS = [
   { weight: 10, pauseSeconds: 60 },
   { weight: 50, pauseSeconds: 60 },
@@ -21,7 +32,14 @@ function nd(status: NerDeploymentStatus = {}, mod: (x: NerDeployment) => void = 
     spec: {
       model: 'v2',
       replicas: { min: 2, max: 5 },
-      rollout: { steps: STEPS, analysisIntervalSeconds: 30, thresholds: { maxErrorRate: 0.01, maxP95LatencyMs: 500 }, minSampleCount: 50, failureLimit: 1, noDataMeans: 'Inconclusive' },
+      rollout: {
+        steps: STEPS,
+        analysisIntervalSeconds: 30,
+        thresholds: { maxErrorRate: 0.01, maxP95LatencyMs: 500 },
+        minSampleCount: 50,
+        failureLimit: 1,
+        noDataMeans: 'Inconclusive',
+      },
       trafficRouting: { type: 'replicaRatio' },
       server: { port: 8080 },
     },
@@ -36,14 +54,35 @@ function model(name: string, f1: number | null = 0.9, phase: 'Ready' | 'Validati
     apiVersion: 'nerops.io/v1alpha1',
     kind: 'NerModel',
     metadata: { name, namespace: 'ns' },
-    spec: { family: 'clinical', version: '1', format: 'crf', source: { uri: 'file:///m', digest: 'ab'.repeat(32) }, entityTypes: ['DISEASE'] },
+    spec: {
+      family: 'clinical',
+      version: '1',
+      format: 'crf',
+      source: { uri: 'file:///m', digest: 'ab'.repeat(32) },
+      entityTypes: ['DISEASE'],
+    },
     status: { phase, ...(f1 !== null ? { metrics: { micro: { precision: f1, recall: f1, f1 } } } : {}) },
   };
 }
 
-const pass: AnalysisDecision = { outcome: 'Pass', result: { outcome: 'Pass', samples: 100, errorRate: 0, p95LatencyMs: 12, message: 'ok' } };
-const fail: AnalysisDecision = { outcome: 'Fail', result: { outcome: 'Fail', samples: 100, errorRate: 0.5, p95LatencyMs: 12, message: 'error rate 0.5 > maxErrorRate 0.01' } };
-const inconclusive: AnalysisDecision = { outcome: 'Inconclusive', result: { outcome: 'Inconclusive', message: 'PrometheusUnreachable: down' } };
+const pass: AnalysisDecision = {
+  outcome: 'Pass',
+  result: { outcome: 'Pass', samples: 100, errorRate: 0, p95LatencyMs: 12, message: 'ok' },
+};
+const fail: AnalysisDecision = {
+  outcome: 'Fail',
+  result: {
+    outcome: 'Fail',
+    samples: 100,
+    errorRate: 0.5,
+    p95LatencyMs: 12,
+    message: 'error rate 0.5 > maxErrorRate 0.01',
+  },
+};
+const inconclusive: AnalysisDecision = {
+  outcome: 'Inconclusive',
+  result: { outcome: 'Inconclusive', message: 'PrometheusUnreachable: down' },
+};
 
 function run(input: Partial<RolloutInput> & { nd: NerDeployment }) {
   return stepRollout({ now: at(0), stable: model('v1'), target: model('v2'), canaryReady: true, ...input });
@@ -64,7 +103,13 @@ const running = (idx: number, extra: NerDeploymentStatus = {}): NerDeploymentSta
 describe('stepRollout: offline gate', () => {
   it.each([
     ['below minF1', { minF1: 0.95 }, 0.9, 'BelowMinF1', /F1 0.9 is below gates.minF1 0.95/],
-    ['regression against stable', { maxRegression: 0.02 }, 0.85, 'RegressionTooLarge', /regresses 0.0500 against stable v1 F1 0.9/],
+    [
+      'regression against stable',
+      { maxRegression: 0.02 },
+      0.85,
+      'RegressionTooLarge',
+      /regresses 0.0500 against stable v1 F1 0.9/,
+    ],
     ['no metrics', { minF1: 0.5 }, null, 'MissingMetrics', /no measured F1/],
   ])('%s → CandidateRejected with the numbers, Event, no traffic', (_n, gates, f1, reason, msg) => {
     const d = run({ nd: nd({}, (x) => (x.spec.gates = gates)), target: model('v2', f1) });
@@ -83,7 +128,11 @@ describe('stepRollout: offline gate', () => {
 
   it('a Validating candidate: wait, no traffic, no rejection', () => {
     const d = run({ nd: nd(), target: model('v2', 0.9, 'Validating') });
-    expect(d).toMatchObject({ mode: 'Stable', phase: 'Progressing', candidateRejected: { status: 'False', reason: 'ModelNotReady' } });
+    expect(d).toMatchObject({
+      mode: 'Stable',
+      phase: 'Progressing',
+      candidateRejected: { status: 'False', reason: 'ModelNotReady' },
+    });
   });
 
   it('a Rejected NerModel is refused', () => {
@@ -98,7 +147,13 @@ describe('stepRollout: offline gate', () => {
 describe('stepRollout: steps', () => {
   it('starts at step 0 with its weight and waits for the candidate pods before the pause starts', () => {
     const d = run({ nd: nd(), canaryReady: false });
-    expect(d.status).toMatchObject({ canaryModel: 'v2', currentStepIndex: 0, stepsHash: HASH, weights: { stable: 90, canary: 10 }, failedAnalyses: 0 });
+    expect(d.status).toMatchObject({
+      canaryModel: 'v2',
+      currentStepIndex: 0,
+      stepsHash: HASH,
+      weights: { stable: 90, canary: 10 },
+      failedAnalyses: 0,
+    });
     expect(d.status.pauseStartTime).toBeUndefined();
     expect(d.mode).toBe('Canary');
     expect(d.events.map((e) => e.reason)).toEqual(['RolloutStarted']);
@@ -122,7 +177,12 @@ describe('stepRollout: steps', () => {
       expect(d.status.weights).toEqual({ stable: 50, canary: 50 });
       expect(d.status.pauseStartTime).toBeUndefined();
     }
-    if (analysis === inconclusive) expect(d).toMatchObject({ phase: 'Paused', paused: { status: 'True', reason: 'AnalysisInconclusive' }, status: { paused: true } });
+    if (analysis === inconclusive)
+      expect(d).toMatchObject({
+        phase: 'Paused',
+        paused: { status: 'True', reason: 'AnalysisInconclusive' },
+        status: { paused: true },
+      });
   });
 
   it('a pass after the pause completes the step only once its pause is over, then at most one step', () => {
@@ -154,14 +214,25 @@ describe('stepRollout: steps', () => {
     expect(d.status).toMatchObject({ stableModel: 'v2', weights: { stable: 100, canary: 0 } });
     expect(d.status.canaryModel).toBeUndefined();
     expect(d.status.currentStepIndex).toBeUndefined();
-    expect(d.status.history).toEqual([{ model: 'v2', previousModel: 'v1', outcome: 'Promoted', endTime: iso(60), stepsCompleted: 2, message: 'all 2 steps completed' }]);
+    expect(d.status.history).toEqual([
+      {
+        model: 'v2',
+        previousModel: 'v1',
+        outcome: 'Promoted',
+        endTime: iso(60),
+        stepsCompleted: 2,
+        message: 'all 2 steps completed',
+      },
+    ]);
   });
 
   it('failures past failureLimit abort: traffic back, RolledBack, measurements in the Event', () => {
     const d = run({ nd: nd(running(1, { failedAnalyses: 1 })), now: at(30), analysis: fail });
     expect(d).toMatchObject({ mode: 'Aborted', canaryModel: 'v2', phase: 'RolledBack' });
     expect(d.status).toMatchObject({ stableModel: 'v1', rejectedModel: 'v2', weights: { stable: 100, canary: 0 } });
-    expect(d.status.abortReason).toMatch(/2 failed analyses > failureLimit 1; last: error rate 0.5 > maxErrorRate 0.01/);
+    expect(d.status.abortReason).toMatch(
+      /2 failed analyses > failureLimit 1; last: error rate 0.5 > maxErrorRate 0.01/,
+    );
     expect(d.events.map((e) => [e.type, e.reason])).toEqual([
       ['Warning', 'AnalysisFailed'],
       ['Warning', 'RolloutAborted'],
@@ -235,7 +306,10 @@ describe('stepRollout: manual control', () => {
 describe('routing and spec problems', () => {
   it('a router problem is refused: no traffic moves', () => {
     const d = run({ nd: nd(), routingProblem: 'HTTPRoute r not found' });
-    expect(d).toMatchObject({ mode: 'Stable', progressing: { status: 'False', reason: 'UnsupportedRouting', message: 'HTTPRoute r not found' } });
+    expect(d).toMatchObject({
+      mode: 'Stable',
+      progressing: { status: 'False', reason: 'UnsupportedRouting', message: 'HTTPRoute r not found' },
+    });
   });
 
   it.each([
@@ -252,18 +326,90 @@ describe('routing and spec problems', () => {
 
 describe('decideAnalysis', () => {
   const t = { maxErrorRate: 0.01, maxP95LatencyMs: 100, minSampleCount: 50 };
-  it.each<[string, Measurements, { maxErrorRate: number; maxP95LatencyMs: number; minSampleCount: number; minShadowAgreement?: number }, boolean, string, RegExp]>([
-    ['healthy', { ok: true, samples: 120, errors: 0, p95Seconds: 0.02 }, t, false, 'Pass', /error rate 0 <= 0.01, p95 20 ms <= 100 ms \(120 samples\)/],
-    ['errors', { ok: true, samples: 100, errors: 5, p95Seconds: 0.02 }, t, false, 'Fail', /error rate 0.05 > maxErrorRate 0.01/],
-    ['slow', { ok: true, samples: 100, errors: 0, p95Seconds: 0.25 }, t, false, 'Fail', /p95 latency 250 ms > maxP95LatencyMs 100/],
-    ['too few samples', { ok: true, samples: 10, errors: 10, p95Seconds: 9 }, t, false, 'Inconclusive', /too few samples: 10 candidate requests < minSampleCount 50/],
+  it.each<
+    [
+      string,
+      Measurements,
+      { maxErrorRate: number; maxP95LatencyMs: number; minSampleCount: number; minShadowAgreement?: number },
+      boolean,
+      string,
+      RegExp,
+    ]
+  >([
+    [
+      'healthy',
+      { ok: true, samples: 120, errors: 0, p95Seconds: 0.02 },
+      t,
+      false,
+      'Pass',
+      /error rate 0 <= 0.01, p95 20 ms <= 100 ms \(120 samples\)/,
+    ],
+    [
+      'errors',
+      { ok: true, samples: 100, errors: 5, p95Seconds: 0.02 },
+      t,
+      false,
+      'Fail',
+      /error rate 0.05 > maxErrorRate 0.01/,
+    ],
+    [
+      'slow',
+      { ok: true, samples: 100, errors: 0, p95Seconds: 0.25 },
+      t,
+      false,
+      'Fail',
+      /p95 latency 250 ms > maxP95LatencyMs 100/,
+    ],
+    [
+      'too few samples',
+      { ok: true, samples: 10, errors: 10, p95Seconds: 9 },
+      t,
+      false,
+      'Inconclusive',
+      /too few samples: 10 candidate requests < minSampleCount 50/,
+    ],
     ['no series', { ok: true }, t, false, 'Inconclusive', /too few samples: 0/],
     ['no histogram', { ok: true, samples: 100, errors: 0 }, t, false, 'Inconclusive', /no latency histogram/],
-    ['Prometheus down', { ok: false, reason: 'PrometheusUnreachable', message: 'connection refused' }, t, false, 'Inconclusive', /PrometheusUnreachable: connection refused/],
-    ['agreement too low (shadow)', { ok: true, samples: 100, errors: 0, p95Seconds: 0.01, shadowSamples: 80, shadowAgreement: 0.7 }, { ...t, minShadowAgreement: 0.9 }, true, 'Fail', /shadow agreement 0.7 < minShadowAgreement 0.9/],
-    ['agreement ok (shadow)', { ok: true, samples: 100, errors: 0, p95Seconds: 0.01, shadowSamples: 80, shadowAgreement: 0.95 }, { ...t, minShadowAgreement: 0.9 }, true, 'Pass', /shadow agreement 0.95 >= 0.9/],
-    ['too few comparisons (shadow)', { ok: true, samples: 100, errors: 0, p95Seconds: 0.01, shadowSamples: 3, shadowAgreement: 0.2 }, { ...t, minShadowAgreement: 0.9 }, true, 'Inconclusive', /too few shadow comparisons: 3/],
-    ['agreement not checked outside shadow', { ok: true, samples: 100, errors: 0, p95Seconds: 0.01 }, { ...t, minShadowAgreement: 0.9 }, false, 'Pass', /p95 10 ms/],
+    [
+      'Prometheus down',
+      { ok: false, reason: 'PrometheusUnreachable', message: 'connection refused' },
+      t,
+      false,
+      'Inconclusive',
+      /PrometheusUnreachable: connection refused/,
+    ],
+    [
+      'agreement too low (shadow)',
+      { ok: true, samples: 100, errors: 0, p95Seconds: 0.01, shadowSamples: 80, shadowAgreement: 0.7 },
+      { ...t, minShadowAgreement: 0.9 },
+      true,
+      'Fail',
+      /shadow agreement 0.7 < minShadowAgreement 0.9/,
+    ],
+    [
+      'agreement ok (shadow)',
+      { ok: true, samples: 100, errors: 0, p95Seconds: 0.01, shadowSamples: 80, shadowAgreement: 0.95 },
+      { ...t, minShadowAgreement: 0.9 },
+      true,
+      'Pass',
+      /shadow agreement 0.95 >= 0.9/,
+    ],
+    [
+      'too few comparisons (shadow)',
+      { ok: true, samples: 100, errors: 0, p95Seconds: 0.01, shadowSamples: 3, shadowAgreement: 0.2 },
+      { ...t, minShadowAgreement: 0.9 },
+      true,
+      'Inconclusive',
+      /too few shadow comparisons: 3/,
+    ],
+    [
+      'agreement not checked outside shadow',
+      { ok: true, samples: 100, errors: 0, p95Seconds: 0.01 },
+      { ...t, minShadowAgreement: 0.9 },
+      false,
+      'Pass',
+      /p95 10 ms/,
+    ],
   ])('%s → expected outcome', (_n, m, th, shadow, outcome, msg) => {
     const d = decideAnalysis(m, th, shadow);
     expect(d.outcome).toBe(outcome);
@@ -273,9 +419,17 @@ describe('decideAnalysis', () => {
 
   it('PromQL: candidate track, summed over pods, p95 from the histogram', () => {
     const q = analysisQueries(nd(), 30);
-    expect(q.samples).toBe('sum(increase(nerops_requests_total{namespace="ns",deployment="notes",track="canary"}[30s]))');
-    expect(q.errors).toBe('sum(increase(nerops_requests_total{namespace="ns",deployment="notes",track="canary",code=~"5.."}[30s])) or vector(0)');
-    expect(q.p95Seconds).toBe('histogram_quantile(0.95, sum by (le) (rate(nerops_request_duration_seconds_bucket{namespace="ns",deployment="notes",track="canary"}[30s])))');
-    expect(q.shadowAgreement).toContain('nerops_shadow_agreement_sum{namespace="ns",deployment="notes",track="stable"}');
+    expect(q.samples).toBe(
+      'sum(increase(nerops_requests_total{namespace="ns",deployment="notes",track="canary"}[30s]))',
+    );
+    expect(q.errors).toBe(
+      'sum(increase(nerops_requests_total{namespace="ns",deployment="notes",track="canary",code=~"5.."}[30s])) or vector(0)',
+    );
+    expect(q.p95Seconds).toBe(
+      'histogram_quantile(0.95, sum by (le) (rate(nerops_request_duration_seconds_bucket{namespace="ns",deployment="notes",track="canary"}[30s])))',
+    );
+    expect(q.shadowAgreement).toContain(
+      'nerops_shadow_agreement_sum{namespace="ns",deployment="notes",track="stable"}',
+    );
   });
 });

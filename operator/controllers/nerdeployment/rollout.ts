@@ -23,9 +23,20 @@
  * rollout runs (`canaryModel` set) with `weights.canary` 0.
  */
 import { createHash } from 'node:crypto';
-import type { AnalysisResult, NerDeployment, NerDeploymentStatus, RolloutHistoryEntry, RolloutStep, Weights } from '../../api/nerdeployment.js';
+import type {
+  AnalysisResult,
+  NerDeployment,
+  NerDeploymentStatus,
+  RolloutHistoryEntry,
+  RolloutStep,
+  Weights,
+} from '../../api/nerdeployment.js';
 import { MAX_ROLLOUT_HISTORY } from '../../api/nerdeployment.js';
-import { NerDeploymentEventReason as E, NerDeploymentReason as R, RolloutAction } from '../../api/nerdeployment-constants.js';
+import {
+  NerDeploymentEventReason as E,
+  NerDeploymentReason as R,
+  RolloutAction,
+} from '../../api/nerdeployment-constants.js';
 import type { NerModel } from '../../api/nermodel.js';
 import type { EventSpec } from '../../runtime/client.js';
 import { formatTime } from '../../runtime/conditions.js';
@@ -42,7 +53,18 @@ export function stepsHash(steps: readonly RolloutStep[]): string {
 /** The rollout fields of status this machine owns. */
 export type RolloutStatus = Pick<
   NerDeploymentStatus,
-  'stableModel' | 'canaryModel' | 'currentStepIndex' | 'stepsHash' | 'pauseStartTime' | 'paused' | 'failedAnalyses' | 'abortReason' | 'rejectedModel' | 'weights' | 'lastAnalysis' | 'history'
+  | 'stableModel'
+  | 'canaryModel'
+  | 'currentStepIndex'
+  | 'stepsHash'
+  | 'pauseStartTime'
+  | 'paused'
+  | 'failedAnalyses'
+  | 'abortReason'
+  | 'rejectedModel'
+  | 'weights'
+  | 'lastAnalysis'
+  | 'history'
 >;
 
 /** What the children must look like for the decided rollout state. */
@@ -112,18 +134,31 @@ function f1(m: NerModel | undefined): number | undefined {
 }
 
 /** Why the candidate fails the offline gates (undefined: it passes). Numbers in the message. */
-export function candidateGate(nd: NerDeployment, candidate: NerModel, stable: NerModel | undefined): { reason: string; message: string } | undefined {
+export function candidateGate(
+  nd: NerDeployment,
+  candidate: NerModel,
+  stable: NerModel | undefined,
+): { reason: string; message: string } | undefined {
   const name = candidate.metadata.name;
   const phase = candidate.status?.phase ?? 'Pending';
-  if (phase === 'Rejected' || phase === 'Failed') return { reason: R.ModelNotReady, message: `candidate ${name} is ${phase}${candidate.status?.message ? `: ${candidate.status.message}` : ''}` };
+  if (phase === 'Rejected' || phase === 'Failed')
+    return {
+      reason: R.ModelNotReady,
+      message: `candidate ${name} is ${phase}${candidate.status?.message ? `: ${candidate.status.message}` : ''}`,
+    };
   const g = nd.spec.gates;
   if (!g || (g.minF1 === undefined && g.maxRegression === undefined)) return undefined;
   const score = f1(candidate);
-  if (score === undefined) return { reason: R.MissingMetrics, message: `candidate ${name} has no measured F1 to check the gates against` };
-  if (g.minF1 !== undefined && score < g.minF1) return { reason: R.BelowMinF1, message: `candidate ${name} F1 ${score} is below gates.minF1 ${g.minF1}` };
+  if (score === undefined)
+    return { reason: R.MissingMetrics, message: `candidate ${name} has no measured F1 to check the gates against` };
+  if (g.minF1 !== undefined && score < g.minF1)
+    return { reason: R.BelowMinF1, message: `candidate ${name} F1 ${score} is below gates.minF1 ${g.minF1}` };
   const base = f1(stable);
   if (g.maxRegression !== undefined && base !== undefined && base - score > g.maxRegression) {
-    return { reason: R.RegressionTooLarge, message: `candidate ${name} F1 ${score} regresses ${(base - score).toFixed(4)} against stable ${stable?.metadata.name} F1 ${base} (gates.maxRegression ${g.maxRegression})` };
+    return {
+      reason: R.RegressionTooLarge,
+      message: `candidate ${name} F1 ${score} regresses ${(base - score).toFixed(4)} against stable ${stable?.metadata.name} F1 ${base} (gates.maxRegression ${g.maxRegression})`,
+    };
   }
   return undefined;
 }
@@ -163,7 +198,16 @@ function stepLabel(i: number, n: number): string {
 /** Clears the per-rollout fields (keeps stable, rejected model, abort reason and history). */
 function idle(s: RolloutStatus): RolloutStatus {
   const out: RolloutStatus = { ...s, weights: { stable: 100, canary: 0 } };
-  for (const k of ['canaryModel', 'currentStepIndex', 'stepsHash', 'pauseStartTime', 'failedAnalyses', 'lastAnalysis', 'paused'] as const) delete out[k];
+  for (const k of [
+    'canaryModel',
+    'currentStepIndex',
+    'stepsHash',
+    'pauseStartTime',
+    'failedAnalyses',
+    'lastAnalysis',
+    'paused',
+  ] as const)
+    delete out[k];
   return out;
 }
 
@@ -183,15 +227,31 @@ export function stepRollout(input: RolloutInput): RolloutDecision {
   // 1. Nothing to roll out: the spec resolves to the stable model (or to nothing Ready).
   if (!target || !s.stableModel || target.metadata.name === s.stableModel) {
     if (s.canaryModel) {
-      events.push({ type: 'Normal', reason: E.RolloutSuperseded, note: `rollout of ${s.canaryModel} abandoned: the spec resolves to the stable model ${s.stableModel ?? ''} again` });
-      s.history = historyWith(s, { model: s.canaryModel, ...(s.stableModel ? { previousModel: s.stableModel } : {}), outcome: 'Superseded', endTime: ts(now), stepsCompleted: s.currentStepIndex ?? 0, message: 'the spec resolves to the stable model again' });
+      events.push({
+        type: 'Normal',
+        reason: E.RolloutSuperseded,
+        note: `rollout of ${s.canaryModel} abandoned: the spec resolves to the stable model ${s.stableModel ?? ''} again`,
+      });
+      s.history = historyWith(s, {
+        model: s.canaryModel,
+        ...(s.stableModel ? { previousModel: s.stableModel } : {}),
+        outcome: 'Superseded',
+        endTime: ts(now),
+        stepsCompleted: s.currentStepIndex ?? 0,
+        message: 'the spec resolves to the stable model again',
+      });
     }
     // Pinning the stable model again after a rollback acknowledges the rollback.
     if (target && target.metadata.name === s.stableModel) {
       delete s.rejectedModel;
       delete s.abortReason;
     }
-    return { ...base, status: idle(s), mode: 'Stable', consumeAction: action !== undefined && action !== RolloutAction.Pause };
+    return {
+      ...base,
+      status: idle(s),
+      mode: 'Stable',
+      consumeAction: action !== undefined && action !== RolloutAction.Pause,
+    };
   }
   const cand = target.metadata.name ?? '';
 
@@ -203,7 +263,11 @@ export function stepRollout(input: RolloutInput): RolloutDecision {
       mode: 'Aborted',
       canaryModel: cand,
       phase: 'RolledBack',
-      progressing: { status: 'False', reason: R.RolloutAborted, message: `rolled back ${cand}: ${s.abortReason ?? ''}`.slice(0, 1024) },
+      progressing: {
+        status: 'False',
+        reason: R.RolloutAborted,
+        message: `rolled back ${cand}: ${s.abortReason ?? ''}`.slice(0, 1024),
+      },
       consumeAction: action !== undefined && action !== RolloutAction.Pause,
     };
   }
@@ -213,31 +277,76 @@ export function stepRollout(input: RolloutInput): RolloutDecision {
   const gate = candidateGate(nd, target, input.stable);
   if (gate) {
     const abandoned = s.canaryModel;
-    if (abandoned) events.push({ type: 'Normal', reason: E.RolloutSuperseded, note: `rollout of ${abandoned} superseded by ${cand}` });
+    if (abandoned)
+      events.push({
+        type: 'Normal',
+        reason: E.RolloutSuperseded,
+        note: `rollout of ${abandoned} superseded by ${cand}`,
+      });
     const already = s.history?.at(-1);
     if (!(already?.model === cand && already.outcome === 'Rejected')) {
-      if (abandoned) s.history = historyWith(s, { model: abandoned, previousModel: s.stableModel, outcome: 'Superseded', endTime: ts(now), stepsCompleted: s.currentStepIndex ?? 0, message: `superseded by ${cand}` });
-      s.history = historyWith(s, { model: cand, previousModel: s.stableModel, outcome: 'Rejected', endTime: ts(now), stepsCompleted: 0, message: gate.message.slice(0, 1024) });
+      if (abandoned)
+        s.history = historyWith(s, {
+          model: abandoned,
+          previousModel: s.stableModel,
+          outcome: 'Superseded',
+          endTime: ts(now),
+          stepsCompleted: s.currentStepIndex ?? 0,
+          message: `superseded by ${cand}`,
+        });
+      s.history = historyWith(s, {
+        model: cand,
+        previousModel: s.stableModel,
+        outcome: 'Rejected',
+        endTime: ts(now),
+        stepsCompleted: 0,
+        message: gate.message.slice(0, 1024),
+      });
       events.push({ type: 'Warning', reason: E.CandidateRejected, note: gate.message.slice(0, 1024) });
     }
-    return { ...base, status: idle(s), mode: 'Stable', candidateRejected: { status: 'True', reason: gate.reason, message: gate.message }, consumeAction: action !== undefined && action !== RolloutAction.Pause };
+    return {
+      ...base,
+      status: idle(s),
+      mode: 'Stable',
+      candidateRejected: { status: 'True', reason: gate.reason, message: gate.message },
+      consumeAction: action !== undefined && action !== RolloutAction.Pause,
+    };
   }
   if (phase !== 'Ready') {
     // Still validating: nothing to decide yet; a rollout of an older candidate is not worth continuing.
     if (s.canaryModel && s.canaryModel !== cand) {
-      events.push({ type: 'Normal', reason: E.RolloutSuperseded, note: `rollout of ${s.canaryModel} superseded by ${cand}` });
-      s.history = historyWith(s, { model: s.canaryModel, previousModel: s.stableModel, outcome: 'Superseded', endTime: ts(now), stepsCompleted: s.currentStepIndex ?? 0, message: `superseded by ${cand}` });
+      events.push({
+        type: 'Normal',
+        reason: E.RolloutSuperseded,
+        note: `rollout of ${s.canaryModel} superseded by ${cand}`,
+      });
+      s.history = historyWith(s, {
+        model: s.canaryModel,
+        previousModel: s.stableModel,
+        outcome: 'Superseded',
+        endTime: ts(now),
+        stepsCompleted: s.currentStepIndex ?? 0,
+        message: `superseded by ${cand}`,
+      });
     }
     return {
       ...base,
       status: idle(s),
       mode: 'Stable',
       candidateRejected: { status: 'False', reason: R.ModelNotReady, message: `candidate ${cand} is ${phase}` },
-      progressing: { status: 'True', reason: R.ModelNotReady, message: `waiting for candidate ${cand} to become Ready (${phase})` },
+      progressing: {
+        status: 'True',
+        reason: R.ModelNotReady,
+        message: `waiting for candidate ${cand} to become Ready (${phase})`,
+      },
       phase: 'Progressing',
     };
   }
-  const gatesOk: ConditionIntent = { status: 'False', reason: R.GatesPassed, message: `candidate ${cand} passed the gates${f1(target) !== undefined ? ` (F1 ${f1(target)})` : ''}` };
+  const gatesOk: ConditionIntent = {
+    status: 'False',
+    reason: R.GatesPassed,
+    message: `candidate ${cand} passed the gates${f1(target) !== undefined ? ` (F1 ${f1(target)})` : ''}`,
+  };
 
   // The router cannot honour the spec: refuse to move traffic, say so (the stable track keeps serving).
   if (input.routingProblem) {
@@ -261,15 +370,36 @@ export function stepRollout(input: RolloutInput): RolloutDecision {
     s.currentStepIndex = 0;
     s.stepsHash = hash;
     s.failedAnalyses = 0;
-    s.weights = nd.spec.shadow ? { stable: 100, canary: 0 } : { stable: 100 - (steps[0]?.weight ?? 0), canary: steps[0]?.weight ?? 0 };
-    events.push({ type: 'Normal', reason: E.RolloutStarted, note: `${why}: ${s.stableModel} → ${cand}, ${nd.spec.shadow ? `shadow ${nd.spec.shadow.percent}% first, then ` : ''}${n} steps (${steps.map((x) => `${x.weight}%`).join(', ')})` });
+    s.weights = nd.spec.shadow
+      ? { stable: 100, canary: 0 }
+      : { stable: 100 - (steps[0]?.weight ?? 0), canary: steps[0]?.weight ?? 0 };
+    events.push({
+      type: 'Normal',
+      reason: E.RolloutStarted,
+      note: `${why}: ${s.stableModel} → ${cand}, ${nd.spec.shadow ? `shadow ${nd.spec.shadow.percent}% first, then ` : ''}${n} steps (${steps.map((x) => `${x.weight}%`).join(', ')})`,
+    });
   };
   if (s.canaryModel !== cand) {
     if (s.canaryModel) {
-      events.push({ type: 'Normal', reason: E.RolloutSuperseded, note: `rollout of ${s.canaryModel} superseded by ${cand}` });
-      s.history = historyWith(s, { model: s.canaryModel, previousModel: s.stableModel, outcome: 'Superseded', endTime: ts(now), stepsCompleted: s.currentStepIndex ?? 0, message: `superseded by ${cand}` });
+      events.push({
+        type: 'Normal',
+        reason: E.RolloutSuperseded,
+        note: `rollout of ${s.canaryModel} superseded by ${cand}`,
+      });
+      s.history = historyWith(s, {
+        model: s.canaryModel,
+        previousModel: s.stableModel,
+        outcome: 'Superseded',
+        endTime: ts(now),
+        stepsCompleted: s.currentStepIndex ?? 0,
+        message: `superseded by ${cand}`,
+      });
     }
-    start(s.rejectedModel && s.rejectedModel !== cand ? `rollout started (supersedes rolled-back ${s.rejectedModel})` : 'rollout started');
+    start(
+      s.rejectedModel && s.rejectedModel !== cand
+        ? `rollout started (supersedes rolled-back ${s.rejectedModel})`
+        : 'rollout started',
+    );
     delete s.rejectedModel;
   } else if (s.stepsHash !== hash) {
     start('steps changed, rollout restarted');
@@ -278,13 +408,24 @@ export function stepRollout(input: RolloutInput): RolloutDecision {
   const stable = s.stableModel ?? '';
   const abort = (reason: string): RolloutDecision => {
     const stepsCompleted = s.currentStepIndex ?? 0;
-    s.history = historyWith(s, { model: cand, previousModel: stable, outcome: 'RolledBack', endTime: ts(now), stepsCompleted, message: reason.slice(0, 1024) });
+    s.history = historyWith(s, {
+      model: cand,
+      previousModel: stable,
+      outcome: 'RolledBack',
+      endTime: ts(now),
+      stepsCompleted,
+      message: reason.slice(0, 1024),
+    });
     s.rejectedModel = cand;
     s.abortReason = reason.slice(0, 1024);
     const keepAnalysis = s.lastAnalysis;
     s = idle(s);
     if (keepAnalysis) s.lastAnalysis = keepAnalysis;
-    events.push({ type: 'Warning', reason: E.RolloutAborted, note: `rolled back ${cand}, all traffic on ${stable}: ${reason}`.slice(0, 1024) });
+    events.push({
+      type: 'Warning',
+      reason: E.RolloutAborted,
+      note: `rolled back ${cand}, all traffic on ${stable}: ${reason}`.slice(0, 1024),
+    });
     return {
       ...base,
       status: s,
@@ -292,19 +433,40 @@ export function stepRollout(input: RolloutInput): RolloutDecision {
       canaryModel: cand,
       phase: 'RolledBack',
       candidateRejected: gatesOk,
-      progressing: { status: 'False', reason: R.RolloutAborted, message: `rolled back ${cand}: ${reason}`.slice(0, 1024) },
+      progressing: {
+        status: 'False',
+        reason: R.RolloutAborted,
+        message: `rolled back ${cand}: ${reason}`.slice(0, 1024),
+      },
       consumeAction: action !== undefined && action !== RolloutAction.Pause,
     };
   };
   /** `stepsCompleted`: steps whose pause and analysis passed (all of them, or fewer on a manual promote). */
   const promote = (why: string, stepsCompleted = s.currentStepIndex ?? 0): RolloutDecision => {
-    s.history = historyWith(s, { model: cand, previousModel: stable, outcome: 'Promoted', endTime: ts(now), stepsCompleted, message: why });
+    s.history = historyWith(s, {
+      model: cand,
+      previousModel: stable,
+      outcome: 'Promoted',
+      endTime: ts(now),
+      stepsCompleted,
+      message: why,
+    });
     s.stableModel = cand;
     s = idle(s);
     delete s.rejectedModel;
     delete s.abortReason;
-    events.push({ type: 'Normal', reason: E.RolloutPromoted, note: `${cand} promoted to stable (was ${stable}): ${why}` });
-    return { ...base, status: s, mode: 'Stable', candidateRejected: gatesOk, consumeAction: action !== undefined && action !== RolloutAction.Pause };
+    events.push({
+      type: 'Normal',
+      reason: E.RolloutPromoted,
+      note: `${cand} promoted to stable (was ${stable}): ${why}`,
+    });
+    return {
+      ...base,
+      status: s,
+      mode: 'Stable',
+      candidateRejected: gatesOk,
+      consumeAction: action !== undefined && action !== RolloutAction.Pause,
+    };
   };
 
   // 5. Manual control.
@@ -312,8 +474,10 @@ export function stepRollout(input: RolloutInput): RolloutDecision {
   if (action === RolloutAction.Promote) return promote('promoted by user (nerops.io/rollout-action=promote)');
   const userPaused = action === RolloutAction.Pause;
   const consumeAction = action !== undefined && !userPaused;
-  if (action === RolloutAction.Resume && prev.paused) events.push({ type: 'Normal', reason: E.RolloutResumed, note: `rollout of ${cand} resumed by user` });
-  if (userPaused && !prev.paused) events.push({ type: 'Normal', reason: E.RolloutPaused, note: `rollout of ${cand} paused by user` });
+  if (action === RolloutAction.Resume && prev.paused)
+    events.push({ type: 'Normal', reason: E.RolloutResumed, note: `rollout of ${cand} resumed by user` });
+  if (userPaused && !prev.paused)
+    events.push({ type: 'Normal', reason: E.RolloutPaused, note: `rollout of ${cand} paused by user` });
 
   const shadow = inShadow(s) && nd.spec.shadow !== undefined;
   // The shadow spec was removed during the shadow phase: go straight to step 0.
@@ -321,7 +485,11 @@ export function stepRollout(input: RolloutInput): RolloutDecision {
   const idx = s.currentStepIndex ?? 0;
   const step = steps[Math.min(idx, n - 1)] as RolloutStep;
   const where = shadow ? 'shadow phase' : stepLabel(idx, n);
-  const progressing = (message: string): ConditionIntent => ({ status: 'True', reason: shadow ? R.ShadowInProgress : R.RolloutInProgress, message });
+  const progressing = (message: string): ConditionIntent => ({
+    status: 'True',
+    reason: shadow ? R.ShadowInProgress : R.RolloutInProgress,
+    message,
+  });
 
   // 6. Traffic at this step is in effect only once the candidate's pods are ready: the pause starts then.
   if (!s.pauseStartTime) {
@@ -334,7 +502,9 @@ export function stepRollout(input: RolloutInput): RolloutDecision {
         canaryModel: cand,
         candidateRejected: gatesOk,
         progressing: progressing(`${where}: waiting for ${cand} pods to become ready`),
-        paused: userPaused ? { status: 'True', reason: R.PausedByUser, message: 'paused by user' } : { status: 'False', reason: R.RolloutInProgress, message: '' },
+        paused: userPaused
+          ? { status: 'True', reason: R.PausedByUser, message: 'paused by user' }
+          : { status: 'False', reason: R.RolloutInProgress, message: '' },
         phase: userPaused ? 'Paused' : 'Progressing',
         requeueAfterMs: WAIT_FOR_PODS_MS,
       };
@@ -345,7 +515,11 @@ export function stepRollout(input: RolloutInput): RolloutDecision {
 
   // 7. The analysis of this reconcile (taken only when due; stale ones never reach here twice because
   //    status.lastAnalysis moves the next due time).
-  let inconclusive = prev.paused === true && !userPaused && prev.lastAnalysis?.outcome === 'Inconclusive' && s.canaryModel === prev.canaryModel;
+  let inconclusive =
+    prev.paused === true &&
+    !userPaused &&
+    prev.lastAnalysis?.outcome === 'Inconclusive' &&
+    s.canaryModel === prev.canaryModel;
   if (input.analysis && s.canaryModel === prev.canaryModel && s.stepsHash === prev.stepsHash && prev.pauseStartTime) {
     const a = input.analysis;
     const rec: AnalysisResult = { time: ts(now), stepIndex: shadow ? -1 : idx, ...a.result };
@@ -353,11 +527,24 @@ export function stepRollout(input: RolloutInput): RolloutDecision {
     if (a.outcome === 'Fail') {
       const failed = (s.failedAnalyses ?? 0) + 1;
       s.failedAnalyses = failed;
-      events.push({ type: 'Warning', reason: E.AnalysisFailed, note: `${where}: analysis failed (${failed}/${spec.failureLimit + 1}): ${a.result.message ?? ''}`.slice(0, 1024) });
-      if (failed > spec.failureLimit) return abort(`${failed} failed analyses > failureLimit ${spec.failureLimit}; last: ${a.result.message ?? ''}`);
+      events.push({
+        type: 'Warning',
+        reason: E.AnalysisFailed,
+        note: `${where}: analysis failed (${failed}/${spec.failureLimit + 1}): ${a.result.message ?? ''}`.slice(
+          0,
+          1024,
+        ),
+      });
+      if (failed > spec.failureLimit)
+        return abort(`${failed} failed analyses > failureLimit ${spec.failureLimit}; last: ${a.result.message ?? ''}`);
       inconclusive = false;
     } else if (a.outcome === 'Inconclusive') {
-      if (!inconclusive) events.push({ type: 'Normal', reason: E.AnalysisInconclusive, note: `${where}: analysis inconclusive, holding: ${a.result.message ?? ''}`.slice(0, 1024) });
+      if (!inconclusive)
+        events.push({
+          type: 'Normal',
+          reason: E.AnalysisInconclusive,
+          note: `${where}: analysis inconclusive, holding: ${a.result.message ?? ''}`.slice(0, 1024),
+        });
       inconclusive = true;
     } else {
       inconclusive = false;
@@ -368,13 +555,24 @@ export function stepRollout(input: RolloutInput): RolloutDecision {
   const nowMs = now.getTime();
   const pauseStart = ms(s.pauseStartTime) ?? nowMs;
   const pauseMs = (shadow ? (nd.spec.shadow?.durationSeconds ?? 0) : step.pauseSeconds) * 1000;
-  const lastOk = s.lastAnalysis?.outcome === 'Pass' && (ms(s.lastAnalysis.time) ?? 0) >= pauseStart && s.lastAnalysis.stepIndex === (shadow ? -1 : idx);
+  const lastOk =
+    s.lastAnalysis?.outcome === 'Pass' &&
+    (ms(s.lastAnalysis.time) ?? 0) >= pauseStart &&
+    s.lastAnalysis.stepIndex === (shadow ? -1 : idx);
   if (!userPaused && !inconclusive && lastOk && nowMs >= pauseStart + pauseMs) {
     if (shadow) {
       s.weights = { stable: 100 - (steps[0]?.weight ?? 0), canary: steps[0]?.weight ?? 0 };
-      events.push({ type: 'Normal', reason: E.StepCompleted, note: `shadow phase completed: ${s.lastAnalysis?.message ?? ''}`.slice(0, 1024) });
+      events.push({
+        type: 'Normal',
+        reason: E.StepCompleted,
+        note: `shadow phase completed: ${s.lastAnalysis?.message ?? ''}`.slice(0, 1024),
+      });
     } else {
-      events.push({ type: 'Normal', reason: E.StepCompleted, note: `Step ${idx + 1}/${n} completed (${step.weight}%)` });
+      events.push({
+        type: 'Normal',
+        reason: E.StepCompleted,
+        note: `Step ${idx + 1}/${n} completed (${step.weight}%)`,
+      });
       if (idx + 1 >= n) return promote(`all ${n} steps completed`, n);
       s.currentStepIndex = idx + 1;
       const w = (steps[idx + 1] as RolloutStep).weight;
@@ -389,7 +587,11 @@ export function stepRollout(input: RolloutInput): RolloutDecision {
       mode: 'Canary',
       canaryModel: cand,
       candidateRejected: gatesOk,
-      progressing: { status: 'True', reason: R.RolloutInProgress, message: `${stepLabel(s.currentStepIndex ?? 0, n)}: ${s.weights?.canary}% to ${cand}` },
+      progressing: {
+        status: 'True',
+        reason: R.RolloutInProgress,
+        message: `${stepLabel(s.currentStepIndex ?? 0, n)}: ${s.weights?.canary}% to ${cand}`,
+      },
       paused: { status: 'False', reason: R.RolloutInProgress, message: '' },
       phase: 'Progressing',
       requeueAfterMs: WAIT_FOR_PODS_MS,
@@ -402,11 +604,17 @@ export function stepRollout(input: RolloutInput): RolloutDecision {
   const due = nextAnalysisMs(tmp) ?? nowMs + spec.analysisIntervalSeconds * 1000;
   const wake = Math.max(1000, Math.min(due, pauseStart + pauseMs > nowMs ? pauseStart + pauseMs : due) - nowMs);
   const weights: Weights = s.weights ?? { stable: 100, canary: 0 };
-  const detail = shadow ? `mirroring ${nd.spec.shadow?.percent}% of stable requests to ${cand}` : `${weights.canary}% to ${cand}`;
+  const detail = shadow
+    ? `mirroring ${nd.spec.shadow?.percent}% of stable requests to ${cand}`
+    : `${weights.canary}% to ${cand}`;
   const paused: ConditionIntent = userPaused
     ? { status: 'True', reason: R.PausedByUser, message: `paused by user at ${where}` }
     : inconclusive
-      ? { status: 'True', reason: R.AnalysisInconclusive, message: `holding at ${where}: ${s.lastAnalysis?.message ?? 'analysis inconclusive'}`.slice(0, 1024) }
+      ? {
+          status: 'True',
+          reason: R.AnalysisInconclusive,
+          message: `holding at ${where}: ${s.lastAnalysis?.message ?? 'analysis inconclusive'}`.slice(0, 1024),
+        }
       : { status: 'False', reason: R.RolloutInProgress, message: '' };
   return {
     ...base,

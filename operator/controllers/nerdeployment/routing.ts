@@ -17,7 +17,13 @@ import { trackServiceName } from './desired.js';
 export { canaryReplicas } from './rollout.js';
 
 /** gateway.networking.k8s.io/v1 HTTPRoute. */
-export const httpRoutes = { group: 'gateway.networking.k8s.io', version: 'v1', kind: 'HTTPRoute', plural: 'httproutes', namespaced: true } as const satisfies ResourceType;
+export const httpRoutes = {
+  group: 'gateway.networking.k8s.io',
+  version: 'v1',
+  kind: 'HTTPRoute',
+  plural: 'httproutes',
+  namespaced: true,
+} as const satisfies ResourceType;
 
 export interface BackendRef {
   group?: string;
@@ -40,15 +46,21 @@ export interface HttpRoute extends KubernetesObject {
 }
 
 /** Why the configured router cannot honour the spec (undefined: it can). Checked before any traffic moves. */
-export function routingProblem(nd: NerDeployment, route: HttpRoute | undefined, routeError?: string): string | undefined {
+export function routingProblem(
+  nd: NerDeployment,
+  route: HttpRoute | undefined,
+  routeError?: string,
+): string | undefined {
   const r = nd.spec.trafficRouting;
   if (r.type === 'replicaRatio') {
-    if (r.gatewayAPI) return 'spec.trafficRouting.gatewayAPI is set but type is replicaRatio: the replica-ratio router cannot honour HTTPRoute settings (set type: gatewayAPI or remove them)';
+    if (r.gatewayAPI)
+      return 'spec.trafficRouting.gatewayAPI is set but type is replicaRatio: the replica-ratio router cannot honour HTTPRoute settings (set type: gatewayAPI or remove them)';
     return undefined;
   }
   const name = r.gatewayAPI?.httpRouteName ?? '';
   if (routeError) return `cannot read HTTPRoute ${name}: ${routeError}`.slice(0, 1024);
-  if (!route) return `HTTPRoute ${name} not found in namespace ${nd.metadata.namespace} (are the Gateway API CRDs installed and the route created?)`;
+  if (!route)
+    return `HTTPRoute ${name} not found in namespace ${nd.metadata.namespace} (are the Gateway API CRDs installed and the route created?)`;
   if (managedRuleIndexes(nd, route).length === 0) {
     return `HTTPRoute ${name} has no rule with a backendRef to Service ${nd.metadata.name}, ${trackServiceName(nd, 'stable')} or ${trackServiceName(nd, 'canary')}`;
   }
@@ -62,7 +74,11 @@ function ours(nd: NerDeployment): Set<string> {
 /** Indexes of the rules whose backends point at this NerDeployment's Services. */
 export function managedRuleIndexes(nd: NerDeployment, route: HttpRoute): number[] {
   const names = ours(nd);
-  return (route.spec?.rules ?? []).flatMap((rule, i) => ((rule.backendRefs ?? []).some((b) => (b.kind ?? 'Service') === 'Service' && !b.group && names.has(b.name)) ? [i] : []));
+  return (route.spec?.rules ?? []).flatMap((rule, i) =>
+    (rule.backendRefs ?? []).some((b) => (b.kind ?? 'Service') === 'Service' && !b.group && names.has(b.name))
+      ? [i]
+      : [],
+  );
 }
 
 /**

@@ -5,7 +5,12 @@
  */
 import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import type { NerDeployment, NerDeploymentStatus } from '../../api/nerdeployment.js';
-import { NerDeploymentConditionType as C, NerDeploymentEventReason as E, NerDeploymentReason as R, ROLLOUT_ACTION_ANNOTATION } from '../../api/nerdeployment-constants.js';
+import {
+  NerDeploymentConditionType as C,
+  NerDeploymentEventReason as E,
+  NerDeploymentReason as R,
+  ROLLOUT_ACTION_ANNOTATION,
+} from '../../api/nerdeployment-constants.js';
 import type { NerModel } from '../../api/nermodel.js';
 import type { EventSpec } from '../../runtime/client.js';
 import { findCondition, formatTime, removeCondition, setCondition, type Condition } from '../../runtime/conditions.js';
@@ -43,15 +48,32 @@ function f1(m: NerModel | undefined): number | undefined {
 }
 
 /** Why a candidate fails the gates (undefined: it passes). */
-export function gateViolation(nd: NerDeployment, candidate: NerModel, stable: NerModel | undefined): { reason: string; message: string } | undefined {
+export function gateViolation(
+  nd: NerDeployment,
+  candidate: NerModel,
+  stable: NerModel | undefined,
+): { reason: string; message: string } | undefined {
   const g = nd.spec.gates;
   if (!g || (g.minF1 === undefined && g.maxRegression === undefined)) return undefined;
   const score = f1(candidate);
-  if (score === undefined) return { reason: R.MissingMetrics, message: `${candidate.metadata.name} has no measured F1 to check the gates against` };
-  if (g.minF1 !== undefined && score < g.minF1) return { reason: R.BelowMinF1, message: `${candidate.metadata.name} F1 ${score} is below gates.minF1 ${g.minF1}` };
+  if (score === undefined)
+    return {
+      reason: R.MissingMetrics,
+      message: `${candidate.metadata.name} has no measured F1 to check the gates against`,
+    };
+  if (g.minF1 !== undefined && score < g.minF1)
+    return { reason: R.BelowMinF1, message: `${candidate.metadata.name} F1 ${score} is below gates.minF1 ${g.minF1}` };
   const base = f1(stable);
-  if (g.maxRegression !== undefined && base !== undefined && stable?.metadata.name !== candidate.metadata.name && base - score > g.maxRegression) {
-    return { reason: R.RegressionTooLarge, message: `${candidate.metadata.name} F1 ${score} regresses ${(base - score).toFixed(4)} against ${stable?.metadata.name} (gates.maxRegression ${g.maxRegression})` };
+  if (
+    g.maxRegression !== undefined &&
+    base !== undefined &&
+    stable?.metadata.name !== candidate.metadata.name &&
+    base - score > g.maxRegression
+  ) {
+    return {
+      reason: R.RegressionTooLarge,
+      message: `${candidate.metadata.name} F1 ${score} regresses ${(base - score).toFixed(4)} against ${stable?.metadata.name} (gates.maxRegression ${g.maxRegression})`,
+    };
   }
   return undefined;
 }
@@ -74,7 +96,11 @@ export function resolveModel(nd: NerDeployment, models: readonly NerModel[]): Mo
   if (nd.spec.model) {
     const m = models.find((x) => x.metadata.name === nd.spec.model);
     if (!m) return { reason: R.ModelNotFound, message: `NerModel ${nd.spec.model} does not exist` };
-    if (!isReady(m)) return { reason: R.ModelNotReady, message: `NerModel ${nd.spec.model} is ${m.status?.phase ?? 'Pending'}${m.status?.message ? `: ${m.status.message}` : ''}` };
+    if (!isReady(m))
+      return {
+        reason: R.ModelNotReady,
+        message: `NerModel ${nd.spec.model} is ${m.status?.phase ?? 'Pending'}${m.status?.message ? `: ${m.status.message}` : ''}`,
+      };
     return { model: m, reason: R.ModelResolved, message: `serving NerModel ${m.metadata.name} (${m.spec.version})` };
   }
   const family = nd.spec.modelSelector?.family ?? '';
@@ -83,10 +109,18 @@ export function resolveModel(nd: NerDeployment, models: readonly NerModel[]): Mo
   let firstViolation: { reason: string; message: string } | undefined;
   for (const c of candidates) {
     const v = gateViolation(nd, c, stable && isReady(stable) ? stable : undefined);
-    if (!v) return { model: c, reason: R.ModelResolved, message: `serving NerModel ${c.metadata.name} (${c.spec.version}), the newest Ready model of family ${family} passing the gates` };
+    if (!v)
+      return {
+        model: c,
+        reason: R.ModelResolved,
+        message: `serving NerModel ${c.metadata.name} (${c.spec.version}), the newest Ready model of family ${family} passing the gates`,
+      };
     firstViolation ??= v;
   }
-  return { reason: R.NoMatchingModel, message: `no Ready NerModel of family ${family} passes the gates${firstViolation ? ` (${firstViolation.message})` : ''}` };
+  return {
+    reason: R.NoMatchingModel,
+    message: `no Ready NerModel of family ${family} passes the gates${firstViolation ? ` (${firstViolation.message})` : ''}`,
+  };
 }
 
 /**
@@ -148,7 +182,19 @@ function deploymentCondition(d: V1Deployment | undefined, type: string) {
 }
 
 /** Status fields owned by the step machine. */
-const ROLLOUT_FIELDS = ['canaryModel', 'currentStepIndex', 'stepsHash', 'pauseStartTime', 'paused', 'failedAnalyses', 'abortReason', 'rejectedModel', 'lastAnalysis', 'history', 'weights'] as const;
+const ROLLOUT_FIELDS = [
+  'canaryModel',
+  'currentStepIndex',
+  'stepsHash',
+  'pauseStartTime',
+  'paused',
+  'failedAnalyses',
+  'abortReason',
+  'rejectedModel',
+  'lastAnalysis',
+  'history',
+  'weights',
+] as const;
 
 /** True when a track's Deployment runs `model` with every one of `replicas` replicas updated and ready. */
 function trackReady(d: V1Deployment | undefined, model: string | undefined, replicas: number): boolean {
@@ -175,20 +221,31 @@ export function planDeployment(o: DeploymentObserved): DeploymentPlan {
   const events: EventSpec[] = [];
   let conds: Condition[] = [...(prev.conditions ?? [])];
   const set = (type: string, status: 'True' | 'False' | 'Unknown', reason: string, message: string) => {
-    conds = setCondition(conds, { type, status, reason, message, ...(gen !== undefined ? { observedGeneration: gen } : {}) }, now);
+    conds = setCondition(
+      conds,
+      { type, status, reason, message, ...(gen !== undefined ? { observedGeneration: gen } : {}) },
+      now,
+    );
   };
 
   // 1. The model. When it cannot be resolved, keep serving what runs (never tear down a working service
   //    because a model was deleted or a new one is not Ready), and say so.
   const resolution = resolveModel(nd, o.models);
-  const fallback = resolution.model ? undefined : o.models.find((m) => m.metadata.name === prev.stableModel && isReady(m));
-  set(C.ModelResolved, resolution.model ? 'True' : 'False', resolution.reason, resolution.message + (fallback ? `; still serving ${fallback.metadata.name}` : ''));
+  const fallback = resolution.model
+    ? undefined
+    : o.models.find((m) => m.metadata.name === prev.stableModel && isReady(m));
+  set(
+    C.ModelResolved,
+    resolution.model ? 'True' : 'False',
+    resolution.reason,
+    resolution.message + (fallback ? `; still serving ${fallback.metadata.name}` : ''),
+  );
 
   // 2. Replicas: the autoscaler owns spec.replicas of the Deployment we create.
   // The count we last decided (status) is the reference, not the live Deployment: a hand edit of
   // spec.replicas is reverted rather than adopted. Without autoscaling the track runs replicas.min.
   const { min, max } = nd.spec.replicas;
-  const current = o.deployment ? (prev.replicas?.stable?.desired || o.deployment.spec?.replicas) : undefined;
+  const current = o.deployment ? prev.replicas?.stable?.desired || o.deployment.spec?.replicas : undefined;
   let desired = nd.spec.autoscaling ? Math.min(max, Math.max(min, current ?? min)) : min;
   let history: Recommendation[] = [];
   let requeueAfterMs: number | undefined;
@@ -205,12 +262,29 @@ export function planDeployment(o: DeploymentObserved): DeploymentPlan {
     if (o.measurement.ok) {
       observedRequestRate = Math.round(o.measurement.rate * 100) / 100;
       set(C.MetricsAvailable, 'True', R.MetricsQueried, `${observedRequestRate} req/s over the stable pods`);
-      if (wasAvailable === 'False') events.push({ type: 'Normal', reason: E.MetricsRecovered, note: 'request rate measurable again' });
+      if (wasAvailable === 'False')
+        events.push({ type: 'Normal', reason: E.MetricsRecovered, note: 'request rate measurable again' });
     } else {
       set(C.MetricsAvailable, 'False', o.measurement.reason, `${o.measurement.message}; holding ${desired} replicas`);
-      if (wasAvailable !== 'False') events.push({ type: 'Warning', reason: E.MetricsUnavailable, note: `${o.measurement.message}; holding ${desired} replicas`.slice(0, 300) });
+      if (wasAvailable !== 'False')
+        events.push({
+          type: 'Warning',
+          reason: E.MetricsUnavailable,
+          note: `${o.measurement.message}; holding ${desired} replicas`.slice(0, 300),
+        });
     }
-    const scalingReason = d.action === 'ScaleUp' ? R.ScaledUp : d.action === 'ScaleDown' ? R.ScaledDown : d.action === 'ScaleDownPending' ? R.ScaleDownStabilizing : d.action === 'HoldNoMetrics' ? o.measurement.ok ? R.MetricsQueried : o.measurement.reason : R.MetricsQueried;
+    const scalingReason =
+      d.action === 'ScaleUp'
+        ? R.ScaledUp
+        : d.action === 'ScaleDown'
+          ? R.ScaledDown
+          : d.action === 'ScaleDownPending'
+            ? R.ScaleDownStabilizing
+            : d.action === 'HoldNoMetrics'
+              ? o.measurement.ok
+                ? R.MetricsQueried
+                : o.measurement.reason
+              : R.MetricsQueried;
     set(C.ScalingActive, d.action === 'HoldNoMetrics' ? 'False' : 'True', scalingReason, d.message);
     if (stableForAutoscale && current !== undefined && desired !== current) {
       lastScaleTime = formatTime(now);
@@ -254,27 +328,45 @@ export function planDeployment(o: DeploymentObserved): DeploymentPlan {
   const canaryModel = rollout?.canaryModel ? o.models.find((m) => m.metadata.name === rollout?.canaryModel) : undefined;
   const stableServing = trackReady(o.deployment, model?.metadata.name, desired);
   // After a promotion the candidate's pods keep serving until the stable track runs the new model.
-  const finishing = mode === 'Stable' && !!o.canaryDeployment && o.canaryDeployment.metadata?.labels?.['nerops.io/model'] === model?.metadata.name && !stableServing;
+  const finishing =
+    mode === 'Stable' &&
+    !!o.canaryDeployment &&
+    o.canaryDeployment.metadata?.labels?.['nerops.io/model'] === model?.metadata.name &&
+    !stableServing;
   const shadowUrl = `http://${trackServiceName(nd, 'canary')}.${nd.metadata.namespace}.svc:${nd.spec.server.port}`;
   const apply: KubernetesObject[] = [];
   const prune: PruneRef[] = [];
   let canaryDesired = 0;
   if (model) {
     apply.push(
-      desiredDeployment({ nd, model, replicas: desired, image, ...storage, ...(mode === 'Shadow' && nd.spec.shadow ? { shadow: { url: shadowUrl, percent: nd.spec.shadow.percent } } : {}) }),
+      desiredDeployment({
+        nd,
+        model,
+        replicas: desired,
+        image,
+        ...storage,
+        ...(mode === 'Shadow' && nd.spec.shadow ? { shadow: { url: shadowUrl, percent: nd.spec.shadow.percent } } : {}),
+      }),
       desiredService(nd, mode === 'Shadow' ? { onlyTrack: 'stable' } : {}),
       desiredPdb(nd),
     );
     if (gateway) apply.push(desiredService(nd, { track: 'stable' }));
     if (canaryModel && mode !== 'Stable') {
       canaryDesired = mode === 'Aborted' ? 0 : canaryCount(weights, desired);
-      apply.push(desiredDeployment({ nd, model: canaryModel, replicas: canaryDesired, image, track: 'canary', ...storage }), desiredService(nd, { track: 'canary' }));
+      apply.push(
+        desiredDeployment({ nd, model: canaryModel, replicas: canaryDesired, image, track: 'canary', ...storage }),
+        desiredService(nd, { track: 'canary' }),
+      );
     } else if (finishing) {
       canaryDesired = o.canaryDeployment?.spec?.replicas ?? 0;
     } else if (o.canaryDeployment) {
-      prune.push({ kind: 'Deployment', name: deploymentName(nd, 'canary') }, ...(gateway ? [] : [{ kind: 'Service' as const, name: trackServiceName(nd, 'canary') }]));
+      prune.push(
+        { kind: 'Deployment', name: deploymentName(nd, 'canary') },
+        ...(gateway ? [] : [{ kind: 'Service' as const, name: trackServiceName(nd, 'canary') }]),
+      );
     }
-    if (gateway && !apply.some((x) => x.kind === 'Service' && x.metadata?.name === trackServiceName(nd, 'canary'))) apply.push(desiredService(nd, { track: 'canary' }));
+    if (gateway && !apply.some((x) => x.kind === 'Service' && x.metadata?.name === trackServiceName(nd, 'canary')))
+      apply.push(desiredService(nd, { track: 'canary' }));
   }
 
   // 5. Serving state from the real Deployment.
@@ -284,34 +376,80 @@ export function planDeployment(o: DeploymentObserved): DeploymentPlan {
   const servingModel = dep?.metadata?.labels?.['nerops.io/model'];
   const available = deploymentCondition(dep, 'Available')?.status === 'True' && ready > 0;
   const stalled = deploymentCondition(dep, 'Progressing')?.status === 'False';
-  const rolledOut = !!dep && (dep.status?.observedGeneration ?? 0) >= (dep.metadata?.generation ?? 0) && updated >= desired && ready >= desired && servingModel === model?.metadata.name && dep.spec?.replicas === desired;
+  const rolledOut =
+    !!dep &&
+    (dep.status?.observedGeneration ?? 0) >= (dep.metadata?.generation ?? 0) &&
+    updated >= desired &&
+    ready >= desired &&
+    servingModel === model?.metadata.name &&
+    dep.spec?.replicas === desired;
   if (!model) {
     set(C.Ready, 'False', resolution.reason, resolution.message);
     set(C.Progressing, 'False', resolution.reason, resolution.message);
     set(C.Degraded, resolution.reason === R.ModelNotReady ? 'False' : 'True', resolution.reason, resolution.message);
   } else {
-    set(C.Ready, available ? 'True' : 'False', available ? R.DeploymentAvailable : R.DeploymentProgressing, `${ready}/${desired} replicas ready`);
-    if (rollout?.progressing && (rollout.progressing.status === 'True' || rolledOut)) set(C.Progressing, rollout.progressing.status, rollout.progressing.reason, rollout.progressing.message);
-    else set(C.Progressing, rolledOut ? 'False' : 'True', rolledOut ? R.DeploymentAvailable : R.DeploymentProgressing, rolledOut ? `${model.metadata.name} rolled out` : `rolling out ${model.metadata.name}: ${ready}/${desired} ready, ${updated} updated`);
-    if (stalled) set(C.Degraded, 'True', R.DeploymentUnavailable, deploymentCondition(dep, 'Progressing')?.message ?? 'the Deployment stopped progressing');
-    else if (mode === 'Aborted') set(C.Degraded, 'True', R.RolloutAborted, rollout?.progressing?.message ?? 'rollout aborted');
-    else if (rollout?.progressing?.reason === R.UnsupportedRouting) set(C.Degraded, 'True', R.UnsupportedRouting, rollout.progressing.message);
-    else if (!resolution.model && (!rollout || resolution.reason !== R.ModelNotReady)) set(C.Degraded, 'True', resolution.reason, `${resolution.message}; still serving ${model.metadata.name}`);
+    set(
+      C.Ready,
+      available ? 'True' : 'False',
+      available ? R.DeploymentAvailable : R.DeploymentProgressing,
+      `${ready}/${desired} replicas ready`,
+    );
+    if (rollout?.progressing && (rollout.progressing.status === 'True' || rolledOut))
+      set(C.Progressing, rollout.progressing.status, rollout.progressing.reason, rollout.progressing.message);
+    else
+      set(
+        C.Progressing,
+        rolledOut ? 'False' : 'True',
+        rolledOut ? R.DeploymentAvailable : R.DeploymentProgressing,
+        rolledOut
+          ? `${model.metadata.name} rolled out`
+          : `rolling out ${model.metadata.name}: ${ready}/${desired} ready, ${updated} updated`,
+      );
+    if (stalled)
+      set(
+        C.Degraded,
+        'True',
+        R.DeploymentUnavailable,
+        deploymentCondition(dep, 'Progressing')?.message ?? 'the Deployment stopped progressing',
+      );
+    else if (mode === 'Aborted')
+      set(C.Degraded, 'True', R.RolloutAborted, rollout?.progressing?.message ?? 'rollout aborted');
+    else if (rollout?.progressing?.reason === R.UnsupportedRouting)
+      set(C.Degraded, 'True', R.UnsupportedRouting, rollout.progressing.message);
+    else if (!resolution.model && (!rollout || resolution.reason !== R.ModelNotReady))
+      set(C.Degraded, 'True', resolution.reason, `${resolution.message}; still serving ${model.metadata.name}`);
     else set(C.Degraded, 'False', R.AsExpected, '');
   }
   if (rollout?.paused) set(C.Paused, rollout.paused.status, rollout.paused.reason, rollout.paused.message);
   else conds = removeCondition(conds, C.Paused);
-  if (rollout?.candidateRejected) set(C.CandidateRejected, rollout.candidateRejected.status, rollout.candidateRejected.reason, rollout.candidateRejected.message);
+  if (rollout?.candidateRejected)
+    set(
+      C.CandidateRejected,
+      rollout.candidateRejected.status,
+      rollout.candidateRejected.reason,
+      rollout.candidateRejected.message,
+    );
   else conds = removeCondition(conds, C.CandidateRejected);
   const isTrue = (t: string) => findCondition(conds, t)?.status === 'True';
-  const derived = isTrue(C.Degraded) ? 'Degraded' : isTrue(C.Progressing) ? 'Progressing' : isTrue(C.Ready) ? 'Healthy' : 'Progressing';
+  const derived = isTrue(C.Degraded)
+    ? 'Degraded'
+    : isTrue(C.Progressing)
+      ? 'Progressing'
+      : isTrue(C.Ready)
+        ? 'Healthy'
+        : 'Progressing';
   // A rollout's own phase wins over the serving phase, except a broken stable track (Degraded).
   const phase = rollout?.phase && (derived !== 'Degraded' || rollout.phase === 'RolledBack') ? rollout.phase : derived;
 
   if (model && prev.stableModel !== model.metadata.name && !rollout) {
-    events.push({ type: 'Normal', reason: E.ModelDeployed, note: `serving ${model.metadata.name} (${model.spec.version}) on the stable track` });
+    events.push({
+      type: 'Normal',
+      reason: E.ModelDeployed,
+      note: `serving ${model.metadata.name} (${model.spec.version}) on the stable track`,
+    });
   }
-  if (rollout?.requeueAfterMs !== undefined) requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, rollout.requeueAfterMs);
+  if (rollout?.requeueAfterMs !== undefined)
+    requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, rollout.requeueAfterMs);
   if (finishing) requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, 2000);
 
   const canaryDep = o.canaryDeployment;
@@ -330,7 +468,10 @@ export function planDeployment(o: DeploymentObserved): DeploymentPlan {
     },
     serviceName: nd.metadata.name,
     weights,
-    message: findCondition(conds, C.Degraded)?.status === 'True' ? (findCondition(conds, C.Degraded)?.message ?? '') : (findCondition(conds, C.Progressing)?.message ?? ''),
+    message:
+      findCondition(conds, C.Degraded)?.status === 'True'
+        ? (findCondition(conds, C.Degraded)?.message ?? '')
+        : (findCondition(conds, C.Progressing)?.message ?? ''),
     conditions: conds,
   };
   // Rollout fields come from the decision alone: a field it cleared must not survive from the old status.
@@ -345,7 +486,16 @@ export function planDeployment(o: DeploymentObserved): DeploymentPlan {
   else delete status.observedRequestRate;
   if (lastScaleTime !== undefined) status.lastScaleTime = lastScaleTime;
   const routeWeights = mode === 'Canary' && canaryReadyCount > 0 ? weights : { stable: 100, canary: 0 };
-  return { apply, prune, status, events, history, routeWeights, ...(rollout ? { rollout } : {}), ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}) };
+  return {
+    apply,
+    prune,
+    status,
+    events,
+    history,
+    routeWeights,
+    ...(rollout ? { rollout } : {}),
+    ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}),
+  };
 }
 
 export { deploymentName };

@@ -8,7 +8,15 @@ import { LABELS } from '../../api/group.js';
 import { VALIDATION_CONTAINER_NAME } from '../../api/nermodel-constants.js';
 import type { NerModel } from '../../api/nermodel.js';
 import { ownerReference } from '../../runtime/client.js';
-import { boundedName, managedLabels, nerOpsTaskPod, sourceAccess, tmpVolume, withStorageDefaults, type ModelStorageDefaults } from '../common.js';
+import {
+  boundedName,
+  managedLabels,
+  nerOpsTaskPod,
+  sourceAccess,
+  tmpVolume,
+  withStorageDefaults,
+  type ModelStorageDefaults,
+} from '../common.js';
 
 export interface ValidationJobOptions {
   image: string;
@@ -40,7 +48,14 @@ export function desiredValidationJob(model: NerModel, options: ValidationJobOpti
   const evaluation = model.spec.evaluation;
   if (evaluation) {
     // The dataset is read with the same credentials/CA as the model source.
-    const data = sourceAccess({ uri: evaluation.datasetUri, credentialsSecretRef: effective.credentialsSecretRef, caBundleConfigMapRef: effective.caBundleConfigMapRef }, 'dataset');
+    const data = sourceAccess(
+      {
+        uri: evaluation.datasetUri,
+        credentialsSecretRef: effective.credentialsSecretRef,
+        caBundleConfigMapRef: effective.caBundleConfigMapRef,
+      },
+      'dataset',
+    );
     const dataPvc = data.volumes.filter((v) => v.persistentVolumeClaim);
     volumes.push(...dataPvc);
     mounts.push(...data.mounts.filter((m) => dataPvc.some((v) => v.name === m.name)));

@@ -13,7 +13,13 @@ function model(mod: (m: NerModel) => void = () => {}): NerModel {
     apiVersion: 'nerops.io/v1alpha1',
     kind: 'NerModel',
     metadata: { name: 'clinical-v1', namespace: 'ns', uid: 'uid-1', generation: 1 },
-    spec: { family: 'clinical', version: '1.0.0', format: 'crf', source: { uri: 'file:///models/clinical', digest: DIGEST }, entityTypes: ['DISEASE', 'TREATMENT'] },
+    spec: {
+      family: 'clinical',
+      version: '1.0.0',
+      format: 'crf',
+      source: { uri: 'file:///models/clinical', digest: DIGEST },
+      entityTypes: ['DISEASE', 'TREATMENT'],
+    },
   };
   mod(m);
   return m;
@@ -22,7 +28,12 @@ function model(mod: (m: NerModel) => void = () => {}): NerModel {
 function job(name: string, finished?: 'Complete' | 'Failed', time = '2025-01-01T00:00:00Z'): V1Job {
   return {
     metadata: { name, namespace: 'ns' },
-    status: finished ? { conditions: [{ type: finished, status: 'True', lastTransitionTime: new Date(time) }], ...(finished === 'Complete' ? { completionTime: new Date(time) } : {}) } : { active: 1 },
+    status: finished
+      ? {
+          conditions: [{ type: finished, status: 'True', lastTransitionTime: new Date(time) }],
+          ...(finished === 'Complete' ? { completionTime: new Date(time) } : {}),
+        }
+      : { active: 1 },
   };
 }
 
@@ -35,7 +46,15 @@ const ready: ValidationResult = {
   sizeBytes: 12345,
   entityTypes: ['DISEASE', 'TREATMENT'],
   metrics: { source: 'bundle', micro: { precision: 0.9, recall: 0.8, f1: 0.85, support: 10 } },
-  profile: { documents: 3, tokens: 30, entities: 4, labelDistribution: { DISEASE: 0.5, TREATMENT: 0.5 }, confidence: { bounds: [0.5, 1], counts: [1, 3, 0] }, documentLength: { bounds: [10], counts: [3, 0] }, unknownTokenRate: 0.1 },
+  profile: {
+    documents: 3,
+    tokens: 30,
+    entities: 4,
+    labelDistribution: { DISEASE: 0.5, TREATMENT: 0.5 },
+    confidence: { bounds: [0.5, 1], counts: [1, 3, 0] },
+    documentLength: { bounds: [10], counts: [3, 0] },
+    unknownTokenRate: 0.1,
+  },
 };
 
 function obs(o: Partial<ModelObserved> = {}): ModelObserved {
@@ -50,7 +69,16 @@ describe('validation Job', () => {
       name: `clinical-v1-val-${DIGEST.slice(0, 10)}`,
       namespace: 'ns',
       labels: { 'app.kubernetes.io/managed-by': 'nerops', 'nerops.io/validates': 'clinical-v1' },
-      ownerReferences: [{ apiVersion: 'nerops.io/v1alpha1', kind: 'NerModel', name: 'clinical-v1', uid: 'uid-1', controller: true, blockOwnerDeletion: true }],
+      ownerReferences: [
+        {
+          apiVersion: 'nerops.io/v1alpha1',
+          kind: 'NerModel',
+          name: 'clinical-v1',
+          uid: 'uid-1',
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
     });
     expect(j.spec).toMatchObject({ backoffLimit: 0, ttlSecondsAfterFinished: 86400 });
     const pod = j.spec?.template.spec;
@@ -59,13 +87,24 @@ describe('validation Job', () => {
     const c = pod?.containers[0];
     expect(c?.command).toEqual(['ner-ops']);
     expect(c?.args).toEqual(['validate', 'file:///models/clinical', '--digest', DIGEST]);
-    expect(c?.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(c?.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
     expect(c?.terminationMessagePolicy).toBe('FallbackToLogsOnError');
   });
 
   it('mounts pvc sources, credentials and CA, and passes the dataset', () => {
     const m = model((x) => {
-      x.spec.source = { uri: 'pvc://models/clinical/v1', digest: DIGEST, credentialsSecretRef: { name: 'creds' }, caBundleConfigMapRef: { name: 'ca', key: 'bundle.pem' } };
+      x.spec.source = {
+        uri: 'pvc://models/clinical/v1',
+        digest: DIGEST,
+        credentialsSecretRef: { name: 'creds' },
+        caBundleConfigMapRef: { name: 'ca', key: 'bundle.pem' },
+      };
       x.spec.evaluation = { datasetUri: 'https://data.example/dev.conll' };
     });
     const c = desiredValidationJob(m, { image: 'i', attempt: 2 }).spec?.template.spec?.containers[0];
@@ -106,16 +145,28 @@ describe('validation Job', () => {
       ]);
       expect(p?.volumes).toEqual(
         expect.arrayContaining([
-          { name: 'model-credentials', secret: { secretName: 'store-token', items: [{ key: 'token', path: 'token' }] } },
+          {
+            name: 'model-credentials',
+            secret: { secretName: 'store-token', items: [{ key: 'token', path: 'token' }] },
+          },
           { name: 'model-ca', configMap: { name: 'store-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
         ]),
       );
-      expect(p?.containers[0]?.volumeMounts?.map((m) => m.name)).toEqual(expect.arrayContaining(['model-credentials', 'model-ca']));
+      expect(p?.containers[0]?.volumeMounts?.map((m) => m.name)).toEqual(
+        expect.arrayContaining(['model-credentials', 'model-ca']),
+      );
     });
 
     it('an http source gets the credentials but no CA (nothing to verify)', () => {
       const p = pod(withSource('http://models.internal/clinical.tar'));
-      expect(p?.containers[0]?.args).toEqual(['validate', 'http://models.internal/clinical.tar', '--digest', DIGEST, '--token-file', '/var/run/secrets/nerops/model/model/token']);
+      expect(p?.containers[0]?.args).toEqual([
+        'validate',
+        'http://models.internal/clinical.tar',
+        '--digest',
+        DIGEST,
+        '--token-file',
+        '/var/run/secrets/nerops/model/model/token',
+      ]);
       expect(p?.volumes?.map((v) => v.name)).toEqual(['model-credentials', 'tmp']);
     });
 
@@ -126,7 +177,9 @@ describe('validation Job', () => {
     });
 
     it("the model's own refs win, each on its own", () => {
-      const own = pod(withSource('https://models.example/v1/', { credentialsSecretRef: { name: 'mine', key: 'bearer' } }));
+      const own = pod(
+        withSource('https://models.example/v1/', { credentialsSecretRef: { name: 'mine', key: 'bearer' } }),
+      );
       expect(own?.volumes).toEqual(
         expect.arrayContaining([
           { name: 'model-credentials', secret: { secretName: 'mine', items: [{ key: 'bearer', path: 'token' }] } },
@@ -140,8 +193,12 @@ describe('validation Job', () => {
 
     it('without defaults nothing changes; planModel passes them through', () => {
       const m = withSource('https://models.example/v1/');
-      expect(desiredValidationJob(m, { image: 'i', attempt: 0, storage: {} })).toEqual(desiredValidationJob(m, { image: 'i', attempt: 0 }));
-      expect(desiredValidationJob(m, { image: 'i', attempt: 0 }).spec?.template.spec?.volumes?.map((v) => v.name)).toEqual(['tmp']);
+      expect(desiredValidationJob(m, { image: 'i', attempt: 0, storage: {} })).toEqual(
+        desiredValidationJob(m, { image: 'i', attempt: 0 }),
+      );
+      expect(
+        desiredValidationJob(m, { image: 'i', attempt: 0 }).spec?.template.spec?.volumes?.map((v) => v.name),
+      ).toEqual(['tmp']);
       const planned = planModel(obs({ model: m, storage })).createJob;
       expect(planned).toEqual(desiredValidationJob(m, { image: 'nerops:test', attempt: 0, storage }));
     });
@@ -171,12 +228,17 @@ describe('planModel', () => {
     const name = validationJobName(model(), 0);
     const p = planModel(obs({ jobs: [job(name)] }));
     expect(p.createJob).toBeUndefined();
-    expect(p).toMatchObject({ status: { phase: 'Validating', message: `validation Job ${name} is running` }, events: [] });
+    expect(p).toMatchObject({
+      status: { phase: 'Validating', message: `validation Job ${name} is running` },
+      events: [],
+    });
   });
 
   it('records a Ready result: digest, size, metrics, baseline, entity types', () => {
     const name = validationJobName(model(), 0);
-    const p = planModel(obs({ jobs: [job(name, 'Complete')], terminated: { exitCode: 0, message: encodeValidationResult(ready) } }));
+    const p = planModel(
+      obs({ jobs: [job(name, 'Complete')], terminated: { exitCode: 0, message: encodeValidationResult(ready) } }),
+    );
     expect(p.status).toMatchObject({
       phase: 'Ready',
       verifiedDigest: DIGEST,
@@ -194,12 +256,61 @@ describe('planModel', () => {
   });
 
   it.each([
-    ['wrong digest', { exitCode: 3, message: encodeValidationResult({ resultVersion: 1, outcome: 'Rejected', reason: 'DigestMismatch', message: 'digest mismatch: expected …' }) }, 'Rejected', 'DigestMismatch'],
-    ['corrupt ONNX', { exitCode: 3, message: encodeValidationResult({ resultVersion: 1, outcome: 'Rejected', reason: 'CorruptModel', message: 'does not load' }) }, 'Rejected', 'InvalidArtifact'],
-    ['unreachable', { exitCode: 4, message: encodeValidationResult({ resultVersion: 1, outcome: 'Failed', reason: 'SourceUnreachable', message: 'cannot download' }) }, 'Failed', 'FetchFailed'],
-    ['no message, exit 3', { exitCode: 3, message: 'some log\nner-ops validate: Rejected: boom' }, 'Rejected', 'InvalidArtifact'],
+    [
+      'wrong digest',
+      {
+        exitCode: 3,
+        message: encodeValidationResult({
+          resultVersion: 1,
+          outcome: 'Rejected',
+          reason: 'DigestMismatch',
+          message: 'digest mismatch: expected …',
+        }),
+      },
+      'Rejected',
+      'DigestMismatch',
+    ],
+    [
+      'corrupt ONNX',
+      {
+        exitCode: 3,
+        message: encodeValidationResult({
+          resultVersion: 1,
+          outcome: 'Rejected',
+          reason: 'CorruptModel',
+          message: 'does not load',
+        }),
+      },
+      'Rejected',
+      'InvalidArtifact',
+    ],
+    [
+      'unreachable',
+      {
+        exitCode: 4,
+        message: encodeValidationResult({
+          resultVersion: 1,
+          outcome: 'Failed',
+          reason: 'SourceUnreachable',
+          message: 'cannot download',
+        }),
+      },
+      'Failed',
+      'FetchFailed',
+    ],
+    [
+      'no message, exit 3',
+      { exitCode: 3, message: 'some log\nner-ops validate: Rejected: boom' },
+      'Rejected',
+      'InvalidArtifact',
+    ],
     ['no message, exit 137', { exitCode: 137 }, 'Failed', 'ValidationJobFailed'],
-    ['entity types differ', { exitCode: 0, message: encodeValidationResult({ ...ready, entityTypes: ['DISEASE'] }) }, 'Rejected', 'EntityTypesMismatch'],
+    [
+      'entity types differ',
+      { exitCode: 0, message: encodeValidationResult({ ...ready, entityTypes: ['DISEASE'] }) },
+      'Rejected',
+      'EntityTypesMismatch',
+    ],
   ] as const)('classifies %s', (_n, terminated, phase, reason) => {
     const name = validationJobName(model(), 0);
     const p = planModel(obs({ jobs: [job(name, terminated.exitCode === 0 ? 'Complete' : 'Failed')], terminated }));
@@ -210,8 +321,13 @@ describe('planModel', () => {
   it('rejects below spec.evaluation.minMetrics', () => {
     const m = model((x) => (x.spec.evaluation = { datasetUri: 'file:///d.conll', minMetrics: { recall: 0.9 } }));
     const res = encodeValidationResult({ ...ready, metrics: { ...ready.metrics!, source: 'evaluation' } });
-    const p = planModel(obs({ model: m, jobs: [job(validationJobName(m, 0), 'Complete')], terminated: { exitCode: 0, message: res } }));
-    expect(p.status).toMatchObject({ phase: 'Rejected', message: 'micro recall 0.8 is below spec.evaluation.minMetrics.recall 0.9' });
+    const p = planModel(
+      obs({ model: m, jobs: [job(validationJobName(m, 0), 'Complete')], terminated: { exitCode: 0, message: res } }),
+    );
+    expect(p.status).toMatchObject({
+      phase: 'Rejected',
+      message: 'micro recall 0.8 is below spec.evaluation.minMetrics.recall 0.9',
+    });
   });
 
   it('retries a Failed validation with a new Job only after the back-off (no hot loop)', () => {

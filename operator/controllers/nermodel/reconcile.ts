@@ -21,9 +21,14 @@ export interface NerModelControllerOptions {
 }
 
 /** The terminated validate container of the Job's newest pod, if any. */
-async function terminatedContainer(ctx: ReconcileContext<NerModel>, jobName: string): Promise<TerminatedContainer | undefined> {
+async function terminatedContainer(
+  ctx: ReconcileContext<NerModel>,
+  jobName: string,
+): Promise<TerminatedContainer | undefined> {
   const pods = await ctx.client.list<V1Pod>(builtin.pods, ctx.namespace, `job-name=${jobName}`);
-  pods.sort((a, b) => String(b.metadata?.creationTimestamp ?? '').localeCompare(String(a.metadata?.creationTimestamp ?? '')));
+  pods.sort((a, b) =>
+    String(b.metadata?.creationTimestamp ?? '').localeCompare(String(a.metadata?.creationTimestamp ?? '')),
+  );
   for (const pod of pods) {
     const t = pod.status?.containerStatuses?.find((c) => c.name === VALIDATION_CONTAINER_NAME)?.state?.terminated;
     if (t) return { exitCode: t.exitCode, ...(t.message ? { message: t.message } : {}) };
@@ -31,7 +36,10 @@ async function terminatedContainer(ctx: ReconcileContext<NerModel>, jobName: str
   return undefined;
 }
 
-export async function reconcileNerModel(ctx: ReconcileContext<NerModel>, options: NerModelControllerOptions = {}): Promise<ReconcileResult> {
+export async function reconcileNerModel(
+  ctx: ReconcileContext<NerModel>,
+  options: NerModelControllerOptions = {},
+): Promise<ReconcileResult> {
   const model = ctx.object;
   const image = options.image ?? DEFAULT_IMAGE;
   const storage = options.storage ? { storage: options.storage } : {};

@@ -74,7 +74,10 @@ const REASONS: Record<string, string> = {
 };
 
 function lastLine(text: string | undefined): string {
-  const lines = (text ?? '').trim().split('\n').filter((l) => l.trim() !== '');
+  const lines = (text ?? '')
+    .trim()
+    .split('\n')
+    .filter((l) => l.trim() !== '');
   return (lines[lines.length - 1] ?? '').slice(0, 300);
 }
 
@@ -83,15 +86,29 @@ function checkAgainstSpec(model: NerModel, result: ValidationResult): Outcome | 
   const want = [...model.spec.entityTypes].sort();
   const got = [...(result.entityTypes ?? [])].sort();
   if (JSON.stringify(want) !== JSON.stringify(got)) {
-    return { phase: 'Rejected', reason: R.EntityTypesMismatch, message: `the bundle declares entity types [${got.join(', ')}] but spec.entityTypes is [${want.join(', ')}]` };
+    return {
+      phase: 'Rejected',
+      reason: R.EntityTypesMismatch,
+      message: `the bundle declares entity types [${got.join(', ')}] but spec.entityTypes is [${want.join(', ')}]`,
+    };
   }
   const min = model.spec.evaluation?.minMetrics;
   if (min) {
     const micro = result.metrics?.source === 'evaluation' ? result.metrics.micro : undefined;
-    if (!micro) return { phase: 'Rejected', reason: R.BelowMinMetrics, message: 'spec.evaluation.minMetrics is set but the evaluation produced no metrics' };
+    if (!micro)
+      return {
+        phase: 'Rejected',
+        reason: R.BelowMinMetrics,
+        message: 'spec.evaluation.minMetrics is set but the evaluation produced no metrics',
+      };
     for (const k of ['precision', 'recall', 'f1'] as const) {
       const floor = min[k];
-      if (floor !== undefined && micro[k] < floor) return { phase: 'Rejected', reason: R.BelowMinMetrics, message: `micro ${k} ${micro[k]} is below spec.evaluation.minMetrics.${k} ${floor}` };
+      if (floor !== undefined && micro[k] < floor)
+        return {
+          phase: 'Rejected',
+          reason: R.BelowMinMetrics,
+          message: `micro ${k} ${micro[k]} is below spec.evaluation.minMetrics.${k} ${floor}`,
+        };
     }
   }
   return undefined;
@@ -104,22 +121,63 @@ export function classify(model: NerModel, job: V1Job, terminated: TerminatedCont
     const reason = REASONS[result.reason] ?? R.ValidationJobFailed;
     if (result.outcome !== 'Ready') return { phase: result.outcome, reason, message: result.message, result };
     if (result.digest !== model.spec.source.digest) {
-      return { phase: 'Rejected', reason: R.DigestMismatch, message: `the validation verified digest ${result.digest ?? '(none)'} instead of ${model.spec.source.digest}` };
+      return {
+        phase: 'Rejected',
+        reason: R.DigestMismatch,
+        message: `the validation verified digest ${result.digest ?? '(none)'} instead of ${model.spec.source.digest}`,
+      };
     }
-    return checkAgainstSpec(model, result) ?? { phase: 'Ready', reason: R.ValidationSucceeded, message: result.message, result };
+    return (
+      checkAgainstSpec(model, result) ?? {
+        phase: 'Ready',
+        reason: R.ValidationSucceeded,
+        message: result.message,
+        result,
+      }
+    );
   }
   const tail = lastLine(terminated?.message);
-  if (terminated?.exitCode === VALIDATE_EXIT.rejected) return { phase: 'Rejected', reason: R.InvalidArtifact, message: tail || 'validation rejected the artifact' };
-  if (terminated?.exitCode === VALIDATE_EXIT.failed) return { phase: 'Failed', reason: R.FetchFailed, message: tail || 'validation could not fetch the artifact' };
-  if (jobFinished(job) === 'Complete') return { phase: 'Failed', reason: R.InvalidValidationResult, message: 'the validation Job succeeded but left no readable result in its termination message' };
+  if (terminated?.exitCode === VALIDATE_EXIT.rejected)
+    return { phase: 'Rejected', reason: R.InvalidArtifact, message: tail || 'validation rejected the artifact' };
+  if (terminated?.exitCode === VALIDATE_EXIT.failed)
+    return { phase: 'Failed', reason: R.FetchFailed, message: tail || 'validation could not fetch the artifact' };
+  if (jobFinished(job) === 'Complete')
+    return {
+      phase: 'Failed',
+      reason: R.InvalidValidationResult,
+      message: 'the validation Job succeeded but left no readable result in its termination message',
+    };
   const jobReason = job.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
-  const why = terminated ? `exit code ${terminated.exitCode}${tail ? `: ${tail}` : ''}` : `${jobReason?.reason ?? 'failed'}${jobReason?.message ? `: ${jobReason.message}` : ''}`;
-  return { phase: 'Failed', reason: R.ValidationJobFailed, message: `validation Job ${job.metadata?.name} failed (${why})` };
+  const why = terminated
+    ? `exit code ${terminated.exitCode}${tail ? `: ${tail}` : ''}`
+    : `${jobReason?.reason ?? 'failed'}${jobReason?.message ? `: ${jobReason.message}` : ''}`;
+  return {
+    phase: 'Failed',
+    reason: R.ValidationJobFailed,
+    message: `validation Job ${job.metadata?.name} failed (${why})`,
+  };
 }
 
-function conditionsFor(prev: readonly Condition[] | undefined, phase: NerModelPhase, reason: string, message: string, gen: number | undefined, now: Date): Condition[] {
-  const set = (list: Condition[] | readonly Condition[] | undefined, type: string, status: 'True' | 'False' | 'Unknown', r: string, m: string) =>
-    setCondition(list, { type, status, reason: r, message: m, ...(gen !== undefined ? { observedGeneration: gen } : {}) }, now);
+function conditionsFor(
+  prev: readonly Condition[] | undefined,
+  phase: NerModelPhase,
+  reason: string,
+  message: string,
+  gen: number | undefined,
+  now: Date,
+): Condition[] {
+  const set = (
+    list: Condition[] | readonly Condition[] | undefined,
+    type: string,
+    status: 'True' | 'False' | 'Unknown',
+    r: string,
+    m: string,
+  ) =>
+    setCondition(
+      list,
+      { type, status, reason: r, message: m, ...(gen !== undefined ? { observedGeneration: gen } : {}) },
+      now,
+    );
   let c = [...(prev ?? [])];
   switch (phase) {
     case 'Pending':
@@ -151,17 +209,23 @@ export function planModel(o: ModelObserved): ModelPlan {
   const { model, now } = o;
   const gen = model.metadata.generation;
   const prev = model.status ?? {};
-  const base: NerModelStatus = { ...prev, observedGeneration: gen, ...(model.spec.lineage ? { lineage: model.spec.lineage } : {}) };
+  const base: NerModelStatus = {
+    ...prev,
+    observedGeneration: gen,
+    ...(model.spec.lineage ? { lineage: model.spec.lineage } : {}),
+  };
   const nowMs = now.getTime();
 
   // Terminal outcomes: the spec is immutable, so a verdict on this generation never changes.
-  if ((prev.phase === 'Ready' || prev.phase === 'Rejected') && prev.observedGeneration === gen) return { status: base, events: [] };
+  if ((prev.phase === 'Ready' || prev.phase === 'Rejected') && prev.observedGeneration === gen)
+    return { status: base, events: [] };
 
   const failedAttempts = prev.phase === 'Failed' ? (prev.failedAttempts ?? 0) : (prev.failedAttempts ?? 0);
   if (prev.phase === 'Failed' && prev.observedGeneration === gen) {
     const retryAt = Date.parse(prev.validatedAt ?? '') + retryDelayMs(failedAttempts);
     // Wait out the back-off in status terms, so an operator restart does not retry early.
-    if (Number.isFinite(retryAt) && nowMs < retryAt) return { status: base, events: [], requeueAfterMs: retryAt - nowMs };
+    if (Number.isFinite(retryAt) && nowMs < retryAt)
+      return { status: base, events: [], requeueAfterMs: retryAt - nowMs };
   }
 
   const attempt = failedAttempts;
@@ -174,7 +238,13 @@ export function planModel(o: ModelObserved): ModelPlan {
     events.push({ type: 'Normal', reason: NerModelEventReason.ValidationStarted, note: message });
     return {
       createJob: desiredValidationJob(model, { image: o.image, attempt, ...(o.storage ? { storage: o.storage } : {}) }),
-      status: { ...base, phase: 'Validating', validationJob: jobName, message, conditions: conditionsFor(prev.conditions, 'Validating', R.ValidationPending, message, gen, now) },
+      status: {
+        ...base,
+        phase: 'Validating',
+        validationJob: jobName,
+        message,
+        conditions: conditionsFor(prev.conditions, 'Validating', R.ValidationPending, message, gen, now),
+      },
       events,
       currentJob: jobName,
     };
@@ -184,36 +254,71 @@ export function planModel(o: ModelObserved): ModelPlan {
   if (!finished) {
     const message = `validation Job ${jobName} is running`;
     return {
-      status: { ...base, phase: 'Validating', validationJob: jobName, message, conditions: conditionsFor(prev.conditions, 'Validating', R.ValidationRunning, message, gen, now) },
+      status: {
+        ...base,
+        phase: 'Validating',
+        validationJob: jobName,
+        message,
+        conditions: conditionsFor(prev.conditions, 'Validating', R.ValidationRunning, message, gen, now),
+      },
       events,
       currentJob: jobName,
     };
   }
 
   const outcome = classify(model, job, o.terminated);
-  const finishedAt = job.status?.completionTime ?? job.status?.conditions?.find((c) => c.status === 'True' && (c.type === 'Failed' || c.type === 'Complete'))?.lastTransitionTime;
+  const finishedAt =
+    job.status?.completionTime ??
+    job.status?.conditions?.find((c) => c.status === 'True' && (c.type === 'Failed' || c.type === 'Complete'))
+      ?.lastTransitionTime;
   const validatedAt = finishedAt ? formatTime(new Date(finishedAt)) : formatTime(now);
   const conditions = conditionsFor(prev.conditions, outcome.phase, outcome.reason, outcome.message, gen, now);
-  const status: NerModelStatus = { ...base, phase: outcome.phase, validationJob: jobName, validatedAt, message: outcome.message, conditions };
+  const status: NerModelStatus = {
+    ...base,
+    phase: outcome.phase,
+    validationJob: jobName,
+    validatedAt,
+    message: outcome.message,
+    conditions,
+  };
   const r = outcome.result;
   if (r?.digest) status.verifiedDigest = r.digest;
   if (r?.sizeBytes !== undefined) status.sizeBytes = r.sizeBytes;
   if (r?.entityTypes) status.entityTypes = r.entityTypes;
-  if (r?.metrics) status.metrics = { micro: r.metrics.micro, source: r.metrics.source, ...(r.metrics.perType ? { perType: r.metrics.perType } : {}), ...(r.metrics.sentences !== undefined ? { sentences: r.metrics.sentences } : {}) };
+  if (r?.metrics)
+    status.metrics = {
+      micro: r.metrics.micro,
+      source: r.metrics.source,
+      ...(r.metrics.perType ? { perType: r.metrics.perType } : {}),
+      ...(r.metrics.sentences !== undefined ? { sentences: r.metrics.sentences } : {}),
+    };
   if (r?.profile?.confidence && r.profile.documentLength) {
-    status.baseline = { profileVersion: 1, ...r.profile, confidence: r.profile.confidence, documentLength: r.profile.documentLength };
+    status.baseline = {
+      profileVersion: 1,
+      ...r.profile,
+      confidence: r.profile.confidence,
+      documentLength: r.profile.documentLength,
+    };
   }
   let requeueAfterMs: number | undefined;
   if (outcome.phase === 'Ready') {
     events.push({ type: 'Normal', reason: NerModelEventReason.ModelReady, note: outcome.message.slice(0, 200) });
   } else if (outcome.phase === 'Rejected') {
-    events.push({ type: 'Warning', reason: NerModelEventReason.ModelRejected, note: `${outcome.reason}: ${outcome.message}`.slice(0, 300) });
+    events.push({
+      type: 'Warning',
+      reason: NerModelEventReason.ModelRejected,
+      note: `${outcome.reason}: ${outcome.message}`.slice(0, 300),
+    });
   } else {
     status.failedAttempts = attempt + 1;
     const delay = retryDelayMs(attempt + 1);
     requeueAfterMs = Math.max(1000, Date.parse(validatedAt) + delay - nowMs);
     status.message = `${outcome.message}; retrying in ${Math.round(delay / 1000)}s`;
-    events.push({ type: 'Warning', reason: NerModelEventReason.ValidationFailed, note: `${outcome.reason}: ${status.message}`.slice(0, 300) });
+    events.push({
+      type: 'Warning',
+      reason: NerModelEventReason.ValidationFailed,
+      note: `${outcome.reason}: ${status.message}`.slice(0, 300),
+    });
   }
   return { status, events, ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}), currentJob: jobName };
 }

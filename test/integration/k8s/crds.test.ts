@@ -9,7 +9,12 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'node:https';
-import { ApiextensionsV1Api, CustomObjectsApi, type KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import {
+  ApiextensionsV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  type V1CustomResourceDefinition,
+} from '@kubernetes/client-node';
 import yaml from 'js-yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createTestNamespace, eventually, useCluster } from '../../../local-cluster/testing.js';
@@ -27,7 +32,11 @@ import { invalidCases, invalidUpdates, loadSamples, type Obj } from './crds.cata
 
 const root = join(import.meta.dirname, '../../..');
 const samples = loadSamples(root);
-const FULL_SCHEMAS = { NerModel: NerModelSchema, NerDeployment: NerDeploymentSchema, DriftPolicy: DriftPolicySchema } as const;
+const FULL_SCHEMAS = {
+  NerModel: NerModelSchema,
+  NerDeployment: NerDeploymentSchema,
+  DriftPolicy: DriftPolicySchema,
+} as const;
 
 function pluralOf(kind: string): string {
   const names = ALL_KINDS.find((k) => k.kind === kind);
@@ -56,7 +65,11 @@ async function applyCrd(kc: KubeConfig, crd: V1CustomResourceDefinition): Promis
     const req = request(url, opts, (res) => {
       let text = '';
       res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => ((res.statusCode ?? 0) < 300 ? resolve() : reject(new Error(`apply ${crd.metadata?.name}: ${res.statusCode} ${text}`))));
+      res.on('end', () =>
+        (res.statusCode ?? 0) < 300
+          ? resolve()
+          : reject(new Error(`apply ${crd.metadata?.name}: ${res.statusCode} ${text}`)),
+      );
     });
     req.on('error', reject);
     req.end(body);
@@ -116,7 +129,9 @@ describe('CRDs on the real API server', () => {
     }
     ns = await createTestNamespace(core, 'crds');
     // The first requests after Established can still race the discovery/storage set-up.
-    await eventually(() => custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: 'nermodels' }));
+    await eventually(() =>
+      custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: 'nermodels' }),
+    );
   });
 
   it.each(samples.map((s) => [`${s.kind} ${String(s.metadata.name)}`, s] as const))(
@@ -140,7 +155,10 @@ describe('CRDs on the real API server', () => {
         apiVersion: `${GROUP}/${VERSION}`,
         kind: 'DriftPolicy',
         metadata: {},
-        spec: { targetRef: { name: 'x' }, retraining: { datasetUri: 'file:///data/train.conll', outputUri: 'file:///out' } },
+        spec: {
+          targetRef: { name: 'x' },
+          retraining: { datasetUri: 'file:///data/train.conll', outputUri: 'file:///out' },
+        },
       },
     ];
     for (const [i, obj] of minimal.entries()) {
@@ -166,28 +184,31 @@ describe('CRDs on the real API server', () => {
     for (const fragment of c.expect) expect(message).toContain(fragment);
   });
 
-  it.each(invalidUpdates(samples).map((c, i) => [c.name, c, i] as const))('refuses the update: %s', async (_name, c, i) => {
-    const created = await create(c.object, `immutable-${i}`);
-    const changed = structuredClone(created);
-    c.update(changed);
-    const err = await custom
-      .replaceNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        namespace: ns,
-        plural: pluralOf(c.object.kind),
-        name: `immutable-${i}`,
-        body: changed,
-      })
-      .then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-    expect(err, 'the API server accepted the update').toBeDefined();
-    const { code, message } = refusal(err);
-    expect(code).toBe(422);
-    for (const fragment of c.expect) expect(message).toContain(fragment);
-  });
+  it.each(invalidUpdates(samples).map((c, i) => [c.name, c, i] as const))(
+    'refuses the update: %s',
+    async (_name, c, i) => {
+      const created = await create(c.object, `immutable-${i}`);
+      const changed = structuredClone(created);
+      c.update(changed);
+      const err = await custom
+        .replaceNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          namespace: ns,
+          plural: pluralOf(c.object.kind),
+          name: `immutable-${i}`,
+          body: changed,
+        })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(err, 'the API server accepted the update').toBeDefined();
+      const { code, message } = refusal(err);
+      expect(code).toBe(422);
+      for (const fragment of c.expect) expect(message).toContain(fragment);
+    },
+  );
 
   it('writes status through the status subresource without bumping generation', async () => {
     const model = samples.find((o) => o.kind === 'NerModel');
@@ -199,7 +220,14 @@ describe('CRDs on the real API server', () => {
       verifiedDigest: (created.spec as { source: { digest: string } }).source.digest,
       metrics: { micro: { precision: 0.8, recall: 0.7, f1: 0.75 } },
       conditions: [
-        { type: 'Ready', status: 'True', observedGeneration: 1, lastTransitionTime: '2025-01-01T00:00:00Z', reason: 'ValidationSucceeded', message: 'ok' },
+        {
+          type: 'Ready',
+          status: 'True',
+          observedGeneration: 1,
+          lastTransitionTime: '2025-01-01T00:00:00Z',
+          reason: 'ValidationSucceeded',
+          message: 'ok',
+        },
       ],
     };
     expect(NerModelSchema.shape.status.parse(status)).toEqual(status);

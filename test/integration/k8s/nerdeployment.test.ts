@@ -8,7 +8,19 @@ import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtin } from '../../../operator/runtime/resource.js';
 import { createTestNamespace, eventually, useCluster } from '../../../local-cluster/testing.js';
-import { Api, installCrds, nerDeployment, nerDeployments, nerModel, nerModels, startOperator, trainBundle, type NerDeployment, type NerModel, type TestOperator } from '../../e2e/operator-fixture.js';
+import {
+  Api,
+  installCrds,
+  nerDeployment,
+  nerDeployments,
+  nerModel,
+  nerModels,
+  startOperator,
+  trainBundle,
+  type NerDeployment,
+  type NerModel,
+  type TestOperator,
+} from '../../e2e/operator-fixture.js';
 
 const { kc, core } = useCluster();
 let ns: string;
@@ -26,7 +38,11 @@ beforeAll(async () => {
   api = new Api(kc);
   op = await startOperator(kc, ns);
   await api.create(nerModels, ns, nerModel('clinical-v1', bundle.uri, bundle.digest));
-  await eventually(async () => expect((await api.get<NerModel>(nerModels, ns, 'clinical-v1')).status?.phase).toBe('Ready'), 90_000, 500);
+  await eventually(
+    async () => expect((await api.get<NerModel>(nerModels, ns, 'clinical-v1')).status?.phase).toBe('Ready'),
+    90_000,
+    500,
+  );
 }, 180_000);
 
 afterAll(async () => {
@@ -40,8 +56,16 @@ describe('NerDeployment (stable serving)', () => {
     await api.create(nerDeployments, ns, nerDeployment('notes', 'clinical-v1', { replicas: { min: 2, max: 3 } }));
     const dep = await eventually(() => api.get<V1Deployment>(builtin.deployments, ns, 'notes-stable'), 30_000, 50);
     const createdMs = Date.now() - t0;
-    expect(dep.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'NerDeployment', name: 'notes', controller: true });
-    expect(dep.metadata?.labels).toMatchObject({ 'nerops.io/deployment': 'notes', 'nerops.io/model': 'clinical-v1', 'nerops.io/track': 'stable' });
+    expect(dep.metadata?.ownerReferences?.[0]).toMatchObject({
+      kind: 'NerDeployment',
+      name: 'notes',
+      controller: true,
+    });
+    expect(dep.metadata?.labels).toMatchObject({
+      'nerops.io/deployment': 'notes',
+      'nerops.io/model': 'clinical-v1',
+      'nerops.io/track': 'stable',
+    });
     expect(dep.spec?.replicas).toBe(2);
     expect(dep.spec?.template.spec?.initContainers?.[0]?.name).toBe('fetch-model');
     // The operator creates the Deployment, Service and PDB one request after another: the Deployment being
@@ -49,13 +73,26 @@ describe('NerDeployment (stable serving)', () => {
     await eventually(() => api.get(builtin.services, ns, 'notes'), 10_000, 50);
     await eventually(() => api.get(builtin.podDisruptionBudgets, ns, 'notes'), 10_000, 50);
 
-    const nd = await eventually(async () => {
-      const nd = await api.get<NerDeployment>(nerDeployments, ns, 'notes');
-      expect(nd.status).toMatchObject({ phase: 'Healthy', stableModel: 'clinical-v1', replicas: { desired: 2, ready: 2 }, serviceName: 'notes' });
-      return nd;
-    }, 120_000, 500);
+    const nd = await eventually(
+      async () => {
+        const nd = await api.get<NerDeployment>(nerDeployments, ns, 'notes');
+        expect(nd.status).toMatchObject({
+          phase: 'Healthy',
+          stableModel: 'clinical-v1',
+          replicas: { desired: 2, ready: 2 },
+          serviceName: 'notes',
+        });
+        return nd;
+      },
+      120_000,
+      500,
+    );
     const readyMs = Date.now() - t0;
-    expect(nd.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True', reason: 'DeploymentAvailable', observedGeneration: nd.metadata.generation });
+    expect(nd.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({
+      status: 'True',
+      reason: 'DeploymentAvailable',
+      observedGeneration: nd.metadata.generation,
+    });
 
     const pods = (await api.list<V1Pod>(builtin.pods, ns, 'nerops.io/deployment=notes')).filter((p) => p.status?.podIP);
     expect(pods).toHaveLength(2);
@@ -69,7 +106,9 @@ describe('NerDeployment (stable serving)', () => {
       const body = (await res.json()) as { entities: Array<{ label: string }>; model: { digest: string } };
       expect(body.entities.length).toBeGreaterThan(0);
     }
-    console.log(`nerdeployment: Deployment created ${createdMs} ms after the NerDeployment, 2/2 pods ready after ${readyMs} ms`);
+    console.log(
+      `nerdeployment: Deployment created ${createdMs} ms after the NerDeployment, 2/2 pods ready after ${readyMs} ms`,
+    );
   }, 180_000);
 
   it('When it is reconciled again with nothing changed, Then the operator writes nothing', async () => {
@@ -84,20 +123,31 @@ describe('NerDeployment (stable serving)', () => {
   }, 60_000);
 
   it('When someone hand-edits the managed Deployment, Then the operator reverts it', async () => {
-    await api.patch(builtin.deployments, ns, 'notes-stable', { spec: { replicas: 3 }, metadata: { labels: { 'nerops.io/model': 'hacked' } } });
-    await eventually(async () => {
-      const d = await api.get<V1Deployment>(builtin.deployments, ns, 'notes-stable');
-      expect(d.spec?.replicas).toBe(2);
-      expect(d.metadata?.labels?.['nerops.io/model']).toBe('clinical-v1');
-    }, 30_000, 200);
+    await api.patch(builtin.deployments, ns, 'notes-stable', {
+      spec: { replicas: 3 },
+      metadata: { labels: { 'nerops.io/model': 'hacked' } },
+    });
+    await eventually(
+      async () => {
+        const d = await api.get<V1Deployment>(builtin.deployments, ns, 'notes-stable');
+        expect(d.spec?.replicas).toBe(2);
+        expect(d.metadata?.labels?.['nerops.io/model']).toBe('clinical-v1');
+      },
+      30_000,
+      200,
+    );
   }, 60_000);
 
   it('When the NerDeployment is deleted, Then its Deployment, Service and PDB are garbage-collected', async () => {
     await api.delete(nerDeployments, ns, 'notes');
-    await eventually(async () => {
-      expect(await api.list(builtin.deployments, ns, 'nerops.io/deployment=notes')).toHaveLength(0);
-      expect(await api.list(builtin.services, ns, 'nerops.io/deployment=notes')).toHaveLength(0);
-      expect(await api.list(builtin.podDisruptionBudgets, ns, 'nerops.io/deployment=notes')).toHaveLength(0);
-    }, 60_000, 500);
+    await eventually(
+      async () => {
+        expect(await api.list(builtin.deployments, ns, 'nerops.io/deployment=notes')).toHaveLength(0);
+        expect(await api.list(builtin.services, ns, 'nerops.io/deployment=notes')).toHaveLength(0);
+        expect(await api.list(builtin.podDisruptionBudgets, ns, 'nerops.io/deployment=notes')).toHaveLength(0);
+      },
+      60_000,
+      500,
+    );
   }, 90_000);
 });

@@ -6,7 +6,16 @@ import type { V1Job } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtin } from '../../../operator/runtime/resource.js';
 import { createTestNamespace, eventually, useCluster } from '../../../local-cluster/testing.js';
-import { Api, installCrds, nerModel, nerModels, startOperator, trainBundle, type NerModel, type TestOperator } from '../../e2e/operator-fixture.js';
+import {
+  Api,
+  installCrds,
+  nerModel,
+  nerModels,
+  startOperator,
+  trainBundle,
+  type NerModel,
+  type TestOperator,
+} from '../../e2e/operator-fixture.js';
 
 const { kc, core } = useCluster();
 let ns: string;
@@ -29,15 +38,28 @@ afterAll(async () => {
 describe('NerModel', () => {
   it('Given a bundle trained in the test, When a NerModel points at it, Then it becomes Ready with metrics, profile, digest and size', async () => {
     await api.create(nerModels, ns, nerModel('good', bundle.uri, bundle.digest));
-    const m = await eventually(async () => {
-      const m = await api.get<NerModel>(nerModels, ns, 'good');
-      expect(m.status?.phase).toBe('Ready');
-      return m;
-    }, 120_000, 500);
-    expect(m.status).toMatchObject({ verifiedDigest: bundle.digest, entityTypes: ['DISEASE', 'TREATMENT'], metrics: { source: 'bundle' }, baseline: { profileVersion: 1 } });
+    const m = await eventually(
+      async () => {
+        const m = await api.get<NerModel>(nerModels, ns, 'good');
+        expect(m.status?.phase).toBe('Ready');
+        return m;
+      },
+      120_000,
+      500,
+    );
+    expect(m.status).toMatchObject({
+      verifiedDigest: bundle.digest,
+      entityTypes: ['DISEASE', 'TREATMENT'],
+      metrics: { source: 'bundle' },
+      baseline: { profileVersion: 1 },
+    });
     expect(m.status?.sizeBytes).toBeGreaterThan(1000);
     expect(m.status?.metrics?.micro.f1).toBeGreaterThan(0.5);
-    expect(m.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True', reason: 'ValidationSucceeded', observedGeneration: 1 });
+    expect(m.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({
+      status: 'True',
+      reason: 'ValidationSucceeded',
+      observedGeneration: 1,
+    });
     const jobs = await api.list<V1Job>(builtin.jobs, ns, 'nerops.io/validates=good');
     expect(jobs).toHaveLength(1);
     expect(jobs[0]?.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'NerModel', name: 'good', controller: true });
@@ -51,27 +73,43 @@ describe('NerModel', () => {
   it('Given a wrong digest, Then the model is Rejected with a clear message, one Job, and no retries', async () => {
     const wrong = 'f'.repeat(64);
     await api.create(nerModels, ns, nerModel('wrong-digest', bundle.uri, wrong));
-    const m = await eventually(async () => {
-      const m = await api.get<NerModel>(nerModels, ns, 'wrong-digest');
-      expect(m.status?.phase).toBe('Rejected');
-      return m;
-    }, 120_000, 500);
+    const m = await eventually(
+      async () => {
+        const m = await api.get<NerModel>(nerModels, ns, 'wrong-digest');
+        expect(m.status?.phase).toBe('Rejected');
+        return m;
+      },
+      120_000,
+      500,
+    );
     expect(m.status?.message).toContain(`expected sha256 ${wrong}`);
-    expect(m.status?.conditions?.find((c) => c.type === 'Degraded')).toMatchObject({ status: 'True', reason: 'DigestMismatch' });
+    expect(m.status?.conditions?.find((c) => c.type === 'Degraded')).toMatchObject({
+      status: 'True',
+      reason: 'DigestMismatch',
+    });
     await new Promise((r) => setTimeout(r, 3000));
     expect(await api.list(builtin.jobs, ns, 'nerops.io/validates=wrong-digest')).toHaveLength(1);
-    expect((await api.get<NerModel>(nerModels, ns, 'wrong-digest')).metadata.resourceVersion).toBe(m.metadata.resourceVersion);
+    expect((await api.get<NerModel>(nerModels, ns, 'wrong-digest')).metadata.resourceVersion).toBe(
+      m.metadata.resourceVersion,
+    );
   }, 150_000);
 
   it('Given an unreachable URI, Then the model is Failed with the reason and retries only after a back-off', async () => {
     await api.create(nerModels, ns, nerModel('unreachable', 'file:///nonexistent/nerops/bundle', bundle.digest));
-    const m = await eventually(async () => {
-      const m = await api.get<NerModel>(nerModels, ns, 'unreachable');
-      expect(m.status?.phase).toBe('Failed');
-      return m;
-    }, 120_000, 500);
+    const m = await eventually(
+      async () => {
+        const m = await api.get<NerModel>(nerModels, ns, 'unreachable');
+        expect(m.status?.phase).toBe('Failed');
+        return m;
+      },
+      120_000,
+      500,
+    );
     expect(m.status?.message).toMatch(/does not exist or is unreadable.*retrying in 30s/);
-    expect(m.status?.conditions?.find((c) => c.type === 'Degraded')).toMatchObject({ status: 'True', reason: 'FetchFailed' });
+    expect(m.status?.conditions?.find((c) => c.type === 'Degraded')).toMatchObject({
+      status: 'True',
+      reason: 'FetchFailed',
+    });
     expect(m.status?.failedAttempts).toBe(1);
     // No hot loop: within the back-off no second Job appears.
     await new Promise((r) => setTimeout(r, 5000));

@@ -12,7 +12,13 @@ import { CoordinationV1Api, type V1ConfigMap } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runOperator, type OperatorHandle } from '../../../operator/main.js';
-import { KubeClient, builtin, microTime, ownerReference, type ControllerSpec } from '../../../operator/runtime/index.js';
+import {
+  KubeClient,
+  builtin,
+  microTime,
+  ownerReference,
+  type ControllerSpec,
+} from '../../../operator/runtime/index.js';
 import { createTestNamespace, eventually, useCluster } from '../../../local-cluster/testing.js';
 
 const { info, kc, core } = useCluster();
@@ -43,17 +49,27 @@ function startOperatorProcess(identity: string, leaseName: string): OperatorProc
     [
       CLI,
       'operator',
-      '--kubeconfig', info.kubeconfigPath,
-      '--namespace', ns,
-      '--lease-name', leaseName,
-      '--lease-duration-ms', String(TIMING.leaseDurationMs),
-      '--renew-deadline-ms', String(TIMING.renewDeadlineMs),
-      '--retry-period-ms', String(TIMING.retryPeriodMs),
-      '--identity', identity,
-      '--metrics-host', '127.0.0.1',
-      '--metrics-port', '0',
+      '--kubeconfig',
+      info.kubeconfigPath,
+      '--namespace',
+      ns,
+      '--lease-name',
+      leaseName,
+      '--lease-duration-ms',
+      String(TIMING.leaseDurationMs),
+      '--renew-deadline-ms',
+      String(TIMING.renewDeadlineMs),
+      '--retry-period-ms',
+      String(TIMING.retryPeriodMs),
+      '--identity',
+      identity,
+      '--metrics-host',
+      '127.0.0.1',
+      '--metrics-port',
+      '0',
       // Leader election needs no controller; the controllers' CRDs are not installed here.
-      '--controllers', '',
+      '--controllers',
+      '',
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -176,7 +192,12 @@ describe('two in-process operators with a controller', () => {
           {
             apiVersion: 'v1',
             kind: 'ConfigMap',
-            metadata: { name: `${ctx.name}-le`, namespace: ctx.namespace, labels: { 'runtime-le/child': 'true' }, ownerReferences: [ownerReference(ctx.object)] },
+            metadata: {
+              name: `${ctx.name}-le`,
+              namespace: ctx.namespace,
+              labels: { 'runtime-le/child': 'true' },
+              ownerReferences: [ownerReference(ctx.object)],
+            },
             data: { value: ctx.object.data?.value ?? '', by: instance },
           },
           { current: ctx.cache(builtin.configMaps).get(ctx.namespace, `${ctx.name}-le`) ?? null },
@@ -207,17 +228,34 @@ describe('two in-process operators with a controller', () => {
     await eventually(async () => expect(y.ready()).toBe(true), 20_000);
     expect(y.elector?.isLeader()).toBe(false);
 
-    await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'p1', labels: { 'runtime-le/primary': 'true' } }, data: { value: 'v1' } } });
-    await eventually(async () => expect((await core.readNamespacedConfigMap({ name: 'p1-le', namespace: ns })).data).toEqual({ value: 'v1', by: 'x' }));
+    await core.createNamespacedConfigMap({
+      namespace: ns,
+      body: { metadata: { name: 'p1', labels: { 'runtime-le/primary': 'true' } }, data: { value: 'v1' } },
+    });
+    await eventually(async () =>
+      expect((await core.readNamespacedConfigMap({ name: 'p1-le', namespace: ns })).data).toEqual({
+        value: 'v1',
+        by: 'x',
+      }),
+    );
     await new Promise((r) => setTimeout(r, 300));
     expect(seen.y).toEqual([]);
 
     // The leader goes silent as a crashed process would: no renewals, no release, no reconciles.
     x.elector!.stop();
     x.manager.pauseProcessing();
-    await core.replaceNamespacedConfigMap({ name: 'p1', namespace: ns, body: { metadata: { name: 'p1', labels: { 'runtime-le/primary': 'true' } }, data: { value: 'v2' } } });
+    await core.replaceNamespacedConfigMap({
+      name: 'p1',
+      namespace: ns,
+      body: { metadata: { name: 'p1', labels: { 'runtime-le/primary': 'true' } }, data: { value: 'v2' } },
+    });
     await eventually(async () => expect(y.elector?.isLeader()).toBe(true), 20_000, 100);
-    await eventually(async () => expect((await core.readNamespacedConfigMap({ name: 'p1-le', namespace: ns })).data).toEqual({ value: 'v2', by: 'y' }));
+    await eventually(async () =>
+      expect((await core.readNamespacedConfigMap({ name: 'p1-le', namespace: ns })).data).toEqual({
+        value: 'v2',
+        by: 'y',
+      }),
+    );
     expect(seen.y).toContain(`${ns}/p1`);
     const leaderMetric = await y.metrics.registry.getSingleMetricAsString('nerops_operator_leader');
     expect(leaderMetric).toMatch(/nerops_operator_leader 1/);
@@ -241,7 +279,11 @@ describe('two in-process operators with a controller', () => {
     const admin = new KubeClient(kc);
     const path = `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/le-steal`;
     const lease = await admin.request<{ spec: Record<string, unknown> }>({ method: 'GET', path });
-    await admin.request({ method: 'PUT', path, body: { ...lease, spec: { ...lease.spec, holderIdentity: 'intruder', renewTime: microTime(new Date()) } } });
+    await admin.request({
+      method: 'PUT',
+      path,
+      body: { ...lease, spec: { ...lease.spec, holderIdentity: 'intruder', renewTime: microTime(new Date()) } },
+    });
     admin.close();
     expect(await z.done).toBe(1);
     expect(z.manager.processing).toBe(false);

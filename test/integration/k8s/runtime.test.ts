@@ -44,20 +44,47 @@ function childController(calls: Map<string, number>): ControllerSpec<V1ConfigMap
     async reconcile(key, ctx) {
       calls.set(key, (calls.get(key) ?? 0) + 1);
       const owner = ctx.object;
-      const meta = { namespace: ctx.namespace, labels: { 'runtime-test/child': 'true' }, ownerReferences: [ownerReference(owner)] };
-      const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { ...meta, name: `${ctx.name}-child` }, data: { ...owner.data } };
-      const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { ...meta, name: `${ctx.name}-secret` }, type: 'Opaque', data: { copy: Buffer.from(owner.data?.value ?? '').toString('base64') } };
+      const meta = {
+        namespace: ctx.namespace,
+        labels: { 'runtime-test/child': 'true' },
+        ownerReferences: [ownerReference(owner)],
+      };
+      const cm = {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { ...meta, name: `${ctx.name}-child` },
+        data: { ...owner.data },
+      };
+      const secret = {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { ...meta, name: `${ctx.name}-secret` },
+        type: 'Opaque',
+        data: { copy: Buffer.from(owner.data?.value ?? '').toString('base64') },
+      };
       const children = ctx.cache<V1ConfigMap>(builtin.configMaps);
-      const a = await ctx.client.apply(builtin.configMaps, cm, { current: children.get(ctx.namespace, cm.metadata.name) ?? null });
-      const b = await ctx.client.apply(builtin.secrets, secret, { current: ctx.cache(builtin.secrets).get(ctx.namespace, secret.metadata.name) ?? null });
-      if (a.changed || b.changed) await ctx.client.event(owner, { type: 'Normal', reason: 'ChildrenApplied', note: `children at ${owner.data?.value ?? ''}` });
+      const a = await ctx.client.apply(builtin.configMaps, cm, {
+        current: children.get(ctx.namespace, cm.metadata.name) ?? null,
+      });
+      const b = await ctx.client.apply(builtin.secrets, secret, {
+        current: ctx.cache(builtin.secrets).get(ctx.namespace, secret.metadata.name) ?? null,
+      });
+      if (a.changed || b.changed)
+        await ctx.client.event(owner, {
+          type: 'Normal',
+          reason: 'ChildrenApplied',
+          note: `children at ${owner.data?.value ?? ''}`,
+        });
       return owner.data?.requeue ? { requeueAfterMs: Number(owner.data.requeue) } : {};
     },
   };
 }
 
 async function createPrimary(name: string, data: Record<string, string>): Promise<V1ConfigMap> {
-  return core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name, labels: { [PRIMARY]: 'true' } }, data } });
+  return core.createNamespacedConfigMap({
+    namespace: ns,
+    body: { metadata: { name, labels: { [PRIMARY]: 'true' } }, data },
+  });
 }
 
 describe('controller manager with a ConfigMap controller', () => {
@@ -67,7 +94,13 @@ describe('controller manager with a ConfigMap controller', () => {
 
   beforeAll(async () => {
     kube = new KubeClient(kc);
-    manager = new ControllerManager({ client: kube, logger: log, namespace: ns, concurrency: 2, queue: { baseDelayMs: 100, maxDelayMs: 2000 } });
+    manager = new ControllerManager({
+      client: kube,
+      logger: log,
+      namespace: ns,
+      concurrency: 2,
+      queue: { baseDelayMs: 100, maxDelayMs: 2000 },
+    });
     manager.register(childController(calls));
     manager.start();
     await manager.waitForSync();
@@ -92,7 +125,10 @@ describe('controller manager with a ConfigMap controller', () => {
     await eventually(async () => {
       expect(manager.queue('cm-children')?.depth).toBe(0);
       expect(manager.queue('cm-children')?.inFlight).toBe(0);
-      expect(manager.informer(builtin.configMaps, 'runtime-test/child=true').get(ns, 'alpha-child')?.metadata?.resourceVersion).toBe(child.metadata?.resourceVersion);
+      expect(
+        manager.informer(builtin.configMaps, 'runtime-test/child=true').get(ns, 'alpha-child')?.metadata
+          ?.resourceVersion,
+      ).toBe(child.metadata?.resourceVersion);
     });
     const writesBefore = kube.writes;
     const callsBefore = calls.get(key) ?? 0;
@@ -106,15 +142,23 @@ describe('controller manager with a ConfigMap controller', () => {
     await eventually(async () => expect(manager.queue('cm-children')?.inFlight).toBe(0));
 
     expect(kube.writes).toBe(writesBefore);
-    expect((await core.readNamespacedConfigMap({ name: 'alpha-child', namespace: ns })).metadata?.resourceVersion).toBe(childRv);
-    expect((await core.readNamespacedSecret({ name: 'alpha-secret', namespace: ns })).metadata?.resourceVersion).toBe(secretRv);
+    expect((await core.readNamespacedConfigMap({ name: 'alpha-child', namespace: ns })).metadata?.resourceVersion).toBe(
+      childRv,
+    );
+    expect((await core.readNamespacedSecret({ name: 'alpha-secret', namespace: ns })).metadata?.resourceVersion).toBe(
+      secretRv,
+    );
     const skipped = await manager.metrics.writesSkipped.get();
-    expect(skipped.values.find((v) => v.labels.kind === 'ConfigMap' && v.labels.op === 'apply')?.value).toBeGreaterThanOrEqual(2);
+    expect(
+      skipped.values.find((v) => v.labels.kind === 'ConfigMap' && v.labels.op === 'apply')?.value,
+    ).toBeGreaterThanOrEqual(2);
   });
 
   it('records one Event for the transition, not one per reconcile', async () => {
     const events = await eventually(async () => {
-      const list = await kube.request<{ items: Array<{ reason: string; regarding: { name: string }; reportingController: string }> }>({
+      const list = await kube.request<{
+        items: Array<{ reason: string; regarding: { name: string }; reportingController: string }>;
+      }>({
         method: 'GET',
         path: `/apis/events.k8s.io/v1/namespaces/${ns}/events`,
       });
@@ -130,7 +174,12 @@ describe('controller manager with a ConfigMap controller', () => {
     const key = `${ns}/alpha`;
     const before = calls.get(key) ?? 0;
     const admin = new KubeClient(kc, { userAgent: 'kubectl-edit' });
-    await admin.request({ method: 'PATCH', path: `/api/v1/namespaces/${ns}/configmaps/alpha-child`, body: { data: { value: 'hand-edited' } }, contentType: 'application/merge-patch+json' });
+    await admin.request({
+      method: 'PATCH',
+      path: `/api/v1/namespaces/${ns}/configmaps/alpha-child`,
+      body: { data: { value: 'hand-edited' } },
+      contentType: 'application/merge-patch+json',
+    });
     admin.close();
     await eventually(async () => {
       expect(calls.get(key)).toBeGreaterThan(before);
@@ -145,7 +194,11 @@ describe('controller manager with a ConfigMap controller', () => {
       const s = await core.readNamespacedSecret({ name: 'alpha-secret', namespace: ns });
       expect(s.metadata?.deletionTimestamp).toBeUndefined();
     });
-    await core.replaceNamespacedConfigMap({ name: 'alpha', namespace: ns, body: { metadata: { name: 'alpha', labels: { [PRIMARY]: 'true' } }, data: { value: 'two' } } });
+    await core.replaceNamespacedConfigMap({
+      name: 'alpha',
+      namespace: ns,
+      body: { metadata: { name: 'alpha', labels: { [PRIMARY]: 'true' } }, data: { value: 'two' } },
+    });
     await eventually(async () => {
       expect((await core.readNamespacedConfigMap({ name: 'alpha-child', namespace: ns })).data?.value).toBe('two');
     });
@@ -167,8 +220,17 @@ describe('controller manager with a ConfigMap controller', () => {
 });
 
 // A namespaced test CRD with a status subresource, for the status path.
-const widgets: ResourceType = { group: 'rt.nerops.dev', version: 'v1', kind: 'Widget', plural: 'widgets', namespaced: true };
-type Widget = KubernetesObject & { spec?: { size?: number }; status?: { observedGeneration?: number; size?: number; conditions?: Condition[] } };
+const widgets: ResourceType = {
+  group: 'rt.nerops.dev',
+  version: 'v1',
+  kind: 'Widget',
+  plural: 'widgets',
+  namespaced: true,
+};
+type Widget = KubernetesObject & {
+  spec?: { size?: number };
+  status?: { observedGeneration?: number; size?: number; conditions?: Condition[] };
+};
 
 /** Installs a namespaced test CRD `<plural>.rt.nerops.dev` (v1, status subresource) and waits until it is served. */
 async function installCrd(kind: string, plural: string): Promise<void> {
@@ -252,7 +314,16 @@ describe('status through the /status subresource', () => {
         const w = ctx.object;
         const size = w.spec?.size ?? 0;
         // Built from scratch with "now" on purpose: the runtime must keep the old transition time.
-        const conditions = setCondition(undefined, { type: 'Ready', status: size > 0 ? 'True' : 'False', reason: size > 0 ? 'Sized' : 'Empty', observedGeneration: w.metadata?.generation }, ctx.now());
+        const conditions = setCondition(
+          undefined,
+          {
+            type: 'Ready',
+            status: size > 0 ? 'True' : 'False',
+            reason: size > 0 ? 'Sized' : 'Empty',
+            observedGeneration: w.metadata?.generation,
+          },
+          ctx.now(),
+        );
         await ctx.client.applyStatus(widgets, w, { observedGeneration: w.metadata?.generation, size, conditions });
         return {};
       },
@@ -267,13 +338,25 @@ describe('status through the /status subresource', () => {
   });
 
   it('writes status once per change, keeps lastTransitionTime while the status does not flip', async () => {
-    await kube.request({ method: 'POST', path: `/apis/rt.nerops.dev/v1/namespaces/${ns}/widgets`, body: { apiVersion: 'rt.nerops.dev/v1', kind: 'Widget', metadata: { name: 'w1' }, spec: { size: 1 } } });
+    await kube.request({
+      method: 'POST',
+      path: `/apis/rt.nerops.dev/v1/namespaces/${ns}/widgets`,
+      body: { apiVersion: 'rt.nerops.dev/v1', kind: 'Widget', metadata: { name: 'w1' }, spec: { size: 1 } },
+    });
     const first = await eventually(async () => {
-      const w = await kube.request<Widget>({ method: 'GET', path: `/apis/rt.nerops.dev/v1/namespaces/${ns}/widgets/w1` });
+      const w = await kube.request<Widget>({
+        method: 'GET',
+        path: `/apis/rt.nerops.dev/v1/namespaces/${ns}/widgets/w1`,
+      });
       expect(w.status?.size).toBe(1);
       return w;
     });
-    expect(first.status?.conditions?.[0]).toMatchObject({ type: 'Ready', status: 'True', reason: 'Sized', observedGeneration: 1 });
+    expect(first.status?.conditions?.[0]).toMatchObject({
+      type: 'Ready',
+      status: 'True',
+      reason: 'Sized',
+      observedGeneration: 1,
+    });
     await eventually(async () => expect(manager.queue('widgets')?.inFlight).toBe(0));
     const writes = statusWrites.length;
     expect(writes).toBe(1);
@@ -286,9 +369,17 @@ describe('status through the /status subresource', () => {
     expect(statusWrites.length).toBe(writes);
 
     // A spec change that keeps Ready=True: status written (size, generation), transition time kept.
-    await kube.request({ method: 'PATCH', path: `/apis/rt.nerops.dev/v1/namespaces/${ns}/widgets/w1`, body: { spec: { size: 2 } }, contentType: 'application/merge-patch+json' });
+    await kube.request({
+      method: 'PATCH',
+      path: `/apis/rt.nerops.dev/v1/namespaces/${ns}/widgets/w1`,
+      body: { spec: { size: 2 } },
+      contentType: 'application/merge-patch+json',
+    });
     const second = await eventually(async () => {
-      const w = await kube.request<Widget>({ method: 'GET', path: `/apis/rt.nerops.dev/v1/namespaces/${ns}/widgets/w1` });
+      const w = await kube.request<Widget>({
+        method: 'GET',
+        path: `/apis/rt.nerops.dev/v1/namespaces/${ns}/widgets/w1`,
+      });
       expect(w.status?.size).toBe(2);
       return w;
     });
@@ -366,7 +457,9 @@ function viaProxy(port: number): KubeConfig {
   copy.loadFromString(kc.exportConfig());
   const cluster = copy.getCurrentCluster()!;
   const url = new URL(cluster.server);
-  copy.clusters = copy.clusters.map((c) => (c.name === cluster.name ? { ...c, server: `${url.protocol}//127.0.0.1:${port}` } : c));
+  copy.clusters = copy.clusters.map((c) =>
+    c.name === cluster.name ? { ...c, server: `${url.protocol}//127.0.0.1:${port}` } : c,
+  );
   return copy;
 }
 
@@ -389,10 +482,20 @@ describe('informer recovery', () => {
 
   it('relists after a connection error and sees what changed while it was down', async () => {
     const label = 'runtime-test/relist';
-    const make = (name: string) => core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name, labels: { [label]: 'x' } }, data: { v: name } } });
+    const make = (name: string) =>
+      core.createNamespacedConfigMap({
+        namespace: ns,
+        body: { metadata: { name, labels: { [label]: 'x' } }, data: { v: name } },
+      });
     await make('r-a');
     const kube = new KubeClient(viaProxy(proxy.port));
-    const inf = new Informer(kube, builtin.configMaps, { namespace: ns, labelSelector: `${label}=x`, relistBackoffMs: 200, relistBackoffMaxMs: 1000, logger: log });
+    const inf = new Informer(kube, builtin.configMaps, {
+      namespace: ns,
+      labelSelector: `${label}=x`,
+      relistBackoffMs: 200,
+      relistBackoffMaxMs: 1000,
+      logger: log,
+    });
     const events = recorder(inf);
     inf.start();
     try {
@@ -401,11 +504,17 @@ describe('informer recovery', () => {
       await eventually(async () => expect(inf.get(ns, 'r-b')).toBeDefined());
 
       proxy.down();
-      await eventually(async () => expect(events.some((e) => e.type === 'restarted' && e.reason === 'error')).toBe(true));
+      await eventually(async () =>
+        expect(events.some((e) => e.type === 'restarted' && e.reason === 'error')).toBe(true),
+      );
       // Changes while the watch is down: one deletion, one creation, one update.
       await core.deleteNamespacedConfigMap({ name: 'r-a', namespace: ns });
       await make('r-c');
-      await core.replaceNamespacedConfigMap({ name: 'r-b', namespace: ns, body: { metadata: { name: 'r-b', labels: { [label]: 'x' } }, data: { v: 'changed' } } });
+      await core.replaceNamespacedConfigMap({
+        name: 'r-b',
+        namespace: ns,
+        body: { metadata: { name: 'r-b', labels: { [label]: 'x' } }, data: { v: 'changed' } },
+      });
       await new Promise((r) => setTimeout(r, 700)); // at least one failed relist attempt
       const listsBefore = events.filter((e) => e.type === 'relisted').length;
       proxy.up();
@@ -434,7 +543,12 @@ describe('informer recovery', () => {
   it('the watchdog restarts a watch that went silent', async () => {
     const label = 'runtime-test/watchdog';
     const kube = new KubeClient(viaProxy(proxy.port));
-    const inf = new Informer(kube, builtin.configMaps, { namespace: ns, labelSelector: `${label}=x`, watchdogMs: 1500, logger: log });
+    const inf = new Informer(kube, builtin.configMaps, {
+      namespace: ns,
+      labelSelector: `${label}=x`,
+      watchdogMs: 1500,
+      logger: log,
+    });
     const events = recorder(inf);
     inf.start();
     try {
@@ -443,8 +557,14 @@ describe('informer recovery', () => {
       await new Promise((r) => setTimeout(r, 200));
       expect(proxy.freeze()).toBeGreaterThan(0);
       // An object created now never reaches the frozen watch; the restarted one must deliver it.
-      await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'w-a', labels: { [label]: 'x' } } } });
-      await eventually(async () => expect(events.some((e) => e.type === 'restarted' && e.reason === 'watchdog')).toBe(true), 10_000);
+      await core.createNamespacedConfigMap({
+        namespace: ns,
+        body: { metadata: { name: 'w-a', labels: { [label]: 'x' } } },
+      });
+      await eventually(
+        async () => expect(events.some((e) => e.type === 'restarted' && e.reason === 'watchdog')).toBe(true),
+        10_000,
+      );
       await eventually(async () => expect(inf.get(ns, 'w-a')).toBeDefined(), 10_000);
       expect(kube.counts.WATCH).toBeGreaterThanOrEqual(2);
     } finally {
@@ -455,12 +575,25 @@ describe('informer recovery', () => {
 
   it('keeps retrying on a resource type that does not exist yet and syncs once its CRD is installed', async () => {
     const kube = new KubeClient(kc);
-    const gadgets: ResourceType = { group: 'rt.nerops.dev', version: 'v1', kind: 'Gadget', plural: 'gadgets', namespaced: true };
-    const inf = new Informer(kube, gadgets, { namespace: ns, relistBackoffMs: 100, relistBackoffMaxMs: 300, logger: log });
+    const gadgets: ResourceType = {
+      group: 'rt.nerops.dev',
+      version: 'v1',
+      kind: 'Gadget',
+      plural: 'gadgets',
+      namespaced: true,
+    };
+    const inf = new Informer(kube, gadgets, {
+      namespace: ns,
+      relistBackoffMs: 100,
+      relistBackoffMaxMs: 300,
+      logger: log,
+    });
     const events = recorder(inf);
     inf.start();
     try {
-      await eventually(async () => expect(events.filter((e) => e.type === 'restarted' && e.reason === 'error').length).toBeGreaterThanOrEqual(2));
+      await eventually(async () =>
+        expect(events.filter((e) => e.type === 'restarted' && e.reason === 'error').length).toBeGreaterThanOrEqual(2),
+      );
       expect(inf.hasSynced()).toBe(false);
       await installCrd('Gadget', 'gadgets');
       await eventually(async () => expect(inf.hasSynced()).toBe(true));
@@ -470,4 +603,3 @@ describe('informer recovery', () => {
     }
   });
 });
-

@@ -27,7 +27,8 @@ import {
   type NerDeployment,
   type NerModel,
 } from '../test/e2e/operator-fixture.js';
-import { claimWithLoader, installOperator, putOnClaim } from '../test/real/install.js';
+import { installOperator } from '../local-cluster/chart-install.js';
+import { claimWithLoader, putOnClaim } from '../local-cluster/workloads.js';
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

@@ -31,7 +31,8 @@ import {
   type NerDeployment,
   type NerModel,
 } from '../e2e/operator-fixture.js';
-import { claimWithLoader, installOperator, putOnClaim, trafficJob, uninstallOperator } from './install.js';
+import { installOperator, uninstallOperator } from '../../local-cluster/chart-install.js';
+import { claimWithLoader, putOnClaim, trafficJob } from '../../local-cluster/workloads.js';
 
 const { info, kc, core } = useCluster();
 const batch = kc.makeApiClient(BatchV1Api);

@@ -26,15 +26,8 @@ import {
   type NerDeployment,
   type NerModel,
 } from '../e2e/operator-fixture.js';
-import {
-  claimWithLoader,
-  installOperator,
-  kubectl,
-  putOnClaim,
-  trafficJob,
-  trafficSummary,
-  uninstallOperator,
-} from './install.js';
+import { installOperator, kubectl, uninstallOperator } from '../../local-cluster/chart-install.js';
+import { claimWithLoader, putOnClaim, trafficJob, trafficSummary } from '../../local-cluster/workloads.js';
 
 const { info, kc, core } = useCluster();
 const batch = kc.makeApiClient(BatchV1Api);

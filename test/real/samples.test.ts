@@ -23,7 +23,8 @@ import { trainBundle } from '../../trainer/train.js';
 import { repoRoot } from '../../local-cluster/paths.js';
 import { createTestNamespace, eventually, useCluster } from '../../local-cluster/testing.js';
 import { Api, nerDeployments, nerModels, type NerDeployment, type NerModel } from '../e2e/operator-fixture.js';
-import { claimWithLoader, installOperator, kubectl, putOnClaim, uninstallOperator } from './install.js';
+import { installOperator, kubectl, uninstallOperator } from '../../local-cluster/chart-install.js';
+import { claimWithLoader, putOnClaim } from '../../local-cluster/workloads.js';
 
 const { info, kc, core } = useCluster();
 const release = 'nerops-samples';

@@ -4,10 +4,7 @@
  * objects, train a small real bundle. Pods the operator creates run on the process node as real
  * `ner-ops` processes (so `npm run build` must have run).
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import yaml from 'js-yaml';
 import { pino } from 'pino';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { runOperator, type OperatorHandle } from '../../operator/main.js';
@@ -30,42 +27,11 @@ import type { NerModel } from '../../operator/api/nermodel.js';
 import type { NerDeployment } from '../../operator/api/nerdeployment.js';
 import { trainSmallBundle, type TrainedBundle } from '../../server/test-fixtures.js';
 import { eventually } from '../../local-cluster/testing.js';
-import { repoRoot } from '../../local-cluster/paths.js';
 
-// From sources and from dist/ alike (the benchmarks run the compiled fixture).
-const root = repoRoot;
 export const TEST_IMAGE = 'nerops:dev';
 
-/** Server-side apply of every CRD in crds/, then wait until each is Established. */
-export async function installCrds(kc: KubeConfig): Promise<void> {
-  const kube = new KubeClient(kc);
-  try {
-    const files = readdirSync(join(root, 'crds')).filter((f) => f.endsWith('.yaml'));
-    for (const f of files) {
-      const crd = yaml.load(readFileSync(join(root, 'crds', f), 'utf8')) as KubernetesObject;
-      await kube.request({
-        method: 'PATCH',
-        path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata?.name}`,
-        query: { fieldManager: 'nerops-test', force: true },
-        body: crd,
-        contentType: 'application/apply-patch+yaml',
-      });
-    }
-    for (const f of files) {
-      const name = (yaml.load(readFileSync(join(root, 'crds', f), 'utf8')) as KubernetesObject).metadata?.name;
-      await eventually(async () => {
-        const crd = await kube.request<{ status?: { conditions?: Array<{ type: string; status: string }> } }>({
-          method: 'GET',
-          path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`,
-        });
-        if (!crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True'))
-          throw new Error(`${name} not Established`);
-      });
-    }
-  } finally {
-    kube.close();
-  }
-}
+/** The project's CRDs, applied and Established (local-cluster/crds.ts). */
+export { applyCrds as installCrds } from '../../local-cluster/crds.js';
 
 export interface TestOperator {
   handle: OperatorHandle;

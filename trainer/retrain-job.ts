@@ -22,8 +22,7 @@ import { LEXICON_FILE, Lexicon } from '../engine/lexicon.js';
 import { engineFor, loadEngine } from '../engine/load.js';
 import type { EvaluationReport, NerEngine } from '../engine/types.js';
 import { downloadFile, materializeBundle } from '../server/model-source.js';
-import { RetrainingEnv } from '../operator/api/driftpolicy-constants.js';
-import type { RetrainResult } from '../operator/controllers/driftpolicy/retrain-result.js';
+import { PVC_ROOT_ENV, RetrainingEnv, type RetrainResult } from '../contracts/retraining-job.js';
 import { evaluateEngine } from './evaluate.js';
 import { trainBundle, type TrainOptions } from './train.js';
 
@@ -273,7 +272,7 @@ async function downloadDataset(
 /** Run one retraining; throws {@link RetrainError} for classified failures. */
 export async function runRetrain(contract: RetrainContract, options: RetrainOptions): Promise<RetrainResult> {
   const log = options.log ?? (() => {});
-  const pvcRoot = options.pvcRoot ?? process.env.NEROPS_PVC_ROOT ?? '/mnt/nerops/pvc/claims';
+  const pvcRoot = options.pvcRoot ?? process.env[PVC_ROOT_ENV] ?? '/mnt/nerops/pvc/claims';
   await mkdir(options.workDir, { recursive: true });
   let base: NerEngine | undefined;
   let fresh: NerEngine | undefined;

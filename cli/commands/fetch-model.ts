@@ -8,6 +8,7 @@ import { cp, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CliError, parseCommandArgs, type Command } from '../command.js';
+import { ModelSourceEnv } from '../../contracts/model-source-env.js';
 import { materializeBundle, ModelSourceError } from '../../server/model-source.js';
 
 const HELP = `usage: ner-ops fetch-model URI --digest SHA256 --to DIR [options]
@@ -44,7 +45,7 @@ const fetchModel: Command = async (argv) => {
   }
   const uri = positionals[0];
   if (!uri || positionals.length > 1) throw new CliError('fetch-model: expected exactly one URI (see --help)');
-  const digestRaw = v.digest ?? process.env.NEROPS_MODEL_DIGEST;
+  const digestRaw = v.digest ?? process.env[ModelSourceEnv.digest];
   if (!digestRaw) throw new CliError('fetch-model: --digest is required (a bundle is never installed unverified)');
   const digest = digestRaw.replace(/^sha256:/, '').toLowerCase();
   if (!/^[0-9a-f]{64}$/.test(digest))
@@ -86,8 +87,8 @@ const fetchModel: Command = async (argv) => {
     try {
       const m = await materializeBundle(uri, {
         digest,
-        tokenFile: v['token-file'] ?? process.env.NEROPS_MODEL_TOKEN_FILE,
-        caFile: v['ca-file'] ?? process.env.NEROPS_MODEL_CA_FILE,
+        tokenFile: v['token-file'] ?? process.env[ModelSourceEnv.tokenFile],
+        caFile: v['ca-file'] ?? process.env[ModelSourceEnv.caFile],
         workDir: staging,
         timeoutMs,
       });

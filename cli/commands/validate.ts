@@ -23,7 +23,9 @@ import {
   type CompactProfile,
   type ValidationMetrics,
   type ValidationResult,
-} from '../../operator/controllers/nermodel/validation-result.js';
+} from '../../contracts/validation-result.js';
+import { DEFAULT_TERMINATION_MESSAGE_PATH } from '../../contracts/termination-message.js';
+import { ProcessNodeEnv } from '../../contracts/process-node-env.js';
 import type { BaselineProfile, EvaluationReport, NerEngine, PrfScores } from '../../engine/types.js';
 
 const HELP = `usage: ner-ops validate URI --digest SHA256 [options]
@@ -301,8 +303,12 @@ const validate: Command = async (argv) => {
       throw new CliError('validate: --min-f1 must be a number in [0, 1]');
   }
   if (minF1 !== undefined && !v.dataset) throw new CliError('validate: --min-f1 needs --dataset');
-  const terminationLog = v['termination-log'] ?? process.env.NEROPS_TERMINATION_LOG ?? '/dev/termination-log';
-  const workDir = join(process.env.NEROPS_POD_DIR ?? tmpdir(), `nerops-validate-${randomBytes(6).toString('hex')}`);
+  const terminationLog =
+    v['termination-log'] ?? process.env[ProcessNodeEnv.terminationLog] ?? DEFAULT_TERMINATION_MESSAGE_PATH;
+  const workDir = join(
+    process.env[ProcessNodeEnv.scratch] ?? tmpdir(),
+    `nerops-validate-${randomBytes(6).toString('hex')}`,
+  );
 
   let result: ValidationResult;
   try {

@@ -6,7 +6,7 @@
  *
  *   npm run build && node dist/bench/server.js [--duration 8] [--data ../shared/data/behealthy]
  *
- * Prints numbers; asserts nothing (DESIGN.md: benchmarks print, tests assert behaviour).
+ * Prints numbers; asserts nothing (benchmarks print, tests assert behaviour).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';

@@ -53,7 +53,7 @@ export const ServerMetricLabels = {
   shadowErrors: ['reason'],
 } as const;
 
-/** Values of the `outcome` label of {@link ServerMetric.shadowRequests}: `dropped` means the concurrency limit was reached. */
+/** Values of the `outcome` label of {@link ServerMetric.shadowRequests}; `dropped`: concurrency limit reached. */
 export const SHADOW_OUTCOMES = ['ok', 'error', 'dropped'] as const;
 export type ShadowOutcome = (typeof SHADOW_OUTCOMES)[number];
 

@@ -1,6 +1,6 @@
 /**
- * The retraining Job contract (DESIGN.md, "Retraining Job contract") between the DriftPolicy controller and
- * the Job it starts (`ner-ops retrain` by default, or any image from the policy's template):
+ * The retraining Job contract (docs/operator.md, "Drift detection and retraining") between the DriftPolicy
+ * controller and the Job it starts (`ner-ops retrain` by default, or any image from the policy's template):
  * - the environment the controller sets on every container of the Job ({@link RetrainingEnv});
  * - the result: a compact JSON document the Job writes to its termination message and the controller reads
  *   from the Pod status. Only `outcome`, `bundleUri` and `digest` are required for a success.

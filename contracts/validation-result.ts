@@ -35,7 +35,10 @@ export const compactProfileSchema = z.object({
 export type CompactProfile = z.infer<typeof compactProfileSchema>;
 
 export const validationMetricsSchema = z.object({
-  /** Where the scores come from: the Job's own evaluation on `--dataset` (spec.evaluation), or the bundle's metrics.json. */
+  /**
+   * Where the scores come from: the Job's own evaluation on `--dataset` (spec.evaluation), or the bundle's
+   * metrics.json.
+   */
   source: z.enum(['evaluation', 'bundle']),
   micro: prf,
   perType: z.record(z.string(), prf).optional(),

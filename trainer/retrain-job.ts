@@ -1,6 +1,6 @@
 /**
- * The default retraining Job (`ner-ops retrain`), honouring the DriftPolicy's "Retraining Job contract"
- * (DESIGN.md): read the contract env (base model URI + digest, dataset URI, output URI, run id), validate
+ * The default retraining Job (`ner-ops retrain`), honouring the DriftPolicy's retraining Job contract
+ * (contracts/retraining-job.ts): read the contract env (base model URI + digest, dataset URI, output URI, run id), validate
  * the dataset (CoNLL with file:line errors; entity types consistent with the base model), train a new
  * bundle, evaluate the new AND the base model on the same held-out sentences, write the bundle to the output
  * location and return the compact result the Job writes to its termination message.

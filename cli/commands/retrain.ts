@@ -15,6 +15,7 @@ import { DEFAULT_TERMINATION_MESSAGE_PATH } from '../../contracts/termination-me
 import { ProcessNodeEnv } from '../../contracts/process-node-env.js';
 import { DEFAULT_EPOCHS } from '../../trainer/train.js';
 import { ModelSourceEnv } from '../../contracts/model-source-env.js';
+import { RETRAIN_COMMAND, RetrainFlag } from '../../contracts/task-commands.js';
 
 const HELP = `usage: ner-ops retrain [options]
 
@@ -33,10 +34,10 @@ and dev.conll (over http(s), a URL ending in /). The output is written locally (
 Exit codes: 0 trained, ${RETRAIN_EXIT.invalidDataset} invalid dataset or label set, ${RETRAIN_EXIT.failed} other failure, 2 usage.`;
 
 const retrain: Command = async (argv) => {
-  const { values: v } = parseCommandArgs('retrain', argv, {
+  const { values: v } = parseCommandArgs(RETRAIN_COMMAND, argv, {
     epochs: { type: 'string' },
     seed: { type: 'string' },
-    'from-scratch': { type: 'boolean' },
+    [RetrainFlag.fromScratch]: { type: 'boolean' },
     'termination-log': { type: 'string' },
     quiet: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },

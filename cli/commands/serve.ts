@@ -7,7 +7,14 @@ import { CliError, intFlag, numberFlag, parseCommandArgs, type Command } from '.
 import { DEFAULT_SERVER_OPTIONS } from '../../server/app.js';
 import { createLogger } from '../../server/logger.js';
 import { DEFAULT_DRAIN_TIMEOUT_MS, startServer } from '../../server/main.js';
-import { ServeEnv, ServeEnvFallback, ServeFlag as F, SERVE_COMMAND } from '../../contracts/serve.js';
+import {
+  ServeEnv,
+  ServeEnvFallback,
+  ServeFlag as F,
+  SERVE_COMMAND,
+  TRACKS,
+  type Track,
+} from '../../contracts/serve.js';
 
 const HELP = `usage: ner-ops serve --model DIR|URI [options]
 
@@ -104,11 +111,10 @@ const serve: Command = async (argv) => {
   if (digest !== undefined && !/^(sha256:)?[0-9a-fA-F]{64}$/.test(digest))
     throw new CliError('serve: --model-digest must be a sha256 hex digest');
   const track = v[F.track] ?? env(ServeEnv.track) ?? 'stable';
-  if (track !== 'stable' && track !== 'canary')
-    throw new CliError(`serve: --track must be stable or canary, got '${track}'`);
+  if (!TRACKS.includes(track as Track)) throw new CliError(`serve: --track must be stable or canary, got '${track}'`);
   const shadowUrl = v[F.shadowUrl] ?? env(ServeEnv.shadowUrl);
   const shadowPercent = numberFlag(
-    'shadow-percent',
+    F.shadowPercent,
     v[F.shadowPercent] ?? env(ServeEnv.shadowPercent),
     shadowUrl ? 100 : 0,
   );

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { DriftPolicy } from '../operator/api/driftpolicy.js';
 import { driftPolicies } from '../operator/controllers/driftpolicy/reconcile.js';
-import { TrafficGenerator, cycle } from '../server/traffic.js';
+import { TrafficGenerator, cycle } from '../loadgen/traffic.js';
 import { ServiceEndpoints } from '../local-cluster/service-endpoints.js';
 import { generateNotes, writeConll, type Vocabulary } from '../trainer/synthetic.js';
 import { trainBundle } from '../trainer/train.js';

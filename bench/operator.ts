@@ -32,7 +32,7 @@ import { builtin, resourcePath, type ResourceType } from '../operator/runtime/re
 import { nerDeployments, nerModels } from '../operator/controllers/common.js';
 import type { NerDeployment } from '../operator/api/nerdeployment.js';
 import type { NerModel } from '../operator/api/nermodel.js';
-import { metricValue } from '../server/test-fixtures.js';
+import { metricValue } from '../testing/fixtures.js';
 import { generateNotes, writeConll } from '../trainer/synthetic.js';
 import { trainBundle } from '../trainer/train.js';
 

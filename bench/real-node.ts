@@ -11,7 +11,7 @@
  */
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { pathToFileURL } from 'node:url';
-import { trainSmallBundle, type TrainedBundle } from '../server/test-fixtures.js';
+import { trainSmallBundle, type TrainedBundle } from '../testing/fixtures.js';
 import { startCluster, type Cluster, type ClusterProfile } from '../local-cluster/cluster.js';
 import { describe as describeCluster } from '../local-cluster/cluster.js';
 import { PROJECT_IMAGE } from '../local-cluster/node-images.js';

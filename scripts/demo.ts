@@ -30,7 +30,7 @@ import type { NerModel } from '../operator/api/nermodel.js';
 import { nerDeployments, nerModels } from '../operator/controllers/common.js';
 import { driftPolicies } from '../operator/controllers/driftpolicy/reconcile.js';
 import { builtin } from '../operator/runtime/resource.js';
-import { TrafficGenerator, cycle } from '../server/traffic.js';
+import { TrafficGenerator, cycle } from '../loadgen/traffic.js';
 import { ServiceEndpoints } from '../local-cluster/service-endpoints.js';
 import { generateNotes, writeConll, type Vocabulary } from '../trainer/synthetic.js';
 import { trainBundle } from '../trainer/train.js';

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEngine } from '../engine/load.js';
 import type { NerEngine } from '../engine/types.js';
 import { createApp, type ServerApp } from './app.js';
-import { captureLogger, trainSmallBundle, type TrainedBundle } from './test-fixtures.js';
+import { captureLogger, trainSmallBundle, type TrainedBundle } from '../testing/fixtures.js';
 import { seededRandom } from '../trainer/crf-sgd.js';
 
 const CASES = 3000;

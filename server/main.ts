@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import type { NerEngine } from '../engine/types.js';
 import { createApp, type ServerApp, type ServerOptions } from './app.js';
 import { createLogger } from './logger.js';
-import type { ConstantLabels } from './metrics.js';
+import type { ConstantLabels } from '../contracts/metrics.js';
 import { materializeBundle } from './model-source.js';
 import type { ShadowOptions } from './shadow.js';
 

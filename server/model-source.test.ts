@@ -20,7 +20,7 @@ import { loadEngine } from '../engine/load.js';
 import { materializeBundle, ModelSourceError } from './model-source.js';
 import { extractTar } from './tar.js';
 import { startServer } from './main.js';
-import { captureLogger, trainSmallBundle, type TrainedBundle } from './test-fixtures.js';
+import { captureLogger, trainSmallBundle, type TrainedBundle } from '../testing/fixtures.js';
 
 let bundle: TrainedBundle;
 let work: string;

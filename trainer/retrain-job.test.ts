@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256, verifyBundle } from '../engine/bundle.js';
 import { formatConll } from '../engine/conll.js';
-import { trainSmallBundle, type TrainedBundle } from '../server/test-fixtures.js';
+import { trainSmallBundle, type TrainedBundle } from '../testing/fixtures.js';
 import { generateNotes, writeConll } from './synthetic.js';
 import {
   checkLabelSet,

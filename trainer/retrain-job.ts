@@ -1,6 +1,6 @@
 /**
- * The default retraining Job (`ner-ops retrain`), honouring the DriftPolicy's "Retraining Job contract"
- * (DESIGN.md): read the contract env (base model URI + digest, dataset URI, output URI, run id), validate
+ * The default retraining Job (`ner-ops retrain`), honouring the DriftPolicy's retraining Job contract
+ * (contracts/retraining-job.ts): read the contract env (base model URI + digest, dataset URI, output URI, run id), validate
  * the dataset (CoNLL with file:line errors; entity types consistent with the base model), train a new
  * bundle, evaluate the new AND the base model on the same held-out sentences, write the bundle to the output
  * location and return the compact result the Job writes to its termination message.
@@ -22,8 +22,7 @@ import { LEXICON_FILE, Lexicon } from '../engine/lexicon.js';
 import { engineFor, loadEngine } from '../engine/load.js';
 import type { EvaluationReport, NerEngine } from '../engine/types.js';
 import { downloadFile, materializeBundle } from '../server/model-source.js';
-import { RetrainingEnv } from '../operator/api/driftpolicy-constants.js';
-import type { RetrainResult } from '../operator/controllers/driftpolicy/retrain-result.js';
+import { PVC_ROOT_ENV, RetrainingEnv, type RetrainResult } from '../contracts/retraining-job.js';
 import { evaluateEngine } from './evaluate.js';
 import { trainBundle, type TrainOptions } from './train.js';
 
@@ -273,7 +272,7 @@ async function downloadDataset(
 /** Run one retraining; throws {@link RetrainError} for classified failures. */
 export async function runRetrain(contract: RetrainContract, options: RetrainOptions): Promise<RetrainResult> {
   const log = options.log ?? (() => {});
-  const pvcRoot = options.pvcRoot ?? process.env.NEROPS_PVC_ROOT ?? '/mnt/nerops/pvc/claims';
+  const pvcRoot = options.pvcRoot ?? process.env[PVC_ROOT_ENV] ?? '/mnt/nerops/pvc/claims';
   await mkdir(options.workDir, { recursive: true });
   let base: NerEngine | undefined;
   let fresh: NerEngine | undefined;

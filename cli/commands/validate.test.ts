@@ -3,14 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { trainSmallBundle, type TrainedBundle } from '../../server/test-fixtures.js';
+import { trainSmallBundle, type TrainedBundle } from '../../testing/fixtures.js';
 import { generateNotes, writeConll } from '../../trainer/synthetic.js';
 import { writeBundle, verifyBundle } from '../../engine/bundle.js';
-import {
-  decodeValidationResult,
-  TERMINATION_MESSAGE_LIMIT,
-  VALIDATE_EXIT,
-} from '../../operator/controllers/nermodel/validation-result.js';
+import { decodeValidationResult, VALIDATE_EXIT } from '../../contracts/validation-result.js';
+import { TERMINATION_MESSAGE_LIMIT } from '../../contracts/termination-message.js';
 import validate from './validate.js';
 
 let bundle: TrainedBundle;

@@ -24,7 +24,7 @@ import type { DriftPolicy, DriftState } from '../../operator/api/driftpolicy.js'
 import { driftPolicies } from '../../operator/controllers/driftpolicy/reconcile.js';
 import { PrometheusClient } from '../../operator/prometheus/client.js';
 import { builtin } from '../../operator/runtime/resource.js';
-import { TrafficGenerator, cycle } from '../../server/traffic.js';
+import { TrafficGenerator, cycle } from '../../loadgen/traffic.js';
 import { generateNotes, writeConll, type Vocabulary } from '../../trainer/synthetic.js';
 import { trainBundle } from '../../trainer/train.js';
 import { ServiceEndpoints } from '../../local-cluster/service-endpoints.js';

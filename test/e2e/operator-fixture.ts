@@ -25,7 +25,7 @@ import {
 import { nerDeployments, nerModels } from '../../operator/controllers/common.js';
 import type { NerModel } from '../../operator/api/nermodel.js';
 import type { NerDeployment } from '../../operator/api/nerdeployment.js';
-import { trainSmallBundle, type TrainedBundle } from '../../server/test-fixtures.js';
+import { trainSmallBundle, type TrainedBundle } from '../../testing/fixtures.js';
 import { eventually } from '../../local-cluster/testing.js';
 
 export const TEST_IMAGE = 'nerops:dev';

@@ -11,7 +11,7 @@
 import { BatchV1Api, type V1Deployment } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtin } from '../../operator/runtime/resource.js';
-import { trainSmallBundle } from '../../server/test-fixtures.js';
+import { trainSmallBundle } from '../../testing/fixtures.js';
 import { createTestNamespace, eventually, useCluster } from '../../local-cluster/testing.js';
 import {
   Api,

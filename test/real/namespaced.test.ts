@@ -14,7 +14,7 @@ import type { V1Deployment, V1Job } from '@kubernetes/client-node';
 import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtin } from '../../operator/runtime/resource.js';
-import { trainSmallBundle, type TrainedBundle } from '../../server/test-fixtures.js';
+import { trainSmallBundle, type TrainedBundle } from '../../testing/fixtures.js';
 import { createTestNamespace, eventually, useCluster } from '../../local-cluster/testing.js';
 import { Api, nerModel, nerModels, type NerModel } from '../e2e/operator-fixture.js';
 import { installOperator, kubectl, uninstallOperator } from '../../local-cluster/chart-install.js';

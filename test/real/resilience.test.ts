@@ -16,7 +16,7 @@ import { BatchV1Api, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NerDeploymentStatus } from '../../operator/api/nerdeployment.js';
 import { builtin } from '../../operator/runtime/resource.js';
-import { trainSmallBundle } from '../../server/test-fixtures.js';
+import { trainSmallBundle } from '../../testing/fixtures.js';
 import { PrometheusOutage } from '../../local-cluster/prometheus-outage.js';
 import { createTestNamespace, eventually, useCluster } from '../../local-cluster/testing.js';
 import {

@@ -15,7 +15,7 @@
 import { BatchV1Api, type KubernetesObject } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtin } from '../../operator/runtime/resource.js';
-import { trainSmallBundle, type TrainedBundle } from '../../server/test-fixtures.js';
+import { trainSmallBundle, type TrainedBundle } from '../../testing/fixtures.js';
 import { createTestNamespace, eventually, useCluster } from '../../local-cluster/testing.js';
 import {
   Api,

@@ -14,7 +14,7 @@ import { BatchV1Api, type V1Pod, type V1Service } from '@kubernetes/client-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labelMatchers, PrometheusClient } from '../../operator/prometheus/client.js';
 import { builtin } from '../../operator/runtime/resource.js';
-import { trainSmallBundle } from '../../server/test-fixtures.js';
+import { trainSmallBundle } from '../../testing/fixtures.js';
 import { createTestNamespace, eventually, useCluster } from '../../local-cluster/testing.js';
 import {
   Api,

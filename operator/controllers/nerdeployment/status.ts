@@ -20,9 +20,10 @@ import type { AnalysisDecision } from './analysis.js';
 import { decideReplicas, type RateMeasurement, type Recommendation } from './autoscale.js';
 import { deploymentName, desiredDeployment, desiredPdb, desiredService, trackServiceName } from './desired.js';
 import { canaryReplicas, stepRollout, type RolloutDecision } from './rollout.js';
+import { ServerMetric } from '../../../contracts/metrics.js';
 
-/** Counter the server increments per API request (server/metrics.ts MetricNames). */
-export const REQUESTS_METRIC = 'nerops_requests_total';
+/** Counter the server increments per API request (contracts/metrics.ts). */
+export const REQUESTS_METRIC = ServerMetric.requests;
 
 /** How often the request rate is re-read while autoscaling is on. */
 export const DEFAULT_METRICS_INTERVAL_MS = 10_000;

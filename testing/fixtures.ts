@@ -1,6 +1,7 @@
 /**
- * Fixtures for the inference-server integration tests: a real model bundle trained on synthetic notes
- * (a few seconds), a log capture, and small HTTP helpers. Nothing here stands in for the engine.
+ * Test fixtures shared by the server, CLI and trainer tests, the end-to-end tests and the benches: a real
+ * model bundle trained on synthetic notes (a few seconds), a log capture, Prometheus text parsing and small
+ * HTTP helpers. Nothing here stands in for the engine. Lives outside server/ because it trains with the trainer.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -9,11 +9,11 @@ import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import serve from '../cli/commands/serve.js';
-import { ServeEnv } from './env.js';
-import { postJson, trainSmallBundle, type TrainedBundle } from './test-fixtures.js';
+import serve from '../../cli/commands/serve.js';
+import { ServeEnv } from '../../contracts/serve.js';
+import { postJson, trainSmallBundle, type TrainedBundle } from '../../testing/fixtures.js';
 
-const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const cli = join(repo, 'dist', 'cli', 'ner-ops.js');
 
 function freePort(): Promise<number> {

@@ -27,7 +27,7 @@ const GOAL_DELTA: Record<string, number> = { behealthy: 0.1, 'ncbi-disease': 0.0
 /** Training budgets (seconds on one core) from the issue. */
 const BUDGET: Record<string, number> = { behealthy: 60, 'ncbi-disease': 300 };
 /**
- * The model each corpus is benchmarked with, the best measured on it (README, "NER engine"), and the seeds
+ * The model each corpus is benchmarked with, the best measured on it (docs/engine.md, "Recommended setup per corpus"), and the seeds
  * it is trained with. BeHealthy: wide & deep plus a linear member, with embeddings learned from unlabeled
  * text (the other corpora's training sentences and bc5cdr, never the evaluated dev set) with pretrained GloVe
  * vectors appended (bench/pretrained-vectors.ts), and the softmax-margin recall cost; five seeds, because

@@ -21,7 +21,7 @@ import { handleExtract, V1_EXTRACT, v1Router } from './routes/v1.js';
 import { handleInfer, v2Router } from './routes/v2.js';
 import { ShadowClient, type ShadowOptions } from './shadow.js';
 
-/** Tunables of the HTTP layer. Defaults are documented in the README ("Inference server API"). */
+/** Tunables of the HTTP layer. Defaults are documented in docs/server.md ("Configuration"). */
 export interface ServerOptions {
   /** Most documents per engine call. */
   maxBatchSize: number;

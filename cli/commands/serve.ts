@@ -1,6 +1,6 @@
 /**
  * `ner-ops serve`: the inference server of every NerDeployment pod. Flags win over environment variables
- * (which the operator sets on the pod), which win over defaults. See README "Inference server API".
+ * (which the operator sets on the pod), which win over defaults. See docs/server.md ("Configuration").
  */
 import { readFileSync } from 'node:fs';
 import { CliError, intFlag, numberFlag, parseCommandArgs, type Command } from '../command.js';

@@ -17,9 +17,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { availableParallelism, loadavg } from 'node:os';
 import autocannon from 'autocannon';
-import { readConll } from '../engine/conll.js';
-import { loadEngine } from '../engine/load.js';
-import { bundleDigest } from '../engine/bundle.js';
+import { readConll } from '../engine/corpus/conll.js';
+import { loadEngine } from '../engine/bundle/load.js';
+import { bundleDigest } from '../engine/bundle/bundle.js';
 import { trainBundle } from '../trainer/train.js';
 import { detokenize } from '../trainer/detokenize.js';
 

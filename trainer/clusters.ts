@@ -11,8 +11,8 @@
  *
  * Why hand-written: no maintained npm package does distributional word clustering; this is ~150 lines.
  */
-import { WordClusters } from '../engine/clusters.js';
-import { seededRandom } from './crf-sgd.js';
+import { WordClusters } from '../engine/features/clusters.js';
+import { seededRandom } from '../engine/seeded-random.js';
 import { normalizeCorpus } from './embeddings.js';
 
 export interface ClusterOptions {

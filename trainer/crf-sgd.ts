@@ -4,13 +4,20 @@
  * later epochs, which makes SGD's result as good as a batch optimiser's in a handful of epochs.
  *
  * Why hand-written: no maintained npm package trains a CRF, and the model must be exported as our own
- * ONNX graph anyway. The maths is the standard one; engine/crf.ts holds the inference half.
+ * ONNX graph anyway. The maths is the standard one; engine/decoding/crf.ts holds the inference half.
  *
  * Memory layout: weights are row-major [bucket][label]; row `pad` (= number of buckets) is the
  * padding row that unused feature slots point at, and it always stays zero.
  */
-import { constrainedTransitions, forwardBackward, bioConstraints, viterbi, type Transitions } from '../engine/crf.js';
+import {
+  constrainedTransitions,
+  forwardBackward,
+  bioConstraints,
+  viterbi,
+  type Transitions,
+} from '../engine/decoding/crf.js';
 import { DenseBranch, type DenseShape } from './dense.js';
+import { seededRandom } from '../engine/seeded-random.js';
 
 export interface EncodedSentence {
   /** n×slots feature ids. */
@@ -65,18 +72,6 @@ export interface CrfWeights {
   transitions: Transitions;
   /** The MLP branch whose outputs are added to the sparse emissions. */
   dense?: DenseBranch;
-}
-
-/** mulberry32: a tiny deterministic PRNG so the same seed gives the same bundle. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function trainCrfSgd(data: readonly EncodedSentence[], opts: SgdOptions): CrfWeights {

@@ -14,7 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { normalizeToken } from '../engine/features.js';
+import { normalizeToken } from '../engine/features/normalize.js';
 import type { WordEmbeddings } from './embeddings.js';
 import { assertReadable } from './input-files.js';
 
@@ -36,7 +36,7 @@ export const assertVectorsReadable = (file: string) =>
 
 /**
  * Read the vectors of the words `wanted` accepts, keyed by the runtime's normalised word form
- * (engine/features.ts `normalizeToken`: lower case, digits as 0). When several words of the file share a
+ * (engine/features/normalize.ts `normalizeToken`: lower case, digits as 0). When several words of the file share a
  * normalised form ("Cancer", "cancer"), the first wins: these files list words from most to least frequent.
  * Every kept row is scaled to unit length, like the learned vectors, so neither source dominates the MLP.
  * Errors name the file and line. A file none of whose words are wanted is refused: it is the wrong file.

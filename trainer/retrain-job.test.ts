@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha256, verifyBundle } from '../engine/bundle.js';
-import { formatConll } from '../engine/conll.js';
+import { sha256, verifyBundle } from '../engine/bundle/bundle.js';
+import { formatConll } from '../engine/corpus/conll.js';
 import { trainSmallBundle, type TrainedBundle } from '../server/test-fixtures.js';
 import { generateNotes, writeConll } from './synthetic.js';
 import {

@@ -16,12 +16,12 @@
 import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConllError, formatConll, readConll, type LabeledSentence } from '../engine/conll.js';
-import { sha256, verifyBundle, type Manifest, type VerifiedBundle } from '../engine/bundle.js';
-import { LEXICON_FILE, Lexicon } from '../engine/lexicon.js';
-import { engineFor, loadEngine } from '../engine/load.js';
+import { ConllError, formatConll, readConll, type LabeledSentence } from '../engine/corpus/conll.js';
+import { sha256, verifyBundle, type Manifest, type VerifiedBundle } from '../engine/bundle/bundle.js';
+import { LEXICON_FILE, Lexicon } from '../engine/features/lexicon.js';
+import { engineFor, loadEngine } from '../engine/bundle/load.js';
 import type { EvaluationReport, NerEngine } from '../engine/types.js';
-import { downloadFile, materializeBundle } from '../server/model-source.js';
+import { downloadFile, materializeBundle } from '../engine/bundle/model-source.js';
 import { RetrainingEnv } from '../operator/api/driftpolicy-constants.js';
 import type { RetrainResult } from '../operator/controllers/driftpolicy/retrain-result.js';
 import { evaluateEngine } from './evaluate.js';

@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyBundle } from '../engine/bundle.js';
+import { verifyBundle } from '../engine/bundle/bundle.js';
 import { generateNotes, writeConll } from './synthetic.js';
 import { trainBundle } from './train.js';
 

@@ -5,10 +5,10 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { DOCUMENT_START, documentsOf, labelSetOf, readConll, type LabeledSentence } from '../engine/conll.js';
-import { shortFormReuses, type ShortFormMeaning } from '../engine/abbreviations.js';
-import { bioToBioes, bioesLabelSet, bioesToBio } from '../engine/bio.js';
-import { GAZETTEER_FILE, Gazetteer } from '../engine/gazetteer.js';
+import { DOCUMENT_START, documentsOf, labelSetOf, readConll, type LabeledSentence } from '../engine/corpus/conll.js';
+import { shortFormReuses, type ShortFormMeaning } from '../engine/features/abbreviations.js';
+import { bioToBioes, bioesLabelSet, bioesToBio } from '../engine/decoding/bio.js';
+import { GAZETTEER_FILE, Gazetteer } from '../engine/features/gazetteer.js';
 import {
   LEXICON_FILE,
   LEXICON_MAX_TOKENS,
@@ -18,20 +18,25 @@ import {
   parseLexicon,
   readLexiconSource,
   type LexiconEntry,
-} from '../engine/lexicon.js';
-import { WordClusters } from '../engine/clusters.js';
+} from '../engine/features/lexicon.js';
+import { WordClusters } from '../engine/features/clusters.js';
 import {
   DEFAULT_FEATURE_CONFIG,
   featureVersionOf,
   featurizeSentence,
-  normalizeToken,
   slotsPerToken,
   type FeatureConfig,
   type FeatureLookups,
-} from '../engine/features.js';
-import { MANIFEST_FORMAT_VERSION, canonicalJson, sha256, writeBundle, type Manifest } from '../engine/bundle.js';
-import { crfEmissionModel } from '../engine/onnx-model.js';
-import { EMBEDDING_VOCAB_FILE, EmbeddingVocabulary, SPECIAL_COLUMNS, embeddingTable } from '../engine/dense.js';
+} from '../engine/features/features.js';
+import { normalizeToken } from '../engine/features/normalize.js';
+import { MANIFEST_FORMAT_VERSION, canonicalJson, sha256, writeBundle, type Manifest } from '../engine/bundle/bundle.js';
+import { crfEmissionModel } from '../engine/runtimes/onnx-model.js';
+import {
+  EMBEDDING_VOCAB_FILE,
+  EmbeddingVocabulary,
+  SPECIAL_COLUMNS,
+  embeddingTable,
+} from '../engine/features/embedding-vocabulary.js';
 import { DenseBranch } from './dense.js';
 import { DEFAULT_EMBEDDING_OPTIONS, learnEmbeddings, type WordEmbeddings } from './embeddings.js';
 import { assertReadable } from './input-files.js';
@@ -41,9 +46,9 @@ import {
   readPretrainedVectors,
   type PretrainedVectors,
 } from './pretrained-vectors.js';
-import { loadEngine } from '../engine/load.js';
-import { computeProfile } from '../engine/profile.js';
-import { corpusKeepsHyphens } from '../engine/tokenize.js';
+import { loadEngine } from '../engine/bundle/load.js';
+import { computeProfile } from '../engine/bundle/profile.js';
+import { corpusKeepsHyphens } from '../engine/features/tokenize.js';
 import type { EvaluationReport } from '../engine/types.js';
 import { decodeWithWeights, trainCrfSgd, type CrfWeights, type EncodedSentence } from './crf-sgd.js';
 import { evaluateEngine, evaluateSequences } from './evaluate.js';

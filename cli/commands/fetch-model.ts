@@ -8,7 +8,7 @@ import { cp, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CliError, parseCommandArgs, type Command } from '../command.js';
-import { materializeBundle, ModelSourceError } from '../../server/model-source.js';
+import { materializeBundle, ModelSourceError } from '../../engine/bundle/model-source.js';
 
 const HELP = `usage: ner-ops fetch-model URI --digest SHA256 --to DIR [options]
 
@@ -54,7 +54,7 @@ const fetchModel: Command = async (argv) => {
   const timeoutMs = v['timeout-ms'] === undefined ? 60_000 : Number(v['timeout-ms']);
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1)
     throw new CliError('fetch-model: --timeout-ms must be a positive integer');
-  const { verifyBundle } = await import('../../engine/bundle.js');
+  const { verifyBundle } = await import('../../engine/bundle/bundle.js');
 
   // Already installed (init container restarted)? Verify what is there rather than trusting it.
   if ((await isDir(to)) && (await readdir(to)).length > 0) {

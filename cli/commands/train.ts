@@ -1,6 +1,6 @@
 import { CliError, intFlag, numberFlag, parseCommandArgs, type Command } from '../command.js';
-import { ConllError } from '../../engine/conll.js';
-import { LexiconError } from '../../engine/lexicon.js';
+import { ConllError } from '../../engine/corpus/conll.js';
+import { LexiconError } from '../../engine/features/lexicon.js';
 import { PretrainedVectorsError } from '../../trainer/pretrained-vectors.js';
 import {
   DEFAULT_C2,

@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { trainSmallBundle, type TrainedBundle } from '../../server/test-fixtures.js';
 import { generateNotes, writeConll } from '../../trainer/synthetic.js';
-import { writeBundle, verifyBundle } from '../../engine/bundle.js';
+import { writeBundle, verifyBundle } from '../../engine/bundle/bundle.js';
 import {
   decodeValidationResult,
   TERMINATION_MESSAGE_LIMIT,

@@ -6,8 +6,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BundleVerificationError, verifyBundle } from '../../engine/bundle.js';
-import { loadEngine } from '../../engine/load.js';
+import { BundleVerificationError, verifyBundle } from '../../engine/bundle/bundle.js';
+import { loadEngine } from '../../engine/bundle/load.js';
 import { generateNotes, writeConll } from '../../trainer/synthetic.js';
 import { trainBundle, type TrainOptions } from '../../trainer/train.js';
 

@@ -14,9 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha256, verifyBundle } from '../../engine/bundle.js';
-import { formatConll, type LabeledSentence } from '../../engine/conll.js';
-import { seededRandom } from '../../trainer/crf-sgd.js';
+import { sha256, verifyBundle } from '../../engine/bundle/bundle.js';
+import { formatConll, type LabeledSentence } from '../../engine/corpus/conll.js';
+import { seededRandom } from '../../engine/seeded-random.js';
 import { trainBundle, type TrainOptions } from '../../trainer/train.js';
 import { TEMPLATES, bundleF1, madeUpCorpus } from './made-up-corpus.js';
 

@@ -30,6 +30,7 @@ COPY scripts/npm-ci-checked.sh /usr/local/lib/nerops-build/
 RUN sh /usr/local/lib/nerops-build/npm-ci-checked.sh \
  && test -x node_modules/.bin/tsc
 COPY tsconfig.json tsconfig.build.json ./
+COPY contracts ./contracts
 COPY cli ./cli
 COPY engine ./engine
 COPY trainer ./trainer
@@ -64,6 +65,7 @@ RUN rm -rf /usr/local/lib/node_modules /usr/local/bin/npm /usr/local/bin/npx /us
            /usr/local/bin/yarn /usr/local/bin/yarnpkg /opt/yarn-* /root/.npm /tmp/*
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/package.json ./package.json
+COPY --from=build /src/dist/contracts ./dist/contracts
 COPY --from=build /src/dist/cli ./dist/cli
 COPY --from=build /src/dist/engine ./dist/engine
 COPY --from=build /src/dist/trainer ./dist/trainer

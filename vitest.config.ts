@@ -25,7 +25,7 @@ export default defineConfig({
           name: 'unit',
           // Unit tests sit next to the code; integration and e2e tests live under test/.
           include: [
-            '{cli,engine,trainer,server,operator,local-cluster,bench,scripts}/**/*.test.ts',
+            '{contracts,cli,engine,trainer,server,operator,local-cluster,bench,scripts}/**/*.test.ts',
             'test/**/*.test.ts',
           ],
           exclude: ['**/node_modules/**', 'dist/**', ...clusterTests, ...realTests],

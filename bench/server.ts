@@ -20,6 +20,7 @@ import autocannon from 'autocannon';
 import { readConll } from '../engine/corpus/conll.js';
 import { loadEngine } from '../engine/bundle/load.js';
 import { bundleDigest } from '../engine/bundle/bundle.js';
+import { MANIFEST_FILE } from '../contracts/bundle-manifest.js';
 import { trainBundle } from '../trainer/train.js';
 import { detokenize } from '../trainer/detokenize.js';
 
@@ -57,7 +58,7 @@ function freePort(): Promise<number> {
 async function ensureBundle(): Promise<string> {
   if (args.bundle) return args.bundle;
   const outDir = join(root, '.cache', 'bench', 'behealthy-bundle');
-  if (existsSync(join(outDir, 'ner-model.json'))) return outDir;
+  if (existsSync(join(outDir, MANIFEST_FILE))) return outDir;
   await mkdir(outDir, { recursive: true });
   const t0 = performance.now();
   await trainBundle({

@@ -17,7 +17,8 @@ import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promi
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConllError, formatConll, readConll, type LabeledSentence } from '../engine/corpus/conll.js';
-import { sha256, verifyBundle, type Manifest, type VerifiedBundle } from '../engine/bundle/bundle.js';
+import { sha256, verifyBundle, type VerifiedBundle } from '../engine/bundle/bundle.js';
+import { MANIFEST_FILE, type Manifest } from '../contracts/bundle-manifest.js';
 import { LEXICON_FILE, Lexicon } from '../engine/features/lexicon.js';
 import { engineFor, loadEngine } from '../engine/bundle/load.js';
 import type { EvaluationReport, NerEngine } from '../engine/types.js';
@@ -378,7 +379,7 @@ export async function runRetrain(contract: RetrainContract, options: RetrainOpti
     );
 
     if (await isNonEmptyDir(outputPath)) {
-      const existing = await readFile(join(outputPath, 'ner-model.json')).catch(() => undefined);
+      const existing = await readFile(join(outputPath, MANIFEST_FILE)).catch(() => undefined);
       if (!existing || sha256(existing) !== trained.digest)
         throw new RetrainError(
           'OutputUnavailable',

@@ -29,7 +29,8 @@ import {
   type FeatureLookups,
 } from '../engine/features/features.js';
 import { normalizeToken } from '../engine/features/normalize.js';
-import { MANIFEST_FORMAT_VERSION, canonicalJson, sha256, writeBundle, type Manifest } from '../engine/bundle/bundle.js';
+import { canonicalJson, sha256, writeBundle } from '../engine/bundle/bundle.js';
+import { MANIFEST_FORMAT_VERSION, type Manifest } from '../contracts/bundle-manifest.js';
 import { crfEmissionModel } from '../engine/runtimes/onnx-model.js';
 import {
   EMBEDDING_VOCAB_FILE,

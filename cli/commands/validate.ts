@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { CliError, parseCommandArgs, type Command } from '../command.js';
 import { materializeBundle, ModelSourceError } from '../../engine/bundle/model-source.js';
+import { MANIFEST_FILE } from '../../contracts/bundle-manifest.js';
 import {
   encodeValidationResult,
   r4,
@@ -141,7 +142,7 @@ async function materializeDataset(uri: string, timeoutMs: number): Promise<{ pat
 }
 
 async function bundleSize(dir: string, files: Map<string, Buffer>): Promise<number> {
-  let size = (await stat(join(dir, 'ner-model.json'))).size;
+  let size = (await stat(join(dir, MANIFEST_FILE))).size;
   for (const data of files.values()) size += data.length;
   return size;
 }

@@ -20,9 +20,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, normalize, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
+import { MANIFEST_FILE } from '../../contracts/bundle-manifest.js';
 import { extractTar } from './tar.js';
-
-export const MANIFEST_FILE = 'ner-model.json';
 
 export interface ModelSourceOptions {
   /** Expected bundle digest (sha256 hex of the manifest); checked early for HTTP directory sources. */

@@ -62,12 +62,9 @@ async function ensureBundle(): Promise<string> {
   await mkdir(outDir, { recursive: true });
   const t0 = performance.now();
   await trainBundle({
-    trainFile: join(args.data, 'train.conll'),
-    devFile: join(args.data, 'dev.conll'),
-    outDir,
-    seed: 1,
-    name: 'behealthy',
-    version: 'bench',
+    corpus: { trainFile: join(args.data, 'train.conll'), devFile: join(args.data, 'dev.conll') },
+    members: { seed: 1 },
+    export: { outDir, name: 'behealthy', version: 'bench' },
   });
   console.log(`trained BeHealthy bundle in ${((performance.now() - t0) / 1000).toFixed(1)} s -> ${outDir}`);
   return outDir;

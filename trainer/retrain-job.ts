@@ -26,7 +26,17 @@ import { downloadFile, materializeBundle } from '../engine/bundle/model-source.j
 import { RetrainingEnv } from '../operator/api/driftpolicy-constants.js';
 import type { RetrainResult } from '../operator/controllers/driftpolicy/retrain-result.js';
 import { evaluateEngine } from './evaluate.js';
-import { trainBundle, type TrainOptions } from './train.js';
+import type { CorpusOptions } from './stages/corpus.js';
+import type { FeatureSpaceOptions } from './stages/feature-space.js';
+import type { MemberOptions } from './stages/members.js';
+import { trainBundle } from './train.js';
+
+/** The stages' options a retrained model takes from its base bundle. */
+export interface InheritedTrainOptions {
+  corpus?: Pick<CorpusOptions, 'tagScheme'>;
+  features?: FeatureSpaceOptions;
+  members?: MemberOptions;
+}
 
 /**
  * The training choices a retrained model inherits from its base bundle, so a drift-triggered retrain
@@ -36,21 +46,26 @@ import { trainBundle, type TrainOptions } from './train.js';
  * gazetteer must not turn it off for the linear model that replaces it). A token-classification base
  * inherits nothing.
  */
-export function inheritedTrainOptions(manifest: Pick<Manifest, 'crf' | 'training'>): Partial<TrainOptions> {
+export function inheritedTrainOptions(manifest: Pick<Manifest, 'crf' | 'training'>): InheritedTrainOptions {
   const features = manifest.crf?.features;
   if (!features) return {};
   const training = manifest.training ?? {};
-  const out: Partial<TrainOptions> = { bucketBits: features.bucketBits };
-  if (features.subwords) out.subwords = true;
+  const out: Required<Pick<InheritedTrainOptions, 'features'>> & InheritedTrainOptions = {
+    features: { bucketBits: features.bucketBits },
+  };
+  if (features.subwords) out.features.subwords = true;
   if (features.abbreviations) {
-    out.abbreviations = true;
+    out.features.abbreviations = true;
     // A base without short-form reuse (feature version 3) is replaced by one without it.
-    out.shortFormContext = features.shortFormContext ?? false;
+    out.features.shortFormContext = features.shortFormContext ?? false;
   }
-  if (training['tagScheme'] === 'bio' || training['tagScheme'] === 'bioes') out.tagScheme = training['tagScheme'];
-  if (typeof training['c2'] === 'number' && training['c2'] >= 0) out.c2 = training['c2'];
+  if (training['tagScheme'] === 'bio' || training['tagScheme'] === 'bioes')
+    out.corpus = { tagScheme: training['tagScheme'] };
+  const members: MemberOptions = {};
+  if (typeof training['c2'] === 'number' && training['c2'] >= 0) members.c2 = training['c2'];
   if (typeof training['missedEntityCost'] === 'number' && training['missedEntityCost'] >= 0)
-    out.missedEntityCost = training['missedEntityCost'];
+    members.missedEntityCost = training['missedEntityCost'];
+  if (Object.keys(members).length > 0) out.members = members;
   return out;
 }
 
@@ -278,7 +293,7 @@ export async function runRetrain(contract: RetrainContract, options: RetrainOpti
   await mkdir(options.workDir, { recursive: true });
   let base: NerEngine | undefined;
   let fresh: NerEngine | undefined;
-  let inherited: Partial<TrainOptions> = {};
+  let inherited: InheritedTrainOptions = {};
   let lexicon: { text: string; phrases: number } | undefined;
   try {
     // 1. Base model: fetched and verified before anything else (its label set validates the dataset).
@@ -313,7 +328,7 @@ export async function runRetrain(contract: RetrainContract, options: RetrainOpti
       `base model ${base.info.name} ${base.info.version} (${base.info.digest.slice(0, 12)}), entity types ${base.info.entityTypes.join(', ')}`,
     );
     log(
-      `training options inherited from the base model: ${JSON.stringify(inherited)}${lexicon ? `, and its lexicon of ${lexicon.phrases} phrases` : ''}`,
+      `training options inherited from the base model: ${JSON.stringify({ ...inherited.features, ...inherited.corpus, ...inherited.members })}${lexicon ? `, and its lexicon of ${lexicon.phrases} phrases` : ''}`,
     );
 
     // 2. Dataset: format and label set, before any training.
@@ -357,15 +372,14 @@ export async function runRetrain(contract: RetrainContract, options: RetrainOpti
     let trained;
     try {
       trained = await trainBundle({
-        ...inherited,
-        ...(lexicon ? { lexiconText: lexicon.text } : {}),
-        trainFile,
-        devFile,
-        outDir: bundleDir,
-        seed: options.seed ?? 1,
-        ...(options.epochs ? { epochs: options.epochs } : {}),
-        name: base.info.name,
-        version: contract.runId,
+        corpus: { ...inherited.corpus, trainFile, devFile },
+        features: { ...inherited.features, ...(lexicon ? { lexiconText: lexicon.text } : {}) },
+        members: {
+          ...inherited.members,
+          seed: options.seed ?? 1,
+          ...(options.epochs ? { epochs: options.epochs } : {}),
+        },
+        export: { outDir: bundleDir, name: base.info.name, version: contract.runId },
         log,
       });
     } catch (err) {

@@ -39,15 +39,10 @@ afterAll(async () => {
 describe('trained bundle digests', () => {
   it('a linear CRF with subwords, abbreviations, short-form reuse and a lexicon', async () => {
     const r = await trainBundle({
-      trainFile: join(dir, 'train.conll'),
-      devFile: join(dir, 'dev.conll'),
-      outDir: join(dir, 'linear'),
-      lexiconFiles: [join(dir, 'lexicon.tsv')],
-      subwords: true,
-      abbreviations: true,
-      epochs: 3,
-      seed: 4,
-      name: 'linear',
+      corpus: { trainFile: join(dir, 'train.conll'), devFile: join(dir, 'dev.conll') },
+      features: { lexiconFiles: [join(dir, 'lexicon.tsv')], subwords: true, abbreviations: true },
+      members: { epochs: 3, seed: 4 },
+      export: { outDir: join(dir, 'linear'), name: 'linear' },
     });
     const { manifest } = await verifyBundle(r.outDir);
     expect(manifest.crf?.features).toMatchObject({
@@ -62,19 +57,17 @@ describe('trained bundle digests', () => {
 
   it('wide & deep beside a linear member, with learned clusters and pretrained vectors', async () => {
     const r = await trainBundle({
-      trainFile: join(dir, 'train.conll'),
-      devFile: join(dir, 'dev.conll'),
-      unlabeledFiles: [join(dir, 'unlabeled.txt')],
-      pretrainedVectorsFile: join(dir, 'vectors.txt'),
-      learnClusters: true,
-      outDir: join(dir, 'dense'),
-      epochs: 2,
-      linearEpochs: 2,
-      ensemble: 2,
-      hidden: 4,
-      embeddingDim: 8,
-      seed: 6,
-      name: 'dense',
+      corpus: {
+        trainFile: join(dir, 'train.conll'),
+        devFile: join(dir, 'dev.conll'),
+        unlabeledFiles: [join(dir, 'unlabeled.txt')],
+      },
+      features: {
+        learnClusters: true,
+        dense: { pretrainedVectorsFile: join(dir, 'vectors.txt'), embeddingDim: 8 },
+      },
+      members: { epochs: 2, linearEpochs: 2, ensemble: 2, mlp: { hidden: 4 }, seed: 6 },
+      export: { outDir: join(dir, 'dense'), name: 'dense' },
     });
     const { manifest } = await verifyBundle(r.outDir);
     expect(manifest.crf?.features.clusters).toBe(true);
@@ -84,13 +77,10 @@ describe('trained bundle digests', () => {
 
   it('a BIO linear CRF without a dev file or gazetteer', async () => {
     const r = await trainBundle({
-      trainFile: join(dir, 'train.conll'),
-      outDir: join(dir, 'bio'),
-      tagScheme: 'bio',
-      gazetteer: false,
-      epochs: 2,
-      seed: 8,
-      version: '2.0.0',
+      corpus: { trainFile: join(dir, 'train.conll'), tagScheme: 'bio' },
+      features: { gazetteer: false },
+      members: { epochs: 2, seed: 8 },
+      export: { outDir: join(dir, 'bio'), version: '2.0.0' },
     });
     expect(r.digest).toBe('ceaadfd2329bcf480818d794fb994e64c6ede48d1f876fbe173401ce48de5f9a');
   });

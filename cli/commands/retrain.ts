@@ -15,7 +15,7 @@ import {
   RETRAIN_EXIT,
   type RetrainResult,
 } from '../../operator/controllers/driftpolicy/retrain-result.js';
-import { DEFAULT_EPOCHS } from '../../trainer/train.js';
+import { DEFAULT_EPOCHS } from '../../trainer/defaults.js';
 import { ServeEnv } from '../../server/env.js';
 
 const HELP = `usage: ner-ops retrain [options]

@@ -29,13 +29,9 @@ beforeAll(async () => {
   await writeConll(join(dir, 'dev.conll'), generateNotes({ count: 150, seed: 12 }));
   bundle = join(dir, 'model');
   await trainBundle({
-    trainFile: join(dir, 'train.conll'),
-    devFile: join(dir, 'dev.conll'),
-    outDir: bundle,
-    epochs: 5,
-    seed: 3,
-    name: 'synthetic',
-    version: '1.0.0',
+    corpus: { trainFile: join(dir, 'train.conll'), devFile: join(dir, 'dev.conll') },
+    members: { epochs: 5, seed: 3 },
+    export: { outDir: bundle, name: 'synthetic', version: '1.0.0' },
   });
   engine = await loadEngine(bundle);
 });
@@ -111,22 +107,15 @@ describe('a trained crf bundle', () => {
   it('is deterministic: same data and seed give the same digest', async () => {
     const again = join(dir, 'again');
     const result = await trainBundle({
-      trainFile: join(dir, 'train.conll'),
-      devFile: join(dir, 'dev.conll'),
-      outDir: again,
-      epochs: 5,
-      seed: 3,
-      name: 'synthetic',
-      version: '1.0.0',
+      corpus: { trainFile: join(dir, 'train.conll'), devFile: join(dir, 'dev.conll') },
+      members: { epochs: 5, seed: 3 },
+      export: { outDir: again, name: 'synthetic', version: '1.0.0' },
     });
     expect(result.digest).toBe(await bundleDigest(bundle));
     const other = await trainBundle({
-      trainFile: join(dir, 'train.conll'),
-      outDir: join(dir, 'other'),
-      epochs: 5,
-      seed: 4,
-      name: 'synthetic',
-      version: '1.0.0',
+      corpus: { trainFile: join(dir, 'train.conll') },
+      members: { epochs: 5, seed: 4 },
+      export: { outDir: join(dir, 'other'), name: 'synthetic', version: '1.0.0' },
     });
     expect(other.digest).not.toBe(result.digest);
   });

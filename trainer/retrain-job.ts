@@ -286,6 +286,105 @@ async function downloadDataset(
     : { path: join(dest, 'dataset.conll'), local: join(dest, 'dataset.conll'), remote: uri };
 }
 
+/** The base model's runtime, and what a retrained model inherits from it. */
+interface BaseModel {
+  engine: NerEngine;
+  inherited: InheritedTrainOptions;
+  lexicon: { text: string; phrases: number } | undefined;
+}
+
+/** Step 1: the base model, fetched and verified before anything else (its label set validates the dataset). */
+async function loadBaseModel(contract: RetrainContract, options: RetrainOptions, pvcRoot: string): Promise<BaseModel> {
+  const baseSource = /^https?:\/\//i.test(contract.baseModelUri)
+    ? contract.baseModelUri
+    : localPath(contract.baseModelUri, pvcRoot);
+  if (!baseSource)
+    throw new RetrainError(
+      'BaseModelUnavailable',
+      `unsupported base model URI scheme: ${contract.baseModelUri.split(':')[0]}`,
+    );
+  try {
+    const { dir } = await materializeBundle(baseSource, {
+      digest: contract.baseModelDigest,
+      workDir: join(options.workDir, 'base'),
+      tokenFile: options.modelTokenFile,
+      caFile: options.modelCaFile,
+    });
+    // Verified once: the engine and the inherited training choices come from the same bytes.
+    const verified = await verifyBundle(dir, contract.baseModelDigest);
+    const inherited = inheritedTrainOptions(verified.manifest);
+    const lexicon = inheritedLexicon(verified);
+    return { engine: await engineFor(verified), inherited, lexicon };
+  } catch (err) {
+    throw new RetrainError(
+      'BaseModelUnavailable',
+      `base model ${contract.baseModelUri}: ${(err as Error).message.slice(0, 300)}`,
+      { cause: err },
+    );
+  }
+}
+
+/** The dataset, split and written where the trainer reads it. */
+interface PreparedDataset {
+  trainFile: string;
+  devFile: string;
+  train: LabeledSentence[];
+  dev: LabeledSentence[];
+  digest: string;
+}
+
+/** Step 2: the dataset, its format and label set checked before any training. */
+async function prepareDataset(
+  contract: RetrainContract,
+  options: RetrainOptions,
+  pvcRoot: string,
+  entityTypes: readonly string[],
+): Promise<PreparedDataset> {
+  const sameOrigin =
+    /^https?:\/\//i.test(contract.baseModelUri) &&
+    /^https?:\/\//i.test(contract.datasetUri) &&
+    new URL(contract.baseModelUri).origin === new URL(contract.datasetUri).origin;
+  const datasetAccess = { caFile: options.modelCaFile, ...(sameOrigin ? { tokenFile: options.modelTokenFile } : {}) };
+  const remote = /^https?:\/\//i.test(contract.datasetUri)
+    ? await downloadDataset(contract.datasetUri, join(options.workDir, 'dataset'), datasetAccess)
+    : undefined;
+  const datasetPath = remote ? remote.path : localPath(contract.datasetUri, pvcRoot);
+  if (!datasetPath)
+    throw new RetrainError('InvalidDataset', `unsupported dataset URI scheme: ${contract.datasetUri.split(':')[0]}`);
+  let dataset: { train: LabeledSentence[]; dev: LabeledSentence[]; digest: string };
+  try {
+    dataset = await readLabeledDataset(datasetPath, entityTypes);
+  } catch (err) {
+    if (remote && err instanceof RetrainError) err.message = err.message.split(remote.local).join(remote.remote);
+    throw err;
+  }
+  const trainFile = join(options.workDir, 'train.conll');
+  const devFile = join(options.workDir, 'dev.conll');
+  await writeFile(trainFile, formatConll(dataset.train));
+  await writeFile(devFile, formatConll(dataset.dev));
+  return { trainFile, devFile, ...dataset };
+}
+
+/** Step 5: the bundle copied to the output location, unless it already holds this very bundle (a retried pod). */
+async function publishBundle(bundleDir: string, outputPath: string, digest: string, outputUri: string): Promise<void> {
+  if (await isNonEmptyDir(outputPath)) {
+    const existing = await readFile(join(outputPath, MANIFEST_FILE)).catch(() => undefined);
+    if (!existing || sha256(existing) !== digest)
+      throw new RetrainError('OutputUnavailable', `${outputUri} already holds other files; refusing to overwrite`);
+    return;
+  }
+  try {
+    await mkdir(outputPath, { recursive: true });
+    await cp(bundleDir, outputPath, { recursive: true });
+  } catch (err) {
+    throw new RetrainError(
+      'OutputUnavailable',
+      `cannot write the bundle to ${outputUri}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      { cause: err },
+    );
+  }
+}
+
 /** Run one retraining; throws {@link RetrainError} for classified failures. */
 export async function runRetrain(contract: RetrainContract, options: RetrainOptions): Promise<RetrainResult> {
   const log = options.log ?? (() => {});
@@ -293,37 +392,10 @@ export async function runRetrain(contract: RetrainContract, options: RetrainOpti
   await mkdir(options.workDir, { recursive: true });
   let base: NerEngine | undefined;
   let fresh: NerEngine | undefined;
-  let inherited: InheritedTrainOptions = {};
-  let lexicon: { text: string; phrases: number } | undefined;
   try {
-    // 1. Base model: fetched and verified before anything else (its label set validates the dataset).
-    const baseSource = /^https?:\/\//i.test(contract.baseModelUri)
-      ? contract.baseModelUri
-      : localPath(contract.baseModelUri, pvcRoot);
-    if (!baseSource)
-      throw new RetrainError(
-        'BaseModelUnavailable',
-        `unsupported base model URI scheme: ${contract.baseModelUri.split(':')[0]}`,
-      );
-    try {
-      const { dir } = await materializeBundle(baseSource, {
-        digest: contract.baseModelDigest,
-        workDir: join(options.workDir, 'base'),
-        tokenFile: options.modelTokenFile,
-        caFile: options.modelCaFile,
-      });
-      // Verified once: the engine and the inherited training choices come from the same bytes.
-      const verified = await verifyBundle(dir, contract.baseModelDigest);
-      base = await engineFor(verified);
-      inherited = inheritedTrainOptions(verified.manifest);
-      lexicon = inheritedLexicon(verified);
-    } catch (err) {
-      throw new RetrainError(
-        'BaseModelUnavailable',
-        `base model ${contract.baseModelUri}: ${(err as Error).message.slice(0, 300)}`,
-        { cause: err },
-      );
-    }
+    const baseModel = await loadBaseModel(contract, options, pvcRoot);
+    const { inherited, lexicon } = baseModel;
+    base = baseModel.engine;
     log(
       `base model ${base.info.name} ${base.info.version} (${base.info.digest.slice(0, 12)}), entity types ${base.info.entityTypes.join(', ')}`,
     );
@@ -331,30 +403,8 @@ export async function runRetrain(contract: RetrainContract, options: RetrainOpti
       `training options inherited from the base model: ${JSON.stringify({ ...inherited.features, ...inherited.corpus, ...inherited.members })}${lexicon ? `, and its lexicon of ${lexicon.phrases} phrases` : ''}`,
     );
 
-    // 2. Dataset: format and label set, before any training.
-    const sameOrigin =
-      /^https?:\/\//i.test(contract.baseModelUri) &&
-      /^https?:\/\//i.test(contract.datasetUri) &&
-      new URL(contract.baseModelUri).origin === new URL(contract.datasetUri).origin;
-    const datasetAccess = { caFile: options.modelCaFile, ...(sameOrigin ? { tokenFile: options.modelTokenFile } : {}) };
-    const remote = /^https?:\/\//i.test(contract.datasetUri)
-      ? await downloadDataset(contract.datasetUri, join(options.workDir, 'dataset'), datasetAccess)
-      : undefined;
-    const datasetPath = remote ? remote.path : localPath(contract.datasetUri, pvcRoot);
-    if (!datasetPath)
-      throw new RetrainError('InvalidDataset', `unsupported dataset URI scheme: ${contract.datasetUri.split(':')[0]}`);
-    let dataset: { train: LabeledSentence[]; dev: LabeledSentence[]; digest: string };
-    try {
-      dataset = await readLabeledDataset(datasetPath, base.info.entityTypes);
-    } catch (err) {
-      if (remote && err instanceof RetrainError) err.message = err.message.split(remote.local).join(remote.remote);
-      throw err;
-    }
-    const { train: trainSentences, dev: devSentences, digest: datasetDigest } = dataset;
-    const trainFile = join(options.workDir, 'train.conll');
-    const devFile = join(options.workDir, 'dev.conll');
-    await writeFile(trainFile, formatConll(trainSentences));
-    await writeFile(devFile, formatConll(devSentences));
+    const dataset = await prepareDataset(contract, options, pvcRoot, base.info.entityTypes);
+    const { trainFile, devFile, train: trainSentences, dev: devSentences, digest: datasetDigest } = dataset;
     log(
       `dataset ${datasetDigest.slice(0, 12)}: ${trainSentences.length} training and ${devSentences.length} held-out sentences`,
     );
@@ -392,25 +442,7 @@ export async function runRetrain(contract: RetrainContract, options: RetrainOpti
       `held-out micro F1: new ${newReport.micro.f1.toFixed(4)}, base ${baseReport.micro.f1.toFixed(4)} (${devSentences.length} sentences)`,
     );
 
-    if (await isNonEmptyDir(outputPath)) {
-      const existing = await readFile(join(outputPath, MANIFEST_FILE)).catch(() => undefined);
-      if (!existing || sha256(existing) !== trained.digest)
-        throw new RetrainError(
-          'OutputUnavailable',
-          `${contract.outputUri} already holds other files; refusing to overwrite`,
-        );
-    } else {
-      try {
-        await mkdir(outputPath, { recursive: true });
-        await cp(bundleDir, outputPath, { recursive: true });
-      } catch (err) {
-        throw new RetrainError(
-          'OutputUnavailable',
-          `cannot write the bundle to ${contract.outputUri}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-          { cause: err },
-        );
-      }
-    }
+    await publishBundle(bundleDir, outputPath, trained.digest, contract.outputUri);
     const evaluationId = `${contract.runId}-${sha256(await readFile(devFile)).slice(0, 12)}`;
     return {
       resultVersion: 1,

@@ -90,20 +90,8 @@ export async function readPretrainedVectors(
     const word = fields.slice(0, fields.length - dim).join(' ');
     const key = normalizeToken(word);
     if (seen.has(key) || !wanted(key)) return;
-    const row = new Float32Array(dim);
-    let norm = 0;
-    for (let k = 0; k < dim; k++) {
-      const field = fields[fields.length - dim + k] as string;
-      const v = Number(field);
-      // Neither the word nor the field goes into the message: vectors trained on notes can hold patient names.
-      if (field === '' || !Number.isFinite(v))
-        throw new PretrainedVectorsError(`${file}:${lineNo}: value ${k + 1} of the word's vector is not a number`);
-      row[k] = v;
-      norm += v * v;
-    }
-    if (norm === 0) return; // an all-zero row says nothing; the word stays without a pretrained vector
-    const scale = 1 / Math.sqrt(norm);
-    for (let k = 0; k < dim; k++) row[k] = (row[k] as number) * scale;
+    const row = unitRow(fields, dim, `${file}:${lineNo}`);
+    if (!row) return; // an all-zero row says nothing; the word stays without a pretrained vector
     seen.add(key);
     words.push(key);
     rows.push(row);
@@ -136,6 +124,25 @@ export async function readPretrainedVectors(
   const vectors = new Float32Array(words.length * dim);
   rows.forEach((r, i) => vectors.set(r, i * dim));
   return { words, dim, vectors, sha256: hash.digest('hex'), fileWords };
+}
+
+/** The last `dim` fields of a line as a vector scaled to unit length; undefined for an all-zero one. */
+function unitRow(fields: readonly string[], dim: number, where: string): Float32Array | undefined {
+  const row = new Float32Array(dim);
+  let norm = 0;
+  for (let k = 0; k < dim; k++) {
+    const field = fields[fields.length - dim + k] as string;
+    const v = Number(field);
+    // Neither the word nor the field goes into the message: vectors trained on notes can hold patient names.
+    if (field === '' || !Number.isFinite(v))
+      throw new PretrainedVectorsError(`${where}: value ${k + 1} of the word's vector is not a number`);
+    row[k] = v;
+    norm += v * v;
+  }
+  if (norm === 0) return undefined;
+  const scale = 1 / Math.sqrt(norm);
+  for (let k = 0; k < dim; k++) row[k] = (row[k] as number) * scale;
+  return row;
 }
 
 /**

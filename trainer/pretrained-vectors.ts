@@ -2,11 +2,10 @@
  * Pretrained word vectors (GloVe, word2vec or fastText text format) for the dense branch, beside the
  * vectors `ner-ops train` learns from the unlabeled text.
  *
- * Why: the corpora we train on are small. BeHealthy has 40k labeled tokens, and the PPMI-SVD vectors in
- * trainer/embeddings.ts see well under a million tokens of unlabeled text, so 16 % of its dev entity tokens
- * have no learned vector at all (12 % with GloVe 6B), and rare words get poor ones. Vectors trained on
- * billions of tokens know that "tamoxifen" is like "cisplatin". Hospitals often have their own vectors
- * trained on their notes; this is how they bring them.
+ * Why: the corpora we train on are small, and the PPMI-SVD vectors in trainer/embeddings.ts see little
+ * unlabeled text, so many held-out entity tokens have no learned vector at all, and rare words get poor
+ * ones. Vectors trained on billions of tokens know that "tamoxifen" is like "cisplatin". Hospitals often
+ * have their own vectors trained on their notes; this is how they bring them.
  *
  * Why hand-written: the format is one line per word, "word v1 … vd", with an optional "count dim" header
  * (word2vec). No maintained npm package streams it with a filter, and the files are large (GloVe 6B 100-d

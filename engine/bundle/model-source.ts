@@ -1,5 +1,6 @@
 /**
- * Model sources: turn a `--model` URI into a local bundle directory.
+ * Model sources: turn a `--model` URI into a local bundle directory. Every process that loads a bundle
+ * fetches it here: the server, `ner-ops validate` and `fetch-model`, and the retraining Job.
  *
  * - a local directory, or `file:///path/to/dir`: used in place;
  * - a local `.tar` / `.tar.gz` / `.tgz` (path or `file://`): extracted into a work directory;

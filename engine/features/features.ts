@@ -81,7 +81,7 @@ export interface FeatureLookups {
   lexicon?: Lexicon | undefined;
 }
 
-// 2^18 buckets: measured no worse than 2^20 on BeHealthy dev (0.567 vs 0.558 F1) at a quarter of the model size.
+// 2^18 buckets: no worse than 2^20 on held-out data (docs/engine.md), at a quarter of the model size.
 export const DEFAULT_FEATURE_CONFIG: FeatureConfig = {
   featureVersion: FEATURE_VERSION,
   bucketBits: 18,

@@ -638,13 +638,9 @@ async function fullBench(): Promise<void> {
     await writeConll(trainFile, generateNotes({ count: 200, seed: 7 }));
     await writeConll(devFile, generateNotes({ count: 60, seed: 1007 }));
     const r = await trainBundle({
-      trainFile,
-      devFile,
-      outDir: join(work, 'bundle'),
-      seed: 7,
-      epochs: 3,
-      name: 'clinical',
-      version: '1.0.0',
+      corpus: { trainFile, devFile },
+      members: { seed: 7, epochs: 3 },
+      export: { outDir: join(work, 'bundle'), name: 'clinical', version: '1.0.0' },
     });
     return { uri: pathToFileURL(r.outDir).href, digest: r.digest };
   })();

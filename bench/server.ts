@@ -17,9 +17,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { availableParallelism, loadavg } from 'node:os';
 import autocannon from 'autocannon';
-import { readConll } from '../engine/conll.js';
-import { loadEngine } from '../engine/load.js';
-import { bundleDigest } from '../engine/bundle.js';
+import { readConll } from '../engine/corpus/conll.js';
+import { loadEngine } from '../engine/bundle/load.js';
+import { bundleDigest } from '../engine/bundle/bundle.js';
+import { MANIFEST_FILE } from '../contracts/bundle-manifest.js';
 import { trainBundle } from '../trainer/train.js';
 import { detokenize } from '../trainer/detokenize.js';
 import { ServerMetric } from '../contracts/metrics.js';
@@ -59,16 +60,13 @@ function freePort(): Promise<number> {
 async function ensureBundle(): Promise<string> {
   if (args.bundle) return args.bundle;
   const outDir = join(root, '.cache', 'bench', 'behealthy-bundle');
-  if (existsSync(join(outDir, 'ner-model.json'))) return outDir;
+  if (existsSync(join(outDir, MANIFEST_FILE))) return outDir;
   await mkdir(outDir, { recursive: true });
   const t0 = performance.now();
   await trainBundle({
-    trainFile: join(args.data, 'train.conll'),
-    devFile: join(args.data, 'dev.conll'),
-    outDir,
-    seed: 1,
-    name: 'behealthy',
-    version: 'bench',
+    corpus: { trainFile: join(args.data, 'train.conll'), devFile: join(args.data, 'dev.conll') },
+    members: { seed: 1 },
+    export: { outDir, name: 'behealthy', version: 'bench' },
   });
   console.log(`trained BeHealthy bundle in ${((performance.now() - t0) / 1000).toFixed(1)} s -> ${outDir}`);
   return outDir;

@@ -8,11 +8,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadEngine } from '../engine/load.js';
+import { loadEngine } from '../engine/bundle/load.js';
 import type { NerEngine } from '../engine/types.js';
 import { createApp, type ServerApp } from './app.js';
 import { captureLogger, trainSmallBundle, type TrainedBundle } from '../testing/fixtures.js';
-import { seededRandom } from '../trainer/crf-sgd.js';
+import { seededRandom } from '../engine/seeded-random.js';
 
 const CASES = 3000;
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
-import { loadEngine } from '../engine/load.js';
+import { loadEngine } from '../engine/bundle/load.js';
 import type { NerEngine } from '../engine/types.js';
 import { createApp, type AppDeps, type ServerApp } from './app.js';
 import { sha256Hex } from './auth.js';

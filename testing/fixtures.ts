@@ -26,7 +26,8 @@ export async function trainSmallBundle(
     count?: number;
     name?: string;
     version?: string;
-    train?: Partial<TrainOptions>;
+    /** Feature and member options beyond the fixture's. */
+    train?: Pick<TrainOptions, 'features' | 'members'>;
   } = {},
 ): Promise<TrainedBundle> {
   const root = await mkdtemp(join(tmpdir(), 'nerops-server-test-'));
@@ -37,14 +38,10 @@ export async function trainSmallBundle(
   await writeConll(devFile, generateNotes({ count: 60, seed: seed + 1000 }));
   const outDir = join(root, 'bundle');
   const r = await trainBundle({
-    trainFile,
-    devFile,
-    outDir,
-    seed,
-    epochs: opts.epochs ?? 4,
-    name: opts.name ?? 'test-ner',
-    version: opts.version ?? '1.0.0',
-    ...opts.train,
+    corpus: { trainFile, devFile },
+    ...(opts.train?.features ? { features: opts.train.features } : {}),
+    members: { seed, epochs: opts.epochs ?? 4, ...opts.train?.members },
+    export: { outDir, name: opts.name ?? 'test-ner', version: opts.version ?? '1.0.0' },
   });
   return { dir: r.outDir, digest: r.digest, remove: () => rm(root, { recursive: true, force: true }) };
 }

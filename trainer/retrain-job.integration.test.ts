@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha256, verifyBundle } from '../engine/bundle.js';
-import { formatConll } from '../engine/conll.js';
+import { sha256, verifyBundle } from '../engine/bundle/bundle.js';
+import { formatConll } from '../engine/corpus/conll.js';
 import { trainSmallBundle, type TrainedBundle } from '../testing/fixtures.js';
 import { generateNotes, writeConll } from './synthetic.js';
 import {
@@ -35,12 +35,8 @@ beforeAll(async () => {
     name: 'clinical',
     version: '1.0.0',
     train: {
-      subwords: true,
-      abbreviations: true,
-      shortFormContext: 4,
-      missedEntityCost: 0.5,
-      c2: 0.25,
-      lexiconFiles: [lexicon],
+      features: { subwords: true, abbreviations: true, shortFormContext: 4, lexiconFiles: [lexicon] },
+      members: { missedEntityCost: 0.5, c2: 0.25 },
     },
   });
 }, 120_000);
@@ -103,18 +99,16 @@ describe('retrain job', () => {
         training: { tagScheme: 'bio', c2: 2, missedEntityCost: 1, epochs: 12, dense: { hidden: 64 } },
       }),
     ).toEqual({
-      bucketBits: 16,
-      subwords: true,
-      tagScheme: 'bio',
-      c2: 2,
-      missedEntityCost: 1,
+      corpus: { tagScheme: 'bio' },
+      features: { bucketBits: 16, subwords: true },
+      members: { c2: 2, missedEntityCost: 1 },
     });
     // Older bundles record no recall cost (nor tag scheme): the trainer's defaults apply.
     expect(
       inheritedTrainOptions({
         crf: { features: { featureVersion: 2, bucketBits: 18, clusters: false, slots: 29 } } as never,
       }),
-    ).toEqual({ bucketBits: 18 });
+    ).toEqual({ features: { bucketBits: 18 } });
     // Abbreviation features carry their short-form reuse, or its absence (a version-3 base stays version 3).
     const abbreviations = {
       featureVersion: 4,
@@ -125,15 +119,13 @@ describe('retrain job', () => {
       slots: 31,
     };
     expect(inheritedTrainOptions({ crf: { features: abbreviations } as never })).toEqual({
-      bucketBits: 18,
-      abbreviations: true,
-      shortFormContext: 7,
+      features: { bucketBits: 18, abbreviations: true, shortFormContext: 7 },
     });
     expect(
       inheritedTrainOptions({
         crf: { features: { ...abbreviations, featureVersion: 3, shortFormContext: undefined } } as never,
       }),
-    ).toEqual({ bucketBits: 18, abbreviations: true, shortFormContext: false });
+    ).toEqual({ features: { bucketBits: 18, abbreviations: true, shortFormContext: false } });
     // A token-classification (transformer) base has no crf section: the CRF trainer's defaults apply.
     expect(inheritedTrainOptions({})).toEqual({});
   });

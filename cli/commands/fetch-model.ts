@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { CliError, parseCommandArgs, type Command } from '../command.js';
 import { ModelSourceEnv } from '../../contracts/model-source-env.js';
 import { FETCH_MODEL_COMMAND, FetchModelFlag as F } from '../../contracts/task-commands.js';
-import { materializeBundle, ModelSourceError } from '../../server/model-source.js';
+import { materializeBundle, ModelSourceError } from '../../engine/bundle/model-source.js';
 
 const HELP = `usage: ner-ops fetch-model URI --digest SHA256 --to DIR [options]
 
@@ -57,7 +57,7 @@ const fetchModel: Command = async (argv) => {
   const timeoutMs = v['timeout-ms'] === undefined ? 60_000 : Number(v['timeout-ms']);
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1)
     throw new CliError('fetch-model: --timeout-ms must be a positive integer');
-  const { verifyBundle } = await import('../../engine/bundle.js');
+  const { verifyBundle } = await import('../../engine/bundle/bundle.js');
 
   // Already installed (init container restarted)? Verify what is there rather than trusting it.
   if ((await isDir(to)) && (await readdir(to)).length > 0) {

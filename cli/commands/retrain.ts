@@ -13,7 +13,7 @@ import { readContract, RetrainError, runRetrain } from '../../trainer/retrain-jo
 import { encodeRetrainResult, RETRAIN_EXIT, type RetrainResult } from '../../contracts/retraining-job.js';
 import { DEFAULT_TERMINATION_MESSAGE_PATH } from '../../contracts/termination-message.js';
 import { ProcessNodeEnv } from '../../contracts/process-node-env.js';
-import { DEFAULT_EPOCHS } from '../../trainer/train.js';
+import { DEFAULT_EPOCHS } from '../../trainer/defaults.js';
 import { ModelSourceEnv } from '../../contracts/model-source-env.js';
 import { RETRAIN_COMMAND, RetrainFlag } from '../../contracts/task-commands.js';
 

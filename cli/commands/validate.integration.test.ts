@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { trainSmallBundle, type TrainedBundle } from '../../testing/fixtures.js';
 import { generateNotes, writeConll } from '../../trainer/synthetic.js';
-import { writeBundle, verifyBundle } from '../../engine/bundle.js';
+import { writeBundle, verifyBundle } from '../../engine/bundle/bundle.js';
 import { decodeValidationResult, VALIDATE_EXIT } from '../../contracts/validation-result.js';
 import { TERMINATION_MESSAGE_LIMIT } from '../../contracts/termination-message.js';
 import validate from './validate.js';

@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { CliError, parseCommandArgs, type Command } from '../command.js';
-import { materializeBundle, ModelSourceError } from '../../server/model-source.js';
+import { materializeBundle, ModelSourceError } from '../../engine/bundle/model-source.js';
+import { MANIFEST_FILE } from '../../contracts/bundle-manifest.js';
 import {
   encodeValidationResult,
   r4,
@@ -144,7 +145,7 @@ async function materializeDataset(uri: string, timeoutMs: number): Promise<{ pat
 }
 
 async function bundleSize(dir: string, files: Map<string, Buffer>): Promise<number> {
-  let size = (await stat(join(dir, 'ner-model.json'))).size;
+  let size = (await stat(join(dir, MANIFEST_FILE))).size;
   for (const data of files.values()) size += data.length;
   return size;
 }
@@ -176,7 +177,7 @@ async function validateBundle(
     if (err instanceof ModelSourceError) throw classifySourceError(err);
     throw err;
   }
-  const { verifyBundle } = await import('../../engine/bundle.js');
+  const { verifyBundle } = await import('../../engine/bundle/bundle.js');
   let verified;
   try {
     verified = await verifyBundle(dir, digest);
@@ -189,7 +190,7 @@ async function validateBundle(
     );
   }
   const sizeBytes = await bundleSize(dir, verified.files);
-  const { loadEngine } = await import('../../engine/load.js');
+  const { loadEngine } = await import('../../engine/bundle/load.js');
   let engine: NerEngine;
   try {
     engine = await loadEngine(dir, { expectedDigest: digest });
@@ -222,7 +223,7 @@ async function validateBundle(
     if (opts.dataset) {
       const { path, cleanup } = await materializeDataset(opts.dataset, opts.timeoutMs);
       try {
-        const { readConll } = await import('../../engine/conll.js');
+        const { readConll } = await import('../../engine/corpus/conll.js');
         let data;
         try {
           data = await readConll(path);
@@ -238,7 +239,7 @@ async function validateBundle(
         if (!profile) {
           // No baseline shipped with the bundle: measure one on the evaluation data (held out by contract).
           const { detokenize } = await import('../../trainer/detokenize.js');
-          const { computeProfile } = await import('../../engine/profile.js');
+          const { computeProfile } = await import('../../engine/bundle/profile.js');
           profile = computeProfile(await engine.extractBatch(data.map((s) => detokenize(s.tokens))));
         }
       } finally {

@@ -126,13 +126,9 @@ beforeAll(async () => {
     installCrds(kc),
   ]);
   const v1 = await trainBundle({
-    trainFile: join(dir, 'train.conll'),
-    devFile: join(dir, 'dev.conll'),
-    outDir: join(dir, 'v1'),
-    seed: 7,
-    epochs: 3,
-    name: 'clinical',
-    version: '1.0.0',
+    corpus: { trainFile: join(dir, 'train.conll'), devFile: join(dir, 'dev.conll') },
+    members: { seed: 7, epochs: 3 },
+    export: { outDir: join(dir, 'v1'), name: 'clinical', version: '1.0.0' },
   });
   ns = await createTestNamespace(core, 'drift');
   api = new Api(kc);

@@ -48,13 +48,9 @@ beforeAll(async () => {
     claimWithLoader(info, core, ns, 'models'),
     claimWithLoader(info, core, ns, 'datasets'),
     trainBundle({
-      trainFile: join(dir, 'train.conll'),
-      devFile: join(dir, 'dev.conll'),
-      outDir: join(dir, 'bundle'),
-      seed: 7,
-      epochs: 3,
-      name: 'clinical-ner',
-      version: '1.2.0',
+      corpus: { trainFile: join(dir, 'train.conll'), devFile: join(dir, 'dev.conll') },
+      members: { seed: 7, epochs: 3 },
+      export: { outDir: join(dir, 'bundle'), name: 'clinical-ner', version: '1.2.0' },
     }),
     installOperator(info, { release, namespace: operatorNs, scope: 'cluster', replicas: 1 }),
   ]);

@@ -1,7 +1,7 @@
 /**
  * External lexicon (dictionary) of typed phrases, for CRF features: drug formularies, problem lists, MeSH
  * or RxNorm exports — what a hospital knows about its vocabulary that a few thousand labelled sentences
- * cannot teach. Unlike the gazetteer (engine/gazetteer.ts), which is learnt from the training labels and
+ * cannot teach. Unlike the gazetteer (engine/features/gazetteer.ts), which is learnt from the training labels and
  * carries how far each phrase can be trusted, a lexicon is given: its types need not be the model's entity
  * types ("DRUG" may feed TREATMENT), and the CRF learns from the training data what a match of each type
  * at each position is worth.
@@ -13,7 +13,7 @@
  * proper prefixes is one slot of two 32-bit hashes and a 16-bit value, and matching allocates no strings.
  * Two independent 32-bit hashes make a false match practically impossible (about 10^-14 per lookup).
  */
-import { normalizeToken } from './features.js';
+import { normalizeToken } from './normalize.js';
 import { tokenize } from './tokenize.js';
 
 export const LEXICON_FILE = 'lexicon.tsv';

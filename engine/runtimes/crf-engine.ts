@@ -3,8 +3,8 @@
  * batch in one call → Viterbi per document → exact span marginals as entity confidence.
  */
 import * as ort from 'onnxruntime-node';
-import { bioesToBio, isBioesLabelSet, spansFromBio } from './bio.js';
-import { WordClusters } from './clusters.js';
+import { bioesToBio, isBioesLabelSet, spansFromBio } from '../decoding/bio.js';
+import { WordClusters } from '../features/clusters.js';
 import {
   constrainedTransitions,
   forwardBackward,
@@ -12,26 +12,27 @@ import {
   spanMarginalBioes,
   viterbi,
   type Transitions,
-} from './crf.js';
+} from '../decoding/crf.js';
 import {
   EXTENDED_FEATURE_VERSION,
   LEXICON_FEATURE_VERSION,
   SHORT_FORM_REUSE_FEATURE_VERSION,
   SUPPORTED_FEATURE_VERSIONS,
   featurizeSentence,
-  normalizeToken,
   slotsPerToken,
   type FeatureConfig,
   type FeatureLookups,
-} from './features.js';
-import { EmbeddingVocabulary } from './dense.js';
-import { GAZETTEER_FILE, Gazetteer } from './gazetteer.js';
-import { LEXICON_FILE, Lexicon } from './lexicon.js';
-import { BundleVerificationError, type CrfManifestSection, type VerifiedBundle } from './bundle.js';
-import { tokenize, type Token } from './tokenize.js';
-import type { BaselineProfile, Entity, ExtractResult, ModelInfo, NerEngine, TagTokensOptions } from './types.js';
-import { shortFormReuses, type ShortFormMeaning } from './abbreviations.js';
-import { parseProfile } from './profile.js';
+} from '../features/features.js';
+import { normalizeToken } from '../features/normalize.js';
+import { EmbeddingVocabulary } from '../features/embedding-vocabulary.js';
+import { GAZETTEER_FILE, Gazetteer } from '../features/gazetteer.js';
+import { LEXICON_FILE, Lexicon } from '../features/lexicon.js';
+import { BundleVerificationError, type VerifiedBundle } from '../bundle/bundle.js';
+import { type CrfManifestSection } from '../../contracts/bundle-manifest.js';
+import { tokenize, type Token } from '../features/tokenize.js';
+import type { BaselineProfile, Entity, ExtractResult, ModelInfo, NerEngine, TagTokensOptions } from '../types.js';
+import { shortFormReuses, type ShortFormMeaning } from '../features/abbreviations.js';
+import { parseProfile } from '../bundle/profile.js';
 
 /**
  * Length of the longest sequence, at least 1 (a Viterbi path buffer). A loop, not Math.max(...lengths):

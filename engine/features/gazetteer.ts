@@ -11,8 +11,8 @@
  * (jackknifing), so the model sees matches about as reliable as on unseen text; the bundle ships the
  * gazetteer of the whole training set (`gazetteer.tsv`).
  */
-import { spansFromBio } from './bio.js';
-import { normalizeToken } from './features.js';
+import { spansFromBio } from '../decoding/bio.js';
+import { normalizeToken } from './normalize.js';
 
 export const GAZETTEER_FILE = 'gazetteer.tsv';
 /** Longest phrase (in tokens) that goes into the gazetteer. */

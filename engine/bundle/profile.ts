@@ -4,7 +4,7 @@
  * so the operator compares like with like.
  */
 import { z } from 'zod';
-import type { BaselineProfile, ExtractResult, Histogram } from './types.js';
+import type { BaselineProfile, ExtractResult, Histogram } from '../types.js';
 
 /** Entity confidence buckets (upper bounds). Scores are in [0, 1], so the +Inf bucket stays empty. */
 export const CONFIDENCE_BOUNDS = [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1];

@@ -13,6 +13,7 @@ import type { WordClusters } from './clusters.js';
 import type { Gazetteer } from './gazetteer.js';
 import type { Lexicon } from './lexicon.js';
 import { findAbbreviations, type ShortFormMeaning } from './abbreviations.js';
+import { normalizeToken } from './normalize.js';
 
 /**
  * 2: the same hashed templates as 1, plus optional gazetteer slots and BIOES label sets. Version 1
@@ -31,7 +32,7 @@ export const EXTENDED_FEATURE_VERSION = 3;
  */
 export const SHORT_FORM_REUSE_FEATURE_VERSION = 4;
 /**
- * 5: version 4 plus the optional lexicon slots (engine/lexicon.ts). Only bundles with a lexicon record 5;
+ * 5: version 4 plus the optional lexicon slots (engine/features/lexicon.ts). Only bundles with a lexicon record 5;
  * a version-4 runtime would read their slot count but not what fills the new slots.
  */
 export const LEXICON_FEATURE_VERSION = 5;
@@ -80,7 +81,7 @@ export interface FeatureLookups {
   lexicon?: Lexicon | undefined;
 }
 
-// 2^18 buckets: measured no worse than 2^20 on BeHealthy dev (0.567 vs 0.558 F1) at a quarter of the model size.
+// 2^18 buckets: no worse than 2^20 on held-out data (docs/engine.md), at a quarter of the model size.
 export const DEFAULT_FEATURE_CONFIG: FeatureConfig = {
   featureVersion: FEATURE_VERSION,
   bucketBits: 18,
@@ -185,11 +186,6 @@ function finalize(h: number): number {
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h >>> 0;
-}
-
-/** Normalised word form used for word features and the vocabulary: lower case, digits → 0. */
-export function normalizeToken(token: string): string {
-  return token.toLowerCase().replace(/[0-9]/g, '0');
 }
 
 function shapeOf(token: string, short: boolean): string {

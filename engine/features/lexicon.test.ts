@@ -5,10 +5,10 @@ import {
   LEXICON_WORDS_FEATURE_VERSION,
   featureVersionOf,
   featurizeSentence,
-  normalizeToken,
   slotsPerToken,
   type FeatureConfig,
 } from './features.js';
+import { normalizeToken } from './normalize.js';
 import {
   LEXICON_MAX_TOKENS,
   Lexicon,

@@ -1,5 +1,6 @@
 /**
- * Model sources: turn a `--model` URI into a local bundle directory.
+ * Model sources: turn a `--model` URI into a local bundle directory. Every process that loads a bundle
+ * fetches it here: the server, `ner-ops validate` and `fetch-model`, and the retraining Job.
  *
  * - a local directory, or `file:///path/to/dir`: used in place;
  * - a local `.tar` / `.tar.gz` / `.tgz` (path or `file://`): extracted into a work directory;
@@ -20,9 +21,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, normalize, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
+import { MANIFEST_FILE } from '../../contracts/bundle-manifest.js';
 import { extractTar } from './tar.js';
-
-export const MANIFEST_FILE = 'ner-model.json';
 
 export interface ModelSourceOptions {
   /** Expected bundle digest (sha256 hex of the manifest); checked early for HTTP directory sources. */

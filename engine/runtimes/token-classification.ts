@@ -10,12 +10,12 @@
  */
 import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
-import { spansFromBio } from './bio.js';
-import { BundleVerificationError, type VerifiedBundle } from './bundle.js';
+import { spansFromBio } from '../decoding/bio.js';
+import { BundleVerificationError, type VerifiedBundle } from '../bundle/bundle.js';
 import { createSession, type EngineOptions } from './crf-engine.js';
-import { parseProfile } from './profile.js';
-import type { BaselineProfile, Entity, ExtractResult, ModelInfo, NerEngine } from './types.js';
-import { WordPieceTokenizer, type Word } from './wordpiece.js';
+import { parseProfile } from '../bundle/profile.js';
+import type { BaselineProfile, Entity, ExtractResult, ModelInfo, NerEngine } from '../types.js';
+import { WordPieceTokenizer, type Word } from '../features/wordpiece.js';
 
 /**
  * Windows (model-length slices of a document) per ONNX Runtime run. A server micro-batch of short notes

@@ -135,7 +135,7 @@ export interface DenseGraphWeights {
  * Σ_c table[r, c] · W1[p·cols + c, :], is the same for every token: it is computed once here into a
  * table `projected` [window·rows, hidden]. At run time the first layer is then a Gather of `window`
  * rows (offset by p·rows per position) and a ReduceSum — lookups instead of a [tokens, window·cols] ×
- * [window·cols, hidden] MatMul, which was most of the dense branch's cost (measured: ~2× tokens/s).
+ * [window·cols, hidden] MatMul, which was most of the dense branch's cost.
  *
  *   window int32 [tokens, w] + offsets → Gather(projected) → ReduceSum → Add b1 → Relu → MatMul W2 → Add b2,
  * summed with the sparse scores.

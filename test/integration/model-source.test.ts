@@ -1,7 +1,7 @@
 /**
  * Model sources and `ner-ops fetch-model` against a real trained bundle: directory, file://, .tar and
  * .tar.gz archives, HTTP directory and tarball sources with a bearer token, HTTPS with a private CA,
- * digest mismatches, and hostile archives.
+ * and digest mismatches. Hostile archives: engine/bundle/tar.test.ts.
  */
 import { execFileSync } from 'node:child_process';
 import { createReadStream, existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
@@ -13,14 +13,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import fetchModel from '../cli/commands/fetch-model.js';
-import { CliError } from '../cli/command.js';
-import { verifyBundle } from '../engine/bundle.js';
-import { loadEngine } from '../engine/load.js';
-import { materializeBundle, ModelSourceError } from './model-source.js';
-import { extractTar } from './tar.js';
-import { startServer } from './main.js';
-import { captureLogger, trainSmallBundle, type TrainedBundle } from '../testing/fixtures.js';
+import fetchModel from '../../cli/commands/fetch-model.js';
+import { CliError } from '../../cli/command.js';
+import { verifyBundle } from '../../engine/bundle/bundle.js';
+import { loadEngine } from '../../engine/bundle/load.js';
+import { materializeBundle, ModelSourceError } from '../../engine/bundle/model-source.js';
+import { startServer } from '../../server/main.js';
+import { captureLogger, trainSmallBundle, type TrainedBundle } from '../../testing/fixtures.js';
 
 let bundle: TrainedBundle;
 let work: string;
@@ -200,40 +199,6 @@ describe('serve from a remote source', () => {
         logger: captureLogger().logger,
       }),
     ).rejects.toThrow(/digest mismatch/);
-  });
-});
-
-describe('extractTar', () => {
-  it('refuses path traversal and links', async () => {
-    const evil = join(work, 'evil');
-    await mkdir(join(evil, 'sub'), { recursive: true });
-    writeFileSync(join(evil, 'sub', 'x'), 'x');
-    execFileSync('tar', ['-cf', join(work, 'traversal.tar'), '-C', join(evil, 'sub'), '--transform', 's,^,../,', 'x']);
-    await expect(extractTar(join(work, 'traversal.tar'), join(work, 'out1'))).rejects.toThrow(
-      /escapes the bundle directory/,
-    );
-    execFileSync('ln', ['-s', '/etc/passwd', join(evil, 'link')]);
-    execFileSync('tar', ['-cf', join(work, 'link.tar'), '-C', evil, 'link']);
-    await expect(extractTar(join(work, 'link.tar'), join(work, 'out2'))).rejects.toThrow(/not a regular file/);
-  });
-
-  it('handles long names (pax / GNU) and empty files', async () => {
-    const d = join(work, 'long');
-    const deep = join(d, 'a'.repeat(60), 'b'.repeat(60));
-    await mkdir(deep, { recursive: true });
-    writeFileSync(join(deep, 'c'.repeat(80) + '.txt'), 'content');
-    writeFileSync(join(d, 'empty'), '');
-    for (const format of ['gnu', 'pax']) {
-      execFileSync('tar', ['-cf', join(work, `long-${format}.tar`), `--format=${format}`, '-C', d, '.']);
-      const files = await extractTar(join(work, `long-${format}.tar`), join(work, `long-out-${format}`));
-      expect(files.sort()).toEqual([`${'a'.repeat(60)}/${'b'.repeat(60)}/${'c'.repeat(80)}.txt`, 'empty']);
-      expect(
-        await readFile(
-          join(work, `long-out-${format}`, 'a'.repeat(60), 'b'.repeat(60), 'c'.repeat(80) + '.txt'),
-          'utf8',
-        ),
-      ).toBe('content');
-    }
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bioToBioes, bioesLabelSet, bioesToBio, isBioesLabelSet, spansFromBio } from './bio.js';
-import { seededRandom } from '../trainer/crf-sgd.js';
+import { seededRandom } from '../seeded-random.js';
 
 describe('BIO ↔ BIOES', () => {
   it('marks single-token entities S- and entity ends E-', () => {

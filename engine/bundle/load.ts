@@ -2,9 +2,9 @@
  * The one way to load a model: verify the bundle, then hand it to the runtime for its format.
  */
 import { verifyBundle, type VerifiedBundle } from './bundle.js';
-import { CrfEngine, type EngineOptions } from './crf-engine.js';
-import { TokenClassificationEngine } from './token-classification.js';
-import type { NerEngine } from './types.js';
+import { CrfEngine, type EngineOptions } from '../runtimes/crf-engine.js';
+import { TokenClassificationEngine } from '../runtimes/token-classification.js';
+import type { NerEngine } from '../types.js';
 
 export interface LoadOptions extends EngineOptions {
   /** Refuse the bundle unless its digest (sha256 of ner-model.json) is exactly this. */

@@ -7,7 +7,7 @@
  * table has `dim + 3` columns: the word vector, then one indicator column each for UNK, BOS and EOS,
  * so the special rows are distinguishable without borrowing a learned dimension.
  */
-import { normalizeToken } from './features.js';
+import { normalizeToken } from './normalize.js';
 
 export const EMBEDDING_VOCAB_FILE = 'embedding-vocab.txt';
 export const SPECIAL_COLUMNS = 3;

@@ -9,7 +9,7 @@ import {
   viterbi,
   type Transitions,
 } from './crf.js';
-import { seededRandom } from '../trainer/crf-sgd.js';
+import { seededRandom } from '../seeded-random.js';
 
 const LABELS = ['O', 'B-D', 'I-D', 'B-T', 'I-T'];
 const L = LABELS.length;

@@ -1,7 +1,7 @@
 /**
  * Word clusters learned from unlabeled text (see trainer/clusters.ts). Shipped in a bundle as
  * `clusters.tsv`: one `word<TAB>c1<TAB>c2<TAB>c3` line per word, coarse to fine granularity, words
- * in normalised form (engine/features.ts `normalizeToken`).
+ * in normalised form (engine/features/normalize.ts `normalizeToken`).
  */
 export class WordClusters {
   readonly #byWord: Map<string, number[]>;

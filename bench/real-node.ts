@@ -26,7 +26,7 @@ import {
   startOperator,
   type NerDeployment,
   type NerModel,
-} from '../test/e2e/operator-fixture.js';
+} from '../testing/operator-fixture.js';
 import { installOperator } from '../local-cluster/chart-install.js';
 import { claimWithLoader, putOnClaim } from '../local-cluster/workloads.js';
 

@@ -27,7 +27,7 @@ import {
   type NerDeployment,
   type NerModel,
   type TestOperator,
-} from './operator-fixture.js';
+} from '../../testing/operator-fixture.js';
 
 const { kc, core } = useCluster();
 let ns: string;

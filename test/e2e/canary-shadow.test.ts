@@ -34,7 +34,7 @@ import {
   type NerDeployment,
   type NerModel,
   type TestOperator,
-} from './operator-fixture.js';
+} from '../../testing/operator-fixture.js';
 import { Load } from './load.js';
 
 const { info, kc, core } = useCluster();

@@ -21,7 +21,7 @@ import {
   nerModels,
   type NerDeployment,
   type NerModel,
-} from '../e2e/operator-fixture.js';
+} from '../../testing/operator-fixture.js';
 import { installOperator, uninstallOperator } from '../../local-cluster/chart-install.js';
 import { claimWithLoader, putOnClaim, trafficJob } from '../../local-cluster/workloads.js';
 

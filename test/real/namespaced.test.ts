@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtin } from '../../operator/runtime/resource.js';
 import { trainSmallBundle, type TrainedBundle } from '../../testing/fixtures.js';
 import { createTestNamespace, eventually, useCluster } from '../../local-cluster/testing.js';
-import { Api, nerModel, nerModels, type NerModel } from '../e2e/operator-fixture.js';
+import { Api, nerModel, nerModels, type NerModel } from '../../testing/operator-fixture.js';
 import { installOperator, kubectl, uninstallOperator } from '../../local-cluster/chart-install.js';
 import { claimWithLoader, putOnClaim } from '../../local-cluster/workloads.js';
 

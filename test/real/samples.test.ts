@@ -22,7 +22,7 @@ import { generateNotes, writeConll } from '../../trainer/synthetic.js';
 import { trainBundle } from '../../trainer/train.js';
 import { repoRoot } from '../../local-cluster/paths.js';
 import { createTestNamespace, eventually, useCluster } from '../../local-cluster/testing.js';
-import { Api, nerDeployments, nerModels, type NerDeployment, type NerModel } from '../e2e/operator-fixture.js';
+import { Api, nerDeployments, nerModels, type NerDeployment, type NerModel } from '../../testing/operator-fixture.js';
 import { installOperator, kubectl, uninstallOperator } from '../../local-cluster/chart-install.js';
 import { claimWithLoader, putOnClaim } from '../../local-cluster/workloads.js';
 

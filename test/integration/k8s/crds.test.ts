@@ -21,7 +21,7 @@ import {
   NerModelSchema,
   VERSION,
 } from '../../../operator/api/index.js';
-import { invalidCases, invalidUpdates, loadSamples, type Obj } from './crds.catalogue.js';
+import { invalidCases, invalidUpdates, loadSamples, type Obj } from '../../../testing/crds-catalogue.js';
 
 const root = join(import.meta.dirname, '../../..');
 const samples = loadSamples(root);

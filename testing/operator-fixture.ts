@@ -7,31 +7,31 @@
 import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
-import { runOperator, type OperatorHandle } from '../../operator/main.js';
-import { KubeClient, type RequestObserver } from '../../operator/runtime/kube.js';
-import { AccessRecorder } from '../../operator/runtime/permissions.js';
-import { OPERATOR_PERMISSIONS } from '../../operator/permissions.js';
-import { builtin, resourcePath, type ResourceType } from '../../operator/runtime/resource.js';
-import type { ControllerSpec } from '../../operator/runtime/controller.js';
-import { nerModelController } from '../../operator/controllers/nermodel/reconcile.js';
+import { runOperator, type OperatorHandle } from '../operator/main.js';
+import { KubeClient, type RequestObserver } from '../operator/runtime/kube.js';
+import { AccessRecorder } from '../operator/runtime/permissions.js';
+import { OPERATOR_PERMISSIONS } from '../operator/permissions.js';
+import { builtin, resourcePath, type ResourceType } from '../operator/runtime/resource.js';
+import type { ControllerSpec } from '../operator/runtime/controller.js';
+import { nerModelController } from '../operator/controllers/nermodel/reconcile.js';
 import {
   nerDeploymentController,
   type NerDeploymentControllerOptions,
-} from '../../operator/controllers/nerdeployment/reconcile.js';
+} from '../operator/controllers/nerdeployment/reconcile.js';
 import {
   driftPolicyController,
   type DriftPolicyControllerOptions,
-} from '../../operator/controllers/driftpolicy/reconcile.js';
-import { nerDeployments, nerModels } from '../../operator/controllers/common.js';
-import type { NerModel } from '../../operator/api/nermodel.js';
-import type { NerDeployment } from '../../operator/api/nerdeployment.js';
-import { trainSmallBundle, type TrainedBundle } from '../../testing/fixtures.js';
-import { eventually } from '../../local-cluster/testing.js';
+} from '../operator/controllers/driftpolicy/reconcile.js';
+import { nerDeployments, nerModels } from '../operator/controllers/common.js';
+import type { NerModel } from '../operator/api/nermodel.js';
+import type { NerDeployment } from '../operator/api/nerdeployment.js';
+import { trainSmallBundle, type TrainedBundle } from './fixtures.js';
+import { eventually } from '../local-cluster/testing.js';
 
 export const TEST_IMAGE = 'nerops:dev';
 
 /** The project's CRDs, applied and Established (local-cluster/crds.ts). */
-export { applyCrds as installCrds } from '../../local-cluster/crds.js';
+export { applyCrds as installCrds } from '../local-cluster/crds.js';
 
 export interface TestOperator {
   handle: OperatorHandle;

@@ -8,8 +8,8 @@
  *
  * A sentence is matched greedily left to right, longest phrase first. Why an open-addressing table of
  * phrase hashes rather than a trie of maps (as the gazetteer does) or a map of phrase strings: a
- * dictionary has 10^5–10^6 phrases, and maps of strings cost 40–200 bytes per phrase in every server
- * (38 MB for the bench's 172,000 phrases) and half a second to load; here each phrase and each of its
+ * dictionary has 10^5–10^6 phrases, and maps of strings cost 40–200 bytes per phrase in every server and
+ * are slow to load (docs/engine-experiments.md has the numbers); here each phrase and each of its
  * proper prefixes is one slot of two 32-bit hashes and a 16-bit value, and matching allocates no strings.
  * Two independent 32-bit hashes make a false match practically impossible (about 10^-14 per lookup).
  */

@@ -4,7 +4,7 @@
  * one request while a prober calls /healthz back to back; prints the server's idle and peak RSS, the worst
  * /healthz latency while the request was in flight, and the request's status and duration.
  *
- *   npm run bench:hardening [-- --serve-args "--max-request-tokens 100000"]
+ *   npm run bench:hardening [-- --serve-args="--max-request-tokens 1000000"] [--bundle DIR] [--runs N]
  *
  * Scenarios: the dense request (32 documents of 20,000 `-`, every character a token), 50 realistic
  * 20,000-character notes (synthetic clinical sentences) in one request, and 4 such requests at once.
@@ -26,8 +26,10 @@ const cli = join(here, '..', 'cli', `ner-ops.${isTs ? 'ts' : 'js'}`);
 
 const { values: args } = parseArgs({
   options: {
-    /** Extra `ner-ops serve` flags, e.g. "--max-request-tokens 100000". */
+    /** Extra `ner-ops serve` flags, e.g. --serve-args="--max-request-tokens 1000000". */
     'serve-args': { type: 'string', default: '' },
+    /** A bundle directory to serve instead of the small fixture bundle (e.g. one trained on BeHealthy). */
+    bundle: { type: 'string' },
     /** Repeat each scenario this many times (a fresh server each time); the worst run is printed. */
     runs: { type: 'string', default: '1' },
   },
@@ -180,8 +182,10 @@ const mib = (b: number) => (b / 1024 / 1024).toFixed(0);
 
 async function main(): Promise<void> {
   const t0 = performance.now();
-  const bundle = await trainSmallBundle({ name: 'hardening', seed: 3 });
-  console.log(`trained the fixture bundle in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const bundle = args.bundle
+    ? { dir: args.bundle, remove: async () => undefined }
+    : await trainSmallBundle({ name: 'hardening', seed: 3 });
+  if (!args.bundle) console.log(`trained the fixture bundle in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const documents = (texts: string[]) => JSON.stringify({ documents: texts.map((text, i) => ({ id: `d${i}`, text })) });
   const notes = documents(realisticNotes(50));
   const scenarios = [

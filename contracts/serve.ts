@@ -31,6 +31,7 @@ export const ServeFlag = {
   maxBodyBytes: 'max-body-bytes',
   maxDocumentChars: 'max-document-chars',
   maxDocuments: 'max-documents',
+  maxRequestTokens: 'max-request-tokens',
   drainTimeoutMs: 'drain-timeout-ms',
   shutdownDelayMs: 'shutdown-delay-ms',
   namespace: 'namespace',
@@ -70,6 +71,8 @@ export const ServeEnv = {
   track: 'NEROPS_TRACK',
   shadowUrl: 'NEROPS_SHADOW_URL',
   shadowPercent: 'NEROPS_SHADOW_PERCENT',
+  /** Most tokens in one request; beyond it, 413 (see docs/server.md, "Memory"). */
+  maxRequestTokens: 'NEROPS_MAX_REQUEST_TOKENS',
   logLevel: 'NEROPS_LOG_LEVEL',
 } as const;
 

@@ -104,10 +104,18 @@ export interface NerEngine {
   readonly info: ModelInfo;
   /** The drift baseline shipped with the bundle, when it has one. */
   readonly profile: BaselineProfile | undefined;
-  /** Tag many documents in one ONNX Runtime call (the throughput path). Order is preserved. */
+  /**
+   * Tag many documents together (the throughput path). Order is preserved. Work is bounded per ONNX Runtime
+   * run and the event loop gets turns during a long batch.
+   */
   extractBatch(texts: readonly string[]): Promise<ExtractResult[]>;
   extract(text: string): Promise<ExtractResult>;
   /** Tag pre-tokenised sentences (evaluation path); returns BIO labels per token. */
   tagTokens(sentences: readonly (readonly string[])[], options?: TagTokensOptions): Promise<string[][]>;
+  /**
+   * Tokens the model would see in `text`, for the server's per-request token cap. Optional (test doubles);
+   * a server without it counts characters, an upper bound for every tokenizer here.
+   */
+  countTokens?(text: string): number;
   close(): Promise<void>;
 }

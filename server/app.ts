@@ -42,6 +42,8 @@ export interface ServerOptions {
   maxDocumentChars: number;
   /** Most documents in one request; beyond it, 413. */
   maxDocuments: number;
+  /** Most tokens (as the model tokenizes) in one request; beyond it, 413. */
+  maxRequestTokens: number;
 }
 
 export const DEFAULT_SERVER_OPTIONS: Readonly<ServerOptions> = Object.freeze({
@@ -53,6 +55,9 @@ export const DEFAULT_SERVER_OPTIONS: Readonly<ServerOptions> = Object.freeze({
   maxBodyBytes: 1024 * 1024,
   maxDocumentChars: 20_000,
   maxDocuments: 64,
+  // Above what realistic clinical text inside the body limit holds; refuses requests made mostly of
+  // one-character tokens, which cost several times the work per byte (docs/server.md, "Memory").
+  maxRequestTokens: 262_144,
 });
 
 export interface AppDeps {
@@ -135,7 +140,11 @@ export function createApp(deps: AppDeps): ServerApp {
     shadow,
     state,
     log,
-    limits: { maxDocumentChars: options.maxDocumentChars, maxDocuments: options.maxDocuments },
+    limits: {
+      maxDocumentChars: options.maxDocumentChars,
+      maxDocuments: options.maxDocuments,
+      maxRequestTokens: options.maxRequestTokens,
+    },
     requestTimeoutMs: options.requestTimeoutMs,
     modelNames: new Set([engine.info.name, labels.model].filter((n) => n !== '')),
     maxBodyBytes: options.maxBodyBytes,
@@ -154,7 +163,7 @@ export function createApp(deps: AppDeps): ServerApp {
   app.use(v1Router(ctx));
   app.use(v2Router(ctx));
   app.use((req, _res, next) => {
-    next(new HttpProblem('notFound', `no route for ${req.method} ${req.path.slice(0, 128)}`));
+    next(new HttpProblem('notFound', 'no route for this method and path; see docs/server.md for the API'));
   });
   const onError: ErrorRequestHandler = (err: unknown, req, res, _next) => {
     respondError(ctx, beginExchange(ctx, req, res), err, clientProblem);

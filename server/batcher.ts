@@ -40,6 +40,9 @@ interface Ticket<R> {
   resolve: (results: R[]) => void;
   reject: (err: unknown) => void;
   timer: NodeJS.Timeout | undefined;
+  /** performance.now() past which the ticket has timed out, even if its timer has not fired yet. */
+  deadline: number;
+  timeoutMs: number;
 }
 
 export class MicroBatcher<R> {
@@ -95,10 +98,10 @@ export class MicroBatcher<R> {
         resolve,
         reject,
         timer: undefined,
+        deadline: timeoutMs > 0 && Number.isFinite(timeoutMs) ? performance.now() + timeoutMs : Infinity,
+        timeoutMs,
       };
-      if (timeoutMs > 0 && Number.isFinite(timeoutMs)) {
-        ticket.timer = setTimeout(() => this.#expire(ticket, timeoutMs), timeoutMs);
-      }
+      if (ticket.deadline !== Infinity) ticket.timer = setTimeout(() => this.#expire(ticket), timeoutMs);
       texts.forEach((text, index) => this.#queue.push({ text, ticket, index }));
       this.#hooks.onQueueDepth?.(this.#queue.length);
       this.#schedule();
@@ -114,14 +117,14 @@ export class MicroBatcher<R> {
     }
   }
 
-  #expire(ticket: Ticket<R>, timeoutMs: number): void {
+  #expire(ticket: Ticket<R>): void {
     if (ticket.done) return;
     ticket.done = true;
     // Documents not yet handed to the engine are dropped; ones in a running batch finish and are ignored.
     this.#queue = this.#queue.filter((p) => p.ticket !== ticket);
     this.#hooks.onQueueDepth?.(this.#queue.length);
     ticket.reject(
-      new HttpProblem('timeout', `the request did not complete within ${timeoutMs} ms; retry later`, {
+      new HttpProblem('timeout', `the request did not complete within ${ticket.timeoutMs} ms; retry later`, {
         retryAfterSeconds: 1,
       }),
     );
@@ -191,6 +194,13 @@ export class MicroBatcher<R> {
         t.results[p.index] = r;
         t.remaining--;
         if (t.remaining === 0) {
+          // A batch that held the event loop past the deadline finishes before the timer can fire: the
+          // deadline still holds, so a late result is a timeout, never a success.
+          if (performance.now() > t.deadline) {
+            clearTimeout(t.timer);
+            this.#expire(t);
+            return;
+          }
           t.done = true;
           clearTimeout(t.timer);
           t.resolve(t.results as R[]);

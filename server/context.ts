@@ -50,8 +50,31 @@ export function ensureServing(ctx: AppContext): void {
     throw new HttpProblem('notReady', 'the model is still loading; retry shortly', { retryAfterSeconds: 1 });
 }
 
-/** Run `texts` through the micro-batcher and record their aggregate metrics. */
+/**
+ * 413 when `texts` hold more tokens than the per-request cap. Characters bound tokens from above for every
+ * tokenizer here, so a request within the cap in characters is not tokenized twice; otherwise the engine
+ * counts (an engine without `countTokens` is held to the character count).
+ */
+export function checkRequestTokens(ctx: AppContext, texts: readonly string[]): void {
+  const max = ctx.limits.maxRequestTokens;
+  let chars = 0;
+  for (const t of texts) chars += t.length;
+  if (chars <= max) return;
+  const engine = ctx.engine;
+  let tokens = 0;
+  for (const t of texts) {
+    tokens += engine.countTokens ? engine.countTokens(t) : t.length;
+    if (tokens > max)
+      throw new HttpProblem(
+        'tooLarge',
+        `the request has more than ${max} tokens, the per-request limit (--max-request-tokens); send fewer or shorter documents`,
+      );
+  }
+}
+
+/** Check the request's token count, run `texts` through the micro-batcher and record their aggregate metrics. */
 export async function extractTexts(ctx: AppContext, texts: readonly string[]): Promise<ExtractResult[]> {
+  checkRequestTokens(ctx, texts);
   const results = await ctx.batcher.submit(texts, ctx.requestTimeoutMs);
   for (const r of results) ctx.metrics.observeDocument(r);
   return results;

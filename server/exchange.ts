@@ -117,12 +117,6 @@ export function respondError(
   ex.problem = problem.kind;
   // Refused before the body was read (413, 415, 401…): close the connection rather than read the rest.
   if (!ex.req.complete) res.setHeader('connection', 'close');
-  sendProblem(res, problem, pathOf(ex.req.url), ex.id);
-}
-
-/** The path of a request URL without its query string, bounded in length. */
-export function pathOf(url: string | undefined): string {
-  if (!url) return '/';
-  const q = url.indexOf('?');
-  return (q === -1 ? url : url.slice(0, q)).slice(0, 256);
+  // The route pattern, not the path: a path carries client text (a v2 model name, an unknown route).
+  sendProblem(res, problem, ex.route === 'unmatched' ? undefined : ex.route, ex.id);
 }

@@ -42,8 +42,16 @@ export class HttpProblem extends Error {
   }
 }
 
-/** Writes `problem` as the response. `instance` is the request path (never the query string). */
-export function sendProblem(res: ServerResponse, problem: HttpProblem, instance: string, requestId?: string): void {
+/**
+ * Writes `problem` as the response. `instance` is the route pattern that answered (`/v2/models/:name/infer`),
+ * never the request's path or query, which are client input; absent when no route matched.
+ */
+export function sendProblem(
+  res: ServerResponse,
+  problem: HttpProblem,
+  instance: string | undefined,
+  requestId?: string,
+): void {
   const kind = ProblemKind[problem.kind];
   if (problem.extra.retryAfterSeconds !== undefined)
     res.setHeader('retry-after', String(problem.extra.retryAfterSeconds));
@@ -54,11 +62,12 @@ export function sendProblem(res: ServerResponse, problem: HttpProblem, instance:
     title: kind.title,
     status: kind.status,
     detail: problem.detail,
-    instance,
   };
+  if (instance !== undefined) body.instance = instance;
   if (requestId) body.requestId = requestId;
   if (problem.extra.errors) body.errors = problem.extra.errors;
   // Open Inference Protocol clients read `error`; an extension member keeps one body shape for both APIs.
+  // Every member is the server's own text: details are fixed strings, counts and limits, never input.
   body.error = problem.detail;
   const text = JSON.stringify(body);
   res.statusCode = kind.status;

@@ -178,12 +178,12 @@ describe('Open Inference Protocol v2', () => {
       .send({ inputs: [input] })
       .expect(404);
     expect(r404.headers['content-type']).toMatch(/application\/problem\+json/);
-    expect(r404.body.error).toMatch(/no model named 'nope'/);
+    expect(r404.body.error).toMatch(/the requested model is not served here; this server serves 'test-ner'/);
     await request(main.url).get('/v2/models/test-ner/versions/9.9/ready').expect(404);
     const cases: [unknown, RegExp][] = [
       [{ inputs: [{ ...input, datatype: 'FP32' }] }, /must be BYTES/],
       [{ inputs: [{ ...input, name: 'input_ids' }] }, /unknown input/],
-      [{ inputs: [{ ...input, shape: [3] }] }, /does not match 1 data elements/],
+      [{ inputs: [{ ...input, shape: [3] }] }, /do not match the 1 data elements/],
       [{ inputs: [{ ...input, data: [42] }] }, /must be strings/],
       [{ inputs: [input, input] }, /exactly one input/],
       [{ inputs: [] }, /exactly one input/],
@@ -220,7 +220,7 @@ describe('errors are problem+json with a specific message', () => {
     ['null text', '{"text": null}', /text must be a string/],
     ['array body', '[1,2]', /must be a JSON object/],
     ['both text and documents', `{"text": "a", "documents": [{"id": "1", "text": "b"}]}`, /not both/],
-    ['unknown field', '{"txt": "a"}', /Unrecognized key/],
+    ['unknown field', '{"txt": "a"}', /unknown field; the allowed fields are "text" and "documents"/],
     ['documents not an array', '{"documents": "a"}', /documents must be an array/],
     ['empty documents', '{"documents": []}', /must not be empty/],
     ['document without id', '{"documents": [{"text": "a"}]}', /documents.0.id/],

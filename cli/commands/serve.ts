@@ -38,6 +38,7 @@ http:
   --max-body-bytes N         request body limit (default ${DEFAULT_SERVER_OPTIONS.maxBodyBytes})
   --max-document-chars N     per-document limit (default ${DEFAULT_SERVER_OPTIONS.maxDocumentChars})
   --max-documents N          documents per request (default ${DEFAULT_SERVER_OPTIONS.maxDocuments})
+  --max-request-tokens N     tokens per request (default ${DEFAULT_SERVER_OPTIONS.maxRequestTokens}) [env NEROPS_MAX_REQUEST_TOKENS]
   --drain-timeout-ms N       graceful shutdown budget (default ${DEFAULT_DRAIN_TIMEOUT_MS})
   --shutdown-delay-ms N      after SIGTERM, keep serving (unready) this long so endpoints can drop the pod (default 0)
 
@@ -75,6 +76,7 @@ const options = {
   [F.maxBodyBytes]: { type: 'string' },
   [F.maxDocumentChars]: { type: 'string' },
   [F.maxDocuments]: { type: 'string' },
+  [F.maxRequestTokens]: { type: 'string' },
   [F.drainTimeoutMs]: { type: 'string' },
   [F.shutdownDelayMs]: { type: 'string' },
   [F.namespace]: { type: 'string' },
@@ -163,6 +165,12 @@ const serve: Command = async (argv) => {
         maxBodyBytes: intFlag(F.maxBodyBytes, v[F.maxBodyBytes], D.maxBodyBytes, 64),
         maxDocumentChars: intFlag(F.maxDocumentChars, v[F.maxDocumentChars], D.maxDocumentChars, 1),
         maxDocuments: intFlag(F.maxDocuments, v[F.maxDocuments], D.maxDocuments, 1),
+        maxRequestTokens: intFlag(
+          F.maxRequestTokens,
+          v[F.maxRequestTokens] ?? env(ServeEnv.maxRequestTokens),
+          D.maxRequestTokens,
+          1,
+        ),
       },
       drainTimeoutMs: intFlag(F.drainTimeoutMs, v[F.drainTimeoutMs], DEFAULT_DRAIN_TIMEOUT_MS, 0),
       shutdownDelayMs: intFlag(F.shutdownDelayMs, v[F.shutdownDelayMs], 0, 0),

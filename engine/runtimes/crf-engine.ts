@@ -1,6 +1,12 @@
 /**
- * Runtime for `crf` bundles: tokenize → hashed features → ONNX Runtime emission scores for the whole
- * batch in one call → Viterbi per document → exact span marginals as entity confidence.
+ * Runtime for `crf` bundles: tokenize → hashed features → ONNX Runtime emission scores → Viterbi per
+ * document → exact span marginals as entity confidence.
+ *
+ * Work per call is bounded: a batch is processed in groups of documents of at most `maxTokensPerRun`
+ * tokens (a longer document is a group of its own), and no ONNX Runtime run sees more than that many
+ * tokens. Emission scores are per token, so the groups and runs change no result; the memory a batch
+ * holds is one group's tokens and scores plus the results, not the whole batch's, and the event loop gets
+ * a turn between groups and runs (see yield.ts).
  */
 import * as ort from 'onnxruntime-node';
 import { bioesToBio, isBioesLabelSet, spansFromBio } from '../decoding/bio.js';
@@ -33,6 +39,8 @@ import { tokenize, type Token } from '../features/tokenize.js';
 import type { BaselineProfile, Entity, ExtractResult, ModelInfo, NerEngine, TagTokensOptions } from '../types.js';
 import { shortFormReuses, type ShortFormMeaning } from '../features/abbreviations.js';
 import { parseProfile } from '../bundle/profile.js';
+import { WorkYielder } from './yield.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 
 /**
  * Length of the longest sequence, at least 1 (a Viterbi path buffer). A loop, not Math.max(...lengths):
@@ -47,7 +55,15 @@ function longest(sequences: readonly { length: number }[]): number {
 export interface EngineOptions {
   /** ONNX Runtime intra-op threads (default 1: the server scales by processes/pods, not threads). */
   threads?: number;
+  /**
+   * Most tokens per ONNX Runtime run and per group of documents processed together (default
+   * {@link DEFAULT_MAX_TOKENS_PER_RUN}). Bounds the run's intermediate tensors, which grow with tokens ×
+   * feature slots × labels, and how long the event loop is held between turns.
+   */
+  maxTokensPerRun?: number;
 }
+
+export const DEFAULT_MAX_TOKENS_PER_RUN = 4096;
 
 export async function createSession(model: Uint8Array, threads = 1): Promise<ort.InferenceSession> {
   return ort.InferenceSession.create(model, {
@@ -91,14 +107,17 @@ export class CrfEngine implements NerEngine {
   readonly #typeIndex: Map<string, { b: number; i: number; e: number; s: number }>;
   /** Whether the model tags in BIOES (its output is converted to BIO spans). */
   readonly #bioes: boolean;
+  readonly #maxTokensPerRun: number;
 
   private constructor(
     bundle: VerifiedBundle,
     crf: CrfManifestSection,
     session: ort.InferenceSession,
     lookups: FeatureLookups,
+    maxTokensPerRun: number,
   ) {
     const m = bundle.manifest;
+    this.#maxTokensPerRun = maxTokensPerRun;
     this.info = {
       name: m.name,
       version: m.version,
@@ -246,24 +265,57 @@ export class CrfEngine implements NerEngine {
         `model.onnx must have inputs '${expected}' and output 'emissions' (has ${session.inputNames.join(',')} → ${session.outputNames.join(',')})`,
       );
     }
-    return new CrfEngine(bundle, crf, session, lookups);
+    const maxTokensPerRun = options.maxTokensPerRun ?? DEFAULT_MAX_TOKENS_PER_RUN;
+    if (!Number.isInteger(maxTokensPerRun) || maxTokensPerRun < 1)
+      throw new Error(`maxTokensPerRun must be a positive integer, got ${maxTokensPerRun}`);
+    return new CrfEngine(bundle, crf, session, lookups, maxTokensPerRun);
   }
 
   async extract(text: string): Promise<ExtractResult> {
     return (await this.extractBatch([text]))[0] as ExtractResult;
   }
 
+  /** Tokens of `text` as this model tokenizes it (what the server's per-request token cap counts). */
+  countTokens(text: string): number {
+    return tokenize(text, { splitHyphens: this.#splitHyphens }).length;
+  }
+
   async extractBatch(texts: readonly string[]): Promise<ExtractResult[]> {
-    const docs = texts.map((t) => tokenize(t, { splitHyphens: this.#splitHyphens }));
-    const sentences = docs.map((d) => d.map((t) => t.text));
-    const emissions = await this.#scores(sentences, undefined);
+    const yielder = new WorkYielder(this.#maxTokensPerRun);
+    const results: ExtractResult[] = [];
+    // Documents are independent (each note is its own document, also for short-form reuse), so a group
+    // of them scores and decodes exactly as the whole batch would.
+    let group: { text: string; tokens: Token[] }[] = [];
+    let groupTokens = 0;
+    for (const text of texts) {
+      const tokens = tokenize(text, { splitHyphens: this.#splitHyphens });
+      await yielder.spent(tokens.length);
+      if (group.length > 0 && groupTokens + tokens.length > this.#maxTokensPerRun) {
+        results.push(...(await this.#extractGroup(group, yielder)));
+        group = [];
+        groupTokens = 0;
+      }
+      group.push({ text, tokens });
+      groupTokens += tokens.length;
+    }
+    if (group.length > 0) results.push(...(await this.#extractGroup(group, yielder)));
+    return results;
+  }
+
+  /** Score and decode a group of tokenized documents. */
+  async #extractGroup(
+    docs: readonly { text: string; tokens: Token[] }[],
+    yielder: WorkYielder,
+  ): Promise<ExtractResult[]> {
+    const emissions = await this.#scores(
+      docs.map((d) => d.tokens.map((t) => t.text)),
+      undefined,
+    );
     const L = this.#labels.length;
     const results: ExtractResult[] = [];
     let offset = 0;
-    const path = new Int32Array(longest(docs));
-    for (let d = 0; d < docs.length; d++) {
-      const tokens = docs[d] as Token[];
-      const text = texts[d] as string;
+    const path = new Int32Array(longest(docs.map((d) => d.tokens)));
+    for (const { text, tokens } of docs) {
       const n = tokens.length;
       let unknown = 0;
       for (const t of tokens) if (!this.#vocabulary.has(normalizeToken(t.text))) unknown++;
@@ -294,6 +346,7 @@ export class CrfEngine implements NerEngine {
       }
       results.push({ entities, stats: { tokens: n, unknownTokens: unknown } });
       offset += n;
+      await yielder.spent(n);
     }
     return results;
   }
@@ -360,35 +413,87 @@ export class CrfEngine implements NerEngine {
     return emissions;
   }
 
-  /** Emission scores for all tokens of all sentences, one ONNX Runtime call. */
+  /**
+   * Emission scores for all tokens of all sentences, in ONNX Runtime runs of at most `maxTokensPerRun`
+   * tokens. Sentences are featurized a run's worth at a time (a sentence's features depend only on the
+   * sentence), and a sentence longer than a run is featurized whole and scored in slices of rows.
+   */
   async #emissions(
     sentences: readonly (readonly string[])[],
     reuses?: readonly ReadonlyMap<number, ShortFormMeaning>[],
   ): Promise<Float32Array> {
     let total = 0;
     for (const s of sentences) total += s.length;
-    if (total === 0) return new Float32Array(0);
-    const features = new Int32Array(total * this.#slots);
-    const dense = this.#dense;
-    const window = dense ? new Int32Array(total * dense.window) : undefined;
+    const L = this.#labels.length;
+    const emissions = new Float32Array(total * L);
+    if (total === 0) return emissions;
+    const cap = this.#maxTokensPerRun;
+    let first = 0;
     let offset = 0;
-    for (let k = 0; k < sentences.length; k++) {
+    while (first < sentences.length) {
+      // The sentences of this run: at least one, then as many as fit in the cap.
+      let last = first + 1;
+      let tokens = (sentences[first] as readonly string[]).length;
+      while (last < sentences.length && tokens + (sentences[last] as readonly string[]).length <= cap)
+        tokens += (sentences[last++] as readonly string[]).length;
+      if (tokens > 0) {
+        const { features, window } = this.#featurize(sentences, reuses, first, last, tokens);
+        for (let row = 0; row < tokens; row += cap) {
+          const rows = Math.min(cap, tokens - row);
+          const scores = await this.#run(features, window, row, rows);
+          emissions.set(scores, (offset + row) * L);
+          await nextTurn();
+        }
+      }
+      offset += tokens;
+      first = last;
+    }
+    if (this.#outsideBias !== 0) {
+      // Label 0 is always O: a decision threshold tuned at training time trades precision for recall.
+      for (let k = 0; k < total; k++) emissions[k * L] = (emissions[k * L] as number) - this.#outsideBias;
+    }
+    return emissions;
+  }
+
+  /** Feature rows (and dense-branch window ids) of sentences [first, last), which have `tokens` tokens. */
+  #featurize(
+    sentences: readonly (readonly string[])[],
+    reuses: readonly ReadonlyMap<number, ShortFormMeaning>[] | undefined,
+    first: number,
+    last: number,
+    tokens: number,
+  ): { features: Int32Array; window: Int32Array | undefined } {
+    const features = new Int32Array(tokens * this.#slots);
+    const dense = this.#dense;
+    const window = dense ? new Int32Array(tokens * dense.window) : undefined;
+    let offset = 0;
+    for (let k = first; k < last; k++) {
       const s = sentences[k] as readonly string[];
       if (s.length === 0) continue;
       featurizeSentence(s, this.#config, this.#lookups, features, offset, reuses?.[k]);
       if (dense && window) dense.vocabulary.windowIds(s, dense.window, window, offset);
       offset += s.length;
     }
-    const feeds: Record<string, ort.Tensor> = { features: new ort.Tensor('int32', features, [total, this.#slots]) };
-    if (dense && window) feeds.window = new ort.Tensor('int32', window, [total, dense.window]);
-    const result = await this.#session.run(feeds);
-    const emissions = (result.emissions as ort.Tensor).data as Float32Array;
-    if (this.#outsideBias !== 0) {
-      // Label 0 is always O: a decision threshold tuned at training time trades precision for recall.
-      const L = this.#labels.length;
-      for (let k = 0; k < total; k++) emissions[k * L] = (emissions[k * L] as number) - this.#outsideBias;
+    return { features, window };
+  }
+
+  /** One ONNX Runtime run over `rows` feature rows starting at `row`: their emission scores. */
+  async #run(features: Int32Array, window: Int32Array | undefined, row: number, rows: number): Promise<Float32Array> {
+    const slots = this.#slots;
+    const whole = row === 0 && rows * slots === features.length;
+    const feeds: Record<string, ort.Tensor> = {
+      features: new ort.Tensor('int32', whole ? features : features.slice(row * slots, (row + rows) * slots), [
+        rows,
+        slots,
+      ]),
+    };
+    const dense = this.#dense;
+    if (dense && window) {
+      const w = dense.window;
+      feeds.window = new ort.Tensor('int32', whole ? window : window.slice(row * w, (row + rows) * w), [rows, w]);
     }
-    return emissions;
+    const result = await this.#session.run(feeds);
+    return (result.emissions as ort.Tensor).data as Float32Array;
   }
 
   async close(): Promise<void> {

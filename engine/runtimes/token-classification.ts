@@ -16,6 +16,7 @@ import { createSession, type EngineOptions } from './crf-engine.js';
 import { parseProfile } from '../bundle/profile.js';
 import type { BaselineProfile, Entity, ExtractResult, ModelInfo, NerEngine } from '../types.js';
 import { WordPieceTokenizer, type Word } from '../features/wordpiece.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 
 /**
  * Windows (model-length slices of a document) per ONNX Runtime run. A server micro-batch of short notes
@@ -118,6 +119,11 @@ export class TokenClassificationEngine implements NerEngine {
     return (await this.extractBatch([text]))[0] as ExtractResult;
   }
 
+  /** Words of `text` as this model splits it (what the server's per-request token cap counts). */
+  countTokens(text: string): number {
+    return this.#tokenizer.words(text).length;
+  }
+
   async extractBatch(texts: readonly string[]): Promise<ExtractResult[]> {
     const docs = texts.map((t) => this.#tokenizer.words(t));
     const tagged = await this.#tagWords(docs);
@@ -188,8 +194,11 @@ export class TokenClassificationEngine implements NerEngine {
     }));
     // One run per chunk of rows: a whole CoNLL file as one [rows, width] tensor would hold every sentence
     // padded to the longest, and the attention activations grow with rows × width².
-    for (let first = 0; first < rows.length; first += ROWS_PER_RUN)
+    // The event loop gets a turn between runs, so probes are answered during a long batch.
+    for (let first = 0; first < rows.length; first += ROWS_PER_RUN) {
       await this.#tagRows(docs, rows.slice(first, first + ROWS_PER_RUN), out);
+      await nextTurn();
+    }
     return out;
   }
 

@@ -5,10 +5,8 @@ import { HttpProblem } from '../problem.js';
 
 /** Terminal handler for a known path hit with the wrong method: 405 with an `Allow` header. */
 export function methodNotAllowed(allow: readonly string[]): RequestHandler {
-  return (req, _res, next) => {
-    next(
-      new HttpProblem('methodNotAllowed', `${req.method} is not allowed here; use ${allow.join(' or ')}`, { allow }),
-    );
+  return (_req, _res, next) => {
+    next(new HttpProblem('methodNotAllowed', `this method is not allowed here; use ${allow.join(' or ')}`, { allow }));
   };
 }
 

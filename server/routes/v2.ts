@@ -17,18 +17,18 @@ export const V2_OUTPUT = 'entities';
 
 const SERVER_VERSION = '0.1.0';
 
-/** 404 unless `name` (and `version`, when given) is the model this server serves. */
+/**
+ * 404 unless `name` (and `version`, when given) is the model this server serves. The message names what
+ * is served, never the requested name or version (path text is client input).
+ */
 export function checkModel(ctx: AppContext, name: string, version: string | undefined): void {
   const info = ctx.engine.info;
   if (!ctx.modelNames.has(name))
-    throw new HttpProblem(
-      'notFound',
-      `no model named '${name.slice(0, 128)}' is served here; this server serves '${info.name}'`,
-    );
+    throw new HttpProblem('notFound', `the requested model is not served here; this server serves '${info.name}'`);
   if (version !== undefined && version !== info.version) {
     throw new HttpProblem(
       'notFound',
-      `model '${name.slice(0, 128)}' has no version '${version.slice(0, 128)}'; this server serves version '${info.version}'`,
+      `the requested model version is not served here; this server serves version '${info.version}'`,
     );
   }
 }
@@ -46,8 +46,7 @@ export async function handleInfer(ctx: AppContext, ex: Exchange, params: Record<
   const input = body.inputs[0]!;
   if (input.name !== V2_INPUT)
     throw new HttpProblem('invalidRequest', `inputs.0.name: unknown input; the model's input is '${V2_INPUT}'`);
-  if (input.datatype !== 'BYTES')
-    throw new HttpProblem('invalidRequest', `inputs.0.datatype: must be BYTES, got ${input.datatype.slice(0, 16)}`);
+  if (input.datatype !== 'BYTES') throw new HttpProblem('invalidRequest', 'inputs.0.datatype: must be BYTES');
   for (const o of body.outputs ?? []) {
     if (o.name !== V2_OUTPUT)
       throw new HttpProblem('invalidRequest', `outputs: unknown output; the model's output is '${V2_OUTPUT}'`);
@@ -57,7 +56,7 @@ export async function handleInfer(ctx: AppContext, ex: Exchange, params: Record<
   if (input.shape.length === 0 || expected !== data.length) {
     throw new HttpProblem(
       'invalidRequest',
-      `inputs.0.shape ${JSON.stringify(input.shape.slice(0, 8))} does not match ${data.length} data elements`,
+      `inputs.0.shape: its ${input.shape.length} dimension(s) do not match the ${data.length} data elements`,
     );
   }
   const texts: string[] = [];

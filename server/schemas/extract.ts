@@ -11,19 +11,31 @@ export interface InputLimits {
   maxDocumentChars: number;
   /** Most documents in one request (either API). */
   maxDocuments: number;
+  /** Most tokens in one request, as the model tokenizes (either API). */
+  maxRequestTokens: number;
 }
 
 const text = z
   .string({ error: (iss) => (iss.input === undefined ? 'text is required' : 'text must be a string') })
   .min(1, 'text must not be empty');
 
-const documentSchema = z.strictObject({
-  id: z
-    .string({ error: 'id must be a string' })
-    .min(1, 'id must not be empty')
-    .max(256, 'id must be at most 256 characters'),
-  text,
-});
+/**
+ * The message of an unknown-field issue: the allowed fields, never the unknown names (zod's default message
+ * lists them, and a body of many long keys would come back several times its size).
+ */
+const unknownFields = (allowed: string) => (iss: { code?: string; input?: unknown }) =>
+  iss.code === 'unrecognized_keys' ? `unknown field; the allowed fields are ${allowed}` : undefined;
+
+const documentSchema = z.strictObject(
+  {
+    id: z
+      .string({ error: 'id must be a string' })
+      .min(1, 'id must not be empty')
+      .max(256, 'id must be at most 256 characters'),
+    text,
+  },
+  { error: unknownFields('"id" and "text"') },
+);
 
 /** `POST /v1/extract`: exactly one of `text` or `documents`. */
 export const v1ExtractSchema = z
@@ -35,7 +47,10 @@ export const v1ExtractSchema = z
         .min(1, 'documents must not be empty')
         .optional(),
     },
-    { error: (iss) => (iss.code === 'invalid_type' ? 'the body must be a JSON object' : undefined) },
+    {
+      error: (iss) =>
+        iss.code === 'invalid_type' ? 'the body must be a JSON object' : unknownFields('"text" and "documents"')(iss),
+    },
   )
   .superRefine((body, ctx) => {
     if (body.text === undefined && body.documents === undefined) {
@@ -93,11 +108,37 @@ export const v2InferSchema = z.object(
 
 export type V2InferRequest = z.infer<typeof v2InferSchema>;
 
-/** Parse with `schema` or throw a 400 problem listing every issue as `{ path, message }`. */
+/** Field names of the request schemas: the only path segments an error may name besides array indices. */
+const SCHEMA_FIELDS: ReadonlySet<string> = new Set([
+  'text',
+  'documents',
+  'id',
+  'parameters',
+  'inputs',
+  'outputs',
+  'name',
+  'shape',
+  'datatype',
+  'data',
+]);
+
+/** A path segment as an error may show it: an index or a schema field, anything else (a client's key) as `*`. */
+function pathSegment(p: PropertyKey): string {
+  return typeof p === 'number' || (typeof p === 'string' && SCHEMA_FIELDS.has(p)) ? String(p) : '*';
+}
+
+/**
+ * Parse with `schema` or throw a 400 problem listing every issue as `{ path, message }`. Messages are the
+ * schemas' own; an unknown-field issue without one gets a fixed message, and path segments that are not
+ * schema fields are masked, so no key the client chose comes back.
+ */
 export function parseOrThrow<T>(schema: z.ZodType<T>, body: unknown): T {
   const r = schema.safeParse(body);
   if (r.success) return r.data;
-  const errors = r.error.issues.slice(0, 20).map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
+  const errors = r.error.issues.slice(0, 20).map((i) => ({
+    path: i.path.map(pathSegment).join('.'),
+    message: i.code === 'unrecognized_keys' && !i.message.startsWith('unknown field') ? 'unknown field' : i.message,
+  }));
   const first = errors[0];
   const detail = first ? (first.path ? `${first.path}: ${first.message}` : first.message) : 'invalid request';
   throw new HttpProblem('invalidRequest', detail, { errors });

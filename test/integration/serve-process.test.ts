@@ -63,6 +63,7 @@ describe('ner-ops serve process', () => {
           [ServeEnv.namespace]: 'ward-7',
           [ServeEnv.deployment]: 'ner-prod',
           [ServeEnv.track]: 'canary',
+          [ServeEnv.maxRequestTokens]: '50',
         },
       },
     );
@@ -87,6 +88,10 @@ describe('ner-ops serve process', () => {
     expect(metrics).toMatch(
       /nerops_ready\{namespace="ward-7",deployment="ner-prod",model="test-ner",version="1.0.0",track="canary"\} 1/,
     );
+    // The per-request token cap comes from the environment too.
+    const capped = await postJson(`${url}/v1/extract`, { text: '- '.repeat(51) });
+    expect(capped.status).toBe(413);
+    expect(capped.text).toContain('more than 50 tokens');
     const inflight = [
       postJson(`${url}/v1/extract`, { text: 'Patient has asthma and takes albuterol.' }),
       postJson(`${url}/v1/extract`, { text: 'No complaints.' }),
@@ -114,6 +119,7 @@ describe('ner-ops serve process', () => {
     [['--model', 'x', '--shadow-percent', '120'], /between 0 and 100/],
     [['--model', 'x', '--model-digest', 'abc'], /sha256 hex digest/],
     [['--model', 'x', '--max-batch-size', '0'], /--max-batch-size must be an integer >= 1/],
+    [['--model', 'x', '--max-request-tokens', '0'], /--max-request-tokens must be an integer >= 1/],
     [['--bogus'], /Unknown option/],
   ])('refuses %j with one clear line', async (argv, msg) => {
     const saved = process.env.NEROPS_MODEL_URI;

@@ -25,16 +25,15 @@ import { NerDeploymentSpecSchema, type NerDeployment } from './api/nerdeployment
 import { ROLLOUT_ACTION_ANNOTATION } from './api/nerdeployment-constants.js';
 import { VALIDATION_CONTAINER_NAME } from './api/nermodel-constants.js';
 import type { NerModel } from './api/nermodel.js';
-import { nerDeployments, nerModels } from './controllers/common.js';
+import { driftPolicies, httpRoutes, nerDeployments, nerModels } from './api/resources.js';
 import { controllers } from './controllers/index.js';
-import { createDriftPolicyReconciler, driftPolicies } from './controllers/driftpolicy/reconcile.js';
+import { createDriftPolicyReconciler } from './controllers/driftpolicy/reconcile.js';
 import { encodeRetrainResult, RETRAIN_CONTAINER_NAME } from './controllers/driftpolicy/retrain-result.js';
 import { createNerDeploymentReconciler } from './controllers/nerdeployment/reconcile.js';
 import { stepsHash } from './controllers/nerdeployment/rollout.js';
-import { httpRoutes } from './controllers/nerdeployment/routing.js';
 import { reconcileNerModel } from './controllers/nermodel/reconcile.js';
 import { encodeValidationResult } from './controllers/nermodel/validation-result.js';
-import type { ControllerDeps } from './main.js';
+import { controllerConfig, type ControllerDeps } from './main.js';
 import { OPERATOR_PERMISSIONS } from './permissions.js';
 import { ClusterClient } from './runtime/client.js';
 import { FakeClock } from './runtime/clock.js';
@@ -548,7 +547,7 @@ async function record(
 function operatorControllers() {
   const deps: ControllerDeps = {
     namespace: undefined,
-    prometheusUrl: undefined,
+    config: controllerConfig({}),
     logger: pino({ level: 'silent' }),
     clock: undefined,
   };

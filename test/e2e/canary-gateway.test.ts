@@ -13,7 +13,8 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeClient } from '../../operator/runtime/kube.js';
 import { builtin } from '../../operator/runtime/resource.js';
-import { httpRoutes, type HttpRoute } from '../../operator/controllers/nerdeployment/routing.js';
+import { httpRoutes } from '../../operator/api/resources.js';
+import type { HttpRoute } from '../../operator/controllers/nerdeployment/routing.js';
 import { createTestNamespace, eventually, useCluster } from '../../local-cluster/testing.js';
 import {
   Api,

@@ -10,16 +10,9 @@ import { RetrainingEnv } from '../../api/driftpolicy-constants.js';
 import type { DriftPolicy, RetrainTrigger } from '../../api/driftpolicy.js';
 import type { NerModel } from '../../api/nermodel.js';
 import { ownerReference } from '../../runtime/client.js';
-import {
-  boundedName,
-  managedLabels,
-  MOUNTS,
-  nerOpsTaskPod,
-  sourceAccess,
-  tmpVolume,
-  withStorageDefaults,
-  type ModelStorageDefaults,
-} from '../common.js';
+import { boundedName, managedLabels } from '../child-metadata.js';
+import { MOUNTS, nerOpsTaskPod, tmpVolume } from '../pod-templates.js';
+import { sourceAccess, withStorageDefaults, type ModelStorageDefaults } from '../model-storage.js';
 import { RETRAIN_CONTAINER_NAME, type RetrainResult } from './retrain-result.js';
 
 /** Label on retraining Jobs: the run id. */

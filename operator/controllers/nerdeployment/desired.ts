@@ -12,17 +12,9 @@ import { LABELS, type Track } from '../../api/group.js';
 import type { NerDeployment } from '../../api/nerdeployment.js';
 import type { NerModel } from '../../api/nermodel.js';
 import { ownerReference } from '../../runtime/client.js';
-import {
-  boundedName,
-  managedLabels,
-  nerOpsCommand,
-  restrictedContainerSecurity,
-  restrictedPodSecurity,
-  sourceAccess,
-  tmpVolume,
-  withStorageDefaults,
-  type ModelStorageDefaults,
-} from '../common.js';
+import { boundedName, managedLabels } from '../child-metadata.js';
+import { nerOpsCommand, restrictedContainerSecurity, restrictedPodSecurity, tmpVolume } from '../pod-templates.js';
+import { sourceAccess, withStorageDefaults, type ModelStorageDefaults } from '../model-storage.js';
 
 /** Where the init container installs the bundle and the server reads it. */
 export const MODEL_MOUNT = '/models';

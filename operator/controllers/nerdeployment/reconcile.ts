@@ -13,13 +13,15 @@ import type { NerModel } from '../../api/nermodel.js';
 import type { ControllerSpec, MapFunction, ReconcileContext, ReconcileResult } from '../../runtime/controller.js';
 import { builtin, makeKey, parseKey, resourcePath, type ObjectKey, type ResourceType } from '../../runtime/resource.js';
 import { PrometheusError, type MetricsQuerier } from '../../prometheus/client.js';
-import { DEFAULT_IMAGE, nerDeployments, nerModels, type ModelStorageDefaults } from '../common.js';
+import { DEFAULT_IMAGE } from '../pod-templates.js';
+import { httpRoutes, nerDeployments, nerModels } from '../../api/resources.js';
+import { type ModelStorageDefaults } from '../model-storage.js';
 import { ROLLOUT_ACTION_ANNOTATION } from '../../api/nerdeployment-constants.js';
 import { analysisQueries, decideAnalysis, type AnalysisDecision, type Measurements } from './analysis.js';
 import type { RateMeasurement, Recommendation } from './autoscale.js';
 import { deploymentName } from './desired.js';
 import { analysisDue, inShadow } from './rollout.js';
-import { httpRoutes, routingProblem, weightedRules, type HttpRoute } from './routing.js';
+import { routingProblem, weightedRules, type HttpRoute } from './routing.js';
 import { planDeployment, requestRateQuery } from './status.js';
 
 export interface NerDeploymentControllerOptions {

@@ -15,7 +15,7 @@ import type { NerModel } from '../../api/nermodel.js';
 import type { EventSpec } from '../../runtime/client.js';
 import { findCondition, formatTime, removeCondition, setCondition, type Condition } from '../../runtime/conditions.js';
 import { labelMatchers } from '../../prometheus/client.js';
-import type { ModelStorageDefaults } from '../common.js';
+import type { ModelStorageDefaults } from '../model-storage.js';
 import type { AnalysisDecision } from './analysis.js';
 import { decideReplicas, type RateMeasurement, type Recommendation } from './autoscale.js';
 import { deploymentName, desiredDeployment, desiredPdb, desiredService, trackServiceName } from './desired.js';

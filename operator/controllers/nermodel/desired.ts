@@ -8,15 +8,9 @@ import { LABELS } from '../../api/group.js';
 import { VALIDATION_CONTAINER_NAME } from '../../api/nermodel-constants.js';
 import type { NerModel } from '../../api/nermodel.js';
 import { ownerReference } from '../../runtime/client.js';
-import {
-  boundedName,
-  managedLabels,
-  nerOpsTaskPod,
-  sourceAccess,
-  tmpVolume,
-  withStorageDefaults,
-  type ModelStorageDefaults,
-} from '../common.js';
+import { boundedName, managedLabels } from '../child-metadata.js';
+import { nerOpsTaskPod, tmpVolume } from '../pod-templates.js';
+import { sourceAccess, withStorageDefaults, type ModelStorageDefaults } from '../model-storage.js';
 
 export interface ValidationJobOptions {
   image: string;

@@ -2,7 +2,7 @@ import type { V1Job } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { NerModel } from '../../api/nermodel.js';
 import { desiredValidationJob, validationJobName } from './desired.js';
-import { planModel, retryDelayMs, type ModelObserved } from './status.js';
+import { planModel, retryDelayMs, type ModelObserved } from './plan.js';
 import { encodeValidationResult, type ValidationResult } from './validation-result.js';
 
 const DIGEST = 'ab'.repeat(32);

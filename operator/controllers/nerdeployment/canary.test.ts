@@ -5,7 +5,7 @@ import type { NerModel } from '../../api/nermodel.js';
 import { isApplied } from '../../runtime/apply.js';
 import { stepsHash } from './rollout.js';
 import { routeWeights, routingProblem, weightedRules, type HttpRoute } from './routing.js';
-import { planDeployment, type DeploymentObserved } from './status.js';
+import { planDeployment, type DeploymentObserved } from './plan.js';
 
 const NOW = new Date('2025-01-01T00:10:00Z');
 const STEPS = [{ weight: 10, pauseSeconds: 60 }];

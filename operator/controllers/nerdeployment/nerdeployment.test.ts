@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import type { NerDeployment } from '../../api/nerdeployment.js';
 import type { NerModel } from '../../api/nermodel.js';
 import { desiredDeployment, desiredPdb, desiredService } from './desired.js';
-import { planDeployment, requestRateQuery, resolveModel, type DeploymentObserved } from './status.js';
+import { requestRateQuery } from './autoscale.js';
+import { resolveModel } from './model-resolution.js';
+import { planDeployment, type DeploymentObserved } from './plan.js';
 
 const DIGEST = 'cd'.repeat(32);
 const NOW = new Date('2025-01-01T00:00:00Z');

@@ -2,15 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { NerDeployment, NerDeploymentStatus } from '../../api/nerdeployment.js';
 import type { NerModel } from '../../api/nermodel.js';
 import { analysisQueries, decideAnalysis, type AnalysisDecision, type Measurements } from './analysis.js';
-import {
-  analysisDue,
-  canaryReplicas,
-  candidateGate,
-  nextAnalysisMs,
-  stepRollout,
-  stepsHash,
-  type RolloutInput,
-} from './rollout.js';
+import { analysisDue, canaryReplicas, nextAnalysisMs, stepRollout, stepsHash, type RolloutInput } from './rollout.js';
+import { candidateGate } from './gates.js';
 
 const T0 = new Date('2025-01-01T00:00:00Z');
 const at = (s: number) => new Date(T0.getTime() + s * 1000);

@@ -41,6 +41,7 @@ import type { NerModel } from '../../api/nermodel.js';
 import type { EventSpec } from '../../runtime/client.js';
 import { formatTime } from '../../runtime/conditions.js';
 import type { AnalysisDecision } from './analysis.js';
+import { candidateGate } from './gates.js';
 
 /** Stable hash of a step list: a change restarts the rollout. */
 export function stepsHash(steps: readonly RolloutStep[]): string {
@@ -131,36 +132,6 @@ const ms = (t: string | undefined) => (t ? new Date(t).getTime() : undefined);
 
 function f1(m: NerModel | undefined): number | undefined {
   return m?.status?.metrics?.micro.f1;
-}
-
-/** Why the candidate fails the offline gates (undefined: it passes). Numbers in the message. */
-export function candidateGate(
-  nd: NerDeployment,
-  candidate: NerModel,
-  stable: NerModel | undefined,
-): { reason: string; message: string } | undefined {
-  const name = candidate.metadata.name;
-  const phase = candidate.status?.phase ?? 'Pending';
-  if (phase === 'Rejected' || phase === 'Failed')
-    return {
-      reason: R.ModelNotReady,
-      message: `candidate ${name} is ${phase}${candidate.status?.message ? `: ${candidate.status.message}` : ''}`,
-    };
-  const g = nd.spec.gates;
-  if (!g || (g.minF1 === undefined && g.maxRegression === undefined)) return undefined;
-  const score = f1(candidate);
-  if (score === undefined)
-    return { reason: R.MissingMetrics, message: `candidate ${name} has no measured F1 to check the gates against` };
-  if (g.minF1 !== undefined && score < g.minF1)
-    return { reason: R.BelowMinF1, message: `candidate ${name} F1 ${score} is below gates.minF1 ${g.minF1}` };
-  const base = f1(stable);
-  if (g.maxRegression !== undefined && base !== undefined && base - score > g.maxRegression) {
-    return {
-      reason: R.RegressionTooLarge,
-      message: `candidate ${name} F1 ${score} regresses ${(base - score).toFixed(4)} against stable ${stable?.metadata.name} F1 ${base} (gates.maxRegression ${g.maxRegression})`,
-    };
-  }
-  return undefined;
 }
 
 /** True while a rollout is in its shadow phase (from status alone). */

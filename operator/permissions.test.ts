@@ -51,6 +51,7 @@ import {
   type Access,
 } from './runtime/permissions.js';
 import { builtin, keyOf, type ResourceType } from './runtime/resource.js';
+import { nerModel, readyStatus } from './testing/builders.js';
 
 const NOW = new Date('2025-03-01T12:00:00Z');
 const NS = 'team';
@@ -278,20 +279,14 @@ function stored<T extends Obj>(api: FakeApi, rt: ResourceType, name: string): T 
 // Scenarios. Each returns the API it ran against, with an AccessRecorder attached before the first request.
 
 function readyModel(name: string, version: string): NerModel {
-  return {
-    apiVersion: 'nerops.io/v1alpha1',
-    kind: 'NerModel',
-    metadata: { name, namespace: NS, labels: { 'nerops.io/family': 'clinical' } },
-    spec: {
-      family: 'clinical',
-      version,
-      format: 'crf',
-      source: { uri: `file:///models/${name}`, digest: DIGEST },
-      entityTypes: ['DISEASE', 'TREATMENT'],
-    },
+  return nerModel({
+    name,
+    namespace: NS,
+    metadata: { labels: { 'nerops.io/family': 'clinical' } },
+    spec: { version, entityTypes: ['DISEASE', 'TREATMENT'] },
+    source: { uri: `file:///models/${name}`, digest: DIGEST },
     status: {
-      phase: 'Ready',
-      metrics: { micro: { precision: 0.9, recall: 0.9, f1: 0.9 } },
+      ...readyStatus(),
       baseline: {
         profileVersion: 1,
         documents: 100,
@@ -303,7 +298,7 @@ function readyModel(name: string, version: string): NerModel {
         unknownTokenRate: 0.02,
       },
     },
-  } as NerModel;
+  });
 }
 
 /** A Deployment as the Deployment controller reports it once every replica of its spec is ready. */

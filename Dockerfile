@@ -30,14 +30,17 @@ COPY scripts/npm-ci-checked.sh /usr/local/lib/nerops-build/
 RUN sh /usr/local/lib/nerops-build/npm-ci-checked.sh \
  && test -x node_modules/.bin/tsc
 COPY tsconfig.json tsconfig.build.json ./
+COPY contracts ./contracts
 COPY cli ./cli
 COPY engine ./engine
 COPY trainer ./trainer
 COPY server ./server
+COPY loadgen ./loadgen
 COPY operator ./operator
 COPY scripts ./scripts
 COPY bench ./bench
 COPY local-cluster ./local-cluster
+COPY testing ./testing
 COPY test ./test
 RUN npm run build
 
@@ -64,10 +67,12 @@ RUN rm -rf /usr/local/lib/node_modules /usr/local/bin/npm /usr/local/bin/npx /us
            /usr/local/bin/yarn /usr/local/bin/yarnpkg /opt/yarn-* /root/.npm /tmp/*
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/package.json ./package.json
+COPY --from=build /src/dist/contracts ./dist/contracts
 COPY --from=build /src/dist/cli ./dist/cli
 COPY --from=build /src/dist/engine ./dist/engine
 COPY --from=build /src/dist/trainer ./dist/trainer
 COPY --from=build /src/dist/server ./dist/server
+COPY --from=build /src/dist/loadgen ./dist/loadgen
 COPY --from=build /src/dist/operator ./dist/operator
 # `ner-ops` on PATH; the build fails if the onnxruntime CPU binding is missing or cannot load.
 RUN chmod 0755 /app/dist/cli/ner-ops.js && ln -s /app/dist/cli/ner-ops.js /usr/local/bin/ner-ops \

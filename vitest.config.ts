@@ -1,17 +1,22 @@
 import { defineConfig } from 'vitest/config';
 
-// Tests that need the real local cluster (local-cluster) live in test/integration/cluster*.test.ts,
-// test/integration/k8s/ and test/e2e/; the `cluster` project starts the cluster once in its global
-// setup. Other integration tests (engine, server) run real processes and ONNX sessions but no cluster.
-// The `real` project (test/real/) runs on the real profile: a kubelet running the project's image in
-// containers, the operator installed by the Helm chart (npm run e2e:real).
-// `vitest run` (npm test) runs every project; `--project unit` runs only the ones without a cluster.
+// Four projects, named for what their tests need:
+// - unit: pure and fast; sits next to the code (`*.test.ts`).
+// - integration: trained models, ONNX sessions, spawned servers and CLI processes, no cluster
+//   (`*.integration.test.ts` next to the code, and test/integration/*.test.ts).
+// - cluster: the local cluster of process nodes, started once by the global setup
+//   (test/integration/cluster*.test.ts, test/integration/k8s/, test/e2e/).
+// - real: the real node (or kind), the project's image in containers, the operator installed by the
+//   Helm chart (test/real/; npm run e2e:real).
+// npm test runs all four; npm run test:unit only the first.
 const clusterTests = [
   'test/integration/cluster*.test.ts',
   'test/integration/k8s/**/*.test.ts',
   'test/e2e/**/*.test.ts',
 ];
 const realTests = ['test/real/**/*.test.ts'];
+const integrationTests = ['**/*.integration.test.ts', 'test/integration/*.test.ts'];
+const ignored = ['**/node_modules/**', 'dist/**'];
 
 export default defineConfig({
   test: {
@@ -23,12 +28,19 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          // Unit tests sit next to the code; integration and e2e tests live under test/.
           include: [
-            '{cli,engine,trainer,server,operator,local-cluster,bench,scripts}/**/*.test.ts',
+            '{contracts,cli,engine,trainer,server,loadgen,operator,local-cluster,testing,bench,scripts}/**/*.test.ts',
             'test/**/*.test.ts',
           ],
-          exclude: ['**/node_modules/**', 'dist/**', ...clusterTests, ...realTests],
+          exclude: [...ignored, ...integrationTests, ...clusterTests, ...realTests],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: integrationTests,
+          exclude: [...ignored, ...clusterTests, ...realTests],
         },
       },
       {

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { DriftPolicy } from '../operator/api/driftpolicy.js';
 import { driftPolicies } from '../operator/api/resources.js';
-import { TrafficGenerator, cycle } from '../server/traffic.js';
+import { TrafficGenerator, cycle } from '../loadgen/traffic.js';
 import { ServiceEndpoints } from '../local-cluster/service-endpoints.js';
 import { generateNotes, writeConll, type Vocabulary } from '../trainer/synthetic.js';
 import { trainBundle } from '../trainer/train.js';
@@ -62,13 +62,9 @@ async function main(): Promise<void> {
   await writeConll(join(work, 'model', 'train.conll'), generateNotes({ count: 600, seed: 2 }));
   await writeConll(join(work, 'model', 'dev.conll'), generateNotes({ count: 400, seed: 1002 }));
   const m = await trainBundle({
-    trainFile: join(work, 'model', 'train.conll'),
-    devFile: join(work, 'model', 'dev.conll'),
-    outDir: join(work, 'model', 'bundle'),
-    seed: 2,
-    epochs: 4,
-    name: 'clinical-ner',
-    version: '1.0.0',
+    corpus: { trainFile: join(work, 'model', 'train.conll'), devFile: join(work, 'model', 'dev.conll') },
+    members: { seed: 2, epochs: 4 },
+    export: { outDir: join(work, 'model', 'bundle'), name: 'clinical-ner', version: '1.0.0' },
   });
   await stage.start(['models']);
   await stage.apply(

@@ -14,8 +14,8 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { readConll } from '../engine/conll.js';
-import { loadEngine } from '../engine/load.js';
+import { readConll } from '../engine/corpus/conll.js';
+import { loadEngine } from '../engine/bundle/load.js';
 import { detokenize } from '../trainer/detokenize.js';
 import { evaluateEngine } from '../trainer/evaluate.js';
 import { trainBundle, type TrainOptions } from '../trainer/train.js';
@@ -27,7 +27,7 @@ const GOAL_DELTA: Record<string, number> = { behealthy: 0.1, 'ncbi-disease': 0.0
 /** Training budgets (seconds on one core) from the issue. */
 const BUDGET: Record<string, number> = { behealthy: 60, 'ncbi-disease': 300 };
 /**
- * The model each corpus is benchmarked with, the best measured on it (README, "NER engine"), and the seeds
+ * The model each corpus is benchmarked with, the best measured on it (docs/engine.md, "Recommended setup per corpus"), and the seeds
  * it is trained with. BeHealthy: wide & deep plus a linear member, with embeddings learned from unlabeled
  * text (the other corpora's training sentences and bc5cdr, never the evaluated dev set) with pretrained GloVe
  * vectors appended (bench/pretrained-vectors.ts), and the softmax-margin recall cost; five seeds, because
@@ -43,12 +43,14 @@ const BUDGET: Record<string, number> = { behealthy: 60, 'ncbi-disease': 300 };
  * The recall cost, the linear member, the GloVe vectors, short-form reuse and the lexicon were chosen on a
  * held-out fifth of each training set, never on dev.
  */
+/** Feature and member options of a setup (the corpus and the bundle are the bench's). */
+type SetupOptions = Pick<TrainOptions, 'features' | 'members'>;
 interface Setup {
   unlabeled: string[];
   pretrainedVectors?: true;
   /** Train with the lexicon, with these options on top of `options` (chosen with the lexicon in place). */
-  lexicon?: { options: Partial<TrainOptions>; model: string };
-  options: Partial<TrainOptions>;
+  lexicon?: { options: SetupOptions; model: string };
+  options: SetupOptions;
   model: string;
   seeds: number[];
 }
@@ -58,10 +60,10 @@ const SETUP: Record<string, Setup> = {
     pretrainedVectors: true,
     // The lexicon finds entities the recall cost was pushing for: with it, cost 0.5 beat 1 on two held-out fifths.
     lexicon: {
-      options: { missedEntityCost: 0.5 },
+      options: { members: { missedEntityCost: 0.5 } },
       model: 'wide & deep + linear, recall cost 0.5, GloVe, drug + disease lexicon',
     },
-    options: { missedEntityCost: 1 },
+    options: { members: { missedEntityCost: 1 } },
     model: 'wide & deep + linear, recall cost 1, GloVe',
     seeds: [1, 2, 3, 4, 5],
   },
@@ -71,7 +73,7 @@ const SETUP: Record<string, Setup> = {
       options: {},
       model: 'linear, 160 epochs, subwords, abbreviations + short-form reuse, drug + disease lexicon',
     },
-    options: { epochs: 160, subwords: true, abbreviations: true },
+    options: { members: { epochs: 160 }, features: { subwords: true, abbreviations: true } },
     model: 'linear, 160 epochs, subwords, abbreviations + short-form reuse',
     seeds: [1, 2, 3],
   },
@@ -114,7 +116,10 @@ async function main(): Promise<void> {
     const pretrainedVectorsFile = setup.pretrainedVectors ? await gloveVectorsFile() : undefined;
     const lexicon = useLexicon ? setup.lexicon : undefined;
     const lexiconFiles = lexicon ? [await medicalLexiconFile()] : undefined;
-    const options = { ...setup.options, ...lexicon?.options };
+    const options = {
+      features: { ...setup.options.features, ...lexicon?.options.features },
+      members: { ...setup.options.members, ...lexicon?.options.members },
+    };
     const model = lexicon?.model ?? setup.model;
     const ref = REFERENCE[corpus] ?? NaN;
     const row = (seed: string, f1: number, rest: string) => {
@@ -125,15 +130,14 @@ async function main(): Promise<void> {
     for (const seed of seeds) {
       const bundle = join(out, `${corpus}-${seed}`);
       const r = await trainBundle({
-        trainFile: join(data, corpus, 'train.conll'),
-        devFile: join(data, corpus, 'dev.conll'),
-        outDir: bundle,
-        name: corpus,
-        unlabeledFiles,
-        pretrainedVectorsFile,
-        lexiconFiles,
-        seed,
-        ...options,
+        corpus: {
+          trainFile: join(data, corpus, 'train.conll'),
+          devFile: join(data, corpus, 'dev.conll'),
+          unlabeledFiles,
+        },
+        features: { dense: { pretrainedVectorsFile }, lexiconFiles, ...options.features },
+        members: { seed, ...options.members },
+        export: { outDir: bundle, name: corpus },
       });
       if (corpus === 'behealthy' && behealthyBundle === undefined) behealthyBundle = bundle;
       f1s.push(r.metrics.micro.f1);
@@ -144,7 +148,7 @@ async function main(): Promise<void> {
           ` ${r.trainSeconds.toFixed(1).padStart(14)}  ${r.trainCpuSeconds.toFixed(1).padStart(13)}  ${String(BUDGET[corpus] ?? '').padStart(6)}  ${r.totalSeconds.toFixed(1).padStart(6)}  (${model})`,
         ),
       );
-      if (options.abbreviations)
+      if (options.features.abbreviations)
         console.log(
           row(
             '',

@@ -19,20 +19,20 @@
  * on errors; a missed goal is reported, not fatal.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import yaml from 'js-yaml';
 import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import { startCluster, type Cluster } from '../local-cluster/cluster.js';
+import { applyCrds, projectCrds } from '../local-cluster/crds.js';
 import { freePorts } from '../local-cluster/ports.js';
 import { KubeClient, isAlreadyExists, type WatchEvent } from '../operator/runtime/kube.js';
 import { builtin, resourcePath, type ResourceType } from '../operator/runtime/resource.js';
 import { nerDeployments, nerModels } from '../operator/api/resources.js';
 import type { NerDeployment } from '../operator/api/nerdeployment.js';
 import type { NerModel } from '../operator/api/nermodel.js';
-import { metricValue } from '../server/test-fixtures.js';
+import { metricValue } from '../testing/fixtures.js';
 import { generateNotes, writeConll } from '../trainer/synthetic.js';
 import { trainBundle } from '../trainer/train.js';
 
@@ -120,40 +120,6 @@ class Api {
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
     }
-  }
-  /** Server-side apply of every CRD in crds/ (raw request: typed clients drop CEL rules and defaults), then wait for Established. */
-  async installCrds(): Promise<void> {
-    const crds = readdirSync(join(root, 'crds'))
-      .filter((f) => f.endsWith('.yaml'))
-      .map((f) => yaml.load(readFileSync(join(root, 'crds', f), 'utf8')) as KubernetesObject);
-    for (const crd of crds) {
-      await this.kube.request({
-        method: 'PATCH',
-        path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata?.name}`,
-        query: { fieldManager: 'nerops-bench', force: true },
-        body: crd,
-        contentType: 'application/apply-patch+yaml',
-      });
-    }
-    for (const crd of crds) {
-      await until(
-        `CRD ${crd.metadata?.name} Established`,
-        async () => {
-          const c = await this.kube.request<{ status?: { conditions?: Array<{ type: string; status: string }> } }>({
-            method: 'GET',
-            path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata?.name}`,
-          });
-          return c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True');
-        },
-        30_000,
-      );
-    }
-    // Established can precede the first successful create by a moment: probe the NerDeployment endpoint.
-    await until(
-      'NerDeployment API served',
-      () => this.kube.request({ method: 'GET', path: resourcePath(nerDeployments, 'default') }).then(() => true),
-      30_000,
-    );
   }
   /** Watches `rt` in `ns` until the returned function is called; `onEvent` sees every event. */
   watch<T extends KubernetesObject>(rt: ResourceType, ns: string, onEvent: (e: WatchEvent<T>) => void): () => void {
@@ -366,7 +332,7 @@ async function apiserverBench(): Promise<void> {
   const stops: Array<() => void> = [];
   try {
     log(`apiserver ready in ${s(cluster.startMs)}; installing CRDs`);
-    await api.installCrds();
+    await applyCrds(cluster.kubeConfig, projectCrds(), 'nerops-bench');
     const ns = 'bench';
     await api.namespace(ns);
     // The harness's --service-cluster-ip-range (local-cluster/controlplane.ts SERVICE_CIDR) is a /24: 253
@@ -672,13 +638,9 @@ async function fullBench(): Promise<void> {
     await writeConll(trainFile, generateNotes({ count: 200, seed: 7 }));
     await writeConll(devFile, generateNotes({ count: 60, seed: 1007 }));
     const r = await trainBundle({
-      trainFile,
-      devFile,
-      outDir: join(work, 'bundle'),
-      seed: 7,
-      epochs: 3,
-      name: 'clinical',
-      version: '1.0.0',
+      corpus: { trainFile, devFile },
+      members: { seed: 7, epochs: 3 },
+      export: { outDir: join(work, 'bundle'), name: 'clinical', version: '1.0.0' },
     });
     return { uri: pathToFileURL(r.outDir).href, digest: r.digest };
   })();
@@ -687,7 +649,7 @@ async function fullBench(): Promise<void> {
   let op: OperatorProcess | undefined;
   try {
     log(`full cluster ready in ${s(cluster.startMs)}`);
-    await api.installCrds();
+    await applyCrds(cluster.kubeConfig, projectCrds(), 'nerops-bench');
     const ns = 'bench-full';
     await api.namespace(ns);
     await until(

@@ -11,7 +11,7 @@
  */
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { pathToFileURL } from 'node:url';
-import { trainSmallBundle, type TrainedBundle } from '../server/test-fixtures.js';
+import { trainSmallBundle, type TrainedBundle } from '../testing/fixtures.js';
 import { startCluster, type Cluster, type ClusterProfile } from '../local-cluster/cluster.js';
 import { describe as describeCluster } from '../local-cluster/cluster.js';
 import { PROJECT_IMAGE } from '../local-cluster/node-images.js';
@@ -26,8 +26,9 @@ import {
   startOperator,
   type NerDeployment,
   type NerModel,
-} from '../test/e2e/operator-fixture.js';
-import { claimWithLoader, installOperator, putOnClaim } from '../test/real/install.js';
+} from '../testing/operator-fixture.js';
+import { installOperator } from '../local-cluster/chart-install.js';
+import { claimWithLoader, putOnClaim } from '../local-cluster/workloads.js';
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

@@ -6,7 +6,7 @@
  *
  *   npm run build && node dist/bench/server.js [--duration 8] [--data ../shared/data/behealthy]
  *
- * Prints numbers; asserts nothing (DESIGN.md: benchmarks print, tests assert behaviour).
+ * Prints numbers; asserts nothing (benchmarks print, tests assert behaviour).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -17,11 +17,14 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { availableParallelism, loadavg } from 'node:os';
 import autocannon from 'autocannon';
-import { readConll } from '../engine/conll.js';
-import { loadEngine } from '../engine/load.js';
-import { bundleDigest } from '../engine/bundle.js';
+import { readConll } from '../engine/corpus/conll.js';
+import { loadEngine } from '../engine/bundle/load.js';
+import { bundleDigest } from '../engine/bundle/bundle.js';
+import { MANIFEST_FILE } from '../contracts/bundle-manifest.js';
 import { trainBundle } from '../trainer/train.js';
 import { detokenize } from '../trainer/detokenize.js';
+import { ServerMetric } from '../contracts/metrics.js';
+import { flagArg, SERVE_COMMAND, ServeFlag } from '../contracts/serve.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const isTs = import.meta.url.endsWith('.ts');
@@ -57,16 +60,13 @@ function freePort(): Promise<number> {
 async function ensureBundle(): Promise<string> {
   if (args.bundle) return args.bundle;
   const outDir = join(root, '.cache', 'bench', 'behealthy-bundle');
-  if (existsSync(join(outDir, 'ner-model.json'))) return outDir;
+  if (existsSync(join(outDir, MANIFEST_FILE))) return outDir;
   await mkdir(outDir, { recursive: true });
   const t0 = performance.now();
   await trainBundle({
-    trainFile: join(args.data, 'train.conll'),
-    devFile: join(args.data, 'dev.conll'),
-    outDir,
-    seed: 1,
-    name: 'behealthy',
-    version: 'bench',
+    corpus: { trainFile: join(args.data, 'train.conll'), devFile: join(args.data, 'dev.conll') },
+    members: { seed: 1 },
+    export: { outDir, name: 'behealthy', version: 'bench' },
   });
   console.log(`trained BeHealthy bundle in ${((performance.now() - t0) / 1000).toFixed(1)} s -> ${outDir}`);
   return outDir;
@@ -118,14 +118,14 @@ async function startServe(dir: string, extra: string[] = []): Promise<Child> {
     [
       ...process.execArgv,
       cli,
-      'serve',
-      '--model',
+      SERVE_COMMAND,
+      flagArg(ServeFlag.model),
       dir,
-      '--model-digest',
+      flagArg(ServeFlag.modelDigest),
       digest,
-      '--host',
+      flagArg(ServeFlag.host),
       '127.0.0.1',
-      '--port',
+      flagArg(ServeFlag.port),
       String(port),
       ...extra,
     ],
@@ -239,15 +239,25 @@ async function main(): Promise<void> {
   runs.push(await load(server, notes, '200 req/s (4 conns)', 4, 200));
   let shadowRun: Run | undefined;
   if (!args['no-shadow']) {
-    const canary = await startServe(dir, ['--track', 'canary']);
-    const primary = await startServe(dir, [...serveArgs, '--shadow-url', canary.url, '--shadow-percent', '100']);
+    const canary = await startServe(dir, [flagArg(ServeFlag.track), 'canary']);
+    const primary = await startServe(dir, [
+      ...serveArgs,
+      flagArg(ServeFlag.shadowUrl),
+      canary.url,
+      flagArg(ServeFlag.shadowPercent),
+      '100',
+    ]);
     shadowRun = await load(primary, notes, '200 req/s + 100% shadow', 4, 200);
     runs.push(shadowRun);
     const m = await (await fetch(`${primary.url}/metrics`)).text();
-    const get = (re: RegExp) => Number(re.exec(m)?.[1] ?? NaN);
+    // The first sample of `series` whose labels start with `labels` (the constant labels come after them).
+    const get = (series: string, labels = '') =>
+      Number(new RegExp(`^${series}\\{${labels}[^}]*\\} (\\S+)`, 'm').exec(m)?.[1] ?? NaN);
+    const shadow = (outcome: string) => get(ServerMetric.shadowRequests, `outcome="${outcome}"`);
+    const agreement = get(`${ServerMetric.shadowAgreement}_sum`) / get(`${ServerMetric.shadowAgreement}_count`);
     console.log(
-      `shadow: ok ${get(/^nerops_shadow_requests_total\{outcome="ok"[^}]*\} (\S+)/m)}, dropped ${get(/^nerops_shadow_requests_total\{outcome="dropped"[^}]*\} (\S+)/m)}, ` +
-        `errors ${get(/^nerops_shadow_requests_total\{outcome="error"[^}]*\} (\S+)/m)}, mean agreement ${(get(/^nerops_shadow_agreement_sum\{[^}]*\} (\S+)/m) / get(/^nerops_shadow_agreement_count\{[^}]*\} (\S+)/m)).toFixed(3)}`,
+      `shadow: ok ${shadow('ok')}, dropped ${shadow('dropped')}, ` +
+        `errors ${shadow('error')}, mean agreement ${agreement.toFixed(3)}`,
     );
     await primary.stop();
     await canary.stop();

@@ -5,6 +5,8 @@
  * Subcommands are loaded lazily so `ner-ops serve` never pays for the operator's imports and vice versa.
  */
 import { CliError, type Command } from './command.js';
+import { SERVE_COMMAND } from '../contracts/serve.js';
+import { FETCH_MODEL_COMMAND, RETRAIN_COMMAND, VALIDATE_COMMAND } from '../contracts/task-commands.js';
 
 const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
   train: {
@@ -23,11 +25,11 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'generate synthetic clinical notes (CoNLL) for demos and tests',
     load: async () => (await import('./commands/synth.js')).default,
   },
-  serve: {
+  [SERVE_COMMAND]: {
     summary: 'run the inference server (HTTP API, metrics, shadow traffic)',
     load: async () => (await import('./commands/serve.js')).default,
   },
-  'fetch-model': {
+  [FETCH_MODEL_COMMAND]: {
     summary: 'download and verify a model bundle (init container)',
     load: async () => (await import('./commands/fetch-model.js')).default,
   },
@@ -35,7 +37,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'learn word clusters from unlabeled text',
     load: async () => (await import('./commands/clusters.js')).default,
   },
-  validate: {
+  [VALIDATE_COMMAND]: {
     summary: 'validate a model bundle for a NerModel (verify, load, smoke-test, evaluate)',
     load: async () => (await import('./commands/validate.js')).default,
   },
@@ -43,7 +45,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'run the Kubernetes operator (controllers, leader election, /metrics)',
     load: async () => (await import('./commands/operator.js')).default,
   },
-  retrain: {
+  [RETRAIN_COMMAND]: {
     summary: 'DriftPolicy retraining Job: train from the contract env, compare with the base model',
     load: async () => (await import('./commands/retrain.js')).default,
   },

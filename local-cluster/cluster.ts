@@ -44,6 +44,19 @@ import { waitFor } from './wait.js';
 
 export type ClusterProfile = 'apiserver' | 'full' | 'real';
 
+/**
+ * Who runs the cluster: `local` is this harness (binaries built from source, one real node or process
+ * nodes); `kind` is a kind cluster on a Docker host that can pull images (kind.ts), for the same
+ * scenarios on a user's machine.
+ */
+export type ClusterProvider = 'local' | 'kind';
+
+/** The client tools that talk to a cluster, as paths or names on PATH. */
+export interface ClusterTools {
+  kubectl: string;
+  helm: string;
+}
+
 export interface ClusterOptions {
   profile: ClusterProfile;
   /** Where certificates, data, logs and pid files go; a fresh temp dir by default. */
@@ -56,6 +69,7 @@ export interface ClusterOptions {
 
 /** A running cluster. Everything in it is stopped by {@link Cluster.stop}. */
 export interface Cluster {
+  provider: ClusterProvider;
   profile: ClusterProfile;
   stateDir: string;
   /** Admin kubeconfig (client certificate), for kubectl and @kubernetes/client-node. */
@@ -76,6 +90,7 @@ export interface Cluster {
   /** Directory of component logs (`<name>.log`); pod logs are under `<stateDir>/pods/`. */
   logDir: string;
   binaries: Record<BinaryName, string>;
+  tools: ClusterTools;
   /** Milliseconds from the call to startCluster until the cluster was ready. */
   startMs: number;
   /** Stops every process (pods first, etcd last). Idempotent. */
@@ -179,6 +194,8 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     kc.loadFromFile(kubeconfigPath);
 
     const cluster: Cluster = {
+      provider: 'local',
+      tools: { kubectl: bins.kubectl, helm: bins.helm },
       profile: opts.profile,
       stateDir,
       kubeconfigPath,
@@ -299,6 +316,8 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
 
 /** The serialisable facts about a cluster: what `cluster:up` prints and other processes read. */
 export interface ClusterInfo {
+  provider: ClusterProvider;
+  tools: ClusterTools;
   profile: ClusterProfile;
   stateDir: string;
   kubeconfigPath: string;
@@ -314,6 +333,8 @@ export interface ClusterInfo {
 
 export function describe(c: Cluster): ClusterInfo {
   const {
+    provider,
+    tools,
     profile,
     stateDir,
     kubeconfigPath,
@@ -327,6 +348,8 @@ export function describe(c: Cluster): ClusterInfo {
     startMs,
   } = c;
   return {
+    provider,
+    tools,
     profile,
     stateDir,
     kubeconfigPath,

@@ -13,24 +13,6 @@ export interface LocalCommand {
   args: string[];
 }
 
-/** Environment variables every process-node process gets; documented in local-cluster/README.md. */
-export const PROCESS_ENV = {
-  /** The pod's own loopback address (also the pod IP in its status): bind servers here. */
-  podIp: 'POD_IP',
-  /** Same value as POD_IP, under the project's prefix. */
-  nerPodIp: 'NEROPS_POD_IP',
-  /** File standing in for /dev/termination-log: write the termination message here before exiting. */
-  terminationLog: 'NEROPS_TERMINATION_LOG',
-  /** A per-container scratch directory (there are no volumes on a process node). */
-  scratch: 'NEROPS_POD_DIR',
-  /** Admin kubeconfig of the local cluster, so in-cluster components (the operator) can talk to it. */
-  kubeconfig: 'KUBECONFIG',
-  /** The process node's Service name → service IP table, read by the DNS preload (service-dns-preload.ts). */
-  serviceHosts: 'NEROPS_SERVICE_HOSTS',
-  /** The pod's namespace: what a bare Service name means. */
-  podNamespace: 'NEROPS_POD_NAMESPACE',
-} as const;
-
 /** Expands `$(VAR)` references the way the kubelet does; `$$(VAR)` stays literal, unknown ones stay as written. */
 export function expandVars(value: string, env: Record<string, string>): string {
   return value.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (match, name: string | undefined) => {

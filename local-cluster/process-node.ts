@@ -32,7 +32,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { removeNotReadyTaint } from './node-taints.js';
-import { containerEnv, localCommand, mapContainerPaths, PROCESS_ENV, type PathMapping } from './pod-command.js';
+import { ProcessNodeEnv } from '../contracts/process-node-env.js';
+import { DEFAULT_TERMINATION_MESSAGE_PATH } from '../contracts/termination-message.js';
+import { containerEnv, localCommand, mapContainerPaths, type PathMapping } from './pod-command.js';
 import { podStatus, type ContainerRunState, type PodRunState } from './pod-status.js';
 import { writeTargets } from './prometheus.js';
 import { scrapeTargets } from './scrape-targets.js';
@@ -357,7 +359,7 @@ export class ProcessNode {
         mkdirSync(join(cdir, 'scratch'), { recursive: true });
         const terminationLog = join(cdir, 'termination-log');
         const mappings: PathMapping[] = [
-          { containerPath: spec.terminationMessagePath ?? '/dev/termination-log', hostPath: terminationLog },
+          { containerPath: spec.terminationMessagePath ?? DEFAULT_TERMINATION_MESSAGE_PATH, hostPath: terminationLog },
         ];
         for (const m of spec.volumeMounts ?? []) {
           const local = volumes.get(m.name);
@@ -449,13 +451,13 @@ export class ProcessNode {
       if (process.env[k] !== undefined) base[k] = process.env[k]!;
     Object.assign(base, {
       HOSTNAME: run.name,
-      [PROCESS_ENV.podIp]: run.status.podIp,
-      [PROCESS_ENV.nerPodIp]: run.status.podIp,
-      [PROCESS_ENV.terminationLog]: c.terminationLog,
-      [PROCESS_ENV.scratch]: c.scratch,
-      [PROCESS_ENV.kubeconfig]: this.#o.kubeconfigPath,
-      [PROCESS_ENV.serviceHosts]: this.#hostsFile,
-      [PROCESS_ENV.podNamespace]: run.namespace,
+      [ProcessNodeEnv.podIp]: run.status.podIp,
+      [ProcessNodeEnv.nerPodIp]: run.status.podIp,
+      [ProcessNodeEnv.terminationLog]: c.terminationLog,
+      [ProcessNodeEnv.scratch]: c.scratch,
+      [ProcessNodeEnv.kubeconfig]: this.#o.kubeconfigPath,
+      [ProcessNodeEnv.serviceHosts]: this.#hostsFile,
+      [ProcessNodeEnv.podNamespace]: run.namespace,
     });
     let env: Record<string, string>;
     try {

@@ -11,10 +11,11 @@
 import dns, { type LookupAddress, type LookupOptions } from 'node:dns';
 import { readFileSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
+import { ProcessNodeEnv } from '../contracts/process-node-env.js';
 import { resolveServiceHost, type ServiceHosts } from './service-routing.js';
 
-const hostsFile = process.env.NEROPS_SERVICE_HOSTS;
-const podNamespace = process.env.NEROPS_POD_NAMESPACE;
+const hostsFile = process.env[ProcessNodeEnv.serviceHosts];
+const podNamespace = process.env[ProcessNodeEnv.podNamespace];
 
 function lookupService(host: string): string | undefined {
   if (!hostsFile) return undefined;

@@ -7,7 +7,7 @@
 import type { V1Pod, V1Service } from '@kubernetes/client-node';
 import { isNotFound, type KubeClient } from '../operator/runtime/kube.js';
 import { builtin, resourcePath } from '../operator/runtime/resource.js';
-import type { TrafficTarget } from '../server/traffic.js';
+import type { TrafficTarget } from '../loadgen/traffic.js';
 
 export interface ServiceEndpointsOptions {
   namespace: string;

@@ -6,7 +6,7 @@
  *   charts/nerops/templates/_rbac-rules.tpl, and from the chart manifests/nerops.yaml);
  * - operator/permissions.test.ts checks that the controllers' informers and the requests their
  *   reconciles send (recorded on a fake API) are all rows here, and that every row is used;
- * - the operator tests against the local cluster (test/e2e/operator-fixture.ts) fail on any request the
+ * - the operator tests against the local cluster (testing/operator-fixture.ts) fail on any request the
  *   operator sent that no row allows;
  * - test/integration/cluster-rbac.test.ts asks the API server, with `kubectl auth can-i --as` the chart's
  *   ServiceAccount, for each row, in both scope modes and for manifests/nerops.yaml;

@@ -30,7 +30,7 @@ import type { NerModel } from '../operator/api/nermodel.js';
 import { nerDeployments, nerModels } from '../operator/api/resources.js';
 import { driftPolicies } from '../operator/api/resources.js';
 import { builtin } from '../operator/runtime/resource.js';
-import { TrafficGenerator, cycle } from '../server/traffic.js';
+import { TrafficGenerator, cycle } from '../loadgen/traffic.js';
 import { ServiceEndpoints } from '../local-cluster/service-endpoints.js';
 import { generateNotes, writeConll, type Vocabulary } from '../trainer/synthetic.js';
 import { trainBundle } from '../trainer/train.js';
@@ -70,13 +70,9 @@ async function trainModel(label: string, train: { count: number; seed: number },
   await writeConll(join(dir, 'train.conll'), generateNotes(train));
   await writeConll(join(dir, 'dev.conll'), generateNotes({ count: 400, seed: 1000 + train.seed }));
   const r = await trainBundle({
-    trainFile: join(dir, 'train.conll'),
-    devFile: join(dir, 'dev.conll'),
-    outDir: join(dir, 'bundle'),
-    seed: train.seed,
-    epochs,
-    name: 'clinical-ner',
-    version: label,
+    corpus: { trainFile: join(dir, 'train.conll'), devFile: join(dir, 'dev.conll') },
+    members: { seed: train.seed, epochs },
+    export: { outDir: join(dir, 'bundle'), name: 'clinical-ner', version: label },
   });
   say(
     `${label}: ${train.count} notes, ${epochs} epochs → held-out F1 ${r.metrics.micro.f1.toFixed(3)}, ${r.trainSeconds.toFixed(1)} s, sha256:${r.digest.slice(0, 12)}…`,

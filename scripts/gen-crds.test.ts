@@ -4,7 +4,7 @@ import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { CRD_DEFINITIONS, DriftPolicySchema, NerDeploymentSchema, NerModelSchema } from '../operator/api/index.js';
-import { invalidCases, loadSamples, type Obj } from '../test/integration/k8s/crds.catalogue.js';
+import { invalidCases, loadSamples, type Obj } from '../testing/crds-catalogue.js';
 import { crdFileName, generateCrds, repoRoot, toStructural, type JsonSchema } from './gen-crds.js';
 
 const root = repoRoot();

@@ -13,14 +13,15 @@ import { clientProblem } from './body.js';
 import type { AppContext, ServerState } from './context.js';
 import { beginExchange, respondError } from './exchange.js';
 import { createLogger } from './logger.js';
-import { ServerMetrics, type ConstantLabels } from './metrics.js';
+import type { ConstantLabels } from '../contracts/metrics.js';
+import { ServerMetrics } from './metrics.js';
 import { HttpProblem } from './problem.js';
 import { healthRouter } from './routes/health.js';
 import { handleExtract, V1_EXTRACT, v1Router } from './routes/v1.js';
 import { handleInfer, v2Router } from './routes/v2.js';
 import { ShadowClient, type ShadowOptions } from './shadow.js';
 
-/** Tunables of the HTTP layer. Defaults are documented in the README ("Inference server API"). */
+/** Tunables of the HTTP layer. Defaults are documented in docs/server.md ("Configuration"). */
 export interface ServerOptions {
   /** Most documents per engine call. */
   maxBatchSize: number;

@@ -1,5 +1,5 @@
 /**
- * The per-request plumbing shared by the express app and the fast path in `main.ts`: request id, one
+ * The per-request plumbing shared by the express app and the fast path in `app.ts`: request id, one
  * access-log line, request metrics, JSON and problem responses, and turning any error into a problem.
  * It works on plain `IncomingMessage`/`ServerResponse`, so the hot endpoints run the exact same code
  * whether they are reached through express (tests, `createApp`) or directly (the listening server).

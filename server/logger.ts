@@ -6,9 +6,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { ServeEnv, ServeEnvFallback } from '../contracts/serve.js';
 
 export function createLogger(
-  level = process.env.NEROPS_LOG_LEVEL ?? process.env.LOG_LEVEL ?? 'info',
+  level = process.env[ServeEnv.logLevel] ?? process.env[ServeEnvFallback.logLevel] ?? 'info',
   destination?: DestinationStream,
 ): Logger {
   const opts = { level, base: { service: 'ner-ops-serve' }, timestamp: pino.stdTimeFunctions.isoTime };

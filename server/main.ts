@@ -14,8 +14,8 @@ import type { Logger } from 'pino';
 import type { NerEngine } from '../engine/types.js';
 import { createApp, type ServerApp, type ServerOptions } from './app.js';
 import { createLogger } from './logger.js';
-import type { ConstantLabels } from './metrics.js';
-import { materializeBundle } from './model-source.js';
+import type { ConstantLabels } from '../contracts/metrics.js';
+import { materializeBundle } from '../engine/bundle/model-source.js';
 import type { ShadowOptions } from './shadow.js';
 
 export interface ServeConfig {
@@ -60,8 +60,8 @@ export interface RunningServer {
 export const DEFAULT_DRAIN_TIMEOUT_MS = 8_000;
 
 /** The engine loader, imported lazily so that importing this module does not load ONNX Runtime. */
-async function engineLoader(): Promise<typeof import('../engine/load.js').loadEngine> {
-  return (await import('../engine/load.js')).loadEngine;
+async function engineLoader(): Promise<typeof import('../engine/bundle/load.js').loadEngine> {
+  return (await import('../engine/bundle/load.js')).loadEngine;
 }
 
 export async function startServer(config: ServeConfig): Promise<RunningServer> {

@@ -8,7 +8,7 @@ import type { ServerResponse } from 'node:http';
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 const TYPE_BASE = 'https://nerops.io/problems/';
 
-/** Problem kinds the server emits; the slug becomes the `type` URI and is documented in the README. */
+/** Problem kinds the server emits; the slug becomes the `type` URI and is documented in docs/server.md ("Errors"). */
 export const ProblemKind = {
   invalidJson: { slug: 'invalid-json', status: 400, title: 'Malformed JSON body' },
   invalidEncoding: { slug: 'invalid-encoding', status: 400, title: 'Body is not valid UTF-8' },

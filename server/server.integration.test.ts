@@ -11,12 +11,12 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
-import { loadEngine } from '../engine/load.js';
+import { loadEngine } from '../engine/bundle/load.js';
 import type { NerEngine } from '../engine/types.js';
 import { createApp, type AppDeps, type ServerApp } from './app.js';
 import { sha256Hex } from './auth.js';
 import { startServer, type RunningServer } from './main.js';
-import { MetricNames } from './metrics.js';
+import { ServerMetric } from '../contracts/metrics.js';
 import { entityAgreement } from './shadow.js';
 import {
   captureLogger,
@@ -25,7 +25,7 @@ import {
   postJson,
   trainSmallBundle,
   type TrainedBundle,
-} from './test-fixtures.js';
+} from '../testing/fixtures.js';
 
 const NOTE = 'Patient with type 2 diabetes was started on metformin and has asthma.';
 const NOTES = [
@@ -497,7 +497,7 @@ describe('metrics', () => {
     const res = await request(sa.app).get('/metrics').expect(200);
     expect(res.headers['content-type']).toMatch(/text\/plain/);
     const m = res.text;
-    for (const name of Object.values(MetricNames)) expect(m).toContain(`# TYPE ${name} `);
+    for (const name of Object.values(ServerMetric)) expect(m).toContain(`# TYPE ${name} `);
     const constant = { namespace: 'ns1', deployment: 'dep1', model: 'ner-model-a', version: 'v7', track: 'canary' };
     expect(metricValue(m, 'nerops_requests_total', { ...constant, route: '/v1/extract', code: '200' })).toBe(2);
     expect(metricValue(m, 'nerops_requests_total', { ...constant, route: '/v1/extract', code: '400' })).toBe(1);

@@ -11,8 +11,8 @@
  *
  * Why hand-written: no maintained npm package does distributional word clustering; this is ~150 lines.
  */
-import { WordClusters } from '../engine/clusters.js';
-import { seededRandom } from './crf-sgd.js';
+import { WordClusters } from '../engine/features/clusters.js';
+import { seededRandom } from '../engine/seeded-random.js';
 import { normalizeCorpus } from './embeddings.js';
 
 export interface ClusterOptions {
@@ -49,10 +49,35 @@ export function learnClusters(
   const wordId = new Map(vocab.map((w, i) => [w, i]));
   const ctxVocab = byFreq.slice(0, o.contextWords).map(([w]) => w);
   const ctxId = new Map(ctxVocab.map((w, i) => [w, i]));
-  const V = vocab.length;
   const C = ctxVocab.length * OFFSETS.length + 2; // + sentence boundary markers
 
-  // Sparse co-occurrence counts, one Map per word.
+  const counts = contextCounts(normalized, wordId, ctxId, vocab.length, C);
+  // Sparse, L2-normalised PPMI rows. (A random projection to a few dozen dense dimensions was tried
+  // first: its distortion is as large as the cosine similarities between related words, so the
+  // clusters came out random. k-means on the sparse rows is both exact and cheap.)
+  const X = ppmiRows(counts);
+  const paths = clusterPaths(X, C, o, seededRandom(o.seed));
+  const entries: [string, number[]][] = vocab.map((w, i) => {
+    const p = paths[i] as number[];
+    return [w, o.levels.map((depth) => p.slice(0, depth).reduce((acc, x) => acc * o.branching + x, 0))];
+  });
+  return new WordClusters(entries);
+}
+
+/** Co-occurrence counts of each word with its context words at each offset: sparse, one Map per word. */
+interface ContextCounts {
+  cooc: Map<number, number>[];
+  ctxTotals: Float64Array;
+  total: number;
+}
+
+function contextCounts(
+  normalized: readonly (readonly string[])[],
+  wordId: ReadonlyMap<string, number>,
+  ctxId: ReadonlyMap<string, number>,
+  V: number,
+  C: number,
+): ContextCounts {
   const cooc: Map<number, number>[] = Array.from({ length: V }, () => new Map());
   const ctxTotals = new Float64Array(C);
   let total = 0;
@@ -77,17 +102,16 @@ export function learnClusters(
       }
     }
   }
+  return { cooc, ctxTotals, total };
+}
+
+function ppmiRows({ cooc, ctxTotals, total }: ContextCounts): SparseRow[] {
   const wordTotals = cooc.map((m) => {
     let s = 0;
     for (const v of m.values()) s += v;
     return s;
   });
-
-  // Sparse, L2-normalised PPMI rows. (A random projection to a few dozen dense dimensions was tried
-  // first: its distortion is as large as the cosine similarities between related words, so the
-  // clusters came out random. k-means on the sparse rows is both exact and cheap.)
-  const random = seededRandom(o.seed);
-  const X: SparseRow[] = cooc.map((m, w) => {
+  return cooc.map((m, w) => {
     const idx: number[] = [];
     const val: number[] = [];
     let norm = 0;
@@ -101,8 +125,11 @@ export function learnClusters(
     const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
     return { idx: Int32Array.from(idx), val: Float32Array.from(val, (v) => v * inv) };
   });
+}
 
-  // Hierarchical spherical k-means.
+/** Hierarchical spherical k-means: each word's path of branch indices, from the root down. */
+function clusterPaths(X: SparseRow[], C: number, o: ClusterOptions, random: () => number): number[][] {
+  const V = X.length;
   const maxDepth = Math.max(...o.levels);
   const paths: number[][] = Array.from({ length: V }, () => []);
   const split = (members: number[], depth: number) => {
@@ -123,11 +150,7 @@ export function learnClusters(
     Array.from({ length: V }, (_, i) => i),
     0,
   );
-  const entries: [string, number[]][] = vocab.map((w, i) => {
-    const p = paths[i] as number[];
-    return [w, o.levels.map((depth) => p.slice(0, depth).reduce((acc, x) => acc * o.branching + x, 0))];
-  });
-  return new WordClusters(entries);
+  return paths;
 }
 
 interface SparseRow {

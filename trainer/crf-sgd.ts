@@ -4,13 +4,20 @@
  * later epochs, which makes SGD's result as good as a batch optimiser's in a handful of epochs.
  *
  * Why hand-written: no maintained npm package trains a CRF, and the model must be exported as our own
- * ONNX graph anyway. The maths is the standard one; engine/crf.ts holds the inference half.
+ * ONNX graph anyway. The maths is the standard one; engine/decoding/crf.ts holds the inference half.
  *
  * Memory layout: weights are row-major [bucket][label]; row `pad` (= number of buckets) is the
  * padding row that unused feature slots point at, and it always stays zero.
  */
-import { constrainedTransitions, forwardBackward, bioConstraints, viterbi, type Transitions } from '../engine/crf.js';
+import {
+  constrainedTransitions,
+  forwardBackward,
+  bioConstraints,
+  viterbi,
+  type Transitions,
+} from '../engine/decoding/crf.js';
 import { DenseBranch, type DenseShape } from './dense.js';
+import { seededRandom } from '../engine/seeded-random.js';
 
 export interface EncodedSentence {
   /** n×slots feature ids. */
@@ -52,7 +59,7 @@ export interface SgdOptions {
    * Softmax-margin training (Gimpel & Smith 2010) with a recall-oriented cost: while training, the O label's
    * score on every token whose gold label is an entity label is raised by this cost, so the model must
    * beat the paths that miss that entity by a margin. 0 (the default) is plain conditional likelihood.
-   * Why: on BeHealthy the plain model misses three entities for every false positive it makes.
+   * Why: where the annotation misses mentions, a model trained on plain likelihood under-tags.
    */
   missedEntityCost?: number;
   /** Called after every epoch with the averaged model so far (for dev F1 and progress). */
@@ -67,202 +74,275 @@ export interface CrfWeights {
   dense?: DenseBranch;
 }
 
-/** mulberry32: a tiny deterministic PRNG so the same seed gives the same bundle. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+export function trainCrfSgd(data: readonly EncodedSentence[], opts: SgdOptions): CrfWeights {
+  return new SgdTrainer(data, opts).run();
 }
 
-export function trainCrfSgd(data: readonly EncodedSentence[], opts: SgdOptions): CrfWeights {
-  const L = opts.labels.length;
-  const S = opts.slots;
-  const pad = opts.buckets;
-  const W = new Float64Array((opts.buckets + 1) * L);
-  const raw: Transitions = { trans: new Float64Array(L * L), start: new Float64Array(L), end: new Float64Array(L) };
-  const allowed = bioConstraints(opts.labels);
-  const avgW = new Float64Array(W.length);
-  const avgT: Transitions = { trans: new Float64Array(L * L), start: new Float64Array(L), end: new Float64Array(L) };
-  let averaged = 0;
-  const denseOpts = opts.dense;
-  const dense = denseOpts ? DenseBranch.init(denseOpts.shape, denseOpts.seed) : undefined;
-  const avgDense = dense ? new Float64Array(dense.params.length) : undefined;
-  const dropRandom = seededRandom((opts.seed ^ 0x5bd1e995) >>> 0);
-  const missedCost = opts.missedEntityCost ?? 0;
-  const outside = opts.labels.indexOf('O');
-  if (missedCost < 0 || !Number.isFinite(missedCost))
-    throw new Error(`missedEntityCost must be a finite number ≥ 0, got ${missedCost}`);
+type Lattice = ReturnType<typeof forwardBackward>;
 
-  const N = data.length;
-  const lambda = (2 * opts.c2) / N;
-  const random = seededRandom(opts.seed);
-  const order = Array.from({ length: N }, (_, i) => i);
-  let maxLen = 1;
-  for (const s of data) maxLen = Math.max(maxLen, s.gold.length);
-  const em = new Float64Array(maxLen * L);
-  const grad = new Float64Array(maxLen * L);
-  const H = denseOpts?.shape.hidden ?? 0;
-  const hidden = new Float64Array(maxLen * H);
-  const mask = denseOpts && denseOpts.dropout > 0 ? new Float64Array(maxLen * H) : undefined;
-  let scale = 1;
-  let step = 0;
-  const expTrans = new Float64Array(L * L);
-  const pairA = new Float64Array(L);
-  const pairB = new Float64Array(L);
+/**
+ * One SGD run: the weights, the lazily applied L2 scale of the sparse weights, the running sums for
+ * averaging, and scratch buffers sized for the longest sentence. Each sentence is one step: L2 decay,
+ * emission scores, forward-backward, then the gradient steps on emissions (and the MLP) and transitions.
+ */
+class SgdTrainer {
+  private readonly L: number;
+  private readonly S: number;
+  private readonly pad: number;
+  private readonly W: Float64Array;
+  private readonly raw: Transitions;
+  private readonly allowed: ReturnType<typeof bioConstraints>;
+  private readonly avgW: Float64Array;
+  private readonly avgT: Transitions;
+  private averaged = 0;
+  private readonly denseOpts: DenseTrainOptions | undefined;
+  private readonly dense: DenseBranch | undefined;
+  private readonly avgDense: Float64Array | undefined;
+  private readonly dropRandom: () => number;
+  private readonly missedCost: number;
+  private readonly outside: number;
+  private readonly lambda: number;
+  private readonly random: () => number;
+  private readonly order: number[];
+  private readonly em: Float64Array;
+  private readonly grad: Float64Array;
+  private readonly H: number;
+  private readonly hidden: Float64Array;
+  private readonly mask: Float64Array | undefined;
+  private scale = 1;
+  private step = 0;
+  private readonly expTrans: Float64Array;
+  private readonly pairA: Float64Array;
+  private readonly pairB: Float64Array;
 
-  for (let epoch = 0; epoch < opts.epochs; epoch++) {
-    const t0 = performance.now();
-    const cpu0 = process.cpuUsage().user;
-    // Fisher-Yates with the seeded generator: deterministic order per (seed, epoch).
-    for (let i = N - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1));
+  constructor(
+    private readonly data: readonly EncodedSentence[],
+    private readonly opts: SgdOptions,
+  ) {
+    const L = (this.L = opts.labels.length);
+    this.S = opts.slots;
+    this.pad = opts.buckets;
+    this.W = new Float64Array((opts.buckets + 1) * L);
+    this.raw = { trans: new Float64Array(L * L), start: new Float64Array(L), end: new Float64Array(L) };
+    this.allowed = bioConstraints(opts.labels);
+    this.avgW = new Float64Array(this.W.length);
+    this.avgT = { trans: new Float64Array(L * L), start: new Float64Array(L), end: new Float64Array(L) };
+    const denseOpts = (this.denseOpts = opts.dense);
+    this.dense = denseOpts ? DenseBranch.init(denseOpts.shape, denseOpts.seed) : undefined;
+    this.avgDense = this.dense ? new Float64Array(this.dense.params.length) : undefined;
+    this.dropRandom = seededRandom((opts.seed ^ 0x5bd1e995) >>> 0);
+    const missedCost = (this.missedCost = opts.missedEntityCost ?? 0);
+    this.outside = opts.labels.indexOf('O');
+    if (missedCost < 0 || !Number.isFinite(missedCost))
+      throw new Error(`missedEntityCost must be a finite number ≥ 0, got ${missedCost}`);
+
+    const N = data.length;
+    this.lambda = (2 * opts.c2) / N;
+    this.random = seededRandom(opts.seed);
+    this.order = Array.from({ length: N }, (_, i) => i);
+    let maxLen = 1;
+    for (const s of data) maxLen = Math.max(maxLen, s.gold.length);
+    this.em = new Float64Array(maxLen * L);
+    this.grad = new Float64Array(maxLen * L);
+    const H = (this.H = denseOpts?.shape.hidden ?? 0);
+    this.hidden = new Float64Array(maxLen * H);
+    this.mask = denseOpts && denseOpts.dropout > 0 ? new Float64Array(maxLen * H) : undefined;
+    this.expTrans = new Float64Array(L * L);
+    this.pairA = new Float64Array(L);
+    this.pairB = new Float64Array(L);
+  }
+
+  run(): CrfWeights {
+    const opts = this.opts;
+    for (let epoch = 0; epoch < opts.epochs; epoch++) {
+      const t0 = performance.now();
+      const cpu0 = process.cpuUsage().user;
+      this.shuffle();
+      let loss = 0;
+      for (const idx of this.order) {
+        const sentence = this.data[idx] as EncodedSentence;
+        if (sentence.gold.length === 0) continue;
+        loss += this.trainOn(sentence, epoch);
+      }
+      if (!Number.isFinite(loss)) {
+        throw new Error(
+          `training diverged in epoch ${epoch + 1} (non-finite loss): lower the learning rate${opts.dense ? ' of the dense branch (--dense-lr)' : ''}`,
+        );
+      }
+      if (epoch >= opts.averageFrom) this.accumulateAverage();
+      if (opts.onEpoch) {
+        opts.onEpoch(epoch, this.snapshot(), {
+          loss,
+          seconds: (performance.now() - t0) / 1000,
+          cpuSeconds: (process.cpuUsage().user - cpu0) / 1e6,
+        });
+      }
+    }
+    return this.snapshot();
+  }
+
+  /** Fisher-Yates with the seeded generator: deterministic order per (seed, epoch). */
+  private shuffle(): void {
+    const order = this.order;
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(this.random() * (i + 1));
       const tmp = order[i] as number;
       order[i] = order[j] as number;
       order[j] = tmp;
     }
-    let loss = 0;
-    for (const idx of order) {
-      const { features, gold, window: windowIds } = data[idx] as EncodedSentence;
-      const n = gold.length;
-      if (n === 0) continue;
-      const lr = opts.eta0 / (1 + opts.eta0 * lambda * step);
-      step++;
-      scale *= 1 - lr * lambda;
-      if (scale < 1e-9) {
-        for (let k = 0; k < W.length; k++) W[k] = (W[k] as number) * scale;
-        scale = 1;
-      }
-      // L2 decay on transitions directly (they are few).
-      const decay = 1 - lr * lambda;
-      for (let k = 0; k < L * L; k++) raw.trans[k] = (raw.trans[k] as number) * decay;
-      for (let k = 0; k < L; k++) {
-        raw.start[k] = (raw.start[k] as number) * decay;
-        raw.end[k] = (raw.end[k] as number) * decay;
-      }
+  }
 
-      em.fill(0, 0, n * L);
-      for (let k = 0; k < n; k++) {
-        const row = k * L;
-        for (let s = 0; s < S; s++) {
-          const base = (features[k * S + s] as number) * L;
-          for (let y = 0; y < L; y++) em[row + y] = (em[row + y] as number) + (W[base + y] as number);
-        }
-        for (let y = 0; y < L; y++) em[row + y] = (em[row + y] as number) * scale;
-      }
-      if (dense && denseOpts) {
-        if (mask) {
-          const keep = 1 - denseOpts.dropout;
-          for (let k = 0; k < n * H; k++) mask[k] = dropRandom() < keep ? 1 / keep : 0;
-        }
-        dense.forward(windowIds as Int32Array, n, denseOpts.table, em, hidden, mask);
-      }
-      // Cost augmentation: the gold path's score is unchanged, so logZ - goldScore stays the loss.
-      if (missedCost > 0 && outside >= 0) {
-        for (let k = 0; k < n; k++)
-          if (gold[k] !== outside) em[k * L + outside] = (em[k * L + outside] as number) + missedCost;
-      }
-      const t = constrainedTransitions(raw, opts.labels);
-      const lat = forwardBackward(em, 0, n, L, t);
+  /** One SGD step on one (non-empty) sentence; returns its loss. */
+  private trainOn(sentence: EncodedSentence, epoch: number): number {
+    const { L, em } = this;
+    const { gold } = sentence;
+    const n = gold.length;
+    const lr = this.opts.eta0 / (1 + this.opts.eta0 * this.lambda * this.step);
+    this.step++;
+    this.decay(lr);
+    this.emissionScores(sentence, n);
+    const t = constrainedTransitions(this.raw, this.opts.labels);
+    const lat = forwardBackward(em, 0, n, L, t);
 
-      // Gold path score for the loss (progress display only).
-      let goldScore = (t.start[gold[0] as number] as number) + (t.end[gold[n - 1] as number] as number);
-      for (let k = 0; k < n; k++) {
-        goldScore += em[k * L + (gold[k] as number)] as number;
-        if (k > 0) goldScore += t.trans[(gold[k - 1] as number) * L + (gold[k] as number)] as number;
-      }
-      loss += lat.logZ - goldScore;
+    // Gold path score for the loss (progress display only).
+    let goldScore = (t.start[gold[0] as number] as number) + (t.end[gold[n - 1] as number] as number);
+    for (let k = 0; k < n; k++) {
+      goldScore += em[k * L + (gold[k] as number)] as number;
+      if (k > 0) goldScore += t.trans[(gold[k - 1] as number) * L + (gold[k] as number)] as number;
+    }
+    this.emissionStep(sentence, n, lat, lr, epoch);
+    this.transitionStep(gold, n, lat, t, lr);
+    return lat.logZ - goldScore;
+  }
 
-      const step2 = lr / scale;
-      for (let k = 0; k < n; k++) {
-        const g = gold[k] as number;
-        for (let y = 0; y < L; y++) {
-          const p = Math.exp((lat.alpha[k * L + y] as number) + (lat.beta[k * L + y] as number) - lat.logZ);
-          const gr = (y === g ? 1 : 0) - p;
-          grad[k * L + y] = gr;
-          if (gr > -1e-7 && gr < 1e-7) continue;
-          const delta = step2 * gr;
-          for (let s = 0; s < S; s++) {
-            const f = features[k * S + s] as number;
-            if (f === pad) continue;
-            W[f * L + y] = (W[f * L + y] as number) + delta;
-          }
-        }
-      }
-      if (dense && denseOpts) {
-        const lrDense = denseOpts.lr / (1 + denseOpts.lrDecay * epoch);
-        dense.backward(
-          windowIds as Int32Array,
-          n,
-          denseOpts.table,
-          hidden,
-          grad,
-          lrDense,
-          mask,
-          denseOpts.skipBelow ?? 0,
-        );
-      }
-      // Transition gradients: observed minus expected pair marginals.
-      for (let y = 0; y < L; y++) {
-        const p0 = Math.exp((lat.alpha[y] as number) + (lat.beta[y] as number) - lat.logZ);
-        raw.start[y] = (raw.start[y] as number) + lr * ((gold[0] === y ? 1 : 0) - p0);
-        const last = (n - 1) * L + y;
-        const pn = Math.exp((lat.alpha[last] as number) + (lat.beta[last] as number) - lat.logZ);
-        raw.end[y] = (raw.end[y] as number) + lr * ((gold[n - 1] === y ? 1 : 0) - pn);
-      }
-      // Pair marginal p(i→j at k) = exp(α[k-1][i] + trans[i][j] + em[k][j] + β[k][j] - logZ), factored as
-      // A[i]·T[i][j]·B[j] so a token costs 2L exps instead of L² (A is shifted by its max so nothing overflows).
-      for (let k = 0; k < L * L; k++) expTrans[k] = allowed.trans[k] ? Math.exp(t.trans[k] as number) : 0;
-      for (let k = 1; k < n; k++) {
-        let m = -Infinity;
-        for (let i = 0; i < L; i++) m = Math.max(m, lat.alpha[(k - 1) * L + i] as number);
-        for (let i = 0; i < L; i++) pairA[i] = Math.exp((lat.alpha[(k - 1) * L + i] as number) - m);
-        for (let j = 0; j < L; j++)
-          pairB[j] = Math.exp((em[k * L + j] as number) + (lat.beta[k * L + j] as number) - lat.logZ + m);
-        for (let i = 0; i < L; i++) {
-          const a = pairA[i] as number;
-          for (let j = 0; j < L; j++) {
-            if (!allowed.trans[i * L + j]) continue;
-            const p = a * (expTrans[i * L + j] as number) * (pairB[j] as number);
-            raw.trans[i * L + j] = (raw.trans[i * L + j] as number) - lr * p;
-          }
-        }
-        const gi = gold[k - 1] as number;
-        const gj = gold[k] as number;
-        raw.trans[gi * L + gj] = (raw.trans[gi * L + gj] as number) + lr;
-      }
+  /** L2 decay: folded into the sparse weights' scale (applied when it gets small), on transitions directly (they are few). */
+  private decay(lr: number): void {
+    const { L, W, raw } = this;
+    this.scale *= 1 - lr * this.lambda;
+    if (this.scale < 1e-9) {
+      for (let k = 0; k < W.length; k++) W[k] = (W[k] as number) * this.scale;
+      this.scale = 1;
     }
-    if (!Number.isFinite(loss)) {
-      throw new Error(
-        `training diverged in epoch ${epoch + 1} (non-finite loss): lower the learning rate${opts.dense ? ' of the dense branch (--dense-lr)' : ''}`,
-      );
-    }
-    if (epoch >= opts.averageFrom) {
-      for (let k = 0; k < W.length; k++) avgW[k] = (avgW[k] as number) + (W[k] as number) * scale;
-      for (let k = 0; k < L * L; k++) avgT.trans[k] = (avgT.trans[k] as number) + (raw.trans[k] as number);
-      for (let k = 0; k < L; k++) {
-        avgT.start[k] = (avgT.start[k] as number) + (raw.start[k] as number);
-        avgT.end[k] = (avgT.end[k] as number) + (raw.end[k] as number);
-      }
-      if (dense && avgDense)
-        for (let k = 0; k < avgDense.length; k++) avgDense[k] = (avgDense[k] as number) + (dense.params[k] as number);
-      averaged++;
-    }
-    if (opts.onEpoch) {
-      opts.onEpoch(epoch, snapshot(), {
-        loss,
-        seconds: (performance.now() - t0) / 1000,
-        cpuSeconds: (process.cpuUsage().user - cpu0) / 1e6,
-      });
+    const decay = 1 - lr * this.lambda;
+    for (let k = 0; k < L * L; k++) raw.trans[k] = (raw.trans[k] as number) * decay;
+    for (let k = 0; k < L; k++) {
+      raw.start[k] = (raw.start[k] as number) * decay;
+      raw.end[k] = (raw.end[k] as number) * decay;
     }
   }
-  return snapshot();
 
-  function snapshot(): CrfWeights {
+  /** The sentence's emission scores into `em`: sparse weights, the MLP's outputs, and the recall cost. */
+  private emissionScores(sentence: EncodedSentence, n: number): void {
+    const { L, S, W, em, scale, dense, denseOpts, mask } = this;
+    const { features, gold, window: windowIds } = sentence;
+    em.fill(0, 0, n * L);
+    for (let k = 0; k < n; k++) {
+      const row = k * L;
+      for (let s = 0; s < S; s++) {
+        const base = (features[k * S + s] as number) * L;
+        for (let y = 0; y < L; y++) em[row + y] = (em[row + y] as number) + (W[base + y] as number);
+      }
+      for (let y = 0; y < L; y++) em[row + y] = (em[row + y] as number) * scale;
+    }
+    if (dense && denseOpts) {
+      if (mask) {
+        const keep = 1 - denseOpts.dropout;
+        for (let k = 0; k < n * this.H; k++) mask[k] = this.dropRandom() < keep ? 1 / keep : 0;
+      }
+      dense.forward(windowIds as Int32Array, n, denseOpts.table, em, this.hidden, mask);
+    }
+    // Cost augmentation: the gold path's score is unchanged, so logZ - goldScore stays the loss.
+    const { missedCost, outside } = this;
+    if (missedCost > 0 && outside >= 0) {
+      for (let k = 0; k < n; k++)
+        if (gold[k] !== outside) em[k * L + outside] = (em[k * L + outside] as number) + missedCost;
+    }
+  }
+
+  /** Gradient step on the sparse emission weights (and the MLP): observed minus expected label marginals. */
+  private emissionStep(sentence: EncodedSentence, n: number, lat: Lattice, lr: number, epoch: number): void {
+    const { L, S, W, pad, grad, dense, denseOpts } = this;
+    const { features, gold, window: windowIds } = sentence;
+    const step2 = lr / this.scale;
+    for (let k = 0; k < n; k++) {
+      const g = gold[k] as number;
+      for (let y = 0; y < L; y++) {
+        const p = Math.exp((lat.alpha[k * L + y] as number) + (lat.beta[k * L + y] as number) - lat.logZ);
+        const gr = (y === g ? 1 : 0) - p;
+        grad[k * L + y] = gr;
+        if (gr > -1e-7 && gr < 1e-7) continue;
+        const delta = step2 * gr;
+        for (let s = 0; s < S; s++) {
+          const f = features[k * S + s] as number;
+          if (f === pad) continue;
+          W[f * L + y] = (W[f * L + y] as number) + delta;
+        }
+      }
+    }
+    if (dense && denseOpts) {
+      const lrDense = denseOpts.lr / (1 + denseOpts.lrDecay * epoch);
+      dense.backward(
+        windowIds as Int32Array,
+        n,
+        denseOpts.table,
+        this.hidden,
+        grad,
+        lrDense,
+        this.mask,
+        denseOpts.skipBelow ?? 0,
+      );
+    }
+  }
+
+  /** Gradient step on the transitions: observed minus expected pair marginals. */
+  private transitionStep(gold: Int32Array, n: number, lat: Lattice, t: Transitions, lr: number): void {
+    const { L, raw, em, allowed, expTrans, pairA, pairB } = this;
+    for (let y = 0; y < L; y++) {
+      const p0 = Math.exp((lat.alpha[y] as number) + (lat.beta[y] as number) - lat.logZ);
+      raw.start[y] = (raw.start[y] as number) + lr * ((gold[0] === y ? 1 : 0) - p0);
+      const last = (n - 1) * L + y;
+      const pn = Math.exp((lat.alpha[last] as number) + (lat.beta[last] as number) - lat.logZ);
+      raw.end[y] = (raw.end[y] as number) + lr * ((gold[n - 1] === y ? 1 : 0) - pn);
+    }
+    // Pair marginal p(i→j at k) = exp(α[k-1][i] + trans[i][j] + em[k][j] + β[k][j] - logZ), factored as
+    // A[i]·T[i][j]·B[j] so a token costs 2L exps instead of L² (A is shifted by its max so nothing overflows).
+    for (let k = 0; k < L * L; k++) expTrans[k] = allowed.trans[k] ? Math.exp(t.trans[k] as number) : 0;
+    for (let k = 1; k < n; k++) {
+      let m = -Infinity;
+      for (let i = 0; i < L; i++) m = Math.max(m, lat.alpha[(k - 1) * L + i] as number);
+      for (let i = 0; i < L; i++) pairA[i] = Math.exp((lat.alpha[(k - 1) * L + i] as number) - m);
+      for (let j = 0; j < L; j++)
+        pairB[j] = Math.exp((em[k * L + j] as number) + (lat.beta[k * L + j] as number) - lat.logZ + m);
+      for (let i = 0; i < L; i++) {
+        const a = pairA[i] as number;
+        for (let j = 0; j < L; j++) {
+          if (!allowed.trans[i * L + j]) continue;
+          const p = a * (expTrans[i * L + j] as number) * (pairB[j] as number);
+          raw.trans[i * L + j] = (raw.trans[i * L + j] as number) - lr * p;
+        }
+      }
+      const gi = gold[k - 1] as number;
+      const gj = gold[k] as number;
+      raw.trans[gi * L + gj] = (raw.trans[gi * L + gj] as number) + lr;
+    }
+  }
+
+  private accumulateAverage(): void {
+    const { L, W, avgW, avgT, raw, dense, avgDense, scale } = this;
+    for (let k = 0; k < W.length; k++) avgW[k] = (avgW[k] as number) + (W[k] as number) * scale;
+    for (let k = 0; k < L * L; k++) avgT.trans[k] = (avgT.trans[k] as number) + (raw.trans[k] as number);
+    for (let k = 0; k < L; k++) {
+      avgT.start[k] = (avgT.start[k] as number) + (raw.start[k] as number);
+      avgT.end[k] = (avgT.end[k] as number) + (raw.end[k] as number);
+    }
+    if (dense && avgDense)
+      for (let k = 0; k < avgDense.length; k++) avgDense[k] = (avgDense[k] as number) + (dense.params[k] as number);
+    this.averaged++;
+  }
+
+  /** The model so far: the averaged weights once averaging has begun, else the current ones. */
+  private snapshot(): CrfWeights {
+    const { W, raw, dense, avgW, avgT, avgDense, averaged, scale } = this;
     if (averaged === 0) {
       return {
         emission: Float32Array.from(W, (v) => v * scale),

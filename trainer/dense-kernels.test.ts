@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { seededRandom } from './crf-sgd.js';
+import { seededRandom } from '../engine/seeded-random.js';
 import { CHUNK_TOKENS } from './dense-kernels.js';
 import { DenseBranch, type DenseShape } from './dense.js';
 

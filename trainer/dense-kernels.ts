@@ -1,7 +1,7 @@
 /**
  * The wide & deep trainer's two hot loops (the MLP's first layer forward, and its rank-one SGD steps) as
- * WebAssembly SIMD kernels, dense-kernels.wat. Why: in plain JavaScript they were well over half of
- * BeHealthy's training time (V8 does not vectorise typed-array loops); no npm package offers f64 SIMD
+ * WebAssembly SIMD kernels, dense-kernels.wat. Why: in plain JavaScript they were most of the wide & deep
+ * training time (V8 does not vectorise typed-array loops); no npm package offers f64 SIMD
  * kernels with a guaranteed summation order, and the order is what keeps training bit-for-bit
  * reproducible (the kernels give exactly the sums the JavaScript loops gave, see dense-kernels.wat).
  *

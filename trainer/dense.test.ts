@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { DenseBranch } from './dense.js';
-import { crfEmissionModel } from '../engine/onnx-model.js';
-import { EmbeddingVocabulary, embeddingTable } from '../engine/dense.js';
-import { createSession } from '../engine/crf-engine.js';
+import { crfEmissionModel } from '../engine/runtimes/onnx-model.js';
+import { EmbeddingVocabulary, embeddingTable } from '../engine/features/embedding-vocabulary.js';
+import { createSession } from '../engine/runtimes/crf-engine.js';
 
 const shape = { window: 3, dim: 4, hidden: 5, labels: 3 };
 const rows = 6;

@@ -8,7 +8,7 @@
  * Layout: W1 is stored transposed, [hidden][window·dim], so the forward pass is contiguous dot
  * products (`w1ForExport` gives the ONNX MatMul layout); W2 is [hidden][labels].
  */
-import { seededRandom } from './crf-sgd.js';
+import { seededRandom } from '../engine/seeded-random.js';
 import { CHUNK_TOKENS, DenseKernels } from './dense-kernels.js';
 
 export interface DenseShape {

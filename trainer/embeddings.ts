@@ -7,8 +7,8 @@
  * Why hand-written: no maintained npm package does sparse randomized SVD; the maths is ~200 lines of
  * typed-array loops. Everything is seeded, so the same text gives bit-identical vectors.
  */
-import { normalizeToken } from '../engine/features.js';
-import { seededRandom } from './crf-sgd.js';
+import { normalizeToken } from '../engine/features/normalize.js';
+import { seededRandom } from '../engine/seeded-random.js';
 
 export interface EmbeddingOptions {
   /** Vector dimension (number of singular vectors kept). */
@@ -37,7 +37,7 @@ export const DEFAULT_EMBEDDING_OPTIONS: EmbeddingOptions = {
 };
 
 export interface WordEmbeddings {
-  /** Words in normalised form (engine/features.ts `normalizeToken`); row i of `vectors` is words[i]. */
+  /** Words in normalised form (engine/features/normalize.ts `normalizeToken`); row i of `vectors` is words[i]. */
   words: string[];
   dim: number;
   /** words.length × dim, row-major. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DenseBranch } from './dense.js';
-import { mergeEnsemble } from './train.js';
+import { mergeEnsemble } from './stages/merge-ensemble.js';
 import type { CrfWeights } from './crf-sgd.js';
 
 const shape = { window: 3, dim: 2, hidden: 4, labels: 3 };

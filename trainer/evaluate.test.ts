@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { spansFromBio } from '../engine/bio.js';
+import { spansFromBio } from '../engine/decoding/bio.js';
 import { evaluateSequences } from './evaluate.js';
 
 describe('spansFromBio', () => {

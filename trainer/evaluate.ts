@@ -2,8 +2,8 @@
  * Entity-level, exact-span evaluation (conlleval / seqeval strict): an entity counts as correct only
  * when its type, start and end all match a gold entity. Micro scores pool all types.
  */
-import { spansFromBio } from '../engine/bio.js';
-import { documentsOf, type LabeledSentence } from '../engine/conll.js';
+import { spansFromBio } from '../engine/decoding/bio.js';
+import { documentsOf, type LabeledSentence } from '../engine/corpus/conll.js';
 import type { EvaluationReport, NerEngine, PrfScores } from '../engine/types.js';
 
 /**

@@ -4,7 +4,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MANIFEST_FORMAT_VERSION, canonicalJson, sha256, MANIFEST_FILE, type Manifest } from '../engine/bundle.js';
+import { canonicalJson, sha256 } from '../engine/bundle/bundle.js';
+import { MANIFEST_FORMAT_VERSION, MANIFEST_FILE, type Manifest } from '../contracts/bundle-manifest.js';
 import { writeFile } from 'node:fs/promises';
 
 export async function packageTokenClassificationBundle(

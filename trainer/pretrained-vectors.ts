@@ -2,11 +2,10 @@
  * Pretrained word vectors (GloVe, word2vec or fastText text format) for the dense branch, beside the
  * vectors `ner-ops train` learns from the unlabeled text.
  *
- * Why: the corpora we train on are small. BeHealthy has 40k labeled tokens, and the PPMI-SVD vectors in
- * trainer/embeddings.ts see well under a million tokens of unlabeled text, so 16 % of its dev entity tokens
- * have no learned vector at all (12 % with GloVe 6B), and rare words get poor ones. Vectors trained on
- * billions of tokens know that "tamoxifen" is like "cisplatin". Hospitals often have their own vectors
- * trained on their notes; this is how they bring them.
+ * Why: the corpora we train on are small, and the PPMI-SVD vectors in trainer/embeddings.ts see little
+ * unlabeled text, so many held-out entity tokens have no learned vector at all, and rare words get poor
+ * ones. Vectors trained on billions of tokens know that "tamoxifen" is like "cisplatin". Hospitals often
+ * have their own vectors trained on their notes; this is how they bring them.
  *
  * Why hand-written: the format is one line per word, "word v1 … vd", with an optional "count dim" header
  * (word2vec). No maintained npm package streams it with a filter, and the files are large (GloVe 6B 100-d
@@ -14,7 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { normalizeToken } from '../engine/features.js';
+import { normalizeToken } from '../engine/features/normalize.js';
 import type { WordEmbeddings } from './embeddings.js';
 import { assertReadable } from './input-files.js';
 
@@ -36,7 +35,7 @@ export const assertVectorsReadable = (file: string) =>
 
 /**
  * Read the vectors of the words `wanted` accepts, keyed by the runtime's normalised word form
- * (engine/features.ts `normalizeToken`: lower case, digits as 0). When several words of the file share a
+ * (engine/features/normalize.ts `normalizeToken`: lower case, digits as 0). When several words of the file share a
  * normalised form ("Cancer", "cancer"), the first wins: these files list words from most to least frequent.
  * Every kept row is scaled to unit length, like the learned vectors, so neither source dominates the MLP.
  * Errors name the file and line. A file none of whose words are wanted is refused: it is the wrong file.
@@ -90,20 +89,8 @@ export async function readPretrainedVectors(
     const word = fields.slice(0, fields.length - dim).join(' ');
     const key = normalizeToken(word);
     if (seen.has(key) || !wanted(key)) return;
-    const row = new Float32Array(dim);
-    let norm = 0;
-    for (let k = 0; k < dim; k++) {
-      const field = fields[fields.length - dim + k] as string;
-      const v = Number(field);
-      // Neither the word nor the field goes into the message: vectors trained on notes can hold patient names.
-      if (field === '' || !Number.isFinite(v))
-        throw new PretrainedVectorsError(`${file}:${lineNo}: value ${k + 1} of the word's vector is not a number`);
-      row[k] = v;
-      norm += v * v;
-    }
-    if (norm === 0) return; // an all-zero row says nothing; the word stays without a pretrained vector
-    const scale = 1 / Math.sqrt(norm);
-    for (let k = 0; k < dim; k++) row[k] = (row[k] as number) * scale;
+    const row = unitRow(fields, dim, `${file}:${lineNo}`);
+    if (!row) return; // an all-zero row says nothing; the word stays without a pretrained vector
     seen.add(key);
     words.push(key);
     rows.push(row);
@@ -136,6 +123,25 @@ export async function readPretrainedVectors(
   const vectors = new Float32Array(words.length * dim);
   rows.forEach((r, i) => vectors.set(r, i * dim));
   return { words, dim, vectors, sha256: hash.digest('hex'), fileWords };
+}
+
+/** The last `dim` fields of a line as a vector scaled to unit length; undefined for an all-zero one. */
+function unitRow(fields: readonly string[], dim: number, where: string): Float32Array | undefined {
+  const row = new Float32Array(dim);
+  let norm = 0;
+  for (let k = 0; k < dim; k++) {
+    const field = fields[fields.length - dim + k] as string;
+    const v = Number(field);
+    // Neither the word nor the field goes into the message: vectors trained on notes can hold patient names.
+    if (field === '' || !Number.isFinite(v))
+      throw new PretrainedVectorsError(`${where}: value ${k + 1} of the word's vector is not a number`);
+    row[k] = v;
+    norm += v * v;
+  }
+  if (norm === 0) return undefined;
+  const scale = 1 / Math.sqrt(norm);
+  for (let k = 0; k < dim; k++) row[k] = (row[k] as number) * scale;
+  return row;
 }
 
 /**

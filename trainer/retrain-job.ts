@@ -1,6 +1,6 @@
 /**
- * The default retraining Job (`ner-ops retrain`), honouring the DriftPolicy's "Retraining Job contract"
- * (DESIGN.md): read the contract env (base model URI + digest, dataset URI, output URI, run id), validate
+ * The default retraining Job (`ner-ops retrain`), honouring the DriftPolicy's retraining Job contract
+ * (contracts/retraining-job.ts): read the contract env (base model URI + digest, dataset URI, output URI, run id), validate
  * the dataset (CoNLL with file:line errors; entity types consistent with the base model), train a new
  * bundle, evaluate the new AND the base model on the same held-out sentences, write the bundle to the output
  * location and return the compact result the Job writes to its termination message.
@@ -16,16 +16,26 @@
 import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConllError, formatConll, readConll, type LabeledSentence } from '../engine/conll.js';
-import { sha256, verifyBundle, type Manifest, type VerifiedBundle } from '../engine/bundle.js';
-import { LEXICON_FILE, Lexicon } from '../engine/lexicon.js';
-import { engineFor, loadEngine } from '../engine/load.js';
+import { ConllError, formatConll, readConll, type LabeledSentence } from '../engine/corpus/conll.js';
+import { sha256, verifyBundle, type VerifiedBundle } from '../engine/bundle/bundle.js';
+import { MANIFEST_FILE, type Manifest } from '../contracts/bundle-manifest.js';
+import { LEXICON_FILE, Lexicon } from '../engine/features/lexicon.js';
+import { engineFor, loadEngine } from '../engine/bundle/load.js';
 import type { EvaluationReport, NerEngine } from '../engine/types.js';
-import { downloadFile, materializeBundle } from '../server/model-source.js';
-import { RetrainingEnv } from '../operator/api/driftpolicy-constants.js';
-import type { RetrainResult } from '../operator/controllers/driftpolicy/retrain-result.js';
+import { downloadFile, materializeBundle } from '../engine/bundle/model-source.js';
+import { PVC_ROOT_ENV, RetrainingEnv, type RetrainResult } from '../contracts/retraining-job.js';
 import { evaluateEngine } from './evaluate.js';
-import { trainBundle, type TrainOptions } from './train.js';
+import type { CorpusOptions } from './stages/corpus.js';
+import type { FeatureSpaceOptions } from './stages/feature-space.js';
+import type { MemberOptions } from './stages/members.js';
+import { trainBundle } from './train.js';
+
+/** The stages' options a retrained model takes from its base bundle. */
+export interface InheritedTrainOptions {
+  corpus?: Pick<CorpusOptions, 'tagScheme'>;
+  features?: FeatureSpaceOptions;
+  members?: MemberOptions;
+}
 
 /**
  * The training choices a retrained model inherits from its base bundle, so a drift-triggered retrain
@@ -35,21 +45,26 @@ import { trainBundle, type TrainOptions } from './train.js';
  * gazetteer must not turn it off for the linear model that replaces it). A token-classification base
  * inherits nothing.
  */
-export function inheritedTrainOptions(manifest: Pick<Manifest, 'crf' | 'training'>): Partial<TrainOptions> {
+export function inheritedTrainOptions(manifest: Pick<Manifest, 'crf' | 'training'>): InheritedTrainOptions {
   const features = manifest.crf?.features;
   if (!features) return {};
   const training = manifest.training ?? {};
-  const out: Partial<TrainOptions> = { bucketBits: features.bucketBits };
-  if (features.subwords) out.subwords = true;
+  const out: Required<Pick<InheritedTrainOptions, 'features'>> & InheritedTrainOptions = {
+    features: { bucketBits: features.bucketBits },
+  };
+  if (features.subwords) out.features.subwords = true;
   if (features.abbreviations) {
-    out.abbreviations = true;
+    out.features.abbreviations = true;
     // A base without short-form reuse (feature version 3) is replaced by one without it.
-    out.shortFormContext = features.shortFormContext ?? false;
+    out.features.shortFormContext = features.shortFormContext ?? false;
   }
-  if (training['tagScheme'] === 'bio' || training['tagScheme'] === 'bioes') out.tagScheme = training['tagScheme'];
-  if (typeof training['c2'] === 'number' && training['c2'] >= 0) out.c2 = training['c2'];
+  if (training['tagScheme'] === 'bio' || training['tagScheme'] === 'bioes')
+    out.corpus = { tagScheme: training['tagScheme'] };
+  const members: MemberOptions = {};
+  if (typeof training['c2'] === 'number' && training['c2'] >= 0) members.c2 = training['c2'];
   if (typeof training['missedEntityCost'] === 'number' && training['missedEntityCost'] >= 0)
-    out.missedEntityCost = training['missedEntityCost'];
+    members.missedEntityCost = training['missedEntityCost'];
+  if (Object.keys(members).length > 0) out.members = members;
   return out;
 }
 
@@ -270,75 +285,125 @@ async function downloadDataset(
     : { path: join(dest, 'dataset.conll'), local: join(dest, 'dataset.conll'), remote: uri };
 }
 
+/** The base model's runtime, and what a retrained model inherits from it. */
+interface BaseModel {
+  engine: NerEngine;
+  inherited: InheritedTrainOptions;
+  lexicon: { text: string; phrases: number } | undefined;
+}
+
+/** Step 1: the base model, fetched and verified before anything else (its label set validates the dataset). */
+async function loadBaseModel(contract: RetrainContract, options: RetrainOptions, pvcRoot: string): Promise<BaseModel> {
+  const baseSource = /^https?:\/\//i.test(contract.baseModelUri)
+    ? contract.baseModelUri
+    : localPath(contract.baseModelUri, pvcRoot);
+  if (!baseSource)
+    throw new RetrainError(
+      'BaseModelUnavailable',
+      `unsupported base model URI scheme: ${contract.baseModelUri.split(':')[0]}`,
+    );
+  try {
+    const { dir } = await materializeBundle(baseSource, {
+      digest: contract.baseModelDigest,
+      workDir: join(options.workDir, 'base'),
+      tokenFile: options.modelTokenFile,
+      caFile: options.modelCaFile,
+    });
+    // Verified once: the engine and the inherited training choices come from the same bytes.
+    const verified = await verifyBundle(dir, contract.baseModelDigest);
+    const inherited = inheritedTrainOptions(verified.manifest);
+    const lexicon = inheritedLexicon(verified);
+    return { engine: await engineFor(verified), inherited, lexicon };
+  } catch (err) {
+    throw new RetrainError(
+      'BaseModelUnavailable',
+      `base model ${contract.baseModelUri}: ${(err as Error).message.slice(0, 300)}`,
+      { cause: err },
+    );
+  }
+}
+
+/** The dataset, split and written where the trainer reads it. */
+interface PreparedDataset {
+  trainFile: string;
+  devFile: string;
+  train: LabeledSentence[];
+  dev: LabeledSentence[];
+  digest: string;
+}
+
+/** Step 2: the dataset, its format and label set checked before any training. */
+async function prepareDataset(
+  contract: RetrainContract,
+  options: RetrainOptions,
+  pvcRoot: string,
+  entityTypes: readonly string[],
+): Promise<PreparedDataset> {
+  const sameOrigin =
+    /^https?:\/\//i.test(contract.baseModelUri) &&
+    /^https?:\/\//i.test(contract.datasetUri) &&
+    new URL(contract.baseModelUri).origin === new URL(contract.datasetUri).origin;
+  const datasetAccess = { caFile: options.modelCaFile, ...(sameOrigin ? { tokenFile: options.modelTokenFile } : {}) };
+  const remote = /^https?:\/\//i.test(contract.datasetUri)
+    ? await downloadDataset(contract.datasetUri, join(options.workDir, 'dataset'), datasetAccess)
+    : undefined;
+  const datasetPath = remote ? remote.path : localPath(contract.datasetUri, pvcRoot);
+  if (!datasetPath)
+    throw new RetrainError('InvalidDataset', `unsupported dataset URI scheme: ${contract.datasetUri.split(':')[0]}`);
+  let dataset: { train: LabeledSentence[]; dev: LabeledSentence[]; digest: string };
+  try {
+    dataset = await readLabeledDataset(datasetPath, entityTypes);
+  } catch (err) {
+    if (remote && err instanceof RetrainError) err.message = err.message.split(remote.local).join(remote.remote);
+    throw err;
+  }
+  const trainFile = join(options.workDir, 'train.conll');
+  const devFile = join(options.workDir, 'dev.conll');
+  await writeFile(trainFile, formatConll(dataset.train));
+  await writeFile(devFile, formatConll(dataset.dev));
+  return { trainFile, devFile, ...dataset };
+}
+
+/** Step 5: the bundle copied to the output location, unless it already holds this very bundle (a retried pod). */
+async function publishBundle(bundleDir: string, outputPath: string, digest: string, outputUri: string): Promise<void> {
+  if (await isNonEmptyDir(outputPath)) {
+    const existing = await readFile(join(outputPath, MANIFEST_FILE)).catch(() => undefined);
+    if (!existing || sha256(existing) !== digest)
+      throw new RetrainError('OutputUnavailable', `${outputUri} already holds other files; refusing to overwrite`);
+    return;
+  }
+  try {
+    await mkdir(outputPath, { recursive: true });
+    await cp(bundleDir, outputPath, { recursive: true });
+  } catch (err) {
+    throw new RetrainError(
+      'OutputUnavailable',
+      `cannot write the bundle to ${outputUri}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      { cause: err },
+    );
+  }
+}
+
 /** Run one retraining; throws {@link RetrainError} for classified failures. */
 export async function runRetrain(contract: RetrainContract, options: RetrainOptions): Promise<RetrainResult> {
   const log = options.log ?? (() => {});
-  const pvcRoot = options.pvcRoot ?? process.env.NEROPS_PVC_ROOT ?? '/mnt/nerops/pvc/claims';
+  const pvcRoot = options.pvcRoot ?? process.env[PVC_ROOT_ENV] ?? '/mnt/nerops/pvc/claims';
   await mkdir(options.workDir, { recursive: true });
   let base: NerEngine | undefined;
   let fresh: NerEngine | undefined;
-  let inherited: Partial<TrainOptions> = {};
-  let lexicon: { text: string; phrases: number } | undefined;
   try {
-    // 1. Base model: fetched and verified before anything else (its label set validates the dataset).
-    const baseSource = /^https?:\/\//i.test(contract.baseModelUri)
-      ? contract.baseModelUri
-      : localPath(contract.baseModelUri, pvcRoot);
-    if (!baseSource)
-      throw new RetrainError(
-        'BaseModelUnavailable',
-        `unsupported base model URI scheme: ${contract.baseModelUri.split(':')[0]}`,
-      );
-    try {
-      const { dir } = await materializeBundle(baseSource, {
-        digest: contract.baseModelDigest,
-        workDir: join(options.workDir, 'base'),
-        tokenFile: options.modelTokenFile,
-        caFile: options.modelCaFile,
-      });
-      // Verified once: the engine and the inherited training choices come from the same bytes.
-      const verified = await verifyBundle(dir, contract.baseModelDigest);
-      base = await engineFor(verified);
-      inherited = inheritedTrainOptions(verified.manifest);
-      lexicon = inheritedLexicon(verified);
-    } catch (err) {
-      throw new RetrainError(
-        'BaseModelUnavailable',
-        `base model ${contract.baseModelUri}: ${(err as Error).message.slice(0, 300)}`,
-        { cause: err },
-      );
-    }
+    const baseModel = await loadBaseModel(contract, options, pvcRoot);
+    const { inherited, lexicon } = baseModel;
+    base = baseModel.engine;
     log(
       `base model ${base.info.name} ${base.info.version} (${base.info.digest.slice(0, 12)}), entity types ${base.info.entityTypes.join(', ')}`,
     );
     log(
-      `training options inherited from the base model: ${JSON.stringify(inherited)}${lexicon ? `, and its lexicon of ${lexicon.phrases} phrases` : ''}`,
+      `training options inherited from the base model: ${JSON.stringify({ ...inherited.features, ...inherited.corpus, ...inherited.members })}${lexicon ? `, and its lexicon of ${lexicon.phrases} phrases` : ''}`,
     );
 
-    // 2. Dataset: format and label set, before any training.
-    const sameOrigin =
-      /^https?:\/\//i.test(contract.baseModelUri) &&
-      /^https?:\/\//i.test(contract.datasetUri) &&
-      new URL(contract.baseModelUri).origin === new URL(contract.datasetUri).origin;
-    const datasetAccess = { caFile: options.modelCaFile, ...(sameOrigin ? { tokenFile: options.modelTokenFile } : {}) };
-    const remote = /^https?:\/\//i.test(contract.datasetUri)
-      ? await downloadDataset(contract.datasetUri, join(options.workDir, 'dataset'), datasetAccess)
-      : undefined;
-    const datasetPath = remote ? remote.path : localPath(contract.datasetUri, pvcRoot);
-    if (!datasetPath)
-      throw new RetrainError('InvalidDataset', `unsupported dataset URI scheme: ${contract.datasetUri.split(':')[0]}`);
-    let dataset: { train: LabeledSentence[]; dev: LabeledSentence[]; digest: string };
-    try {
-      dataset = await readLabeledDataset(datasetPath, base.info.entityTypes);
-    } catch (err) {
-      if (remote && err instanceof RetrainError) err.message = err.message.split(remote.local).join(remote.remote);
-      throw err;
-    }
-    const { train: trainSentences, dev: devSentences, digest: datasetDigest } = dataset;
-    const trainFile = join(options.workDir, 'train.conll');
-    const devFile = join(options.workDir, 'dev.conll');
-    await writeFile(trainFile, formatConll(trainSentences));
-    await writeFile(devFile, formatConll(devSentences));
+    const dataset = await prepareDataset(contract, options, pvcRoot, base.info.entityTypes);
+    const { trainFile, devFile, train: trainSentences, dev: devSentences, digest: datasetDigest } = dataset;
     log(
       `dataset ${datasetDigest.slice(0, 12)}: ${trainSentences.length} training and ${devSentences.length} held-out sentences`,
     );
@@ -356,15 +421,14 @@ export async function runRetrain(contract: RetrainContract, options: RetrainOpti
     let trained;
     try {
       trained = await trainBundle({
-        ...inherited,
-        ...(lexicon ? { lexiconText: lexicon.text } : {}),
-        trainFile,
-        devFile,
-        outDir: bundleDir,
-        seed: options.seed ?? 1,
-        ...(options.epochs ? { epochs: options.epochs } : {}),
-        name: base.info.name,
-        version: contract.runId,
+        corpus: { ...inherited.corpus, trainFile, devFile },
+        features: { ...inherited.features, ...(lexicon ? { lexiconText: lexicon.text } : {}) },
+        members: {
+          ...inherited.members,
+          seed: options.seed ?? 1,
+          ...(options.epochs ? { epochs: options.epochs } : {}),
+        },
+        export: { outDir: bundleDir, name: base.info.name, version: contract.runId },
         log,
       });
     } catch (err) {
@@ -377,25 +441,7 @@ export async function runRetrain(contract: RetrainContract, options: RetrainOpti
       `held-out micro F1: new ${newReport.micro.f1.toFixed(4)}, base ${baseReport.micro.f1.toFixed(4)} (${devSentences.length} sentences)`,
     );
 
-    if (await isNonEmptyDir(outputPath)) {
-      const existing = await readFile(join(outputPath, 'ner-model.json')).catch(() => undefined);
-      if (!existing || sha256(existing) !== trained.digest)
-        throw new RetrainError(
-          'OutputUnavailable',
-          `${contract.outputUri} already holds other files; refusing to overwrite`,
-        );
-    } else {
-      try {
-        await mkdir(outputPath, { recursive: true });
-        await cp(bundleDir, outputPath, { recursive: true });
-      } catch (err) {
-        throw new RetrainError(
-          'OutputUnavailable',
-          `cannot write the bundle to ${contract.outputUri}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-          { cause: err },
-        );
-      }
-    }
+    await publishBundle(bundleDir, outputPath, trained.digest, contract.outputUri);
     const evaluationId = `${contract.runId}-${sha256(await readFile(devFile)).slice(0, 12)}`;
     return {
       resultVersion: 1,

@@ -4,9 +4,9 @@
  * patient data). Two vocabularies exist: `base` and `shifted` (other diseases, drugs and phrasing), the
  * latter standing in for a population or documentation change that the drift detector should notice.
  */
-import { formatConll } from '../engine/conll.js';
-import { tokenize } from '../engine/tokenize.js';
-import { seededRandom } from './crf-sgd.js';
+import { formatConll } from '../engine/corpus/conll.js';
+import { tokenize } from '../engine/features/tokenize.js';
+import { seededRandom } from '../engine/seeded-random.js';
 import { writeFile } from 'node:fs/promises';
 
 export interface SyntheticNote {

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { CliError, parseCommandArgs, type Command } from '../command.js';
 import { learnClusters } from '../../trainer/clusters.js';
-import { readUnlabeled } from '../../trainer/train.js';
+import { readUnlabeled } from '../../trainer/stages/corpus.js';
 
 const HELP = `usage: ner-ops clusters --out FILE INPUT...
 

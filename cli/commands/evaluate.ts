@@ -1,7 +1,7 @@
 import { CliError, parseCommandArgs, type Command } from '../command.js';
-import { ConllError, readConll } from '../../engine/conll.js';
-import { BundleVerificationError } from '../../engine/bundle.js';
-import { loadEngine } from '../../engine/load.js';
+import { ConllError, readConll } from '../../engine/corpus/conll.js';
+import { BundleVerificationError } from '../../engine/bundle/bundle.js';
+import { loadEngine } from '../../engine/bundle/load.js';
 import { evaluateEngine, formatReport } from '../../trainer/evaluate.js';
 
 const HELP = `usage: ner-ops evaluate --model DIR --data FILE [--json] [--independent-sentences]

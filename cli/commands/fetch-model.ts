@@ -8,7 +8,9 @@ import { cp, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CliError, parseCommandArgs, type Command } from '../command.js';
-import { materializeBundle, ModelSourceError } from '../../server/model-source.js';
+import { ModelSourceEnv } from '../../contracts/model-source-env.js';
+import { FETCH_MODEL_COMMAND, FetchModelFlag as F } from '../../contracts/task-commands.js';
+import { materializeBundle, ModelSourceError } from '../../engine/bundle/model-source.js';
 
 const HELP = `usage: ner-ops fetch-model URI --digest SHA256 --to DIR [options]
 
@@ -21,10 +23,10 @@ const HELP = `usage: ner-ops fetch-model URI --digest SHA256 --to DIR [options]
   --timeout-ms N            per-request network timeout (default 60000)`;
 
 const options = {
-  digest: { type: 'string' },
-  to: { type: 'string' },
-  'token-file': { type: 'string' },
-  'ca-file': { type: 'string' },
+  [F.digest]: { type: 'string' },
+  [F.to]: { type: 'string' },
+  [F.tokenFile]: { type: 'string' },
+  [F.caFile]: { type: 'string' },
   'timeout-ms': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -37,24 +39,25 @@ async function isDir(p: string): Promise<boolean> {
 }
 
 const fetchModel: Command = async (argv) => {
-  const { values: v, positionals } = parseCommandArgs('fetch-model', argv, options, true);
+  const { values: v, positionals } = parseCommandArgs(FETCH_MODEL_COMMAND, argv, options, true);
   if (v.help) {
     console.log(HELP);
     return 0;
   }
   const uri = positionals[0];
   if (!uri || positionals.length > 1) throw new CliError('fetch-model: expected exactly one URI (see --help)');
-  const digestRaw = v.digest ?? process.env.NEROPS_MODEL_DIGEST;
+  const digestRaw = v[F.digest] ?? process.env[ModelSourceEnv.digest];
   if (!digestRaw) throw new CliError('fetch-model: --digest is required (a bundle is never installed unverified)');
   const digest = digestRaw.replace(/^sha256:/, '').toLowerCase();
   if (!/^[0-9a-f]{64}$/.test(digest))
     throw new CliError('fetch-model: --digest must be a sha256 hex digest (64 hex characters)');
-  if (!v.to) throw new CliError('fetch-model: --to DIR is required');
-  const to = resolve(v.to);
+  const toArg = v[F.to];
+  if (!toArg) throw new CliError('fetch-model: --to DIR is required');
+  const to = resolve(toArg);
   const timeoutMs = v['timeout-ms'] === undefined ? 60_000 : Number(v['timeout-ms']);
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1)
     throw new CliError('fetch-model: --timeout-ms must be a positive integer');
-  const { verifyBundle } = await import('../../engine/bundle.js');
+  const { verifyBundle } = await import('../../engine/bundle/bundle.js');
 
   // Already installed (init container restarted)? Verify what is there rather than trusting it.
   if ((await isDir(to)) && (await readdir(to)).length > 0) {
@@ -86,8 +89,8 @@ const fetchModel: Command = async (argv) => {
     try {
       const m = await materializeBundle(uri, {
         digest,
-        tokenFile: v['token-file'] ?? process.env.NEROPS_MODEL_TOKEN_FILE,
-        caFile: v['ca-file'] ?? process.env.NEROPS_MODEL_CA_FILE,
+        tokenFile: v[F.tokenFile] ?? process.env[ModelSourceEnv.tokenFile],
+        caFile: v[F.caFile] ?? process.env[ModelSourceEnv.caFile],
         workDir: staging,
         timeoutMs,
       });

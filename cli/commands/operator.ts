@@ -78,7 +78,7 @@ const flags = {
 } as const;
 
 /**
- * Cluster access without importing @kubernetes/client-node's generated API (60–70 MB of RSS): see
+ * Cluster access without importing @kubernetes/client-node's generated API, which costs tens of MB of RSS: see
  * operator/runtime/kubeconfig.ts; exec plugins and merged kubeconfigs still go through client-node.
  */
 async function loadKubeConfig(path: string | undefined): Promise<ClusterAccess> {

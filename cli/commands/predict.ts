@@ -1,6 +1,6 @@
 import { CliError, parseCommandArgs, type Command } from '../command.js';
-import { BundleVerificationError } from '../../engine/bundle.js';
-import { loadEngine } from '../../engine/load.js';
+import { BundleVerificationError } from '../../engine/bundle/bundle.js';
+import { loadEngine } from '../../engine/bundle/load.js';
 
 const HELP = `usage: ner-ops predict --model DIR TEXT...
 

@@ -10,13 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { intFlag, parseCommandArgs, type Command } from '../command.js';
 import { readContract, RetrainError, runRetrain } from '../../trainer/retrain-job.js';
-import {
-  encodeRetrainResult,
-  RETRAIN_EXIT,
-  type RetrainResult,
-} from '../../operator/controllers/driftpolicy/retrain-result.js';
-import { DEFAULT_EPOCHS } from '../../trainer/train.js';
-import { ServeEnv } from '../../server/env.js';
+import { encodeRetrainResult, RETRAIN_EXIT, type RetrainResult } from '../../contracts/retraining-job.js';
+import { DEFAULT_TERMINATION_MESSAGE_PATH } from '../../contracts/termination-message.js';
+import { ProcessNodeEnv } from '../../contracts/process-node-env.js';
+import { DEFAULT_EPOCHS } from '../../trainer/defaults.js';
+import { ModelSourceEnv } from '../../contracts/model-source-env.js';
+import { RETRAIN_COMMAND, RetrainFlag } from '../../contracts/task-commands.js';
 
 const HELP = `usage: ner-ops retrain [options]
 
@@ -35,10 +34,10 @@ and dev.conll (over http(s), a URL ending in /). The output is written locally (
 Exit codes: 0 trained, ${RETRAIN_EXIT.invalidDataset} invalid dataset or label set, ${RETRAIN_EXIT.failed} other failure, 2 usage.`;
 
 const retrain: Command = async (argv) => {
-  const { values: v } = parseCommandArgs('retrain', argv, {
+  const { values: v } = parseCommandArgs(RETRAIN_COMMAND, argv, {
     epochs: { type: 'string' },
     seed: { type: 'string' },
-    'from-scratch': { type: 'boolean' },
+    [RetrainFlag.fromScratch]: { type: 'boolean' },
     'termination-log': { type: 'string' },
     quiet: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -48,8 +47,12 @@ const retrain: Command = async (argv) => {
     return 0;
   }
   const log = v.quiet ? undefined : (line: string) => process.stderr.write(`${line}\n`);
-  const terminationLog = v['termination-log'] ?? process.env.NEROPS_TERMINATION_LOG ?? '/dev/termination-log';
-  const workDir = join(process.env.NEROPS_POD_DIR ?? tmpdir(), `nerops-retrain-${randomBytes(6).toString('hex')}`);
+  const terminationLog =
+    v['termination-log'] ?? process.env[ProcessNodeEnv.terminationLog] ?? DEFAULT_TERMINATION_MESSAGE_PATH;
+  const workDir = join(
+    process.env[ProcessNodeEnv.scratch] ?? tmpdir(),
+    `nerops-retrain-${randomBytes(6).toString('hex')}`,
+  );
   let result: RetrainResult;
   let code: number;
   try {
@@ -59,8 +62,8 @@ const retrain: Command = async (argv) => {
       seed: intFlag('seed', v.seed, 1),
       epochs: intFlag('epochs', v.epochs, DEFAULT_EPOCHS.linear, 1),
       // The same env as fetch-model: the operator mounts the model store's token and CA for the base model.
-      modelTokenFile: process.env[ServeEnv.modelTokenFile],
-      modelCaFile: process.env[ServeEnv.modelCaFile],
+      modelTokenFile: process.env[ModelSourceEnv.tokenFile],
+      modelCaFile: process.env[ModelSourceEnv.caFile],
       ...(log ? { log } : {}),
     });
     code = RETRAIN_EXIT.ok;

@@ -1,13 +1,20 @@
 /**
  * `ner-ops serve`: the inference server of every NerDeployment pod. Flags win over environment variables
- * (which the operator sets on the pod), which win over defaults. See README "Inference server API".
+ * (which the operator sets on the pod), which win over defaults. See docs/server.md ("Configuration").
  */
 import { readFileSync } from 'node:fs';
 import { CliError, intFlag, numberFlag, parseCommandArgs, type Command } from '../command.js';
 import { DEFAULT_SERVER_OPTIONS } from '../../server/app.js';
 import { createLogger } from '../../server/logger.js';
 import { DEFAULT_DRAIN_TIMEOUT_MS, startServer } from '../../server/main.js';
-import { ServeEnv } from '../../server/env.js';
+import {
+  ServeEnv,
+  ServeEnvFallback,
+  ServeFlag as F,
+  SERVE_COMMAND,
+  TRACKS,
+  type Track,
+} from '../../contracts/serve.js';
 
 const HELP = `usage: ner-ops serve --model DIR|URI [options]
 
@@ -51,36 +58,36 @@ shadow traffic:
   --log-level LEVEL          pino level (default info)                                [env NEROPS_LOG_LEVEL]`;
 
 const options = {
-  model: { type: 'string' },
-  'model-digest': { type: 'string' },
-  'model-token-file': { type: 'string' },
-  'model-ca-file': { type: 'string' },
-  'model-cache-dir': { type: 'string' },
-  threads: { type: 'string' },
-  host: { type: 'string' },
-  port: { type: 'string' },
-  'auth-token-file': { type: 'string' },
-  'max-batch-size': { type: 'string' },
-  'max-batch-wait-ms': { type: 'string' },
-  'max-queue': { type: 'string' },
-  'max-concurrent-batches': { type: 'string' },
-  'request-timeout-ms': { type: 'string' },
-  'max-body-bytes': { type: 'string' },
-  'max-document-chars': { type: 'string' },
-  'max-documents': { type: 'string' },
-  'drain-timeout-ms': { type: 'string' },
-  'shutdown-delay-ms': { type: 'string' },
-  namespace: { type: 'string' },
-  deployment: { type: 'string' },
-  'model-name': { type: 'string' },
-  'model-version': { type: 'string' },
-  track: { type: 'string' },
-  'shadow-url': { type: 'string' },
-  'shadow-percent': { type: 'string' },
-  'shadow-concurrency': { type: 'string' },
-  'shadow-timeout-ms': { type: 'string' },
-  'shadow-token-file': { type: 'string' },
-  'log-level': { type: 'string' },
+  [F.model]: { type: 'string' },
+  [F.modelDigest]: { type: 'string' },
+  [F.modelTokenFile]: { type: 'string' },
+  [F.modelCaFile]: { type: 'string' },
+  [F.modelCacheDir]: { type: 'string' },
+  [F.threads]: { type: 'string' },
+  [F.host]: { type: 'string' },
+  [F.port]: { type: 'string' },
+  [F.authTokenFile]: { type: 'string' },
+  [F.maxBatchSize]: { type: 'string' },
+  [F.maxBatchWaitMs]: { type: 'string' },
+  [F.maxQueue]: { type: 'string' },
+  [F.maxConcurrentBatches]: { type: 'string' },
+  [F.requestTimeoutMs]: { type: 'string' },
+  [F.maxBodyBytes]: { type: 'string' },
+  [F.maxDocumentChars]: { type: 'string' },
+  [F.maxDocuments]: { type: 'string' },
+  [F.drainTimeoutMs]: { type: 'string' },
+  [F.shutdownDelayMs]: { type: 'string' },
+  [F.namespace]: { type: 'string' },
+  [F.deployment]: { type: 'string' },
+  [F.modelName]: { type: 'string' },
+  [F.modelVersion]: { type: 'string' },
+  [F.track]: { type: 'string' },
+  [F.shadowUrl]: { type: 'string' },
+  [F.shadowPercent]: { type: 'string' },
+  [F.shadowConcurrency]: { type: 'string' },
+  [F.shadowTimeoutMs]: { type: 'string' },
+  [F.shadowTokenFile]: { type: 'string' },
+  [F.logLevel]: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -93,23 +100,22 @@ const env = (...names: string[]): string | undefined => {
 };
 
 const serve: Command = async (argv) => {
-  const { values: v } = parseCommandArgs('serve', argv, options);
+  const { values: v } = parseCommandArgs(SERVE_COMMAND, argv, options);
   if (v.help) {
     console.log(HELP);
     return 0;
   }
-  const model = v.model ?? env(ServeEnv.modelUri);
+  const model = v[F.model] ?? env(ServeEnv.modelUri);
   if (!model) throw new CliError('serve: --model DIR|URI is required (or set NEROPS_MODEL_URI)');
-  const digest = v['model-digest'] ?? env(ServeEnv.modelDigest);
+  const digest = v[F.modelDigest] ?? env(ServeEnv.modelDigest);
   if (digest !== undefined && !/^(sha256:)?[0-9a-fA-F]{64}$/.test(digest))
     throw new CliError('serve: --model-digest must be a sha256 hex digest');
-  const track = v.track ?? env(ServeEnv.track) ?? 'stable';
-  if (track !== 'stable' && track !== 'canary')
-    throw new CliError(`serve: --track must be stable or canary, got '${track}'`);
-  const shadowUrl = v['shadow-url'] ?? env(ServeEnv.shadowUrl);
+  const track = v[F.track] ?? env(ServeEnv.track) ?? 'stable';
+  if (!TRACKS.includes(track as Track)) throw new CliError(`serve: --track must be stable or canary, got '${track}'`);
+  const shadowUrl = v[F.shadowUrl] ?? env(ServeEnv.shadowUrl);
   const shadowPercent = numberFlag(
-    'shadow-percent',
-    v['shadow-percent'] ?? env(ServeEnv.shadowPercent),
+    F.shadowPercent,
+    v[F.shadowPercent] ?? env(ServeEnv.shadowPercent),
     shadowUrl ? 100 : 0,
   );
   if (shadowPercent < 0 || shadowPercent > 100) throw new CliError('serve: --shadow-percent must be between 0 and 100');
@@ -122,17 +128,18 @@ const serve: Command = async (argv) => {
     }
   }
   let shadowToken: string | undefined;
-  if (v['shadow-token-file']) {
+  const shadowTokenFile = v[F.shadowTokenFile];
+  if (shadowTokenFile) {
     try {
-      shadowToken = readFileSync(v['shadow-token-file'], 'utf8').trim();
+      shadowToken = readFileSync(shadowTokenFile, 'utf8').trim();
     } catch (err) {
       throw new CliError(`serve: cannot read --shadow-token-file: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
     }
   }
-  const port = intFlag('port', v.port ?? env(ServeEnv.port, 'PORT'), 8080);
+  const port = intFlag(F.port, v[F.port] ?? env(ServeEnv.port, ServeEnvFallback.port), 8080);
   if (port > 65535) throw new CliError('serve: --port must be <= 65535');
-  const threadsRaw = v.threads ?? env(ServeEnv.threads);
-  const logger = createLogger(v['log-level'] ?? env(ServeEnv.logLevel, 'LOG_LEVEL') ?? 'info');
+  const threadsRaw = v[F.threads] ?? env(ServeEnv.threads);
+  const logger = createLogger(v[F.logLevel] ?? env(ServeEnv.logLevel, ServeEnvFallback.logLevel) ?? 'info');
   const D = DEFAULT_SERVER_OPTIONS;
 
   let running;
@@ -140,30 +147,30 @@ const serve: Command = async (argv) => {
     running = await startServer({
       model,
       modelDigest: digest?.replace(/^sha256:/, '').toLowerCase(),
-      modelTokenFile: v['model-token-file'] ?? env(ServeEnv.modelTokenFile),
-      modelCaFile: v['model-ca-file'] ?? env(ServeEnv.modelCaFile),
-      modelCacheDir: v['model-cache-dir'],
-      threads: threadsRaw === undefined ? undefined : intFlag('threads', threadsRaw, 0, 1),
-      host: v.host ?? env(ServeEnv.host) ?? '0.0.0.0',
+      modelTokenFile: v[F.modelTokenFile] ?? env(ServeEnv.modelTokenFile),
+      modelCaFile: v[F.modelCaFile] ?? env(ServeEnv.modelCaFile),
+      modelCacheDir: v[F.modelCacheDir],
+      threads: threadsRaw === undefined ? undefined : intFlag(F.threads, threadsRaw, 0, 1),
+      host: v[F.host] ?? env(ServeEnv.host) ?? '0.0.0.0',
       port,
-      authTokenFile: v['auth-token-file'] ?? env(ServeEnv.authTokenFile),
+      authTokenFile: v[F.authTokenFile] ?? env(ServeEnv.authTokenFile),
       server: {
-        maxBatchSize: intFlag('max-batch-size', v['max-batch-size'], D.maxBatchSize, 1),
-        maxBatchWaitMs: intFlag('max-batch-wait-ms', v['max-batch-wait-ms'], D.maxBatchWaitMs, 0),
-        maxQueue: intFlag('max-queue', v['max-queue'], D.maxQueue, 1),
-        maxConcurrentBatches: intFlag('max-concurrent-batches', v['max-concurrent-batches'], D.maxConcurrentBatches, 1),
-        requestTimeoutMs: intFlag('request-timeout-ms', v['request-timeout-ms'], D.requestTimeoutMs, 1),
-        maxBodyBytes: intFlag('max-body-bytes', v['max-body-bytes'], D.maxBodyBytes, 64),
-        maxDocumentChars: intFlag('max-document-chars', v['max-document-chars'], D.maxDocumentChars, 1),
-        maxDocuments: intFlag('max-documents', v['max-documents'], D.maxDocuments, 1),
+        maxBatchSize: intFlag(F.maxBatchSize, v[F.maxBatchSize], D.maxBatchSize, 1),
+        maxBatchWaitMs: intFlag(F.maxBatchWaitMs, v[F.maxBatchWaitMs], D.maxBatchWaitMs, 0),
+        maxQueue: intFlag(F.maxQueue, v[F.maxQueue], D.maxQueue, 1),
+        maxConcurrentBatches: intFlag(F.maxConcurrentBatches, v[F.maxConcurrentBatches], D.maxConcurrentBatches, 1),
+        requestTimeoutMs: intFlag(F.requestTimeoutMs, v[F.requestTimeoutMs], D.requestTimeoutMs, 1),
+        maxBodyBytes: intFlag(F.maxBodyBytes, v[F.maxBodyBytes], D.maxBodyBytes, 64),
+        maxDocumentChars: intFlag(F.maxDocumentChars, v[F.maxDocumentChars], D.maxDocumentChars, 1),
+        maxDocuments: intFlag(F.maxDocuments, v[F.maxDocuments], D.maxDocuments, 1),
       },
-      drainTimeoutMs: intFlag('drain-timeout-ms', v['drain-timeout-ms'], DEFAULT_DRAIN_TIMEOUT_MS, 0),
-      shutdownDelayMs: intFlag('shutdown-delay-ms', v['shutdown-delay-ms'], 0, 0),
+      drainTimeoutMs: intFlag(F.drainTimeoutMs, v[F.drainTimeoutMs], DEFAULT_DRAIN_TIMEOUT_MS, 0),
+      shutdownDelayMs: intFlag(F.shutdownDelayMs, v[F.shutdownDelayMs], 0, 0),
       labels: {
-        namespace: v.namespace ?? env(ServeEnv.namespace, 'POD_NAMESPACE') ?? '',
-        deployment: v.deployment ?? env(ServeEnv.deployment) ?? '',
-        model: v['model-name'] ?? env(ServeEnv.modelName) ?? '',
-        version: v['model-version'] ?? env(ServeEnv.modelVersion) ?? '',
+        namespace: v[F.namespace] ?? env(ServeEnv.namespace, ServeEnvFallback.namespace) ?? '',
+        deployment: v[F.deployment] ?? env(ServeEnv.deployment) ?? '',
+        model: v[F.modelName] ?? env(ServeEnv.modelName) ?? '',
+        version: v[F.modelVersion] ?? env(ServeEnv.modelVersion) ?? '',
         track,
       },
       shadow:
@@ -171,8 +178,8 @@ const serve: Command = async (argv) => {
           ? {
               url: shadowUrl,
               percent: shadowPercent,
-              maxConcurrent: intFlag('shadow-concurrency', v['shadow-concurrency'], 4, 1),
-              timeoutMs: intFlag('shadow-timeout-ms', v['shadow-timeout-ms'], 2000, 1),
+              maxConcurrent: intFlag(F.shadowConcurrency, v[F.shadowConcurrency], 4, 1),
+              timeoutMs: intFlag(F.shadowTimeoutMs, v[F.shadowTimeoutMs], 2000, 1),
               token: shadowToken,
             }
           : undefined,

@@ -1,5 +1,5 @@
 import { CliError, intFlag, parseCommandArgs, type Command } from '../command.js';
-import { formatConll } from '../../engine/conll.js';
+import { formatConll } from '../../engine/corpus/conll.js';
 import { generateNotes, writeConll } from '../../trainer/synthetic.js';
 
 const HELP = `usage: ner-ops synth [--count N] [--seed N] [--vocabulary base|shifted] [--out FILE] [--text]

@@ -1,11 +1,11 @@
 /**
- * `ner-ops traffic`: paced synthetic load against one or more inference servers (server/traffic.ts), for
+ * `ner-ops traffic`: paced synthetic load against one or more inference servers (loadgen/traffic.ts), for
  * trying a deployment out and for driving canary and drift scenarios from a pod inside a cluster
  * (scripts/e2e-kind.sh). Only counts are printed, never a note or an answer.
  */
 import { readFile } from 'node:fs/promises';
 import { CliError, intFlag, numberFlag, parseCommandArgs, type Command } from '../command.js';
-import { cycle, TrafficGenerator, type TrafficStats, type TrafficTarget } from '../../server/traffic.js';
+import { cycle, TrafficGenerator, type TrafficStats, type TrafficTarget } from '../../loadgen/traffic.js';
 import { generateNotes } from '../../trainer/synthetic.js';
 
 const HELP = `usage: ner-ops traffic --url URL [--url URL ...] --rate N --duration SECONDS [options]

@@ -1,6 +1,6 @@
 import { CliError, intFlag, numberFlag, parseCommandArgs, type Command } from '../command.js';
-import { ConllError } from '../../engine/conll.js';
-import { LexiconError } from '../../engine/lexicon.js';
+import { ConllError } from '../../engine/corpus/conll.js';
+import { LexiconError } from '../../engine/features/lexicon.js';
 import { PretrainedVectorsError } from '../../trainer/pretrained-vectors.js';
 import {
   DEFAULT_C2,
@@ -8,8 +8,8 @@ import {
   DEFAULT_EPOCHS,
   DEFAULT_MISSED_ENTITY_COST,
   DEFAULT_SHORT_FORM_CONTEXT,
-  trainBundle,
-} from '../../trainer/train.js';
+} from '../../trainer/defaults.js';
+import { trainBundle } from '../../trainer/train.js';
 
 const HELP = `usage: ner-ops train --train FILE [--dev FILE] --out DIR [options]
 
@@ -116,35 +116,51 @@ const train: Command = async (argv) => {
     throw new CliError('train: --embeddings feeds the MLP branch; it cannot be used with --no-dense');
   const log = values.quiet ? undefined : (line: string) => process.stderr.write(line + '\n');
   try {
+    // Flags are checked in the order of the help text's options, so the first bad one is the one reported.
+    const seed = intFlag('seed', values.seed, 1);
+    const epochs = values.epochs !== undefined ? intFlag('epochs', values.epochs, 1, 1) : undefined;
+    const c2 = numberFlag('c2', values.c2, DEFAULT_C2);
+    const hidden = intFlag('hidden', values.hidden, DEFAULT_DENSE.hidden, 1);
+    const window = intFlag('window', values.window, DEFAULT_DENSE.window, 1);
+    const denseLr = numberFlag('dense-lr', values['dense-lr'], DEFAULT_DENSE.lr);
+    const dropout = numberFlag('dropout', values.dropout, DEFAULT_DENSE.dropout);
+    const ensemble = intFlag('ensemble', values.ensemble, DEFAULT_DENSE.ensemble, 1);
+    const linearMembers = intFlag('linear-members', values['linear-members'], DEFAULT_DENSE.linearMembers, 0);
+    const linearEpochs = intFlag('linear-epochs', values['linear-epochs'], DEFAULT_EPOCHS.linear, 1);
+    const bucketBits =
+      values['bucket-bits'] === undefined ? undefined : intFlag('bucket-bits', values['bucket-bits'], 18, 8);
     const result = await trainBundle({
-      trainFile: values.train,
-      devFile: values.dev,
-      outDir: values.out,
-      seed: intFlag('seed', values.seed, 1),
-      ...(values.epochs !== undefined ? { epochs: intFlag('epochs', values.epochs, 1, 1) } : {}),
-      c2: numberFlag('c2', values.c2, DEFAULT_C2),
-      missedEntityCost,
-      name: values.name,
-      version: values['model-version'],
-      clustersFile: values.clusters,
-      unlabeledFiles: values.unlabeled,
-      ...(values.embeddings !== undefined ? { pretrainedVectorsFile: values.embeddings } : {}),
-      ...(values.lexicon !== undefined ? { lexiconFiles: values.lexicon } : {}),
-      learnClusters: values['learn-clusters'] ?? false,
-      ...(values['no-dense'] ? { dense: false } : {}),
-      hidden: intFlag('hidden', values.hidden, DEFAULT_DENSE.hidden, 1),
-      window: intFlag('window', values.window, DEFAULT_DENSE.window, 1),
-      denseLr: numberFlag('dense-lr', values['dense-lr'], DEFAULT_DENSE.lr),
-      dropout: numberFlag('dropout', values.dropout, DEFAULT_DENSE.dropout),
-      ensemble: intFlag('ensemble', values.ensemble, DEFAULT_DENSE.ensemble, 1),
-      linearMembers: intFlag('linear-members', values['linear-members'], DEFAULT_DENSE.linearMembers, 0),
-      linearEpochs: intFlag('linear-epochs', values['linear-epochs'], DEFAULT_EPOCHS.linear, 1),
-      bucketBits:
-        values['bucket-bits'] === undefined ? undefined : intFlag('bucket-bits', values['bucket-bits'], 18, 8),
-      subwords: values['subword-features'] ?? false,
-      abbreviations: values['abbreviation-features'] ?? false,
-      ...(shortFormContext !== undefined ? { shortFormContext } : {}),
-      repairBio: values['repair-bio'] ?? false,
+      corpus: {
+        trainFile: values.train,
+        devFile: values.dev,
+        unlabeledFiles: values.unlabeled,
+        repairBio: values['repair-bio'] ?? false,
+      },
+      features: {
+        bucketBits,
+        clustersFile: values.clusters,
+        learnClusters: values['learn-clusters'] ?? false,
+        ...(values.lexicon !== undefined ? { lexiconFiles: values.lexicon } : {}),
+        subwords: values['subword-features'] ?? false,
+        abbreviations: values['abbreviation-features'] ?? false,
+        ...(shortFormContext !== undefined ? { shortFormContext } : {}),
+        dense: {
+          ...(values['no-dense'] ? { enabled: false } : {}),
+          ...(values.embeddings !== undefined ? { pretrainedVectorsFile: values.embeddings } : {}),
+          window,
+        },
+      },
+      members: {
+        seed,
+        ...(epochs !== undefined ? { epochs } : {}),
+        c2,
+        missedEntityCost,
+        ensemble,
+        linearMembers,
+        linearEpochs,
+        mlp: { hidden, lr: denseLr, dropout },
+      },
+      export: { outDir: values.out, name: values.name, version: values['model-version'] },
       log,
     });
     log?.(

@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { CliError, parseCommandArgs, type Command } from '../command.js';
-import { materializeBundle, ModelSourceError } from '../../server/model-source.js';
+import { materializeBundle, ModelSourceError } from '../../engine/bundle/model-source.js';
+import { MANIFEST_FILE } from '../../contracts/bundle-manifest.js';
 import {
   encodeValidationResult,
   r4,
@@ -23,7 +24,10 @@ import {
   type CompactProfile,
   type ValidationMetrics,
   type ValidationResult,
-} from '../../operator/controllers/nermodel/validation-result.js';
+} from '../../contracts/validation-result.js';
+import { DEFAULT_TERMINATION_MESSAGE_PATH } from '../../contracts/termination-message.js';
+import { ProcessNodeEnv } from '../../contracts/process-node-env.js';
+import { VALIDATE_COMMAND, ValidateFlag as F } from '../../contracts/task-commands.js';
 import type { BaselineProfile, EvaluationReport, NerEngine, PrfScores } from '../../engine/types.js';
 
 const HELP = `usage: ner-ops validate URI --digest SHA256 [options]
@@ -43,11 +47,11 @@ optionally evaluate, and write the JSON result to the termination message.
 Exit codes: 0 Ready, ${VALIDATE_EXIT.rejected} Rejected (bad artifact), ${VALIDATE_EXIT.failed} Failed (could not examine it), 2 usage.`;
 
 const options = {
-  digest: { type: 'string' },
-  dataset: { type: 'string' },
+  [F.digest]: { type: 'string' },
+  [F.dataset]: { type: 'string' },
   'min-f1': { type: 'string' },
-  'token-file': { type: 'string' },
-  'ca-file': { type: 'string' },
+  [F.tokenFile]: { type: 'string' },
+  [F.caFile]: { type: 'string' },
   'timeout-ms': { type: 'string' },
   'termination-log': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -141,7 +145,7 @@ async function materializeDataset(uri: string, timeoutMs: number): Promise<{ pat
 }
 
 async function bundleSize(dir: string, files: Map<string, Buffer>): Promise<number> {
-  let size = (await stat(join(dir, 'ner-model.json'))).size;
+  let size = (await stat(join(dir, MANIFEST_FILE))).size;
   for (const data of files.values()) size += data.length;
   return size;
 }
@@ -173,7 +177,7 @@ async function validateBundle(
     if (err instanceof ModelSourceError) throw classifySourceError(err);
     throw err;
   }
-  const { verifyBundle } = await import('../../engine/bundle.js');
+  const { verifyBundle } = await import('../../engine/bundle/bundle.js');
   let verified;
   try {
     verified = await verifyBundle(dir, digest);
@@ -186,7 +190,7 @@ async function validateBundle(
     );
   }
   const sizeBytes = await bundleSize(dir, verified.files);
-  const { loadEngine } = await import('../../engine/load.js');
+  const { loadEngine } = await import('../../engine/bundle/load.js');
   let engine: NerEngine;
   try {
     engine = await loadEngine(dir, { expectedDigest: digest });
@@ -219,7 +223,7 @@ async function validateBundle(
     if (opts.dataset) {
       const { path, cleanup } = await materializeDataset(opts.dataset, opts.timeoutMs);
       try {
-        const { readConll } = await import('../../engine/conll.js');
+        const { readConll } = await import('../../engine/corpus/conll.js');
         let data;
         try {
           data = await readConll(path);
@@ -235,7 +239,7 @@ async function validateBundle(
         if (!profile) {
           // No baseline shipped with the bundle: measure one on the evaluation data (held out by contract).
           const { detokenize } = await import('../../trainer/detokenize.js');
-          const { computeProfile } = await import('../../engine/profile.js');
+          const { computeProfile } = await import('../../engine/bundle/profile.js');
           profile = computeProfile(await engine.extractBatch(data.map((s) => detokenize(s.tokens))));
         }
       } finally {
@@ -281,14 +285,14 @@ async function validateBundle(
 }
 
 const validate: Command = async (argv) => {
-  const { values: v, positionals } = parseCommandArgs('validate', argv, options, true);
+  const { values: v, positionals } = parseCommandArgs(VALIDATE_COMMAND, argv, options, true);
   if (v.help) {
     console.log(HELP);
     return 0;
   }
   const uri = positionals[0];
   if (!uri || positionals.length > 1) throw new CliError('validate: expected exactly one URI (see --help)');
-  const digest = (v.digest ?? '').replace(/^sha256:/, '').toLowerCase();
+  const digest = (v[F.digest] ?? '').replace(/^sha256:/, '').toLowerCase();
   if (!/^[0-9a-f]{64}$/.test(digest))
     throw new CliError('validate: --digest must be a sha256 hex digest (64 hex characters)');
   const timeoutMs = v['timeout-ms'] === undefined ? 60_000 : Number(v['timeout-ms']);
@@ -300,17 +304,21 @@ const validate: Command = async (argv) => {
     if (!Number.isFinite(minF1) || minF1 < 0 || minF1 > 1)
       throw new CliError('validate: --min-f1 must be a number in [0, 1]');
   }
-  if (minF1 !== undefined && !v.dataset) throw new CliError('validate: --min-f1 needs --dataset');
-  const terminationLog = v['termination-log'] ?? process.env.NEROPS_TERMINATION_LOG ?? '/dev/termination-log';
-  const workDir = join(process.env.NEROPS_POD_DIR ?? tmpdir(), `nerops-validate-${randomBytes(6).toString('hex')}`);
+  if (minF1 !== undefined && !v[F.dataset]) throw new CliError('validate: --min-f1 needs --dataset');
+  const terminationLog =
+    v['termination-log'] ?? process.env[ProcessNodeEnv.terminationLog] ?? DEFAULT_TERMINATION_MESSAGE_PATH;
+  const workDir = join(
+    process.env[ProcessNodeEnv.scratch] ?? tmpdir(),
+    `nerops-validate-${randomBytes(6).toString('hex')}`,
+  );
 
   let result: ValidationResult;
   try {
     result = await validateBundle(uri, digest, {
-      dataset: v.dataset,
+      dataset: v[F.dataset],
       minF1,
-      tokenFile: v['token-file'],
-      caFile: v['ca-file'],
+      tokenFile: v[F.tokenFile],
+      caFile: v[F.caFile],
       timeoutMs,
       workDir,
     });

@@ -80,11 +80,5 @@ export const APPROVE_ANNOTATION = `${GROUP}/approve`;
 /** `kubectl annotate driftpolicy x nerops.io/retrain=<any new value>` triggers a retraining by hand. */
 export const RETRAIN_ANNOTATION = `${GROUP}/retrain`;
 
-/** Environment variables of the retraining Job contract (DESIGN.md, "Retraining Job contract"). */
-export const RetrainingEnv = {
-  BaseModelUri: 'NEROPS_BASE_MODEL_URI',
-  BaseModelDigest: 'NEROPS_BASE_MODEL_DIGEST',
-  DatasetUri: 'NEROPS_DATASET_URI',
-  OutputUri: 'NEROPS_OUTPUT_URI',
-  RunId: 'NEROPS_RUN_ID',
-} as const;
+/** Environment variables of the retraining Job contract (contracts/retraining-job.ts). */
+export { RetrainingEnv } from '../../contracts/retraining-job.js';

@@ -8,7 +8,7 @@ import type { NerDeployment } from '../../operator/api/nerdeployment.js';
 import type { NerModel } from '../../operator/api/nermodel.js';
 import { nerDeployments, nerModels } from '../../operator/api/resources.js';
 import type { ResourceType } from '../../operator/runtime/resource.js';
-import type { TrafficStats } from '../../server/traffic.js';
+import type { TrafficStats } from '../../loadgen/traffic.js';
 
 const MINUTE = 60_000;
 

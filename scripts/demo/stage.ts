@@ -18,7 +18,8 @@ import { builtin, resourcePath, type ResourceType } from '../../operator/runtime
 import { ensureBinaries } from '../../local-cluster/binaries.js';
 import { startCluster, type Cluster } from '../../local-cluster/cluster.js';
 import { prometheusBinary } from '../../local-cluster/prometheus.js';
-import { claimWithLoader, installOperator, putOnClaim } from '../../test/real/install.js';
+import { installOperator } from '../../local-cluster/chart-install.js';
+import { claimWithLoader, putOnClaim } from '../../local-cluster/workloads.js';
 import type { Manifest } from './objects.js';
 
 /** The repository root (this file runs from dist/scripts/demo/). */

@@ -27,7 +27,7 @@ import {
   type NerDeployment,
   type NerModel,
   type TestOperator,
-} from './operator-fixture.js';
+} from '../../testing/operator-fixture.js';
 
 const { info, kc, core } = useCluster();
 const WINDOW_S = 20;

@@ -11,10 +11,10 @@
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KubeClient } from '../../operator/runtime/kube.js';
 import { builtin } from '../../operator/runtime/resource.js';
 import { httpRoutes } from '../../operator/api/resources.js';
 import type { HttpRoute } from '../../operator/controllers/nerdeployment/routing.js';
+import { applyCrds } from '../../local-cluster/crds.js';
 import { createTestNamespace, eventually, useCluster } from '../../local-cluster/testing.js';
 import {
   Api,
@@ -28,7 +28,7 @@ import {
   type NerDeployment,
   type NerModel,
   type TestOperator,
-} from './operator-fixture.js';
+} from '../../testing/operator-fixture.js';
 
 const { kc, core } = useCluster();
 let ns: string;
@@ -66,34 +66,11 @@ const HTTPROUTE_CRD = {
   },
 };
 
-async function installHttpRouteCrd(): Promise<void> {
-  const kube = new KubeClient(kc);
-  try {
-    await kube.request({
-      method: 'PATCH',
-      path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${HTTPROUTE_CRD.metadata.name}`,
-      query: { fieldManager: 'nerops-test', force: true },
-      body: HTTPROUTE_CRD,
-      contentType: 'application/apply-patch+yaml',
-    });
-    await eventually(async () => {
-      const crd = await kube.request<{ status?: { conditions?: Array<{ type: string; status: string }> } }>({
-        method: 'GET',
-        path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${HTTPROUTE_CRD.metadata.name}`,
-      });
-      if (!crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True'))
-        throw new Error('HTTPRoute CRD not Established');
-    });
-  } finally {
-    kube.close();
-  }
-}
-
 const status = async () => (await api.get<NerDeployment>(nerDeployments, ns, 'routed')).status ?? {};
 const route = () => api.get<HttpRoute & KubernetesObject>(httpRoutes, ns, 'routed-route');
 
 beforeAll(async () => {
-  const [bundle] = await Promise.all([trainBundle(), installCrds(kc), installHttpRouteCrd()]);
+  const [bundle] = await Promise.all([trainBundle(), installCrds(kc), applyCrds(kc, [HTTPROUTE_CRD])]);
   ns = await createTestNamespace(core, 'canary-gw');
   api = new Api(kc);
   op = await startOperator(kc, ns, {});

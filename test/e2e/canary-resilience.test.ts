@@ -43,7 +43,7 @@ import {
   type NerDeployment,
   type NerModel,
   type TestEvent,
-} from './operator-fixture.js';
+} from '../../testing/operator-fixture.js';
 
 const { info, kc, core } = useCluster();
 const INTERVAL_S = 5;

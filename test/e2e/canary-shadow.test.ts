@@ -19,7 +19,7 @@ import type { V1Deployment, V1Pod, V1Service } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtin } from '../../operator/runtime/resource.js';
 import { labelMatchers, PrometheusClient } from '../../operator/prometheus/client.js';
-import { trainSmallBundle } from '../../server/test-fixtures.js';
+import { trainSmallBundle } from '../../testing/fixtures.js';
 import { createTestNamespace, eventually, useCluster } from '../../local-cluster/testing.js';
 import {
   Api,
@@ -34,7 +34,7 @@ import {
   type NerDeployment,
   type NerModel,
   type TestOperator,
-} from './operator-fixture.js';
+} from '../../testing/operator-fixture.js';
 import { Load } from './load.js';
 
 const { info, kc, core } = useCluster();

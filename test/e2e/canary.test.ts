@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtin } from '../../operator/runtime/resource.js';
 import { PrometheusClient } from '../../operator/prometheus/client.js';
 import { DEFAULT_ROLLOUT_STEPS } from '../../operator/api/nerdeployment.js';
-import { trainSmallBundle } from '../../server/test-fixtures.js';
+import { trainSmallBundle } from '../../testing/fixtures.js';
 import { createTestNamespace, eventually, useCluster } from '../../local-cluster/testing.js';
 import {
   Api,
@@ -30,7 +30,7 @@ import {
   type NerDeployment,
   type NerModel,
   type TestOperator,
-} from './operator-fixture.js';
+} from '../../testing/operator-fixture.js';
 import { Load } from './load.js';
 
 const { info, kc, core } = useCluster();

@@ -24,7 +24,7 @@ import type { DriftPolicy, DriftState } from '../../operator/api/driftpolicy.js'
 import { driftPolicies } from '../../operator/api/resources.js';
 import { PrometheusClient } from '../../operator/prometheus/client.js';
 import { builtin } from '../../operator/runtime/resource.js';
-import { TrafficGenerator, cycle } from '../../server/traffic.js';
+import { TrafficGenerator, cycle } from '../../loadgen/traffic.js';
 import { generateNotes, writeConll, type Vocabulary } from '../../trainer/synthetic.js';
 import { trainBundle } from '../../trainer/train.js';
 import { ServiceEndpoints } from '../../local-cluster/service-endpoints.js';
@@ -42,7 +42,7 @@ import {
   type NerDeployment,
   type NerModel,
   type TestOperator,
-} from './operator-fixture.js';
+} from '../../testing/operator-fixture.js';
 
 const { info, kc, core } = useCluster();
 const INTERVAL_S = 5;
@@ -126,13 +126,9 @@ beforeAll(async () => {
     installCrds(kc),
   ]);
   const v1 = await trainBundle({
-    trainFile: join(dir, 'train.conll'),
-    devFile: join(dir, 'dev.conll'),
-    outDir: join(dir, 'v1'),
-    seed: 7,
-    epochs: 3,
-    name: 'clinical',
-    version: '1.0.0',
+    corpus: { trainFile: join(dir, 'train.conll'), devFile: join(dir, 'dev.conll') },
+    members: { seed: 7, epochs: 3 },
+    export: { outDir: join(dir, 'v1'), name: 'clinical', version: '1.0.0' },
   });
   ns = await createTestNamespace(core, 'drift');
   api = new Api(kc);

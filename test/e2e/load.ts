@@ -4,7 +4,7 @@
  * none), counted per track. One fixed clinical sentence; no request text is ever logged.
  */
 import type { KubeClient } from '../../operator/runtime/kube.js';
-import { TrafficGenerator } from '../../server/traffic.js';
+import { TrafficGenerator } from '../../loadgen/traffic.js';
 import { ServiceEndpoints } from '../../local-cluster/service-endpoints.js';
 
 export class Load {

@@ -6,8 +6,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BundleVerificationError, verifyBundle } from '../../engine/bundle.js';
-import { loadEngine } from '../../engine/load.js';
+import { BundleVerificationError, verifyBundle } from '../../engine/bundle/bundle.js';
+import { loadEngine } from '../../engine/bundle/load.js';
 import { generateNotes, writeConll } from '../../trainer/synthetic.js';
 import { trainBundle, type TrainOptions } from '../../trainer/train.js';
 
@@ -26,18 +26,23 @@ beforeAll(async () => {
       .join('\n') + '\n',
   );
   options = {
-    trainFile: join(dir, 'train.conll'),
-    devFile: join(dir, 'dev.conll'),
-    unlabeledFiles: [join(dir, 'unlabeled.txt')],
-    outDir: join(dir, 'model'),
-    epochs: 4,
-    seed: 5,
-    hidden: 8,
-    ensemble: 2,
-    embeddingDim: 16,
-    name: 'dense',
+    corpus: {
+      trainFile: join(dir, 'train.conll'),
+      devFile: join(dir, 'dev.conll'),
+      unlabeledFiles: [join(dir, 'unlabeled.txt')],
+    },
+    features: { dense: { embeddingDim: 16 } },
+    members: { epochs: 4, seed: 5, ensemble: 2, mlp: { hidden: 8 } },
+    export: { outDir: join(dir, 'model'), name: 'dense' },
   };
   digest = (await trainBundle(options)).digest;
+});
+
+/** The same training options, writing the bundle to `outDir`. */
+const into = (outDir: string, more: Partial<TrainOptions> = {}): TrainOptions => ({
+  ...options,
+  export: { ...options.export, outDir },
+  ...more,
 });
 
 afterAll(async () => {
@@ -46,7 +51,7 @@ afterAll(async () => {
 
 describe('a wide & deep crf bundle', () => {
   it('pins the embedding vocabulary and describes the dense branch in the manifest', async () => {
-    const v = await verifyBundle(options.outDir);
+    const v = await verifyBundle(options.export.outDir);
     // The linear member beside the wide & deep ones brings the gazetteer (on whenever a linear CRF trains).
     expect(Object.keys(v.manifest.files).sort()).toEqual([
       'embedding-vocab.txt',
@@ -64,12 +69,12 @@ describe('a wide & deep crf bundle', () => {
       vocabulary: { file: 'embedding-vocab.txt' },
     });
     expect(v.manifest.training?.['linearMembers']).toEqual({ count: 1, epochs: 40 });
-    const metrics = JSON.parse(await readFile(join(options.outDir, 'metrics.json'), 'utf8'));
+    const metrics = JSON.parse(await readFile(join(options.export.outDir, 'metrics.json'), 'utf8'));
     expect(metrics.micro.f1).toBeGreaterThan(0.85);
   });
 
   it('extracts entities through ONNX Runtime with exact offsets', async () => {
-    const engine = await loadEngine(options.outDir);
+    const engine = await loadEngine(options.export.outDir);
     try {
       const text = 'Admitted with community-acquired pneumonia, treated with ceftriaxone and discharged on day 4.';
       const r = await engine.extract(text);
@@ -84,13 +89,13 @@ describe('a wide & deep crf bundle', () => {
   });
 
   it('is deterministic: same data and seed give the same digest', async () => {
-    const again = await trainBundle({ ...options, outDir: join(dir, 'again') });
+    const again = await trainBundle(into(join(dir, 'again')));
     expect(again.digest).toBe(digest);
   });
 
   it('logs every epoch of every member with its dev F1 when someone reads the log, and trains the same model', async () => {
     const lines: string[] = [];
-    const logged = await trainBundle({ ...options, outDir: join(dir, 'logged'), log: (l) => lines.push(l) });
+    const logged = await trainBundle(into(join(dir, 'logged'), { log: (l) => lines.push(l) }));
     const epochs = lines.filter((l) => l.startsWith('epoch '));
     // 2 wide & deep members × 4 epochs, then the linear member's 40.
     expect(epochs).toHaveLength(2 * 4 + 40);
@@ -100,17 +105,21 @@ describe('a wide & deep crf bundle', () => {
 
   it('refuses to learn embeddings from the dev text it reports held-out numbers on', async () => {
     await expect(
-      trainBundle({ ...options, unlabeledFiles: [options.devFile as string], outDir: join(dir, 'leak') }),
+      trainBundle(
+        into(join(dir, 'leak'), {
+          corpus: { ...options.corpus, unlabeledFiles: [options.corpus.devFile as string] },
+        }),
+      ),
     ).rejects.toThrow(/must not see it/);
   });
 
   it('refuses a tampered embedding vocabulary', async () => {
-    const file = join(options.outDir, 'embedding-vocab.txt');
+    const file = join(options.export.outDir, 'embedding-vocab.txt');
     const original = await readFile(file, 'utf8');
     await writeFile(file, original.replace(/^[^\n]+\n/, 'tampered\n'));
     try {
-      await expect(loadEngine(options.outDir)).rejects.toThrow(BundleVerificationError);
-      await expect(loadEngine(options.outDir)).rejects.toThrow(/embedding-vocab\.txt was modified/);
+      await expect(loadEngine(options.export.outDir)).rejects.toThrow(BundleVerificationError);
+      await expect(loadEngine(options.export.outDir)).rejects.toThrow(/embedding-vocab\.txt was modified/);
     } finally {
       await writeFile(file, original);
     }

@@ -13,12 +13,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha256, verifyBundle } from '../../engine/bundle.js';
-import { formatConll, type LabeledSentence } from '../../engine/conll.js';
-import { LEXICON_WORDS_FEATURE_VERSION } from '../../engine/features.js';
-import { LEXICON_FILE } from '../../engine/lexicon.js';
-import { loadEngine } from '../../engine/load.js';
-import { seededRandom } from '../../trainer/crf-sgd.js';
+import { sha256, verifyBundle } from '../../engine/bundle/bundle.js';
+import { formatConll, type LabeledSentence } from '../../engine/corpus/conll.js';
+import { LEXICON_WORDS_FEATURE_VERSION } from '../../engine/features/features.js';
+import { LEXICON_FILE } from '../../engine/features/lexicon.js';
+import { loadEngine } from '../../engine/bundle/load.js';
+import { seededRandom } from '../../engine/seeded-random.js';
 import { inheritedLexicon } from '../../trainer/retrain-job.js';
 import { trainBundle, type TrainOptions } from '../../trainer/train.js';
 import { bundleF1, madeUpCorpus } from './made-up-corpus.js';
@@ -54,15 +54,20 @@ beforeAll(async () => {
   await writeFile(join(dir, 'lists.tsv'), lexiconFile());
   test = sentences(diseases.unseen, foods.unseen, 120);
   options = {
-    trainFile: join(dir, 'train.conll'),
-    lexiconFiles: [join(dir, 'lists.tsv')],
-    outDir: join(dir, 'with-lexicon'),
-    epochs: 8,
-    seed: 3,
-    name: 'lexicon',
+    corpus: { trainFile: join(dir, 'train.conll') },
+    features: { lexiconFiles: [join(dir, 'lists.tsv')] },
+    members: { epochs: 8, seed: 3 },
+    export: { outDir: join(dir, 'with-lexicon'), name: 'lexicon' },
   };
   await trainBundle(options);
 }, 120_000);
+
+/** The same training options, writing the bundle to `outDir`. */
+const into = (outDir: string, more: Partial<TrainOptions> = {}): TrainOptions => ({
+  ...options,
+  export: { ...options.export, outDir },
+  ...more,
+});
 
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -72,14 +77,14 @@ const f1OnUnseenNames = (bundle: string) => bundleF1(bundle, test);
 
 describe('training with an external lexicon', () => {
   it('tags names it never saw labeled by the lexicon type they are listed under; without it it cannot', async () => {
-    expect(await f1OnUnseenNames(options.outDir)).toBeGreaterThan(0.9);
+    expect(await f1OnUnseenNames(options.export.outDir)).toBeGreaterThan(0.9);
     const without = join(dir, 'without-lexicon');
-    await trainBundle({ ...options, lexiconFiles: undefined, outDir: without });
+    await trainBundle(into(without, { features: { ...options.features, lexiconFiles: undefined } }));
     expect(await f1OnUnseenNames(without)).toBeLessThan(0.65);
   });
 
   it('ships the tokenised lexicon, records where it came from, and needs feature version 6', async () => {
-    const bundle = await verifyBundle(options.outDir);
+    const bundle = await verifyBundle(options.export.outDir);
     const { manifest } = bundle;
     expect(manifest.crf?.features).toMatchObject({ lexicon: true, featureVersion: LEXICON_WORDS_FEATURE_VERSION });
     expect(manifest.training?.['lexicon']).toEqual({
@@ -87,19 +92,19 @@ describe('training with an external lexicon', () => {
       phrases: 636,
       types: ['DISEASE', 'FOOD'],
     });
-    const shipped = (await readFile(join(options.outDir, LEXICON_FILE), 'utf8')).split('\n');
+    const shipped = (await readFile(join(options.export.outDir, LEXICON_FILE), 'utf8')).split('\n');
     const twoWords = diseases.unseen[0] as string[];
     expect(shipped).toContain(`DISEASE\t${twoWords.join(' ')}`);
     // A retraining Job keeps the base model's lexicon.
     expect(inheritedLexicon(bundle)).toEqual({
-      text: await readFile(join(options.outDir, LEXICON_FILE), 'utf8'),
+      text: await readFile(join(options.export.outDir, LEXICON_FILE), 'utf8'),
       phrases: 636,
     });
   });
 
   it('refuses a bundle whose lexicon was changed after training', async () => {
     const tampered = join(dir, 'tampered');
-    await trainBundle({ ...options, outDir: tampered });
+    await trainBundle(into(tampered));
     const path = join(tampered, LEXICON_FILE);
     await writeFile(path, (await readFile(path, 'utf8')).replace(/^FOOD/m, 'DISEASE'));
     await expect(loadEngine(tampered)).rejects.toThrow(/lexicon\.tsv.*(digest|sha256)/i);
@@ -109,7 +114,7 @@ describe('training with an external lexicon', () => {
     type Editable = { crf: { features: { featureVersion: number; slots: number } }; files: Record<string, string> };
     const edited = async (name: string, edit: (manifest: Editable) => void) => {
       const dir2 = join(dir, name);
-      await trainBundle({ ...options, outDir: dir2 });
+      await trainBundle(into(dir2));
       const path = join(dir2, 'ner-model.json');
       const manifest = JSON.parse(await readFile(path, 'utf8')) as Editable;
       edit(manifest);
@@ -131,7 +136,7 @@ describe('training with an external lexicon', () => {
   it('the CLI reports a bad lexicon as an input error with the file and line, never echoing a phrase', async () => {
     const bad = join(dir, 'bad.tsv');
     await writeFile(bad, 'DISEASE\tgout\nJane Doe asthma\n');
-    const base = ['train', '--train', options.trainFile, '--out', join(dir, 'cli'), '--quiet'];
+    const base = ['train', '--train', options.corpus.trainFile, '--out', join(dir, 'cli'), '--quiet'];
     const failure = run('node', [CLI, ...base, '--lexicon', bad]);
     await expect(failure).rejects.toMatchObject({
       code: 1,

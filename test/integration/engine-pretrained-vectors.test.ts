@@ -14,9 +14,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha256, verifyBundle } from '../../engine/bundle.js';
-import { formatConll, type LabeledSentence } from '../../engine/conll.js';
-import { seededRandom } from '../../trainer/crf-sgd.js';
+import { sha256, verifyBundle } from '../../engine/bundle/bundle.js';
+import { formatConll, type LabeledSentence } from '../../engine/corpus/conll.js';
+import { seededRandom } from '../../engine/seeded-random.js';
+import type { DenseInputOptions } from '../../trainer/stages/dense-input.js';
 import { trainBundle, type TrainOptions } from '../../trainer/train.js';
 import { TEMPLATES, bundleF1, madeUpCorpus } from './made-up-corpus.js';
 
@@ -65,19 +66,22 @@ beforeAll(async () => {
   await writeFile(join(dir, 'vectors.txt'), vectorsFile());
   test = sentences(diseases.unseen, foods.unseen, 120);
   options = {
-    trainFile: join(dir, 'train.conll'),
-    unlabeledFiles: [join(dir, 'unlabeled.txt')],
-    pretrainedVectorsFile: join(dir, 'vectors.txt'),
-    outDir: join(dir, 'with-vectors'),
-    epochs: 8,
-    seed: 3,
-    hidden: 8,
-    embeddingDim: DIM,
-    linearMembers: 0,
-    name: 'vectors',
+    corpus: { trainFile: join(dir, 'train.conll'), unlabeledFiles: [join(dir, 'unlabeled.txt')] },
+    features: { dense: { pretrainedVectorsFile: join(dir, 'vectors.txt'), embeddingDim: DIM } },
+    members: { epochs: 8, seed: 3, linearMembers: 0, mlp: { hidden: 8 } },
+    export: { outDir: join(dir, 'with-vectors'), name: 'vectors' },
   };
   await trainBundle(options);
 }, 120_000);
+
+/** The same training options with other dense-branch input, writing the bundle to `outDir`. */
+const withDense = (outDir: string, dense: DenseInputOptions): TrainOptions => ({
+  ...options,
+  features: { ...options.features, dense: { ...options.features?.dense, ...dense } },
+  export: { ...options.export, outDir },
+});
+const withVectors = (outDir: string, pretrainedVectorsFile: string | undefined) =>
+  withDense(outDir, { pretrainedVectorsFile });
 
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -87,14 +91,14 @@ const f1OnUnseenWords = (bundle: string) => bundleF1(bundle, test);
 
 describe('training with pretrained word vectors', () => {
   it('tags words it never saw labeled by where their pretrained vectors point; without them it cannot', async () => {
-    expect(await f1OnUnseenWords(options.outDir)).toBeGreaterThan(0.85);
+    expect(await f1OnUnseenWords(options.export.outDir)).toBeGreaterThan(0.85);
     const without = join(dir, 'without-vectors');
-    await trainBundle({ ...options, pretrainedVectorsFile: undefined, outDir: without });
+    await trainBundle(withVectors(without, undefined));
     expect(await f1OnUnseenWords(without)).toBeLessThan(0.65);
   });
 
   it('records the vectors in the manifest and appends them to the learned ones', async () => {
-    const { manifest } = await verifyBundle(options.outDir);
+    const { manifest } = await verifyBundle(options.export.outDir);
     // Every made-up word and context word occurs in the text; "unrelated" does not and is left out.
     expect(manifest.training?.['pretrainedVectors']).toEqual({
       file: 'vectors.txt',
@@ -103,7 +107,7 @@ describe('training with pretrained word vectors', () => {
       words: 80 + 15,
     });
     expect(manifest.crf?.dense).toMatchObject({ embeddingDim: 2 * DIM });
-    const vocabulary = (await readFile(join(options.outDir, 'embedding-vocab.txt'), 'utf8')).split('\n');
+    const vocabulary = (await readFile(join(options.export.outDir, 'embedding-vocab.txt'), 'utf8')).split('\n');
     for (const w of [...diseases.unseen, ...foods.unseen]) expect(vocabulary).toContain(w);
     expect(vocabulary).not.toContain('unrelated');
   });
@@ -111,19 +115,19 @@ describe('training with pretrained word vectors', () => {
   it('refuses unusable vectors before training, with the file and line', async () => {
     const bad = join(dir, 'bad.txt');
     await writeFile(bad, 'the 1 0 0\npatient 1 0\n');
-    await expect(trainBundle({ ...options, pretrainedVectorsFile: bad, outDir: join(dir, 'bad') })).rejects.toThrow(
+    await expect(trainBundle(withVectors(join(dir, 'bad'), bad))).rejects.toThrow(
       `${bad}:2: 2 values, expected 3 like the lines before`,
     );
-    await expect(
-      trainBundle({ ...options, pretrainedVectorsFile: join(dir, 'none.txt'), outDir: join(dir, 'none') }),
-    ).rejects.toThrow(/none\.txt: pretrained vectors file not found/);
-    await expect(trainBundle({ ...options, dense: false, outDir: join(dir, 'linear') })).rejects.toThrow(
+    await expect(trainBundle(withVectors(join(dir, 'none'), join(dir, 'none.txt')))).rejects.toThrow(
+      /none\.txt: pretrained vectors file not found/,
+    );
+    await expect(trainBundle(withDense(join(dir, 'linear'), { enabled: false }))).rejects.toThrow(
       /cannot be used without it/,
     );
   });
 
   it('the CLI reports them as input errors, not crashes', async () => {
-    const base = ['train', '--train', options.trainFile, '--out', join(dir, 'cli'), '--quiet'];
+    const base = ['train', '--train', options.corpus.trainFile, '--out', join(dir, 'cli'), '--quiet'];
     await expect(run('node', [CLI, ...base, '--embeddings', join(dir, 'none.txt')])).rejects.toMatchObject({
       code: 1,
       stderr: expect.stringMatching(
@@ -131,7 +135,13 @@ describe('training with pretrained word vectors', () => {
       ),
     });
     await expect(
-      run('node', [CLI, ...base, '--embeddings', options.pretrainedVectorsFile as string, '--no-dense']),
+      run('node', [
+        CLI,
+        ...base,
+        '--embeddings',
+        options.features?.dense?.pretrainedVectorsFile as string,
+        '--no-dense',
+      ]),
     ).rejects.toMatchObject({
       code: 2,
       stderr: expect.stringContaining('--embeddings feeds the MLP branch; it cannot be used with --no-dense'),

@@ -11,8 +11,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readConll } from '../../engine/conll.js';
-import { loadEngine } from '../../engine/load.js';
+import { readConll } from '../../engine/corpus/conll.js';
+import { loadEngine } from '../../engine/bundle/load.js';
 import type { NerEngine } from '../../engine/types.js';
 import { evaluateEngine } from '../../trainer/evaluate.js';
 import { trainBundle } from '../../trainer/train.js';
@@ -107,13 +107,10 @@ beforeAll(async () => {
   test = docs(2, 20);
   await writeFile(join(dir, 'dev.conll'), conll(test));
   await trainBundle({
-    trainFile: join(dir, 'train.conll'),
-    devFile: join(dir, 'dev.conll'),
-    outDir: join(dir, 'model'),
-    epochs: 8,
-    seed: 1,
-    abbreviations: true,
-    shortFormContext: 3,
+    corpus: { trainFile: join(dir, 'train.conll'), devFile: join(dir, 'dev.conll') },
+    features: { abbreviations: true, shortFormContext: 3 },
+    members: { epochs: 8, seed: 1 },
+    export: { outDir: join(dir, 'model') },
   });
   engine = await loadEngine(join(dir, 'model'));
 });
@@ -185,14 +182,16 @@ describe('short-form reuse', () => {
   });
 
   it('refuses a context without abbreviation features, or one that is not a whole number of sentences, before reading the corpus', async () => {
-    const base = { trainFile: join(dir, 'absent.conll'), outDir: join(dir, 'never') };
-    await expect(trainBundle({ ...base, shortFormContext: 3 })).rejects.toThrow(
+    const base = { corpus: { trainFile: join(dir, 'absent.conll') }, export: { outDir: join(dir, 'never') } };
+    await expect(trainBundle({ ...base, features: { shortFormContext: 3 } })).rejects.toThrow(
       'shortFormContext needs the abbreviation features (abbreviations: true)',
     );
-    await expect(trainBundle({ ...base, abbreviations: true, shortFormContext: -1 })).rejects.toThrow(
+    await expect(trainBundle({ ...base, features: { abbreviations: true, shortFormContext: -1 } })).rejects.toThrow(
       'shortFormContext must be a whole number of sentences ≥ 0, got -1',
     );
-    await expect(trainBundle({ ...base, abbreviations: true, shortFormContext: 2.5 })).rejects.toThrow('got 2.5');
+    await expect(trainBundle({ ...base, features: { abbreviations: true, shortFormContext: 2.5 } })).rejects.toThrow(
+      'got 2.5',
+    );
   });
 
   it('is refused by a runtime when the manifest claims it below feature version 4', async () => {

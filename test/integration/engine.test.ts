@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BundleVerificationError, bundleDigest, verifyBundle } from '../../engine/bundle.js';
-import { loadEngine } from '../../engine/load.js';
+import { BundleVerificationError, bundleDigest, verifyBundle } from '../../engine/bundle/bundle.js';
+import { loadEngine } from '../../engine/bundle/load.js';
 import type { NerEngine } from '../../engine/types.js';
 import { generateNotes, writeConll } from '../../trainer/synthetic.js';
 import { trainBundle } from '../../trainer/train.js';
@@ -29,13 +29,9 @@ beforeAll(async () => {
   await writeConll(join(dir, 'dev.conll'), generateNotes({ count: 150, seed: 12 }));
   bundle = join(dir, 'model');
   await trainBundle({
-    trainFile: join(dir, 'train.conll'),
-    devFile: join(dir, 'dev.conll'),
-    outDir: bundle,
-    epochs: 5,
-    seed: 3,
-    name: 'synthetic',
-    version: '1.0.0',
+    corpus: { trainFile: join(dir, 'train.conll'), devFile: join(dir, 'dev.conll') },
+    members: { epochs: 5, seed: 3 },
+    export: { outDir: bundle, name: 'synthetic', version: '1.0.0' },
   });
   engine = await loadEngine(bundle);
 });
@@ -111,22 +107,15 @@ describe('a trained crf bundle', () => {
   it('is deterministic: same data and seed give the same digest', async () => {
     const again = join(dir, 'again');
     const result = await trainBundle({
-      trainFile: join(dir, 'train.conll'),
-      devFile: join(dir, 'dev.conll'),
-      outDir: again,
-      epochs: 5,
-      seed: 3,
-      name: 'synthetic',
-      version: '1.0.0',
+      corpus: { trainFile: join(dir, 'train.conll'), devFile: join(dir, 'dev.conll') },
+      members: { epochs: 5, seed: 3 },
+      export: { outDir: again, name: 'synthetic', version: '1.0.0' },
     });
     expect(result.digest).toBe(await bundleDigest(bundle));
     const other = await trainBundle({
-      trainFile: join(dir, 'train.conll'),
-      outDir: join(dir, 'other'),
-      epochs: 5,
-      seed: 4,
-      name: 'synthetic',
-      version: '1.0.0',
+      corpus: { trainFile: join(dir, 'train.conll') },
+      members: { epochs: 5, seed: 4 },
+      export: { outDir: join(dir, 'other'), name: 'synthetic', version: '1.0.0' },
     });
     expect(other.digest).not.toBe(result.digest);
   });
@@ -159,7 +148,7 @@ describe('bundle verification', () => {
     await cp(bundle, corrupt, { recursive: true });
     await writeFile(join(corrupt, 'model.onnx'), 'not a protobuf');
     const manifest = JSON.parse(await readFile(join(corrupt, 'ner-model.json'), 'utf8'));
-    const { sha256 } = await import('../../engine/bundle.js');
+    const { sha256 } = await import('../../engine/bundle/bundle.js');
     manifest.files['model.onnx'] = sha256('not a protobuf');
     await writeFile(join(corrupt, 'ner-model.json'), JSON.stringify(manifest));
     await expect(loadEngine(corrupt)).rejects.toThrow(/model.onnx cannot be loaded by ONNX Runtime/);

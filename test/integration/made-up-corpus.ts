@@ -4,8 +4,8 @@
  * so context says nothing about which is which, and their spellings are random letters, so neither do
  * affixes. Only diseases are labeled; foods are the O class that looks exactly like them.
  */
-import type { LabeledSentence } from '../../engine/conll.js';
-import { loadEngine } from '../../engine/load.js';
+import type { LabeledSentence } from '../../engine/corpus/conll.js';
+import { loadEngine } from '../../engine/bundle/load.js';
 import { evaluateEngine } from '../../trainer/evaluate.js';
 
 /** Sentence templates; '#' is where the name goes. */

@@ -30,8 +30,9 @@ import {
   untilPromoted,
   type NerDeployment,
   type NerModel,
-} from '../e2e/operator-fixture.js';
-import { claimWithLoader, installOperator, putOnClaim, trafficJob, uninstallOperator } from './install.js';
+} from '../../testing/operator-fixture.js';
+import { installOperator, uninstallOperator } from '../../local-cluster/chart-install.js';
+import { claimWithLoader, putOnClaim, trafficJob } from '../../local-cluster/workloads.js';
 
 const { info, kc, core } = useCluster();
 const batch = kc.makeApiClient(BatchV1Api);
@@ -77,13 +78,9 @@ beforeAll(async () => {
     claimWithLoader(info, core, ns, 'models'),
     claimWithLoader(info, core, ns, 'datasets'),
     trainBundle({
-      trainFile: join(dir, 'train.conll'),
-      devFile: join(dir, 'dev.conll'),
-      outDir: join(dir, 'v1'),
-      seed: 7,
-      epochs: 3,
-      name: 'clinical',
-      version: '1.0.0',
+      corpus: { trainFile: join(dir, 'train.conll'), devFile: join(dir, 'dev.conll') },
+      members: { seed: 7, epochs: 3 },
+      export: { outDir: join(dir, 'v1'), name: 'clinical', version: '1.0.0' },
     }),
     installOperator(info, { release, namespace: operatorNs, scope: 'cluster', replicas: 1 }),
   ]);

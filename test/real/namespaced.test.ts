@@ -14,10 +14,11 @@ import type { V1Deployment, V1Job } from '@kubernetes/client-node';
 import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtin } from '../../operator/runtime/resource.js';
-import { trainSmallBundle, type TrainedBundle } from '../../server/test-fixtures.js';
+import { trainSmallBundle, type TrainedBundle } from '../../testing/fixtures.js';
 import { createTestNamespace, eventually, useCluster } from '../../local-cluster/testing.js';
-import { Api, nerModel, nerModels, type NerModel } from '../e2e/operator-fixture.js';
-import { claimWithLoader, installOperator, kubectl, putOnClaim, uninstallOperator } from './install.js';
+import { Api, nerModel, nerModels, type NerModel } from '../../testing/operator-fixture.js';
+import { installOperator, kubectl, uninstallOperator } from '../../local-cluster/chart-install.js';
+import { claimWithLoader, putOnClaim } from '../../local-cluster/workloads.js';
 
 const { info, kc, core } = useCluster();
 const release = 'nerops-namespaced';

@@ -7,18 +7,17 @@
  *   When the operator's pod is deleted at step 2/2 (`kubectl delete pod`, the chart's Deployment starts
  *   another), Then the new pod resumes the rollout at the same step (status.currentStepIndex never goes
  *   back, the pause is not restarted) and promotes the candidate.
- *   When Prometheus becomes unreachable from the pods (an iptables rule on the node rejects the pod
- *   network's connections to its port), Then the analysis is Inconclusive naming Prometheus, the rollout
+ *   When Prometheus becomes unreachable from the pods (local-cluster/prometheus-outage.ts: an iptables
+ *   rule on the local node, Prometheus scaled to zero on kind), Then the analysis is Inconclusive naming Prometheus, the rollout
  *   is Paused and holds its step well past the step's pause (no promotion, no rollback, no failed
- *   analysis); When the rule is removed, Then it resumes and promotes.
+ *   analysis); When Prometheus is back, Then it resumes and promotes.
  */
 import { BatchV1Api, type V1Pod } from '@kubernetes/client-node';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NerDeploymentStatus } from '../../operator/api/nerdeployment.js';
 import { builtin } from '../../operator/runtime/resource.js';
-import { trainSmallBundle } from '../../server/test-fixtures.js';
+import { trainSmallBundle } from '../../testing/fixtures.js';
+import { PrometheusOutage } from '../../local-cluster/prometheus-outage.js';
 import { createTestNamespace, eventually, useCluster } from '../../local-cluster/testing.js';
 import {
   Api,
@@ -28,10 +27,10 @@ import {
   nerModels,
   type NerDeployment,
   type NerModel,
-} from '../e2e/operator-fixture.js';
-import { claimWithLoader, installOperator, kubectl, putOnClaim, trafficJob, uninstallOperator } from './install.js';
+} from '../../testing/operator-fixture.js';
+import { installOperator, kubectl, uninstallOperator } from '../../local-cluster/chart-install.js';
+import { claimWithLoader, putOnClaim, trafficJob } from '../../local-cluster/workloads.js';
 
-const execFileAsync = promisify(execFile);
 const { info, kc, core } = useCluster();
 const batch = kc.makeApiClient(BatchV1Api);
 const release = 'nerops-resilience';
@@ -55,39 +54,7 @@ const operatorPods = async () =>
 const notes = async (name: string, reason: string) =>
   (await api.events(ns, name)).filter((e) => e.reason === reason).map((e) => e.note ?? '');
 
-/** The iptables rule that makes Prometheus unreachable from the pod network (the node's own address). */
-function rejectRule(): string[] {
-  const url = new URL(info.prometheusUrl!);
-  return [
-    'INPUT',
-    '-s',
-    info.podSubnet ?? '10.244.0.0/24',
-    '-d',
-    url.hostname,
-    '-p',
-    'tcp',
-    '--dport',
-    url.port,
-    '-j',
-    'REJECT',
-  ];
-}
-let ruleAdded = false;
-async function cutPrometheus(): Promise<void> {
-  await execFileAsync('iptables', ['-I', ...rejectRule()]);
-  ruleAdded = true;
-}
-async function restorePrometheus(): Promise<void> {
-  if (!ruleAdded) return;
-  // Delete every copy of the rule (-D removes one per call; it fails once none is left).
-  while (
-    await execFileAsync('iptables', ['-D', ...rejectRule()]).then(
-      () => true,
-      () => false,
-    )
-  );
-  ruleAdded = false;
-}
+const prometheusOutage = new PrometheusOutage(info);
 
 /** Load on the NerDeployment's Service for the whole rollout, from a pod, through cluster DNS. */
 async function load(job: string, service: string): Promise<void> {
@@ -158,7 +125,7 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
-  await restorePrometheus();
+  await prometheusOutage.end();
   await uninstallOperator(info, core, release, operatorNs, [ns]);
   api?.close();
 });
@@ -253,7 +220,7 @@ describe('canary rollouts on the real node under failure', () => {
     const pauseEnd = epoch(at.pauseStartTime) + 15_000;
     try {
       // When the pods can no longer reach Prometheus.
-      await cutPrometheus();
+      await prometheusOutage.begin();
 
       // Then the analysis is Inconclusive, naming Prometheus, and the rollout is Paused saying why.
       await eventually(
@@ -294,7 +261,7 @@ describe('canary rollouts on the real node under failure', () => {
       expect(await notes('held', 'AnalysisFailed')).toEqual([]);
     } finally {
       // When Prometheus is reachable again.
-      await restorePrometheus();
+      await prometheusOutage.end();
     }
     const backAt = Date.now();
 

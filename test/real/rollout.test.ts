@@ -15,7 +15,7 @@
 import { BatchV1Api, type KubernetesObject } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtin } from '../../operator/runtime/resource.js';
-import { trainSmallBundle, type TrainedBundle } from '../../server/test-fixtures.js';
+import { trainSmallBundle, type TrainedBundle } from '../../testing/fixtures.js';
 import { createTestNamespace, eventually, useCluster } from '../../local-cluster/testing.js';
 import {
   Api,
@@ -25,16 +25,9 @@ import {
   nerModels,
   type NerDeployment,
   type NerModel,
-} from '../e2e/operator-fixture.js';
-import {
-  claimWithLoader,
-  installOperator,
-  kubectl,
-  putOnClaim,
-  trafficJob,
-  trafficSummary,
-  uninstallOperator,
-} from './install.js';
+} from '../../testing/operator-fixture.js';
+import { installOperator, kubectl, uninstallOperator } from '../../local-cluster/chart-install.js';
+import { claimWithLoader, putOnClaim, trafficJob, trafficSummary } from '../../local-cluster/workloads.js';
 
 const { info, kc, core } = useCluster();
 const batch = kc.makeApiClient(BatchV1Api);

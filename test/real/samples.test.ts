@@ -22,8 +22,9 @@ import { generateNotes, writeConll } from '../../trainer/synthetic.js';
 import { trainBundle } from '../../trainer/train.js';
 import { repoRoot } from '../../local-cluster/paths.js';
 import { createTestNamespace, eventually, useCluster } from '../../local-cluster/testing.js';
-import { Api, nerDeployments, nerModels, type NerDeployment, type NerModel } from '../e2e/operator-fixture.js';
-import { claimWithLoader, installOperator, kubectl, putOnClaim, uninstallOperator } from './install.js';
+import { Api, nerDeployments, nerModels, type NerDeployment, type NerModel } from '../../testing/operator-fixture.js';
+import { installOperator, kubectl, uninstallOperator } from '../../local-cluster/chart-install.js';
+import { claimWithLoader, putOnClaim } from '../../local-cluster/workloads.js';
 
 const { info, kc, core } = useCluster();
 const release = 'nerops-samples';
@@ -47,13 +48,9 @@ beforeAll(async () => {
     claimWithLoader(info, core, ns, 'models'),
     claimWithLoader(info, core, ns, 'datasets'),
     trainBundle({
-      trainFile: join(dir, 'train.conll'),
-      devFile: join(dir, 'dev.conll'),
-      outDir: join(dir, 'bundle'),
-      seed: 7,
-      epochs: 3,
-      name: 'clinical-ner',
-      version: '1.2.0',
+      corpus: { trainFile: join(dir, 'train.conll'), devFile: join(dir, 'dev.conll') },
+      members: { seed: 7, epochs: 3 },
+      export: { outDir: join(dir, 'bundle'), name: 'clinical-ner', version: '1.2.0' },
     }),
     installOperator(info, { release, namespace: operatorNs, scope: 'cluster', replicas: 1 }),
   ]);

@@ -14,7 +14,7 @@ import { BatchV1Api, type V1Pod, type V1Service } from '@kubernetes/client-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labelMatchers, PrometheusClient } from '../../operator/prometheus/client.js';
 import { builtin } from '../../operator/runtime/resource.js';
-import { trainSmallBundle } from '../../server/test-fixtures.js';
+import { trainSmallBundle } from '../../testing/fixtures.js';
 import { createTestNamespace, eventually, useCluster } from '../../local-cluster/testing.js';
 import {
   Api,
@@ -25,8 +25,9 @@ import {
   untilPromoted,
   type NerDeployment,
   type NerModel,
-} from '../e2e/operator-fixture.js';
-import { claimWithLoader, installOperator, putOnClaim, trafficJob, uninstallOperator } from './install.js';
+} from '../../testing/operator-fixture.js';
+import { installOperator, uninstallOperator } from '../../local-cluster/chart-install.js';
+import { claimWithLoader, putOnClaim, trafficJob } from '../../local-cluster/workloads.js';
 
 const { info, kc, core } = useCluster();
 const batch = kc.makeApiClient(BatchV1Api);

@@ -4,7 +4,7 @@
  * Pure string building, plus {@link gatherMeasurements}, which runs the queries through an injected
  * {@link MetricsQuerier} and turns every failure into a reason instead of an exception.
  */
-import { MetricNames } from '../../../server/metrics.js';
+import { ServerMetric as MetricNames } from '../../../contracts/metrics.js';
 import type { DriftPolicySpec, DriftSignal } from '../../api/driftpolicy.js';
 import { DriftPolicyReason as R } from '../../api/driftpolicy-constants.js';
 import type { BaselineProfileStatus } from '../../api/nermodel.js';

@@ -12,12 +12,13 @@
  */
 import type { AnalysisOutcome, AnalysisResult, NerDeployment } from '../../api/nerdeployment.js';
 import { labelMatchers } from '../../prometheus/client.js';
+import { ServerMetric } from '../../../contracts/metrics.js';
 
-/** Server metric names (server/metrics.ts MetricNames), spelled once for the operator's queries. */
+/** The server metrics an analysis reads (contracts/metrics.ts). */
 export const AnalysisMetric = {
-  requests: 'nerops_requests_total',
-  duration: 'nerops_request_duration_seconds',
-  shadowAgreement: 'nerops_shadow_agreement',
+  requests: ServerMetric.requests,
+  duration: ServerMetric.requestDuration,
+  shadowAgreement: ServerMetric.shadowAgreement,
 } as const;
 
 /** The PromQL of one analysis. */

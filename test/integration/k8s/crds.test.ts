@@ -6,17 +6,10 @@
  * NerModel spec updates are refused (immutable), and discovery lists the kinds under category `ner`
  * with their short names.
  */
-import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { request } from 'node:https';
-import {
-  ApiextensionsV1Api,
-  CustomObjectsApi,
-  type KubeConfig,
-  type V1CustomResourceDefinition,
-} from '@kubernetes/client-node';
-import yaml from 'js-yaml';
+import { ApiextensionsV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { applyCrds, projectCrds } from '../../../local-cluster/crds.js';
 import { createTestNamespace, eventually, useCluster } from '../../../local-cluster/testing.js';
 import {
   ALL_KINDS,
@@ -28,7 +21,7 @@ import {
   NerModelSchema,
   VERSION,
 } from '../../../operator/api/index.js';
-import { invalidCases, invalidUpdates, loadSamples, type Obj } from './crds.catalogue.js';
+import { invalidCases, invalidUpdates, loadSamples, type Obj } from '../../../testing/crds-catalogue.js';
 
 const root = join(import.meta.dirname, '../../..');
 const samples = loadSamples(root);
@@ -42,38 +35,6 @@ function pluralOf(kind: string): string {
   const names = ALL_KINDS.find((k) => k.kind === kind);
   if (!names) throw new Error(`unknown kind ${kind}`);
   return names.plural;
-}
-
-/**
- * Server-side applies a CRD as raw JSON. The typed clients (ApiextensionsV1Api, KubernetesObjectApi)
- * serialize through client-node's model classes, which expect camelCase attribute names and silently
- * drop `x-kubernetes-validations`, `enum`, `default`, ... from plain YAML, so they are not used here.
- */
-async function applyCrd(kc: KubeConfig, crd: V1CustomResourceDefinition): Promise<void> {
-  const server = kc.getCurrentCluster()?.server;
-  if (!server) throw new Error('no cluster in kubeconfig');
-  const url = new URL(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata?.name}`, server);
-  url.searchParams.set('fieldManager', FIELD_MANAGER);
-  url.searchParams.set('force', 'true');
-  const opts: Parameters<typeof request>[1] = {
-    method: 'PATCH',
-    headers: { 'content-type': 'application/apply-patch+yaml', accept: 'application/json' },
-  };
-  await kc.applyToHTTPSOptions(opts);
-  const body = JSON.stringify(crd);
-  await new Promise<void>((resolve, reject) => {
-    const req = request(url, opts, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () =>
-        (res.statusCode ?? 0) < 300
-          ? resolve()
-          : reject(new Error(`apply ${crd.metadata?.name}: ${res.statusCode} ${text}`)),
-      );
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
 }
 
 /** The API server's `Status.message` of a refused request, with its HTTP code. */
@@ -109,13 +70,9 @@ describe('CRDs on the real API server', () => {
   }
 
   beforeAll(async () => {
-    const crds = readdirSync(join(root, 'crds'))
-      .filter((f) => f.endsWith('.yaml'))
-      .map((f) => yaml.load(readFileSync(join(root, 'crds', f), 'utf8')) as V1CustomResourceDefinition);
+    const crds = projectCrds();
     expect(crds.map((c) => c.metadata?.name).sort()).toEqual(ALL_KINDS.map((k) => `${k.plural}.${GROUP}`).sort());
-    for (const crd of crds) {
-      await applyCrd(kc, crd);
-    }
+    await applyCrds(kc, crds, FIELD_MANAGER);
     for (const crd of crds) {
       await eventually(async () => {
         const got = await ext.readCustomResourceDefinition({ name: crd.metadata?.name ?? '' });

@@ -32,7 +32,7 @@ import {
   TEST_IMAGE,
   trainBundle,
   type NerModel,
-} from '../../e2e/operator-fixture.js';
+} from '../../../testing/operator-fixture.js';
 
 const { info, kc, core } = useCluster();
 let ns: string;

@@ -28,7 +28,7 @@ import { builtin, resourcePath } from '../../../operator/runtime/resource.js';
 import { nerDeployments, nerModels } from '../../../operator/api/resources.js';
 import type { NerModel } from '../../../operator/api/nermodel.js';
 import type { NerDeployment } from '../../../operator/api/nerdeployment.js';
-import { trainSmallBundle, type TrainedBundle } from '../../../server/test-fixtures.js';
+import { trainSmallBundle, type TrainedBundle } from '../../../testing/fixtures.js';
 
 const { info, kc, core } = useCluster();
 const bins = findBinaries();

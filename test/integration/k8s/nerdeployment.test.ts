@@ -20,7 +20,7 @@ import {
   type NerDeployment,
   type NerModel,
   type TestOperator,
-} from '../../e2e/operator-fixture.js';
+} from '../../../testing/operator-fixture.js';
 
 const { kc, core } = useCluster();
 let ns: string;

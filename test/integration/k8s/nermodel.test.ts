@@ -15,7 +15,7 @@ import {
   trainBundle,
   type NerModel,
   type TestOperator,
-} from '../../e2e/operator-fixture.js';
+} from '../../../testing/operator-fixture.js';
 
 const { kc, core } = useCluster();
 let ns: string;

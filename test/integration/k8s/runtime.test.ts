@@ -4,7 +4,7 @@
  * informers behind a TCP proxy that the test cuts (relist after an error) or freezes (watchdog).
  */
 import net from 'node:net';
-import { ApiextensionsV1Api, KubeConfig, type KubernetesObject, type V1ConfigMap } from '@kubernetes/client-node';
+import { KubeConfig, type KubernetesObject, type V1ConfigMap } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -20,6 +20,7 @@ import {
   type InformerEvent,
   type ResourceType,
 } from '../../../operator/runtime/index.js';
+import { applyCrds } from '../../../local-cluster/crds.js';
 import { createTestNamespace, eventually, useCluster } from '../../../local-cluster/testing.js';
 
 const { kc, core } = useCluster();
@@ -234,46 +235,45 @@ type Widget = KubernetesObject & {
 
 /** Installs a namespaced test CRD `<plural>.rt.nerops.dev` (v1, status subresource) and waits until it is served. */
 async function installCrd(kind: string, plural: string): Promise<void> {
-  const ext = kc.makeApiClient(ApiextensionsV1Api);
-  try {
-    await ext.createCustomResourceDefinition({
-      body: {
-        metadata: { name: `${plural}.rt.nerops.dev` },
-        spec: {
-          group: 'rt.nerops.dev',
-          scope: 'Namespaced',
-          names: { plural, singular: kind.toLowerCase(), kind, listKind: `${kind}List` },
-          versions: [
-            {
-              name: 'v1',
-              served: true,
-              storage: true,
-              subresources: { status: {} },
-              schema: {
-                openAPIV3Schema: {
-                  type: 'object',
-                  properties: {
-                    spec: { type: 'object', properties: { size: { type: 'integer' } } },
-                    status: {
-                      type: 'object',
-                      properties: {
-                        observedGeneration: { type: 'integer' },
-                        size: { type: 'integer' },
-                        conditions: {
-                          type: 'array',
-                          x_kubernetes_list_type: 'map',
-                          x_kubernetes_list_map_keys: ['type'],
-                          items: {
-                            type: 'object',
-                            required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'],
-                            properties: {
-                              type: { type: 'string' },
-                              status: { type: 'string' },
-                              reason: { type: 'string' },
-                              message: { type: 'string' },
-                              observedGeneration: { type: 'integer' },
-                              lastTransitionTime: { type: 'string', format: 'date-time' },
-                            },
+  await applyCrds(kc, [
+    {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: `${plural}.rt.nerops.dev` },
+      spec: {
+        group: 'rt.nerops.dev',
+        scope: 'Namespaced',
+        names: { plural, singular: kind.toLowerCase(), kind, listKind: `${kind}List` },
+        versions: [
+          {
+            name: 'v1',
+            served: true,
+            storage: true,
+            subresources: { status: {} },
+            schema: {
+              openAPIV3Schema: {
+                type: 'object',
+                properties: {
+                  spec: { type: 'object', properties: { size: { type: 'integer' } } },
+                  status: {
+                    type: 'object',
+                    properties: {
+                      observedGeneration: { type: 'integer' },
+                      size: { type: 'integer' },
+                      conditions: {
+                        type: 'array',
+                        'x-kubernetes-list-type': 'map',
+                        'x-kubernetes-list-map-keys': ['type'],
+                        items: {
+                          type: 'object',
+                          required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'],
+                          properties: {
+                            type: { type: 'string' },
+                            status: { type: 'string' },
+                            reason: { type: 'string' },
+                            message: { type: 'string' },
+                            observedGeneration: { type: 'integer' },
+                            lastTransitionTime: { type: 'string', format: 'date-time' },
                           },
                         },
                       },
@@ -282,16 +282,11 @@ async function installCrd(kind: string, plural: string): Promise<void> {
                 },
               },
             },
-          ],
-        },
+          },
+        ],
       },
-    });
-  } catch (err) {
-    if ((err as { code?: number }).code !== 409) throw err;
-  }
-  const kube = new KubeClient(kc);
-  await eventually(() => kube.request({ method: 'GET', path: `/apis/rt.nerops.dev/v1/${plural}` }));
-  kube.close();
+    },
+  ]);
 }
 
 describe('status through the /status subresource', () => {

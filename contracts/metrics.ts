@@ -1,0 +1,75 @@
+/**
+ * The inference server's Prometheus metrics, as scraped by Prometheus and queried by the operator (autoscaler,
+ * canary analysis, drift detection), the Helm chart's dashboard and alerts, and the tests. The server
+ * registers exactly these names, labels and buckets; every PromQL that reads them imports them from here.
+ * Only aggregates: no label ever carries request text or an entity string (entity *labels* such as DISEASE
+ * are model vocabulary, not patient data).
+ */
+
+/** Metric names of `ner-ops serve`. */
+export const ServerMetric = {
+  requests: 'nerops_requests_total',
+  requestDuration: 'nerops_request_duration_seconds',
+  inflight: 'nerops_inflight_requests',
+  batchSize: 'nerops_batch_size',
+  queueDepth: 'nerops_queue_depth',
+  documents: 'nerops_documents_total',
+  tokens: 'nerops_tokens_total',
+  unknownTokens: 'nerops_unknown_tokens_total',
+  entities: 'nerops_entities_total',
+  entityConfidence: 'nerops_entity_confidence',
+  documentLength: 'nerops_document_length_tokens',
+  modelInfo: 'nerops_model_info',
+  ready: 'nerops_ready',
+  shadowRequests: 'nerops_shadow_requests_total',
+  shadowErrors: 'nerops_shadow_errors_total',
+  shadowAgreement: 'nerops_shadow_agreement',
+  shadowLatency: 'nerops_shadow_duration_seconds',
+} as const;
+export type ServerMetric = (typeof ServerMetric)[keyof typeof ServerMetric];
+
+/** Prefix of the Node.js process metrics (prom-client's default metrics) of the server. */
+export const SERVER_PROCESS_METRIC_PREFIX = 'nerops_';
+
+/** Constant labels on every series of a server: who this pod is in the cluster. */
+export interface ConstantLabels {
+  namespace: string;
+  /** NerDeployment name. */
+  deployment: string;
+  /** NerModel name. */
+  model: string;
+  version: string;
+  /** `stable` or `canary` (contracts/serve.ts `Track`). */
+  track: string;
+}
+
+/** Label names of the metrics that carry labels beyond {@link ConstantLabels}, in registration order. */
+export const ServerMetricLabels = {
+  requests: ['route', 'code'],
+  requestDuration: ['route'],
+  entities: ['label'],
+  modelInfo: ['model_name', 'model_version', 'digest', 'format'],
+  shadowRequests: ['outcome'],
+  shadowErrors: ['reason'],
+} as const;
+
+/** Values of the `outcome` label of {@link ServerMetric.shadowRequests}; `dropped`: concurrency limit reached. */
+export const SHADOW_OUTCOMES = ['ok', 'error', 'dropped'] as const;
+export type ShadowOutcome = (typeof SHADOW_OUTCOMES)[number];
+
+/** Histogram buckets of the server. */
+export const ServerBuckets = {
+  /** Latency (seconds) of a ms-scale service with a long tail up to the request timeout. */
+  latency: [0.0005, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  /** Documents per engine batch. */
+  batchSize: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+  /** Entity-level F1 between primary and shadow answers. */
+  agreement: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1],
+  /**
+   * Entity confidence, used only when a bundle ships no profile.json: a bundle's profile bounds always win,
+   * so drift detection compares the live histogram with the baseline bucket by bucket.
+   */
+  fallbackConfidence: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99],
+  /** Document length in tokens, used only when a bundle ships no profile.json. */
+  fallbackDocumentLength: [5, 10, 20, 40, 80, 160, 320, 640, 1280],
+} as const;

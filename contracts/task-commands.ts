@@ -1,0 +1,38 @@
+/**
+ * The `ner-ops` task commands the operator runs in the pods and Jobs it creates (`serve` is in serve.ts): their
+ * names and the flags the operator passes. Flags only a person types stay with their command in cli/.
+ */
+
+/** Init container of every NerDeployment pod: download and verify the bundle into a shared volume. */
+export const FETCH_MODEL_COMMAND = 'fetch-model';
+/** The NerModel validation Job. */
+export const VALIDATE_COMMAND = 'validate';
+/** The default DriftPolicy retraining Job. */
+export const RETRAIN_COMMAND = 'retrain';
+
+/** Flags of the commands that fetch a model bundle (`fetch-model`, `validate`). */
+export const ModelSourceFlag = {
+  /** Expected bundle digest. */
+  digest: 'digest',
+  /** Bearer token file for http(s) sources. */
+  tokenFile: 'token-file',
+  /** PEM CA bundle for https sources. */
+  caFile: 'ca-file',
+} as const;
+
+export const FetchModelFlag = {
+  ...ModelSourceFlag,
+  /** Destination directory. */
+  to: 'to',
+} as const;
+
+export const ValidateFlag = {
+  ...ModelSourceFlag,
+  /** CoNLL file to evaluate the bundle on (spec.evaluation). */
+  dataset: 'dataset',
+} as const;
+
+export const RetrainFlag = {
+  /** spec.retraining.fromScratch. */
+  fromScratch: 'from-scratch',
+} as const;

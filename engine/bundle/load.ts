@@ -1,0 +1,26 @@
+/**
+ * The one way to load a model: verify the bundle, then hand it to the runtime for its format.
+ */
+import { verifyBundle, type VerifiedBundle } from './bundle.js';
+import { CrfEngine, type EngineOptions } from '../runtimes/crf-engine.js';
+import { TokenClassificationEngine } from '../runtimes/token-classification.js';
+import type { NerEngine } from '../types.js';
+
+export interface LoadOptions extends EngineOptions {
+  /** Refuse the bundle unless its digest (sha256 of ner-model.json) is exactly this. */
+  expectedDigest?: string;
+}
+
+export async function loadEngine(dir: string, options: LoadOptions = {}): Promise<NerEngine> {
+  return engineFor(await verifyBundle(dir, options.expectedDigest), options);
+}
+
+/** The runtime for an already verified bundle (for callers that also need its manifest). */
+export async function engineFor(bundle: VerifiedBundle, options: EngineOptions = {}): Promise<NerEngine> {
+  switch (bundle.manifest.format) {
+    case 'crf':
+      return CrfEngine.create(bundle, options);
+    case 'token-classification':
+      return TokenClassificationEngine.create(bundle, options);
+  }
+}

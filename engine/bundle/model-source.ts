@@ -1,0 +1,271 @@
+/**
+ * Model sources: turn a `--model` URI into a local bundle directory. Every process that loads a bundle
+ * fetches it here: the server, `ner-ops validate` and `fetch-model`, and the retraining Job.
+ *
+ * - a local directory, or `file:///path/to/dir`: used in place;
+ * - a local `.tar` / `.tar.gz` / `.tgz` (path or `file://`): extracted into a work directory;
+ * - `http(s)://…/bundle.tar.gz`: downloaded and extracted;
+ * - `http(s)://…/dir/` (anything else): a bundle served as a directory; `ner-model.json` is fetched first,
+ *   checked against the expected digest before anything else is downloaded, then every file it lists.
+ *
+ * HTTP sources take an optional bearer token (read from a mounted file, never from argv) and an optional
+ * CA bundle for private PKI. The bundle's integrity is not decided here: callers verify the digest with
+ * the engine (`verifyBundle` / `loadEngine`), which checks every file against the manifest.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
+import { tmpdir } from 'node:os';
+import { dirname, join, normalize, sep } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { MANIFEST_FILE } from '../../contracts/bundle-manifest.js';
+import { extractTar } from './tar.js';
+
+export interface ModelSourceOptions {
+  /** Expected bundle digest (sha256 hex of the manifest); checked early for HTTP directory sources. */
+  digest?: string | undefined;
+  /** File holding a bearer token for HTTP sources (a mounted Secret). */
+  tokenFile?: string | undefined;
+  /** PEM CA bundle to trust for HTTPS sources, in addition to nothing else (private PKI). */
+  caFile?: string | undefined;
+  /** Where downloads and extractions go; default a fresh directory under the OS temp dir. */
+  workDir?: string | undefined;
+  /** Per-request timeout for HTTP sources (no bytes received for this long). */
+  timeoutMs?: number | undefined;
+}
+
+export interface MaterializedBundle {
+  /** Directory containing `ner-model.json`. */
+  dir: string;
+  /** The directory we created for a download or extraction (absent when the user's directory is used in place). */
+  workDir?: string;
+}
+
+export class ModelSourceError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ModelSourceError';
+  }
+}
+
+const TAR_SUFFIX = /\.(tar|tar\.gz|tgz)$/i;
+
+/** Resolve `uri` to a local bundle directory, downloading or extracting as needed. */
+export async function materializeBundle(uri: string, opts: ModelSourceOptions = {}): Promise<MaterializedBundle> {
+  if (/^https?:\/\//i.test(uri)) return fetchHttp(new URL(uri), opts);
+  let path: string;
+  if (/^file:\/\//i.test(uri)) {
+    try {
+      path = fileURLToPath(uri);
+    } catch (err) {
+      throw new ModelSourceError(`invalid file URI ${uri}: ${(err as Error).message}`, { cause: err });
+    }
+  } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri)) {
+    throw new ModelSourceError(`unsupported model URI scheme in ${uri}; use a path, file://, http:// or https://`);
+  } else {
+    path = uri;
+  }
+  let st;
+  try {
+    st = await stat(path);
+  } catch (err) {
+    throw new ModelSourceError(
+      `model source ${path} does not exist or is unreadable (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      { cause: err },
+    );
+  }
+  if (st.isDirectory()) return { dir: path };
+  const work = await ensureWorkDir(opts.workDir);
+  const dest = join(work, 'bundle');
+  await extractArchive(path, dest);
+  return { dir: await findBundleRoot(dest), workDir: work };
+}
+
+async function ensureWorkDir(given: string | undefined): Promise<string> {
+  const d = given ?? join(tmpdir(), `nerops-model-${randomBytes(6).toString('hex')}`);
+  await mkdir(d, { recursive: true });
+  return d;
+}
+
+async function extractArchive(archive: string, dest: string): Promise<void> {
+  try {
+    await extractTar(archive, dest);
+  } catch (err) {
+    throw new ModelSourceError(`cannot extract bundle archive ${archive}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** A bundle archive may hold the files at its root or inside one top-level directory. */
+async function findBundleRoot(dir: string): Promise<string> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  if (entries.some((e) => e.isFile() && e.name === MANIFEST_FILE)) return dir;
+  const dirs = entries.filter((e) => e.isDirectory());
+  if (dirs.length === 1 && dirs[0]) {
+    const inner = join(dir, dirs[0].name);
+    if ((await readdir(inner)).includes(MANIFEST_FILE)) return inner;
+  }
+  throw new ModelSourceError(
+    `the bundle archive contains no ${MANIFEST_FILE} at its root or in a single top-level directory`,
+  );
+}
+
+/** Names of the files a manifest pins, relative to the bundle directory. */
+export function manifestFiles(manifest: unknown): string[] {
+  const files = (manifest as { files?: unknown } | null)?.files;
+  let names: string[] = [];
+  if (Array.isArray(files)) {
+    names = files.map((f: unknown) =>
+      typeof f === 'string'
+        ? f
+        : String((f as { path?: unknown; name?: unknown }).path ?? (f as { name?: unknown }).name ?? ''),
+    );
+  } else if (files && typeof files === 'object') {
+    names = Object.keys(files);
+  }
+  names = names.filter((n) => n !== '');
+  if (names.length === 0) throw new ModelSourceError(`${MANIFEST_FILE} lists no files`);
+  for (const n of names) {
+    const norm = normalize(n);
+    if (n.startsWith('/') || norm.split(sep).includes('..'))
+      throw new ModelSourceError(`${MANIFEST_FILE} lists an unsafe path ${JSON.stringify(n.slice(0, 200))}`);
+  }
+  return names;
+}
+
+interface HttpOptions {
+  token?: string | undefined;
+  ca?: Buffer | undefined;
+  timeoutMs: number;
+}
+
+async function httpOptions(opts: ModelSourceOptions): Promise<HttpOptions> {
+  let token: string | undefined;
+  if (opts.tokenFile) {
+    try {
+      token = (await readFile(opts.tokenFile, 'utf8')).trim();
+    } catch (err) {
+      throw new ModelSourceError(
+        `cannot read token file ${opts.tokenFile} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+        { cause: err },
+      );
+    }
+    if (token === '') throw new ModelSourceError(`token file ${opts.tokenFile} is empty`);
+  }
+  let ca: Buffer | undefined;
+  if (opts.caFile) {
+    try {
+      ca = await readFile(opts.caFile);
+    } catch (err) {
+      throw new ModelSourceError(
+        `cannot read CA bundle ${opts.caFile} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+        { cause: err },
+      );
+    }
+  }
+  return { token, ca, timeoutMs: opts.timeoutMs ?? 60_000 };
+}
+
+async function fetchHttp(url: URL, opts: ModelSourceOptions): Promise<MaterializedBundle> {
+  const h = await httpOptions(opts);
+  const work = await ensureWorkDir(opts.workDir);
+  if (TAR_SUFFIX.test(url.pathname)) {
+    const archive = join(work, 'bundle.download');
+    await download(url, archive, h);
+    const dest = join(work, 'bundle');
+    await extractArchive(archive, dest);
+    await rm(archive, { force: true });
+    return { dir: await findBundleRoot(dest), workDir: work };
+  }
+  // A directory: fetch the manifest, check its digest before trusting its file list, then each file.
+  const base = new URL(url);
+  if (!base.pathname.endsWith('/')) base.pathname += '/';
+  const dest = join(work, 'bundle');
+  await mkdir(dest, { recursive: true });
+  const manifestPath = join(dest, MANIFEST_FILE);
+  await download(new URL(MANIFEST_FILE, base), manifestPath, h);
+  const manifestBytes = await readFile(manifestPath);
+  if (opts.digest) {
+    const actual = createHash('sha256').update(manifestBytes).digest('hex');
+    if (actual !== opts.digest.toLowerCase()) {
+      throw new ModelSourceError(`bundle digest mismatch for ${redact(url)}: expected ${opts.digest}, got ${actual}`);
+    }
+  }
+  let manifest: unknown;
+  try {
+    manifest = JSON.parse(manifestBytes.toString('utf8'));
+  } catch (err) {
+    throw new ModelSourceError(`${MANIFEST_FILE} from ${redact(url)} is not valid JSON`, { cause: err });
+  }
+  for (const name of manifestFiles(manifest)) {
+    if (name === MANIFEST_FILE) continue;
+    const target = join(dest, name);
+    await mkdir(dirname(target), { recursive: true });
+    await download(new URL(name.split('/').map(encodeURIComponent).join('/'), base), target, h);
+  }
+  return { dir: dest, workDir: work };
+}
+
+/** URL without credentials or query (which may carry signed tokens), for messages. */
+function redact(url: URL): string {
+  return `${url.protocol}//${url.host}${url.pathname}`;
+}
+
+/** GET `url` into `dest`, following up to 5 redirects; the token is not forwarded to another origin. */
+async function download(url: URL, dest: string, h: HttpOptions, redirects = 0): Promise<void> {
+  const origin = url.origin;
+  const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+    const mod = url.protocol === 'https:' ? https : http;
+    const headers: Record<string, string> = { 'user-agent': 'ner-ops' };
+    if (h.token) headers.authorization = `Bearer ${h.token}`;
+    const req = mod.get(
+      url,
+      { headers, ...(h.ca && url.protocol === 'https:' ? { ca: h.ca } : {}), timeout: h.timeoutMs },
+      resolve,
+    );
+    req.on('timeout', () => req.destroy(new Error(`no response within ${h.timeoutMs} ms`)));
+    req.on('error', reject);
+  }).catch((err: unknown) => {
+    throw new ModelSourceError(`cannot download ${redact(url)}: ${(err as Error).message}`, { cause: err });
+  });
+  const status = res.statusCode ?? 0;
+  if (status >= 300 && status < 400 && res.headers.location) {
+    res.resume();
+    if (redirects >= 5) throw new ModelSourceError(`too many redirects downloading ${redact(url)}`);
+    const next = new URL(res.headers.location, url);
+    const nextOpts = next.origin === origin ? h : { ...h, token: undefined };
+    return download(next, dest, nextOpts, redirects + 1);
+  }
+  if (status !== 200) {
+    res.resume();
+    const hint = status === 401 || status === 403 ? ' (check --model-token-file)' : '';
+    throw new ModelSourceError(`downloading ${redact(url)} failed: HTTP ${status}${hint}`);
+  }
+  res.setTimeout(h.timeoutMs, () => res.destroy(new Error(`stalled for ${h.timeoutMs} ms`)));
+  try {
+    await pipeline(res, createWriteStream(dest));
+  } catch (err) {
+    throw new ModelSourceError(`downloading ${redact(url)} failed: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * Download one file over HTTP(S) with the same token, CA, timeout and redirect rules as bundles (the
+ * retraining Job fetches its dataset this way). Throws {@link ModelSourceError} naming the URL.
+ */
+export async function downloadFile(
+  uri: string,
+  dest: string,
+  opts: Pick<ModelSourceOptions, 'tokenFile' | 'caFile' | 'timeoutMs'> = {},
+): Promise<void> {
+  await download(new URL(uri), dest, await httpOptions(opts));
+}
+
+/** Write-then-verify helper for tests and fetch-model: the sha256 hex of a file. */
+export async function fileSha256(path: string): Promise<string> {
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
+}

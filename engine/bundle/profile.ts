@@ -1,0 +1,100 @@
+/**
+ * The drift baseline (`profile.json`): what the model's inputs and outputs look like on held-out data.
+ * Computed from the same ExtractResults the server turns into metrics, with the same bucket bounds,
+ * so the operator compares like with like.
+ */
+import { z } from 'zod';
+import type { BaselineProfile, ExtractResult, Histogram } from '../types.js';
+
+/** Entity confidence buckets (upper bounds). Scores are in [0, 1], so the +Inf bucket stays empty. */
+export const CONFIDENCE_BOUNDS = [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1];
+/** Document length buckets, in tokens. */
+export const DOCUMENT_LENGTH_BOUNDS = [5, 10, 20, 40, 80, 160, 320, 640, 1280];
+
+export function emptyHistogram(bounds: readonly number[]): Histogram {
+  return { bounds: [...bounds], counts: new Array(bounds.length + 1).fill(0) };
+}
+
+/** Index of the bucket that holds `value` (first bound >= value; overflow past the last). */
+export function bucketIndex(bounds: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = bounds.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (value <= (bounds[mid] as number)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+export function observe(h: Histogram, value: number): void {
+  const i = bucketIndex(h.bounds, value);
+  h.counts[i] = (h.counts[i] as number) + 1;
+}
+
+export function computeProfile(results: readonly ExtractResult[]): BaselineProfile {
+  const confidence = emptyHistogram(CONFIDENCE_BOUNDS);
+  const documentLength = emptyHistogram(DOCUMENT_LENGTH_BOUNDS);
+  const byLabel = new Map<string, number>();
+  let tokens = 0;
+  let unknown = 0;
+  let entities = 0;
+  for (const r of results) {
+    tokens += r.stats.tokens;
+    unknown += r.stats.unknownTokens;
+    observe(documentLength, r.stats.tokens);
+    for (const e of r.entities) {
+      entities++;
+      byLabel.set(e.label, (byLabel.get(e.label) ?? 0) + 1);
+      observe(confidence, e.score);
+    }
+  }
+  const labelDistribution: Record<string, number> = {};
+  for (const label of [...byLabel.keys()].sort())
+    labelDistribution[label] = round((byLabel.get(label) as number) / entities);
+  return {
+    profileVersion: 1,
+    documents: results.length,
+    tokens,
+    entities,
+    labelDistribution,
+    confidence,
+    documentLength,
+    unknownTokenRate: tokens === 0 ? 0 : round(unknown / tokens),
+  };
+}
+
+function round(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
+}
+
+const histogramSchema = z
+  .object({ bounds: z.array(z.number()).min(1), counts: z.array(z.number().int().nonnegative()) })
+  .refine(
+    (h) => h.counts.length === h.bounds.length + 1,
+    'counts must have one more entry than bounds (the +Inf bucket)',
+  )
+  .refine(
+    (h) => h.bounds.every((b, i) => i === 0 || b > (h.bounds[i - 1] as number)),
+    'bounds must be strictly increasing',
+  );
+
+export const profileSchema = z.object({
+  profileVersion: z.literal(1),
+  documents: z.number().int().nonnegative(),
+  tokens: z.number().int().nonnegative(),
+  entities: z.number().int().nonnegative(),
+  labelDistribution: z.record(z.string(), z.number().min(0).max(1)),
+  confidence: histogramSchema,
+  documentLength: histogramSchema,
+  unknownTokenRate: z.number().min(0).max(1),
+});
+
+export function parseProfile(text: string): BaselineProfile {
+  const result = profileSchema.safeParse(JSON.parse(text));
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new Error(`profile.json is invalid at '${issue?.path.join('.')}': ${issue?.message}`);
+  }
+  return result.data as BaselineProfile;
+}

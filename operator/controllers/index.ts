@@ -1,9 +1,10 @@
 /**
  * The controllers `ner-ops operator` runs. Owned by the controllers; the runtime only imports this list.
- * Each entry is a factory `(deps) => ControllerSpec`, built from the configuration operator/main.ts parsed.
+ * Each entry is a factory `(deps) => ControllerSpec`, built from the configuration operator/main.ts parsed
+ * (operator/config.ts).
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
-import type { ControllerConfig, ControllerFactory } from '../main.js';
+import type { ControllerConfig, ControllerFactory } from '../config.js';
 import type { ControllerSpec } from '../runtime/controller.js';
 import { PrometheusClient } from '../prometheus/client.js';
 import { nerModelController } from './nermodel/reconcile.js';

@@ -4,6 +4,8 @@
  */
 import type { V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { ModelSource } from '../api/nermodel.js';
+import { flagArg } from '../../contracts/serve.js';
+import { ModelSourceFlag } from '../../contracts/task-commands.js';
 import { MOUNTS } from './pod-templates.js';
 
 /**
@@ -76,7 +78,7 @@ export function sourceAccess(source: SourceRefs, prefix = 'model'): SourceAccess
       secret: { secretName: source.credentialsSecretRef.name, items: [{ key, path: 'token' }] },
     });
     mounts.push({ name: `${prefix}-credentials`, mountPath: `${MOUNTS.credentials}/${prefix}`, readOnly: true });
-    args.push('--token-file', `${MOUNTS.credentials}/${prefix}/token`);
+    args.push(flagArg(ModelSourceFlag.tokenFile), `${MOUNTS.credentials}/${prefix}/token`);
   }
   if (source.caBundleConfigMapRef) {
     const key = source.caBundleConfigMapRef.key ?? 'ca.crt';
@@ -85,7 +87,7 @@ export function sourceAccess(source: SourceRefs, prefix = 'model'): SourceAccess
       configMap: { name: source.caBundleConfigMapRef.name, items: [{ key, path: 'ca.crt' }] },
     });
     mounts.push({ name: `${prefix}-ca`, mountPath: `${MOUNTS.ca}/${prefix}`, readOnly: true });
-    args.push('--ca-file', `${MOUNTS.ca}/${prefix}/ca.crt`);
+    args.push(flagArg(ModelSourceFlag.caFile), `${MOUNTS.ca}/${prefix}/ca.crt`);
   }
   return { uri, volumes, mounts, args };
 }

@@ -1,7 +1,6 @@
 import type { V1Job } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { DriftPolicySpecSchema, type DriftPolicy } from '../../api/driftpolicy.js';
-import { RetrainingEnv } from '../../api/driftpolicy-constants.js';
 import type { NerModel } from '../../api/nermodel.js';
 import type { InstantQueryResult, MetricsQuerier } from '../../prometheus/client.js';
 import { PrometheusUnreachableError } from '../../prometheus/client.js';
@@ -9,7 +8,7 @@ import { desiredRetrainJob, desiredRetrainedModel, runIdFor } from './desired.js
 import { evaluateDrift, type Gathered, type WindowMeasurements } from './evaluate.js';
 import { BASE_MODEL_ANNOTATION, evaluationDue, planPolicy, type PolicyObserved } from './plan.js';
 import { customQuery, driftQueries, gatherMeasurements } from './queries.js';
-import { encodeRetrainResult } from './retrain-result.js';
+import { encodeRetrainResult, RetrainingEnv } from '../../../contracts/retraining-job.js';
 import { driftPolicy, nerModel } from '../../testing/builders.js';
 
 const T0 = new Date('2024-05-06T10:00:00Z');

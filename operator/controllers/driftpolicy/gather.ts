@@ -19,7 +19,7 @@ import type { ModelStorageDefaults } from '../model-storage.js';
 import { DEFAULT_IMAGE } from '../pod-templates.js';
 import { evaluationDue, unrecordedFinishedJobs, type PolicyGathered } from './plan.js';
 import { gatherMeasurements } from './queries.js';
-import { RETRAIN_CONTAINER_NAME } from './retrain-result.js';
+import { RETRAIN_CONTAINER_NAME } from '../../../contracts/retraining-job.js';
 
 export interface DriftPolicyControllerOptions {
   image?: string;

@@ -55,7 +55,7 @@ import {
   TRIGGER_ANNOTATION,
 } from './desired.js';
 import { evaluateDrift, type EvaluationOutcome, type Gathered } from './evaluate.js';
-import { decodeRetrainResult, type RetrainResult } from './retrain-result.js';
+import { decodeRetrainResult, type RetrainResult } from '../../../contracts/retraining-job.js';
 
 /** Annotation on retraining Jobs: the NerModel the run started from. */
 export const BASE_MODEL_ANNOTATION = 'nerops.io/base-model';

@@ -24,6 +24,8 @@ import { ownerReference } from '../../runtime/client.js';
 import { boundedName, managedLabels } from '../child-metadata.js';
 import { nerOpsCommand, restrictedContainerSecurity, restrictedPodSecurity, tmpVolume } from '../pod-templates.js';
 import { sourceAccess, withStorageDefaults, type ModelStorageDefaults, type SourceAccess } from '../model-storage.js';
+import { flagArg, SERVE_COMMAND, ServeEnv, ServeEnvFallback, ServeFlag } from '../../../contracts/serve.js';
+import { FETCH_MODEL_COMMAND, FetchModelFlag } from '../../../contracts/task-commands.js';
 
 /** Where the init container installs the bundle and the server reads it. */
 export const MODEL_MOUNT = '/models';
@@ -64,18 +66,18 @@ function podLabels(nd: NerDeployment, model: NerModel, track: Track): Record<str
 /** `ner-ops serve` flags for the spec's server tuning (only what the spec sets; the server has defaults). */
 export function tuningArgs(nd: NerDeployment): string[] {
   const s = nd.spec.server;
-  const flags: Array<[string, number | string | undefined]> = [
-    ['--max-batch-size', s.maxBatchSize],
-    ['--max-batch-wait-ms', s.maxBatchWaitMs],
-    ['--max-queue', s.maxQueue],
-    ['--max-concurrent-batches', s.maxConcurrentBatches],
-    ['--request-timeout-ms', s.requestTimeoutMs],
-    ['--max-document-chars', s.maxDocumentChars],
-    ['--max-documents', s.maxDocuments],
-    ['--threads', s.threads],
-    ['--log-level', s.logLevel],
+  const flags: Array<[ServeFlag, number | string | undefined]> = [
+    [ServeFlag.maxBatchSize, s.maxBatchSize],
+    [ServeFlag.maxBatchWaitMs, s.maxBatchWaitMs],
+    [ServeFlag.maxQueue, s.maxQueue],
+    [ServeFlag.maxConcurrentBatches, s.maxConcurrentBatches],
+    [ServeFlag.requestTimeoutMs, s.requestTimeoutMs],
+    [ServeFlag.maxDocumentChars, s.maxDocumentChars],
+    [ServeFlag.maxDocuments, s.maxDocuments],
+    [ServeFlag.threads, s.threads],
+    [ServeFlag.logLevel, s.logLevel],
   ];
-  return flags.flatMap(([flag, v]) => (v === undefined ? [] : [flag, String(v)]));
+  return flags.flatMap(([flag, v]) => (v === undefined ? [] : [flagArg(flag), String(v)]));
 }
 
 function quantities(q: Record<string, string | number> | undefined): Record<string, string> | undefined {
@@ -108,11 +110,11 @@ export interface ServingInput {
 function serverEnv(nd: NerDeployment, model: NerModel, track: Track, tmpDir: string): V1EnvVar[] {
   return [
     { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
-    { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-    { name: 'NEROPS_DEPLOYMENT', value: nd.metadata.name ?? '' },
-    { name: 'NEROPS_MODEL_NAME', value: model.metadata.name ?? '' },
-    { name: 'NEROPS_MODEL_VERSION', value: model.spec.version },
-    { name: 'NEROPS_TRACK', value: track },
+    { name: ServeEnvFallback.namespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+    { name: ServeEnv.deployment, value: nd.metadata.name ?? '' },
+    { name: ServeEnv.modelName, value: model.metadata.name ?? '' },
+    { name: ServeEnv.modelVersion, value: model.spec.version },
+    { name: ServeEnv.track, value: track },
     { name: 'TMPDIR', value: tmpDir },
   ];
 }
@@ -120,16 +122,16 @@ function serverEnv(nd: NerDeployment, model: NerModel, track: Track, tmpDir: str
 /** `ner-ops serve` flags (the auth and shadow flags are added by the caller). */
 function serveArgs(nd: NerDeployment, model: NerModel): string[] {
   return [
-    'serve',
-    '--model',
+    SERVE_COMMAND,
+    flagArg(ServeFlag.model),
     MODEL_DIR,
-    '--model-digest',
+    flagArg(ServeFlag.modelDigest),
     model.spec.source.digest,
-    '--host',
+    flagArg(ServeFlag.host),
     '$(POD_IP)',
-    '--port',
+    flagArg(ServeFlag.port),
     String(nd.spec.server.port),
-    '--shutdown-delay-ms',
+    flagArg(ServeFlag.shutdownDelayMs),
     String(SHUTDOWN_DELAY_MS),
     ...tuningArgs(nd),
   ];
@@ -138,9 +140,17 @@ function serveArgs(nd: NerDeployment, model: NerModel): string[] {
 /** The init container that fetches and verifies the bundle into the shared model volume. */
 function fetchContainer(model: NerModel, image: string, source: SourceAccess, tmp: V1VolumeMount): V1Container {
   return nerOpsCommand({
-    name: 'fetch-model',
+    name: FETCH_MODEL_COMMAND,
     image,
-    args: ['fetch-model', source.uri, '--digest', model.spec.source.digest, '--to', MODEL_DIR, ...source.args],
+    args: [
+      FETCH_MODEL_COMMAND,
+      source.uri,
+      flagArg(FetchModelFlag.digest),
+      model.spec.source.digest,
+      flagArg(FetchModelFlag.to),
+      MODEL_DIR,
+      ...source.args,
+    ],
     env: [{ name: 'TMPDIR', value: tmp.mountPath }],
     resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
     securityContext: restrictedContainerSecurity(),
@@ -197,9 +207,10 @@ function servingPod({ nd, model, image, track = 'stable', shadow, storage }: Ser
       secret: { secretName: nd.spec.auth.tokenHashesSecretRef.name, items: [{ key, path: 'token-hashes' }] },
     });
     serverMounts.push({ name: 'auth', mountPath: AUTH_MOUNT, readOnly: true });
-    args.push('--auth-token-file', `${AUTH_MOUNT}/token-hashes`);
+    args.push(flagArg(ServeFlag.authTokenFile), `${AUTH_MOUNT}/token-hashes`);
   }
-  if (shadow) args.push('--shadow-url', shadow.url, '--shadow-percent', String(shadow.percent));
+  if (shadow)
+    args.push(flagArg(ServeFlag.shadowUrl), shadow.url, flagArg(ServeFlag.shadowPercent), String(shadow.percent));
   return {
     automountServiceAccountToken: false,
     securityContext: restrictedPodSecurity(),

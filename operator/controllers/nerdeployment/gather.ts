@@ -19,7 +19,7 @@ import { DEFAULT_IMAGE } from '../pod-templates.js';
 import { analysisQueries, decideAnalysis, type AnalysisDecision, type Measurements } from './analysis.js';
 import { requestRateQuery, type RateMeasurement, type Recommendation } from './autoscale.js';
 import { deploymentName } from './desired.js';
-import type { DeploymentObserved } from './plan.js';
+import type { DeploymentObserved } from './observed.js';
 import { analysisDue, inShadow } from './rollout.js';
 import { routingProblem, type HttpRoute } from './routing.js';
 

@@ -14,7 +14,7 @@ import type { EventSpec } from '../../runtime/client.js';
 import { findCondition, formatTime } from '../../runtime/conditions.js';
 import { decideReplicas, type AutoscaleDecision, type RateMeasurement, type Recommendation } from './autoscale.js';
 import { removed, setTo, type ConditionChange } from './condition-changes.js';
-import type { DeploymentObserved } from './plan.js';
+import type { DeploymentObserved } from './observed.js';
 
 /** How often the request rate is re-read while autoscaling is on. */
 export const DEFAULT_METRICS_INTERVAL_MS = 10_000;

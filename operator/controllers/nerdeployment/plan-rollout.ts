@@ -11,7 +11,7 @@ import type { NerModel } from '../../api/nermodel.js';
 import type { EventSpec } from '../../runtime/client.js';
 import { removed, setTo, type ConditionChange } from './condition-changes.js';
 import { rolloutTarget } from './model-resolution.js';
-import type { DeploymentObserved } from './plan.js';
+import type { DeploymentObserved } from './observed.js';
 import {
   canaryReplicas,
   stepRollout,

@@ -12,7 +12,7 @@ import type { NerModel } from '../../api/nermodel.js';
 import { setTo, type ConditionChange } from './condition-changes.js';
 import { deploymentName, desiredDeployment, desiredPdb, desiredService, trackServiceName } from './desired.js';
 import type { ModelResolution } from './model-resolution.js';
-import type { DeploymentObserved } from './plan.js';
+import type { DeploymentObserved } from './observed.js';
 import { canaryCount, trackReady, type RolloutPart } from './plan-rollout.js';
 
 /** A child to delete (it is no longer desired). */

@@ -11,49 +11,24 @@
  * This module resolves the model, runs the three, and composes the status, the HTTPRoute weights and the
  * requeue; apply.ts carries the plan out.
  */
-import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
-import type { NerDeployment, NerDeploymentPhase, NerDeploymentStatus, Weights } from '../../api/nerdeployment.js';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { NerDeploymentPhase, NerDeploymentStatus, Weights } from '../../api/nerdeployment.js';
 import { NerDeploymentConditionType as C, NerDeploymentEventReason as E } from '../../api/nerdeployment-constants.js';
 import type { NerModel } from '../../api/nermodel.js';
 import type { EventSpec } from '../../runtime/client.js';
 import { findCondition, type Condition } from '../../runtime/conditions.js';
-import type { ModelStorageDefaults } from '../model-storage.js';
-import type { AnalysisDecision } from './analysis.js';
-import type { RateMeasurement, Recommendation } from './autoscale.js';
+import type { Recommendation } from './autoscale.js';
 import { applyConditionChanges, setTo } from './condition-changes.js';
 import { isReady, resolveModel } from './model-resolution.js';
 import { planAutoscaling } from './plan-autoscaling.js';
 import { planRollout, type RolloutPart } from './plan-rollout.js';
 import { planServing, type PruneRef } from './plan-serving.js';
 import type { RolloutDecision } from './rollout.js';
-import { weightedRules, type HttpRoute, type HttpRouteRule } from './routing.js';
+import type { DeploymentObserved } from './observed.js';
+import { weightedRules, type HttpRouteRule } from './routing.js';
 
 export type { PruneRef } from './plan-serving.js';
-
-export interface DeploymentObserved {
-  nd: NerDeployment;
-  /** NerModels of the NerDeployment's namespace. */
-  models: readonly NerModel[];
-  /** The live stable Deployment (cache), if it exists. */
-  deployment: V1Deployment | undefined;
-  /** The live candidate Deployment (cache), if it exists. */
-  canaryDeployment?: V1Deployment | undefined;
-  /** The canary analysis taken in this reconcile (only when one was due). */
-  analysis?: AnalysisDecision;
-  /** The user's HTTPRoute (gatewayAPI routing), as read this reconcile. */
-  route?: HttpRoute;
-  /** Why the traffic router cannot honour the spec (e.g. the HTTPRoute is missing). */
-  routingProblem?: string;
-  now: Date;
-  image: string;
-  /** Operator defaults for http(s) model sources without their own credentials / CA refs. */
-  storage?: ModelStorageDefaults;
-  /** The request rate (only when spec.autoscaling is set). */
-  measurement?: RateMeasurement;
-  /** Autoscaler recommendations kept between reconciles. */
-  history: readonly Recommendation[];
-  metricsIntervalMs?: number;
-}
+export type { DeploymentObserved } from './observed.js';
 
 /** The weighted rules to write into the user's HTTPRoute (optimistic concurrency on its resourceVersion). */
 export interface RoutePatch {

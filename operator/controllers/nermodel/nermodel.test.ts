@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { NerModel } from '../../api/nermodel.js';
 import { desiredValidationJob, validationJobName } from './desired.js';
 import { planModel, retryDelayMs, type ModelObserved } from './plan.js';
-import { encodeValidationResult, type ValidationResult } from './validation-result.js';
+import { encodeValidationResult, type ValidationResult } from '../../../contracts/validation-result.js';
 import { nerModel, taskJob } from '../../testing/builders.js';
 
 const DIGEST = 'ab'.repeat(32);

@@ -12,7 +12,12 @@ import type { ModelStorageDefaults } from '../model-storage.js';
 import { formatTime, setCondition, type Condition } from '../../runtime/conditions.js';
 import { desiredValidationJob, validationJobName } from './desired.js';
 import { jobFinished, lastLine, type TerminatedContainer } from '../job-result.js';
-import { decodeValidationResult, VALIDATE_EXIT, ValidationReason, type ValidationResult } from './validation-result.js';
+import {
+  decodeValidationResult,
+  VALIDATE_EXIT,
+  ValidationReason,
+  type ValidationResult,
+} from '../../../contracts/validation-result.js';
 
 export interface ModelObserved {
   model: NerModel;

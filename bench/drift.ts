@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { DriftPolicy } from '../operator/api/driftpolicy.js';
-import { driftPolicies } from '../operator/controllers/driftpolicy/reconcile.js';
+import { driftPolicies } from '../operator/api/resources.js';
 import { TrafficGenerator, cycle } from '../loadgen/traffic.js';
 import { ServiceEndpoints } from '../local-cluster/service-endpoints.js';
 import { generateNotes, writeConll, type Vocabulary } from '../trainer/synthetic.js';

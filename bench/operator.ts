@@ -29,7 +29,7 @@ import { applyCrds, projectCrds } from '../local-cluster/crds.js';
 import { freePorts } from '../local-cluster/ports.js';
 import { KubeClient, isAlreadyExists, type WatchEvent } from '../operator/runtime/kube.js';
 import { builtin, resourcePath, type ResourceType } from '../operator/runtime/resource.js';
-import { nerDeployments, nerModels } from '../operator/controllers/common.js';
+import { nerDeployments, nerModels } from '../operator/api/resources.js';
 import type { NerDeployment } from '../operator/api/nerdeployment.js';
 import type { NerModel } from '../operator/api/nermodel.js';
 import { metricValue } from '../testing/fixtures.js';

@@ -13,33 +13,18 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { ClusterAccess } from './runtime/kubeconfig.js';
 import type { Logger } from 'pino';
-import { ControllerManager, type ControllerSpec, type ManagerOptions } from './runtime/controller.js';
+import { ControllerManager, type ManagerOptions } from './runtime/controller.js';
 import { KubeClient, type RequestObserver } from './runtime/kube.js';
 import { LeaderElector, type LeaderElectionOptions } from './runtime/leader.js';
 import { OperatorMetrics } from './runtime/metrics.js';
 import type { Clock } from './runtime/clock.js';
-import type { KubernetesObject } from '@kubernetes/client-node';
-import type { ModelStorageDefaults } from './controllers/common.js';
+import type { ModelStorageDefaults } from './controllers/model-storage.js';
+import { controllerConfig, type ControllerDeps, type ControllerFactory } from './config.js';
 
-/** What controllers get to build themselves: configuration that is not a Kubernetes object. */
-export interface ControllerDeps {
-  /** Namespace scope (undefined = all namespaces). */
-  namespace: string | undefined;
-  /** Base URL of Prometheus for autoscaling/analysis/drift queries, when configured. */
-  prometheusUrl: string | undefined;
-  /** Image for the pods the operator creates (`--image`), when configured. */
-  image?: string;
-  /** Default model storage (`--default-model-uri`, `--default-model-credentials-secret`, `--default-model-ca-configmap`). */
-  modelStorage?: ModelStorageDefaults;
-  logger: Logger;
-  clock: Clock | undefined;
-  /** The operator's metrics (controllers register their own series on `metrics.registry`). */
-  metrics?: OperatorMetrics;
-}
-
-/** A controller, or a function building one from the operator's configuration. */
-export type ControllerFactory =
-  ControllerSpec<KubernetesObject> | ((deps: ControllerDeps) => ControllerSpec<KubernetesObject>);
+export type { ControllerConfig, ControllerDeps, ControllerFactory } from './config.js';
+/** The controllers `ner-ops operator` runs, and its logger: the CLI reaches the operator through this module. */
+export { controllers } from './controllers/index.js';
+export { createOperatorLogger } from './runtime/logger.js';
 
 export interface OperatorOptions {
   /** A client-node KubeConfig, or the light loader's result (runtime/kubeconfig.ts). */
@@ -99,6 +84,140 @@ export function defaultIdentity(): string {
   return `${process.env.POD_NAME ?? process.env.HOSTNAME ?? hostname()}_${randomBytes(4).toString('hex')}`;
 }
 
+/** The controllers built from the configuration, registered with the manager (only those `only` names). */
+function registerControllers(
+  manager: ControllerManager,
+  options: OperatorOptions,
+  controllers: readonly ControllerFactory[],
+  deps: ControllerDeps,
+): void {
+  const specs = controllers.map((c) => (typeof c === 'function' ? c(deps) : c));
+  const unknown = (options.only ?? []).filter((n) => !specs.some((s) => s.name === n));
+  if (unknown.length)
+    throw new Error(
+      `unknown controllers: ${unknown.join(', ')} (known: ${specs.map((s) => s.name).join(', ') || 'none'})`,
+    );
+  for (const spec of specs) if (!options.only || options.only.includes(spec.name)) manager.register(spec);
+  options.logger.info(
+    {
+      controllers: specs.filter((s) => !options.only || options.only.includes(s.name)).map((s) => s.name),
+      namespace: options.namespace ?? '(all)',
+    },
+    'operator starting',
+  );
+}
+
+/** What the health endpoints report. */
+interface HealthState {
+  stopping(): boolean;
+  ready(): boolean;
+  /** One line for /readyz: caches and leadership. */
+  detail(): string;
+}
+
+/** The /metrics, /healthz and /readyz server, listening; resolves with its URL. */
+async function startHealthServer(
+  listen: { host: string; port: number },
+  metrics: OperatorMetrics,
+  health: HealthState,
+  log: Logger,
+): Promise<{ server: http.Server; url: string | undefined }> {
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405).end();
+      return;
+    }
+    if (path === '/metrics') {
+      metrics.registry.metrics().then(
+        (body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body),
+        (err: unknown) => {
+          log.error({ err }, 'metrics collection failed');
+          res.writeHead(500).end();
+        },
+      );
+    } else if (path === '/healthz') {
+      const stopping = health.stopping();
+      res.writeHead(stopping ? 503 : 200, { 'content-type': 'text/plain' }).end(stopping ? 'stopping\n' : 'ok\n');
+    } else if (path === '/readyz') {
+      const ok = !health.stopping() && health.ready();
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(health.detail());
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port, listen.host, () => resolve());
+  });
+  const addr = server.address();
+  const url =
+    addr && typeof addr === 'object'
+      ? `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`
+      : undefined;
+  log.info({ url }, 'metrics and health server listening');
+  return { server, url };
+}
+
+function managerFor(options: OperatorOptions, kube: KubeClient, metrics: OperatorMetrics, identity: string) {
+  return new ControllerManager({
+    client: kube,
+    logger: options.logger,
+    metrics,
+    identity,
+    ...(options.namespace ? { namespace: options.namespace } : {}),
+    ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+    ...(options.queue ? { queue: options.queue } : {}),
+    ...(options.informer ? { informer: options.informer } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+}
+
+/** Lifecycle state shared by the elector callbacks, the health server and stop(). */
+interface Lifecycle {
+  leading: boolean;
+  stopping?: Promise<void>;
+}
+
+/**
+ * Reconciling against half-filled caches resolves nothing (a NerModel not listed yet looks missing,
+ * flipping status back and forth) and turns no-op applies into writes: start only once every informer has
+ * completed its first list, and only if we still lead by then.
+ */
+function startWhenSynced(manager: ControllerManager, life: Lifecycle): void {
+  void manager.waitForSync().then(
+    () => {
+      if (life.leading && !life.stopping) manager.startProcessing();
+    },
+    () => undefined,
+  );
+}
+
+function electorFor(
+  options: OperatorOptions,
+  kube: KubeClient,
+  identity: string,
+  manager: ControllerManager,
+  life: Lifecycle,
+): LeaderElector | undefined {
+  if (!options.leaderElection) return undefined;
+  return new LeaderElector(kube, {
+    ...options.leaderElection,
+    identity,
+    logger: options.logger,
+    ...(options.clock ? { clock: options.clock } : {}),
+    onStartedLeading: () => {
+      life.leading = true;
+      startWhenSynced(manager, life);
+    },
+    // Stop at once: another replica may already be reconciling.
+    onStoppedLeading: () => {
+      life.leading = false;
+      manager.pauseProcessing();
+    },
+  });
+}
+
 export async function runOperator(
   options: OperatorOptions,
   controllers: readonly ControllerFactory[],
@@ -108,117 +227,35 @@ export async function runOperator(
   const kube = new KubeClient(options.kubeConfig);
   if (options.onRequest) kube.onRequest(options.onRequest);
   const identity = (options.leaderElection ? options.leaderElection.identity : undefined) ?? defaultIdentity();
-  const manager = new ControllerManager({
-    client: kube,
-    logger: log,
-    metrics,
-    identity,
-    ...(options.namespace ? { namespace: options.namespace } : {}),
-    ...(options.concurrency ? { concurrency: options.concurrency } : {}),
-    ...(options.queue ? { queue: options.queue } : {}),
-    ...(options.informer ? { informer: options.informer } : {}),
-    ...(options.clock ? { clock: options.clock } : {}),
-  });
+  const manager = managerFor(options, kube, metrics, identity);
   const deps: ControllerDeps = {
     namespace: options.namespace,
-    prometheusUrl: options.prometheusUrl,
-    ...(options.image ? { image: options.image } : {}),
-    ...(options.modelStorage ? { modelStorage: options.modelStorage } : {}),
+    config: controllerConfig(options),
     logger: log,
     clock: options.clock,
     metrics,
   };
-  const specs = controllers.map((c) => (typeof c === 'function' ? c(deps) : c));
-  const unknown = (options.only ?? []).filter((n) => !specs.some((s) => s.name === n));
-  if (unknown.length)
-    throw new Error(
-      `unknown controllers: ${unknown.join(', ')} (known: ${specs.map((s) => s.name).join(', ') || 'none'})`,
-    );
-  for (const spec of specs) if (!options.only || options.only.includes(spec.name)) manager.register(spec);
-  log.info(
-    {
-      controllers: specs.filter((s) => !options.only || options.only.includes(s.name)).map((s) => s.name),
-      namespace: options.namespace ?? '(all)',
-    },
-    'operator starting',
-  );
+  registerControllers(manager, options, controllers, deps);
 
   let resolveDone!: (code: number) => void;
   const done = new Promise<number>((r) => (resolveDone = r));
-  let stopping: Promise<void> | undefined;
-
-  // Reconciling against half-filled caches resolves nothing (a NerModel not listed yet looks missing,
-  // flipping status back and forth) and turns no-op applies into writes: start only once every
-  // informer has completed its first list, and only if we still lead by then.
-  let leading = false;
-  const startWhenSynced = () => {
-    void manager.waitForSync().then(
-      () => {
-        if (leading && !stopping) manager.startProcessing();
-      },
-      () => undefined,
-    );
-  };
-  const elector = options.leaderElection
-    ? new LeaderElector(kube, {
-        ...options.leaderElection,
-        identity,
-        logger: log,
-        ...(options.clock ? { clock: options.clock } : {}),
-        onStartedLeading: () => {
-          leading = true;
-          startWhenSynced();
-        },
-        // Stop at once: another replica may already be reconciling.
-        onStoppedLeading: () => {
-          leading = false;
-          manager.pauseProcessing();
-        },
-      })
-    : undefined;
-
+  const life: Lifecycle = { leading: false };
+  const elector = electorFor(options, kube, identity, manager, life);
   const ready = () => manager.synced() && (!elector || elector.isLeader() || elector.observed);
-
-  let server: http.Server | undefined;
-  let url: string | undefined;
-  if (options.metrics !== false) {
-    const m = options.metrics ?? { host: '0.0.0.0', port: 8081 };
-    server = http.createServer((req, res) => {
-      const path = (req.url ?? '/').split('?')[0];
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.writeHead(405).end();
-        return;
-      }
-      if (path === '/metrics') {
-        metrics.registry.metrics().then(
-          (body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body),
-          (err: unknown) => {
-            log.error({ err }, 'metrics collection failed');
-            res.writeHead(500).end();
-          },
-        );
-      } else if (path === '/healthz') {
-        res.writeHead(stopping ? 503 : 200, { 'content-type': 'text/plain' }).end(stopping ? 'stopping\n' : 'ok\n');
-      } else if (path === '/readyz') {
-        const ok = !stopping && ready();
-        const detail = `caches ${manager.synced() ? 'synced' : 'syncing'}; ${elector ? (elector.isLeader() ? 'leader' : `standby (leader ${elector.leader ?? 'unknown'})`) : 'leader election off'}\n`;
-        res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(detail);
-      } else {
-        res.writeHead(404).end();
-      }
-    });
-    await new Promise<void>((resolve, reject) => {
-      server!.once('error', reject);
-      server!.listen(m.port, m.host, () => resolve());
-    });
-    const addr = server.address();
-    if (addr && typeof addr === 'object')
-      url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
-    log.info({ url }, 'metrics and health server listening');
-  }
+  const health: HealthState = {
+    stopping: () => life.stopping !== undefined,
+    ready,
+    detail: () =>
+      `caches ${manager.synced() ? 'synced' : 'syncing'}; ${elector ? (elector.isLeader() ? 'leader' : `standby (leader ${elector.leader ?? 'unknown'})`) : 'leader election off'}\n`,
+  };
+  const listening =
+    options.metrics !== false
+      ? await startHealthServer(options.metrics ?? { host: '0.0.0.0', port: 8081 }, metrics, health, log)
+      : undefined;
+  const server = listening?.server;
 
   const stop = (code = 0): Promise<void> => {
-    stopping ??= (async () => {
+    life.stopping ??= (async () => {
       log.info('operator stopping');
       manager.pauseProcessing();
       elector?.stop();
@@ -231,7 +268,7 @@ export async function runOperator(
       log.info('operator stopped');
       resolveDone(code);
     })();
-    return stopping;
+    return life.stopping;
   };
 
   manager.start();
@@ -244,13 +281,13 @@ export async function runOperator(
       }
     });
   } else {
-    leading = true;
-    startWhenSynced();
+    life.leading = true;
+    startWhenSynced(manager, life);
   }
   void manager.waitForSync().then(
     () => log.info('caches synced'),
     () => undefined,
   );
 
-  return { manager, metrics, kube, elector, url, stop: () => stop(0), done, ready };
+  return { manager, metrics, kube, elector, url: listening?.url, stop: () => stop(0), done, ready };
 }

@@ -25,16 +25,15 @@ import { NerDeploymentSpecSchema, type NerDeployment } from './api/nerdeployment
 import { ROLLOUT_ACTION_ANNOTATION } from './api/nerdeployment-constants.js';
 import { VALIDATION_CONTAINER_NAME } from './api/nermodel-constants.js';
 import type { NerModel } from './api/nermodel.js';
-import { nerDeployments, nerModels } from './controllers/common.js';
+import { driftPolicies, httpRoutes, nerDeployments, nerModels } from './api/resources.js';
 import { controllers } from './controllers/index.js';
-import { createDriftPolicyReconciler, driftPolicies } from './controllers/driftpolicy/reconcile.js';
-import { encodeRetrainResult, RETRAIN_CONTAINER_NAME } from './controllers/driftpolicy/retrain-result.js';
+import { createDriftPolicyReconciler } from './controllers/driftpolicy/reconcile.js';
+import { encodeRetrainResult, RETRAIN_CONTAINER_NAME } from '../contracts/retraining-job.js';
 import { createNerDeploymentReconciler } from './controllers/nerdeployment/reconcile.js';
 import { stepsHash } from './controllers/nerdeployment/rollout.js';
-import { httpRoutes } from './controllers/nerdeployment/routing.js';
 import { reconcileNerModel } from './controllers/nermodel/reconcile.js';
-import { encodeValidationResult } from './controllers/nermodel/validation-result.js';
-import type { ControllerDeps } from './main.js';
+import { encodeValidationResult } from '../contracts/validation-result.js';
+import { controllerConfig, type ControllerDeps } from './config.js';
 import { OPERATOR_PERMISSIONS } from './permissions.js';
 import { ClusterClient } from './runtime/client.js';
 import { FakeClock } from './runtime/clock.js';
@@ -52,6 +51,7 @@ import {
   type Access,
 } from './runtime/permissions.js';
 import { builtin, keyOf, type ResourceType } from './runtime/resource.js';
+import { nerModel, readyStatus } from './testing/builders.js';
 
 const NOW = new Date('2025-03-01T12:00:00Z');
 const NS = 'team';
@@ -279,20 +279,14 @@ function stored<T extends Obj>(api: FakeApi, rt: ResourceType, name: string): T 
 // Scenarios. Each returns the API it ran against, with an AccessRecorder attached before the first request.
 
 function readyModel(name: string, version: string): NerModel {
-  return {
-    apiVersion: 'nerops.io/v1alpha1',
-    kind: 'NerModel',
-    metadata: { name, namespace: NS, labels: { 'nerops.io/family': 'clinical' } },
-    spec: {
-      family: 'clinical',
-      version,
-      format: 'crf',
-      source: { uri: `file:///models/${name}`, digest: DIGEST },
-      entityTypes: ['DISEASE', 'TREATMENT'],
-    },
+  return nerModel({
+    name,
+    namespace: NS,
+    metadata: { labels: { 'nerops.io/family': 'clinical' } },
+    spec: { version, entityTypes: ['DISEASE', 'TREATMENT'] },
+    source: { uri: `file:///models/${name}`, digest: DIGEST },
     status: {
-      phase: 'Ready',
-      metrics: { micro: { precision: 0.9, recall: 0.9, f1: 0.9 } },
+      ...readyStatus(),
       baseline: {
         profileVersion: 1,
         documents: 100,
@@ -304,7 +298,7 @@ function readyModel(name: string, version: string): NerModel {
         unknownTokenRate: 0.02,
       },
     },
-  } as NerModel;
+  });
 }
 
 /** A Deployment as the Deployment controller reports it once every replica of its spec is ready. */
@@ -548,7 +542,7 @@ async function record(
 function operatorControllers() {
   const deps: ControllerDeps = {
     namespace: undefined,
-    prometheusUrl: undefined,
+    config: controllerConfig({}),
     logger: pino({ level: 'silent' }),
     clock: undefined,
   };

@@ -21,6 +21,12 @@ import type { Permission } from './runtime/permissions.js';
 const NERMODEL = 'operator/controllers/nermodel/reconcile.ts';
 const NERDEPLOYMENT = 'operator/controllers/nerdeployment/reconcile.ts';
 const DRIFTPOLICY = 'operator/controllers/driftpolicy/reconcile.ts';
+const NERMODEL_APPLY = 'operator/controllers/nermodel/apply.ts';
+const NERDEPLOYMENT_GATHER = 'operator/controllers/nerdeployment/gather.ts';
+const NERDEPLOYMENT_APPLY = 'operator/controllers/nerdeployment/apply.ts';
+const DRIFTPOLICY_GATHER = 'operator/controllers/driftpolicy/gather.ts';
+const DRIFTPOLICY_APPLY = 'operator/controllers/driftpolicy/apply.ts';
+const JOB_RESULT = 'operator/controllers/job-result.ts';
 const CLIENT = 'operator/runtime/client.ts';
 const LEADER = 'operator/runtime/leader.ts';
 const OWNER_CHECK =
@@ -50,7 +56,7 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     resource: 'nermodels',
     scope: 'workload',
     why: 'DriftPolicy: the NerModel of a succeeded retraining Job, by server-side apply (create when absent, patch)',
-    code: `${DRIFTPOLICY}#createModels`,
+    code: `${DRIFTPOLICY_APPLY}#createModels`,
   },
   {
     verb: 'patch',
@@ -58,7 +64,7 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     resource: 'nermodels',
     scope: 'workload',
     why: 'DriftPolicy: the NerModel of a succeeded retraining Job, by server-side apply (create when absent, patch)',
-    code: `${DRIFTPOLICY}#createModels`,
+    code: `${DRIFTPOLICY_APPLY}#createModels`,
   },
   {
     verb: 'patch',
@@ -101,7 +107,7 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     resource: 'nerdeployments',
     scope: 'workload',
     why: 'removes the one-shot nerops.io/rollout-action annotation once its effect is in status (merge patch)',
-    code: `${NERDEPLOYMENT}#consumeAction`,
+    code: `${NERDEPLOYMENT_APPLY}#consumeAction`,
   },
   {
     verb: 'patch',
@@ -181,7 +187,7 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     resource: 'deployments',
     scope: 'workload',
     why: 'stable and canary Deployments, by server-side apply (create when absent, patch)',
-    code: NERDEPLOYMENT,
+    code: `${NERDEPLOYMENT_APPLY}#applyChildren`,
   },
   {
     verb: 'patch',
@@ -189,7 +195,7 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     resource: 'deployments',
     scope: 'workload',
     why: 'stable and canary Deployments, by server-side apply (create when absent, patch)',
-    code: NERDEPLOYMENT,
+    code: `${NERDEPLOYMENT_APPLY}#applyChildren`,
   },
   {
     verb: 'delete',
@@ -197,7 +203,7 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     resource: 'deployments',
     scope: 'workload',
     why: 'the canary Deployment is deleted once no rollout needs it (a promotion has rolled out on the stable track)',
-    code: `${NERDEPLOYMENT}#prune`,
+    code: `${NERDEPLOYMENT_APPLY}#prune`,
   },
   {
     verb: 'list',
@@ -221,7 +227,7 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     resource: 'services',
     scope: 'workload',
     why: 'client, stable and canary Services, by server-side apply (create when absent, patch)',
-    code: NERDEPLOYMENT,
+    code: `${NERDEPLOYMENT_APPLY}#applyChildren`,
   },
   {
     verb: 'patch',
@@ -229,7 +235,7 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     resource: 'services',
     scope: 'workload',
     why: 'client, stable and canary Services, by server-side apply (create when absent, patch)',
-    code: NERDEPLOYMENT,
+    code: `${NERDEPLOYMENT_APPLY}#applyChildren`,
   },
   {
     verb: 'delete',
@@ -237,7 +243,7 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     resource: 'services',
     scope: 'workload',
     why: 'the canary Service is deleted with the canary Deployment (replicaRatio routing; gatewayAPI keeps it for the HTTPRoute)',
-    code: `${NERDEPLOYMENT}#prune`,
+    code: `${NERDEPLOYMENT_APPLY}#prune`,
   },
   {
     verb: 'list',
@@ -261,7 +267,7 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     resource: 'poddisruptionbudgets',
     scope: 'workload',
     why: 'one PodDisruptionBudget per NerDeployment, by server-side apply (create when absent, patch)',
-    code: NERDEPLOYMENT,
+    code: `${NERDEPLOYMENT_APPLY}#applyChildren`,
   },
   {
     verb: 'patch',
@@ -269,7 +275,7 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     resource: 'poddisruptionbudgets',
     scope: 'workload',
     why: 'one PodDisruptionBudget per NerDeployment, by server-side apply (create when absent, patch)',
-    code: NERDEPLOYMENT,
+    code: `${NERDEPLOYMENT_APPLY}#applyChildren`,
   },
   {
     verb: 'get',
@@ -277,7 +283,7 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     resource: 'httproutes',
     scope: 'workload',
     why: "gatewayAPI routing: reads the user's HTTPRoute (not cached: it is not ours)",
-    code: NERDEPLOYMENT,
+    code: `${NERDEPLOYMENT_GATHER}#readRoute`,
   },
   {
     verb: 'patch',
@@ -285,7 +291,7 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     resource: 'httproutes',
     scope: 'workload',
     why: 'gatewayAPI routing: sets the stable/canary backendRef weights (merge patch with resourceVersion)',
-    code: NERDEPLOYMENT,
+    code: `${NERDEPLOYMENT_APPLY}#patchRoute`,
   },
 
   // Validation and retraining Jobs, and their results.
@@ -311,7 +317,7 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     resource: 'jobs',
     scope: 'workload',
     why: 'validation and retraining Jobs, by server-side apply (create when absent, patch)',
-    code: `${NERMODEL}, ${DRIFTPOLICY}`,
+    code: `${NERMODEL_APPLY}, ${DRIFTPOLICY_APPLY}`,
   },
   {
     verb: 'patch',
@@ -319,7 +325,7 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     resource: 'jobs',
     scope: 'workload',
     why: 'validation and retraining Jobs, by server-side apply (create when absent, patch)',
-    code: `${NERMODEL}, ${DRIFTPOLICY}`,
+    code: `${NERMODEL_APPLY}, ${DRIFTPOLICY_APPLY}`,
   },
   {
     verb: 'list',
@@ -327,7 +333,7 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     resource: 'pods',
     scope: 'workload',
     why: "a finished Job's pod carries its result in the termination message (listed by job-name)",
-    code: `${NERMODEL}#terminatedContainer, ${DRIFTPOLICY}#terminatedOf`,
+    code: `${JOB_RESULT}#readTerminatedContainer`,
   },
   {
     verb: 'get',
@@ -335,7 +341,7 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     resource: 'configmaps',
     scope: 'workload',
     why: 'DriftPolicy: the dataset version in spec.triggers.datasetRef (read by name)',
-    code: `${DRIFTPOLICY}#datasetVersionOf`,
+    code: `${DRIFTPOLICY_GATHER}#datasetVersionOf`,
   },
 
   // The runtime.

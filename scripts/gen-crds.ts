@@ -178,7 +178,7 @@ const PASS_THROUGH = new Set([
   'readonly',
   'catch',
 ]);
-/** Helpers from common.ts whose first argument is the schema. */
+/** Helpers from operator/api/shared-schemas.ts whose first argument is the schema. */
 const HELPERS = new Set(['withCel', 'withDefaults', 'listMap', 'listSet', 'preserveUnknown']);
 
 function jsDocText(node: ts.Node): string | undefined {

@@ -22,7 +22,7 @@ import {
   driftPolicyController,
   type DriftPolicyControllerOptions,
 } from '../operator/controllers/driftpolicy/reconcile.js';
-import { nerDeployments, nerModels } from '../operator/controllers/common.js';
+import { nerDeployments, nerModels } from '../operator/api/resources.js';
 import type { NerModel } from '../operator/api/nermodel.js';
 import type { NerDeployment } from '../operator/api/nerdeployment.js';
 import { trainSmallBundle, type TrainedBundle } from './fixtures.js';

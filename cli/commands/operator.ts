@@ -206,11 +206,7 @@ const operator: Command = async (argv) => {
   const kubeConfig = await loadKubeConfig(v.kubeconfig);
 
   // Loaded only now: `ner-ops operator --help` and flag errors stay fast.
-  const [{ runOperator }, { controllers }, { createOperatorLogger }] = await Promise.all([
-    import('../../operator/main.js'),
-    import('../../operator/controllers/index.js'),
-    import('../../operator/runtime/logger.js'),
-  ]);
+  const { runOperator, controllers, createOperatorLogger } = await import('../../operator/main.js');
   const logger = createOperatorLogger(v['log-level']);
   if (options.modelStorage) logger.info({ modelStorage: options.modelStorage }, 'default model storage configured');
   let handle: OperatorHandle;

@@ -1,7 +1,7 @@
 /**
  * What the CRD generator (scripts/gen-crds.ts) needs beyond the zod schemas: per kind, the names,
  * the spec/status schemas, a description and the printer columns. The CEL rules, list types and
- * other Kubernetes extensions live on the zod schemas themselves (see common.ts `withCel`).
+ * other Kubernetes extensions live on the zod schemas themselves (see shared-schemas.ts `withCel`).
  */
 import type { z } from 'zod';
 import { DRIFT_POLICY, NER_DEPLOYMENT, NER_MODEL, type KindNames } from './group.js';

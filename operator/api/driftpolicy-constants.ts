@@ -79,6 +79,3 @@ export type DriftPolicyEventReason = (typeof DriftPolicyEventReason)[keyof typeo
 export const APPROVE_ANNOTATION = `${GROUP}/approve`;
 /** `kubectl annotate driftpolicy x nerops.io/retrain=<any new value>` triggers a retraining by hand. */
 export const RETRAIN_ANNOTATION = `${GROUP}/retrain`;
-
-/** Environment variables of the retraining Job contract (contracts/retraining-job.ts). */
-export { RetrainingEnv } from '../../contracts/retraining-job.js';

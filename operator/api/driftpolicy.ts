@@ -18,7 +18,7 @@ import {
   withDefaults,
   type CustomObject,
   type CustomObjectList,
-} from './common.js';
+} from './shared-schemas.js';
 import { API_VERSION } from './group.js';
 import { ArtifactUriSchema } from './nermodel.js';
 

@@ -16,7 +16,7 @@ import {
   withDefaults,
   type CustomObject,
   type CustomObjectList,
-} from './common.js';
+} from './shared-schemas.js';
 import { API_VERSION } from './group.js';
 
 /** Follow the newest Ready NerModel of a family that passes the gates. */

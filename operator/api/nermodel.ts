@@ -16,7 +16,7 @@ import {
   withCel,
   type CustomObject,
   type CustomObjectList,
-} from './common.js';
+} from './shared-schemas.js';
 import { API_VERSION } from './group.js';
 
 /** URI schemes a model or dataset may be fetched from. `file://` is meant for tests. */

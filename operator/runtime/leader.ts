@@ -186,64 +186,81 @@ export class LeaderElector {
     // Fast path for the leader: renew from the lease we wrote last (one PUT, no GET). A conflict means
     // someone else wrote it; the full path below then reads it and decides.
     if (this.#leader && this.#lease?.spec?.holderIdentity === this.identity) {
-      try {
-        const renewed: Lease = {
-          ...this.#lease,
-          spec: { ...this.#lease.spec, renewTime: microTime(new Date(now)), leaseDurationSeconds: durationSeconds },
-        };
-        this.#lease = await this.#client.request<Lease>({
-          method: 'PUT',
-          path,
-          body: renewed,
-          timeoutMs: this.#retryPeriodMs * 2,
-        });
-        this.#observed = {
-          key: `${this.identity}|${this.#lease.spec?.renewTime ?? ''}|${this.#lease.metadata.resourceVersion ?? ''}`,
-          at: now,
-        };
-        return true;
-      } catch (err) {
-        if (!isConflict(err)) {
-          this.#log?.warn({ err }, 'could not renew leader lease');
-          return false;
-        }
-      }
+      const renewed = await this.#renewOwn(now, path, durationSeconds);
+      if (renewed !== 'conflict') return renewed;
     }
     let lease: Lease;
     try {
       lease = await this.#client.request<Lease>({ method: 'GET', path, timeoutMs: this.#retryPeriodMs * 2 });
     } catch (err) {
-      if (!isNotFound(err)) {
-        this.#log?.warn({ err }, 'could not read leader lease');
-        return false;
-      }
-      const created: Lease = {
-        apiVersion: 'coordination.k8s.io/v1',
-        kind: 'Lease',
-        metadata: { name: this.#name, namespace: this.#namespace },
-        spec: {
-          holderIdentity: this.identity,
-          leaseDurationSeconds: durationSeconds,
-          acquireTime: microTime(new Date(now)),
-          renewTime: microTime(new Date(now)),
-          leaseTransitions: 0,
-        },
-      };
-      try {
-        this.#lease = await this.#client.request<Lease>({
-          method: 'POST',
-          path: resourcePath(builtin.leases, this.#namespace),
-          body: created,
-          timeoutMs: this.#retryPeriodMs * 2,
-        });
-        this.#observedOnce = true;
-        this.#setObservedLeader(this.identity);
-        return true;
-      } catch (e) {
-        if (!isAlreadyExists(e)) this.#log?.warn({ err: e }, 'could not create leader lease');
-        return false;
-      }
+      if (isNotFound(err)) return this.#create(now, durationSeconds);
+      this.#log?.warn({ err }, 'could not read leader lease');
+      return false;
     }
+    return this.#acquireOrRenew(lease, now, path, durationSeconds);
+  }
+
+  /** Renew the lease we hold from our last write; 'conflict' when someone else wrote it since. */
+  async #renewOwn(now: number, path: string, durationSeconds: number): Promise<boolean | 'conflict'> {
+    const own = this.#lease as Lease;
+    try {
+      const renewed: Lease = {
+        ...own,
+        spec: { ...own.spec, renewTime: microTime(new Date(now)), leaseDurationSeconds: durationSeconds },
+      };
+      this.#lease = await this.#client.request<Lease>({
+        method: 'PUT',
+        path,
+        body: renewed,
+        timeoutMs: this.#retryPeriodMs * 2,
+      });
+      this.#observed = {
+        key: `${this.identity}|${this.#lease.spec?.renewTime ?? ''}|${this.#lease.metadata.resourceVersion ?? ''}`,
+        at: now,
+      };
+      return true;
+    } catch (err) {
+      if (isConflict(err)) return 'conflict';
+      this.#log?.warn({ err }, 'could not renew leader lease');
+      return false;
+    }
+  }
+
+  /** No Lease yet: the first candidate creates it (holding it). */
+  async #create(now: number, durationSeconds: number): Promise<boolean> {
+    const created: Lease = {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: this.#name, namespace: this.#namespace },
+      spec: {
+        holderIdentity: this.identity,
+        leaseDurationSeconds: durationSeconds,
+        acquireTime: microTime(new Date(now)),
+        renewTime: microTime(new Date(now)),
+        leaseTransitions: 0,
+      },
+    };
+    try {
+      this.#lease = await this.#client.request<Lease>({
+        method: 'POST',
+        path: resourcePath(builtin.leases, this.#namespace),
+        body: created,
+        timeoutMs: this.#retryPeriodMs * 2,
+      });
+      this.#observedOnce = true;
+      this.#setObservedLeader(this.identity);
+      return true;
+    } catch (e) {
+      if (!isAlreadyExists(e)) this.#log?.warn({ err: e }, 'could not create leader lease');
+      return false;
+    }
+  }
+
+  /**
+   * From the Lease as read: wait while another holder's record is fresh (by our own clock since we first saw
+   * that record, never by the holder's timestamps), else take it over or renew it (optimistic concurrency).
+   */
+  async #acquireOrRenew(lease: Lease, now: number, path: string, durationSeconds: number): Promise<boolean> {
     this.#observedOnce = true;
     this.#lease = lease;
     const spec = lease.spec ?? {};

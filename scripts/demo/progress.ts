@@ -6,7 +6,7 @@
 import type { DriftPolicy } from '../../operator/api/driftpolicy.js';
 import type { NerDeployment } from '../../operator/api/nerdeployment.js';
 import type { NerModel } from '../../operator/api/nermodel.js';
-import { nerDeployments, nerModels } from '../../operator/controllers/common.js';
+import { nerDeployments, nerModels } from '../../operator/api/resources.js';
 import type { ResourceType } from '../../operator/runtime/resource.js';
 import type { TrafficStats } from '../../loadgen/traffic.js';
 

@@ -12,7 +12,8 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtin } from '../../operator/runtime/resource.js';
-import { httpRoutes, type HttpRoute } from '../../operator/controllers/nerdeployment/routing.js';
+import { httpRoutes } from '../../operator/api/resources.js';
+import type { HttpRoute } from '../../operator/controllers/nerdeployment/routing.js';
 import { applyCrds } from '../../local-cluster/crds.js';
 import { createTestNamespace, eventually, useCluster } from '../../local-cluster/testing.js';
 import {

@@ -21,7 +21,7 @@ import { pathToFileURL } from 'node:url';
 import type { KubernetesObject, V1Job, V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DriftPolicy, DriftState } from '../../operator/api/driftpolicy.js';
-import { driftPolicies } from '../../operator/controllers/driftpolicy/reconcile.js';
+import { driftPolicies } from '../../operator/api/resources.js';
 import { PrometheusClient } from '../../operator/prometheus/client.js';
 import { builtin } from '../../operator/runtime/resource.js';
 import { TrafficGenerator, cycle } from '../../loadgen/traffic.js';

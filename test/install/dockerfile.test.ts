@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { NONROOT_UID } from '../../operator/controllers/common.js';
+import { NONROOT_UID } from '../../operator/controllers/pod-templates.js';
 import { repoRoot } from '../../local-cluster/paths.js';
 
 const text = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8');

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { BatchV1Api, type KubernetesObject, type V1Job } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DriftPolicy } from '../../operator/api/driftpolicy.js';
-import { driftPolicies } from '../../operator/controllers/driftpolicy/reconcile.js';
+import { driftPolicies } from '../../operator/api/resources.js';
 import { builtin } from '../../operator/runtime/resource.js';
 import { generateNotes, writeConll } from '../../trainer/synthetic.js';
 import { trainBundle } from '../../trainer/train.js';

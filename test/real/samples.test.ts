@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DriftPolicy } from '../../operator/api/driftpolicy.js';
-import { driftPolicies } from '../../operator/controllers/driftpolicy/reconcile.js';
+import { driftPolicies } from '../../operator/api/resources.js';
 import { generateNotes, writeConll } from '../../trainer/synthetic.js';
 import { trainBundle } from '../../trainer/train.js';
 import { repoRoot } from '../../local-cluster/paths.js';

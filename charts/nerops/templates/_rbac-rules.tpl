@@ -12,7 +12,7 @@ names the code that needs it.
     # informer: NerModel controller (primary); NerDeployment and DriftPolicy controllers watch models — operator/controllers/nermodel/reconcile.ts
     - list
     - watch
-    # DriftPolicy: the NerModel of a succeeded retraining Job, by server-side apply (create when absent, patch) — operator/controllers/driftpolicy/reconcile.ts#createModels
+    # DriftPolicy: the NerModel of a succeeded retraining Job, by server-side apply (create when absent, patch) — operator/controllers/driftpolicy/apply.ts#createModels
     - create
     - patch
 - apiGroups: [nerops.io]
@@ -31,7 +31,7 @@ names the code that needs it.
     # informer: NerDeployment controller (primary); DriftPolicy controller watches its target — operator/controllers/nerdeployment/reconcile.ts
     - list
     - watch
-    # removes the one-shot nerops.io/rollout-action annotation once its effect is in status (merge patch) — operator/controllers/nerdeployment/reconcile.ts#consumeAction
+    # removes the one-shot nerops.io/rollout-action annotation once its effect is in status (merge patch) — operator/controllers/nerdeployment/apply.ts#consumeAction
     - patch
 - apiGroups: [nerops.io]
   resources: [nerdeployments/status]
@@ -65,10 +65,10 @@ names the code that needs it.
     # informer: NerDeployment controller owns its Deployments — operator/controllers/nerdeployment/reconcile.ts
     - list
     - watch
-    # stable and canary Deployments, by server-side apply (create when absent, patch) — operator/controllers/nerdeployment/reconcile.ts
+    # stable and canary Deployments, by server-side apply (create when absent, patch) — operator/controllers/nerdeployment/apply.ts#applyChildren
     - create
     - patch
-    # the canary Deployment is deleted once no rollout needs it (a promotion has rolled out on the stable track) — operator/controllers/nerdeployment/reconcile.ts#prune
+    # the canary Deployment is deleted once no rollout needs it (a promotion has rolled out on the stable track) — operator/controllers/nerdeployment/apply.ts#prune
     - delete
 - apiGroups: [""]
   resources: [services]
@@ -76,10 +76,10 @@ names the code that needs it.
     # informer: NerDeployment controller owns its Services — operator/controllers/nerdeployment/reconcile.ts
     - list
     - watch
-    # client, stable and canary Services, by server-side apply (create when absent, patch) — operator/controllers/nerdeployment/reconcile.ts
+    # client, stable and canary Services, by server-side apply (create when absent, patch) — operator/controllers/nerdeployment/apply.ts#applyChildren
     - create
     - patch
-    # the canary Service is deleted with the canary Deployment (replicaRatio routing; gatewayAPI keeps it for the HTTPRoute) — operator/controllers/nerdeployment/reconcile.ts#prune
+    # the canary Service is deleted with the canary Deployment (replicaRatio routing; gatewayAPI keeps it for the HTTPRoute) — operator/controllers/nerdeployment/apply.ts#prune
     - delete
 - apiGroups: [policy]
   resources: [poddisruptionbudgets]
@@ -87,15 +87,15 @@ names the code that needs it.
     # informer: NerDeployment controller owns its PodDisruptionBudget — operator/controllers/nerdeployment/reconcile.ts
     - list
     - watch
-    # one PodDisruptionBudget per NerDeployment, by server-side apply (create when absent, patch) — operator/controllers/nerdeployment/reconcile.ts
+    # one PodDisruptionBudget per NerDeployment, by server-side apply (create when absent, patch) — operator/controllers/nerdeployment/apply.ts#applyChildren
     - create
     - patch
 - apiGroups: [gateway.networking.k8s.io]
   resources: [httproutes]
   verbs:
-    # gatewayAPI routing: reads the user's HTTPRoute (not cached: it is not ours) — operator/controllers/nerdeployment/reconcile.ts
+    # gatewayAPI routing: reads the user's HTTPRoute (not cached: it is not ours) — operator/controllers/nerdeployment/gather.ts#readRoute
     - get
-    # gatewayAPI routing: sets the stable/canary backendRef weights (merge patch with resourceVersion) — operator/controllers/nerdeployment/reconcile.ts
+    # gatewayAPI routing: sets the stable/canary backendRef weights (merge patch with resourceVersion) — operator/controllers/nerdeployment/apply.ts#patchRoute
     - patch
 - apiGroups: [batch]
   resources: [jobs]
@@ -103,18 +103,18 @@ names the code that needs it.
     # informer: NerModel controller owns validation Jobs, DriftPolicy controller retraining Jobs — operator/controllers/nermodel/reconcile.ts, operator/controllers/driftpolicy/reconcile.ts
     - list
     - watch
-    # validation and retraining Jobs, by server-side apply (create when absent, patch) — operator/controllers/nermodel/reconcile.ts, operator/controllers/driftpolicy/reconcile.ts
+    # validation and retraining Jobs, by server-side apply (create when absent, patch) — operator/controllers/nermodel/apply.ts, operator/controllers/driftpolicy/apply.ts
     - create
     - patch
 - apiGroups: [""]
   resources: [pods]
   verbs:
-    # a finished Job's pod carries its result in the termination message (listed by job-name) — operator/controllers/nermodel/reconcile.ts#terminatedContainer, operator/controllers/driftpolicy/reconcile.ts#terminatedOf
+    # a finished Job's pod carries its result in the termination message (listed by job-name) — operator/controllers/job-result.ts#readTerminatedContainer
     - list
 - apiGroups: [""]
   resources: [configmaps]
   verbs:
-    # DriftPolicy: the dataset version in spec.triggers.datasetRef (read by name) — operator/controllers/driftpolicy/reconcile.ts#datasetVersionOf
+    # DriftPolicy: the dataset version in spec.triggers.datasetRef (read by name) — operator/controllers/driftpolicy/gather.ts#datasetVersionOf
     - get
 - apiGroups: [events.k8s.io]
   resources: [events]

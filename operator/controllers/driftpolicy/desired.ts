@@ -6,27 +6,27 @@
  */
 import type { V1Container, V1EnvVar, V1Job, V1JobSpec, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { API_VERSION, LABELS } from '../../api/group.js';
-import { RetrainingEnv } from '../../api/driftpolicy-constants.js';
 import type { DriftPolicy, RetrainTrigger } from '../../api/driftpolicy.js';
 import type { NerModel } from '../../api/nermodel.js';
 import { ownerReference } from '../../runtime/client.js';
+import { boundedName, managedLabels } from '../child-metadata.js';
+import { MOUNTS, nerOpsTaskPod, tmpVolume } from '../pod-templates.js';
+import { sourceAccess, withStorageDefaults, type ModelStorageDefaults } from '../model-storage.js';
+import { ModelSourceEnv } from '../../../contracts/model-source-env.js';
 import {
-  boundedName,
-  managedLabels,
-  MOUNTS,
-  nerOpsTaskPod,
-  sourceAccess,
-  tmpVolume,
-  withStorageDefaults,
-  type ModelStorageDefaults,
-} from '../common.js';
-import { RETRAIN_CONTAINER_NAME, type RetrainResult } from './retrain-result.js';
+  PVC_ROOT_ENV,
+  RETRAIN_CONTAINER_NAME,
+  RetrainingEnv,
+  type RetrainResult,
+} from '../../../contracts/retraining-job.js';
+import { flagArg } from '../../../contracts/serve.js';
+import { ModelSourceFlag, RETRAIN_COMMAND, RetrainFlag } from '../../../contracts/task-commands.js';
 
 /** Label on retraining Jobs: the run id. */
 export const RUN_ID_LABEL = 'nerops.io/run-id';
 /** Annotation on retraining Jobs: what triggered the run. */
 export const TRIGGER_ANNOTATION = 'nerops.io/trigger';
-/** Where `pvc://claim/...` URIs are mounted in the default Job: `<root>/<claim>/...` (env NEROPS_PVC_ROOT). */
+/** Where `pvc://claim/...` URIs are mounted in the default Job: `<root>/<claim>/...` (env {@link PVC_ROOT_ENV}). */
 export const PVC_ROOT = `${MOUNTS.pvc}/claims`;
 /** Seconds a finished retraining Job is kept (its result is in status and in the NerModel by then). */
 export const RETRAIN_JOB_TTL_SECONDS = 86_400;
@@ -107,10 +107,10 @@ function withEnv(c: V1Container, env: readonly V1EnvVar[]): V1Container {
 }
 
 /** Env of the default Job naming the base model's mounted token / CA files (the names `fetch-model` reads). */
-export const BASE_MODEL_FILE_ENV = {
-  '--token-file': 'NEROPS_MODEL_TOKEN_FILE',
-  '--ca-file': 'NEROPS_MODEL_CA_FILE',
-} as const;
+export const BASE_MODEL_FILE_ENV: Readonly<Record<string, string>> = {
+  [flagArg(ModelSourceFlag.tokenFile)]: ModelSourceEnv.tokenFile,
+  [flagArg(ModelSourceFlag.caFile)]: ModelSourceEnv.caFile,
+};
 
 /**
  * Credentials and CA of an http(s) base model (its own refs, else the operator defaults) for the default
@@ -123,10 +123,10 @@ function baseModelAccess(i: RetrainJobInput): { volumes: V1Volume[]; mounts: V1V
   const access = sourceAccess(source, 'base-model');
   const env: V1EnvVar[] = [];
   for (let k = 0; k + 1 < access.args.length; k += 2) {
-    const flag = access.args[k] as keyof typeof BASE_MODEL_FILE_ENV;
+    const flag = access.args[k] as string;
     const path = access.args[k + 1] as string;
-    env.push({ name: BASE_MODEL_FILE_ENV[flag], value: path });
-    if (flag === '--ca-file') env.push({ name: 'NODE_EXTRA_CA_CERTS', value: path });
+    env.push({ name: BASE_MODEL_FILE_ENV[flag] as string, value: path });
+    if (flag === flagArg(ModelSourceFlag.caFile)) env.push({ name: 'NODE_EXTRA_CA_CERTS', value: path });
   }
   return { volumes: access.volumes, mounts: access.mounts, env };
 }
@@ -151,8 +151,8 @@ function defaultJobSpec(i: RetrainJobInput): V1JobSpec {
       spec: nerOpsTaskPod({
         name: RETRAIN_CONTAINER_NAME,
         image: i.image,
-        args: ['retrain', ...(i.policy.spec.retraining.fromScratch ? ['--from-scratch'] : [])],
-        env: [{ name: 'NEROPS_PVC_ROOT', value: PVC_ROOT }, ...base.env],
+        args: [RETRAIN_COMMAND, ...(i.policy.spec.retraining.fromScratch ? [flagArg(RetrainFlag.fromScratch)] : [])],
+        env: [{ name: PVC_ROOT_ENV, value: PVC_ROOT }, ...base.env],
         resources: { requests: { cpu: '500m', memory: '512Mi' }, limits: { memory: '2Gi' } },
         volumes,
         mounts,

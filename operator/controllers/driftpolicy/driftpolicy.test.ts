@@ -1,7 +1,6 @@
 import type { V1Job } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { DriftPolicySpecSchema, type DriftPolicy, type DriftPolicySpecInput } from '../../api/driftpolicy.js';
-import { RetrainingEnv } from '../../api/driftpolicy-constants.js';
+import { DriftPolicySpecSchema, type DriftPolicy } from '../../api/driftpolicy.js';
 import type { NerModel } from '../../api/nermodel.js';
 import type { InstantQueryResult, MetricsQuerier } from '../../prometheus/client.js';
 import { PrometheusUnreachableError } from '../../prometheus/client.js';
@@ -9,7 +8,8 @@ import { desiredRetrainJob, desiredRetrainedModel, runIdFor } from './desired.js
 import { evaluateDrift, type Gathered, type WindowMeasurements } from './evaluate.js';
 import { BASE_MODEL_ANNOTATION, evaluationDue, planPolicy, type PolicyObserved } from './plan.js';
 import { customQuery, driftQueries, gatherMeasurements } from './queries.js';
-import { encodeRetrainResult } from './retrain-result.js';
+import { encodeRetrainResult, RetrainingEnv } from '../../../contracts/retraining-job.js';
+import { driftPolicy, nerModel } from '../../testing/builders.js';
 
 const T0 = new Date('2024-05-06T10:00:00Z');
 const at = (ms: number) => new Date(T0.getTime() + ms);
@@ -27,37 +27,16 @@ const baseline = {
 };
 
 function model(name = 'clinical-v1', mod: (m: NerModel) => void = () => {}): NerModel {
-  const m: NerModel = {
-    apiVersion: 'nerops.io/v1alpha1',
-    kind: 'NerModel',
-    metadata: { name, namespace: 'ns', uid: `uid-${name}` },
-    spec: {
-      family: 'clinical',
-      version: '1.0.0',
-      format: 'crf',
+  return nerModel(
+    {
+      name,
+      metadata: { uid: `uid-${name}` },
+      spec: { entityTypes: ['DISEASE', 'TREATMENT'] },
       source: { uri: 'file:///models/v1', digest: 'a'.repeat(64) },
-      entityTypes: ['DISEASE', 'TREATMENT'],
+      status: { phase: 'Ready', baseline },
     },
-    status: { phase: 'Ready', baseline },
-  };
-  mod(m);
-  return m;
-}
-
-function policy(spec: Partial<DriftPolicySpecInput> = {}, mod: (p: DriftPolicy) => void = () => {}): DriftPolicy {
-  const p: DriftPolicy = {
-    apiVersion: 'nerops.io/v1alpha1',
-    kind: 'DriftPolicy',
-    metadata: { name: 'drift', namespace: 'ns', uid: 'uid-drift', generation: 1 },
-    spec: DriftPolicySpecSchema.parse({
-      targetRef: { name: 'ner' },
-      retraining: { datasetUri: 'file:///data/train.conll', outputUri: 'file:///out' },
-      consecutiveBreaches: 2,
-      ...spec,
-    }),
-  };
-  mod(p);
-  return p;
+    mod,
+  );
 }
 
 /** In-distribution traffic: proportions equal to the baseline. */
@@ -124,7 +103,7 @@ function run(
 describe('evaluateDrift', () => {
   it('Healthy traffic: every built-in signal ≈ 0, with samples', () => {
     const e = evaluateDrift({
-      spec: policy().spec,
+      spec: driftPolicy().spec,
       model: 'm',
       baseline,
       gathered: { ok: true, measurements: healthy },
@@ -171,14 +150,21 @@ describe('evaluateDrift', () => {
       'NoBaseline',
     ],
   ])('%s', (_n, gathered, b, state, reason) => {
-    const e = evaluateDrift({ spec: policy().spec, model: 'm', baseline: b, gathered, previous: undefined, now: T0 });
+    const e = evaluateDrift({
+      spec: driftPolicy().spec,
+      model: 'm',
+      baseline: b,
+      gathered,
+      previous: undefined,
+      now: T0,
+    });
     expect(e).toMatchObject({ state, reason });
     expect(e.evaluation.signals.every((s) => s.level === 'NoData' && s.breaches === 0)).toBe(true);
   });
 
   it('histogram bounds that differ from the baseline give NoData for that signal, with a note', () => {
     const e = evaluateDrift({
-      spec: policy().spec,
+      spec: driftPolicy().spec,
       model: 'm',
       baseline,
       gathered: { ok: true, measurements: { ...healthy, confidence: { error: 'bucket bounds differ' } } },
@@ -190,7 +176,7 @@ describe('evaluateDrift', () => {
   });
 
   it('a promql signal uses the custom value', () => {
-    const p = policy({ signals: [{ name: 'error-rate', type: 'promql', query: 'x', warning: 0.5, critical: 1 }] });
+    const p = driftPolicy({ signals: [{ name: 'error-rate', type: 'promql', query: 'x', warning: 0.5, critical: 1 }] });
     const e = evaluateDrift({
       spec: p.spec,
       model: 'm',
@@ -205,7 +191,7 @@ describe('evaluateDrift', () => {
 
 describe('planPolicy: hysteresis, actions, cooldown, approval', () => {
   it('Warning needs consecutiveBreaches evaluations; then one retraining Job with the contract env', () => {
-    const { plans } = run(policy(), [
+    const { plans } = run(driftPolicy(), [
       { t: 0, m: shifted },
       { t: MIN, m: shifted },
     ]);
@@ -246,7 +232,7 @@ describe('planPolicy: hysteresis, actions, cooldown, approval', () => {
   });
 
   it('a breach interrupted by a healthy evaluation starts counting again', () => {
-    const { plans } = run(policy(), [
+    const { plans } = run(driftPolicy(), [
       { t: 0, m: shifted },
       { t: MIN, m: healthy },
       { t: 2 * MIN, m: shifted },
@@ -257,7 +243,7 @@ describe('planPolicy: hysteresis, actions, cooldown, approval', () => {
   });
 
   it('MetricsUnavailable and InsufficientData never retrain and reset the breach count', () => {
-    const { plans } = run(policy(), [
+    const { plans } = run(driftPolicy(), [
       { t: 0, m: shifted },
       { t: MIN, m: { ok: false, reason: 'PrometheusUnreachable', message: 'connection refused' } },
       { t: 2 * MIN, m: shifted },
@@ -273,7 +259,7 @@ describe('planPolicy: hysteresis, actions, cooldown, approval', () => {
   });
 
   it('Critical alerts (Event, condition) and does not retrain with onCritical: Alert', () => {
-    const { plans } = run(policy(), [
+    const { plans } = run(driftPolicy(), [
       { t: 0, m: critical },
       { t: MIN, m: critical },
     ]);
@@ -288,7 +274,7 @@ describe('planPolicy: hysteresis, actions, cooldown, approval', () => {
   });
 
   it('Critical retrains too with onCritical: Retrain', () => {
-    const { plans } = run(policy({ onCritical: 'Retrain' }), [
+    const { plans } = run(driftPolicy({ onCritical: 'Retrain' }), [
       { t: 0, m: critical },
       { t: MIN, m: critical },
     ]);
@@ -300,7 +286,7 @@ describe('planPolicy: hysteresis, actions, cooldown, approval', () => {
     ['onWarning: Alert', { onWarning: 'Alert' as const }, 'AsExpected'],
     ['drift trigger off', { triggers: { drift: false } }, 'AsExpected'],
   ])('%s → no Job (Retraining reason %s)', (_n, spec, reason) => {
-    const { plans } = run(policy(spec), [
+    const { plans } = run(driftPolicy(spec), [
       { t: 0, m: shifted },
       { t: MIN, m: shifted },
     ]);
@@ -313,7 +299,7 @@ describe('planPolicy: hysteresis, actions, cooldown, approval', () => {
   });
 
   it('maxConcurrentRuns: a running Job blocks the next one; cooldown blocks after it finished', () => {
-    const first = run(policy({ cooldown: '1h' }), [
+    const first = run(driftPolicy({ cooldown: '1h' }), [
       { t: 0, m: shifted },
       { t: MIN, m: shifted },
     ]);
@@ -345,7 +331,7 @@ describe('planPolicy: hysteresis, actions, cooldown, approval', () => {
   });
 
   it('approval: Manual parks the run until the approve annotation names it', () => {
-    const first = run(policy({ approval: 'Manual' }), [
+    const first = run(driftPolicy({ approval: 'Manual' }), [
       { t: 0, m: shifted },
       { t: MIN, m: shifted },
       { t: 2 * MIN, m: shifted },
@@ -369,7 +355,7 @@ describe('planPolicy: hysteresis, actions, cooldown, approval', () => {
   });
 
   it('manual trigger annotation: one run per new value, even within the cooldown', () => {
-    const p0 = policy({}, (p) => (p.metadata.annotations = { 'nerops.io/retrain': 'please' }));
+    const p0 = driftPolicy({}, (p) => (p.metadata.annotations = { 'nerops.io/retrain': 'please' }));
     const { plans, policy: after } = run(p0, [{ t: 0, m: healthy }]);
     expect(plans[0]?.createJob?.metadata?.name).toBe('drift-20240506-100000-manual');
     expect(plans[0]?.status.observedRetrainRequest).toBe('please');
@@ -392,7 +378,7 @@ describe('planPolicy: hysteresis, actions, cooldown, approval', () => {
   });
 
   it('dataset version: first sight is recorded, a change triggers a run', () => {
-    const { plans, policy: after } = run(policy(), [{ t: 0, m: healthy, extra: { datasetVersion: 'v1' } }]);
+    const { plans, policy: after } = run(driftPolicy(), [{ t: 0, m: healthy, extra: { datasetVersion: 'v1' } }]);
     expect(plans[0]?.createJob).toBeUndefined();
     expect(plans[0]?.status.observedDatasetVersion).toBe('v1');
     const p = planPolicy(observe(after, at(MIN), undefined, { datasetVersion: 'v2' }));
@@ -401,7 +387,7 @@ describe('planPolicy: hysteresis, actions, cooldown, approval', () => {
   });
 
   it('cron schedule: starts counting at creation, fires once per tick', () => {
-    const { plans, policy: after } = run(policy({ triggers: { schedule: '0 3 * * *' } }), [{ t: 0, m: healthy }]);
+    const { plans, policy: after } = run(driftPolicy({ triggers: { schedule: '0 3 * * *' } }), [{ t: 0, m: healthy }]);
     expect(plans[0]?.createJob).toBeUndefined();
     expect(plans[0]?.status.lastScheduleTime).toBe('2024-05-06T10:00:00Z');
     expect(plans[0]?.requeueAfterMs).toBeLessThanOrEqual(MIN); // the next evaluation comes first
@@ -417,7 +403,7 @@ describe('planPolicy: hysteresis, actions, cooldown, approval', () => {
   });
 
   it('a succeeded Job becomes a NerModel with lineage; a failed one backs off and keeps the serving model', () => {
-    const started = run(policy(), [
+    const started = run(driftPolicy(), [
       { t: 0, m: shifted },
       { t: MIN, m: shifted },
     ]);
@@ -498,7 +484,7 @@ describe('planPolicy: hysteresis, actions, cooldown, approval', () => {
 
   it('a Job that succeeded without a readable result counts as failed', () => {
     const started = run(
-      policy({}, (p) => (p.metadata.annotations = { 'nerops.io/retrain': '1' })),
+      driftPolicy({}, (p) => (p.metadata.annotations = { 'nerops.io/retrain': '1' })),
       [{ t: 0, m: healthy }],
     );
     const job = finishedJob(started.plans[0]!.createJob!, 'Complete', at(MIN));
@@ -517,7 +503,7 @@ describe('planPolicy: hysteresis, actions, cooldown, approval', () => {
   it('target missing → MetricsUnavailable/TargetNotFound, no Job', () => {
     const p = planPolicy(
       observe(
-        policy({}, (x) => (x.metadata.annotations = { 'nerops.io/retrain': '1' })),
+        driftPolicy({}, (x) => (x.metadata.annotations = { 'nerops.io/retrain': '1' })),
         T0,
         undefined,
         { targetFound: false, servingModel: undefined },
@@ -532,14 +518,14 @@ describe('planPolicy: hysteresis, actions, cooldown, approval', () => {
   });
 
   it('a second identical reconcile produces the same status and no events', () => {
-    const first = run(policy(), [{ t: 0, m: healthy }]);
+    const first = run(driftPolicy(), [{ t: 0, m: healthy }]);
     const second = planPolicy(observe(first.policy, at(10_000), undefined));
     expect(second.status).toEqual(first.plans[0]?.status);
     expect(second.events).toEqual([]);
   });
 
   it('evaluationDue: interval, model change, generation change', () => {
-    const { policy: p } = run(policy({ interval: '1m' }), [{ t: 0, m: healthy }]);
+    const { policy: p } = run(driftPolicy({ interval: '1m' }), [{ t: 0, m: healthy }]);
     expect(evaluationDue(p, 'clinical-v1', at(30_000))).toBe(false);
     expect(evaluationDue(p, 'clinical-v1', at(MIN))).toBe(true);
     expect(evaluationDue(p, 'clinical-v2', at(30_000))).toBe(true);
@@ -549,7 +535,7 @@ describe('planPolicy: hysteresis, actions, cooldown, approval', () => {
 
 describe('desiredRetrainJob', () => {
   it('uses the template, injects the env into every container, keeps its own settings', () => {
-    const p = policy({
+    const p = driftPolicy({
       retraining: {
         datasetUri: 'pvc://data/train.conll',
         outputUri: 'pvc://models/runs',
@@ -591,7 +577,7 @@ describe('desiredRetrainJob', () => {
   });
 
   it('the default Job runs ner-ops retrain with restricted security and pvc claims mounted', () => {
-    const p = policy({ retraining: { datasetUri: 'pvc://data/train.conll', outputUri: 'pvc://models/runs' } });
+    const p = driftPolicy({ retraining: { datasetUri: 'pvc://data/train.conll', outputUri: 'pvc://models/runs' } });
     const job = desiredRetrainJob({ policy: p, runId: 'r1', trigger: 'Drift', baseModel: model(), image: 'nerops:x' });
     const c = job.spec?.template?.spec?.containers?.[0];
     expect(c?.command).toEqual(['ner-ops']);
@@ -614,7 +600,7 @@ describe('desiredRetrainJob', () => {
       m.spec.evaluation = { datasetUri: 'file:///data/dev.conll', minMetrics: { f1: 0.5 } };
     });
     const m = desiredRetrainedModel(
-      policy(),
+      driftPolicy(),
       base,
       { runId: 'r1', jobName: 'drift-r1' },
       { resultVersion: 1, outcome: 'Succeeded', bundleUri: 'file:///out/r1', digest: 'b'.repeat(64) },
@@ -626,7 +612,7 @@ describe('desiredRetrainJob', () => {
 
 describe('operator storage defaults', () => {
   const noOutput = (mod: (p: DriftPolicy) => void = () => {}) =>
-    policy({ retraining: { datasetUri: 'pvc://data/train.conll' } }, mod);
+    driftPolicy({ retraining: { datasetUri: 'pvc://data/train.conll' } }, mod);
   const manual = (p: DriftPolicy) => (p.metadata.annotations = { 'nerops.io/retrain': '1' });
   const ready = (plan: { status: { conditions?: Array<{ type: string }> } }) =>
     plan.status.conditions?.find((c) => c.type === 'Ready');
@@ -663,7 +649,7 @@ describe('operator storage defaults', () => {
   });
 
   it("the policy's own outputUri wins over the default", () => {
-    const p = planPolicy(observe(policy({}, manual), T0, healthy, { storage: { uri: 'pvc://models/nerops' } }));
+    const p = planPolicy(observe(driftPolicy({}, manual), T0, healthy, { storage: { uri: 'pvc://models/nerops' } }));
     expect(outputEnv(p.createJob)).toBe(`file:///out/${runIdFor(T0, 'Manual')}`);
   });
 
@@ -737,7 +723,7 @@ describe('operator storage defaults', () => {
         m.spec.source = { uri: 'https://models.example/clinical/v1/', digest: 'a'.repeat(64) };
         mod(m);
       });
-    const job = (base: NerModel, p = policy()) =>
+    const job = (base: NerModel, p = driftPolicy()) =>
       desiredRetrainJob({ policy: p, runId: 'r1', trigger: 'Drift', baseModel: base, image: 'i', storage });
 
     it('defaults are mounted and named in env (NEROPS_MODEL_TOKEN_FILE, NEROPS_MODEL_CA_FILE, NODE_EXTRA_CA_CERTS)', () => {
@@ -782,7 +768,7 @@ describe('operator storage defaults', () => {
           expect.arrayContaining(['NEROPS_MODEL_TOKEN_FILE']),
         );
       }
-      const templated = policy({
+      const templated = driftPolicy({
         retraining: {
           datasetUri: 'file:///d',
           outputUri: 'file:///o',
@@ -802,7 +788,7 @@ describe('operator storage defaults', () => {
 
     it('without defaults an https base model without refs mounts nothing', () => {
       const pod = desiredRetrainJob({
-        policy: policy(),
+        policy: driftPolicy(),
         runId: 'r1',
         trigger: 'Drift',
         baseModel: httpsBase(),
@@ -857,7 +843,7 @@ describe('queries', () => {
       ],
     };
     const fake: MetricsQuerier = { query: async (s) => answers[s] ?? { value: undefined, samples: [] } };
-    const g = await gatherMeasurements(fake, policy().spec, t, baseline);
+    const g = await gatherMeasurements(fake, driftPolicy().spec, t, baseline);
     expect(g).toMatchObject({
       ok: true,
       measurements: {
@@ -871,11 +857,11 @@ describe('queries', () => {
         throw new PrometheusUnreachableError('Prometheus at http://x is unreachable: ECONNREFUSED');
       },
     };
-    expect(await gatherMeasurements(down, policy().spec, t, baseline)).toMatchObject({
+    expect(await gatherMeasurements(down, driftPolicy().spec, t, baseline)).toMatchObject({
       ok: false,
       reason: 'PrometheusUnreachable',
     });
-    expect(await gatherMeasurements(undefined, policy().spec, t, baseline)).toMatchObject({
+    expect(await gatherMeasurements(undefined, driftPolicy().spec, t, baseline)).toMatchObject({
       ok: false,
       reason: 'PrometheusUnreachable',
     });

@@ -117,17 +117,73 @@ export function signalValue(
   }
 }
 
-/** Evaluate every signal and derive the state (see the module comment for the rules). */
-export function evaluateDrift(input: EvaluationInput): EvaluationOutcome {
-  const { spec, gathered, previous, now } = input;
-  const time = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+/** Every signal's level, with its breach count carried over from the last evaluation of the same model. */
+function signalResults(
+  input: EvaluationInput,
+  m: WindowMeasurements,
+  baseline: BaselineProfileStatus,
+  notes: string[],
+): SignalResult[] {
+  const { previous } = input;
   const sameModel = previous?.model !== undefined && previous.model === input.model;
   const prevBreaches = (name: string) =>
     sameModel ? (previous?.signals.find((s) => s.name === name)?.breaches ?? 0) : 0;
+  return input.spec.signals.map((s) => {
+    const { value, samples, note } = signalValue(s, m, baseline);
+    if (note) notes.push(note);
+    const level = levelOf(value, s);
+    const breaches = level === 'Warning' || level === 'Critical' ? prevBreaches(s.name) + 1 : 0;
+    const v = round6(value);
+    const n = round6(samples);
+    return {
+      name: s.name,
+      ...(v !== undefined ? { value: v } : {}),
+      warning: s.warning,
+      critical: s.critical,
+      ...(n !== undefined ? { samples: n } : {}),
+      level,
+      breaches,
+    };
+  });
+}
+
+/** The state from the confirmed breaches (a breach counts once it lasted `consecutiveBreaches` evaluations). */
+function stateOf(
+  signals: SignalResult[],
+  consecutiveBreaches: number,
+  documents: number,
+): { state: DriftState; reason: string; message: string } {
+  const confirmed = signals.filter((s) => (s.breaches ?? 0) >= consecutiveBreaches);
+  const critical = confirmed.filter((s) => s.level === 'Critical');
+  const warning = confirmed.filter((s) => s.level === 'Warning');
+  const describe = (list: SignalResult[], which: 'warning' | 'critical') =>
+    list.map((s) => `${s.name}=${s.value} (>= ${s[which]} for ${s.breaches} evaluations)`).join(', ');
+  if (critical.length > 0)
+    return {
+      state: 'Critical',
+      reason: R.CriticalThresholdExceeded,
+      message: `critical drift: ${describe(critical, 'critical')}`,
+    };
+  if (warning.length > 0)
+    return { state: 'Warning', reason: R.WarningThresholdExceeded, message: `drift: ${describe(warning, 'warning')}` };
+  const pending = signals.filter((s) => (s.breaches ?? 0) > 0);
+  return {
+    state: 'Healthy',
+    reason: R.WithinThresholds,
+    message: pending.length
+      ? `within thresholds (breaching, not yet confirmed: ${pending.map((s) => `${s.name} ${s.breaches}/${consecutiveBreaches}`).join(', ')})`
+      : `all ${signals.length} signals below warning over ${Math.floor(documents)} documents`,
+  };
+}
+
+/** What drift is judged on; or, when it cannot be (no measurements, no baseline, too few documents), the outcome. */
+function judgeable(
+  input: EvaluationInput,
+  base: { time: string; model?: string },
+): EvaluationOutcome | { m: WindowMeasurements; baseline: BaselineProfileStatus } {
+  const { spec, gathered } = input;
   const empty = (): SignalResult[] =>
     spec.signals.map((s) => ({ name: s.name, warning: s.warning, critical: s.critical, level: 'NoData', breaches: 0 }));
-  const base = { time, ...(input.model ? { model: input.model } : {}) };
-
   if (!gathered.ok) {
     const state: DriftState = gathered.reason === R.NoBaseline ? 'InsufficientData' : 'MetricsUnavailable';
     return {
@@ -137,8 +193,7 @@ export function evaluateDrift(input: EvaluationInput): EvaluationOutcome {
       evaluation: { ...base, signals: empty(), message: gathered.message.slice(0, 1024) },
     };
   }
-  const m = gathered.measurements;
-  const documents = m.documents ?? 0;
+  const documents = gathered.measurements.documents ?? 0;
   if (!input.baseline) {
     const message = `model ${input.model ?? '(none)'} has no baseline profile to compare against`;
     return {
@@ -157,54 +212,24 @@ export function evaluateDrift(input: EvaluationInput): EvaluationOutcome {
       evaluation: { ...base, samples: round6(documents), signals: empty(), message },
     };
   }
+  return { m: gathered.measurements, baseline: input.baseline };
+}
 
+/** Evaluate every signal and derive the state (see the module comment for the rules). */
+export function evaluateDrift(input: EvaluationInput): EvaluationOutcome {
+  const time = input.now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const base = { time, ...(input.model ? { model: input.model } : {}) };
+  const judged = judgeable(input, base);
+  if ('state' in judged) return judged;
+  const { m, baseline } = judged;
+  const documents = m.documents ?? 0;
   const notes: string[] = [];
-  const signals: SignalResult[] = spec.signals.map((s) => {
-    const { value, samples, note } = signalValue(s, m, input.baseline as BaselineProfileStatus);
-    if (note) notes.push(note);
-    const level = levelOf(value, s);
-    const breaches = level === 'Warning' || level === 'Critical' ? prevBreaches(s.name) + 1 : 0;
-    const v = round6(value);
-    const n = round6(samples);
-    return {
-      name: s.name,
-      ...(v !== undefined ? { value: v } : {}),
-      warning: s.warning,
-      critical: s.critical,
-      ...(n !== undefined ? { samples: n } : {}),
-      level,
-      breaches,
-    };
-  });
-  const confirmed = signals.filter((s) => (s.breaches ?? 0) >= spec.consecutiveBreaches);
-  const critical = confirmed.filter((s) => s.level === 'Critical');
-  const warning = confirmed.filter((s) => s.level === 'Warning');
-  const describe = (list: SignalResult[], which: 'warning' | 'critical') =>
-    list.map((s) => `${s.name}=${s.value} (>= ${s[which]} for ${s.breaches} evaluations)`).join(', ');
-  let state: DriftState;
-  let reason: string;
-  let message: string;
-  if (critical.length > 0) {
-    state = 'Critical';
-    reason = R.CriticalThresholdExceeded;
-    message = `critical drift: ${describe(critical, 'critical')}`;
-  } else if (warning.length > 0) {
-    state = 'Warning';
-    reason = R.WarningThresholdExceeded;
-    message = `drift: ${describe(warning, 'warning')}`;
-  } else {
-    state = 'Healthy';
-    reason = R.WithinThresholds;
-    const pending = signals.filter((s) => (s.breaches ?? 0) > 0);
-    message = pending.length
-      ? `within thresholds (breaching, not yet confirmed: ${pending.map((s) => `${s.name} ${s.breaches}/${spec.consecutiveBreaches}`).join(', ')})`
-      : `all ${signals.length} signals below warning over ${Math.floor(documents)} documents`;
-  }
-  if (notes.length) message += `; ${notes.join('; ')}`;
+  const signals = signalResults(input, m, baseline, notes);
+  const { state, reason, message } = stateOf(signals, input.spec.consecutiveBreaches, documents);
   return {
     state,
     reason,
-    message,
+    message: notes.length ? `${message}; ${notes.join('; ')}` : message,
     evaluation: {
       ...base,
       samples: round6(documents) as number,

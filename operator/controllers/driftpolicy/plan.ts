@@ -12,7 +12,7 @@
  */
 import type { V1Job } from '@kubernetes/client-node';
 import { LABELS } from '../../api/group.js';
-import { parseDuration } from '../../api/common.js';
+import { parseDuration } from '../../api/shared-schemas.js';
 import {
   APPROVE_ANNOTATION,
   DriftPolicyConditionType as C,
@@ -32,8 +32,18 @@ import {
 import type { NerModel } from '../../api/nermodel.js';
 import type { EventSpec } from '../../runtime/client.js';
 import { formatTime, setCondition, type Condition } from '../../runtime/conditions.js';
-import type { ModelStorageDefaults } from '../common.js';
-import { jobFinished } from '../nermodel/status.js';
+import type { ModelStorageDefaults } from '../model-storage.js';
+import { jobFinished, lastLine, type TerminatedContainer } from '../job-result.js';
+import { without } from '../check-chain.js';
+import {
+  DEFAULT_CHECKS,
+  firstViolation,
+  OUTPUT_UNCONFIGURED_MESSAGE,
+  RunCheck,
+  type Candidate,
+  type Check,
+  type CheckInput,
+} from './run-checks.js';
 import { lastCronTimeBetween, nextCronTime, parseCron } from './cron.js';
 import {
   desiredRetrainedModel,
@@ -44,17 +54,11 @@ import {
   runIdFor,
   TRIGGER_ANNOTATION,
 } from './desired.js';
-import type { EvaluationOutcome } from './evaluate.js';
-import { decodeRetrainResult, type RetrainResult } from './retrain-result.js';
+import { evaluateDrift, type EvaluationOutcome, type Gathered } from './evaluate.js';
+import { decodeRetrainResult, type RetrainResult } from '../../../contracts/retraining-job.js';
 
 /** Annotation on retraining Jobs: the NerModel the run started from. */
 export const BASE_MODEL_ANNOTATION = 'nerops.io/base-model';
-
-/** The terminated container of a finished Job's pod. */
-export interface TerminatedContainer {
-  exitCode: number;
-  message?: string;
-}
 
 export interface PolicyObserved {
   policy: DriftPolicy;
@@ -81,6 +85,14 @@ export interface PolicyObserved {
   datasetVersion: string | undefined;
 }
 
+/** What gather.ts read: the plan's input, with this reconcile's drift measurements instead of their evaluation. */
+export interface PolicyGathered extends Omit<PolicyObserved, 'evaluation'> {
+  /** The serving model's name (status.stableModel of the target, else its spec.model). */
+  servingName: string | undefined;
+  /** The measurements of this reconcile; undefined when no evaluation was due. */
+  measured: Gathered | undefined;
+}
+
 /** A run that finished in this reconcile (for the operator's counters). */
 export interface FinishedRun {
   runId: string;
@@ -95,104 +107,8 @@ export interface PolicyPlan {
   events: EventSpec[];
   requeueAfterMs?: number;
   finished: FinishedRun[];
-}
-
-/** Why no retraining starts now. */
-export interface Violation {
-  reason: string;
-  message: string;
-  /** When the check may pass by itself (cooldown, backoff), for the requeue. */
-  retryAt?: number;
-}
-
-/** A pending retraining that the checks gate. */
-export interface Candidate {
-  trigger: RetrainTrigger;
-  /** Why (for messages), e.g. "drift: label-distribution=0.31". */
-  why: string;
-}
-
-/** Everything a check may look at. */
-export interface CheckInput {
-  policy: DriftPolicy;
-  /** Where the run would write (spec.retraining.outputUri or the operator default); undefined: nowhere. */
-  outputPrefix: string | undefined;
-  status: DriftPolicyStatus;
-  candidate: Candidate;
-  running: number;
-  servingModel: NerModel | undefined;
-  nowMs: number;
-}
-
-export type Check = (i: CheckInput) => Violation | undefined;
-
-/** First retry of a failed run after 5 min, doubling, at most 6 h (on top of the cooldown). */
-export function failureBackoffMs(failures: number): number {
-  return Math.min(6 * 3_600_000, 5 * 60_000 * 2 ** Math.max(0, failures - 1));
-}
-
-/** Why no Job can start without an output location (Ready condition, Retraining condition, Event). */
-export const OUTPUT_UNCONFIGURED_MESSAGE =
-  'spec.retraining.outputUri is not set and the operator has no --default-model-uri';
-
-/** The default chain, in order; the first violation wins. Approval is handled after it (it parks a run, it does not refuse it). */
-export const DEFAULT_CHECKS: readonly Check[] = [
-  function suspended({ policy }) {
-    return policy.spec.suspend
-      ? { reason: R.Suspended, message: 'spec.suspend is true: no retraining Jobs are started' }
-      : undefined;
-  },
-  function output({ outputPrefix }) {
-    return outputPrefix === undefined
-      ? { reason: R.OutputUnconfigured, message: OUTPUT_UNCONFIGURED_MESSAGE }
-      : undefined;
-  },
-  function concurrency({ policy, running }) {
-    return running >= policy.spec.maxConcurrentRuns
-      ? {
-          reason: R.JobRunning,
-          message: `${running} retraining Job(s) running (maxConcurrentRuns ${policy.spec.maxConcurrentRuns})`,
-        }
-      : undefined;
-  },
-  function baseModel({ servingModel }) {
-    return servingModel
-      ? undefined
-      : { reason: R.TargetNotFound, message: 'the target NerDeployment serves no model to retrain from' };
-  },
-  function backoff({ status, nowMs, candidate }) {
-    const failures = status.consecutiveFailures ?? 0;
-    if (failures === 0 || candidate.trigger === 'Manual') return undefined;
-    const lastFailed = [...(status.history ?? [])].reverse().find((h) => h.outcome === 'Failed');
-    const at = Date.parse(lastFailed?.completionTime ?? '') + failureBackoffMs(failures);
-    return Number.isFinite(at) && nowMs < at
-      ? {
-          reason: R.JobFailed,
-          message: `${failures} consecutive retraining failure(s): backing off until ${formatTime(new Date(at))}`,
-          retryAt: at,
-        }
-      : undefined;
-  },
-  function cooldown({ policy, status, nowMs, candidate }) {
-    if (candidate.trigger === 'Manual' || !status.lastRetrainTime) return undefined;
-    const at = Date.parse(status.lastRetrainTime) + parseDuration(policy.spec.cooldown);
-    return Number.isFinite(at) && nowMs < at
-      ? {
-          reason: R.CoolingDown,
-          message: `cooldown ${policy.spec.cooldown} after the retraining at ${status.lastRetrainTime} (until ${formatTime(new Date(at))})`,
-          retryAt: at,
-        }
-      : undefined;
-  },
-];
-
-/** Run the chain: the first violation, or undefined when the run may start. */
-export function firstViolation(input: CheckInput, checks: readonly Check[] = DEFAULT_CHECKS): Violation | undefined {
-  for (const check of checks) {
-    const v = check(input);
-    if (v) return v;
-  }
-  return undefined;
+  /** This reconcile's evaluation, when one was due (for the log). */
+  evaluation?: EvaluationOutcome;
 }
 
 /** True when an evaluation is due: never evaluated, generation changed, serving model changed, or `interval` elapsed. */
@@ -214,14 +130,6 @@ function untilNextEvaluation(policy: DriftPolicy, last: string | undefined, nowM
 export function unrecordedFinishedJobs(policy: DriftPolicy, jobs: readonly V1Job[]): V1Job[] {
   const recorded = new Set((policy.status?.history ?? []).map((h) => h.jobName));
   return jobs.filter((j) => jobFinished(j) && !recorded.has(j.metadata?.name));
-}
-
-function lastLine(text: string | undefined): string {
-  const lines = (text ?? '')
-    .trim()
-    .split('\n')
-    .filter((l) => l.trim() !== '');
-  return (lines[lines.length - 1] ?? '').slice(0, 300);
 }
 
 /** Classify a finished run: a result with a bundle, or a failure message. */
@@ -341,293 +249,409 @@ const STATE_EVENTS: Partial<Record<DriftState, { type: 'Normal' | 'Warning'; rea
   MetricsUnavailable: { type: 'Warning', reason: E.MetricsUnavailable },
 };
 
-/** Build the plan of one reconcile. */
-export function planPolicy(o: PolicyObserved, checks: readonly Check[] = DEFAULT_CHECKS): PolicyPlan {
-  const { policy, now } = o;
-  const nowMs = now.getTime();
-  const gen = policy.metadata.generation;
-  const prev = policy.status ?? {};
-  const status: DriftPolicyStatus = { ...prev, observedGeneration: gen };
-  const events: EventSpec[] = [];
-  const createModels: NerModel[] = [];
-  const finished: FinishedRun[] = [];
-  const wakeups: number[] = [];
-  const outputPrefix = outputPrefixFor(policy, o.storage?.uri);
+/** The plan as it is built, step by step. */
+interface Draft {
+  o: PolicyObserved;
+  nowMs: number;
+  status: DriftPolicyStatus;
+  events: EventSpec[];
+  createModels: NerModel[];
+  finished: FinishedRun[];
+  /** When to look again (the earliest wins). */
+  wakeups: number[];
+  /** The drift state's reason and message (conditions and the drift trigger's message). */
+  stateReason: string;
+  stateMessage: string;
+  outputPrefix: string | undefined;
+  createJob?: V1Job;
+  retraining: RetrainingIntent;
+}
 
-  // 1. Evaluation: a new one replaces the last; otherwise the last stands (breach counts included).
-  let stateReason = prev.conditions?.find((c) => c.type === C.DriftDetected)?.reason ?? R.Reconciling;
-  let stateMessage = prev.message ?? '';
+type RetrainingIntent = { status: 'True' | 'False'; reason: string; message: string };
+
+/** 1. Evaluation: a new one replaces the last; otherwise the last stands (breach counts included). */
+function recordEvaluation(d: Draft): void {
+  const { o, status } = d;
+  const prev = o.policy.status ?? {};
   if (o.evaluation) {
     status.state = o.evaluation.state;
     status.lastEvaluation = o.evaluation.evaluation;
-    stateReason = o.evaluation.reason;
-    stateMessage = o.evaluation.message;
+    d.stateReason = o.evaluation.reason;
+    d.stateMessage = o.evaluation.message;
     status.message = o.evaluation.message.slice(0, 4096);
     if (o.evaluation.state !== prev.state) {
       const e = STATE_EVENTS[o.evaluation.state];
-      if (e) events.push({ ...e, note: o.evaluation.message.slice(0, 300) });
+      if (e) d.events.push({ ...e, note: o.evaluation.message.slice(0, 300) });
       else if (o.evaluation.state === 'Healthy' && (prev.state === 'Warning' || prev.state === 'Critical'))
-        events.push({ type: 'Normal', reason: E.DriftResolved, note: o.evaluation.message.slice(0, 300) });
+        d.events.push({ type: 'Normal', reason: E.DriftResolved, note: o.evaluation.message.slice(0, 300) });
     }
   }
   if (!o.targetFound) {
     status.state = 'MetricsUnavailable';
-    stateReason = R.TargetNotFound;
-    stateMessage = `NerDeployment ${policy.spec.targetRef.name} not found`;
-    status.message = stateMessage;
+    d.stateReason = R.TargetNotFound;
+    d.stateMessage = `NerDeployment ${o.policy.spec.targetRef.name} not found`;
+    status.message = d.stateMessage;
   }
-  wakeups.push(nowMs + untilNextEvaluation(policy, status.lastEvaluation?.time, nowMs));
+  d.wakeups.push(d.nowMs + untilNextEvaluation(o.policy, status.lastEvaluation?.time, d.nowMs));
+}
 
-  // 2. Finished runs: record each once (history is keyed by Job name), create the model of a success.
-  const history = [...(prev.history ?? [])];
+/** A succeeded run: the NerModel of its bundle, and the record's success fields. */
+function recordSuccess(
+  d: Draft,
+  job: V1Job,
+  run: ActiveJob,
+  result: RetrainResult,
+  base: NerModel,
+): Partial<RetrainingRecord> {
+  const { o } = d;
+  const name = job.metadata?.name ?? '';
+  const model = desiredRetrainedModel(o.policy, base, { runId: run.runId, jobName: name }, result, o.storage?.uri);
+  d.createModels.push(model);
+  const f1 = result.metrics?.new.micro.f1;
+  const baseF1 = result.metrics?.base?.micro.f1;
+  const fields = {
+    outcome: 'Succeeded' as const,
+    model: model.metadata.name,
+    ...(f1 !== undefined ? { f1: clamp01(f1) } : {}),
+    ...(baseF1 !== undefined ? { baseF1: clamp01(baseF1) } : {}),
+    message: `NerModel ${model.metadata.name} created${f1 !== undefined ? `: held-out F1 ${f1}${baseF1 !== undefined ? ` vs base ${baseF1}` : ''}` : ''}`,
+  };
+  d.status.consecutiveFailures = 0;
+  d.finished.push({ runId: run.runId, result: 'succeeded' });
+  d.events.push({ type: 'Normal', reason: E.RetrainingSucceeded, note: fields.message.slice(0, 300) });
+  return fields;
+}
+
+/** One finished Job, recorded once: the record for history (a success also creates its NerModel). */
+function recordFinishedRun(d: Draft, job: V1Job): RetrainingRecord {
+  const { o } = d;
+  const name = job.metadata?.name ?? '';
+  const run = activeFromJob(job);
+  const outcome = classifyRun(job, o.terminated[name]);
+  const finishedAt =
+    job.status?.completionTime ?? job.status?.conditions?.find((c) => c.status === 'True')?.lastTransitionTime;
+  const completionTime = finishedAt ? formatTime(new Date(finishedAt)) : formatTime(o.now);
+  const record: RetrainingRecord = {
+    runId: run.runId,
+    jobName: name,
+    trigger: run.trigger,
+    startTime: run.startTime,
+    completionTime,
+    outcome: 'Failed',
+  };
+  const baseName = job.metadata?.annotations?.[BASE_MODEL_ANNOTATION];
+  const base = o.models.find((m) => m.metadata.name === baseName) ?? o.servingModel;
+  if (outcome.ok && base) return Object.assign(record, recordSuccess(d, job, run, outcome.result, base));
+  record.message = (outcome.ok ? `base model ${baseName ?? '(unknown)'} no longer exists` : outcome.message).slice(
+    0,
+    1024,
+  );
+  d.status.consecutiveFailures = (d.status.consecutiveFailures ?? 0) + 1;
+  d.finished.push({ runId: run.runId, result: 'failed' });
+  d.events.push({
+    type: 'Warning',
+    reason: E.RetrainingFailed,
+    note: `run ${run.runId}: ${record.message}`.slice(0, 300),
+  });
+  return record;
+}
+
+/** 2. Finished runs: record each once (history is keyed by Job name), create the model of a success. */
+function recordFinishedRuns(d: Draft): void {
+  const { status } = d;
+  const history = [...(d.o.policy.status?.history ?? [])];
   const recorded = new Set(history.map((h) => h.jobName));
-  for (const job of o.jobs) {
+  for (const job of d.o.jobs) {
     const name = job.metadata?.name ?? '';
     if (!jobFinished(job) || recorded.has(name)) continue;
-    const run = activeFromJob(job);
-    const outcome = classifyRun(job, o.terminated[name]);
-    const finishedAt =
-      job.status?.completionTime ?? job.status?.conditions?.find((c) => c.status === 'True')?.lastTransitionTime;
-    const completionTime = finishedAt ? formatTime(new Date(finishedAt)) : formatTime(now);
-    const record: RetrainingRecord = {
-      runId: run.runId,
-      jobName: name,
-      trigger: run.trigger,
-      startTime: run.startTime,
-      completionTime,
-      outcome: 'Failed',
-    };
-    const baseName = job.metadata?.annotations?.[BASE_MODEL_ANNOTATION];
-    const base = o.models.find((m) => m.metadata.name === baseName) ?? o.servingModel;
-    if (outcome.ok && base) {
-      const model = desiredRetrainedModel(
-        policy,
-        base,
-        { runId: run.runId, jobName: name },
-        outcome.result,
-        o.storage?.uri,
-      );
-      createModels.push(model);
-      const f1 = outcome.result.metrics?.new.micro.f1;
-      const baseF1 = outcome.result.metrics?.base?.micro.f1;
-      Object.assign(record, {
-        outcome: 'Succeeded',
-        model: model.metadata.name,
-        ...(f1 !== undefined ? { f1: clamp01(f1) } : {}),
-        ...(baseF1 !== undefined ? { baseF1: clamp01(baseF1) } : {}),
-        message: `NerModel ${model.metadata.name} created${f1 !== undefined ? `: held-out F1 ${f1}${baseF1 !== undefined ? ` vs base ${baseF1}` : ''}` : ''}`,
-      });
-      status.consecutiveFailures = 0;
-      finished.push({ runId: run.runId, result: 'succeeded' });
-      events.push({ type: 'Normal', reason: E.RetrainingSucceeded, note: (record.message ?? '').slice(0, 300) });
-    } else {
-      record.message = (outcome.ok ? `base model ${baseName ?? '(unknown)'} no longer exists` : outcome.message).slice(
-        0,
-        1024,
-      );
-      status.consecutiveFailures = (status.consecutiveFailures ?? 0) + 1;
-      finished.push({ runId: run.runId, result: 'failed' });
-      events.push({
-        type: 'Warning',
-        reason: E.RetrainingFailed,
-        note: `run ${run.runId}: ${record.message}`.slice(0, 300),
-      });
-    }
-    history.push(record);
+    history.push(recordFinishedRun(d, job));
     recorded.add(name);
     if (status.activeJob?.name === name) delete status.activeJob;
   }
   if (history.length > 0) status.history = history.slice(-MAX_RETRAINING_HISTORY);
+}
 
-  // 3. Running Jobs are the truth: adopt one status does not know about (created just before a restart).
-  const running = o.jobs.filter((j) => !jobFinished(j));
+/** 3. Running Jobs are the truth: adopt one status does not know about (created just before a restart). */
+function adoptRunningJob(d: Draft, running: readonly V1Job[]): void {
+  const { status } = d;
   if (
     status.activeJob &&
     !status.activeJob.awaitingApproval &&
     !running.some((j) => j.metadata?.name === status.activeJob?.name)
   ) {
     // Created by us but not (yet) in the cache, or deleted by hand: keep it while the cache catches up, briefly.
-    const age = nowMs - Date.parse(status.activeJob.startTime);
+    const age = d.nowMs - Date.parse(status.activeJob.startTime);
     if (!(age < 60_000)) delete status.activeJob;
   }
   if (!status.activeJob && running[0]) status.activeJob = activeFromJob(running[0]);
+}
 
-  // 4. Triggers, by precedence.
-  const annotations = policy.metadata.annotations ?? {};
-  const manual = annotations[RETRAIN_ANNOTATION];
-  let candidate: Candidate | undefined;
-  let consumeManual = false;
-  let consumeDataset = false;
-  let scheduleFired: Date | undefined;
+/** The trigger that wants a run now, and what starting it consumes. */
+interface Trigger {
+  candidate?: Candidate;
+  manual: string | undefined;
+  consumeManual: boolean;
+  consumeDataset: boolean;
+  scheduleFired?: Date;
+  scheduleError?: string;
+}
+
+/** The schedule trigger: whether a tick passed since the last one (and when the next one is). */
+function scheduleTrigger(d: Draft, t: Trigger): void {
+  const schedule = d.o.policy.spec.triggers.schedule;
+  if (!schedule) return;
+  const prev = d.o.policy.status ?? {};
+  try {
+    const cron = parseCron(schedule);
+    const last = prev.lastScheduleTime ? new Date(prev.lastScheduleTime) : undefined;
+    if (!last)
+      d.status.lastScheduleTime = formatTime(d.o.now); // the schedule starts counting now
+    else {
+      t.scheduleFired = lastCronTimeBetween(cron, last, d.o.now);
+      if (t.scheduleFired && !t.candidate)
+        t.candidate = { trigger: 'Schedule', why: `schedule ${schedule} (${formatTime(t.scheduleFired)})` };
+    }
+    const next = nextCronTime(cron, d.o.now);
+    if (next) d.wakeups.push(next.getTime());
+  } catch (err) {
+    t.scheduleError = (err as Error).message;
+  }
+}
+
+/** 4. Triggers, by precedence: Manual > Dataset > Schedule > Drift. */
+function pendingTrigger(d: Draft): Trigger {
+  const { o, status } = d;
+  const prev = o.policy.status ?? {};
+  const manual = o.policy.metadata.annotations?.[RETRAIN_ANNOTATION];
+  const t: Trigger = { manual, consumeManual: false, consumeDataset: false };
   if (manual !== undefined && manual !== prev.observedRetrainRequest) {
-    candidate = { trigger: 'Manual', why: `manual request ${RETRAIN_ANNOTATION}=${manual}` };
-    consumeManual = true;
+    t.candidate = { trigger: 'Manual', why: `manual request ${RETRAIN_ANNOTATION}=${manual}` };
+    t.consumeManual = true;
   }
   if (o.datasetVersion !== undefined) {
     if (prev.observedDatasetVersion === undefined)
       status.observedDatasetVersion = o.datasetVersion; // first sight: the current model's data
-    else if (o.datasetVersion !== prev.observedDatasetVersion && !candidate) {
-      candidate = { trigger: 'Dataset', why: `dataset version ${prev.observedDatasetVersion} → ${o.datasetVersion}` };
-      consumeDataset = true;
+    else if (o.datasetVersion !== prev.observedDatasetVersion && !t.candidate) {
+      t.candidate = { trigger: 'Dataset', why: `dataset version ${prev.observedDatasetVersion} → ${o.datasetVersion}` };
+      t.consumeDataset = true;
     }
   }
-  const schedule = policy.spec.triggers.schedule;
-  let scheduleError: string | undefined;
-  if (schedule) {
-    try {
-      const cron = parseCron(schedule);
-      const last = prev.lastScheduleTime ? new Date(prev.lastScheduleTime) : undefined;
-      if (!last)
-        status.lastScheduleTime = formatTime(now); // the schedule starts counting now
-      else {
-        scheduleFired = lastCronTimeBetween(cron, last, now);
-        if (scheduleFired && !candidate)
-          candidate = { trigger: 'Schedule', why: `schedule ${schedule} (${formatTime(scheduleFired)})` };
-      }
-      const next = nextCronTime(cron, now);
-      if (next) wakeups.push(next.getTime());
-    } catch (err) {
-      scheduleError = (err as Error).message;
-    }
-  }
+  scheduleTrigger(d, t);
   const state = status.state;
+  const spec = o.policy.spec;
   const driftWants =
-    policy.spec.triggers.drift &&
-    ((state === 'Warning' && policy.spec.onWarning === 'Retrain') ||
-      (state === 'Critical' && policy.spec.onCritical === 'Retrain'));
-  if (!candidate && driftWants)
-    candidate = { trigger: 'Drift', why: `drift state ${state}: ${stateMessage}`.slice(0, 300) };
+    spec.triggers.drift &&
+    ((state === 'Warning' && spec.onWarning === 'Retrain') || (state === 'Critical' && spec.onCritical === 'Retrain'));
+  if (!t.candidate && driftWants)
+    t.candidate = { trigger: 'Drift', why: `drift state ${state}: ${d.stateMessage}`.slice(0, 300) };
   // Drift is acted on only when it was freshly evaluated, so one breach episode starts one run per cooldown,
   // not one per reconcile triggered by unrelated events.
+  return t;
+}
 
-  // 5. A parked run (approval: Manual) starts when approved; a new candidate goes through the chain.
-  let retraining: { status: 'True' | 'False'; reason: string; message: string };
-  let createJob: V1Job | undefined;
-  const pending = status.activeJob?.awaitingApproval ? status.activeJob : undefined;
-  const start = (runId: string, trigger: RetrainTrigger, startTime: string, why: string) => {
-    const base = o.servingModel as NerModel;
-    const job = desiredRetrainJob({
-      policy,
-      runId,
-      trigger,
-      baseModel: base,
-      image: o.image,
-      ...(o.storage ? { storage: o.storage } : {}),
-    });
-    job.metadata!.annotations = { ...job.metadata!.annotations, [BASE_MODEL_ANNOTATION]: base.metadata.name ?? '' };
-    job.metadata!.labels = { ...job.metadata!.labels, [LABELS.family]: base.spec.family };
-    createJob = job;
-    status.activeJob = { name: job.metadata?.name ?? '', runId, trigger, startTime };
-    status.lastRetrainTime = formatTime(now);
-    const message = `retraining Job ${job.metadata?.name} started (${why})`;
-    events.push({ type: 'Normal', reason: E.RetrainingStarted, note: message.slice(0, 300) });
-    retraining = { status: 'True', reason: R.JobRunning, message };
-  };
-  retraining = { status: 'False', reason: R.AsExpected, message: 'no retraining running' };
+/** Create the run's Job (from the serving model) and record it as the active run. */
+function startRun(d: Draft, runId: string, trigger: RetrainTrigger, startTime: string, why: string): void {
+  const { o, status } = d;
+  const base = o.servingModel as NerModel;
+  const job = desiredRetrainJob({
+    policy: o.policy,
+    runId,
+    trigger,
+    baseModel: base,
+    image: o.image,
+    ...(o.storage ? { storage: o.storage } : {}),
+  });
+  job.metadata!.annotations = { ...job.metadata!.annotations, [BASE_MODEL_ANNOTATION]: base.metadata.name ?? '' };
+  job.metadata!.labels = { ...job.metadata!.labels, [LABELS.family]: base.spec.family };
+  d.createJob = job;
+  status.activeJob = { name: job.metadata?.name ?? '', runId, trigger, startTime };
+  status.lastRetrainTime = formatTime(o.now);
+  const message = `retraining Job ${job.metadata?.name} started (${why})`;
+  d.events.push({ type: 'Normal', reason: E.RetrainingStarted, note: message.slice(0, 300) });
+  d.retraining = { status: 'True', reason: R.JobRunning, message };
+}
+
+/** The Retraining condition when nothing starts: the last run's outcome, or idle. */
+function lastRunIntent(status: DriftPolicyStatus): RetrainingIntent {
   const last = status.history?.[status.history.length - 1];
-  if (last)
-    retraining = {
-      status: 'False',
-      reason: last.outcome === 'Succeeded' ? R.JobSucceeded : R.JobFailed,
-      message: last.message ?? `last run ${last.runId} ${last.outcome}`,
-    };
+  if (!last) return { status: 'False', reason: R.AsExpected, message: 'no retraining running' };
+  return {
+    status: 'False',
+    reason: last.outcome === 'Succeeded' ? R.JobSucceeded : R.JobFailed,
+    message: last.message ?? `last run ${last.runId} ${last.outcome}`,
+  };
+}
 
-  if (pending) {
-    const approved = annotations[APPROVE_ANNOTATION] === pending.runId;
-    const v = approved
-      ? firstViolation(
-          {
-            policy,
-            outputPrefix,
-            status,
-            candidate: { trigger: pending.trigger, why: 'approved' },
-            running: running.length,
-            servingModel: o.servingModel,
-            nowMs,
-          },
-          checks.filter((c) => c.name !== 'cooldown' && c.name !== 'backoff'),
-        )
-      : undefined;
-    if (approved && !v) start(pending.runId, pending.trigger, formatTime(now), `approved via ${APPROVE_ANNOTATION}`);
-    else if (approved && v)
-      retraining = { status: 'True', reason: v.reason, message: `approved run ${pending.runId} waits: ${v.message}` };
-    else
-      retraining = {
-        status: 'True',
-        reason: R.AwaitingApproval,
-        message: `run ${pending.runId} (${pending.trigger}) waits for approval: kubectl annotate driftpolicy ${policy.metadata.name} ${APPROVE_ANNOTATION}=${pending.runId}`,
-      };
-  } else if (status.activeJob) {
-    retraining = {
+function checkInput(d: Draft, candidate: Candidate, running: number): CheckInput {
+  const { o } = d;
+  const { policy } = o;
+  return {
+    policy,
+    outputPrefix: d.outputPrefix,
+    status: d.status,
+    candidate,
+    running,
+    servingModel: o.servingModel,
+    nowMs: d.nowMs,
+  };
+}
+
+/** A parked run (approval: Manual) starts when approved, past the checks other than cooldown and back-off. */
+function resumeParkedRun(d: Draft, pending: ActiveJob, running: number, checks: readonly Check[]): void {
+  const { o } = d;
+  const approved = o.policy.metadata.annotations?.[APPROVE_ANNOTATION] === pending.runId;
+  if (!approved) {
+    d.retraining = {
+      status: 'True',
+      reason: R.AwaitingApproval,
+      message: `run ${pending.runId} (${pending.trigger}) waits for approval: kubectl annotate driftpolicy ${o.policy.metadata.name} ${APPROVE_ANNOTATION}=${pending.runId}`,
+    };
+    return;
+  }
+  const v = firstViolation(
+    checkInput(d, { trigger: pending.trigger, why: 'approved' }, running),
+    without(checks, RunCheck.Cooldown, RunCheck.Backoff),
+  );
+  if (!v) startRun(d, pending.runId, pending.trigger, formatTime(o.now), `approved via ${APPROVE_ANNOTATION}`);
+  else
+    d.retraining = { status: 'True', reason: v.reason, message: `approved run ${pending.runId} waits: ${v.message}` };
+}
+
+/** Park a run that passed the checks until someone approves it (approval: Manual). */
+function parkRun(d: Draft, runId: string, candidate: Candidate): void {
+  const { o, status } = d;
+  status.activeJob = {
+    name: retrainJobName(o.policy, runId),
+    runId,
+    trigger: candidate.trigger,
+    startTime: formatTime(o.now),
+    awaitingApproval: true,
+  };
+  const message = `run ${runId} (${candidate.why}) waits for approval: kubectl annotate driftpolicy ${o.policy.metadata.name} ${APPROVE_ANNOTATION}=${runId}`;
+  d.events.push({ type: 'Normal', reason: E.RetrainingAwaitingApproval, note: message.slice(0, 300) });
+  d.retraining = { status: 'True', reason: R.AwaitingApproval, message };
+  status.lastRetrainTime = formatTime(o.now);
+}
+
+/** A new candidate goes through the chain; when it passes it starts (or is parked for approval). */
+function tryCandidate(d: Draft, t: Trigger, candidate: Candidate, running: number, checks: readonly Check[]): void {
+  const { o, status } = d;
+  const v = firstViolation(checkInput(d, candidate, running), checks);
+  if (v) {
+    d.retraining = { status: 'False', reason: v.reason, message: `${candidate.why}; not started: ${v.message}` };
+    if (v.retryAt !== undefined) d.wakeups.push(v.retryAt);
+    // Triggers other than drift stay pending (not consumed) until a run can start.
+    return;
+  }
+  const runId = runIdFor(o.now, candidate.trigger);
+  if (o.policy.spec.approval === 'Manual') parkRun(d, runId, candidate);
+  else startRun(d, runId, candidate.trigger, formatTime(o.now), candidate.why);
+  if (t.consumeManual) status.observedRetrainRequest = t.manual;
+  if (t.consumeDataset || o.datasetVersion !== undefined) status.observedDatasetVersion = o.datasetVersion;
+  if (t.scheduleFired || candidate.trigger === 'Schedule') status.lastScheduleTime = formatTime(o.now);
+}
+
+/** 5. A parked run starts when approved; a running one stands; a new candidate goes through the chain. */
+function decideRun(d: Draft, t: Trigger, running: number, checks: readonly Check[]): void {
+  const { status, o } = d;
+  d.retraining = lastRunIntent(status);
+  const pending = status.activeJob?.awaitingApproval ? status.activeJob : undefined;
+  if (pending) resumeParkedRun(d, pending, running, checks);
+  else if (status.activeJob)
+    d.retraining = {
       status: 'True',
       reason: R.JobRunning,
       message: `retraining Job ${status.activeJob.name} is running (${status.activeJob.trigger})`,
     };
-  } else if (candidate && (candidate.trigger !== 'Drift' || o.evaluation)) {
-    const v = firstViolation(
-      { policy, outputPrefix, status, candidate, running: running.length, servingModel: o.servingModel, nowMs },
-      checks,
-    );
-    if (v) {
-      retraining = { status: 'False', reason: v.reason, message: `${candidate.why}; not started: ${v.message}` };
-      if (v.retryAt !== undefined) wakeups.push(v.retryAt);
-      // Triggers other than drift stay pending (not consumed) until a run can start.
-    } else {
-      const runId = runIdFor(now, candidate.trigger);
-      if (policy.spec.approval === 'Manual') {
-        status.activeJob = {
-          name: retrainJobName(policy, runId),
-          runId,
-          trigger: candidate.trigger,
-          startTime: formatTime(now),
-          awaitingApproval: true,
-        };
-        const message = `run ${runId} (${candidate.why}) waits for approval: kubectl annotate driftpolicy ${policy.metadata.name} ${APPROVE_ANNOTATION}=${runId}`;
-        events.push({ type: 'Normal', reason: E.RetrainingAwaitingApproval, note: message.slice(0, 300) });
-        retraining = { status: 'True', reason: R.AwaitingApproval, message };
-        status.lastRetrainTime = formatTime(now);
-      } else {
-        start(runId, candidate.trigger, formatTime(now), candidate.why);
-      }
-      if (consumeManual) status.observedRetrainRequest = manual;
-      if (consumeDataset || o.datasetVersion !== undefined) status.observedDatasetVersion = o.datasetVersion;
-      if (scheduleFired || candidate.trigger === 'Schedule') status.lastScheduleTime = formatTime(now);
-    }
-  }
+  else if (t.candidate && (t.candidate.trigger !== 'Drift' || o.evaluation))
+    tryCandidate(d, t, t.candidate, running, checks);
   // A schedule tick that passed while another run started is consumed too: one run per tick at most.
-  if (scheduleFired && status.activeJob && !status.activeJob.awaitingApproval)
-    status.lastScheduleTime = formatTime(now);
-  if (manual !== undefined && consumeManual && status.activeJob) status.observedRetrainRequest = manual;
+  if (t.scheduleFired && status.activeJob && !status.activeJob.awaitingApproval)
+    status.lastScheduleTime = formatTime(o.now);
+  if (t.manual !== undefined && t.consumeManual && status.activeJob) status.observedRetrainRequest = t.manual;
+}
 
-  if (scheduleError) {
-    stateMessage = `${stateMessage}; spec.triggers.schedule: ${scheduleError}`;
-  }
-  // Spec and configuration problems make the policy not Ready whether or not a run is wanted right now;
-  // evaluation goes on. The schedule error wins (the spec is wrong); a missing output location comes next.
+/** 6. Conditions. Spec and configuration problems make the policy not Ready whether or not a run is wanted. */
+function writeConditions(d: Draft, scheduleError: string | undefined): void {
+  const { o, status } = d;
+  const prev = o.policy.status ?? {};
+  const stateMessage = scheduleError ? `${d.stateMessage}; spec.triggers.schedule: ${scheduleError}` : d.stateMessage;
+  // Evaluation goes on. The schedule error wins (the spec is wrong); a missing output location comes next.
   const notReady = scheduleError
     ? { reason: R.InvalidSpec, message: `spec.triggers.schedule: ${scheduleError}` }
-    : outputPrefix === undefined
+    : d.outputPrefix === undefined
       ? { reason: R.OutputUnconfigured, message: OUTPUT_UNCONFIGURED_MESSAGE }
       : undefined;
-  status.conditions = conditionsFor(prev.conditions, status, stateReason, stateMessage, retraining, gen, now, notReady);
+  const gen = o.policy.metadata.generation;
+  status.conditions = conditionsFor(
+    prev.conditions,
+    status,
+    d.stateReason,
+    stateMessage,
+    d.retraining,
+    gen,
+    o.now,
+    notReady,
+  );
   if (
     notReady?.reason === R.OutputUnconfigured &&
     prev.conditions?.find((c) => c.type === C.Ready)?.reason !== R.OutputUnconfigured
   ) {
-    events.push({
+    d.events.push({
       type: 'Warning',
       reason: E.OutputUnconfigured,
       note: `${OUTPUT_UNCONFIGURED_MESSAGE}: no retraining Job can start (drift is still evaluated)`,
     });
   }
-  const wake = Math.min(...wakeups.filter((w) => Number.isFinite(w)));
+}
+
+/** Evaluate this reconcile's measurements (if any), then plan. */
+export function planDriftPolicy(g: PolicyGathered): PolicyPlan {
+  const { measured, servingName, ...rest } = g;
+  const evaluation = measured
+    ? evaluateDrift({
+        spec: g.policy.spec,
+        model: servingName,
+        baseline: g.servingModel?.status?.baseline,
+        gathered: measured,
+        previous: g.policy.status?.lastEvaluation,
+        now: g.now,
+      })
+    : undefined;
+  return { ...planPolicy({ ...rest, evaluation }), ...(evaluation ? { evaluation } : {}) };
+}
+
+/** Build the plan of one reconcile. */
+export function planPolicy(o: PolicyObserved, checks: readonly Check[] = DEFAULT_CHECKS): PolicyPlan {
+  const prev = o.policy.status ?? {};
+  const d: Draft = {
+    o,
+    nowMs: o.now.getTime(),
+    status: { ...prev, observedGeneration: o.policy.metadata.generation },
+    events: [],
+    createModels: [],
+    finished: [],
+    wakeups: [],
+    stateReason: prev.conditions?.find((c) => c.type === C.DriftDetected)?.reason ?? R.Reconciling,
+    stateMessage: prev.message ?? '',
+    outputPrefix: outputPrefixFor(o.policy, o.storage?.uri),
+    retraining: { status: 'False', reason: R.AsExpected, message: 'no retraining running' },
+  };
+  recordEvaluation(d);
+  recordFinishedRuns(d);
+  const running = o.jobs.filter((j) => !jobFinished(j));
+  adoptRunningJob(d, running);
+  const trigger = pendingTrigger(d);
+  decideRun(d, trigger, running.length, checks);
+  writeConditions(d, trigger.scheduleError);
+  const wake = Math.min(...d.wakeups.filter((w) => Number.isFinite(w)));
   return {
-    ...(createJob ? { createJob } : {}),
-    createModels,
-    status,
-    events,
-    finished,
-    ...(Number.isFinite(wake) ? { requeueAfterMs: Math.max(1000, wake - nowMs) } : {}),
+    ...(d.createJob ? { createJob: d.createJob } : {}),
+    createModels: d.createModels,
+    status: d.status,
+    events: d.events,
+    finished: d.finished,
+    ...(Number.isFinite(wake) ? { requeueAfterMs: Math.max(1000, wake - d.nowMs) } : {}),
   };
 }
 

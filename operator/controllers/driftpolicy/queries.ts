@@ -4,7 +4,7 @@
  * Pure string building, plus {@link gatherMeasurements}, which runs the queries through an injected
  * {@link MetricsQuerier} and turns every failure into a reason instead of an exception.
  */
-import { ServerMetric as MetricNames } from '../../../contracts/metrics.js';
+import { ServerMetric } from '../../../contracts/metrics.js';
 import type { DriftPolicySpec, DriftSignal } from '../../api/driftpolicy.js';
 import { DriftPolicyReason as R } from '../../api/driftpolicy-constants.js';
 import type { BaselineProfileStatus } from '../../api/nermodel.js';
@@ -44,13 +44,13 @@ export function driftQueries(t: QueryTarget, window: string) {
   const w = promqlDuration(window);
   const sel = selector(t);
   return {
-    documents: `sum(increase(${MetricNames.documents}${sel}[${w}]))`,
-    requests: `sum(increase(${MetricNames.requests}${sel}[${w}]))`,
-    entitiesByLabel: `sum by (label) (increase(${MetricNames.entities}${sel}[${w}]))`,
-    confidenceBuckets: `sum by (le) (increase(${MetricNames.entityConfidence}_bucket${sel}[${w}]))`,
-    documentLengthBuckets: `sum by (le) (increase(${MetricNames.documentLength}_bucket${sel}[${w}]))`,
-    tokens: `sum(increase(${MetricNames.tokens}${sel}[${w}]))`,
-    unknownTokens: `sum(increase(${MetricNames.unknownTokens}${sel}[${w}]))`,
+    documents: `sum(increase(${ServerMetric.documents}${sel}[${w}]))`,
+    requests: `sum(increase(${ServerMetric.requests}${sel}[${w}]))`,
+    entitiesByLabel: `sum by (label) (increase(${ServerMetric.entities}${sel}[${w}]))`,
+    confidenceBuckets: `sum by (le) (increase(${ServerMetric.entityConfidence}_bucket${sel}[${w}]))`,
+    documentLengthBuckets: `sum by (le) (increase(${ServerMetric.documentLength}_bucket${sel}[${w}]))`,
+    tokens: `sum(increase(${ServerMetric.tokens}${sel}[${w}]))`,
+    unknownTokens: `sum(increase(${ServerMetric.unknownTokens}${sel}[${w}]))`,
   };
 }
 

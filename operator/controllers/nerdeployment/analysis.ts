@@ -14,13 +14,6 @@ import type { AnalysisOutcome, AnalysisResult, NerDeployment } from '../../api/n
 import { labelMatchers } from '../../prometheus/client.js';
 import { ServerMetric } from '../../../contracts/metrics.js';
 
-/** The server metrics an analysis reads (contracts/metrics.ts). */
-export const AnalysisMetric = {
-  requests: ServerMetric.requests,
-  duration: ServerMetric.requestDuration,
-  shadowAgreement: ServerMetric.shadowAgreement,
-} as const;
-
 /** The PromQL of one analysis. */
 export interface AnalysisQueries {
   /** Candidate requests in the window. */
@@ -43,11 +36,11 @@ export function analysisQueries(nd: NerDeployment, windowSeconds: number): Analy
   const errSel = canary.replace(/}$/, ',code=~"5.."}');
   const w = `[${windowSeconds}s]`;
   return {
-    samples: `sum(increase(${AnalysisMetric.requests}${canary}${w}))`,
-    errors: `sum(increase(${AnalysisMetric.requests}${errSel}${w})) or vector(0)`,
-    p95Seconds: `histogram_quantile(0.95, sum by (le) (rate(${AnalysisMetric.duration}_bucket${canary}${w})))`,
-    shadowSamples: `sum(increase(${AnalysisMetric.shadowAgreement}_count${stable}${w}))`,
-    shadowAgreement: `sum(rate(${AnalysisMetric.shadowAgreement}_sum${stable}${w})) / sum(rate(${AnalysisMetric.shadowAgreement}_count${stable}${w}))`,
+    samples: `sum(increase(${ServerMetric.requests}${canary}${w}))`,
+    errors: `sum(increase(${ServerMetric.requests}${errSel}${w})) or vector(0)`,
+    p95Seconds: `histogram_quantile(0.95, sum by (le) (rate(${ServerMetric.requestDuration}_bucket${canary}${w})))`,
+    shadowSamples: `sum(increase(${ServerMetric.shadowAgreement}_count${stable}${w}))`,
+    shadowAgreement: `sum(rate(${ServerMetric.shadowAgreement}_sum${stable}${w})) / sum(rate(${ServerMetric.shadowAgreement}_count${stable}${w}))`,
   };
 }
 

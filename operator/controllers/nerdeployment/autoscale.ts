@@ -10,7 +10,15 @@
  * - no measurement (Prometheus unreachable, query refused, no series): hold the current count (only
  *   clamped into [min, max], which a spec change may require) and forget the window.
  */
-import type { Autoscaling } from '../../api/nerdeployment.js';
+import type { Autoscaling, NerDeployment } from '../../api/nerdeployment.js';
+import { labelMatchers } from '../../prometheus/client.js';
+import { ServerMetric } from '../../../contracts/metrics.js';
+
+/** PromQL: requests/s of a track, summed over its pods (rates of counters add; gauges are never averaged). */
+export function requestRateQuery(nd: NerDeployment, windowSeconds: number, track = 'stable'): string {
+  const sel = labelMatchers({ namespace: nd.metadata.namespace ?? '', deployment: nd.metadata.name ?? '', track });
+  return `sum(rate(${ServerMetric.requests}${sel}[${windowSeconds}s]))`;
+}
 
 /** One recommendation kept for the scale-down stabilization window. */
 export interface Recommendation {

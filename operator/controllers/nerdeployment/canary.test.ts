@@ -5,64 +5,36 @@ import type { NerModel } from '../../api/nermodel.js';
 import { isApplied } from '../../runtime/apply.js';
 import { stepsHash } from './rollout.js';
 import { routeWeights, routingProblem, weightedRules, type HttpRoute } from './routing.js';
-import { planDeployment, type DeploymentObserved } from './status.js';
+import { planDeployment, type DeploymentObserved } from './plan.js';
+import { nerDeployment, nerModel, readyStatus, trackDeployment } from '../../testing/builders.js';
 
 const NOW = new Date('2025-01-01T00:10:00Z');
 const STEPS = [{ weight: 10, pauseSeconds: 60 }];
 
 function nd(status: NerDeploymentStatus, mod: (x: NerDeployment) => void = () => {}): NerDeployment {
-  const x: NerDeployment = {
-    apiVersion: 'nerops.io/v1alpha1',
-    kind: 'NerDeployment',
-    metadata: { name: 'notes', namespace: 'ns', uid: 'nd-uid', generation: 3 },
-    spec: {
-      model: 'v2',
-      replicas: { min: 4, max: 4 },
-      rollout: {
-        steps: STEPS,
-        analysisIntervalSeconds: 30,
-        thresholds: { maxErrorRate: 0.01, maxP95LatencyMs: 500 },
-        minSampleCount: 50,
-        failureLimit: 0,
-        noDataMeans: 'Inconclusive',
-      },
-      trafficRouting: { type: 'replicaRatio' },
-      server: { port: 8080 },
+  return nerDeployment(
+    {
+      metadata: { uid: 'nd-uid', generation: 3 },
+      spec: { replicas: { min: 4, max: 4 } },
+      rollout: { steps: STEPS, failureLimit: 0 },
+      status: { stableModel: 'v1', replicas: { desired: 4, ready: 4, stable: { desired: 4, ready: 4 } }, ...status },
     },
-    status: { stableModel: 'v1', replicas: { desired: 4, ready: 4, stable: { desired: 4, ready: 4 } }, ...status },
-  };
-  mod(x);
-  return x;
+    mod,
+  );
 }
 
 function model(name: string): NerModel {
-  return {
-    apiVersion: 'nerops.io/v1alpha1',
-    kind: 'NerModel',
-    metadata: { name, namespace: 'ns', uid: `${name}-uid` },
-    spec: {
-      family: 'clinical',
-      version: name,
-      format: 'crf',
-      source: { uri: 'https://m.example/x/', digest: 'ab'.repeat(32) },
-      entityTypes: ['DISEASE'],
-    },
-    status: { phase: 'Ready', metrics: { micro: { precision: 0.9, recall: 0.9, f1: 0.9 } } },
-  };
+  return nerModel({
+    name,
+    metadata: { uid: `${name}-uid` },
+    spec: { version: name },
+    source: { uri: 'https://m.example/x/', digest: 'ab'.repeat(32) },
+    status: readyStatus(),
+  });
 }
 
 function live(track: 'stable' | 'canary', modelName: string, replicas: number, ready = replicas): V1Deployment {
-  return {
-    metadata: { name: `notes-${track}`, namespace: 'ns', generation: 1, labels: { 'nerops.io/model': modelName } },
-    spec: { replicas, selector: {}, template: {} },
-    status: {
-      observedGeneration: 1,
-      replicas,
-      readyReplicas: ready,
-      updatedReplicas: replicas,
-      conditions: [{ type: 'Available', status: 'True' }] as never,
-    },
-  };
+  return trackDeployment({ name: `notes-${track}`, model: modelName, replicas, ready });
 }
 
 const obs = (o: Partial<DeploymentObserved> & { nd: NerDeployment }): DeploymentObserved => ({

@@ -7,22 +7,25 @@
  * `POD_IP`) and carries the metric labels namespace/deployment/model/version/track through env vars.
  * Restricted pod security throughout; /tmp is an emptyDir because the root filesystem is read-only.
  */
-import type { V1Container, V1Deployment, V1EnvVar, V1PodDisruptionBudget, V1Service } from '@kubernetes/client-node';
+import type {
+  V1Container,
+  V1Deployment,
+  V1EnvVar,
+  V1PodDisruptionBudget,
+  V1PodSpec,
+  V1Service,
+  V1Volume,
+  V1VolumeMount,
+} from '@kubernetes/client-node';
 import { LABELS, type Track } from '../../api/group.js';
 import type { NerDeployment } from '../../api/nerdeployment.js';
 import type { NerModel } from '../../api/nermodel.js';
 import { ownerReference } from '../../runtime/client.js';
-import {
-  boundedName,
-  managedLabels,
-  nerOpsCommand,
-  restrictedContainerSecurity,
-  restrictedPodSecurity,
-  sourceAccess,
-  tmpVolume,
-  withStorageDefaults,
-  type ModelStorageDefaults,
-} from '../common.js';
+import { boundedName, managedLabels } from '../child-metadata.js';
+import { nerOpsCommand, restrictedContainerSecurity, restrictedPodSecurity, tmpVolume } from '../pod-templates.js';
+import { sourceAccess, withStorageDefaults, type ModelStorageDefaults, type SourceAccess } from '../model-storage.js';
+import { flagArg, SERVE_COMMAND, ServeEnv, ServeEnvFallback, ServeFlag } from '../../../contracts/serve.js';
+import { FETCH_MODEL_COMMAND, FetchModelFlag } from '../../../contracts/task-commands.js';
 
 /** Where the init container installs the bundle and the server reads it. */
 export const MODEL_MOUNT = '/models';
@@ -63,18 +66,18 @@ function podLabels(nd: NerDeployment, model: NerModel, track: Track): Record<str
 /** `ner-ops serve` flags for the spec's server tuning (only what the spec sets; the server has defaults). */
 export function tuningArgs(nd: NerDeployment): string[] {
   const s = nd.spec.server;
-  const flags: Array<[string, number | string | undefined]> = [
-    ['--max-batch-size', s.maxBatchSize],
-    ['--max-batch-wait-ms', s.maxBatchWaitMs],
-    ['--max-queue', s.maxQueue],
-    ['--max-concurrent-batches', s.maxConcurrentBatches],
-    ['--request-timeout-ms', s.requestTimeoutMs],
-    ['--max-document-chars', s.maxDocumentChars],
-    ['--max-documents', s.maxDocuments],
-    ['--threads', s.threads],
-    ['--log-level', s.logLevel],
+  const flags: Array<[ServeFlag, number | string | undefined]> = [
+    [ServeFlag.maxBatchSize, s.maxBatchSize],
+    [ServeFlag.maxBatchWaitMs, s.maxBatchWaitMs],
+    [ServeFlag.maxQueue, s.maxQueue],
+    [ServeFlag.maxConcurrentBatches, s.maxConcurrentBatches],
+    [ServeFlag.requestTimeoutMs, s.requestTimeoutMs],
+    [ServeFlag.maxDocumentChars, s.maxDocumentChars],
+    [ServeFlag.maxDocuments, s.maxDocuments],
+    [ServeFlag.threads, s.threads],
+    [ServeFlag.logLevel, s.logLevel],
   ];
-  return flags.flatMap(([flag, v]) => (v === undefined ? [] : [flag, String(v)]));
+  return flags.flatMap(([flag, v]) => (v === undefined ? [] : [flagArg(flag), String(v)]));
 }
 
 function quantities(q: Record<string, string | number> | undefined): Record<string, string> | undefined {
@@ -103,73 +106,73 @@ export interface ServingInput {
   storage?: ModelStorageDefaults;
 }
 
-/** The Deployment of one track. */
-export function desiredDeployment({
-  nd,
-  model,
-  replicas,
-  image,
-  track = 'stable',
-  shadow,
-  storage,
-}: ServingInput): V1Deployment {
-  const ns = nd.metadata.namespace;
-  const port = nd.spec.server.port;
-  const source = sourceAccess(withStorageDefaults(model.spec.source, storage), 'model');
-  const tmp = tmpVolume();
-  const modelVolume = { name: 'model', emptyDir: { sizeLimit: '2Gi' } };
-  const modelMount = { name: 'model', mountPath: MODEL_MOUNT };
-  const env: V1EnvVar[] = [
+/** The server's environment: where it runs and what it serves (for its metrics labels and logs). */
+function serverEnv(nd: NerDeployment, model: NerModel, track: Track, tmpDir: string): V1EnvVar[] {
+  return [
     { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
-    { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-    { name: 'NEROPS_DEPLOYMENT', value: nd.metadata.name ?? '' },
-    { name: 'NEROPS_MODEL_NAME', value: model.metadata.name ?? '' },
-    { name: 'NEROPS_MODEL_VERSION', value: model.spec.version },
-    { name: 'NEROPS_TRACK', value: track },
-    { name: 'TMPDIR', value: tmp.mount.mountPath },
+    { name: ServeEnvFallback.namespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+    { name: ServeEnv.deployment, value: nd.metadata.name ?? '' },
+    { name: ServeEnv.modelName, value: model.metadata.name ?? '' },
+    { name: ServeEnv.modelVersion, value: model.spec.version },
+    { name: ServeEnv.track, value: track },
+    { name: 'TMPDIR', value: tmpDir },
   ];
-  const volumes = [modelVolume, tmp.volume, ...source.volumes];
-  const serverMounts = [{ ...modelMount, readOnly: true }, tmp.mount];
-  const args = [
-    'serve',
-    '--model',
+}
+
+/** `ner-ops serve` flags (the auth and shadow flags are added by the caller). */
+function serveArgs(nd: NerDeployment, model: NerModel): string[] {
+  return [
+    SERVE_COMMAND,
+    flagArg(ServeFlag.model),
     MODEL_DIR,
-    '--model-digest',
+    flagArg(ServeFlag.modelDigest),
     model.spec.source.digest,
-    '--host',
+    flagArg(ServeFlag.host),
     '$(POD_IP)',
-    '--port',
-    String(port),
-    '--shutdown-delay-ms',
+    flagArg(ServeFlag.port),
+    String(nd.spec.server.port),
+    flagArg(ServeFlag.shutdownDelayMs),
     String(SHUTDOWN_DELAY_MS),
     ...tuningArgs(nd),
   ];
-  if (nd.spec.auth) {
-    const key = nd.spec.auth.tokenHashesSecretRef.key ?? 'token-hashes';
-    volumes.push({
-      name: 'auth',
-      secret: { secretName: nd.spec.auth.tokenHashesSecretRef.name, items: [{ key, path: 'token-hashes' }] },
-    });
-    serverMounts.push({ name: 'auth', mountPath: AUTH_MOUNT, readOnly: true });
-    args.push('--auth-token-file', `${AUTH_MOUNT}/token-hashes`);
-  }
-  if (shadow) args.push('--shadow-url', shadow.url, '--shadow-percent', String(shadow.percent));
-  const fetch: V1Container = nerOpsCommand({
-    name: 'fetch-model',
+}
+
+/** The init container that fetches and verifies the bundle into the shared model volume. */
+function fetchContainer(model: NerModel, image: string, source: SourceAccess, tmp: V1VolumeMount): V1Container {
+  return nerOpsCommand({
+    name: FETCH_MODEL_COMMAND,
     image,
-    args: ['fetch-model', source.uri, '--digest', model.spec.source.digest, '--to', MODEL_DIR, ...source.args],
-    env: [{ name: 'TMPDIR', value: tmp.mount.mountPath }],
+    args: [
+      FETCH_MODEL_COMMAND,
+      source.uri,
+      flagArg(FetchModelFlag.digest),
+      model.spec.source.digest,
+      flagArg(FetchModelFlag.to),
+      MODEL_DIR,
+      ...source.args,
+    ],
+    env: [{ name: 'TMPDIR', value: tmp.mountPath }],
     resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
     securityContext: restrictedContainerSecurity(),
-    volumeMounts: [modelMount, tmp.mount, ...source.mounts],
+    volumeMounts: [{ name: 'model', mountPath: MODEL_MOUNT }, tmp, ...source.mounts],
     terminationMessagePolicy: 'FallbackToLogsOnError',
   });
-  const server: V1Container = nerOpsCommand({
+}
+
+/** The server container, with its probes. */
+function serverContainer(
+  nd: NerDeployment,
+  image: string,
+  args: string[],
+  env: V1EnvVar[],
+  mounts: V1VolumeMount[],
+): V1Container {
+  return nerOpsCommand({
     name: SERVER_CONTAINER,
     image,
     args,
     env,
-    ports: [{ name: 'http', containerPort: port, protocol: 'TCP' }],
+    ports: [{ name: 'http', containerPort: nd.spec.server.port, protocol: 'TCP' }],
     readinessProbe: {
       httpGet: { path: '/readyz', port: 'http' },
       periodSeconds: 5,
@@ -185,14 +188,53 @@ export function desiredDeployment({
     },
     resources: resourcesOf(nd),
     securityContext: restrictedContainerSecurity(),
-    volumeMounts: serverMounts,
+    volumeMounts: mounts,
     terminationMessagePolicy: 'FallbackToLogsOnError',
   });
+}
+
+/** The pod of one track: fetch the bundle, then serve it. */
+function servingPod({ nd, model, image, track = 'stable', shadow, storage }: ServingInput): V1PodSpec {
+  const source = sourceAccess(withStorageDefaults(model.spec.source, storage), 'model');
+  const tmp = tmpVolume();
+  const volumes: V1Volume[] = [{ name: 'model', emptyDir: { sizeLimit: '2Gi' } }, tmp.volume, ...source.volumes];
+  const serverMounts: V1VolumeMount[] = [{ name: 'model', mountPath: MODEL_MOUNT, readOnly: true }, tmp.mount];
+  const args = serveArgs(nd, model);
+  if (nd.spec.auth) {
+    const key = nd.spec.auth.tokenHashesSecretRef.key ?? 'token-hashes';
+    volumes.push({
+      name: 'auth',
+      secret: { secretName: nd.spec.auth.tokenHashesSecretRef.name, items: [{ key, path: 'token-hashes' }] },
+    });
+    serverMounts.push({ name: 'auth', mountPath: AUTH_MOUNT, readOnly: true });
+    args.push(flagArg(ServeFlag.authTokenFile), `${AUTH_MOUNT}/token-hashes`);
+  }
+  if (shadow)
+    args.push(flagArg(ServeFlag.shadowUrl), shadow.url, flagArg(ServeFlag.shadowPercent), String(shadow.percent));
+  return {
+    automountServiceAccountToken: false,
+    securityContext: restrictedPodSecurity(),
+    terminationGracePeriodSeconds: 30,
+    volumes,
+    initContainers: [fetchContainer(model, image, source, tmp.mount)],
+    containers: [serverContainer(nd, image, args, serverEnv(nd, model, track, tmp.mount.mountPath), serverMounts)],
+  };
+}
+
+/** The Deployment of one track. */
+export function desiredDeployment(input: ServingInput): V1Deployment {
+  const { nd, model, replicas, track = 'stable' } = input;
+  const port = nd.spec.server.port;
   const labels = podLabels(nd, model, track);
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name: deploymentName(nd, track), namespace: ns, labels, ownerReferences: [ownerReference(nd)] },
+    metadata: {
+      name: deploymentName(nd, track),
+      namespace: nd.metadata.namespace,
+      labels,
+      ownerReferences: [ownerReference(nd)],
+    },
     spec: {
       replicas,
       selector: { matchLabels: selectorLabels(nd, track) },
@@ -206,14 +248,7 @@ export function desiredDeployment({
             'prometheus.io/path': '/metrics',
           },
         },
-        spec: {
-          automountServiceAccountToken: false,
-          securityContext: restrictedPodSecurity(),
-          terminationGracePeriodSeconds: 30,
-          volumes,
-          initContainers: [fetch],
-          containers: [server],
-        },
+        spec: servingPod(input),
       },
     },
   };

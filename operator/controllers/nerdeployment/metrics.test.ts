@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { NerDeploymentStatus } from '../../api/nerdeployment.js';
-import { RolloutMetrics } from './reconcile.js';
+import { RolloutMetrics } from './metrics.js';
 
 describe('RolloutMetrics', () => {
   it('exports the canary weight and counts a rollback once per transition', async () => {

@@ -3,71 +3,35 @@ import { describe, expect, it } from 'vitest';
 import type { NerDeployment } from '../../api/nerdeployment.js';
 import type { NerModel } from '../../api/nermodel.js';
 import { desiredDeployment, desiredPdb, desiredService } from './desired.js';
-import { planDeployment, requestRateQuery, resolveModel, type DeploymentObserved } from './status.js';
+import { requestRateQuery } from './autoscale.js';
+import { resolveModel } from './model-resolution.js';
+import { planDeployment, type DeploymentObserved } from './plan.js';
+import { nerDeployment, nerModel, readyStatus, trackDeployment } from '../../testing/builders.js';
 
 const DIGEST = 'cd'.repeat(32);
 const NOW = new Date('2025-01-01T00:00:00Z');
 
 function nd(mod: (x: NerDeployment) => void = () => {}): NerDeployment {
-  const x: NerDeployment = {
-    apiVersion: 'nerops.io/v1alpha1',
-    kind: 'NerDeployment',
-    metadata: { name: 'notes', namespace: 'ns', uid: 'nd-uid', generation: 3 },
-    spec: {
-      model: 'clinical-v1',
-      replicas: { min: 1, max: 5 },
-      rollout: {
-        steps: [{ weight: 10, pauseSeconds: 60 }],
-        analysisIntervalSeconds: 30,
-        thresholds: { maxErrorRate: 0.01, maxP95LatencyMs: 500 },
-        minSampleCount: 50,
-        failureLimit: 2,
-        noDataMeans: 'Inconclusive',
-      },
-      trafficRouting: { type: 'replicaRatio' },
-      server: { port: 8080 },
-    },
-  };
-  mod(x);
-  return x;
+  return nerDeployment(
+    { metadata: { uid: 'nd-uid', generation: 3 }, spec: { model: 'clinical-v1' }, rollout: { failureLimit: 2 } },
+    mod,
+  );
 }
 
 function model(name: string, mod: (m: NerModel) => void = () => {}): NerModel {
-  const m: NerModel = {
-    apiVersion: 'nerops.io/v1alpha1',
-    kind: 'NerModel',
-    metadata: {
+  return nerModel(
+    {
       name,
-      namespace: 'ns',
-      uid: `${name}-uid`,
-      generation: 1,
-      creationTimestamp: new Date('2025-01-01T00:00:00Z'),
-    },
-    spec: {
-      family: 'clinical',
-      version: '1.0.0',
-      format: 'crf',
+      metadata: { uid: `${name}-uid`, generation: 1, creationTimestamp: new Date('2025-01-01T00:00:00Z') },
       source: { uri: 'https://models.example/clinical/', digest: DIGEST },
-      entityTypes: ['DISEASE'],
+      status: readyStatus(),
     },
-    status: { phase: 'Ready', metrics: { micro: { precision: 0.9, recall: 0.9, f1: 0.9 } } },
-  };
-  mod(m);
-  return m;
+    mod,
+  );
 }
 
 function liveDeployment(replicas: number, ready: number, modelName = 'clinical-v1'): V1Deployment {
-  return {
-    metadata: { name: 'notes-stable', namespace: 'ns', generation: 2, labels: { 'nerops.io/model': modelName } },
-    spec: { replicas, selector: {}, template: {} },
-    status: {
-      observedGeneration: 2,
-      replicas,
-      readyReplicas: ready,
-      updatedReplicas: replicas,
-      conditions: [{ type: 'Available', status: 'True' }] as never,
-    },
-  };
+  return trackDeployment({ name: 'notes-stable', model: modelName, replicas, ready, generation: 2 });
 }
 
 describe('desired children', () => {

@@ -2,15 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { NerDeployment, NerDeploymentStatus } from '../../api/nerdeployment.js';
 import type { NerModel } from '../../api/nermodel.js';
 import { analysisQueries, decideAnalysis, type AnalysisDecision, type Measurements } from './analysis.js';
-import {
-  analysisDue,
-  canaryReplicas,
-  candidateGate,
-  nextAnalysisMs,
-  stepRollout,
-  stepsHash,
-  type RolloutInput,
-} from './rollout.js';
+import { analysisDue, canaryReplicas, nextAnalysisMs, stepRollout, stepsHash, type RolloutInput } from './rollout.js';
+import { candidateGate } from './gates.js';
+import { nerDeployment, nerModel, readyStatus } from '../../testing/builders.js';
 
 const T0 = new Date('2025-01-01T00:00:00Z');
 const at = (s: number) => new Date(T0.getTime() + s * 1000);
@@ -25,44 +19,19 @@ const STEPS = [
 const HASH = stepsHash(STEPS);
 
 function nd(status: NerDeploymentStatus = {}, mod: (x: NerDeployment) => void = () => {}): NerDeployment {
-  const x: NerDeployment = {
-    apiVersion: 'nerops.io/v1alpha1',
-    kind: 'NerDeployment',
-    metadata: { name: 'notes', namespace: 'ns', generation: 1 },
-    spec: {
-      model: 'v2',
-      replicas: { min: 2, max: 5 },
-      rollout: {
-        steps: STEPS,
-        analysisIntervalSeconds: 30,
-        thresholds: { maxErrorRate: 0.01, maxP95LatencyMs: 500 },
-        minSampleCount: 50,
-        failureLimit: 1,
-        noDataMeans: 'Inconclusive',
-      },
-      trafficRouting: { type: 'replicaRatio' },
-      server: { port: 8080 },
-    },
-    status: { stableModel: 'v1', ...status },
-  };
-  mod(x);
-  return x;
+  return nerDeployment(
+    { spec: { replicas: { min: 2, max: 5 } }, rollout: { steps: STEPS }, status: { stableModel: 'v1', ...status } },
+    mod,
+  );
 }
 
 function model(name: string, f1: number | null = 0.9, phase: 'Ready' | 'Validating' | 'Rejected' = 'Ready'): NerModel {
-  return {
-    apiVersion: 'nerops.io/v1alpha1',
-    kind: 'NerModel',
-    metadata: { name, namespace: 'ns' },
-    spec: {
-      family: 'clinical',
-      version: '1',
-      format: 'crf',
-      source: { uri: 'file:///m', digest: 'ab'.repeat(32) },
-      entityTypes: ['DISEASE'],
-    },
-    status: { phase, ...(f1 !== null ? { metrics: { micro: { precision: f1, recall: f1, f1 } } } : {}) },
-  };
+  return nerModel({
+    name,
+    spec: { version: '1' },
+    source: { uri: 'file:///m', digest: 'ab'.repeat(32) },
+    status: readyStatus(f1, phase),
+  });
 }
 
 const pass: AnalysisDecision = {

@@ -41,6 +41,7 @@ import type { NerModel } from '../../api/nermodel.js';
 import type { EventSpec } from '../../runtime/client.js';
 import { formatTime } from '../../runtime/conditions.js';
 import type { AnalysisDecision } from './analysis.js';
+import { candidateGate } from './gates.js';
 
 /** Stable hash of a step list: a change restarts the rollout. */
 export function stepsHash(steps: readonly RolloutStep[]): string {
@@ -133,36 +134,6 @@ function f1(m: NerModel | undefined): number | undefined {
   return m?.status?.metrics?.micro.f1;
 }
 
-/** Why the candidate fails the offline gates (undefined: it passes). Numbers in the message. */
-export function candidateGate(
-  nd: NerDeployment,
-  candidate: NerModel,
-  stable: NerModel | undefined,
-): { reason: string; message: string } | undefined {
-  const name = candidate.metadata.name;
-  const phase = candidate.status?.phase ?? 'Pending';
-  if (phase === 'Rejected' || phase === 'Failed')
-    return {
-      reason: R.ModelNotReady,
-      message: `candidate ${name} is ${phase}${candidate.status?.message ? `: ${candidate.status.message}` : ''}`,
-    };
-  const g = nd.spec.gates;
-  if (!g || (g.minF1 === undefined && g.maxRegression === undefined)) return undefined;
-  const score = f1(candidate);
-  if (score === undefined)
-    return { reason: R.MissingMetrics, message: `candidate ${name} has no measured F1 to check the gates against` };
-  if (g.minF1 !== undefined && score < g.minF1)
-    return { reason: R.BelowMinF1, message: `candidate ${name} F1 ${score} is below gates.minF1 ${g.minF1}` };
-  const base = f1(stable);
-  if (g.maxRegression !== undefined && base !== undefined && base - score > g.maxRegression) {
-    return {
-      reason: R.RegressionTooLarge,
-      message: `candidate ${name} F1 ${score} regresses ${(base - score).toFixed(4)} against stable ${stable?.metadata.name} F1 ${base} (gates.maxRegression ${g.maxRegression})`,
-    };
-  }
-  return undefined;
-}
-
 /** True while a rollout is in its shadow phase (from status alone). */
 export function inShadow(s: RolloutStatus): boolean {
   return s.canaryModel !== undefined && (s.weights?.canary ?? 0) === 0;
@@ -211,423 +182,486 @@ function idle(s: RolloutStatus): RolloutStatus {
   return out;
 }
 
-/** Decide the rollout. Pure: same input, same output. */
-export function stepRollout(input: RolloutInput): RolloutDecision {
-  const { nd, now, target } = input;
-  const spec = nd.spec.rollout;
-  const steps = spec.steps;
-  const n = steps.length;
-  const hash = stepsHash(steps);
-  const prev: RolloutStatus = nd.status ?? {};
-  let s: RolloutStatus = { ...prev };
-  const events: EventSpec[] = [];
-  const action = input.action;
-  const base = { events, consumeAction: false };
+/** One decision as it is made: the input, the status being decided and the Events so far. */
+interface Machine {
+  input: RolloutInput;
+  nd: NerDeployment;
+  now: Date;
+  steps: readonly RolloutStep[];
+  hash: string;
+  /** Status before this decision. */
+  prev: RolloutStatus;
+  /** Status being decided (stages replace it, e.g. with {@link idle}). */
+  s: RolloutStatus;
+  events: EventSpec[];
+  action: string | undefined;
+  /** The candidate's name (once there is one). */
+  cand: string;
+}
 
-  // 1. Nothing to roll out: the spec resolves to the stable model (or to nothing Ready).
-  if (!target || !s.stableModel || target.metadata.name === s.stableModel) {
-    if (s.canaryModel) {
-      events.push({
-        type: 'Normal',
-        reason: E.RolloutSuperseded,
-        note: `rollout of ${s.canaryModel} abandoned: the spec resolves to the stable model ${s.stableModel ?? ''} again`,
-      });
-      s.history = historyWith(s, {
-        model: s.canaryModel,
-        ...(s.stableModel ? { previousModel: s.stableModel } : {}),
-        outcome: 'Superseded',
-        endTime: ts(now),
-        stepsCompleted: s.currentStepIndex ?? 0,
-        message: 'the spec resolves to the stable model again',
-      });
-    }
-    // Pinning the stable model again after a rollback acknowledges the rollback.
-    if (target && target.metadata.name === s.stableModel) {
-      delete s.rejectedModel;
-      delete s.abortReason;
-    }
-    return {
-      ...base,
-      status: idle(s),
-      mode: 'Stable',
-      consumeAction: action !== undefined && action !== RolloutAction.Pause,
-    };
-  }
-  const cand = target.metadata.name ?? '';
+/** True when a one-shot annotation action (resume, promote, abort; not pause) was given. */
+function oneShot(m: Machine): boolean {
+  return m.action !== undefined && m.action !== RolloutAction.Pause;
+}
 
-  // 2. The rolled-back candidate is not retried; a newer one supersedes the rollback.
-  if (s.rejectedModel === cand && !s.canaryModel) {
-    return {
-      ...base,
-      status: idle(s),
-      mode: 'Aborted',
-      canaryModel: cand,
-      phase: 'RolledBack',
-      progressing: {
-        status: 'False',
-        reason: R.RolloutAborted,
-        message: `rolled back ${cand}: ${s.abortReason ?? ''}`.slice(0, 1024),
-      },
-      consumeAction: action !== undefined && action !== RolloutAction.Pause,
-    };
-  }
+function decision(m: Machine, d: Omit<RolloutDecision, 'events' | 'consumeAction'> & { consumeAction?: boolean }) {
+  return { events: m.events, consumeAction: false, ...d } as RolloutDecision;
+}
 
-  // 3. Offline gate: no traffic until the candidate is Ready and passes the gates.
-  const phase = target.status?.phase ?? 'Pending';
-  const gate = candidateGate(nd, target, input.stable);
-  if (gate) {
-    const abandoned = s.canaryModel;
-    if (abandoned)
-      events.push({
-        type: 'Normal',
-        reason: E.RolloutSuperseded,
-        note: `rollout of ${abandoned} superseded by ${cand}`,
-      });
-    const already = s.history?.at(-1);
-    if (!(already?.model === cand && already.outcome === 'Rejected')) {
-      if (abandoned)
-        s.history = historyWith(s, {
-          model: abandoned,
-          previousModel: s.stableModel,
-          outcome: 'Superseded',
-          endTime: ts(now),
-          stepsCompleted: s.currentStepIndex ?? 0,
-          message: `superseded by ${cand}`,
-        });
-      s.history = historyWith(s, {
-        model: cand,
-        previousModel: s.stableModel,
-        outcome: 'Rejected',
-        endTime: ts(now),
-        stepsCompleted: 0,
-        message: gate.message.slice(0, 1024),
-      });
-      events.push({ type: 'Warning', reason: E.CandidateRejected, note: gate.message.slice(0, 1024) });
-    }
-    return {
-      ...base,
-      status: idle(s),
-      mode: 'Stable',
-      candidateRejected: { status: 'True', reason: gate.reason, message: gate.message },
-      consumeAction: action !== undefined && action !== RolloutAction.Pause,
-    };
-  }
-  if (phase !== 'Ready') {
-    // Still validating: nothing to decide yet; a rollout of an older candidate is not worth continuing.
-    if (s.canaryModel && s.canaryModel !== cand) {
-      events.push({
-        type: 'Normal',
-        reason: E.RolloutSuperseded,
-        note: `rollout of ${s.canaryModel} superseded by ${cand}`,
-      });
-      s.history = historyWith(s, {
-        model: s.canaryModel,
-        previousModel: s.stableModel,
-        outcome: 'Superseded',
-        endTime: ts(now),
-        stepsCompleted: s.currentStepIndex ?? 0,
-        message: `superseded by ${cand}`,
-      });
-    }
-    return {
-      ...base,
-      status: idle(s),
-      mode: 'Stable',
-      candidateRejected: { status: 'False', reason: R.ModelNotReady, message: `candidate ${cand} is ${phase}` },
-      progressing: {
-        status: 'True',
-        reason: R.ModelNotReady,
-        message: `waiting for candidate ${cand} to become Ready (${phase})`,
-      },
-      phase: 'Progressing',
-    };
-  }
-  const gatesOk: ConditionIntent = {
-    status: 'False',
-    reason: R.GatesPassed,
-    message: `candidate ${cand} passed the gates${f1(target) !== undefined ? ` (F1 ${f1(target)})` : ''}`,
-  };
-
-  // The router cannot honour the spec: refuse to move traffic, say so (the stable track keeps serving).
-  if (input.routingProblem) {
-    return {
-      ...base,
-      status: idle(s),
-      mode: 'Stable',
-      candidateRejected: gatesOk,
-      progressing: { status: 'False', reason: R.UnsupportedRouting, message: input.routingProblem },
-      consumeAction: false,
-      // The route is not watched (it is not ours): look again, so creating it is enough to proceed.
-      requeueAfterMs: ROUTING_RETRY_MS,
-    };
-  }
-
-  // 4. Start, supersede, or restart on a changed step list.
-  const start = (why: string) => {
-    s = idle(s);
-    delete s.abortReason;
-    s.canaryModel = cand;
-    s.currentStepIndex = 0;
-    s.stepsHash = hash;
-    s.failedAnalyses = 0;
-    s.weights = nd.spec.shadow
-      ? { stable: 100, canary: 0 }
-      : { stable: 100 - (steps[0]?.weight ?? 0), canary: steps[0]?.weight ?? 0 };
-    events.push({
-      type: 'Normal',
-      reason: E.RolloutStarted,
-      note: `${why}: ${s.stableModel} → ${cand}, ${nd.spec.shadow ? `shadow ${nd.spec.shadow.percent}% first, then ` : ''}${n} steps (${steps.map((x) => `${x.weight}%`).join(', ')})`,
-    });
-  };
-  if (s.canaryModel !== cand) {
-    if (s.canaryModel) {
-      events.push({
-        type: 'Normal',
-        reason: E.RolloutSuperseded,
-        note: `rollout of ${s.canaryModel} superseded by ${cand}`,
-      });
-      s.history = historyWith(s, {
-        model: s.canaryModel,
-        previousModel: s.stableModel,
-        outcome: 'Superseded',
-        endTime: ts(now),
-        stepsCompleted: s.currentStepIndex ?? 0,
-        message: `superseded by ${cand}`,
-      });
-    }
-    start(
-      s.rejectedModel && s.rejectedModel !== cand
-        ? `rollout started (supersedes rolled-back ${s.rejectedModel})`
-        : 'rollout started',
-    );
-    delete s.rejectedModel;
-  } else if (s.stepsHash !== hash) {
-    start('steps changed, rollout restarted');
-  }
-
-  const stable = s.stableModel ?? '';
-  const abort = (reason: string): RolloutDecision => {
-    const stepsCompleted = s.currentStepIndex ?? 0;
-    s.history = historyWith(s, {
-      model: cand,
-      previousModel: stable,
-      outcome: 'RolledBack',
-      endTime: ts(now),
-      stepsCompleted,
-      message: reason.slice(0, 1024),
-    });
-    s.rejectedModel = cand;
-    s.abortReason = reason.slice(0, 1024);
-    const keepAnalysis = s.lastAnalysis;
-    s = idle(s);
-    if (keepAnalysis) s.lastAnalysis = keepAnalysis;
-    events.push({
-      type: 'Warning',
-      reason: E.RolloutAborted,
-      note: `rolled back ${cand}, all traffic on ${stable}: ${reason}`.slice(0, 1024),
-    });
-    return {
-      ...base,
-      status: s,
-      mode: 'Aborted',
-      canaryModel: cand,
-      phase: 'RolledBack',
-      candidateRejected: gatesOk,
-      progressing: {
-        status: 'False',
-        reason: R.RolloutAborted,
-        message: `rolled back ${cand}: ${reason}`.slice(0, 1024),
-      },
-      consumeAction: action !== undefined && action !== RolloutAction.Pause,
-    };
-  };
-  /** `stepsCompleted`: steps whose pause and analysis passed (all of them, or fewer on a manual promote). */
-  const promote = (why: string, stepsCompleted = s.currentStepIndex ?? 0): RolloutDecision => {
-    s.history = historyWith(s, {
-      model: cand,
-      previousModel: stable,
-      outcome: 'Promoted',
-      endTime: ts(now),
-      stepsCompleted,
-      message: why,
-    });
-    s.stableModel = cand;
-    s = idle(s);
-    delete s.rejectedModel;
-    delete s.abortReason;
-    events.push({
-      type: 'Normal',
-      reason: E.RolloutPromoted,
-      note: `${cand} promoted to stable (was ${stable}): ${why}`,
-    });
-    return {
-      ...base,
-      status: s,
-      mode: 'Stable',
-      candidateRejected: gatesOk,
-      consumeAction: action !== undefined && action !== RolloutAction.Pause,
-    };
-  };
-
-  // 5. Manual control.
-  if (action === RolloutAction.Abort) return abort('aborted by user (nerops.io/rollout-action=abort)');
-  if (action === RolloutAction.Promote) return promote('promoted by user (nerops.io/rollout-action=promote)');
-  const userPaused = action === RolloutAction.Pause;
-  const consumeAction = action !== undefined && !userPaused;
-  if (action === RolloutAction.Resume && prev.paused)
-    events.push({ type: 'Normal', reason: E.RolloutResumed, note: `rollout of ${cand} resumed by user` });
-  if (userPaused && !prev.paused)
-    events.push({ type: 'Normal', reason: E.RolloutPaused, note: `rollout of ${cand} paused by user` });
-
-  const shadow = inShadow(s) && nd.spec.shadow !== undefined;
-  // The shadow spec was removed during the shadow phase: go straight to step 0.
-  if (inShadow(s) && !shadow) s.weights = { stable: 100 - (steps[0]?.weight ?? 0), canary: steps[0]?.weight ?? 0 };
-  const idx = s.currentStepIndex ?? 0;
-  const step = steps[Math.min(idx, n - 1)] as RolloutStep;
-  const where = shadow ? 'shadow phase' : stepLabel(idx, n);
-  const progressing = (message: string): ConditionIntent => ({
-    status: 'True',
-    reason: shadow ? R.ShadowInProgress : R.RolloutInProgress,
+/** The running rollout gives way: an Event, and a Superseded entry in history. */
+function supersedeRunning(m: Machine, note: string, message: string, previous = m.s.stableModel): void {
+  const s = m.s;
+  if (!s.canaryModel) return;
+  m.events.push({ type: 'Normal', reason: E.RolloutSuperseded, note });
+  s.history = historyWith(s, {
+    model: s.canaryModel,
+    ...(previous !== undefined ? { previousModel: previous } : {}),
+    outcome: 'Superseded',
+    endTime: ts(m.now),
+    stepsCompleted: s.currentStepIndex ?? 0,
     message,
   });
+}
 
-  // 6. Traffic at this step is in effect only once the candidate's pods are ready: the pause starts then.
-  if (!s.pauseStartTime) {
-    if (!input.canaryReady) {
-      return {
-        ...base,
-        consumeAction,
-        status: { ...s, paused: userPaused },
-        mode: shadow ? 'Shadow' : 'Canary',
-        canaryModel: cand,
-        candidateRejected: gatesOk,
-        progressing: progressing(`${where}: waiting for ${cand} pods to become ready`),
-        paused: userPaused
-          ? { status: 'True', reason: R.PausedByUser, message: 'paused by user' }
-          : { status: 'False', reason: R.RolloutInProgress, message: '' },
-        phase: userPaused ? 'Paused' : 'Progressing',
-        requeueAfterMs: WAIT_FOR_PODS_MS,
-      };
-    }
-    s.pauseStartTime = ts(now);
-    delete s.lastAnalysis;
+/** 1. Nothing to roll out: the spec resolves to the stable model (or to nothing Ready). */
+function nothingToRollOut(m: Machine): RolloutDecision {
+  const { s } = m;
+  const target = m.input.target;
+  supersedeRunning(
+    m,
+    `rollout of ${s.canaryModel} abandoned: the spec resolves to the stable model ${s.stableModel ?? ''} again`,
+    'the spec resolves to the stable model again',
+    s.stableModel ? s.stableModel : undefined,
+  );
+  // Pinning the stable model again after a rollback acknowledges the rollback.
+  if (target && target.metadata.name === s.stableModel) {
+    delete s.rejectedModel;
+    delete s.abortReason;
   }
+  return decision(m, { status: idle(s), mode: 'Stable', consumeAction: oneShot(m) });
+}
 
-  // 7. The analysis of this reconcile (taken only when due; stale ones never reach here twice because
-  //    status.lastAnalysis moves the next due time).
+/** 2. The rolled-back candidate is not retried; a newer one supersedes the rollback. */
+function stayRolledBack(m: Machine): RolloutDecision {
+  return decision(m, {
+    status: idle(m.s),
+    mode: 'Aborted',
+    canaryModel: m.cand,
+    phase: 'RolledBack',
+    progressing: {
+      status: 'False',
+      reason: R.RolloutAborted,
+      message: `rolled back ${m.cand}: ${m.s.abortReason ?? ''}`.slice(0, 1024),
+    },
+    consumeAction: oneShot(m),
+  });
+}
+
+/** 3a. The candidate fails the offline gate: no traffic, recorded once in history. */
+function rejectCandidate(m: Machine, gate: { reason: string; message: string }): RolloutDecision {
+  const { s, cand } = m;
+  const abandoned = s.canaryModel;
+  if (abandoned)
+    m.events.push({
+      type: 'Normal',
+      reason: E.RolloutSuperseded,
+      note: `rollout of ${abandoned} superseded by ${cand}`,
+    });
+  const already = s.history?.at(-1);
+  if (!(already?.model === cand && already.outcome === 'Rejected')) {
+    if (abandoned)
+      s.history = historyWith(s, {
+        model: abandoned,
+        previousModel: s.stableModel,
+        outcome: 'Superseded',
+        endTime: ts(m.now),
+        stepsCompleted: s.currentStepIndex ?? 0,
+        message: `superseded by ${cand}`,
+      });
+    s.history = historyWith(s, {
+      model: cand,
+      previousModel: s.stableModel,
+      outcome: 'Rejected',
+      endTime: ts(m.now),
+      stepsCompleted: 0,
+      message: gate.message.slice(0, 1024),
+    });
+    m.events.push({ type: 'Warning', reason: E.CandidateRejected, note: gate.message.slice(0, 1024) });
+  }
+  return decision(m, {
+    status: idle(s),
+    mode: 'Stable',
+    candidateRejected: { status: 'True', reason: gate.reason, message: gate.message },
+    consumeAction: oneShot(m),
+  });
+}
+
+/** 3b. Still validating: nothing to decide yet; a rollout of an older candidate is not worth continuing. */
+function waitForCandidate(m: Machine, phase: string): RolloutDecision {
+  const { s, cand } = m;
+  if (s.canaryModel && s.canaryModel !== cand)
+    supersedeRunning(m, `rollout of ${s.canaryModel} superseded by ${cand}`, `superseded by ${cand}`);
+  return decision(m, {
+    status: idle(s),
+    mode: 'Stable',
+    candidateRejected: { status: 'False', reason: R.ModelNotReady, message: `candidate ${cand} is ${phase}` },
+    progressing: {
+      status: 'True',
+      reason: R.ModelNotReady,
+      message: `waiting for candidate ${cand} to become Ready (${phase})`,
+    },
+    phase: 'Progressing',
+  });
+}
+
+/** The router cannot honour the spec: refuse to move traffic, say so (the stable track keeps serving). */
+function refuseRouting(m: Machine, problem: string, gatesOk: ConditionIntent): RolloutDecision {
+  return decision(m, {
+    status: idle(m.s),
+    mode: 'Stable',
+    candidateRejected: gatesOk,
+    progressing: { status: 'False', reason: R.UnsupportedRouting, message: problem },
+    // The route is not watched (it is not ours): look again, so creating it is enough to proceed.
+    requeueAfterMs: ROUTING_RETRY_MS,
+  });
+}
+
+function firstStepWeights(m: Machine): Weights {
+  const w = m.steps[0]?.weight ?? 0;
+  return { stable: 100 - w, canary: w };
+}
+
+/** Start the rollout of the candidate from its first step (or the shadow phase). */
+function start(m: Machine, why: string): void {
+  const { nd, steps, cand } = m;
+  const s = idle(m.s);
+  m.s = s;
+  delete s.abortReason;
+  s.canaryModel = cand;
+  s.currentStepIndex = 0;
+  s.stepsHash = m.hash;
+  s.failedAnalyses = 0;
+  s.weights = nd.spec.shadow ? { stable: 100, canary: 0 } : firstStepWeights(m);
+  m.events.push({
+    type: 'Normal',
+    reason: E.RolloutStarted,
+    note: `${why}: ${s.stableModel} → ${cand}, ${nd.spec.shadow ? `shadow ${nd.spec.shadow.percent}% first, then ` : ''}${steps.length} steps (${steps.map((x) => `${x.weight}%`).join(', ')})`,
+  });
+}
+
+/** 4. Start, supersede, or restart on a changed step list. */
+function startOrRestart(m: Machine): void {
+  const { cand } = m;
+  if (m.s.canaryModel !== cand) {
+    supersedeRunning(m, `rollout of ${m.s.canaryModel} superseded by ${cand}`, `superseded by ${cand}`);
+    const rejected = m.s.rejectedModel;
+    start(
+      m,
+      rejected && rejected !== cand ? `rollout started (supersedes rolled-back ${rejected})` : 'rollout started',
+    );
+    delete m.s.rejectedModel;
+  } else if (m.s.stepsHash !== m.hash) {
+    start(m, 'steps changed, rollout restarted');
+  }
+}
+
+/** Roll back: all traffic on the stable model, the candidate remembered as rejected. */
+function abort(m: Machine, reason: string, gatesOk: ConditionIntent): RolloutDecision {
+  const { cand } = m;
+  const stable = m.s.stableModel ?? '';
+  m.s.history = historyWith(m.s, {
+    model: cand,
+    previousModel: stable,
+    outcome: 'RolledBack',
+    endTime: ts(m.now),
+    stepsCompleted: m.s.currentStepIndex ?? 0,
+    message: reason.slice(0, 1024),
+  });
+  m.s.rejectedModel = cand;
+  m.s.abortReason = reason.slice(0, 1024);
+  const keepAnalysis = m.s.lastAnalysis;
+  m.s = idle(m.s);
+  if (keepAnalysis) m.s.lastAnalysis = keepAnalysis;
+  m.events.push({
+    type: 'Warning',
+    reason: E.RolloutAborted,
+    note: `rolled back ${cand}, all traffic on ${stable}: ${reason}`.slice(0, 1024),
+  });
+  return decision(m, {
+    status: m.s,
+    mode: 'Aborted',
+    canaryModel: cand,
+    phase: 'RolledBack',
+    candidateRejected: gatesOk,
+    progressing: {
+      status: 'False',
+      reason: R.RolloutAborted,
+      message: `rolled back ${cand}: ${reason}`.slice(0, 1024),
+    },
+    consumeAction: oneShot(m),
+  });
+}
+
+/** Promote: the candidate becomes stable. `stepsCompleted`: all steps, or fewer on a manual promote. */
+function promote(m: Machine, why: string, gatesOk: ConditionIntent, stepsCompleted = m.s.currentStepIndex ?? 0) {
+  const { cand } = m;
+  const stable = m.s.stableModel ?? '';
+  m.s.history = historyWith(m.s, {
+    model: cand,
+    previousModel: stable,
+    outcome: 'Promoted',
+    endTime: ts(m.now),
+    stepsCompleted,
+    message: why,
+  });
+  m.s.stableModel = cand;
+  m.s = idle(m.s);
+  delete m.s.rejectedModel;
+  delete m.s.abortReason;
+  m.events.push({
+    type: 'Normal',
+    reason: E.RolloutPromoted,
+    note: `${cand} promoted to stable (was ${stable}): ${why}`,
+  });
+  return decision(m, { status: m.s, mode: 'Stable', candidateRejected: gatesOk, consumeAction: oneShot(m) });
+}
+
+/** Where the rollout stands, for messages and the step-completion rule. */
+interface Position {
+  shadow: boolean;
+  idx: number;
+  step: RolloutStep;
+  where: string;
+  userPaused: boolean;
+}
+
+function positionOf(m: Machine): Position {
+  const shadow = inShadow(m.s) && m.nd.spec.shadow !== undefined;
+  // The shadow spec was removed during the shadow phase: go straight to step 0.
+  if (inShadow(m.s) && !shadow) m.s.weights = firstStepWeights(m);
+  const idx = m.s.currentStepIndex ?? 0;
+  const n = m.steps.length;
+  return {
+    shadow,
+    idx,
+    step: m.steps[Math.min(idx, n - 1)] as RolloutStep,
+    where: shadow ? 'shadow phase' : stepLabel(idx, n),
+    userPaused: m.action === RolloutAction.Pause,
+  };
+}
+
+/** 6. Traffic at this step is in effect only once the candidate's pods are ready: until then, wait. */
+function waitForPods(m: Machine, p: Position, gatesOk: ConditionIntent): RolloutDecision {
+  return decision(m, {
+    consumeAction: oneShot(m),
+    status: { ...m.s, paused: p.userPaused },
+    mode: p.shadow ? 'Shadow' : 'Canary',
+    canaryModel: m.cand,
+    candidateRejected: gatesOk,
+    progressing: {
+      status: 'True',
+      reason: p.shadow ? R.ShadowInProgress : R.RolloutInProgress,
+      message: `${p.where}: waiting for ${m.cand} pods to become ready`,
+    },
+    paused: p.userPaused
+      ? { status: 'True', reason: R.PausedByUser, message: 'paused by user' }
+      : { status: 'False', reason: R.RolloutInProgress, message: '' },
+    phase: p.userPaused ? 'Paused' : 'Progressing',
+    requeueAfterMs: WAIT_FOR_PODS_MS,
+  });
+}
+
+/**
+ * 7. Record the analysis of this reconcile (taken only when due; stale ones never reach here twice because
+ * status.lastAnalysis moves the next due time). Returns whether the rollout holds on an inconclusive
+ * analysis, or the abort decision once failures exceed the limit.
+ */
+function recordAnalysis(m: Machine, p: Position, gatesOk: ConditionIntent): boolean | RolloutDecision {
+  const { s, prev } = m;
+  const limit = m.nd.spec.rollout.failureLimit;
   let inconclusive =
     prev.paused === true &&
-    !userPaused &&
+    !p.userPaused &&
     prev.lastAnalysis?.outcome === 'Inconclusive' &&
     s.canaryModel === prev.canaryModel;
-  if (input.analysis && s.canaryModel === prev.canaryModel && s.stepsHash === prev.stepsHash && prev.pauseStartTime) {
-    const a = input.analysis;
-    const rec: AnalysisResult = { time: ts(now), stepIndex: shadow ? -1 : idx, ...a.result };
-    s.lastAnalysis = rec;
-    if (a.outcome === 'Fail') {
-      const failed = (s.failedAnalyses ?? 0) + 1;
-      s.failedAnalyses = failed;
-      events.push({
-        type: 'Warning',
-        reason: E.AnalysisFailed,
-        note: `${where}: analysis failed (${failed}/${spec.failureLimit + 1}): ${a.result.message ?? ''}`.slice(
-          0,
-          1024,
-        ),
-      });
-      if (failed > spec.failureLimit)
-        return abort(`${failed} failed analyses > failureLimit ${spec.failureLimit}; last: ${a.result.message ?? ''}`);
-      inconclusive = false;
-    } else if (a.outcome === 'Inconclusive') {
-      if (!inconclusive)
-        events.push({
-          type: 'Normal',
-          reason: E.AnalysisInconclusive,
-          note: `${where}: analysis inconclusive, holding: ${a.result.message ?? ''}`.slice(0, 1024),
-        });
-      inconclusive = true;
-    } else {
-      inconclusive = false;
-    }
-  }
-
-  // 8. Step completion: the pause is over and the latest analysis of this step passed.
-  const nowMs = now.getTime();
-  const pauseStart = ms(s.pauseStartTime) ?? nowMs;
-  const pauseMs = (shadow ? (nd.spec.shadow?.durationSeconds ?? 0) : step.pauseSeconds) * 1000;
-  const lastOk =
-    s.lastAnalysis?.outcome === 'Pass' &&
-    (ms(s.lastAnalysis.time) ?? 0) >= pauseStart &&
-    s.lastAnalysis.stepIndex === (shadow ? -1 : idx);
-  if (!userPaused && !inconclusive && lastOk && nowMs >= pauseStart + pauseMs) {
-    if (shadow) {
-      s.weights = { stable: 100 - (steps[0]?.weight ?? 0), canary: steps[0]?.weight ?? 0 };
-      events.push({
+  const a = m.input.analysis;
+  if (!a || s.canaryModel !== prev.canaryModel || s.stepsHash !== prev.stepsHash || !prev.pauseStartTime)
+    return inconclusive;
+  const rec: AnalysisResult = { time: ts(m.now), stepIndex: p.shadow ? -1 : p.idx, ...a.result };
+  s.lastAnalysis = rec;
+  if (a.outcome === 'Fail') {
+    const failed = (s.failedAnalyses ?? 0) + 1;
+    s.failedAnalyses = failed;
+    m.events.push({
+      type: 'Warning',
+      reason: E.AnalysisFailed,
+      note: `${p.where}: analysis failed (${failed}/${limit + 1}): ${a.result.message ?? ''}`.slice(0, 1024),
+    });
+    if (failed > limit)
+      return abort(m, `${failed} failed analyses > failureLimit ${limit}; last: ${a.result.message ?? ''}`, gatesOk);
+    inconclusive = false;
+  } else if (a.outcome === 'Inconclusive') {
+    if (!inconclusive)
+      m.events.push({
         type: 'Normal',
-        reason: E.StepCompleted,
-        note: `shadow phase completed: ${s.lastAnalysis?.message ?? ''}`.slice(0, 1024),
+        reason: E.AnalysisInconclusive,
+        note: `${p.where}: analysis inconclusive, holding: ${a.result.message ?? ''}`.slice(0, 1024),
       });
-    } else {
-      events.push({
-        type: 'Normal',
-        reason: E.StepCompleted,
-        note: `Step ${idx + 1}/${n} completed (${step.weight}%)`,
-      });
-      if (idx + 1 >= n) return promote(`all ${n} steps completed`, n);
-      s.currentStepIndex = idx + 1;
-      const w = (steps[idx + 1] as RolloutStep).weight;
-      s.weights = { stable: 100 - w, canary: w };
-    }
-    delete s.pauseStartTime;
-    s.paused = false;
-    return {
-      ...base,
-      consumeAction,
-      status: s,
-      mode: 'Canary',
-      canaryModel: cand,
-      candidateRejected: gatesOk,
-      progressing: {
-        status: 'True',
-        reason: R.RolloutInProgress,
-        message: `${stepLabel(s.currentStepIndex ?? 0, n)}: ${s.weights?.canary}% to ${cand}`,
-      },
-      paused: { status: 'False', reason: R.RolloutInProgress, message: '' },
-      phase: 'Progressing',
-      requeueAfterMs: WAIT_FOR_PODS_MS,
-    };
+    inconclusive = true;
+  } else {
+    inconclusive = false;
   }
+  return inconclusive;
+}
 
-  // Still in the step: look again at the next analysis or at the end of the pause, whichever is first.
-  s.paused = userPaused || inconclusive;
-  const tmp = { ...nd, status: { ...prev, ...s } } as NerDeployment;
-  const due = nextAnalysisMs(tmp) ?? nowMs + spec.analysisIntervalSeconds * 1000;
-  const wake = Math.max(1000, Math.min(due, pauseStart + pauseMs > nowMs ? pauseStart + pauseMs : due) - nowMs);
+/** 8. The step is complete: move to the next one (at most one per decision), or promote after the last. */
+function completeStep(m: Machine, p: Position, gatesOk: ConditionIntent): RolloutDecision {
+  const { s, steps, cand } = m;
+  const n = steps.length;
+  if (p.shadow) {
+    s.weights = firstStepWeights(m);
+    m.events.push({
+      type: 'Normal',
+      reason: E.StepCompleted,
+      note: `shadow phase completed: ${s.lastAnalysis?.message ?? ''}`.slice(0, 1024),
+    });
+  } else {
+    m.events.push({
+      type: 'Normal',
+      reason: E.StepCompleted,
+      note: `Step ${p.idx + 1}/${n} completed (${p.step.weight}%)`,
+    });
+    if (p.idx + 1 >= n) return promote(m, `all ${n} steps completed`, gatesOk, n);
+    s.currentStepIndex = p.idx + 1;
+    const w = (steps[p.idx + 1] as RolloutStep).weight;
+    s.weights = { stable: 100 - w, canary: w };
+  }
+  delete s.pauseStartTime;
+  s.paused = false;
+  return decision(m, {
+    consumeAction: oneShot(m),
+    status: s,
+    mode: 'Canary',
+    canaryModel: cand,
+    candidateRejected: gatesOk,
+    progressing: {
+      status: 'True',
+      reason: R.RolloutInProgress,
+      message: `${stepLabel(s.currentStepIndex ?? 0, n)}: ${s.weights?.canary}% to ${cand}`,
+    },
+    paused: { status: 'False', reason: R.RolloutInProgress, message: '' },
+    phase: 'Progressing',
+    requeueAfterMs: WAIT_FOR_PODS_MS,
+  });
+}
+
+/** Still in the step: look again at the next analysis or at the end of the pause, whichever is first. */
+function holdStep(m: Machine, p: Position, inconclusive: boolean, pauseEnd: number, gatesOk: ConditionIntent) {
+  const { s, nd, cand } = m;
+  const nowMs = m.now.getTime();
+  s.paused = p.userPaused || inconclusive;
+  const tmp = { ...nd, status: { ...m.prev, ...s } } as NerDeployment;
+  const due = nextAnalysisMs(tmp) ?? nowMs + nd.spec.rollout.analysisIntervalSeconds * 1000;
+  const wake = Math.max(1000, Math.min(due, pauseEnd > nowMs ? pauseEnd : due) - nowMs);
   const weights: Weights = s.weights ?? { stable: 100, canary: 0 };
-  const detail = shadow
+  const detail = p.shadow
     ? `mirroring ${nd.spec.shadow?.percent}% of stable requests to ${cand}`
     : `${weights.canary}% to ${cand}`;
-  const paused: ConditionIntent = userPaused
-    ? { status: 'True', reason: R.PausedByUser, message: `paused by user at ${where}` }
+  const paused: ConditionIntent = p.userPaused
+    ? { status: 'True', reason: R.PausedByUser, message: `paused by user at ${p.where}` }
     : inconclusive
       ? {
           status: 'True',
           reason: R.AnalysisInconclusive,
-          message: `holding at ${where}: ${s.lastAnalysis?.message ?? 'analysis inconclusive'}`.slice(0, 1024),
+          message: `holding at ${p.where}: ${s.lastAnalysis?.message ?? 'analysis inconclusive'}`.slice(0, 1024),
         }
       : { status: 'False', reason: R.RolloutInProgress, message: '' };
-  return {
-    ...base,
-    consumeAction,
+  return decision(m, {
+    consumeAction: oneShot(m),
     status: s,
-    mode: shadow ? 'Shadow' : 'Canary',
+    mode: p.shadow ? 'Shadow' : 'Canary',
     canaryModel: cand,
     candidateRejected: gatesOk,
-    progressing: progressing(`${where}: ${detail}${s.failedAnalyses ? `, ${s.failedAnalyses} failed analyses` : ''}`),
+    progressing: {
+      status: 'True',
+      reason: p.shadow ? R.ShadowInProgress : R.RolloutInProgress,
+      message: `${p.where}: ${detail}${s.failedAnalyses ? `, ${s.failedAnalyses} failed analyses` : ''}`,
+    },
     paused,
     phase: paused.status === 'True' ? 'Paused' : 'Progressing',
     requeueAfterMs: wake,
+  });
+}
+
+/** 5.-8. A Ready candidate that passed the gates: manual actions, the step's pause and analyses, the next step. */
+function runRollout(m: Machine, gatesOk: ConditionIntent): RolloutDecision {
+  // 5. Manual control.
+  if (m.action === RolloutAction.Abort) return abort(m, 'aborted by user (nerops.io/rollout-action=abort)', gatesOk);
+  if (m.action === RolloutAction.Promote)
+    return promote(m, 'promoted by user (nerops.io/rollout-action=promote)', gatesOk);
+  const p = positionOf(m);
+  if (m.action === RolloutAction.Resume && m.prev.paused)
+    m.events.push({ type: 'Normal', reason: E.RolloutResumed, note: `rollout of ${m.cand} resumed by user` });
+  if (p.userPaused && !m.prev.paused)
+    m.events.push({ type: 'Normal', reason: E.RolloutPaused, note: `rollout of ${m.cand} paused by user` });
+  // 6. The pause starts once the candidate's pods are ready.
+  if (!m.s.pauseStartTime) {
+    if (!m.input.canaryReady) return waitForPods(m, p, gatesOk);
+    m.s.pauseStartTime = ts(m.now);
+    delete m.s.lastAnalysis;
+  }
+  // 7. This reconcile's analysis.
+  const inconclusive = recordAnalysis(m, p, gatesOk);
+  if (typeof inconclusive !== 'boolean') return inconclusive;
+  // 8. Step completion: the pause is over and the latest analysis of this step passed.
+  const s = m.s;
+  const nowMs = m.now.getTime();
+  const pauseStart = ms(s.pauseStartTime) ?? nowMs;
+  const pauseMs = (p.shadow ? (m.nd.spec.shadow?.durationSeconds ?? 0) : p.step.pauseSeconds) * 1000;
+  const lastOk =
+    s.lastAnalysis?.outcome === 'Pass' &&
+    (ms(s.lastAnalysis.time) ?? 0) >= pauseStart &&
+    s.lastAnalysis.stepIndex === (p.shadow ? -1 : p.idx);
+  if (!p.userPaused && !inconclusive && lastOk && nowMs >= pauseStart + pauseMs) return completeStep(m, p, gatesOk);
+  return holdStep(m, p, inconclusive, pauseStart + pauseMs, gatesOk);
+}
+
+/** Decide the rollout. Pure: same input, same output. */
+export function stepRollout(input: RolloutInput): RolloutDecision {
+  const { nd, target } = input;
+  const steps = nd.spec.rollout.steps;
+  const prev: RolloutStatus = nd.status ?? {};
+  const m: Machine = {
+    input,
+    nd,
+    now: input.now,
+    steps,
+    hash: stepsHash(steps),
+    prev,
+    s: { ...prev },
+    events: [],
+    action: input.action,
+    cand: target?.metadata.name ?? '',
   };
+  // 1. Nothing to roll out.
+  if (!target || !m.s.stableModel || target.metadata.name === m.s.stableModel) return nothingToRollOut(m);
+  // 2. The rolled-back candidate.
+  if (m.s.rejectedModel === m.cand && !m.s.canaryModel) return stayRolledBack(m);
+  // 3. Offline gate: no traffic until the candidate is Ready and passes the gates.
+  const gate = candidateGate(nd, target, input.stable);
+  if (gate) return rejectCandidate(m, gate);
+  const phase = target.status?.phase ?? 'Pending';
+  if (phase !== 'Ready') return waitForCandidate(m, phase);
+  const score = f1(target);
+  const gatesOk: ConditionIntent = {
+    status: 'False',
+    reason: R.GatesPassed,
+    message: `candidate ${m.cand} passed the gates${score !== undefined ? ` (F1 ${score})` : ''}`,
+  };
+  if (input.routingProblem) return refuseRouting(m, input.routingProblem, gatesOk);
+  // 4. Start, supersede, or restart.
+  startOrRestart(m);
+  return runRollout(m, gatesOk);
 }
 
 /** Candidate replicas under the replica-ratio router: round(weight × stable), at least one. */

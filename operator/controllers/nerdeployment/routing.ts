@@ -11,19 +11,9 @@
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { NerDeployment, Weights } from '../../api/nerdeployment.js';
-import type { ResourceType } from '../../runtime/resource.js';
 import { trackServiceName } from './desired.js';
 
 export { canaryReplicas } from './rollout.js';
-
-/** gateway.networking.k8s.io/v1 HTTPRoute. */
-export const httpRoutes = {
-  group: 'gateway.networking.k8s.io',
-  version: 'v1',
-  kind: 'HTTPRoute',
-  plural: 'httproutes',
-  namespaced: true,
-} as const satisfies ResourceType;
 
 export interface BackendRef {
   group?: string;

@@ -8,15 +8,11 @@ import { LABELS } from '../../api/group.js';
 import { VALIDATION_CONTAINER_NAME } from '../../api/nermodel-constants.js';
 import type { NerModel } from '../../api/nermodel.js';
 import { ownerReference } from '../../runtime/client.js';
-import {
-  boundedName,
-  managedLabels,
-  nerOpsTaskPod,
-  sourceAccess,
-  tmpVolume,
-  withStorageDefaults,
-  type ModelStorageDefaults,
-} from '../common.js';
+import { boundedName, managedLabels } from '../child-metadata.js';
+import { nerOpsTaskPod, tmpVolume } from '../pod-templates.js';
+import { sourceAccess, withStorageDefaults, type ModelStorageDefaults } from '../model-storage.js';
+import { flagArg } from '../../../contracts/serve.js';
+import { VALIDATE_COMMAND, ValidateFlag } from '../../../contracts/task-commands.js';
 
 export interface ValidationJobOptions {
   image: string;
@@ -44,7 +40,7 @@ export function desiredValidationJob(model: NerModel, options: ValidationJobOpti
   const source = sourceAccess(effective, 'model');
   const volumes = [...source.volumes, tmpVolume().volume];
   const mounts = [...source.mounts, tmpVolume().mount];
-  const args = ['validate', source.uri, '--digest', model.spec.source.digest, ...source.args];
+  const args = [VALIDATE_COMMAND, source.uri, flagArg(ValidateFlag.digest), model.spec.source.digest, ...source.args];
   const evaluation = model.spec.evaluation;
   if (evaluation) {
     // The dataset is read with the same credentials/CA as the model source.
@@ -59,7 +55,7 @@ export function desiredValidationJob(model: NerModel, options: ValidationJobOpti
     const dataPvc = data.volumes.filter((v) => v.persistentVolumeClaim);
     volumes.push(...dataPvc);
     mounts.push(...data.mounts.filter((m) => dataPvc.some((v) => v.name === m.name)));
-    args.push('--dataset', data.uri);
+    args.push(flagArg(ValidateFlag.dataset), data.uri);
   }
   const labels = managedLabels({ [LABELS.validates]: modelName });
   return {

@@ -1,40 +1,22 @@
-import type { V1Job } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { NerModel } from '../../api/nermodel.js';
 import { desiredValidationJob, validationJobName } from './desired.js';
-import { planModel, retryDelayMs, type ModelObserved } from './status.js';
-import { encodeValidationResult, type ValidationResult } from './validation-result.js';
+import { planModel, retryDelayMs, type ModelObserved } from './plan.js';
+import { encodeValidationResult, type ValidationResult } from '../../../contracts/validation-result.js';
+import { nerModel, taskJob } from '../../testing/builders.js';
 
 const DIGEST = 'ab'.repeat(32);
 const NOW = new Date('2025-01-01T00:00:00Z');
 
 function model(mod: (m: NerModel) => void = () => {}): NerModel {
-  const m: NerModel = {
-    apiVersion: 'nerops.io/v1alpha1',
-    kind: 'NerModel',
-    metadata: { name: 'clinical-v1', namespace: 'ns', uid: 'uid-1', generation: 1 },
-    spec: {
-      family: 'clinical',
-      version: '1.0.0',
-      format: 'crf',
+  return nerModel(
+    {
+      metadata: { uid: 'uid-1', generation: 1 },
+      spec: { entityTypes: ['DISEASE', 'TREATMENT'] },
       source: { uri: 'file:///models/clinical', digest: DIGEST },
-      entityTypes: ['DISEASE', 'TREATMENT'],
     },
-  };
-  mod(m);
-  return m;
-}
-
-function job(name: string, finished?: 'Complete' | 'Failed', time = '2025-01-01T00:00:00Z'): V1Job {
-  return {
-    metadata: { name, namespace: 'ns' },
-    status: finished
-      ? {
-          conditions: [{ type: finished, status: 'True', lastTransitionTime: new Date(time) }],
-          ...(finished === 'Complete' ? { completionTime: new Date(time) } : {}),
-        }
-      : { active: 1 },
-  };
+    mod,
+  );
 }
 
 const ready: ValidationResult = {
@@ -226,7 +208,7 @@ describe('planModel', () => {
 
   it('waits while the Job runs, without creating another', () => {
     const name = validationJobName(model(), 0);
-    const p = planModel(obs({ jobs: [job(name)] }));
+    const p = planModel(obs({ jobs: [taskJob(name)] }));
     expect(p.createJob).toBeUndefined();
     expect(p).toMatchObject({
       status: { phase: 'Validating', message: `validation Job ${name} is running` },
@@ -237,7 +219,7 @@ describe('planModel', () => {
   it('records a Ready result: digest, size, metrics, baseline, entity types', () => {
     const name = validationJobName(model(), 0);
     const p = planModel(
-      obs({ jobs: [job(name, 'Complete')], terminated: { exitCode: 0, message: encodeValidationResult(ready) } }),
+      obs({ jobs: [taskJob(name, 'Complete')], terminated: { exitCode: 0, message: encodeValidationResult(ready) } }),
     );
     expect(p.status).toMatchObject({
       phase: 'Ready',
@@ -313,7 +295,7 @@ describe('planModel', () => {
     ],
   ] as const)('classifies %s', (_n, terminated, phase, reason) => {
     const name = validationJobName(model(), 0);
-    const p = planModel(obs({ jobs: [job(name, terminated.exitCode === 0 ? 'Complete' : 'Failed')], terminated }));
+    const p = planModel(obs({ jobs: [taskJob(name, terminated.exitCode === 0 ? 'Complete' : 'Failed')], terminated }));
     expect(p.status.phase).toBe(phase);
     expect(p.status.conditions?.find((c) => c.type === 'Degraded')).toMatchObject({ status: 'True', reason });
   });
@@ -322,7 +304,11 @@ describe('planModel', () => {
     const m = model((x) => (x.spec.evaluation = { datasetUri: 'file:///d.conll', minMetrics: { recall: 0.9 } }));
     const res = encodeValidationResult({ ...ready, metrics: { ...ready.metrics!, source: 'evaluation' } });
     const p = planModel(
-      obs({ model: m, jobs: [job(validationJobName(m, 0), 'Complete')], terminated: { exitCode: 0, message: res } }),
+      obs({
+        model: m,
+        jobs: [taskJob(validationJobName(m, 0), 'Complete')],
+        terminated: { exitCode: 0, message: res },
+      }),
     );
     expect(p.status).toMatchObject({
       phase: 'Rejected',
@@ -332,15 +318,15 @@ describe('planModel', () => {
 
   it('retries a Failed validation with a new Job only after the back-off (no hot loop)', () => {
     const first = validationJobName(model(), 0);
-    const failed = planModel(obs({ jobs: [job(first, 'Failed')], terminated: { exitCode: 4 } }));
+    const failed = planModel(obs({ jobs: [taskJob(first, 'Failed')], terminated: { exitCode: 4 } }));
     expect(failed.status).toMatchObject({ phase: 'Failed', failedAttempts: 1 });
     expect(failed.requeueAfterMs).toBe(30_000);
     const m = model((x) => (x.status = failed.status));
     // 10 s later: nothing to do but wait the remaining 20 s.
-    const early = planModel(obs({ model: m, jobs: [job(first, 'Failed')], now: new Date(NOW.getTime() + 10_000) }));
+    const early = planModel(obs({ model: m, jobs: [taskJob(first, 'Failed')], now: new Date(NOW.getTime() + 10_000) }));
     expect(early).toEqual({ status: failed.status, events: [], requeueAfterMs: 20_000 });
     // After the back-off: a second Job with its own name.
-    const retry = planModel(obs({ model: m, jobs: [job(first, 'Failed')], now: new Date(NOW.getTime() + 30_000) }));
+    const retry = planModel(obs({ model: m, jobs: [taskJob(first, 'Failed')], now: new Date(NOW.getTime() + 30_000) }));
     expect(retry.createJob?.metadata?.name).toBe(validationJobName(model(), 1));
     expect([1, 2, 3, 8, 20].map(retryDelayMs)).toEqual([30_000, 60_000, 120_000, 3_600_000, 3_600_000]);
   });

@@ -25,7 +25,7 @@ import { createTestNamespace, eventually, useCluster } from '../../../local-clus
 import { checkInstall } from '../../../scripts/gen-install.js';
 import { KubeClient } from '../../../operator/runtime/kube.js';
 import { builtin, resourcePath } from '../../../operator/runtime/resource.js';
-import { nerDeployments, nerModels } from '../../../operator/controllers/common.js';
+import { nerDeployments, nerModels } from '../../../operator/api/resources.js';
 import type { NerModel } from '../../../operator/api/nermodel.js';
 import type { NerDeployment } from '../../../operator/api/nerdeployment.js';
 import { trainSmallBundle, type TrainedBundle } from '../../../testing/fixtures.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, getCondition, parseDuration, setCondition, type Condition } from './common.js';
+import { formatDuration, parseDuration } from './shared-schemas.js';
 import { NerDeploymentSpecSchema, DEFAULT_ROLLOUT_STEPS } from './nerdeployment.js';
 import { DriftPolicySpecSchema } from './driftpolicy.js';
 
@@ -22,46 +22,6 @@ describe('parseDuration', () => {
 
   it.each([0, 250, 30_000, 300_000, 5_400_000, 150_500])('formatDuration(%d) round-trips', (ms) => {
     expect(parseDuration(formatDuration(ms))).toBe(ms);
-  });
-});
-
-describe('setCondition', () => {
-  const t0 = new Date('2025-01-01T00:00:00.123Z');
-  const t1 = new Date('2025-01-01T00:05:00Z');
-
-  it('adds a new condition with observedGeneration and a second-precision transition time', () => {
-    expect(
-      setCondition(undefined, { type: 'Ready', status: 'False', reason: 'Reconciling', message: 'm' }, 3, t0),
-    ).toEqual([
-      {
-        type: 'Ready',
-        status: 'False',
-        observedGeneration: 3,
-        lastTransitionTime: '2025-01-01T00:00:00Z',
-        reason: 'Reconciling',
-        message: 'm',
-      },
-    ]);
-  });
-
-  it('moves lastTransitionTime only when the status flips', () => {
-    const first = setCondition([], { type: 'Ready', status: 'False', reason: 'A', message: 'a' }, 1, t0);
-    const same = setCondition(first, { type: 'Ready', status: 'False', reason: 'B', message: 'b' }, 2, t1);
-    expect(getCondition(same, 'Ready')).toMatchObject({
-      reason: 'B',
-      observedGeneration: 2,
-      lastTransitionTime: '2025-01-01T00:00:00Z',
-    });
-    const flipped = setCondition(same, { type: 'Ready', status: 'True', reason: 'C', message: 'c' }, 2, t1);
-    expect(getCondition(flipped, 'Ready')?.lastTransitionTime).toBe('2025-01-01T00:05:00Z');
-  });
-
-  it('keeps order, appends new types and does not mutate its input', () => {
-    const list: Condition[] = setCondition([], { type: 'Ready', status: 'True', reason: 'A', message: '' }, 1, t0);
-    const snapshot = structuredClone(list);
-    const next = setCondition(list, { type: 'Degraded', status: 'False', reason: 'A', message: '' }, 1, t0);
-    expect(next.map((c) => c.type)).toEqual(['Ready', 'Degraded']);
-    expect(list).toEqual(snapshot);
   });
 });
 

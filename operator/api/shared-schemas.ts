@@ -210,52 +210,6 @@ export type Condition = z.output<typeof ConditionSchema>;
 /** The conditions list of a status: at most one entry per type. */
 export const ConditionsSchema = listMap(z.array(ConditionSchema).max(16), ['type']);
 
-/** A condition to set, without the bookkeeping fields {@link setCondition} fills in. */
-export interface ConditionInput {
-  type: string;
-  status: ConditionStatus;
-  reason: string;
-  message: string;
-}
-
-/**
- * Returns a new conditions list with `next` set. `lastTransitionTime` moves only when the status
- * flips (or the condition is new); `observedGeneration` is always written. Order is preserved,
- * new types are appended. Pure: does not modify `conditions`.
- */
-export function setCondition(
-  conditions: readonly Condition[] | undefined,
-  next: ConditionInput,
-  generation: number | undefined,
-  now: Date,
-): Condition[] {
-  const list = conditions ? [...conditions] : [];
-  const i = list.findIndex((c) => c.type === next.type);
-  const prev = i >= 0 ? list[i] : undefined;
-  const cond: Condition = {
-    type: next.type,
-    status: next.status,
-    observedGeneration: generation ?? prev?.observedGeneration ?? 0,
-    lastTransitionTime:
-      prev && prev.status === next.status ? prev.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    reason: next.reason,
-    message: next.message,
-  };
-  if (i >= 0) list[i] = cond;
-  else list.push(cond);
-  return list;
-}
-
-/** The condition of the given type, if present. */
-export function getCondition(conditions: readonly Condition[] | undefined, type: string): Condition | undefined {
-  return conditions?.find((c) => c.type === type);
-}
-
-/** True when the condition of the given type exists and is `True`. */
-export function isConditionTrue(conditions: readonly Condition[] | undefined, type: string): boolean {
-  return getCondition(conditions, type)?.status === 'True';
-}
-
 // ---------------------------------------------------------------------------------------------
 // Objects
 // ---------------------------------------------------------------------------------------------
@@ -287,10 +241,4 @@ export interface CustomObjectList<T> {
   kind: string;
   metadata: { resourceVersion?: string; continue?: string };
   items: T[];
-}
-
-/** Namespace/name key of an object. */
-export interface ObjectKey {
-  namespace: string;
-  name: string;
 }

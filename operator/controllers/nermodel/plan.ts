@@ -1,24 +1,23 @@
 /**
- * The NerModel state machine, as one pure function: from the model, its validation Jobs and the finished
- * Job's termination message, compute the Job to create (if any), the new status, the Events and when to
- * look again. Pending → Validating → Ready | Rejected (terminal: the spec is immutable, the artifact is
+ * The NerModel plan, as one pure function of what gather.ts observed: from the model, its validation Jobs
+ * and the finished Job's termination message, compute the Job to create (if any), the new status, the
+ * Events and when to look again. Pending → Validating → Ready | Rejected (terminal: the spec is immutable, the artifact is
  * bad) | Failed (transient: retried with a new Job after an exponential back-off, never in a hot loop).
  */
 import type { V1Job } from '@kubernetes/client-node';
 import type { NerModel, NerModelPhase, NerModelStatus } from '../../api/nermodel.js';
 import { NerModelConditionType as C, NerModelEventReason, NerModelReason as R } from '../../api/nermodel-constants.js';
 import type { EventSpec } from '../../runtime/client.js';
-import type { ModelStorageDefaults } from '../common.js';
+import type { ModelStorageDefaults } from '../model-storage.js';
 import { formatTime, setCondition, type Condition } from '../../runtime/conditions.js';
 import { desiredValidationJob, validationJobName } from './desired.js';
-import { decodeValidationResult, VALIDATE_EXIT, ValidationReason, type ValidationResult } from './validation-result.js';
-
-/** What the reconcile observed about the finished validation pod. */
-export interface TerminatedContainer {
-  exitCode: number;
-  /** Termination message (our JSON, or a log tail with FallbackToLogsOnError). */
-  message?: string;
-}
+import { jobFinished, lastLine, type TerminatedContainer } from '../job-result.js';
+import {
+  decodeValidationResult,
+  VALIDATE_EXIT,
+  ValidationReason,
+  type ValidationResult,
+} from '../../../contracts/validation-result.js';
 
 export interface ModelObserved {
   model: NerModel;
@@ -39,23 +38,11 @@ export interface ModelPlan {
   /** Recorded after the status write succeeds. */
   events: EventSpec[];
   requeueAfterMs?: number;
-  /** Name of the current Job, when one is relevant; the reconcile reads its pod once it has finished. */
-  currentJob?: string;
 }
 
 /** First retry after 30 s, doubling, at most hourly. */
 export function retryDelayMs(failedAttempts: number): number {
   return Math.min(3_600_000, 30_000 * 2 ** Math.max(0, failedAttempts - 1));
-}
-
-/** Finished state of a Job from its conditions (or counters). */
-export function jobFinished(job: V1Job): 'Complete' | 'Failed' | undefined {
-  for (const c of job.status?.conditions ?? []) {
-    if (c.status !== 'True') continue;
-    if (c.type === 'Complete' || c.type === 'SuccessCriteriaMet') return 'Complete';
-    if (c.type === 'Failed' || c.type === 'FailureTarget') return 'Failed';
-  }
-  return undefined;
 }
 
 type Outcome = { phase: 'Ready' | 'Rejected' | 'Failed'; reason: string; message: string; result?: ValidationResult };
@@ -72,14 +59,6 @@ const REASONS: Record<string, string> = {
   [ValidationReason.DatasetUnavailable]: R.DatasetUnavailable,
   [ValidationReason.InternalError]: R.ValidationJobFailed,
 };
-
-function lastLine(text: string | undefined): string {
-  const lines = (text ?? '')
-    .trim()
-    .split('\n')
-    .filter((l) => l.trim() !== '');
-  return (lines[lines.length - 1] ?? '').slice(0, 300);
-}
 
 /** Checks of a Ready result against the spec: entity types, minimum metrics. First violation wins. */
 function checkAgainstSpec(model: NerModel, result: ValidationResult): Outcome | undefined {
@@ -204,121 +183,144 @@ function conditionsFor(
   return c;
 }
 
-/** Build the NerModel's plan for this reconcile. */
-export function planModel(o: ModelObserved): ModelPlan {
-  const { model, now } = o;
-  const gen = model.metadata.generation;
-  const prev = model.status ?? {};
-  const base: NerModelStatus = {
-    ...prev,
-    observedGeneration: gen,
+/** The NerModel's status before this reconcile's decision: the last one, for the current generation. */
+function baseStatus(model: NerModel): NerModelStatus {
+  return {
+    ...(model.status ?? {}),
+    observedGeneration: model.metadata.generation,
     ...(model.spec.lineage ? { lineage: model.spec.lineage } : {}),
   };
-  const nowMs = now.getTime();
+}
 
+/**
+ * The validation Job this reconcile is about, or undefined when none is: the verdict on this generation is
+ * final (Ready, Rejected), or a failed attempt's back-off is not over (`retryAt`: when it is). The
+ * attempt number names the Job, so a retry is a new Job.
+ */
+export function currentValidation(model: NerModel, now: Date): { jobName?: string; attempt: number; retryAt?: number } {
+  const gen = model.metadata.generation;
+  const prev = model.status ?? {};
+  const attempt = prev.failedAttempts ?? 0;
   // Terminal outcomes: the spec is immutable, so a verdict on this generation never changes.
-  if ((prev.phase === 'Ready' || prev.phase === 'Rejected') && prev.observedGeneration === gen)
-    return { status: base, events: [] };
-
-  const failedAttempts = prev.phase === 'Failed' ? (prev.failedAttempts ?? 0) : (prev.failedAttempts ?? 0);
+  if ((prev.phase === 'Ready' || prev.phase === 'Rejected') && prev.observedGeneration === gen) return { attempt };
   if (prev.phase === 'Failed' && prev.observedGeneration === gen) {
-    const retryAt = Date.parse(prev.validatedAt ?? '') + retryDelayMs(failedAttempts);
+    const retryAt = Date.parse(prev.validatedAt ?? '') + retryDelayMs(attempt);
     // Wait out the back-off in status terms, so an operator restart does not retry early.
-    if (Number.isFinite(retryAt) && nowMs < retryAt)
-      return { status: base, events: [], requeueAfterMs: retryAt - nowMs };
+    if (Number.isFinite(retryAt) && now.getTime() < retryAt) return { attempt, retryAt };
   }
+  return { jobName: validationJobName(model, attempt), attempt };
+}
 
-  const attempt = failedAttempts;
-  const jobName = validationJobName(model, attempt);
-  const job = o.jobs.find((j) => j.metadata?.name === jobName);
-  const events: EventSpec[] = [];
-
-  if (!job) {
-    const message = `validating bundle ${model.spec.source.digest.slice(0, 12)} with Job ${jobName}${attempt > 0 ? ` (attempt ${attempt + 1})` : ''}`;
-    events.push({ type: 'Normal', reason: NerModelEventReason.ValidationStarted, note: message });
-    return {
-      createJob: desiredValidationJob(model, { image: o.image, attempt, ...(o.storage ? { storage: o.storage } : {}) }),
-      status: {
-        ...base,
-        phase: 'Validating',
-        validationJob: jobName,
-        message,
-        conditions: conditionsFor(prev.conditions, 'Validating', R.ValidationPending, message, gen, now),
-      },
-      events,
-      currentJob: jobName,
-    };
-  }
-
-  const finished = jobFinished(job);
-  if (!finished) {
-    const message = `validation Job ${jobName} is running`;
-    return {
-      status: {
-        ...base,
-        phase: 'Validating',
-        validationJob: jobName,
-        message,
-        conditions: conditionsFor(prev.conditions, 'Validating', R.ValidationRunning, message, gen, now),
-      },
-      events,
-      currentJob: jobName,
-    };
-  }
-
-  const outcome = classify(model, job, o.terminated);
-  const finishedAt =
-    job.status?.completionTime ??
-    job.status?.conditions?.find((c) => c.status === 'True' && (c.type === 'Failed' || c.type === 'Complete'))
-      ?.lastTransitionTime;
-  const validatedAt = finishedAt ? formatTime(new Date(finishedAt)) : formatTime(now);
-  const conditions = conditionsFor(prev.conditions, outcome.phase, outcome.reason, outcome.message, gen, now);
-  const status: NerModelStatus = {
-    ...base,
-    phase: outcome.phase,
-    validationJob: jobName,
-    validatedAt,
-    message: outcome.message,
-    conditions,
+/** No Job yet for this attempt: create it. */
+function startValidation(o: ModelObserved, jobName: string, attempt: number): ModelPlan {
+  const { model } = o;
+  const message = `validating bundle ${model.spec.source.digest.slice(0, 12)} with Job ${jobName}${attempt > 0 ? ` (attempt ${attempt + 1})` : ''}`;
+  return {
+    createJob: desiredValidationJob(model, { image: o.image, attempt, ...(o.storage ? { storage: o.storage } : {}) }),
+    status: validating(o, jobName, R.ValidationPending, message),
+    events: [{ type: 'Normal', reason: NerModelEventReason.ValidationStarted, note: message }],
   };
-  const r = outcome.result;
-  if (r?.digest) status.verifiedDigest = r.digest;
-  if (r?.sizeBytes !== undefined) status.sizeBytes = r.sizeBytes;
-  if (r?.entityTypes) status.entityTypes = r.entityTypes;
+}
+
+function validating(o: ModelObserved, jobName: string, reason: string, message: string): NerModelStatus {
+  const { model, now } = o;
+  return {
+    ...baseStatus(model),
+    phase: 'Validating',
+    validationJob: jobName,
+    message,
+    conditions: conditionsFor(model.status?.conditions, 'Validating', reason, message, model.metadata.generation, now),
+  };
+}
+
+/** The status fields a validation result carries (digest, size, entity types, metrics, drift baseline). */
+function resultFields(r: ValidationResult | undefined): Partial<NerModelStatus> {
+  const out: Partial<NerModelStatus> = {};
+  if (r?.digest) out.verifiedDigest = r.digest;
+  if (r?.sizeBytes !== undefined) out.sizeBytes = r.sizeBytes;
+  if (r?.entityTypes) out.entityTypes = r.entityTypes;
   if (r?.metrics)
-    status.metrics = {
+    out.metrics = {
       micro: r.metrics.micro,
       source: r.metrics.source,
       ...(r.metrics.perType ? { perType: r.metrics.perType } : {}),
       ...(r.metrics.sentences !== undefined ? { sentences: r.metrics.sentences } : {}),
     };
   if (r?.profile?.confidence && r.profile.documentLength) {
-    status.baseline = {
+    out.baseline = {
       profileVersion: 1,
       ...r.profile,
       confidence: r.profile.confidence,
       documentLength: r.profile.documentLength,
     };
   }
-  let requeueAfterMs: number | undefined;
-  if (outcome.phase === 'Ready') {
-    events.push({ type: 'Normal', reason: NerModelEventReason.ModelReady, note: outcome.message.slice(0, 200) });
-  } else if (outcome.phase === 'Rejected') {
-    events.push({
-      type: 'Warning',
-      reason: NerModelEventReason.ModelRejected,
-      note: `${outcome.reason}: ${outcome.message}`.slice(0, 300),
-    });
-  } else {
-    status.failedAttempts = attempt + 1;
-    const delay = retryDelayMs(attempt + 1);
-    requeueAfterMs = Math.max(1000, Date.parse(validatedAt) + delay - nowMs);
-    status.message = `${outcome.message}; retrying in ${Math.round(delay / 1000)}s`;
-    events.push({
-      type: 'Warning',
-      reason: NerModelEventReason.ValidationFailed,
-      note: `${outcome.reason}: ${status.message}`.slice(0, 300),
-    });
+  return out;
+}
+
+/** The Job finished: record the verdict; a failure schedules the next attempt after its back-off. */
+function recordOutcome(o: ModelObserved, job: V1Job, jobName: string, attempt: number): ModelPlan {
+  const { model, now } = o;
+  const outcome = classify(model, job, o.terminated);
+  const finishedAt =
+    job.status?.completionTime ??
+    job.status?.conditions?.find((c) => c.status === 'True' && (c.type === 'Failed' || c.type === 'Complete'))
+      ?.lastTransitionTime;
+  const validatedAt = finishedAt ? formatTime(new Date(finishedAt)) : formatTime(now);
+  const gen = model.metadata.generation;
+  const status: NerModelStatus = {
+    ...baseStatus(model),
+    phase: outcome.phase,
+    validationJob: jobName,
+    validatedAt,
+    message: outcome.message,
+    conditions: conditionsFor(model.status?.conditions, outcome.phase, outcome.reason, outcome.message, gen, now),
+    ...resultFields(outcome.result),
+  };
+  if (outcome.phase === 'Ready')
+    return {
+      status,
+      events: [{ type: 'Normal', reason: NerModelEventReason.ModelReady, note: outcome.message.slice(0, 200) }],
+    };
+  if (outcome.phase === 'Rejected')
+    return {
+      status,
+      events: [
+        {
+          type: 'Warning',
+          reason: NerModelEventReason.ModelRejected,
+          note: `${outcome.reason}: ${outcome.message}`.slice(0, 300),
+        },
+      ],
+    };
+  status.failedAttempts = attempt + 1;
+  const delay = retryDelayMs(attempt + 1);
+  status.message = `${outcome.message}; retrying in ${Math.round(delay / 1000)}s`;
+  return {
+    status,
+    events: [
+      {
+        type: 'Warning',
+        reason: NerModelEventReason.ValidationFailed,
+        note: `${outcome.reason}: ${status.message}`.slice(0, 300),
+      },
+    ],
+    requeueAfterMs: Math.max(1000, Date.parse(validatedAt) + delay - now.getTime()),
+  };
+}
+
+/** Build the NerModel's plan for this reconcile. */
+export function planModel(o: ModelObserved): ModelPlan {
+  const { jobName, attempt, retryAt } = currentValidation(o.model, o.now);
+  if (!jobName) {
+    const wait = retryAt !== undefined ? { requeueAfterMs: retryAt - o.now.getTime() } : {};
+    return { status: baseStatus(o.model), events: [], ...wait };
   }
-  return { status, events, ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}), currentJob: jobName };
+  const job = o.jobs.find((j) => j.metadata?.name === jobName);
+  if (!job) return startValidation(o, jobName, attempt);
+  if (!jobFinished(job))
+    return {
+      status: validating(o, jobName, R.ValidationRunning, `validation Job ${jobName} is running`),
+      events: [],
+    };
+  return recordOutcome(o, job, jobName, attempt);
 }

@@ -1,0 +1,44 @@
+/**
+ * Carries out a DriftPolicy plan: the NerModels of succeeded runs and the retraining Job, then the status
+ * (written only when it changed), then Events and the run counters, then the gauges.
+ */
+import type { DriftPolicy } from '../../api/driftpolicy.js';
+import type { NerModel } from '../../api/nermodel.js';
+import { driftPolicies, nerModels } from '../../api/resources.js';
+import type { ReconcileContext, ReconcileResult } from '../../runtime/controller.js';
+import { builtin } from '../../runtime/resource.js';
+import type { DriftMetrics } from './metrics.js';
+import type { PolicyPlan } from './plan.js';
+
+/** The NerModels of succeeded runs, by server-side apply (create when absent, patch). */
+async function createModels(ctx: ReconcileContext<DriftPolicy>, plan: PolicyPlan): Promise<void> {
+  for (const model of plan.createModels) {
+    const { changed } = await ctx.client.apply(nerModels, model, {
+      current: ctx.cache<NerModel>(nerModels).get(ctx.namespace, model.metadata.name ?? '') ?? null,
+    });
+    if (changed) ctx.log.info({ model: model.metadata.name }, 'retrained NerModel created');
+  }
+}
+
+export async function applyPolicyPlan(
+  ctx: ReconcileContext<DriftPolicy>,
+  plan: PolicyPlan,
+  metrics: DriftMetrics,
+): Promise<ReconcileResult> {
+  const policy = ctx.object;
+  if (plan.evaluation)
+    ctx.log.debug({ state: plan.evaluation.state, reason: plan.evaluation.reason }, 'drift evaluated');
+  await createModels(ctx, plan);
+  if (plan.createJob) {
+    await ctx.client.apply(builtin.jobs, plan.createJob, { current: null });
+    ctx.log.info({ job: plan.createJob.metadata?.name }, 'retraining Job created');
+  }
+  const { changed, object } = await ctx.client.applyStatus(driftPolicies, policy, plan.status);
+  if (changed) {
+    for (const e of plan.events) await ctx.client.event(policy, e);
+    for (const f of plan.finished)
+      metrics.runs.inc({ namespace: ctx.namespace ?? '', driftpolicy: ctx.name, result: f.result });
+  }
+  metrics.observe({ ...policy, status: (object as DriftPolicy).status ?? plan.status });
+  return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : {};
+}

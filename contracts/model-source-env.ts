@@ -11,4 +11,16 @@ export const ModelSourceEnv = {
   tokenFile: 'NEROPS_MODEL_TOKEN_FILE',
   /** PEM CA bundle for https sources. */
   caFile: 'NEROPS_MODEL_CA_FILE',
+  /** Size cap in bytes: downloaded bytes, an archive's expanded bytes and a bundle's files each stay under it. */
+  maxBytes: 'NEROPS_MODEL_MAX_BYTES',
+  /** Overall deadline in milliseconds for fetching (downloading and extracting) a bundle. */
+  fetchDeadlineMs: 'NEROPS_MODEL_FETCH_DEADLINE_MS',
+} as const;
+
+/** Defaults of the fetch limits when neither a flag nor the environment sets them. */
+export const MODEL_FETCH_DEFAULTS = {
+  /** Above any bundle we package (transformers included), well below a node's scratch space. */
+  maxBytes: 2 * 1024 ** 3,
+  /** 15 minutes. */
+  fetchDeadlineMs: 15 * 60_000,
 } as const;

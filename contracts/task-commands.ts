@@ -18,6 +18,10 @@ export const ModelSourceFlag = {
   tokenFile: 'token-file',
   /** PEM CA bundle for https sources. */
   caFile: 'ca-file',
+  /** Size cap in bytes for the fetch (env NEROPS_MODEL_MAX_BYTES). */
+  maxBytes: 'max-bundle-bytes',
+  /** Overall fetch deadline in milliseconds (env NEROPS_MODEL_FETCH_DEADLINE_MS). */
+  fetchDeadlineMs: 'fetch-deadline-ms',
 } as const;
 
 export const FetchModelFlag = {

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canonicalJson, sha256 } from '../engine/bundle/bundle.js';
+import { OnnxFormatError, usesExternalData } from '../engine/bundle/onnx-external-data.js';
 import { MANIFEST_FORMAT_VERSION, MANIFEST_FILE, type Manifest } from '../contracts/bundle-manifest.js';
 import { writeFile } from 'node:fs/promises';
 
@@ -24,6 +25,7 @@ export async function packageTokenClassificationBundle(
         `${join(dir, name)}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); a token-classification bundle needs model.onnx, tokenizer.json and config.json`,
       );
     }
+    if (name === 'model.onnx') refuseExternalData(join(dir, name), data);
     files[name] = sha256(data);
   }
   let config: { id2label?: Record<string, string> };
@@ -52,4 +54,18 @@ export async function packageTokenClassificationBundle(
   const text = canonicalJson(manifest);
   await writeFile(join(dir, MANIFEST_FILE), text);
   return sha256(text);
+}
+
+/** Verification refuses external data (docs/security.md, "Model fetch limits"): say so when packaging, with the fix. */
+function refuseExternalData(path: string, data: Buffer): void {
+  let external = false;
+  try {
+    external = usesExternalData(data);
+  } catch (err) {
+    if (!(err instanceof OnnxFormatError)) throw err;
+  }
+  if (external)
+    throw new Error(
+      `${path}: stores tensors as ONNX external data, which bundles refuse; re-export with every tensor inside model.onnx (onnx.save(model, path, save_as_external_data=False))`,
+    );
 }

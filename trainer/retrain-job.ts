@@ -20,11 +20,11 @@ import { ConllError, formatConll, readConll, type LabeledSentence } from '../eng
 import { sha256, verifyBundle, type VerifiedBundle } from '../engine/bundle/bundle.js';
 import { MANIFEST_FILE, type Manifest } from '../contracts/bundle-manifest.js';
 import { LEXICON_FILE, Lexicon } from '../engine/features/lexicon.js';
-import { engineFor, loadEngine } from '../engine/bundle/load.js';
+import { engineFor } from '../engine/bundle/load.js';
 import type { EvaluationReport, NerEngine } from '../engine/types.js';
 import { downloadFile, materializeBundle } from '../engine/bundle/model-source.js';
 import { PVC_ROOT_ENV, RetrainingEnv, type RetrainResult } from '../contracts/retraining-job.js';
-import { evaluateEngine } from './evaluate.js';
+import { documentContext, evaluateEngine } from './evaluate.js';
 import type { CorpusOptions } from './stages/corpus.js';
 import type { FeatureSpaceOptions } from './stages/feature-space.js';
 import type { MemberOptions } from './stages/members.js';
@@ -164,6 +164,8 @@ export interface RetrainOptions {
    */
   modelTokenFile?: string | undefined;
   modelCaFile?: string | undefined;
+  /** Size cap and overall deadline of the base model and dataset downloads (default MODEL_FETCH_DEFAULTS). */
+  fetchLimits?: { maxBytes?: number | undefined; deadlineMs?: number | undefined } | undefined;
 }
 
 /** Every 5th sentence is held out (deterministic, spread over the file). */
@@ -267,7 +269,12 @@ async function readLabeledDataset(
 async function downloadDataset(
   uri: string,
   dest: string,
-  access: { tokenFile?: string | undefined; caFile?: string | undefined },
+  access: {
+    tokenFile?: string | undefined;
+    caFile?: string | undefined;
+    maxBytes?: number | undefined;
+    deadlineMs?: number | undefined;
+  },
 ): Promise<{ path: string; local: string; remote: string }> {
   await mkdir(dest, { recursive: true });
   const isDirectory = new URL(uri).pathname.endsWith('/');
@@ -290,6 +297,8 @@ interface BaseModel {
   engine: NerEngine;
   inherited: InheritedTrainOptions;
   lexicon: { text: string; phrases: number } | undefined;
+  /** How far back in a document its tags look (evaluation context, trainer/evaluate.ts). */
+  context: number;
 }
 
 /** Step 1: the base model, fetched and verified before anything else (its label set validates the dataset). */
@@ -308,12 +317,13 @@ async function loadBaseModel(contract: RetrainContract, options: RetrainOptions,
       workDir: join(options.workDir, 'base'),
       tokenFile: options.modelTokenFile,
       caFile: options.modelCaFile,
+      ...options.fetchLimits,
     });
     // Verified once: the engine and the inherited training choices come from the same bytes.
-    const verified = await verifyBundle(dir, contract.baseModelDigest);
+    const verified = await verifyBundle(dir, contract.baseModelDigest, { maxBytes: options.fetchLimits?.maxBytes });
     const inherited = inheritedTrainOptions(verified.manifest);
     const lexicon = inheritedLexicon(verified);
-    return { engine: await engineFor(verified), inherited, lexicon };
+    return { engine: await engineFor(verified), inherited, lexicon, context: documentContext(verified.manifest) };
   } catch (err) {
     throw new RetrainError(
       'BaseModelUnavailable',
@@ -343,7 +353,11 @@ async function prepareDataset(
     /^https?:\/\//i.test(contract.baseModelUri) &&
     /^https?:\/\//i.test(contract.datasetUri) &&
     new URL(contract.baseModelUri).origin === new URL(contract.datasetUri).origin;
-  const datasetAccess = { caFile: options.modelCaFile, ...(sameOrigin ? { tokenFile: options.modelTokenFile } : {}) };
+  const datasetAccess = {
+    caFile: options.modelCaFile,
+    ...options.fetchLimits,
+    ...(sameOrigin ? { tokenFile: options.modelTokenFile } : {}),
+  };
   const remote = /^https?:\/\//i.test(contract.datasetUri)
     ? await downloadDataset(contract.datasetUri, join(options.workDir, 'dataset'), datasetAccess)
     : undefined;
@@ -434,9 +448,11 @@ export async function runRetrain(contract: RetrainContract, options: RetrainOpti
     } catch (err) {
       throw new RetrainError('TrainingFailed', (err as Error).message.slice(0, 500), { cause: err });
     }
-    fresh = await loadEngine(bundleDir, { expectedDigest: trained.digest });
-    const newReport = await evaluateEngine(fresh, devSentences);
-    const baseReport = await evaluateEngine(base, devSentences);
+    const freshBundle = await verifyBundle(bundleDir, trained.digest);
+    fresh = await engineFor(freshBundle);
+    // In chunks, each with the context its model looks back over: the same scores as one call, in bounded memory.
+    const newReport = await evaluateEngine(fresh, devSentences, { context: documentContext(freshBundle.manifest) });
+    const baseReport = await evaluateEngine(base, devSentences, { context: baseModel.context });
     log(
       `held-out micro F1: new ${newReport.micro.f1.toFixed(4)}, base ${baseReport.micro.f1.toFixed(4)} (${devSentences.length} sentences)`,
     );

@@ -36,18 +36,26 @@ describe('--help covers the contract', () => {
   it('fetch-model', async () => {
     const help = await helpOf(fetchModel);
     for (const f of Object.values(FetchModelFlag)) expect(help).toMatch(flag(f));
-    for (const name of [ModelSourceEnv.digest, ModelSourceEnv.tokenFile, ModelSourceEnv.caFile])
+    for (const name of [
+      ModelSourceEnv.digest,
+      ModelSourceEnv.tokenFile,
+      ModelSourceEnv.caFile,
+      ModelSourceEnv.maxBytes,
+      ModelSourceEnv.fetchDeadlineMs,
+    ])
       expect(help).toMatch(variable(name));
   });
 
   it('validate', async () => {
     const help = await helpOf(validate);
     for (const f of Object.values(ValidateFlag)) expect(help).toMatch(flag(f));
+    for (const name of [ModelSourceEnv.maxBytes, ModelSourceEnv.fetchDeadlineMs]) expect(help).toMatch(variable(name));
   });
 
   it('retrain', async () => {
     const help = await helpOf(retrain);
     for (const f of Object.values(RetrainFlag)) expect(help).toMatch(flag(f));
     for (const name of Object.values(RetrainingEnv)) expect(help).toMatch(variable(name));
+    for (const name of [ModelSourceEnv.maxBytes, ModelSourceEnv.fetchDeadlineMs]) expect(help).toMatch(variable(name));
   });
 });

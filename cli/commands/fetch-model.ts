@@ -4,13 +4,15 @@
  * digest, and only then moves it into DIR, so the serving container never sees a partial or unverified
  * bundle. Idempotent: if DIR already holds a bundle with digest D, it succeeds without downloading.
  */
-import { cp, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CliError, parseCommandArgs, type Command } from '../command.js';
 import { ModelSourceEnv } from '../../contracts/model-source-env.js';
 import { FETCH_MODEL_COMMAND, FetchModelFlag as F } from '../../contracts/task-commands.js';
 import { materializeBundle, ModelSourceError } from '../../engine/bundle/model-source.js';
+import { MANIFEST_FILE } from '../../contracts/bundle-manifest.js';
+import { FETCH_LIMITS_HELP, fetchLimitOptions, fetchLimits } from '../fetch-limits.js';
 
 const HELP = `usage: ner-ops fetch-model URI --digest SHA256 --to DIR [options]
 
@@ -20,7 +22,8 @@ const HELP = `usage: ner-ops fetch-model URI --digest SHA256 --to DIR [options]
                             or already hold this exact bundle)
   --token-file PATH         bearer token for http(s) sources                       [env NEROPS_MODEL_TOKEN_FILE]
   --ca-file PATH            PEM CA bundle for https sources                        [env NEROPS_MODEL_CA_FILE]
-  --timeout-ms N            per-request network timeout (default 60000)`;
+  --timeout-ms N            per-request network timeout (default 60000)
+${FETCH_LIMITS_HELP}`;
 
 const options = {
   [F.digest]: { type: 'string' },
@@ -28,6 +31,7 @@ const options = {
   [F.tokenFile]: { type: 'string' },
   [F.caFile]: { type: 'string' },
   'timeout-ms': { type: 'string' },
+  ...fetchLimitOptions,
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -57,12 +61,13 @@ const fetchModel: Command = async (argv) => {
   const timeoutMs = v['timeout-ms'] === undefined ? 60_000 : Number(v['timeout-ms']);
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1)
     throw new CliError('fetch-model: --timeout-ms must be a positive integer');
+  const limits = fetchLimits('fetch-model', v);
   const { verifyBundle } = await import('../../engine/bundle/bundle.js');
 
   // Already installed (init container restarted)? Verify what is there rather than trusting it.
   if ((await isDir(to)) && (await readdir(to)).length > 0) {
     try {
-      await verifyBundle(to, digest);
+      await verifyBundle(to, digest, limits);
       console.log(JSON.stringify({ digest, dir: to, fetched: false }));
       return 0;
     } catch {
@@ -93,15 +98,23 @@ const fetchModel: Command = async (argv) => {
         caFile: v[F.caFile] ?? process.env[ModelSourceEnv.caFile],
         workDir: staging,
         timeoutMs,
+        ...limits,
       });
       bundleDir = m.dir;
       if (!m.workDir) {
-        // A local directory: copy it so the destination is independent of the source.
+        // A local directory: copy what the manifest pins (verified: regular files within the cap), so the
+        // destination is independent of the source and holds nothing else.
+        const verified = await verifyBundle(bundleDir, digest, limits);
         const copy = join(staging, 'bundle');
-        await cp(bundleDir, copy, { recursive: true });
+        await mkdir(copy, { recursive: true });
+        for (const [name, data] of verified.files) {
+          await mkdir(dirname(join(copy, name)), { recursive: true });
+          await writeFile(join(copy, name), data);
+        }
+        await copyFile(join(bundleDir, MANIFEST_FILE), join(copy, MANIFEST_FILE));
         bundleDir = copy;
       }
-      await verifyBundle(bundleDir, digest);
+      await verifyBundle(bundleDir, digest, limits);
     } catch (err) {
       const msg =
         err instanceof ModelSourceError || (err as Error).name === 'BundleVerificationError'
@@ -110,7 +123,7 @@ const fetchModel: Command = async (argv) => {
       throw new CliError(`fetch-model: ${msg}`, 1);
     }
     for (const name of await readdir(bundleDir)) await rename(join(bundleDir, name), join(to, name));
-    await verifyBundle(to, digest).catch((err: unknown) => {
+    await verifyBundle(to, digest, limits).catch((err: unknown) => {
       throw new CliError(`fetch-model: bundle changed while being installed: ${(err as Error).message}`, 1);
     });
     console.log(JSON.stringify({ digest, dir: to, fetched: true }));

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { intFlag, parseCommandArgs, type Command } from '../command.js';
+import { fetchLimits } from '../fetch-limits.js';
 import { readContract, RetrainError, runRetrain } from '../../trainer/retrain-job.js';
 import { encodeRetrainResult, RETRAIN_EXIT, type RetrainResult } from '../../contracts/retraining-job.js';
 import { DEFAULT_TERMINATION_MESSAGE_PATH } from '../../contracts/termination-message.js';
@@ -24,6 +25,8 @@ The DriftPolicy retraining Job. Configured by the contract env (set by the opera
 Locations: file://, plain paths, pvc://claim/path (under $NEROPS_PVC_ROOT); the base model and the dataset
 also http(s)://. The dataset is a CoNLL file (every 5th sentence held out) or a directory with train.conll
 and dev.conll (over http(s), a URL ending in /). The output is written locally (file:// or pvc://).
+Downloads (base model and dataset) stay under NEROPS_MODEL_MAX_BYTES bytes each and finish within
+NEROPS_MODEL_FETCH_DEADLINE_MS; the model store's NEROPS_MODEL_TOKEN_FILE and NEROPS_MODEL_CA_FILE apply.
 
   --epochs N               SGD epochs (default ${DEFAULT_EPOCHS.linear})
   --seed N                 random seed (default 1)
@@ -57,6 +60,7 @@ const retrain: Command = async (argv) => {
   let code: number;
   try {
     const contract = readContract(process.env);
+    const limits = fetchLimits('retrain', {});
     result = await runRetrain(contract, {
       workDir,
       seed: intFlag('seed', v.seed, 1),
@@ -64,6 +68,7 @@ const retrain: Command = async (argv) => {
       // The same env as fetch-model: the operator mounts the model store's token and CA for the base model.
       modelTokenFile: process.env[ModelSourceEnv.tokenFile],
       modelCaFile: process.env[ModelSourceEnv.caFile],
+      fetchLimits: limits,
       ...(log ? { log } : {}),
     });
     code = RETRAIN_EXIT.ok;

@@ -1,4 +1,7 @@
+import { createReadStream } from 'node:fs';
 import { mkdtemp, readFile, writeFile, cp } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -68,6 +71,53 @@ describe('ner-ops validate', () => {
     if (strict.result?.metrics?.micro.f1 !== 1) {
       expect(strict.code).toBe(VALIDATE_EXIT.rejected);
       expect(strict.result).toMatchObject({ outcome: 'Rejected', reason: 'BelowMinimumMetrics' });
+    }
+  });
+
+  it('downloads an http dataset with the model store token when it is on the model origin', async () => {
+    const dataset = join(work, 'remote.conll');
+    await writeConll(dataset, generateNotes({ count: 30, seed: 77 }));
+    await writeFile(join(work, 'token'), 'dataset-token\n');
+    const seen: Array<string | undefined> = [];
+    const srv = http.createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      if (req.headers.authorization !== 'Bearer dataset-token') return void res.writeHead(401).end();
+      const path = req.url?.startsWith('/bundle/') ? join(bundle.dir, req.url.slice('/bundle/'.length)) : dataset;
+      createReadStream(path).pipe(res);
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const base = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+    try {
+      const local = await run([bundle.dir, '--digest', bundle.digest, '--dataset', dataset]);
+      const remote = await run([
+        `${base}/bundle/`,
+        '--digest',
+        bundle.digest,
+        '--dataset',
+        `${base}/remote.conll`,
+        '--token-file',
+        join(work, 'token'),
+      ]);
+      expect(remote.code).toBe(0);
+      expect(remote.result?.metrics).toEqual(local.result?.metrics);
+      expect(seen.length).toBeGreaterThan(1);
+      expect(seen.every((a) => a === 'Bearer dataset-token')).toBe(true);
+      // Another origin than the model's (a local directory): the token is not sent, and the store says 401.
+      const elsewhere = await run([
+        bundle.dir,
+        '--digest',
+        bundle.digest,
+        '--dataset',
+        `${base}/remote.conll`,
+        '--token-file',
+        join(work, 'token'),
+      ]);
+      expect(elsewhere.result).toMatchObject({ outcome: 'Failed', reason: 'DatasetUnavailable' });
+      expect(elsewhere.result?.message).toMatch(/HTTP 401/);
+      expect(seen.at(-1)).toBeUndefined();
+    } finally {
+      srv.closeAllConnections();
+      await new Promise((r) => srv.close(r));
     }
   });
 

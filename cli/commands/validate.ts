@@ -8,13 +8,14 @@
  * status. Exit codes distinguish a bad artifact (Rejected) from one that could not be examined (Failed);
  * see VALIDATE_EXIT.
  */
-import { rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { CliError, parseCommandArgs, type Command } from '../command.js';
-import { materializeBundle, ModelSourceError } from '../../engine/bundle/model-source.js';
+import { downloadFile, materializeBundle, ModelSourceError } from '../../engine/bundle/model-source.js';
+import { FETCH_LIMITS_HELP, fetchLimitOptions, fetchLimits, type FetchLimits } from '../fetch-limits.js';
 import { MANIFEST_FILE } from '../../contracts/bundle-manifest.js';
 import {
   encodeValidationResult,
@@ -29,6 +30,7 @@ import { DEFAULT_TERMINATION_MESSAGE_PATH } from '../../contracts/termination-me
 import { ProcessNodeEnv } from '../../contracts/process-node-env.js';
 import { VALIDATE_COMMAND, ValidateFlag as F } from '../../contracts/task-commands.js';
 import type { BaselineProfile, EvaluationReport, NerEngine, PrfScores } from '../../engine/types.js';
+import type { VerifiedBundle } from '../../engine/bundle/bundle.js';
 
 const HELP = `usage: ner-ops validate URI --digest SHA256 [options]
 
@@ -42,6 +44,7 @@ optionally evaluate, and write the JSON result to the termination message.
   --token-file PATH         bearer token for http(s) sources
   --ca-file PATH            PEM CA bundle for https sources
   --timeout-ms N            per-request network timeout (default 60000)
+${FETCH_LIMITS_HELP}
   --termination-log PATH    where to write the result (default $NEROPS_TERMINATION_LOG or /dev/termination-log)
 
 Exit codes: 0 Ready, ${VALIDATE_EXIT.rejected} Rejected (bad artifact), ${VALIDATE_EXIT.failed} Failed (could not examine it), 2 usage.`;
@@ -53,6 +56,7 @@ const options = {
   [F.tokenFile]: { type: 'string' },
   [F.caFile]: { type: 'string' },
   'timeout-ms': { type: 'string' },
+  ...fetchLimitOptions,
   'termination-log': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -74,7 +78,10 @@ const SMOKE_TEXT = 'Patient with type 2 diabetes was started on metformin and de
 /** ModelSourceErrors that mean the artifact is bad rather than unreachable. */
 const SOURCE_REJECTIONS: Array<[RegExp, string]> = [
   [/digest mismatch/i, ValidationReason.DigestMismatch],
-  [/not valid JSON|lists no files|unsafe path|cannot extract|contains no/i, ValidationReason.InvalidBundle],
+  [
+    /not valid JSON|lists no files|unsafe path|cannot extract|contains no|size cap|file cap/i,
+    ValidationReason.InvalidBundle,
+  ],
 ];
 
 function classifySourceError(err: ModelSourceError): ValidationFailure {
@@ -108,28 +115,37 @@ export function compactProfile(p: BaselineProfile): CompactProfile {
   };
 }
 
-/** Read a CoNLL dataset from a path, file:// or http(s):// into a temp file path. */
-async function materializeDataset(uri: string, timeoutMs: number): Promise<{ path: string; cleanup?: string }> {
+/**
+ * A CoNLL dataset from a path, file:// or http(s):// as a local path (a download goes to the work
+ * directory). The download gets the CA bundle, the size cap and the deadline of the model fetch, and the
+ * model store's token only when the dataset is on the model's origin.
+ */
+async function materializeDataset(
+  uri: string,
+  modelUri: string,
+  opts: {
+    tokenFile?: string | undefined;
+    caFile?: string | undefined;
+    timeoutMs: number;
+    limits: FetchLimits;
+    workDir: string;
+  },
+): Promise<string> {
   if (/^https?:\/\//i.test(uri)) {
-    let res: Response;
+    const sameOrigin = /^https?:\/\//i.test(modelUri) && new URL(modelUri).origin === new URL(uri).origin;
+    const path = join(opts.workDir, 'dataset.conll');
+    await mkdir(opts.workDir, { recursive: true });
     try {
-      res = await fetch(uri, { signal: AbortSignal.timeout(timeoutMs) });
+      await downloadFile(uri, path, {
+        caFile: opts.caFile,
+        ...(sameOrigin ? { tokenFile: opts.tokenFile } : {}),
+        timeoutMs: opts.timeoutMs,
+        ...opts.limits,
+      });
     } catch (err) {
-      throw new ValidationFailure(
-        'Failed',
-        ValidationReason.DatasetUnavailable,
-        `cannot download dataset ${new URL(uri).origin}${new URL(uri).pathname}: ${(err as Error).message}`,
-      );
+      throw new ValidationFailure('Failed', ValidationReason.DatasetUnavailable, `dataset: ${(err as Error).message}`);
     }
-    if (!res.ok)
-      throw new ValidationFailure(
-        'Failed',
-        ValidationReason.DatasetUnavailable,
-        `downloading dataset failed: HTTP ${res.status}`,
-      );
-    const path = join(tmpdir(), `nerops-dataset-${randomBytes(6).toString('hex')}.conll`);
-    await writeFile(path, Buffer.from(await res.arrayBuffer()));
-    return { path, cleanup: path };
+    return path;
   }
   const path = /^file:\/\//i.test(uri) ? fileURLToPath(uri) : uri;
   try {
@@ -141,7 +157,61 @@ async function materializeDataset(uri: string, timeoutMs: number): Promise<{ pat
       `dataset ${path} does not exist or is unreadable (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
     );
   }
-  return { path };
+  return path;
+}
+
+/** A dataset error (ConllError) as the Failed result it is; anything else is rethrown. */
+function datasetFailure(err: unknown): never {
+  if ((err as Error).name === 'ConllError')
+    throw new ValidationFailure(
+      'Failed',
+      ValidationReason.DatasetUnavailable,
+      `dataset is not valid CoNLL: ${(err as Error).message.slice(0, 300)}`,
+    );
+  throw err;
+}
+
+/**
+ * Metrics (and, when the bundle has none, a drift baseline) on a CoNLL dataset, read as a stream twice:
+ * memory depends on the evaluation chunk, not on the dataset (docs/operations.md, "Validation Job memory").
+ */
+async function evaluateDataset(
+  engine: NerEngine,
+  path: string,
+  manifest: VerifiedBundle['manifest'],
+  needProfile: boolean,
+): Promise<{ metrics: ValidationMetrics; profile?: BaselineProfile }> {
+  const { streamConll } = await import('../../engine/corpus/conll-stream.js');
+  const { documentContext, evaluateEngine, EVALUATION_CHUNK_TOKENS } = await import('../../trainer/evaluate.js');
+  let report: EvaluationReport;
+  try {
+    report = await evaluateEngine(engine, streamConll(path), { context: documentContext(manifest) });
+  } catch (err) {
+    datasetFailure(err);
+  }
+  const metrics = compactMetrics(report, 'evaluation');
+  if (!needProfile) return { metrics };
+  // No baseline shipped with the bundle: measure one on the evaluation data (held out by contract).
+  const { detokenize } = await import('../../trainer/detokenize.js');
+  const { ProfileAccumulator } = await import('../../engine/bundle/profile.js');
+  const acc = new ProfileAccumulator();
+  let texts: string[] = [];
+  let tokens = 0;
+  try {
+    for await (const s of streamConll(path)) {
+      texts.push(detokenize(s.tokens));
+      tokens += s.tokens.length;
+      if (tokens >= EVALUATION_CHUNK_TOKENS) {
+        acc.add(await engine.extractBatch(texts));
+        texts = [];
+        tokens = 0;
+      }
+    }
+  } catch (err) {
+    datasetFailure(err);
+  }
+  if (texts.length > 0) acc.add(await engine.extractBatch(texts));
+  return { metrics, profile: acc.profile() };
 }
 
 async function bundleSize(dir: string, files: Map<string, Buffer>): Promise<number> {
@@ -159,6 +229,7 @@ async function validateBundle(
     tokenFile?: string | undefined;
     caFile?: string | undefined;
     timeoutMs: number;
+    limits: FetchLimits;
     workDir: string;
   },
 ): Promise<ValidationResult> {
@@ -170,7 +241,8 @@ async function validateBundle(
         tokenFile: opts.tokenFile,
         caFile: opts.caFile,
         timeoutMs: opts.timeoutMs,
-        workDir: opts.workDir,
+        ...opts.limits,
+        workDir: join(opts.workDir, 'model'),
       })
     ).dir;
   } catch (err) {
@@ -180,7 +252,7 @@ async function validateBundle(
   const { verifyBundle } = await import('../../engine/bundle/bundle.js');
   let verified;
   try {
-    verified = await verifyBundle(dir, digest);
+    verified = await verifyBundle(dir, digest, opts.limits);
   } catch (err) {
     const msg = (err as Error).message;
     throw new ValidationFailure(
@@ -221,30 +293,10 @@ async function validateBundle(
     let metrics: ValidationMetrics | undefined;
     let profile = engine.profile;
     if (opts.dataset) {
-      const { path, cleanup } = await materializeDataset(opts.dataset, opts.timeoutMs);
-      try {
-        const { readConll } = await import('../../engine/corpus/conll.js');
-        let data;
-        try {
-          data = await readConll(path);
-        } catch (err) {
-          throw new ValidationFailure(
-            'Failed',
-            ValidationReason.DatasetUnavailable,
-            `dataset is not valid CoNLL: ${(err as Error).message.slice(0, 300)}`,
-          );
-        }
-        const { evaluateEngine } = await import('../../trainer/evaluate.js');
-        metrics = compactMetrics(await evaluateEngine(engine, data), 'evaluation');
-        if (!profile) {
-          // No baseline shipped with the bundle: measure one on the evaluation data (held out by contract).
-          const { detokenize } = await import('../../trainer/detokenize.js');
-          const { computeProfile } = await import('../../engine/bundle/profile.js');
-          profile = computeProfile(await engine.extractBatch(data.map((s) => detokenize(s.tokens))));
-        }
-      } finally {
-        if (cleanup) await rm(cleanup, { force: true });
-      }
+      const path = await materializeDataset(opts.dataset, uri, { ...opts, workDir: join(opts.workDir, 'dataset') });
+      const evaluated = await evaluateDataset(engine, path, verified.manifest, !profile);
+      metrics = evaluated.metrics;
+      profile ??= evaluated.profile;
     } else {
       const bundled = verified.files.get('metrics.json');
       if (bundled) {
@@ -298,6 +350,7 @@ const validate: Command = async (argv) => {
   const timeoutMs = v['timeout-ms'] === undefined ? 60_000 : Number(v['timeout-ms']);
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1)
     throw new CliError('validate: --timeout-ms must be a positive integer');
+  const limits = fetchLimits('validate', v);
   let minF1: number | undefined;
   if (v['min-f1'] !== undefined) {
     minF1 = Number(v['min-f1']);
@@ -320,6 +373,7 @@ const validate: Command = async (argv) => {
       tokenFile: v[F.tokenFile],
       caFile: v[F.caFile],
       timeoutMs,
+      limits,
       workDir,
     });
   } catch (err) {

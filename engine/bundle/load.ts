@@ -2,6 +2,7 @@
  * The one way to load a model: verify the bundle, then hand it to the runtime for its format.
  */
 import { verifyBundle, type VerifiedBundle } from './bundle.js';
+import { OnnxFormatError, usesExternalData } from './onnx-external-data.js';
 import { CrfEngine, type EngineOptions } from '../runtimes/crf-engine.js';
 import { TokenClassificationEngine } from '../runtimes/token-classification.js';
 import type { NerEngine } from '../types.js';
@@ -17,6 +18,16 @@ export async function loadEngine(dir: string, options: LoadOptions = {}): Promis
 
 /** The runtime for an already verified bundle (for callers that also need its manifest). */
 export async function engineFor(bundle: VerifiedBundle, options: EngineOptions = {}): Promise<NerEngine> {
+  // verifyBundle refused external data in every model it could scan; one it could not is not loaded either.
+  for (const [name, data] of bundle.files) {
+    if (!name.endsWith('.onnx')) continue;
+    try {
+      if (usesExternalData(data)) throw new Error(`${name} refers to ONNX external data`);
+    } catch (err) {
+      if (err instanceof OnnxFormatError) throw new Error(`${name} is not a well-formed ONNX model (${err.message})`);
+      throw err;
+    }
+  }
   switch (bundle.manifest.format) {
     case 'crf':
       return CrfEngine.create(bundle, options);

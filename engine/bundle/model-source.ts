@@ -10,7 +10,12 @@
  *
  * HTTP sources take an optional bearer token (read from a mounted file, never from argv) and an optional
  * CA bundle for private PKI. The bundle's integrity is not decided here: callers verify the digest with
- * the engine (`verifyBundle` / `loadEngine`), which checks every file against the manifest.
+ * the engine (`verifyBundle` / `loadEngine`), which checks every file against the manifest. What is decided
+ * here is what a fetch may cost before that check (docs/security.md, "Model fetch limits"):
+ * - a size cap, counted while bytes arrive and while an archive expands, never after the fact;
+ * - an overall deadline for the whole fetch, besides the per-request stall timeout;
+ * - a pinned digest checked before anything is extracted or before a directory's files are downloaded;
+ * - no redirect from https to http.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -19,10 +24,12 @@ import http from 'node:http';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { dirname, join, normalize, sep } from 'node:path';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { MANIFEST_FILE } from '../../contracts/bundle-manifest.js';
-import { extractTar } from './tar.js';
+import { MODEL_FETCH_DEFAULTS } from '../../contracts/model-source-env.js';
+import { extractTar, hashTarEntries, TarLimitError } from './tar.js';
 
 export interface ModelSourceOptions {
   /** Expected bundle digest (sha256 hex of the manifest); checked early for HTTP directory sources. */
@@ -35,6 +42,10 @@ export interface ModelSourceOptions {
   workDir?: string | undefined;
   /** Per-request timeout for HTTP sources (no bytes received for this long). */
   timeoutMs?: number | undefined;
+  /** Size cap: bytes downloaded, and bytes an archive expands to (default MODEL_FETCH_DEFAULTS.maxBytes). */
+  maxBytes?: number | undefined;
+  /** Overall deadline for the whole fetch, downloads and extraction (default MODEL_FETCH_DEFAULTS.fetchDeadlineMs). */
+  deadlineMs?: number | undefined;
 }
 
 export interface MaterializedBundle {
@@ -55,7 +66,16 @@ const TAR_SUFFIX = /\.(tar|tar\.gz|tgz)$/i;
 
 /** Resolve `uri` to a local bundle directory, downloading or extracting as needed. */
 export async function materializeBundle(uri: string, opts: ModelSourceOptions = {}): Promise<MaterializedBundle> {
-  if (/^https?:\/\//i.test(uri)) return fetchHttp(new URL(uri), opts);
+  const budget = new FetchBudget(opts);
+  try {
+    return await materialize(uri, opts, budget);
+  } finally {
+    budget.dispose();
+  }
+}
+
+async function materialize(uri: string, opts: ModelSourceOptions, budget: FetchBudget): Promise<MaterializedBundle> {
+  if (/^https?:\/\//i.test(uri)) return fetchHttp(new URL(uri), opts, budget);
   let path: string;
   if (/^file:\/\//i.test(uri)) {
     try {
@@ -78,10 +98,68 @@ export async function materializeBundle(uri: string, opts: ModelSourceOptions = 
     );
   }
   if (st.isDirectory()) return { dir: path };
+  if (!st.isFile()) throw new ModelSourceError(`model source ${path} is neither a directory nor a regular file`);
   const work = await ensureWorkDir(opts.workDir);
   const dest = join(work, 'bundle');
-  await extractArchive(path, dest);
+  await extractArchive(path, dest, opts.digest, budget);
   return { dir: await findBundleRoot(dest), workDir: work };
+}
+
+/**
+ * What a fetch may still spend: bytes under the size cap, and time until the overall deadline (an abort
+ * signal every download and extraction listens to).
+ */
+class FetchBudget {
+  readonly maxBytes: number;
+  readonly deadlineMs: number;
+  readonly signal: AbortSignal;
+  #controller = new AbortController();
+  #timer: NodeJS.Timeout;
+  #received = 0;
+  constructor(opts: Pick<ModelSourceOptions, 'maxBytes' | 'deadlineMs'>) {
+    this.maxBytes = opts.maxBytes ?? MODEL_FETCH_DEFAULTS.maxBytes;
+    this.deadlineMs = opts.deadlineMs ?? MODEL_FETCH_DEFAULTS.fetchDeadlineMs;
+    this.signal = this.#controller.signal;
+    this.#timer = setTimeout(
+      () =>
+        this.#controller.abort(
+          new DeadlineError(`the fetch did not finish within its deadline of ${this.deadlineMs} ms`),
+        ),
+      this.deadlineMs,
+    );
+    this.#timer.unref();
+  }
+
+  get remaining(): number {
+    return this.maxBytes - this.#received;
+  }
+
+  /** Count `n` received bytes; throws when the cap is passed. */
+  take(n: number, what: string): void {
+    this.#received += n;
+    if (this.#received > this.maxBytes) throw this.overCap(what);
+  }
+
+  overCap(what: string): ModelSourceError {
+    return new ModelSourceError(`${what} exceeds the size cap of ${this.maxBytes} bytes`);
+  }
+
+  dispose(): void {
+    clearTimeout(this.#timer);
+  }
+}
+
+class DeadlineError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DeadlineError';
+  }
+}
+
+/** The error to report: the deadline's own message when the fetch was aborted by it. */
+function limitCause(err: unknown, budget: FetchBudget): Error {
+  if (budget.signal.aborted && budget.signal.reason instanceof DeadlineError) return budget.signal.reason;
+  return err as Error;
 }
 
 async function ensureWorkDir(given: string | undefined): Promise<string> {
@@ -90,12 +168,59 @@ async function ensureWorkDir(given: string | undefined): Promise<string> {
   return d;
 }
 
-async function extractArchive(archive: string, dest: string): Promise<void> {
-  try {
-    await extractTar(archive, dest);
-  } catch (err) {
-    throw new ModelSourceError(`cannot extract bundle archive ${archive}: ${(err as Error).message}`, { cause: err });
+/**
+ * Extract a bundle archive within the budget. With a pinned digest the archive is read twice: first only to
+ * hash the manifest a bundle directory would be found at, so a wrong bundle is refused before anything of it
+ * is written; then to extract.
+ */
+async function extractArchive(
+  archive: string,
+  dest: string,
+  digest: string | undefined,
+  budget: FetchBudget,
+): Promise<void> {
+  const limits = { maxBytes: budget.maxBytes, signal: budget.signal };
+  const describe = (err: unknown) => {
+    const cause = limitCause(err, budget);
+    const what = cause instanceof TarLimitError || cause instanceof DeadlineError ? 'refused' : 'cannot extract';
+    return new ModelSourceError(`${what} bundle archive ${archive}: ${cause.message}`, { cause });
+  };
+  if (digest) {
+    let manifests: Map<string, string>;
+    try {
+      manifests = await hashTarEntries(archive, isManifestCandidate, limits);
+    } catch (err) {
+      throw describe(err);
+    }
+    const actual = pinnedManifestDigest(manifests);
+    if (actual === undefined)
+      throw new ModelSourceError(
+        `the bundle archive contains no ${MANIFEST_FILE} at its root or in a single top-level directory`,
+      );
+    if (actual !== digest.toLowerCase())
+      throw new ModelSourceError(
+        `bundle digest mismatch for archive ${archive}: expected ${digest}, got ${actual} (nothing was extracted)`,
+      );
   }
+  try {
+    await extractTar(archive, dest, limits);
+  } catch (err) {
+    throw describe(err);
+  }
+}
+
+/** `ner-model.json` at the archive root or one directory down: where {@link findBundleRoot} looks. */
+function isManifestCandidate(path: string): boolean {
+  const parts = path.split('/');
+  return parts[parts.length - 1] === MANIFEST_FILE && parts.length <= 2;
+}
+
+/** The digest of the manifest {@link findBundleRoot} will choose after extraction (same rule, same order). */
+function pinnedManifestDigest(manifests: Map<string, string>): string | undefined {
+  const root = manifests.get(MANIFEST_FILE);
+  if (root) return root;
+  const nested = [...manifests.keys()].filter((p) => p.includes('/'));
+  return nested.length === 1 ? manifests.get(nested[0] as string) : undefined;
 }
 
 /** A bundle archive may hold the files at its root or inside one top-level directory. */
@@ -168,15 +293,18 @@ async function httpOptions(opts: ModelSourceOptions): Promise<HttpOptions> {
   return { token, ca, timeoutMs: opts.timeoutMs ?? 60_000 };
 }
 
-async function fetchHttp(url: URL, opts: ModelSourceOptions): Promise<MaterializedBundle> {
+async function fetchHttp(url: URL, opts: ModelSourceOptions, budget: FetchBudget): Promise<MaterializedBundle> {
   const h = await httpOptions(opts);
   const work = await ensureWorkDir(opts.workDir);
   if (TAR_SUFFIX.test(url.pathname)) {
     const archive = join(work, 'bundle.download');
-    await download(url, archive, h);
+    await download(url, archive, h, budget);
     const dest = join(work, 'bundle');
-    await extractArchive(archive, dest);
-    await rm(archive, { force: true });
+    try {
+      await extractArchive(archive, dest, opts.digest, budget);
+    } finally {
+      await rm(archive, { force: true });
+    }
     return { dir: await findBundleRoot(dest), workDir: work };
   }
   // A directory: fetch the manifest, check its digest before trusting its file list, then each file.
@@ -185,7 +313,7 @@ async function fetchHttp(url: URL, opts: ModelSourceOptions): Promise<Materializ
   const dest = join(work, 'bundle');
   await mkdir(dest, { recursive: true });
   const manifestPath = join(dest, MANIFEST_FILE);
-  await download(new URL(MANIFEST_FILE, base), manifestPath, h);
+  await download(new URL(MANIFEST_FILE, base), manifestPath, h, budget);
   const manifestBytes = await readFile(manifestPath);
   if (opts.digest) {
     const actual = createHash('sha256').update(manifestBytes).digest('hex');
@@ -203,7 +331,7 @@ async function fetchHttp(url: URL, opts: ModelSourceOptions): Promise<Materializ
     if (name === MANIFEST_FILE) continue;
     const target = join(dest, name);
     await mkdir(dirname(target), { recursive: true });
-    await download(new URL(name.split('/').map(encodeURIComponent).join('/'), base), target, h);
+    await download(new URL(name.split('/').map(encodeURIComponent).join('/'), base), target, h, budget);
   }
   return { dir: dest, workDir: work };
 }
@@ -213,54 +341,95 @@ function redact(url: URL): string {
   return `${url.protocol}//${url.host}${url.pathname}`;
 }
 
-/** GET `url` into `dest`, following up to 5 redirects; the token is not forwarded to another origin. */
-async function download(url: URL, dest: string, h: HttpOptions, redirects = 0): Promise<void> {
+/**
+ * GET `url` into `dest`, following up to 5 redirects, within the budget's size cap and deadline. The token is
+ * not forwarded to another origin, and a redirect from https to http is refused (it would send the request,
+ * and possibly the token, in clear, and let a network attacker substitute the answer).
+ */
+async function download(url: URL, dest: string, h: HttpOptions, budget: FetchBudget, redirects = 0): Promise<void> {
   const origin = url.origin;
+  budget.signal.throwIfAborted();
   const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
     const mod = url.protocol === 'https:' ? https : http;
     const headers: Record<string, string> = { 'user-agent': 'ner-ops' };
     if (h.token) headers.authorization = `Bearer ${h.token}`;
     const req = mod.get(
       url,
-      { headers, ...(h.ca && url.protocol === 'https:' ? { ca: h.ca } : {}), timeout: h.timeoutMs },
+      {
+        headers,
+        ...(h.ca && url.protocol === 'https:' ? { ca: h.ca } : {}),
+        timeout: h.timeoutMs,
+        signal: budget.signal,
+      },
       resolve,
     );
     req.on('timeout', () => req.destroy(new Error(`no response within ${h.timeoutMs} ms`)));
     req.on('error', reject);
   }).catch((err: unknown) => {
-    throw new ModelSourceError(`cannot download ${redact(url)}: ${(err as Error).message}`, { cause: err });
+    const cause = limitCause(err, budget);
+    throw new ModelSourceError(`cannot download ${redact(url)}: ${cause.message}`, { cause });
   });
   const status = res.statusCode ?? 0;
   if (status >= 300 && status < 400 && res.headers.location) {
     res.resume();
     if (redirects >= 5) throw new ModelSourceError(`too many redirects downloading ${redact(url)}`);
     const next = new URL(res.headers.location, url);
+    if (url.protocol === 'https:' && next.protocol !== 'https:')
+      throw new ModelSourceError(
+        `refused a redirect from https to ${next.protocol.replace(/:$/, '')} downloading ${redact(url)}`,
+      );
+    if (next.protocol !== 'http:' && next.protocol !== 'https:')
+      throw new ModelSourceError(`refused a redirect to a non-HTTP URL downloading ${redact(url)}`);
     const nextOpts = next.origin === origin ? h : { ...h, token: undefined };
-    return download(next, dest, nextOpts, redirects + 1);
+    return download(next, dest, nextOpts, budget, redirects + 1);
   }
   if (status !== 200) {
     res.resume();
     const hint = status === 401 || status === 403 ? ' (check --model-token-file)' : '';
     throw new ModelSourceError(`downloading ${redact(url)} failed: HTTP ${status}${hint}`);
   }
+  const what = `downloading ${redact(url)}`;
+  const declared = Number(res.headers['content-length']);
+  if (Number.isFinite(declared) && declared > budget.remaining) {
+    res.destroy();
+    throw budget.overCap(`${what} (Content-Length ${declared})`);
+  }
   res.setTimeout(h.timeoutMs, () => res.destroy(new Error(`stalled for ${h.timeoutMs} ms`)));
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      try {
+        budget.take(chunk.length, what);
+        done(null, chunk);
+      } catch (err) {
+        done(err as Error);
+      }
+    },
+  });
   try {
-    await pipeline(res, createWriteStream(dest));
+    await pipeline(res, counter, createWriteStream(dest), { signal: budget.signal });
   } catch (err) {
-    throw new ModelSourceError(`downloading ${redact(url)} failed: ${(err as Error).message}`, { cause: err });
+    if (err instanceof ModelSourceError) throw err;
+    const cause = limitCause(err, budget);
+    throw new ModelSourceError(`${what} failed: ${cause.message}`, { cause });
   }
 }
 
 /**
- * Download one file over HTTP(S) with the same token, CA, timeout and redirect rules as bundles (the
- * retraining Job fetches its dataset this way). Throws {@link ModelSourceError} naming the URL.
+ * Download one file over HTTP(S) with the same token, CA, timeout, redirect and size rules as bundles (the
+ * validation and retraining Jobs fetch their datasets this way). Throws {@link ModelSourceError} naming the
+ * URL and, when one is broken, the limit.
  */
 export async function downloadFile(
   uri: string,
   dest: string,
-  opts: Pick<ModelSourceOptions, 'tokenFile' | 'caFile' | 'timeoutMs'> = {},
+  opts: Pick<ModelSourceOptions, 'tokenFile' | 'caFile' | 'timeoutMs' | 'maxBytes' | 'deadlineMs'> = {},
 ): Promise<void> {
-  await download(new URL(uri), dest, await httpOptions(opts));
+  const budget = new FetchBudget(opts);
+  try {
+    await download(new URL(uri), dest, await httpOptions(opts), budget);
+  } finally {
+    budget.dispose();
+  }
 }
 
 /** Write-then-verify helper for tests and fetch-model: the sha256 hex of a file. */

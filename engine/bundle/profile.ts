@@ -33,35 +33,50 @@ export function observe(h: Histogram, value: number): void {
 }
 
 export function computeProfile(results: readonly ExtractResult[]): BaselineProfile {
-  const confidence = emptyHistogram(CONFIDENCE_BOUNDS);
-  const documentLength = emptyHistogram(DOCUMENT_LENGTH_BOUNDS);
-  const byLabel = new Map<string, number>();
-  let tokens = 0;
-  let unknown = 0;
-  let entities = 0;
-  for (const r of results) {
-    tokens += r.stats.tokens;
-    unknown += r.stats.unknownTokens;
-    observe(documentLength, r.stats.tokens);
-    for (const e of r.entities) {
-      entities++;
-      byLabel.set(e.label, (byLabel.get(e.label) ?? 0) + 1);
-      observe(confidence, e.score);
+  const acc = new ProfileAccumulator();
+  acc.add(results);
+  return acc.profile();
+}
+
+/** {@link computeProfile} over results that arrive in batches (a dataset tagged chunk by chunk). */
+export class ProfileAccumulator {
+  #confidence = emptyHistogram(CONFIDENCE_BOUNDS);
+  #documentLength = emptyHistogram(DOCUMENT_LENGTH_BOUNDS);
+  #byLabel = new Map<string, number>();
+  #documents = 0;
+  #tokens = 0;
+  #unknown = 0;
+  #entities = 0;
+
+  add(results: readonly ExtractResult[]): void {
+    for (const r of results) {
+      this.#documents++;
+      this.#tokens += r.stats.tokens;
+      this.#unknown += r.stats.unknownTokens;
+      observe(this.#documentLength, r.stats.tokens);
+      for (const e of r.entities) {
+        this.#entities++;
+        this.#byLabel.set(e.label, (this.#byLabel.get(e.label) ?? 0) + 1);
+        observe(this.#confidence, e.score);
+      }
     }
   }
-  const labelDistribution: Record<string, number> = {};
-  for (const label of [...byLabel.keys()].sort())
-    labelDistribution[label] = round((byLabel.get(label) as number) / entities);
-  return {
-    profileVersion: 1,
-    documents: results.length,
-    tokens,
-    entities,
-    labelDistribution,
-    confidence,
-    documentLength,
-    unknownTokenRate: tokens === 0 ? 0 : round(unknown / tokens),
-  };
+
+  profile(): BaselineProfile {
+    const labelDistribution: Record<string, number> = {};
+    for (const label of [...this.#byLabel.keys()].sort())
+      labelDistribution[label] = round((this.#byLabel.get(label) as number) / this.#entities);
+    return {
+      profileVersion: 1,
+      documents: this.#documents,
+      tokens: this.#tokens,
+      entities: this.#entities,
+      labelDistribution,
+      confidence: { bounds: [...this.#confidence.bounds], counts: [...this.#confidence.counts] },
+      documentLength: { bounds: [...this.#documentLength.bounds], counts: [...this.#documentLength.counts] },
+      unknownTokenRate: this.#tokens === 0 ? 0 : round(this.#unknown / this.#tokens),
+    };
+  }
 }
 
 function round(x: number): number {

@@ -3,12 +3,13 @@
  * files, and reads the long-name extensions (pax, GNU) that `tar` writes for deep paths.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { extractTar } from './tar.js';
+import { extractTar, hashTarEntries } from './tar.js';
 
 let work: string;
 
@@ -51,5 +52,29 @@ describe('extractTar', () => {
         ),
       ).toBe('content');
     }
+  });
+
+  it('refuses more files than the file cap, and stops when its signal aborts', async () => {
+    const d = join(work, 'many');
+    await mkdir(d);
+    for (const name of ['a', 'b', 'c']) writeFileSync(join(d, name), name);
+    execFileSync('tar', ['-czf', join(work, 'many.tar.gz'), '-C', d, 'a', 'b', 'c']);
+    await expect(extractTar(join(work, 'many.tar.gz'), join(work, 'many-out'), { maxFiles: 2 })).rejects.toThrow(
+      /more than 2 files \(the file cap\)/,
+    );
+    const aborted = AbortSignal.abort(new Error('deadline passed'));
+    await expect(extractTar(join(work, 'many.tar.gz'), join(work, 'many-out2'), { signal: aborted })).rejects.toThrow(
+      /deadline passed/,
+    );
+  });
+
+  it('hashes chosen entries without writing anything', async () => {
+    const d = join(work, 'hash');
+    await mkdir(join(d, 'sub'), { recursive: true });
+    writeFileSync(join(d, 'ner-model.json'), '{"a":1}');
+    writeFileSync(join(d, 'sub', 'x'), 'x');
+    execFileSync('tar', ['-cf', join(work, 'hash.tar'), '-C', d, '.']);
+    const hashes = await hashTarEntries(join(work, 'hash.tar'), (p) => p.endsWith('.json'));
+    expect([...hashes]).toEqual([['ner-model.json', createHash('sha256').update('{"a":1}').digest('hex')]]);
   });
 });

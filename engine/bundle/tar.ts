@@ -1,22 +1,42 @@
 /**
- * A small, safe tar extractor for model bundles shipped as `.tar` / `.tar.gz`. It handles what `tar`,
- * GNU tar and bsdtar write for a directory of regular files (ustar, pax `path`, GNU long names) and
- * refuses everything a bundle never needs and an attacker might use: links, devices, absolute paths and
- * `..` components. Entries are streamed to disk by offset, so a large ONNX file is never held in memory.
+ * A small, safe tar reader for model bundles shipped as `.tar` / `.tar.gz`. It handles what `tar`, GNU tar
+ * and bsdtar write for a directory of regular files (ustar, pax `path`, GNU long names) and refuses
+ * everything a bundle never needs and an attacker might use: links, devices, absolute paths and `..`
+ * components.
+ *
+ * The archive is read as one stream (gunzipped on the fly when it is compressed) and every byte that comes
+ * out of the decompressor counts against `maxBytes`, so a small archive that expands without end is refused
+ * as soon as it passes the cap, before the expansion is written anywhere. Entries are streamed to disk, so a
+ * large ONNX file is never held in memory.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open } from 'node:fs/promises';
 import { dirname, join, normalize, sep } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 
 const BLOCK = 512;
+/** pax and GNU long-name records are a few hundred bytes; anything larger is not a bundle's. */
+const MAX_METADATA_ENTRY = 1024 * 1024;
 
-/** True if the file starts with the gzip magic bytes. */
-async function isGzip(fh: FileHandle): Promise<boolean> {
-  const b = Buffer.alloc(2);
-  const { bytesRead } = await fh.read(b, 0, 2, 0);
-  return bytesRead === 2 && b[0] === 0x1f && b[1] === 0x8b;
+export interface TarLimits {
+  /** Most regular files an archive may hold. */
+  maxFiles: number;
+  /** Most bytes the archive may expand to (the tar stream after decompression: headers, data, padding). */
+  maxBytes: number;
+  /** Aborts the read (the caller's overall deadline). */
+  signal?: AbortSignal | undefined;
+}
+
+export const DEFAULT_TAR_LIMITS: TarLimits = { maxFiles: 10_000, maxBytes: 8 * 1024 ** 3 };
+
+/** The archive broke a limit (size, file count, deadline): the message names the limit. */
+export class TarLimitError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TarLimitError';
+  }
 }
 
 function field(h: Buffer, off: number, len: number): string {
@@ -62,111 +82,228 @@ function parsePax(buf: Buffer): Record<string, string> {
   return out;
 }
 
-/** Resolve an archive path inside `dest`, refusing absolute paths and escapes. */
-function safeJoin(dest: string, name: string): string | undefined {
+/**
+ * The archive path of an entry, normalised and relative ('' for the archive root), refusing absolute paths
+ * and escapes. Paths are quoted in errors only up to 200 characters (archive names, not data).
+ */
+export function entryPath(name: string): string {
   const clean = name.replace(/^(\.\/)+/, '');
-  if (clean === '' || clean === '.') return undefined;
+  if (clean === '' || clean === '.') return '';
   if (clean.startsWith('/') || /^[A-Za-z]:/.test(clean))
     throw new Error(`tar entry has an absolute path: ${JSON.stringify(name.slice(0, 200))}`);
-  const norm = normalize(clean);
+  const norm = normalize(clean).replace(/\/+$/, '');
   if (norm.split(sep).includes('..'))
     throw new Error(`tar entry escapes the bundle directory: ${JSON.stringify(name.slice(0, 200))}`);
-  return join(dest, norm);
+  return norm;
+}
+
+/** Exact-size reads over a byte stream that counts every byte against the cap and the deadline. */
+class CappedReader {
+  #it: AsyncIterator<Buffer>;
+  #buf: Buffer = Buffer.alloc(0);
+  #total = 0;
+  constructor(
+    stream: AsyncIterable<Buffer>,
+    private readonly limits: TarLimits,
+  ) {
+    this.#it = stream[Symbol.asyncIterator]();
+  }
+
+  /** Fill the buffer to at least `n` bytes (fewer at the end of the stream). */
+  async #fill(n: number): Promise<void> {
+    while (this.#buf.length < n) {
+      this.limits.signal?.throwIfAborted();
+      const r = await this.#it.next();
+      if (r.done) return;
+      const chunk = r.value;
+      this.#total += chunk.length;
+      if (this.#total > this.limits.maxBytes)
+        throw new TarLimitError(`tar archive expands beyond the size cap of ${this.limits.maxBytes} bytes`);
+      this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
+    }
+  }
+
+  /** Exactly `n` bytes, or fewer when the stream ends first. */
+  async read(n: number): Promise<Buffer> {
+    await this.#fill(n);
+    const out = this.#buf.subarray(0, n);
+    this.#buf = this.#buf.subarray(out.length);
+    return out;
+  }
+
+  /** The next `n` bytes in the chunks they arrive in; throws when the stream ends first. */
+  async *take(n: number): AsyncGenerator<Buffer> {
+    let left = n;
+    while (left > 0) {
+      if (this.#buf.length === 0) await this.#fill(1);
+      if (this.#buf.length === 0) throw new Error('truncated tar archive');
+      const out = this.#buf.subarray(0, Math.min(left, this.#buf.length));
+      this.#buf = this.#buf.subarray(out.length);
+      left -= out.length;
+      yield out;
+    }
+  }
+
+  async skip(n: number): Promise<void> {
+    for await (const chunk of this.take(n)) void chunk;
+  }
+
+  async close(): Promise<void> {
+    await this.#it.return?.();
+  }
+}
+
+/** The archive as a byte stream, gunzipped when it starts with the gzip magic bytes. */
+async function archiveStream(archive: string): Promise<{ stream: Readable; destroy: () => void }> {
+  const fh = await open(archive, 'r');
+  let gz = false;
+  try {
+    const b = Buffer.alloc(2);
+    const { bytesRead } = await fh.read(b, 0, 2, 0);
+    gz = bytesRead === 2 && b[0] === 0x1f && b[1] === 0x8b;
+  } finally {
+    await fh.close();
+  }
+  const source = createReadStream(archive);
+  if (!gz) return { stream: source, destroy: () => source.destroy() };
+  const gunzip = createGunzip();
+  source.on('error', (err) => gunzip.destroy(err));
+  source.pipe(gunzip);
+  return {
+    stream: gunzip,
+    destroy: () => {
+      source.destroy();
+      gunzip.destroy();
+    },
+  };
+}
+
+interface Entry {
+  /** Normalised relative path ('' for the root). */
+  path: string;
+  /** The path as the archive spells it (for messages). */
+  name: string;
+  type: 'file' | 'directory';
+  size: number;
 }
 
 /**
- * Extract `archive` (tar, optionally gzip-compressed) into `dest`. Limits guard against archive bombs.
- * Returns the relative paths of the extracted regular files.
+ * Read every entry of `archive` in order. `visit` may consume the entry's data (its `data` iterable); what
+ * it leaves is skipped. Links, devices and other entry types are refused.
  */
-export async function extractTar(
+async function walkTar(
   archive: string,
-  dest: string,
-  limits = { maxFiles: 10_000, maxBytes: 8 * 1024 ** 3 },
-): Promise<string[]> {
-  let tarPath = archive;
-  let tmp: string | undefined;
-  {
-    const fh = await open(archive, 'r');
-    try {
-      if (await isGzip(fh)) {
-        tmp = `${dest}.download.tar`;
-        await mkdir(dirname(tmp), { recursive: true });
-        await pipeline(createReadStream(archive), createGunzip(), createWriteStream(tmp));
-        tarPath = tmp;
-      }
-    } finally {
-      await fh.close();
-    }
-  }
+  limits: TarLimits,
+  visit: (entry: Entry, data: AsyncIterable<Buffer>) => Promise<void>,
+): Promise<void> {
+  const { stream, destroy } = await archiveStream(archive);
+  const reader = new CappedReader(stream, limits);
+  const onAbort = () => destroy();
+  limits.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    await mkdir(dest, { recursive: true });
-    const fh = await open(tarPath, 'r');
-    const files: string[] = [];
-    let total = 0;
-    try {
-      const size = (await fh.stat()).size;
-      let off = 0;
-      let longName: string | undefined;
-      let pax: Record<string, string> = {};
-      const header = Buffer.alloc(BLOCK);
-      while (off + BLOCK <= size) {
-        await fh.read(header, 0, BLOCK, off);
-        if (header.every((b) => b === 0)) break; // end-of-archive marker
-        if (!checksumOk(header)) throw new Error('not a tar archive (header checksum mismatch)');
-        const type = String.fromCharCode(header[156] ?? 0);
-        const entrySize = octal(header, 124, 12);
-        const dataOff = off + BLOCK;
-        off = dataOff + Math.ceil(entrySize / BLOCK) * BLOCK;
-        if (off > size + BLOCK) throw new Error('truncated tar archive');
-        const readData = async () => {
-          if (entrySize > 1024 * 1024) throw new Error('tar metadata entry too large');
-          const b = Buffer.alloc(entrySize);
-          await fh.read(b, 0, entrySize, dataOff);
-          return b;
-        };
-        if (type === 'x') {
-          pax = parsePax(await readData());
-          continue;
-        }
-        if (type === 'g') continue;
-        if (type === 'L') {
-          longName = (await readData()).toString('utf8').replace(/\0+$/, '');
-          continue;
-        }
-        const prefix = header.subarray(257, 263).toString('ascii').startsWith('ustar') ? field(header, 345, 155) : '';
-        const name = pax.path ?? longName ?? (prefix ? `${prefix}/${field(header, 0, 100)}` : field(header, 0, 100));
-        pax = {};
-        longName = undefined;
-        const target = safeJoin(dest, name);
-        if (type === '5') {
-          if (target) await mkdir(target, { recursive: true });
-          continue;
-        }
-        if (type !== '0' && type !== '\0' && type !== '7') {
-          throw new Error(
-            `tar entry ${JSON.stringify(name.slice(0, 200))} is not a regular file or directory (type ${JSON.stringify(type)}); bundles contain only files`,
-          );
-        }
-        if (!target) continue;
-        if (files.length >= limits.maxFiles) throw new Error(`tar archive has more than ${limits.maxFiles} files`);
-        total += entrySize;
-        if (total > limits.maxBytes) throw new Error(`tar archive expands beyond ${limits.maxBytes} bytes`);
-        await mkdir(dirname(target), { recursive: true });
-        if (entrySize === 0) {
-          await (await open(target, 'w')).close();
-        } else {
-          await pipeline(
-            createReadStream(tarPath, { start: dataOff, end: dataOff + entrySize - 1 }),
-            createWriteStream(target),
-          );
-        }
-        files.push(name.replace(/^(\.\/)+/, ''));
+    let longName: string | undefined;
+    let pax: Record<string, string> = {};
+    let files = 0;
+    for (;;) {
+      const header = await reader.read(BLOCK);
+      if (header.length === 0) break; // a stream without the end-of-archive blocks
+      if (header.length < BLOCK) throw new Error('truncated tar archive');
+      if (header.every((b) => b === 0)) break; // end-of-archive marker
+      if (!checksumOk(header)) throw new Error('not a tar archive (header checksum mismatch)');
+      const type = String.fromCharCode(header[156] ?? 0);
+      const size = octal(header, 124, 12);
+      const padded = Math.ceil(size / BLOCK) * BLOCK;
+      const metadata = async (): Promise<Buffer> => {
+        if (size > MAX_METADATA_ENTRY) throw new Error('tar metadata entry too large');
+        const b = await reader.read(padded);
+        if (b.length < padded) throw new Error('truncated tar archive');
+        return Buffer.from(b.subarray(0, size));
+      };
+      if (type === 'x') {
+        pax = parsePax(await metadata());
+        continue;
       }
+      if (type === 'g') {
+        await reader.skip(padded);
+        continue;
+      }
+      if (type === 'L') {
+        longName = (await metadata()).toString('utf8').replace(/\0+$/, '');
+        continue;
+      }
+      const prefix = header.subarray(257, 263).toString('ascii').startsWith('ustar') ? field(header, 345, 155) : '';
+      const name = pax.path ?? longName ?? (prefix ? `${prefix}/${field(header, 0, 100)}` : field(header, 0, 100));
+      pax = {};
+      longName = undefined;
+      const path = entryPath(name);
+      if (type !== '5' && type !== '0' && type !== '\0' && type !== '7') {
+        throw new Error(
+          `tar entry ${JSON.stringify(name.slice(0, 200))} is not a regular file or directory (type ${JSON.stringify(type)}); bundles contain only files`,
+        );
+      }
+      const isDir = type === '5';
+      if (!isDir && path !== '' && ++files > limits.maxFiles)
+        throw new TarLimitError(`tar archive has more than ${limits.maxFiles} files (the file cap)`);
+      let consumed = 0;
+      const data = async function* (): AsyncGenerator<Buffer> {
+        for await (const chunk of reader.take(size)) {
+          consumed += chunk.length;
+          yield chunk;
+        }
+      };
+      await visit({ path, name, type: isDir ? 'directory' : 'file', size: isDir ? 0 : size }, data());
+      await reader.skip(padded - consumed);
+    }
+  } finally {
+    limits.signal?.removeEventListener('abort', onAbort);
+    await reader.close().catch(() => undefined);
+    destroy();
+  }
+}
+
+/**
+ * Extract `archive` (tar, optionally gzip-compressed) into `dest`, within `limits`. Returns the relative
+ * paths of the extracted regular files.
+ */
+export async function extractTar(archive: string, dest: string, limits: Partial<TarLimits> = {}): Promise<string[]> {
+  const all: TarLimits = { ...DEFAULT_TAR_LIMITS, ...limits };
+  await mkdir(dest, { recursive: true });
+  const files: string[] = [];
+  await walkTar(archive, all, async (entry, data) => {
+    if (entry.path === '') return;
+    const target = join(dest, entry.path);
+    if (entry.type === 'directory') {
+      await mkdir(target, { recursive: true });
+      return;
+    }
+    await mkdir(dirname(target), { recursive: true });
+    const fh = await open(target, 'w');
+    try {
+      for await (const chunk of data) await fh.write(chunk);
     } finally {
       await fh.close();
     }
-    return files;
-  } finally {
-    if (tmp) await rm(tmp, { force: true });
-  }
+    files.push(entry.path);
+  });
+  return files;
+}
+
+/**
+ * The sha256 of every regular file whose archive path `wanted` accepts (the last entry wins when a path
+ * repeats, as it does on extraction), without writing anything: lets a caller check a pinned manifest
+ * before the archive is extracted.
+ */
+export async function hashTarEntries(
+  archive: string,
+  wanted: (path: string) => boolean,
+  limits: Partial<TarLimits> = {},
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  await walkTar(archive, { ...DEFAULT_TAR_LIMITS, ...limits }, async (entry, data) => {
+    if (entry.type !== 'file' || !wanted(entry.path)) return;
+    const hash = createHash('sha256');
+    for await (const chunk of data) hash.update(chunk);
+    out.set(entry.path, hash.digest('hex'));
+  });
+  return out;
 }

@@ -247,7 +247,8 @@ describe('ner-ops fetch-model', () => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(CliError);
-    expect((err as Error).message).toMatch(/^fetch-model: model bundle .*digest mismatch/);
+    // A pinned archive is refused before extraction, by the manifest's digest inside it.
+    expect((err as Error).message).toMatch(/^fetch-model: .*digest mismatch.*nothing was extracted/);
     expect((err as Error).message).not.toContain('\n');
     expect(readdirSync(to)).toEqual([]);
   });

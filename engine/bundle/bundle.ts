@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MANIFEST_FILE, manifestSchema, type Manifest } from '../../contracts/bundle-manifest.js';
+import { parseJsonFile, schemaProblem } from '../json-problems.js';
 
 export class BundleVerificationError extends Error {
   constructor(
@@ -98,17 +99,13 @@ export async function verifyBundle(dir: string, expectedDigest?: string): Promis
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(bytes.toString('utf8'));
+    parsed = parseJsonFile(bytes.toString('utf8'), MANIFEST_FILE);
   } catch (err) {
-    throw new BundleVerificationError(`${MANIFEST_FILE} is not valid JSON: ${(err as Error).message}`, dir);
+    throw new BundleVerificationError((err as Error).message, dir);
   }
   const result = manifestSchema.safeParse(parsed);
   if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new BundleVerificationError(
-      `${MANIFEST_FILE} is invalid at '${issue?.path.join('.') || '(root)'}': ${issue?.message}`,
-      dir,
-    );
+    throw new BundleVerificationError(schemaProblem(MANIFEST_FILE, manifestSchema, result.error.issues[0]), dir);
   }
   const manifest = result.data;
   const files = new Map<string, Buffer>();

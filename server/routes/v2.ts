@@ -46,8 +46,7 @@ export async function handleInfer(ctx: AppContext, ex: Exchange, params: Record<
   const input = body.inputs[0]!;
   if (input.name !== V2_INPUT)
     throw new HttpProblem('invalidRequest', `inputs.0.name: unknown input; the model's input is '${V2_INPUT}'`);
-  if (input.datatype !== 'BYTES')
-    throw new HttpProblem('invalidRequest', `inputs.0.datatype: must be BYTES, got ${input.datatype.slice(0, 16)}`);
+  if (input.datatype !== 'BYTES') throw new HttpProblem('invalidRequest', 'inputs.0.datatype: must be BYTES');
   for (const o of body.outputs ?? []) {
     if (o.name !== V2_OUTPUT)
       throw new HttpProblem('invalidRequest', `outputs: unknown output; the model's output is '${V2_OUTPUT}'`);

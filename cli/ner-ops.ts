@@ -7,6 +7,7 @@
 import { CliError, type Command } from './command.js';
 import { SERVE_COMMAND } from '../contracts/serve.js';
 import { FETCH_MODEL_COMMAND, RETRAIN_COMMAND, VALIDATE_COMMAND } from '../contracts/task-commands.js';
+import { sanitizeMessage } from '../contracts/termination-message.js';
 
 const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
   train: {
@@ -89,7 +90,11 @@ main(process.argv.slice(2)).then(
       console.error(`ner-ops: ${err.message}`);
       process.exitCode = err.exitCode;
     } else {
-      console.error('ner-ops: unexpected error:', err);
+      // The message, one line and bounded, then the frames: no cause chain or properties, which may hold
+      // whatever the failing code was reading (docs/security.md, "PHI").
+      const error = err instanceof Error ? err : new Error(String(err));
+      const frames = (error.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l));
+      console.error([`ner-ops: unexpected error: ${sanitizeMessage(error.message)}`, ...frames].join('\n'));
       process.exitCode = 1;
     }
   },

@@ -6,7 +6,7 @@
  *   from the Pod status. Only `outcome`, `bundleUri` and `digest` are required for a success.
  */
 import { z } from 'zod';
-import { TERMINATION_MESSAGE_LIMIT } from './termination-message.js';
+import { sanitizeMessage, TERMINATION_MESSAGE_LIMIT } from './termination-message.js';
 
 /** Environment variables the controller sets on the retraining Job's containers. */
 export const RetrainingEnv = {
@@ -67,8 +67,12 @@ export const retrainResultSchema = z.object({
 });
 export type RetrainResult = z.infer<typeof retrainResultSchema>;
 
-/** Serialise within the limit (drops the message tail first, then the entity types). */
-export function encodeRetrainResult(result: RetrainResult, limit = TERMINATION_MESSAGE_LIMIT): string {
+/**
+ * Serialise within the limit (drops the message tail first, then the entity types). The message passes
+ * {@link sanitizeMessage}: one line, bounded, whatever the caller put in it.
+ */
+export function encodeRetrainResult(input: RetrainResult, limit = TERMINATION_MESSAGE_LIMIT): string {
+  const result = input.message === undefined ? input : { ...input, message: sanitizeMessage(input.message) };
   let text = JSON.stringify(result);
   if (Buffer.byteLength(text) <= limit) return text;
   text = JSON.stringify({ ...result, message: result.message?.slice(0, 512) });

@@ -4,7 +4,7 @@
  * per outcome class. Both sides import this module, so the shape cannot drift between them.
  */
 import { z } from 'zod';
-import { TERMINATION_MESSAGE_LIMIT } from './termination-message.js';
+import { sanitizeMessage, TERMINATION_MESSAGE_LIMIT } from './termination-message.js';
 
 /**
  * Exit codes of `ner-ops validate`, one per outcome class, so the controller can classify a Job even
@@ -87,10 +87,11 @@ export function r4(x: number): number {
 /**
  * Serialise a result to at most {@link TERMINATION_MESSAGE_LIMIT} bytes, dropping the least important
  * parts first (per-type scores, then the histograms, then the profile) and finally truncating the message.
+ * The message passes {@link sanitizeMessage}: one line, bounded, whatever the caller put in it.
  */
 export function encodeValidationResult(result: ValidationResult, limit = TERMINATION_MESSAGE_LIMIT): string {
   const fits = (r: ValidationResult) => Buffer.byteLength(JSON.stringify(r)) <= limit;
-  let r: ValidationResult = result;
+  let r: ValidationResult = { ...result, message: sanitizeMessage(result.message) };
   if (fits(r)) return JSON.stringify(r);
   if (r.metrics?.perType) r = { ...r, metrics: { ...r.metrics, perType: undefined } };
   if (fits(r)) return JSON.stringify(r);

@@ -31,8 +31,9 @@ export async function packageTokenClassificationBundle(
   let config: { id2label?: Record<string, string> };
   try {
     config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as typeof config;
-  } catch (err) {
-    throw new Error(`${join(dir, 'config.json')}: not valid JSON (${(err as Error).message})`);
+  } catch {
+    // Not V8's message: it quotes the text around the fault.
+    throw new Error(`${join(dir, 'config.json')}: not valid JSON`);
   }
   if (!config.id2label || typeof config.id2label !== 'object')
     throw new Error(`${join(dir, 'config.json')}: no id2label mapping`);

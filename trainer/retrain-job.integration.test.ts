@@ -140,7 +140,7 @@ describe('retrain job', () => {
       { tokens: ['c', 'd', 'e'], labels: ['B-TREATMENT', 'O', 'B-GENE'], line: 4 },
     ];
     expect(() => checkLabelSet('x.conll', sentences, ['DISEASE', 'TREATMENT'])).toThrow(
-      "x.conll:6: entity type 'GENE' is not one of the base model's types [DISEASE, TREATMENT]",
+      "x.conll:6, column 2 (label): the entity type is not one of the base model's types [DISEASE, TREATMENT]",
     );
     expect(() => checkLabelSet('x.conll', sentences.slice(0, 1), ['DISEASE', 'TREATMENT'])).toThrow(
       /TREATMENT do not occur/,
@@ -203,7 +203,10 @@ describe('retrain job', () => {
       workDir: join(root, 'work3'),
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RetrainError);
-    expect(err).toMatchObject({ reason: 'InvalidDataset', message: expect.stringContaining(`${dataset}:3:`) });
+    expect(err).toMatchObject({
+      reason: 'InvalidDataset',
+      message: expect.stringContaining(`${dataset}:3, column 2 (label):`),
+    });
   }, 60_000);
 
   it('fetches an http(s) dataset (one file, or a directory URL with train.conll and dev.conll); errors name the URL and line', async () => {
@@ -237,7 +240,10 @@ describe('retrain job', () => {
       const bad = await runRetrain(contract({ datasetUri: `${url}/bad.conll`, outputUri: join(root, 'never') }), {
         workDir: join(root, 'work-http-3'),
       }).catch((e: unknown) => e);
-      expect(bad).toMatchObject({ reason: 'InvalidDataset', message: expect.stringContaining(`${url}/bad.conll:3:`) });
+      expect(bad).toMatchObject({
+        reason: 'InvalidDataset',
+        message: expect.stringContaining(`${url}/bad.conll:3, column 2 (label):`),
+      });
       const missing = await runRetrain(contract({ datasetUri: `${url}/nope.conll`, outputUri: join(root, 'never') }), {
         workDir: join(root, 'work-http-4'),
       }).catch((e: unknown) => e);

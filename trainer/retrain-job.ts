@@ -185,7 +185,10 @@ async function readDataset(path: string): Promise<LabeledSentence[]> {
   }
 }
 
-/** Entity types of the dataset must be exactly the base model's; the first foreign label is named by file:line. */
+/**
+ * Entity types of the dataset must be exactly the base model's; the first foreign label is named by file, line
+ * and column, not by its type: a label column can hold text. The base model's types are the model's own.
+ */
 export function checkLabelSet(file: string, sentences: readonly LabeledSentence[], baseTypes: readonly string[]): void {
   const allowed = new Set(baseTypes);
   const seen = new Set<string>();
@@ -198,7 +201,7 @@ export function checkLabelSet(file: string, sentences: readonly LabeledSentence[
       if (!allowed.has(type))
         throw new RetrainError(
           'LabelSetMismatch',
-          `${file}:${s.line + i}: entity type '${type}' is not one of the base model's types [${[...allowed].sort().join(', ')}]`,
+          `${file}:${s.line + i}, column 2 (label): the entity type is not one of the base model's types [${[...allowed].sort().join(', ')}]`,
         );
     }
   }

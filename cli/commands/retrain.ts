@@ -12,7 +12,7 @@ import { intFlag, parseCommandArgs, type Command } from '../command.js';
 import { fetchLimits } from '../fetch-limits.js';
 import { readContract, RetrainError, runRetrain } from '../../trainer/retrain-job.js';
 import { encodeRetrainResult, RETRAIN_EXIT, type RetrainResult } from '../../contracts/retraining-job.js';
-import { DEFAULT_TERMINATION_MESSAGE_PATH } from '../../contracts/termination-message.js';
+import { DEFAULT_TERMINATION_MESSAGE_PATH, sanitizeMessage } from '../../contracts/termination-message.js';
 import { ProcessNodeEnv } from '../../contracts/process-node-env.js';
 import { DEFAULT_EPOCHS } from '../../trainer/defaults.js';
 import { ModelSourceEnv } from '../../contracts/model-source-env.js';
@@ -87,7 +87,8 @@ const retrain: Command = async (argv) => {
     );
   }
   console.log(encoded);
-  if (result.outcome !== 'Succeeded') console.error(`ner-ops retrain: ${result.reason}: ${result.message}`);
+  if (result.outcome !== 'Succeeded')
+    console.error(`ner-ops retrain: ${result.reason}: ${sanitizeMessage(result.message ?? '')}`);
   return code;
 };
 

@@ -26,7 +26,7 @@ import {
   type ValidationMetrics,
   type ValidationResult,
 } from '../../contracts/validation-result.js';
-import { DEFAULT_TERMINATION_MESSAGE_PATH } from '../../contracts/termination-message.js';
+import { DEFAULT_TERMINATION_MESSAGE_PATH, sanitizeMessage } from '../../contracts/termination-message.js';
 import { ProcessNodeEnv } from '../../contracts/process-node-env.js';
 import { VALIDATE_COMMAND, ValidateFlag as F } from '../../contracts/task-commands.js';
 import type { BaselineProfile, EvaluationReport, NerEngine, PrfScores } from '../../engine/types.js';
@@ -94,11 +94,25 @@ function compactPrf(s: PrfScores): { precision: number; recall: number; f1: numb
   return { precision: r4(s.precision), recall: r4(s.recall), f1: r4(s.f1), support: s.support };
 }
 
-function compactMetrics(report: EvaluationReport, source: 'evaluation' | 'bundle'): ValidationMetrics {
+/**
+ * Scores for the result. With `entityTypes`, per-type scores only for the model's types: a dataset's other
+ * "types" are whatever its label column holds (patient text, once), and the operator copies per-type keys
+ * into NerModel status. Their entities still count in the micro scores, as misses.
+ */
+function compactMetrics(
+  report: EvaluationReport,
+  source: 'evaluation' | 'bundle',
+  entityTypes?: readonly string[],
+): ValidationMetrics {
+  const known = entityTypes ? new Set(entityTypes) : undefined;
   return {
     source,
     micro: compactPrf(report.micro),
-    perType: Object.fromEntries(Object.entries(report.perType).map(([k, v]) => [k, compactPrf(v)])),
+    perType: Object.fromEntries(
+      Object.entries(report.perType)
+        .filter(([k]) => !known || known.has(k))
+        .map(([k, v]) => [k, compactPrf(v)]),
+    ),
     sentences: report.sentences,
   };
 }
@@ -189,7 +203,7 @@ async function evaluateDataset(
   } catch (err) {
     datasetFailure(err);
   }
-  const metrics = compactMetrics(report, 'evaluation');
+  const metrics = compactMetrics(report, 'evaluation', engine.info.entityTypes);
   if (!needProfile) return { metrics };
   // No baseline shipped with the bundle: measure one on the evaluation data (held out by contract).
   const { detokenize } = await import('../../trainer/detokenize.js');
@@ -301,7 +315,8 @@ async function validateBundle(
       const bundled = verified.files.get('metrics.json');
       if (bundled) {
         try {
-          metrics = compactMetrics(JSON.parse(bundled.toString('utf8')) as EvaluationReport, 'bundle');
+          const report = JSON.parse(bundled.toString('utf8')) as EvaluationReport;
+          metrics = compactMetrics(report, 'bundle', engine.info.entityTypes);
         } catch {
           metrics = undefined; // metrics.json is informative only; a malformed one does not reject the model
         }
@@ -400,7 +415,7 @@ const validate: Command = async (argv) => {
   }
   console.log(encoded);
   if (result.outcome !== 'Ready')
-    console.error(`ner-ops validate: ${result.outcome}: ${result.reason}: ${result.message}`);
+    console.error(`ner-ops validate: ${result.outcome}: ${result.reason}: ${sanitizeMessage(result.message)}`);
   return result.outcome === 'Ready'
     ? VALIDATE_EXIT.ok
     : result.outcome === 'Rejected'

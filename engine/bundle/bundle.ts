@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { MANIFEST_FILE, manifestSchema, type Manifest } from '../../contracts/bundle-manifest.js';
 import { MODEL_FETCH_DEFAULTS } from '../../contracts/model-source-env.js';
 import { OnnxFormatError, usesExternalData } from './onnx-external-data.js';
+import { parseJsonFile, schemaProblem } from '../json-problems.js';
 
 export class BundleVerificationError extends Error {
   constructor(
@@ -157,17 +158,13 @@ export async function verifyBundle(
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(bytes.toString('utf8'));
+    parsed = parseJsonFile(bytes.toString('utf8'), MANIFEST_FILE);
   } catch (err) {
-    throw new BundleVerificationError(`${MANIFEST_FILE} is not valid JSON: ${(err as Error).message}`, dir);
+    throw new BundleVerificationError((err as Error).message, dir);
   }
   const result = manifestSchema.safeParse(parsed);
   if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new BundleVerificationError(
-      `${MANIFEST_FILE} is invalid at '${issue?.path.join('.') || '(root)'}': ${issue?.message}`,
-      dir,
-    );
+    throw new BundleVerificationError(schemaProblem(MANIFEST_FILE, manifestSchema, result.error.issues[0]), dir);
   }
   const manifest = result.data;
   const files = new Map<string, Buffer>();

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { BaselineProfile, ExtractResult, Histogram } from '../types.js';
+import { parseJsonFile, schemaProblem } from '../json-problems.js';
 
 /** Entity confidence buckets (upper bounds). Scores are in [0, 1], so the +Inf bucket stays empty. */
 export const CONFIDENCE_BOUNDS = [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1];
@@ -106,10 +107,7 @@ export const profileSchema = z.object({
 });
 
 export function parseProfile(text: string): BaselineProfile {
-  const result = profileSchema.safeParse(JSON.parse(text));
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new Error(`profile.json is invalid at '${issue?.path.join('.')}': ${issue?.message}`);
-  }
+  const result = profileSchema.safeParse(parseJsonFile(text, 'profile.json'));
+  if (!result.success) throw new Error(schemaProblem('profile.json', profileSchema, result.error.issues[0]));
   return result.data as BaselineProfile;
 }

@@ -17,20 +17,26 @@ describe('parseConll', () => {
   it.each([
     ['a\tO\tX\n', 'a.conll:1: expected 2 tab-separated columns (token<TAB>label), found 3'],
     ['a O\n', 'a.conll:1: expected 2 tab-separated columns (token<TAB>label), found 1'],
-    ['a\tO\n\tO\n', 'a.conll:2: token is empty or contains whitespace'],
-    ['a\tDISEASE\n', "a.conll:1: label 'DISEASE' is not a BIO label (expected O, B-TYPE or I-TYPE)"],
+    ['a\tO\n\tO\n', 'a.conll:2, column 1 (token): empty or contains whitespace'],
+    ['a\tDISEASE\n', 'a.conll:1, column 2 (label): not a BIO label (expected O, B-TYPE or I-TYPE)'],
     [
       'a\tS-DISEASE\n',
-      "a.conll:1: label 'S-DISEASE' is not BIO (IOBES/BILOU labels are not supported; convert to B-/I-/O)",
+      'a.conll:1, column 2 (label): not a BIO label (IOBES/BILOU labels are not supported; convert to B-/I-/O)',
     ],
-    ['a\tO\nb\tI-DISEASE\n', "a.conll:2: invalid BIO sequence: 'I-DISEASE' follows 'O'"],
-    ['a\tB-DRUG\nb\tI-DISEASE\n', "a.conll:2: invalid BIO sequence: 'I-DISEASE' follows 'B-DRUG'"],
+    [
+      'a\tO\nb\tI-DISEASE\n',
+      'a.conll:2, column 2 (label): invalid BIO sequence: an I- label must continue an entity of its type, and the line above is O',
+    ],
+    [
+      'a\tB-DRUG\nb\tI-DISEASE\n',
+      'a.conll:2, column 2 (label): invalid BIO sequence: an I- label must continue an entity of its type, and the line above is an entity of another type',
+    ],
     ['', 'a.conll: file has no sentences (empty or only blank lines)'],
     ['\n\n  \n', 'a.conll: file has no sentences (empty or only blank lines)'],
     ['-DOCSTART-\tO\n\n-DOCSTART-\tO\n\n', 'a.conll: file has no sentences (empty or only blank lines)'],
     [
       '-DOCSTART-\tB-X\n\na\tO\n',
-      "a.conll:1: -DOCSTART- marks where a document begins and must be labelled O, not 'B-X'",
+      'a.conll:1, column 2 (label): -DOCSTART- marks where a document begins and must be labelled O',
     ],
     [
       'a\tO\n-DOCSTART-\tO\n\nb\tO\n',
@@ -39,6 +45,28 @@ describe('parseConll', () => {
   ])('refuses %j', (text, message) => {
     expect(() => parseConll(text, 'a.conll')).toThrow(ConllError);
     expect(() => parseConll(text, 'a.conll')).toThrow(message);
+  });
+
+  // Labels and tokens are dataset content: a label column that holds text holds patient text, and these
+  // messages reach Job results, status, Events and logs.
+  it.each([
+    ['a label column holding text', 'a\tZyxwvut Qqqmarker\n', 'a.conll:1, column 2 (label)'],
+    ['a label in another scheme', 'a\tS-Qqqmarker\n', 'a.conll:1, column 2 (label)'],
+    ['a label-shaped marker on -DOCSTART-', '-DOCSTART-\tB-Qqqmarker\n', 'a.conll:1, column 2 (label)'],
+    ['an I- label after O', 'a\tO\nb\tI-Qqqmarker\n', 'a.conll:2, column 2 (label)'],
+    ['an I- label after another type', 'a\tB-Qqqmarkerx\nb\tI-Qqqmarker\n', 'a.conll:2, column 2 (label)'],
+    ['a token with a space', 'Zyxwvut Qqqmarker\tO\tO\n', 'a.conll:1'],
+    ['three columns', 'Zyxwvut\tO\tQqqmarker\n', 'a.conll:1'],
+  ])('names the position of %s, never its content', (_what, text, position) => {
+    let message = '';
+    try {
+      parseConll(text, 'a.conll');
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConllError);
+      message = (err as Error).message;
+    }
+    expect(message.startsWith(`${position}`)).toBe(true);
+    expect(message).not.toMatch(/Qqqmarker|Zyxwvut/);
   });
 
   it('repairs I- after O only when asked', () => {
@@ -63,7 +91,7 @@ describe('parseConll', () => {
     ]);
     // An I- tag after a marker still has to continue an entity: the marker is no token of a sentence.
     expect(() => parseConll('-DOCSTART-\tO\nb\tI-X\n', 'd.conll')).toThrow(
-      "d.conll:2: invalid BIO sequence: 'I-X' follows 'O'",
+      'd.conll:2, column 2 (label): invalid BIO sequence',
     );
   });
 });

@@ -1,8 +1,10 @@
 /**
  * CoNLL reading and BIO validation. Format: UTF-8, one `token<TAB>label` per line, a blank line after
  * every sentence, BIO labels, and optionally a `-DOCSTART-` line (labelled O) where a new document
- * begins, as CoNLL-2003-style corpora mark them. Every error names the file, the line and the problem,
- * because the people who hit them are annotators fixing a file by hand.
+ * begins, as CoNLL-2003-style corpora mark them. Every error names the file, the line, the column and the
+ * problem, because the people who hit them are annotators fixing a file by hand, and never the token or the
+ * label: a label column that holds text holds patient text, and these messages reach Job results, status,
+ * Events and logs (docs/security.md, "PHI").
  */
 import { readFile } from 'node:fs/promises';
 
@@ -26,13 +28,19 @@ export function documentsOf(sentences: readonly Pick<LabeledSentence, 'document'
   return sentences.map((s) => s.document ?? 0);
 }
 
+/** The columns of a CoNLL line, as errors name them. */
+const COLUMNS = { token: 1, label: 2 } as const;
+
 export class ConllError extends Error {
   constructor(
     readonly file: string,
     readonly line: number,
     readonly problem: string,
+    /** The column at fault (1 token, 2 label), when one is. */
+    readonly column?: keyof typeof COLUMNS,
   ) {
-    super(line > 0 ? `${file}:${line}: ${problem}` : `${file}: ${problem}`);
+    const where = line > 0 ? `${file}:${line}` : file;
+    super(`${where}${column ? `, column ${COLUMNS[column]} (${column})` : ''}: ${problem}`);
     this.name = 'ConllError';
   }
 }
@@ -81,7 +89,7 @@ export function parseConll(text: string, file: string, options: ParseOptions = {
     const token = cols[0] as string;
     let label = (cols[1] as string).trim();
     if (token.length === 0 || /\s/.test(token)) {
-      throw new ConllError(file, lineNo, 'token is empty or contains whitespace');
+      throw new ConllError(file, lineNo, 'empty or contains whitespace', 'token');
     }
     if (!LABEL_RE.test(label)) {
       const looksIobes = /^[ESL]-/.test(label) || label === 'U';
@@ -90,8 +98,9 @@ export function parseConll(text: string, file: string, options: ParseOptions = {
         file,
         lineNo,
         looksIobes
-          ? `label '${label}' is not BIO (IOBES/BILOU labels are not supported; convert to B-/I-/O)`
-          : `label '${label}' is not a BIO label (expected O, B-TYPE or I-TYPE)`,
+          ? 'not a BIO label (IOBES/BILOU labels are not supported; convert to B-/I-/O)'
+          : 'not a BIO label (expected O, B-TYPE or I-TYPE)',
+        'label',
       );
     }
     if (token === DOCUMENT_START) {
@@ -99,7 +108,8 @@ export function parseConll(text: string, file: string, options: ParseOptions = {
         throw new ConllError(
           file,
           lineNo,
-          `${DOCUMENT_START} marks where a document begins and must be labelled O, not '${label}'`,
+          `${DOCUMENT_START} marks where a document begins and must be labelled O`,
+          'label',
         );
       if (tokens.length > 0)
         throw new ConllError(
@@ -118,7 +128,8 @@ export function parseConll(text: string, file: string, options: ParseOptions = {
           throw new ConllError(
             file,
             lineNo,
-            `invalid BIO sequence: '${label}' follows '${prev}' (an I- tag must continue an entity of the same type; pass --repair-bio to turn it into B-${type})`,
+            `invalid BIO sequence: an I- label must continue an entity of its type, and the line above is ${prev === 'O' ? 'O' : 'an entity of another type'} (pass --repair-bio to turn such labels into B-)`,
+            'label',
           );
         }
         label = `B-${type}`;

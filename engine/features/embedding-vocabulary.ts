@@ -43,9 +43,11 @@ export class EmbeddingVocabulary {
   }
 
   static format(words: readonly string[]): string {
-    for (const w of words)
+    // The words come from the training text: the message gives the position, not the word.
+    words.forEach((w, i) => {
       if (w.includes('\n') || w === '')
-        throw new Error(`embedding vocabulary word ${JSON.stringify(w)} cannot be stored one per line`);
+        throw new Error(`embedding vocabulary word ${i + 1} is empty or contains a line break`);
+    });
     return words.join('\n') + '\n';
   }
 

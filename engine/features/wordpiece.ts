@@ -8,6 +8,7 @@
  * (impossible in air-gapped builds) or pull in a full transformer runtime; this is ~120 lines.
  */
 import { z } from 'zod';
+import { schemaProblem } from '../json-problems.js';
 
 const tokenizerJsonSchema = z.object({
   normalizer: z
@@ -52,8 +53,7 @@ export class WordPieceTokenizer {
   constructor(json: unknown) {
     const parsed = tokenizerJsonSchema.safeParse(json);
     if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new Error(`tokenizer.json is invalid at '${issue?.path.join('.')}': ${issue?.message}`);
+      throw new Error(schemaProblem('tokenizer.json', tokenizerJsonSchema, parsed.error.issues[0]));
     }
     const t = parsed.data;
     this.vocab = new Map(Object.entries(t.model.vocab));

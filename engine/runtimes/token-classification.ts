@@ -17,6 +17,7 @@ import { parseProfile } from '../bundle/profile.js';
 import type { BaselineProfile, Entity, ExtractResult, ModelInfo, NerEngine } from '../types.js';
 import { WordPieceTokenizer, type Word } from '../features/wordpiece.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { parseJsonFile, schemaProblem } from '../json-problems.js';
 
 /**
  * Windows (model-length slices of a document) per ONNX Runtime run. A server micro-batch of short notes
@@ -78,12 +79,9 @@ export class TokenClassificationEngine implements NerEngine {
     let tokenizer: WordPieceTokenizer;
     let config: z.infer<typeof configSchema>;
     try {
-      tokenizer = new WordPieceTokenizer(JSON.parse(need('tokenizer.json').toString('utf8')));
-      const parsed = configSchema.safeParse(JSON.parse(need('config.json').toString('utf8')));
-      if (!parsed.success)
-        throw new Error(
-          `config.json is invalid at '${parsed.error.issues[0]?.path.join('.')}': ${parsed.error.issues[0]?.message}`,
-        );
+      tokenizer = new WordPieceTokenizer(parseJsonFile(need('tokenizer.json').toString('utf8'), 'tokenizer.json'));
+      const parsed = configSchema.safeParse(parseJsonFile(need('config.json').toString('utf8'), 'config.json'));
+      if (!parsed.success) throw new Error(schemaProblem('config.json', configSchema, parsed.error.issues[0]));
       config = parsed.data;
     } catch (err) {
       if (err instanceof BundleVerificationError) throw err;

@@ -225,7 +225,7 @@ describe('ner-ops CLI on the bundle', () => {
     const bad = run('node', [CLI, 'train', '--train', join(dir, 'bad.conll'), '--out', join(dir, 'x')]);
     await expect(bad).rejects.toMatchObject({
       code: 1,
-      stderr: expect.stringContaining(`bad.conll:5: invalid BIO sequence: 'I-DISEASE' follows 'O'`),
+      stderr: expect.stringContaining(`bad.conll:5, column 2 (label): invalid BIO sequence`),
     });
     await expect(
       run('node', [CLI, 'train', '--train', join(dir, 'absent.conll'), '--out', join(dir, 'x')]),

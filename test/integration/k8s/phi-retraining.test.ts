@@ -1,0 +1,149 @@
+/**
+ * No patient text in Kubernetes from a retraining Job (docs/security.md, "PHI"): a DriftPolicy's manual
+ * trigger runs a real `ner-ops retrain` on datasets whose label column carries a made-up name and MRN; the
+ * run fails, and the text reaches no DriftPolicy status, condition or history, no Event, no Job status and no
+ * pod log, while the status still names the file and line.
+ */
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { KubernetesObject, V1Job } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DriftPolicy } from '../../../operator/api/driftpolicy.js';
+import { nerModelController } from '../../../operator/controllers/nermodel/reconcile.js';
+import { driftPolicies } from '../../../operator/api/resources.js';
+import { driftPolicyController } from '../../../operator/controllers/driftpolicy/reconcile.js';
+import { runOperator, type OperatorHandle } from '../../../operator/main.js';
+import type { ControllerSpec } from '../../../operator/runtime/controller.js';
+import { builtin } from '../../../operator/runtime/resource.js';
+import { createTestNamespace, eventually, useCluster } from '../../../local-cluster/testing.js';
+import {
+  Api,
+  installCrds,
+  nerDeployment,
+  nerDeployments,
+  nerModel,
+  nerModels,
+  TEST_IMAGE,
+  trainBundle,
+  type NerModel,
+} from '../../../testing/operator-fixture.js';
+
+const MARKER = 'Zyxwvut Qqqmarker MRN-4471-9920';
+const LEAK = /Zyxwvut|Qqqmarker|4471-9920/i;
+const good = 'Patient\tO\nhas\tO\ndiabetes\tB-DISEASE\n\nAspirin\tB-TREATMENT\ngiven\tO\n\n';
+
+const { info, kc, core } = useCluster();
+let ns: string;
+let api: Api;
+let handle: OperatorHandle;
+let bundle: Awaited<ReturnType<typeof trainBundle>>;
+let dir: string;
+
+function policy(name: string, dataset: string): KubernetesObject & { spec: Record<string, unknown> } {
+  return {
+    apiVersion: 'nerops.io/v1alpha1',
+    kind: 'DriftPolicy',
+    metadata: { name, annotations: { 'nerops.io/retrain': 'now' } },
+    spec: {
+      targetRef: { name: 'ner' },
+      interval: '5s',
+      window: '5m',
+      minSamples: 10,
+      retraining: {
+        datasetUri: pathToFileURL(join(dir, dataset)).href,
+        outputUri: pathToFileURL(join(dir, 'runs')).href,
+      },
+    },
+  };
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'nerops-phi-retrain-'));
+  [bundle] = await Promise.all([trainBundle(), installCrds(kc)]);
+  await writeFile(join(dir, 'label-text.conll'), `${good.repeat(5)}Patient\t${MARKER}\n\n`);
+  await writeFile(join(dir, 'foreign-type.conll'), `${good.repeat(5)}Patient\tB-${MARKER.replace(/ /g, '_')}\n\n`);
+  ns = await createTestNamespace(core, 'phi-retrain');
+  api = new Api(kc);
+  const specs = [
+    nerModelController({ image: TEST_IMAGE }),
+    driftPolicyController({ image: TEST_IMAGE }),
+  ] as unknown as ControllerSpec<KubernetesObject>[];
+  handle = await runOperator(
+    {
+      kubeConfig: kc,
+      logger: pino({ level: process.env.NEROPS_TEST_LOG ?? 'silent' }),
+      namespace: ns,
+      metrics: false,
+      leaderElection: false,
+    },
+    specs,
+  );
+  await handle.manager.waitForSync();
+  await api.create(nerModels, ns, nerModel('clinical-v1', bundle.uri, bundle.digest));
+  await api.create(nerDeployments, ns, nerDeployment('ner', 'clinical-v1'));
+  await eventually(
+    async () => expect((await api.get<NerModel>(nerModels, ns, 'clinical-v1')).status?.phase).toBe('Ready'),
+    120_000,
+    500,
+  );
+}, 240_000);
+
+afterAll(async () => {
+  await Promise.race([handle?.stop(), new Promise<void>((r) => setTimeout(r, 20_000).unref())]);
+  api?.close();
+  await bundle?.remove();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+/** A DriftPolicy's status, its Events, its Jobs' status and its Job pods' logs (see k8s/phi.test.ts). */
+async function everythingAbout(name: string): Promise<string> {
+  const policy = await api.get<DriftPolicy>(driftPolicies, ns, name);
+  const events = await api.events(ns, name);
+  const jobs = await api.list<V1Job>(builtin.jobs, ns, `nerops.io/drift-policy=${name}`);
+  expect(jobs.length).toBeGreaterThan(0);
+  const logs: string[] = [];
+  const podDirs = await readdir(join(info.stateDir, 'pods'));
+  for (const job of jobs) {
+    const pods = await core.listNamespacedPod({ namespace: ns, labelSelector: `job-name=${job.metadata?.name}` });
+    for (const pod of pods.items) {
+      const podDir = podDirs.find((d) => d === `${ns}_${pod.metadata?.name}_${pod.metadata?.uid?.slice(0, 8)}`);
+      expect(podDir, `no log directory for pod ${pod.metadata?.name}`).toBeDefined();
+      for (const c of pod.spec?.containers ?? [])
+        logs.push(await readFile(join(info.stateDir, 'pods', podDir as string, c.name, 'log'), 'utf8'));
+    }
+  }
+  expect(logs.length).toBeGreaterThan(0);
+  return [
+    JSON.stringify(policy.status),
+    JSON.stringify(events),
+    JSON.stringify(jobs.map((j) => j.status)),
+    ...logs,
+  ].join('\n');
+}
+
+describe('PHI through a retraining Job', () => {
+  it.each([
+    ['label-text', /label-text\.conll:36, column 2 \(label\)/],
+    ['foreign-type', /foreign-type\.conll:36, column 2 \(label\)/],
+  ])(
+    'Given a dataset %s carrying a name, Then the run fails naming file and line, and the name is nowhere',
+    async (name, where) => {
+      await api.create(driftPolicies, ns, policy(name, `${name}.conll`));
+      const p = await eventually(
+        async () => {
+          const p = await api.get<DriftPolicy>(driftPolicies, ns, name);
+          expect(p.status?.history?.[0]?.outcome, p.status?.history?.[0]?.message).toBe('Failed');
+          return p;
+        },
+        180_000,
+        500,
+      );
+      expect(p.status?.history?.[0]?.message).toMatch(where);
+      expect(await everythingAbout(name)).not.toMatch(LEAK);
+    },
+    240_000,
+  );
+});

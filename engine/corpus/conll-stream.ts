@@ -34,7 +34,7 @@ export async function* streamConll(file: string, options: ParseOptions = {}): As
         parsed = parseConll(block.join('\n'), file, options);
       } catch (err) {
         if (err instanceof ConllError && err.line > 0)
-          throw new ConllError(file, err.line + blockStart - 1, err.problem);
+          throw new ConllError(file, err.line + blockStart - 1, err.problem, err.column);
         throw err;
       }
     } else if (final) {
@@ -44,7 +44,7 @@ export async function* streamConll(file: string, options: ParseOptions = {}): As
         parseConll(`${block.join('\n')}\n\nx\tO\n`, file, options);
       } catch (err) {
         if (err instanceof ConllError && err.line > 0)
-          throw new ConllError(file, err.line + blockStart - 1, err.problem);
+          throw new ConllError(file, err.line + blockStart - 1, err.problem, err.column);
         throw err;
       }
     }

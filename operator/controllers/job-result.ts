@@ -3,6 +3,7 @@
  * pod's container (our JSON, or a log tail with FallbackToLogsOnError), plus the exit code. The reader is
  * the controllers' only pod access: it runs only for a finished Job, whose pod carries the result.
  */
+import { sanitizeMessage } from '../../contracts/termination-message.js';
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import type { ClusterClient } from '../runtime/client.js';
 import { builtin } from '../runtime/resource.js';
@@ -30,7 +31,8 @@ export function lastLine(text: string | undefined): string {
     .trim()
     .split('\n')
     .filter((l) => l.trim() !== '');
-  return (lines[lines.length - 1] ?? '').slice(0, 300);
+  // A Job's log is the container's own text: it passes the one sanitiser before it can reach status or Events.
+  return sanitizeMessage(lines[lines.length - 1] ?? '', 300);
 }
 
 /** Which container of the Job's pod holds the result. */

@@ -10,6 +10,7 @@
  * digest changed) > Schedule (cron) > Drift (state Warning with `onWarning: Retrain`, or Critical with
  * `onCritical: Retrain`). Manual requests skip the cooldown (a human asked) but nothing else.
  */
+import { sanitizeMessage } from '../../../contracts/termination-message.js';
 import type { V1Job } from '@kubernetes/client-node';
 import { LABELS } from '../../api/group.js';
 import { parseDuration } from '../../api/shared-schemas.js';
@@ -147,14 +148,17 @@ export function classifyRun(
     };
   }
   if (result?.outcome === 'Failed')
-    return { ok: false, message: `${result.reason ? `${result.reason}: ` : ''}${result.message ?? 'failed'}` };
+    return {
+      ok: false,
+      message: sanitizeMessage(`${result.reason ? `${result.reason}: ` : ''}${result.message ?? 'failed'}`),
+    };
   const cond = job.status?.conditions?.find(
     (c) => (c.type === 'Failed' || c.type === 'FailureTarget') && c.status === 'True',
   );
   const tail = lastLine(terminated?.message);
   const why = terminated
     ? `exit code ${terminated.exitCode}${tail ? `: ${tail}` : ''}`
-    : `${cond?.reason ?? 'failed'}${cond?.message ? `: ${cond.message}` : ''}`;
+    : `${cond?.reason ?? 'failed'}${cond?.message ? `: ${sanitizeMessage(cond.message)}` : ''}`;
   return { ok: false, message: `Job ${job.metadata?.name} failed (${why})` };
 }
 

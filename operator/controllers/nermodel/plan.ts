@@ -4,6 +4,7 @@
  * Events and when to look again. Pending → Validating → Ready | Rejected (terminal: the spec is immutable, the artifact is
  * bad) | Failed (transient: retried with a new Job after an exponential back-off, never in a hot loop).
  */
+import { sanitizeMessage } from '../../../contracts/termination-message.js';
 import type { V1Job } from '@kubernetes/client-node';
 import type { NerModel, NerModelPhase, NerModelStatus } from '../../api/nermodel.js';
 import { NerModelConditionType as C, NerModelEventReason, NerModelReason as R } from '../../api/nermodel-constants.js';
@@ -98,7 +99,8 @@ export function classify(model: NerModel, job: V1Job, terminated: TerminatedCont
   const result = decodeValidationResult(terminated?.message);
   if (result) {
     const reason = REASONS[result.reason] ?? R.ValidationJobFailed;
-    if (result.outcome !== 'Ready') return { phase: result.outcome, reason, message: result.message, result };
+    if (result.outcome !== 'Ready')
+      return { phase: result.outcome, reason, message: sanitizeMessage(result.message), result };
     if (result.digest !== model.spec.source.digest) {
       return {
         phase: 'Rejected',
@@ -110,7 +112,7 @@ export function classify(model: NerModel, job: V1Job, terminated: TerminatedCont
       checkAgainstSpec(model, result) ?? {
         phase: 'Ready',
         reason: R.ValidationSucceeded,
-        message: result.message,
+        message: sanitizeMessage(result.message),
         result,
       }
     );
@@ -129,7 +131,7 @@ export function classify(model: NerModel, job: V1Job, terminated: TerminatedCont
   const jobReason = job.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
   const why = terminated
     ? `exit code ${terminated.exitCode}${tail ? `: ${tail}` : ''}`
-    : `${jobReason?.reason ?? 'failed'}${jobReason?.message ? `: ${jobReason.message}` : ''}`;
+    : `${jobReason?.reason ?? 'failed'}${jobReason?.message ? `: ${sanitizeMessage(jobReason.message)}` : ''}`;
   return {
     phase: 'Failed',
     reason: R.ValidationJobFailed,

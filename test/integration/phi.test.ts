@@ -280,7 +280,7 @@ describe('bundle errors', () => {
     [
       'an ONNX model that is text',
       () => corruptBundle('b-onnx', { 'model.onnx': `${MARKER}\n`.repeat(50) }),
-      /model\.onnx cannot be loaded/,
+      /model\.onnx (cannot be loaded|is not a well-formed ONNX model)/,
     ],
   ];
 

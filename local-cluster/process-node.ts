@@ -115,6 +115,12 @@ const TERMINATION_MESSAGE_MAX = 4096;
 const FALLBACK_LOG_LINES = 80;
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15, SIGABRT: 6, SIGSEGV: 11 };
 
+/** Where the process node keeps a pod's files; each container's log is `<dir>/<container>/log`. */
+export function processNodePodDir(stateDir: string, pod: V1Pod): string {
+  const meta = pod.metadata!;
+  return join(stateDir, 'pods', `${meta.namespace}_${meta.name}_${meta.uid!.slice(0, 8)}`);
+}
+
 export class ProcessNode {
   readonly #o: ProcessNodeOptions;
   readonly #core: CoreV1Api;
@@ -320,7 +326,7 @@ export class ProcessNode {
   async #startPod(pod: V1Pod): Promise<void> {
     const meta = pod.metadata!;
     const ip = this.#allocateIp();
-    const dir = join(this.#o.stateDir, 'pods', `${meta.namespace}_${meta.name}_${meta.uid!.slice(0, 8)}`);
+    const dir = processNodePodDir(this.#o.stateDir, pod);
     const image = this.#o.imagePattern ?? DEFAULT_PROCESS_IMAGE;
     const run: PodRun = {
       uid: meta.uid!,

@@ -5,9 +5,12 @@
  *   const ns = await createTestNamespace(core, 'my-test');
  *   await eventually(async () => expect(...).toBe(...));
  */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { inject } from 'vitest';
 import type { ClusterInfo } from './cluster.js';
+import { processNodePodDir } from './process-node.js';
 
 export { processNodePlacement, PROCESS_NODE_TAINT, NODE_KIND_LABEL } from './process-node.js';
 
@@ -41,4 +44,22 @@ export async function createTestNamespace(core: CoreV1Api, prefix: string): Prom
   await core.createNamespace({ body: { metadata: { name } } });
   await eventually(() => core.readNamespacedServiceAccount({ name: 'default', namespace: name }), 30_000, 100);
   return name;
+}
+
+/**
+ * The logs of every container of the pods matching `labelSelector` on the process node, read from the
+ * harness's state directory (the full profile's kubelet log endpoint is not reachable from the apiserver).
+ */
+export async function processNodePodLogs(
+  info: ClusterInfo,
+  core: CoreV1Api,
+  namespace: string,
+  labelSelector: string,
+): Promise<string[]> {
+  const logs: string[] = [];
+  for (const pod of (await core.listNamespacedPod({ namespace, labelSelector })).items) {
+    const dir = processNodePodDir(info.stateDir, pod);
+    for (const c of pod.spec?.containers ?? []) logs.push(await readFile(join(dir, c.name, 'log'), 'utf8'));
+  }
+  return logs;
 }

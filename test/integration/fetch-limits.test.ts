@@ -18,6 +18,7 @@ import fetchModel from '../../cli/commands/fetch-model.js';
 import { MANIFEST_FILE } from '../../contracts/bundle-manifest.js';
 import { canonicalJson, sha256, verifyBundle } from '../../engine/bundle/bundle.js';
 import { downloadFile, materializeBundle } from '../../engine/bundle/model-source.js';
+import { loopbackCertificate } from '../../testing/loopback-tls.js';
 import { trainSmallBundle, type TrainedBundle } from '../../testing/fixtures.js';
 
 const { onnx } = onnxProto;
@@ -211,30 +212,7 @@ describe('ONNX external data', () => {
 describe('redirects', () => {
   it('refuses a redirect from https to http', async () => {
     const pki = join(work, 'pki');
-    await mkdir(pki);
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        join(pki, 'key.pem'),
-        '-out',
-        join(pki, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
+    await loopbackCertificate(pki);
     let plainRequests = 0;
     const plain = await listen((_req, res) => {
       plainRequests++;

@@ -19,6 +19,7 @@ import { verifyBundle } from '../../engine/bundle/bundle.js';
 import { loadEngine } from '../../engine/bundle/load.js';
 import { materializeBundle, ModelSourceError } from '../../engine/bundle/model-source.js';
 import { startServer } from '../../server/main.js';
+import { loopbackCertificate } from '../../testing/loopback-tls.js';
 import { captureLogger, trainSmallBundle, type TrainedBundle } from '../../testing/fixtures.js';
 
 let bundle: TrainedBundle;
@@ -113,30 +114,7 @@ describe('materializeBundle', () => {
 
   it('downloads a tarball over HTTPS trusting only the given CA bundle', async () => {
     const pki = join(work, 'pki');
-    await mkdir(pki);
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        join(pki, 'key.pem'),
-        '-out',
-        join(pki, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
+    await loopbackCertificate(pki);
     const srv = await fileServer(work, {
       key: await readFile(join(pki, 'key.pem')),
       cert: await readFile(join(pki, 'cert.pem')),

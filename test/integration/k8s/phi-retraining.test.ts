@@ -4,7 +4,7 @@
  * run fails, and the text reaches no DriftPolicy status, condition or history, no Event, no Job status and no
  * pod log, while the status still names the file and line.
  */
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -18,7 +18,7 @@ import { driftPolicyController } from '../../../operator/controllers/driftpolicy
 import { runOperator, type OperatorHandle } from '../../../operator/main.js';
 import type { ControllerSpec } from '../../../operator/runtime/controller.js';
 import { builtin } from '../../../operator/runtime/resource.js';
-import { createTestNamespace, eventually, useCluster } from '../../../local-cluster/testing.js';
+import { createTestNamespace, eventually, processNodePodLogs, useCluster } from '../../../local-cluster/testing.js';
 import {
   Api,
   installCrds,
@@ -105,16 +105,7 @@ async function everythingAbout(name: string): Promise<string> {
   const jobs = await api.list<V1Job>(builtin.jobs, ns, `nerops.io/drift-policy=${name}`);
   expect(jobs.length).toBeGreaterThan(0);
   const logs: string[] = [];
-  const podDirs = await readdir(join(info.stateDir, 'pods'));
-  for (const job of jobs) {
-    const pods = await core.listNamespacedPod({ namespace: ns, labelSelector: `job-name=${job.metadata?.name}` });
-    for (const pod of pods.items) {
-      const podDir = podDirs.find((d) => d === `${ns}_${pod.metadata?.name}_${pod.metadata?.uid?.slice(0, 8)}`);
-      expect(podDir, `no log directory for pod ${pod.metadata?.name}`).toBeDefined();
-      for (const c of pod.spec?.containers ?? [])
-        logs.push(await readFile(join(info.stateDir, 'pods', podDir as string, c.name, 'log'), 'utf8'));
-    }
-  }
+  for (const job of jobs) logs.push(...(await processNodePodLogs(info, core, ns, `job-name=${job.metadata?.name}`)));
   expect(logs.length).toBeGreaterThan(0);
   return [
     JSON.stringify(policy.status),

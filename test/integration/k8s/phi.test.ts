@@ -3,14 +3,14 @@
  * column carries a made-up name and MRN, and the text must reach no NerModel status or condition, no Event
  * and no pod log, while the status still says which file and line are wrong.
  */
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { V1Job } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtin } from '../../../operator/runtime/resource.js';
-import { createTestNamespace, eventually, useCluster } from '../../../local-cluster/testing.js';
+import { createTestNamespace, eventually, processNodePodLogs, useCluster } from '../../../local-cluster/testing.js';
 import {
   Api,
   installCrds,
@@ -59,16 +59,7 @@ async function everythingAbout(name: string): Promise<string> {
   const jobs = await api.list<V1Job>(builtin.jobs, ns, `nerops.io/validates=${name}`);
   expect(jobs.length).toBeGreaterThan(0);
   const logs: string[] = [];
-  const podDirs = await readdir(join(info.stateDir, 'pods'));
-  for (const job of jobs) {
-    const pods = await core.listNamespacedPod({ namespace: ns, labelSelector: `job-name=${job.metadata?.name}` });
-    for (const pod of pods.items) {
-      const dir = podDirs.find((d) => d === `${ns}_${pod.metadata?.name}_${pod.metadata?.uid?.slice(0, 8)}`);
-      expect(dir, `no log directory for pod ${pod.metadata?.name}`).toBeDefined();
-      for (const c of pod.spec?.containers ?? [])
-        logs.push(await readFile(join(info.stateDir, 'pods', dir as string, c.name, 'log'), 'utf8'));
-    }
-  }
+  for (const job of jobs) logs.push(...(await processNodePodLogs(info, core, ns, `job-name=${job.metadata?.name}`)));
   expect(logs.length).toBeGreaterThan(0);
   return [
     JSON.stringify(model.status),

@@ -26,7 +26,11 @@ const coordination = kc.makeApiClient(CoordinationV1Api);
 const CLI = join(process.cwd(), 'dist', 'cli', 'ner-ops.js');
 const log = pino({ level: process.env.NEROPS_TEST_LOG ?? 'silent' });
 // Short timings so the test runs in seconds: lease 3 s, renew deadline 2 s, retry 0.3 s.
-const TIMING = { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 300 };
+type Timing = { leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
+const TIMING: Timing = { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 300 };
+// For the release test: a lease so long that a takeover before it could expire can only come from the release,
+// however slow a loaded CI machine is.
+const LONG_LEASE: Timing = { leaseDurationMs: 60_000, renewDeadlineMs: 40_000, retryPeriodMs: 300 };
 
 let ns: string;
 beforeAll(async () => {
@@ -43,7 +47,7 @@ interface OperatorProcess {
   lines: string[];
 }
 
-function startOperatorProcess(identity: string, leaseName: string): OperatorProcess {
+function startOperatorProcess(identity: string, leaseName: string, timing: Timing = TIMING): OperatorProcess {
   const child = spawn(
     process.execPath,
     [
@@ -56,11 +60,11 @@ function startOperatorProcess(identity: string, leaseName: string): OperatorProc
       '--lease-name',
       leaseName,
       '--lease-duration-ms',
-      String(TIMING.leaseDurationMs),
+      String(timing.leaseDurationMs),
       '--renew-deadline-ms',
-      String(TIMING.renewDeadlineMs),
+      String(timing.renewDeadlineMs),
       '--retry-period-ms',
-      String(TIMING.retryPeriodMs),
+      String(timing.retryPeriodMs),
       '--identity',
       identity,
       '--metrics-host',
@@ -154,21 +158,23 @@ describe('two ner-ops operator processes', () => {
     expect(b.lines.some((l) => l.includes('became leader'))).toBe(true);
   });
 
-  it('SIGTERM releases the lease: the standby takes over at once and the leader exits 0', async () => {
-    const a = startOperatorProcess('op-c', 'le-term');
+  it('SIGTERM releases the lease: the standby takes over before the lease could expire and the leader exits 0', async () => {
+    const a = startOperatorProcess('op-c', 'le-term', LONG_LEASE);
     procs.push(a);
     await eventually(async () => expect(await leaseHolder('le-term')).toBe('op-c'), 20_000);
-    const b = startOperatorProcess('op-d', 'le-term');
+    const b = startOperatorProcess('op-d', 'le-term', LONG_LEASE);
     procs.push(b);
     await eventually(async () => expect((await get(`${await b.url}/readyz`)).status).toBe(200), 20_000);
 
-    const termAt = Date.now();
     a.child.kill('SIGTERM');
     expect(await a.exited).toBe(0);
-    await eventually(async () => expect(await leaseHolder('le-term')).toBe('op-d'), 20_000, 50);
-    // Well before the 3 s lease would have expired on its own.
-    expect(Date.now() - termAt).toBeLessThan(TIMING.leaseDurationMs);
+    // The last renewal op-c wrote is the one SIGTERM could not undo; without a release the lease would stay op-c's
+    // until a full lease duration after it.
+    const lastRenewAt = Date.now();
+    await eventually(async () => expect(await leaseHolder('le-term')).toBe('op-d'), 30_000, 100);
+    expect(Date.now() - lastRenewAt).toBeLessThan(LONG_LEASE.leaseDurationMs);
     expect(a.lines.some((l) => l.includes('released leader lease'))).toBe(true);
+    expect(b.lines.some((l) => l.includes('became leader'))).toBe(true);
   });
 });
 

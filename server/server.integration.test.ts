@@ -617,6 +617,25 @@ describe('shadow traffic', () => {
     await otherEngine.close().catch(() => undefined);
   });
 
+  it('a candidate that requires auth: refused mirrored requests are 4xx shadow errors, the shadow token makes comparisons', async () => {
+    const token = 'shadow-token-for-the-test';
+    const canary = await serve({ auth: { verify: (h) => h === `Bearer ${token}` } });
+    const shadow = { url: canary.url, percent: 100, maxConcurrent: 4, timeoutMs: 5000 };
+    const without = await serve({ shadow });
+    expect((await postJson(`${without.url}/v1/extract`, { text: NOTE })).status).toBe(200);
+    await waitFor(async () => metricValue(await metricsText(without.url), 'nerops_shadow_requests_total') === 1);
+    const m0 = await metricsText(without.url);
+    expect(metricValue(m0, 'nerops_shadow_errors_total', { reason: 'http_4xx' })).toBe(1);
+    expect(metricValue(m0, 'nerops_shadow_agreement_count')).toBe(0);
+
+    const withToken = await serve({ shadow: { ...shadow, token } });
+    expect((await postJson(`${withToken.url}/v1/extract`, { text: NOTE })).status).toBe(200);
+    await waitFor(async () => metricValue(await metricsText(withToken.url), 'nerops_shadow_requests_total') === 1);
+    const m1 = await metricsText(withToken.url);
+    expect(metricValue(m1, 'nerops_shadow_agreement_count')).toBe(1);
+    expect(metricValue(m1, 'nerops_shadow_errors_total') ?? 0).toBe(0);
+  });
+
   it('agreement is 1 against the same model; errors and drops are counted, the primary unaffected', async () => {
     const same = await serve();
     const a = await serve({ shadow: { url: same.url, percent: 100, maxConcurrent: 8, timeoutMs: 5000 } });

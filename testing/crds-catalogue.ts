@@ -254,6 +254,12 @@ export function invalidCases(samples: readonly Obj[]): InvalidCase[] {
       'spec.auth.tokenHashesSecretRef.name',
       'Required value',
     ),
+    c(
+      'NerDeployment shadow phase with auth but no shadow token',
+      dep,
+      (s) => delete s.auth.shadowTokenSecretRef,
+      'spec.auth.shadowTokenSecretRef is required when spec.shadow and spec.auth are both set',
+    ),
     {
       name: 'NerDeployment with a misspelt field (strict field validation)',
       object: variant(dep, (s) => (s.replica = { min: 1 })),

@@ -204,6 +204,12 @@ export type ServerTuning = z.output<typeof ServerTuningSchema>;
 export const AuthSchema = z.object({
   /** Secret whose key (default `token-hashes`) lists accepted sha256 token hashes, one per line. */
   tokenHashesSecretRef: SecretKeyReferenceSchema,
+  /**
+   * Secret whose key (default `token`) holds a token the candidate accepts (its sha256 is in the token hashes).
+   * The stable pods send it with the requests they mirror in the shadow phase; required when `shadow` is set,
+   * since a candidate that refuses every mirrored request leaves nothing to compare.
+   */
+  shadowTokenSecretRef: SecretKeyReferenceSchema.optional(),
 });
 export type Auth = z.output<typeof AuthSchema>;
 
@@ -234,16 +240,28 @@ const nerDeploymentSpecBase = z.object({
   image: z.string().min(1).max(512).optional(),
 });
 
+const SHADOW_TOKEN_REQUIRED =
+  'spec.auth.shadowTokenSecretRef is required when spec.shadow and spec.auth are both set: the candidate refuses mirrored requests without a token';
+
 /** NerDeployment spec. */
 export const NerDeploymentSpecSchema = withCel(
-  nerDeploymentSpecBase.refine((s) => (s.model === undefined) !== (s.modelSelector === undefined), {
-    message: 'exactly one of spec.model or spec.modelSelector must be set',
-    path: ['model'],
-  }),
+  nerDeploymentSpecBase
+    .refine((s) => (s.model === undefined) !== (s.modelSelector === undefined), {
+      message: 'exactly one of spec.model or spec.modelSelector must be set',
+      path: ['model'],
+    })
+    .refine((s) => !s.shadow || !s.auth || s.auth.shadowTokenSecretRef !== undefined, {
+      message: SHADOW_TOKEN_REQUIRED,
+      path: ['auth', 'shadowTokenSecretRef'],
+    }),
   [
     {
       rule: 'has(self.model) != has(self.modelSelector)',
       message: 'exactly one of spec.model or spec.modelSelector must be set',
+    },
+    {
+      rule: '!has(self.shadow) || !has(self.auth) || has(self.auth.shadowTokenSecretRef)',
+      message: SHADOW_TOKEN_REQUIRED,
     },
   ],
 );

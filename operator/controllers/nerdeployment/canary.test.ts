@@ -87,6 +87,33 @@ describe('planDeployment with a canary (replicaRatio)', () => {
     expect(p.status.weights).toEqual({ stable: 100, canary: 0 });
   });
 
+  it('shadow phase with auth: the stable pods mount the shadow token and send it; the canary pods do not get it', () => {
+    const p = planDeployment(
+      obs({
+        nd: nd({}, (x) => {
+          x.spec.shadow = { percent: 25, durationSeconds: 30 };
+          x.spec.auth = { tokenHashesSecretRef: { name: 'tokens' }, shadowTokenSecretRef: { name: 'shadow-client' } };
+        }),
+      }),
+    );
+    const stable = (byName(p, 'Deployment', 'notes-stable') as V1Deployment).spec?.template.spec;
+    const args = stable?.containers[0]?.args ?? [];
+    expect(args.slice(-2)).toEqual(['--shadow-token-file', '/etc/nerops/shadow/token']);
+    expect(stable?.volumes).toContainEqual({
+      name: 'shadow-token',
+      secret: { secretName: 'shadow-client', items: [{ key: 'token', path: 'token' }] },
+    });
+    expect(stable?.containers[0]?.volumeMounts).toContainEqual({
+      name: 'shadow-token',
+      mountPath: '/etc/nerops/shadow',
+      readOnly: true,
+    });
+    const canary = (byName(p, 'Deployment', 'notes-canary') as V1Deployment).spec?.template.spec;
+    expect(canary?.containers[0]?.args).toContain('--auth-token-file');
+    expect(canary?.containers[0]?.args).not.toContain('--shadow-token-file');
+    expect(canary?.volumes?.map((v) => v.name)).not.toContain('shadow-token');
+  });
+
   it('after the shadow phase the client Service is re-applied without the track key (atomic selector, not a subset)', () => {
     const shadowSvc = byName(
       planDeployment(obs({ nd: nd({}, (x) => (x.spec.shadow = { percent: 25, durationSeconds: 30 })) })),

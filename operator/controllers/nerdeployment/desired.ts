@@ -32,6 +32,8 @@ export const MODEL_MOUNT = '/models';
 export const MODEL_DIR = `${MODEL_MOUNT}/bundle`;
 /** Where the auth token hashes Secret is mounted. */
 export const AUTH_MOUNT = '/etc/nerops/auth';
+/** Where the stable pods find the token they send with mirrored requests (shadow phase with auth). */
+export const SHADOW_TOKEN_MOUNT = '/etc/nerops/shadow';
 /** Container name of the inference server. */
 export const SERVER_CONTAINER = 'server';
 /** Default resources of the server container when spec.resources is omitted. */
@@ -209,8 +211,18 @@ function servingPod({ nd, model, image, track = 'stable', shadow, storage }: Ser
     serverMounts.push({ name: 'auth', mountPath: AUTH_MOUNT, readOnly: true });
     args.push(flagArg(ServeFlag.authTokenFile), `${AUTH_MOUNT}/token-hashes`);
   }
-  if (shadow)
+  if (shadow) {
     args.push(flagArg(ServeFlag.shadowUrl), shadow.url, flagArg(ServeFlag.shadowPercent), String(shadow.percent));
+    const tokenRef = nd.spec.auth?.shadowTokenSecretRef;
+    if (tokenRef) {
+      volumes.push({
+        name: 'shadow-token',
+        secret: { secretName: tokenRef.name, items: [{ key: tokenRef.key ?? 'token', path: 'token' }] },
+      });
+      serverMounts.push({ name: 'shadow-token', mountPath: SHADOW_TOKEN_MOUNT, readOnly: true });
+      args.push(flagArg(ServeFlag.shadowTokenFile), `${SHADOW_TOKEN_MOUNT}/token`);
+    }
+  }
   return {
     automountServiceAccountToken: false,
     securityContext: restrictedPodSecurity(),

@@ -88,12 +88,13 @@ export async function analyseCanary(
   else {
     const q = analysisQueries(nd, r.analysisIntervalSeconds);
     try {
-      const [samples, errors, p95, shadowSamples, agreement] = await Promise.all([
+      const [samples, errors, p95, shadowSamples, agreement, shadowErrors] = await Promise.all([
         prometheus.query(q.samples),
         prometheus.query(q.errors),
         prometheus.query(q.p95Seconds),
         shadow ? prometheus.query(q.shadowSamples) : undefined,
         shadow ? prometheus.query(q.shadowAgreement) : undefined,
+        shadow ? prometheus.query(q.shadowErrors) : undefined,
       ]);
       m = { ok: true };
       if (samples.value !== undefined) m.samples = samples.value;
@@ -101,6 +102,7 @@ export async function analyseCanary(
       if (p95.value !== undefined) m.p95Seconds = p95.value;
       if (shadowSamples?.value !== undefined) m.shadowSamples = shadowSamples.value;
       if (agreement?.value !== undefined) m.shadowAgreement = agreement.value;
+      if (shadowErrors?.value !== undefined) m.shadowErrors = shadowErrors.value;
     } catch (err) {
       const reason = err instanceof PrometheusError ? err.reason : R.PrometheusUnreachable;
       m = { ok: false, reason, message: (err as Error).message.slice(0, 300) };

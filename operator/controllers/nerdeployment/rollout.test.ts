@@ -311,7 +311,7 @@ describe('decideAnalysis', () => {
       t,
       false,
       'Pass',
-      /error rate 0 <= 0.01, p95 20 ms <= 100 ms \(120 samples\)/,
+      /error rate 0 <= 0.01, p95 20 ms <= 100 ms \(120 candidate requests\)/,
     ],
     [
       'errors',
@@ -364,12 +364,44 @@ describe('decideAnalysis', () => {
       /shadow agreement 0.95 >= 0.9/,
     ],
     [
-      'too few comparisons (shadow)',
+      'too few mirrored requests (shadow)',
       { ok: true, samples: 100, errors: 0, p95Seconds: 0.01, shadowSamples: 3, shadowAgreement: 0.2 },
       { ...t, minShadowAgreement: 0.9 },
       true,
       'Inconclusive',
-      /too few shadow comparisons: 3/,
+      /too few samples: 3 mirrored requests < minSampleCount 50/,
+    ],
+    [
+      'every mirrored request refused (401) is a shadow error, not a sample (shadow)',
+      { ok: true, samples: 100, errors: 0, p95Seconds: 0.01, shadowSamples: 0, shadowErrors: 100 },
+      t,
+      true,
+      'Fail',
+      /shadow error rate 1 > maxErrorRate 0.01 \(100 mirrored requests\)/,
+    ],
+    [
+      'zero comparisons is never a pass, even without minShadowAgreement (shadow)',
+      { ok: true, samples: 100, errors: 0, p95Seconds: 0.01, shadowErrors: 0 },
+      t,
+      true,
+      'Inconclusive',
+      /too few samples: 0 mirrored requests/,
+    ],
+    [
+      'too few comparisons among tolerated errors (shadow)',
+      { ok: true, samples: 100, errors: 0, p95Seconds: 0.01, shadowSamples: 40, shadowErrors: 15 },
+      { ...t, maxErrorRate: 0.5 },
+      true,
+      'Inconclusive',
+      /too few shadow comparisons: 40 < minSampleCount 50/,
+    ],
+    [
+      'enough comparisons, no agreement threshold (shadow)',
+      { ok: true, samples: 0, errors: 0, p95Seconds: 0.01, shadowSamples: 80, shadowErrors: 0, shadowAgreement: 0.5 },
+      t,
+      true,
+      'Pass',
+      /error rate 0 <= 0.01, p95 10 ms <= 100 ms \(80 mirrored requests\)/,
     ],
     [
       'agreement not checked outside shadow',
@@ -399,6 +431,9 @@ describe('decideAnalysis', () => {
     );
     expect(q.shadowAgreement).toContain(
       'nerops_shadow_agreement_sum{namespace="ns",deployment="notes",track="stable"}',
+    );
+    expect(q.shadowErrors).toBe(
+      'sum(increase(nerops_shadow_errors_total{namespace="ns",deployment="notes",track="stable"}[30s])) or vector(0)',
     );
   });
 });

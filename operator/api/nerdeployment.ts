@@ -193,6 +193,8 @@ export const ServerTuningSchema = z.object({
   maxDocumentChars: z.int().min(1).max(10000000).optional(),
   /** Documents per request. */
   maxDocuments: z.int().min(1).max(100000).optional(),
+  /** Tokens per request; beyond it the server answers 413 (server default 262,144, docs/server.md). */
+  maxRequestTokens: z.int().min(1).max(100000000).optional(),
   /** ONNX Runtime intra-op threads. */
   threads: z.int().min(1).max(256).optional(),
   /** Server log level. */

@@ -5,6 +5,7 @@
  * it twice.
  */
 import type { V1Container, V1EnvVar, V1Job, V1JobSpec, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import { fetchLimitEnv } from '../fetch-limits.js';
 import { API_VERSION, LABELS } from '../../api/group.js';
 import type { DriftPolicy, RetrainTrigger } from '../../api/driftpolicy.js';
 import type { NerModel } from '../../api/nermodel.js';
@@ -152,7 +153,7 @@ function defaultJobSpec(i: RetrainJobInput): V1JobSpec {
         name: RETRAIN_CONTAINER_NAME,
         image: i.image,
         args: [RETRAIN_COMMAND, ...(i.policy.spec.retraining.fromScratch ? [flagArg(RetrainFlag.fromScratch)] : [])],
-        env: [{ name: PVC_ROOT_ENV, value: PVC_ROOT }, ...base.env],
+        env: [{ name: PVC_ROOT_ENV, value: PVC_ROOT }, ...base.env, ...fetchLimitEnv(i.baseModel.spec.source)],
         resources: { requests: { cpu: '500m', memory: '512Mi' }, limits: { memory: '2Gi' } },
         volumes,
         mounts,

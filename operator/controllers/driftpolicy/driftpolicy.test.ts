@@ -750,6 +750,12 @@ describe('operator storage defaults', () => {
       );
     });
 
+    it("the base model's fetch limits reach retrain as environment", () => {
+      const c = job(httpsBase((m) => (m.spec.source.maxBytes = 123456))).spec?.template?.spec?.containers?.[0];
+      expect(c?.env).toContainEqual({ name: 'NEROPS_MODEL_MAX_BYTES', value: '123456' });
+      expect(c?.env?.map((e) => e.name)).not.toContain('NEROPS_MODEL_FETCH_DEADLINE_MS');
+    });
+
     it("the base model's own refs win", () => {
       const pod = job(httpsBase((m) => (m.spec.source.credentialsSecretRef = { name: 'mine', key: 'bearer' }))).spec
         ?.template?.spec;

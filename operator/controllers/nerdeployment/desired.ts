@@ -17,6 +17,7 @@ import type {
   V1Volume,
   V1VolumeMount,
 } from '@kubernetes/client-node';
+import { fetchLimitArgs } from '../fetch-limits.js';
 import { LABELS, type Track } from '../../api/group.js';
 import type { NerDeployment } from '../../api/nerdeployment.js';
 import type { NerModel } from '../../api/nermodel.js';
@@ -37,7 +38,8 @@ export const SHADOW_TOKEN_MOUNT = '/etc/nerops/shadow';
 /** Container name of the inference server. */
 export const SERVER_CONTAINER = 'server';
 /** Default resources of the server container when spec.resources is omitted. */
-export const DEFAULT_RESOURCES = { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '1Gi' } };
+/** The server's memory model (docs/server.md, "Memory and bounded work"): base plus bounded working state. */
+export const DEFAULT_RESOURCES = { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '512Mi' } };
 
 /**
  * How long a terminating server keeps answering (unready) before it closes its listener: the time for
@@ -76,6 +78,7 @@ export function tuningArgs(nd: NerDeployment): string[] {
     [ServeFlag.requestTimeoutMs, s.requestTimeoutMs],
     [ServeFlag.maxDocumentChars, s.maxDocumentChars],
     [ServeFlag.maxDocuments, s.maxDocuments],
+    [ServeFlag.maxRequestTokens, s.maxRequestTokens],
     [ServeFlag.threads, s.threads],
     [ServeFlag.logLevel, s.logLevel],
   ];
@@ -152,6 +155,7 @@ function fetchContainer(model: NerModel, image: string, source: SourceAccess, tm
       flagArg(FetchModelFlag.to),
       MODEL_DIR,
       ...source.args,
+      ...fetchLimitArgs(model.spec.source),
     ],
     env: [{ name: 'TMPDIR', value: tmp.mountPath }],
     resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },

@@ -147,6 +147,22 @@ describe('desired children', () => {
     expect(s?.resources).toEqual({ requests: { cpu: '1' }, limits: { memory: '2Gi' } });
   });
 
+  it("the NerModel's fetch limits go to fetch-model; maxRequestTokens to serve; the default memory limit is 512Mi", () => {
+    const m = model('clinical-v1');
+    m.spec.source = { ...m.spec.source, maxBytes: 1_000_000, fetchDeadlineSeconds: 60 };
+    const x = nd((n) => (n.spec.server = { port: 8080, maxRequestTokens: 50_000 }));
+    const pod = desiredDeployment({ nd: x, model: m, replicas: 1, image: 'i' }).spec?.template.spec;
+    expect(pod?.initContainers?.[0]?.args?.slice(-4)).toEqual([
+      '--max-bundle-bytes',
+      '1000000',
+      '--fetch-deadline-ms',
+      '60000',
+    ]);
+    const server = pod?.containers[0];
+    expect(server?.args).toEqual(expect.arrayContaining(['--max-request-tokens', '50000']));
+    expect(server?.resources?.limits).toEqual({ memory: '512Mi' });
+  });
+
   it('Service and PDB', () => {
     expect(desiredService(nd()).spec).toEqual({
       type: 'ClusterIP',

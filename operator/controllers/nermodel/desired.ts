@@ -4,6 +4,7 @@
  * finds the Job it created instead of creating another.
  */
 import type { V1Job } from '@kubernetes/client-node';
+import { fetchLimitArgs } from '../fetch-limits.js';
 import { LABELS } from '../../api/group.js';
 import { VALIDATION_CONTAINER_NAME } from '../../api/nermodel-constants.js';
 import type { NerModel } from '../../api/nermodel.js';
@@ -40,7 +41,14 @@ export function desiredValidationJob(model: NerModel, options: ValidationJobOpti
   const source = sourceAccess(effective, 'model');
   const volumes = [...source.volumes, tmpVolume().volume];
   const mounts = [...source.mounts, tmpVolume().mount];
-  const args = [VALIDATE_COMMAND, source.uri, flagArg(ValidateFlag.digest), model.spec.source.digest, ...source.args];
+  const args = [
+    VALIDATE_COMMAND,
+    source.uri,
+    flagArg(ValidateFlag.digest),
+    model.spec.source.digest,
+    ...source.args,
+    ...fetchLimitArgs(model.spec.source),
+  ];
   const evaluation = model.spec.evaluation;
   if (evaluation) {
     // The dataset is read with the same credentials/CA as the model source.

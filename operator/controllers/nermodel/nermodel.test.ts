@@ -105,6 +105,12 @@ describe('validation Job', () => {
     expect(validationJobName(m, 2)).toBe(`clinical-v1-val-${DIGEST.slice(0, 10)}-2`);
   });
 
+  it('passes the source fetch limits to validate', () => {
+    const m = model((x) => (x.spec.source = { ...x.spec.source, maxBytes: 4096, fetchDeadlineSeconds: 5 }));
+    const args = desiredValidationJob(m, { image: 'i', attempt: 0 }).spec?.template.spec?.containers[0]?.args;
+    expect(args?.slice(-4)).toEqual(['--max-bundle-bytes', '4096', '--fetch-deadline-ms', '5000']);
+  });
+
   describe('operator storage defaults (--default-model-credentials-secret, --default-model-ca-configmap)', () => {
     const storage = { credentialsSecret: 'store-token', caConfigMap: 'store-ca' };
     const withSource = (uri: string, extra: Partial<NerModel['spec']['source']> = {}) =>

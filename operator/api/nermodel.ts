@@ -56,7 +56,11 @@ export const ModelSourceSchema = z.object({
    * Size cap in bytes for fetching the bundle: downloaded bytes, an archive's expanded bytes and the bundle's
    * files each stay under it (default 2 GiB, `ner-ops fetch-model --help`).
    */
-  maxBytes: z.int().min(1).max(2 ** 50).optional(),
+  maxBytes: z
+    .int()
+    .min(1)
+    .max(2 ** 50)
+    .optional(),
   /** Overall deadline in seconds for fetching (downloading and extracting) the bundle (default 900). */
   fetchDeadlineSeconds: z.int().min(1).max(86400).optional(),
 });

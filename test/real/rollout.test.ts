@@ -134,6 +134,9 @@ describe('a chart-installed operator on a real node', () => {
     const notes = await api.eventNotes(ns, 'notes');
     expect(notes.some((n) => n.startsWith('RolloutPromoted'))).toBe(true);
     const operatorLog = await kubectl(info, '-n', operatorNs, 'logs', `deployment/${release}`, '--tail=-1');
-    expect(operatorLog).not.toMatch(/forbidden/i);
+    // No RBAC denial under the chart's own role. (The cluster-scoped operator also sees other tests' namespaces
+    // being deleted; the API server's "namespace is being terminated" refusal is not about permissions.)
+    const denials = operatorLog.split('\n').filter((l) => /forbidden/i.test(l) && !/being terminated/.test(l));
+    expect(denials).toEqual([]);
   });
 });

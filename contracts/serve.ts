@@ -22,6 +22,7 @@ export const ServeFlag = {
   threads: 'threads',
   host: 'host',
   port: 'port',
+  metricsPort: 'metrics-port',
   authTokenFile: 'auth-token-file',
   maxBatchSize: 'max-batch-size',
   maxBatchWaitMs: 'max-batch-wait-ms',
@@ -62,6 +63,8 @@ export const ServeEnv = {
   threads: 'NEROPS_THREADS',
   host: 'NEROPS_HOST',
   port: 'NEROPS_PORT',
+  /** A port of its own for `GET /metrics` (the API port then answers it 404); unset, one port serves both. */
+  metricsPort: 'NEROPS_METRICS_PORT',
   authTokenFile: 'NEROPS_AUTH_TOKEN_FILE',
   namespace: 'NEROPS_NAMESPACE',
   deployment: 'NEROPS_DEPLOYMENT',

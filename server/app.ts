@@ -15,6 +15,7 @@ import { beginExchange, respondError } from './exchange.js';
 import { createLogger } from './logger.js';
 import type { ConstantLabels } from '../contracts/metrics.js';
 import { ServerMetrics } from './metrics.js';
+import { metricsPortHandler } from './metrics-port.js';
 import { HttpProblem } from './problem.js';
 import { healthRouter } from './routes/health.js';
 import { handleExtract, V1_EXTRACT, v1Router } from './routes/v1.js';
@@ -74,6 +75,11 @@ export interface AppDeps {
   processMetrics?: boolean;
   /** Source of randomness for shadow sampling (tests). */
   random?: () => number;
+  /**
+   * `/metrics` is served by `metricsHandler` on a listener of its own (`--metrics-port`), not by the API:
+   * there it answers 404 like any unknown path. Default false (one port serves both).
+   */
+  separateMetrics?: boolean;
 }
 
 export interface ServerApp {
@@ -86,6 +92,8 @@ export interface ServerApp {
    * cost, so the hot path skips it.
    */
   handler: (req: IncomingMessage, res: ServerResponse) => void;
+  /** The handler of the metrics port: `GET /metrics` and `GET /healthz` only (server/metrics-port.ts). */
+  metricsHandler: (req: IncomingMessage, res: ServerResponse) => void;
   ctx: AppContext;
   metrics: ServerMetrics;
   batcher: MicroBatcher<ExtractResult>;
@@ -159,7 +167,7 @@ export function createApp(deps: AppDeps): ServerApp {
     beginExchange(ctx, req, res);
     next();
   });
-  app.use(healthRouter(ctx));
+  app.use(healthRouter(ctx, { metrics: !deps.separateMetrics }));
   app.use(v1Router(ctx));
   app.use(v2Router(ctx));
   app.use((req, _res, next) => {
@@ -207,6 +215,7 @@ export function createApp(deps: AppDeps): ServerApp {
   return {
     app,
     handler,
+    metricsHandler: metricsPortHandler(ctx),
     ctx,
     metrics,
     batcher,

@@ -6,8 +6,10 @@
  * still routes here during that propagation; then the listener stops accepting, idle keep-alive connections close, in-flight requests and queued documents finish, then
  * the engine closes; if that takes longer than `drainTimeoutMs` the remaining connections are cut.
  * The process is gone well within Kubernetes' default 30 s grace period (and our own 10 s budget).
+ * With a metrics port (`metricsPort`), its listener keeps answering scrapes through the delay (they report
+ * `nerops_ready 0`) and closes with the API listener.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
@@ -30,6 +32,11 @@ export interface ServeConfig {
   host: string;
   /** 0 picks a free port (tests). */
   port: number;
+  /**
+   * A second listener on `host` serving only `GET /metrics` and `GET /healthz`; the API port then answers
+   * `/metrics` 404. Unset: `/metrics` is on the API port. 0 picks a free port (tests).
+   */
+  metricsPort?: number | undefined;
   /** ONNX Runtime intra-op threads; default the engine's. */
   threads?: number | undefined;
   server?: Partial<ServerOptions>;
@@ -49,6 +56,10 @@ export interface RunningServer {
   url: string;
   port: number;
   http: Server;
+  /** Base URL that serves `/metrics`: the metrics listener's, or `url` when there is none. */
+  metricsUrl: string;
+  /** The metrics listener (`metricsPort` set), closed at shutdown with the API listener. */
+  metrics: { port: number; http: Server } | undefined;
   app: ServerApp;
   engine: NerEngine;
   /** Graceful shutdown; resolves with the exit code (0 clean, 1 if the drain deadline cut connections). */
@@ -98,20 +109,24 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
     ...(config.labels ? { labels: config.labels } : {}),
     ...(config.authTokenFile ? { auth: config.authTokenFile } : {}),
     ...(config.shadow ? { shadow: config.shadow } : {}),
+    separateMetrics: config.metricsPort !== undefined,
   });
-  const httpServer = createServer(serverApp.handler);
-  httpServer.listen({ port: config.port, host: config.host });
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once('listening', resolve);
-    httpServer.once('error', reject);
-  });
-  httpServer.on('error', (err) =>
-    log.error({ errType: err.name, code: (err as NodeJS.ErrnoException).code }, 'http server error'),
-  );
-  // Slow or stuck clients must not hold sockets forever (and so block a drain).
-  httpServer.requestTimeout = 30_000;
-  httpServer.headersTimeout = 10_000;
-  httpServer.keepAliveTimeout = 5_000;
+  const httpServer = await listen(serverApp.handler, config.port, config.host, log);
+  let metricsServer: Server | undefined;
+  if (config.metricsPort !== undefined) {
+    try {
+      metricsServer = await listen(serverApp.metricsHandler, config.metricsPort, config.host, log);
+    } catch (err) {
+      // The metrics port is taken: nothing keeps running (the warm-up finishes before the engine closes).
+      await new Promise((r) => httpServer.close(r));
+      await serverApp.ready.catch(() => undefined);
+      await engine.close().catch(() => undefined);
+      if (bundle.workDir && !config.modelCacheDir)
+        await rm(bundle.workDir, { recursive: true, force: true }).catch(() => undefined);
+      throw err;
+    }
+  }
+  const listeners = metricsServer ? [httpServer, metricsServer] : [httpServer];
   const port = (httpServer.address() as AddressInfo).port;
   const hostForUrl = config.host.includes(':')
     ? `[${config.host}]`
@@ -119,7 +134,9 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
       ? '127.0.0.1'
       : config.host;
   const url = `http://${hostForUrl}:${port}`;
-  log.info({ host: config.host, port }, 'listening');
+  const metrics = metricsServer && { port: (metricsServer.address() as AddressInfo).port, http: metricsServer };
+  const metricsUrl = metrics ? `http://${hostForUrl}:${metrics.port}` : url;
+  log.info({ host: config.host, port, ...(metrics ? { metricsPort: metrics.port } : {}) }, 'listening');
 
   const drainTimeoutMs = config.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
   let shuttingDown: Promise<number> | undefined;
@@ -137,8 +154,9 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
       serverApp.state.draining = true;
       serverApp.metrics.ready.set(0);
       if (config.shutdownDelayMs) await new Promise((r) => setTimeout(r, config.shutdownDelayMs));
-      const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
-      httpServer.closeIdleConnections();
+      const closed = Promise.all(listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve()))));
+      const closeIdle = () => listeners.forEach((l) => l.closeIdleConnections());
+      closeIdle();
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<'timeout'>((resolve) => {
         timer = setTimeout(() => resolve('timeout'), drainTimeoutMs);
@@ -146,10 +164,10 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
       const drained = (async () => {
         while (serverApp.state.inflight > 0) {
           await new Promise((r) => setTimeout(r, 10));
-          httpServer.closeIdleConnections();
+          closeIdle();
         }
         await serverApp.drain();
-        httpServer.closeIdleConnections();
+        closeIdle();
         await closed;
         return 'drained' as const;
       })();
@@ -160,7 +178,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
           { inflight: serverApp.state.inflight, drainTimeoutMs },
           'drain deadline reached; closing remaining connections',
         );
-        httpServer.closeAllConnections();
+        for (const l of listeners) l.closeAllConnections();
       }
       await engine.close().catch((err: unknown) => log.warn({ errType: (err as Error).name }, 'engine close failed'));
       if (bundle.workDir && !config.modelCacheDir)
@@ -178,5 +196,28 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
   }
   // Only unready until warm-up finishes; a warm-up failure keeps /readyz failing, which Kubernetes reports.
   await serverApp.ready.catch(() => undefined);
-  return { url, port, http: httpServer, app: serverApp, engine, shutdown, done };
+  return { url, port, http: httpServer, metricsUrl, metrics, app: serverApp, engine, shutdown, done };
+}
+
+/** A listening HTTP server for `handler`, with the socket timeouts every listener of ours has. */
+async function listen(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  port: number,
+  host: string,
+  log: Logger,
+): Promise<Server> {
+  const server = createServer(handler);
+  server.listen({ port, host });
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  server.on('error', (err) =>
+    log.error({ errType: err.name, code: (err as NodeJS.ErrnoException).code }, 'http server error'),
+  );
+  // Slow or stuck clients must not hold sockets forever (and so block a drain).
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
+  server.keepAliveTimeout = 5_000;
+  return server;
 }

@@ -246,6 +246,14 @@ export function invalidCases(samples: readonly Obj[]): InvalidCase[] {
       'spec.resources.requests.cpu',
     ),
     c('NerDeployment privileged server port', dep, (s) => (s.server.port = 80), 'spec.server.port'),
+    c('NerDeployment privileged metrics port', dep, (s) => (s.server.metricsPort = 80), 'spec.server.metricsPort'),
+    c(
+      'NerDeployment metrics port equal to the API port (the default 9090)',
+      dep,
+      (s) => (s.server.port = 9090),
+      'spec.server',
+      'spec.server.metricsPort must differ from spec.server.port',
+    ),
     c('NerDeployment empty image', dep, (s) => (s.image = ''), 'spec.image'),
     c(
       'NerDeployment auth without Secret name',

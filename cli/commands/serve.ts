@@ -29,6 +29,8 @@ model:
 http:
   --host H                   bind address (default 0.0.0.0)                           [env NEROPS_HOST]
   --port P                   port (default 8080)                                      [env NEROPS_PORT, PORT]
+  --metrics-port P           serve GET /metrics (and /healthz) on this port only; the API port then
+                             answers /metrics 404 (default: /metrics on --port)       [env NEROPS_METRICS_PORT]
   --auth-token-file PATH     require a bearer token whose sha256 is listed in PATH    [env NEROPS_AUTH_TOKEN_FILE]
   --max-batch-size N         documents per engine batch (default ${DEFAULT_SERVER_OPTIONS.maxBatchSize})
   --max-batch-wait-ms N      longest wait for a batch to fill (default ${DEFAULT_SERVER_OPTIONS.maxBatchWaitMs})
@@ -67,6 +69,7 @@ const options = {
   [F.threads]: { type: 'string' },
   [F.host]: { type: 'string' },
   [F.port]: { type: 'string' },
+  [F.metricsPort]: { type: 'string' },
   [F.authTokenFile]: { type: 'string' },
   [F.maxBatchSize]: { type: 'string' },
   [F.maxBatchWaitMs]: { type: 'string' },
@@ -140,6 +143,10 @@ const serve: Command = async (argv) => {
   }
   const port = intFlag(F.port, v[F.port] ?? env(ServeEnv.port, ServeEnvFallback.port), 8080);
   if (port > 65535) throw new CliError('serve: --port must be <= 65535');
+  const metricsPortRaw = v[F.metricsPort] ?? env(ServeEnv.metricsPort);
+  const metricsPort = metricsPortRaw === undefined ? undefined : intFlag(F.metricsPort, metricsPortRaw, 0, 1);
+  if (metricsPort !== undefined && metricsPort > 65535) throw new CliError('serve: --metrics-port must be <= 65535');
+  if (metricsPort === port) throw new CliError('serve: --metrics-port must differ from --port');
   const threadsRaw = v[F.threads] ?? env(ServeEnv.threads);
   const logger = createLogger(v[F.logLevel] ?? env(ServeEnv.logLevel, ServeEnvFallback.logLevel) ?? 'info');
   const D = DEFAULT_SERVER_OPTIONS;
@@ -155,6 +162,7 @@ const serve: Command = async (argv) => {
       threads: threadsRaw === undefined ? undefined : intFlag(F.threads, threadsRaw, 0, 1),
       host: v[F.host] ?? env(ServeEnv.host) ?? '0.0.0.0',
       port,
+      metricsPort,
       authTokenFile: v[F.authTokenFile] ?? env(ServeEnv.authTokenFile),
       server: {
         maxBatchSize: intFlag(F.maxBatchSize, v[F.maxBatchSize], D.maxBatchSize, 1),
@@ -197,8 +205,10 @@ const serve: Command = async (argv) => {
   } catch (err) {
     if (err instanceof CliError) throw err;
     const e = err as Error & { code?: string };
-    if (e.code === 'EADDRINUSE') throw new CliError(`serve: port ${port} is already in use`, 1);
-    if (e.code === 'EACCES') throw new CliError(`serve: not allowed to bind port ${port}`, 1);
+    // Which listener failed: the API port or the metrics port.
+    const failed = (e as { port?: number }).port ?? port;
+    if (e.code === 'EADDRINUSE') throw new CliError(`serve: port ${failed} is already in use`, 1);
+    if (e.code === 'EACCES') throw new CliError(`serve: not allowed to bind port ${failed}`, 1);
     throw new CliError(`serve: ${e.message}`, 1);
   }
   // Resolve only when a signal has driven the graceful shutdown to its end.

@@ -175,31 +175,43 @@ export const GatesSchema = z.object({
 });
 export type Gates = z.output<typeof GatesSchema>;
 
+const METRICS_PORT_DIFFERS = 'spec.server.metricsPort must differ from spec.server.port';
+
 /** Inference server tuning; omitted fields use the server's defaults (`ner-ops serve --help`). */
-export const ServerTuningSchema = z.object({
-  /** Container port of the HTTP server. */
-  port: z.int().min(1024).max(65535).default(8080),
-  /** Documents per engine batch. */
-  maxBatchSize: z.int().min(1).max(4096).optional(),
-  /** Longest wait for a batch to fill, in milliseconds. */
-  maxBatchWaitMs: z.int().min(0).max(10000).optional(),
-  /** Queued documents before the server answers 503. */
-  maxQueue: z.int().min(1).max(1000000).optional(),
-  /** Engine batches in flight at once. */
-  maxConcurrentBatches: z.int().min(1).max(64).optional(),
-  /** Per-request deadline in milliseconds. */
-  requestTimeoutMs: z.int().min(1).max(600000).optional(),
-  /** Per-document character limit. */
-  maxDocumentChars: z.int().min(1).max(10000000).optional(),
-  /** Documents per request. */
-  maxDocuments: z.int().min(1).max(100000).optional(),
-  /** Tokens per request; beyond it the server answers 413 (server default 262,144, docs/server.md). */
-  maxRequestTokens: z.int().min(1).max(100000000).optional(),
-  /** ONNX Runtime intra-op threads. */
-  threads: z.int().min(1).max(256).optional(),
-  /** Server log level. */
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).optional(),
-});
+export const ServerTuningSchema = withCel(
+  z
+    .object({
+      /** Container port (named `http`) of the inference API and the probes; the Services expose only this one. */
+      port: z.int().min(1024).max(65535).default(8080),
+      /**
+       * Container port (named `metrics`) that serves only `GET /metrics`; the API port does not serve it, so a
+       * NetworkPolicy can open the scrape without opening the API. Must differ from `port`.
+       */
+      metricsPort: z.int().min(1024).max(65535).default(9090),
+      /** Documents per engine batch. */
+      maxBatchSize: z.int().min(1).max(4096).optional(),
+      /** Longest wait for a batch to fill, in milliseconds. */
+      maxBatchWaitMs: z.int().min(0).max(10000).optional(),
+      /** Queued documents before the server answers 503. */
+      maxQueue: z.int().min(1).max(1000000).optional(),
+      /** Engine batches in flight at once. */
+      maxConcurrentBatches: z.int().min(1).max(64).optional(),
+      /** Per-request deadline in milliseconds. */
+      requestTimeoutMs: z.int().min(1).max(600000).optional(),
+      /** Per-document character limit. */
+      maxDocumentChars: z.int().min(1).max(10000000).optional(),
+      /** Documents per request. */
+      maxDocuments: z.int().min(1).max(100000).optional(),
+      /** Tokens per request; beyond it the server answers 413 (server default 262,144, docs/server.md). */
+      maxRequestTokens: z.int().min(1).max(100000000).optional(),
+      /** ONNX Runtime intra-op threads. */
+      threads: z.int().min(1).max(256).optional(),
+      /** Server log level. */
+      logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).optional(),
+    })
+    .refine((s) => s.metricsPort !== s.port, { message: METRICS_PORT_DIFFERS, path: ['metricsPort'] }),
+  [{ rule: 'self.metricsPort != self.port', message: METRICS_PORT_DIFFERS }],
+);
 export type ServerTuning = z.output<typeof ServerTuningSchema>;
 
 /** Client authentication of the inference endpoints. */

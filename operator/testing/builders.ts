@@ -71,7 +71,7 @@ export function nerDeployment(init: DeploymentInit = {}, mod: (x: NerDeployment)
         ...init.rollout,
       },
       trafficRouting: { type: 'replicaRatio' },
-      server: { port: 8080 },
+      server: { port: 8080, metricsPort: 9090 },
       ...init.spec,
     },
     ...(init.status ? { status: init.status } : {}),

@@ -1,10 +1,29 @@
 /** Probe and metrics endpoints. Always open (no auth), never counted in the request metrics or access-logged. */
+import type { ServerResponse } from 'node:http';
 import { Router, type RequestHandler } from 'express';
 import type { AppContext } from '../context.js';
 import { sendJson } from '../exchange.js';
 import { methodNotAllowed, routeLabel } from './util.js';
 
-export function healthRouter(ctx: AppContext): Router {
+/** The liveness body, shared by the API port and the metrics port. */
+export const ALIVE_BODY = '{"status":"alive"}';
+
+/** Answer a scrape: the registry in Prometheus text format, with the gauges sampled now. */
+export async function sendMetrics(ctx: AppContext, res: ServerResponse): Promise<void> {
+  ctx.metrics.queueDepth.set(ctx.batcher.queueDepth);
+  ctx.metrics.ready.set(ctx.state.ready && !ctx.state.draining ? 1 : 0);
+  const body = await ctx.metrics.registry.metrics();
+  res.statusCode = 200;
+  res.setHeader('content-type', ctx.metrics.registry.contentType);
+  res.end(body);
+}
+
+/**
+ * The probes, and `/metrics` unless `metrics` is false: with a metrics port of its own (`--metrics-port`),
+ * the API port answers `/metrics` 404 like any unknown path, so a NetworkPolicy can open the scrape
+ * without opening the API.
+ */
+export function healthRouter(ctx: AppContext, { metrics = true }: { metrics?: boolean } = {}): Router {
   const r = Router();
   const isReady = () => ctx.state.ready && !ctx.state.draining;
   const get = (path: string, handler: RequestHandler) =>
@@ -13,7 +32,7 @@ export function healthRouter(ctx: AppContext): Router {
       .all(routeLabel(ctx, path))
       .get(handler)
       .all(methodNotAllowed(['GET', 'HEAD']));
-  get('/healthz', (_req, res) => sendJson(res, '{"status":"alive"}'));
+  get('/healthz', (_req, res) => sendJson(res, ALIVE_BODY));
   get('/readyz', (_req, res) => {
     const ready = isReady();
     sendJson(
@@ -27,13 +46,6 @@ export function healthRouter(ctx: AppContext): Router {
     const ready = isReady();
     sendJson(res, JSON.stringify({ ready }), ready ? 200 : 503);
   });
-  get('/metrics', async (_req, res) => {
-    ctx.metrics.queueDepth.set(ctx.batcher.queueDepth);
-    ctx.metrics.ready.set(isReady() ? 1 : 0);
-    const body = await ctx.metrics.registry.metrics();
-    res.statusCode = 200;
-    res.setHeader('content-type', ctx.metrics.registry.contentType);
-    res.end(body);
-  });
+  if (metrics) get('/metrics', (_req, res) => sendMetrics(ctx, res));
   return r;
 }

@@ -110,6 +110,46 @@ describe('ner-ops serve process', () => {
     expect(stdout).not.toContain('albuterol');
   }, 90_000);
 
+  it('with NEROPS_METRICS_PORT, scrapes are on that port only, and both ports close at SIGTERM', async () => {
+    const [port, metricsPort] = [await freePort(), await freePort()];
+    const child = spawn(
+      process.execPath,
+      [cli, 'serve', '--model', bundle.dir, '--host', '127.0.0.1', '--port', String(port)],
+      {
+        cwd: repo,
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, [ServeEnv.metricsPort]: String(metricsPort) },
+      },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const url = `http://127.0.0.1:${port}`;
+    const metricsUrl = `http://127.0.0.1:${metricsPort}`;
+    const deadline = Date.now() + 60_000;
+    while (
+      !(await fetch(`${url}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      ))
+    ) {
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`server did not start: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const scrape = await fetch(`${metricsUrl}/metrics`);
+    expect(scrape.status).toBe(200);
+    expect(await scrape.text()).toContain('nerops_ready');
+    const onApi = await fetch(`${url}/metrics`);
+    expect(onApi.status).toBe(404);
+    expect(onApi.headers.get('content-type')).toBe('application/problem+json');
+    await onApi.arrayBuffer();
+    expect((await postJson(`${metricsUrl}/v1/extract`, { text: 'Patient has asthma.' })).status).toBe(404);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    await expect(fetch(`${metricsUrl}/metrics`)).rejects.toThrow();
+    await expect(fetch(`${url}/readyz`)).rejects.toThrow();
+  }, 90_000);
+
   it.each([
     [[], /^serve: --model DIR\|URI is required/],
     [['--model', '/nonexistent/bundle'], /^serve: model source \/nonexistent\/bundle does not exist/],
@@ -120,6 +160,9 @@ describe('ner-ops serve process', () => {
     [['--model', 'x', '--model-digest', 'abc'], /sha256 hex digest/],
     [['--model', 'x', '--max-batch-size', '0'], /--max-batch-size must be an integer >= 1/],
     [['--model', 'x', '--max-request-tokens', '0'], /--max-request-tokens must be an integer >= 1/],
+    [['--model', 'x', '--port', '9000', '--metrics-port', '9000'], /--metrics-port must differ from --port/],
+    [['--model', 'x', '--metrics-port', '0'], /--metrics-port must be an integer >= 1/],
+    [['--model', 'x', '--metrics-port', '70000'], /--metrics-port must be <= 65535/],
     [['--bogus'], /Unknown option/],
   ])('refuses %j with one clear line', async (argv, msg) => {
     const saved = process.env.NEROPS_MODEL_URI;

@@ -136,6 +136,9 @@ function serveArgs(nd: NerDeployment, model: NerModel): string[] {
     '$(POD_IP)',
     flagArg(ServeFlag.port),
     String(nd.spec.server.port),
+    // Scrapes on a port of their own: the chart's NetworkPolicy opens it to Prometheus without opening the API.
+    flagArg(ServeFlag.metricsPort),
+    String(nd.spec.server.metricsPort),
     flagArg(ServeFlag.shutdownDelayMs),
     String(SHUTDOWN_DELAY_MS),
     ...tuningArgs(nd),
@@ -178,7 +181,10 @@ function serverContainer(
     image,
     args,
     env,
-    ports: [{ name: 'http', containerPort: nd.spec.server.port, protocol: 'TCP' }],
+    ports: [
+      { name: 'http', containerPort: nd.spec.server.port, protocol: 'TCP' },
+      { name: 'metrics', containerPort: nd.spec.server.metricsPort, protocol: 'TCP' },
+    ],
     readinessProbe: {
       httpGet: { path: '/readyz', port: 'http' },
       periodSeconds: 5,
@@ -240,7 +246,6 @@ function servingPod({ nd, model, image, track = 'stable', shadow, storage }: Ser
 /** The Deployment of one track. */
 export function desiredDeployment(input: ServingInput): V1Deployment {
   const { nd, model, replicas, track = 'stable' } = input;
-  const port = nd.spec.server.port;
   const labels = podLabels(nd, model, track);
   return {
     apiVersion: 'apps/v1',
@@ -260,7 +265,7 @@ export function desiredDeployment(input: ServingInput): V1Deployment {
           labels,
           annotations: {
             'prometheus.io/scrape': 'true',
-            'prometheus.io/port': String(port),
+            'prometheus.io/port': String(nd.spec.server.metricsPort),
             'prometheus.io/path': '/metrics',
           },
         },

@@ -103,6 +103,8 @@ describe('desired children', () => {
       '$(POD_IP)',
       '--port',
       '8080',
+      '--metrics-port',
+      '9090',
       '--shutdown-delay-ms',
       '3000',
     ]);
@@ -118,16 +120,40 @@ describe('desired children', () => {
     expect(s?.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
     expect(s?.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
     expect(pod?.volumes?.map((v) => v.name)).toEqual(['model', 'tmp']);
+  });
+
+  it('metrics on a port of their own: container port `metrics`, --metrics-port, and the scrape annotation point at it', () => {
+    const s = d.spec?.template.spec?.containers[0];
+    expect(s?.ports).toEqual([
+      { name: 'http', containerPort: 8080, protocol: 'TCP' },
+      { name: 'metrics', containerPort: 9090, protocol: 'TCP' },
+    ]);
     expect(d.spec?.template.metadata?.annotations).toEqual({
       'prometheus.io/scrape': 'true',
-      'prometheus.io/port': '8080',
+      'prometheus.io/port': '9090',
       'prometheus.io/path': '/metrics',
     });
+    // Non-default ports follow the spec everywhere; the Service exposes only the API.
+    const x = nd((n) => (n.spec.server = { port: 8443, metricsPort: 9443 }));
+    for (const track of ['stable', 'canary'] as const) {
+      const t = desiredDeployment({ nd: x, model: model('clinical-v1'), replicas: 1, image: 'i', track }).spec
+        ?.template;
+      const c = t?.spec?.containers[0];
+      expect(c?.ports?.map((p) => [p.name, p.containerPort])).toEqual([
+        ['http', 8443],
+        ['metrics', 9443],
+      ]);
+      const args = c?.args ?? [];
+      expect(args[args.indexOf('--port') + 1]).toBe('8443');
+      expect(args[args.indexOf('--metrics-port') + 1]).toBe('9443');
+      expect(t?.metadata?.annotations?.['prometheus.io/port']).toBe('9443');
+    }
+    expect(desiredService(x).spec?.ports).toEqual([{ name: 'http', port: 8443, targetPort: 'http', protocol: 'TCP' }]);
   });
 
   it('tuning, resources and auth become flags and mounts', () => {
     const x = nd((n) => {
-      n.spec.server = { port: 9000, maxBatchSize: 16, threads: 2 };
+      n.spec.server = { port: 9000, metricsPort: 9100, maxBatchSize: 16, threads: 2 };
       n.spec.resources = { requests: { cpu: 1 }, limits: { memory: '2Gi' } };
       n.spec.auth = { tokenHashesSecretRef: { name: 'tokens' } };
     });
@@ -135,6 +161,8 @@ describe('desired children', () => {
       ?.containers[0];
     expect(s?.args?.slice(8)).toEqual([
       '9000',
+      '--metrics-port',
+      '9100',
       '--shutdown-delay-ms',
       '3000',
       '--max-batch-size',

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import yaml from 'js-yaml';
-import { KubeConfig, type KubernetesObject, type V1Deployment } from '@kubernetes/client-node';
+import { KubeConfig, type KubernetesObject, type V1Deployment, type V1NetworkPolicy } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findBinaries } from '../../../local-cluster/binaries.js';
 import { nerOpsCli, repoRoot } from '../../../local-cluster/paths.js';
@@ -260,10 +260,25 @@ describe('chart', () => {
         'replicaCount=3',
         'leaderElection.leaseName=my-lease',
       ],
-      check: (objs) => {
+      check: (objs, _t, w) => {
         const kinds = objs.map((o) => o.kind);
         expect(kinds).toEqual(expect.arrayContaining(['ServiceMonitor', 'PodMonitor', 'PrometheusRule', 'ConfigMap']));
         expect(kinds.filter((k) => k === 'NetworkPolicy')).toHaveLength(2);
+        // Servers: the API only from clientsFrom (default: pods of the namespace), the scrape port only from
+        // metricsFrom (default: any namespace); no rule opens the API to metricsFrom.
+        const serverPolicy = objs.find(
+          (o) => o.kind === 'NetworkPolicy' && o.metadata?.name?.endsWith('-servers'),
+        ) as V1NetworkPolicy;
+        expect(serverPolicy.metadata?.namespace).toBe(w);
+        expect(serverPolicy.spec?.policyTypes).toEqual(['Ingress']);
+        expect(serverPolicy.spec?.ingress).toEqual([
+          { ports: [{ port: 'http', protocol: 'TCP' }], from: [{ podSelector: {} }] },
+          { ports: [{ port: 'metrics', protocol: 'TCP' }], from: [{ namespaceSelector: {} }] },
+        ]);
+        const podMonitor = objs.find((o) => o.kind === 'PodMonitor') as KubernetesObject & {
+          spec: { podMetricsEndpoints: Array<{ port: string; path: string }> };
+        };
+        expect(podMonitor.spec.podMetricsEndpoints.map((e) => [e.port, e.path])).toEqual([['metrics', '/metrics']]);
         const dash = objs.find((o) => o.kind === 'ConfigMap') as KubernetesObject & { data: Record<string, string> };
         const json = JSON.parse(dash.data['nerops.json'] ?? '') as { panels: Array<{ title: string }> };
         expect(json.panels.map((p) => p.title)).toEqual(
@@ -338,6 +353,10 @@ describe('chart', () => {
     ['replicaCuont=2', "additional properties 'replicaCuont' not allowed"],
     ['leaderElection.enabled=false', 'replicaCount > 1 needs leaderElection.enabled=true'],
     ['networkPolicy.servers.enabled=true', 'networkPolicy.servers.namespaces is required in cluster mode'],
+    [
+      'networkPolicy.servers.enabled=true,networkPolicy.servers.namespaces[0]=w,networkPolicy.servers.clientsFrom=null',
+      'networkPolicy.servers.clientsFrom must name at least one peer',
+    ],
   ])('refuses %s', async (set, message) => {
     const r = await run(helm, ['template', 'nerops', chart, '--namespace', 'nerops-system', '--set', set]);
     expect(r.code).not.toBe(0);

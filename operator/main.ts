@@ -26,6 +26,8 @@ export type { ControllerConfig, ControllerDeps, ControllerFactory } from './conf
 export { controllers } from './controllers/index.js';
 export { createOperatorLogger } from './runtime/logger.js';
 
+import type { TenantPolicyOptions } from './config.js';
+
 export interface OperatorOptions {
   /** A client-node KubeConfig, or the light loader's result (runtime/kubeconfig.ts). */
   kubeConfig: ClusterAccess;
@@ -37,6 +39,8 @@ export interface OperatorOptions {
   image?: string;
   /** Default model storage (passed to controllers as `deps.modelStorage`). */
   modelStorage?: ModelStorageDefaults;
+  /** What tenants' specs may run (`--allowed-service-accounts`, `--allowed-image-registries`): lists or list text. */
+  tenant?: TenantPolicyOptions;
   /** Metrics/health server; port 0 picks a free port; `false` disables the server. */
   metrics?: { host: string; port: number } | false;
   /** Lease leader election; `false` = this instance always leads. */
@@ -223,6 +227,8 @@ export async function runOperator(
   controllers: readonly ControllerFactory[],
 ): Promise<OperatorHandle> {
   const log = options.logger;
+  // First: a bad flag value stops the operator before it starts anything.
+  const config = controllerConfig(options);
   const metrics = new OperatorMetrics();
   const kube = new KubeClient(options.kubeConfig);
   if (options.onRequest) kube.onRequest(options.onRequest);
@@ -230,7 +236,7 @@ export async function runOperator(
   const manager = managerFor(options, kube, metrics, identity);
   const deps: ControllerDeps = {
     namespace: options.namespace,
-    config: controllerConfig(options),
+    config,
     logger: log,
     clock: options.clock,
     metrics,

@@ -56,6 +56,14 @@ function sampleOf(samples: readonly Obj[], kind: string): Obj {
   return s;
 }
 
+/** Field path of a DriftPolicy retraining template's pod spec. */
+const TEMPLATE_POD = 'spec.retraining.template.spec.template.spec';
+
+/** A retraining Job template around a pod spec. */
+function templateWith(pod: Record<string, unknown>): Record<string, unknown> {
+  return { spec: { template: { spec: pod } } };
+}
+
 function variant(base: Obj, mutate: Mutator): Obj {
   const copy = structuredClone(base);
   copy.metadata = {};
@@ -355,6 +363,46 @@ export function invalidCases(samples: readonly Obj[]): InvalidCase[] {
       'Required value',
     ),
     c('DriftPolicy suspend as a string', drift, (s) => (s.suspend = 'yes'), 'spec.suspend', 'boolean'),
+    // Tenant boundary: what CEL refuses whatever the operator's configuration (Pod Security restricted).
+    c(
+      'DriftPolicy template with a privileged container',
+      drift,
+      (s) =>
+        (s.retraining.template = templateWith({ containers: [{ name: 'x', securityContext: { privileged: true } }] })),
+      `${TEMPLATE_POD}.containers[0].securityContext.privileged`,
+      'privileged containers are not allowed',
+    ),
+    c(
+      'DriftPolicy template with privilege escalation in an init container',
+      drift,
+      (s) =>
+        (s.retraining.template = templateWith({
+          containers: [{ name: 'x' }],
+          initContainers: [{ name: 'i', securityContext: { allowPrivilegeEscalation: true } }],
+        })),
+      `${TEMPLATE_POD}.initContainers[0].securityContext.allowPrivilegeEscalation`,
+      'allowPrivilegeEscalation must not be true',
+    ),
+    c(
+      'DriftPolicy template with a hostPath volume',
+      drift,
+      (s) =>
+        (s.retraining.template = templateWith({
+          containers: [{ name: 'x' }],
+          volumes: [{ name: 'root', hostPath: { path: '/' } }],
+        })),
+      `${TEMPLATE_POD}.volumes[0].hostPath`,
+      'hostPath volumes are not allowed',
+    ),
+    ...(['hostNetwork', 'hostPID', 'hostIPC'] as const).map((f) =>
+      c(
+        `DriftPolicy template with ${f}`,
+        drift,
+        (s) => (s.retraining.template = templateWith({ [f]: true, containers: [{ name: 'x' }] })),
+        `${TEMPLATE_POD}.${f}`,
+        `${f} must not be true`,
+      ),
+    ),
   ];
 }
 

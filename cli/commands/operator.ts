@@ -26,6 +26,16 @@ default model storage (objects named here live in each workload namespace):
                              ConfigMap (key ca.crt) for https model sources without caBundleConfigMapRef
                                                                                       [env NEROPS_DEFAULT_MODEL_CA_CONFIGMAP]
 
+what tenants may run (comma-separated lists; a flag wins over its variable):
+  --allowed-service-accounts LIST
+                             ServiceAccounts a DriftPolicy retraining template may name besides the
+                             namespace's default                                  [env NEROPS_ALLOWED_SERVICE_ACCOUNTS]
+  --allowed-image-registries LIST
+                             registry or repository prefixes (ghcr.io, ghcr.io/acme, registry.local:5000/ml)
+                             images of retraining templates and NerDeployment spec.image may come from; the
+                             --image repository is always allowed (default: only it)
+                                                                                      [env NEROPS_ALLOWED_IMAGE_REGISTRIES]
+
 metrics and health (/metrics, /healthz, /readyz):
   --metrics-host H           bind address (default 0.0.0.0)                           [env NEROPS_METRICS_HOST]
   --metrics-port P           port (default 8081; 0 = any free port)                   [env NEROPS_METRICS_PORT]
@@ -57,6 +67,8 @@ const flags = {
   'default-model-uri': { type: 'string' },
   'default-model-credentials-secret': { type: 'string' },
   'default-model-ca-configmap': { type: 'string' },
+  'allowed-service-accounts': { type: 'string' },
+  'allowed-image-registries': { type: 'string' },
   'metrics-host': { type: 'string' },
   'metrics-port': { type: 'string' },
   'leader-elect': { type: 'string' },
@@ -170,11 +182,17 @@ const operator: Command = async (argv) => {
     ...(credentialsSecret ? { credentialsSecret } : {}),
     ...(caConfigMap ? { caConfigMap } : {}),
   };
+  // Parsed (and refused, naming the flag) once, by the operator's controllerConfig (operator/config.ts).
+  const tenant = {
+    allowedServiceAccounts: v['allowed-service-accounts'] ?? env.NEROPS_ALLOWED_SERVICE_ACCOUNTS ?? '',
+    allowedImageRegistries: v['allowed-image-registries'] ?? env.NEROPS_ALLOWED_IMAGE_REGISTRIES ?? '',
+  };
   const options: Omit<OperatorOptions, 'logger' | 'kubeConfig'> = {
     ...(namespace ? { namespace } : {}),
     ...(prometheusUrl ? { prometheusUrl } : {}),
     ...((v.image ?? env.NEROPS_IMAGE) ? { image: v.image ?? env.NEROPS_IMAGE } : {}),
     ...(Object.keys(modelStorage).length > 0 ? { modelStorage } : {}),
+    tenant,
     metrics: { host: v['metrics-host'] ?? env.NEROPS_METRICS_HOST ?? '0.0.0.0', port: metricsPort },
     leaderElection: leaderElect
       ? {

@@ -49,6 +49,11 @@ export const DriftPolicyReason = {
   JobSucceeded: 'JobSucceeded',
   /** spec.retraining.outputUri is not set and the operator has no --default-model-uri: no Job can start. */
   OutputUnconfigured: 'OutputUnconfigured',
+  /**
+   * spec.retraining.template breaks the tenant pod policy (Pod Security restricted, allowed ServiceAccounts,
+   * allowed image registries): no Job is created until it is fixed.
+   */
+  TemplateRefused: 'TemplateRefused',
 } as const;
 export type DriftPolicyReason = (typeof DriftPolicyReason)[keyof typeof DriftPolicyReason];
 
@@ -72,6 +77,8 @@ export const DriftPolicyEventReason = {
   RetrainingFailed: 'RetrainingFailed',
   /** Warning: no output location (spec.retraining.outputUri nor the operator's --default-model-uri): retraining cannot start. */
   OutputUnconfigured: 'OutputUnconfigured',
+  /** Warning: spec.retraining.template was refused by the tenant pod policy (the message names each field and rule). */
+  TemplateRefused: 'TemplateRefused',
 } as const;
 export type DriftPolicyEventReason = (typeof DriftPolicyEventReason)[keyof typeof DriftPolicyEventReason];
 

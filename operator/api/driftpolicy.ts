@@ -99,12 +99,128 @@ export const JobTemplateMetadataSchema = z.object({
   annotations: z.record(z.string(), z.string()).optional(),
 });
 
+/*
+ * The retraining template is a free-form batch/v1 JobSpec, with just enough of its pod declared for CEL to
+ * refuse early what is wrong whatever the operator's configuration: privileged containers, privilege
+ * escalation, host namespaces and hostPath volumes. The operator checks the whole Pod Security "restricted"
+ * profile, the ServiceAccount and the images before it creates a Job (controllers/pod-policy.ts). List
+ * bounds keep the CEL cost estimate within the API server's limits.
+ */
+
+/** Most containers (and init containers) in a retraining template's pod. */
+export const MAX_TEMPLATE_CONTAINERS = 32;
+/** Most volumes in a retraining template's pod. */
+export const MAX_TEMPLATE_VOLUMES = 128;
+
+const PRIVILEGED_MESSAGE = 'privileged containers are not allowed (Pod Security restricted)';
+const ESCALATION_MESSAGE = 'allowPrivilegeEscalation must not be true (Pod Security restricted)';
+const HOST_PATH_MESSAGE = 'hostPath volumes are not allowed (Pod Security restricted)';
+const hostNamespaceMessage = (field: string) => `${field} must not be true (Pod Security restricted)`;
+
+/** A container's securityContext (the other fields pass through to the Job). */
+export const TemplateContainerSecuritySchema = withCel(
+  preserveUnknown(
+    z
+      .looseObject({
+        /** Must not be true. */
+        privileged: z.boolean().optional(),
+        /** Must not be true (the operator sets false when omitted). */
+        allowPrivilegeEscalation: z.boolean().optional(),
+      })
+      .refine((c) => c.privileged !== true, { message: PRIVILEGED_MESSAGE, path: ['privileged'] })
+      .refine((c) => c.allowPrivilegeEscalation !== true, {
+        message: ESCALATION_MESSAGE,
+        path: ['allowPrivilegeEscalation'],
+      }),
+  ),
+  [
+    { rule: '!has(self.privileged) || !self.privileged', message: PRIVILEGED_MESSAGE, fieldPath: '.privileged' },
+    {
+      rule: '!has(self.allowPrivilegeEscalation) || !self.allowPrivilegeEscalation',
+      message: ESCALATION_MESSAGE,
+      fieldPath: '.allowPrivilegeEscalation',
+    },
+  ],
+);
+
+/** A container of the template's pod (a core/v1 Container). */
+export const TemplateContainerSchema = preserveUnknown(
+  z.looseObject({
+    /** Security settings; privileged and allowPrivilegeEscalation true are refused. */
+    securityContext: TemplateContainerSecuritySchema.optional(),
+  }),
+);
+
+/** A volume of the template's pod (a core/v1 Volume); hostPath is refused. */
+export const TemplateVolumeSchema = withCel(
+  preserveUnknown(
+    z
+      .looseObject({
+        /** Not allowed. */
+        hostPath: preserveUnknown(z.looseObject({})).optional(),
+      })
+      .refine((v) => v.hostPath === undefined, { message: HOST_PATH_MESSAGE, path: ['hostPath'] }),
+  ),
+  [{ rule: '!has(self.hostPath)', message: HOST_PATH_MESSAGE, fieldPath: '.hostPath' }],
+);
+
+/** The template's pod spec (a core/v1 PodSpec). */
+export const TemplatePodSpecSchema = withCel(
+  preserveUnknown(
+    z
+      .looseObject({
+        /** Must not be true. */
+        hostNetwork: z.boolean().optional(),
+        /** Must not be true. */
+        hostPID: z.boolean().optional(),
+        /** Must not be true. */
+        hostIPC: z.boolean().optional(),
+        /** The containers (at most 32). */
+        containers: z.array(TemplateContainerSchema).max(MAX_TEMPLATE_CONTAINERS).optional(),
+        /** The init containers (at most 32). */
+        initContainers: z.array(TemplateContainerSchema).max(MAX_TEMPLATE_CONTAINERS).optional(),
+        /** The volumes (at most 128); hostPath is refused. */
+        volumes: z.array(TemplateVolumeSchema).max(MAX_TEMPLATE_VOLUMES).optional(),
+      })
+      .refine((p) => p.hostNetwork !== true, { message: hostNamespaceMessage('hostNetwork'), path: ['hostNetwork'] })
+      .refine((p) => p.hostPID !== true, { message: hostNamespaceMessage('hostPID'), path: ['hostPID'] })
+      .refine((p) => p.hostIPC !== true, { message: hostNamespaceMessage('hostIPC'), path: ['hostIPC'] }),
+  ),
+  (['hostNetwork', 'hostPID', 'hostIPC'] as const).map((f) => ({
+    rule: `!has(self.${f}) || !self.${f}`,
+    message: hostNamespaceMessage(f),
+    fieldPath: `.${f}`,
+  })),
+);
+
+/** The template's pod template (a core/v1 PodTemplateSpec). */
+export const TemplatePodSchema = preserveUnknown(
+  z.looseObject({
+    /** The pod spec. */
+    spec: TemplatePodSpecSchema.optional(),
+  }),
+);
+
+/** The template's Job spec (a batch/v1 JobSpec). */
+export const TemplateJobSpecSchema = preserveUnknown(
+  z.looseObject({
+    /** The pod template. */
+    template: TemplatePodSchema.optional(),
+  }),
+);
+
 /** A batch/v1 Job template; the operator injects the contract env (base model, dataset, output URIs, run id). */
 export const JobTemplateSchema = z.object({
   /** Labels and annotations of the Job. */
   metadata: JobTemplateMetadataSchema.optional(),
-  /** A batch/v1 JobSpec (not validated here; the API server validates the Job on creation). */
-  spec: preserveUnknown(z.record(z.string(), z.unknown())),
+  /**
+   * A batch/v1 JobSpec. The CRD refuses privileged containers, privilege escalation, host namespaces and
+   * hostPath volumes; the operator refuses, before creating a Job, whatever else breaks the Pod Security
+   * "restricted" profile, a ServiceAccount other than `default` or the allowed ones, and images from
+   * registries not allowed (Ready=False, reason TemplateRefused). Fields it leaves out get the restricted
+   * defaults (non-root user 65532, RuntimeDefault seccomp, no privilege escalation, all capabilities dropped).
+   */
+  spec: TemplateJobSpecSchema,
 });
 export type JobTemplate = z.output<typeof JobTemplateSchema>;
 

@@ -71,6 +71,11 @@ export const NerDeploymentReason = {
   UnsupportedRouting: 'UnsupportedRouting',
   /** The candidate passed the gates. */
   GatesPassed: 'GatesPassed',
+  /**
+   * spec.image is not from the allowed registries (operator `--allowed-image-registries`): nothing is
+   * created or changed until it is; children that already run are left as they are.
+   */
+  ImageNotAllowed: 'ImageNotAllowed',
 } as const;
 export type NerDeploymentReason = (typeof NerDeploymentReason)[keyof typeof NerDeploymentReason];
 
@@ -103,6 +108,8 @@ export const NerDeploymentEventReason = {
   /** Normal: a user paused or resumed the rollout. */
   RolloutPaused: 'RolloutPaused',
   RolloutResumed: 'RolloutResumed',
+  /** Warning: spec.image was refused (not from the allowed registries); nothing created or changed. */
+  ImageNotAllowed: 'ImageNotAllowed',
 } as const;
 export type NerDeploymentEventReason = (typeof NerDeploymentEventReason)[keyof typeof NerDeploymentEventReason];
 

@@ -15,9 +15,13 @@ function erase<T extends KubernetesObject>(spec: ControllerSpec<T>): ControllerS
   return spec as unknown as ControllerSpec<KubernetesObject>;
 }
 
-/** The options every controller shares: the image, and the model storage defaults when set. */
+/** The options every controller shares: the image, what tenants may run, and the model storage defaults when set. */
 function common(config: ControllerConfig) {
-  return { image: config.image, ...(config.modelStorage ? { storage: config.modelStorage } : {}) };
+  return {
+    image: config.image,
+    tenant: config.tenant,
+    ...(config.modelStorage ? { storage: config.modelStorage } : {}),
+  };
 }
 
 function prometheusOf(config: ControllerConfig) {

@@ -13,6 +13,7 @@ import { ownerReference } from '../../runtime/client.js';
 import { boundedName, managedLabels } from '../child-metadata.js';
 import { MOUNTS, nerOpsTaskPod, tmpVolume } from '../pod-templates.js';
 import { sourceAccess, withStorageDefaults, type ModelStorageDefaults } from '../model-storage.js';
+import { templateJobSpec, templatePodSpec } from './template-policy.js';
 import { ModelSourceEnv } from '../../../contracts/model-source-env.js';
 import {
   PVC_ROOT_ENV,
@@ -163,22 +164,24 @@ function defaultJobSpec(i: RetrainJobInput): V1JobSpec {
 }
 
 /**
- * The retraining Job of one run: the policy's template (or the default `ner-ops retrain` pod) with the
- * contract env injected into every container, our labels, an ownerReference to the policy, no retries
+ * The retraining Job of one run: the policy's template (with the restricted defaults of
+ * template-policy.ts; the plan only builds it when the template passed) or the default `ner-ops retrain`
+ * pod, with the contract env injected into every container, our labels, an ownerReference to the policy, no retries
  * (`backoffLimit: 0` unless the template sets one: a failed run is recorded and backed off by the
  * controller) and `spec.retraining.activeDeadlineSeconds`.
  */
 export function desiredRetrainJob(i: RetrainJobInput): V1Job {
   const { policy, runId } = i;
   const template = policy.spec.retraining.template;
-  const spec: V1JobSpec = template ? (structuredClone(template.spec) as unknown as V1JobSpec) : defaultJobSpec(i);
+  const spec: V1JobSpec = templateJobSpec(policy) ?? defaultJobSpec(i);
   const env = contractEnv(i);
   const labels = managedLabels({
     ...(template?.metadata?.labels ?? {}),
     [LABELS.driftPolicy]: policy.metadata.name ?? '',
     [RUN_ID_LABEL]: runId,
   });
-  const podSpec = spec.template?.spec ?? { containers: [] };
+  // The pod template-policy.ts judged: the template's, with the restricted defaults where it says nothing.
+  const podSpec = template ? templatePodSpec(spec) : (spec.template?.spec ?? { containers: [] });
   podSpec.restartPolicy ??= 'Never';
   podSpec.containers = (podSpec.containers ?? []).map((c) => withEnv(c, env));
   if (podSpec.initContainers) podSpec.initContainers = podSpec.initContainers.map((c) => withEnv(c, env));

@@ -901,3 +901,76 @@ function finishedJob(job: V1Job, type: 'Complete' | 'Failed', when: Date): V1Job
     },
   };
 }
+
+describe('retraining template policy (tenant boundary)', () => {
+  // Set after the schema's parse: the operator refuses what the CRD's CEL rules refuse too (an older CRD,
+  // or a cluster without them, must not open the boundary).
+  const manual = (template: Record<string, unknown> | undefined) =>
+    driftPolicy({}, (p) => {
+      p.metadata.annotations = { 'nerops.io/retrain': 'now' };
+      if (template) p.spec.retraining.template = { spec: { template: { spec: template } } };
+    });
+  const ready = (plan: ReturnType<typeof planPolicy>) => plan.status.conditions?.find((c) => c.type === 'Ready');
+
+  it('a template that omits the security fields gets the restricted defaults in the Job it creates', () => {
+    const plan = planPolicy(observe(manual({ containers: [{ name: 'ft', image: 'nerops:test' }] }), T0, healthy));
+    const pod = plan.createJob?.spec?.template?.spec;
+    expect(pod?.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(pod?.containers[0]?.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+    });
+    expect(pod?.automountServiceAccountToken).toBe(false);
+    expect(ready(plan)?.reason).not.toBe('TemplateRefused');
+  });
+
+  it.each([
+    ['privileged', { containers: [{ name: 'ft', image: 'nerops:test', securityContext: { privileged: true } }] }],
+    [
+      'hostPath /',
+      { containers: [{ name: 'ft', image: 'nerops:test' }], volumes: [{ name: 'r', hostPath: { path: '/' } }] },
+    ],
+    ['hostNetwork', { hostNetwork: true, containers: [{ name: 'ft', image: 'nerops:test' }] }],
+    ['a foreign ServiceAccount', { serviceAccountName: 'nerops', containers: [{ name: 'ft', image: 'nerops:test' }] }],
+    ['an image from a registry not allowed', { containers: [{ name: 'ft', image: 'evil.example/miner:1' }] }],
+  ])('%s: no Job, Ready=False TemplateRefused naming the field, one Warning Event', (_name, template) => {
+    const plan = planPolicy(observe(manual(template), T0, healthy));
+    expect(plan.createJob).toBeUndefined();
+    expect(plan.status.activeJob).toBeUndefined();
+    expect(ready(plan)).toMatchObject({ status: 'False', reason: 'TemplateRefused' });
+    expect(ready(plan)?.message).toMatch(
+      /^spec\.retraining\.template refused .*spec\.retraining\.template\.spec\.template\.spec\./,
+    );
+    expect(plan.status.conditions?.find((c) => c.type === 'Retraining')).toMatchObject({ reason: 'TemplateRefused' });
+    expect(plan.events.filter((e) => e.reason === 'TemplateRefused')).toEqual([
+      { type: 'Warning', reason: 'TemplateRefused', note: ready(plan)?.message },
+    ]);
+    // The manual request stays pending: fixing the template lets it run.
+    expect(plan.status.observedRetrainRequest).toBeUndefined();
+    // The same refusal again: no second Event.
+    const again = planPolicy(observe({ ...manual(template), status: plan.status }, at(MIN), healthy));
+    expect(again.events.filter((e) => e.reason === 'TemplateRefused')).toEqual([]);
+    expect(again.createJob).toBeUndefined();
+  });
+
+  it('the allowed ServiceAccounts and registries come from the operator configuration', () => {
+    const template = { serviceAccountName: 'trainer', containers: [{ name: 'ft', image: 'ghcr.io/acme/ft:1' }] };
+    const tenant = { allowedServiceAccounts: ['trainer'], allowedImageRegistries: ['ghcr.io/acme'] };
+    const plan = planPolicy(observe(manual(template), T0, healthy, { tenant }));
+    expect(plan.createJob?.spec?.template?.spec?.serviceAccountName).toBe('trainer');
+    expect(plan.createJob?.spec?.template?.spec?.automountServiceAccountToken).toBeUndefined();
+  });
+
+  it('a refused template does not touch a Job already running (it was judged when it was created)', () => {
+    const first = planPolicy(observe(manual(undefined), T0, healthy));
+    const running = first.createJob!;
+    const edited = {
+      ...manual({ hostNetwork: true, containers: [{ name: 'ft', image: 'nerops:test' }] }),
+      status: first.status,
+    };
+    const plan = planPolicy(observe(edited, at(MIN), healthy, { jobs: [running] }));
+    expect(plan.createJob).toBeUndefined();
+    expect(plan.status.activeJob?.name).toBe(running.metadata?.name);
+    expect(ready(plan)?.reason).toBe('TemplateRefused');
+  });
+});

@@ -17,12 +17,15 @@ import { builtin } from '../../runtime/resource.js';
 import { readTerminatedContainer, type TerminatedContainer } from '../job-result.js';
 import type { ModelStorageDefaults } from '../model-storage.js';
 import { DEFAULT_IMAGE } from '../pod-templates.js';
+import type { TenantPolicy } from '../pod-policy.js';
 import { evaluationDue, unrecordedFinishedJobs, type PolicyGathered } from './plan.js';
 import { gatherMeasurements } from './queries.js';
 import { RETRAIN_CONTAINER_NAME } from '../../../contracts/retraining-job.js';
 
 export interface DriftPolicyControllerOptions {
   image?: string;
+  /** What retraining templates may run (allowed ServiceAccounts and registries); the strictest when unset. */
+  tenant?: TenantPolicy;
   /**
    * Operator model storage defaults (`--default-model-*`): the output prefix of policies without
    * spec.retraining.outputUri, and credentials / CA for an http(s) base model in the default Job.
@@ -92,6 +95,7 @@ export async function gatherPolicy(
     policy,
     now,
     image: options.image ?? DEFAULT_IMAGE,
+    ...(options.tenant ? { tenant: options.tenant } : {}),
     ...(options.storage ? { storage: options.storage } : {}),
     targetFound: target !== undefined,
     servingModel,

@@ -34,6 +34,8 @@ import type { NerModel } from '../../api/nermodel.js';
 import type { EventSpec } from '../../runtime/client.js';
 import { formatTime, setCondition, type Condition } from '../../runtime/conditions.js';
 import type { ModelStorageDefaults } from '../model-storage.js';
+import { describeViolations, STRICTEST_TENANT_POLICY, type TenantPolicy } from '../pod-policy.js';
+import { templateViolations } from './template-policy.js';
 import { jobFinished, lastLine, type TerminatedContainer } from '../job-result.js';
 import { without } from '../check-chain.js';
 import {
@@ -65,6 +67,8 @@ export interface PolicyObserved {
   policy: DriftPolicy;
   now: Date;
   image: string;
+  /** What tenants' templates may run (allowed ServiceAccounts and registries); the strictest when unset. */
+  tenant?: TenantPolicy;
   /**
    * Operator model storage defaults (`--default-model-*`): `uri` is the output prefix of policies without
    * `spec.retraining.outputUri`; credentials / CA go to the default Job for an http(s) base model.
@@ -267,6 +271,8 @@ interface Draft {
   stateReason: string;
   stateMessage: string;
   outputPrefix: string | undefined;
+  /** Why the retraining template may not run (every refused field), undefined when it may. */
+  templateRefusal: string | undefined;
   createJob?: V1Job;
   retraining: RetrainingIntent;
 }
@@ -491,6 +497,7 @@ function checkInput(d: Draft, candidate: Candidate, running: number): CheckInput
   const { policy } = o;
   return {
     policy,
+    templateRefusal: d.templateRefusal,
     outputPrefix: d.outputPrefix,
     status: d.status,
     candidate,
@@ -580,12 +587,15 @@ function writeConditions(d: Draft, scheduleError: string | undefined): void {
   const { o, status } = d;
   const prev = o.policy.status ?? {};
   const stateMessage = scheduleError ? `${d.stateMessage}; spec.triggers.schedule: ${scheduleError}` : d.stateMessage;
-  // Evaluation goes on. The schedule error wins (the spec is wrong); a missing output location comes next.
+  // Evaluation goes on. The schedule error wins (the spec is wrong); a refused template, then a missing
+  // output location come next.
   const notReady = scheduleError
     ? { reason: R.InvalidSpec, message: `spec.triggers.schedule: ${scheduleError}` }
-    : d.outputPrefix === undefined
-      ? { reason: R.OutputUnconfigured, message: OUTPUT_UNCONFIGURED_MESSAGE }
-      : undefined;
+    : d.templateRefusal !== undefined
+      ? { reason: R.TemplateRefused, message: d.templateRefusal }
+      : d.outputPrefix === undefined
+        ? { reason: R.OutputUnconfigured, message: OUTPUT_UNCONFIGURED_MESSAGE }
+        : undefined;
   const gen = o.policy.metadata.generation;
   status.conditions = conditionsFor(
     prev.conditions,
@@ -597,6 +607,13 @@ function writeConditions(d: Draft, scheduleError: string | undefined): void {
     o.now,
     notReady,
   );
+  const prevReady = prev.conditions?.find((c) => c.type === C.Ready);
+  // One Warning per refusal: again only when the refused fields change (a new edit, a new configuration).
+  if (
+    notReady?.reason === R.TemplateRefused &&
+    (prevReady?.reason !== R.TemplateRefused || prevReady.message !== notReady.message.slice(0, 1024))
+  )
+    d.events.push({ type: 'Warning', reason: E.TemplateRefused, note: notReady.message.slice(0, 1024) });
   if (
     notReady?.reason === R.OutputUnconfigured &&
     prev.conditions?.find((c) => c.type === C.Ready)?.reason !== R.OutputUnconfigured
@@ -607,6 +624,13 @@ function writeConditions(d: Draft, scheduleError: string | undefined): void {
       note: `${OUTPUT_UNCONFIGURED_MESSAGE}: no retraining Job can start (drift is still evaluated)`,
     });
   }
+}
+
+/** The refused fields of the policy's retraining template, as one message; undefined when it may run. */
+function templateRefusalOf(o: PolicyObserved): string | undefined {
+  const violations = templateViolations(o.policy, o.tenant ?? STRICTEST_TENANT_POLICY, o.image);
+  if (violations.length === 0) return undefined;
+  return `spec.retraining.template refused (no retraining Job is created): ${describeViolations(violations)}`;
 }
 
 /** Evaluate this reconcile's measurements (if any), then plan. */
@@ -639,6 +663,7 @@ export function planPolicy(o: PolicyObserved, checks: readonly Check[] = DEFAULT
     stateReason: prev.conditions?.find((c) => c.type === C.DriftDetected)?.reason ?? R.Reconciling,
     stateMessage: prev.message ?? '',
     outputPrefix: outputPrefixFor(o.policy, o.storage?.uri),
+    templateRefusal: templateRefusalOf(o),
     retraining: { status: 'False', reason: R.AsExpected, message: 'no retraining running' },
   };
   recordEvaluation(d);

@@ -27,6 +27,8 @@ export interface Candidate {
 /** Everything a check may look at. */
 export interface CheckInput {
   policy: DriftPolicy;
+  /** Why the policy's retraining template may not run (template-policy.ts), undefined when it may. */
+  templateRefusal?: string | undefined;
   /** Where the run would write (spec.retraining.outputUri or the operator default); undefined: nowhere. */
   outputPrefix: string | undefined;
   status: DriftPolicyStatus;
@@ -41,6 +43,7 @@ export type Check = NamedCheck<CheckInput, Violation>;
 /** Names of the checks, so a chain drops one by name ({@link without}). */
 export const RunCheck = {
   Suspended: 'suspended',
+  Template: 'template',
   Output: 'output',
   Concurrency: 'concurrency',
   BaseModel: 'baseModel',
@@ -65,6 +68,12 @@ export const DEFAULT_CHECKS: readonly Check[] = [
       return policy.spec.suspend
         ? { reason: R.Suspended, message: 'spec.suspend is true: no retraining Jobs are started' }
         : undefined;
+    },
+  },
+  {
+    name: RunCheck.Template,
+    check({ templateRefusal }) {
+      return templateRefusal === undefined ? undefined : { reason: R.TemplateRefused, message: templateRefusal };
     },
   },
   {

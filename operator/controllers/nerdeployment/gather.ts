@@ -20,11 +20,14 @@ import { analysisQueries, decideAnalysis, type AnalysisDecision, type Measuremen
 import { requestRateQuery, type RateMeasurement, type Recommendation } from './autoscale.js';
 import { deploymentName } from './desired.js';
 import type { DeploymentObserved } from './observed.js';
+import type { TenantPolicy } from '../pod-policy.js';
 import { analysisDue, inShadow } from './rollout.js';
 import { routingProblem, type HttpRoute } from './routing.js';
 
 export interface NerDeploymentControllerOptions {
   image?: string;
+  /** Which images spec.image may name (allowed registries); only the operator's own when unset. */
+  tenant?: TenantPolicy;
   /** Default credentials / CA for http(s) model sources (operator flags `--default-model-*`). */
   storage?: ModelStorageDefaults;
   /** Prometheus for the request rate; undefined: autoscaling holds with MetricsAvailable=False. */
@@ -151,6 +154,7 @@ export async function gatherDeployment(
     ...(await readRoute(ctx)),
     now: ctx.now(),
     image: options.image ?? DEFAULT_IMAGE,
+    ...(options.tenant ? { tenant: options.tenant } : {}),
     ...(options.storage ? { storage: options.storage } : {}),
     history,
     ...(measurement ? { measurement } : {}),

@@ -3,6 +3,7 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import type { NerDeployment } from '../../api/nerdeployment.js';
 import type { NerModel } from '../../api/nermodel.js';
 import type { ModelStorageDefaults } from '../model-storage.js';
+import type { TenantPolicy } from '../pod-policy.js';
 import type { AnalysisDecision } from './analysis.js';
 import type { RateMeasurement, Recommendation } from './autoscale.js';
 import type { HttpRoute } from './routing.js';
@@ -23,6 +24,8 @@ export interface DeploymentObserved {
   routingProblem?: string;
   now: Date;
   image: string;
+  /** Which images spec.image may name (allowed registries); only the operator's own when unset. */
+  tenant?: TenantPolicy;
   /** Operator defaults for http(s) model sources without their own credentials / CA refs. */
   storage?: ModelStorageDefaults;
   /** The request rate (only when spec.autoscaling is set). */

@@ -13,10 +13,16 @@
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { NerDeploymentPhase, NerDeploymentStatus, Weights } from '../../api/nerdeployment.js';
-import { NerDeploymentConditionType as C, NerDeploymentEventReason as E } from '../../api/nerdeployment-constants.js';
+import {
+  NerDeploymentConditionType as C,
+  NerDeploymentEventReason as E,
+  NerDeploymentReason as R,
+} from '../../api/nerdeployment-constants.js';
 import type { NerModel } from '../../api/nermodel.js';
 import type { EventSpec } from '../../runtime/client.js';
 import { findCondition, type Condition } from '../../runtime/conditions.js';
+import { imageRefusal } from '../image-policy.js';
+import { STRICTEST_TENANT_POLICY } from '../pod-policy.js';
 import type { Recommendation } from './autoscale.js';
 import { applyConditionChanges, setTo } from './condition-changes.js';
 import { isReady, resolveModel } from './model-resolution.js';
@@ -92,10 +98,47 @@ function modelDeployed(o: DeploymentObserved, model: NerModel | undefined, rollo
   ];
 }
 
+/**
+ * The plan when spec.image is refused: nothing applied or deleted (children that already run are left as
+ * they are: tearing down a serving model because of an edit would turn a refused change into an outage),
+ * the rollout does not move, and the conditions say why; one Warning per refusal.
+ */
+function refusedImagePlan(o: DeploymentObserved, refusal: string): DeploymentPlan {
+  const { nd, now } = o;
+  const prev = nd.status ?? {};
+  const message = `spec.image ${refusal}: no Deployment or pod is created or changed`.slice(0, 1024);
+  const conditions = applyConditionChanges(
+    prev.conditions,
+    [
+      setTo(C.Ready, 'False', R.ImageNotAllowed, message),
+      setTo(C.Progressing, 'False', R.ImageNotAllowed, message),
+      setTo(C.Degraded, 'True', R.ImageNotAllowed, message),
+    ],
+    nd.metadata.generation,
+    now,
+  );
+  const prevReady = findCondition(prev.conditions ?? [], C.Ready);
+  const fresh = prevReady?.reason !== R.ImageNotAllowed || prevReady.message !== message;
+  return {
+    apply: [],
+    prune: [],
+    status: { ...prev, observedGeneration: nd.metadata.generation, phase: 'Degraded', message, conditions },
+    events: fresh ? [{ type: 'Warning', reason: E.ImageNotAllowed, note: message }] : [],
+    history: [...o.history],
+    routeWeights: prev.weights ?? { stable: 100, canary: 0 },
+    clearRolloutAction: false,
+  };
+}
+
 /** Build the plan. Pure. */
 export function planDeployment(o: DeploymentObserved): DeploymentPlan {
   const { nd, now } = o;
   const prev = nd.status ?? {};
+  const refusal =
+    nd.spec.image === undefined
+      ? undefined
+      : imageRefusal(nd.spec.image, { ...(o.tenant ?? STRICTEST_TENANT_POLICY), ownImage: o.image });
+  if (refusal) return refusedImagePlan(o, refusal);
   const resolution = resolveModel(nd, o.models);
   const fallback = resolution.model
     ? undefined

@@ -170,6 +170,10 @@ describe('chart', () => {
       'prometheusRule.enabled=true',
       '--set',
       'grafana.dashboard.enabled=true',
+      '--set',
+      'security.allowedImageRegistries={ghcr.io/acme,registry.local:5000}',
+      '--set',
+      'security.allowedServiceAccounts={trainer}',
     ]);
   });
 

@@ -164,7 +164,12 @@ describe('desired children', () => {
   });
 
   describe('operator storage defaults in fetch-model', () => {
-    const storage = { credentialsSecret: 'store-token', caConfigMap: 'store-ca', uri: 'pvc://models/nerops' };
+    const storage = {
+      credentialsSecret: 'store-token',
+      caConfigMap: 'store-ca',
+      uri: 'pvc://models/nerops',
+      credentialsOrigins: ['https://models.example'],
+    };
     const pod = (m: NerModel) =>
       desiredDeployment({ nd: nd(), model: m, replicas: 1, image: 'i', storage }).spec?.template.spec;
 

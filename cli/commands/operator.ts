@@ -231,6 +231,10 @@ const operator: Command = async (argv) => {
   const { runOperator, controllers, createOperatorLogger } = await import('../../operator/main.js');
   const logger = createOperatorLogger(v['log-level']);
   if (options.modelStorage) logger.info({ modelStorage: options.modelStorage }, 'default model storage configured');
+  if (options.modelStorage?.credentialsSecret && !options.modelStorage.credentialsOrigins)
+    logger.warn(
+      '--default-model-credentials-secret is set without --default-model-credentials-origins: the default token is sent nowhere',
+    );
   let handle: OperatorHandle;
   try {
     handle = await runOperator({ ...options, kubeConfig, logger }, controllers);

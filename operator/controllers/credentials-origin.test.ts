@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ALLOWED_ORIGINS_ANNOTATION } from '../api/nermodel-constants.js';
-import { checkSourceCredentials, originOf, parseAllowedOrigins } from './credentials-origin.js';
+import { checkSourceCredentials, originOf, parseAllowedOrigins, type SecretMetadata } from './credentials-origin.js';
 
-const secret = (allowed?: string) => ({
+const secret = (allowed?: string): SecretMetadata => ({
   name: 'store',
   annotations: allowed === undefined ? {} : { [ALLOWED_ORIGINS_ANNOTATION]: allowed },
 });

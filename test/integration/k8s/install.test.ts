@@ -445,10 +445,10 @@ describe('RBAC is sufficient: the operator runs with the chart ServiceAccount to
             expect(review.status.allowed, `${verb} ${resource}.${group} in all namespaces`).toBe(true);
           }
         }
-        // ...and nothing beyond what it needs: no Secrets, no pod or Job deletes, no RBAC
-        // (test/integration/cluster-rbac.test.ts checks every row of the permission table and more limits).
+        // ...and nothing beyond what it needs: no Secret lists (only a get by name, for metadata), no pod or
+        // Job deletes, no RBAC (test/integration/cluster-rbac.test.ts checks every row of the permission table).
         for (const [group, resource, verb] of [
-          ['', 'secrets', 'get'],
+          ['', 'secrets', 'list'],
           ['batch', 'jobs', 'delete'],
           ['rbac.authorization.k8s.io', 'roles', 'create'],
           ['', 'pods', 'create'],

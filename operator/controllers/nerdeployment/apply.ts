@@ -54,7 +54,10 @@ async function patchRoute(ctx: ReconcileContext<NerDeployment>, plan: Deployment
 async function prune(ctx: ReconcileContext<NerDeployment>, plan: DeploymentPlan): Promise<void> {
   for (const p of plan.prune) {
     const rt = KINDS[p.kind] as ResourceType;
-    if (ctx.cache(rt).get(ctx.namespace, p.name) && (await ctx.client.delete(rt, ctx.namespace, p.name)))
+    const live = ctx.cache(rt).get(ctx.namespace, p.name);
+    // Only what this NerDeployment owns is deleted: a labelled namesake of someone else's stays.
+    const ours = live?.metadata?.ownerReferences?.some((r) => r.uid === ctx.object.metadata.uid);
+    if (ours && (await ctx.client.delete(rt, ctx.namespace, p.name)))
       ctx.log.info({ kind: p.kind, child: p.name }, 'deleted');
   }
 }

@@ -255,6 +255,9 @@ describe('chart', () => {
         'prometheus.url=https://prometheus.monitoring.svc:9090',
         'prometheus.caBundle.configMapName=prometheus-ca',
         'modelStorage.defaultUri=pvc://models/nerops',
+        'modelStorage.credentialsSecretName=store-token',
+        'modelStorage.credentialsOrigins[0]=https://models.example.org',
+        'modelStorage.credentialsOrigins[1]=https://s3.internal:9000',
         'networkPolicy.servers.enabled=true',
         `networkPolicy.servers.namespaces[0]=${w}`,
         'replicaCount=3',
@@ -276,6 +279,9 @@ describe('chart', () => {
         );
         expect(c?.env?.find((e) => e.name === 'NODE_EXTRA_CA_CERTS')?.value).toBe('/etc/nerops/prometheus-ca/ca.crt');
         expect(c?.env?.find((e) => e.name === 'NEROPS_DEFAULT_MODEL_URI')?.value).toBe('pvc://models/nerops');
+        expect(c?.env?.find((e) => e.name === 'NEROPS_DEFAULT_MODEL_CREDENTIALS_ORIGINS')?.value).toBe(
+          'https://models.example.org,https://s3.internal:9000',
+        );
         const leaseRole = objs.find(
           (o) => o.kind === 'Role' && o.metadata?.name?.endsWith('-leader-election'),
         ) as KubernetesObject & { rules: Array<{ resourceNames?: string[] }> };

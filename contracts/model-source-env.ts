@@ -11,6 +11,11 @@ export const ModelSourceEnv = {
   tokenFile: 'NEROPS_MODEL_TOKEN_FILE',
   /** PEM CA bundle for https sources. */
   caFile: 'NEROPS_MODEL_CA_FILE',
+  /**
+   * `true`: the bearer token may be sent over plain `http://` (the source's `allowInsecureHttp`). Without it
+   * a fetch that would send the token in clear is refused.
+   */
+  allowInsecureHttp: 'NEROPS_MODEL_ALLOW_INSECURE_HTTP',
   /** Size cap in bytes: downloaded bytes, an archive's expanded bytes and a bundle's files each stay under it. */
   maxBytes: 'NEROPS_MODEL_MAX_BYTES',
   /** Overall deadline in milliseconds for fetching (downloading and extracting) a bundle. */

@@ -60,6 +60,7 @@ export const ServeEnv = {
   modelDigest: ModelSourceEnv.digest,
   modelTokenFile: ModelSourceEnv.tokenFile,
   modelCaFile: ModelSourceEnv.caFile,
+  modelAllowInsecureHttp: ModelSourceEnv.allowInsecureHttp,
   threads: 'NEROPS_THREADS',
   host: 'NEROPS_HOST',
   port: 'NEROPS_PORT',

@@ -18,6 +18,8 @@ export const ModelSourceFlag = {
   tokenFile: 'token-file',
   /** PEM CA bundle for https sources. */
   caFile: 'ca-file',
+  /** Boolean: the token may be sent over plain http (env NEROPS_MODEL_ALLOW_INSECURE_HTTP=true). */
+  allowInsecureHttp: 'allow-insecure-http',
   /** Size cap in bytes for the fetch (env NEROPS_MODEL_MAX_BYTES). */
   maxBytes: 'max-bundle-bytes',
   /** Overall fetch deadline in milliseconds (env NEROPS_MODEL_FETCH_DEADLINE_MS). */

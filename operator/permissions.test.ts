@@ -23,7 +23,7 @@ import { RETRAIN_ANNOTATION } from './api/driftpolicy-constants.js';
 import { DriftPolicySpecSchema, type DriftPolicy } from './api/driftpolicy.js';
 import { NerDeploymentSpecSchema, type NerDeployment } from './api/nerdeployment.js';
 import { ROLLOUT_ACTION_ANNOTATION } from './api/nerdeployment-constants.js';
-import { VALIDATION_CONTAINER_NAME } from './api/nermodel-constants.js';
+import { ALLOWED_ORIGINS_ANNOTATION, VALIDATION_CONTAINER_NAME } from './api/nermodel-constants.js';
 import type { NerModel } from './api/nermodel.js';
 import { driftPolicies, httpRoutes, nerDeployments, nerModels } from './api/resources.js';
 import { controllers } from './controllers/index.js';
@@ -338,9 +338,25 @@ function complete(j: V1Job): void {
   j.status = { completionTime: NOW, conditions: [{ type: 'Complete', status: 'True', lastTransitionTime: NOW }] };
 }
 
-/** A NerModel validated: validation Job created, then finished, its pod's result read. */
+/**
+ * A NerModel validated: its credentials Secret's allowed origins read (metadata only), validation Job
+ * created, then finished, its pod's result read.
+ */
 async function validationScenario(api: FakeApi): Promise<void> {
-  const m = api.seed(nerModels, { ...readyModel('clinical-v3', '3.0.0'), status: undefined } as NerModel);
+  const source = {
+    uri: 'https://models.example.org/clinical-v3/',
+    digest: DIGEST,
+    credentialsSecretRef: { name: 'store' },
+  };
+  api.seed(builtin.secrets, {
+    metadata: {
+      name: 'store',
+      namespace: NS,
+      annotations: { [ALLOWED_ORIGINS_ANNOTATION]: 'https://models.example.org' },
+    },
+  } as Obj);
+  const ready = readyModel('clinical-v3', '3.0.0');
+  const m = api.seed(nerModels, { ...ready, spec: { ...ready.spec, source }, status: undefined } as NerModel);
   await reconcileNerModel(contextFor(api, nerModels, m), { image: 'nerops:test' });
   const job = api.cache<V1Job>(builtin.jobs).list(NS, { 'nerops.io/validates': 'clinical-v3' })[0];
   expect(job, 'the validation Job was created').toBeDefined();
@@ -439,7 +455,20 @@ async function promotionScenario(api: FakeApi, routing: 'replicaRatio' | 'gatewa
     api.seed(builtin.deployments, d);
   }
   api.seed(builtin.services, {
-    metadata: { name: 'notes-canary', namespace: NS, labels: { 'app.kubernetes.io/managed-by': 'nerops' } },
+    metadata: {
+      name: 'notes-canary',
+      namespace: NS,
+      labels: { 'app.kubernetes.io/managed-by': 'nerops' },
+      ownerReferences: [
+        {
+          apiVersion: 'nerops.io/v1alpha1',
+          kind: 'NerDeployment',
+          name: 'notes',
+          uid: nd.metadata.uid ?? '',
+          controller: true,
+        },
+      ],
+    },
     spec: {},
   } as Obj);
 
@@ -605,9 +634,9 @@ describe('the permission table', () => {
     }
   });
 
-  it('grants no Secrets, no pod writes, no RBAC, no wildcard', () => {
+  it('grants no Secrets beyond get by name (for their metadata), no pod writes, no RBAC, no wildcard', () => {
     for (const p of OPERATOR_PERMISSIONS) {
-      expect(p.resource, rowLabel(p)).not.toBe('secrets');
+      if (p.resource === 'secrets') expect(p.verb, rowLabel(p)).toBe('get');
       expect(p.resource + p.verb, rowLabel(p)).not.toMatch(/\*/);
       expect(p.group, rowLabel(p)).not.toBe('rbac.authorization.k8s.io');
       if (p.resource === 'pods') expect(p.verb).toBe('list');
@@ -618,7 +647,7 @@ describe('the permission table', () => {
     const deployments = rbacRules(OPERATOR_PERMISSIONS, 'workload').find(
       (r) => r.group === 'apps' && r.resource === 'deployments',
     );
-    expect(deployments?.verbs.map((v) => v.verb)).toEqual(['list', 'watch', 'create', 'patch', 'delete']);
+    expect(deployments?.verbs.map((v) => v.verb)).toEqual(['get', 'list', 'watch', 'create', 'patch', 'delete']);
     const leases = rbacRules(OPERATOR_PERMISSIONS, 'leaderElection');
     expect(leases.map((r) => [r.resource, r.byName, r.verbs.map((v) => v.verb)])).toEqual([
       ['leases', false, ['create']],
@@ -675,8 +704,8 @@ describe('the code needs exactly the table', () => {
     const api = new FakeApi();
     const recorder = new AccessRecorder(api);
     api.seed(builtin.secrets, { metadata: { name: 's', namespace: NS } });
-    await api.request({ method: 'GET', path: `/api/v1/namespaces/${NS}/secrets/s` });
+    await api.request({ method: 'GET', path: `/api/v1/namespaces/${NS}/secrets` });
     await api.request({ method: 'DELETE', path: `/api/v1/namespaces/${NS}/secrets/s` });
-    expect(recorder.notIn(OPERATOR_PERMISSIONS)).toEqual(['get secrets', 'delete secrets']);
+    expect(recorder.notIn(OPERATOR_PERMISSIONS)).toEqual(['list secrets', 'delete secrets']);
   });
 });

@@ -12,9 +12,11 @@
  *   ServiceAccount, for each row, in both scope modes and for manifests/nerops.yaml;
  * - docs/security.md's RBAC table is generated from it.
  *
- * Least privilege: a row exists only because some code needs it. No Secrets, no pods beyond reading a
- * finished Job's result, no `get` where the informer cache is read, no `update` where server-side apply
- * (`patch`) is used.
+ * Least privilege: a row exists only because some code needs it. Secrets: `get` by name only, asked for
+ * as metadata (the credentials Secret's allowed origins; RBAC cannot narrow a verb to metadata, see
+ * docs/security.md), never list or watch. No pods beyond reading a finished Job's result, no `get` where
+ * the informer cache is read except to check, before a create, that no object of that name is someone
+ * else's (the caches hold only labelled objects), no `update` where server-side apply (`patch`) is used.
  */
 import type { Permission } from './runtime/permissions.js';
 
@@ -164,6 +166,15 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     checkedBy: OWNER_CHECK,
   },
 
+  {
+    verb: 'get',
+    group: 'nerops.io',
+    resource: 'nermodels',
+    scope: 'workload',
+    why: 'DriftPolicy: ownership check before an apply the label-filtered cache cannot answer (an object of that name that is not ours is never written)',
+    code: `${CLIENT}#checkOwnership`,
+  },
+
   // What the NerDeployment controller runs: Deployments, Services, PodDisruptionBudgets, HTTPRoute weights.
   {
     verb: 'list',
@@ -196,6 +207,14 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     scope: 'workload',
     why: 'stable and canary Deployments, by server-side apply (create when absent, patch)',
     code: `${NERDEPLOYMENT_APPLY}#applyChildren`,
+  },
+  {
+    verb: 'get',
+    group: 'apps',
+    resource: 'deployments',
+    scope: 'workload',
+    why: 'ownership check before an apply the label-filtered cache cannot answer (an object of that name that is not ours is never written)',
+    code: `${CLIENT}#checkOwnership`,
   },
   {
     verb: 'delete',
@@ -238,6 +257,14 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     code: `${NERDEPLOYMENT_APPLY}#applyChildren`,
   },
   {
+    verb: 'get',
+    group: '',
+    resource: 'services',
+    scope: 'workload',
+    why: 'ownership check before an apply the label-filtered cache cannot answer (an object of that name that is not ours is never written)',
+    code: `${CLIENT}#checkOwnership`,
+  },
+  {
     verb: 'delete',
     group: '',
     resource: 'services',
@@ -260,6 +287,14 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     scope: 'workload',
     why: 'informer: NerDeployment controller owns its PodDisruptionBudget',
     code: NERDEPLOYMENT,
+  },
+  {
+    verb: 'get',
+    group: 'policy',
+    resource: 'poddisruptionbudgets',
+    scope: 'workload',
+    why: 'ownership check before an apply the label-filtered cache cannot answer (an object of that name that is not ours is never written)',
+    code: `${CLIENT}#checkOwnership`,
   },
   {
     verb: 'create',
@@ -328,6 +363,14 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     code: `${NERMODEL_APPLY}, ${DRIFTPOLICY_APPLY}`,
   },
   {
+    verb: 'get',
+    group: 'batch',
+    resource: 'jobs',
+    scope: 'workload',
+    why: 'ownership check before an apply the label-filtered cache cannot answer (an object of that name that is not ours is never written)',
+    code: `${CLIENT}#checkOwnership`,
+  },
+  {
     verb: 'list',
     group: '',
     resource: 'pods',
@@ -342,6 +385,15 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     scope: 'workload',
     why: 'DriftPolicy: the dataset version in spec.triggers.datasetRef (read by name)',
     code: `${DRIFTPOLICY_GATHER}#datasetVersionOf`,
+  },
+
+  {
+    verb: 'get',
+    group: '',
+    resource: 'secrets',
+    scope: 'workload',
+    why: "NerModel: the nerops.io/allowed-origins annotation of the source's credentials Secret, read by name as PartialObjectMetadata (metadata only, never the data) before a validation Job is created",
+    code: 'operator/controllers/nermodel/gather.ts#readCredentialsSecret',
   },
 
   // The runtime.

@@ -27,6 +27,8 @@ export interface ServeConfig {
   modelDigest?: string | undefined;
   modelTokenFile?: string | undefined;
   modelCaFile?: string | undefined;
+  /** Send the model token over plain http:// too (explicit opt-in; refused otherwise). */
+  modelAllowInsecureHttp?: boolean | undefined;
   /** Where remote bundles are downloaded to; default a temp directory, removed at exit. */
   modelCacheDir?: string | undefined;
   host: string;
@@ -82,6 +84,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
     digest: config.modelDigest,
     tokenFile: config.modelTokenFile,
     caFile: config.modelCaFile,
+    allowInsecureHttp: config.modelAllowInsecureHttp,
     workDir: config.modelCacheDir,
   });
   const loadEngine = await engineLoader();

@@ -273,7 +273,8 @@ describe('retrain job', () => {
     const storeUrl = `http://127.0.0.1:${(store.address() as AddressInfo).port}`;
     const otherPort = (other.address() as AddressInfo).port;
     try {
-      const opts = { epochs: 1, modelTokenFile: tokenFile };
+      // Plain http on loopback: the opt-in the operator passes for spec.source.allowInsecureHttp.
+      const opts = { epochs: 1, modelTokenFile: tokenFile, modelAllowInsecureHttp: true };
       const same = await runRetrain(
         contract({
           baseModelUri: `${storeUrl}/model/`,

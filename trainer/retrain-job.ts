@@ -164,6 +164,8 @@ export interface RetrainOptions {
    */
   modelTokenFile?: string | undefined;
   modelCaFile?: string | undefined;
+  /** The token may go over plain http:// (the NerModel's `allowInsecureHttp`; refused otherwise). */
+  modelAllowInsecureHttp?: boolean | undefined;
   /** Size cap and overall deadline of the base model and dataset downloads (default MODEL_FETCH_DEFAULTS). */
   fetchLimits?: { maxBytes?: number | undefined; deadlineMs?: number | undefined } | undefined;
 }
@@ -275,6 +277,7 @@ async function downloadDataset(
   access: {
     tokenFile?: string | undefined;
     caFile?: string | undefined;
+    allowInsecureHttp?: boolean | undefined;
     maxBytes?: number | undefined;
     deadlineMs?: number | undefined;
   },
@@ -320,6 +323,7 @@ async function loadBaseModel(contract: RetrainContract, options: RetrainOptions,
       workDir: join(options.workDir, 'base'),
       tokenFile: options.modelTokenFile,
       caFile: options.modelCaFile,
+      allowInsecureHttp: options.modelAllowInsecureHttp,
       ...options.fetchLimits,
     });
     // Verified once: the engine and the inherited training choices come from the same bytes.
@@ -358,6 +362,7 @@ async function prepareDataset(
     new URL(contract.baseModelUri).origin === new URL(contract.datasetUri).origin;
   const datasetAccess = {
     caFile: options.modelCaFile,
+    allowInsecureHttp: options.modelAllowInsecureHttp,
     ...options.fetchLimits,
     ...(sameOrigin ? { tokenFile: options.modelTokenFile } : {}),
   };

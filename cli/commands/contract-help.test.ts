@@ -40,6 +40,7 @@ describe('--help covers the contract', () => {
       ModelSourceEnv.digest,
       ModelSourceEnv.tokenFile,
       ModelSourceEnv.caFile,
+      ModelSourceEnv.allowInsecureHttp,
       ModelSourceEnv.maxBytes,
       ModelSourceEnv.fetchDeadlineMs,
     ])
@@ -56,6 +57,7 @@ describe('--help covers the contract', () => {
     const help = await helpOf(retrain);
     for (const f of Object.values(RetrainFlag)) expect(help).toMatch(flag(f));
     for (const name of Object.values(RetrainingEnv)) expect(help).toMatch(variable(name));
-    for (const name of [ModelSourceEnv.maxBytes, ModelSourceEnv.fetchDeadlineMs]) expect(help).toMatch(variable(name));
+    for (const name of [ModelSourceEnv.maxBytes, ModelSourceEnv.fetchDeadlineMs, ModelSourceEnv.allowInsecureHttp])
+      expect(help).toMatch(variable(name));
   });
 });

@@ -22,6 +22,7 @@ const HELP = `usage: ner-ops fetch-model URI --digest SHA256 --to DIR [options]
                             or already hold this exact bundle)
   --token-file PATH         bearer token for http(s) sources                       [env NEROPS_MODEL_TOKEN_FILE]
   --ca-file PATH            PEM CA bundle for https sources                        [env NEROPS_MODEL_CA_FILE]
+  --allow-insecure-http     send the token over plain http:// too   [env NEROPS_MODEL_ALLOW_INSECURE_HTTP=true]
   --timeout-ms N            per-request network timeout (default 60000)
 ${FETCH_LIMITS_HELP}`;
 
@@ -30,6 +31,7 @@ const options = {
   [F.to]: { type: 'string' },
   [F.tokenFile]: { type: 'string' },
   [F.caFile]: { type: 'string' },
+  [F.allowInsecureHttp]: { type: 'boolean' },
   'timeout-ms': { type: 'string' },
   ...fetchLimitOptions,
   help: { type: 'boolean', short: 'h' },
@@ -96,6 +98,7 @@ const fetchModel: Command = async (argv) => {
         digest,
         tokenFile: v[F.tokenFile] ?? process.env[ModelSourceEnv.tokenFile],
         caFile: v[F.caFile] ?? process.env[ModelSourceEnv.caFile],
+        allowInsecureHttp: v[F.allowInsecureHttp] === true || process.env[ModelSourceEnv.allowInsecureHttp] === 'true',
         workDir: staging,
         timeoutMs,
         ...limits,

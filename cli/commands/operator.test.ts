@@ -21,6 +21,7 @@ describe('ner-ops operator flags', () => {
         '--default-model-uri',
         '--default-model-credentials-secret',
         '--default-model-ca-configmap',
+        '--default-model-credentials-origins',
       ]) {
         expect(text).toContain(flag);
       }
@@ -49,6 +50,10 @@ describe('ner-ops operator flags', () => {
     [['--default-model-uri', 'pvc://Models/x'], /claim must be a lower-case DNS label/],
     [['--default-model-credentials-secret', 'Model_Token'], /--default-model-credentials-secret must be a Secret name/],
     [['--default-model-ca-configmap', 'ca bundle'], /--default-model-ca-configmap must be a ConfigMap name/],
+    [
+      ['--default-model-credentials-origins', 'https://models.example, models.example/path'],
+      /--default-model-credentials-origins takes origins like https:\/\/models.example.org\[:port\], got 'models.example\/path'/,
+    ],
     // Valid storage flags pass the flag checks (the missing kubeconfig is the next error).
     [
       [
@@ -58,6 +63,8 @@ describe('ner-ops operator flags', () => {
         'store-token',
         '--default-model-ca-configmap',
         'store-ca',
+        '--default-model-credentials-origins',
+        'https://models.example.org,https://s3.internal:9000',
         '--kubeconfig',
         '/nonexistent',
       ],

@@ -4,6 +4,7 @@
  * variables, which win over defaults. SIGTERM/SIGINT stop it gracefully (drain, release the lease).
  */
 import { CliError, intFlag, parseCommandArgs, type Command } from '../command.js';
+import { parseAllowedOrigins } from '../../contracts/origins.js';
 import type { OperatorHandle, OperatorOptions } from '../../operator/main.js';
 import type { ClusterAccess } from '../../operator/runtime/kubeconfig.js';
 
@@ -22,6 +23,9 @@ default model storage (objects named here live in each workload namespace):
   --default-model-credentials-secret NAME
                              Secret (key token) for http(s) model sources without credentialsSecretRef
                                                                                       [env NEROPS_DEFAULT_MODEL_CREDENTIALS_SECRET]
+  --default-model-credentials-origins ORIGIN[,ORIGIN]
+                             the model store's origins (https://host[:port]): the only ones that Secret's
+                             token is sent to (unset: it is sent nowhere)   [env NEROPS_DEFAULT_MODEL_CREDENTIALS_ORIGINS]
   --default-model-ca-configmap NAME
                              ConfigMap (key ca.crt) for https model sources without caBundleConfigMapRef
                                                                                       [env NEROPS_DEFAULT_MODEL_CA_CONFIGMAP]
@@ -69,6 +73,7 @@ const flags = {
   'default-model-ca-configmap': { type: 'string' },
   'allowed-service-accounts': { type: 'string' },
   'allowed-image-registries': { type: 'string' },
+  'default-model-credentials-origins': { type: 'string' },
   'metrics-host': { type: 'string' },
   'metrics-port': { type: 'string' },
   'leader-elect': { type: 'string' },
@@ -134,6 +139,19 @@ function defaultModelUriFlag(value: string | undefined): string | undefined {
   throw new CliError(`--default-model-uri must be pvc://<claim>[/<path>] or file://<path> (${why}), got '${value}'`);
 }
 
+/**
+ * `--default-model-credentials-origins`: the model store's origins, the only ones the default token is sent
+ * to (comma separated `https://host[:port]`). An entry that is not an origin is an error, not ignored.
+ */
+function defaultCredentialsOriginsFlag(value: string | undefined): string[] {
+  const { origins, invalid } = parseAllowedOrigins(value);
+  if (invalid.length > 0)
+    throw new CliError(
+      `--default-model-credentials-origins takes origins like https://models.example.org[:port], got '${invalid[0]}'`,
+    );
+  return origins;
+}
+
 function boolFlag(name: string, value: string | undefined, fallback: boolean): boolean {
   if (value === undefined || value === '') return fallback;
   if (['true', '1', 'yes'].includes(value)) return true;
@@ -177,9 +195,13 @@ const operator: Command = async (argv) => {
     'ConfigMap',
     v['default-model-ca-configmap'] ?? env.NEROPS_DEFAULT_MODEL_CA_CONFIGMAP,
   );
+  const credentialsOrigins = defaultCredentialsOriginsFlag(
+    v['default-model-credentials-origins'] ?? env.NEROPS_DEFAULT_MODEL_CREDENTIALS_ORIGINS,
+  );
   const modelStorage = {
     ...(defaultModelUri ? { uri: defaultModelUri } : {}),
     ...(credentialsSecret ? { credentialsSecret } : {}),
+    ...(credentialsOrigins.length > 0 ? { credentialsOrigins } : {}),
     ...(caConfigMap ? { caConfigMap } : {}),
   };
   // Parsed (and refused, naming the flag) once, by the operator's controllerConfig (operator/config.ts).
@@ -227,6 +249,10 @@ const operator: Command = async (argv) => {
   const { runOperator, controllers, createOperatorLogger } = await import('../../operator/main.js');
   const logger = createOperatorLogger(v['log-level']);
   if (options.modelStorage) logger.info({ modelStorage: options.modelStorage }, 'default model storage configured');
+  if (options.modelStorage?.credentialsSecret && !options.modelStorage.credentialsOrigins)
+    logger.warn(
+      '--default-model-credentials-secret is set without --default-model-credentials-origins: the default token is sent nowhere',
+    );
   let handle: OperatorHandle;
   try {
     handle = await runOperator({ ...options, kubeConfig, logger }, controllers);

@@ -26,7 +26,8 @@ Locations: file://, plain paths, pvc://claim/path (under $NEROPS_PVC_ROOT); the 
 also http(s)://. The dataset is a CoNLL file (every 5th sentence held out) or a directory with train.conll
 and dev.conll (over http(s), a URL ending in /). The output is written locally (file:// or pvc://).
 Downloads (base model and dataset) stay under NEROPS_MODEL_MAX_BYTES bytes each and finish within
-NEROPS_MODEL_FETCH_DEADLINE_MS; the model store's NEROPS_MODEL_TOKEN_FILE and NEROPS_MODEL_CA_FILE apply.
+NEROPS_MODEL_FETCH_DEADLINE_MS; the model store's NEROPS_MODEL_TOKEN_FILE and NEROPS_MODEL_CA_FILE apply (the
+token goes over plain http:// only with NEROPS_MODEL_ALLOW_INSECURE_HTTP=true).
 
   --epochs N               SGD epochs (default ${DEFAULT_EPOCHS.linear})
   --seed N                 random seed (default 1)
@@ -68,6 +69,7 @@ const retrain: Command = async (argv) => {
       // The same env as fetch-model: the operator mounts the model store's token and CA for the base model.
       modelTokenFile: process.env[ModelSourceEnv.tokenFile],
       modelCaFile: process.env[ModelSourceEnv.caFile],
+      modelAllowInsecureHttp: process.env[ModelSourceEnv.allowInsecureHttp] === 'true',
       fetchLimits: limits,
       ...(log ? { log } : {}),
     });

@@ -23,6 +23,7 @@ model:
   --model-digest SHA256      expected bundle digest; loading fails on mismatch        [env NEROPS_MODEL_DIGEST]
   --model-token-file PATH    bearer token for http(s) model sources                   [env NEROPS_MODEL_TOKEN_FILE]
   --model-ca-file PATH       PEM CA bundle for https model sources                    [env NEROPS_MODEL_CA_FILE]
+                             the model token goes over plain http:// only with   [env NEROPS_MODEL_ALLOW_INSECURE_HTTP=true]
   --model-cache-dir DIR      where remote bundles are downloaded (default: temp dir)
   --threads N                ONNX Runtime intra-op threads                            [env NEROPS_THREADS]
 
@@ -158,6 +159,7 @@ const serve: Command = async (argv) => {
       modelDigest: digest?.replace(/^sha256:/, '').toLowerCase(),
       modelTokenFile: v[F.modelTokenFile] ?? env(ServeEnv.modelTokenFile),
       modelCaFile: v[F.modelCaFile] ?? env(ServeEnv.modelCaFile),
+      modelAllowInsecureHttp: env(ServeEnv.modelAllowInsecureHttp) === 'true',
       modelCacheDir: v[F.modelCacheDir],
       threads: threadsRaw === undefined ? undefined : intFlag(F.threads, threadsRaw, 0, 1),
       host: v[F.host] ?? env(ServeEnv.host) ?? '0.0.0.0',

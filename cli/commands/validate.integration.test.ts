@@ -97,6 +97,7 @@ describe('ner-ops validate', () => {
         `${base}/remote.conll`,
         '--token-file',
         join(work, 'token'),
+        '--allow-insecure-http',
       ]);
       expect(remote.code).toBe(0);
       expect(remote.result?.metrics).toEqual(local.result?.metrics);

@@ -43,6 +43,7 @@ optionally evaluate, and write the JSON result to the termination message.
   --min-f1 X                reject the model when micro F1 on the dataset is below X (0..1)
   --token-file PATH         bearer token for http(s) sources
   --ca-file PATH            PEM CA bundle for https sources
+  --allow-insecure-http     send the token over plain http:// too (NerModel spec.source.allowInsecureHttp)
   --timeout-ms N            per-request network timeout (default 60000)
 ${FETCH_LIMITS_HELP}
   --termination-log PATH    where to write the result (default $NEROPS_TERMINATION_LOG or /dev/termination-log)
@@ -55,6 +56,7 @@ const options = {
   'min-f1': { type: 'string' },
   [F.tokenFile]: { type: 'string' },
   [F.caFile]: { type: 'string' },
+  [F.allowInsecureHttp]: { type: 'boolean' },
   'timeout-ms': { type: 'string' },
   ...fetchLimitOptions,
   'termination-log': { type: 'string' },
@@ -140,6 +142,7 @@ async function materializeDataset(
   opts: {
     tokenFile?: string | undefined;
     caFile?: string | undefined;
+    allowInsecureHttp?: boolean | undefined;
     timeoutMs: number;
     limits: FetchLimits;
     workDir: string;
@@ -152,6 +155,7 @@ async function materializeDataset(
     try {
       await downloadFile(uri, path, {
         caFile: opts.caFile,
+        allowInsecureHttp: opts.allowInsecureHttp,
         ...(sameOrigin ? { tokenFile: opts.tokenFile } : {}),
         timeoutMs: opts.timeoutMs,
         ...opts.limits,
@@ -242,6 +246,7 @@ async function validateBundle(
     minF1?: number | undefined;
     tokenFile?: string | undefined;
     caFile?: string | undefined;
+    allowInsecureHttp?: boolean | undefined;
     timeoutMs: number;
     limits: FetchLimits;
     workDir: string;
@@ -254,6 +259,7 @@ async function validateBundle(
         digest,
         tokenFile: opts.tokenFile,
         caFile: opts.caFile,
+        allowInsecureHttp: opts.allowInsecureHttp,
         timeoutMs: opts.timeoutMs,
         ...opts.limits,
         workDir: join(opts.workDir, 'model'),
@@ -387,6 +393,7 @@ const validate: Command = async (argv) => {
       minF1,
       tokenFile: v[F.tokenFile],
       caFile: v[F.caFile],
+      allowInsecureHttp: v[F.allowInsecureHttp] === true,
       timeoutMs,
       limits,
       workDir,

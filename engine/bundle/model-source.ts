@@ -38,6 +38,11 @@ export interface ModelSourceOptions {
   tokenFile?: string | undefined;
   /** PEM CA bundle to trust for HTTPS sources, in addition to nothing else (private PKI). */
   caFile?: string | undefined;
+  /**
+   * Send the token over plain `http://` too. Off by default: a token in clear can be read by anyone on the
+   * path, so only an explicit opt-in (the NerModel's `spec.source.allowInsecureHttp`) allows it.
+   */
+  allowInsecureHttp?: boolean | undefined;
   /** Where downloads and extractions go; default a fresh directory under the OS temp dir. */
   workDir?: string | undefined;
   /** Per-request timeout for HTTP sources (no bytes received for this long). */
@@ -264,6 +269,7 @@ interface HttpOptions {
   token?: string | undefined;
   ca?: Buffer | undefined;
   timeoutMs: number;
+  allowInsecureHttp?: boolean | undefined;
 }
 
 async function httpOptions(opts: ModelSourceOptions): Promise<HttpOptions> {
@@ -290,7 +296,7 @@ async function httpOptions(opts: ModelSourceOptions): Promise<HttpOptions> {
       );
     }
   }
-  return { token, ca, timeoutMs: opts.timeoutMs ?? 60_000 };
+  return { token, ca, timeoutMs: opts.timeoutMs ?? 60_000, allowInsecureHttp: opts.allowInsecureHttp };
 }
 
 async function fetchHttp(url: URL, opts: ModelSourceOptions, budget: FetchBudget): Promise<MaterializedBundle> {
@@ -349,6 +355,11 @@ function redact(url: URL): string {
 async function download(url: URL, dest: string, h: HttpOptions, budget: FetchBudget, redirects = 0): Promise<void> {
   const origin = url.origin;
   budget.signal.throwIfAborted();
+  if (h.token && url.protocol === 'http:' && !h.allowInsecureHttp)
+    throw new ModelSourceError(
+      `refused to send the bearer token over plain http to ${origin}: use https, or allow it explicitly ` +
+        `(--allow-insecure-http, NEROPS_MODEL_ALLOW_INSECURE_HTTP=true; NerModel spec.source.allowInsecureHttp)`,
+    );
   const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
     const mod = url.protocol === 'https:' ? https : http;
     const headers: Record<string, string> = { 'user-agent': 'ner-ops' };
@@ -422,7 +433,10 @@ async function download(url: URL, dest: string, h: HttpOptions, budget: FetchBud
 export async function downloadFile(
   uri: string,
   dest: string,
-  opts: Pick<ModelSourceOptions, 'tokenFile' | 'caFile' | 'timeoutMs' | 'maxBytes' | 'deadlineMs'> = {},
+  opts: Pick<
+    ModelSourceOptions,
+    'tokenFile' | 'caFile' | 'timeoutMs' | 'maxBytes' | 'deadlineMs' | 'allowInsecureHttp'
+  > = {},
 ): Promise<void> {
   const budget = new FetchBudget(opts);
   try {

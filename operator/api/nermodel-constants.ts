@@ -36,6 +36,13 @@ export const NerModelReason = {
   ValidationJobFailed: 'ValidationJobFailed',
   /** The Job's termination message could not be parsed (Failed). */
   InvalidValidationResult: 'InvalidValidationResult',
+  /**
+   * The credentials Secret does not allow its token to go to the source's origin (its
+   * `nerops.io/allowed-origins` annotation), or does not exist: no Job is created (Pending).
+   */
+  CredentialsOriginRefused: 'CredentialsOriginRefused',
+  /** A token would go over plain http:// without spec.source.allowInsecureHttp: no Job is created (Pending). */
+  InsecureCredentials: 'InsecureCredentials',
 } as const;
 export type NerModelReason = (typeof NerModelReason)[keyof typeof NerModelReason];
 
@@ -51,6 +58,13 @@ export const NerModelEventReason = {
   ValidationFailed: 'ValidationFailed',
 } as const;
 export type NerModelEventReason = (typeof NerModelEventReason)[keyof typeof NerModelEventReason];
+
+/**
+ * Annotation on a credentials Secret: the origins (`https://host[:port]`, comma or space separated) its
+ * token may be sent to. Read by the operator only (metadata, never the data); without it the token goes
+ * nowhere.
+ */
+export const ALLOWED_ORIGINS_ANNOTATION = 'nerops.io/allowed-origins';
 
 /** Exit/termination-message contract of the `ner-ops validate` Job. */
 export const VALIDATION_CONTAINER_NAME = 'validate';

@@ -46,10 +46,17 @@ export const ModelSourceSchema = z.object({
   /** Expected sha256 (64 lower-case hex characters) of the bundle manifest, which pins every file. */
   digest: Sha256Schema,
   /**
-   * Secret with credentials for the URI (HTTP: key `token` sent as a bearer token, or keys
-   * `username`/`password`). Only the fetching pod mounts it; the operator never reads it.
+   * Secret with credentials for the URI (HTTP: key `token` sent as a bearer token). Only the fetching pod
+   * mounts it; the operator reads its metadata only: the token is used only when the Secret's
+   * `nerops.io/allowed-origins` annotation lists the URI's origin (otherwise the model stays Pending with
+   * reason CredentialsOriginRefused and no Job is created).
    */
   credentialsSecretRef: SecretKeyReferenceSchema.optional(),
+  /**
+   * Accept sending a token (this source's Secret or the operator's default) over plain `http://`. Off: an
+   * http:// source with a Secret is refused (InsecureCredentials) and gets no default token.
+   */
+  allowInsecureHttp: z.boolean().optional(),
   /** ConfigMap holding a PEM CA bundle to trust for `https://` (default key `ca.crt`). */
   caBundleConfigMapRef: ConfigMapKeyReferenceSchema.optional(),
   /**

@@ -7,14 +7,23 @@ import type { ModelSource } from '../api/nermodel.js';
 import { flagArg } from '../../contracts/serve.js';
 import { ModelSourceFlag } from '../../contracts/task-commands.js';
 import { MOUNTS } from './pod-templates.js';
+import { originOf } from '../../contracts/origins.js';
 
 /**
  * Operator-wide model storage defaults (`ner-ops operator --default-model-*`, Helm `modelStorage.*`).
  * Names refer to objects in the namespace of the object being reconciled.
  */
 export interface ModelStorageDefaults {
-  /** Secret (key `token`) for http(s) sources that set no `credentialsSecretRef`. */
+  /**
+   * Secret (key `token`) for http(s) sources that set no `credentialsSecretRef`, sent only to
+   * {@link credentialsOrigins}.
+   */
   credentialsSecret?: string;
+  /**
+   * The model store's origins (`--default-model-credentials-origins`, normalized by `originOf`): the only
+   * ones the default token goes to. Empty or unset: the default token goes nowhere.
+   */
+  credentialsOrigins?: string[];
   /** ConfigMap (key `ca.crt`) for https sources that set no `caBundleConfigMapRef`. */
   caConfigMap?: string;
   /**
@@ -24,19 +33,28 @@ export interface ModelStorageDefaults {
   uri?: string;
 }
 
-type SourceRefs = Pick<ModelSource, 'uri' | 'credentialsSecretRef' | 'caBundleConfigMapRef'>;
+type SourceRefs = Pick<ModelSource, 'uri' | 'credentialsSecretRef' | 'caBundleConfigMapRef' | 'allowInsecureHttp'>;
 
 /**
  * `source` with the operator's default credentials Secret / CA ConfigMap filled in where it sets none of
- * its own: credentials for `http://` and `https://`, the CA for `https://` only; `pvc://` and `file://`
- * sources are returned unchanged. The source's own refs always win.
+ * its own: the CA for `https://` only; the credentials only when the URI's origin is one of the store's
+ * `credentialsOrigins`, and for an `http://` origin only when the source sets `allowInsecureHttp` (any
+ * other source is fetched anonymously: the default token is the platform's, for the platform's store).
+ * `pvc://` and `file://` sources are returned unchanged. The source's own refs always win.
  */
 export function withStorageDefaults<T extends SourceRefs>(source: T, defaults: ModelStorageDefaults | undefined): T {
   if (!defaults) return source;
-  const http = /^https?:\/\//i.test(source.uri);
   const https = /^https:\/\//i.test(source.uri);
   const out = { ...source };
-  if (http && !source.credentialsSecretRef && defaults.credentialsSecret)
+  const origin = originOf(source.uri);
+  const storeOrigin = origin !== undefined && (defaults.credentialsOrigins ?? []).includes(origin);
+  const inClear = origin?.startsWith('http:') === true;
+  if (
+    storeOrigin &&
+    (!inClear || source.allowInsecureHttp) &&
+    !source.credentialsSecretRef &&
+    defaults.credentialsSecret
+  )
     out.credentialsSecretRef = { name: defaults.credentialsSecret, key: 'token' };
   if (https && !source.caBundleConfigMapRef && defaults.caConfigMap)
     out.caBundleConfigMapRef = { name: defaults.caConfigMap, key: 'ca.crt' };
@@ -49,7 +67,10 @@ export interface SourceAccess {
   uri: string;
   volumes: V1Volume[];
   mounts: V1VolumeMount[];
-  /** `--token-file`/`--ca-file` flags (names as `fetch-model` and `validate` accept them). */
+  /**
+   * `--token-file`/`--ca-file` flags (names as `fetch-model` and `validate` accept them), and
+   * `--allow-insecure-http` (no value) when a token goes to an `http://` source that allows it.
+   */
   args: string[];
 }
 
@@ -79,6 +100,8 @@ export function sourceAccess(source: SourceRefs, prefix = 'model'): SourceAccess
     });
     mounts.push({ name: `${prefix}-credentials`, mountPath: `${MOUNTS.credentials}/${prefix}`, readOnly: true });
     args.push(flagArg(ModelSourceFlag.tokenFile), `${MOUNTS.credentials}/${prefix}/token`);
+    if (source.allowInsecureHttp && /^http:\/\//i.test(source.uri))
+      args.push(flagArg(ModelSourceFlag.allowInsecureHttp));
   }
   if (source.caBundleConfigMapRef) {
     const key = source.caBundleConfigMapRef.key ?? 'ca.crt';

@@ -3,17 +3,28 @@ import { describe, expect, it } from 'vitest';
 import { ClusterClient } from './client.js';
 import { FakeClock } from './clock.js';
 import type { Condition } from './conditions.js';
-import type { KubeClient, KubeRequest } from './kube.js';
+import { KubeApiError, type KubeClient, type KubeRequest } from './kube.js';
+import { ChildConflictError } from './ownership.js';
 import type { ResourceType } from './resource.js';
 
 const widgets: ResourceType = { group: 'x.io', version: 'v1', kind: 'Widget', plural: 'widgets', namespaced: true };
 
-/** A fake API: records requests and answers PATCHes with the body plus a new resourceVersion and managedFields. */
-function fakeKube() {
+/**
+ * A fake API: records writes (`requests`) and reads (`reads`), answers PATCHes with the body plus a new
+ * resourceVersion and managedFields, and GETs from `existing` (404 when absent).
+ */
+function fakeKube(existing: Record<string, KubernetesObject> = {}) {
   const requests: KubeRequest[] = [];
+  const reads: KubeRequest[] = [];
   let rv = 100;
   const kube = {
     async request<T>(req: KubeRequest): Promise<T> {
+      if (req.method === 'GET') {
+        reads.push(req);
+        const found = existing[req.path];
+        if (!found) throw new KubeApiError(`GET ${req.path}: not found`, 404, 'NotFound');
+        return structuredClone(found) as T;
+      }
       requests.push(req);
       if (req.method === 'PATCH') {
         const body = req.body as KubernetesObject;
@@ -30,7 +41,7 @@ function fakeKube() {
       return {} as T;
     },
   };
-  return { kube: kube as unknown as KubeClient, requests };
+  return { kube: kube as unknown as KubeClient, requests, reads };
 }
 
 const cond = (status: Condition['status'], lastTransitionTime: string): Condition => ({
@@ -43,12 +54,14 @@ const cond = (status: Condition['status'], lastTransitionTime: string): Conditio
 });
 
 describe('ClusterClient', () => {
+  const owner = { apiVersion: 'x.io/v1', kind: 'Gadget', name: 'g', uid: 'gadget-uid', controller: true };
   const desired = {
     apiVersion: 'x.io/v1',
     kind: 'Widget',
-    metadata: { name: 'w', namespace: 'ns' },
+    metadata: { name: 'w', namespace: 'ns', ownerReferences: [owner] },
     spec: { size: 1 },
   } as KubernetesObject;
+  const path = (name: string) => `/apis/x.io/v1/namespaces/ns/widgets/${name}`;
 
   it('applies with field manager nerops and force, then skips the same desired object', async () => {
     const { kube, requests } = fakeKube();
@@ -87,6 +100,42 @@ describe('ClusterClient', () => {
       (await client.apply(widgets, { ...desired, spec: { size: 2 } } as KubernetesObject, { current: v2 })).changed,
     ).toBe(false);
     expect(requests).toHaveLength(2);
+  });
+
+  it('reads an object the cache does not show before creating it, and never writes over one that is not ours', async () => {
+    const foreign = {
+      apiVersion: 'x.io/v1',
+      kind: 'Widget',
+      metadata: { name: 'w', namespace: 'ns', resourceVersion: '7', uid: 'theirs' },
+      spec: { size: 9 },
+    };
+    const { kube, requests, reads } = fakeKube({ [path('w')]: foreign });
+    const client = new ClusterClient(kube);
+    const err = await client.apply(widgets, desired, { current: null }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ChildConflictError);
+    expect(err).toMatchObject({ kind: 'Widget', childName: 'w', namespace: 'ns' });
+    expect(reads.map((r) => r.path)).toEqual([path('w')]);
+    expect(requests, 'nothing written').toHaveLength(0);
+    // A cached copy owned by another controller is just as foreign (no GET needed).
+    const otherOwner = { ...foreign, metadata: { ...foreign.metadata, ownerReferences: [{ ...owner, uid: 'x' }] } };
+    await expect(client.apply(widgets, desired, { current: otherOwner })).rejects.toBeInstanceOf(ChildConflictError);
+    expect(reads).toHaveLength(1);
+    expect(requests).toHaveLength(0);
+  });
+
+  it('applyAll checks every child before the first write', async () => {
+    const foreign = { apiVersion: 'x.io/v1', kind: 'Widget', metadata: { name: 'b', namespace: 'ns' } };
+    const { kube, requests } = fakeKube({ [path('b')]: foreign });
+    const client = new ClusterClient(kube);
+    const a = { ...desired, metadata: { ...desired.metadata, name: 'a' } };
+    const b = { ...desired, metadata: { ...desired.metadata, name: 'b' } };
+    await expect(
+      client.applyAll([
+        { rt: widgets, desired: a, current: null },
+        { rt: widgets, desired: b, current: null },
+      ]),
+    ).rejects.toThrow(/Widget b already exists in namespace ns and is not owned by this object/);
+    expect(requests, 'not even the first, free child was created').toHaveLength(0);
   });
 
   it('writes status through /status only when it changed, ignoring lastTransitionTime churn', async () => {

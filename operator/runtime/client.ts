@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { KubernetesObject, V1OwnerReference } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { isApplied } from './apply.js';
+import { ChildConflictError, childOwnership } from './ownership.js';
 import { systemClock, type Clock } from './clock.js';
 import { statusEqual, type Condition } from './conditions.js';
 import { isNotFound, type KubeClient } from './kube.js';
@@ -28,12 +29,28 @@ export interface WriteResult<T> {
 
 export interface ApplyOptions {
   /**
-   * The live object to compare against: the informer cache's copy, or null when known absent. When
-   * undefined the object is read from the server first (one GET).
+   * The live object to compare against: the informer cache's copy. When null or undefined (the cache does
+   * not have it) the object is read from the server first (one GET): the caches hold only labelled objects,
+   * so their "absent" does not prove that no object of that name exists (see ownership.ts).
    */
   current?: KubernetesObject | null;
   /** Take over fields another manager owns (default true: our children are ours; hand edits are reverted). */
   force?: boolean;
+}
+
+/** One child for {@link ClusterClient.applyAll}. */
+export interface ChildApply {
+  rt: ResourceType;
+  desired: KubernetesObject;
+  /** The informer cache's copy, if it has one (see {@link ApplyOptions.current}). */
+  current?: KubernetesObject | null | undefined;
+}
+
+/** A child whose ownership was checked: `live` is undefined when it does not exist. */
+export interface CheckedChild {
+  rt: ResourceType;
+  desired: KubernetesObject;
+  live: KubernetesObject | undefined;
 }
 
 /** An Event to record about an object (events.k8s.io/v1). */
@@ -108,6 +125,27 @@ export class ClusterClient {
     }
   }
 
+  /**
+   * The metadata of one object (PartialObjectMetadata: no data, no spec), undefined when it does not exist.
+   * For Secrets: the operator reads their annotations and never receives their values.
+   */
+  async getMetadata(
+    rt: ResourceType,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<KubernetesObject | undefined> {
+    try {
+      return await this.kube.request<KubernetesObject>({
+        method: 'GET',
+        path: resourcePath(rt, namespace, name),
+        accept: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1',
+      });
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
   /** Lists objects (all pages) of one namespace (or all), optionally by label selector. */
   async list<T extends KubernetesObject>(rt: ResourceType, namespace?: string, labelSelector?: string): Promise<T[]> {
     const out: T[] = [];
@@ -131,22 +169,65 @@ export class ClusterClient {
   /**
    * Server-side apply of `desired` (which must carry apiVersion, kind, metadata.name and, for namespaced
    * kinds, metadata.namespace) with our field manager. Skipped — no request at all — when the live object
-   * already has every field we set and we own nothing we no longer set (see apply.ts).
+   * already has every field we set and we own nothing we no longer set (see apply.ts). Refused with
+   * {@link ChildConflictError}, before any write, when an object of that name exists and is not ours
+   * (ownership.ts).
    */
   async apply<T extends KubernetesObject>(
     rt: ResourceType,
     desired: T,
     options: ApplyOptions = {},
   ): Promise<WriteResult<T>> {
-    const name = desired.metadata?.name;
-    if (!name) throw new Error(`apply ${rt.kind}: metadata.name is required`);
+    const [checked] = await this.checkOwnership([{ rt, desired, current: options.current }]);
+    return this.#applyChecked(rt, desired, (checked as CheckedChild).live, options);
+  }
+
+  /**
+   * Applies several children of one primary, all or nothing as far as ownership goes: every child is
+   * checked ({@link checkOwnership}) before the first write, so a conflict on the last one leaves the others
+   * uncreated too.
+   */
+  async applyAll(
+    children: readonly ChildApply[],
+    options: Pick<ApplyOptions, 'force'> = {},
+  ): Promise<WriteResult<KubernetesObject>[]> {
+    const checked = await this.checkOwnership(children);
+    const out: WriteResult<KubernetesObject>[] = [];
+    for (const c of checked) out.push(await this.#applyChecked(c.rt, c.desired, c.live, options));
+    return out;
+  }
+
+  /**
+   * The live object of each child (the given cache copy, else one GET) and whether it is ours to write
+   * (ownership.ts). Throws {@link ChildConflictError} for the first child that exists and is not ours; no
+   * write has happened then.
+   */
+  async checkOwnership(children: readonly ChildApply[]): Promise<CheckedChild[]> {
+    const out: CheckedChild[] = [];
+    for (const { rt, desired, current } of children) {
+      const name = desired.metadata?.name;
+      if (!name) throw new Error(`apply ${rt.kind}: metadata.name is required`);
+      const namespace = rt.namespaced ? desired.metadata?.namespace : undefined;
+      if (rt.namespaced && !namespace) throw new Error(`apply ${rt.kind} ${name}: metadata.namespace is required`);
+      const live = this.#freshest(writeId(rt, namespace, name), current ?? (await this.get(rt, namespace, name)));
+      if (childOwnership(desired, live) === 'foreign') {
+        this.#log?.warn({ resource: resourceLabel(rt), namespace, name }, 'child exists and is not ours; not applied');
+        throw new ChildConflictError(desired.kind ?? rt.kind, namespace, name);
+      }
+      out.push({ rt, desired, live });
+    }
+    return out;
+  }
+
+  async #applyChecked<T extends KubernetesObject>(
+    rt: ResourceType,
+    desired: T,
+    live: KubernetesObject | undefined,
+    options: Pick<ApplyOptions, 'force'>,
+  ): Promise<WriteResult<T>> {
+    const name = desired.metadata?.name as string;
     const namespace = rt.namespaced ? desired.metadata?.namespace : undefined;
-    if (rt.namespaced && !namespace) throw new Error(`apply ${rt.kind} ${name}: metadata.namespace is required`);
     const id = writeId(rt, namespace, name);
-    const live = this.#freshest(
-      id,
-      options.current === undefined ? await this.get(rt, namespace, name) : (options.current ?? undefined),
-    );
     if (live && isApplied(desired, live, this.fieldManager)) {
       this.#observer.skipped?.(rt.kind, 'apply');
       return { object: live as T, changed: false };

@@ -15,7 +15,9 @@ import { randomBytes } from 'node:crypto';
 import { ClusterClient, controllerOf, type ClusterClientOptions } from './client.js';
 import { systemClock, type Clock } from './clock.js';
 import { Informer, type CacheReader, type InformerEvent, type InformerOptions } from './informer.js';
+import { setCondition, type Condition } from './conditions.js';
 import { isConflict, isNotFound, type KubeClient } from './kube.js';
+import { CHILD_CONFLICT_REASON, isChildConflict, type ChildConflictError } from './ownership.js';
 import { OperatorMetrics } from './metrics.js';
 import { DEFAULT_QUEUE_OPTIONS, TokenBucket, WorkQueue, type WorkQueueOptions } from './queue.js';
 import { groupOf, keyOf, makeKey, parseKey, resourceLabel, type ObjectKey, type ResourceType } from './resource.js';
@@ -329,6 +331,18 @@ export class ControllerManager {
     }
   }
 
+  /** Ready=False (ChildConflict) on the primary, keeping the rest of its status, and one Warning Event. */
+  async #reportChildConflict(spec: ControllerSpec, object: KubernetesObject, err: ChildConflictError): Promise<void> {
+    const status = ((object as { status?: Record<string, unknown> }).status ?? {}) as Record<string, unknown>;
+    const conditions = setCondition(
+      status.conditions as Condition[] | undefined,
+      childConflictCondition(err, object.metadata?.generation),
+      new Date(this.#clock.now()),
+    );
+    await this.client.applyStatus(spec.resource, object, { ...status, conditions });
+    await this.client.event(object, { type: 'Warning', reason: CHILD_CONFLICT_REASON, note: err.message });
+  }
+
   #cacheFor<U extends KubernetesObject>(reg: Registered, rt: ResourceType): CacheReader<U> {
     const inf =
       reg.caches.get(rt) ?? [...reg.caches.entries()].find(([k]) => k.kind === rt.kind && k.group === rt.group)?.[1];
@@ -395,6 +409,15 @@ export class ControllerManager {
         result = 'notfound';
         queue.forget(key);
         log.debug({ err }, 'not found during reconcile');
+      } else if (isChildConflict(err) && object) {
+        // A child's name is taken by an object that is not ours: nothing was written. Say so on the primary
+        // and retry with backoff (the other object may be removed or the primary renamed).
+        result = 'error';
+        const delay = queue.addRateLimited(key);
+        log.warn({ kind: err.kind, child: err.childName, retryInMs: delay }, 'child conflict: not applied');
+        await this.#reportChildConflict(spec, object, err).catch((e: unknown) =>
+          log.warn({ err: e }, 'could not report the child conflict'),
+        );
       } else if (isConflict(err)) {
         // Someone wrote the object after we read it: our view is stale, try again at once with the new one.
         result = 'conflict';
@@ -414,6 +437,17 @@ export class ControllerManager {
       log.info({ result, durationMs, ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}) }, 'reconcile done');
     }
   }
+}
+
+/** The Ready=False condition and Warning Event a {@link ChildConflictError} becomes on its primary. */
+export function childConflictCondition(err: ChildConflictError, generation: number | undefined) {
+  return {
+    type: 'Ready',
+    status: 'False' as const,
+    reason: CHILD_CONFLICT_REASON,
+    message: err.message,
+    ...(generation !== undefined ? { observedGeneration: generation } : {}),
+  };
 }
 
 function eventObjects(ev: InformerEvent<KubernetesObject>): KubernetesObject[] {

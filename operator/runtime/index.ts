@@ -13,6 +13,7 @@ export * from './kube.js';
 export * from './leader.js';
 export * from './logger.js';
 export * from './metrics.js';
+export * from './ownership.js';
 export * from './permissions.js';
 export * from './queue.js';
 export * from './resource.js';

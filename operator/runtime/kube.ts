@@ -25,6 +25,8 @@ export interface KubeRequest {
   body?: unknown;
   /** Defaults to `application/json`; patches pass their patch type. */
   contentType?: string;
+  /** Defaults to `application/json`; e.g. a PartialObjectMetadata request asks for metadata only. */
+  accept?: string;
   signal?: AbortSignal;
   /** Whole-request timeout; default 30 s. */
   timeoutMs?: number;
@@ -266,7 +268,7 @@ export class KubeClient {
     for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const payload = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
     const headers: Record<string, string | number> = {
-      accept: 'application/json',
+      accept: req.accept ?? 'application/json',
       'user-agent': this.#userAgent,
     };
     for (const [k, v] of Object.entries(opts.headers ?? {}))

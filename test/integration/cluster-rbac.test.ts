@@ -150,8 +150,8 @@ function refusedQuestions(install: Install): Question[] {
     ...extra,
   });
   const out: Question[] = [
-    q('get', '', 'secrets', 'the operator never reads Secrets'),
-    q('list', '', 'secrets', 'the operator never reads Secrets'),
+    q('list', '', 'secrets', 'Secrets are read one by one, by name, for their metadata only'),
+    q('watch', '', 'secrets', 'Secrets are never cached'),
     q('delete', '', 'secrets', 'the operator never writes Secrets'),
     q('create', '', 'pods', 'Deployments and Jobs create pods, not the operator'),
     q('delete', '', 'pods', 'the operator never deletes pods'),
@@ -166,7 +166,6 @@ function refusedQuestions(install: Install): Question[] {
     q('delete', 'nerops.io', 'nerdeployments', 'users delete NerDeployments'),
     q('patch', 'nerops.io', 'driftpolicies', 'the DriftPolicy controller writes only its status'),
     q('update', 'nerops.io', 'nermodels', 'server-side apply, no update'),
-    q('get', 'nerops.io', 'nermodels', 'models are read from the informer cache'),
     q('delete', 'gateway.networking.k8s.io', 'httproutes', "the HTTPRoute is the user's"),
     q('create', '', 'events', 'Events go through events.k8s.io/v1'),
     q('delete', 'events.k8s.io', 'events', 'Events are only created'),

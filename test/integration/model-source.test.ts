@@ -84,11 +84,27 @@ describe('materializeBundle', () => {
     await engine.close();
   });
 
+  it('never sends the bearer token over plain http without the explicit opt-in', async () => {
+    const srv = await fileServer(join(bundle.dir, '..'));
+    const err = await materializeBundle(`${srv.url}/bundle/`, {
+      digest: bundle.digest,
+      tokenFile: join(work, 'tokenfile'),
+      workDir: join(work, 'http-clear'),
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ModelSourceError);
+    expect((err as Error).message).toMatch(
+      /refused to send the bearer token over plain http to http:\/\/127\.0\.0\.1:\d+/,
+    );
+    expect((err as Error).message).not.toContain(TOKEN);
+    expect(srv.requests, 'no request at all: the token never left').toEqual([]);
+  });
+
   it('downloads a bundle served as a directory with a bearer token, checking the manifest digest first', async () => {
     const srv = await fileServer(join(bundle.dir, '..'));
     const m = await materializeBundle(`${srv.url}/bundle/`, {
       digest: bundle.digest,
       tokenFile: join(work, 'tokenfile'),
+      allowInsecureHttp: true,
       workDir: join(work, 'http-dir'),
     });
     expect((await verifyBundle(m.dir, bundle.digest)).digest).toBe(bundle.digest);
@@ -99,6 +115,7 @@ describe('materializeBundle', () => {
     const err = await materializeBundle(`${srv.url}/bundle`, {
       digest: wrong,
       tokenFile: join(work, 'tokenfile'),
+      allowInsecureHttp: true,
       workDir: join(work, 'http-wrong'),
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ModelSourceError);
@@ -155,6 +172,7 @@ describe('serve from a remote source', () => {
       model: `${srv.url}/nested.tar.gz`,
       modelDigest: bundle.digest,
       modelTokenFile: join(work, 'tokenfile'),
+      modelAllowInsecureHttp: true,
       host: '127.0.0.1',
       port: 0,
       logger: captureLogger().logger,
@@ -172,6 +190,7 @@ describe('serve from a remote source', () => {
         model: `${srv.url}/nested.tar.gz`,
         modelDigest: 'c'.repeat(64),
         modelTokenFile: join(work, 'tokenfile'),
+        modelAllowInsecureHttp: true,
         host: '127.0.0.1',
         port: 0,
         logger: captureLogger().logger,
@@ -204,6 +223,7 @@ describe('ner-ops fetch-model', () => {
       to,
       '--token-file',
       join(work, 'tokenfile'),
+      '--allow-insecure-http',
     ]);
     expect(first.code).toBe(0);
     expect(JSON.parse(first.lines[0]!)).toEqual({ digest: bundle.digest, dir: to, fetched: true });

@@ -9,6 +9,8 @@ names the code that needs it.
 - apiGroups: [nerops.io]
   resources: [nermodels]
   verbs:
+    # DriftPolicy: ownership check before an apply the label-filtered cache cannot answer (an object of that name that is not ours is never written) — operator/runtime/client.ts#checkOwnership
+    - get
     # informer: NerModel controller (primary); NerDeployment and DriftPolicy controllers watch models — operator/controllers/nermodel/reconcile.ts
     - list
     - watch
@@ -62,6 +64,8 @@ names the code that needs it.
 - apiGroups: [apps]
   resources: [deployments]
   verbs:
+    # ownership check before an apply the label-filtered cache cannot answer (an object of that name that is not ours is never written) — operator/runtime/client.ts#checkOwnership
+    - get
     # informer: NerDeployment controller owns its Deployments — operator/controllers/nerdeployment/reconcile.ts
     - list
     - watch
@@ -73,6 +77,8 @@ names the code that needs it.
 - apiGroups: [""]
   resources: [services]
   verbs:
+    # ownership check before an apply the label-filtered cache cannot answer (an object of that name that is not ours is never written) — operator/runtime/client.ts#checkOwnership
+    - get
     # informer: NerDeployment controller owns its Services — operator/controllers/nerdeployment/reconcile.ts
     - list
     - watch
@@ -84,6 +90,8 @@ names the code that needs it.
 - apiGroups: [policy]
   resources: [poddisruptionbudgets]
   verbs:
+    # ownership check before an apply the label-filtered cache cannot answer (an object of that name that is not ours is never written) — operator/runtime/client.ts#checkOwnership
+    - get
     # informer: NerDeployment controller owns its PodDisruptionBudget — operator/controllers/nerdeployment/reconcile.ts
     - list
     - watch
@@ -100,6 +108,8 @@ names the code that needs it.
 - apiGroups: [batch]
   resources: [jobs]
   verbs:
+    # ownership check before an apply the label-filtered cache cannot answer (an object of that name that is not ours is never written) — operator/runtime/client.ts#checkOwnership
+    - get
     # informer: NerModel controller owns validation Jobs, DriftPolicy controller retraining Jobs — operator/controllers/nermodel/reconcile.ts, operator/controllers/driftpolicy/reconcile.ts
     - list
     - watch
@@ -115,6 +125,11 @@ names the code that needs it.
   resources: [configmaps]
   verbs:
     # DriftPolicy: the dataset version in spec.triggers.datasetRef (read by name) — operator/controllers/driftpolicy/gather.ts#datasetVersionOf
+    - get
+- apiGroups: [""]
+  resources: [secrets]
+  verbs:
+    # NerModel: the nerops.io/allowed-origins annotation of the source's credentials Secret, read by name as PartialObjectMetadata (metadata only, never the data) before a validation Job is created — operator/controllers/nermodel/gather.ts#readCredentialsSecret
     - get
 - apiGroups: [events.k8s.io]
   resources: [events]

@@ -124,8 +124,14 @@ function baseModelAccess(i: RetrainJobInput): { volumes: V1Volume[]; mounts: V1V
   if (!/^https?:\/\//i.test(source.uri)) return { volumes: [], mounts: [], env: [] };
   const access = sourceAccess(source, 'base-model');
   const env: V1EnvVar[] = [];
-  for (let k = 0; k + 1 < access.args.length; k += 2) {
+  for (let k = 0; k < access.args.length; k += 2) {
     const flag = access.args[k] as string;
+    if (flag === flagArg(ModelSourceFlag.allowInsecureHttp)) {
+      // A flag without a value: the one argument becomes `NEROPS_MODEL_ALLOW_INSECURE_HTTP=true`.
+      env.push({ name: ModelSourceEnv.allowInsecureHttp, value: 'true' });
+      k -= 1;
+      continue;
+    }
     const path = access.args[k + 1] as string;
     env.push({ name: BASE_MODEL_FILE_ENV[flag] as string, value: path });
     if (flag === flagArg(ModelSourceFlag.caFile)) env.push({ name: 'NODE_EXTRA_CA_CERTS', value: path });
@@ -250,6 +256,7 @@ export function desiredRetrainedModel(
         ...(baseModel.spec.source.caBundleConfigMapRef
           ? { caBundleConfigMapRef: baseModel.spec.source.caBundleConfigMapRef }
           : {}),
+        ...(baseModel.spec.source.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
       },
       entityTypes:
         result.entityTypes && result.entityTypes.length > 0

@@ -717,7 +717,11 @@ describe('operator storage defaults', () => {
   });
 
   describe('default Job: credentials and CA of an http(s) base model', () => {
-    const storage = { credentialsSecret: 'store-token', caConfigMap: 'store-ca' };
+    const storage = {
+      credentialsSecret: 'store-token',
+      caConfigMap: 'store-ca',
+      credentialsOrigins: ['https://models.example', 'http://models.internal'],
+    };
     const httpsBase = (mod: (m: NerModel) => void = () => {}) =>
       model('clinical-v1', (m) => {
         m.spec.source = { uri: 'https://models.example/clinical/v1/', digest: 'a'.repeat(64) };
@@ -754,6 +758,27 @@ describe('operator storage defaults', () => {
       const c = job(httpsBase((m) => (m.spec.source.maxBytes = 123456))).spec?.template?.spec?.containers?.[0];
       expect(c?.env).toContainEqual({ name: 'NEROPS_MODEL_MAX_BYTES', value: '123456' });
       expect(c?.env?.map((e) => e.name)).not.toContain('NEROPS_MODEL_FETCH_DEADLINE_MS');
+    });
+
+    it('an http base model with allowInsecureHttp gets NEROPS_MODEL_ALLOW_INSECURE_HTTP=true; without it no token', () => {
+      const plain = (allow: boolean) =>
+        model('clinical-v1', (m) => {
+          m.spec.source = {
+            uri: 'http://models.internal/clinical/v1/',
+            digest: 'a'.repeat(64),
+            ...(allow ? { allowInsecureHttp: true } : {}),
+          };
+        });
+      const env = job(plain(true)).spec?.template?.spec?.containers?.[0]?.env;
+      expect(env).toEqual(
+        expect.arrayContaining([
+          { name: 'NEROPS_MODEL_TOKEN_FILE', value: '/var/run/secrets/nerops/model/base-model/token' },
+          { name: 'NEROPS_MODEL_ALLOW_INSECURE_HTTP', value: 'true' },
+        ]),
+      );
+      const without = job(plain(false)).spec?.template?.spec?.containers?.[0]?.env?.map((e) => e.name);
+      expect(without).not.toContain('NEROPS_MODEL_TOKEN_FILE');
+      expect(without).not.toContain('NEROPS_MODEL_ALLOW_INSECURE_HTTP');
     });
 
     it("the base model's own refs win", () => {

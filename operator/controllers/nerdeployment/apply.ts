@@ -2,7 +2,7 @@
  * Carries out a NerDeployment plan, in an order that is safe to interrupt at any step (the next reconcile
  * plans again from what it reads):
  *
- * 1. the children, by server-side apply (skipped when unchanged);
+ * 1. the children, by server-side apply (skipped when unchanged; none when any of them exists and is not ours);
  * 2. the HTTPRoute weights (merge patch with the route's resourceVersion);
  * 3. the children no longer desired, deleted;
  * 4. the status, written once and only when it changed; then the rollout metrics and the Events;
@@ -25,13 +25,17 @@ const KINDS: Record<string, ResourceType> = {
 };
 
 async function applyChildren(ctx: ReconcileContext<NerDeployment>, plan: DeploymentPlan): Promise<void> {
-  for (const obj of plan.apply) {
+  const children = plan.apply.map((obj) => {
     const rt = KINDS[obj.kind ?? ''];
     if (!rt) throw new Error(`no resource type for ${obj.kind}`);
-    const cached = ctx.cache<KubernetesObject>(rt).get(ctx.namespace, obj.metadata?.name ?? '');
-    const { changed } = await ctx.client.apply(rt, obj, { current: cached ?? null });
-    if (changed) ctx.log.info({ kind: obj.kind, child: obj.metadata?.name }, 'applied');
-  }
+    return { rt, desired: obj, current: ctx.cache<KubernetesObject>(rt).get(ctx.namespace, obj.metadata?.name ?? '') };
+  });
+  // All children are checked for ownership before the first write (runtime/ownership.ts).
+  const results = await ctx.client.applyAll(children);
+  results.forEach(({ changed }, i) => {
+    const obj = plan.apply[i];
+    if (changed) ctx.log.info({ kind: obj?.kind, child: obj?.metadata?.name }, 'applied');
+  });
 }
 
 /** Weights on the HTTPRoute: only our rules' backendRefs change; optimistic concurrency on the route. */
@@ -50,7 +54,10 @@ async function patchRoute(ctx: ReconcileContext<NerDeployment>, plan: Deployment
 async function prune(ctx: ReconcileContext<NerDeployment>, plan: DeploymentPlan): Promise<void> {
   for (const p of plan.prune) {
     const rt = KINDS[p.kind] as ResourceType;
-    if (ctx.cache(rt).get(ctx.namespace, p.name) && (await ctx.client.delete(rt, ctx.namespace, p.name)))
+    const live = ctx.cache(rt).get(ctx.namespace, p.name);
+    // Only what this NerDeployment owns is deleted: a labelled namesake of someone else's stays.
+    const ours = live?.metadata?.ownerReferences?.some((r) => r.uid === ctx.object.metadata.uid);
+    if (ours && (await ctx.client.delete(rt, ctx.namespace, p.name)))
       ctx.log.info({ kind: p.kind, child: p.name }, 'deleted');
   }
 }

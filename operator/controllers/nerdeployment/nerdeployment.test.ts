@@ -178,7 +178,7 @@ describe('desired children', () => {
   it("the NerModel's fetch limits go to fetch-model; maxRequestTokens to serve; the default memory limit is 512Mi", () => {
     const m = model('clinical-v1');
     m.spec.source = { ...m.spec.source, maxBytes: 1_000_000, fetchDeadlineSeconds: 60 };
-    const x = nd((n) => (n.spec.server = { port: 8080, maxRequestTokens: 50_000 }));
+    const x = nd((n) => (n.spec.server = { port: 8080, metricsPort: 9090, maxRequestTokens: 50_000 }));
     const pod = desiredDeployment({ nd: x, model: m, replicas: 1, image: 'i' }).spec?.template.spec;
     expect(pod?.initContainers?.[0]?.args?.slice(-4)).toEqual([
       '--max-bundle-bytes',
@@ -208,7 +208,12 @@ describe('desired children', () => {
   });
 
   describe('operator storage defaults in fetch-model', () => {
-    const storage = { credentialsSecret: 'store-token', caConfigMap: 'store-ca', uri: 'pvc://models/nerops' };
+    const storage = {
+      credentialsSecret: 'store-token',
+      caConfigMap: 'store-ca',
+      uri: 'pvc://models/nerops',
+      credentialsOrigins: ['https://models.example'],
+    };
     const pod = (m: NerModel) =>
       desiredDeployment({ nd: nd(), model: m, replicas: 1, image: 'i', storage }).spec?.template.spec;
 

@@ -12,6 +12,18 @@ import { jobFinished, readTerminatedContainer } from '../job-result.js';
 import { DEFAULT_IMAGE } from '../pod-templates.js';
 import type { ModelStorageDefaults } from '../model-storage.js';
 import { currentValidation, type ModelObserved } from './plan.js';
+import { originOf, type SecretMetadata } from '../credentials-origin.js';
+
+/**
+ * The annotations of the Secret the source names, read only when a Job is about to be created for an
+ * http(s) source (only then can a token leave the cluster); never the Secret's data.
+ */
+async function readCredentialsSecret(ctx: ReconcileContext<NerModel>): Promise<SecretMetadata | undefined> {
+  const ref = ctx.object.spec.source.credentialsSecretRef;
+  if (!ref || originOf(ctx.object.spec.source.uri) === undefined) return undefined;
+  const meta = await ctx.client.getMetadata(builtin.secrets, ctx.namespace, ref.name);
+  return meta ? { name: ref.name, annotations: meta.metadata?.annotations ?? {} } : { name: ref.name, missing: true };
+}
 
 export interface NerModelControllerOptions {
   /** Image of the validation Job (operator flag `--image`). */
@@ -34,6 +46,7 @@ export async function gatherModel(
     jobName && current && jobFinished(current)
       ? await readTerminatedContainer(ctx, jobName, { name: VALIDATION_CONTAINER_NAME })
       : undefined;
+  const credentialsSecret = jobName && !current ? await readCredentialsSecret(ctx) : undefined;
   return {
     model,
     jobs,
@@ -41,5 +54,6 @@ export async function gatherModel(
     image: options.image ?? DEFAULT_IMAGE,
     ...(options.storage ? { storage: options.storage } : {}),
     ...(terminated ? { terminated } : {}),
+    ...(credentialsSecret ? { credentialsSecret } : {}),
   };
 }

@@ -112,7 +112,11 @@ describe('validation Job', () => {
   });
 
   describe('operator storage defaults (--default-model-credentials-secret, --default-model-ca-configmap)', () => {
-    const storage = { credentialsSecret: 'store-token', caConfigMap: 'store-ca' };
+    const storage = {
+      credentialsSecret: 'store-token',
+      caConfigMap: 'store-ca',
+      credentialsOrigins: ['https://models.example', 'http://models.internal'],
+    };
     const withSource = (uri: string, extra: Partial<NerModel['spec']['source']> = {}) =>
       model((x) => {
         x.spec.source = { uri, digest: DIGEST, ...extra };
@@ -145,8 +149,8 @@ describe('validation Job', () => {
       );
     });
 
-    it('an http source gets the credentials but no CA (nothing to verify)', () => {
-      const p = pod(withSource('http://models.internal/clinical.tar'));
+    it('an http source of the store gets the credentials only with allowInsecureHttp, and no CA', () => {
+      const p = pod(withSource('http://models.internal/clinical.tar', { allowInsecureHttp: true }));
       expect(p?.containers[0]?.args).toEqual([
         'validate',
         'http://models.internal/clinical.tar',
@@ -154,8 +158,36 @@ describe('validation Job', () => {
         DIGEST,
         '--token-file',
         '/var/run/secrets/nerops/model/model/token',
+        '--allow-insecure-http',
       ]);
       expect(p?.volumes?.map((v) => v.name)).toEqual(['model-credentials', 'tmp']);
+      const clear = pod(withSource('http://models.internal/clinical.tar'));
+      expect(clear?.containers[0]?.args?.join(' '), 'never in clear without the opt-in').not.toMatch(/--token-file/);
+      expect(clear?.volumes?.map((v) => v.name)).toEqual(['tmp']);
+    });
+
+    it('the default token goes only to the store origins: another origin is fetched anonymously', () => {
+      for (const uri of [
+        'https://elsewhere.example/clinical/v1/',
+        'https://models.example:8443/clinical/v1/',
+        'https://models.example.evil.org/v1/',
+      ]) {
+        const p = pod(withSource(uri));
+        expect(p?.containers[0]?.args?.join(' '), uri).not.toMatch(/--token-file/);
+        expect(
+          p?.volumes?.some((v) => v.secret),
+          uri,
+        ).toBe(false);
+      }
+      const noOrigins = desiredValidationJob(withSource('https://models.example/v1/'), {
+        image: 'i',
+        attempt: 0,
+        storage: { credentialsSecret: 'store-token' },
+      }).spec?.template.spec;
+      expect(
+        noOrigins?.volumes?.some((v) => v.secret),
+        'no origins configured: sent nowhere',
+      ).toBe(false);
     });
 
     it.each(['file:///models/clinical', 'pvc://models/clinical/v1'])('%s: no defaults', (uri) => {
@@ -335,5 +367,71 @@ describe('planModel', () => {
     const retry = planModel(obs({ model: m, jobs: [taskJob(first, 'Failed')], now: new Date(NOW.getTime() + 30_000) }));
     expect(retry.createJob?.metadata?.name).toBe(validationJobName(model(), 1));
     expect([1, 2, 3, 8, 20].map(retryDelayMs)).toEqual([30_000, 60_000, 120_000, 3_600_000, 3_600_000]);
+  });
+});
+
+describe("credentials: the Secret's allowed origins and plain http", () => {
+  const source = (uri: string, extra: Partial<NerModel['spec']['source']> = {}) =>
+    model((m) => (m.spec.source = { uri, digest: DIGEST, credentialsSecretRef: { name: 'store' }, ...extra }));
+  const allowing = (origins: string) => ({
+    name: 'store',
+    annotations: { 'nerops.io/allowed-origins': origins },
+  });
+
+  it('a Secret that allows the origin: the Job is created as before', () => {
+    const m = source('https://models.example.org/m1/');
+    const p = planModel(obs({ model: m, credentialsSecret: allowing('https://models.example.org') }));
+    expect(p.createJob?.metadata?.name).toBe(validationJobName(m, 0));
+  });
+
+  it.each([
+    [
+      'a Secret without the annotation',
+      'https://models.example.org/m1/',
+      { name: 'store', annotations: {} },
+      {},
+      'CredentialsOriginRefused',
+    ],
+    [
+      'a Secret listing another origin',
+      'https://evil.example/m1/',
+      allowing('https://models.example.org'),
+      {},
+      'CredentialsOriginRefused',
+    ],
+    [
+      'a missing Secret',
+      'https://models.example.org/m1/',
+      { name: 'store', missing: true as const },
+      {},
+      'CredentialsOriginRefused',
+    ],
+    [
+      'http without allowInsecureHttp',
+      'http://s3.internal/m1/',
+      allowing('http://s3.internal'),
+      {},
+      'InsecureCredentials',
+    ],
+  ])(
+    '%s: no Job, Pending with Ready=False/Degraded=True and the reason, one Warning Event',
+    (_n, uri, secret, extra, reason) => {
+      const m = source(uri, extra);
+      const p = planModel(obs({ model: m, credentialsSecret: secret }));
+      expect(p.createJob).toBeUndefined();
+      expect(p.status.phase).toBe('Pending');
+      const ready = p.status.conditions?.find((c) => c.type === 'Ready');
+      expect(ready).toMatchObject({ status: 'False', reason });
+      expect(p.status.conditions?.find((c) => c.type === 'Degraded')).toMatchObject({ status: 'True', reason });
+      expect(ready?.message).toContain('store');
+      expect(p.events).toEqual([{ type: 'Warning', reason, note: ready?.message }]);
+      expect(p.requeueAfterMs, 'looked at again: the Secret is not watched').toBeGreaterThan(0);
+    },
+  );
+
+  it('http with allowInsecureHttp and the http origin listed: the Job passes --allow-insecure-http', () => {
+    const m = source('http://s3.internal/m1/', { allowInsecureHttp: true });
+    const p = planModel(obs({ model: m, credentialsSecret: allowing('http://s3.internal') }));
+    expect(p.createJob?.spec?.template.spec?.containers[0]?.args).toContain('--allow-insecure-http');
   });
 });

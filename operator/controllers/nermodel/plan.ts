@@ -12,6 +12,7 @@ import type { EventSpec } from '../../runtime/client.js';
 import type { ModelStorageDefaults } from '../model-storage.js';
 import { formatTime, setCondition, type Condition } from '../../runtime/conditions.js';
 import { desiredValidationJob, validationJobName } from './desired.js';
+import { checkSourceCredentials, type CredentialsRefusal, type SecretMetadata } from '../credentials-origin.js';
 import { jobFinished, lastLine, type TerminatedContainer } from '../job-result.js';
 import {
   decodeValidationResult,
@@ -30,7 +31,12 @@ export interface ModelObserved {
   image: string;
   /** Operator defaults for http(s) sources without their own credentials / CA refs. */
   storage?: ModelStorageDefaults;
+  /** The annotations of the source's own credentials Secret (read before a Job is created; see gather.ts). */
+  credentialsSecret?: SecretMetadata;
 }
+
+/** How often a refused source is looked at again (the Secret is not watched: its annotation may be fixed). */
+export const CREDENTIALS_RECHECK_MS = 60_000;
 
 export interface ModelPlan {
   /** Validation Job to create (absent: none needed or it exists). */
@@ -213,9 +219,47 @@ export function currentValidation(model: NerModel, now: Date): { jobName?: strin
   return { jobName: validationJobName(model, attempt), attempt };
 }
 
-/** No Job yet for this attempt: create it. */
+/**
+ * The source's token may not go where the spec sends it: no Job, Pending with the refusal as Ready=False and
+ * Degraded=True, one Warning Event, and a look again later (the Secret may be annotated meanwhile).
+ */
+function refuseCredentials(o: ModelObserved, refusal: CredentialsRefusal): ModelPlan {
+  const { model, now } = o;
+  const gen = model.metadata.generation;
+  const set = (list: readonly Condition[] | undefined, type: string, status: 'True' | 'False' | 'Unknown') =>
+    setCondition(
+      list,
+      {
+        type,
+        status,
+        reason: refusal.reason,
+        message: refusal.message,
+        ...(gen !== undefined ? { observedGeneration: gen } : {}),
+      },
+      now,
+    );
+  let conditions = set(model.status?.conditions, C.Ready, 'False');
+  conditions = set(conditions, C.Progressing, 'False');
+  conditions = set(conditions, C.Degraded, 'True');
+  conditions = set(conditions, C.Validated, 'Unknown');
+  return {
+    status: { ...baseStatus(model), phase: 'Pending', message: refusal.message, conditions },
+    events: [{ type: 'Warning', reason: refusal.reason, note: refusal.message }],
+    requeueAfterMs: CREDENTIALS_RECHECK_MS,
+  };
+}
+
+/** No Job yet for this attempt: create it, unless the source's token may not go to its URI. */
 function startValidation(o: ModelObserved, jobName: string, attempt: number): ModelPlan {
   const { model } = o;
+  const refusal = checkSourceCredentials({
+    uri: model.spec.source.uri,
+    secret: model.spec.source.credentialsSecretRef
+      ? (o.credentialsSecret ?? { name: model.spec.source.credentialsSecretRef.name, missing: true })
+      : undefined,
+    allowInsecureHttp: model.spec.source.allowInsecureHttp,
+  });
+  if (refusal) return refuseCredentials(o, refusal);
   const message = `validating bundle ${model.spec.source.digest.slice(0, 12)} with Job ${jobName}${attempt > 0 ? ` (attempt ${attempt + 1})` : ''}`;
   return {
     createJob: desiredValidationJob(model, { image: o.image, attempt, ...(o.storage ? { storage: o.storage } : {}) }),

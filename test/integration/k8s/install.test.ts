@@ -259,6 +259,9 @@ describe('chart', () => {
         'prometheus.url=https://prometheus.monitoring.svc:9090',
         'prometheus.caBundle.configMapName=prometheus-ca',
         'modelStorage.defaultUri=pvc://models/nerops',
+        'modelStorage.credentialsSecretName=store-token',
+        'modelStorage.credentialsOrigins[0]=https://models.example.org',
+        'modelStorage.credentialsOrigins[1]=https://s3.internal:9000',
         'networkPolicy.servers.enabled=true',
         `networkPolicy.servers.namespaces[0]=${w}`,
         'replicaCount=3',
@@ -295,6 +298,9 @@ describe('chart', () => {
         );
         expect(c?.env?.find((e) => e.name === 'NODE_EXTRA_CA_CERTS')?.value).toBe('/etc/nerops/prometheus-ca/ca.crt');
         expect(c?.env?.find((e) => e.name === 'NEROPS_DEFAULT_MODEL_URI')?.value).toBe('pvc://models/nerops');
+        expect(c?.env?.find((e) => e.name === 'NEROPS_DEFAULT_MODEL_CREDENTIALS_ORIGINS')?.value).toBe(
+          'https://models.example.org,https://s3.internal:9000',
+        );
         const leaseRole = objs.find(
           (o) => o.kind === 'Role' && o.metadata?.name?.endsWith('-leader-election'),
         ) as KubernetesObject & { rules: Array<{ resourceNames?: string[] }> };
@@ -468,10 +474,10 @@ describe('RBAC is sufficient: the operator runs with the chart ServiceAccount to
             expect(review.status.allowed, `${verb} ${resource}.${group} in all namespaces`).toBe(true);
           }
         }
-        // ...and nothing beyond what it needs: no Secrets, no pod or Job deletes, no RBAC
-        // (test/integration/cluster-rbac.test.ts checks every row of the permission table and more limits).
+        // ...and nothing beyond what it needs: no Secret lists (only a get by name, for metadata), no pod or
+        // Job deletes, no RBAC (test/integration/cluster-rbac.test.ts checks every row of the permission table).
         for (const [group, resource, verb] of [
-          ['', 'secrets', 'get'],
+          ['', 'secrets', 'list'],
           ['batch', 'jobs', 'delete'],
           ['rbac.authorization.k8s.io', 'roles', 'create'],
           ['', 'pods', 'create'],

@@ -11,7 +11,7 @@ import { TokenFile } from './auth.js';
 import { MicroBatcher } from './batcher.js';
 import { clientProblem } from './body.js';
 import type { AppContext, ServerState } from './context.js';
-import { beginExchange, respondError } from './exchange.js';
+import { beginExchange, requestPath, respondError } from './exchange.js';
 import { createLogger } from './logger.js';
 import type { ConstantLabels } from '../contracts/metrics.js';
 import { ServerMetrics } from './metrics.js';
@@ -180,9 +180,7 @@ export function createApp(deps: AppDeps): ServerApp {
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     if (req.method === 'POST') {
-      const url = req.url ?? '';
-      const q = url.indexOf('?');
-      const path = q === -1 ? url : url.slice(0, q);
+      const path = requestPath(req.url);
       if (path === V1_EXTRACT) {
         const ex = beginExchange(ctx, req, res);
         handleExtract(ctx, ex).catch((err: unknown) => respondError(ctx, ex, err, clientProblem));

@@ -120,3 +120,10 @@ export function respondError(
   // The route pattern, not the path: a path carries client text (a v2 model name, an unknown route).
   sendProblem(res, problem, ex.route === 'unmatched' ? undefined : ex.route, ex.id);
 }
+
+/** The path of a request URL, without its query string (both listeners route on it before any parsing). */
+export function requestPath(url: string | undefined): string {
+  const u = url ?? '';
+  const q = u.indexOf('?');
+  return q === -1 ? u : u.slice(0, q);
+}

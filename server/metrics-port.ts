@@ -9,7 +9,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppContext } from './context.js';
-import { sendJson } from './exchange.js';
+import { requestPath, sendJson } from './exchange.js';
 import { HttpProblem, sendProblem } from './problem.js';
 import { ALIVE_BODY, sendMetrics } from './routes/health.js';
 
@@ -18,9 +18,7 @@ export const METRICS_PORT_PATHS = ['/metrics', '/healthz'] as const;
 
 export function metricsPortHandler(ctx: AppContext): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
-    const url = req.url ?? '';
-    const q = url.indexOf('?');
-    const path = q === -1 ? url : url.slice(0, q);
+    const path = requestPath(req.url);
     // Draining: let keep-alive scrapers go, so the listener can close.
     if (ctx.state.draining) res.setHeader('connection', 'close');
     if (!(METRICS_PORT_PATHS as readonly string[]).includes(path)) {

@@ -1,8 +1,7 @@
 import { CliError, parseCommandArgs, type Command } from '../command.js';
-import { BundleVerificationError } from '../../engine/bundle/bundle.js';
-import { loadEngine } from '../../engine/bundle/load.js';
+import { withEngine } from '../open-engine.js';
 
-const HELP = `usage: ner-ops predict --model DIR TEXT...
+const HELP = `usage: ner-ops predict --model DIR|FILE.tar.gz|URI TEXT...
 
 Extract entities from each TEXT (or from standard input when no TEXT is given); prints JSON.`;
 
@@ -25,25 +24,17 @@ const predict: Command = async (argv) => {
   }
   if (!values.model) throw new CliError('predict: --model DIR is required\n\n' + HELP);
   const texts = positionals.length > 0 ? positionals : [await readStdin()];
-  try {
-    const engine = await loadEngine(values.model);
-    try {
-      const results = await engine.extractBatch(texts);
-      const out = results.map((r) => ({ entities: r.entities }));
-      console.log(
-        JSON.stringify(
-          texts.length === 1 ? { ...out[0], model: engine.info } : { results: out, model: engine.info },
-          null,
-          2,
-        ),
-      );
-    } finally {
-      await engine.close();
-    }
-    return 0;
-  } catch (err) {
-    if (err instanceof BundleVerificationError) throw new CliError(err.message, 1);
-    throw err;
-  }
+  await withEngine(values.model, async (engine) => {
+    const results = await engine.extractBatch(texts);
+    const out = results.map((r) => ({ entities: r.entities }));
+    console.log(
+      JSON.stringify(
+        texts.length === 1 ? { ...out[0], model: engine.info } : { results: out, model: engine.info },
+        null,
+        2,
+      ),
+    );
+  });
+  return 0;
 };
 export default predict;

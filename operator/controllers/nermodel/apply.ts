@@ -12,6 +12,7 @@ export async function applyModelPlan(ctx: ReconcileContext<NerModel>, plan: Mode
   }
   const { changed } = await ctx.client.applyStatus(nerModels, ctx.object, plan.status);
   // The Events carry the object with the status just written (notifications report the current state).
-  if (changed) for (const e of plan.events) await ctx.client.event({ ...ctx.object, status: plan.status } as NerModel, e);
+  if (changed)
+    for (const e of plan.events) await ctx.client.event({ ...ctx.object, status: plan.status } as NerModel, e);
   return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : {};
 }

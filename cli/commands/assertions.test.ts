@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CliError } from '../command.js';
-import assertions from './assertions.js';
+import assertions, { assertionRulesFromFlags } from './assertions.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -69,5 +69,24 @@ describe('ner-ops assertions evaluate', () => {
 
   it('asks for a subcommand', async () => {
     await expect(assertions([])).rejects.toThrow(/expected a subcommand \(evaluate\)/);
+  });
+});
+
+describe("the bundle writers' assertion flags", () => {
+  it('give no rules, the shipped rules of a language, or a rule file', async () => {
+    expect(assertionRulesFromFlags('train', {})).toBeUndefined();
+    expect(assertionRulesFromFlags('train', { 'assertion-language': 'nb' })?.language).toBe('nb');
+    const rules = join(dir, 'r.yaml');
+    await writeFile(rules, 'language: nb\nextends: nb\nrules: []\n');
+    expect(assertionRulesFromFlags('train', { 'assertion-rules': rules })?.rules.length).toBeGreaterThan(0);
+  });
+
+  it.each([
+    [{ 'assertion-language': 'en', 'assertion-rules': 'x.yaml' }, /not both/],
+    [{ 'assertion-language': 'fr' }, /--assertion-language must be one of en, nb/],
+    [{ 'assertion-rules': '/nonexistent/rules.yaml' }, /^package: \/nonexistent\/rules\.yaml: \(file\): cannot read/],
+  ])('refuse %o', (values, expected) => {
+    expect(() => assertionRulesFromFlags('package', values)).toThrow(CliError);
+    expect(() => assertionRulesFromFlags('package', values)).toThrow(expected);
   });
 });

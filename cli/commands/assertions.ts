@@ -9,6 +9,7 @@ import {
   loadAssertionRules,
   parseNegexTsv,
   scoreNegation,
+  type AssertionRules,
   type NegationScores,
   type ShippedLanguage,
 } from '../../engine/assertions/index.js';
@@ -85,6 +86,41 @@ const evaluate: Command = async (argv) => {
     throw err;
   }
 };
+
+/** Help lines for the bundle-writing commands' assertion flags (train, package). */
+export const ASSERTION_FLAGS_HELP = `  --assertion-language L
+                       pin the shipped assertion rules of language L (${SHIPPED_LANGUAGES.join(', ')}) in the bundle
+  --assertion-rules FILE
+                       pin this assertion rule file instead (it may extend the shipped rules; the
+                       bundle gets the merged, self-contained rules); docs/assertions.md`;
+
+/** The parse options of those flags. */
+export const ASSERTION_FLAG_OPTIONS = {
+  'assertion-language': { type: 'string' },
+  'assertion-rules': { type: 'string' },
+} as const;
+
+/** The rules `--assertion-rules` / `--assertion-language` ask a bundle writer to pin; undefined: none. */
+export function assertionRulesFromFlags(
+  command: string,
+  values: { 'assertion-language'?: string | undefined; 'assertion-rules'?: string | undefined },
+): AssertionRules | undefined {
+  const language = values['assertion-language'];
+  const file = values['assertion-rules'];
+  if (language !== undefined && file !== undefined)
+    throw new CliError(
+      `${command}: give --assertion-rules or --assertion-language, not both (a rule file names its language)`,
+    );
+  if (language !== undefined && !(SHIPPED_LANGUAGES as readonly string[]).includes(language))
+    throw new CliError(`${command}: --assertion-language must be one of ${SHIPPED_LANGUAGES.join(', ')}`);
+  try {
+    if (file !== undefined) return loadAssertionRules(file);
+  } catch (err) {
+    if (err instanceof AssertionRulesError) throw new CliError(`${command}: ${err.message}`, 1);
+    throw err;
+  }
+  return language === undefined ? undefined : defaultAssertionRules(language as ShippedLanguage);
+}
 
 const SUBCOMMANDS: Record<string, Command> = { evaluate };
 

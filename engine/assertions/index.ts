@@ -28,6 +28,7 @@ export {
   loadAssertionRules,
   parseAssertionRules,
   serializeAssertionRules,
+  shippedLanguageFor,
   type ParseOptions,
   type ShippedLanguage,
 } from './rules.js';

@@ -6,6 +6,7 @@ import {
   defaultAssertionRules,
   parseAssertionRules,
   serializeAssertionRules,
+  shippedLanguageFor,
 } from './index.js';
 
 /** The error a rule file's text gives, as `file:line: field: problem`. */
@@ -136,5 +137,21 @@ describe('rule files', () => {
     expect(() =>
       parseAssertionRules('language: en\nextends: en\nrules: []\n', 'assertions.yaml', { selfContained: true }),
     ).toThrow(/^assertions\.yaml:2: extends: is not allowed here/);
+  });
+});
+
+describe('shippedLanguageFor', () => {
+  it.each([
+    ['en', 'en'],
+    ['en-GB', 'en'],
+    ['EN_us', 'en'],
+    ['nb', 'nb'],
+    ['nb-NO', 'nb'],
+    ['no', 'nb'],
+    ['nn', undefined],
+    ['de', undefined],
+    ['', undefined],
+  ])('%s → %s', (tag, expected) => {
+    expect(shippedLanguageFor(tag)).toBe(expected);
   });
 });

@@ -145,6 +145,17 @@ export function loadAssertionRules(path: string): AssertionRules {
   return parseAssertionRules(text, path);
 }
 
+/**
+ * The shipped rules for a language tag such as a request's `Content-Language` (`en-GB`, `nb-NO`, `no`), or
+ * undefined when none ship for it. Norwegian without a written standard (`no`) reads as bokmål, the standard
+ * most notes are written in; nynorsk (`nn`) has no rules of its own yet.
+ */
+export function shippedLanguageFor(tag: string): ShippedLanguage | undefined {
+  const primary = tag.trim().split(/[-_]/)[0]!.toLowerCase();
+  if (primary === 'no') return 'nb';
+  return (SHIPPED_LANGUAGES as readonly string[]).includes(primary) ? (primary as ShippedLanguage) : undefined;
+}
+
 const shipped = new Map<ShippedLanguage, AssertionRules>();
 
 /** The shipped rules of a language (engine/assertions/rules/<language>.yaml), parsed once. */

@@ -119,6 +119,17 @@ describe('English rules', () => {
     expect(en.assert(text, [spans[1]!, spans[0]!]).map(brief)).toEqual(['Nccp', 'Accp']);
   });
 
+  it('keeps offsets right when lower-casing changes the text length', () => {
+    // U+0130 lower-cases to two code units: tokens are then lower-cased one by one.
+    expect(tag(en, 'İstanbul visit. No [[fever]], [[cough]] present but [[rash]].')).toEqual(['Nccp', 'Nccp', 'Accp']);
+  });
+
+  it('judges many entities of a long document each against its own sentence', () => {
+    const sentences = Array.from({ length: 200 }, (_, i) => (i % 2 ? 'No [[fever]].' : 'Mother had [[asthma]].'));
+    const got = tag(en, sentences.join(' '));
+    expect(got).toEqual(sentences.map((_, i) => (i % 2 ? 'Nccp' : 'Acco')));
+  });
+
   it('refuses a span outside the text', () => {
     expect(() => en.assert('No fever.', [{ start: 3, end: 40 }])).toThrow(RangeError);
   });

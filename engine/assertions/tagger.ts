@@ -209,8 +209,14 @@ export function createAssertionTagger(rules: AssertionRules): AssertionTagger {
         const sentence = t.sentences[a]!;
         const endSentence = t.sentences[b - 1]!;
         // The triggers of the sentences the span touches: [lo, hi).
+        // Triggers are in text order, so their sentences are too: the first of this sentence by bisection.
         let lo = 0;
-        while (lo < triggers && t.sentences[trigStart[lo]!]! < sentence) lo++;
+        let up = triggers;
+        while (lo < up) {
+          const mid = (lo + up) >>> 1;
+          if (t.sentences[trigStart[mid]!]! < sentence) lo = mid + 1;
+          else up = mid;
+        }
         let hi = lo;
         while (hi < triggers && t.sentences[trigStart[hi]!]! <= endSentence) hi++;
         let bits = 0;

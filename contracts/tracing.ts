@@ -68,7 +68,8 @@ export const SpanAttr = {
   result: 'nerops.result',
   requeueAfterMs: 'nerops.requeue_after_ms',
   samples: 'nerops.promql.samples',
-  skipped: 'nerops.apply.skipped',
+  changed: 'nerops.apply.changed',
+  subresource: 'nerops.apply.subresource',
 } as const;
 
 /**

@@ -23,11 +23,24 @@ import {
   type Span,
 } from '@opentelemetry/api';
 import { SpanAttr, SpanName } from '../contracts/tracing.js';
-import type { ExtractResult } from '../engine/types.js';
-import type { AppContext } from './context.js';
-import type { Exchange } from './exchange.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ExtractResult, ModelInfo } from '../engine/types.js';
 
 const tracer = trace.getTracer('nerops.server');
+
+/** What a request span reads of the app (its AppContext; not imported: context.ts imports this module). */
+interface TracedApp {
+  engine: { info: ModelInfo };
+}
+
+/** What a request span reads of the exchange (server/exchange.ts). */
+interface TracedExchange {
+  req: IncomingMessage;
+  res: ServerResponse;
+  id: string;
+  route: string;
+  problem?: string;
+}
 
 /** The spans of the request being served, in the context of its handler. */
 interface RequestSpans {
@@ -41,7 +54,7 @@ const REQUEST_SPANS = createContextKey('nerops.request-spans');
  * Run an API request's handler inside its SERVER span. The span ends when the response closes (the error
  * path answers after the handler's promise has rejected), with the status code and the route pattern.
  */
-export function traceRequest(ctx: AppContext, ex: Exchange, handle: () => Promise<void>): Promise<void> {
+export function traceRequest(ctx: TracedApp, ex: TracedExchange, handle: () => Promise<void>): Promise<void> {
   const parent = propagation.extract(ROOT_CONTEXT, ex.req.headers);
   const method = ex.req.method ?? 'POST';
   const server = tracer.startSpan(method, { kind: SpanKind.SERVER }, parent);

@@ -354,7 +354,11 @@ export class CrfEngine implements NerEngine {
     if (span) {
       let entities = 0;
       for (const r of results) entities += r.entities.length;
-      span.setAttributes({ [SpanAttr.documents]: docs.length, [SpanAttr.tokens]: offset, [SpanAttr.entities]: entities });
+      span.setAttributes({
+        [SpanAttr.documents]: docs.length,
+        [SpanAttr.tokens]: offset,
+        [SpanAttr.entities]: entities,
+      });
       span.end();
     }
     return results;

@@ -153,7 +153,11 @@ export class TokenClassificationEngine implements NerEngine {
         tokens += r.stats.tokens;
         entities += r.entities.length;
       }
-      span.setAttributes({ [SpanAttr.documents]: docs.length, [SpanAttr.tokens]: tokens, [SpanAttr.entities]: entities });
+      span.setAttributes({
+        [SpanAttr.documents]: docs.length,
+        [SpanAttr.tokens]: tokens,
+        [SpanAttr.entities]: entities,
+      });
       span.end();
     }
     return results;

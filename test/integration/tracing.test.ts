@@ -8,6 +8,10 @@
  *   propagates its trace to Prometheus.
  */
 import { createServer, type Server } from 'node:http';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { trace } from '@opentelemetry/api';
 import type { AddressInfo } from 'node:net';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { pino } from 'pino';
@@ -21,6 +25,9 @@ import { builtin } from '../../operator/runtime/resource.js';
 import { PrometheusClient } from '../../operator/prometheus/client.js';
 import { captureLogger, postJson, trainSmallBundle, type TrainedBundle } from '../../testing/fixtures.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../../testing/otlp-receiver.js';
+import { loadEngine } from '../../engine/bundle/load.js';
+import { packageTokenClassificationBundle } from '../../trainer/package-transformer.js';
+import { writeTinyTransformer } from '../fixtures/tiny-transformer.js';
 
 /** Words that must never leave the process: a made-up marker, and entity strings the model finds. */
 const MARKER = 'Qzorvexal';
@@ -199,6 +206,40 @@ describe('the inference server', () => {
     expect(only(spans, SpanName.parse).parentSpanId).toBe(request.spanId);
     expect(spans.some((s) => s.name === SpanName.queue)).toBe(false);
     expect(receiver.bodies.join('\n')).not.toContain(MARKER);
+  });
+});
+
+describe('the token-classification runtime', () => {
+  it('adds its ONNX run and decode spans, with sizes, under the active span', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nerops-tracing-tc-'));
+    try {
+      await writeTinyTransformer(dir);
+      const digest = await packageTokenClassificationBundle(dir, { name: 'tiny-bert', version: '2.0.0' });
+      const model = await loadEngine(dir, { expectedDigest: digest });
+      receiver.clear();
+      const text = `Patient ${MARKER} has Diabetes type 2, takes Metformin for fever.`;
+      const [r] = await trace.getTracer('test').startActiveSpan('parent', async (span) => {
+        const out = await model.extractBatch([text]);
+        span.end();
+        return out;
+      });
+      await model.close();
+      await tracing.flush();
+      const spans = receiver.spans();
+      const parent = only(spans, 'parent');
+      const run = only(spans, SpanName.onnxRun);
+      const decode = only(spans, SpanName.decode);
+      for (const s of [run, decode]) expect(s.parentSpanId).toBe(parent.spanId);
+      // The tiny model has 16 positions: the note runs as 2 windows (sequences) in one run.
+      expect(run.attributes[SpanAttr.batchSize]).toBe(2);
+      expect(run.attributes[SpanAttr.tokens]).toBeGreaterThan(0);
+      expect(decode.attributes).toMatchObject({ [SpanAttr.documents]: 1, [SpanAttr.entities]: r!.entities.length });
+      const exported = receiver.bodies.join('\n');
+      expect(exported).not.toContain(MARKER);
+      for (const e of r!.entities) expect(exported).not.toContain(e.text);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

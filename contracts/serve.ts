@@ -4,6 +4,7 @@
  * environment variables, which win over defaults.
  */
 import { ModelSourceEnv } from './model-source-env.js';
+import { OTLP_ENDPOINT_FLAG } from './tracing.js';
 
 /** The subcommand that runs the inference server. */
 export const SERVE_COMMAND = 'serve';
@@ -46,6 +47,8 @@ export const ServeFlag = {
   shadowTimeoutMs: 'shadow-timeout-ms',
   shadowTokenFile: 'shadow-token-file',
   logLevel: 'log-level',
+  /** OTLP/HTTP base endpoint for traces (contracts/tracing.ts); the OTEL_EXPORTER_OTLP_* variables otherwise. */
+  otlpEndpoint: OTLP_ENDPOINT_FLAG,
 } as const;
 export type ServeFlag = (typeof ServeFlag)[keyof typeof ServeFlag];
 

@@ -39,6 +39,8 @@ export interface OperatorOptions {
   /** Watch and reconcile one namespace; undefined = all. */
   namespace?: string;
   prometheusUrl?: string;
+  /** OTLP/HTTP traces URL the served pods export to (the operator's own, contracts/tracing.ts); unset: off. */
+  otlpTracesUrl?: string;
   /** Image for the pods the operator creates (passed to controllers as `deps.image`). */
   image?: string;
   /** Default model storage (passed to controllers as `deps.modelStorage`). */

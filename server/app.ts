@@ -21,6 +21,7 @@ import { healthRouter } from './routes/health.js';
 import { handleExtract, V1_EXTRACT, v1Router } from './routes/v1.js';
 import { handleInfer, v2Router } from './routes/v2.js';
 import { ShadowClient, type ShadowOptions } from './shadow.js';
+import { traceRequest } from './tracing.js';
 
 /** Tunables of the HTTP layer. Defaults are documented in docs/server.md ("Configuration"). */
 export interface ServerOptions {
@@ -183,14 +184,18 @@ export function createApp(deps: AppDeps): ServerApp {
       const path = requestPath(req.url);
       if (path === V1_EXTRACT) {
         const ex = beginExchange(ctx, req, res);
-        handleExtract(ctx, ex).catch((err: unknown) => respondError(ctx, ex, err, clientProblem));
+        traceRequest(ctx, ex, () => handleExtract(ctx, ex)).catch((err: unknown) =>
+          respondError(ctx, ex, err, clientProblem),
+        );
         return;
       }
       const m = INFER_PATH.exec(path);
       const params = m ? decodeParams(m[1], m[2]) : undefined;
       if (params) {
         const ex = beginExchange(ctx, req, res);
-        handleInfer(ctx, ex, params).catch((err: unknown) => respondError(ctx, ex, err, clientProblem));
+        traceRequest(ctx, ex, () => handleInfer(ctx, ex, params)).catch((err: unknown) =>
+          respondError(ctx, ex, err, clientProblem),
+        );
         return;
       }
     }

@@ -9,6 +9,7 @@ import { HttpProblem } from './problem.js';
 import type { ServerMetrics } from './metrics.js';
 import type { InputLimits } from './schemas/extract.js';
 import type { ShadowClient } from './shadow.js';
+import { markExtracted, markParsed } from './tracing.js';
 
 /** Liveness/readiness state shared by the routes and `main.ts`. */
 export interface ServerState {
@@ -75,7 +76,9 @@ export function checkRequestTokens(ctx: AppContext, texts: readonly string[]): v
 /** Check the request's token count, run `texts` through the micro-batcher and record their aggregate metrics. */
 export async function extractTexts(ctx: AppContext, texts: readonly string[]): Promise<ExtractResult[]> {
   checkRequestTokens(ctx, texts);
+  markParsed(texts);
   const results = await ctx.batcher.submit(texts, ctx.requestTimeoutMs);
   for (const r of results) ctx.metrics.observeDocument(r);
+  markExtracted(results);
   return results;
 }

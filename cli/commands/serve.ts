@@ -7,6 +7,8 @@ import { CliError, intFlag, numberFlag, parseCommandArgs, type Command } from '.
 import { DEFAULT_SERVER_OPTIONS } from '../../server/app.js';
 import { createLogger } from '../../server/logger.js';
 import { DEFAULT_DRAIN_TIMEOUT_MS, startServer } from '../../server/main.js';
+import { otlpEndpointFlag, startTracing } from '../tracing.js';
+import { ServiceName } from '../../contracts/tracing.js';
 import {
   ServeEnv,
   ServeEnvFallback,
@@ -59,6 +61,10 @@ shadow traffic:
   --shadow-timeout-ms N      (default 2000)
   --shadow-token-file PATH   bearer token to send to the shadow server
 
+tracing (OpenTelemetry; off unless an endpoint is set):
+  --otlp-endpoint URL        OTLP/HTTP collector, e.g. http://collector:4318 (spans go to URL/v1/traces)
+                             [env OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT]
+
   --log-level LEVEL          pino level (default info)                                [env NEROPS_LOG_LEVEL]`;
 
 const options = {
@@ -94,6 +100,7 @@ const options = {
   [F.shadowTimeoutMs]: { type: 'string' },
   [F.shadowTokenFile]: { type: 'string' },
   [F.logLevel]: { type: 'string' },
+  [F.otlpEndpoint]: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -151,6 +158,23 @@ const serve: Command = async (argv) => {
   const threadsRaw = v[F.threads] ?? env(ServeEnv.threads);
   const logger = createLogger(v[F.logLevel] ?? env(ServeEnv.logLevel, ServeEnvFallback.logLevel) ?? 'info');
   const D = DEFAULT_SERVER_OPTIONS;
+  const labels = {
+    namespace: v[F.namespace] ?? env(ServeEnv.namespace, ServeEnvFallback.namespace) ?? '',
+    deployment: v[F.deployment] ?? env(ServeEnv.deployment) ?? '',
+    model: v[F.modelName] ?? env(ServeEnv.modelName) ?? '',
+    version: v[F.modelVersion] ?? env(ServeEnv.modelVersion) ?? '',
+    track,
+  };
+  const tracing = startTracing({
+    serviceName: ServiceName.server,
+    flag: otlpEndpointFlag(v[F.otlpEndpoint]),
+    attributes: {
+      ...(labels.namespace ? { 'k8s.namespace.name': labels.namespace } : {}),
+      ...(labels.deployment ? { 'nerops.deployment': labels.deployment } : {}),
+      'nerops.track': track,
+    },
+  });
+  if (tracing) logger.info({ otlpTracesUrl: tracing.url }, 'tracing on');
 
   let running;
   try {
@@ -184,13 +208,7 @@ const serve: Command = async (argv) => {
       },
       drainTimeoutMs: intFlag(F.drainTimeoutMs, v[F.drainTimeoutMs], DEFAULT_DRAIN_TIMEOUT_MS, 0),
       shutdownDelayMs: intFlag(F.shutdownDelayMs, v[F.shutdownDelayMs], 0, 0),
-      labels: {
-        namespace: v[F.namespace] ?? env(ServeEnv.namespace, ServeEnvFallback.namespace) ?? '',
-        deployment: v[F.deployment] ?? env(ServeEnv.deployment) ?? '',
-        model: v[F.modelName] ?? env(ServeEnv.modelName) ?? '',
-        version: v[F.modelVersion] ?? env(ServeEnv.modelVersion) ?? '',
-        track,
-      },
+      labels,
       shadow:
         shadowUrl && shadowPercent > 0
           ? {
@@ -205,6 +223,7 @@ const serve: Command = async (argv) => {
       logger,
     });
   } catch (err) {
+    await tracing?.shutdown().catch(() => undefined);
     if (err instanceof CliError) throw err;
     const e = err as Error & { code?: string };
     // Which listener failed: the API port or the metrics port.
@@ -215,6 +234,8 @@ const serve: Command = async (argv) => {
   }
   // Resolve only when a signal has driven the graceful shutdown to its end.
   const code = await running.done;
+  // Spans still buffered go out before the process ends (bounded by the exporter's own timeout).
+  await tracing?.shutdown().catch(() => undefined);
   // ONNX Runtime's thread pool and lingering sockets must not keep a terminated pod alive; exit once the
   // asynchronous log destination has drained.
   await new Promise<void>((resolve) => logger.flush(() => resolve()));

@@ -43,6 +43,8 @@ import { shortFormReuses, type ShortFormMeaning } from '../features/abbreviation
 import { parseProfile } from '../bundle/profile.js';
 import { WorkYielder } from './yield.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { SpanAttr, SpanName } from '../../contracts/tracing.js';
+import { childSpan } from '../tracing.js';
 
 /**
  * Length of the longest sequence, at least 1 (a Viterbi path buffer). A loop, not Math.max(...lengths):
@@ -319,6 +321,7 @@ export class CrfEngine implements NerEngine {
     const results: ExtractResult[] = [];
     let offset = 0;
     const path = new Int32Array(longest(docs.map((d) => d.tokens)));
+    const span = childSpan(SpanName.decode);
     for (const { text, tokens } of docs) {
       const n = tokens.length;
       let unknown = 0;
@@ -351,6 +354,16 @@ export class CrfEngine implements NerEngine {
       results.push({ entities, stats: { tokens: n, unknownTokens: unknown } });
       offset += n;
       await yielder.spent(n);
+    }
+    if (span) {
+      let entities = 0;
+      for (const r of results) entities += r.entities.length;
+      span.setAttributes({
+        [SpanAttr.documents]: docs.length,
+        [SpanAttr.tokens]: offset,
+        [SpanAttr.entities]: entities,
+      });
+      span.end();
     }
     return results;
   }
@@ -496,8 +509,14 @@ export class CrfEngine implements NerEngine {
       const w = dense.window;
       feeds.window = new ort.Tensor('int32', whole ? window : window.slice(row * w, (row + rows) * w), [rows, w]);
     }
-    const result = await this.#session.run(feeds);
-    return (result.emissions as ort.Tensor).data as Float32Array;
+    const span = childSpan(SpanName.onnxRun);
+    span?.setAttribute(SpanAttr.tokens, rows);
+    try {
+      const result = await this.#session.run(feeds);
+      return (result.emissions as ort.Tensor).data as Float32Array;
+    } finally {
+      span?.end();
+    }
   }
 
   async close(): Promise<void> {

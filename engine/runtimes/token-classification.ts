@@ -20,6 +20,8 @@ import type { BaselineProfile, Entity, ExtractResult, ModelInfo, NerEngine } fro
 import { WordPieceTokenizer, type Word } from '../features/wordpiece.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { parseJsonFile, schemaProblem } from '../json-problems.js';
+import { SpanAttr, SpanName } from '../../contracts/tracing.js';
+import { childSpan } from '../tracing.js';
 
 /**
  * Windows (model-length slices of a document) per ONNX Runtime run. A server micro-batch of short notes
@@ -129,7 +131,8 @@ export class TokenClassificationEngine implements NerEngine {
   async extractBatch(texts: readonly string[]): Promise<ExtractResult[]> {
     const docs = texts.map((t) => this.#tokenizer.words(t));
     const tagged = await this.#tagWords(docs);
-    return docs.map((words, d) => {
+    const span = childSpan(SpanName.decode);
+    const results = docs.map((words, d) => {
       const text = texts[d] as string;
       const { labels, probs } = tagged[d] as { labels: string[]; probs: number[] };
       const entities: Entity[] = spansFromBio(labels).map((s) => {
@@ -147,6 +150,21 @@ export class TokenClassificationEngine implements NerEngine {
       });
       return { entities, stats: { tokens: words.length, unknownTokens: words.filter((w) => w.unknown).length } };
     });
+    if (span) {
+      let tokens = 0;
+      let entities = 0;
+      for (const r of results) {
+        tokens += r.stats.tokens;
+        entities += r.entities.length;
+      }
+      span.setAttributes({
+        [SpanAttr.documents]: docs.length,
+        [SpanAttr.tokens]: tokens,
+        [SpanAttr.entities]: entities,
+      });
+      span.end();
+    }
+    return results;
   }
 
   // No document features: TagTokensOptions.document changes nothing for a transformer export.
@@ -236,7 +254,14 @@ export class TokenClassificationEngine implements NerEngine {
       attention_mask: new ort.Tensor('int64', mask, [B, width]),
     };
     if (this.#needsTokenTypes) feeds.token_type_ids = new ort.Tensor('int64', new BigInt64Array(B * width), [B, width]);
-    const result = await this.#session.run(feeds);
+    const span = childSpan(SpanName.onnxRun);
+    span?.setAttributes({ [SpanAttr.batchSize]: B, [SpanAttr.tokens]: B * width });
+    let result: ort.InferenceSession.OnnxValueMapType;
+    try {
+      result = await this.#session.run(feeds);
+    } finally {
+      span?.end();
+    }
     const logits = result.logits as ort.Tensor;
     const L = this.#labels.length;
     if (logits.dims.length !== 3 || logits.dims[2] !== L) {

@@ -21,6 +21,7 @@ import { CHILD_CONFLICT_REASON, isChildConflict, type ChildConflictError } from 
 import { OperatorMetrics } from './metrics.js';
 import { DEFAULT_QUEUE_OPTIONS, TokenBucket, WorkQueue, type WorkQueueOptions } from './queue.js';
 import { groupOf, keyOf, makeKey, parseKey, resourceLabel, type ObjectKey, type ResourceType } from './resource.js';
+import { endReconcileSpan, inSpan, startReconcileSpan } from './tracing.js';
 
 /** What a reconcile asks for next. */
 export interface ReconcileResult {
@@ -392,13 +393,14 @@ export class ControllerManager {
     };
     let result: 'success' | 'requeue' | 'conflict' | 'notfound' | 'error' | 'deleted' = 'success';
     let requeueAfterMs: number | undefined;
+    const span = startReconcileSpan(spec.name, spec.resource.kind, namespace, name, object);
     try {
       if (!object) {
         result = 'deleted';
-        await spec.onDeleted?.(key, base);
+        await inSpan(span, async () => spec.onDeleted?.(key, base));
         queue.forget(key);
       } else {
-        const r = await spec.reconcile(key, { ...base, object });
+        const r = await inSpan(span, () => spec.reconcile(key, { ...base, object }));
         queue.forget(key);
         if (r?.requeueAfterMs !== undefined && r.requeueAfterMs >= 0) {
           requeueAfterMs = r.requeueAfterMs;
@@ -438,6 +440,7 @@ export class ControllerManager {
       this.metrics.reconcileTotal.inc({ controller: spec.name, result });
       this.metrics.reconcileDuration.observe({ controller: spec.name }, durationMs / 1000);
       log.info({ result, durationMs, ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}) }, 'reconcile done');
+      endReconcileSpan(span, result, requeueAfterMs);
     }
   }
 }

@@ -26,6 +26,7 @@ import { boundedName, managedLabels } from '../child-metadata.js';
 import { nerOpsCommand, restrictedContainerSecurity, restrictedPodSecurity, tmpVolume } from '../pod-templates.js';
 import { sourceAccess, withStorageDefaults, type ModelStorageDefaults, type SourceAccess } from '../model-storage.js';
 import { flagArg, SERVE_COMMAND, ServeEnv, ServeEnvFallback, ServeFlag } from '../../../contracts/serve.js';
+import { TracingEnv } from '../../../contracts/tracing.js';
 import { FETCH_MODEL_COMMAND, FetchModelFlag } from '../../../contracts/task-commands.js';
 
 /** Where the init container installs the bundle and the server reads it. */
@@ -109,10 +110,12 @@ export interface ServingInput {
   shadow?: { url: string; percent: number };
   /** Operator defaults for http(s) sources without their own credentials / CA refs (fetch-model). */
   storage?: ModelStorageDefaults;
+  /** Where the server sends its traces (the operator's own endpoint); unset: tracing off. */
+  otlpTracesUrl?: string;
 }
 
 /** The server's environment: where it runs and what it serves (for its metrics labels and logs). */
-function serverEnv(nd: NerDeployment, model: NerModel, track: Track, tmpDir: string): V1EnvVar[] {
+function serverEnv(nd: NerDeployment, model: NerModel, track: Track, tmpDir: string, tracesUrl?: string): V1EnvVar[] {
   return [
     { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
     { name: ServeEnvFallback.namespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
@@ -121,6 +124,7 @@ function serverEnv(nd: NerDeployment, model: NerModel, track: Track, tmpDir: str
     { name: ServeEnv.modelVersion, value: model.spec.version },
     { name: ServeEnv.track, value: track },
     { name: 'TMPDIR', value: tmpDir },
+    ...(tracesUrl ? [{ name: TracingEnv.tracesEndpoint, value: tracesUrl }] : []),
   ];
 }
 
@@ -206,7 +210,7 @@ function serverContainer(
 }
 
 /** The pod of one track: fetch the bundle, then serve it. */
-function servingPod({ nd, model, image, track = 'stable', shadow, storage }: ServingInput): V1PodSpec {
+function servingPod({ nd, model, image, track = 'stable', shadow, storage, otlpTracesUrl }: ServingInput): V1PodSpec {
   const source = sourceAccess(withStorageDefaults(model.spec.source, storage), 'model');
   const tmp = tmpVolume();
   const volumes: V1Volume[] = [{ name: 'model', emptyDir: { sizeLimit: '2Gi' } }, tmp.volume, ...source.volumes];
@@ -239,7 +243,9 @@ function servingPod({ nd, model, image, track = 'stable', shadow, storage }: Ser
     terminationGracePeriodSeconds: 30,
     volumes,
     initContainers: [fetchContainer(model, image, source, tmp.mount)],
-    containers: [serverContainer(nd, image, args, serverEnv(nd, model, track, tmp.mount.mountPath), serverMounts)],
+    containers: [
+      serverContainer(nd, image, args, serverEnv(nd, model, track, tmp.mount.mountPath, otlpTracesUrl), serverMounts),
+    ],
   };
 }
 

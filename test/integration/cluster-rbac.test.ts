@@ -247,8 +247,9 @@ const installs: Array<{ name: string; setup: () => Promise<Install> }> = [
       const rbac = await applyRbac(
         await ok(helm, ['template', release, chart, '--namespace', ns, '--set', 'scope.mode=cluster']),
       );
+      // The operator's ClusterRole and binding, and the three user roles (aggregated-roles.yaml).
       expect(rbac.map((o) => o.kind).sort()).toEqual([
-        'ClusterRole',
+        ...Array(4).fill('ClusterRole'),
         'ClusterRoleBinding',
         'Role',
         'RoleBinding',
@@ -282,7 +283,16 @@ const installs: Array<{ name: string; setup: () => Promise<Install> }> = [
           'leaderElection.leaseName=ns-lease',
         ]),
       );
-      expect(rbac.map((o) => o.kind).sort()).toEqual(['Role', 'Role', 'RoleBinding', 'RoleBinding', 'ServiceAccount']);
+      // No ClusterRoleBinding: nothing cluster-wide for the operator. The ClusterRoles are the three user
+      // roles (aggregated-roles.yaml), bound to no one by the chart.
+      expect(rbac.map((o) => o.kind).sort()).toEqual([
+        ...Array(3).fill('ClusterRole'),
+        'Role',
+        'Role',
+        'RoleBinding',
+        'RoleBinding',
+        'ServiceAccount',
+      ]);
       // The release namespace is not watched: it is the "other" namespace that must stay out of reach.
       return { sa: saOf(rbac), watched: [watch], other: ns, leaseNamespace: watch, leaseName: 'ns-lease' };
     },
@@ -316,7 +326,7 @@ const installs: Array<{ name: string; setup: () => Promise<Install> }> = [
           return m;
         });
       expect(moved.map((o) => o.kind).sort()).toEqual([
-        'ClusterRole',
+        ...Array(4).fill('ClusterRole'),
         'ClusterRoleBinding',
         'Role',
         'RoleBinding',

@@ -65,8 +65,8 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     group: 'nerops.io',
     resource: 'nermodels',
     scope: 'workload',
-    why: 'DriftPolicy: the NerModel of a succeeded retraining Job, by server-side apply (create when absent, patch)',
-    code: `${DRIFTPOLICY_APPLY}#createModels`,
+    why: 'DriftPolicy: the NerModel of a succeeded retraining Job, by server-side apply (create when absent, patch); NerModel: the nerops.io/in-use finalizer added while a NerDeployment serves the model and removed when none does (merge patch with resourceVersion)',
+    code: `${DRIFTPOLICY_APPLY}#createModels, ${NERMODEL_APPLY}#patchFinalizers`,
   },
   {
     verb: 'patch',

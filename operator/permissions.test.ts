@@ -545,6 +545,49 @@ async function retrainingScenario(api: FakeApi): Promise<void> {
   expect(retrained, 'the retrained NerModel was created').toHaveLength(1);
 }
 
+/** Retention: of three retrained models, keepLast 1 deletes the two older ones nothing needs. */
+async function retentionScenario(api: FakeApi): Promise<void> {
+  api.seed(nerModels, readyModel('clinical-v1', '1.0.0'));
+  for (const [i, run] of ['r1', 'r2', 'r3'].entries()) {
+    const m = readyModel(`clinical-${run}`, run);
+    api.seed(nerModels, {
+      ...m,
+      metadata: {
+        ...m.metadata,
+        creationTimestamp: new Date(NOW.getTime() - (3 - i) * 60_000),
+        labels: { 'app.kubernetes.io/managed-by': 'nerops', 'nerops.io/drift-policy': 'drift' },
+      },
+      spec: { ...m.spec, lineage: { parentModel: 'clinical-v1', driftPolicy: 'drift', runId: run } },
+    } as NerModel);
+  }
+  api.seed(nerDeployments, {
+    apiVersion: 'nerops.io/v1alpha1',
+    kind: 'NerDeployment',
+    metadata: { name: 'notes', namespace: NS },
+    spec: NerDeploymentSpecSchema.parse({ model: 'clinical-v1' }),
+    status: { stableModel: 'clinical-v1' },
+  } as NerDeployment);
+  api.seed(driftPolicies, {
+    apiVersion: 'nerops.io/v1alpha1',
+    kind: 'DriftPolicy',
+    metadata: { name: 'drift', namespace: NS },
+    spec: DriftPolicySpecSchema.parse({
+      targetRef: { name: 'notes' },
+      retraining: { datasetUri: 'file:///data/train.conll', outputUri: 'file:///out' },
+      retention: { keepLast: 1 },
+    }),
+  } as DriftPolicy);
+  await createDriftPolicyReconciler({ image: 'nerops:test' }).reconcile(
+    contextFor(api, driftPolicies, stored(api, driftPolicies, 'drift')),
+  );
+  const left = api
+    .cache<NerModel>(nerModels)
+    .list(NS)
+    .map((m) => m.metadata.name)
+    .sort();
+  expect(left).toEqual(['clinical-r3', 'clinical-v1']);
+}
+
 /** Two leader-election rounds: create the Lease, renew it, release it. */
 async function leaderScenario(api: FakeApi): Promise<void> {
   const clock = new FakeClock(NOW.getTime());
@@ -572,6 +615,7 @@ const SCENARIOS: Array<[string, (api: FakeApi) => Promise<void>]> = [
   ['promotion, replicaRatio router', (api) => promotionScenario(api, 'replicaRatio')],
   ['promotion, gatewayAPI router', (api) => promotionScenario(api, 'gatewayAPI')],
   ['retraining by hand', retrainingScenario],
+  ['retention of retrained models', retentionScenario],
   ['leader election', leaderScenario],
 ];
 
@@ -699,6 +743,7 @@ describe('the code needs exactly the table', () => {
       'patch httproutes.gateway.networking.k8s.io',
       'create nermodels.nerops.io',
       'patch nermodels.nerops.io',
+      'delete nermodels.nerops.io',
       'list pods',
       'get configmaps',
     ]) {

@@ -69,6 +69,14 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     code: `${DRIFTPOLICY_APPLY}#createModels, ${NERMODEL_APPLY}#patchFinalizers`,
   },
   {
+    verb: 'delete',
+    group: 'nerops.io',
+    resource: 'nermodels',
+    scope: 'workload',
+    why: "DriftPolicy retention (spec.retention.keepLast): older NerModels the policy's own runs created, by name, never one served, pinned, validating or a run's base",
+    code: `${DRIFTPOLICY_APPLY}#pruneModels`,
+  },
+  {
     verb: 'patch',
     group: 'nerops.io',
     resource: 'nermodels',

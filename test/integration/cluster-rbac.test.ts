@@ -162,7 +162,7 @@ function refusedQuestions(install: Install): Question[] {
     q('update', 'apps', 'deployments', 'Deployments are written by server-side apply (patch)'),
     q('delete', 'batch', 'jobs', 'finished Jobs expire by their TTL'),
     q('delete', 'policy', 'poddisruptionbudgets', 'the PodDisruptionBudget lives as long as its NerDeployment'),
-    q('delete', 'nerops.io', 'nermodels', 'users delete models, never the operator'),
+    q('deletecollection', 'nerops.io', 'nermodels', 'retention deletes models one by one, by name'),
     q('delete', 'nerops.io', 'nerdeployments', 'users delete NerDeployments'),
     q('patch', 'nerops.io', 'driftpolicies', 'the DriftPolicy controller writes only its status'),
     q('update', 'nerops.io', 'nermodels', 'server-side apply, no update'),

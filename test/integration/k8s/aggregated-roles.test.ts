@@ -92,7 +92,7 @@ const canI = async (user: string, verb: string, resource: string) =>
   (await k('auth', 'can-i', verb, resource, '-n', ns, `--as=${user}`)).stdout.trim();
 
 const model = (name: string) =>
-  JSON.stringify(nerModel(name, 'https://models.example.org/clinical.tar', `sha256:${'a'.repeat(64)}`));
+  JSON.stringify(nerModel(name, 'https://models.example.org/clinical.tar', 'a'.repeat(64)));
 
 describe('aggregated roles', () => {
   it('renders view, edit and approver with the aggregation labels', () => {

@@ -78,7 +78,7 @@ export const ALLOWED_ORIGINS_ANNOTATION = 'nerops.io/allowed-origins';
 /**
  * Finalizer on a NerModel while a NerDeployment serves it (stable or canary track): the NerModel controller
  * adds it when a NerDeployment starts serving the model and removes it when none does, so a deletion waits
- * until nothing serves the model (docs/operator.md, "Deletion protection").
+ * until nothing serves the model (docs/operations.md, "Deletion protection").
  */
 export const IN_USE_FINALIZER = 'nerops.io/in-use';
 

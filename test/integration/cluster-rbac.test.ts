@@ -19,6 +19,7 @@ import { findBinaries } from '../../local-cluster/binaries.js';
 import { repoRoot } from '../../local-cluster/paths.js';
 import { createTestNamespace, useCluster } from '../../local-cluster/testing.js';
 import { OPERATOR_PERMISSIONS } from '../../operator/permissions.js';
+import { renderKubeVersion } from '../../scripts/gen-install.js';
 import type { ApiVerb, Permission } from '../../operator/runtime/permissions.js';
 
 const { info, core } = useCluster();
@@ -245,7 +246,17 @@ const installs: Array<{ name: string; setup: () => Promise<Install> }> = [
       );
       const release = `rbac-${Math.random().toString(36).slice(2, 7)}`;
       const rbac = await applyRbac(
-        await ok(helm, ['template', release, chart, '--namespace', ns, '--set', 'scope.mode=cluster']),
+        await ok(helm, [
+          'template',
+          release,
+          chart,
+          '--namespace',
+          ns,
+          '--kube-version',
+          renderKubeVersion(),
+          '--set',
+          'scope.mode=cluster',
+        ]),
       );
       // The operator's ClusterRole and binding, and the three user roles (aggregated-roles.yaml).
       expect(rbac.map((o) => o.kind).sort()).toEqual([
@@ -275,6 +286,8 @@ const installs: Array<{ name: string; setup: () => Promise<Install> }> = [
           chart,
           '--namespace',
           ns,
+          '--kube-version',
+          renderKubeVersion(),
           '--set',
           'scope.mode=namespaced',
           '--set',

@@ -19,6 +19,7 @@ import { applyCrds } from '../../../local-cluster/crds.js';
 import { repoRoot } from '../../../local-cluster/paths.js';
 import { createTestNamespace, eventually, useCluster } from '../../../local-cluster/testing.js';
 import { nerModel } from '../../../testing/operator-fixture.js';
+import { renderKubeVersion } from '../../../scripts/gen-install.js';
 
 const { info, kc, core } = useCluster();
 const bins = findBinaries();
@@ -64,6 +65,8 @@ beforeAll(async () => {
       'template',
       release,
       join(repoRoot, 'charts', 'nerops'),
+      '--kube-version',
+      renderKubeVersion(),
       '--show-only',
       'templates/aggregated-roles.yaml',
     ]),

@@ -22,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findBinaries } from '../../../local-cluster/binaries.js';
 import { nerOpsCli, repoRoot } from '../../../local-cluster/paths.js';
 import { createTestNamespace, eventually, useCluster } from '../../../local-cluster/testing.js';
-import { checkInstall } from '../../../scripts/gen-install.js';
+import { checkInstall, renderKubeVersion } from '../../../scripts/gen-install.js';
 import { KubeClient } from '../../../operator/runtime/kube.js';
 import { builtin, resourcePath } from '../../../operator/runtime/resource.js';
 import { nerDeployments, nerModels } from '../../../operator/api/resources.js';
@@ -72,6 +72,8 @@ function template(release: string, namespace: string, sets: string[], ...extra: 
     chart,
     '--namespace',
     namespace,
+    '--kube-version',
+    renderKubeVersion(),
     ...sets.flatMap((s) => ['--set', s]),
     ...extra,
   ]);
@@ -368,7 +370,17 @@ describe('chart', () => {
       'networkPolicy.servers.clientsFrom must name at least one peer',
     ],
   ])('refuses %s', async (set, message) => {
-    const r = await run(helm, ['template', 'nerops', chart, '--namespace', 'nerops-system', '--set', set]);
+    const r = await run(helm, [
+      'template',
+      'nerops',
+      chart,
+      '--namespace',
+      'nerops-system',
+      '--kube-version',
+      renderKubeVersion(),
+      '--set',
+      set,
+    ]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(message);
   });

@@ -91,8 +91,8 @@ afterAll(async () => {
   if (ns) await core.deleteNamespace({ name: ns }).catch(() => undefined);
 });
 
-const canI = async (user: string, verb: string, resource: string) =>
-  (await k('auth', 'can-i', verb, resource, '-n', ns, `--as=${user}`)).stdout.trim();
+const canI = async (user: string, verb: string, resource: string, ...extra: string[]) =>
+  (await k('auth', 'can-i', verb, resource, '-n', ns, `--as=${user}`, ...extra)).stdout.trim();
 
 const model = (name: string) =>
   JSON.stringify(nerModel(name, 'https://models.example.org/clinical.tar', 'a'.repeat(64)));
@@ -127,7 +127,7 @@ describe('aggregated roles', () => {
     expect(r.code).toBe(0);
     expect(await ok(k('get', 'nermodel', 'by-alice', '-n', ns, '--as=alice', '-o', 'name'))).toContain('by-alice');
     // Status is the operator's: edit does not grant it.
-    expect(await canI('alice', 'patch', 'nermodels.nerops.io/status')).toBe('no');
+    expect(await canI('alice', 'patch', 'nermodels.nerops.io', '--subresource=status')).toBe('no');
     for (const kind of ['nerdeployments.nerops.io', 'driftpolicies.nerops.io'])
       for (const verb of ['create', 'update', 'patch', 'delete'])
         expect(`${verb} ${kind}: ${await canI('alice', verb, kind)}`).toBe(`${verb} ${kind}: yes`);

@@ -62,6 +62,8 @@ export function renderManifests(root = repoRoot, helm = helmBinary()): string {
       NAMESPACE,
       '--kube-version',
       renderKubeVersion(),
+      // The helm test hooks are Helm's to run (`helm test`), not objects of a kubectl install.
+      '--skip-tests',
     ],
     {
       encoding: 'utf8',

@@ -74,6 +74,8 @@ function template(release: string, namespace: string, sets: string[], ...extra: 
     namespace,
     '--kube-version',
     renderKubeVersion(),
+    // The helm test hooks (a pod whose ServiceAccount a dry-run cannot see) are checked in chart-test.test.ts.
+    '--skip-tests',
     ...sets.flatMap((s) => ['--set', s]),
     ...extra,
   ]);
@@ -222,7 +224,13 @@ describe('chart', () => {
       name: 'namespaced mode',
       sets: (w) => ['scope.mode=namespaced', `scope.watchNamespace=${w}`],
       check: (objs, _t, w) => {
-        expect(objs.map((o) => o.kind)).not.toContain('ClusterRole');
+        // Nothing cluster-wide for the operator; the only ClusterRoles are the user roles aggregated into
+        // view/edit/admin (aggregated-roles.yaml), which the chart binds to no one.
+        for (const r of objs.filter((o) => o.kind === 'ClusterRole'))
+          expect(
+            Object.keys(r.metadata?.labels ?? {}).some((l) => l.includes('/aggregate-to-')),
+            r.metadata?.name,
+          ).toBe(true);
         expect(objs.map((o) => o.kind)).not.toContain('ClusterRoleBinding');
         const roles = objs.filter((o) => o.kind === 'Role');
         expect(roles.map((r) => r.metadata?.namespace)).toEqual([w, w]);

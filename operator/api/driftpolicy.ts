@@ -247,7 +247,7 @@ export type Retraining = z.output<typeof RetrainingSchema>;
 
 /**
  * Garbage collection of retrained models: of the NerModels this policy's runs created, per family, the
- * newest `keepLast` are kept and older ones deleted, except a model that is served (stable or canary),
+ * newest `keepLast` (and the newest `keepLast` Ready) are kept and older ones deleted, except a model that is served (stable or canary),
  * pinned by a NerDeployment, still validating, or the base of a run. Models the policy did not create are
  * never deleted. Bundles are not deleted (docs/operations.md, "Model retention").
  */

@@ -106,6 +106,13 @@ describe('planRetention', () => {
     expect(planRetention(input(models)).deleteModels).toEqual(['clinical-r1', 'clinical-r2', 'clinical-r3']);
   });
 
+  it('newer models that failed validation do not push out the newest Ready ones', () => {
+    const models = [1, 2, 3]
+      .map((i) => retrained(i))
+      .concat([4, 5].map((i) => retrained(i, () => {}, { phase: 'Rejected' })));
+    expect(planRetention(input(models)).deleteModels).toEqual(['clinical-r1']);
+  });
+
   it("never touches models it did not create: another policy's, a user's with a copied lineage, the base", () => {
     const other = retrained(0, (m) => {
       m.metadata.name = 'other-r0';

@@ -1,7 +1,7 @@
 /**
  * Model retention of a DriftPolicy (`spec.retention.keepLast`), as a pure function: which of the NerModels
- * this policy's retraining runs created are deleted. Per family, the newest `keepLast` are kept; older ones
- * go, except any model that something still needs:
+ * this policy's retraining runs created are deleted. Per family, the newest `keepLast` are kept, and the
+ * newest `keepLast` Ready ones; older ones go, except any model that something still needs:
  *   - served: a NerDeployment's stable or canary model (status), or the model a NerDeployment pins (spec);
  *   - validating: no verdict yet (Pending, Validating, or no status);
  *   - a base model: the target's serving model, and the base of a retraining Job still running.
@@ -83,7 +83,14 @@ export function planRetention(i: RetentionInput): RetentionPlan {
     families.set(m.spec.family, list);
   }
   for (const list of families.values()) {
-    const older = [...list].sort(newestFirst).slice(keepLast);
+    const sorted = [...list].sort(newestFirst);
+    // The newest N, and the newest N Ready: newer models that failed validation never push out the
+    // usable ones a modelSelector would fall back to.
+    const keep = new Set([
+      ...sorted.slice(0, keepLast),
+      ...sorted.filter((m) => m.status?.phase === 'Ready').slice(0, keepLast),
+    ]);
+    const older = sorted.filter((m) => !keep.has(m));
     for (const m of older.reverse()) {
       const because = neededBecause(m, i);
       if (because) out.kept.push({ name: m.metadata.name ?? '', because });

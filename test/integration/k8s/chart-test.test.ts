@@ -12,7 +12,7 @@
  * testing/operator-fixture.ts), and the Lease is written the way the operator's elector writes it.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
@@ -122,7 +122,11 @@ beforeAll(async () => {
   const token = (await ok(k(['create', 'token', `${FULLNAME}-test`, '-n', ns, '--duration=1h']))).trim();
   await writeFile(join(dir, 'token'), token);
   const cluster = kc.getCurrentCluster();
-  await writeFile(join(dir, 'ca.crt'), cluster?.caData ? Buffer.from(cluster.caData, 'base64') : '');
+  // The cluster's CA, inline in the kubeconfig or in a file it names.
+  await writeFile(
+    join(dir, 'ca.crt'),
+    cluster?.caData ? Buffer.from(cluster.caData, 'base64') : await readFile(cluster?.caFile ?? ''),
+  );
   scriptEnv = {
     ...Object.fromEntries((container?.env ?? []).map((e) => [e.name, e.value ?? ''])),
     NEROPS_TEST_API_URL: cluster?.server ?? '',

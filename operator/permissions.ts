@@ -65,8 +65,16 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     group: 'nerops.io',
     resource: 'nermodels',
     scope: 'workload',
-    why: 'DriftPolicy: the NerModel of a succeeded retraining Job, by server-side apply (create when absent, patch)',
-    code: `${DRIFTPOLICY_APPLY}#createModels`,
+    why: 'DriftPolicy: the NerModel of a succeeded retraining Job, by server-side apply (create when absent, patch); NerModel: the nerops.io/in-use finalizer added while a NerDeployment serves the model and removed when none does (merge patch with resourceVersion)',
+    code: `${DRIFTPOLICY_APPLY}#createModels, ${NERMODEL_APPLY}#patchFinalizers`,
+  },
+  {
+    verb: 'delete',
+    group: 'nerops.io',
+    resource: 'nermodels',
+    scope: 'workload',
+    why: "DriftPolicy retention (spec.retention.keepLast): older NerModels the policy's own runs created, by name, never one served, pinned, validating or a run's base",
+    code: `${DRIFTPOLICY_APPLY}#pruneModels`,
   },
   {
     verb: 'patch',

@@ -249,6 +249,18 @@ export const RetrainingSchema = z.object({
 });
 export type Retraining = z.output<typeof RetrainingSchema>;
 
+/**
+ * Garbage collection of retrained models: of the NerModels this policy's runs created, per family, the
+ * newest `keepLast` (and the newest `keepLast` Ready) are kept and older ones deleted, except a model that is served (stable or canary),
+ * pinned by a NerDeployment, still validating, or the base of a run. Models the policy did not create are
+ * never deleted. Bundles are not deleted (docs/operations.md, "Model retention").
+ */
+export const RetentionSchema = z.object({
+  /** Retrained NerModels kept per family besides those still needed (1–100). */
+  keepLast: z.int().min(1).max(100),
+});
+export type Retention = z.output<typeof RetentionSchema>;
+
 /** Five-field cron expression or a macro such as `@daily`. */
 export const CRON_PATTERN =
   '^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|([0-9*/,?-]+|[A-Za-z]{3}) ([0-9*/,?-]+) ([0-9*/,?LW-]+) ([0-9*/,?-]+|[A-Za-z]{3}(-[A-Za-z]{3})?) ([0-9*/,?#L-]+|[A-Za-z]{3}(-[A-Za-z]{3})?))$';
@@ -295,6 +307,8 @@ const driftPolicySpecBase = z.object({
   onCritical: DriftActionSchema.default('Alert'),
   /** `Manual`: Jobs wait for the approval annotation. */
   approval: ApprovalSchema.default('Automatic'),
+  /** Deletes older retrained NerModels of this policy; when omitted every one is kept. */
+  retention: RetentionSchema.optional(),
 });
 
 /** DriftPolicy spec. */

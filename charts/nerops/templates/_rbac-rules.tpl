@@ -16,7 +16,10 @@ names the code that needs it.
     - watch
     # DriftPolicy: the NerModel of a succeeded retraining Job, by server-side apply (create when absent, patch) — operator/controllers/driftpolicy/apply.ts#createModels
     - create
+    # DriftPolicy: the NerModel of a succeeded retraining Job, by server-side apply (create when absent, patch); NerModel: the nerops.io/in-use finalizer added while a NerDeployment serves the model and removed when none does (merge patch with resourceVersion) — operator/controllers/driftpolicy/apply.ts#createModels, operator/controllers/nermodel/apply.ts#patchFinalizers
     - patch
+    # DriftPolicy retention (spec.retention.keepLast): older NerModels the policy's own runs created, by name, never one served, pinned, validating or a run's base — operator/controllers/driftpolicy/apply.ts#pruneModels
+    - delete
 - apiGroups: [nerops.io]
   resources: [nermodels/status]
   verbs:

@@ -202,19 +202,19 @@ describe('toFhirBundle', () => {
   it('is checked by a real schema: broken resources fail it', () => {
     const good = bundleOf([entity('DISEASE', 'asthma', {})]);
     expect(fhirSchemaErrors(good)).toEqual([]);
-    const broken = structuredClone(good) as { entry: Entry[] };
+    const broken = structuredClone(good) as unknown as { entry: Entry[] };
     delete broken.entry[0]!.resource.subject; // Condition.subject is 1..1
     expect(fhirSchemaErrors(broken)).not.toEqual([]);
     const badType = structuredClone(good);
     badType.type = 'pile';
     expect(fhirSchemaErrors(badType)).not.toEqual([]);
-    const unknownElement = structuredClone(good) as { entry: Entry[] };
+    const unknownElement = structuredClone(good) as unknown as { entry: Entry[] };
     unknownElement.entry[0]!.resource.clinicalState = 'active'; // no such element
     expect(fhirSchemaErrors(unknownElement)).not.toEqual([]);
-    const badInstant = structuredClone(good) as { entry: Entry[] };
+    const badInstant = structuredClone(good) as unknown as { entry: Entry[] };
     badInstant.entry[2]!.resource.recorded = 'yesterday'; // Provenance.recorded is an instant
     expect(fhirSchemaErrors(badInstant)).not.toEqual([]);
-    const badCode = structuredClone(good) as { entry: Entry[] };
+    const badCode = structuredClone(good) as unknown as { entry: Entry[] };
     badCode.entry[0]!.resource.extension = [{ url: 'x', valueCode: 'two  spaces' }]; // not a FHIR code
     expect(fhirSchemaErrors(badCode)).not.toEqual([]);
   });

@@ -3,6 +3,8 @@
  * Everything here is plain data (JSON-serialisable) except {@link NerEngine}.
  */
 
+import type { Assertion, AssertionRules } from './assertions/types.js';
+
 /** One extracted entity. Invariant: `text === input.slice(start, end)`; offsets are UTF-16 code units. */
 export interface Entity {
   label: string;
@@ -11,6 +13,8 @@ export interface Entity {
   text: string;
   /** Marginal probability of exactly this span and label under the model, in [0, 1]. */
   score: number;
+  /** What the text says about it (negated, uncertain, historical, someone else's): set by the assertion stage. */
+  assertion?: Assertion;
 }
 
 /** Aggregates about one document, used for metrics and drift. Never contains text. */
@@ -104,6 +108,11 @@ export interface NerEngine {
   readonly info: ModelInfo;
   /** The drift baseline shipped with the bundle, when it has one. */
   readonly profile: BaselineProfile | undefined;
+  /**
+   * The assertion rules pinned in the bundle, when it has them (engine/assertions: make a tagger with
+   * `createAssertionTagger`). Optional so test doubles need not say; absent or undefined: no rules of its own.
+   */
+  readonly assertionRules?: AssertionRules | undefined;
   /**
    * Tag many documents together (the throughput path). Order is preserved. Work is bounded per ONNX Runtime
    * run and the event loop gets turns during a long batch.

@@ -8,6 +8,8 @@
  * holds is one group's tokens and scores plus the results, not the whole batch's, and the event loop gets
  * a turn between groups and runs (see yield.ts).
  */
+import { bundleAssertionRules } from '../assertions/bundle.js';
+import type { AssertionRules } from '../assertions/types.js';
 import * as ort from 'onnxruntime-node';
 import { bioesToBio, isBioesLabelSet, spansFromBio } from '../decoding/bio.js';
 import { WordClusters } from '../features/clusters.js';
@@ -92,6 +94,7 @@ function featureConfigOf(crf: CrfManifestSection): FeatureConfig {
 export class CrfEngine implements NerEngine {
   readonly info: ModelInfo;
   readonly profile: BaselineProfile | undefined;
+  readonly assertionRules: AssertionRules | undefined;
   readonly #session: ort.InferenceSession;
   readonly #labels: readonly string[];
   readonly #config: FeatureConfig;
@@ -133,6 +136,7 @@ export class CrfEngine implements NerEngine {
     this.#splitHyphens = crf.tokenizer.splitHyphens;
     this.#outsideBias = crf.decoding.outsideBias;
     this.#lookups = lookups;
+    this.assertionRules = bundleAssertionRules(bundle);
     this.#dense = crf.dense
       ? {
           vocabulary: EmbeddingVocabulary.parse(

@@ -8,6 +8,8 @@
  * words are then grouped into entities by BIO, and an entity's score is the mean probability of its
  * words' labels. Documents longer than the model's window are processed in consecutive word windows.
  */
+import { bundleAssertionRules } from '../assertions/bundle.js';
+import type { AssertionRules } from '../assertions/types.js';
 import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
 import { spansFromBio } from '../decoding/bio.js';
@@ -39,6 +41,7 @@ function normaliseLabel(label: string): string {
 export class TokenClassificationEngine implements NerEngine {
   readonly info: ModelInfo;
   readonly profile: BaselineProfile | undefined;
+  readonly assertionRules: AssertionRules | undefined;
   readonly #session: ort.InferenceSession;
   readonly #tokenizer: WordPieceTokenizer;
   readonly #labels: string[];
@@ -67,6 +70,7 @@ export class TokenClassificationEngine implements NerEngine {
     this.#needsTokenTypes = session.inputNames.includes('token_type_ids');
     const profile = bundle.files.get('profile.json');
     this.profile = profile ? parseProfile(profile.toString('utf8')) : undefined;
+    this.assertionRules = bundleAssertionRules(bundle);
   }
 
   static async create(bundle: VerifiedBundle, options: EngineOptions = {}): Promise<TokenClassificationEngine> {

@@ -46,6 +46,12 @@ export const ServeFlag = {
   shadowTimeoutMs: 'shadow-timeout-ms',
   shadowTokenFile: 'shadow-token-file',
   logLevel: 'log-level',
+  /** Assertion language of requests without `Content-Language` (en, nb, or the bundle rules' language). */
+  assertionLanguage: 'assertion-language',
+  /** Label → FHIR resource overrides: `LABEL=Condition|Procedure|MedicationStatement|omit,...`. */
+  fhirMapping: 'fhir-mapping',
+  /** A relative's condition in FHIR output: `FamilyMemberHistory` or `omit`. */
+  fhirFamilyHistory: 'fhir-family-history',
 } as const;
 export type ServeFlag = (typeof ServeFlag)[keyof typeof ServeFlag];
 
@@ -78,6 +84,9 @@ export const ServeEnv = {
   /** Most tokens in one request; beyond it, 413 (see docs/server.md, "Memory"). */
   maxRequestTokens: 'NEROPS_MAX_REQUEST_TOKENS',
   logLevel: 'NEROPS_LOG_LEVEL',
+  assertionLanguage: 'NEROPS_ASSERTION_LANGUAGE',
+  fhirMapping: 'NEROPS_FHIR_MAPPING',
+  fhirFamilyHistory: 'NEROPS_FHIR_FAMILY_HISTORY',
 } as const;
 
 /** Conventional variables read when the {@link ServeEnv} one is unset. */

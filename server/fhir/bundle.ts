@@ -18,26 +18,25 @@
  * - `code` is `{ text }` only: no code is ever invented.
  */
 import { randomUUID } from 'node:crypto';
+import type { Assertion } from '../../engine/assertions/index.js';
 import type { Entity } from '../../engine/types.js';
 import { CodeSystem, DATA_ABSENT_REASON_EXTENSION, MODEL_DIGEST_SYSTEM, NeropsExtension } from './codes.js';
 import { targetOf, type FhirMapping } from './mapping.js';
 
-/** The assertion stage's attributes of one entity (engine/assertions). */
-export interface FhirAssertion {
-  negated: boolean;
-  certainty: 'certain' | 'uncertain' | 'hypothetical';
-  temporality: 'current' | 'historical';
-  experiencer: 'patient' | 'other';
-}
+/** The assertion stage's attributes of one entity. */
+export type FhirAssertion = Assertion;
 
 /** A JSON FHIR resource (the shape is checked against the official R4 schema in the tests). */
 export type FhirResource = { resourceType: string } & Record<string, unknown>;
 
-/** A FHIR Reference to the patient the text is about: a literal reference or a business identifier. */
-export type SubjectReference = { reference: string } | { identifier: { system: string; value: string } };
+/** A FHIR Reference to the patient the text is about: a literal reference or a business identifier (one of them). */
+export interface SubjectReference {
+  reference?: string | undefined;
+  identifier?: { system: string; value: string } | undefined;
+}
 
-/** An entity as the FHIR mapping reads it: the engine's entity plus, when the model has rules, its assertion. */
-export type FhirEntity = Entity & { assertion?: FhirAssertion | undefined };
+/** An entity as the FHIR mapping reads it: the engine's entity, with its assertion when the model has the stage. */
+export type FhirEntity = Entity;
 
 /** One document's entities, with its id (when the request had ids) and the patient it is about. */
 export interface FhirDocument {

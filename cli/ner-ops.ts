@@ -54,6 +54,10 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'make a token-classification (transformer) export a verifiable bundle',
     load: async () => (await import('./commands/package.js')).default,
   },
+  assertions: {
+    summary: 'score the assertion stage (negation, ConText rules) on annotated concept spans',
+    load: async () => (await import('./commands/assertions.js')).default,
+  },
   traffic: {
     summary: 'send synthetic notes to inference servers at a fixed rate and count the answers',
     load: async () => (await import('./commands/traffic.js')).default,

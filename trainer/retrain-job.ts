@@ -450,7 +450,13 @@ export async function runRetrain(contract: RetrainContract, options: RetrainOpti
           seed: options.seed ?? 1,
           ...(options.epochs ? { epochs: options.epochs } : {}),
         },
-        export: { outDir: bundleDir, name: base.info.name, version: contract.runId },
+        // The base model's assertion rules stay with the model family: a retrained model answers the same way.
+        export: {
+          outDir: bundleDir,
+          name: base.info.name,
+          version: contract.runId,
+          assertionRules: base.assertionRules,
+        },
         log,
       });
     } catch (err) {

@@ -32,6 +32,14 @@ export {
   type ShippedLanguage,
 } from './rules.js';
 export { createAssertionTagger, type AssertionTagger, type TextSpan } from './tagger.js';
+export {
+  EvaluationDataError,
+  parseNegexTsv,
+  scoreNegation,
+  type GoldData,
+  type GoldItem,
+  type NegationScores,
+} from './evaluate.js';
 export { ASSERTIONS_FILE, assertionBundleParts, bundleAssertionRules } from './bundle.js';
 
 /** Each entity with its `assertion` (a new array of new objects; the entities given are not changed). */

@@ -41,7 +41,7 @@ const languageTag = z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$/, 'must b
 const term = z
   .string()
   .max(200)
-  .refine((t) => termKey(t) !== '', 'must contain at least one word');
+  .refine((t) => termKey(t) !== '', 'must contain a word or a punctuation mark');
 
 const ruleSchema = z
   .object({
@@ -94,13 +94,13 @@ export function parseAssertionRules(text: string, fileName: string, options: Par
   try {
     doc = yaml.load(text, { schema: yaml.CORE_SCHEMA, listener: lineRecorder(lines) });
   } catch (err) {
-    const mark = (err as { mark?: { line?: number } }).mark;
-    // js-yaml's message quotes the text around the fault: only its position is reported.
+    const { mark, reason } = err as { mark?: { line?: number }; reason?: string };
+    // js-yaml's message quotes the text around the fault: only its position and reason are reported.
     throw new AssertionRulesError(
       fileName,
       mark?.line === undefined ? undefined : mark.line + 1,
       '(root)',
-      'not valid YAML',
+      `not valid YAML (${reason ?? 'syntax error'})`,
     );
   }
   const parsed = fileSchema.safeParse(doc);

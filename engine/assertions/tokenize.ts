@@ -1,6 +1,7 @@
 /**
  * The assertion stage's own word splitting: words (letters and digits, with inner apostrophes) and single
- * punctuation marks; whitespace and hyphens separate and are dropped, so "rule-out" reads as "rule out".
+ * punctuation marks; whitespace, and hyphens after a word character, separate and are dropped, so "rule-out"
+ * reads as "rule out" (a hyphen after a space is a mark: "-ve").
  * Sentences end at `.`, `!` or `?` before whitespace (unless the word before the period is a known
  * abbreviation) and at blank lines. Terms of rule files are split the same way, so they match as written.
  *
@@ -71,7 +72,8 @@ export class Tokens {
     while (i < n) {
       const code = text.charCodeAt(i);
       const ch = text[i]!;
-      if (isSpace(code) || ch === '-') {
+      // A hyphen inside a word separates ("rule-out" reads "rule out"); one after a space is a sign ("-ve").
+      if (isSpace(code) || (ch === '-' && i > 0 && !isSpace(text.charCodeAt(i - 1)))) {
         if (code === 10) {
           newlines++;
           // A blank line ends a sentence (headings, list blocks).

@@ -52,6 +52,10 @@ describe('AssertionStage', () => {
     const stage = AssertionStage.forModel(undefined, 'en')!;
     const en = 'The patient denies fever.';
     expect(stage.tag('en', en, [entity(en, 'fever')])[0]!.assertion).toMatchObject({ negated: true });
+    const nb = 'Pasienten har ikke feber.';
+    expect(stage.tag('nb', nb, [entity(nb, 'feber')])[0]!.assertion).toMatchObject({ negated: true });
+    // The English rules do not know the Norwegian trigger.
+    expect(stage.tag('en', nb, [entity(nb, 'feber')])[0]!.assertion).toMatchObject({ negated: false });
     const plain = 'Pasienten har feber.';
     expect(stage.tag('nb', plain, [entity(plain, 'feber')])[0]!.assertion).toEqual({
       negated: false,

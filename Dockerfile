@@ -22,8 +22,10 @@ FROM ${NODE_IMAGE} AS build
 # PEM of an extra CA for npm's TLS (a TLS-inspecting proxy); empty: only Node's own roots.
 ARG EXTRA_CA_PEM=""
 WORKDIR /src
-# .npmrc carries onnxruntime-node-install-cuda=skip: CPU only, no CUDA download at install time.
-COPY package.json package-lock.json .npmrc ./
+# CPU only: onnxruntime-node's install script would download CUDA binaries. package.json's allowScripts
+# denies that script to npm >= 11.16; the base image's npm 10 reads onnxruntime's own switch instead.
+ENV ONNXRUNTIME_NODE_INSTALL=skip
+COPY package.json package-lock.json ./
 # npm-ci-checked.sh: npm ci with the extra CA (if any) and a check that it installed everything
 # (npm 10 can exit 0 with half a node_modules); tsc's bin link is the last thing npm writes.
 COPY scripts/npm-ci-checked.sh /usr/local/lib/nerops-build/
@@ -48,7 +50,8 @@ RUN npm run build
 FROM ${NODE_IMAGE} AS deps
 ARG EXTRA_CA_PEM=""
 WORKDIR /app
-COPY package.json package-lock.json .npmrc ./
+ENV ONNXRUNTIME_NODE_INSTALL=skip
+COPY package.json package-lock.json ./
 COPY scripts/npm-ci-checked.sh /usr/local/lib/nerops-build/
 # onnxruntime-node ships binaries for several platforms: keep the linux CPU library of this architecture.
 RUN sh /usr/local/lib/nerops-build/npm-ci-checked.sh --omit=dev \

@@ -8,6 +8,7 @@ import { CliError, type Command } from './command.js';
 import { SERVE_COMMAND } from '../contracts/serve.js';
 import { FETCH_MODEL_COMMAND, RETRAIN_COMMAND, VALIDATE_COMMAND } from '../contracts/task-commands.js';
 import { sanitizeMessage } from '../contracts/termination-message.js';
+import { packageVersion } from './version.js';
 
 const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
   train: {
@@ -67,7 +68,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
 function usage(): string {
   const width = Math.max(...Object.keys(commands).map((c) => c.length));
   const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
-  return `usage: ner-ops <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'ner-ops <command> --help' for a command's options.`;
+  return `usage: ner-ops <command> [options]\n       ner-ops --version\n\ncommands:\n${lines.join('\n')}\n\nRun 'ner-ops <command> --help' for a command's options.`;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -75,6 +76,10 @@ async function main(argv: string[]): Promise<number> {
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     console.log(usage());
     return name ? 0 : 2;
+  }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    console.log(packageVersion());
+    return 0;
   }
   const entry = commands[name];
   if (!entry) {

@@ -4,13 +4,14 @@
 # The real profile's node: docker.io (builds the image; its dockerd is started by scripts/dockerd.sh),
 # containerd and runc (the node's runtime, run by the harness on its own socket), the CNI plugins,
 # iptables and iproute2 (pod network, kube-proxy), debootstrap (the image's base, made locally).
+# lua5.1: runs the chart's Argo CD health scripts in tests (Argo CD's gopher-lua implements Lua 5.1).
 # policy-rc.d (exit 101) forbids the package scripts to start any of them as a service.
 set -euo pipefail
 
 SUDO=""
 [[ $(id -u) -ne 0 ]] && SUDO=sudo
 
-apt_packages=(prometheus openssl ca-certificates docker.io containerd runc containernetworking-plugins iptables iproute2 debootstrap)
+apt_packages=(prometheus openssl ca-certificates docker.io containerd runc containernetworking-plugins iptables iproute2 debootstrap lua5.1)
 missing=()
 for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then

@@ -1,10 +1,9 @@
 import { CliError, parseCommandArgs, type Command } from '../command.js';
-import { ConllError, readConll } from '../../engine/corpus/conll.js';
-import { BundleVerificationError } from '../../engine/bundle/bundle.js';
-import { loadEngine } from '../../engine/bundle/load.js';
+import { ConllError, labelSetOf, readConll } from '../../engine/corpus/conll.js';
 import { evaluateEngine, formatReport } from '../../trainer/evaluate.js';
+import { withEngine } from '../open-engine.js';
 
-const HELP = `usage: ner-ops evaluate --model DIR --data FILE [--json] [--independent-sentences]
+const HELP = `usage: ner-ops evaluate --model DIR|FILE.tar.gz|URI --data FILE [--json] [--independent-sentences]
 
 Entity-level exact-span precision, recall and F1 (micro and per type) of a bundle on a CoNLL file.
 The file's sentences are read as documents in reading order, as the model's training file was: a model
@@ -25,23 +24,31 @@ const evaluate: Command = async (argv) => {
   }
   if (!values.model || !values.data)
     throw new CliError('evaluate: --model DIR and --data FILE are required\n\n' + HELP);
+  let data;
   try {
-    const data = await readConll(values.data);
-    const engine = await loadEngine(values.model);
-    try {
-      const report = await evaluateEngine(engine, data, {
-        independentSentences: values['independent-sentences'] ?? false,
-      });
-      console.log(
-        values.json ? JSON.stringify({ model: engine.info, data: values.data, ...report }) : formatReport(report),
-      );
-    } finally {
-      await engine.close();
-    }
-    return 0;
+    data = await readConll(values.data);
   } catch (err) {
-    if (err instanceof ConllError || err instanceof BundleVerificationError) throw new CliError(err.message, 1);
+    if (err instanceof ConllError) throw new CliError(err.message, 1);
     throw err;
   }
+  const dataFile = values.data;
+  const independentSentences = values['independent-sentences'] ?? false;
+  await withEngine(values.model, async (engine) => {
+    const disjoint = disjointTypes(labelSetOf(data), engine.info.entityTypes);
+    if (disjoint) console.error(`evaluate: warning: ${disjoint}`);
+    const report = await evaluateEngine(engine, data, { independentSentences });
+    console.log(values.json ? JSON.stringify({ model: engine.info, data: dataFile, ...report }) : formatReport(report));
+  });
+  return 0;
 };
+
+/**
+ * A warning when the data's entity types and the model's share none (every score is then 0, which
+ * otherwise reads like a broken model rather than the wrong file), or undefined.
+ */
+export function disjointTypes(dataLabels: readonly string[], modelTypes: readonly string[]): string | undefined {
+  const dataTypes = [...new Set(dataLabels.filter((l) => l !== 'O').map((l) => l.replace(/^[BIES]-/, '')))];
+  if (dataTypes.length === 0 || dataTypes.some((t) => modelTypes.includes(t))) return undefined;
+  return `the data's entity types (${dataTypes.join(', ')}) and the model's (${modelTypes.join(', ')}) share none: every score will be 0`;
+}
 export default evaluate;

@@ -1,16 +1,15 @@
 import { CliError, parseCommandArgs, type Command } from '../command.js';
-import { BundleVerificationError } from '../../engine/bundle/bundle.js';
-import { loadEngine } from '../../engine/bundle/load.js';
+import { withEngine } from '../open-engine.js';
 import { AssertionStage, UnsupportedLanguageError } from '../../server/assertions.js';
 import { toFhirBundle } from '../../server/fhir/bundle.js';
 import { parseFhirMapping } from '../../server/fhir/mapping.js';
 import { subjectSchema } from '../../server/schemas/extract.js';
 
-const HELP = `usage: ner-ops predict --model DIR [options] TEXT...
+const HELP = `usage: ner-ops predict --model DIR|FILE.tar.gz|URI [options] TEXT...
 
 Extract entities from each TEXT (or from standard input when no TEXT is given); prints JSON.
 
-  --model DIR               the model bundle
+  --model DIR|FILE|URI      the model bundle (a directory, .tar/.tar.gz, file:// or http(s)://)
   --format json|fhir        the project's JSON (default), or a FHIR R4 Bundle (type collection)
   --language L              assertion language (en, nb, or the bundle rules' language); default the
                             bundle's; with a model without rules of its own, runs the shipped rules of L
@@ -60,42 +59,34 @@ const predict: Command = async (argv) => {
   if (values.subject !== undefined && !subject)
     throw new CliError('predict: --subject must be Patient/<id> (a FHIR id: 1-64 of A-Z a-z 0-9 - .)');
   const texts = positionals.length > 0 ? positionals : [await readStdin()];
-  try {
-    const engine = await loadEngine(values.model);
+  await withEngine(values.model, async (engine) => {
+    let stage: AssertionStage | undefined;
     try {
-      let stage: AssertionStage | undefined;
-      try {
-        stage = AssertionStage.forModel(engine.assertionRules, values.language);
-      } catch (err) {
-        if (err instanceof UnsupportedLanguageError) throw new CliError(`predict: --language: ${err.message}`);
-        throw err;
-      }
-      const results = (await engine.extractBatch(texts)).map((r, i) => ({
-        entities: stage ? stage.tag(stage.defaultLanguage, texts[i]!, r.entities) : r.entities,
-      }));
-      if (format === 'fhir') {
-        const documents = results.map((r, i) => ({
-          ...(texts.length > 1 ? { id: String(i + 1) } : {}),
-          entities: r.entities,
-          subject,
-        }));
-        console.log(JSON.stringify(toFhirBundle(documents, engine.info, { mapping, now: new Date() }), null, 2));
-      } else {
-        console.log(
-          JSON.stringify(
-            texts.length === 1 ? { ...results[0], model: engine.info } : { results, model: engine.info },
-            null,
-            2,
-          ),
-        );
-      }
-    } finally {
-      await engine.close();
+      stage = AssertionStage.forModel(engine.assertionRules, values.language);
+    } catch (err) {
+      if (err instanceof UnsupportedLanguageError) throw new CliError(`predict: --language: ${err.message}`);
+      throw err;
     }
-    return 0;
-  } catch (err) {
-    if (err instanceof BundleVerificationError) throw new CliError(err.message, 1);
-    throw err;
-  }
+    const results = (await engine.extractBatch(texts)).map((r, i) => ({
+      entities: stage ? stage.tag(stage.defaultLanguage, texts[i]!, r.entities) : r.entities,
+    }));
+    if (format === 'fhir') {
+      const documents = results.map((r, i) => ({
+        ...(texts.length > 1 ? { id: String(i + 1) } : {}),
+        entities: r.entities,
+        subject,
+      }));
+      console.log(JSON.stringify(toFhirBundle(documents, engine.info, { mapping, now: new Date() }), null, 2));
+      return;
+    }
+    console.log(
+      JSON.stringify(
+        texts.length === 1 ? { ...results[0], model: engine.info } : { results, model: engine.info },
+        null,
+        2,
+      ),
+    );
+  });
+  return 0;
 };
 export default predict;

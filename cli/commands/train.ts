@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { MANIFEST_FILE } from '../../contracts/bundle-manifest.js';
 import { CliError, intFlag, numberFlag, parseCommandArgs, type Command } from '../command.js';
 import { ConllError } from '../../engine/corpus/conll.js';
 import { LexiconError } from '../../engine/features/lexicon.js';
@@ -58,6 +61,7 @@ Never pass the text you evaluate on as --unlabeled.
                        (default ${DEFAULT_SHORT_FORM_CONTEXT}; 'off': definitions only, feature version 3)
   --repair-bio         turn invalid I- tags into B- instead of failing
 ${ASSERTION_FLAGS_HELP}
+  --force              replace the bundle already in --out (refused without it)
   --quiet              no progress output`;
 
 /** `--short-form-context`: a number of sentences, or 'off'. */
@@ -100,6 +104,7 @@ const train: Command = async (argv) => {
     'short-form-context': { type: 'string' },
     'repair-bio': { type: 'boolean' },
     ...ASSERTION_FLAG_OPTIONS,
+    force: { type: 'boolean' },
     quiet: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -109,6 +114,9 @@ const train: Command = async (argv) => {
   }
   if (!values.train) throw new CliError('train: --train FILE is required\n\n' + HELP);
   if (!values.out) throw new CliError('train: --out DIR is required\n\n' + HELP);
+  // Checked before training, so a long run does not end by overwriting a bundle something may be serving.
+  if (!values.force && existsSync(join(values.out, MANIFEST_FILE)))
+    throw new CliError(`train: ${values.out} already holds a bundle; pass --force to replace it`);
   const missedEntityCost = numberFlag('missed-entity-cost', values['missed-entity-cost'], DEFAULT_MISSED_ENTITY_COST);
   if (missedEntityCost < 0)
     throw new CliError(`train: --missed-entity-cost must be ≥ 0, got '${values['missed-entity-cost']}'`);

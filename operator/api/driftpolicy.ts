@@ -254,7 +254,11 @@ export const RetrainingSchema = z.object({
    * `/<namespace>/<policy name>`; without either, no retraining Job starts (Ready=False, OutputUnconfigured).
    */
   outputUri: ArtifactUriSchema.optional(),
-  /** Retrain from scratch instead of warm-starting from the serving model. */
+  /**
+   * Passed to the Job as `--from-scratch` for templates that warm-start. The default Job always trains a
+   * new model from the dataset (the CRF trainer has no warm start) with the base model's label set and
+   * setup, so there this field changes nothing.
+   */
   fromScratch: z.boolean().default(false),
   /** Seconds a retraining Job may run before it is counted as failed. */
   activeDeadlineSeconds: z.int().min(60).max(604800).default(7200),

@@ -32,6 +32,7 @@ import {
   type TestOperator,
 } from '../../testing/operator-fixture.js';
 import { Load } from './load.js';
+import { argoHealth } from '../../testing/argocd-health.js';
 
 const { info, kc, core } = useCluster();
 let ns: string;
@@ -43,6 +44,9 @@ const status = async (name: string) => (await api.get<NerDeployment>(nerDeployme
 const canaryReplicas = async (name: string) =>
   (await api.get<V1Deployment>(builtin.deployments, ns, `${name}-canary`).catch(() => undefined))?.spec?.replicas;
 const eventNotes = (name: string) => api.eventNotes(ns, name);
+/** What Argo CD's health check (charts/nerops/argocd) makes of the NerDeployment as the operator left it. */
+const argoStatus = async (name: string) =>
+  (await argoHealth('NerDeployment', await api.get<NerDeployment>(nerDeployments, ns, name))).status;
 
 /** Given a NerDeployment serving clinical-v1 on one replica. */
 async function givenStable(name: string, spec: Record<string, unknown>): Promise<void> {
@@ -120,6 +124,7 @@ describe('canary rollouts', () => {
         500,
       );
       const fullMs = Date.now() - t0;
+      expect(await argoStatus('good')).toBe('Healthy');
       for (const w of DEFAULT_ROLLOUT_STEPS) expect(seen.has(w.weight)).toBe(true);
       const notes = await eventNotes('good');
       expect(notes).toEqual(
@@ -190,6 +195,7 @@ describe('canary rollouts', () => {
         250,
       );
       const backMs = Date.now() - firstFail;
+      expect(await argoStatus('slow')).toBe('Degraded');
       const s = await status('slow');
       expect(s.abortReason).toMatch(
         /2 failed analyses > failureLimit 1; last: p95 latency [\d.]+ ms > maxP95LatencyMs 0.05/,

@@ -29,6 +29,7 @@ import { generateNotes, writeConll, type Vocabulary } from '../../trainer/synthe
 import { trainBundle } from '../../trainer/train.js';
 import { ServiceEndpoints } from '../../local-cluster/service-endpoints.js';
 import { TcpProxy } from '../../local-cluster/tcp-proxy.js';
+import { argoHealth } from '../../testing/argocd-health.js';
 import { createTestNamespace, eventually, useCluster } from '../../local-cluster/testing.js';
 import {
   Api,
@@ -196,6 +197,7 @@ describe('drift → retrain → canary → promote', () => {
     }
     const p0 = await getPolicy('retrain');
     expect(p0.status?.lastEvaluation?.model).toBe('clinical-v1');
+    expect((await argoHealth('DriftPolicy', p0)).status).toBe('Healthy');
     expect(p0.status?.lastEvaluation?.signals.every((s) => s.level === 'Ok')).toBe(true);
     console.log(
       `drift: in-distribution ${calm.evaluations.retrain?.size} + ${calm.evaluations.alert?.size} evaluations, 0 false alarms; values ${JSON.stringify(p0.status?.lastEvaluation?.signals.map((s) => [s.name, s.value]))}`,
@@ -221,6 +223,8 @@ describe('drift → retrain → canary → promote', () => {
     // Then Warning (never Critical) on `retrain`, confirmed over consecutiveBreaches evaluations, with a Drift-triggered Job.
     const p1 = await getPolicy('retrain');
     expect(p1.status?.state).toBe('Warning');
+    // Argo CD (charts/nerops/argocd): a retraining in progress, not a failure.
+    expect((await argoHealth('DriftPolicy', p1)).status).toBe('Progressing');
     expect(shifted.states.retrain?.has('Critical')).toBe(false);
     expect(p1.status?.activeJob).toMatchObject({ name: job.metadata?.name, trigger: 'Drift' });
     expect(p1.status?.lastEvaluation?.signals.some((s) => s.level === 'Warning' && (s.breaches ?? 0) >= BREACHES)).toBe(
@@ -235,6 +239,7 @@ describe('drift → retrain → canary → promote', () => {
       async () => {
         const a = await getPolicy('alert');
         expect(a.status?.state).toBe('Critical');
+        expect((await argoHealth('DriftPolicy', a)).status).toBe('Degraded');
         expect(a.status?.conditions?.find((c) => c.type === 'CriticalDrift')).toMatchObject({
           status: 'True',
           reason: 'CriticalThresholdExceeded',

@@ -220,6 +220,34 @@ describe('ner-ops CLI on the bundle', () => {
     expect(report.micro.f1).toBeGreaterThan(0.9);
     expect(report.perType.DISEASE.f1).toBeGreaterThan(0.9);
     expect(report.perType.TREATMENT.f1).toBeGreaterThan(0.9);
+    expect(e.stderr).not.toContain('warning');
+
+    // The .tar.gz that `serve` accepts predicts and evaluates the same.
+    const archive = join(dir, 'bundle.tar.gz');
+    await run('tar', ['-czf', archive, '-C', bundle, '.']);
+    const fromArchive = await run('node', [CLI, 'predict', '--model', archive, 'Started metformin for hypertension.']);
+    expect(JSON.parse(fromArchive.stdout).entities).toEqual(out.entities);
+    const archiveReport = await run('node', [
+      CLI,
+      'evaluate',
+      '--model',
+      archive,
+      '--data',
+      join(dir, 'dev.conll'),
+      '--json',
+    ]);
+    expect(JSON.parse(archiveReport.stdout).micro).toEqual(report.micro);
+
+    // Data whose entity types the model does not know: scores of 0, and a warning that says why.
+    await writeFile(join(dir, 'other-types.conll'), 'aspirin\tB-DRUG\ngiven\tO\n');
+    const other = await run('node', [CLI, 'evaluate', '--model', bundle, '--data', join(dir, 'other-types.conll')]);
+    expect(other.stderr).toContain("warning: the data's entity types (DRUG) and the model's");
+    expect(other.stderr).toContain('share none');
+
+    // An existing bundle is not overwritten without --force (checked before training starts).
+    await expect(
+      run('node', [CLI, 'train', '--train', join(dir, 'dev.conll'), '--out', bundle, '--quiet']),
+    ).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('already holds a bundle; pass --force') });
 
     await writeFile(join(dir, 'bad.conll'), 'fever\tB-DISEASE\nonset\tO\n\nand\tO\nthen\tI-DISEASE\n');
     const bad = run('node', [CLI, 'train', '--train', join(dir, 'bad.conll'), '--out', join(dir, 'x')]);

@@ -270,6 +270,17 @@ describe('chart', () => {
       check: (objs, _t, w) => {
         const kinds = objs.map((o) => o.kind);
         expect(kinds).toEqual(expect.arrayContaining(['ServiceMonitor', 'PodMonitor', 'PrometheusRule', 'ConfigMap']));
+        // Every alert links to its own section of docs/runbook.md.
+        const rule = objs.find((o) => o.kind === 'PrometheusRule') as KubernetesObject & {
+          spec: { groups: Array<{ rules: Array<{ alert: string; annotations: Record<string, string> }> }> };
+        };
+        const runbook = readFileSync(join(repoRoot, 'docs', 'runbook.md'), 'utf8');
+        const alerts = rule.spec.groups.flatMap((g) => g.rules);
+        expect(alerts.length).toBeGreaterThan(0);
+        for (const a of alerts) {
+          expect(a.annotations.runbook_url).toBe(`https://nerops.io/docs/runbook#${a.alert.toLowerCase()}`);
+          expect(runbook).toContain(`\n## ${a.alert}\n`);
+        }
         expect(kinds.filter((k) => k === 'NetworkPolicy')).toHaveLength(2);
         // Servers: the API only from clientsFrom (default: pods of the namespace), the scrape port only from
         // metricsFrom (default: any namespace); no rule opens the API to metricsFrom.

@@ -55,6 +55,19 @@ export const ServeFlag = {
 } as const;
 export type ServeFlag = (typeof ServeFlag)[keyof typeof ServeFlag];
 
+/** The resources `--fhir-mapping` may map an entity label to; `omit` leaves the label out of FHIR output. */
+export const FHIR_RESOURCE_TARGETS = ['Condition', 'Procedure', 'MedicationStatement', 'omit'] as const;
+export type FhirResourceTarget = (typeof FHIR_RESOURCE_TARGETS)[number];
+
+/** Values of `--fhir-family-history`: what a relative's condition becomes in FHIR output. */
+export const FHIR_FAMILY_HISTORY_TARGETS = ['FamilyMemberHistory', 'omit'] as const;
+export type FhirFamilyHistoryTarget = (typeof FHIR_FAMILY_HISTORY_TARGETS)[number];
+
+/** The value of `--fhir-mapping`: `LABEL=Resource` entries joined by commas. */
+export function fhirMappingArg(entries: readonly { label: string; resource: FhirResourceTarget }[]): string {
+  return entries.map((e) => `${e.label}=${e.resource}`).join(',');
+}
+
 /** A flag as it appears on a command line: `--name`. */
 export function flagArg<F extends string>(flag: F): `--${F}` {
   return `--${flag}`;

@@ -10,6 +10,7 @@ import {
 } from './bundle.js';
 import { CodeSystem, NeropsExtension } from './codes.js';
 import { DEFAULT_FHIR_MAPPING, parseFhirMapping } from './mapping.js';
+import { fhirMappingArg } from '../../contracts/serve.js';
 
 const model: ModelIdentity = { name: 'behealthy', version: '1.2.0', digest: 'ab'.repeat(32) };
 const now = new Date('2026-12-06T01:02:03.000Z');
@@ -236,6 +237,17 @@ describe('parseFhirMapping', () => {
   ])('refuses %s naming the flag', (spec, message) => {
     expect(() => parseFhirMapping(spec, undefined)).toThrow(message);
     expect(() => parseFhirMapping(spec, undefined)).toThrow(/--fhir-mapping/);
+  });
+
+  it('reads back what the operator writes (contracts fhirMappingArg)', () => {
+    const arg = fhirMappingArg([
+      { label: 'TREATMENT', resource: 'MedicationStatement' },
+      { label: 'Gene', resource: 'omit' },
+    ]);
+    expect(parseFhirMapping(arg, 'omit')).toEqual({
+      resources: { ...DEFAULT_FHIR_MAPPING.resources, TREATMENT: 'MedicationStatement', GENE: 'omit' },
+      familyHistory: 'omit',
+    });
   });
 
   it('refuses an unknown family-history target', () => {

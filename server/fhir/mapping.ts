@@ -5,13 +5,14 @@
  * `--fhir-family-history`; messages name the flag and the rule, never request text.
  */
 
-/** Resource kinds an entity of the patient's own can become; `omit` leaves the label out of the Bundle. */
-export const FHIR_TARGETS = ['Condition', 'Procedure', 'MedicationStatement', 'omit'] as const;
-export type FhirTarget = (typeof FHIR_TARGETS)[number];
+import {
+  FHIR_FAMILY_HISTORY_TARGETS as FAMILY_HISTORY_TARGETS,
+  FHIR_RESOURCE_TARGETS as FHIR_TARGETS,
+  type FhirFamilyHistoryTarget as FamilyHistoryTarget,
+  type FhirResourceTarget as FhirTarget,
+} from '../../contracts/serve.js';
 
-/** What an entity whose experiencer is someone else (a relative) becomes, when its label maps to a Condition. */
-export const FAMILY_HISTORY_TARGETS = ['FamilyMemberHistory', 'omit'] as const;
-export type FamilyHistoryTarget = (typeof FAMILY_HISTORY_TARGETS)[number];
+export { FAMILY_HISTORY_TARGETS, FHIR_TARGETS, type FamilyHistoryTarget, type FhirTarget };
 
 export interface FhirMapping {
   /** Resource per entity label, keyed by the label in upper case (labels match case-insensitively). */

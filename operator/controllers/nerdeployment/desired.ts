@@ -25,7 +25,14 @@ import { ownerReference } from '../../runtime/client.js';
 import { boundedName, managedLabels } from '../child-metadata.js';
 import { nerOpsCommand, restrictedContainerSecurity, restrictedPodSecurity, tmpVolume } from '../pod-templates.js';
 import { sourceAccess, withStorageDefaults, type ModelStorageDefaults, type SourceAccess } from '../model-storage.js';
-import { flagArg, SERVE_COMMAND, ServeEnv, ServeEnvFallback, ServeFlag } from '../../../contracts/serve.js';
+import {
+  fhirMappingArg,
+  flagArg,
+  SERVE_COMMAND,
+  ServeEnv,
+  ServeEnvFallback,
+  ServeFlag,
+} from '../../../contracts/serve.js';
 import { FETCH_MODEL_COMMAND, FetchModelFlag } from '../../../contracts/task-commands.js';
 
 /** Where the init container installs the bundle and the server reads it. */
@@ -85,6 +92,16 @@ export function tuningArgs(nd: NerDeployment): string[] {
   return flags.flatMap(([flag, v]) => (v === undefined ? [] : [flagArg(flag), String(v)]));
 }
 
+/** `ner-ops serve` flags for the model's FHIR output (only what its spec sets). */
+export function fhirArgs(model: NerModel): string[] {
+  const f = model.spec.fhir;
+  if (!f) return [];
+  return [
+    ...(f.mapping?.length ? [flagArg(ServeFlag.fhirMapping), fhirMappingArg(f.mapping)] : []),
+    ...(f.familyHistory ? [flagArg(ServeFlag.fhirFamilyHistory), f.familyHistory] : []),
+  ];
+}
+
 function quantities(q: Record<string, string | number> | undefined): Record<string, string> | undefined {
   return q && Object.fromEntries(Object.entries(q).map(([k, v]) => [k, String(v)]));
 }
@@ -142,6 +159,7 @@ function serveArgs(nd: NerDeployment, model: NerModel): string[] {
     flagArg(ServeFlag.shutdownDelayMs),
     String(SHUTDOWN_DELAY_MS),
     ...tuningArgs(nd),
+    ...fhirArgs(model),
   ];
 }
 

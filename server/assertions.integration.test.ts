@@ -344,6 +344,46 @@ describe('metrics', () => {
   });
 });
 
+describe('shadow traffic', () => {
+  it("mirrors the request's assertion language, so the shadow counts with the same rules", async () => {
+    const shadow = await startServer({
+      model: plainBundle.dir,
+      host: '127.0.0.1',
+      port: 0,
+      logger: captureLogger().logger,
+      assertionLanguage: 'en',
+    });
+    const primary = await startServer({
+      model: rulesDir,
+      host: '127.0.0.1',
+      port: 0,
+      logger: captureLogger().logger,
+      shadow: { url: shadow.url, percent: 100, maxConcurrent: 4, timeoutMs: 5000 },
+    });
+    try {
+      await Promise.all([shadow.app.ready, primary.app.ready]);
+      const r = await postJson(`${primary.url}/v1/extract`, { text: NB[0] }, { 'content-language': 'nb' });
+      expect((r.json as { entities: Entity[] }).entities.some((e) => e.assertion!.negated)).toBe(true);
+      // The shadow request starts after the response is sent: wait until the primary has counted it.
+      const deadline = Date.now() + 10_000;
+      const mirrored = async () =>
+        metricValue(await (await fetch(`${primary.url}/metrics`)).text(), ServerMetric.shadowRequests, {
+          outcome: 'ok',
+        }) === 1;
+      while (!(await mirrored())) {
+        if (Date.now() > deadline) throw new Error('the shadow request was not answered in time');
+        await new Promise((res) => setTimeout(res, 25));
+      }
+      const metrics = await (await fetch(`${shadow.url}/metrics`)).text();
+      // "Ingen" negates only under the Norwegian rules; the shadow's default is English.
+      const negated = { label: 'DISEASE', attribute: 'negated', value: 'true' };
+      expect(metricValue(metrics, ServerMetric.entityAssertions, negated)).toBe(1);
+    } finally {
+      await Promise.all([primary.shutdown('test done'), shadow.shutdown('test done')]);
+    }
+  });
+});
+
 describe('PHI', () => {
   it('no note text, entity text or trigger reaches the logs, the metrics or an error body', async () => {
     const NAME = 'Brightwater-Nakashima';

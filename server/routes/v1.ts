@@ -45,6 +45,7 @@ export function offerShadow(
   ex: Exchange,
   texts: readonly string[],
   results: readonly ExtractResult[],
+  language?: string,
 ): void {
   const shadow = ctx.shadow;
   if (!shadow || ex.req.headers[SHADOW_HEADER] !== undefined) return;
@@ -54,6 +55,7 @@ export function offerShadow(
         texts,
         results.map((r) => r.entities),
         ex.id,
+        language,
       ),
     );
   });
@@ -71,7 +73,7 @@ export async function handleExtract(ctx: AppContext, ex: Exchange): Promise<void
     checkTexts(texts, ctx.limits, () => 'text');
     ensureServing(ctx);
     const results = await extractTexts(ctx, texts, language);
-    offerShadow(ctx, ex, texts, results);
+    offerShadow(ctx, ex, texts, results, language);
     setContentLanguage(ex, language);
     if (format === 'fhir') {
       sendBundle(ctx, ex, [{ entities: results[0]!.entities, subject: body.subject }]);
@@ -85,7 +87,7 @@ export async function handleExtract(ctx: AppContext, ex: Exchange): Promise<void
   checkTexts(texts, ctx.limits, (i) => `documents.${i}.text`);
   ensureServing(ctx);
   const results = await extractTexts(ctx, texts, language);
-  offerShadow(ctx, ex, texts, results);
+  offerShadow(ctx, ex, texts, results, language);
   setContentLanguage(ex, language);
   if (format === 'fhir') {
     sendBundle(

@@ -118,7 +118,7 @@ export async function handleInfer(ctx: AppContext, ex: Exchange, params: Record<
   checkTexts(texts, ctx.limits, (i) => `inputs.0.data.${i}`);
   ensureServing(ctx);
   const results = await extractTexts(ctx, texts, language);
-  offerShadow(ctx, ex, texts, results);
+  offerShadow(ctx, ex, texts, results, language);
   setContentLanguage(ex, language);
   const info = ctx.engine.info;
   // Requested outputs only, when the request names some (Open Inference Protocol); all of them otherwise.

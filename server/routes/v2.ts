@@ -1,7 +1,8 @@
 /**
  * The Open Inference Protocol (KServe v2 / Triton HTTP) subset a text model needs, so existing clients
  * work unchanged. The model takes one BYTES input `text` (shape [N], one document per element) and returns
- * one BYTES output `entities` (shape [N]), each element the JSON array of that document's entities.
+ * one BYTES output `entities` (shape [N]), each element the JSON array of that document's entities; a model
+ * with an assertion stage adds the `assertion_*` tensors ({@link V2_ASSERTION_OUTPUTS}).
  */
 import { Router, type RequestHandler } from 'express';
 import { readJson } from '../body.js';
@@ -122,7 +123,7 @@ export async function handleInfer(ctx: AppContext, ex: Exchange, params: Record<
   setContentLanguage(ex, language);
   const info = ctx.engine.info;
   // Requested outputs only, when the request names some (Open Inference Protocol); all of them otherwise.
-  const requested = body.outputs ? new Set(body.outputs.map((o) => o.name)) : undefined;
+  const requested = body.outputs?.length ? new Set(body.outputs.map((o) => o.name)) : undefined;
   const out: Record<string, unknown> = {
     model_name: info.name,
     model_version: info.version,

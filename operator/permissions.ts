@@ -383,8 +383,8 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     group: '',
     resource: 'configmaps',
     scope: 'workload',
-    why: 'DriftPolicy: the dataset version in spec.triggers.datasetRef (read by name)',
-    code: `${DRIFTPOLICY_GATHER}#datasetVersionOf`,
+    why: "DriftPolicy: the dataset version in spec.triggers.datasetRef; notifications: the namespace's nerops-notifications receivers (both read by name)",
+    code: `${DRIFTPOLICY_GATHER}#datasetVersionOf, operator/notifications/notifier.ts#config`,
   },
 
   {
@@ -392,8 +392,8 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     group: '',
     resource: 'secrets',
     scope: 'workload',
-    why: "NerModel: the nerops.io/allowed-origins annotation of the source's credentials Secret, read by name as PartialObjectMetadata (metadata only, never the data) before a validation Job is created",
-    code: 'operator/controllers/nermodel/gather.ts#readCredentialsSecret',
+    why: "NerModel: the nerops.io/allowed-origins annotation of the source's credentials Secret, read by name as PartialObjectMetadata (metadata only, never the data) before a validation Job is created; notifications: the receiver URL and token of the Secrets a nerops-notifications ConfigMap names (by name, never logged)",
+    code: 'operator/controllers/nermodel/gather.ts#readCredentialsSecret, operator/notifications/notifier.ts#secret',
   },
 
   // The runtime.

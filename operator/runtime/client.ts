@@ -70,6 +70,8 @@ export interface EventSpec {
 export interface ClientObserver {
   write?(kind: string, op: 'apply' | 'status' | 'delete' | 'create' | 'event'): void;
   skipped?(kind: string, op: 'apply' | 'status'): void;
+  /** After an Event was recorded (not after a deduplicated or failed one): notifications hang off this. */
+  recorded?(regarding: KubernetesObject, spec: EventSpec): void;
 }
 
 export interface ClusterClientOptions {
@@ -335,6 +337,7 @@ export class ClusterClient {
     try {
       await this.kube.request({ method: 'POST', path: resourcePath(builtin.events, namespace), body });
       this.#observer.write?.('Event', 'event');
+      this.#observer.recorded?.(regarding, spec);
       return true;
     } catch (err) {
       // Forget the dedupe entry so a later identical call can try again.

@@ -12,7 +12,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
-import { ClusterClient, controllerOf, type ClusterClientOptions } from './client.js';
+import { ClusterClient, controllerOf, type ClusterClientOptions, type EventSpec } from './client.js';
 import { systemClock, type Clock } from './clock.js';
 import { Informer, type CacheReader, type InformerEvent, type InformerOptions } from './informer.js';
 import { setCondition, type Condition } from './conditions.js';
@@ -108,6 +108,8 @@ export interface ManagerOptions {
   clock?: Clock;
   /** Identity for Events' reportingInstance (pod name). */
   identity?: string;
+  /** Told about every Event the controllers record, with the object as it was when recorded. */
+  onEvent?: (regarding: KubernetesObject, spec: EventSpec) => void;
   /** Options for the ClusterClient handed to reconcilers. */
   clientOptions?: Omit<ClusterClientOptions, 'clock' | 'logger' | 'identity' | 'observer'>;
   /**
@@ -172,6 +174,7 @@ export class ControllerManager {
       observer: {
         write: (kind, op) => m.writes.inc({ kind, op }),
         skipped: (kind, op) => m.writesSkipped.inc({ kind, op }),
+        ...(options.onEvent ? { recorded: options.onEvent } : {}),
       },
     });
     options.client.onRequest((verb, _path, code) => m.apiRequests.inc({ verb, code: String(code) }));

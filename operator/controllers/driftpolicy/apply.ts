@@ -35,7 +35,9 @@ export async function applyPolicyPlan(
   }
   const { changed, object } = await ctx.client.applyStatus(driftPolicies, policy, plan.status);
   if (changed) {
-    for (const e of plan.events) await ctx.client.event(policy, e);
+    // The Events carry the object with the status just written (notifications report the current state).
+    const current = { ...policy, status: (object as DriftPolicy).status ?? plan.status };
+    for (const e of plan.events) await ctx.client.event(current, e);
     for (const f of plan.finished)
       metrics.runs.inc({ namespace: ctx.namespace ?? '', driftpolicy: ctx.name, result: f.result });
   }

@@ -11,6 +11,8 @@ export async function applyModelPlan(ctx: ReconcileContext<NerModel>, plan: Mode
     ctx.log.info({ job: plan.createJob.metadata?.name }, 'validation Job created');
   }
   const { changed } = await ctx.client.applyStatus(nerModels, ctx.object, plan.status);
-  if (changed) for (const e of plan.events) await ctx.client.event(ctx.object, e);
+  // The Events carry the object with the status just written (notifications report the current state).
+  if (changed)
+    for (const e of plan.events) await ctx.client.event({ ...ctx.object, status: plan.status } as NerModel, e);
   return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : {};
 }

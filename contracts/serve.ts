@@ -55,6 +55,12 @@ export const ServeFlag = {
 } as const;
 export type ServeFlag = (typeof ServeFlag)[keyof typeof ServeFlag];
 
+/**
+ * Languages whose assertion rules ship with every runtime (engine/assertions/rules), so `--assertion-language`
+ * with one of them always starts; a bundle's own rule file may add its language.
+ */
+export const SHIPPED_ASSERTION_LANGUAGES = ['en', 'nb'] as const;
+
 /** The resources `--fhir-mapping` may map an entity label to; `omit` leaves the label out of FHIR output. */
 export const FHIR_RESOURCE_TARGETS = ['Condition', 'Procedure', 'MedicationStatement', 'omit'] as const;
 export type FhirResourceTarget = (typeof FHIR_RESOURCE_TARGETS)[number];

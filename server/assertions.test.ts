@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { defaultAssertionRules } from '../engine/assertions/index.js';
+import { SHIPPED_ASSERTION_LANGUAGES } from '../contracts/serve.js';
+import { SHIPPED_LANGUAGES, defaultAssertionRules } from '../engine/assertions/index.js';
 import { AssertionStage, UnsupportedLanguageError, normalizeLanguage } from './assertions.js';
 
 const entity = (text: string, word: string) => {
@@ -22,6 +23,10 @@ describe('normalizeLanguage', () => {
 });
 
 describe('AssertionStage', () => {
+  it('ships the languages the contract promises the operator (NerModel spec.assertions.language)', () => {
+    expect([...SHIPPED_LANGUAGES]).toEqual([...SHIPPED_ASSERTION_LANGUAGES]);
+  });
+
   it('is absent for a model without rules and without a configured language', () => {
     expect(AssertionStage.forModel(undefined)).toBeUndefined();
   });

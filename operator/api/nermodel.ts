@@ -19,7 +19,11 @@ import {
   type CustomObjectList,
 } from './shared-schemas.js';
 import { API_VERSION } from './group.js';
-import { FHIR_FAMILY_HISTORY_TARGETS, FHIR_RESOURCE_TARGETS } from '../../contracts/serve.js';
+import {
+  FHIR_FAMILY_HISTORY_TARGETS,
+  FHIR_RESOURCE_TARGETS,
+  SHIPPED_ASSERTION_LANGUAGES,
+} from '../../contracts/serve.js';
 
 /** URI schemes a model or dataset may be fetched from. `file://` is meant for tests. */
 export const MODEL_URI_PATTERN = '^(pvc://[a-z0-9]([-a-z0-9]*[a-z0-9])?/[^\\s]+|https?://[^\\s]+|file:///?[^\\s]+)$';
@@ -114,6 +118,15 @@ export const ModelLineageSchema = z.object({
 });
 export type ModelLineage = z.output<typeof ModelLineageSchema>;
 
+/** The assertion stage of the model's servers (`ner-ops serve --assertion-language`). */
+export const AssertionServingSchema = z.object({
+  /**
+   * Language of requests without `Content-Language`: `en` or `nb`. Absent: the language of the bundle's own
+   * rule file. Set on a model whose bundle has no rules, its servers run the shipped rules of that language.
+   */
+  language: z.enum(SHIPPED_ASSERTION_LANGUAGES),
+});
+
 /** One entity label's FHIR resource. */
 export const FhirMappingEntrySchema = z.object({
   /** Entity label as the model emits it (matched case-insensitively). */
@@ -156,7 +169,9 @@ const nerModelSpecBase = z.object({
   evaluation: ModelEvaluationSchema.optional(),
   /** Lineage recorded by the creator of the model (copied to status once validated). */
   lineage: ModelLineageSchema.optional(),
-  /** How servers of this model answer `Accept: application/fhir+json` (docs/assertions.md, "HTTP and FHIR output"). */
+  /** The assertion stage of the model's servers. */
+  assertions: AssertionServingSchema.optional(),
+  /** How servers of this model answer `Accept: application/fhir+json` (docs/fhir.md). */
   fhir: FhirOutputSchema.optional(),
 });
 

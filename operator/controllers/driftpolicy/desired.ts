@@ -263,7 +263,8 @@ export function desiredRetrainedModel(
           ? [...result.entityTypes].sort()
           : [...baseModel.spec.entityTypes],
       ...(baseModel.spec.evaluation ? { evaluation: baseModel.spec.evaluation } : {}),
-      // The hospital's FHIR mapping belongs to the family's output, not to one training run.
+      // The assertion language and FHIR mapping belong to the family's output, not to one training run.
+      ...(baseModel.spec.assertions ? { assertions: baseModel.spec.assertions } : {}),
       ...(baseModel.spec.fhir ? { fhir: baseModel.spec.fhir } : {}),
       lineage: {
         parentModel: baseModel.metadata.name ?? '',

@@ -92,13 +92,14 @@ export function tuningArgs(nd: NerDeployment): string[] {
   return flags.flatMap(([flag, v]) => (v === undefined ? [] : [flagArg(flag), String(v)]));
 }
 
-/** `ner-ops serve` flags for the model's FHIR output (only what its spec sets). */
-export function fhirArgs(model: NerModel): string[] {
+/** `ner-ops serve` flags for the model's assertion stage and FHIR output (only what its spec sets). */
+export function clinicalOutputArgs(model: NerModel): string[] {
+  const language = model.spec.assertions?.language;
   const f = model.spec.fhir;
-  if (!f) return [];
   return [
-    ...(f.mapping?.length ? [flagArg(ServeFlag.fhirMapping), fhirMappingArg(f.mapping)] : []),
-    ...(f.familyHistory ? [flagArg(ServeFlag.fhirFamilyHistory), f.familyHistory] : []),
+    ...(language ? [flagArg(ServeFlag.assertionLanguage), language] : []),
+    ...(f?.mapping?.length ? [flagArg(ServeFlag.fhirMapping), fhirMappingArg(f.mapping)] : []),
+    ...(f?.familyHistory ? [flagArg(ServeFlag.fhirFamilyHistory), f.familyHistory] : []),
   ];
 }
 
@@ -159,7 +160,7 @@ function serveArgs(nd: NerDeployment, model: NerModel): string[] {
     flagArg(ServeFlag.shutdownDelayMs),
     String(SHUTDOWN_DELAY_MS),
     ...tuningArgs(nd),
-    ...fhirArgs(model),
+    ...clinicalOutputArgs(model),
   ];
 }
 

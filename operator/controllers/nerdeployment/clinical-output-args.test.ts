@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { NerModelSpecSchema } from '../../api/nermodel.js';
 import { driftPolicy, nerDeployment, nerModel } from '../../testing/builders.js';
 import { desiredRetrainedModel } from '../driftpolicy/desired.js';
-import { desiredDeployment, fhirArgs } from './desired.js';
+import { clinicalOutputArgs, desiredDeployment } from './desired.js';
 
-describe("a NerModel's FHIR output reaches its servers' flags", () => {
+describe("a NerModel's assertion language and FHIR output reach its servers' flags", () => {
   const withFhir = nerModel({
     spec: {
+      assertions: { language: 'nb' },
       fhir: {
         mapping: [
           { label: 'TREATMENT', resource: 'MedicationStatement' },
@@ -17,8 +18,10 @@ describe("a NerModel's FHIR output reaches its servers' flags", () => {
     },
   });
 
-  it('passes the mapping and the family-history choice as serve flags', () => {
-    expect(fhirArgs(withFhir)).toEqual([
+  it('passes the language, the mapping and the family-history choice as serve flags', () => {
+    expect(clinicalOutputArgs(withFhir)).toEqual([
+      '--assertion-language',
+      'nb',
       '--fhir-mapping',
       'TREATMENT=MedicationStatement,GENE=omit',
       '--fhir-family-history',
@@ -30,11 +33,19 @@ describe("a NerModel's FHIR output reaches its servers' flags", () => {
       replicas: 1,
       image: 'nerops:test',
     });
-    expect(d.spec?.template.spec?.containers[0]?.args?.slice(-4)).toEqual(fhirArgs(withFhir));
+    expect(d.spec?.template.spec?.containers[0]?.args?.slice(-6)).toEqual(clinicalOutputArgs(withFhir));
   });
 
-  it('adds nothing for a model without fhir settings', () => {
-    expect(fhirArgs(nerModel())).toEqual([]);
+  it('adds nothing for a model without these settings, and each setting alone', () => {
+    expect(clinicalOutputArgs(nerModel())).toEqual([]);
+    expect(clinicalOutputArgs(nerModel({ spec: { assertions: { language: 'en' } } }))).toEqual([
+      '--assertion-language',
+      'en',
+    ]);
+    expect(clinicalOutputArgs(nerModel({ spec: { fhir: { familyHistory: 'omit' } } }))).toEqual([
+      '--fhir-family-history',
+      'omit',
+    ]);
   });
 
   it('refuses unknown resources and duplicate labels', () => {
@@ -49,10 +60,12 @@ describe("a NerModel's FHIR output reaches its servers' flags", () => {
       }),
     ).toBe(false);
     expect(spec({ familyHistory: 'Condition' })).toBe(false);
+    // Only the shipped languages: a server asked for one always starts (a bundle's own language is its default).
+    expect(NerModelSpecSchema.safeParse({ ...nerModel().spec, assertions: { language: 'sv' } }).success).toBe(false);
     expect(spec({ mapping: [{ label: 'DISEASE', resource: 'Condition' }], familyHistory: 'omit' })).toBe(true);
   });
 
-  it("a retrained model keeps its base model's FHIR output", () => {
+  it("a retrained model keeps its base model's assertion language and FHIR output", () => {
     const m = desiredRetrainedModel(
       driftPolicy(),
       withFhir,
@@ -60,5 +73,6 @@ describe("a NerModel's FHIR output reaches its servers' flags", () => {
       { resultVersion: 1, outcome: 'Succeeded', bundleUri: 'file:///out/r1', digest: 'b'.repeat(64) },
     );
     expect(m.spec.fhir).toEqual(withFhir.spec.fhir);
+    expect(m.spec.assertions).toEqual({ language: 'nb' });
   });
 });

@@ -150,19 +150,26 @@ describe('canary rollouts', () => {
         ...DEFAULT_ROLLOUT_STEPS.map(() => 'StepCompleted'),
         'RolloutPromoted',
       ]);
+      // Each carries the state the transition left: after step i the next step's weights, after the last
+      // the promotion.
       const steps = story.filter((n) => n.event.reason === 'StepCompleted');
-      expect(steps.map((n) => (n.state.step as { index: number }).index)).toEqual(
-        DEFAULT_ROLLOUT_STEPS.map((_, i) => i + 1),
+      const n = DEFAULT_ROLLOUT_STEPS.length;
+      expect(steps.map((x) => x.event.note)).toEqual(
+        DEFAULT_ROLLOUT_STEPS.map((w, i) => `Step ${i + 1}/${n} completed (${w.weight}%)`),
       );
-      expect(steps.map((n) => (n.state.weights as { canary: number }).canary)).toEqual(
-        DEFAULT_ROLLOUT_STEPS.map((w) => w.weight),
-      );
-      expect(steps[0]?.state).toMatchObject({
-        stable: { name: 'clinical-v1', digest: bundle.digest },
-        canary: { name: 'clinical-v2', digest: bundle.digest },
-        analysis: { outcome: 'Pass' },
+      for (const [i, x] of steps.slice(0, -1).entries())
+        expect(x.state).toMatchObject({
+          step: { index: i + 2, of: n },
+          weights: { canary: DEFAULT_ROLLOUT_STEPS[i + 1]!.weight },
+          stable: { name: 'clinical-v1', digest: bundle.digest },
+          canary: { name: 'clinical-v2', digest: bundle.digest },
+          analysis: { outcome: 'Pass' },
+        });
+      expect(steps.at(-1)?.state).toMatchObject({ stable: { name: 'clinical-v2', digest: bundle.digest } });
+      expect(story.at(-1)?.state).toMatchObject({
+        stable: { name: 'clinical-v2' },
+        weights: { stable: 100, canary: 0 },
       });
-      expect(story.at(-1)?.state).toMatchObject({ phase: 'Healthy', stable: { name: 'clinical-v2' } });
       expect(story.at(-1)?.object.generation).toBeGreaterThan(0);
       for (const w of DEFAULT_ROLLOUT_STEPS) expect(seen.has(w.weight)).toBe(true);
       const notes = await eventNotes('good');

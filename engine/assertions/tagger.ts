@@ -110,21 +110,27 @@ export function createAssertionTagger(rules: AssertionRules): AssertionTagger {
   const tokens = new Tokens();
   // Per-call scratch, grown as needed: the matched triggers, and which tokens belong to a judged span.
   let inSpan = new Uint8Array(256);
+  let active = new Uint8Array(64);
   let trigStart = new Int32Array(64);
   let trigEnd = new Int32Array(64);
   const trigAction: Action[] = [];
 
+  /** Match triggers in the sentences marked in `active` (those holding a span): the rest cannot matter. */
   function findTriggers(): number {
     const t = tokens;
     let count = 0;
     let i = 0;
     while (i < t.length) {
+      if (active[t.sentences[i]!] === 0) {
+        i++;
+        continue;
+      }
       let node: TrieNode | undefined = root;
       let best: Action | undefined;
       let bestEnd = i;
       let j = i;
       while (j < t.length && inSpan[j] === 0 && node?.next) {
-        node = node.next.get(t.keys[j]!);
+        node = node.next.get(t.key(j));
         if (!node) break;
         j++;
         if (node.action) {
@@ -171,6 +177,10 @@ export function createAssertionTagger(rules: AssertionRules): AssertionTagger {
       t.read(text, abbreviations);
       if (inSpan.length < t.length) inSpan = new Uint8Array(Math.max(t.length, inSpan.length * 2));
       else inSpan.fill(0, 0, t.length);
+      // sentences[length] is the sentence after the last token: the number of sentences is at most one more.
+      const sentenceCount = t.sentences[t.length]! + 1;
+      if (active.length < sentenceCount) active = new Uint8Array(Math.max(sentenceCount, active.length * 2));
+      else active.fill(0, 0, sentenceCount);
       // Token range [first, last) of each span: the tokens it overlaps.
       const first = new Int32Array(spans.length);
       const last = new Int32Array(spans.length);
@@ -185,6 +195,7 @@ export function createAssertionTagger(rules: AssertionRules): AssertionTagger {
         first[s] = a;
         last[s] = b;
         for (let k = a; k < b; k++) inSpan[k] = 1;
+        if (a < b) for (let k = t.sentences[a]!; k <= t.sentences[b - 1]!; k++) active[k] = 1;
       }
       const triggers = findTriggers();
       const out: Assertion[] = new Array<Assertion>(spans.length);

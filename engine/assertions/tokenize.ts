@@ -26,7 +26,9 @@ function isSpace(code: number): boolean {
 export function termKey(term: string): string {
   const t = new Tokens();
   t.read(term, new Set());
-  return t.keys.slice(0, t.length).join(' ');
+  const keys: string[] = [];
+  for (let i = 0; i < t.length; i++) keys.push(t.key(i));
+  return keys.join(' ');
 }
 
 /** Tokens of one text: parallel arrays, valid up to `length`. */
@@ -40,7 +42,17 @@ export class Tokens {
   words = new Int32Array(256);
   /** 1 for a word, 0 for a punctuation mark. */
   isWord = new Uint8Array(256);
-  keys: string[] = [];
+  #text = '';
+  #lower = '';
+  /** Whether `#lower` has the text's offsets (toLowerCase can change the length, e.g. of U+0130). */
+  #sameLength = true;
+
+  /** The lower-cased token: made on demand, as only the sentences around judged spans are matched. */
+  key(i: number): string {
+    const start = this.starts[i]!;
+    const end = this.ends[i]!;
+    return this.#sameLength ? this.#lower.slice(start, end) : this.#text.slice(start, end).toLowerCase();
+  }
 
   #grow(): void {
     const n = this.starts.length * 2;
@@ -60,9 +72,9 @@ export class Tokens {
 
   /** Split `text`, replacing what the buffers held. */
   read(text: string, abbreviations: ReadonlySet<string>): void {
-    const lower = text.toLowerCase();
-    // toLowerCase can change the length (e.g. U+0130); then each token is lower-cased on its own.
-    const sameLength = lower.length === text.length;
+    this.#text = text;
+    this.#lower = text.toLowerCase();
+    this.#sameLength = this.#lower.length === text.length;
     const n = text.length;
     let count = 0;
     let sentence = 0;
@@ -101,7 +113,6 @@ export class Tokens {
       this.sentences[count] = sentence;
       this.words[count] = words;
       this.isWord[count] = word ? 1 : 0;
-      this.keys[count] = sameLength ? lower.slice(i, end) : text.slice(i, end).toLowerCase();
       count++;
       if (word) words++;
       else if ((ch === '.' || ch === '!' || ch === '?') && endsSentence(text, i, abbreviations)) sentence++;

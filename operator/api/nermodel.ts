@@ -171,7 +171,7 @@ const nerModelSpecBase = z.object({
   lineage: ModelLineageSchema.optional(),
   /** The assertion stage of the model's servers. */
   assertions: AssertionServingSchema.optional(),
-  /** How servers of this model answer `Accept: application/fhir+json` (docs/fhir.md). */
+  /** How servers of this model answer `Accept: application/fhir+json` (docs/assertions.md, "HTTP and FHIR output"). */
   fhir: FhirOutputSchema.optional(),
 });
 

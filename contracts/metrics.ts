@@ -17,6 +17,12 @@ export const ServerMetric = {
   tokens: 'nerops_tokens_total',
   unknownTokens: 'nerops_unknown_tokens_total',
   entities: 'nerops_entities_total',
+  /**
+   * Entities by label and assertion attribute (`attribute` negated|certainty|temporality|experiencer, `value`
+   * one of {@link ASSERTION_LABEL_VALUES}); only models with an assertion stage count here. Each entity adds 1
+   * to one series per attribute, so `sum by (label)` over one attribute equals its entity count.
+   */
+  entityAssertions: 'nerops_entity_assertions_total',
   entityConfidence: 'nerops_entity_confidence',
   documentLength: 'nerops_document_length_tokens',
   modelInfo: 'nerops_model_info',
@@ -48,10 +54,24 @@ export const ServerMetricLabels = {
   requests: ['route', 'code'],
   requestDuration: ['route'],
   entities: ['label'],
+  entityAssertions: ['label', 'attribute', 'value'],
   modelInfo: ['model_name', 'model_version', 'digest', 'format'],
   shadowRequests: ['outcome'],
   shadowErrors: ['reason'],
 } as const;
+
+/**
+ * The `attribute` and `value` labels of {@link ServerMetric.entityAssertions}: a closed set (9 series per entity
+ * label), so cardinality is bounded by the model's entity types. The values are the assertion stage's own
+ * (engine/assertions), spelled here because PromQL (the drift signal) reads them.
+ */
+export const ASSERTION_LABEL_VALUES = {
+  negated: ['true', 'false'],
+  certainty: ['certain', 'uncertain', 'hypothetical'],
+  temporality: ['current', 'historical'],
+  experiencer: ['patient', 'other'],
+} as const;
+export type AssertionAttribute = keyof typeof ASSERTION_LABEL_VALUES;
 
 /** Values of the `outcome` label of {@link ServerMetric.shadowRequests}; `dropped`: concurrency limit reached. */
 export const SHADOW_OUTCOMES = ['ok', 'error', 'dropped'] as const;

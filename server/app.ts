@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { Logger } from 'pino';
 import type { ExtractResult, NerEngine } from '../engine/types.js';
+import { AssertionStage } from './assertions.js';
 import { TokenFile } from './auth.js';
 import { MicroBatcher } from './batcher.js';
 import { clientProblem } from './body.js';
@@ -16,6 +17,7 @@ import { createLogger } from './logger.js';
 import type { ConstantLabels } from '../contracts/metrics.js';
 import { ServerMetrics } from './metrics.js';
 import { metricsPortHandler } from './metrics-port.js';
+import { DEFAULT_FHIR_MAPPING, type FhirMapping } from './fhir/mapping.js';
 import { HttpProblem } from './problem.js';
 import { healthRouter } from './routes/health.js';
 import { handleExtract, V1_EXTRACT, v1Router } from './routes/v1.js';
@@ -81,6 +83,14 @@ export interface AppDeps {
    * there it answers 404 like any unknown path. Default false (one port serves both).
    */
   separateMetrics?: boolean;
+  /**
+   * Language of the assertion stage when a request does not say (`--assertion-language`); default the bundle's
+   * rules' language. With a model that has no rules of its own, setting it runs the shipped rules of that
+   * language. Throws UnsupportedLanguageError (server/assertions.ts) for a language without rules.
+   */
+  assertionLanguage?: string | undefined;
+  /** Label → FHIR resource mapping (`--fhir-mapping`); default {@link DEFAULT_FHIR_MAPPING}. */
+  fhirMapping?: FhirMapping | undefined;
 }
 
 export interface ServerApp {
@@ -125,7 +135,11 @@ export function createApp(deps: AppDeps): ServerApp {
     version: deps.labels?.version || engine.info.version,
     track: deps.labels?.track ?? 'stable',
   };
-  const metrics = new ServerMetrics(labels, engine.info, engine.profile, { processMetrics: deps.processMetrics });
+  const assertions = AssertionStage.forModel(engine.assertionRules, deps.assertionLanguage);
+  const metrics = new ServerMetrics(labels, engine.info, engine.profile, {
+    processMetrics: deps.processMetrics,
+    assertions: assertions !== undefined,
+  });
   const batcher = new MicroBatcher<ExtractResult>(
     (texts) => engine.extractBatch(texts),
     {
@@ -158,6 +172,8 @@ export function createApp(deps: AppDeps): ServerApp {
     modelNames: new Set([engine.info.name, labels.model].filter((n) => n !== '')),
     maxBodyBytes: options.maxBodyBytes,
     auth: authCheck ? (h) => authCheck.verify(h) : undefined,
+    assertions,
+    fhirMapping: deps.fhirMapping ?? DEFAULT_FHIR_MAPPING,
   };
 
   const app = express();

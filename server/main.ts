@@ -15,6 +15,8 @@ import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { NerEngine } from '../engine/types.js';
 import { createApp, type ServerApp, type ServerOptions } from './app.js';
+import { UnsupportedLanguageError } from './assertions.js';
+import type { FhirMapping } from './fhir/mapping.js';
 import { createLogger } from './logger.js';
 import type { ConstantLabels } from '../contracts/metrics.js';
 import { materializeBundle } from '../engine/bundle/model-source.js';
@@ -49,6 +51,10 @@ export interface ServeConfig {
   drainTimeoutMs?: number;
   /** After SIGTERM, keep serving (unready) this long before the listener closes. Default 0. */
   shutdownDelayMs?: number;
+  /** Assertion language of requests that do not say (`--assertion-language`); see AppDeps.assertionLanguage. */
+  assertionLanguage?: string | undefined;
+  /** Label → FHIR resource mapping (`--fhir-mapping`, `--fhir-family-history`). */
+  fhirMapping?: FhirMapping | undefined;
   /** Install SIGTERM/SIGINT handlers (the CLI does; in-process tests call `shutdown` instead). */
   handleSignals?: boolean;
   logger?: Logger;
@@ -105,15 +111,24 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
     'model loaded and verified',
   );
 
-  const serverApp = createApp({
-    engine,
-    logger: log,
-    ...(config.server ? { options: config.server } : {}),
-    ...(config.labels ? { labels: config.labels } : {}),
-    ...(config.authTokenFile ? { auth: config.authTokenFile } : {}),
-    ...(config.shadow ? { shadow: config.shadow } : {}),
-    separateMetrics: config.metricsPort !== undefined,
-  });
+  let serverApp: ServerApp;
+  try {
+    serverApp = createApp({
+      engine,
+      logger: log,
+      assertionLanguage: config.assertionLanguage,
+      fhirMapping: config.fhirMapping,
+      ...(config.server ? { options: config.server } : {}),
+      ...(config.labels ? { labels: config.labels } : {}),
+      ...(config.authTokenFile ? { auth: config.authTokenFile } : {}),
+      ...(config.shadow ? { shadow: config.shadow } : {}),
+      separateMetrics: config.metricsPort !== undefined,
+    });
+  } catch (err) {
+    await engine.close();
+    if (err instanceof UnsupportedLanguageError) throw new Error(`--assertion-language: ${err.message}`);
+    throw err;
+  }
   const httpServer = await listen(serverApp.handler, config.port, config.host, log);
   let metricsServer: Server | undefined;
   if (config.metricsPort !== undefined) {

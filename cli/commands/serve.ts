@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { CliError, intFlag, numberFlag, parseCommandArgs, type Command } from '../command.js';
 import { DEFAULT_SERVER_OPTIONS } from '../../server/app.js';
+import { parseFhirMapping, type FhirMapping } from '../../server/fhir/mapping.js';
 import { createLogger } from '../../server/logger.js';
 import { DEFAULT_DRAIN_TIMEOUT_MS, startServer } from '../../server/main.js';
 import { otlpEndpointFlag, startTracing } from '../tracing.js';
@@ -61,6 +62,15 @@ shadow traffic:
   --shadow-timeout-ms N      (default 2000)
   --shadow-token-file PATH   bearer token to send to the shadow server
 
+clinical meaning and FHIR:
+  --assertion-language L     assertion language of requests without Content-Language: en, nb, or the
+                             bundle's rules' language (default: the bundle's; set, it also enables the
+                             shipped rules for a model without its own)           [env NEROPS_ASSERTION_LANGUAGE]
+  --fhir-mapping SPEC        label → FHIR resource overrides, LABEL=Condition|Procedure|MedicationStatement|omit,...
+                             (default DISEASE=Condition,TREATMENT=Procedure,...)      [env NEROPS_FHIR_MAPPING]
+  --fhir-family-history F    a relative's condition: FamilyMemberHistory (default) or omit
+                                                                                  [env NEROPS_FHIR_FAMILY_HISTORY]
+
 tracing (OpenTelemetry; off unless an endpoint is set):
   --otlp-endpoint URL        OTLP/HTTP collector, e.g. http://collector:4318 (spans go to URL/v1/traces)
                              [env OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT]
@@ -101,6 +111,9 @@ const options = {
   [F.shadowTokenFile]: { type: 'string' },
   [F.logLevel]: { type: 'string' },
   [F.otlpEndpoint]: { type: 'string' },
+  [F.assertionLanguage]: { type: 'string' },
+  [F.fhirMapping]: { type: 'string' },
+  [F.fhirFamilyHistory]: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -155,6 +168,17 @@ const serve: Command = async (argv) => {
   const metricsPort = metricsPortRaw === undefined ? undefined : intFlag(F.metricsPort, metricsPortRaw, 0, 1);
   if (metricsPort !== undefined && metricsPort > 65535) throw new CliError('serve: --metrics-port must be <= 65535');
   if (metricsPort === port) throw new CliError('serve: --metrics-port must differ from --port');
+  let fhirMapping: FhirMapping;
+  try {
+    fhirMapping = parseFhirMapping(
+      v[F.fhirMapping] ?? env(ServeEnv.fhirMapping),
+      v[F.fhirFamilyHistory] ?? env(ServeEnv.fhirFamilyHistory),
+      F.fhirMapping,
+      F.fhirFamilyHistory,
+    );
+  } catch (err) {
+    throw new CliError(`serve: ${(err as Error).message}`);
+  }
   const threadsRaw = v[F.threads] ?? env(ServeEnv.threads);
   const logger = createLogger(v[F.logLevel] ?? env(ServeEnv.logLevel, ServeEnvFallback.logLevel) ?? 'info');
   const D = DEFAULT_SERVER_OPTIONS;
@@ -219,6 +243,8 @@ const serve: Command = async (argv) => {
               token: shadowToken,
             }
           : undefined,
+      assertionLanguage: v[F.assertionLanguage] ?? env(ServeEnv.assertionLanguage),
+      fhirMapping,
       handleSignals: true,
       logger,
     });

@@ -34,13 +34,15 @@ export type DriftTargetRef = z.output<typeof DriftTargetRefSchema>;
 /**
  * Kind of drift signal: `labelDistribution` (Jensen-Shannon distance of entity labels),
  * `confidence` and `documentLength` (PSI of the histograms), `unknownTokenRate` (absolute change),
- * or `promql` (any PromQL expression returning one number; higher is worse).
+ * `negatedShare` (absolute change of the share of entities the assertion stage negates, against the signal's
+ * `baselineShare`), or `promql` (any PromQL expression returning one number; higher is worse).
  */
 export const DriftSignalTypeSchema = z.enum([
   'labelDistribution',
   'confidence',
   'documentLength',
   'unknownTokenRate',
+  'negatedShare',
   'promql',
 ]);
 export type DriftSignalType = z.output<typeof DriftSignalTypeSchema>;
@@ -55,6 +57,12 @@ export const DriftSignalSchema = withCel(
       type: DriftSignalTypeSchema,
       /** PromQL expression, required for (and only allowed with) type `promql`. `$namespace` and `$deployment` are substituted. */
       query: z.string().min(1).max(4096).optional(),
+      /**
+       * The expected share of negated entities (0-1), required for (and only allowed with) type `negatedShare`:
+       * the value is |live share - baselineShare|. Take it from the model's evaluation or from a quiet week of
+       * `nerops_entity_assertions_total` (docs/assertions.md, "Drift signal").
+       */
+      baselineShare: z.number().min(0).max(1).optional(),
       /** Value at or above which the signal is in Warning. */
       warning: z.number().min(0),
       /** Value at or above which the signal is Critical; must be >= warning. */
@@ -64,11 +72,19 @@ export const DriftSignalSchema = withCel(
       message: 'query is required for type promql and not allowed otherwise',
       path: ['query'],
     })
+    .refine((s) => (s.type === 'negatedShare') === (s.baselineShare !== undefined), {
+      message: 'baselineShare is required for type negatedShare and not allowed otherwise',
+      path: ['baselineShare'],
+    })
     .refine((s) => s.warning <= s.critical, { message: 'warning must be <= critical', path: ['critical'] }),
   [
     {
       rule: "(self.type == 'promql') == has(self.query)",
       message: 'query is required for type promql and not allowed otherwise',
+    },
+    {
+      rule: "(self.type == 'negatedShare') == has(self.baselineShare)",
+      message: 'baselineShare is required for type negatedShare and not allowed otherwise',
     },
     { rule: 'self.warning <= self.critical', message: 'warning must be less than or equal to critical' },
   ],

@@ -263,6 +263,9 @@ export function desiredRetrainedModel(
           ? [...result.entityTypes].sort()
           : [...baseModel.spec.entityTypes],
       ...(baseModel.spec.evaluation ? { evaluation: baseModel.spec.evaluation } : {}),
+      // The assertion language and FHIR mapping belong to the family's output, not to one training run.
+      ...(baseModel.spec.assertions ? { assertions: baseModel.spec.assertions } : {}),
+      ...(baseModel.spec.fhir ? { fhir: baseModel.spec.fhir } : {}),
       lineage: {
         parentModel: baseModel.metadata.name ?? '',
         ...(result.datasetDigest ? { datasetDigest: result.datasetDigest } : {}),

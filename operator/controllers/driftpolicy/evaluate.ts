@@ -33,6 +33,10 @@ export interface WindowMeasurements {
   documentLength?: { counts: number[] } | { error: string } | undefined;
   tokens?: number | undefined;
   unknownTokens?: number | undefined;
+  /** Entities the assertion stage negated (`nerops_entity_assertions_total{attribute="negated",value="true"}`). */
+  negatedEntities?: number | undefined;
+  /** Entities the assertion stage judged (`attribute="negated"`, both values); 0 when the model has no stage. */
+  assertedEntities?: number | undefined;
   /** Value of each `promql` signal by name (undefined = empty result). */
   custom?: Record<string, number | undefined>;
 }
@@ -112,9 +116,26 @@ export function signalValue(
         value: unknownTokenRateDelta(baseline.unknownTokenRate, m.tokens ?? 0, m.unknownTokens ?? 0),
         samples: m.tokens ?? 0,
       };
+    case 'negatedShare':
+      return negatedShareDelta(signal.baselineShare ?? 0, m.assertedEntities ?? 0, m.negatedEntities ?? 0);
     case 'promql':
       return { value: m.custom?.[signal.name], samples: m.documents };
   }
+}
+
+/**
+ * |negated / asserted - baselineShare|, over the entities the assertion stage judged in the window. No asserted
+ * entity (a model without the stage, or no entities) is no data, not a share of 0: a template change that
+ * removes every finding must not read as "nothing negated".
+ */
+export function negatedShareDelta(
+  baselineShare: number,
+  asserted: number,
+  negated: number,
+): { value: number | undefined; samples: number } {
+  if (!(asserted > 0)) return { value: undefined, samples: 0 };
+  const share = Math.min(1, Math.max(0, negated / asserted));
+  return { value: Math.abs(share - baselineShare), samples: asserted };
 }
 
 /** Every signal's level, with its breach count carried over from the last evaluation of the same model. */

@@ -51,6 +51,9 @@ export function driftQueries(t: QueryTarget, window: string) {
     documentLengthBuckets: `sum by (le) (increase(${ServerMetric.documentLength}_bucket${sel}[${w}]))`,
     tokens: `sum(increase(${ServerMetric.tokens}${sel}[${w}]))`,
     unknownTokens: `sum(increase(${ServerMetric.unknownTokens}${sel}[${w}]))`,
+    // Every asserted entity adds 1 to exactly one of negated="true"/"false": the two sums are the share's parts.
+    negatedEntities: `sum(increase(${ServerMetric.entityAssertions}${selector(t, { attribute: 'negated', value: 'true' })}[${w}]))`,
+    assertedEntities: `sum(increase(${ServerMetric.entityAssertions}${selector(t, { attribute: 'negated' })}[${w}]))`,
   };
 }
 
@@ -73,6 +76,7 @@ function needs(signals: readonly DriftSignal[]) {
     confidence: types.has('confidence'),
     length: types.has('documentLength'),
     unknown: types.has('unknownTokenRate'),
+    negated: types.has('negatedShare'),
   };
 }
 
@@ -128,6 +132,14 @@ export async function gatherMeasurements(
       const [tokens, unknown] = await Promise.all([prometheus.query(q.tokens), prometheus.query(q.unknownTokens)]);
       m.tokens = tokens.value;
       m.unknownTokens = unknown.value;
+    }
+    if (need.negated) {
+      const [negated, asserted] = await Promise.all([
+        prometheus.query(q.negatedEntities),
+        prometheus.query(q.assertedEntities),
+      ]);
+      m.negatedEntities = negated.value;
+      m.assertedEntities = asserted.value;
     }
     const custom: Record<string, number | undefined> = {};
     for (const s of spec.signals)

@@ -25,7 +25,14 @@ import { ownerReference } from '../../runtime/client.js';
 import { boundedName, managedLabels } from '../child-metadata.js';
 import { nerOpsCommand, restrictedContainerSecurity, restrictedPodSecurity, tmpVolume } from '../pod-templates.js';
 import { sourceAccess, withStorageDefaults, type ModelStorageDefaults, type SourceAccess } from '../model-storage.js';
-import { flagArg, SERVE_COMMAND, ServeEnv, ServeEnvFallback, ServeFlag } from '../../../contracts/serve.js';
+import {
+  fhirMappingArg,
+  flagArg,
+  SERVE_COMMAND,
+  ServeEnv,
+  ServeEnvFallback,
+  ServeFlag,
+} from '../../../contracts/serve.js';
 import { TracingEnv } from '../../../contracts/tracing.js';
 import { FETCH_MODEL_COMMAND, FetchModelFlag } from '../../../contracts/task-commands.js';
 
@@ -84,6 +91,17 @@ export function tuningArgs(nd: NerDeployment): string[] {
     [ServeFlag.logLevel, s.logLevel],
   ];
   return flags.flatMap(([flag, v]) => (v === undefined ? [] : [flagArg(flag), String(v)]));
+}
+
+/** `ner-ops serve` flags for the model's assertion stage and FHIR output (only what its spec sets). */
+export function clinicalOutputArgs(model: NerModel): string[] {
+  const language = model.spec.assertions?.language;
+  const f = model.spec.fhir;
+  return [
+    ...(language ? [flagArg(ServeFlag.assertionLanguage), language] : []),
+    ...(f?.mapping?.length ? [flagArg(ServeFlag.fhirMapping), fhirMappingArg(f.mapping)] : []),
+    ...(f?.familyHistory ? [flagArg(ServeFlag.fhirFamilyHistory), f.familyHistory] : []),
+  ];
 }
 
 function quantities(q: Record<string, string | number> | undefined): Record<string, string> | undefined {
@@ -146,6 +164,7 @@ function serveArgs(nd: NerDeployment, model: NerModel): string[] {
     flagArg(ServeFlag.shutdownDelayMs),
     String(SHUTDOWN_DELAY_MS),
     ...tuningArgs(nd),
+    ...clinicalOutputArgs(model),
   ];
 }
 

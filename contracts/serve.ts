@@ -46,6 +46,10 @@ export const ServeFlag = {
   shadowTimeoutMs: 'shadow-timeout-ms',
   shadowTokenFile: 'shadow-token-file',
   logLevel: 'log-level',
+  feedbackStore: 'feedback-store',
+  feedbackTokenFile: 'feedback-token-file',
+  feedbackSegmentBytes: 'feedback-segment-bytes',
+  feedbackMaxBytes: 'feedback-max-bytes',
 } as const;
 export type ServeFlag = (typeof ServeFlag)[keyof typeof ServeFlag];
 
@@ -78,6 +82,10 @@ export const ServeEnv = {
   /** Most tokens in one request; beyond it, 413 (see docs/server.md, "Memory"). */
   maxRequestTokens: 'NEROPS_MAX_REQUEST_TOKENS',
   logLevel: 'NEROPS_LOG_LEVEL',
+  /** Where `POST /v1/feedback` documents are kept (`pvc://claim/path` or `file://`); unset, nothing is stored. */
+  feedbackStore: 'NEROPS_FEEDBACK_STORE',
+  /** Token hashes of the feedback scope (`POST /v1/feedback`), separate from the extract tokens. */
+  feedbackTokenFile: 'NEROPS_FEEDBACK_TOKEN_FILE',
 } as const;
 
 /** Conventional variables read when the {@link ServeEnv} one is unset. */
@@ -87,4 +95,7 @@ export const ServeEnvFallback = {
   /** Set from the downward API (`metadata.namespace`) on operator-built pods. */
   namespace: 'POD_NAMESPACE',
   logLevel: 'LOG_LEVEL',
+  /** The pod's name (downward API), else the hostname: the feedback store names this writer's segments by it. */
+  podName: 'POD_NAME',
+  hostname: 'HOSTNAME',
 } as const;

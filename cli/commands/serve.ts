@@ -7,6 +7,7 @@ import { CliError, intFlag, numberFlag, parseCommandArgs, type Command } from '.
 import { DEFAULT_SERVER_OPTIONS } from '../../server/app.js';
 import { createLogger } from '../../server/logger.js';
 import { DEFAULT_DRAIN_TIMEOUT_MS, startServer } from '../../server/main.js';
+import { DEFAULT_STORE_LIMITS } from '../../engine/feedback/segments.js';
 import {
   ServeEnv,
   ServeEnvFallback,
@@ -59,6 +60,14 @@ shadow traffic:
   --shadow-timeout-ms N      (default 2000)
   --shadow-token-file PATH   bearer token to send to the shadow server
 
+feedback (POST /v1/feedback, docs/feedback.md):
+  --feedback-store URI       append verified documents to this store: pvc://claim/path (under
+                             $NEROPS_PVC_ROOT) or file://; unset, feedback is counted, not stored [env NEROPS_FEEDBACK_STORE]
+  --feedback-token-file PATH bearer tokens (sha256 per line) of the feedback scope; with --auth-token-file
+                             and without this, feedback is refused (403)             [env NEROPS_FEEDBACK_TOKEN_FILE]
+  --feedback-segment-bytes N seal a segment before it grows past N bytes (default ${DEFAULT_STORE_LIMITS.segmentBytes})
+  --feedback-max-bytes N     the whole store's cap; beyond it 507 (default ${DEFAULT_STORE_LIMITS.maxBytes})
+
   --log-level LEVEL          pino level (default info)                                [env NEROPS_LOG_LEVEL]`;
 
 const options = {
@@ -94,6 +103,10 @@ const options = {
   [F.shadowTimeoutMs]: { type: 'string' },
   [F.shadowTokenFile]: { type: 'string' },
   [F.logLevel]: { type: 'string' },
+  [F.feedbackStore]: { type: 'string' },
+  [F.feedbackTokenFile]: { type: 'string' },
+  [F.feedbackSegmentBytes]: { type: 'string' },
+  [F.feedbackMaxBytes]: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -201,6 +214,19 @@ const serve: Command = async (argv) => {
               token: shadowToken,
             }
           : undefined,
+      feedback: {
+        storeUri: v[F.feedbackStore] ?? env(ServeEnv.feedbackStore),
+        tokenFile: v[F.feedbackTokenFile] ?? env(ServeEnv.feedbackTokenFile),
+        limits: {
+          segmentBytes: intFlag(
+            F.feedbackSegmentBytes,
+            v[F.feedbackSegmentBytes],
+            DEFAULT_STORE_LIMITS.segmentBytes,
+            1024,
+          ),
+          maxBytes: intFlag(F.feedbackMaxBytes, v[F.feedbackMaxBytes], DEFAULT_STORE_LIMITS.maxBytes, 1024),
+        },
+      },
       handleSignals: true,
       logger,
     });

@@ -124,10 +124,10 @@ async function main(): Promise<void> {
   const storeDir = await mkdtemp(join(tmpdir(), 'nerops-bench-feedback-'));
   const notes = generateNotes({ count: 400, seed: 4242 });
   // Half the corrected notes are in the shifted vocabulary, where the model errs: the F1 line is then informative.
-  const corrected = [
-    ...generateNotes({ count: 200, seed: 4243 }),
-    ...generateNotes({ count: 200, seed: 4244, vocabulary: 'shifted' }),
-  ];
+  // Interleaved: autocannon walks the list from the start on every connection.
+  const base = generateNotes({ count: 200, seed: 4243 });
+  const shifted = generateNotes({ count: 200, seed: 4244, vocabulary: 'shifted' });
+  const corrected = base.flatMap((n, i) => [n, shifted[i]!]);
   const json = { 'content-type': 'application/json' };
   const extract: Req[] = notes.map((n) => ({
     method: 'POST',

@@ -31,6 +31,10 @@ export const ServerMetric = {
   shadowErrors: 'nerops_shadow_errors_total',
   shadowAgreement: 'nerops_shadow_agreement',
   shadowLatency: 'nerops_shadow_duration_seconds',
+  /** Entities of `POST /v1/feedback` documents by entity type and outcome ({@link FEEDBACK_OUTCOMES}). */
+  feedbackEntities: 'nerops_feedback_entities_total',
+  /** Feedback documents scored, by whether the feedback store kept them. */
+  feedbackDocuments: 'nerops_feedback_documents_total',
 } as const;
 export type ServerMetric = (typeof ServerMetric)[keyof typeof ServerMetric];
 
@@ -58,6 +62,8 @@ export const ServerMetricLabels = {
   modelInfo: ['model_name', 'model_version', 'digest', 'format'],
   shadowRequests: ['outcome'],
   shadowErrors: ['reason'],
+  feedbackEntities: ['label', 'outcome'],
+  feedbackDocuments: ['stored'],
 } as const;
 
 /**
@@ -76,6 +82,32 @@ export type AssertionAttribute = keyof typeof ASSERTION_LABEL_VALUES;
 /** Values of the `outcome` label of {@link ServerMetric.shadowRequests}; `dropped`: concurrency limit reached. */
 export const SHADOW_OUTCOMES = ['ok', 'error', 'dropped'] as const;
 export type ShadowOutcome = (typeof SHADOW_OUTCOMES)[number];
+
+/**
+ * Values of the `outcome` label of {@link ServerMetric.feedbackEntities}, comparing the server's entities with
+ * the ones a person verified (exact span and type): `tp` found and right, `fp` found but not in the gold set,
+ * `fn` in the gold set but not found.
+ */
+export const FEEDBACK_OUTCOMES = ['tp', 'fp', 'fn'] as const;
+export type FeedbackOutcome = (typeof FEEDBACK_OUTCOMES)[number];
+
+/** Values of the `stored` label of {@link ServerMetric.feedbackDocuments}. */
+export const FEEDBACK_STORED = ['true', 'false'] as const;
+
+/**
+ * Live entity F1 from feedback: 2·TP / (2·TP + FP + FN), written as 2·TP / (all + TP) so it is one ratio of
+ * two sums. `by` lists the grouping labels (e.g. `namespace, deployment, version, track`); `selector` the
+ * extra label matchers inside the braces (e.g. `namespace="a",deployment="b"`). No feedback in the window
+ * gives no sample (or NaN when only zero series exist), never 0.
+ */
+export function feedbackF1Query(window: string, by: string, selector = ''): string {
+  const m = ServerMetric.feedbackEntities;
+  const tpSel = selector ? `{${selector},outcome="tp"}` : '{outcome="tp"}';
+  const allSel = selector ? `{${selector}}` : '';
+  const tp = `sum by (${by}) (increase(${m}${tpSel}[${window}]))`;
+  const all = `sum by (${by}) (increase(${m}${allSel}[${window}]))`;
+  return `2 * ${tp} / (${all} + ${tp})`;
+}
 
 /** Histogram buckets of the server. */
 export const ServerBuckets = {

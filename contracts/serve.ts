@@ -55,6 +55,10 @@ export const ServeFlag = {
   fhirMapping: 'fhir-mapping',
   /** A relative's condition in FHIR output: `FamilyMemberHistory` or `omit`. */
   fhirFamilyHistory: 'fhir-family-history',
+  feedbackStore: 'feedback-store',
+  feedbackTokenFile: 'feedback-token-file',
+  feedbackSegmentBytes: 'feedback-segment-bytes',
+  feedbackMaxBytes: 'feedback-max-bytes',
 } as const;
 export type ServeFlag = (typeof ServeFlag)[keyof typeof ServeFlag];
 
@@ -109,6 +113,10 @@ export const ServeEnv = {
   assertionLanguage: 'NEROPS_ASSERTION_LANGUAGE',
   fhirMapping: 'NEROPS_FHIR_MAPPING',
   fhirFamilyHistory: 'NEROPS_FHIR_FAMILY_HISTORY',
+  /** Where `POST /v1/feedback` documents are kept (`pvc://claim/path` or `file://`); unset, nothing is stored. */
+  feedbackStore: 'NEROPS_FEEDBACK_STORE',
+  /** Token hashes of the feedback scope (`POST /v1/feedback`), separate from the extract tokens. */
+  feedbackTokenFile: 'NEROPS_FEEDBACK_TOKEN_FILE',
 } as const;
 
 /** Conventional variables read when the {@link ServeEnv} one is unset. */
@@ -118,4 +126,7 @@ export const ServeEnvFallback = {
   /** Set from the downward API (`metadata.namespace`) on operator-built pods. */
   namespace: 'POD_NAMESPACE',
   logLevel: 'LOG_LEVEL',
+  /** The pod's name (downward API), else the hostname: the feedback store names this writer's segments by it. */
+  podName: 'POD_NAME',
+  hostname: 'HOSTNAME',
 } as const;

@@ -17,6 +17,13 @@ export interface Entity {
   assertion?: Assertion;
 }
 
+/** A piece of a text by offsets (UTF-16 code units): `text === input.slice(start, end)`. */
+export interface TextSpan {
+  text: string;
+  start: number;
+  end: number;
+}
+
 /** Aggregates about one document, used for metrics and drift. Never contains text. */
 export interface DocumentStats {
   tokens: number;
@@ -126,5 +133,11 @@ export interface NerEngine {
    * a server without it counts characters, an upper bound for every tokenizer here.
    */
   countTokens?(text: string): number;
+  /**
+   * The words of `text` as the model tokenizes them, with offsets (UTF-16 code units). The feedback store
+   * writes verified documents as CoNLL in these tokens, so they train like the corpora the model learned
+   * from. Optional (test doubles); without it, the default crf tokenizer is used.
+   */
+  tokenize?(text: string): TextSpan[];
   close(): Promise<void>;
 }

@@ -8,6 +8,7 @@ import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { Logger } from 'pino';
 import type { ExtractResult, NerEngine } from '../engine/types.js';
 import { AssertionStage } from './assertions.js';
+import type { FeedbackStore } from '../engine/feedback/store.js';
 import { TokenFile } from './auth.js';
 import { MicroBatcher } from './batcher.js';
 import { clientProblem } from './body.js';
@@ -19,6 +20,7 @@ import { ServerMetrics } from './metrics.js';
 import { metricsPortHandler } from './metrics-port.js';
 import { DEFAULT_FHIR_MAPPING, type FhirMapping } from './fhir/mapping.js';
 import { HttpProblem } from './problem.js';
+import { DEFAULT_MAX_FEEDBACK_ENTITIES, feedbackRouter } from './routes/feedback.js';
 import { healthRouter } from './routes/health.js';
 import { handleExtract, V1_EXTRACT, v1Router } from './routes/v1.js';
 import { handleInfer, v2Router } from './routes/v2.js';
@@ -91,6 +93,15 @@ export interface AppDeps {
   assertionLanguage?: string | undefined;
   /** Label → FHIR resource mapping (`--fhir-mapping`); default {@link DEFAULT_FHIR_MAPPING}. */
   fhirMapping?: FhirMapping | undefined;
+  /** `POST /v1/feedback` (docs/feedback.md). Absent: feedback is scored and counted, nothing is stored. */
+  feedback?: {
+    /** The open feedback store; the caller closes it after the drain. */
+    store?: FeedbackStore | undefined;
+    /** Token hashes of the feedback scope (path or loaded file); see routes/feedback.ts for auth without it. */
+    auth?: string | Pick<TokenFile, 'verify'> | undefined;
+    /** Most verified entities per document (default 1000). */
+    maxEntities?: number | undefined;
+  };
 }
 
 export interface ServerApp {
@@ -186,6 +197,15 @@ export function createApp(deps: AppDeps): ServerApp {
   });
   app.use(healthRouter(ctx, { metrics: !deps.separateMetrics }));
   app.use(v1Router(ctx));
+  const feedbackAuth =
+    typeof deps.feedback?.auth === 'string' ? new TokenFile(deps.feedback.auth) : deps.feedback?.auth;
+  app.use(
+    feedbackRouter(ctx, {
+      store: deps.feedback?.store,
+      auth: feedbackAuth ? (h) => feedbackAuth.verify(h) : undefined,
+      maxEntities: deps.feedback?.maxEntities ?? DEFAULT_MAX_FEEDBACK_ENTITIES,
+    }),
+  );
   app.use(v2Router(ctx));
   app.use((req, _res, next) => {
     next(new HttpProblem('notFound', 'no route for this method and path; see docs/server.md for the API'));

@@ -6,6 +6,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import {
   ASSERTION_LABEL_VALUES,
+  FEEDBACK_OUTCOMES,
+  FEEDBACK_STORED,
   SERVER_PROCESS_METRIC_PREFIX,
   SHADOW_OUTCOMES,
   ServerBuckets,
@@ -34,6 +36,8 @@ export class ServerMetrics {
   readonly shadowErrors: Counter<'reason'>;
   readonly shadowAgreement: Histogram;
   readonly shadowLatency: Histogram;
+  readonly feedbackEntities: Counter<'label' | 'outcome'>;
+  readonly feedbackDocuments: Counter<'stored'>;
 
   constructor(
     labels: ConstantLabels,
@@ -141,6 +145,21 @@ export class ServerMetrics {
       buckets: [...ServerBuckets.latency],
       registers: r,
     });
+    this.feedbackEntities = new Counter({
+      name: ServerMetric.feedbackEntities,
+      help: 'Entities of feedback documents by entity type and outcome: tp (found, verified), fp (found, not verified), fn (verified, not found)',
+      labelNames: ServerMetricLabels.feedbackEntities,
+      registers: r,
+    });
+    this.feedbackDocuments = new Counter({
+      name: ServerMetric.feedbackDocuments,
+      help: 'Feedback documents scored, by whether the feedback store kept them',
+      labelNames: ServerMetricLabels.feedbackDocuments,
+      registers: r,
+    });
+    for (const label of info.entityTypes)
+      for (const outcome of FEEDBACK_OUTCOMES) this.feedbackEntities.inc({ label, outcome }, 0);
+    for (const stored of FEEDBACK_STORED) this.feedbackDocuments.inc({ stored }, 0);
     // Pre-create the zero series operators alert on, so rate() works from the first scrape.
     for (const outcome of SHADOW_OUTCOMES) this.shadowRequests.inc({ outcome }, 0);
     for (const label of info.entityTypes) this.entities.inc({ label }, 0);

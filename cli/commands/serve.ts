@@ -10,6 +10,7 @@ import { createLogger } from '../../server/logger.js';
 import { DEFAULT_DRAIN_TIMEOUT_MS, startServer } from '../../server/main.js';
 import { otlpEndpointFlag, startTracing } from '../tracing.js';
 import { ServiceName } from '../../contracts/tracing.js';
+import { DEFAULT_STORE_LIMITS } from '../../engine/feedback/segments.js';
 import {
   ServeEnv,
   ServeEnvFallback,
@@ -74,6 +75,13 @@ clinical meaning and FHIR:
 tracing (OpenTelemetry; off unless an endpoint is set):
   --otlp-endpoint URL        OTLP/HTTP collector, e.g. http://collector:4318 (spans go to URL/v1/traces)
                              [env OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT]
+feedback (POST /v1/feedback, docs/feedback.md):
+  --feedback-store URI       append verified documents to this store: pvc://claim/path (under
+                             $NEROPS_PVC_ROOT) or file://; unset, feedback is counted, not stored [env NEROPS_FEEDBACK_STORE]
+  --feedback-token-file PATH bearer tokens (sha256 per line) of the feedback scope; with --auth-token-file
+                             and without this, feedback is refused (403)             [env NEROPS_FEEDBACK_TOKEN_FILE]
+  --feedback-segment-bytes N seal a segment before it grows past N bytes (default ${DEFAULT_STORE_LIMITS.segmentBytes})
+  --feedback-max-bytes N     the whole store's cap; beyond it 507 (default ${DEFAULT_STORE_LIMITS.maxBytes})
 
   --log-level LEVEL          pino level (default info)                                [env NEROPS_LOG_LEVEL]`;
 
@@ -114,6 +122,10 @@ const options = {
   [F.assertionLanguage]: { type: 'string' },
   [F.fhirMapping]: { type: 'string' },
   [F.fhirFamilyHistory]: { type: 'string' },
+  [F.feedbackStore]: { type: 'string' },
+  [F.feedbackTokenFile]: { type: 'string' },
+  [F.feedbackSegmentBytes]: { type: 'string' },
+  [F.feedbackMaxBytes]: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -245,6 +257,19 @@ const serve: Command = async (argv) => {
           : undefined,
       assertionLanguage: v[F.assertionLanguage] ?? env(ServeEnv.assertionLanguage),
       fhirMapping,
+      feedback: {
+        storeUri: v[F.feedbackStore] ?? env(ServeEnv.feedbackStore),
+        tokenFile: v[F.feedbackTokenFile] ?? env(ServeEnv.feedbackTokenFile),
+        limits: {
+          segmentBytes: intFlag(
+            F.feedbackSegmentBytes,
+            v[F.feedbackSegmentBytes],
+            DEFAULT_STORE_LIMITS.segmentBytes,
+            1024,
+          ),
+          maxBytes: intFlag(F.feedbackMaxBytes, v[F.feedbackMaxBytes], DEFAULT_STORE_LIMITS.maxBytes, 1024),
+        },
+      },
       handleSignals: true,
       logger,
     });

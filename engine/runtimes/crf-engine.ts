@@ -286,6 +286,11 @@ export class CrfEngine implements NerEngine {
     return tokenize(text, { splitHyphens: this.#splitHyphens }).length;
   }
 
+  /** Tokens of `text` as this model tokenizes it, with offsets (the feedback store's CoNLL tokens). */
+  tokenize(text: string): Token[] {
+    return tokenize(text, { splitHyphens: this.#splitHyphens });
+  }
+
   async extractBatch(texts: readonly string[]): Promise<ExtractResult[]> {
     const yielder = new WorkYielder(this.#maxTokensPerRun);
     const results: ExtractResult[] = [];

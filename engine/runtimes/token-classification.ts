@@ -16,7 +16,7 @@ import { spansFromBio } from '../decoding/bio.js';
 import { BundleVerificationError, type VerifiedBundle } from '../bundle/bundle.js';
 import { createSession, type EngineOptions } from './crf-engine.js';
 import { parseProfile } from '../bundle/profile.js';
-import type { BaselineProfile, Entity, ExtractResult, ModelInfo, NerEngine } from '../types.js';
+import type { BaselineProfile, Entity, ExtractResult, ModelInfo, NerEngine, TextSpan } from '../types.js';
 import { WordPieceTokenizer, type Word } from '../features/wordpiece.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { parseJsonFile, schemaProblem } from '../json-problems.js';
@@ -126,6 +126,11 @@ export class TokenClassificationEngine implements NerEngine {
   /** Words of `text` as this model splits it (what the server's per-request token cap counts). */
   countTokens(text: string): number {
     return this.#tokenizer.words(text).length;
+  }
+
+  /** Words of `text` as this model splits them, with offsets (the feedback store's CoNLL tokens). */
+  tokenize(text: string): TextSpan[] {
+    return this.#tokenizer.words(text).map((w) => ({ text: text.slice(w.start, w.end), start: w.start, end: w.end }));
   }
 
   async extractBatch(texts: readonly string[]): Promise<ExtractResult[]> {

@@ -166,6 +166,14 @@ const SCHEMA_FIELDS: ReadonlySet<string> = new Set([
   'identifier',
   'system',
   'value',
+  // POST /v1/feedback (schemas/feedback.ts)
+  'entities',
+  'label',
+  'start',
+  'end',
+  'model',
+  'digest',
+  'source',
 ]);
 
 /** A path segment as an error may show it: an index or a schema field, anything else (a client's key) as `*`. */

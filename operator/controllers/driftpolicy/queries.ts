@@ -58,6 +58,14 @@ export function driftQueries(t: QueryTarget, window: string) {
 }
 
 /**
+ * Feedback outcomes (tp, fp, fn) of the stable track's model over `window`: a `groundTruthF1` signal's
+ * inputs (docs/feedback.md). Summed per outcome across pods, like every counter here.
+ */
+export function groundTruthQuery(t: QueryTarget, window: string): string {
+  return `sum by (outcome) (increase(${ServerMetric.feedbackEntities}${selector(t)}[${promqlDuration(window)}]))`;
+}
+
+/**
  * A `promql` signal's query with `$namespace` and `$deployment` substituted (as bare values: the user
  * writes the quotes, e.g. `{namespace="$namespace"}`). `$window` is substituted too, for convenience.
  */
@@ -145,6 +153,14 @@ export async function gatherMeasurements(
     for (const s of spec.signals)
       if (s.type === 'promql') custom[s.name] = (await prometheus.query(customQuery(s, t, spec.window))).value;
     m.custom = custom;
+    const groundTruth: Record<string, { tp: number; fp: number; fn: number }> = {};
+    for (const s of spec.signals) {
+      if (s.type !== 'groundTruthF1') continue;
+      const r = await prometheus.query(groundTruthQuery(t, s.window ?? spec.window));
+      const of = (outcome: string) => Math.max(0, r.samples.find((x) => x.labels.outcome === outcome)?.value ?? 0);
+      groundTruth[s.name] = { tp: of('tp'), fp: of('fp'), fn: of('fn') };
+    }
+    m.groundTruth = groundTruth;
     return { ok: true, measurements: m };
   } catch (err) {
     const message =

@@ -23,7 +23,14 @@ import type { NerDeployment } from '../../api/nerdeployment.js';
 import type { NerModel } from '../../api/nermodel.js';
 import { ownerReference } from '../../runtime/client.js';
 import { boundedName, managedLabels } from '../child-metadata.js';
-import { nerOpsCommand, restrictedContainerSecurity, restrictedPodSecurity, tmpVolume } from '../pod-templates.js';
+import {
+  nerOpsCommand,
+  PVC_CLAIMS_ROOT,
+  restrictedContainerSecurity,
+  restrictedPodSecurity,
+  tmpVolume,
+} from '../pod-templates.js';
+import { PVC_ROOT_ENV } from '../../../contracts/retraining-job.js';
 import { sourceAccess, withStorageDefaults, type ModelStorageDefaults, type SourceAccess } from '../model-storage.js';
 import {
   fhirMappingArg,
@@ -43,6 +50,8 @@ export const MODEL_DIR = `${MODEL_MOUNT}/bundle`;
 export const AUTH_MOUNT = '/etc/nerops/auth';
 /** Where the stable pods find the token they send with mirrored requests (shadow phase with auth). */
 export const SHADOW_TOKEN_MOUNT = '/etc/nerops/shadow';
+/** Where the feedback token hashes Secret is mounted. */
+export const FEEDBACK_AUTH_MOUNT = '/etc/nerops/feedback-auth';
 /** Container name of the inference server. */
 export const SERVER_CONTAINER = 'server';
 /** Default resources of the server container when spec.resources is omitted. */
@@ -228,6 +237,45 @@ function serverContainer(
   });
 }
 
+/**
+ * `spec.feedback` in the server pod: the store's claim mounted read-write where `pvc://` URIs resolve
+ * (`$NEROPS_PVC_ROOT/<claim>`, as the DriftPolicy Job mounts claims), the pod's name for the store's writer
+ * id, the store's bounds, and the feedback token scope.
+ */
+export function feedbackWiring(nd: NerDeployment): {
+  volumes: V1Volume[];
+  mounts: V1VolumeMount[];
+  args: string[];
+  env: V1EnvVar[];
+} {
+  const out = { volumes: [] as V1Volume[], mounts: [] as V1VolumeMount[], args: [] as string[], env: [] as V1EnvVar[] };
+  const f = nd.spec.feedback;
+  if (!f) return out;
+  if (f.storeUri) {
+    const claim = /^pvc:\/\/([^/]+)\//.exec(f.storeUri)?.[1];
+    if (claim) {
+      out.volumes.push({ name: 'feedback-store', persistentVolumeClaim: { claimName: claim } });
+      out.mounts.push({ name: 'feedback-store', mountPath: `${PVC_CLAIMS_ROOT}/${claim}` });
+      out.env.push({ name: PVC_ROOT_ENV, value: PVC_CLAIMS_ROOT });
+    }
+    // The writer id starts with the pod's name, so an operator can tell whose segments are whose.
+    out.env.push({ name: ServeEnvFallback.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
+    out.args.push(flagArg(ServeFlag.feedbackStore), f.storeUri);
+    if (f.maxBytes !== undefined) out.args.push(flagArg(ServeFlag.feedbackMaxBytes), String(f.maxBytes));
+    if (f.segmentBytes !== undefined) out.args.push(flagArg(ServeFlag.feedbackSegmentBytes), String(f.segmentBytes));
+  }
+  if (f.tokenHashesSecretRef) {
+    const key = f.tokenHashesSecretRef.key ?? 'token-hashes';
+    out.volumes.push({
+      name: 'feedback-auth',
+      secret: { secretName: f.tokenHashesSecretRef.name, items: [{ key, path: 'token-hashes' }] },
+    });
+    out.mounts.push({ name: 'feedback-auth', mountPath: FEEDBACK_AUTH_MOUNT, readOnly: true });
+    out.args.push(flagArg(ServeFlag.feedbackTokenFile), `${FEEDBACK_AUTH_MOUNT}/token-hashes`);
+  }
+  return out;
+}
+
 /** The pod of one track: fetch the bundle, then serve it. */
 function servingPod({ nd, model, image, track = 'stable', shadow, storage, otlpTracesUrl }: ServingInput): V1PodSpec {
   const source = sourceAccess(withStorageDefaults(model.spec.source, storage), 'model');
@@ -244,6 +292,10 @@ function servingPod({ nd, model, image, track = 'stable', shadow, storage, otlpT
     serverMounts.push({ name: 'auth', mountPath: AUTH_MOUNT, readOnly: true });
     args.push(flagArg(ServeFlag.authTokenFile), `${AUTH_MOUNT}/token-hashes`);
   }
+  const feedback = feedbackWiring(nd);
+  volumes.push(...feedback.volumes);
+  serverMounts.push(...feedback.mounts);
+  args.push(...feedback.args);
   if (shadow) {
     args.push(flagArg(ServeFlag.shadowUrl), shadow.url, flagArg(ServeFlag.shadowPercent), String(shadow.percent));
     const tokenRef = nd.spec.auth?.shadowTokenSecretRef;
@@ -263,7 +315,13 @@ function servingPod({ nd, model, image, track = 'stable', shadow, storage, otlpT
     volumes,
     initContainers: [fetchContainer(model, image, source, tmp.mount)],
     containers: [
-      serverContainer(nd, image, args, serverEnv(nd, model, track, tmp.mount.mountPath, otlpTracesUrl), serverMounts),
+      serverContainer(
+        nd,
+        image,
+        args,
+        [...serverEnv(nd, model, track, tmp.mount.mountPath, otlpTracesUrl), ...feedback.env],
+        serverMounts,
+      ),
     ],
   };
 }

@@ -76,9 +76,12 @@ export function s3Client(a: S3Access): S3Client {
   if (a.endpoint) config.endpoint = a.endpoint;
   if (a.accessKeyId && a.secretAccessKey && !a.anonymous)
     config.credentials = { accessKeyId: a.accessKeyId, secretAccessKey: a.secretAccessKey };
-  else if (!credentials)
-    // Anonymous: the SDK would otherwise fail looking for credentials.
+  else if (!credentials) {
+    // Anonymous: requests go unsigned. The SDK resolves an identity before it signs, so it gets an empty one
+    // rather than searching the environment for credentials.
+    config.credentials = { accessKeyId: '', secretAccessKey: '' };
     config.signer = { sign: (req) => Promise.resolve(req) };
+  }
   return new S3Client(config);
 }
 

@@ -500,6 +500,9 @@ export async function runRetrain(contract: RetrainContract, options: RetrainOpti
       try {
         bundleUri = (
           await publishRemoteBundle(remoteOutputUri(contract.outputUri, contract.runId), bundleDir, {
+            // The output is in the base model's store: its CA and plain-http consent, unless set explicitly.
+            caFile: options.modelCaFile,
+            allowInsecureHttp: options.modelAllowInsecureHttp,
             ...options.outputStorage,
           })
         ).uri;

@@ -32,6 +32,14 @@ export const ArtifactUriSchema = z.string().min(1).max(2048).regex(new RegExp(MO
 export const MODEL_SOURCE_URI_PATTERN =
   '^(pvc://[a-z0-9]([-a-z0-9]*[a-z0-9])?/[^\\s]+|https?://[^\\s]+|file:///?[^\\s]+|s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\\s]*)?|oci://[^\\s/@]+/[^\\s@]+@sha256:[a-f0-9]{64})$';
 
+/**
+ * Where a retraining Job may write its bundle (a prefix the run id is appended to): the
+ * {@link MODEL_URI_PATTERN} schemes, `s3://bucket[/prefix]`, or an `oci://registry/repo` (no tag or digest:
+ * the Job tags the run id and reports the digest-pinned reference).
+ */
+export const OUTPUT_URI_PATTERN =
+  '^(pvc://[a-z0-9]([-a-z0-9]*[a-z0-9])?/[^\\s]+|https?://[^\\s]+|file:///?[^\\s]+|s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\\s]*)?|oci://[^\\s/@]+/[a-z0-9][a-z0-9._/-]*)$';
+
 /** S3 settings of an `s3://` source: the store's API endpoint, region and addressing style. */
 export const S3SettingsSchema = z.object({
   /** The S3 API endpoint, e.g. `https://s3.hospital.local:9000` (default: the operator's, else AWS). */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { MODEL_SOURCE_URI_PATTERN, OUTPUT_URI_PATTERN } from '../api/nermodel.js';
 import { credentialsTargetUri, sourceAccess, withStorageDefaults } from './model-storage.js';
 
 describe('sourceAccess for s3:// and oci:// sources', () => {
@@ -72,5 +73,27 @@ describe('sourceAccess for s3:// and oci:// sources', () => {
     const d = { credentialsSecret: 'default-token', credentialsOrigins: ['https://s3.local:9000'] };
     const source: Parameters<typeof withStorageDefaults>[0] = { uri: 's3://b/k' };
     expect(withStorageDefaults(source, d).credentialsSecretRef).toBeUndefined();
+  });
+});
+
+describe('URI patterns', () => {
+  const hex = 'e'.repeat(64);
+  it('a NerModel source takes s3:// and a digest-pinned oci:// reference only', () => {
+    const ok = new RegExp(MODEL_SOURCE_URI_PATTERN);
+    expect(ok.test('s3://models/ner/v1')).toBe(true);
+    expect(ok.test('s3://models/ner/v1.tar.gz')).toBe(true);
+    expect(ok.test(`oci://mirror.local:5000/models/ner:1.4.0@sha256:${hex}`)).toBe(true);
+    expect(ok.test(`oci://mirror.local/models/ner@sha256:${hex}`)).toBe(true);
+    expect(ok.test('oci://mirror.local/models/ner:1.4.0')).toBe(false);
+    expect(ok.test('s3://A_bad_bucket/x')).toBe(false);
+    expect(ok.test('gs://bucket/x')).toBe(false);
+  });
+
+  it('a retraining output takes an s3:// prefix and an oci:// repository without digest', () => {
+    const ok = new RegExp(OUTPUT_URI_PATTERN);
+    expect(ok.test('s3://models/retrained')).toBe(true);
+    expect(ok.test('oci://mirror.local/models/retrained')).toBe(true);
+    expect(ok.test(`oci://mirror.local/models/ner@sha256:${hex}`)).toBe(false);
+    expect(ok.test('pvc://claim/out')).toBe(true);
   });
 });

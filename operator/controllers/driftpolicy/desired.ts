@@ -257,6 +257,9 @@ export function desiredRetrainedModel(
           ? { caBundleConfigMapRef: baseModel.spec.source.caBundleConfigMapRef }
           : {}),
         ...(baseModel.spec.source.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
+        // An s3:// or oci:// output is in the base model's store: same endpoint settings.
+        ...(baseModel.spec.source.s3 ? { s3: baseModel.spec.source.s3 } : {}),
+        ...(baseModel.spec.source.plainHttp ? { plainHttp: true } : {}),
       },
       entityTypes:
         result.entityTypes && result.entityTypes.length > 0

@@ -48,7 +48,7 @@ export function controllerConfig(
   return {
     image: options.image ?? (env.NEROPS_IMAGE || DEFAULT_IMAGE),
     prometheusUrl: options.prometheusUrl,
-    modelStorage: s && (s.uri || s.credentialsSecret || s.caConfigMap) ? s : undefined,
+    modelStorage: s && (s.uri || s.credentialsSecret || s.caConfigMap || s.s3) ? s : undefined,
     metricsIntervalMs: env.NEROPS_METRICS_INTERVAL_MS ? Number(env.NEROPS_METRICS_INTERVAL_MS) : undefined,
     tenant: {
       allowedServiceAccounts: listOption(

@@ -97,3 +97,15 @@ describe('URI patterns', () => {
     expect(ok.test('pvc://claim/out')).toBe(true);
   });
 });
+
+describe('operator S3 defaults', () => {
+  it('fill the s3 settings an s3:// source leaves unset, and the origin the Secret is checked against', () => {
+    const d = { s3: { endpoint: 'https://s3.hospital.local:9000', forcePathStyle: true, region: 'eu-north-1' } };
+    const source: Parameters<typeof withStorageDefaults>[0] = { uri: 's3://models/ner', s3: { region: 'us-east-1' } };
+    const out = withStorageDefaults(source, d);
+    expect(out.s3).toEqual({ endpoint: 'https://s3.hospital.local:9000', forcePathStyle: true, region: 'us-east-1' });
+    expect(credentialsTargetUri(out)).toBe('https://s3.hospital.local:9000');
+    const http: Parameters<typeof withStorageDefaults>[0] = { uri: 'https://models.local/ner/' };
+    expect(withStorageDefaults(http, d).s3).toBeUndefined();
+  });
+});

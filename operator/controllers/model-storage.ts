@@ -25,6 +25,11 @@ export interface ModelStorageDefaults {
    * ones the default token goes to. Empty or unset: the default token goes nowhere.
    */
   credentialsOrigins?: string[];
+  /**
+   * S3 settings for `s3://` sources that leave them unset (`--default-model-s3-*`, Helm `modelStorage.s3.*`):
+   * the hospital's on-prem store, so NerModels name only `s3://bucket/prefix`.
+   */
+  s3?: { endpoint?: string; region?: string; forcePathStyle?: boolean };
   /** ConfigMap (key `ca.crt`) for https sources that set no `caBundleConfigMapRef`. */
   caConfigMap?: string;
   /**
@@ -58,6 +63,13 @@ export function withStorageDefaults<T extends SourceRefs>(source: T, defaults: M
     defaults.credentialsSecret
   )
     out.credentialsSecretRef = { name: defaults.credentialsSecret, key: 'token' };
+  if (/^s3:\/\//i.test(source.uri) && defaults.s3) {
+    const s3 = {
+      ...defaults.s3,
+      ...Object.fromEntries(Object.entries(source.s3 ?? {}).filter(([, v]) => v !== undefined)),
+    };
+    if (Object.keys(s3).length > 0) out.s3 = s3;
+  }
   if (https && !source.caBundleConfigMapRef && defaults.caConfigMap)
     out.caBundleConfigMapRef = { name: defaults.caConfigMap, key: 'ca.crt' };
   return out;

@@ -13,7 +13,7 @@ import type { ModelStorageDefaults } from '../model-storage.js';
 import { formatTime, setCondition, type Condition } from '../../runtime/conditions.js';
 import { desiredValidationJob, validationJobName } from './desired.js';
 import { checkSourceCredentials, type CredentialsRefusal, type SecretMetadata } from '../credentials-origin.js';
-import { credentialsTargetUri } from '../model-storage.js';
+import { credentialsTargetUri, withStorageDefaults } from '../model-storage.js';
 import { jobFinished, lastLine, type TerminatedContainer } from '../job-result.js';
 import {
   decodeValidationResult,
@@ -254,7 +254,7 @@ function refuseCredentials(o: ModelObserved, refusal: CredentialsRefusal): Model
 function startValidation(o: ModelObserved, jobName: string, attempt: number): ModelPlan {
   const { model } = o;
   const refusal = checkSourceCredentials({
-    uri: credentialsTargetUri(model.spec.source),
+    uri: credentialsTargetUri(withStorageDefaults(model.spec.source, o.storage)),
     secret: model.spec.source.credentialsSecretRef
       ? (o.credentialsSecret ?? { name: model.spec.source.credentialsSecretRef.name, missing: true })
       : undefined,

@@ -194,7 +194,7 @@ function fetchContainer(model: NerModel, image: string, source: SourceAccess, tm
       ...source.args,
       ...fetchLimitArgs(model.spec.source),
     ],
-    env: [{ name: 'TMPDIR', value: tmp.mountPath }],
+    env: [{ name: 'TMPDIR', value: tmp.mountPath }, ...source.env],
     resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
     securityContext: restrictedContainerSecurity(),
     volumeMounts: [{ name: 'model', mountPath: MODEL_MOUNT }, tmp, ...source.mounts],

@@ -79,7 +79,14 @@ export function beginExchange(ctx: AppContext, req: IncomingMessage, res: Server
     if (code >= 500) ctx.log.error(line, 'request errored');
     else if (code >= 400) ctx.log.warn(line, 'request completed');
     else ctx.log.info(line, 'request completed');
-    if (ctx.audit) writeAudit(ctx.audit, ex, code, seconds, req.headers[SHADOW_HEADER] !== undefined);
+    if (ctx.audit)
+      writeAudit(
+        ctx.audit,
+        { id, route: ex.route, authorization: req.headers.authorization, audit: ex.audit },
+        code,
+        seconds,
+        req.headers[SHADOW_HEADER] !== undefined,
+      );
     ex.audit = undefined;
   };
   res.once('finish', finish);

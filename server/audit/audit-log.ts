@@ -5,7 +5,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { bearerToken } from '../auth.js';
-import type { Exchange } from '../exchange.js';
 import { auditRecord, callerId } from './record.js';
 import type { AuditSink } from './sink.js';
 
@@ -49,7 +48,15 @@ export function readHmacKey(path: string | undefined): Buffer | undefined {
   return trimmed;
 }
 
-export function writeAudit(log: AuditLog, ex: Exchange, status: number, seconds: number, shadow: boolean): void {
+/** What the exchange knows of a finished request (passed in, so this module does not import the exchange). */
+export interface FinishedRequest {
+  id: string;
+  route: string;
+  authorization: string | undefined;
+  audit: ExchangeAudit | undefined;
+}
+
+export function writeAudit(log: AuditLog, ex: FinishedRequest, status: number, seconds: number, shadow: boolean): void {
   if (!AUDITED_ROUTES.has(ex.route)) return;
   const audit = ex.audit;
   log.sink.write(
@@ -58,7 +65,7 @@ export function writeAudit(log: AuditLog, ex: Exchange, status: number, seconds:
         time: new Date(),
         requestId: ex.id,
         route: ex.route,
-        caller: callerId(bearerToken(ex.req.headers.authorization)),
+        caller: callerId(bearerToken(ex.authorization)),
         model: log.model,
         track: shadow ? 'shadow' : log.track,
         status,

@@ -417,6 +417,7 @@ describe('planDeployment', () => {
     const auto = nd(
       (n) =>
         (n.spec.autoscaling = {
+          mode: 'Operator',
           targetRequestsPerSecond: 10,
           tolerance: 0.1,
           scaleUpMaxStep: 4,

@@ -27,6 +27,7 @@ import { nerOpsCommand, restrictedContainerSecurity, restrictedPodSecurity, tmpV
 import { sourceAccess, withStorageDefaults, type ModelStorageDefaults, type SourceAccess } from '../model-storage.js';
 import { flagArg, SERVE_COMMAND, ServeEnv, ServeEnvFallback, ServeFlag } from '../../../contracts/serve.js';
 import { FETCH_MODEL_COMMAND, FetchModelFlag } from '../../../contracts/task-commands.js';
+import { withPodOverrides } from './pod-overrides.js';
 
 /** Where the init container installs the bundle and the server reads it. */
 export const MODEL_MOUNT = '/models';
@@ -243,8 +244,12 @@ function servingPod({ nd, model, image, track = 'stable', shadow, storage }: Ser
   };
 }
 
-/** The Deployment of one track. */
+/** The Deployment of one track, with spec.podTemplate's overrides (pod-overrides.ts). */
 export function desiredDeployment(input: ServingInput): V1Deployment {
+  return withPodOverrides(input.nd, baseDeployment(input));
+}
+
+function baseDeployment(input: ServingInput): V1Deployment {
   const { nd, model, replicas, track = 'stable' } = input;
   const labels = podLabels(nd, model, track);
   return {

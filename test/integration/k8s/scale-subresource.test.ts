@@ -44,6 +44,17 @@ async function kubectlOut(...args: string[]): Promise<string> {
   const { stdout } = await run(kubectl, ['--kubeconfig', info.kubeconfigPath, '-n', ns, ...args]);
   return stdout;
 }
+/** `kubectl create --validate=strict` of one object; resolves to kubectl's error text, or '' when created. */
+async function strictCreate(obj: object): Promise<string> {
+  const { spawn } = await import('node:child_process');
+  return new Promise((resolve) => {
+    const p = spawn(kubectl, ['--kubeconfig', info.kubeconfigPath, '-n', ns, 'create', '--validate=strict', '-f', '-']);
+    let err = '';
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.on('close', (code) => resolve(code === 0 ? '' : err));
+    p.stdin.end(JSON.stringify(obj));
+  });
+}
 const stableReplicas = async () => (await api.get<V1Deployment>(builtin.deployments, ns, 'ext-stable')).spec?.replicas;
 
 beforeAll(async () => {
@@ -107,6 +118,38 @@ describe('the /scale subresource (autoscaling.mode External)', () => {
     await kubectlOut('scale', 'nerdeployment/ext', '--replicas=2');
     await eventually(async () => expect(await stableReplicas()).toBe(2), 30_000, 100);
   }, 180_000);
+});
+
+describe('pod overrides (spec.podTemplate)', () => {
+  it('Given nodeSelector and tolerations, Then the Deployment carries them; a privileged or selector-label override is refused', async () => {
+    const placed = nerDeployment('placed', 'clinical-v1', {
+      podTemplate: {
+        nodeSelector: { 'nerops.io/pool': 'none-yet' },
+        tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'ner', effect: 'NoSchedule' }],
+        metadata: { labels: { team: 'nlp' } },
+      },
+    });
+    expect(await strictCreate(placed)).toBe('');
+    const dep = await eventually(() => api.get<V1Deployment>(builtin.deployments, ns, 'placed-stable'), 30_000, 100);
+    expect(dep.spec?.template.spec?.nodeSelector).toEqual({ 'nerops.io/pool': 'none-yet' });
+    expect(dep.spec?.template.spec?.tolerations).toEqual([
+      { key: 'dedicated', operator: 'Equal', value: 'ner', effect: 'NoSchedule' },
+    ]);
+    expect(dep.spec?.template.metadata?.labels).toMatchObject({ team: 'nlp', 'nerops.io/track': 'stable' });
+
+    // securityContext is no part of the override: strict validation refuses the unknown field.
+    const privileged = await strictCreate(
+      nerDeployment('priv', 'clinical-v1', { podTemplate: { securityContext: { privileged: true } } }),
+    );
+    expect(privileged).toMatch(/unknown field "spec.podTemplate.securityContext"/);
+    // The operator's selector labels cannot be overridden (CEL in the CRD).
+    const hijack = await strictCreate(
+      nerDeployment('hijack', 'clinical-v1', {
+        podTemplate: { metadata: { labels: { 'nerops.io/track': 'canary' } } },
+      }),
+    );
+    expect(hijack).toContain('must not set nerops.io/ or app.kubernetes.io/ keys');
+  }, 60_000);
 });
 
 describe('custom analysis metrics against the real Prometheus', () => {

@@ -327,11 +327,22 @@ const ExtraMetadataMapSchema = withCel(
 
 /** A core/v1 Toleration. */
 export const TolerationSchema = z.object({
+  /** Taint key the toleration applies to (empty with operator Exists: every taint). */
   key: z.string().max(317).optional(),
+  /** `Equal` (default) or `Exists`. */
   operator: z.enum(['Exists', 'Equal']).optional(),
+  /** Taint value to match with operator Equal. */
   value: z.string().max(63).optional(),
+  /** Taint effect to match (empty: every effect). */
   effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional(),
+  /** With effect NoExecute: how long the pod stays bound after the taint appears. */
   tolerationSeconds: z.int().optional(),
+});
+
+/** A ConfigMap or Secret of the namespace whose keys become environment variables. */
+const EnvSourceRefSchema = LocalObjectReferenceSchema.extend({
+  /** Start the pod even when the object does not exist. */
+  optional: z.boolean().optional(),
 });
 
 /** A core/v1 EnvFromSource restricted to a ConfigMap or a Secret of the namespace. */
@@ -340,8 +351,10 @@ export const EnvFromSchema = withCel(
     .object({
       /** Prefix added to every key. */
       prefix: z.string().max(253).optional(),
-      configMapRef: LocalObjectReferenceSchema.extend({ optional: z.boolean().optional() }).optional(),
-      secretRef: LocalObjectReferenceSchema.extend({ optional: z.boolean().optional() }).optional(),
+      /** ConfigMap whose keys become environment variables. */
+      configMapRef: EnvSourceRefSchema.optional(),
+      /** Secret whose keys become environment variables. */
+      secretRef: EnvSourceRefSchema.optional(),
     })
     .refine((e) => (e.configMapRef === undefined) !== (e.secretRef === undefined), {
       message: 'exactly one of configMapRef and secretRef',

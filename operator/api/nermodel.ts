@@ -18,6 +18,7 @@ import {
   type CustomObjectList,
 } from './shared-schemas.js';
 import { API_VERSION } from './group.js';
+import { PodTemplateOverridesSchema } from './pod-overrides.js';
 
 /** URI schemes a model or dataset may be fetched from. `file://` is meant for tests. */
 export const MODEL_URI_PATTERN = '^(pvc://[a-z0-9]([-a-z0-9]*[a-z0-9])?/[^\\s]+|https?://[^\\s]+|file:///?[^\\s]+)$';
@@ -134,6 +135,13 @@ const nerModelSpecBase = z.object({
   evaluation: ModelEvaluationSchema.optional(),
   /** Lineage recorded by the creator of the model (copied to status once validated). */
   lineage: ModelLineageSchema.optional(),
+  /** Settings of the validation Job. */
+  validation: z
+    .object({
+      /** Pod overrides of the validation Job (placement, priority, pull Secrets, metadata, envFrom). */
+      podTemplate: PodTemplateOverridesSchema.optional(),
+    })
+    .optional(),
 });
 
 /** NerModel spec. Immutable: publish a new NerModel (new name) for a new version. */

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { NerDeploymentSpecSchema, type NerDeployment } from '../../api/nerdeployment.js';
 import { nerDeployment, nerModel, readyStatus } from '../../testing/builders.js';
 import { desiredDeployment } from './desired.js';
+import { desiredValidationJob } from '../nermodel/desired.js';
 
 const model = nerModel({ name: 'clinical-v1', status: readyStatus() });
 const base = (mod: (x: NerDeployment) => void = () => {}) =>
@@ -49,6 +50,37 @@ describe('spec.podTemplate on the serving Deployment', () => {
     expect(d.spec?.template.spec?.containers[0]?.securityContext).toEqual(
       plain.spec?.template.spec?.containers[0]?.securityContext,
     );
+  });
+
+  it('passes affinity and topologySpreadConstraints through as written', () => {
+    const affinity = {
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [{ matchExpressions: [{ key: 'zone', operator: 'In', values: ['a'] }] }],
+        },
+      },
+    };
+    const spread = [{ maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'ScheduleAnyway' }];
+    const d = deploy(base((x) => (x.spec.podTemplate = { affinity, topologySpreadConstraints: spread })));
+    expect(d.spec?.template.spec?.affinity).toEqual(affinity);
+    expect(d.spec?.template.spec?.topologySpreadConstraints).toEqual(spread);
+  });
+
+  it('the NerModel validation Job takes spec.validation.podTemplate the same way', () => {
+    const m = nerModel({ name: 'clinical-v1', metadata: { uid: 'm-uid' } }, (x) => {
+      x.spec.validation = {
+        podTemplate: { nodeSelector: { pool: 'batch' }, tolerations: [{ key: 'batch', operator: 'Exists' }] },
+      };
+    });
+    const plain = desiredValidationJob(nerModel({ name: 'clinical-v1', metadata: { uid: 'm-uid' } }), {
+      image: 'i',
+      attempt: 0,
+    });
+    const pod = desiredValidationJob(m, { image: 'i', attempt: 0 }).spec?.template;
+    expect(pod?.spec?.nodeSelector).toEqual({ pool: 'batch' });
+    expect(pod?.spec?.tolerations).toEqual([{ key: 'batch', operator: 'Exists' }]);
+    expect(pod?.spec?.securityContext).toEqual(plain.spec?.template.spec?.securityContext);
+    expect(pod?.metadata?.labels).toEqual(plain.spec?.template.metadata?.labels);
   });
 
   it('without podTemplate the Deployment is unchanged', () => {

@@ -1,5 +1,5 @@
 /**
- * External scaling and custom analysis against the real components of the local cluster.
+ * External scaling, pod overrides and custom analysis against the real components of the local cluster.
  *
  * The local cluster has no metrics API (no metrics-server, no custom/external metrics adapter), so no HPA can
  * compute a recommendation here: `kubectl scale` drives the `/scale` subresource, which is exactly the write
@@ -8,11 +8,13 @@
  * Given a Ready NerModel and a NerDeployment with autoscaling.mode External,
  * When `kubectl scale` sets 3, Then the stable Deployment runs 3 and `/scale` reports the stable pods;
  * When it sets 9 (above replicas.max), Then the Deployment is clamped to max;
+ * pod overrides: nodeSelector/tolerations reach the Deployment and the validation Job; a privileged or
+ * selector-label override is refused by the API server;
  * and custom metrics: a passing, a failing, an empty (Inconclusive) and a refused query, placeholders filled.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { V1Deployment } from '@kubernetes/client-node';
+import type { V1Deployment, V1Job } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findBinaries } from '../../../local-cluster/binaries.js';
 import { createTestNamespace, eventually, useCluster } from '../../../local-cluster/testing.js';
@@ -38,6 +40,7 @@ const kubectl = findBinaries().kubectl as string;
 let ns: string;
 let api: Api;
 let op: TestOperator;
+const bundleRef = { bundleUri: '', bundleDigest: '' };
 
 const run = promisify(execFile);
 async function kubectlOut(...args: string[]): Promise<string> {
@@ -62,6 +65,7 @@ beforeAll(async () => {
   ns = await createTestNamespace(core, 'scale');
   api = new Api(kc);
   op = await startOperator(kc, ns);
+  Object.assign(bundleRef, { bundleUri: bundle.uri, bundleDigest: bundle.digest });
   await api.create(nerModels, ns, nerModel('clinical-v1', bundle.uri, bundle.digest));
   await eventually(
     async () => expect((await api.get<NerModel>(nerModels, ns, 'clinical-v1')).status?.phase).toBe('Ready'),
@@ -149,6 +153,27 @@ describe('pod overrides (spec.podTemplate)', () => {
       }),
     );
     expect(hijack).toContain('must not set nerops.io/ or app.kubernetes.io/ keys');
+  }, 60_000);
+
+  it('Given spec.validation.podTemplate on a NerModel, Then its validation Job carries the placement', async () => {
+    const { bundleUri, bundleDigest } = bundleRef;
+    await api.create(
+      nerModels,
+      ns,
+      nerModel('placed-model', bundleUri, bundleDigest, (m) => {
+        m.spec.validation = {
+          podTemplate: { nodeSelector: { pool: 'batch' }, tolerations: [{ key: 'batch', operator: 'Exists' }] },
+        };
+      }),
+    );
+    const jobName = await eventually(async () => {
+      const name = (await api.get<NerModel>(nerModels, ns, 'placed-model')).status?.validationJob;
+      expect(name).toBeTruthy();
+      return name as string;
+    }, 30_000);
+    const job = await api.get<V1Job>(builtin.jobs, ns, jobName);
+    expect(job.spec?.template.spec?.nodeSelector).toEqual({ pool: 'batch' });
+    expect(job.spec?.template.spec?.tolerations).toEqual([{ key: 'batch', operator: 'Exists' }]);
   }, 60_000);
 });
 

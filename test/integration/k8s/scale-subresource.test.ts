@@ -21,6 +21,7 @@ import { createTestNamespace, eventually, useCluster } from '../../../local-clus
 import { builtin } from '../../../operator/runtime/resource.js';
 import { PrometheusClient } from '../../../operator/prometheus/client.js';
 import { measureCustomMetrics } from '../../../operator/controllers/nerdeployment/custom-analysis.js';
+import { inFlightQuery, p95LatencyQuery } from '../../../operator/controllers/nerdeployment/autoscale.js';
 import {
   Api,
   installCrds,
@@ -233,5 +234,9 @@ describe('custom analysis metrics against the real Prometheus', () => {
     // The same query for a model that does not serve here finds nothing: Inconclusive, never a pass.
     const other = await measureCustomMetrics(prometheus, nd, 'clinical-v9');
     expect(other[0]?.outcome).toBe('Inconclusive');
+    // The autoscaler's concurrency and latency queries are valid PromQL over the real server series: the idle
+    // `ext` pods report 0 in flight; their p95 without traffic is no data.
+    expect((await prometheus.query(inFlightQuery(nd))).value).toBe(0);
+    expect((await prometheus.query(p95LatencyQuery(nd, 60))).value).toBeUndefined();
   }, 90_000);
 });

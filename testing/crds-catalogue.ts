@@ -195,8 +195,8 @@ export function invalidCases(samples: readonly Obj[]): InvalidCase[] {
       'NerDeployment autoscaling without target',
       dep,
       (s) => delete s.autoscaling.targetRequestsPerSecond,
-      'spec.autoscaling.targetRequestsPerSecond',
-      'Required value',
+      'spec.autoscaling',
+      'needs targetRequestsPerSecond or targetInFlightPerReplica unless mode is External',
     ),
     c(
       'NerDeployment autoscaling target 0',
@@ -327,7 +327,7 @@ export function invalidCases(samples: readonly Obj[]): InvalidCase[] {
       drift,
       (s) => (s.signals[1].warning = 0.5),
       'spec.signals[1]',
-      'warning must be less than or equal to critical',
+      'warning must be <= critical',
     ),
     c(
       'DriftPolicy duplicate signal names',

@@ -82,7 +82,10 @@ export const DriftPolicyEventReason = {
 } as const;
 export type DriftPolicyEventReason = (typeof DriftPolicyEventReason)[keyof typeof DriftPolicyEventReason];
 
-/** `kubectl annotate driftpolicy x nerops.io/approve=<runId>` approves a pending retraining (approval: Manual). */
-export const APPROVE_ANNOTATION = `${GROUP}/approve`;
+/**
+ * `nerops.io/approve=<runId>` with `nerops.io/approved-by=<you>` (`kubectl ner approve POLICY`) approves a pending
+ * retraining (approval: Manual); defined in contracts/user-actions.ts with the other approval annotations.
+ */
+export { APPROVE_ANNOTATION, APPROVED_BY_ANNOTATION } from '../../contracts/user-actions.js';
 /** `kubectl annotate driftpolicy x nerops.io/retrain=<any new value>` triggers a retraining by hand. */
 export const RETRAIN_ANNOTATION = `${GROUP}/retrain`;

@@ -237,7 +237,7 @@ describe('planRollout: approval annotations', () => {
       'nerops.io/approved-by': 'alice',
       'nerops.io/approval-comment': `ok\n\u001b[31mred\u202e ${'x'.repeat(400)}`,
     });
-    expect(a?.comment).not.toMatch(/[\n\u001b\u202e]/);
+    expect([...(a?.comment ?? '')].some((ch) => ['\n', '\u001b', '\u202e'].includes(ch))).toBe(false);
     expect(a?.comment?.length).toBeLessThanOrEqual(256);
     expect(a?.comment?.startsWith('ok [31mred')).toBe(true);
   });

@@ -71,6 +71,8 @@ export const DriftPolicyEventReason = {
   RetrainingStarted: 'RetrainingStarted',
   /** Normal: a retraining waits for approval. */
   RetrainingAwaitingApproval: 'RetrainingAwaitingApproval',
+  /** Normal: a parked retraining was approved (message: the approver, the run and the comment). */
+  Approved: 'Approved',
   /** Normal: a retraining Job succeeded and a NerModel was created. */
   RetrainingSucceeded: 'RetrainingSucceeded',
   /** Warning: a retraining Job failed. */

@@ -8,7 +8,8 @@
  * - Given the rollout waits with AwaitingApproval, When bob writes an approval in alice's name, Then the API
  *   server refuses it with the policy's message;
  * - When alice approves with `kubectl ner approve`, Then the operator records her (status history, an
- *   `Approved` Event) and promotes the candidate; `kubectl ner status --timeout` is the wait.
+ *   `Approved` Event) and promotes the candidate; `kubectl ner status --timeout` is the wait;
+ * - `kubectl ner` errors name the missing permission (403) and the missing object (404).
  *
  * Canary analysis is not what this test is about: the operator gets a stand-in Prometheus that reports a
  * healthy candidate (100 requests, no errors, p95 10 ms), so the step is otherwise done at once.
@@ -232,6 +233,16 @@ describe('approval gate', () => {
     });
     expect(notes).toContain('Approved: step 1/1 of clinical-v2 approved by alice: reviewed the canary');
     expect(notes.some((x) => x.startsWith('ApprovalRequired: step 1/1 of clinical-v2'))).toBe(true);
+
+    // Errors name what is missing: a user without any role, and an object that does not exist.
+    const carol = await kubectlNer('promote', 'notes', '--as', 'carol');
+    expect(carol.code).toBe(3);
+    expect(carol.stderr).toContain(
+      `you (user carol) cannot patch nerdeployments.nerops.io in namespace ${ns}: ask for the nerops-edit role`,
+    );
+    const missing = await kubectlNer('status', 'nope');
+    expect(missing.code).toBe(4);
+    expect(missing.stderr).toMatch(/nope not found in namespace/);
 
     const history = await kubectlNer('history', 'notes');
     expect(history.stdout).toMatch(/clinical-v2 +clinical-v1 +Promoted +1 +alice@step1/);

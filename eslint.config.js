@@ -8,7 +8,15 @@ export default tseslint.config(
   {
     // Plain JS files run on Node (TypeScript files get these from @types/node).
     files: ['**/*.mjs', '**/*.js'],
-    languageOptions: { globals: { URL: 'readonly', process: 'readonly', console: 'readonly', Buffer: 'readonly' } },
+    languageOptions: {
+      globals: {
+        URL: 'readonly',
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        setTimeout: 'readonly',
+      },
+    },
   },
   {
     rules: {

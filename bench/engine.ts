@@ -16,9 +16,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readConll } from '../engine/corpus/conll.js';
 import { loadEngine } from '../engine/bundle/load.js';
-import { detokenize } from '../trainer/detokenize.js';
 import { evaluateEngine } from '../trainer/evaluate.js';
 import { trainBundle, type TrainOptions } from '../trainer/train.js';
+import { notesOfTokens } from './engine-notes.js';
 import { medicalLexiconFile } from './lexicons.js';
 import { gloveVectorsFile } from './pretrained-vectors.js';
 
@@ -163,18 +163,7 @@ async function main(): Promise<void> {
 
   if (behealthyBundle) {
     // 40-token notes built from dev sentences (raw text, through the tokenizer like the server).
-    const dev = await readConll(join(data, 'behealthy/dev.conll'));
-    const notes: string[] = [];
-    let cur: string[] = [];
-    for (const s of dev) {
-      for (const t of s.tokens) {
-        cur.push(t);
-        if (cur.length === 40) {
-          notes.push(detokenize(cur));
-          cur = [];
-        }
-      }
-    }
+    const notes = notesOfTokens(await readConll(join(data, 'behealthy/dev.conll')), 40);
     const engine = await loadEngine(behealthyBundle, { threads: 1 });
     const tokensPerNote = (await engine.extractBatch(notes)).reduce((n, r) => n + r.stats.tokens, 0) / notes.length;
     console.log(

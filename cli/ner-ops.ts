@@ -55,6 +55,14 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'make a token-classification (transformer) export a verifiable bundle',
     load: async () => (await import('./commands/package.js')).default,
   },
+  assertions: {
+    summary: 'score the assertion stage (negation, ConText rules) on annotated concept spans',
+    load: async () => (await import('./commands/assertions.js')).default,
+  },
+  feedback: {
+    summary: 'export the feedback store (verified documents) as a train/held-out dataset with a digest',
+    load: async () => (await import('./commands/feedback.js')).default,
+  },
   traffic: {
     summary: 'send synthetic notes to inference servers at a fixed rate and count the answers',
     load: async () => (await import('./commands/traffic.js')).default,

@@ -8,6 +8,12 @@ import { z } from 'zod';
 
 export const MANIFEST_FILE = 'ner-model.json';
 export const MANIFEST_FORMAT_VERSION = 1;
+/**
+ * The format version of a manifest with an `assertions` entry. Runtimes from before the assertion stage accept
+ * only version 1, so they refuse such a bundle instead of serving it without the assertions it was made with.
+ * Bundles without assertion rules keep writing version 1 (their digests do not change).
+ */
+export const ASSERTIONS_FORMAT_VERSION = 2;
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 hex digest (64 lowercase hex characters)');
 const fileName = z
@@ -62,18 +68,41 @@ const crfSection = z.object({
     .optional(),
 });
 
-export const manifestSchema = z.object({
-  formatVersion: z.literal(MANIFEST_FORMAT_VERSION),
-  format: z.enum(['crf', 'token-classification']),
-  name: z.string().min(1),
-  version: z.string().min(1),
-  entityTypes: z.array(z.string().min(1)),
-  files: z.record(fileName, sha256Hex),
-  /** sha256 over the sorted, newline-joined vocabulary: identifies the vocabulary behind the unknown-token rate. */
-  vocabularyFingerprint: sha256Hex.optional(),
-  training: z.record(z.string(), z.unknown()).optional(),
-  crf: crfSection.optional(),
+/** The assertion rules a bundle carries: a rule file pinned in `files`, and the language it is for. */
+const assertionsSection = z.object({
+  /** BCP 47 language tag of the notes the rules are for, e.g. `en`, `nb`. */
+  language: z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$/, 'must be a language tag such as en or nb'),
+  /** The rule file (YAML, self-contained: no `extends`), one of `files`. */
+  file: fileName,
 });
+
+export const manifestSchema = z
+  .object({
+    formatVersion: z.union([z.literal(MANIFEST_FORMAT_VERSION), z.literal(ASSERTIONS_FORMAT_VERSION)]),
+    format: z.enum(['crf', 'token-classification']),
+    name: z.string().min(1),
+    version: z.string().min(1),
+    entityTypes: z.array(z.string().min(1)),
+    files: z.record(fileName, sha256Hex),
+    /** sha256 over the sorted, newline-joined vocabulary: identifies the vocabulary behind the unknown-token rate. */
+    vocabularyFingerprint: sha256Hex.optional(),
+    training: z.record(z.string(), z.unknown()).optional(),
+    crf: crfSection.optional(),
+    /** Assertion rules (format version 2); absent: the bundle has no assertion stage of its own. */
+    assertions: assertionsSection.optional(),
+  })
+  .superRefine((m, ctx) => {
+    if (m.assertions === undefined) return;
+    if (m.formatVersion < ASSERTIONS_FORMAT_VERSION)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['formatVersion'],
+        message: `must be ${ASSERTIONS_FORMAT_VERSION} when the manifest has assertions`,
+      });
+    if (!Object.hasOwn(m.files, m.assertions.file))
+      ctx.addIssue({ code: 'custom', path: ['assertions', 'file'], message: 'must be one of the pinned files' });
+  });
 
 export type Manifest = z.infer<typeof manifestSchema>;
 export type CrfManifestSection = z.infer<typeof crfSection>;
+export type AssertionsManifestSection = z.infer<typeof assertionsSection>;

@@ -17,6 +17,12 @@ export const ServerMetric = {
   tokens: 'nerops_tokens_total',
   unknownTokens: 'nerops_unknown_tokens_total',
   entities: 'nerops_entities_total',
+  /**
+   * Entities by label and assertion attribute (`attribute` negated|certainty|temporality|experiencer, `value`
+   * one of {@link ASSERTION_LABEL_VALUES}); only models with an assertion stage count here. Each entity adds 1
+   * to one series per attribute, so `sum by (label)` over one attribute equals its entity count.
+   */
+  entityAssertions: 'nerops_entity_assertions_total',
   entityConfidence: 'nerops_entity_confidence',
   documentLength: 'nerops_document_length_tokens',
   modelInfo: 'nerops_model_info',
@@ -25,6 +31,10 @@ export const ServerMetric = {
   shadowErrors: 'nerops_shadow_errors_total',
   shadowAgreement: 'nerops_shadow_agreement',
   shadowLatency: 'nerops_shadow_duration_seconds',
+  /** Entities of `POST /v1/feedback` documents by entity type and outcome ({@link FEEDBACK_OUTCOMES}). */
+  feedbackEntities: 'nerops_feedback_entities_total',
+  /** Feedback documents scored, by whether the feedback store kept them. */
+  feedbackDocuments: 'nerops_feedback_documents_total',
 } as const;
 export type ServerMetric = (typeof ServerMetric)[keyof typeof ServerMetric];
 
@@ -48,14 +58,56 @@ export const ServerMetricLabels = {
   requests: ['route', 'code'],
   requestDuration: ['route'],
   entities: ['label'],
+  entityAssertions: ['label', 'attribute', 'value'],
   modelInfo: ['model_name', 'model_version', 'digest', 'format'],
   shadowRequests: ['outcome'],
   shadowErrors: ['reason'],
+  feedbackEntities: ['label', 'outcome'],
+  feedbackDocuments: ['stored'],
 } as const;
+
+/**
+ * The `attribute` and `value` labels of {@link ServerMetric.entityAssertions}: a closed set (9 series per entity
+ * label), so cardinality is bounded by the model's entity types. The values are the assertion stage's own
+ * (engine/assertions), spelled here because PromQL (the drift signal) reads them.
+ */
+export const ASSERTION_LABEL_VALUES = {
+  negated: ['true', 'false'],
+  certainty: ['certain', 'uncertain', 'hypothetical'],
+  temporality: ['current', 'historical'],
+  experiencer: ['patient', 'other'],
+} as const;
+export type AssertionAttribute = keyof typeof ASSERTION_LABEL_VALUES;
 
 /** Values of the `outcome` label of {@link ServerMetric.shadowRequests}; `dropped`: concurrency limit reached. */
 export const SHADOW_OUTCOMES = ['ok', 'error', 'dropped'] as const;
 export type ShadowOutcome = (typeof SHADOW_OUTCOMES)[number];
+
+/**
+ * Values of the `outcome` label of {@link ServerMetric.feedbackEntities}, comparing the server's entities with
+ * the ones a person verified (exact span and type): `tp` found and right, `fp` found but not in the gold set,
+ * `fn` in the gold set but not found.
+ */
+export const FEEDBACK_OUTCOMES = ['tp', 'fp', 'fn'] as const;
+export type FeedbackOutcome = (typeof FEEDBACK_OUTCOMES)[number];
+
+/** Values of the `stored` label of {@link ServerMetric.feedbackDocuments}. */
+export const FEEDBACK_STORED = ['true', 'false'] as const;
+
+/**
+ * Live entity F1 from feedback: 2·TP / (2·TP + FP + FN), written as 2·TP / (all + TP) so it is one ratio of
+ * two sums. `by` lists the grouping labels (e.g. `namespace, deployment, version, track`); `selector` the
+ * extra label matchers inside the braces (e.g. `namespace="a",deployment="b"`). No feedback in the window
+ * gives no sample (or NaN when only zero series exist), never 0.
+ */
+export function feedbackF1Query(window: string, by: string, selector = ''): string {
+  const m = ServerMetric.feedbackEntities;
+  const tpSel = selector ? `{${selector},outcome="tp"}` : '{outcome="tp"}';
+  const allSel = selector ? `{${selector}}` : '';
+  const tp = `sum by (${by}) (increase(${m}${tpSel}[${window}]))`;
+  const all = `sum by (${by}) (increase(${m}${allSel}[${window}]))`;
+  return `2 * ${tp} / (${all} + ${tp})`;
+}
 
 /** Histogram buckets of the server. */
 export const ServerBuckets = {

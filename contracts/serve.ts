@@ -4,6 +4,7 @@
  * environment variables, which win over defaults.
  */
 import { ModelSourceEnv } from './model-source-env.js';
+import { OTLP_ENDPOINT_FLAG } from './tracing.js';
 
 /** The subcommand that runs the inference server. */
 export const SERVE_COMMAND = 'serve';
@@ -46,8 +47,39 @@ export const ServeFlag = {
   shadowTimeoutMs: 'shadow-timeout-ms',
   shadowTokenFile: 'shadow-token-file',
   logLevel: 'log-level',
+  /** OTLP/HTTP base endpoint for traces (contracts/tracing.ts); the OTEL_EXPORTER_OTLP_* variables otherwise. */
+  otlpEndpoint: OTLP_ENDPOINT_FLAG,
+  /** Assertion language of requests without `Content-Language` (en, nb, or the bundle rules' language). */
+  assertionLanguage: 'assertion-language',
+  /** Label → FHIR resource overrides: `LABEL=Condition|Procedure|MedicationStatement|omit,...`. */
+  fhirMapping: 'fhir-mapping',
+  /** A relative's condition in FHIR output: `FamilyMemberHistory` or `omit`. */
+  fhirFamilyHistory: 'fhir-family-history',
+  feedbackStore: 'feedback-store',
+  feedbackTokenFile: 'feedback-token-file',
+  feedbackSegmentBytes: 'feedback-segment-bytes',
+  feedbackMaxBytes: 'feedback-max-bytes',
 } as const;
 export type ServeFlag = (typeof ServeFlag)[keyof typeof ServeFlag];
+
+/**
+ * Languages whose assertion rules ship with every runtime (engine/assertions/rules), so `--assertion-language`
+ * with one of them always starts; a bundle's own rule file may add its language.
+ */
+export const SHIPPED_ASSERTION_LANGUAGES = ['en', 'nb'] as const;
+
+/** The resources `--fhir-mapping` may map an entity label to; `omit` leaves the label out of FHIR output. */
+export const FHIR_RESOURCE_TARGETS = ['Condition', 'Procedure', 'MedicationStatement', 'omit'] as const;
+export type FhirResourceTarget = (typeof FHIR_RESOURCE_TARGETS)[number];
+
+/** Values of `--fhir-family-history`: what a relative's condition becomes in FHIR output. */
+export const FHIR_FAMILY_HISTORY_TARGETS = ['FamilyMemberHistory', 'omit'] as const;
+export type FhirFamilyHistoryTarget = (typeof FHIR_FAMILY_HISTORY_TARGETS)[number];
+
+/** The value of `--fhir-mapping`: `LABEL=Resource` entries joined by commas. */
+export function fhirMappingArg(entries: readonly { label: string; resource: FhirResourceTarget }[]): string {
+  return entries.map((e) => `${e.label}=${e.resource}`).join(',');
+}
 
 /** A flag as it appears on a command line: `--name`. */
 export function flagArg<F extends string>(flag: F): `--${F}` {
@@ -78,6 +110,13 @@ export const ServeEnv = {
   /** Most tokens in one request; beyond it, 413 (see docs/server.md, "Memory"). */
   maxRequestTokens: 'NEROPS_MAX_REQUEST_TOKENS',
   logLevel: 'NEROPS_LOG_LEVEL',
+  assertionLanguage: 'NEROPS_ASSERTION_LANGUAGE',
+  fhirMapping: 'NEROPS_FHIR_MAPPING',
+  fhirFamilyHistory: 'NEROPS_FHIR_FAMILY_HISTORY',
+  /** Where `POST /v1/feedback` documents are kept (`pvc://claim/path` or `file://`); unset, nothing is stored. */
+  feedbackStore: 'NEROPS_FEEDBACK_STORE',
+  /** Token hashes of the feedback scope (`POST /v1/feedback`), separate from the extract tokens. */
+  feedbackTokenFile: 'NEROPS_FEEDBACK_TOKEN_FILE',
 } as const;
 
 /** Conventional variables read when the {@link ServeEnv} one is unset. */
@@ -87,4 +126,7 @@ export const ServeEnvFallback = {
   /** Set from the downward API (`metadata.namespace`) on operator-built pods. */
   namespace: 'POD_NAMESPACE',
   logLevel: 'LOG_LEVEL',
+  /** The pod's name (downward API), else the hostname: the feedback store names this writer's segments by it. */
+  podName: 'POD_NAME',
+  hostname: 'HOSTNAME',
 } as const;

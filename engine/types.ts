@@ -3,6 +3,8 @@
  * Everything here is plain data (JSON-serialisable) except {@link NerEngine}.
  */
 
+import type { Assertion, AssertionRules } from './assertions/types.js';
+
 /** One extracted entity. Invariant: `text === input.slice(start, end)`; offsets are UTF-16 code units. */
 export interface Entity {
   label: string;
@@ -11,6 +13,15 @@ export interface Entity {
   text: string;
   /** Marginal probability of exactly this span and label under the model, in [0, 1]. */
   score: number;
+  /** What the text says about it (negated, uncertain, historical, someone else's): set by the assertion stage. */
+  assertion?: Assertion;
+}
+
+/** A piece of a text by offsets (UTF-16 code units): `text === input.slice(start, end)`. */
+export interface TextSpan {
+  text: string;
+  start: number;
+  end: number;
 }
 
 /** Aggregates about one document, used for metrics and drift. Never contains text. */
@@ -105,6 +116,11 @@ export interface NerEngine {
   /** The drift baseline shipped with the bundle, when it has one. */
   readonly profile: BaselineProfile | undefined;
   /**
+   * The assertion rules pinned in the bundle, when it has them (engine/assertions: make a tagger with
+   * `createAssertionTagger`). Optional so test doubles need not say; absent or undefined: no rules of its own.
+   */
+  readonly assertionRules?: AssertionRules | undefined;
+  /**
    * Tag many documents together (the throughput path). Order is preserved. Work is bounded per ONNX Runtime
    * run and the event loop gets turns during a long batch.
    */
@@ -117,5 +133,11 @@ export interface NerEngine {
    * a server without it counts characters, an upper bound for every tokenizer here.
    */
   countTokens?(text: string): number;
+  /**
+   * The words of `text` as the model tokenizes them, with offsets (UTF-16 code units). The feedback store
+   * writes verified documents as CoNLL in these tokens, so they train like the corpora the model learned
+   * from. Optional (test doubles); without it, the default crf tokenizer is used.
+   */
+  tokenize?(text: string): TextSpan[];
   close(): Promise<void>;
 }

@@ -21,6 +21,8 @@ export interface ControllerConfig {
   image: string;
   /** Base URL of Prometheus for autoscaling/analysis/drift queries, when configured. */
   prometheusUrl: string | undefined;
+  /** OTLP/HTTP traces URL given to the inference pods (the operator's own), when tracing is on. */
+  otlpTracesUrl?: string | undefined;
   /** Default model storage (`--default-model-*`), only when something is set. */
   modelStorage: ModelStorageDefaults | undefined;
   /** How often the request rate is re-read while autoscaling is on ($NEROPS_METRICS_INTERVAL_MS), when set. */
@@ -39,6 +41,7 @@ export function controllerConfig(
   options: {
     image?: string;
     prometheusUrl?: string;
+    otlpTracesUrl?: string;
     modelStorage?: ModelStorageDefaults;
     tenant?: TenantPolicyOptions;
   },
@@ -48,6 +51,7 @@ export function controllerConfig(
   return {
     image: options.image ?? (env.NEROPS_IMAGE || DEFAULT_IMAGE),
     prometheusUrl: options.prometheusUrl,
+    ...(options.otlpTracesUrl ? { otlpTracesUrl: options.otlpTracesUrl } : {}),
     modelStorage: s && (s.uri || s.credentialsSecret || s.caConfigMap) ? s : undefined,
     metricsIntervalMs: env.NEROPS_METRICS_INTERVAL_MS ? Number(env.NEROPS_METRICS_INTERVAL_MS) : undefined,
     tenant: {

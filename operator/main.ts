@@ -19,6 +19,10 @@ import { LeaderElector, type LeaderElectionOptions } from './runtime/leader.js';
 import { OperatorMetrics } from './runtime/metrics.js';
 import type { Clock } from './runtime/clock.js';
 import type { ModelStorageDefaults } from './controllers/model-storage.js';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { EventSpec } from './runtime/client.js';
+import { Notifier } from './notifications/notifier.js';
+import type { DeliveryOptions } from './notifications/delivery.js';
 import { controllerConfig, type ControllerDeps, type ControllerFactory } from './config.js';
 
 export type { ControllerConfig, ControllerDeps, ControllerFactory } from './config.js';
@@ -35,6 +39,8 @@ export interface OperatorOptions {
   /** Watch and reconcile one namespace; undefined = all. */
   namespace?: string;
   prometheusUrl?: string;
+  /** OTLP/HTTP traces URL the served pods export to (the operator's own, contracts/tracing.ts); unset: off. */
+  otlpTracesUrl?: string;
   /** Image for the pods the operator creates (passed to controllers as `deps.image`). */
   image?: string;
   /** Default model storage (passed to controllers as `deps.modelStorage`). */
@@ -65,6 +71,11 @@ export interface OperatorOptions {
    * against the permission table, operator/permissions.ts).
    */
   onRequest?: RequestObserver;
+  /**
+   * Notifications for the receivers of each namespace's `nerops-notifications` ConfigMap (default on;
+   * docs/operations.md, "Notifications"). Delivery options are for tests.
+   */
+  notifications?: false | { delivery?: DeliveryOptions; configTtlMs?: number };
 }
 
 /** A running operator. */
@@ -163,9 +174,16 @@ async function startHealthServer(
   return { server, url };
 }
 
-function managerFor(options: OperatorOptions, kube: KubeClient, metrics: OperatorMetrics, identity: string) {
+function managerFor(
+  options: OperatorOptions,
+  kube: KubeClient,
+  metrics: OperatorMetrics,
+  identity: string,
+  onEvent: (regarding: KubernetesObject, spec: EventSpec) => void,
+) {
   return new ControllerManager({
     client: kube,
+    onEvent,
     logger: options.logger,
     metrics,
     identity,
@@ -233,7 +251,16 @@ export async function runOperator(
   const kube = new KubeClient(options.kubeConfig);
   if (options.onRequest) kube.onRequest(options.onRequest);
   const identity = (options.leaderElection ? options.leaderElection.identity : undefined) ?? defaultIdentity();
-  const manager = managerFor(options, kube, metrics, identity);
+  // The notifier reads through the manager's client, which is built with the hook that feeds it.
+  let notifier: Notifier | undefined;
+  const manager = managerFor(options, kube, metrics, identity, (o, e) => notifier?.notify(o, e));
+  if (options.notifications !== false)
+    notifier = new Notifier({
+      client: manager.client,
+      logger: log,
+      registry: metrics.registry,
+      ...(options.notifications ?? {}),
+    });
   const deps: ControllerDeps = {
     namespace: options.namespace,
     config,
@@ -268,6 +295,10 @@ export async function runOperator(
       await manager.stop(options.drainTimeoutMs ?? 30_000);
       // Release only after in-flight reconciles finished, so the next leader never overlaps with them.
       await elector?.release();
+      // Notifications already queued get a moment to leave; a receiver that is down loses them (they are
+      // a convenience, the Events and status remain).
+      notifier?.close();
+      if (notifier) await Promise.race([notifier.flush(), new Promise((r) => setTimeout(r, 5000).unref())]);
       kube.close();
       await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
       server?.closeAllConnections();

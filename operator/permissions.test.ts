@@ -23,7 +23,7 @@ import { RETRAIN_ANNOTATION } from './api/driftpolicy-constants.js';
 import { DriftPolicySpecSchema, type DriftPolicy } from './api/driftpolicy.js';
 import { NerDeploymentSpecSchema, type NerDeployment } from './api/nerdeployment.js';
 import { ROLLOUT_ACTION_ANNOTATION } from './api/nerdeployment-constants.js';
-import { ALLOWED_ORIGINS_ANNOTATION, VALIDATION_CONTAINER_NAME } from './api/nermodel-constants.js';
+import { ALLOWED_ORIGINS_ANNOTATION, IN_USE_FINALIZER, VALIDATION_CONTAINER_NAME } from './api/nermodel-constants.js';
 import type { NerModel } from './api/nermodel.js';
 import { driftPolicies, httpRoutes, nerDeployments, nerModels } from './api/resources.js';
 import { controllers } from './controllers/index.js';
@@ -377,6 +377,23 @@ async function validationScenario(api: FakeApi): Promise<void> {
   expect(stored<NerModel>(api, nerModels, 'clinical-v3').status?.phase).toBe('Ready');
 }
 
+/** Deletion protection: a served model gets the in-use finalizer; once it is no longer served, loses it. */
+async function protectionScenario(api: FakeApi): Promise<void> {
+  api.seed(nerModels, readyModel('clinical-v1', '1.0.0'));
+  api.seed(nerDeployments, {
+    apiVersion: 'nerops.io/v1alpha1',
+    kind: 'NerDeployment',
+    metadata: { name: 'notes', namespace: NS },
+    spec: NerDeploymentSpecSchema.parse({ model: 'clinical-v1' }),
+    status: { stableModel: 'clinical-v1' },
+  } as NerDeployment);
+  await reconcileNerModel(contextFor(api, nerModels, stored(api, nerModels, 'clinical-v1')));
+  expect(stored<NerModel>(api, nerModels, 'clinical-v1').metadata.finalizers).toEqual([IN_USE_FINALIZER]);
+  api.update<NerDeployment>(nerDeployments, NS, 'notes', (d) => (d.status = { stableModel: 'clinical-v2' }));
+  await reconcileNerModel(contextFor(api, nerModels, stored(api, nerModels, 'clinical-v1')));
+  expect(stored<NerModel>(api, nerModels, 'clinical-v1').metadata.finalizers ?? []).toEqual([]);
+}
+
 /** A new NerDeployment: its Deployment, Service and PodDisruptionBudget are created. */
 async function firstServingScenario(api: FakeApi): Promise<void> {
   api.seed(nerModels, readyModel('clinical-v1', '1.0.0'));
@@ -528,6 +545,49 @@ async function retrainingScenario(api: FakeApi): Promise<void> {
   expect(retrained, 'the retrained NerModel was created').toHaveLength(1);
 }
 
+/** Retention: of three retrained models, keepLast 1 deletes the two older ones nothing needs. */
+async function retentionScenario(api: FakeApi): Promise<void> {
+  api.seed(nerModels, readyModel('clinical-v1', '1.0.0'));
+  for (const [i, run] of ['r1', 'r2', 'r3'].entries()) {
+    const m = readyModel(`clinical-${run}`, run);
+    api.seed(nerModels, {
+      ...m,
+      metadata: {
+        ...m.metadata,
+        creationTimestamp: new Date(NOW.getTime() - (3 - i) * 60_000),
+        labels: { 'app.kubernetes.io/managed-by': 'nerops', 'nerops.io/drift-policy': 'drift' },
+      },
+      spec: { ...m.spec, lineage: { parentModel: 'clinical-v1', driftPolicy: 'drift', runId: run } },
+    } as NerModel);
+  }
+  api.seed(nerDeployments, {
+    apiVersion: 'nerops.io/v1alpha1',
+    kind: 'NerDeployment',
+    metadata: { name: 'notes', namespace: NS },
+    spec: NerDeploymentSpecSchema.parse({ model: 'clinical-v1' }),
+    status: { stableModel: 'clinical-v1' },
+  } as NerDeployment);
+  api.seed(driftPolicies, {
+    apiVersion: 'nerops.io/v1alpha1',
+    kind: 'DriftPolicy',
+    metadata: { name: 'drift', namespace: NS },
+    spec: DriftPolicySpecSchema.parse({
+      targetRef: { name: 'notes' },
+      retraining: { datasetUri: 'file:///data/train.conll', outputUri: 'file:///out' },
+      retention: { keepLast: 1 },
+    }),
+  } as DriftPolicy);
+  await createDriftPolicyReconciler({ image: 'nerops:test' }).reconcile(
+    contextFor(api, driftPolicies, stored(api, driftPolicies, 'drift')),
+  );
+  const left = api
+    .cache<NerModel>(nerModels)
+    .list(NS)
+    .map((m) => m.metadata.name)
+    .sort();
+  expect(left).toEqual(['clinical-r3', 'clinical-v1']);
+}
+
 /** Two leader-election rounds: create the Lease, renew it, release it. */
 async function leaderScenario(api: FakeApi): Promise<void> {
   const clock = new FakeClock(NOW.getTime());
@@ -550,10 +610,12 @@ async function leaderScenario(api: FakeApi): Promise<void> {
 
 const SCENARIOS: Array<[string, (api: FakeApi) => Promise<void>]> = [
   ['NerModel validation', validationScenario],
+  ['NerModel deletion protection', protectionScenario],
   ['first serving of a NerDeployment', firstServingScenario],
   ['promotion, replicaRatio router', (api) => promotionScenario(api, 'replicaRatio')],
   ['promotion, gatewayAPI router', (api) => promotionScenario(api, 'gatewayAPI')],
   ['retraining by hand', retrainingScenario],
+  ['retention of retrained models', retentionScenario],
   ['leader election', leaderScenario],
 ];
 
@@ -680,6 +742,8 @@ describe('the code needs exactly the table', () => {
       'get httproutes.gateway.networking.k8s.io',
       'patch httproutes.gateway.networking.k8s.io',
       'create nermodels.nerops.io',
+      'patch nermodels.nerops.io',
+      'delete nermodels.nerops.io',
       'list pods',
       'get configmaps',
     ]) {

@@ -65,8 +65,16 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     group: 'nerops.io',
     resource: 'nermodels',
     scope: 'workload',
-    why: 'DriftPolicy: the NerModel of a succeeded retraining Job, by server-side apply (create when absent, patch)',
-    code: `${DRIFTPOLICY_APPLY}#createModels`,
+    why: 'DriftPolicy: the NerModel of a succeeded retraining Job, by server-side apply (create when absent, patch); NerModel: the nerops.io/in-use finalizer added while a NerDeployment serves the model and removed when none does (merge patch with resourceVersion)',
+    code: `${DRIFTPOLICY_APPLY}#createModels, ${NERMODEL_APPLY}#patchFinalizers`,
+  },
+  {
+    verb: 'delete',
+    group: 'nerops.io',
+    resource: 'nermodels',
+    scope: 'workload',
+    why: "DriftPolicy retention (spec.retention.keepLast): older NerModels the policy's own runs created, by name, never one served, pinned, validating or a run's base",
+    code: `${DRIFTPOLICY_APPLY}#pruneModels`,
   },
   {
     verb: 'patch',
@@ -383,8 +391,8 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     group: '',
     resource: 'configmaps',
     scope: 'workload',
-    why: 'DriftPolicy: the dataset version in spec.triggers.datasetRef (read by name)',
-    code: `${DRIFTPOLICY_GATHER}#datasetVersionOf`,
+    why: "DriftPolicy: the dataset version in spec.triggers.datasetRef; notifications: the namespace's nerops-notifications receivers (both read by name)",
+    code: `${DRIFTPOLICY_GATHER}#datasetVersionOf, operator/notifications/notifier.ts#config`,
   },
 
   {
@@ -392,8 +400,8 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     group: '',
     resource: 'secrets',
     scope: 'workload',
-    why: "NerModel: the nerops.io/allowed-origins annotation of the source's credentials Secret, read by name as PartialObjectMetadata (metadata only, never the data) before a validation Job is created",
-    code: 'operator/controllers/nermodel/gather.ts#readCredentialsSecret',
+    why: "NerModel: the nerops.io/allowed-origins annotation of the source's credentials Secret, read by name as PartialObjectMetadata (metadata only, never the data) before a validation Job is created; notifications: the receiver URL and token of the Secrets a nerops-notifications ConfigMap names (by name, never logged)",
+    code: 'operator/controllers/nermodel/gather.ts#readCredentialsSecret, operator/notifications/notifier.ts#secret',
   },
 
   // The runtime.

@@ -1,5 +1,5 @@
 // tsc does not set the executable bit; `npx ner-ops` and the container entrypoint need it.
-import { chmodSync, copyFileSync, existsSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync } from 'node:fs';
 for (const name of ['ner-ops', 'kubectl-ner']) {
   const bin = new URL(`../dist/cli/${name}.js`, import.meta.url);
   if (existsSync(bin)) chmodSync(bin, 0o755);
@@ -8,4 +8,10 @@ for (const name of ['ner-ops', 'kubectl-ner']) {
 copyFileSync(
   new URL('../trainer/dense-kernels.wasm', import.meta.url),
   new URL('../dist/trainer/dense-kernels.wasm', import.meta.url),
+);
+// The shipped assertion rules are data (YAML) read beside the module that parses them.
+cpSync(
+  new URL('../engine/assertions/rules/', import.meta.url),
+  new URL('../dist/engine/assertions/rules/', import.meta.url),
+  { recursive: true },
 );

@@ -7,6 +7,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { Logger } from 'pino';
 import type { ExtractResult, NerEngine } from '../engine/types.js';
+import { AssertionStage } from './assertions.js';
+import type { FeedbackStore } from '../engine/feedback/store.js';
 import { TokenFile } from './auth.js';
 import { MicroBatcher } from './batcher.js';
 import { clientProblem } from './body.js';
@@ -16,11 +18,14 @@ import { createLogger } from './logger.js';
 import type { ConstantLabels } from '../contracts/metrics.js';
 import { ServerMetrics } from './metrics.js';
 import { metricsPortHandler } from './metrics-port.js';
+import { DEFAULT_FHIR_MAPPING, type FhirMapping } from './fhir/mapping.js';
 import { HttpProblem } from './problem.js';
+import { DEFAULT_MAX_FEEDBACK_ENTITIES, feedbackRouter } from './routes/feedback.js';
 import { healthRouter } from './routes/health.js';
 import { handleExtract, V1_EXTRACT, v1Router } from './routes/v1.js';
 import { handleInfer, v2Router } from './routes/v2.js';
 import { ShadowClient, type ShadowOptions } from './shadow.js';
+import { traceRequest } from './tracing.js';
 
 /** Tunables of the HTTP layer. Defaults are documented in docs/server.md ("Configuration"). */
 export interface ServerOptions {
@@ -80,6 +85,23 @@ export interface AppDeps {
    * there it answers 404 like any unknown path. Default false (one port serves both).
    */
   separateMetrics?: boolean;
+  /**
+   * Language of the assertion stage when a request does not say (`--assertion-language`); default the bundle's
+   * rules' language. With a model that has no rules of its own, setting it runs the shipped rules of that
+   * language. Throws UnsupportedLanguageError (server/assertions.ts) for a language without rules.
+   */
+  assertionLanguage?: string | undefined;
+  /** Label → FHIR resource mapping (`--fhir-mapping`); default {@link DEFAULT_FHIR_MAPPING}. */
+  fhirMapping?: FhirMapping | undefined;
+  /** `POST /v1/feedback` (docs/feedback.md). Absent: feedback is scored and counted, nothing is stored. */
+  feedback?: {
+    /** The open feedback store; the caller closes it after the drain. */
+    store?: FeedbackStore | undefined;
+    /** Token hashes of the feedback scope (path or loaded file); see routes/feedback.ts for auth without it. */
+    auth?: string | Pick<TokenFile, 'verify'> | undefined;
+    /** Most verified entities per document (default 1000). */
+    maxEntities?: number | undefined;
+  };
 }
 
 export interface ServerApp {
@@ -124,7 +146,11 @@ export function createApp(deps: AppDeps): ServerApp {
     version: deps.labels?.version || engine.info.version,
     track: deps.labels?.track ?? 'stable',
   };
-  const metrics = new ServerMetrics(labels, engine.info, engine.profile, { processMetrics: deps.processMetrics });
+  const assertions = AssertionStage.forModel(engine.assertionRules, deps.assertionLanguage);
+  const metrics = new ServerMetrics(labels, engine.info, engine.profile, {
+    processMetrics: deps.processMetrics,
+    assertions: assertions !== undefined,
+  });
   const batcher = new MicroBatcher<ExtractResult>(
     (texts) => engine.extractBatch(texts),
     {
@@ -157,6 +183,8 @@ export function createApp(deps: AppDeps): ServerApp {
     modelNames: new Set([engine.info.name, labels.model].filter((n) => n !== '')),
     maxBodyBytes: options.maxBodyBytes,
     auth: authCheck ? (h) => authCheck.verify(h) : undefined,
+    assertions,
+    fhirMapping: deps.fhirMapping ?? DEFAULT_FHIR_MAPPING,
   };
 
   const app = express();
@@ -169,6 +197,15 @@ export function createApp(deps: AppDeps): ServerApp {
   });
   app.use(healthRouter(ctx, { metrics: !deps.separateMetrics }));
   app.use(v1Router(ctx));
+  const feedbackAuth =
+    typeof deps.feedback?.auth === 'string' ? new TokenFile(deps.feedback.auth) : deps.feedback?.auth;
+  app.use(
+    feedbackRouter(ctx, {
+      store: deps.feedback?.store,
+      auth: feedbackAuth ? (h) => feedbackAuth.verify(h) : undefined,
+      maxEntities: deps.feedback?.maxEntities ?? DEFAULT_MAX_FEEDBACK_ENTITIES,
+    }),
+  );
   app.use(v2Router(ctx));
   app.use((req, _res, next) => {
     next(new HttpProblem('notFound', 'no route for this method and path; see docs/server.md for the API'));
@@ -183,14 +220,18 @@ export function createApp(deps: AppDeps): ServerApp {
       const path = requestPath(req.url);
       if (path === V1_EXTRACT) {
         const ex = beginExchange(ctx, req, res);
-        handleExtract(ctx, ex).catch((err: unknown) => respondError(ctx, ex, err, clientProblem));
+        traceRequest(ctx, ex, () => handleExtract(ctx, ex)).catch((err: unknown) =>
+          respondError(ctx, ex, err, clientProblem),
+        );
         return;
       }
       const m = INFER_PATH.exec(path);
       const params = m ? decodeParams(m[1], m[2]) : undefined;
       if (params) {
         const ex = beginExchange(ctx, req, res);
-        handleInfer(ctx, ex, params).catch((err: unknown) => respondError(ctx, ex, err, clientProblem));
+        traceRequest(ctx, ex, () => handleInfer(ctx, ex, params)).catch((err: unknown) =>
+          respondError(ctx, ex, err, clientProblem),
+        );
         return;
       }
     }

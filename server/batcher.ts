@@ -8,6 +8,7 @@
  * are removed and the submission rejects with a timeout problem.
  */
 import { HttpProblem } from './problem.js';
+import { markDispatched, markExpired, traceBatch, traceSubmission, type SubmissionTrace } from './tracing.js';
 
 export interface BatcherOptions {
   /** Most documents per engine call. */
@@ -43,6 +44,8 @@ interface Ticket<R> {
   /** performance.now() past which the ticket has timed out, even if its timer has not fired yet. */
   deadline: number;
   timeoutMs: number;
+  /** Its `nerops.queue` span and request context, when the request is traced. */
+  trace: SubmissionTrace | undefined;
 }
 
 export class MicroBatcher<R> {
@@ -100,6 +103,7 @@ export class MicroBatcher<R> {
         timer: undefined,
         deadline: timeoutMs > 0 && Number.isFinite(timeoutMs) ? performance.now() + timeoutMs : Infinity,
         timeoutMs,
+        trace: traceSubmission(texts.length, this.#queue.length),
       };
       if (ticket.deadline !== Infinity) ticket.timer = setTimeout(() => this.#expire(ticket), timeoutMs);
       texts.forEach((text, index) => this.#queue.push({ text, ticket, index }));
@@ -122,6 +126,7 @@ export class MicroBatcher<R> {
     ticket.done = true;
     // Documents not yet handed to the engine are dropped; ones in a running batch finish and are ignored.
     this.#queue = this.#queue.filter((p) => p.ticket !== ticket);
+    if (ticket.trace) markExpired(ticket.trace);
     this.#hooks.onQueueDepth?.(this.#queue.length);
     ticket.reject(
       new HttpProblem('timeout', `the request did not complete within ${ticket.timeoutMs} ms; retry later`, {
@@ -163,6 +168,7 @@ export class MicroBatcher<R> {
         this.#flushTimer = undefined;
       }
       const batch = this.#queue.splice(0, this.#opts.maxBatchSize);
+      for (const p of batch) if (p.ticket.trace) markDispatched(p.ticket.trace);
       this.#hooks.onQueueDepth?.(this.#queue.length);
       this.#running++;
       this.#hooks.onBatch?.(batch.length);
@@ -174,7 +180,10 @@ export class MicroBatcher<R> {
     try {
       let results: R[];
       try {
-        results = await this.#run(batch.map((p) => p.text));
+        const texts = batch.map((p) => p.text);
+        let traces: SubmissionTrace[] | undefined;
+        for (const p of batch) if (p.ticket.trace) (traces ??= []).push(p.ticket.trace);
+        results = await traceBatch(traces, texts, () => this.#run(texts));
         if (results.length !== batch.length)
           throw new Error(`engine returned ${results.length} results for ${batch.length} documents`);
       } catch (err) {
@@ -184,6 +193,7 @@ export class MicroBatcher<R> {
           clearTimeout(p.ticket.timer);
           p.ticket.reject(err);
           this.#queue = this.#queue.filter((q) => q.ticket !== p.ticket);
+          if (p.ticket.trace) markExpired(p.ticket.trace);
         }
         return;
       }

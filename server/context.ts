@@ -4,11 +4,14 @@
  */
 import type { Logger } from 'pino';
 import type { ExtractResult, NerEngine } from '../engine/types.js';
+import { UnsupportedLanguageError, type AssertionStage } from './assertions.js';
+import type { FhirMapping } from './fhir/mapping.js';
 import type { MicroBatcher } from './batcher.js';
 import { HttpProblem } from './problem.js';
 import type { ServerMetrics } from './metrics.js';
 import type { InputLimits } from './schemas/extract.js';
 import type { ShadowClient } from './shadow.js';
+import { markExtracted, markParsed } from './tracing.js';
 
 /** Liveness/readiness state shared by the routes and `main.ts`. */
 export interface ServerState {
@@ -35,6 +38,28 @@ export interface AppContext {
   maxBodyBytes: number;
   /** Bearer-token check of an `Authorization` header; undefined when the API is open. */
   auth: ((authorization: string | undefined) => boolean) | undefined;
+  /** The assertion stage; undefined when the model has none (entities then carry no `assertion`). */
+  assertions: AssertionStage | undefined;
+  /** Label → FHIR resource mapping of `Accept: application/fhir+json` answers. */
+  fhirMapping: FhirMapping;
+}
+
+/**
+ * The assertion language of a request (its `Content-Language`, else the stage's default), or undefined when the
+ * model has no assertion stage (the header is then ignored, as before the stage existed). 400 naming the header
+ * for a language without rules; the message lists the supported ones, never the header's value.
+ */
+export function requestLanguage(ctx: AppContext, header: string | undefined): string | undefined {
+  if (!ctx.assertions) return undefined;
+  try {
+    return ctx.assertions.languageFor(header);
+  } catch (err) {
+    if (err instanceof UnsupportedLanguageError)
+      throw new HttpProblem('invalidRequest', `Content-Language: ${err.message}`, {
+        errors: [{ path: 'Content-Language', message: err.message }],
+      });
+    throw err;
+  }
 }
 
 /** 401 unless auth is off or the request carries a listed bearer token. Called before the body is read. */
@@ -72,10 +97,22 @@ export function checkRequestTokens(ctx: AppContext, texts: readonly string[]): v
   }
 }
 
-/** Check the request's token count, run `texts` through the micro-batcher and record their aggregate metrics. */
-export async function extractTexts(ctx: AppContext, texts: readonly string[]): Promise<ExtractResult[]> {
+/**
+ * Check the request's token count, run `texts` through the micro-batcher, tag the entities' assertions in
+ * `language` (when the model has the stage) and record their aggregate metrics.
+ */
+export async function extractTexts(
+  ctx: AppContext,
+  texts: readonly string[],
+  language?: string,
+): Promise<ExtractResult[]> {
   checkRequestTokens(ctx, texts);
-  const results = await ctx.batcher.submit(texts, ctx.requestTimeoutMs);
+  markParsed(texts);
+  let results = await ctx.batcher.submit(texts, ctx.requestTimeoutMs);
+  const stage = ctx.assertions;
+  if (stage && language !== undefined)
+    results = results.map((r, i) => ({ ...r, entities: stage.tag(language, texts[i]!, r.entities) }));
   for (const r of results) ctx.metrics.observeDocument(r);
+  markExtracted(results);
   return results;
 }

@@ -9,16 +9,24 @@
  * With a metrics port (`metricsPort`), its listener keeps answering scrapes through the delay (they report
  * `nerops_ready 0`) and closes with the API listener.
  */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { NerEngine } from '../engine/types.js';
 import { createApp, type ServerApp, type ServerOptions } from './app.js';
+import { UnsupportedLanguageError } from './assertions.js';
+import type { FhirMapping } from './fhir/mapping.js';
 import { createLogger } from './logger.js';
 import type { ConstantLabels } from '../contracts/metrics.js';
+import { ServeEnvFallback } from '../contracts/serve.js';
 import { materializeBundle } from '../engine/bundle/model-source.js';
 import type { ShadowOptions } from './shadow.js';
+import { FeedbackStore, writerId } from '../engine/feedback/store.js';
+import type { StoreLimits } from '../engine/feedback/segments.js';
+import { localPath, pvcRootFromEnv } from '../engine/locations.js';
 
 export interface ServeConfig {
   /** Bundle source: a directory, a .tar/.tar.gz, file:// or http(s):// URI. */
@@ -45,13 +53,39 @@ export interface ServeConfig {
   labels?: Partial<ConstantLabels>;
   authTokenFile?: string | undefined;
   shadow?: ShadowOptions | undefined;
+  /** `POST /v1/feedback`: the store (docs/feedback.md) and the feedback token scope. */
+  feedback?: FeedbackConfig | undefined;
   /** Longest graceful drain before connections are cut. */
   drainTimeoutMs?: number;
   /** After SIGTERM, keep serving (unready) this long before the listener closes. Default 0. */
   shutdownDelayMs?: number;
+  /** Assertion language of requests that do not say (`--assertion-language`); see AppDeps.assertionLanguage. */
+  assertionLanguage?: string | undefined;
+  /** Label → FHIR resource mapping (`--fhir-mapping`, `--fhir-family-history`). */
+  fhirMapping?: FhirMapping | undefined;
   /** Install SIGTERM/SIGINT handlers (the CLI does; in-process tests call `shutdown` instead). */
   handleSignals?: boolean;
   logger?: Logger;
+}
+
+export interface FeedbackConfig {
+  /** `pvc://claim/path` (under $NEROPS_PVC_ROOT), `file://` or a path; unset, feedback is counted, not stored. */
+  storeUri?: string | undefined;
+  limits?: Partial<StoreLimits> | undefined;
+  /** This writer's name in the store (default: $POD_NAME, else the hostname), made unique per process. */
+  podName?: string | undefined;
+  /** Token hashes of the feedback scope. */
+  tokenFile?: string | undefined;
+}
+
+/** Open the feedback store of `storeUri` as a new writer of this process. */
+export async function openFeedbackStore(config: FeedbackConfig & { storeUri: string }): Promise<FeedbackStore> {
+  const root = localPath(config.storeUri, pvcRootFromEnv());
+  if (!root)
+    throw new Error(`unsupported feedback store URI scheme: ${config.storeUri.split(':')[0]} (pvc:// or file://)`);
+  const pod =
+    config.podName || process.env[ServeEnvFallback.podName] || process.env[ServeEnvFallback.hostname] || hostname();
+  return FeedbackStore.open({ root, writer: writerId(pod, randomBytes(4).toString('hex')), limits: config.limits });
 }
 
 export interface RunningServer {
@@ -105,15 +139,38 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
     'model loaded and verified',
   );
 
-  const serverApp = createApp({
-    engine,
-    logger: log,
-    ...(config.server ? { options: config.server } : {}),
-    ...(config.labels ? { labels: config.labels } : {}),
-    ...(config.authTokenFile ? { auth: config.authTokenFile } : {}),
-    ...(config.shadow ? { shadow: config.shadow } : {}),
-    separateMetrics: config.metricsPort !== undefined,
-  });
+  let feedbackStore: FeedbackStore | undefined;
+  if (config.feedback?.storeUri) {
+    try {
+      feedbackStore = await openFeedbackStore({ ...config.feedback, storeUri: config.feedback.storeUri });
+    } catch (err) {
+      await engine.close().catch(() => undefined);
+      if (bundle.workDir && !config.modelCacheDir)
+        await rm(bundle.workDir, { recursive: true, force: true }).catch(() => undefined);
+      throw err;
+    }
+    log.info({ writer: feedbackStore.writer, limits: feedbackStore.limits }, 'feedback store open');
+  }
+  let serverApp: ServerApp;
+  try {
+    serverApp = createApp({
+      engine,
+      logger: log,
+      assertionLanguage: config.assertionLanguage,
+      fhirMapping: config.fhirMapping,
+      ...(config.server ? { options: config.server } : {}),
+      ...(config.labels ? { labels: config.labels } : {}),
+      ...(config.authTokenFile ? { auth: config.authTokenFile } : {}),
+      ...(config.shadow ? { shadow: config.shadow } : {}),
+      separateMetrics: config.metricsPort !== undefined,
+      feedback: { store: feedbackStore, auth: config.feedback?.tokenFile },
+    });
+  } catch (err) {
+    await engine.close();
+    await feedbackStore?.close().catch(() => undefined);
+    if (err instanceof UnsupportedLanguageError) throw new Error(`--assertion-language: ${err.message}`);
+    throw err;
+  }
   const httpServer = await listen(serverApp.handler, config.port, config.host, log);
   let metricsServer: Server | undefined;
   if (config.metricsPort !== undefined) {
@@ -123,6 +180,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
       // The metrics port is taken: nothing keeps running (the warm-up finishes before the engine closes).
       await new Promise((r) => httpServer.close(r));
       await serverApp.ready.catch(() => undefined);
+      await feedbackStore?.close().catch(() => undefined);
       await engine.close().catch(() => undefined);
       if (bundle.workDir && !config.modelCacheDir)
         await rm(bundle.workDir, { recursive: true, force: true }).catch(() => undefined);
@@ -183,6 +241,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
         );
         for (const l of listeners) l.closeAllConnections();
       }
+      await feedbackStore?.close().catch(() => undefined);
       await engine.close().catch((err: unknown) => log.warn({ errType: (err as Error).name }, 'engine close failed'));
       if (bundle.workDir && !config.modelCacheDir)
         await rm(bundle.workDir, { recursive: true, force: true }).catch(() => undefined);

@@ -5,6 +5,9 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import {
+  ASSERTION_LABEL_VALUES,
+  FEEDBACK_OUTCOMES,
+  FEEDBACK_STORED,
   SERVER_PROCESS_METRIC_PREFIX,
   SHADOW_OUTCOMES,
   ServerBuckets,
@@ -25,6 +28,7 @@ export class ServerMetrics {
   readonly tokens: Counter;
   readonly unknownTokens: Counter;
   readonly entities: Counter<'label'>;
+  readonly entityAssertions: Counter<'label' | 'attribute' | 'value'>;
   readonly entityConfidence: Histogram;
   readonly documentLength: Histogram;
   readonly ready: Gauge;
@@ -32,12 +36,18 @@ export class ServerMetrics {
   readonly shadowErrors: Counter<'reason'>;
   readonly shadowAgreement: Histogram;
   readonly shadowLatency: Histogram;
+  readonly feedbackEntities: Counter<'label' | 'outcome'>;
+  readonly feedbackDocuments: Counter<'stored'>;
 
   constructor(
     labels: ConstantLabels,
     info: ModelInfo,
     profile: BaselineProfile | undefined,
-    opts: { processMetrics?: boolean } = {},
+    opts: {
+      processMetrics?: boolean;
+      /** The model has an assertion stage: pre-create its zero series. */
+      assertions?: boolean;
+    } = {},
   ) {
     const registry = new Registry();
     registry.setDefaultLabels({ ...labels });
@@ -79,6 +89,12 @@ export class ServerMetrics {
       name: ServerMetric.entities,
       help: 'Entities extracted, by entity type',
       labelNames: ServerMetricLabels.entities,
+      registers: r,
+    });
+    this.entityAssertions = new Counter({
+      name: ServerMetric.entityAssertions,
+      help: 'Entities by entity type and assertion attribute value (negated, certainty, temporality, experiencer)',
+      labelNames: ServerMetricLabels.entityAssertions,
       registers: r,
     });
     this.entityConfidence = new Histogram({
@@ -129,9 +145,28 @@ export class ServerMetrics {
       buckets: [...ServerBuckets.latency],
       registers: r,
     });
+    this.feedbackEntities = new Counter({
+      name: ServerMetric.feedbackEntities,
+      help: 'Entities of feedback documents by entity type and outcome: tp (found, verified), fp (found, not verified), fn (verified, not found)',
+      labelNames: ServerMetricLabels.feedbackEntities,
+      registers: r,
+    });
+    this.feedbackDocuments = new Counter({
+      name: ServerMetric.feedbackDocuments,
+      help: 'Feedback documents scored, by whether the feedback store kept them',
+      labelNames: ServerMetricLabels.feedbackDocuments,
+      registers: r,
+    });
+    for (const label of info.entityTypes)
+      for (const outcome of FEEDBACK_OUTCOMES) this.feedbackEntities.inc({ label, outcome }, 0);
+    for (const stored of FEEDBACK_STORED) this.feedbackDocuments.inc({ stored }, 0);
     // Pre-create the zero series operators alert on, so rate() works from the first scrape.
     for (const outcome of SHADOW_OUTCOMES) this.shadowRequests.inc({ outcome }, 0);
     for (const label of info.entityTypes) this.entities.inc({ label }, 0);
+    if (opts.assertions)
+      for (const label of info.entityTypes)
+        for (const [attribute, values] of Object.entries(ASSERTION_LABEL_VALUES))
+          for (const value of values) this.entityAssertions.inc({ label, attribute, value }, 0);
     if (opts.processMetrics !== false)
       collectDefaultMetrics({ register: registry, prefix: SERVER_PROCESS_METRIC_PREFIX });
   }
@@ -145,6 +180,14 @@ export class ServerMetrics {
     for (const e of result.entities) {
       this.entities.inc({ label: e.label });
       this.entityConfidence.observe(e.score);
+      const a = e.assertion;
+      if (a) {
+        // Label values come from the assertion's closed enums (contracts ASSERTION_LABEL_VALUES), never from text.
+        this.entityAssertions.inc({ label: e.label, attribute: 'negated', value: a.negated ? 'true' : 'false' });
+        this.entityAssertions.inc({ label: e.label, attribute: 'certainty', value: a.certainty });
+        this.entityAssertions.inc({ label: e.label, attribute: 'temporality', value: a.temporality });
+        this.entityAssertions.inc({ label: e.label, attribute: 'experiencer', value: a.experiencer });
+      }
     }
   }
 }

@@ -14,8 +14,10 @@ export const ProblemKind = {
   invalidEncoding: { slug: 'invalid-encoding', status: 400, title: 'Body is not valid UTF-8' },
   invalidRequest: { slug: 'invalid-request', status: 400, title: 'Request failed validation' },
   unauthorized: { slug: 'unauthorized', status: 401, title: 'Missing or invalid bearer token' },
+  forbidden: { slug: 'forbidden', status: 403, title: 'Not allowed for this token' },
   notFound: { slug: 'not-found', status: 404, title: 'Not found' },
   methodNotAllowed: { slug: 'method-not-allowed', status: 405, title: 'Method not allowed' },
+  conflict: { slug: 'model-mismatch', status: 409, title: 'Request names another model' },
   tooLarge: { slug: 'payload-too-large', status: 413, title: 'Payload too large' },
   unsupportedMediaType: { slug: 'unsupported-media-type', status: 415, title: 'Unsupported media type' },
   internal: { slug: 'internal', status: 500, title: 'Internal server error' },
@@ -23,6 +25,8 @@ export const ProblemKind = {
   timeout: { slug: 'timeout', status: 503, title: 'Request timed out' },
   notReady: { slug: 'not-ready', status: 503, title: 'Model not ready' },
   shuttingDown: { slug: 'shutting-down', status: 503, title: 'Server shutting down' },
+  storeUnavailable: { slug: 'store-unavailable', status: 503, title: 'Feedback store unavailable' },
+  insufficientStorage: { slug: 'store-full', status: 507, title: 'Feedback store full' },
 } as const satisfies Record<string, { slug: string; status: number; title: string }>;
 
 export type ProblemKindName = keyof typeof ProblemKind;

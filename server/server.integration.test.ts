@@ -220,7 +220,7 @@ describe('errors are problem+json with a specific message', () => {
     ['null text', '{"text": null}', /text must be a string/],
     ['array body', '[1,2]', /must be a JSON object/],
     ['both text and documents', `{"text": "a", "documents": [{"id": "1", "text": "b"}]}`, /not both/],
-    ['unknown field', '{"txt": "a"}', /unknown field; the allowed fields are "text" and "documents"/],
+    ['unknown field', '{"txt": "a"}', /unknown field; the allowed fields are "text", "documents" and "subject"/],
     ['documents not an array', '{"documents": "a"}', /documents must be an array/],
     ['empty documents', '{"documents": []}', /must not be empty/],
     ['document without id', '{"documents": [{"text": "a"}]}', /documents.0.id/],

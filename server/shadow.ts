@@ -87,16 +87,22 @@ export class ShadowClient {
 
   /**
    * Maybe mirror one answered request. Returns at once; the comparison happens in the background.
-   * `primary[i]` holds the primary's entities for `texts[i]`.
+   * `primary[i]` holds the primary's entities for `texts[i]`. `language` is the assertion language the primary
+   * used; the shadow gets it as `Content-Language`, so its assertion metrics count the same rules.
    */
-  offer(texts: readonly string[], primary: readonly (readonly EntityKey[])[], requestId: string): void {
+  offer(
+    texts: readonly string[],
+    primary: readonly (readonly EntityKey[])[],
+    requestId: string,
+    language?: string,
+  ): void {
     if (texts.length === 0 || this.#random() * 100 >= this.#opts.percent) return;
     if (this.#inflight >= this.#opts.maxConcurrent) {
       this.#metrics.shadowRequests.inc({ outcome: 'dropped' });
       return;
     }
     this.#inflight++;
-    void this.#send(texts, primary, requestId).finally(() => {
+    void this.#send(texts, primary, requestId, language).finally(() => {
       this.#inflight--;
       if (this.#inflight === 0) {
         const w = this.#idleWaiters;
@@ -112,13 +118,19 @@ export class ShadowClient {
     await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
   }
 
-  async #send(texts: readonly string[], primary: readonly (readonly EntityKey[])[], requestId: string): Promise<void> {
+  async #send(
+    texts: readonly string[],
+    primary: readonly (readonly EntityKey[])[],
+    requestId: string,
+    language: string | undefined,
+  ): Promise<void> {
     const started = process.hrtime.bigint();
     let reason: string | undefined;
     try {
       const { status, body } = await this.#post(
         JSON.stringify({ documents: texts.map((text, i) => ({ id: String(i), text })) }),
         requestId,
+        language,
       );
       this.#metrics.shadowLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
       if (status < 200 || status >= 300) {
@@ -154,7 +166,7 @@ export class ShadowClient {
   }
 
   /** POST over a keep-alive agent (cheaper per request than fetch); rejects on network errors and timeout. */
-  #post(payload: string, requestId: string): Promise<{ status: number; body: string }> {
+  #post(payload: string, requestId: string, language: string | undefined): Promise<{ status: number; body: string }> {
     const u = this.#endpoint;
     const headers: Record<string, string | number> = {
       'content-type': 'application/json',
@@ -163,6 +175,7 @@ export class ShadowClient {
       'x-request-id': requestId,
     };
     if (this.#opts.token) headers.authorization = `Bearer ${this.#opts.token}`;
+    if (language !== undefined) headers['content-language'] = language;
     const mod = u.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
       const req = mod.request(u, { method: 'POST', agent: this.#agent, headers }, (res) => {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
+import type { AssertionRules } from '../engine/assertions/types.js';
 import { generateNotes, writeConll } from '../trainer/synthetic.js';
 import { trainBundle, type TrainOptions } from '../trainer/train.js';
 
@@ -28,6 +29,8 @@ export async function trainSmallBundle(
     version?: string;
     /** Feature and member options beyond the fixture's. */
     train?: Pick<TrainOptions, 'features' | 'members'>;
+    /** Assertion rules to pin in the bundle (engine/assertions); absent: none. */
+    assertionRules?: AssertionRules;
   } = {},
 ): Promise<TrainedBundle> {
   const root = await mkdtemp(join(tmpdir(), 'nerops-server-test-'));
@@ -41,7 +44,12 @@ export async function trainSmallBundle(
     corpus: { trainFile, devFile },
     ...(opts.train?.features ? { features: opts.train.features } : {}),
     members: { seed, epochs: opts.epochs ?? 4, ...opts.train?.members },
-    export: { outDir, name: opts.name ?? 'test-ner', version: opts.version ?? '1.0.0' },
+    export: {
+      outDir,
+      name: opts.name ?? 'test-ner',
+      version: opts.version ?? '1.0.0',
+      ...(opts.assertionRules ? { assertionRules: opts.assertionRules } : {}),
+    },
   });
   return { dir: r.outDir, digest: r.digest, remove: () => rm(root, { recursive: true, force: true }) };
 }

@@ -4,6 +4,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { assertionBundleParts } from '../engine/assertions/bundle.js';
+import type { AssertionRules } from '../engine/assertions/types.js';
 import { canonicalJson, sha256 } from '../engine/bundle/bundle.js';
 import { OnnxFormatError, usesExternalData } from '../engine/bundle/onnx-external-data.js';
 import { MANIFEST_FORMAT_VERSION, MANIFEST_FILE, type Manifest } from '../contracts/bundle-manifest.js';
@@ -11,9 +13,15 @@ import { writeFile } from 'node:fs/promises';
 
 export async function packageTokenClassificationBundle(
   dir: string,
-  options: { name: string; version: string },
+  options: { name: string; version: string; assertionRules?: AssertionRules | undefined },
 ): Promise<string> {
   const files: Record<string, string> = {};
+  const assertions = options.assertionRules ? assertionBundleParts(options.assertionRules) : undefined;
+  if (assertions)
+    for (const [name, text] of Object.entries(assertions.files)) {
+      await writeFile(join(dir, name), text);
+      files[name] = sha256(text);
+    }
   for (const name of ['model.onnx', 'tokenizer.json', 'config.json', 'profile.json', 'metrics.json']) {
     let data: Buffer;
     try {
@@ -45,12 +53,13 @@ export async function packageTokenClassificationBundle(
     ),
   ].sort();
   const manifest: Manifest = {
-    formatVersion: MANIFEST_FORMAT_VERSION,
+    formatVersion: assertions?.formatVersion ?? MANIFEST_FORMAT_VERSION,
     format: 'token-classification',
     name: options.name,
     version: options.version,
     entityTypes,
     files,
+    ...(assertions ? { assertions: assertions.assertions } : {}),
   };
   const text = canonicalJson(manifest);
   await writeFile(join(dir, MANIFEST_FILE), text);

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ASSERTIONS_FILE, defaultAssertionRules } from '../engine/assertions/index.js';
 import { sha256, verifyBundle } from '../engine/bundle/bundle.js';
 import { formatConll } from '../engine/corpus/conll.js';
 import { trainSmallBundle, type TrainedBundle } from '../testing/fixtures.js';
@@ -34,6 +35,7 @@ beforeAll(async () => {
     epochs: 2,
     name: 'clinical',
     version: '1.0.0',
+    assertionRules: defaultAssertionRules('nb'),
     train: {
       features: { subwords: true, abbreviations: true, shortFormContext: 4, lexiconFiles: [lexicon] },
       members: { missedEntityCost: 0.5, c2: 0.25 },
@@ -185,6 +187,11 @@ describe('retrain job', () => {
     // The Job has no lexicon files: it keeps the base model's, byte for byte.
     expect(await readFile(join(out, 'lexicon.tsv'), 'utf8')).toBe(
       await readFile(join(base.dir, 'lexicon.tsv'), 'utf8'),
+    );
+    // And its assertion rules, byte for byte.
+    expect(trained.assertions).toEqual({ language: 'nb', file: ASSERTIONS_FILE });
+    expect(await readFile(join(out, ASSERTIONS_FILE), 'utf8')).toBe(
+      await readFile(join(base.dir, ASSERTIONS_FILE), 'utf8'),
     );
     // A second run into the same output with another bundle is refused.
     await expect(

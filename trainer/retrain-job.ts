@@ -15,7 +15,6 @@
  */
 import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ConllError, formatConll, readConll, type LabeledSentence } from '../engine/corpus/conll.js';
 import { sha256, verifyBundle, type VerifiedBundle } from '../engine/bundle/bundle.js';
 import { MANIFEST_FILE, type Manifest } from '../contracts/bundle-manifest.js';
@@ -23,7 +22,8 @@ import { LEXICON_FILE, Lexicon } from '../engine/features/lexicon.js';
 import { engineFor } from '../engine/bundle/load.js';
 import type { EvaluationReport, NerEngine } from '../engine/types.js';
 import { downloadFile, materializeBundle } from '../engine/bundle/model-source.js';
-import { PVC_ROOT_ENV, RetrainingEnv, type RetrainResult } from '../contracts/retraining-job.js';
+import { RetrainingEnv, type RetrainResult } from '../contracts/retraining-job.js';
+import { localPath, pvcRootFromEnv } from '../engine/locations.js';
 import { documentContext, evaluateEngine } from './evaluate.js';
 import type { CorpusOptions } from './stages/corpus.js';
 import type { FeatureSpaceOptions } from './stages/feature-space.js';
@@ -137,18 +137,8 @@ export function readContract(env: NodeJS.ProcessEnv): RetrainContract {
   };
 }
 
-/** A local path for `file://`, `pvc://claim/path` (under `pvcRoot`) or a plain path; undefined for other schemes. */
-export function localPath(uri: string, pvcRoot: string): string | undefined {
-  if (/^file:\/\//i.test(uri)) return fileURLToPath(uri);
-  const pvc = /^pvc:\/\/([^/]+)\/(.+)$/.exec(uri);
-  if (pvc) {
-    const rest = pvc[2] as string;
-    if (rest.split('/').includes('..')) return undefined;
-    return join(pvcRoot, pvc[1] as string, rest);
-  }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri)) return undefined;
-  return uri;
-}
+/** A local path for a location URI (engine/locations.ts); re-exported for the Job's callers and tests. */
+export { localPath };
 
 export interface RetrainOptions {
   /** Root under which `pvc://claim/...` is mounted (default $NEROPS_PVC_ROOT or /mnt/nerops/pvc/claims). */
@@ -409,7 +399,7 @@ async function publishBundle(bundleDir: string, outputPath: string, digest: stri
 /** Run one retraining; throws {@link RetrainError} for classified failures. */
 export async function runRetrain(contract: RetrainContract, options: RetrainOptions): Promise<RetrainResult> {
   const log = options.log ?? (() => {});
-  const pvcRoot = options.pvcRoot ?? process.env[PVC_ROOT_ENV] ?? '/mnt/nerops/pvc/claims';
+  const pvcRoot = options.pvcRoot ?? pvcRootFromEnv();
   await mkdir(options.workDir, { recursive: true });
   let base: NerEngine | undefined;
   let fresh: NerEngine | undefined;
@@ -450,7 +440,13 @@ export async function runRetrain(contract: RetrainContract, options: RetrainOpti
           seed: options.seed ?? 1,
           ...(options.epochs ? { epochs: options.epochs } : {}),
         },
-        export: { outDir: bundleDir, name: base.info.name, version: contract.runId },
+        // The base model's assertion rules stay with the model family: a retrained model answers the same way.
+        export: {
+          outDir: bundleDir,
+          name: base.info.name,
+          version: contract.runId,
+          assertionRules: base.assertionRules,
+        },
         log,
       });
     } catch (err) {

@@ -7,6 +7,8 @@ import { CliError, intFlag, parseCommandArgs, type Command } from '../command.js
 import { parseAllowedOrigins } from '../../contracts/origins.js';
 import type { OperatorHandle, OperatorOptions } from '../../operator/main.js';
 import type { ClusterAccess } from '../../operator/runtime/kubeconfig.js';
+import { OTLP_ENDPOINT_FLAG, otlpTracesUrl, ServiceName } from '../../contracts/tracing.js';
+import { otlpEndpointFlag, startTracing } from '../tracing.js';
 
 const HELP = `usage: ner-ops operator [options]
 
@@ -61,7 +63,12 @@ runtime:
   --resync-ms N              periodic full resync (default 600000)
   --watchdog-ms N            restart a watch silent for this long (default 360000)
   --drain-timeout-ms N       graceful shutdown budget for in-flight reconciles (default 30000)
-  --log-level LEVEL          pino level (default info)                                [env NEROPS_LOG_LEVEL]`;
+  --log-level LEVEL          pino level (default info)                                [env NEROPS_LOG_LEVEL]
+
+tracing (OpenTelemetry; off unless an endpoint is set):
+  --otlp-endpoint URL        OTLP/HTTP collector, e.g. http://collector:4318 (spans go to URL/v1/traces); the
+                             inference pods the operator builds export there too
+                             [env OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT]`;
 
 const flags = {
   kubeconfig: { type: 'string' },
@@ -91,6 +98,7 @@ const flags = {
   'watchdog-ms': { type: 'string' },
   'drain-timeout-ms': { type: 'string' },
   'log-level': { type: 'string' },
+  [OTLP_ENDPOINT_FLAG]: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -209,9 +217,12 @@ const operator: Command = async (argv) => {
     allowedServiceAccounts: v['allowed-service-accounts'] ?? env.NEROPS_ALLOWED_SERVICE_ACCOUNTS ?? '',
     allowedImageRegistries: v['allowed-image-registries'] ?? env.NEROPS_ALLOWED_IMAGE_REGISTRIES ?? '',
   };
+  const otlpEndpoint = otlpEndpointFlag(v[OTLP_ENDPOINT_FLAG]);
+  const tracesUrl = otlpTracesUrl(otlpEndpoint, env);
   const options: Omit<OperatorOptions, 'logger' | 'kubeConfig'> = {
     ...(namespace ? { namespace } : {}),
     ...(prometheusUrl ? { prometheusUrl } : {}),
+    ...(tracesUrl ? { otlpTracesUrl: tracesUrl } : {}),
     ...((v.image ?? env.NEROPS_IMAGE) ? { image: v.image ?? env.NEROPS_IMAGE } : {}),
     ...(Object.keys(modelStorage).length > 0 ? { modelStorage } : {}),
     tenant,
@@ -253,10 +264,17 @@ const operator: Command = async (argv) => {
     logger.warn(
       '--default-model-credentials-secret is set without --default-model-credentials-origins: the default token is sent nowhere',
     );
+  const tracing = startTracing({
+    serviceName: ServiceName.operator,
+    flag: otlpEndpoint,
+    ...(env.POD_NAMESPACE ? { attributes: { 'k8s.namespace.name': env.POD_NAMESPACE } } : {}),
+  });
+  if (tracing) logger.info({ otlpTracesUrl: tracing.url }, 'tracing on');
   let handle: OperatorHandle;
   try {
     handle = await runOperator({ ...options, kubeConfig, logger }, controllers);
   } catch (err) {
+    await tracing?.shutdown();
     throw new CliError(`operator: ${(err as Error).message}`, 1);
   }
   const onSignal = (sig: NodeJS.Signals) => {
@@ -268,6 +286,7 @@ const operator: Command = async (argv) => {
   const code = await handle.done;
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);
+  await tracing?.shutdown();
   logger.flush();
   return code;
 };

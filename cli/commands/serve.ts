@@ -5,8 +5,12 @@
 import { readFileSync } from 'node:fs';
 import { CliError, intFlag, numberFlag, parseCommandArgs, type Command } from '../command.js';
 import { DEFAULT_SERVER_OPTIONS } from '../../server/app.js';
+import { parseFhirMapping, type FhirMapping } from '../../server/fhir/mapping.js';
 import { createLogger } from '../../server/logger.js';
 import { DEFAULT_DRAIN_TIMEOUT_MS, startServer } from '../../server/main.js';
+import { otlpEndpointFlag, startTracing } from '../tracing.js';
+import { ServiceName } from '../../contracts/tracing.js';
+import { DEFAULT_STORE_LIMITS } from '../../engine/feedback/segments.js';
 import {
   ServeEnv,
   ServeEnvFallback,
@@ -59,6 +63,26 @@ shadow traffic:
   --shadow-timeout-ms N      (default 2000)
   --shadow-token-file PATH   bearer token to send to the shadow server
 
+clinical meaning and FHIR:
+  --assertion-language L     assertion language of requests without Content-Language: en, nb, or the
+                             bundle's rules' language (default: the bundle's; set, it also enables the
+                             shipped rules for a model without its own)           [env NEROPS_ASSERTION_LANGUAGE]
+  --fhir-mapping SPEC        label → FHIR resource overrides, LABEL=Condition|Procedure|MedicationStatement|omit,...
+                             (default DISEASE=Condition,TREATMENT=Procedure,...)      [env NEROPS_FHIR_MAPPING]
+  --fhir-family-history F    a relative's condition: FamilyMemberHistory (default) or omit
+                                                                                  [env NEROPS_FHIR_FAMILY_HISTORY]
+
+tracing (OpenTelemetry; off unless an endpoint is set):
+  --otlp-endpoint URL        OTLP/HTTP collector, e.g. http://collector:4318 (spans go to URL/v1/traces)
+                             [env OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT]
+feedback (POST /v1/feedback, docs/feedback.md):
+  --feedback-store URI       append verified documents to this store: pvc://claim/path (under
+                             $NEROPS_PVC_ROOT) or file://; unset, feedback is counted, not stored [env NEROPS_FEEDBACK_STORE]
+  --feedback-token-file PATH bearer tokens (sha256 per line) of the feedback scope; with --auth-token-file
+                             and without this, feedback is refused (403)             [env NEROPS_FEEDBACK_TOKEN_FILE]
+  --feedback-segment-bytes N seal a segment before it grows past N bytes (default ${DEFAULT_STORE_LIMITS.segmentBytes})
+  --feedback-max-bytes N     the whole store's cap; beyond it 507 (default ${DEFAULT_STORE_LIMITS.maxBytes})
+
   --log-level LEVEL          pino level (default info)                                [env NEROPS_LOG_LEVEL]`;
 
 const options = {
@@ -94,6 +118,14 @@ const options = {
   [F.shadowTimeoutMs]: { type: 'string' },
   [F.shadowTokenFile]: { type: 'string' },
   [F.logLevel]: { type: 'string' },
+  [F.otlpEndpoint]: { type: 'string' },
+  [F.assertionLanguage]: { type: 'string' },
+  [F.fhirMapping]: { type: 'string' },
+  [F.fhirFamilyHistory]: { type: 'string' },
+  [F.feedbackStore]: { type: 'string' },
+  [F.feedbackTokenFile]: { type: 'string' },
+  [F.feedbackSegmentBytes]: { type: 'string' },
+  [F.feedbackMaxBytes]: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -148,9 +180,37 @@ const serve: Command = async (argv) => {
   const metricsPort = metricsPortRaw === undefined ? undefined : intFlag(F.metricsPort, metricsPortRaw, 0, 1);
   if (metricsPort !== undefined && metricsPort > 65535) throw new CliError('serve: --metrics-port must be <= 65535');
   if (metricsPort === port) throw new CliError('serve: --metrics-port must differ from --port');
+  let fhirMapping: FhirMapping;
+  try {
+    fhirMapping = parseFhirMapping(
+      v[F.fhirMapping] ?? env(ServeEnv.fhirMapping),
+      v[F.fhirFamilyHistory] ?? env(ServeEnv.fhirFamilyHistory),
+      F.fhirMapping,
+      F.fhirFamilyHistory,
+    );
+  } catch (err) {
+    throw new CliError(`serve: ${(err as Error).message}`);
+  }
   const threadsRaw = v[F.threads] ?? env(ServeEnv.threads);
   const logger = createLogger(v[F.logLevel] ?? env(ServeEnv.logLevel, ServeEnvFallback.logLevel) ?? 'info');
   const D = DEFAULT_SERVER_OPTIONS;
+  const labels = {
+    namespace: v[F.namespace] ?? env(ServeEnv.namespace, ServeEnvFallback.namespace) ?? '',
+    deployment: v[F.deployment] ?? env(ServeEnv.deployment) ?? '',
+    model: v[F.modelName] ?? env(ServeEnv.modelName) ?? '',
+    version: v[F.modelVersion] ?? env(ServeEnv.modelVersion) ?? '',
+    track,
+  };
+  const tracing = startTracing({
+    serviceName: ServiceName.server,
+    flag: otlpEndpointFlag(v[F.otlpEndpoint]),
+    attributes: {
+      ...(labels.namespace ? { 'k8s.namespace.name': labels.namespace } : {}),
+      ...(labels.deployment ? { 'nerops.deployment': labels.deployment } : {}),
+      'nerops.track': track,
+    },
+  });
+  if (tracing) logger.info({ otlpTracesUrl: tracing.url }, 'tracing on');
 
   let running;
   try {
@@ -184,13 +244,7 @@ const serve: Command = async (argv) => {
       },
       drainTimeoutMs: intFlag(F.drainTimeoutMs, v[F.drainTimeoutMs], DEFAULT_DRAIN_TIMEOUT_MS, 0),
       shutdownDelayMs: intFlag(F.shutdownDelayMs, v[F.shutdownDelayMs], 0, 0),
-      labels: {
-        namespace: v[F.namespace] ?? env(ServeEnv.namespace, ServeEnvFallback.namespace) ?? '',
-        deployment: v[F.deployment] ?? env(ServeEnv.deployment) ?? '',
-        model: v[F.modelName] ?? env(ServeEnv.modelName) ?? '',
-        version: v[F.modelVersion] ?? env(ServeEnv.modelVersion) ?? '',
-        track,
-      },
+      labels,
       shadow:
         shadowUrl && shadowPercent > 0
           ? {
@@ -201,10 +255,26 @@ const serve: Command = async (argv) => {
               token: shadowToken,
             }
           : undefined,
+      assertionLanguage: v[F.assertionLanguage] ?? env(ServeEnv.assertionLanguage),
+      fhirMapping,
+      feedback: {
+        storeUri: v[F.feedbackStore] ?? env(ServeEnv.feedbackStore),
+        tokenFile: v[F.feedbackTokenFile] ?? env(ServeEnv.feedbackTokenFile),
+        limits: {
+          segmentBytes: intFlag(
+            F.feedbackSegmentBytes,
+            v[F.feedbackSegmentBytes],
+            DEFAULT_STORE_LIMITS.segmentBytes,
+            1024,
+          ),
+          maxBytes: intFlag(F.feedbackMaxBytes, v[F.feedbackMaxBytes], DEFAULT_STORE_LIMITS.maxBytes, 1024),
+        },
+      },
       handleSignals: true,
       logger,
     });
   } catch (err) {
+    await tracing?.shutdown().catch(() => undefined);
     if (err instanceof CliError) throw err;
     const e = err as Error & { code?: string };
     // Which listener failed: the API port or the metrics port.
@@ -215,6 +285,8 @@ const serve: Command = async (argv) => {
   }
   // Resolve only when a signal has driven the graceful shutdown to its end.
   const code = await running.done;
+  // Spans still buffered go out before the process ends (bounded by the exporter's own timeout).
+  await tracing?.shutdown().catch(() => undefined);
   // ONNX Runtime's thread pool and lingering sockets must not keep a terminated pod alive; exit once the
   // asynchronous log destination has drained.
   await new Promise<void>((resolve) => logger.flush(() => resolve()));

@@ -13,6 +13,7 @@ import {
   DEFAULT_SHORT_FORM_CONTEXT,
 } from '../../trainer/defaults.js';
 import { trainBundle } from '../../trainer/train.js';
+import { ASSERTION_FLAGS_HELP, ASSERTION_FLAG_OPTIONS, assertionRulesFromFlags } from './assertions.js';
 
 const HELP = `usage: ner-ops train --train FILE [--dev FILE] --out DIR [options]
 
@@ -59,6 +60,7 @@ Never pass the text you evaluate on as --unlabeled.
                        long form was tagged, with N preceding sentences of a CoNLL file as context
                        (default ${DEFAULT_SHORT_FORM_CONTEXT}; 'off': definitions only, feature version 3)
   --repair-bio         turn invalid I- tags into B- instead of failing
+${ASSERTION_FLAGS_HELP}
   --force              replace the bundle already in --out (refused without it)
   --quiet              no progress output`;
 
@@ -101,6 +103,7 @@ const train: Command = async (argv) => {
     'abbreviation-features': { type: 'boolean' },
     'short-form-context': { type: 'string' },
     'repair-bio': { type: 'boolean' },
+    ...ASSERTION_FLAG_OPTIONS,
     force: { type: 'boolean' },
     quiet: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -122,6 +125,7 @@ const train: Command = async (argv) => {
     throw new CliError('train: --short-form-context needs --abbreviation-features');
   if (values.embeddings !== undefined && values['no-dense'])
     throw new CliError('train: --embeddings feeds the MLP branch; it cannot be used with --no-dense');
+  const assertionRules = assertionRulesFromFlags('train', values);
   const log = values.quiet ? undefined : (line: string) => process.stderr.write(line + '\n');
   try {
     // Flags are checked in the order of the help text's options, so the first bad one is the one reported.
@@ -168,7 +172,7 @@ const train: Command = async (argv) => {
         linearEpochs,
         mlp: { hidden, lr: denseLr, dropout },
       },
-      export: { outDir: values.out, name: values.name, version: values['model-version'] },
+      export: { outDir: values.out, name: values.name, version: values['model-version'], assertionRules },
       log,
     });
     log?.(

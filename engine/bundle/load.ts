@@ -1,6 +1,7 @@
 /**
  * The one way to load a model: verify the bundle, then hand it to the runtime for its format.
  */
+import { bundleAssertionRules } from '../assertions/bundle.js';
 import { verifyBundle, type VerifiedBundle } from './bundle.js';
 import { OnnxFormatError, usesExternalData } from './onnx-external-data.js';
 import { CrfEngine, type EngineOptions } from '../runtimes/crf-engine.js';
@@ -28,6 +29,8 @@ export async function engineFor(bundle: VerifiedBundle, options: EngineOptions =
       throw err;
     }
   }
+  // A bad rule file refuses the bundle before any ONNX Runtime session is made (the runtimes read it again, cached).
+  bundleAssertionRules(bundle);
   switch (bundle.manifest.format) {
     case 'crf':
       return CrfEngine.create(bundle, options);

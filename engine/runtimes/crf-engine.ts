@@ -8,6 +8,8 @@
  * holds is one group's tokens and scores plus the results, not the whole batch's, and the event loop gets
  * a turn between groups and runs (see yield.ts).
  */
+import { bundleAssertionRules } from '../assertions/bundle.js';
+import type { AssertionRules } from '../assertions/types.js';
 import * as ort from 'onnxruntime-node';
 import { bioesToBio, isBioesLabelSet, spansFromBio } from '../decoding/bio.js';
 import { WordClusters } from '../features/clusters.js';
@@ -41,6 +43,8 @@ import { shortFormReuses, type ShortFormMeaning } from '../features/abbreviation
 import { parseProfile } from '../bundle/profile.js';
 import { WorkYielder } from './yield.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { SpanAttr, SpanName } from '../../contracts/tracing.js';
+import { childSpan } from '../tracing.js';
 
 /**
  * Length of the longest sequence, at least 1 (a Viterbi path buffer). A loop, not Math.max(...lengths):
@@ -92,6 +96,7 @@ function featureConfigOf(crf: CrfManifestSection): FeatureConfig {
 export class CrfEngine implements NerEngine {
   readonly info: ModelInfo;
   readonly profile: BaselineProfile | undefined;
+  readonly assertionRules: AssertionRules | undefined;
   readonly #session: ort.InferenceSession;
   readonly #labels: readonly string[];
   readonly #config: FeatureConfig;
@@ -133,6 +138,7 @@ export class CrfEngine implements NerEngine {
     this.#splitHyphens = crf.tokenizer.splitHyphens;
     this.#outsideBias = crf.decoding.outsideBias;
     this.#lookups = lookups;
+    this.assertionRules = bundleAssertionRules(bundle);
     this.#dense = crf.dense
       ? {
           vocabulary: EmbeddingVocabulary.parse(
@@ -280,6 +286,11 @@ export class CrfEngine implements NerEngine {
     return tokenize(text, { splitHyphens: this.#splitHyphens }).length;
   }
 
+  /** Tokens of `text` as this model tokenizes it, with offsets (the feedback store's CoNLL tokens). */
+  tokenize(text: string): Token[] {
+    return tokenize(text, { splitHyphens: this.#splitHyphens });
+  }
+
   async extractBatch(texts: readonly string[]): Promise<ExtractResult[]> {
     const yielder = new WorkYielder(this.#maxTokensPerRun);
     const results: ExtractResult[] = [];
@@ -315,6 +326,7 @@ export class CrfEngine implements NerEngine {
     const results: ExtractResult[] = [];
     let offset = 0;
     const path = new Int32Array(longest(docs.map((d) => d.tokens)));
+    const span = childSpan(SpanName.decode);
     for (const { text, tokens } of docs) {
       const n = tokens.length;
       let unknown = 0;
@@ -347,6 +359,16 @@ export class CrfEngine implements NerEngine {
       results.push({ entities, stats: { tokens: n, unknownTokens: unknown } });
       offset += n;
       await yielder.spent(n);
+    }
+    if (span) {
+      let entities = 0;
+      for (const r of results) entities += r.entities.length;
+      span.setAttributes({
+        [SpanAttr.documents]: docs.length,
+        [SpanAttr.tokens]: offset,
+        [SpanAttr.entities]: entities,
+      });
+      span.end();
     }
     return results;
   }
@@ -492,8 +514,14 @@ export class CrfEngine implements NerEngine {
       const w = dense.window;
       feeds.window = new ort.Tensor('int32', whole ? window : window.slice(row * w, (row + rows) * w), [rows, w]);
     }
-    const result = await this.#session.run(feeds);
-    return (result.emissions as ort.Tensor).data as Float32Array;
+    const span = childSpan(SpanName.onnxRun);
+    span?.setAttribute(SpanAttr.tokens, rows);
+    try {
+      const result = await this.#session.run(feeds);
+      return (result.emissions as ort.Tensor).data as Float32Array;
+    } finally {
+      span?.end();
+    }
   }
 
   async close(): Promise<void> {

@@ -8,16 +8,20 @@
  * words are then grouped into entities by BIO, and an entity's score is the mean probability of its
  * words' labels. Documents longer than the model's window are processed in consecutive word windows.
  */
+import { bundleAssertionRules } from '../assertions/bundle.js';
+import type { AssertionRules } from '../assertions/types.js';
 import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
 import { spansFromBio } from '../decoding/bio.js';
 import { BundleVerificationError, type VerifiedBundle } from '../bundle/bundle.js';
 import { createSession, type EngineOptions } from './crf-engine.js';
 import { parseProfile } from '../bundle/profile.js';
-import type { BaselineProfile, Entity, ExtractResult, ModelInfo, NerEngine } from '../types.js';
+import type { BaselineProfile, Entity, ExtractResult, ModelInfo, NerEngine, TextSpan } from '../types.js';
 import { WordPieceTokenizer, type Word } from '../features/wordpiece.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { parseJsonFile, schemaProblem } from '../json-problems.js';
+import { SpanAttr, SpanName } from '../../contracts/tracing.js';
+import { childSpan } from '../tracing.js';
 
 /**
  * Windows (model-length slices of a document) per ONNX Runtime run. A server micro-batch of short notes
@@ -39,6 +43,7 @@ function normaliseLabel(label: string): string {
 export class TokenClassificationEngine implements NerEngine {
   readonly info: ModelInfo;
   readonly profile: BaselineProfile | undefined;
+  readonly assertionRules: AssertionRules | undefined;
   readonly #session: ort.InferenceSession;
   readonly #tokenizer: WordPieceTokenizer;
   readonly #labels: string[];
@@ -67,6 +72,7 @@ export class TokenClassificationEngine implements NerEngine {
     this.#needsTokenTypes = session.inputNames.includes('token_type_ids');
     const profile = bundle.files.get('profile.json');
     this.profile = profile ? parseProfile(profile.toString('utf8')) : undefined;
+    this.assertionRules = bundleAssertionRules(bundle);
   }
 
   static async create(bundle: VerifiedBundle, options: EngineOptions = {}): Promise<TokenClassificationEngine> {
@@ -122,10 +128,16 @@ export class TokenClassificationEngine implements NerEngine {
     return this.#tokenizer.words(text).length;
   }
 
+  /** Words of `text` as this model splits them, with offsets (the feedback store's CoNLL tokens). */
+  tokenize(text: string): TextSpan[] {
+    return this.#tokenizer.words(text).map((w) => ({ text: text.slice(w.start, w.end), start: w.start, end: w.end }));
+  }
+
   async extractBatch(texts: readonly string[]): Promise<ExtractResult[]> {
     const docs = texts.map((t) => this.#tokenizer.words(t));
     const tagged = await this.#tagWords(docs);
-    return docs.map((words, d) => {
+    const span = childSpan(SpanName.decode);
+    const results = docs.map((words, d) => {
       const text = texts[d] as string;
       const { labels, probs } = tagged[d] as { labels: string[]; probs: number[] };
       const entities: Entity[] = spansFromBio(labels).map((s) => {
@@ -143,6 +155,21 @@ export class TokenClassificationEngine implements NerEngine {
       });
       return { entities, stats: { tokens: words.length, unknownTokens: words.filter((w) => w.unknown).length } };
     });
+    if (span) {
+      let tokens = 0;
+      let entities = 0;
+      for (const r of results) {
+        tokens += r.stats.tokens;
+        entities += r.entities.length;
+      }
+      span.setAttributes({
+        [SpanAttr.documents]: docs.length,
+        [SpanAttr.tokens]: tokens,
+        [SpanAttr.entities]: entities,
+      });
+      span.end();
+    }
+    return results;
   }
 
   // No document features: TagTokensOptions.document changes nothing for a transformer export.
@@ -232,7 +259,14 @@ export class TokenClassificationEngine implements NerEngine {
       attention_mask: new ort.Tensor('int64', mask, [B, width]),
     };
     if (this.#needsTokenTypes) feeds.token_type_ids = new ort.Tensor('int64', new BigInt64Array(B * width), [B, width]);
-    const result = await this.#session.run(feeds);
+    const span = childSpan(SpanName.onnxRun);
+    span?.setAttributes({ [SpanAttr.batchSize]: B, [SpanAttr.tokens]: B * width });
+    let result: ort.InferenceSession.OnnxValueMapType;
+    try {
+      result = await this.#session.run(feeds);
+    } finally {
+      span?.end();
+    }
     const logits = result.logits as ort.Tensor;
     const L = this.#labels.length;
     if (logits.dims.length !== 3 || logits.dims[2] !== L) {

@@ -81,6 +81,8 @@ export const DriftPolicyEventReason = {
   OutputUnconfigured: 'OutputUnconfigured',
   /** Warning: spec.retraining.template was refused by the tenant pod policy (the message names each field and rule). */
   TemplateRefused: 'TemplateRefused',
+  /** Normal: retention (spec.retention.keepLast) deleted older retrained NerModels (the note names them). */
+  ModelsPruned: 'ModelsPruned',
 } as const;
 export type DriftPolicyEventReason = (typeof DriftPolicyEventReason)[keyof typeof DriftPolicyEventReason];
 

@@ -35,18 +35,28 @@ export type DriftTargetRef = z.output<typeof DriftTargetRefSchema>;
 /**
  * Kind of drift signal: `labelDistribution` (Jensen-Shannon distance of entity labels),
  * `confidence` and `documentLength` (PSI of the histograms), `unknownTokenRate` (absolute change),
- * or `promql` (any PromQL expression returning one number; higher is worse).
+ * `negatedShare` (absolute change of the share of entities the assertion stage negates, against the signal's
+ * `baselineShare`), `promql` (any PromQL expression returning one number; higher is worse), or `groundTruthF1`
+ * (live entity F1 against the corrections people post to `/v1/feedback`; lower is worse, docs/feedback.md).
  */
 export const DriftSignalTypeSchema = z.enum([
   'labelDistribution',
   'confidence',
   'documentLength',
   'unknownTokenRate',
+  'negatedShare',
   'promql',
+  'groundTruthF1',
 ]);
 export type DriftSignalType = z.output<typeof DriftSignalTypeSchema>;
 
-/** One drift signal with its thresholds (higher values mean more drift). */
+/** Gold entities a `groundTruthF1` signal needs in its window when `minSamples` is omitted. */
+export const DEFAULT_GROUND_TRUTH_MIN_SAMPLES = 200;
+
+const THRESHOLD_ORDER = 'warning must be <= critical (for groundTruthF1, where lower is worse: warning >= critical)';
+const GROUND_TRUTH_ONLY = 'window and minSamples are only allowed for type groundTruthF1';
+
+/** One drift signal with its thresholds (higher values mean more drift, except for `groundTruthF1`). */
 export const DriftSignalSchema = withCel(
   z
     .object({
@@ -56,22 +66,71 @@ export const DriftSignalSchema = withCel(
       type: DriftSignalTypeSchema,
       /** PromQL expression, required for (and only allowed with) type `promql`. `$namespace` and `$deployment` are substituted. */
       query: z.string().min(1).max(4096).optional(),
-      /** Value at or above which the signal is in Warning. */
+      /**
+       * The expected share of negated entities (0-1), required for (and only allowed with) type `negatedShare`:
+       * the value is |live share - baselineShare|. Take it from the model's evaluation or from a quiet week of
+       * `nerops_entity_assertions_total` (docs/assertions.md, "Drift signal").
+       */
+      baselineShare: z.number().min(0).max(1).optional(),
+      /**
+       * Value at which the signal is in Warning: at or above it, or for `groundTruthF1` (an F1 in [0, 1])
+       * at or below it.
+       */
       warning: z.number().min(0),
-      /** Value at or above which the signal is Critical; must be >= warning. */
+      /** Value at which the signal is Critical: beyond warning in the same direction. */
       critical: z.number().min(0),
+      /**
+       * `groundTruthF1` only: the window the F1 is computed over (corrections arrive more slowly than traffic);
+       * default the policy's `window`.
+       */
+      window: DurationSchema.optional(),
+      /**
+       * `groundTruthF1` only: gold entities (verified entities, TP + FN) the window must hold; below it the
+       * signal is InsufficientData and never a breach. Default 200.
+       */
+      minSamples: z.int().min(1).max(100000000).optional(),
     })
     .refine((s) => (s.type === 'promql') === (s.query !== undefined), {
       message: 'query is required for type promql and not allowed otherwise',
       path: ['query'],
     })
-    .refine((s) => s.warning <= s.critical, { message: 'warning must be <= critical', path: ['critical'] }),
+    .refine((s) => (s.type === 'negatedShare') === (s.baselineShare !== undefined), {
+      message: 'baselineShare is required for type negatedShare and not allowed otherwise',
+      path: ['baselineShare'],
+    })
+    .refine((s) => (s.type === 'groundTruthF1' ? s.warning >= s.critical : s.warning <= s.critical), {
+      message: THRESHOLD_ORDER,
+      path: ['critical'],
+    })
+    .refine((s) => s.type !== 'groundTruthF1' || (s.warning <= 1 && s.critical <= 1), {
+      message: 'groundTruthF1 thresholds are F1 values between 0 and 1',
+      path: ['warning'],
+    })
+    .refine((s) => s.type === 'groundTruthF1' || (s.window === undefined && s.minSamples === undefined), {
+      message: GROUND_TRUTH_ONLY,
+      path: ['window'],
+    }),
   [
     {
       rule: "(self.type == 'promql') == has(self.query)",
       message: 'query is required for type promql and not allowed otherwise',
     },
-    { rule: 'self.warning <= self.critical', message: 'warning must be less than or equal to critical' },
+    {
+      rule: "(self.type == 'negatedShare') == has(self.baselineShare)",
+      message: 'baselineShare is required for type negatedShare and not allowed otherwise',
+    },
+    {
+      rule: "self.type == 'groundTruthF1' ? self.warning >= self.critical : self.warning <= self.critical",
+      message: THRESHOLD_ORDER,
+    },
+    {
+      rule: "self.type != 'groundTruthF1' || (self.warning <= 1.0 && self.critical <= 1.0)",
+      message: 'groundTruthF1 thresholds are F1 values between 0 and 1',
+    },
+    {
+      rule: "self.type == 'groundTruthF1' || (!has(self.window) && !has(self.minSamples))",
+      message: GROUND_TRUTH_ONLY,
+    },
   ],
 );
 export type DriftSignal = z.output<typeof DriftSignalSchema>;
@@ -250,6 +309,18 @@ export const RetrainingSchema = z.object({
 });
 export type Retraining = z.output<typeof RetrainingSchema>;
 
+/**
+ * Garbage collection of retrained models: of the NerModels this policy's runs created, per family, the
+ * newest `keepLast` (and the newest `keepLast` Ready) are kept and older ones deleted, except a model that is served (stable or canary),
+ * pinned by a NerDeployment, still validating, or the base of a run. Models the policy did not create are
+ * never deleted. Bundles are not deleted (docs/operations.md, "Model retention").
+ */
+export const RetentionSchema = z.object({
+  /** Retrained NerModels kept per family besides those still needed (1–100). */
+  keepLast: z.int().min(1).max(100),
+});
+export type Retention = z.output<typeof RetentionSchema>;
+
 /** Five-field cron expression or a macro such as `@daily`. */
 export const CRON_PATTERN =
   '^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|([0-9*/,?-]+|[A-Za-z]{3}) ([0-9*/,?-]+) ([0-9*/,?LW-]+) ([0-9*/,?-]+|[A-Za-z]{3}(-[A-Za-z]{3})?) ([0-9*/,?#L-]+|[A-Za-z]{3}(-[A-Za-z]{3})?))$';
@@ -296,6 +367,8 @@ const driftPolicySpecBase = z.object({
   onCritical: DriftActionSchema.default('Alert'),
   /** `Manual`: Jobs wait for the approval annotation. */
   approval: ApprovalSchema.default('Automatic'),
+  /** Deletes older retrained NerModels of this policy; when omitted every one is kept. */
+  retention: RetentionSchema.optional(),
 });
 
 /** DriftPolicy spec. */
@@ -308,7 +381,7 @@ export const DriftStateSchema = z.enum(['Healthy', 'Warning', 'Critical', 'Insuf
 export type DriftState = z.output<typeof DriftStateSchema>;
 
 /** Level of one signal in one evaluation. */
-export const SignalLevelSchema = z.enum(['Ok', 'Warning', 'Critical', 'NoData']);
+export const SignalLevelSchema = z.enum(['Ok', 'Warning', 'Critical', 'NoData', 'InsufficientData']);
 
 /** One signal's value in an evaluation. */
 export const SignalResultSchema = z.object({
@@ -322,9 +395,9 @@ export const SignalResultSchema = z.object({
   critical: z.number(),
   /** Samples the value is based on. */
   samples: z.number().min(0).optional(),
-  /** Ok, Warning, Critical or NoData. */
+  /** Ok, Warning, Critical, NoData, or InsufficientData (a `groundTruthF1` signal below its `minSamples`). */
   level: SignalLevelSchema.optional(),
-  /** Consecutive evaluations at or above warning. */
+  /** Consecutive evaluations at or beyond warning. */
   breaches: z.int().min(0).optional(),
 });
 export type SignalResult = z.output<typeof SignalResultSchema>;

@@ -241,6 +241,29 @@ export const AuthSchema = z.object({
 });
 export type Auth = z.output<typeof AuthSchema>;
 
+/** Where feedback may be stored: a claim (`pvc://claim/path`), or `file://` for tests on process nodes. */
+export const FEEDBACK_STORE_URI_PATTERN = '^(pvc://[a-z0-9]([-a-z0-9]*[a-z0-9])?/[^\\s]+|file:///?[^\\s]+)$';
+
+/** `POST /v1/feedback` on the serving pods (docs/feedback.md). */
+export const FeedbackSchema = z.object({
+  /**
+   * The feedback store the serving pods append verified documents to: `pvc://claim/path` (the claim is mounted
+   * read-write in every serving pod, so with more than one replica it must be ReadWriteMany). Each pod writes
+   * its own segments and manifest. When omitted, feedback is scored and counted but not stored.
+   */
+  storeUri: z.string().min(1).max(2048).regex(new RegExp(FEEDBACK_STORE_URI_PATTERN)).optional(),
+  /** Cap of the whole store in bytes; beyond it the servers answer 507 (server default 1 GiB). */
+  maxBytes: z.int().min(1024).max(1099511627776).optional(),
+  /** A segment is sealed before it grows past this many bytes (server default 4 MiB). */
+  segmentBytes: z.int().min(1024).max(1073741824).optional(),
+  /**
+   * Secret whose key (default `token-hashes`) lists the sha256 hashes of the tokens allowed to post feedback.
+   * With `spec.auth` and without this, feedback is refused (403): an extract token must not write training data.
+   */
+  tokenHashesSecretRef: SecretKeyReferenceSchema.optional(),
+});
+export type Feedback = z.output<typeof FeedbackSchema>;
+
 const nerDeploymentSpecBase = z.object({
   /** Pin one NerModel by name. Exactly one of `model` and `modelSelector` is set. */
   model: ObjectNameSchema.optional(),
@@ -266,6 +289,8 @@ const nerDeploymentSpecBase = z.object({
   auth: AuthSchema.optional(),
   /** Container image override (default: the operator's `--image` flag). */
   image: z.string().min(1).max(512).optional(),
+  /** Corrections from people (`POST /v1/feedback`): where the pods store them and who may post them. */
+  feedback: FeedbackSchema.optional(),
 });
 
 const SHADOW_TOKEN_REQUIRED =

@@ -8,6 +8,11 @@ export const NerModelConditionType = {
   Validated: 'Validated',
   /** The evaluation on spec.evaluation.datasetUri met spec.evaluation.minMetrics. */
   Evaluated: 'Evaluated',
+  /**
+   * True while a deletion waits because NerDeployments serve the model (reason `InUse`, the message names
+   * them); set only on a model being deleted.
+   */
+  DeletionBlocked: 'DeletionBlocked',
 } as const;
 export type NerModelConditionType = (typeof NerModelConditionType)[keyof typeof NerModelConditionType];
 
@@ -43,6 +48,8 @@ export const NerModelReason = {
   CredentialsOriginRefused: 'CredentialsOriginRefused',
   /** A token would go over plain http:// without spec.source.allowInsecureHttp: no Job is created (Pending). */
   InsecureCredentials: 'InsecureCredentials',
+  /** DeletionBlocked: a NerDeployment serves the model (stable or canary); the deletion waits for it to stop. */
+  InUse: 'InUse',
 } as const;
 export type NerModelReason = (typeof NerModelReason)[keyof typeof NerModelReason];
 
@@ -56,6 +63,8 @@ export const NerModelEventReason = {
   ModelRejected: 'ModelRejected',
   /** Warning: validation could not run to completion. */
   ValidationFailed: 'ValidationFailed',
+  /** Warning: the model is being deleted but NerDeployments still serve it (the note names them). */
+  DeletionBlocked: 'DeletionBlocked',
 } as const;
 export type NerModelEventReason = (typeof NerModelEventReason)[keyof typeof NerModelEventReason];
 
@@ -65,6 +74,13 @@ export type NerModelEventReason = (typeof NerModelEventReason)[keyof typeof NerM
  * nowhere.
  */
 export const ALLOWED_ORIGINS_ANNOTATION = 'nerops.io/allowed-origins';
+
+/**
+ * Finalizer on a NerModel while a NerDeployment serves it (stable or canary track): the NerModel controller
+ * adds it when a NerDeployment starts serving the model and removes it when none does, so a deletion waits
+ * until nothing serves the model (docs/operations.md, "Deletion protection").
+ */
+export const IN_USE_FINALIZER = 'nerops.io/in-use';
 
 /** Exit/termination-message contract of the `ner-ops validate` Job. */
 export const VALIDATION_CONTAINER_NAME = 'validate';

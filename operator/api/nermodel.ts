@@ -12,12 +12,18 @@ import {
   SecretKeyReferenceSchema,
   Sha256Schema,
   TimestampSchema,
+  listMap,
   listSet,
   withCel,
   type CustomObject,
   type CustomObjectList,
 } from './shared-schemas.js';
 import { API_VERSION } from './group.js';
+import {
+  FHIR_FAMILY_HISTORY_TARGETS,
+  FHIR_RESOURCE_TARGETS,
+  SHIPPED_ASSERTION_LANGUAGES,
+} from '../../contracts/serve.js';
 
 /** URI schemes a model or dataset may be fetched from. `file://` is meant for tests. */
 export const MODEL_URI_PATTERN = '^(pvc://[a-z0-9]([-a-z0-9]*[a-z0-9])?/[^\\s]+|https?://[^\\s]+|file:///?[^\\s]+)$';
@@ -112,6 +118,35 @@ export const ModelLineageSchema = z.object({
 });
 export type ModelLineage = z.output<typeof ModelLineageSchema>;
 
+/** The assertion stage of the model's servers (`ner-ops serve --assertion-language`). */
+export const AssertionServingSchema = z.object({
+  /**
+   * Language of requests without `Content-Language`: `en` or `nb`. Absent: the language of the bundle's own
+   * rule file. Set on a model whose bundle has no rules, its servers run the shipped rules of that language.
+   */
+  language: z.enum(SHIPPED_ASSERTION_LANGUAGES),
+});
+
+/** One entity label's FHIR resource. */
+export const FhirMappingEntrySchema = z.object({
+  /** Entity label as the model emits it (matched case-insensitively). */
+  label: EntityTypeSchema,
+  /** `Condition`, `Procedure`, `MedicationStatement`, or `omit` (left out of FHIR output). */
+  resource: z.enum(FHIR_RESOURCE_TARGETS),
+});
+
+/** FHIR R4 output of the model's servers (`ner-ops serve --fhir-mapping`, `--fhir-family-history`). */
+export const FhirOutputSchema = z.object({
+  /**
+   * Label → resource entries over the server's defaults (DISEASE, PROBLEM → Condition; TREATMENT, PROCEDURE →
+   * Procedure; CHEMICAL, DRUG, MEDICATION → MedicationStatement; other labels left out).
+   */
+  mapping: listMap(z.array(FhirMappingEntrySchema).max(64), ['label']).optional(),
+  /** A relative's condition: `FamilyMemberHistory` (default) or `omit`. */
+  familyHistory: z.enum(FHIR_FAMILY_HISTORY_TARGETS).optional(),
+});
+export type FhirOutput = z.output<typeof FhirOutputSchema>;
+
 const nerModelSpecBase = z.object({
   /** Model family: models of one family may replace each other in a NerDeployment (a DNS label). */
   family: DnsLabelSchema,
@@ -134,6 +169,10 @@ const nerModelSpecBase = z.object({
   evaluation: ModelEvaluationSchema.optional(),
   /** Lineage recorded by the creator of the model (copied to status once validated). */
   lineage: ModelLineageSchema.optional(),
+  /** The assertion stage of the model's servers. */
+  assertions: AssertionServingSchema.optional(),
+  /** How servers of this model answer `Accept: application/fhir+json` (docs/assertions.md, "HTTP and FHIR output"). */
+  fhir: FhirOutputSchema.optional(),
 });
 
 /** NerModel spec. Immutable: publish a new NerModel (new name) for a new version. */

@@ -38,6 +38,7 @@ export const controllers: ControllerFactory[] = [
         ...common(config),
         ...prometheusOf(config),
         ...(config.metricsIntervalMs !== undefined ? { metricsIntervalMs: config.metricsIntervalMs } : {}),
+        ...(config.otlpTracesUrl ? { otlpTracesUrl: config.otlpTracesUrl } : {}),
         ...(metrics ? { registry: metrics.registry } : {}),
       }),
     ),

@@ -50,6 +50,9 @@ export const MOUNTS = {
   tmp: '/var/run/nerops/tmp',
 } as const;
 
+/** Where pods mount the claims of `pvc://claim/...` URIs: `<root>/<claim>/...` (env `NEROPS_PVC_ROOT`). */
+export const PVC_CLAIMS_ROOT = `${MOUNTS.pvc}/claims`;
+
 /** A writable /tmp for containers with a read-only root filesystem. */
 export function tmpVolume(): { volume: V1Volume; mount: V1VolumeMount } {
   return { volume: { name: 'tmp', emptyDir: { sizeLimit: '256Mi' } }, mount: { name: 'tmp', mountPath: MOUNTS.tmp } };

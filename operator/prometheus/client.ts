@@ -7,6 +7,8 @@
  * - {@link PrometheusQueryError}: Prometheus answered but refused the query (bad PromQL, 4xx/5xx);
  * - an empty result is not an error: {@link InstantQueryResult.value} is undefined (no data).
  */
+import { SpanAttr } from '../../contracts/tracing.js';
+import { failSpan, startPromqlSpan } from '../runtime/tracing.js';
 
 /** Base class of every error this client throws. */
 export class PrometheusError extends Error {
@@ -101,11 +103,33 @@ export class PrometheusClient implements MetricsQuerier {
     const url = new URL('api/v1/query', this.#base);
     const body = new URLSearchParams({ query: promql, timeout: `${Math.max(1, Math.floor(this.#timeoutMs / 1000))}s` });
     if (time) body.set('time', (time.getTime() / 1000).toFixed(3));
+    const traced = startPromqlSpan(this.#base);
+    try {
+      const result = await this.#query(url, body, traced?.headers);
+      traced?.span.setAttribute(SpanAttr.samples, result.samples.length);
+      traced?.span.end();
+      return result;
+    } catch (err) {
+      if (traced) {
+        if (err instanceof PrometheusQueryError && err.status !== undefined)
+          traced.span.setAttribute('http.response.status_code', err.status);
+        failSpan(traced.span, err instanceof PrometheusError ? err.reason : 'Error');
+      }
+      throw err;
+    }
+  }
+
+  /** The query's HTTP exchange and the parsing of its answer. */
+  async #query(
+    url: URL,
+    body: URLSearchParams,
+    traceHeaders: Record<string, string> | undefined,
+  ): Promise<InstantQueryResult> {
     let res: Response;
     try {
       res = await this.#fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...traceHeaders },
         body,
         signal: AbortSignal.timeout(this.#timeoutMs),
       });

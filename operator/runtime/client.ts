@@ -11,6 +11,7 @@ import { systemClock, type Clock } from './clock.js';
 import { statusEqual, type Condition } from './conditions.js';
 import { isNotFound, type KubeClient } from './kube.js';
 import { apiVersionOf, builtin, resourceLabel, resourcePath, type ResourceType } from './resource.js';
+import { endApplySpan, startApplySpan } from './tracing.js';
 
 /** Our server-side apply field manager. */
 export const FIELD_MANAGER = 'nerops';
@@ -70,6 +71,8 @@ export interface EventSpec {
 export interface ClientObserver {
   write?(kind: string, op: 'apply' | 'status' | 'delete' | 'create' | 'event'): void;
   skipped?(kind: string, op: 'apply' | 'status'): void;
+  /** After an Event was recorded (not after a deduplicated or failed one): notifications hang off this. */
+  recorded?(regarding: KubernetesObject, spec: EventSpec): void;
 }
 
 export interface ClusterClientOptions {
@@ -225,6 +228,20 @@ export class ClusterClient {
     live: KubernetesObject | undefined,
     options: Pick<ApplyOptions, 'force'>,
   ): Promise<WriteResult<T>> {
+    const span = startApplySpan(
+      rt.kind,
+      rt.namespaced ? desired.metadata?.namespace : undefined,
+      desired.metadata?.name,
+    );
+    return endApplySpan(span, this.#applyUntraced(rt, desired, live, options));
+  }
+
+  async #applyUntraced<T extends KubernetesObject>(
+    rt: ResourceType,
+    desired: T,
+    live: KubernetesObject | undefined,
+    options: Pick<ApplyOptions, 'force'>,
+  ): Promise<WriteResult<T>> {
     const name = desired.metadata?.name as string;
     const namespace = rt.namespaced ? desired.metadata?.namespace : undefined;
     const id = writeId(rt, namespace, name);
@@ -254,6 +271,20 @@ export class ClusterClient {
    * `current` is the object as last read (cache or server); its name/namespace address the write.
    */
   async applyStatus<T extends KubernetesObject>(rt: ResourceType, current: T, status: object): Promise<WriteResult<T>> {
+    const span = startApplySpan(
+      rt.kind,
+      rt.namespaced ? current.metadata?.namespace : undefined,
+      current.metadata?.name,
+      'status',
+    );
+    return endApplySpan(span, this.#applyStatusUntraced(rt, current, status));
+  }
+
+  async #applyStatusUntraced<T extends KubernetesObject>(
+    rt: ResourceType,
+    current: T,
+    status: object,
+  ): Promise<WriteResult<T>> {
     const id = writeId(rt, rt.namespaced ? current.metadata?.namespace : undefined, current.metadata?.name ?? '');
     const seen = this.#freshest(id, current) as T;
     const old = (seen as { status?: unknown }).status;
@@ -335,6 +366,7 @@ export class ClusterClient {
     try {
       await this.kube.request({ method: 'POST', path: resourcePath(builtin.events, namespace), body });
       this.#observer.write?.('Event', 'event');
+      this.#observer.recorded?.(regarding, spec);
       return true;
     } catch (err) {
       // Forget the dedupe entry so a later identical call can try again.

@@ -12,7 +12,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
-import { ClusterClient, controllerOf, type ClusterClientOptions } from './client.js';
+import { ClusterClient, controllerOf, type ClusterClientOptions, type EventSpec } from './client.js';
 import { systemClock, type Clock } from './clock.js';
 import { Informer, type CacheReader, type InformerEvent, type InformerOptions } from './informer.js';
 import { setCondition, type Condition } from './conditions.js';
@@ -21,6 +21,7 @@ import { CHILD_CONFLICT_REASON, isChildConflict, type ChildConflictError } from 
 import { OperatorMetrics } from './metrics.js';
 import { DEFAULT_QUEUE_OPTIONS, TokenBucket, WorkQueue, type WorkQueueOptions } from './queue.js';
 import { groupOf, keyOf, makeKey, parseKey, resourceLabel, type ObjectKey, type ResourceType } from './resource.js';
+import { endReconcileSpan, inSpan, startReconcileSpan } from './tracing.js';
 
 /** What a reconcile asks for next. */
 export interface ReconcileResult {
@@ -108,6 +109,8 @@ export interface ManagerOptions {
   clock?: Clock;
   /** Identity for Events' reportingInstance (pod name). */
   identity?: string;
+  /** Told about every Event the controllers record, with the object as it was when recorded. */
+  onEvent?: (regarding: KubernetesObject, spec: EventSpec) => void;
   /** Options for the ClusterClient handed to reconcilers. */
   clientOptions?: Omit<ClusterClientOptions, 'clock' | 'logger' | 'identity' | 'observer'>;
   /**
@@ -172,6 +175,7 @@ export class ControllerManager {
       observer: {
         write: (kind, op) => m.writes.inc({ kind, op }),
         skipped: (kind, op) => m.writesSkipped.inc({ kind, op }),
+        ...(options.onEvent ? { recorded: options.onEvent } : {}),
       },
     });
     options.client.onRequest((verb, _path, code) => m.apiRequests.inc({ verb, code: String(code) }));
@@ -389,13 +393,14 @@ export class ControllerManager {
     };
     let result: 'success' | 'requeue' | 'conflict' | 'notfound' | 'error' | 'deleted' = 'success';
     let requeueAfterMs: number | undefined;
+    const span = startReconcileSpan(spec.name, spec.resource.kind, namespace, name, object);
     try {
       if (!object) {
         result = 'deleted';
-        await spec.onDeleted?.(key, base);
+        await inSpan(span, async () => spec.onDeleted?.(key, base));
         queue.forget(key);
       } else {
-        const r = await spec.reconcile(key, { ...base, object });
+        const r = await inSpan(span, () => spec.reconcile(key, { ...base, object }));
         queue.forget(key);
         if (r?.requeueAfterMs !== undefined && r.requeueAfterMs >= 0) {
           requeueAfterMs = r.requeueAfterMs;
@@ -435,6 +440,7 @@ export class ControllerManager {
       this.metrics.reconcileTotal.inc({ controller: spec.name, result });
       this.metrics.reconcileDuration.observe({ controller: spec.name }, durationMs / 1000);
       log.info({ result, durationMs, ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}) }, 'reconcile done');
+      endReconcileSpan(span, result, requeueAfterMs);
     }
   }
 }

@@ -2,6 +2,7 @@ import type { RequestHandler } from 'express';
 import type { AppContext } from '../context.js';
 import { beginExchange, type Exchange } from '../exchange.js';
 import { HttpProblem } from '../problem.js';
+import { traceRequest } from '../tracing.js';
 
 /** Terminal handler for a known path hit with the wrong method: 405 with an `Allow` header. */
 export function methodNotAllowed(allow: readonly string[]): RequestHandler {
@@ -24,6 +25,7 @@ export function expressHandler(
   fn: (ctx: AppContext, ex: Exchange, params: Record<string, string>) => Promise<void>,
 ): RequestHandler {
   return (req, res, next) => {
-    fn(ctx, beginExchange(ctx, req, res), req.params as Record<string, string>).catch(next);
+    const ex = beginExchange(ctx, req, res);
+    traceRequest(ctx, ex, () => fn(ctx, ex, req.params as Record<string, string>)).catch(next);
   };
 }

@@ -26,6 +26,42 @@ const text = z
 const unknownFields = (allowed: string) => (iss: { code?: string; input?: unknown }) =>
   iss.code === 'unrecognized_keys' ? `unknown field; the allowed fields are ${allowed}` : undefined;
 
+/**
+ * The patient a text is about, as a FHIR Reference: `{"reference": "Patient/<id>"}` or
+ * `{"identifier": {"system": "<uri>", "value": "<id>"}}`. Used only by `Accept: application/fhir+json` answers,
+ * whose resources require a subject (docs/assertions.md, "HTTP and FHIR output").
+ */
+export const subjectSchema = z
+  .strictObject(
+    {
+      reference: z
+        .string({ error: 'reference must be a string' })
+        .regex(/^Patient\/[A-Za-z0-9\-.]{1,64}$/, 'reference must be Patient/<id> (a FHIR id: 1-64 of A-Z a-z 0-9 - .)')
+        .optional(),
+      identifier: z
+        .strictObject(
+          {
+            system: z
+              .string({ error: 'system must be a string' })
+              .regex(/^[A-Za-z][A-Za-z0-9+.-]*:\S{1,250}$/, 'system must be an absolute URI without spaces'),
+            value: z
+              .string({ error: 'value must be a string' })
+              .min(1, 'value must not be empty')
+              .max(256, 'value must be at most 256 characters')
+              .regex(/^[^\p{Cc}]*$/u, 'value must not contain control characters'),
+          },
+          { error: unknownFields('"system" and "value"') },
+        )
+        .optional(),
+    },
+    { error: unknownFields('"reference" and "identifier"') },
+  )
+  .refine((s) => (s.reference === undefined) !== (s.identifier === undefined), {
+    message: 'subject needs exactly one of "reference" or "identifier"',
+  });
+
+export type Subject = z.infer<typeof subjectSchema>;
+
 const documentSchema = z.strictObject(
   {
     id: z
@@ -33,8 +69,9 @@ const documentSchema = z.strictObject(
       .min(1, 'id must not be empty')
       .max(256, 'id must be at most 256 characters'),
     text,
+    subject: subjectSchema.optional(),
   },
-  { error: unknownFields('"id" and "text"') },
+  { error: unknownFields('"id", "text" and "subject"') },
 );
 
 /** `POST /v1/extract`: exactly one of `text` or `documents`. */
@@ -46,10 +83,14 @@ export const v1ExtractSchema = z
         .array(documentSchema, { error: 'documents must be an array' })
         .min(1, 'documents must not be empty')
         .optional(),
+      /** The patient of `text`, or of every document that does not name its own. */
+      subject: subjectSchema.optional(),
     },
     {
       error: (iss) =>
-        iss.code === 'invalid_type' ? 'the body must be a JSON object' : unknownFields('"text" and "documents"')(iss),
+        iss.code === 'invalid_type'
+          ? 'the body must be a JSON object'
+          : unknownFields('"text", "documents" and "subject"')(iss),
     },
   )
   .superRefine((body, ctx) => {
@@ -120,6 +161,19 @@ const SCHEMA_FIELDS: ReadonlySet<string> = new Set([
   'shape',
   'datatype',
   'data',
+  'subject',
+  'reference',
+  'identifier',
+  'system',
+  'value',
+  // POST /v1/feedback (schemas/feedback.ts)
+  'entities',
+  'label',
+  'start',
+  'end',
+  'model',
+  'digest',
+  'source',
 ]);
 
 /** A path segment as an error may show it: an index or a schema field, anything else (a client's key) as `*`. */

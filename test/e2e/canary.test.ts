@@ -33,12 +33,18 @@ import {
 } from '../../testing/operator-fixture.js';
 import { Load } from './load.js';
 import { argoHealth } from '../../testing/argocd-health.js';
+import {
+  configureNotifications,
+  startNotificationReceiver,
+  type NotificationReceiver,
+} from '../../testing/notification-receiver.js';
 
 const { info, kc, core } = useCluster();
 let ns: string;
 let api: Api;
 let op: TestOperator;
 let bundle: Awaited<ReturnType<typeof trainBundle>>;
+let receiver: NotificationReceiver;
 
 const status = async (name: string) => (await api.get<NerDeployment>(nerDeployments, ns, name)).status ?? {};
 const canaryReplicas = async (name: string) =>
@@ -86,6 +92,8 @@ beforeAll(async () => {
   [bundle] = await Promise.all([trainBundle(), installCrds(kc)]);
   ns = await createTestNamespace(core, 'canary');
   api = new Api(kc);
+  receiver = await startNotificationReceiver();
+  await configureNotifications(api, ns, receiver.url);
   op = await startOperator(kc, ns, {
     prometheus: new PrometheusClient({ url: info.prometheusUrl ?? 'http://127.0.0.1:9', timeoutMs: 2000 }),
   });
@@ -99,6 +107,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await op?.stop();
+  await receiver?.close();
   api?.close();
 });
 
@@ -125,6 +134,43 @@ describe('canary rollouts', () => {
       );
       const fullMs = Date.now() - t0;
       expect(await argoStatus('good')).toBe('Healthy');
+      // The webhook receiver heard the rollout in order, each time with the state of that moment.
+      const heard = () =>
+        receiver.received.filter((n) => n.object.kind === 'NerDeployment' && n.object.name === 'good');
+      await eventually(
+        async () => expect(heard().map((n) => n.event.reason)).toContain('RolloutPromoted'),
+        30_000,
+        250,
+      );
+      const story = heard().filter((n) =>
+        ['RolloutStarted', 'StepCompleted', 'RolloutPromoted'].includes(n.event.reason),
+      );
+      expect(story.map((n) => n.event.reason)).toEqual([
+        'RolloutStarted',
+        ...DEFAULT_ROLLOUT_STEPS.map(() => 'StepCompleted'),
+        'RolloutPromoted',
+      ]);
+      // Each carries the state the transition left: after step i the next step's weights, after the last
+      // the promotion.
+      const steps = story.filter((n) => n.event.reason === 'StepCompleted');
+      const n = DEFAULT_ROLLOUT_STEPS.length;
+      expect(steps.map((x) => x.event.note)).toEqual(
+        DEFAULT_ROLLOUT_STEPS.map((w, i) => `Step ${i + 1}/${n} completed (${w.weight}%)`),
+      );
+      for (const [i, x] of steps.slice(0, -1).entries())
+        expect(x.state).toMatchObject({
+          step: { index: i + 2, of: n },
+          weights: { canary: DEFAULT_ROLLOUT_STEPS[i + 1]!.weight },
+          stable: { name: 'clinical-v1', digest: bundle.digest },
+          canary: { name: 'clinical-v2', digest: bundle.digest },
+          analysis: { outcome: 'Pass' },
+        });
+      expect(steps.at(-1)?.state).toMatchObject({ stable: { name: 'clinical-v2', digest: bundle.digest } });
+      expect(story.at(-1)?.state).toMatchObject({
+        stable: { name: 'clinical-v2' },
+        weights: { stable: 100, canary: 0 },
+      });
+      expect(story.at(-1)?.object.generation).toBeGreaterThan(0);
       for (const w of DEFAULT_ROLLOUT_STEPS) expect(seen.has(w.weight)).toBe(true);
       const notes = await eventNotes('good');
       expect(notes).toEqual(
@@ -196,6 +242,14 @@ describe('canary rollouts', () => {
       );
       const backMs = Date.now() - firstFail;
       expect(await argoStatus('slow')).toBe('Degraded');
+      await eventually(
+        async () =>
+          expect(
+            receiver.received.filter((n) => n.object.name === 'slow' && n.event.reason === 'RolloutAborted'),
+          ).toHaveLength(1),
+        30_000,
+        250,
+      );
       const s = await status('slow');
       expect(s.abortReason).toMatch(
         /2 failed analyses > failureLimit 1; last: p95 latency [\d.]+ ms > maxP95LatencyMs 0.05/,

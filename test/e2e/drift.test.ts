@@ -30,6 +30,11 @@ import { trainBundle } from '../../trainer/train.js';
 import { ServiceEndpoints } from '../../local-cluster/service-endpoints.js';
 import { TcpProxy } from '../../local-cluster/tcp-proxy.js';
 import { argoHealth } from '../../testing/argocd-health.js';
+import {
+  configureNotifications,
+  startNotificationReceiver,
+  type NotificationReceiver,
+} from '../../testing/notification-receiver.js';
 import { createTestNamespace, eventually, useCluster } from '../../local-cluster/testing.js';
 import {
   Api,
@@ -56,6 +61,7 @@ let dir: string;
 let endpoints: ServiceEndpoints;
 let traffic: TrafficGenerator;
 let vocabulary: Vocabulary = 'base';
+let receiver: NotificationReceiver;
 
 const NOTES: Record<Vocabulary, () => string> = {
   base: cycle(generateNotes({ count: 500, seed: 101 }).map((n) => n.text)),
@@ -133,6 +139,8 @@ beforeAll(async () => {
   });
   ns = await createTestNamespace(core, 'drift');
   api = new Api(kc);
+  receiver = await startNotificationReceiver();
+  await configureNotifications(api, ns, receiver.url);
   proxy = new TcpProxy(new URL(info.prometheusUrl ?? 'http://127.0.0.1:9'));
   await proxy.start();
   const prometheus = new PrometheusClient({ url: `http://127.0.0.1:${proxy.port}`, timeoutMs: 2000 });
@@ -179,6 +187,7 @@ afterAll(async () => {
   await traffic?.stop();
   await proxy?.cut();
   await op?.stop();
+  await receiver?.close();
   api?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
@@ -298,6 +307,20 @@ describe('drift → retrain → canary → promote', () => {
     );
     const fullMs = Date.now() - shiftAt;
     expect(seenWeights.has(50)).toBe(true);
+    // The webhook receiver heard the drift story of `retrain` in order (one run; the warning may repeat
+    // after the promotion), each notification with the state of its moment.
+    const heard = receiver.received.filter((n) => n.object.name === 'retrain');
+    const first = (reason: string) => heard.findIndex((n) => n.event.reason === reason);
+    expect(heard.filter((n) => n.event.reason === 'RetrainingStarted')).toHaveLength(1);
+    expect(first('DriftWarning')).toBeGreaterThanOrEqual(0);
+    expect(first('DriftWarning')).toBeLessThan(first('RetrainingStarted'));
+    expect(first('RetrainingStarted')).toBeLessThan(first('RetrainingSucceeded'));
+    const story = ['DriftWarning', 'RetrainingStarted', 'RetrainingSucceeded'].map((r) => heard[first(r)]);
+    expect(story[0]?.state).toMatchObject({ state: 'Warning', target: 'ner' });
+    expect((story[0]?.state.evaluation as { signals: unknown[] }).signals.length).toBeGreaterThan(0);
+    expect(story[1]?.state).toMatchObject({ activeJob: { name: job.metadata?.name, trigger: 'Drift' } });
+    expect(story[2]?.state).toMatchObject({ lastRetraining: { outcome: 'Succeeded', model: retrained } });
+    expect(receiver.received.some((n) => n.object.name === 'alert' && n.event.reason === 'DriftCritical')).toBe(true);
     expect(traffic.stats.byTrack.canary).toBeGreaterThan(0);
     expect((await deploymentStatus()).history?.at(-1)).toMatchObject({
       model: retrained,

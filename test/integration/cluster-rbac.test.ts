@@ -19,6 +19,7 @@ import { findBinaries } from '../../local-cluster/binaries.js';
 import { repoRoot } from '../../local-cluster/paths.js';
 import { createTestNamespace, useCluster } from '../../local-cluster/testing.js';
 import { OPERATOR_PERMISSIONS } from '../../operator/permissions.js';
+import { renderKubeVersion } from '../../scripts/gen-install.js';
 import type { ApiVerb, Permission } from '../../operator/runtime/permissions.js';
 
 const { info, core } = useCluster();
@@ -162,7 +163,7 @@ function refusedQuestions(install: Install): Question[] {
     q('update', 'apps', 'deployments', 'Deployments are written by server-side apply (patch)'),
     q('delete', 'batch', 'jobs', 'finished Jobs expire by their TTL'),
     q('delete', 'policy', 'poddisruptionbudgets', 'the PodDisruptionBudget lives as long as its NerDeployment'),
-    q('delete', 'nerops.io', 'nermodels', 'users delete models, never the operator'),
+    q('deletecollection', 'nerops.io', 'nermodels', 'retention deletes models one by one, by name'),
     q('delete', 'nerops.io', 'nerdeployments', 'users delete NerDeployments'),
     q('patch', 'nerops.io', 'driftpolicies', 'the DriftPolicy controller writes only its status'),
     q('update', 'nerops.io', 'nermodels', 'server-side apply, no update'),
@@ -245,10 +246,22 @@ const installs: Array<{ name: string; setup: () => Promise<Install> }> = [
       );
       const release = `rbac-${Math.random().toString(36).slice(2, 7)}`;
       const rbac = await applyRbac(
-        await ok(helm, ['template', release, chart, '--namespace', ns, '--set', 'scope.mode=cluster']),
+        await ok(helm, [
+          'template',
+          release,
+          chart,
+          '--namespace',
+          ns,
+          '--kube-version',
+          renderKubeVersion(),
+          '--skip-tests',
+          '--set',
+          'scope.mode=cluster',
+        ]),
       );
+      // The operator's ClusterRole and binding, and the three user roles (aggregated-roles.yaml).
       expect(rbac.map((o) => o.kind).sort()).toEqual([
-        'ClusterRole',
+        ...Array(4).fill('ClusterRole'),
         'ClusterRoleBinding',
         'Role',
         'RoleBinding',
@@ -274,6 +287,9 @@ const installs: Array<{ name: string; setup: () => Promise<Install> }> = [
           chart,
           '--namespace',
           ns,
+          '--kube-version',
+          renderKubeVersion(),
+          '--skip-tests',
           '--set',
           'scope.mode=namespaced',
           '--set',
@@ -282,7 +298,16 @@ const installs: Array<{ name: string; setup: () => Promise<Install> }> = [
           'leaderElection.leaseName=ns-lease',
         ]),
       );
-      expect(rbac.map((o) => o.kind).sort()).toEqual(['Role', 'Role', 'RoleBinding', 'RoleBinding', 'ServiceAccount']);
+      // No ClusterRoleBinding: nothing cluster-wide for the operator. The ClusterRoles are the three user
+      // roles (aggregated-roles.yaml), bound to no one by the chart.
+      expect(rbac.map((o) => o.kind).sort()).toEqual([
+        ...Array(3).fill('ClusterRole'),
+        'Role',
+        'Role',
+        'RoleBinding',
+        'RoleBinding',
+        'ServiceAccount',
+      ]);
       // The release namespace is not watched: it is the "other" namespace that must stay out of reach.
       return { sa: saOf(rbac), watched: [watch], other: ns, leaseNamespace: watch, leaseName: 'ns-lease' };
     },
@@ -316,7 +341,7 @@ const installs: Array<{ name: string; setup: () => Promise<Install> }> = [
           return m;
         });
       expect(moved.map((o) => o.kind).sort()).toEqual([
-        'ClusterRole',
+        ...Array(4).fill('ClusterRole'),
         'ClusterRoleBinding',
         'Role',
         'RoleBinding',

@@ -5,6 +5,8 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { assertionBundleParts } from '../../engine/assertions/bundle.js';
+import type { AssertionRules } from '../../engine/assertions/types.js';
 import { canonicalJson, sha256, writeBundle } from '../../engine/bundle/bundle.js';
 import { loadEngine } from '../../engine/bundle/load.js';
 import { computeProfile } from '../../engine/bundle/profile.js';
@@ -26,6 +28,8 @@ export interface ExportOptions {
   version?: string;
   /** Added to the O label's emissions when decoding (default 0). */
   outsideBias?: number;
+  /** Assertion rules to pin in the bundle (manifest format version 2); absent: none, as before. */
+  assertionRules?: AssertionRules | undefined;
 }
 
 /** A written, verified bundle. */
@@ -40,13 +44,18 @@ export async function exportBundle(model: TrainedModel, options: ExportOptions):
   const { corpus } = model;
   const vocabulary = [...new Set(corpus.train.flatMap((s) => s.tokens.map(normalizeToken)))].sort();
   const vocabText = vocabulary.join('\n') + '\n';
-  const manifest = crfBundleManifest(model, {
+  let manifest = crfBundleManifest(model, {
     name: options.name ?? basename(options.outDir),
     version: options.version ?? '0.1.0',
     outsideBias: options.outsideBias ?? 0,
     vocabularyFingerprint: sha256(vocabText),
   });
   const files = modelFiles(model, vocabText);
+  if (options.assertionRules) {
+    const parts = assertionBundleParts(options.assertionRules);
+    manifest = { ...manifest, formatVersion: parts.formatVersion, assertions: parts.assertions };
+    Object.assign(files, parts.files);
+  }
 
   // Phase 1: write the model so the real runtime can load it.
   await mkdir(options.outDir, { recursive: true });

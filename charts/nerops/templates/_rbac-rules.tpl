@@ -16,7 +16,10 @@ names the code that needs it.
     - watch
     # DriftPolicy: the NerModel of a succeeded retraining Job, by server-side apply (create when absent, patch) — operator/controllers/driftpolicy/apply.ts#createModels
     - create
+    # DriftPolicy: the NerModel of a succeeded retraining Job, by server-side apply (create when absent, patch); NerModel: the nerops.io/in-use finalizer added while a NerDeployment serves the model and removed when none does (merge patch with resourceVersion) — operator/controllers/driftpolicy/apply.ts#createModels, operator/controllers/nermodel/apply.ts#patchFinalizers
     - patch
+    # DriftPolicy retention (spec.retention.keepLast): older NerModels the policy's own runs created, by name, never one served, pinned, validating or a run's base — operator/controllers/driftpolicy/apply.ts#pruneModels
+    - delete
 - apiGroups: [nerops.io]
   resources: [nermodels/status]
   verbs:
@@ -124,12 +127,12 @@ names the code that needs it.
 - apiGroups: [""]
   resources: [configmaps]
   verbs:
-    # DriftPolicy: the dataset version in spec.triggers.datasetRef (read by name) — operator/controllers/driftpolicy/gather.ts#datasetVersionOf
+    # DriftPolicy: the dataset version in spec.triggers.datasetRef; notifications: the namespace's nerops-notifications receivers (both read by name) — operator/controllers/driftpolicy/gather.ts#datasetVersionOf, operator/notifications/notifier.ts#config
     - get
 - apiGroups: [""]
   resources: [secrets]
   verbs:
-    # NerModel: the nerops.io/allowed-origins annotation of the source's credentials Secret, read by name as PartialObjectMetadata (metadata only, never the data) before a validation Job is created — operator/controllers/nermodel/gather.ts#readCredentialsSecret
+    # NerModel: the nerops.io/allowed-origins annotation of the source's credentials Secret, read by name as PartialObjectMetadata (metadata only, never the data) before a validation Job is created; notifications: the receiver URL and token of the Secrets a nerops-notifications ConfigMap names (by name, never logged) — operator/controllers/nermodel/gather.ts#readCredentialsSecret, operator/notifications/notifier.ts#secret
     - get
 - apiGroups: [events.k8s.io]
   resources: [events]

@@ -1,8 +1,10 @@
 /**
  * Carries out a DriftPolicy plan: the NerModels of succeeded runs and the retraining Job, then the status
- * (written only when it changed), then Events and the run counters, then the gauges.
+ * (written only when it changed), then Events and the run counters, then retention's deletions, then the
+ * gauges.
  */
 import type { DriftPolicy } from '../../api/driftpolicy.js';
+import { DriftPolicyEventReason } from '../../api/driftpolicy-constants.js';
 import type { NerModel } from '../../api/nermodel.js';
 import { driftPolicies, nerModels } from '../../api/resources.js';
 import type { ReconcileContext, ReconcileResult } from '../../runtime/controller.js';
@@ -20,6 +22,24 @@ async function createModels(ctx: ReconcileContext<DriftPolicy>, plan: PolicyPlan
   }
 }
 
+/**
+ * Retention: deletes the retrained NerModels the plan lets go, one Normal Event naming them. A model that
+ * became served meanwhile is still safe: its in-use finalizer holds the deletion until nothing serves it.
+ */
+async function pruneModels(ctx: ReconcileContext<DriftPolicy>, plan: PolicyPlan): Promise<void> {
+  const deleted: string[] = [];
+  for (const name of plan.deleteModels ?? [])
+    if (await ctx.client.delete(nerModels, ctx.namespace, name)) deleted.push(name);
+  if (!deleted.length) return;
+  const keepLast = ctx.object.spec.retention?.keepLast;
+  ctx.log.info({ models: deleted, keepLast }, 'retrained NerModels deleted (retention)');
+  await ctx.client.event(ctx.object, {
+    type: 'Normal',
+    reason: DriftPolicyEventReason.ModelsPruned,
+    note: `deleted NerModel ${deleted.join(', ')} (spec.retention.keepLast ${keepLast})`.slice(0, 300),
+  });
+}
+
 export async function applyPolicyPlan(
   ctx: ReconcileContext<DriftPolicy>,
   plan: PolicyPlan,
@@ -35,10 +55,13 @@ export async function applyPolicyPlan(
   }
   const { changed, object } = await ctx.client.applyStatus(driftPolicies, policy, plan.status);
   if (changed) {
-    for (const e of plan.events) await ctx.client.event(policy, e);
+    // The Events carry the object with the status just written (notifications report the current state).
+    const current = { ...policy, status: (object as DriftPolicy).status ?? plan.status };
+    for (const e of plan.events) await ctx.client.event(current, e);
     for (const f of plan.finished)
       metrics.runs.inc({ namespace: ctx.namespace ?? '', driftpolicy: ctx.name, result: f.result });
   }
+  await pruneModels(ctx, plan);
   metrics.observe({ ...policy, status: (object as DriftPolicy).status ?? plan.status });
   return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : {};
 }

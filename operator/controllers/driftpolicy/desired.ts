@@ -11,7 +11,7 @@ import type { DriftPolicy, RetrainTrigger } from '../../api/driftpolicy.js';
 import type { NerModel } from '../../api/nermodel.js';
 import { ownerReference } from '../../runtime/client.js';
 import { boundedName, managedLabels } from '../child-metadata.js';
-import { MOUNTS, nerOpsTaskPod, tmpVolume } from '../pod-templates.js';
+import { nerOpsTaskPod, PVC_CLAIMS_ROOT, tmpVolume } from '../pod-templates.js';
 import { sourceAccess, withStorageDefaults, type ModelStorageDefaults } from '../model-storage.js';
 import { templateJobSpec, templatePodSpec } from './template-policy.js';
 import { ModelSourceEnv } from '../../../contracts/model-source-env.js';
@@ -29,7 +29,7 @@ export const RUN_ID_LABEL = 'nerops.io/run-id';
 /** Annotation on retraining Jobs: what triggered the run. */
 export const TRIGGER_ANNOTATION = 'nerops.io/trigger';
 /** Where `pvc://claim/...` URIs are mounted in the default Job: `<root>/<claim>/...` (env {@link PVC_ROOT_ENV}). */
-export const PVC_ROOT = `${MOUNTS.pvc}/claims`;
+export const PVC_ROOT = PVC_CLAIMS_ROOT;
 /** Seconds a finished retraining Job is kept (its result is in status and in the NerModel by then). */
 export const RETRAIN_JOB_TTL_SECONDS = 86_400;
 
@@ -263,6 +263,9 @@ export function desiredRetrainedModel(
           ? [...result.entityTypes].sort()
           : [...baseModel.spec.entityTypes],
       ...(baseModel.spec.evaluation ? { evaluation: baseModel.spec.evaluation } : {}),
+      // The assertion language and FHIR mapping belong to the family's output, not to one training run.
+      ...(baseModel.spec.assertions ? { assertions: baseModel.spec.assertions } : {}),
+      ...(baseModel.spec.fhir ? { fhir: baseModel.spec.fhir } : {}),
       lineage: {
         parentModel: baseModel.metadata.name ?? '',
         ...(result.datasetDigest ? { datasetDigest: result.datasetDigest } : {}),

@@ -189,6 +189,93 @@ describe('evaluateDrift', () => {
   });
 });
 
+describe('groundTruthF1 signal', () => {
+  const f1Policy = (minSamples?: number) =>
+    driftPolicy({
+      consecutiveBreaches: 1,
+      signals: [
+        {
+          name: 'live-f1',
+          type: 'groundTruthF1',
+          warning: 0.8,
+          critical: 0.6,
+          window: '6h',
+          ...(minSamples ? { minSamples } : {}),
+        },
+      ],
+    });
+  const evaluate = (counts: { tp: number; fp: number; fn: number }, minSamples?: number, previous?: never) =>
+    evaluateDrift({
+      spec: f1Policy(minSamples).spec,
+      model: 'm',
+      baseline,
+      gathered: { ok: true, measurements: { ...healthy, groundTruth: { 'live-f1': counts } } },
+      previous,
+      now: T0,
+    });
+
+  it.each([
+    // F1 = 2·TP / (2·TP + FP + FN); samples are the gold entities, TP + FN.
+    [{ tp: 450, fp: 50, fn: 50 }, 0.9, 'Ok', 'Healthy'],
+    [{ tp: 350, fp: 150, fn: 150 }, 0.7, 'Warning', 'Warning'],
+    [{ tp: 250, fp: 250, fn: 250 }, 0.5, 'Critical', 'Critical'],
+  ])('%j → F1 %s, %s (lower is worse)', (counts, f1, level, state) => {
+    const e = evaluate(counts);
+    expect(e.evaluation.signals[0]).toMatchObject({
+      value: f1,
+      samples: counts.tp + counts.fn,
+      level,
+      warning: 0.8,
+      critical: 0.6,
+    });
+    expect(e.state).toBe(state);
+    if (state !== 'Healthy') expect(e.message).toContain(`live-f1=${f1} (<= `);
+  });
+
+  it('is InsufficientData below minSamples gold entities (default 200), never a breach', () => {
+    const low = evaluate({ tp: 50, fp: 100, fn: 100 });
+    expect(low.evaluation.signals[0]).toMatchObject({ samples: 150, level: 'InsufficientData', breaches: 0 });
+    expect(low.state).toBe('Healthy');
+    expect(evaluate({ tp: 50, fp: 100, fn: 100 }, 100).evaluation.signals[0]).toMatchObject({ level: 'Critical' });
+    expect(evaluate({ tp: 0, fp: 0, fn: 0 }).evaluation.signals[0]).toMatchObject({ level: 'InsufficientData' });
+  });
+
+  it('validates its thresholds downwards and keeps window and minSamples to itself', () => {
+    const parse = (signal: Record<string, unknown>) =>
+      DriftPolicySpecSchema.safeParse({
+        targetRef: { name: 'ner' },
+        retraining: { datasetUri: 'pvc://datasets/train.conll' },
+        signals: [signal],
+      }).success;
+    expect(parse({ name: 'f1', type: 'groundTruthF1', warning: 0.8, critical: 0.6, minSamples: 500 })).toBe(true);
+    expect(parse({ name: 'f1', type: 'groundTruthF1', warning: 0.6, critical: 0.8 })).toBe(false);
+    expect(parse({ name: 'f1', type: 'groundTruthF1', warning: 1.5, critical: 0.8 })).toBe(false);
+    expect(parse({ name: 'u', type: 'unknownTokenRate', warning: 0.1, critical: 0.2, minSamples: 5 })).toBe(false);
+    expect(parse({ name: 'u', type: 'unknownTokenRate', warning: 0.1, critical: 0.2, window: '1h' })).toBe(false);
+  });
+
+  it("queries the serving model's feedback outcomes over the signal's own window", async () => {
+    const t = { namespace: 'ns', deployment: 'ner', model: 'clinical-v2' };
+    const want =
+      'sum by (outcome) (increase(nerops_feedback_entities_total{namespace="ns",deployment="ner",track="stable",model="clinical-v2"}[6h]))';
+    const fake: MetricsQuerier = {
+      query: async (q) =>
+        q === want
+          ? {
+              value: undefined,
+              samples: [
+                { labels: { outcome: 'tp' }, value: 90 },
+                { labels: { outcome: 'fp' }, value: 10 },
+                { labels: { outcome: 'fn' }, value: 30 },
+              ],
+            }
+          : { value: 0, samples: [] },
+    };
+    const g = await gatherMeasurements(fake, f1Policy().spec, t, baseline);
+    expect(g).toMatchObject({ ok: true, measurements: { groundTruth: { 'live-f1': { tp: 90, fp: 10, fn: 30 } } } });
+  });
+});
+
 describe('planPolicy: hysteresis, actions, cooldown, approval', () => {
   it('Warning needs consecutiveBreaches evaluations; then one retraining Job with the contract env', () => {
     const { plans } = run(driftPolicy(), [

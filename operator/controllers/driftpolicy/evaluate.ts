@@ -15,7 +15,14 @@
  * the data must not count towards a retraining), and when the serving model — the baseline — changed.
  */
 import type { BaselineProfileStatus } from '../../api/nermodel.js';
-import type { DriftEvaluation, DriftPolicySpec, DriftSignal, DriftState, SignalResult } from '../../api/driftpolicy.js';
+import {
+  DEFAULT_GROUND_TRUTH_MIN_SAMPLES,
+  type DriftEvaluation,
+  type DriftPolicySpec,
+  type DriftSignal,
+  type DriftState,
+  type SignalResult,
+} from '../../api/driftpolicy.js';
 import { DriftPolicyReason as R } from '../../api/driftpolicy-constants.js';
 import { jensenShannonDistance, psi, unknownTokenRateDelta } from './statistics.js';
 
@@ -33,8 +40,14 @@ export interface WindowMeasurements {
   documentLength?: { counts: number[] } | { error: string } | undefined;
   tokens?: number | undefined;
   unknownTokens?: number | undefined;
+  /** Entities the assertion stage negated (`nerops_entity_assertions_total{attribute="negated",value="true"}`). */
+  negatedEntities?: number | undefined;
+  /** Entities the assertion stage judged (`attribute="negated"`, both values); 0 when the model has no stage. */
+  assertedEntities?: number | undefined;
   /** Value of each `promql` signal by name (undefined = empty result). */
   custom?: Record<string, number | undefined>;
+  /** Feedback entity counts of each `groundTruthF1` signal by name, over the signal's window. */
+  groundTruth?: Record<string, { tp: number; fp: number; fn: number }>;
 }
 
 /** Outcome of gathering the measurements. */
@@ -65,12 +78,17 @@ export interface EvaluationOutcome {
   evaluation: DriftEvaluation;
 }
 
-/** Level of a value against a signal's thresholds. */
+/** Level of a value against a signal's thresholds (for `groundTruthF1`, an F1, lower is worse). */
 export function levelOf(
   value: number | undefined,
-  signal: Pick<DriftSignal, 'warning' | 'critical'>,
+  signal: Pick<DriftSignal, 'warning' | 'critical'> & { type?: DriftSignal['type'] },
 ): 'Ok' | 'Warning' | 'Critical' | 'NoData' {
   if (value === undefined || !Number.isFinite(value)) return 'NoData';
+  if (signal.type === 'groundTruthF1') {
+    if (value <= signal.critical) return 'Critical';
+    if (value <= signal.warning) return 'Warning';
+    return 'Ok';
+  }
   if (value >= signal.critical) return 'Critical';
   if (value >= signal.warning) return 'Warning';
   return 'Ok';
@@ -112,9 +130,33 @@ export function signalValue(
         value: unknownTokenRateDelta(baseline.unknownTokenRate, m.tokens ?? 0, m.unknownTokens ?? 0),
         samples: m.tokens ?? 0,
       };
+    case 'negatedShare':
+      return negatedShareDelta(signal.baselineShare ?? 0, m.assertedEntities ?? 0, m.negatedEntities ?? 0);
     case 'promql':
       return { value: m.custom?.[signal.name], samples: m.documents };
+    case 'groundTruthF1': {
+      // Entity F1 = 2·TP / (2·TP + FP + FN); the samples are the gold entities (TP + FN) it rests on.
+      const c = m.groundTruth?.[signal.name];
+      if (!c) return { value: undefined, samples: 0 };
+      const denominator = 2 * c.tp + c.fp + c.fn;
+      return { value: denominator > 0 ? (2 * c.tp) / denominator : undefined, samples: c.tp + c.fn };
+    }
   }
+}
+
+/**
+ * |negated / asserted - baselineShare|, over the entities the assertion stage judged in the window. No asserted
+ * entity (a model without the stage, or no entities) is no data, not a share of 0: a template change that
+ * removes every finding must not read as "nothing negated".
+ */
+export function negatedShareDelta(
+  baselineShare: number,
+  asserted: number,
+  negated: number,
+): { value: number | undefined; samples: number } {
+  if (!(asserted > 0)) return { value: undefined, samples: 0 };
+  const share = Math.min(1, Math.max(0, negated / asserted));
+  return { value: Math.abs(share - baselineShare), samples: asserted };
 }
 
 /** Every signal's level, with its breach count carried over from the last evaluation of the same model. */
@@ -131,7 +173,11 @@ function signalResults(
   return input.spec.signals.map((s) => {
     const { value, samples, note } = signalValue(s, m, baseline);
     if (note) notes.push(note);
-    const level = levelOf(value, s);
+    // Too few gold entities decide nothing: InsufficientData, and the breach count starts over.
+    const level: SignalResult['level'] =
+      s.type === 'groundTruthF1' && (samples ?? 0) < (s.minSamples ?? DEFAULT_GROUND_TRUTH_MIN_SAMPLES)
+        ? 'InsufficientData'
+        : levelOf(value, s);
     const breaches = level === 'Warning' || level === 'Critical' ? prevBreaches(s.name) + 1 : 0;
     const v = round6(value);
     const n = round6(samples);
@@ -156,8 +202,14 @@ function stateOf(
   const confirmed = signals.filter((s) => (s.breaches ?? 0) >= consecutiveBreaches);
   const critical = confirmed.filter((s) => s.level === 'Critical');
   const warning = confirmed.filter((s) => s.level === 'Warning');
+  // A groundTruthF1 signal breaches downwards; its thresholds are the larger of the two numbers.
   const describe = (list: SignalResult[], which: 'warning' | 'critical') =>
-    list.map((s) => `${s.name}=${s.value} (>= ${s[which]} for ${s.breaches} evaluations)`).join(', ');
+    list
+      .map((s) => {
+        const op = s.warning > s.critical ? '<=' : '>=';
+        return `${s.name}=${s.value} (${op} ${s[which]} for ${s.breaches} evaluations)`;
+      })
+      .join(', ');
   if (critical.length > 0)
     return {
       state: 'Critical',

@@ -105,5 +105,6 @@ export async function gatherPolicy(
     terminated: await finishedRunResults(ctx, jobs),
     measured,
     datasetVersion: await datasetVersionOf(ctx),
+    deployments: ctx.cache<NerDeployment>(nerDeployments).list(ctx.namespace),
   };
 }

@@ -59,6 +59,8 @@ import {
   TRIGGER_ANNOTATION,
 } from './desired.js';
 import { evaluateDrift, type EvaluationOutcome, type Gathered } from './evaluate.js';
+import { planRetention } from './retention.js';
+import type { NerDeployment } from '../../api/nerdeployment.js';
 import { decodeRetrainResult, type RetrainResult } from '../../../contracts/retraining-job.js';
 import { readApproval } from '../../../contracts/user-actions.js';
 
@@ -98,6 +100,8 @@ export interface PolicyGathered extends Omit<PolicyObserved, 'evaluation'> {
   servingName: string | undefined;
   /** The measurements of this reconcile; undefined when no evaluation was due. */
   measured: Gathered | undefined;
+  /** NerDeployments of the namespace: what retention must not delete (served or pinned models). */
+  deployments?: readonly NerDeployment[];
 }
 
 /** A run that finished in this reconcile (for the operator's counters). */
@@ -116,6 +120,8 @@ export interface PolicyPlan {
   finished: FinishedRun[];
   /** This reconcile's evaluation, when one was due (for the log). */
   evaluation?: EvaluationOutcome;
+  /** Retrained NerModels that spec.retention lets go (retention.ts), oldest first; deleted after the status. */
+  deleteModels?: string[];
 }
 
 /** True when an evaluation is due: never evaluated, generation changed, serving model changed, or `interval` elapsed. */
@@ -666,7 +672,7 @@ function templateRefusalOf(o: PolicyObserved): string | undefined {
 
 /** Evaluate this reconcile's measurements (if any), then plan. */
 export function planDriftPolicy(g: PolicyGathered): PolicyPlan {
-  const { measured, servingName, ...rest } = g;
+  const { measured, servingName, deployments, ...rest } = g;
   const evaluation = measured
     ? evaluateDrift({
         spec: g.policy.spec,
@@ -677,7 +683,24 @@ export function planDriftPolicy(g: PolicyGathered): PolicyPlan {
         now: g.now,
       })
     : undefined;
-  return { ...planPolicy({ ...rest, evaluation }), ...(evaluation ? { evaluation } : {}) };
+  const plan = planPolicy({ ...rest, evaluation });
+  // The models this reconcile creates count as the newest, so the last N are exact in the same reconcile.
+  const { deleteModels } = planRetention({
+    policy: g.policy,
+    models: [
+      ...g.models,
+      ...plan.createModels.filter((c) => !g.models.some((m) => m.metadata.name === c.metadata.name)),
+    ],
+    deployments: deployments ?? [],
+    jobs: g.jobs,
+    servingName,
+    baseModelAnnotation: BASE_MODEL_ANNOTATION,
+  });
+  return {
+    ...plan,
+    ...(evaluation ? { evaluation } : {}),
+    ...(deleteModels.length ? { deleteModels } : {}),
+  };
 }
 
 /** Build the plan of one reconcile. */

@@ -51,7 +51,18 @@ export function driftQueries(t: QueryTarget, window: string) {
     documentLengthBuckets: `sum by (le) (increase(${ServerMetric.documentLength}_bucket${sel}[${w}]))`,
     tokens: `sum(increase(${ServerMetric.tokens}${sel}[${w}]))`,
     unknownTokens: `sum(increase(${ServerMetric.unknownTokens}${sel}[${w}]))`,
+    // Every asserted entity adds 1 to exactly one of negated="true"/"false": the two sums are the share's parts.
+    negatedEntities: `sum(increase(${ServerMetric.entityAssertions}${selector(t, { attribute: 'negated', value: 'true' })}[${w}]))`,
+    assertedEntities: `sum(increase(${ServerMetric.entityAssertions}${selector(t, { attribute: 'negated' })}[${w}]))`,
   };
+}
+
+/**
+ * Feedback outcomes (tp, fp, fn) of the stable track's model over `window`: a `groundTruthF1` signal's
+ * inputs (docs/feedback.md). Summed per outcome across pods, like every counter here.
+ */
+export function groundTruthQuery(t: QueryTarget, window: string): string {
+  return `sum by (outcome) (increase(${ServerMetric.feedbackEntities}${selector(t)}[${promqlDuration(window)}]))`;
 }
 
 /**
@@ -73,6 +84,7 @@ function needs(signals: readonly DriftSignal[]) {
     confidence: types.has('confidence'),
     length: types.has('documentLength'),
     unknown: types.has('unknownTokenRate'),
+    negated: types.has('negatedShare'),
   };
 }
 
@@ -129,10 +141,26 @@ export async function gatherMeasurements(
       m.tokens = tokens.value;
       m.unknownTokens = unknown.value;
     }
+    if (need.negated) {
+      const [negated, asserted] = await Promise.all([
+        prometheus.query(q.negatedEntities),
+        prometheus.query(q.assertedEntities),
+      ]);
+      m.negatedEntities = negated.value;
+      m.assertedEntities = asserted.value;
+    }
     const custom: Record<string, number | undefined> = {};
     for (const s of spec.signals)
       if (s.type === 'promql') custom[s.name] = (await prometheus.query(customQuery(s, t, spec.window))).value;
     m.custom = custom;
+    const groundTruth: Record<string, { tp: number; fp: number; fn: number }> = {};
+    for (const s of spec.signals) {
+      if (s.type !== 'groundTruthF1') continue;
+      const r = await prometheus.query(groundTruthQuery(t, s.window ?? spec.window));
+      const of = (outcome: string) => Math.max(0, r.samples.find((x) => x.labels.outcome === outcome)?.value ?? 0);
+      groundTruth[s.name] = { tp: of('tp'), fp: of('fp'), fn: of('fn') };
+    }
+    m.groundTruth = groundTruth;
     return { ok: true, measurements: m };
   } catch (err) {
     const message =

@@ -112,7 +112,8 @@ export async function applyDeploymentPlan(
   await prune(ctx, plan);
   const { changed } = await ctx.client.applyStatus(nerDeployments, nd, plan.status);
   metrics.observe(ctx.namespace ?? '', nd.metadata.name ?? '', nd.status?.phase, plan.status);
-  if (changed) for (const e of plan.events) await ctx.client.event(nd, e);
+  // The Events carry the object with the status just written (notifications report the current state).
+  if (changed) for (const e of plan.events) await ctx.client.event({ ...nd, status: plan.status } as NerDeployment, e);
   await consumeAction(ctx, plan);
   await consumeApproval(ctx, plan);
   return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : {};

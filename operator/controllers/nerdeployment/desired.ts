@@ -23,9 +23,24 @@ import type { NerDeployment } from '../../api/nerdeployment.js';
 import type { NerModel } from '../../api/nermodel.js';
 import { ownerReference } from '../../runtime/client.js';
 import { boundedName, managedLabels } from '../child-metadata.js';
-import { nerOpsCommand, restrictedContainerSecurity, restrictedPodSecurity, tmpVolume } from '../pod-templates.js';
+import {
+  nerOpsCommand,
+  PVC_CLAIMS_ROOT,
+  restrictedContainerSecurity,
+  restrictedPodSecurity,
+  tmpVolume,
+} from '../pod-templates.js';
+import { PVC_ROOT_ENV } from '../../../contracts/retraining-job.js';
 import { sourceAccess, withStorageDefaults, type ModelStorageDefaults, type SourceAccess } from '../model-storage.js';
-import { flagArg, SERVE_COMMAND, ServeEnv, ServeEnvFallback, ServeFlag } from '../../../contracts/serve.js';
+import {
+  fhirMappingArg,
+  flagArg,
+  SERVE_COMMAND,
+  ServeEnv,
+  ServeEnvFallback,
+  ServeFlag,
+} from '../../../contracts/serve.js';
+import { TracingEnv } from '../../../contracts/tracing.js';
 import { FETCH_MODEL_COMMAND, FetchModelFlag } from '../../../contracts/task-commands.js';
 
 /** Where the init container installs the bundle and the server reads it. */
@@ -35,6 +50,8 @@ export const MODEL_DIR = `${MODEL_MOUNT}/bundle`;
 export const AUTH_MOUNT = '/etc/nerops/auth';
 /** Where the stable pods find the token they send with mirrored requests (shadow phase with auth). */
 export const SHADOW_TOKEN_MOUNT = '/etc/nerops/shadow';
+/** Where the feedback token hashes Secret is mounted. */
+export const FEEDBACK_AUTH_MOUNT = '/etc/nerops/feedback-auth';
 /** Container name of the inference server. */
 export const SERVER_CONTAINER = 'server';
 /** Default resources of the server container when spec.resources is omitted. */
@@ -85,6 +102,17 @@ export function tuningArgs(nd: NerDeployment): string[] {
   return flags.flatMap(([flag, v]) => (v === undefined ? [] : [flagArg(flag), String(v)]));
 }
 
+/** `ner-ops serve` flags for the model's assertion stage and FHIR output (only what its spec sets). */
+export function clinicalOutputArgs(model: NerModel): string[] {
+  const language = model.spec.assertions?.language;
+  const f = model.spec.fhir;
+  return [
+    ...(language ? [flagArg(ServeFlag.assertionLanguage), language] : []),
+    ...(f?.mapping?.length ? [flagArg(ServeFlag.fhirMapping), fhirMappingArg(f.mapping)] : []),
+    ...(f?.familyHistory ? [flagArg(ServeFlag.fhirFamilyHistory), f.familyHistory] : []),
+  ];
+}
+
 function quantities(q: Record<string, string | number> | undefined): Record<string, string> | undefined {
   return q && Object.fromEntries(Object.entries(q).map(([k, v]) => [k, String(v)]));
 }
@@ -109,10 +137,12 @@ export interface ServingInput {
   shadow?: { url: string; percent: number };
   /** Operator defaults for http(s) sources without their own credentials / CA refs (fetch-model). */
   storage?: ModelStorageDefaults;
+  /** Where the server sends its traces (the operator's own endpoint); unset: tracing off. */
+  otlpTracesUrl?: string;
 }
 
 /** The server's environment: where it runs and what it serves (for its metrics labels and logs). */
-function serverEnv(nd: NerDeployment, model: NerModel, track: Track, tmpDir: string): V1EnvVar[] {
+function serverEnv(nd: NerDeployment, model: NerModel, track: Track, tmpDir: string, tracesUrl?: string): V1EnvVar[] {
   return [
     { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
     { name: ServeEnvFallback.namespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
@@ -121,6 +151,7 @@ function serverEnv(nd: NerDeployment, model: NerModel, track: Track, tmpDir: str
     { name: ServeEnv.modelVersion, value: model.spec.version },
     { name: ServeEnv.track, value: track },
     { name: 'TMPDIR', value: tmpDir },
+    ...(tracesUrl ? [{ name: TracingEnv.tracesEndpoint, value: tracesUrl }] : []),
   ];
 }
 
@@ -142,6 +173,7 @@ function serveArgs(nd: NerDeployment, model: NerModel): string[] {
     flagArg(ServeFlag.shutdownDelayMs),
     String(SHUTDOWN_DELAY_MS),
     ...tuningArgs(nd),
+    ...clinicalOutputArgs(model),
   ];
 }
 
@@ -205,8 +237,47 @@ function serverContainer(
   });
 }
 
+/**
+ * `spec.feedback` in the server pod: the store's claim mounted read-write where `pvc://` URIs resolve
+ * (`$NEROPS_PVC_ROOT/<claim>`, as the DriftPolicy Job mounts claims), the pod's name for the store's writer
+ * id, the store's bounds, and the feedback token scope.
+ */
+export function feedbackWiring(nd: NerDeployment): {
+  volumes: V1Volume[];
+  mounts: V1VolumeMount[];
+  args: string[];
+  env: V1EnvVar[];
+} {
+  const out = { volumes: [] as V1Volume[], mounts: [] as V1VolumeMount[], args: [] as string[], env: [] as V1EnvVar[] };
+  const f = nd.spec.feedback;
+  if (!f) return out;
+  if (f.storeUri) {
+    const claim = /^pvc:\/\/([^/]+)\//.exec(f.storeUri)?.[1];
+    if (claim) {
+      out.volumes.push({ name: 'feedback-store', persistentVolumeClaim: { claimName: claim } });
+      out.mounts.push({ name: 'feedback-store', mountPath: `${PVC_CLAIMS_ROOT}/${claim}` });
+      out.env.push({ name: PVC_ROOT_ENV, value: PVC_CLAIMS_ROOT });
+    }
+    // The writer id starts with the pod's name, so an operator can tell whose segments are whose.
+    out.env.push({ name: ServeEnvFallback.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
+    out.args.push(flagArg(ServeFlag.feedbackStore), f.storeUri);
+    if (f.maxBytes !== undefined) out.args.push(flagArg(ServeFlag.feedbackMaxBytes), String(f.maxBytes));
+    if (f.segmentBytes !== undefined) out.args.push(flagArg(ServeFlag.feedbackSegmentBytes), String(f.segmentBytes));
+  }
+  if (f.tokenHashesSecretRef) {
+    const key = f.tokenHashesSecretRef.key ?? 'token-hashes';
+    out.volumes.push({
+      name: 'feedback-auth',
+      secret: { secretName: f.tokenHashesSecretRef.name, items: [{ key, path: 'token-hashes' }] },
+    });
+    out.mounts.push({ name: 'feedback-auth', mountPath: FEEDBACK_AUTH_MOUNT, readOnly: true });
+    out.args.push(flagArg(ServeFlag.feedbackTokenFile), `${FEEDBACK_AUTH_MOUNT}/token-hashes`);
+  }
+  return out;
+}
+
 /** The pod of one track: fetch the bundle, then serve it. */
-function servingPod({ nd, model, image, track = 'stable', shadow, storage }: ServingInput): V1PodSpec {
+function servingPod({ nd, model, image, track = 'stable', shadow, storage, otlpTracesUrl }: ServingInput): V1PodSpec {
   const source = sourceAccess(withStorageDefaults(model.spec.source, storage), 'model');
   const tmp = tmpVolume();
   const volumes: V1Volume[] = [{ name: 'model', emptyDir: { sizeLimit: '2Gi' } }, tmp.volume, ...source.volumes];
@@ -221,6 +292,10 @@ function servingPod({ nd, model, image, track = 'stable', shadow, storage }: Ser
     serverMounts.push({ name: 'auth', mountPath: AUTH_MOUNT, readOnly: true });
     args.push(flagArg(ServeFlag.authTokenFile), `${AUTH_MOUNT}/token-hashes`);
   }
+  const feedback = feedbackWiring(nd);
+  volumes.push(...feedback.volumes);
+  serverMounts.push(...feedback.mounts);
+  args.push(...feedback.args);
   if (shadow) {
     args.push(flagArg(ServeFlag.shadowUrl), shadow.url, flagArg(ServeFlag.shadowPercent), String(shadow.percent));
     const tokenRef = nd.spec.auth?.shadowTokenSecretRef;
@@ -239,7 +314,15 @@ function servingPod({ nd, model, image, track = 'stable', shadow, storage }: Ser
     terminationGracePeriodSeconds: 30,
     volumes,
     initContainers: [fetchContainer(model, image, source, tmp.mount)],
-    containers: [serverContainer(nd, image, args, serverEnv(nd, model, track, tmp.mount.mountPath), serverMounts)],
+    containers: [
+      serverContainer(
+        nd,
+        image,
+        args,
+        [...serverEnv(nd, model, track, tmp.mount.mountPath, otlpTracesUrl), ...feedback.env],
+        serverMounts,
+      ),
+    ],
   };
 }
 

@@ -36,6 +36,8 @@ export interface NerDeploymentControllerOptions {
   metricsIntervalMs?: number;
   /** Registry for the rollout metrics (the operator's /metrics registry); a private one when absent. */
   registry?: Registry;
+  /** Where the inference pods send traces (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT); unset: tracing off. */
+  otlpTracesUrl?: string;
 }
 
 /** Measure the stable track's request rate; every failure becomes a reason, never an exception. */
@@ -156,6 +158,7 @@ export async function gatherDeployment(
     image: options.image ?? DEFAULT_IMAGE,
     ...(options.tenant ? { tenant: options.tenant } : {}),
     ...(options.storage ? { storage: options.storage } : {}),
+    ...(options.otlpTracesUrl ? { otlpTracesUrl: options.otlpTracesUrl } : {}),
     history,
     ...(measurement ? { measurement } : {}),
     ...(options.metricsIntervalMs !== undefined ? { metricsIntervalMs: options.metricsIntervalMs } : {}),

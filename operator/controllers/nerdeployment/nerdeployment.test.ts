@@ -175,6 +175,54 @@ describe('desired children', () => {
     expect(s?.resources).toEqual({ requests: { cpu: '1' }, limits: { memory: '2Gi' } });
   });
 
+  it('spec.feedback mounts the store claim read-write, names the writer after the pod, and scopes its tokens', () => {
+    const x = nd((n) => {
+      n.spec.feedback = {
+        storeUri: 'pvc://datasets/feedback/notes',
+        maxBytes: 1_000_000,
+        segmentBytes: 100_000,
+        tokenHashesSecretRef: { name: 'feedback-tokens' },
+      };
+    });
+    const pod = desiredDeployment({ nd: x, model: model('clinical-v1'), replicas: 2, image: 'i' }).spec?.template.spec;
+    const server = pod?.containers[0];
+    expect(pod?.volumes).toEqual(
+      expect.arrayContaining([
+        { name: 'feedback-store', persistentVolumeClaim: { claimName: 'datasets' } },
+        {
+          name: 'feedback-auth',
+          secret: { secretName: 'feedback-tokens', items: [{ key: 'token-hashes', path: 'token-hashes' }] },
+        },
+      ]),
+    );
+    expect(server?.volumeMounts).toEqual(
+      expect.arrayContaining([
+        { name: 'feedback-store', mountPath: '/mnt/nerops/pvc/claims/datasets' },
+        { name: 'feedback-auth', mountPath: '/etc/nerops/feedback-auth', readOnly: true },
+      ]),
+    );
+    expect(server?.env).toEqual(
+      expect.arrayContaining([
+        { name: 'NEROPS_PVC_ROOT', value: '/mnt/nerops/pvc/claims' },
+        { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+      ]),
+    );
+    expect(server?.args?.slice(-8)).toEqual([
+      '--feedback-store',
+      'pvc://datasets/feedback/notes',
+      '--feedback-max-bytes',
+      '1000000',
+      '--feedback-segment-bytes',
+      '100000',
+      '--feedback-token-file',
+      '/etc/nerops/feedback-auth/token-hashes',
+    ]);
+    // Without spec.feedback nothing of it appears.
+    const plain = desiredDeployment({ nd: nd(), model: model('clinical-v1'), replicas: 1, image: 'i' }).spec?.template
+      .spec;
+    expect(JSON.stringify(plain)).not.toMatch(/feedback|"POD_NAME"/);
+  });
+
   it("the NerModel's fetch limits go to fetch-model; maxRequestTokens to serve; the default memory limit is 512Mi", () => {
     const m = model('clinical-v1');
     m.spec.source = { ...m.spec.source, maxBytes: 1_000_000, fetchDeadlineSeconds: 60 };

@@ -28,6 +28,8 @@ export interface DeploymentObserved {
   tenant?: TenantPolicy;
   /** Operator defaults for http(s) model sources without their own credentials / CA refs. */
   storage?: ModelStorageDefaults;
+  /** OTLP traces URL for the inference pods, when tracing is on. */
+  otlpTracesUrl?: string;
   /** The request rate (only when spec.autoscaling is set). */
   measurement?: RateMeasurement;
   /** Autoscaler recommendations kept between reconciles. */

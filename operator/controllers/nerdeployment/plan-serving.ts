@@ -49,6 +49,7 @@ function candidateChildren(
   const { nd } = o;
   const image = nd.spec.image ?? o.image;
   const storage = o.storage ? { storage: o.storage } : {};
+  const tracing = o.otlpTracesUrl ? { otlpTracesUrl: o.otlpTracesUrl } : {};
   const gateway = nd.spec.trafficRouting.type === 'gatewayAPI';
   // After a promotion the candidate's pods keep serving until the stable track runs the new model.
   const finishing =
@@ -66,6 +67,8 @@ function candidateChildren(
         image,
         track: 'canary',
         ...storage,
+        ...tracing,
+        ...tracing,
       }),
       desiredService(nd, { track: 'canary' }),
     );
@@ -85,6 +88,7 @@ function children(o: DeploymentObserved, model: NerModel, desired: number, rollo
   const { nd } = o;
   const image = nd.spec.image ?? o.image;
   const storage = o.storage ? { storage: o.storage } : {};
+  const tracing = o.otlpTracesUrl ? { otlpTracesUrl: o.otlpTracesUrl } : {};
   const gateway = nd.spec.trafficRouting.type === 'gatewayAPI';
   const shadowUrl = `http://${trackServiceName(nd, 'canary')}.${nd.metadata.namespace}.svc:${nd.spec.server.port}`;
   const shadow = rollout.mode === 'Shadow' && nd.spec.shadow;
@@ -95,6 +99,7 @@ function children(o: DeploymentObserved, model: NerModel, desired: number, rollo
       replicas: desired,
       image,
       ...storage,
+      ...tracing,
       ...(shadow ? { shadow: { url: shadowUrl, percent: shadow.percent } } : {}),
     }),
     desiredService(nd, rollout.mode === 'Shadow' ? { onlyTrack: 'stable' } : {}),

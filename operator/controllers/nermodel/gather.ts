@@ -1,11 +1,13 @@
 /**
- * Everything a NerModel reconcile reads: the model's validation Jobs (cache) and, once the current Job has
- * finished, its pod's termination message (API). The plan is pure over what this returns.
+ * Everything a NerModel reconcile reads: the model's validation Jobs and the namespace's NerDeployments
+ * (cache) and, once the current Job has finished, its pod's termination message (API). The plan is pure over what this returns.
  */
 import type { V1Job } from '@kubernetes/client-node';
 import { LABELS } from '../../api/group.js';
 import { VALIDATION_CONTAINER_NAME } from '../../api/nermodel-constants.js';
 import type { NerModel } from '../../api/nermodel.js';
+import type { NerDeployment } from '../../api/nerdeployment.js';
+import { nerDeployments } from '../../api/resources.js';
 import type { ReconcileContext } from '../../runtime/controller.js';
 import { builtin } from '../../runtime/resource.js';
 import { jobFinished, readTerminatedContainer } from '../job-result.js';
@@ -50,6 +52,7 @@ export async function gatherModel(
   return {
     model,
     jobs,
+    deployments: ctx.cache<NerDeployment>(nerDeployments).list(ctx.namespace),
     now,
     image: options.image ?? DEFAULT_IMAGE,
     ...(options.storage ? { storage: options.storage } : {}),

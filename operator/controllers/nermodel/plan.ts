@@ -14,6 +14,8 @@ import { formatTime, setCondition, type Condition } from '../../runtime/conditio
 import { desiredValidationJob, validationJobName } from './desired.js';
 import { checkSourceCredentials, type CredentialsRefusal, type SecretMetadata } from '../credentials-origin.js';
 import { jobFinished, lastLine, type TerminatedContainer } from '../job-result.js';
+import type { NerDeployment } from '../../api/nerdeployment.js';
+import { describeHolders, planProtection, type Protection } from './protection.js';
 import {
   decodeValidationResult,
   VALIDATE_EXIT,
@@ -33,6 +35,8 @@ export interface ModelObserved {
   storage?: ModelStorageDefaults;
   /** The annotations of the source's own credentials Secret (read before a Job is created; see gather.ts). */
   credentialsSecret?: SecretMetadata;
+  /** The NerDeployments of the model's namespace (cache): who serves the model (deletion protection). */
+  deployments?: readonly NerDeployment[];
 }
 
 /** How often a refused source is looked at again (the Secret is not watched: its annotation may be fixed). */
@@ -45,6 +49,11 @@ export interface ModelPlan {
   /** Recorded after the status write succeeds. */
   events: EventSpec[];
   requeueAfterMs?: number;
+  /**
+   * Change to the `nerops.io/in-use` finalizer (protection.ts): added before anything else is written,
+   * removed after the status (the model may be gone the moment it is).
+   */
+  finalizer?: 'add' | 'remove';
 }
 
 /** First retry after 30 s, doubling, at most hourly. */
@@ -354,8 +363,45 @@ function recordOutcome(o: ModelObserved, job: V1Job, jobName: string, attempt: n
   };
 }
 
-/** Build the NerModel's plan for this reconcile. */
+/**
+ * A model being deleted: no validation starts. While NerDeployments serve it, DeletionBlocked=True (reason
+ * InUse) and a Warning Event name them; once none does, the finalizer goes and so does the model.
+ */
+function planDeletion(o: ModelObserved, protection: Protection): ModelPlan {
+  const { model, now } = o;
+  const status = baseStatus(model);
+  const change = protection.finalizer ? { finalizer: protection.finalizer } : {};
+  if (!protection.blocked) return { status, events: [], ...change };
+  const message = `deletion waits: served by NerDeployment ${describeHolders(protection.holders)}`;
+  const gen = model.metadata.generation;
+  status.conditions = setCondition(
+    model.status?.conditions,
+    {
+      type: C.DeletionBlocked,
+      status: 'True',
+      reason: R.InUse,
+      message,
+      ...(gen !== undefined ? { observedGeneration: gen } : {}),
+    },
+    now,
+  );
+  return {
+    status,
+    events: [{ type: 'Warning', reason: NerModelEventReason.DeletionBlocked, note: message.slice(0, 300) }],
+    ...change,
+  };
+}
+
+/** Build the NerModel's plan for this reconcile: deletion protection, then validation. */
 export function planModel(o: ModelObserved): ModelPlan {
+  const protection = planProtection(o.model, o.deployments ?? []);
+  if (o.model.metadata.deletionTimestamp) return planDeletion(o, protection);
+  const plan = planValidation(o);
+  return protection.finalizer ? { ...plan, finalizer: protection.finalizer } : plan;
+}
+
+/** The validation part of the plan: Job, verdict, retries. */
+function planValidation(o: ModelObserved): ModelPlan {
   const { jobName, attempt, retryAt } = currentValidation(o.model, o.now);
   if (!jobName) {
     const wait = retryAt !== undefined ? { requeueAfterMs: retryAt - o.now.getTime() } : {};

@@ -1,7 +1,7 @@
 /**
  * An approval gate end to end against the real local cluster (kube-apiserver 1.34: ValidatingAdmissionPolicy
- * is GA and on by default). The chart's approval policy is applied (rendered from
- * charts/nerops/templates/approval-policy.yaml, bound to this test's namespace only), two users get the rules
+ * is GA and on by default). The chart's approval policy is applied (`helm template` of
+ * charts/nerops/templates/approval-policy.yaml, namespaced: bound to this test's namespace only), two users get the rules
  * the nerops-approver role needs, and a NerDeployment rolls out a candidate through a step that needs
  * approval:
  *
@@ -15,13 +15,14 @@
  * healthy candidate (100 requests, no errors, p95 10 ms), so the step is otherwise done at once.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestNamespace, eventually, useCluster } from '../../../local-cluster/testing.js';
 import { repoRoot } from '../../../local-cluster/paths.js';
+import { findBinaries } from '../../../local-cluster/binaries.js';
+import { renderKubeVersion } from '../../../scripts/gen-install.js';
 import type { MetricsQuerier } from '../../../operator/prometheus/client.js';
 import {
   Api,
@@ -68,18 +69,29 @@ async function kubectlNer(...args: string[]): Promise<{ code: number; stdout: st
   }
 }
 
-/** The chart's policy and binding, with the release name filled in and the binding limited to `namespace`. */
-function approvalPolicy(name: string, namespace: string): Record<string, unknown>[] {
-  const text = readFileSync(join(repoRoot, 'charts/nerops/templates/approval-policy.yaml'), 'utf8')
-    .split('\n')
-    .filter((l) => !/^\s*\{\{-? (if|end)/.test(l) && !l.includes('nerops.labels') && !/^\s+labels:$/.test(l))
-    .join('\n')
-    .replaceAll('{{ include "nerops.fullname" . }}-approvals', name);
-  const [policy, binding] = yaml.loadAll(text) as Record<string, Record<string, unknown>>[];
-  (binding!.spec as Record<string, unknown>).matchResources = {
-    namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } },
-  };
-  return [policy!, binding!];
+/**
+ * The chart's policy and binding as `helm template` renders them for a namespaced install watching
+ * `namespace` (the binding then matches that namespace only, so no other test is affected).
+ */
+async function approvalPolicy(fullname: string, namespace: string): Promise<Record<string, unknown>[]> {
+  const { stdout } = await run(findBinaries().helm as string, [
+    'template',
+    'nerops',
+    join(repoRoot, 'charts/nerops'),
+    '--show-only',
+    'templates/approval-policy.yaml',
+    '--kube-version',
+    renderKubeVersion(),
+    '--set',
+    `fullnameOverride=${fullname}`,
+    '--set',
+    'scope.mode=namespaced',
+    '--set',
+    `scope.watchNamespace=${namespace}`,
+  ]);
+  const objs = (yaml.loadAll(stdout) as Record<string, unknown>[]).filter(Boolean);
+  expect(objs.map((o) => o.kind)).toEqual(['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
+  return objs;
 }
 
 const ADMISSION = '/apis/admissionregistration.k8s.io/v1';
@@ -89,8 +101,8 @@ beforeAll(async () => {
   digest = bundle.digest;
   ns = await createTestNamespace(core, 'approval');
   api = new Api(kc);
-  policyName = `nerops-approvals-${ns}`;
-  const [policy, binding] = approvalPolicy(policyName, ns);
+  policyName = `nerops-${ns}-approvals`;
+  const [policy, binding] = await approvalPolicy(`nerops-${ns}`, ns);
   await api.kube.request({ method: 'POST', path: `${ADMISSION}/validatingadmissionpolicies`, body: policy });
   await api.kube.request({ method: 'POST', path: `${ADMISSION}/validatingadmissionpolicybindings`, body: binding });
   // What the nerops-approver role grants (docs/operator.md, "Approvals"), for alice and bob in this namespace.

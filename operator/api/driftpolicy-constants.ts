@@ -13,6 +13,8 @@ export const DriftPolicyConditionType = {
   CriticalDrift: 'CriticalDrift',
   /** A retraining Job is running or waiting for approval. */
   Retraining: 'Retraining',
+  /** True while a retraining is parked until someone approves it (approval: Manual). */
+  AwaitingApproval: 'AwaitingApproval',
 } as const;
 export type DriftPolicyConditionType = (typeof DriftPolicyConditionType)[keyof typeof DriftPolicyConditionType];
 

@@ -428,6 +428,10 @@ describe('planPolicy: hysteresis, actions, cooldown, approval', () => {
     expect(first.plans[1]?.status.activeJob).toMatchObject({ runId, awaitingApproval: true });
     expect(first.plans[1]?.events.map((e) => e.reason)).toEqual(['DriftWarning', 'RetrainingAwaitingApproval']);
     expect(first.plans[2]?.createJob).toBeUndefined();
+    expect(first.plans[2]?.status.conditions?.find((c) => c.type === 'AwaitingApproval')).toMatchObject({
+      status: 'True',
+      reason: 'AwaitingApproval',
+    });
     expect(first.plans[2]?.status.conditions?.find((c) => c.type === 'Retraining')?.message).toContain(
       `nerops.io/approve=${runId}`,
     );
@@ -446,6 +450,7 @@ describe('planPolicy: hysteresis, actions, cooldown, approval', () => {
     expect(p.createJob?.metadata?.name).toBe(`drift-${runId}`);
     expect(p.status.activeJob).toMatchObject({ runId, trigger: 'Drift' });
     expect(p.status.activeJob?.awaitingApproval).toBeUndefined();
+    expect(p.status.conditions?.find((c) => c.type === 'AwaitingApproval')?.status).toBe('False');
     expect(p.status.activeJob?.approval).toEqual({
       approver: 'alice',
       target: runId,

@@ -247,6 +247,15 @@ function conditionsFor(
   c = set(c, C.CriticalDrift, state === 'Critical' ? 'True' : 'False', stateReason, stateMessage);
   c = set(c, C.Retraining, retraining.status, retraining.reason, retraining.message);
   c = set(c, C.Progressing, retraining.status, retraining.reason, retraining.message);
+  // The same condition a NerDeployment step shows while it waits for its approval (docs/operator.md, "Approvals").
+  const awaiting = retraining.status === 'True' && retraining.reason === R.AwaitingApproval;
+  c = set(
+    c,
+    C.AwaitingApproval,
+    awaiting ? 'True' : 'False',
+    awaiting ? R.AwaitingApproval : R.AsExpected,
+    awaiting ? retraining.message : '',
+  );
   const failures = s.consecutiveFailures ?? 0;
   const degraded = unavailable || failures > 0;
   c = set(

@@ -20,6 +20,16 @@ export const ModelSourceEnv = {
   maxBytes: 'NEROPS_MODEL_MAX_BYTES',
   /** Overall deadline in milliseconds for fetching (downloading and extracting) a bundle. */
   fetchDeadlineMs: 'NEROPS_MODEL_FETCH_DEADLINE_MS',
+  /** `s3://` sources: the S3 API endpoint (unset: AWS). Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY. */
+  s3Endpoint: 'NEROPS_MODEL_S3_ENDPOINT',
+  /** `s3://` sources: the region to sign for (default us-east-1). */
+  s3Region: 'NEROPS_MODEL_S3_REGION',
+  /** `s3://` sources: `true` for path-style addressing (most on-prem stores). */
+  s3ForcePathStyle: 'NEROPS_MODEL_S3_FORCE_PATH_STYLE',
+  /** `oci://` sources: a docker config.json (a kubernetes.io/dockerconfigjson Secret's `.dockerconfigjson`). */
+  registryAuthFile: 'NEROPS_MODEL_REGISTRY_AUTH_FILE',
+  /** `oci://` sources: `true` to talk plain http to the registry (credentials still need allowInsecureHttp). */
+  ociPlainHttp: 'NEROPS_MODEL_OCI_PLAIN_HTTP',
 } as const;
 
 /** Defaults of the fetch limits when neither a flag nor the environment sets them. */

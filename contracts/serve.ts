@@ -57,6 +57,10 @@ export const ServeFlag = {
   fhirFamilyHistory: 'fhir-family-history',
   feedbackStore: 'feedback-store',
   feedbackTokenFile: 'feedback-token-file',
+  /** The audit log's sink: `off`, `stdout` (lines marked `nerops_audit`) or `file:/path` (server/audit/). */
+  auditLog: 'audit-log',
+  /** The key of the audit record's input HMACs (a mounted Secret; an absent file means no HMACs). */
+  auditHmacKeyFile: 'audit-hmac-key-file',
   feedbackSegmentBytes: 'feedback-segment-bytes',
   feedbackMaxBytes: 'feedback-max-bytes',
 } as const;
@@ -117,6 +121,8 @@ export const ServeEnv = {
   feedbackStore: 'NEROPS_FEEDBACK_STORE',
   /** Token hashes of the feedback scope (`POST /v1/feedback`), separate from the extract tokens. */
   feedbackTokenFile: 'NEROPS_FEEDBACK_TOKEN_FILE',
+  auditLog: 'NEROPS_AUDIT_LOG',
+  auditHmacKeyFile: 'NEROPS_AUDIT_HMAC_KEY_FILE',
 } as const;
 
 /** Conventional variables read when the {@link ServeEnv} one is unset. */

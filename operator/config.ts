@@ -52,7 +52,7 @@ export function controllerConfig(
     image: options.image ?? (env.NEROPS_IMAGE || DEFAULT_IMAGE),
     prometheusUrl: options.prometheusUrl,
     ...(options.otlpTracesUrl ? { otlpTracesUrl: options.otlpTracesUrl } : {}),
-    modelStorage: s && (s.uri || s.credentialsSecret || s.caConfigMap) ? s : undefined,
+    modelStorage: s && (s.uri || s.credentialsSecret || s.caConfigMap || s.s3) ? s : undefined,
     metricsIntervalMs: env.NEROPS_METRICS_INTERVAL_MS ? Number(env.NEROPS_METRICS_INTERVAL_MS) : undefined,
     tenant: {
       allowedServiceAccounts: listOption(

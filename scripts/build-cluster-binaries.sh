@@ -150,4 +150,7 @@ if ! have pause; then
   log "pause: built from $mod_dir/build/pause/linux/pause.c"
 fi
 
+# The S3 server and OCI registry the model-storage integration tests run against.
+bash "$repo_root/scripts/build-storage-servers.sh"
+
 log "all binaries present in $bin_dir (this run: $((SECONDS - total_start)) s)"

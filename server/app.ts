@@ -10,6 +10,8 @@ import type { ExtractResult, NerEngine } from '../engine/types.js';
 import { AssertionStage } from './assertions.js';
 import type { FeedbackStore } from '../engine/feedback/store.js';
 import { TokenFile } from './auth.js';
+import type { AuditLog } from './audit/audit-log.js';
+import { createAuditSink, type AuditSinkSpec } from './audit/sink.js';
 import { MicroBatcher } from './batcher.js';
 import { clientProblem } from './body.js';
 import type { AppContext, ServerState } from './context.js';
@@ -93,6 +95,8 @@ export interface AppDeps {
   assertionLanguage?: string | undefined;
   /** Label → FHIR resource mapping (`--fhir-mapping`); default {@link DEFAULT_FHIR_MAPPING}. */
   fhirMapping?: FhirMapping | undefined;
+  /** The audit log: its sink spec and the input-HMAC key (server/audit/); absent: no audit records. */
+  audit?: { sink: AuditSinkSpec; hmacKey: Buffer | undefined };
   /** `POST /v1/feedback` (docs/feedback.md). Absent: feedback is scored and counted, nothing is stored. */
   feedback?: {
     /** The open feedback store; the caller closes it after the drain. */
@@ -134,6 +138,13 @@ const WARMUP_TEXTS = [
   'Started metformin 500 mg twice daily for type 2 diabetes.',
   'No known drug allergies.',
 ];
+
+function auditLogFor(deps: AppDeps, track: string): AuditLog | undefined {
+  const sink = deps.audit ? createAuditSink(deps.audit.sink) : undefined;
+  if (!sink) return undefined;
+  const { name, version, digest } = deps.engine.info;
+  return { sink, hmacKey: deps.audit?.hmacKey, model: { name, version, digest }, track };
+}
 
 export function createApp(deps: AppDeps): ServerApp {
   const options: ServerOptions = { ...DEFAULT_SERVER_OPTIONS, ...definedOnly(deps.options ?? {}) };
@@ -185,6 +196,7 @@ export function createApp(deps: AppDeps): ServerApp {
     auth: authCheck ? (h) => authCheck.verify(h) : undefined,
     assertions,
     fhirMapping: deps.fhirMapping ?? DEFAULT_FHIR_MAPPING,
+    audit: auditLogFor(deps, labels.track),
   };
 
   const app = express();
@@ -270,6 +282,9 @@ export function createApp(deps: AppDeps): ServerApp {
         await shadow.idle();
         shadow.close();
       }
+      // Responses of the drained documents end right after; their records still get written first.
+      await new Promise((r) => setImmediate(r));
+      await ctx.audit?.sink.close();
     },
   };
 }

@@ -12,6 +12,7 @@ import type { ServerMetrics } from './metrics.js';
 import type { InputLimits } from './schemas/extract.js';
 import type { ShadowClient } from './shadow.js';
 import { markExtracted, markParsed } from './tracing.js';
+import type { AuditLog } from './audit/audit-log.js';
 
 /** Liveness/readiness state shared by the routes and `main.ts`. */
 export interface ServerState {
@@ -24,6 +25,8 @@ export interface ServerState {
 }
 
 export interface AppContext {
+  /** The audit log (`--audit-log`); undefined when off. */
+  audit?: AuditLog | undefined;
   engine: NerEngine;
   batcher: MicroBatcher<ExtractResult>;
   metrics: ServerMetrics;

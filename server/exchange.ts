@@ -11,6 +11,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppContext } from './context.js';
 import { requestId } from './logger.js';
 import { HttpProblem, sendProblem } from './problem.js';
+import { writeAudit, type ExchangeAudit } from './audit/audit-log.js';
+import { SHADOW_HEADER } from './shadow.js';
 
 /** One request being served. */
 export interface Exchange {
@@ -22,6 +24,8 @@ export interface Exchange {
   /** Problem kind when the answer was an error, for the log line. */
   problem?: string;
   started: bigint;
+  /** The documents and answers, for the audit record written when the response ends (audit/audit-log.ts). */
+  audit?: ExchangeAudit;
 }
 
 /** Route patterns that are probes or scrapes: not counted in the request metrics, not access-logged. */
@@ -75,6 +79,15 @@ export function beginExchange(ctx: AppContext, req: IncomingMessage, res: Server
     if (code >= 500) ctx.log.error(line, 'request errored');
     else if (code >= 400) ctx.log.warn(line, 'request completed');
     else ctx.log.info(line, 'request completed');
+    if (ctx.audit)
+      writeAudit(
+        ctx.audit,
+        { id, route: ex.route, authorization: req.headers.authorization, audit: ex.audit },
+        code,
+        seconds,
+        req.headers[SHADOW_HEADER] !== undefined,
+      );
+    ex.audit = undefined;
   };
   res.once('finish', finish);
   res.once('close', finish);

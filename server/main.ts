@@ -27,8 +27,11 @@ import type { ShadowOptions } from './shadow.js';
 import { FeedbackStore, writerId } from '../engine/feedback/store.js';
 import type { StoreLimits } from '../engine/feedback/segments.js';
 import { localPath, pvcRootFromEnv } from '../engine/locations.js';
+import type { AuditSinkSpec } from './audit/sink.js';
 
 export interface ServeConfig {
+  /** The audit log (server/audit/): where records go and the input-HMAC key; undefined: off. */
+  audit?: { sink: AuditSinkSpec; hmacKey: Buffer | undefined } | undefined;
   /** Bundle source: a directory, a .tar/.tar.gz, file:// or http(s):// URI. */
   model: string;
   /** Expected bundle digest (sha256 of ner-model.json). Loading fails on mismatch. */
@@ -164,6 +167,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
       ...(config.shadow ? { shadow: config.shadow } : {}),
       separateMetrics: config.metricsPort !== undefined,
       feedback: { store: feedbackStore, auth: config.feedback?.tokenFile },
+      ...(config.audit ? { audit: config.audit } : {}),
     });
   } catch (err) {
     await engine.close();

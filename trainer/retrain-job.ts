@@ -21,7 +21,11 @@ import { MANIFEST_FILE, type Manifest } from '../contracts/bundle-manifest.js';
 import { LEXICON_FILE, Lexicon } from '../engine/features/lexicon.js';
 import { engineFor } from '../engine/bundle/load.js';
 import type { EvaluationReport, NerEngine } from '../engine/types.js';
-import { downloadFile, materializeBundle } from '../engine/bundle/model-source.js';
+import {
+  downloadFile,
+  materializeBundle,
+  publishBundle as publishRemoteBundle,
+} from '../engine/bundle/model-source.js';
 import { RetrainingEnv, type RetrainResult } from '../contracts/retraining-job.js';
 import { localPath, pvcRootFromEnv } from '../engine/locations.js';
 import { documentContext, evaluateEngine } from './evaluate.js';
@@ -158,6 +162,29 @@ export interface RetrainOptions {
   modelAllowInsecureHttp?: boolean | undefined;
   /** Size cap and overall deadline of the base model and dataset downloads (default MODEL_FETCH_DEFAULTS). */
   fetchLimits?: { maxBytes?: number | undefined; deadlineMs?: number | undefined } | undefined;
+  /**
+   * Settings for an `s3://` or `oci://` output (endpoint, registry auth file, plain http, consent); unset
+   * fields come from the Job's NEROPS_MODEL_S3_* / NEROPS_MODEL_REGISTRY_AUTH_FILE environment.
+   */
+  outputStorage?: Parameters<typeof publishRemoteBundle>[2] | undefined;
+}
+
+/** `oci://registry/repo` without a tag gets the run id as its tag (sanitized to the OCI tag grammar). */
+export function remoteOutputUri(outputUri: string, runId: string): string {
+  if (!/^oci:\/\//i.test(outputUri)) return outputUri;
+  const rest = outputUri.slice('oci://'.length).replace(/@sha256:[a-f0-9]{64}$/, '');
+  const lastSegment =
+    rest
+      .slice(rest.indexOf('/') + 1)
+      .split('/')
+      .pop() ?? '';
+  if (lastSegment.includes(':')) return `oci://${rest}`;
+  const tag =
+    runId
+      .replace(/[^A-Za-z0-9._-]/g, '-')
+      .replace(/^[.-]+/, '')
+      .slice(0, 128) || 'latest';
+  return `oci://${rest}:${tag}`;
 }
 
 /** Every 5th sentence is held out (deterministic, spread over the file). */
@@ -421,11 +448,12 @@ export async function runRetrain(contract: RetrainContract, options: RetrainOpti
     );
 
     // 3. Output location must be local and new (or hold this very run's bundle: a retried pod).
-    const outputPath = localPath(contract.outputUri, pvcRoot);
-    if (!outputPath)
+    const remote = /^(s3|oci):\/\//i.test(contract.outputUri);
+    const outputPath = remote ? undefined : localPath(contract.outputUri, pvcRoot);
+    if (!outputPath && !remote)
       throw new RetrainError(
         'OutputUnavailable',
-        `unsupported output URI scheme: ${contract.outputUri.split(':')[0]} (file:// or pvc://)`,
+        `unsupported output URI scheme: ${contract.outputUri.split(':')[0]} (file://, pvc://, s3:// or oci://)`,
       );
 
     // 4. Train, then evaluate both models on the same held-out sentences.
@@ -461,14 +489,32 @@ export async function runRetrain(contract: RetrainContract, options: RetrainOpti
       `held-out micro F1: new ${newReport.micro.f1.toFixed(4)}, base ${baseReport.micro.f1.toFixed(4)} (${devSentences.length} sentences)`,
     );
 
-    await publishBundle(bundleDir, outputPath, trained.digest, contract.outputUri);
+    let bundleUri = contract.outputUri;
+    if (outputPath) await publishBundle(bundleDir, outputPath, trained.digest, contract.outputUri);
+    else {
+      // Object storage or a registry: pushed; for OCI the result names the digest-pinned reference.
+      try {
+        bundleUri = (
+          await publishRemoteBundle(remoteOutputUri(contract.outputUri, contract.runId), bundleDir, {
+            // The output is in the base model's store: its CA and plain-http consent, unless set explicitly.
+            caFile: options.modelCaFile,
+            allowInsecureHttp: options.modelAllowInsecureHttp,
+            ...options.outputStorage,
+          })
+        ).uri;
+      } catch (err) {
+        throw new RetrainError('OutputUnavailable', `cannot push the bundle: ${(err as Error).message}`.slice(0, 500), {
+          cause: err,
+        });
+      }
+    }
     const evaluationId = `${contract.runId}-${sha256(await readFile(devFile)).slice(0, 12)}`;
     return {
       resultVersion: 1,
       outcome: 'Succeeded',
       reason: 'Trained',
       message: `trained ${trained.digest.slice(0, 12)} on ${trainSentences.length} sentences; held-out F1 ${micro(newReport).f1} vs base ${micro(baseReport).f1}`,
-      bundleUri: contract.outputUri,
+      bundleUri,
       digest: trained.digest,
       format: 'crf',
       entityTypes: fresh.info.entityTypes,

@@ -31,6 +31,9 @@ default model storage (objects named here live in each workload namespace):
   --default-model-ca-configmap NAME
                              ConfigMap (key ca.crt) for https model sources without caBundleConfigMapRef
                                                                                       [env NEROPS_DEFAULT_MODEL_CA_CONFIGMAP]
+  --default-model-s3-endpoint URL, --default-model-s3-region R, --default-model-s3-force-path-style true|false
+                             S3 settings for s3:// model sources that set no spec.source.s3 fields
+                                                       [env NEROPS_DEFAULT_MODEL_S3_ENDPOINT, _REGION, _FORCE_PATH_STYLE]
 
 what tenants may run (comma-separated lists; a flag wins over its variable):
   --allowed-service-accounts LIST
@@ -78,6 +81,9 @@ const flags = {
   'default-model-uri': { type: 'string' },
   'default-model-credentials-secret': { type: 'string' },
   'default-model-ca-configmap': { type: 'string' },
+  'default-model-s3-endpoint': { type: 'string' },
+  'default-model-s3-region': { type: 'string' },
+  'default-model-s3-force-path-style': { type: 'string' },
   'allowed-service-accounts': { type: 'string' },
   'allowed-image-registries': { type: 'string' },
   'default-model-credentials-origins': { type: 'string' },
@@ -206,11 +212,27 @@ const operator: Command = async (argv) => {
   const credentialsOrigins = defaultCredentialsOriginsFlag(
     v['default-model-credentials-origins'] ?? env.NEROPS_DEFAULT_MODEL_CREDENTIALS_ORIGINS,
   );
+  const s3Endpoint = v['default-model-s3-endpoint'] ?? (env.NEROPS_DEFAULT_MODEL_S3_ENDPOINT || undefined);
+  if (s3Endpoint !== undefined && !/^https?:\/\/[^\s/?#]+\/?$/.test(s3Endpoint))
+    throw new CliError(`--default-model-s3-endpoint must be an http(s) origin like https://s3.example.org:9000`);
+  const s3Region = v['default-model-s3-region'] ?? (env.NEROPS_DEFAULT_MODEL_S3_REGION || undefined);
+  if (s3Region !== undefined && !/^[a-z0-9-]{1,64}$/.test(s3Region))
+    throw new CliError('--default-model-s3-region must be lower-case letters, digits and dashes');
+  const s3PathStyle =
+    v['default-model-s3-force-path-style'] ?? (env.NEROPS_DEFAULT_MODEL_S3_FORCE_PATH_STYLE || undefined);
+  if (s3PathStyle !== undefined && s3PathStyle !== 'true' && s3PathStyle !== 'false')
+    throw new CliError('--default-model-s3-force-path-style must be true or false');
+  const s3 = {
+    ...(s3Endpoint ? { endpoint: s3Endpoint } : {}),
+    ...(s3Region ? { region: s3Region } : {}),
+    ...(s3PathStyle ? { forcePathStyle: s3PathStyle === 'true' } : {}),
+  };
   const modelStorage = {
     ...(defaultModelUri ? { uri: defaultModelUri } : {}),
     ...(credentialsSecret ? { credentialsSecret } : {}),
     ...(credentialsOrigins.length > 0 ? { credentialsOrigins } : {}),
     ...(caConfigMap ? { caConfigMap } : {}),
+    ...(Object.keys(s3).length > 0 ? { s3 } : {}),
   };
   // Parsed (and refused, naming the flag) once, by the operator's controllerConfig (operator/config.ts).
   const tenant = {

@@ -7,7 +7,9 @@ import { CliError, intFlag, numberFlag, parseCommandArgs, type Command } from '.
 import { DEFAULT_SERVER_OPTIONS } from '../../server/app.js';
 import { parseFhirMapping, type FhirMapping } from '../../server/fhir/mapping.js';
 import { createLogger } from '../../server/logger.js';
-import { DEFAULT_DRAIN_TIMEOUT_MS, startServer } from '../../server/main.js';
+import { DEFAULT_DRAIN_TIMEOUT_MS, startServer, type ServeConfig } from '../../server/main.js';
+import { parseAuditSinkSpec, type AuditSinkSpec } from '../../server/audit/sink.js';
+import { readHmacKey } from '../../server/audit/audit-log.js';
 import { otlpEndpointFlag, startTracing } from '../tracing.js';
 import { ServiceName } from '../../contracts/tracing.js';
 import { DEFAULT_STORE_LIMITS } from '../../engine/feedback/segments.js';
@@ -72,6 +74,12 @@ clinical meaning and FHIR:
   --fhir-family-history F    a relative's condition: FamilyMemberHistory (default) or omit
                                                                                   [env NEROPS_FHIR_FAMILY_HISTORY]
 
+audit log (one PHI-free JSON line per inference request, apart from the operational log; docs/security.md):
+  --audit-log SINK           off (default), stdout (lines carry "nerops_audit") or file:/absolute/path (rotated
+                             at 100 MiB, 5 kept)                                      [env NEROPS_AUDIT_LOG]
+  --audit-hmac-key-file PATH key of the per-document input HMACs (a Secret, ≥ 16 bytes); absent file: no HMACs
+                                                                                  [env NEROPS_AUDIT_HMAC_KEY_FILE]
+
 tracing (OpenTelemetry; off unless an endpoint is set):
   --otlp-endpoint URL        OTLP/HTTP collector, e.g. http://collector:4318 (spans go to URL/v1/traces)
                              [env OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT]
@@ -124,6 +132,8 @@ const options = {
   [F.fhirFamilyHistory]: { type: 'string' },
   [F.feedbackStore]: { type: 'string' },
   [F.feedbackTokenFile]: { type: 'string' },
+  [F.auditLog]: { type: 'string' },
+  [F.auditHmacKeyFile]: { type: 'string' },
   [F.feedbackSegmentBytes]: { type: 'string' },
   [F.feedbackMaxBytes]: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -257,6 +267,10 @@ const serve: Command = async (argv) => {
           : undefined,
       assertionLanguage: v[F.assertionLanguage] ?? env(ServeEnv.assertionLanguage),
       fhirMapping,
+      audit: auditConfig(
+        v[F.auditLog] ?? env(ServeEnv.auditLog),
+        v[F.auditHmacKeyFile] ?? env(ServeEnv.auditHmacKeyFile),
+      ),
       feedback: {
         storeUri: v[F.feedbackStore] ?? env(ServeEnv.feedbackStore),
         tokenFile: v[F.feedbackTokenFile] ?? env(ServeEnv.feedbackTokenFile),
@@ -295,3 +309,19 @@ const serve: Command = async (argv) => {
 };
 
 export default serve;
+
+/** `--audit-log` and its key file, checked before the model loads so a typo fails fast (exit 2). */
+function auditConfig(sink: string | undefined, keyFile: string | undefined): ServeConfig['audit'] {
+  let spec: AuditSinkSpec;
+  try {
+    spec = parseAuditSinkSpec(sink ?? 'off');
+  } catch (err) {
+    throw new CliError(`serve: --${F.auditLog}: ${(err as Error).message}`);
+  }
+  if (spec.kind === 'off') return undefined;
+  try {
+    return { sink: spec, hmacKey: readHmacKey(keyFile) };
+  } catch (err) {
+    throw new CliError(`serve: --${F.auditHmacKeyFile}: ${(err as Error).message}`);
+  }
+}

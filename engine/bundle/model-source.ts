@@ -6,7 +6,10 @@
  * - a local `.tar` / `.tar.gz` / `.tgz` (path or `file://`): extracted into a work directory;
  * - `http(s)://…/bundle.tar.gz`: downloaded and extracted;
  * - `http(s)://…/dir/` (anything else): a bundle served as a directory; `ner-model.json` is fetched first,
- *   checked against the expected digest before anything else is downloaded, then every file it lists.
+ *   checked against the expected digest before anything else is downloaded, then every file it lists;
+ * - `s3://bucket/prefix` (a bundle directory) or `s3://bucket/key.tar.gz` (an archive) in S3-compatible storage
+ *   (s3-source.ts), with the same digest-first order;
+ * - `oci://registry/repo[:tag]@sha256:…`: an ORAS-style artifact, digest-pinned (oci-source.ts).
  *
  * HTTP sources take an optional bearer token (read from a mounted file, never from argv) and an optional
  * CA bundle for private PKI. The bundle's integrity is not decided here: callers verify the digest with
@@ -28,7 +31,11 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { MANIFEST_FILE } from '../../contracts/bundle-manifest.js';
-import { MODEL_FETCH_DEFAULTS } from '../../contracts/model-source-env.js';
+import { DeadlineError, FetchBudget, limitCause, ModelSourceError } from './fetch-budget.js';
+export { ModelSourceError };
+import { ModelSourceEnv } from '../../contracts/model-source-env.js';
+import { pullOciBundle, pushOciBundle, type OciAccess } from './oci-source.js';
+import { getObject, parseS3Uri, putBundle, s3Client, type S3Access, type S3Settings } from './s3-source.js';
 import { extractTar, hashTarEntries, TarLimitError } from './tar.js';
 
 export interface ModelSourceOptions {
@@ -51,6 +58,47 @@ export interface ModelSourceOptions {
   maxBytes?: number | undefined;
   /** Overall deadline for the whole fetch, downloads and extraction (default MODEL_FETCH_DEFAULTS.fetchDeadlineMs). */
   deadlineMs?: number | undefined;
+  /** `s3://` sources: endpoint, region, path-style and keys (unset fields: {@link storageSettingsFromEnv}). */
+  s3?: S3Settings | undefined;
+  /** `oci://` sources: a docker config.json with the registry's credentials. */
+  registryAuthFile?: string | undefined;
+  /** `oci://` sources: talk plain http to the registry. */
+  ociPlainHttp?: boolean | undefined;
+}
+
+/**
+ * The S3 and registry settings a pod's environment carries (the operator sets NEROPS_MODEL_S3_* and
+ * NEROPS_MODEL_REGISTRY_AUTH_FILE on the pods it creates, as the AWS SDK reads AWS_* credentials itself), so
+ * every process that fetches a bundle honours them without a flag of its own.
+ */
+export function storageSettingsFromEnv(
+  env: NodeJS.ProcessEnv,
+): Pick<ModelSourceOptions, 's3' | 'registryAuthFile' | 'ociPlainHttp'> {
+  const flag = (v: string | undefined) => (v === undefined ? undefined : v === 'true');
+  return {
+    s3: {
+      endpoint: env[ModelSourceEnv.s3Endpoint] || undefined,
+      region: env[ModelSourceEnv.s3Region] || undefined,
+      forcePathStyle: flag(env[ModelSourceEnv.s3ForcePathStyle]),
+    },
+    registryAuthFile: env[ModelSourceEnv.registryAuthFile] || undefined,
+    ociPlainHttp: flag(env[ModelSourceEnv.ociPlainHttp]),
+  };
+}
+
+/** Explicit options win; the environment fills what they leave unset. */
+function withEnvSettings(opts: ModelSourceOptions): ModelSourceOptions {
+  const env = storageSettingsFromEnv(process.env);
+  return {
+    ...opts,
+    s3: { ...stripUndefined(env.s3 ?? {}), ...stripUndefined(opts.s3 ?? {}) },
+    registryAuthFile: opts.registryAuthFile ?? env.registryAuthFile,
+    ociPlainHttp: opts.ociPlainHttp ?? env.ociPlainHttp,
+  };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 export interface MaterializedBundle {
@@ -58,13 +106,6 @@ export interface MaterializedBundle {
   dir: string;
   /** The directory we created for a download or extraction (absent when the user's directory is used in place). */
   workDir?: string;
-}
-
-export class ModelSourceError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ModelSourceError';
-  }
 }
 
 const TAR_SUFFIX = /\.(tar|tar\.gz|tgz)$/i;
@@ -81,6 +122,8 @@ export async function materializeBundle(uri: string, opts: ModelSourceOptions = 
 
 async function materialize(uri: string, opts: ModelSourceOptions, budget: FetchBudget): Promise<MaterializedBundle> {
   if (/^https?:\/\//i.test(uri)) return fetchHttp(new URL(uri), opts, budget);
+  if (/^s3:\/\//i.test(uri)) return fetchS3(uri, withEnvSettings(opts), budget);
+  if (/^oci:\/\//i.test(uri)) return fetchOci(uri, withEnvSettings(opts), budget);
   let path: string;
   if (/^file:\/\//i.test(uri)) {
     try {
@@ -89,7 +132,9 @@ async function materialize(uri: string, opts: ModelSourceOptions, budget: FetchB
       throw new ModelSourceError(`invalid file URI ${uri}: ${(err as Error).message}`, { cause: err });
     }
   } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri)) {
-    throw new ModelSourceError(`unsupported model URI scheme in ${uri}; use a path, file://, http:// or https://`);
+    throw new ModelSourceError(
+      `unsupported model URI scheme in ${uri}; use a path, file://, http://, https://, s3:// or oci://`,
+    );
   } else {
     path = uri;
   }
@@ -108,63 +153,6 @@ async function materialize(uri: string, opts: ModelSourceOptions, budget: FetchB
   const dest = join(work, 'bundle');
   await extractArchive(path, dest, opts.digest, budget);
   return { dir: await findBundleRoot(dest), workDir: work };
-}
-
-/**
- * What a fetch may still spend: bytes under the size cap, and time until the overall deadline (an abort
- * signal every download and extraction listens to).
- */
-class FetchBudget {
-  readonly maxBytes: number;
-  readonly deadlineMs: number;
-  readonly signal: AbortSignal;
-  #controller = new AbortController();
-  #timer: NodeJS.Timeout;
-  #received = 0;
-  constructor(opts: Pick<ModelSourceOptions, 'maxBytes' | 'deadlineMs'>) {
-    this.maxBytes = opts.maxBytes ?? MODEL_FETCH_DEFAULTS.maxBytes;
-    this.deadlineMs = opts.deadlineMs ?? MODEL_FETCH_DEFAULTS.fetchDeadlineMs;
-    this.signal = this.#controller.signal;
-    this.#timer = setTimeout(
-      () =>
-        this.#controller.abort(
-          new DeadlineError(`the fetch did not finish within its deadline of ${this.deadlineMs} ms`),
-        ),
-      this.deadlineMs,
-    );
-    this.#timer.unref();
-  }
-
-  get remaining(): number {
-    return this.maxBytes - this.#received;
-  }
-
-  /** Count `n` received bytes; throws when the cap is passed. */
-  take(n: number, what: string): void {
-    this.#received += n;
-    if (this.#received > this.maxBytes) throw this.overCap(what);
-  }
-
-  overCap(what: string): ModelSourceError {
-    return new ModelSourceError(`${what} exceeds the size cap of ${this.maxBytes} bytes`);
-  }
-
-  dispose(): void {
-    clearTimeout(this.#timer);
-  }
-}
-
-class DeadlineError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'DeadlineError';
-  }
-}
-
-/** The error to report: the deadline's own message when the fetch was aborted by it. */
-function limitCause(err: unknown, budget: FetchBudget): Error {
-  if (budget.signal.aborted && budget.signal.reason instanceof DeadlineError) return budget.signal.reason;
-  return err as Error;
 }
 
 async function ensureWorkDir(given: string | undefined): Promise<string> {
@@ -340,6 +328,120 @@ async function fetchHttp(url: URL, opts: ModelSourceOptions, budget: FetchBudget
     await download(new URL(name.split('/').map(encodeURIComponent).join('/'), base), target, h, budget);
   }
   return { dir: dest, workDir: work };
+}
+
+async function s3Access(opts: ModelSourceOptions): Promise<S3Access> {
+  const h = await httpOptions({ ...opts, tokenFile: undefined });
+  return { ...opts.s3, ca: h.ca, allowInsecureHttp: opts.allowInsecureHttp, timeoutMs: h.timeoutMs };
+}
+
+async function fetchS3(uri: string, opts: ModelSourceOptions, budget: FetchBudget): Promise<MaterializedBundle> {
+  const loc = parseS3Uri(uri);
+  const client = s3Client(await s3Access(opts));
+  const work = await ensureWorkDir(opts.workDir);
+  const dest = join(work, 'bundle');
+  try {
+    if (TAR_SUFFIX.test(loc.key)) {
+      const archive = join(work, 'bundle.download');
+      await getObject(client, loc, archive, budget);
+      try {
+        await extractArchive(archive, dest, opts.digest, budget);
+      } finally {
+        await rm(archive, { force: true });
+      }
+      return { dir: await findBundleRoot(dest), workDir: work };
+    }
+    // A directory: the manifest first, its digest checked before its file list is trusted, then each file.
+    const prefix = loc.key === '' || loc.key.endsWith('/') ? loc.key : `${loc.key}/`;
+    await mkdir(dest, { recursive: true });
+    const manifestPath = join(dest, MANIFEST_FILE);
+    await getObject(client, { bucket: loc.bucket, key: prefix + MANIFEST_FILE }, manifestPath, budget);
+    const manifestBytes = await readFile(manifestPath);
+    if (opts.digest) {
+      const actual = createHash('sha256').update(manifestBytes).digest('hex');
+      if (actual !== opts.digest.toLowerCase())
+        throw new ModelSourceError(`bundle digest mismatch for ${uri}: expected ${opts.digest}, got ${actual}`);
+    }
+    let manifest: unknown;
+    try {
+      manifest = JSON.parse(manifestBytes.toString('utf8'));
+    } catch (err) {
+      throw new ModelSourceError(`${MANIFEST_FILE} from ${uri} is not valid JSON`, { cause: err });
+    }
+    for (const name of manifestFiles(manifest)) {
+      if (name === MANIFEST_FILE) continue;
+      const target = join(dest, name);
+      await mkdir(dirname(target), { recursive: true });
+      await getObject(client, { bucket: loc.bucket, key: prefix + name }, target, budget);
+    }
+    return { dir: dest, workDir: work };
+  } finally {
+    client.destroy();
+  }
+}
+
+async function ociAccess(opts: ModelSourceOptions): Promise<OciAccess> {
+  const h = await httpOptions({ ...opts, tokenFile: undefined });
+  let dockerConfig: unknown;
+  if (opts.registryAuthFile) {
+    try {
+      dockerConfig = JSON.parse(await readFile(opts.registryAuthFile, 'utf8'));
+    } catch (err) {
+      throw new ModelSourceError(
+        `cannot read the registry auth file ${opts.registryAuthFile} as docker config.json (${(err as NodeJS.ErrnoException).code ?? 'invalid JSON'})`,
+        { cause: err },
+      );
+    }
+  }
+  return {
+    dockerConfig,
+    ca: h.ca,
+    plainHttp: opts.ociPlainHttp,
+    allowInsecureHttp: opts.allowInsecureHttp,
+    timeoutMs: h.timeoutMs,
+  };
+}
+
+async function fetchOci(uri: string, opts: ModelSourceOptions, budget: FetchBudget): Promise<MaterializedBundle> {
+  const access = await ociAccess(opts);
+  const work = await ensureWorkDir(opts.workDir);
+  const dest = join(work, 'bundle');
+  await pullOciBundle(uri, dest, access, budget, opts.digest, manifestFiles);
+  return { dir: dest, workDir: work };
+}
+
+/**
+ * Publish the bundle in `dir` to an `s3://` prefix or an `oci://` repository (`ner-ops package --push`, the
+ * retraining Job's output). Returns the URI a NerModel should name: for OCI the digest-pinned reference.
+ */
+export async function publishBundle(
+  uri: string,
+  dir: string,
+  opts: Pick<
+    ModelSourceOptions,
+    's3' | 'registryAuthFile' | 'ociPlainHttp' | 'caFile' | 'allowInsecureHttp' | 'timeoutMs'
+  > = {},
+): Promise<{ uri: string; bundleDigest: string }> {
+  const o = withEnvSettings(opts);
+  if (/^oci:\/\//i.test(uri)) {
+    const pushed = await pushOciBundle(uri, dir, await ociAccess(o), manifestFiles);
+    return { uri: pushed.uri, bundleDigest: pushed.bundleDigest };
+  }
+  if (/^s3:\/\//i.test(uri)) {
+    const loc = parseS3Uri(uri);
+    if (TAR_SUFFIX.test(loc.key))
+      throw new ModelSourceError(`publishing to an S3 archive key is not supported: give a prefix (s3://bucket/dir)`);
+    const client = s3Client(await s3Access(o));
+    try {
+      await putBundle(client, loc, dir, manifestFiles);
+    } finally {
+      client.destroy();
+    }
+    return { uri, bundleDigest: await fileSha256(join(dir, MANIFEST_FILE)) };
+  }
+  throw new ModelSourceError(
+    `cannot publish to ${uri.slice(0, 300)}: use s3://bucket/prefix or oci://registry/repo:tag`,
+  );
 }
 
 /** URL without credentials or query (which may carry signed tokens), for messages. */

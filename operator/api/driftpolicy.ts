@@ -20,7 +20,7 @@ import {
   type CustomObjectList,
 } from './shared-schemas.js';
 import { API_VERSION } from './group.js';
-import { ArtifactUriSchema } from './nermodel.js';
+import { ArtifactUriSchema, OUTPUT_URI_PATTERN } from './nermodel.js';
 import { ApprovalRecordSchema } from './approval.js';
 
 /** The NerDeployment whose traffic is watched. */
@@ -293,11 +293,13 @@ export const RetrainingSchema = z.object({
   /** Version or sha256 of the dataset; a change triggers a retraining (new annotated data). */
   datasetVersion: z.string().min(1).max(128).optional(),
   /**
-   * Where Jobs write bundles: a prefix to which the run id is appended. When omitted, the operator's
+   * Where Jobs write bundles: a prefix to which the run id is appended (`pvc://`, `file://`, `s3://bucket/prefix`
+   * or `oci://registry/repo`; S3 and OCI outputs use the base model's store settings and credentials, which the
+   * registered NerModel inherits). When omitted, the operator's
    * default model storage (`ner-ops operator --default-model-uri`, Helm `modelStorage.defaultUri`) +
    * `/<namespace>/<policy name>`; without either, no retraining Job starts (Ready=False, OutputUnconfigured).
    */
-  outputUri: ArtifactUriSchema.optional(),
+  outputUri: z.string().min(1).max(2048).regex(new RegExp(OUTPUT_URI_PATTERN)).optional(),
   /**
    * Passed to the Job as `--from-scratch` for templates that warm-start. The default Job always trains a
    * new model from the dataset (the CRF trainer has no warm start) with the base model's label set and

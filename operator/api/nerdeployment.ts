@@ -222,6 +222,16 @@ export const ServerTuningSchema = withCel(
       threads: z.int().min(1).max(256).optional(),
       /** Server log level. */
       logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).optional(),
+      /**
+       * The PHI-free audit log: one JSON line per inference request on stdout, marked `nerops_audit`, apart
+       * from the operational log (docs/security.md, "Audit log"); unset means `stdout`. `off` turns it off.
+       */
+      auditLog: z.enum(['stdout', 'off']).optional(),
+      /**
+       * Secret key (default key `key`, at least 16 bytes) of the audit records' per-document input HMACs;
+       * without it the records carry no HMACs.
+       */
+      auditKeySecretRef: SecretKeyReferenceSchema.optional(),
     })
     .refine((s) => s.metricsPort !== s.port, { message: METRICS_PORT_DIFFERS, path: ['metricsPort'] }),
   [{ rule: 'self.metricsPort != self.port', message: METRICS_PORT_DIFFERS }],

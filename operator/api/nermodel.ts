@@ -31,6 +31,39 @@ export const MODEL_URI_PATTERN = '^(pvc://[a-z0-9]([-a-z0-9]*[a-z0-9])?/[^\\s]+|
 /** A model or dataset location: `pvc://claim/path`, `http(s)://…` or `file://…`. */
 export const ArtifactUriSchema = z.string().min(1).max(2048).regex(new RegExp(MODEL_URI_PATTERN));
 
+/**
+ * Where a NerModel's bundle may come from: every {@link MODEL_URI_PATTERN} scheme, plus `s3://bucket/prefix`
+ * and a digest-pinned `oci://registry/repo[:tag]@sha256:<hex>` (bundles only, not datasets).
+ */
+export const MODEL_SOURCE_URI_PATTERN =
+  '^(pvc://[a-z0-9]([-a-z0-9]*[a-z0-9])?/[^\\s]+|https?://[^\\s]+|file:///?[^\\s]+|s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\\s]*)?|oci://[^\\s/@]+/[^\\s@]+@sha256:[a-f0-9]{64})$';
+
+/**
+ * Where a retraining Job may write its bundle (a prefix the run id is appended to): the
+ * {@link MODEL_URI_PATTERN} schemes, `s3://bucket[/prefix]`, or an `oci://registry/repo` (no tag or digest:
+ * the Job tags the run id and reports the digest-pinned reference).
+ */
+export const OUTPUT_URI_PATTERN =
+  '^(pvc://[a-z0-9]([-a-z0-9]*[a-z0-9])?/[^\\s]+|https?://[^\\s]+|file:///?[^\\s]+|s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\\s]*)?|oci://[^\\s/@]+/[a-z0-9][a-z0-9._/-]*)$';
+
+/** S3 settings of an `s3://` source: the store's API endpoint, region and addressing style. */
+export const S3SettingsSchema = z.object({
+  /** The S3 API endpoint, e.g. `https://s3.hospital.local:9000` (default: the operator's, else AWS). */
+  endpoint: z
+    .string()
+    .max(512)
+    .regex(/^https?:\/\/[^\s/?#]+\/?$/)
+    .optional(),
+  /** Region to sign requests for (default us-east-1). */
+  region: z
+    .string()
+    .max(64)
+    .regex(/^[a-z0-9-]+$/)
+    .optional(),
+  /** Path-style addressing (`endpoint/bucket/key`), which most on-prem stores need. */
+  forcePathStyle: z.boolean().optional(),
+});
+
 /** Bundle format. */
 export const ModelFormatSchema = z.enum(['crf', 'token-classification']);
 export type ModelFormat = z.output<typeof ModelFormatSchema>;
@@ -46,13 +79,15 @@ export const EntityTypeSchema = z
 export const ModelSourceSchema = z.object({
   /**
    * Location of the bundle (a directory or a tar of it): `pvc://<claim>/<path>`, `http://…`,
-   * `https://…`, or `file://…` (tests).
+   * `https://…`, `s3://bucket/prefix` (or `…/bundle.tar.gz`), `oci://registry/repo[:tag]@sha256:<manifest
+   * digest>` (an artifact `ner-ops package --push` publishes), or `file://…` (tests).
    */
-  uri: ArtifactUriSchema,
+  uri: z.string().min(1).max(2048).regex(new RegExp(MODEL_SOURCE_URI_PATTERN)),
   /** Expected sha256 (64 lower-case hex characters) of the bundle manifest, which pins every file. */
   digest: Sha256Schema,
   /**
-   * Secret with credentials for the URI (HTTP: key `token` sent as a bearer token). Only the fetching pod
+   * Secret with credentials for the URI (HTTP: key `token` sent as a bearer token; S3: keys `accessKeyId` and
+   * `secretAccessKey`; OCI: key `.dockerconfigjson`; `key` is ignored for S3 and OCI). Only the fetching pod
    * mounts it; the operator reads its metadata only: the token is used only when the Secret's
    * `nerops.io/allowed-origins` annotation lists the URI's origin (otherwise the model stays Pending with
    * reason CredentialsOriginRefused and no Job is created).
@@ -63,6 +98,13 @@ export const ModelSourceSchema = z.object({
    * http:// source with a Secret is refused (InsecureCredentials) and gets no default token.
    */
   allowInsecureHttp: z.boolean().optional(),
+  /** `s3://` sources: endpoint, region and path-style (credentials: the Secret's `accessKeyId` / `secretAccessKey`). */
+  s3: S3SettingsSchema.optional(),
+  /**
+   * `oci://` sources: talk plain http to the registry (a lab mirror without TLS). Credentials (a
+   * kubernetes.io/dockerconfigjson Secret, key `.dockerconfigjson`) then also need `allowInsecureHttp`.
+   */
+  plainHttp: z.boolean().optional(),
   /** ConfigMap holding a PEM CA bundle to trust for `https://` (default key `ca.crt`). */
   caBundleConfigMapRef: ConfigMapKeyReferenceSchema.optional(),
   /**

@@ -2,7 +2,8 @@
  * How a model source (URI + credentials + CA) becomes pod volumes, mounts and flags, and the operator-wide
  * defaults that fill in what a source leaves unset.
  */
-import type { V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { V1EnvVar, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import { ModelSourceEnv } from '../../contracts/model-source-env.js';
 import type { ModelSource } from '../api/nermodel.js';
 import { flagArg } from '../../contracts/serve.js';
 import { ModelSourceFlag } from '../../contracts/task-commands.js';
@@ -24,6 +25,11 @@ export interface ModelStorageDefaults {
    * ones the default token goes to. Empty or unset: the default token goes nowhere.
    */
   credentialsOrigins?: string[];
+  /**
+   * S3 settings for `s3://` sources that leave them unset (`--default-model-s3-*`, Helm `modelStorage.s3.*`):
+   * the hospital's on-prem store, so NerModels name only `s3://bucket/prefix`.
+   */
+  s3?: { endpoint?: string; region?: string; forcePathStyle?: boolean };
   /** ConfigMap (key `ca.crt`) for https sources that set no `caBundleConfigMapRef`. */
   caConfigMap?: string;
   /**
@@ -33,7 +39,8 @@ export interface ModelStorageDefaults {
   uri?: string;
 }
 
-type SourceRefs = Pick<ModelSource, 'uri' | 'credentialsSecretRef' | 'caBundleConfigMapRef' | 'allowInsecureHttp'>;
+type SourceRefs = Pick<ModelSource, 'uri' | 'credentialsSecretRef' | 'caBundleConfigMapRef' | 'allowInsecureHttp'> &
+  Partial<Pick<ModelSource, 's3' | 'plainHttp'>>;
 
 /**
  * `source` with the operator's default credentials Secret / CA ConfigMap filled in where it sets none of
@@ -56,6 +63,13 @@ export function withStorageDefaults<T extends SourceRefs>(source: T, defaults: M
     defaults.credentialsSecret
   )
     out.credentialsSecretRef = { name: defaults.credentialsSecret, key: 'token' };
+  if (/^s3:\/\//i.test(source.uri) && defaults.s3) {
+    const s3 = {
+      ...defaults.s3,
+      ...Object.fromEntries(Object.entries(source.s3 ?? {}).filter(([, v]) => v !== undefined)),
+    };
+    if (Object.keys(s3).length > 0) out.s3 = s3;
+  }
   if (https && !source.caBundleConfigMapRef && defaults.caConfigMap)
     out.caBundleConfigMapRef = { name: defaults.caConfigMap, key: 'ca.crt' };
   return out;
@@ -72,6 +86,24 @@ export interface SourceAccess {
    * `--allow-insecure-http` (no value) when a token goes to an `http://` source that allows it.
    */
   args: string[];
+  /**
+   * Environment for `s3://` and `oci://` sources (every process that fetches reads it): the S3 endpoint /
+   * region / path-style, the S3 keys from the Secret (`AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`), the
+   * registry's docker config.json path, plain-http for the registry. Empty for other schemes.
+   */
+  env: V1EnvVar[];
+}
+
+/**
+ * The http(s) URL credentials for `source` would be sent to, for the origin checks of credentials-origin.ts:
+ * the URI itself for http(s); the S3 endpoint for `s3://` (AWS's when unset); the registry for `oci://`
+ * (`http://` with plainHttp). A Secret's `nerops.io/allowed-origins` must list that origin.
+ */
+export function credentialsTargetUri(source: SourceRefs): string {
+  if (/^s3:\/\//i.test(source.uri)) return source.s3?.endpoint ?? 'https://s3.amazonaws.com';
+  const oci = /^oci:\/\/([^/]+)\//i.exec(source.uri);
+  if (oci) return `${source.plainHttp ? 'http' : 'https'}://${oci[1]}/`;
+  return source.uri;
 }
 
 /**
@@ -92,7 +124,36 @@ export function sourceAccess(source: SourceRefs, prefix = 'model'): SourceAccess
     mounts.push({ name: `${prefix}-pvc`, mountPath, readOnly: true });
     uri = `${mountPath}/${path}`;
   }
-  if (source.credentialsSecretRef) {
+  const env: V1EnvVar[] = [];
+  const s3 = /^s3:\/\//i.test(uri);
+  const oci = /^oci:\/\//i.test(uri);
+  if (s3 || oci) {
+    const target = credentialsTargetUri(source);
+    if (s3 && source.s3?.endpoint) env.push({ name: ModelSourceEnv.s3Endpoint, value: source.s3.endpoint });
+    if (s3 && source.s3?.region) env.push({ name: ModelSourceEnv.s3Region, value: source.s3.region });
+    if (s3 && source.s3?.forcePathStyle !== undefined)
+      env.push({ name: ModelSourceEnv.s3ForcePathStyle, value: String(source.s3.forcePathStyle) });
+    if (oci && source.plainHttp) env.push({ name: ModelSourceEnv.ociPlainHttp, value: 'true' });
+    const ref = source.credentialsSecretRef;
+    if (ref && s3) {
+      // Keys as env straight from the Secret: the operator never reads them.
+      for (const [name, key] of [
+        ['AWS_ACCESS_KEY_ID', 'accessKeyId'],
+        ['AWS_SECRET_ACCESS_KEY', 'secretAccessKey'],
+      ] as const)
+        env.push({ name, valueFrom: { secretKeyRef: { name: ref.name, key } } });
+    }
+    if (ref && oci) {
+      volumes.push({
+        name: `${prefix}-credentials`,
+        secret: { secretName: ref.name, items: [{ key: '.dockerconfigjson', path: 'config.json' }] },
+      });
+      mounts.push({ name: `${prefix}-credentials`, mountPath: `${MOUNTS.credentials}/${prefix}`, readOnly: true });
+      env.push({ name: ModelSourceEnv.registryAuthFile, value: `${MOUNTS.credentials}/${prefix}/config.json` });
+    }
+    if (ref && source.allowInsecureHttp && /^http:\/\//i.test(target))
+      args.push(flagArg(ModelSourceFlag.allowInsecureHttp));
+  } else if (source.credentialsSecretRef) {
     const key = source.credentialsSecretRef.key ?? 'token';
     volumes.push({
       name: `${prefix}-credentials`,
@@ -112,5 +173,5 @@ export function sourceAccess(source: SourceRefs, prefix = 'model'): SourceAccess
     mounts.push({ name: `${prefix}-ca`, mountPath: `${MOUNTS.ca}/${prefix}`, readOnly: true });
     args.push(flagArg(ModelSourceFlag.caFile), `${MOUNTS.ca}/${prefix}/ca.crt`);
   }
-  return { uri, volumes, mounts, args };
+  return { uri, volumes, mounts, args, env };
 }

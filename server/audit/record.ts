@@ -23,7 +23,7 @@ export interface AuditInput {
   latencyMs: number;
   /** The documents of the request; absent when the body never parsed (the HMACs are then absent too). */
   texts?: readonly string[] | undefined;
-  entities?: ReadonlyArray<ReadonlyArray<{ label: string; assertion?: Readonly<Record<string, unknown>> }>> | undefined;
+  entities?: ReadonlyArray<ReadonlyArray<{ label: string; assertion?: object }>> | undefined;
 }
 
 export interface AuditRecord {
@@ -57,7 +57,7 @@ export function inputHmac(key: Buffer, text: string): string {
  * Counts of the assertion attributes, e.g. `negated=true: 2`, `certainty=hypothetical: 1`. Only the
  * attributes' own values are counted (booleans and the short enum strings), never free text.
  */
-function countAssertions(into: Record<string, number>, a: Readonly<Record<string, unknown>>): void {
+function countAssertions(into: Record<string, number>, a: object): void {
   for (const [k, v] of Object.entries(a)) {
     if (typeof v !== 'boolean' && !(typeof v === 'string' && /^[a-z]{1,24}$/.test(v))) continue;
     const key = `${k}=${String(v)}`;

@@ -36,18 +36,20 @@ const DEFAULT_MAX_BUFFERED = 8 * 1024 * 1024;
 
 class StreamSink implements AuditSink {
   dropped = 0;
+  protected closed = false;
   constructor(
     protected stream: NodeJS.WritableStream & { writableLength: number },
     protected readonly maxBuffered: number,
   ) {}
   write(record: AuditRecord): void {
-    if (this.stream.writableLength > this.maxBuffered) {
+    if (this.closed || this.stream.writableLength > this.maxBuffered) {
       this.dropped++;
       return;
     }
     this.stream.write(JSON.stringify(record) + '\n');
   }
   close(): Promise<void> {
+    this.closed = true;
     return Promise.resolve();
   }
 }
@@ -63,7 +65,7 @@ class FileSink extends StreamSink {
   }
   override write(record: AuditRecord): void {
     const line = JSON.stringify(record) + '\n';
-    if (this.stream.writableLength > this.maxBuffered) {
+    if (this.closed || this.stream.writableLength > this.maxBuffered) {
       this.dropped++;
       return;
     }
@@ -80,6 +82,7 @@ class FileSink extends StreamSink {
     this.#size = 0;
   }
   override close(): Promise<void> {
+    this.closed = true;
     return new Promise((r) => (this.stream as WriteStream).end(() => r()));
   }
 }
@@ -89,7 +92,11 @@ class FileSink extends StreamSink {
  * and every generation would land in one file.
  */
 function openAppend(path: string): WriteStream {
-  return createWriteStream(path, { fd: openSync(path, 'a', 0o600) });
+  const stream = createWriteStream(path, { fd: openSync(path, 'a', 0o600) });
+  // A failing disk must not crash the server: the audit line is lost, the serving goes on (counted as dropped
+  // by the next write's buffer check, and the error is visible in the sink's `dropped`).
+  stream.on('error', () => undefined);
+  return stream;
 }
 
 function sizeOf(path: string): number {

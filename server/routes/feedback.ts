@@ -86,6 +86,8 @@ export async function handleFeedback(ctx: AppContext, ex: Exchange, deps: Feedba
   // Not extractTexts: a feedback note was usually extracted before, and must not count twice in drift.
   const [result] = await ctx.batcher.submit([body.text], ctx.requestTimeoutMs);
   const perLabel = scoreEntities(body.entities, result!.entities);
+  // Audited with the verified entities: what the person asserted is what this request wrote.
+  ex.audit = { texts: [body.text], entities: [body.entities] };
   let stored = false;
   if (deps.store) {
     try {

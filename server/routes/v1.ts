@@ -73,6 +73,7 @@ export async function handleExtract(ctx: AppContext, ex: Exchange): Promise<void
     checkTexts(texts, ctx.limits, () => 'text');
     ensureServing(ctx);
     const results = await extractTexts(ctx, texts, language);
+    ex.audit = { texts, entities: results.map((r) => r.entities) };
     offerShadow(ctx, ex, texts, results, language);
     setContentLanguage(ex, language);
     if (format === 'fhir') {
@@ -87,6 +88,7 @@ export async function handleExtract(ctx: AppContext, ex: Exchange): Promise<void
   checkTexts(texts, ctx.limits, (i) => `documents.${i}.text`);
   ensureServing(ctx);
   const results = await extractTexts(ctx, texts, language);
+  ex.audit = { texts, entities: results.map((r) => r.entities) };
   offerShadow(ctx, ex, texts, results, language);
   setContentLanguage(ex, language);
   if (format === 'fhir') {

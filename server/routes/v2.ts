@@ -119,6 +119,7 @@ export async function handleInfer(ctx: AppContext, ex: Exchange, params: Record<
   checkTexts(texts, ctx.limits, (i) => `inputs.0.data.${i}`);
   ensureServing(ctx);
   const results = await extractTexts(ctx, texts, language);
+  ex.audit = { texts, entities: results.map((r) => r.entities) };
   offerShadow(ctx, ex, texts, results, language);
   setContentLanguage(ex, language);
   const info = ctx.engine.info;

@@ -150,7 +150,7 @@ describe('materializeBundle', () => {
   });
 
   it('refuses unsupported schemes, missing paths and non-bundle archives with clear messages', async () => {
-    await expect(materializeBundle('s3://bucket/model')).rejects.toThrow(/unsupported model URI scheme/);
+    await expect(materializeBundle('gs://bucket/model')).rejects.toThrow(/unsupported model URI scheme/);
     await expect(materializeBundle(join(work, 'nope'))).rejects.toThrow(/does not exist/);
     const notTar = join(work, 'not.tar');
     await writeFile(notTar, 'hello world, definitely not a tar archive'.repeat(20));

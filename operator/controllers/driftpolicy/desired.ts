@@ -121,9 +121,9 @@ export const BASE_MODEL_FILE_ENV: Readonly<Record<string, string>> = {
  */
 function baseModelAccess(i: RetrainJobInput): { volumes: V1Volume[]; mounts: V1VolumeMount[]; env: V1EnvVar[] } {
   const source = withStorageDefaults(i.baseModel.spec.source, i.storage);
-  if (!/^https?:\/\//i.test(source.uri)) return { volumes: [], mounts: [], env: [] };
+  if (!/^(https?|s3|oci):\/\//i.test(source.uri)) return { volumes: [], mounts: [], env: [] };
   const access = sourceAccess(source, 'base-model');
-  const env: V1EnvVar[] = [];
+  const env: V1EnvVar[] = [...access.env];
   for (let k = 0; k < access.args.length; k += 2) {
     const flag = access.args[k] as string;
     if (flag === flagArg(ModelSourceFlag.allowInsecureHttp)) {
@@ -257,6 +257,9 @@ export function desiredRetrainedModel(
           ? { caBundleConfigMapRef: baseModel.spec.source.caBundleConfigMapRef }
           : {}),
         ...(baseModel.spec.source.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
+        // An s3:// or oci:// output is in the base model's store: same endpoint settings.
+        ...(baseModel.spec.source.s3 ? { s3: baseModel.spec.source.s3 } : {}),
+        ...(baseModel.spec.source.plainHttp ? { plainHttp: true } : {}),
       },
       entityTypes:
         result.entityTypes && result.entityTypes.length > 0

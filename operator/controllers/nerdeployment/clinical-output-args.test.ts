@@ -33,7 +33,9 @@ describe("a NerModel's assertion language and FHIR output reach its servers' fla
       replicas: 1,
       image: 'nerops:test',
     });
-    expect(d.spec?.template.spec?.containers[0]?.args?.slice(-6)).toEqual(clinicalOutputArgs(withFhir));
+    const args = d.spec?.template.spec?.containers[0]?.args ?? [];
+    const at = args.indexOf(clinicalOutputArgs(withFhir)[0]!);
+    expect(args.slice(at, at + 6)).toEqual(clinicalOutputArgs(withFhir));
   });
 
   it('adds nothing for a model without these settings, and each setting alone', () => {

@@ -50,6 +50,8 @@ export const MODEL_DIR = `${MODEL_MOUNT}/bundle`;
 export const AUTH_MOUNT = '/etc/nerops/auth';
 /** Where the stable pods find the token they send with mirrored requests (shadow phase with auth). */
 export const SHADOW_TOKEN_MOUNT = '/etc/nerops/shadow';
+/** Where the audit log's HMAC key Secret is mounted. */
+export const AUDIT_KEY_MOUNT = '/etc/nerops/audit';
 /** Where the feedback token hashes Secret is mounted. */
 export const FEEDBACK_AUTH_MOUNT = '/etc/nerops/feedback-auth';
 /** Container name of the inference server. */
@@ -192,7 +194,7 @@ function fetchContainer(model: NerModel, image: string, source: SourceAccess, tm
       ...source.args,
       ...fetchLimitArgs(model.spec.source),
     ],
-    env: [{ name: 'TMPDIR', value: tmp.mountPath }],
+    env: [{ name: 'TMPDIR', value: tmp.mountPath }, ...source.env],
     resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
     securityContext: restrictedContainerSecurity(),
     volumeMounts: [{ name: 'model', mountPath: MODEL_MOUNT }, tmp, ...source.mounts],
@@ -291,6 +293,19 @@ function servingPod({ nd, model, image, track = 'stable', shadow, storage, otlpT
     });
     serverMounts.push({ name: 'auth', mountPath: AUTH_MOUNT, readOnly: true });
     args.push(flagArg(ServeFlag.authTokenFile), `${AUTH_MOUNT}/token-hashes`);
+  }
+  // On unless the spec says off: the audit trail is what a hospital's access review reads.
+  if (nd.spec.server.auditLog !== 'off') {
+    args.push(flagArg(ServeFlag.auditLog), nd.spec.server.auditLog ?? 'stdout');
+    const keyRef = nd.spec.server.auditKeySecretRef;
+    if (keyRef) {
+      volumes.push({
+        name: 'audit-key',
+        secret: { secretName: keyRef.name, items: [{ key: keyRef.key ?? 'key', path: 'key' }] },
+      });
+      serverMounts.push({ name: 'audit-key', mountPath: AUDIT_KEY_MOUNT, readOnly: true });
+      args.push(flagArg(ServeFlag.auditHmacKeyFile), `${AUDIT_KEY_MOUNT}/key`);
+    }
   }
   const feedback = feedbackWiring(nd);
   volumes.push(...feedback.volumes);

@@ -107,6 +107,8 @@ describe('desired children', () => {
       '9090',
       '--shutdown-delay-ms',
       '3000',
+      '--audit-log',
+      'stdout',
     ]);
     expect(s?.env).toEqual([
       { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
@@ -171,6 +173,8 @@ describe('desired children', () => {
       '2',
       '--auth-token-file',
       '/etc/nerops/auth/token-hashes',
+      '--audit-log',
+      'stdout',
     ]);
     expect(s?.resources).toEqual({ requests: { cpu: '1' }, limits: { memory: '2Gi' } });
   });
@@ -527,5 +531,30 @@ describe('planDeployment', () => {
     expect(requestRateQuery(nd(), 60)).toBe(
       'sum(rate(nerops_requests_total{namespace="ns",deployment="notes",track="stable"}[60s]))',
     );
+  });
+});
+
+describe('audit log flags', () => {
+  it('stdout by default, the HMAC key Secret mounted when named, nothing when off', () => {
+    const args = (x: NerDeployment) =>
+      desiredDeployment({ nd: x, model: model('clinical-v1'), replicas: 1, image: 'i' }).spec?.template.spec;
+    const keyed = args(
+      nd((n) => {
+        n.spec.server.auditKeySecretRef = { name: 'audit' };
+      }),
+    );
+    expect(keyed?.containers[0]?.args).toEqual(
+      expect.arrayContaining(['--audit-log', 'stdout', '--audit-hmac-key-file', '/etc/nerops/audit/key']),
+    );
+    expect(keyed?.volumes).toContainEqual({
+      name: 'audit-key',
+      secret: { secretName: 'audit', items: [{ key: 'key', path: 'key' }] },
+    });
+    const off = args(
+      nd((n) => {
+        n.spec.server.auditLog = 'off';
+      }),
+    );
+    expect(off?.containers[0]?.args?.join(' ')).not.toContain('--audit');
   });
 });

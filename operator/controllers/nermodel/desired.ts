@@ -83,6 +83,7 @@ export function desiredValidationJob(model: NerModel, options: ValidationJobOpti
           resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '1Gi' } },
           volumes,
           mounts,
+          env: source.env,
         }),
       },
     },

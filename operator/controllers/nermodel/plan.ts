@@ -13,6 +13,7 @@ import type { ModelStorageDefaults } from '../model-storage.js';
 import { formatTime, setCondition, type Condition } from '../../runtime/conditions.js';
 import { desiredValidationJob, validationJobName } from './desired.js';
 import { checkSourceCredentials, type CredentialsRefusal, type SecretMetadata } from '../credentials-origin.js';
+import { credentialsTargetUri, withStorageDefaults } from '../model-storage.js';
 import { jobFinished, lastLine, type TerminatedContainer } from '../job-result.js';
 import type { NerDeployment } from '../../api/nerdeployment.js';
 import { describeHolders, planProtection, type Protection } from './protection.js';
@@ -262,7 +263,7 @@ function refuseCredentials(o: ModelObserved, refusal: CredentialsRefusal): Model
 function startValidation(o: ModelObserved, jobName: string, attempt: number): ModelPlan {
   const { model } = o;
   const refusal = checkSourceCredentials({
-    uri: model.spec.source.uri,
+    uri: credentialsTargetUri(withStorageDefaults(model.spec.source, o.storage)),
     secret: model.spec.source.credentialsSecretRef
       ? (o.credentialsSecret ?? { name: model.spec.source.credentialsSecretRef.name, missing: true })
       : undefined,

@@ -85,7 +85,18 @@ describe('gen-crds', () => {
         spec: { versions: Record<string, unknown>[]; names: Record<string, unknown> };
       };
       const v = crd.spec.versions[0]!;
-      expect(v.subresources).toEqual({ status: {} });
+      expect(v.subresources).toEqual(
+        kind === 'NerDeployment'
+          ? {
+              status: {},
+              scale: {
+                specReplicasPath: '.spec.replicas.desired',
+                statusReplicasPath: '.status.scale.replicas',
+                labelSelectorPath: '.status.scale.selector',
+              },
+            }
+          : { status: {} },
+      );
       expect((v.additionalPrinterColumns as unknown[]).length).toBeGreaterThan(2);
       expect(crd.spec.names.categories).toEqual(['ner']);
     },

@@ -353,7 +353,7 @@ export function buildCrd(def: CrdDefinition, docs: DocIndex): JsonSchema {
           name: VERSION,
           served: true,
           storage: true,
-          subresources: { status: {} },
+          subresources: { status: {}, ...(def.scale ? { scale: { ...def.scale } } : {}) },
           additionalPrinterColumns: def.printerColumns.map((c) => ({ ...c })),
           schema: { openAPIV3Schema },
         },

@@ -29,6 +29,8 @@ export interface CrdDefinition {
   /** The module that declares the schemas (relative to the repository root), for JSDoc descriptions. */
   sourceFile: string;
   printerColumns: readonly PrinterColumn[];
+  /** The `/scale` subresource's JSON paths, when the kind has one (HPA, KEDA, `kubectl scale`). */
+  scale?: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath: string };
 }
 
 const age: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' };
@@ -58,6 +60,12 @@ export const CRD_DEFINITIONS: readonly CrdDefinition[] = [
     spec: NerDeploymentSpecSchema,
     status: NerDeploymentStatusSchema,
     sourceFile: 'operator/api/nerdeployment.ts',
+    // The stable track: spec.replicas.desired sets it (autoscaling.mode External) and status.scale counts it.
+    scale: {
+      specReplicasPath: '.spec.replicas.desired',
+      statusReplicasPath: '.status.scale.replicas',
+      labelSelectorPath: '.status.scale.selector',
+    },
     printerColumns: [
       { name: 'Stable', type: 'string', jsonPath: '.status.stableModel' },
       { name: 'Canary', type: 'string', jsonPath: '.status.canaryModel' },

@@ -50,6 +50,8 @@ export const NerDeploymentReason = {
   ScaledDown: 'ScaledDown',
   /** Scale-down wanted but held by the stabilization window. */
   ScaleDownStabilizing: 'ScaleDownStabilizing',
+  /** autoscaling.mode External: an HPA or KEDA sets the count through the /scale subresource. */
+  ExternalScaler: 'ExternalScaler',
   /** A canary rollout is in progress. */
   RolloutInProgress: 'RolloutInProgress',
   /** The shadow phase is in progress. */

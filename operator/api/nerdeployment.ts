@@ -12,6 +12,7 @@ import {
   ResourceRequirementsSchema,
   SecretKeyReferenceSchema,
   TimestampSchema,
+  listMap,
   withCel,
   withDefaults,
   type CustomObject,
@@ -19,6 +20,9 @@ import {
 } from './shared-schemas.js';
 import { API_VERSION } from './group.js';
 import { ApprovalRecordSchema } from './approval.js';
+import { PodTemplateOverridesSchema } from './pod-overrides.js';
+
+export { PodTemplateOverridesSchema, type PodTemplateOverrides } from './pod-overrides.js';
 
 /** Follow the newest Ready NerModel of a family that passes the gates. */
 export const ModelSelectorSchema = z.object({
@@ -35,6 +39,12 @@ export const ReplicasSchema = withCel(
       min: z.int().min(1).max(1000).default(1),
       /** Maximum replicas of the stable track. */
       max: z.int().min(1).max(1000).default(1),
+      /**
+       * The `/scale` subresource's spec value (`kubectl scale`, an HPA or a KEDA ScaledObject write it). Used
+       * only when `spec.autoscaling.mode` is `External`, and then clamped into [min, max]: min is the floor
+       * (no scale to zero). The operator never writes it.
+       */
+      desired: z.int().min(0).max(1000).optional(),
     })
     .refine((r) => r.min <= r.max, { message: 'spec.replicas.min must be <= spec.replicas.max', path: ['min'] }),
   [{ rule: 'self.min <= self.max', message: 'spec.replicas.min must be less than or equal to spec.replicas.max' }],
@@ -44,10 +54,31 @@ export type Replicas = z.output<typeof ReplicasSchema>;
 /** Behaviour when the request rate cannot be measured. Only `Hold` (keep the current count) exists. */
 export const OnMetricsUnavailableSchema = z.enum(['Hold']);
 
-/** Request-rate autoscaling (per track; stable and canary are never averaged together). */
-export const AutoscalingSchema = z.object({
+/**
+ * Who scales the stable track: `Operator` (its own loop over the signals below) or `External` (an HPA or a
+ * KEDA ScaledObject writes the `/scale` subresource; the operator uses `spec.replicas.desired`).
+ */
+export const AutoscalingModeSchema = z.enum(['Operator', 'External']);
+
+const AUTOSCALING_TARGET_REQUIRED =
+  'spec.autoscaling needs targetRequestsPerSecond or targetInFlightPerReplica unless mode is External';
+
+/** Autoscaling of the stable track (per track; stable and canary are never averaged together). */
+const autoscalingBase = z.object({
+  /** `Operator` (default): the operator's loop decides; `External`: an HPA or KEDA drives `/scale`. */
+  mode: AutoscalingModeSchema.default('Operator'),
   /** Target requests per second per replica; desired = ceil(observed rate / target). */
-  targetRequestsPerSecond: z.number().gt(0).max(100000),
+  targetRequestsPerSecond: z.number().gt(0).max(100000).optional(),
+  /**
+   * Target in-flight requests per replica (concurrency, the server's `nerops_inflight_requests` summed over
+   * the stable pods); desired = ceil(in flight / target). With both targets the larger recommendation wins.
+   */
+  targetInFlightPerReplica: z.number().gt(0).max(100000).optional(),
+  /**
+   * Latency guardrail: when the stable track's p95 request latency (milliseconds, from the histogram over
+   * `rateWindowSeconds`) exceeds it, scale up by one step whatever the rate or concurrency say.
+   */
+  maxP95LatencyMs: z.number().gt(0).max(600000).optional(),
   /** Relative deviation from the target ignored to avoid flapping (0.1 = 10 %). */
   tolerance: z.number().min(0).max(0.9).default(0.1),
   /** Largest number of replicas added in one scale-up decision. */
@@ -59,6 +90,20 @@ export const AutoscalingSchema = z.object({
   /** What to do when Prometheus is unreachable or has no data: `Hold` the current replica count. */
   onMetricsUnavailable: OnMetricsUnavailableSchema.default('Hold'),
 });
+
+/** Autoscaling; `Operator` mode needs at least one target. */
+export const AutoscalingSchema = withCel(
+  autoscalingBase.refine(
+    (a) => a.mode === 'External' || a.targetRequestsPerSecond !== undefined || a.targetInFlightPerReplica !== undefined,
+    { message: AUTOSCALING_TARGET_REQUIRED, path: ['targetRequestsPerSecond'] },
+  ),
+  [
+    {
+      rule: "self.mode == 'External' || has(self.targetRequestsPerSecond) || has(self.targetInFlightPerReplica)",
+      message: AUTOSCALING_TARGET_REQUIRED,
+    },
+  ],
+);
 export type Autoscaling = z.output<typeof AutoscalingSchema>;
 
 /** A human sign-off a canary step needs before it completes (docs/operator.md, "Approvals"). */
@@ -123,6 +168,42 @@ export type AnalysisThresholds = z.output<typeof AnalysisThresholdsSchema>;
 /** What a measurement without (enough) data counts as. Only `Inconclusive` (pause, never promote) exists. */
 export const NoDataMeansSchema = z.enum(['Inconclusive']);
 
+const CONDITION_REQUIRED = 'a custom analysis metric needs successCondition or failureCondition';
+
+/**
+ * One custom analysis query, Argo Rollouts style. `query` is PromQL whose `{{namespace}}`, `{{deployment}}`,
+ * `{{track}}` (always `canary`) and `{{model}}` (the candidate NerModel) placeholders the operator fills.
+ * The conditions are expressions over `result` (see docs/operator.md "Custom analysis"): `result` is the
+ * first sample's value, `result[i]` the i-th; comparisons (`< <= > >= == !=`), `&&`, `||`, `!`, parentheses.
+ * An empty result is Inconclusive, never a pass.
+ */
+export const AnalysisMetricSchema = withCel(
+  z
+    .object({
+      /** Name, unique in the list (shown in status and Events). */
+      name: DnsLabelSchema,
+      /** PromQL instant query. */
+      query: z.string().min(1).max(4096),
+      /** True means the measurement passes (when only this is set, false fails). */
+      successCondition: z.string().min(1).max(512).optional(),
+      /** True means the measurement fails (when only this is set, false passes). */
+      failureCondition: z.string().min(1).max(512).optional(),
+    })
+    .refine((m) => m.successCondition !== undefined || m.failureCondition !== undefined, {
+      message: CONDITION_REQUIRED,
+      path: ['successCondition'],
+    }),
+  [{ rule: 'has(self.successCondition) || has(self.failureCondition)', message: CONDITION_REQUIRED }],
+);
+export type AnalysisMetric = z.output<typeof AnalysisMetricSchema>;
+
+/** Analysis added to the built-in thresholds. */
+export const CustomAnalysisSchema = z.object({
+  /** Extra PromQL measurements; each one's outcome joins the built-in one (any Fail fails, any Inconclusive holds). */
+  metrics: listMap(z.array(AnalysisMetricSchema).max(10), ['name']).optional(),
+});
+export type CustomAnalysis = z.output<typeof CustomAnalysisSchema>;
+
 /** Canary rollout of a new model. */
 export const RolloutSchema = z.object({
   /** Steps of weight and pause. */
@@ -137,6 +218,8 @@ export const RolloutSchema = z.object({
   failureLimit: z.int().min(0).max(100).default(2),
   /** What too little or no data means: `Inconclusive` (pause; never promote). */
   noDataMeans: NoDataMeansSchema.default('Inconclusive'),
+  /** Custom PromQL analysis metrics, evaluated with every analysis beside the thresholds. */
+  analysis: CustomAnalysisSchema.optional(),
 });
 export type Rollout = z.output<typeof RolloutSchema>;
 
@@ -301,6 +384,8 @@ const nerDeploymentSpecBase = z.object({
   image: z.string().min(1).max(512).optional(),
   /** Corrections from people (`POST /v1/feedback`): where the pods store them and who may post them. */
   feedback: FeedbackSchema.optional(),
+  /** Pod overrides of the serving pods: placement, priority, pull Secrets, extra metadata and environment. */
+  podTemplate: PodTemplateOverridesSchema.optional(),
 });
 
 const SHADOW_TOKEN_REQUIRED =
@@ -339,6 +424,19 @@ export type NerDeploymentPhase = z.output<typeof NerDeploymentPhaseSchema>;
 export const AnalysisOutcomeSchema = z.enum(['Pass', 'Fail', 'Inconclusive']);
 export type AnalysisOutcome = z.output<typeof AnalysisOutcomeSchema>;
 
+/** The outcome of one custom analysis metric. */
+export const MetricResultSchema = z.object({
+  /** spec.rollout.analysis.metrics[].name. */
+  name: DnsLabelSchema,
+  /** Pass, Fail or Inconclusive. */
+  outcome: AnalysisOutcomeSchema,
+  /** The first sample's value, when there was one. */
+  value: z.number().optional(),
+  /** Why (condition held or not, no data, query refused). */
+  message: z.string().max(256).optional(),
+});
+export type MetricResult = z.output<typeof MetricResultSchema>;
+
 /** The last canary analysis measurements. */
 export const AnalysisResultSchema = z.object({
   /** When the measurement was taken. */
@@ -357,6 +455,8 @@ export const AnalysisResultSchema = z.object({
   shadowAgreement: z.number().min(0).optional(),
   /** Why the outcome is what it is (threshold crossed, too few samples, Prometheus down). */
   message: z.string().max(1024).optional(),
+  /** Outcomes of the custom analysis metrics (spec.rollout.analysis.metrics). */
+  metrics: z.array(MetricResultSchema).max(10).optional(),
 });
 export type AnalysisResult = z.output<typeof AnalysisResultSchema>;
 
@@ -368,6 +468,14 @@ export const WeightsSchema = z.object({
   canary: z.int().min(0).max(100),
 });
 export type Weights = z.output<typeof WeightsSchema>;
+
+/** The `/scale` subresource's status (statusReplicasPath and labelSelectorPath). */
+export const ScaleStatusSchema = z.object({
+  /** Pods of the stable track's Deployment (its status.replicas). */
+  replicas: z.int().min(0),
+  /** Label selector of those pods, in string form (what an HPA lists pods and their metrics with). */
+  selector: z.string().max(512),
+});
 
 /** Replica counts of one track or of the whole NerDeployment. */
 export const ReplicaCountsSchema = z.object({
@@ -451,6 +559,11 @@ export const NerDeploymentStatusSchema = z.object({
   replicas: ReplicaStatusSchema.optional(),
   /** Requests per second over the stable track measured in Prometheus (aggregated over pods). */
   observedRequestRate: z.number().min(0).optional(),
+  /**
+   * What the `/scale` subresource reports: the stable track's pods (the track `spec.replicas.desired` sets; the
+   * canary's pods come and go with rollouts on top of it) and their label selector.
+   */
+  scale: ScaleStatusSchema.optional(),
   /** When the autoscaler last changed the desired replicas. */
   lastScaleTime: TimestampSchema.optional(),
   /** Finished rollouts, newest last, at most {@link MAX_ROLLOUT_HISTORY}. */

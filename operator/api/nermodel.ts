@@ -24,6 +24,7 @@ import {
   FHIR_RESOURCE_TARGETS,
   SHIPPED_ASSERTION_LANGUAGES,
 } from '../../contracts/serve.js';
+import { PodTemplateOverridesSchema } from './pod-overrides.js';
 
 /** URI schemes a model or dataset may be fetched from. `file://` is meant for tests. */
 export const MODEL_URI_PATTERN = '^(pvc://[a-z0-9]([-a-z0-9]*[a-z0-9])?/[^\\s]+|https?://[^\\s]+|file:///?[^\\s]+)$';
@@ -215,6 +216,13 @@ const nerModelSpecBase = z.object({
   assertions: AssertionServingSchema.optional(),
   /** How servers of this model answer `Accept: application/fhir+json` (docs/assertions.md, "HTTP and FHIR output"). */
   fhir: FhirOutputSchema.optional(),
+  /** Settings of the validation Job. */
+  validation: z
+    .object({
+      /** Pod overrides of the validation Job (placement, priority, pull Secrets, metadata, envFrom). */
+      podTemplate: PodTemplateOverridesSchema.optional(),
+    })
+    .optional(),
 });
 
 /** NerModel spec. Immutable: publish a new NerModel (new name) for a new version. */

@@ -42,6 +42,7 @@ import {
 } from '../../../contracts/serve.js';
 import { TracingEnv } from '../../../contracts/tracing.js';
 import { FETCH_MODEL_COMMAND, FetchModelFlag } from '../../../contracts/task-commands.js';
+import { withPodOverrides } from './pod-overrides.js';
 
 /** Where the init container installs the bundle and the server reads it. */
 export const MODEL_MOUNT = '/models';
@@ -341,8 +342,12 @@ function servingPod({ nd, model, image, track = 'stable', shadow, storage, otlpT
   };
 }
 
-/** The Deployment of one track. */
+/** The Deployment of one track, with spec.podTemplate's overrides (pod-overrides.ts). */
 export function desiredDeployment(input: ServingInput): V1Deployment {
+  return withPodOverrides(input.nd, baseDeployment(input));
+}
+
+function baseDeployment(input: ServingInput): V1Deployment {
   const { nd, model, replicas, track = 'stable' } = input;
   const labels = podLabels(nd, model, track);
   return {

@@ -17,7 +17,14 @@ import { builtin } from '../../runtime/resource.js';
 import type { ModelStorageDefaults } from '../model-storage.js';
 import { DEFAULT_IMAGE } from '../pod-templates.js';
 import { analysisQueries, decideAnalysis, type AnalysisDecision, type Measurements } from './analysis.js';
-import { requestRateQuery, type RateMeasurement, type Recommendation } from './autoscale.js';
+import {
+  inFlightQuery,
+  p95LatencyQuery,
+  requestRateQuery,
+  type RateMeasurement,
+  type Recommendation,
+} from './autoscale.js';
+import { combineAnalysis, measureCustomMetrics } from './custom-analysis.js';
 import { deploymentName } from './desired.js';
 import type { DeploymentObserved } from './observed.js';
 import type { TenantPolicy } from '../pod-policy.js';
@@ -51,12 +58,23 @@ export async function measureRequestRate(
       reason: R.PrometheusUnreachable,
       message: 'no Prometheus is configured (ner-ops operator --prometheus-url)',
     };
-  const window = nd.spec.autoscaling?.rateWindowSeconds ?? 60;
+  const auto = nd.spec.autoscaling;
+  const window = auto?.rateWindowSeconds ?? 60;
   try {
-    const r = await prometheus.query(requestRateQuery(nd, window));
+    // The concurrency and latency queries run only when the policy uses them.
+    const [r, inFlight, p95] = await Promise.all([
+      prometheus.query(requestRateQuery(nd, window)),
+      auto?.targetInFlightPerReplica !== undefined ? prometheus.query(inFlightQuery(nd)) : undefined,
+      auto?.maxP95LatencyMs !== undefined ? prometheus.query(p95LatencyQuery(nd, window)) : undefined,
+    ]);
     if (r.value === undefined)
       return { ok: false, reason: R.NoData, message: 'Prometheus has no request-rate series for the stable pods yet' };
-    return { ok: true, rate: r.value };
+    return {
+      ok: true,
+      rate: r.value,
+      ...(inFlight?.value !== undefined ? { inFlight: inFlight.value } : {}),
+      ...(p95?.value !== undefined && Number.isFinite(p95.value) ? { p95Seconds: p95.value } : {}),
+    };
   } catch (err) {
     if (err instanceof PrometheusError)
       return {
@@ -113,7 +131,10 @@ export async function analyseCanary(
       m = { ok: false, reason, message: (err as Error).message.slice(0, 300) };
     }
   }
-  return decideAnalysis(m, thresholds, shadow);
+  const builtin = decideAnalysis(m, thresholds, shadow);
+  // Custom metrics (spec.rollout.analysis.metrics) join the built-in outcome; the worse one wins.
+  const custom = await measureCustomMetrics(prometheus, nd, nd.status?.canaryModel ?? '');
+  return combineAnalysis(builtin, custom);
 }
 
 /** The user's HTTPRoute for gatewayAPI routing, and why the router cannot honour the spec (if it cannot). */
@@ -144,7 +165,11 @@ export async function gatherDeployment(
   const nd = ctx.object;
   const models = ctx.cache<NerModel>(nerModels).list(ctx.namespace);
   const deployments = ctx.cache<V1Deployment>(builtin.deployments);
-  const measurement = nd.spec.autoscaling ? await measureRequestRate(options.prometheus, nd) : undefined;
+  // External mode: an HPA or KEDA measures; the operator reads nothing for scaling.
+  const measurement =
+    nd.spec.autoscaling && nd.spec.autoscaling.mode !== 'External'
+      ? await measureRequestRate(options.prometheus, nd)
+      : undefined;
   // An analysis is taken only when status says one is due: a restart neither skips nor repeats one.
   const analysis = analysisDue(nd, ctx.now()) ? await analyseCanary(options.prometheus, nd) : undefined;
   return {

@@ -469,6 +469,7 @@ describe('planDeployment', () => {
     const auto = nd(
       (n) =>
         (n.spec.autoscaling = {
+          mode: 'Operator',
           targetRequestsPerSecond: 10,
           tolerance: 0.1,
           scaleUpMaxStep: 4,
@@ -524,6 +525,29 @@ describe('planDeployment', () => {
         }),
       );
       expect(again.events).toEqual([]);
+    });
+
+    it('mode External: the /scale spec value sets the stable track (clamped), nothing is measured, status.scale reports it', () => {
+      const ext = nd((n) => {
+        n.spec.replicas = { min: 1, max: 5, desired: 3 };
+        n.spec.autoscaling = { ...auto.spec.autoscaling!, mode: 'External' };
+      });
+      const p = planDeployment(obs({ nd: ext, deployment: liveDeployment(1, 1) }));
+      expect((p.apply[0] as V1Deployment).spec?.replicas).toBe(3);
+      expect(p.status.scale).toEqual({ replicas: 1, selector: 'nerops.io/deployment=notes,nerops.io/track=stable' });
+      expect(p.status.conditions?.find((c) => c.type === 'ScalingActive')).toMatchObject({
+        status: 'True',
+        reason: 'ExternalScaler',
+      });
+      expect(p.status.conditions?.find((c) => c.type === 'MetricsAvailable')).toBeUndefined();
+      expect(p.events.map((e) => e.reason)).toContain('Scaled');
+      expect(p.requeueAfterMs).toBeUndefined();
+      const over = nd((n) =>
+        Object.assign(n, ext, { spec: { ...ext.spec, replicas: { min: 1, max: 5, desired: 40 } } }),
+      );
+      expect(
+        (planDeployment(obs({ nd: over, deployment: liveDeployment(3, 3) })).apply[0] as V1Deployment).spec?.replicas,
+      ).toBe(5);
     });
   });
 

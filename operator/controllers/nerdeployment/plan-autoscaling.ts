@@ -15,6 +15,7 @@ import { findCondition, formatTime } from '../../runtime/conditions.js';
 import { decideReplicas, type AutoscaleDecision, type RateMeasurement, type Recommendation } from './autoscale.js';
 import { removed, setTo, type ConditionChange } from './condition-changes.js';
 import type { DeploymentObserved } from './observed.js';
+import { externalReplicas, scaleStatus } from './scale.js';
 
 /** How often the request rate is re-read while autoscaling is on. */
 export const DEFAULT_METRICS_INTERVAL_MS = 10_000;
@@ -24,7 +25,7 @@ export interface AutoscalingPart {
   desired: number;
   /** Recommendations to keep for the next decision. */
   history: Recommendation[];
-  status: Pick<NerDeploymentStatus, 'observedRequestRate' | 'lastScaleTime'>;
+  status: Pick<NerDeploymentStatus, 'observedRequestRate' | 'lastScaleTime' | 'scale'>;
   conditions: ConditionChange[];
   events: EventSpec[];
   requeueAfterMs?: number;
@@ -89,6 +90,8 @@ export function planAutoscaling(o: DeploymentObserved, serving: boolean): Autosc
     conditions: [],
     events: [],
   };
+  part.status.scale = scaleStatus(o);
+  if (auto?.mode === 'External') return planExternal(o, current, part);
   if (!auto || !o.measurement) {
     part.conditions.push(removed(C.MetricsAvailable), removed(C.ScalingActive));
     return part;
@@ -107,6 +110,22 @@ export function planAutoscaling(o: DeploymentObserved, serving: boolean): Autosc
   if (serving && current !== undefined && d.desired !== current) {
     part.status.lastScaleTime = formatTime(now);
     part.events.push({ type: 'Normal', reason: E.Scaled, note: d.message.slice(0, 300) });
+  }
+  return part;
+}
+
+/**
+ * `External` mode: an HPA or KEDA owns the count through the `/scale` subresource; the operator takes
+ * spec.replicas.desired (clamped into [min, max]) and measures nothing itself.
+ */
+function planExternal(o: DeploymentObserved, current: number | undefined, part: AutoscalingPart): AutoscalingPart {
+  const { min, max, desired } = o.nd.spec.replicas;
+  const d = externalReplicas(desired, min, max);
+  part.desired = d.replicas;
+  part.conditions.push(removed(C.MetricsAvailable), setTo(C.ScalingActive, 'True', R.ExternalScaler, d.message));
+  if (current !== undefined && d.replicas !== current) {
+    part.status.lastScaleTime = formatTime(o.now);
+    part.events.push({ type: 'Normal', reason: E.Scaled, note: `scaling ${current} → ${d.replicas}: ${d.message}` });
   }
   return part;
 }

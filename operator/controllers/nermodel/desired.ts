@@ -11,6 +11,7 @@ import type { NerModel } from '../../api/nermodel.js';
 import { ownerReference } from '../../runtime/client.js';
 import { boundedName, managedLabels } from '../child-metadata.js';
 import { nerOpsTaskPod, tmpVolume } from '../pod-templates.js';
+import { withPodOverrides } from '../pod-overrides.js';
 import { sourceAccess, withStorageDefaults, type ModelStorageDefaults } from '../model-storage.js';
 import { flagArg } from '../../../contracts/serve.js';
 import { VALIDATE_COMMAND, ValidateFlag } from '../../../contracts/task-commands.js';
@@ -74,18 +75,23 @@ export function desiredValidationJob(model: NerModel, options: ValidationJobOpti
       backoffLimit: 0,
       ttlSecondsAfterFinished: options.ttlSecondsAfterFinished ?? 86_400,
       activeDeadlineSeconds: options.activeDeadlineSeconds ?? 1800,
-      template: {
-        metadata: { labels },
-        spec: nerOpsTaskPod({
-          name: VALIDATION_CONTAINER_NAME,
-          image: options.image,
-          args,
-          resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '1Gi' } },
-          volumes,
-          mounts,
-          env: source.env,
-        }),
-      },
+      // spec.validation.podTemplate: placement and metadata only; the pod stays restricted.
+      template: withPodOverrides(
+        model.spec.validation?.podTemplate,
+        {
+          metadata: { labels },
+          spec: nerOpsTaskPod({
+            name: VALIDATION_CONTAINER_NAME,
+            image: options.image,
+            args,
+            resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '1Gi' } },
+            volumes,
+            mounts,
+            env: source.env,
+          }),
+        },
+        VALIDATION_CONTAINER_NAME,
+      ),
     },
   };
 }

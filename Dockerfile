@@ -77,8 +77,11 @@ COPY --from=build /src/dist/trainer ./dist/trainer
 COPY --from=build /src/dist/server ./dist/server
 COPY --from=build /src/dist/loadgen ./dist/loadgen
 COPY --from=build /src/dist/operator ./dist/operator
-# `ner-ops` on PATH; the build fails if the onnxruntime CPU binding is missing or cannot load.
-RUN chmod 0755 /app/dist/cli/ner-ops.js && ln -s /app/dist/cli/ner-ops.js /usr/local/bin/ner-ops \
+# `ner-ops` on PATH, and `kubectl-ner` (kubectl finds it as the `kubectl ner` plugin); the build fails if the
+# onnxruntime CPU binding is missing or cannot load.
+RUN chmod 0755 /app/dist/cli/ner-ops.js /app/dist/cli/kubectl-ner.js \
+ && ln -s /app/dist/cli/ner-ops.js /usr/local/bin/ner-ops \
+ && ln -s /app/dist/cli/kubectl-ner.js /usr/local/bin/kubectl-ner \
  && node -e "import('onnxruntime-node').then(() => console.log('onnxruntime-node ok'))"
 # 65532: the UID the operator sets in every pod's securityContext (runAsUser/runAsGroup/fsGroup).
 USER 65532:65532

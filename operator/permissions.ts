@@ -116,7 +116,7 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     group: 'nerops.io',
     resource: 'nerdeployments',
     scope: 'workload',
-    why: 'removes the one-shot nerops.io/rollout-action annotation once its effect is in status (merge patch)',
+    why: 'removes the one-shot nerops.io/rollout-action annotation once its effect is in status (merge patch), and the approval annotations once the approval is recorded (JSON patch, consumeApproval)',
     code: `${NERDEPLOYMENT_APPLY}#consumeAction`,
   },
   {

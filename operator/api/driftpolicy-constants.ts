@@ -13,6 +13,8 @@ export const DriftPolicyConditionType = {
   CriticalDrift: 'CriticalDrift',
   /** A retraining Job is running or waiting for approval. */
   Retraining: 'Retraining',
+  /** True while a retraining is parked until someone approves it (approval: Manual). */
+  AwaitingApproval: 'AwaitingApproval',
 } as const;
 export type DriftPolicyConditionType = (typeof DriftPolicyConditionType)[keyof typeof DriftPolicyConditionType];
 
@@ -71,6 +73,8 @@ export const DriftPolicyEventReason = {
   RetrainingStarted: 'RetrainingStarted',
   /** Normal: a retraining waits for approval. */
   RetrainingAwaitingApproval: 'RetrainingAwaitingApproval',
+  /** Normal: a parked retraining was approved (message: the approver, the run and the comment). */
+  Approved: 'Approved',
   /** Normal: a retraining Job succeeded and a NerModel was created. */
   RetrainingSucceeded: 'RetrainingSucceeded',
   /** Warning: a retraining Job failed. */
@@ -84,7 +88,10 @@ export const DriftPolicyEventReason = {
 } as const;
 export type DriftPolicyEventReason = (typeof DriftPolicyEventReason)[keyof typeof DriftPolicyEventReason];
 
-/** `kubectl annotate driftpolicy x nerops.io/approve=<runId>` approves a pending retraining (approval: Manual). */
-export const APPROVE_ANNOTATION = `${GROUP}/approve`;
+/**
+ * `nerops.io/approve=<runId>` with `nerops.io/approved-by=<you>` (`kubectl ner approve POLICY`) approves a pending
+ * retraining (approval: Manual); defined in contracts/user-actions.ts with the other approval annotations.
+ */
+export { APPROVE_ANNOTATION, APPROVED_BY_ANNOTATION } from '../../contracts/user-actions.js';
 /** `kubectl annotate driftpolicy x nerops.io/retrain=<any new value>` triggers a retraining by hand. */
 export const RETRAIN_ANNOTATION = `${GROUP}/retrain`;

@@ -21,6 +21,7 @@ import {
 } from './shared-schemas.js';
 import { API_VERSION } from './group.js';
 import { ArtifactUriSchema, OUTPUT_URI_PATTERN } from './nermodel.js';
+import { ApprovalRecordSchema } from './approval.js';
 
 /** The NerDeployment whose traffic is watched. */
 export const DriftTargetRefSchema = z.object({
@@ -434,6 +435,8 @@ export const ActiveJobSchema = z.object({
   startTime: TimestampSchema,
   /** True while waiting for the approval annotation (approval: Manual). */
   awaitingApproval: z.boolean().optional(),
+  /** Who approved the run (approval: Manual), when, and their comment. */
+  approval: ApprovalRecordSchema.optional(),
 });
 export type ActiveJob = z.output<typeof ActiveJobSchema>;
 
@@ -459,6 +462,8 @@ export const RetrainingRecordSchema = z.object({
   baseF1: z.number().min(0).max(1).optional(),
   /** Failure reason or summary. */
   message: z.string().max(1024).optional(),
+  /** Who approved the run (approval: Manual), when, and their comment. */
+  approval: ApprovalRecordSchema.optional(),
 });
 export type RetrainingRecord = z.output<typeof RetrainingRecordSchema>;
 

@@ -1,5 +1,4 @@
 /** Condition types, reasons, event reasons and annotations of NerDeployment. */
-import { GROUP } from './group.js';
 import { CommonConditionType, CommonReason } from './conditions-constants.js';
 
 /** NerDeployment condition types. */
@@ -15,6 +14,8 @@ export const NerDeploymentConditionType = {
   ScalingActive: 'ScalingActive',
   /** A canary rollout is paused (by a user or by inconclusive analysis). */
   Paused: 'Paused',
+  /** True while the current step waits for an approval (its `approval.required`); absent otherwise. */
+  AwaitingApproval: 'AwaitingApproval',
 } as const;
 export type NerDeploymentConditionType = (typeof NerDeploymentConditionType)[keyof typeof NerDeploymentConditionType];
 
@@ -63,6 +64,8 @@ export const NerDeploymentReason = {
   AnalysisInconclusive: 'AnalysisInconclusive',
   /** A user paused the rollout. */
   PausedByUser: 'PausedByUser',
+  /** The step is done but for its approval (`approval.required`): `kubectl ner approve`. */
+  ApprovalRequired: 'ApprovalRequired',
   /** Candidate F1 below spec.gates.minF1. */
   BelowMinF1: 'BelowMinF1',
   /** Candidate F1 regresses more than spec.gates.maxRegression against stable. */
@@ -112,11 +115,19 @@ export const NerDeploymentEventReason = {
   RolloutResumed: 'RolloutResumed',
   /** Warning: spec.image was refused (not from the allowed registries); nothing created or changed. */
   ImageNotAllowed: 'ImageNotAllowed',
+  /** Normal: a step waits for an approval (message: the step, the candidate and its digest). */
+  ApprovalRequired: 'ApprovalRequired',
+  /** Normal: a step was approved (message: the approver, the step, the candidate, the comment). */
+  Approved: 'Approved',
+  /** Warning: an approval names another candidate or step than the one waiting; it was removed unused. */
+  ApprovalIgnored: 'ApprovalIgnored',
+  /** Normal: a user asked to retry a rolled-back candidate (`nerops.io/rollout-action=retry`). */
+  RolloutRetried: 'RolloutRetried',
 } as const;
 export type NerDeploymentEventReason = (typeof NerDeploymentEventReason)[keyof typeof NerDeploymentEventReason];
 
-/** Annotations for manual rollout control (`kubectl annotate nerdeployment x nerops.io/rollout-action=pause`). */
-export const ROLLOUT_ACTION_ANNOTATION = `${GROUP}/rollout-action`;
-/** Values of {@link ROLLOUT_ACTION_ANNOTATION}. */
-export const RolloutAction = { Pause: 'pause', Resume: 'resume', Promote: 'promote', Abort: 'abort' } as const;
-export type RolloutAction = (typeof RolloutAction)[keyof typeof RolloutAction];
+/**
+ * Manual rollout control (`kubectl ner pause|resume|promote|abort|retry`, or `kubectl annotate nerdeployment x
+ * nerops.io/rollout-action=pause`) and approvals: what users write is defined in contracts/user-actions.ts.
+ */
+export { ROLLOUT_ACTION_ANNOTATION, RolloutAction } from '../../contracts/user-actions.js';

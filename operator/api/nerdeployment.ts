@@ -19,6 +19,7 @@ import {
   type CustomObjectList,
 } from './shared-schemas.js';
 import { API_VERSION } from './group.js';
+import { ApprovalRecordSchema } from './approval.js';
 import { PodTemplateOverridesSchema } from './pod-overrides.js';
 
 export { PodTemplateOverridesSchema, type PodTemplateOverrides } from './pod-overrides.js';
@@ -105,12 +106,25 @@ export const AutoscalingSchema = withCel(
 );
 export type Autoscaling = z.output<typeof AutoscalingSchema>;
 
+/** A human sign-off a canary step needs before it completes (docs/operator.md, "Approvals"). */
+export const StepApprovalSchema = z.object({
+  /**
+   * True: once the step's pause is over and its analysis passes, the rollout waits (condition
+   * `AwaitingApproval`) until a user approves this step of this candidate (`kubectl ner approve`); only then
+   * does it move to the next step, or promote after the last one.
+   */
+  required: z.boolean().default(false),
+});
+export type StepApproval = z.output<typeof StepApprovalSchema>;
+
 /** One canary step: send `weight` % of traffic to the candidate, then wait `pauseSeconds` with passing analysis. */
 export const RolloutStepSchema = z.object({
   /** Percentage of traffic to the candidate during this step (1–100). */
   weight: z.int().min(1).max(100),
   /** Time to stay at this weight (with passing analysis) before the next step. */
   pauseSeconds: z.int().min(0).max(86400).default(60),
+  /** Whether the step also needs an approval before it completes. */
+  approval: StepApprovalSchema.optional(),
 });
 export type RolloutStep = z.output<typeof RolloutStepSchema>;
 
@@ -484,6 +498,9 @@ export const ReplicaStatusSchema = ReplicaCountsSchema.extend({
 export const RolloutOutcomeSchema = z.enum(['Promoted', 'RolledBack', 'Superseded', 'Rejected']);
 export type RolloutOutcome = z.output<typeof RolloutOutcomeSchema>;
 
+/** Most approvals kept for one rollout (one per step at most). */
+export const MAX_APPROVALS = 20;
+
 /** One finished rollout. */
 export const RolloutHistoryEntrySchema = z.object({
   /** The candidate NerModel. */
@@ -500,6 +517,8 @@ export const RolloutHistoryEntrySchema = z.object({
   stepsCompleted: z.int().min(0).optional(),
   /** Details (abort reason with measurements). */
   message: z.string().max(1024).optional(),
+  /** The approvals given during the rollout (steps with `approval.required`). */
+  approvals: z.array(ApprovalRecordSchema).max(MAX_APPROVALS).optional(),
 });
 export type RolloutHistoryEntry = z.output<typeof RolloutHistoryEntrySchema>;
 
@@ -534,6 +553,8 @@ export const NerDeploymentStatusSchema = z.object({
   weights: WeightsSchema.optional(),
   /** Last analysis measurements. */
   lastAnalysis: AnalysisResultSchema.optional(),
+  /** Approvals given to the running rollout, oldest first (moved into its history entry when it ends). */
+  approvals: z.array(ApprovalRecordSchema).max(MAX_APPROVALS).optional(),
   /** Replica counts. */
   replicas: ReplicaStatusSchema.optional(),
   /** Requests per second over the stable track measured in Prometheus (aggregated over pods). */

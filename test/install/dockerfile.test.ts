@@ -128,6 +128,14 @@ describe('Dockerfile', () => {
     expect(final.join('\n')).toMatch(/ln -s \/app\/dist\/cli\/ner-ops\.js \/usr\/local\/bin\/ner-ops/);
   });
 
+  it('puts kubectl-ner on PATH, the npm bin of the same name, executable', () => {
+    const text = final.join('\n');
+    expect(text).toMatch(/ln -s \/app\/dist\/cli\/kubectl-ner\.js \/usr\/local\/bin\/kubectl-ner/);
+    expect(text).toMatch(/chmod 0755[^\n]*\/app\/dist\/cli\/kubectl-ner\.js/);
+    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+    expect(pkg.bin['kubectl-ner']).toBe('dist/cli/kubectl-ner.js');
+  });
+
   it('.dockerignore keeps node_modules, dist and local state out of the context', () => {
     const ignore = readFileSync(join(repoRoot, '.dockerignore'), 'utf8').split('\n');
     for (const p of ['node_modules', 'dist', '.git', '.cache']) expect(ignore).toContain(p);

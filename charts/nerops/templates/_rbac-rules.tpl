@@ -36,7 +36,7 @@ names the code that needs it.
     # informer: NerDeployment controller (primary); DriftPolicy controller watches its target — operator/controllers/nerdeployment/reconcile.ts
     - list
     - watch
-    # removes the one-shot nerops.io/rollout-action annotation once its effect is in status (merge patch) — operator/controllers/nerdeployment/apply.ts#consumeAction
+    # removes the one-shot nerops.io/rollout-action annotation once its effect is in status (merge patch), and the approval annotations once the approval is recorded (JSON patch, consumeApproval) — operator/controllers/nerdeployment/apply.ts#consumeAction
     - patch
 - apiGroups: [nerops.io]
   resources: [nerdeployments/status]

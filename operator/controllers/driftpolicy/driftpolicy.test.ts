@@ -428,17 +428,57 @@ describe('planPolicy: hysteresis, actions, cooldown, approval', () => {
     expect(first.plans[1]?.status.activeJob).toMatchObject({ runId, awaitingApproval: true });
     expect(first.plans[1]?.events.map((e) => e.reason)).toEqual(['DriftWarning', 'RetrainingAwaitingApproval']);
     expect(first.plans[2]?.createJob).toBeUndefined();
+    expect(first.plans[2]?.status.conditions?.find((c) => c.type === 'AwaitingApproval')).toMatchObject({
+      status: 'True',
+      reason: 'AwaitingApproval',
+    });
     expect(first.plans[2]?.status.conditions?.find((c) => c.type === 'Retraining')?.message).toContain(
       `nerops.io/approve=${runId}`,
     );
     const approved = {
       ...first.policy,
-      metadata: { ...first.policy.metadata, annotations: { 'nerops.io/approve': runId } },
+      metadata: {
+        ...first.policy.metadata,
+        annotations: {
+          'nerops.io/approve': runId,
+          'nerops.io/approved-by': 'alice',
+          'nerops.io/approval-comment': 'ok',
+        },
+      },
     };
     const p = planPolicy(observe(approved, at(3 * MIN), undefined));
     expect(p.createJob?.metadata?.name).toBe(`drift-${runId}`);
     expect(p.status.activeJob).toMatchObject({ runId, trigger: 'Drift' });
     expect(p.status.activeJob?.awaitingApproval).toBeUndefined();
+    expect(p.status.conditions?.find((c) => c.type === 'AwaitingApproval')?.status).toBe('False');
+    expect(p.status.activeJob?.approval).toEqual({
+      approver: 'alice',
+      target: runId,
+      time: at(3 * MIN)
+        .toISOString()
+        .replace(/\.\d{3}Z$/, 'Z'),
+      comment: 'ok',
+    });
+    expect(p.events.map((e) => e.reason)).toEqual(['Approved', 'RetrainingStarted']);
+    expect(p.events[0]?.note).toBe(`run ${runId} approved by alice: ok`);
+  });
+
+  it('approval: Manual ignores an approval without an approver, or for another run', () => {
+    const first = run(driftPolicy({ approval: 'Manual' }), [
+      { t: 0, m: shifted },
+      { t: MIN, m: shifted },
+    ]);
+    const runId = runIdFor(at(MIN), 'Drift');
+    for (const annotations of <Record<string, string>[]>[
+      { 'nerops.io/approve': runId },
+      { 'nerops.io/approve': 'another-run', 'nerops.io/approved-by': 'alice' },
+    ]) {
+      const p = planPolicy(
+        observe({ ...first.policy, metadata: { ...first.policy.metadata, annotations } }, at(3 * MIN), undefined),
+      );
+      expect(p.createJob).toBeUndefined();
+      expect(p.status.activeJob?.awaitingApproval).toBe(true);
+    }
   });
 
   it('manual trigger annotation: one run per new value, even within the cooldown', () => {
@@ -784,7 +824,7 @@ describe('operator storage defaults', () => {
   it('a parked run approved without an output location waits', () => {
     const p = noOutput((x) => {
       x.spec.approval = 'Manual';
-      x.metadata.annotations = { 'nerops.io/approve': 'r1' };
+      x.metadata.annotations = { 'nerops.io/approve': 'r1', 'nerops.io/approved-by': 'alice' };
       x.status = {
         activeJob: {
           name: 'drift-r1',

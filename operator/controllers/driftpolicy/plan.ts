@@ -16,6 +16,7 @@ import { LABELS } from '../../api/group.js';
 import { parseDuration } from '../../api/shared-schemas.js';
 import {
   APPROVE_ANNOTATION,
+  APPROVED_BY_ANNOTATION,
   DriftPolicyConditionType as C,
   DriftPolicyEventReason as E,
   DriftPolicyReason as R,
@@ -61,6 +62,7 @@ import { evaluateDrift, type EvaluationOutcome, type Gathered } from './evaluate
 import { planRetention } from './retention.js';
 import type { NerDeployment } from '../../api/nerdeployment.js';
 import { decodeRetrainResult, type RetrainResult } from '../../../contracts/retraining-job.js';
+import { readApproval } from '../../../contracts/user-actions.js';
 
 /** Annotation on retraining Jobs: the NerModel the run started from. */
 export const BASE_MODEL_ANNOTATION = 'nerops.io/base-model';
@@ -245,6 +247,15 @@ function conditionsFor(
   c = set(c, C.CriticalDrift, state === 'Critical' ? 'True' : 'False', stateReason, stateMessage);
   c = set(c, C.Retraining, retraining.status, retraining.reason, retraining.message);
   c = set(c, C.Progressing, retraining.status, retraining.reason, retraining.message);
+  // The same condition a NerDeployment step shows while it waits for its approval (docs/operator.md, "Approvals").
+  const awaiting = retraining.status === 'True' && retraining.reason === R.AwaitingApproval;
+  c = set(
+    c,
+    C.AwaitingApproval,
+    awaiting ? 'True' : 'False',
+    awaiting ? R.AwaitingApproval : R.AsExpected,
+    awaiting ? retraining.message : '',
+  );
   const failures = s.consecutiveFailures ?? 0;
   const degraded = unavailable || failures > 0;
   c = set(
@@ -347,6 +358,9 @@ function recordFinishedRun(d: Draft, job: V1Job): RetrainingRecord {
   const finishedAt =
     job.status?.completionTime ?? job.status?.conditions?.find((c) => c.status === 'True')?.lastTransitionTime;
   const completionTime = finishedAt ? formatTime(new Date(finishedAt)) : formatTime(o.now);
+  // The approval of a Manual run lives in status.activeJob until the run is recorded here.
+  const active = o.policy.status?.activeJob;
+  const approval = active?.runId === run.runId ? active.approval : undefined;
   const record: RetrainingRecord = {
     runId: run.runId,
     jobName: name,
@@ -354,6 +368,7 @@ function recordFinishedRun(d: Draft, job: V1Job): RetrainingRecord {
     startTime: run.startTime,
     completionTime,
     outcome: 'Failed',
+    ...(approval ? { approval } : {}),
   };
   const baseName = job.metadata?.annotations?.[BASE_MODEL_ANNOTATION];
   const base = o.models.find((m) => m.metadata.name === baseName) ?? o.servingModel;
@@ -513,15 +528,24 @@ function checkInput(d: Draft, candidate: Candidate, running: number): CheckInput
   };
 }
 
-/** A parked run (approval: Manual) starts when approved, past the checks other than cooldown and back-off. */
+/** How to approve a parked run, for the condition and the Event. */
+function approvalHint(policy: string, runId: string): string {
+  return `kubectl ner approve ${policy} (annotations ${APPROVE_ANNOTATION}=${runId}, ${APPROVED_BY_ANNOTATION}=<you>)`;
+}
+
+/**
+ * A parked run (approval: Manual) starts when approved, past the checks other than cooldown and back-off.
+ * An approval names its run id and its approver (the chart's ValidatingAdmissionPolicy checks the approver is
+ * the user who wrote it); the approver, time and comment go into status.activeJob, then into history.
+ */
 function resumeParkedRun(d: Draft, pending: ActiveJob, running: number, checks: readonly Check[]): void {
   const { o } = d;
-  const approved = o.policy.metadata.annotations?.[APPROVE_ANNOTATION] === pending.runId;
-  if (!approved) {
+  const approval = readApproval(o.policy.metadata.annotations);
+  if (approval?.target !== pending.runId) {
     d.retraining = {
       status: 'True',
       reason: R.AwaitingApproval,
-      message: `run ${pending.runId} (${pending.trigger}) waits for approval: kubectl annotate driftpolicy ${o.policy.metadata.name} ${APPROVE_ANNOTATION}=${pending.runId}`,
+      message: `run ${pending.runId} (${pending.trigger}) waits for approval: ${approvalHint(o.policy.metadata.name ?? '', pending.runId)}`,
     };
     return;
   }
@@ -529,8 +553,24 @@ function resumeParkedRun(d: Draft, pending: ActiveJob, running: number, checks: 
     checkInput(d, { trigger: pending.trigger, why: 'approved' }, running),
     without(checks, RunCheck.Cooldown, RunCheck.Backoff),
   );
-  if (!v) startRun(d, pending.runId, pending.trigger, formatTime(o.now), `approved via ${APPROVE_ANNOTATION}`);
-  else
+  if (!v) {
+    d.events.push({
+      type: 'Normal',
+      reason: E.Approved,
+      note: `run ${pending.runId} approved by ${approval.approver}${approval.comment ? `: ${approval.comment}` : ''}`.slice(
+        0,
+        300,
+      ),
+    });
+    startRun(d, pending.runId, pending.trigger, formatTime(o.now), `approved by ${approval.approver}`);
+    if (d.status.activeJob)
+      d.status.activeJob.approval = {
+        approver: approval.approver,
+        target: approval.target,
+        time: formatTime(o.now),
+        ...(approval.comment ? { comment: approval.comment } : {}),
+      };
+  } else
     d.retraining = { status: 'True', reason: v.reason, message: `approved run ${pending.runId} waits: ${v.message}` };
 }
 
@@ -544,7 +584,7 @@ function parkRun(d: Draft, runId: string, candidate: Candidate): void {
     startTime: formatTime(o.now),
     awaitingApproval: true,
   };
-  const message = `run ${runId} (${candidate.why}) waits for approval: kubectl annotate driftpolicy ${o.policy.metadata.name} ${APPROVE_ANNOTATION}=${runId}`;
+  const message = `run ${runId} (${candidate.why}) waits for approval: ${approvalHint(o.policy.metadata.name ?? '', runId)}`;
   d.events.push({ type: 'Normal', reason: E.RetrainingAwaitingApproval, note: message.slice(0, 300) });
   d.retraining = { status: 'True', reason: R.AwaitingApproval, message };
   status.lastRetrainTime = formatTime(o.now);

@@ -7,11 +7,14 @@
  * 3. the children no longer desired, deleted;
  * 4. the status, written once and only when it changed; then the rollout metrics and the Events;
  * 5. the one-shot rollout-action annotation, removed only after its effect is in status: a failed status
- *    write leaves the annotation, so the next reconcile acts on it again (a promote is never lost).
+ *    write leaves the annotation, so the next reconcile acts on it again (a promote is never lost);
+ * 6. the approval annotations, likewise after the status that records the approval, and only if the object
+ *    still hold the values read (JSON patch `test`): an approval written meanwhile is kept for the next reconcile.
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { NerDeployment } from '../../api/nerdeployment.js';
 import { ROLLOUT_ACTION_ANNOTATION } from '../../api/nerdeployment-constants.js';
+import { APPROVAL_ANNOTATIONS } from '../../../contracts/user-actions.js';
 import { httpRoutes, nerDeployments } from '../../api/resources.js';
 import type { ReconcileContext, ReconcileResult } from '../../runtime/controller.js';
 import { builtin, resourcePath, type ResourceType } from '../../runtime/resource.js';
@@ -74,6 +77,30 @@ async function consumeAction(ctx: ReconcileContext<NerDeployment>, plan: Deploym
   });
 }
 
+/** The approval annotations go once the approval is in status (or was ignored); then the ignored-approval Events. */
+async function consumeApproval(ctx: ReconcileContext<NerDeployment>, plan: DeploymentPlan): Promise<void> {
+  const nd = ctx.object;
+  if (!plan.clearApproval) return;
+  const ann = nd.metadata.annotations ?? {};
+  // JSON patch: each annotation is removed only if it still has the value this plan saw (a `test` fails the
+  // whole patch otherwise, and the next reconcile looks at the new approval).
+  const ops = APPROVAL_ANNOTATIONS.filter((k) => ann[k] !== undefined).flatMap((k) => {
+    const path = `/metadata/annotations/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+    return [
+      { op: 'test', path, value: ann[k] },
+      { op: 'remove', path },
+    ];
+  });
+  if (ops.length > 0)
+    await ctx.client.kube.request({
+      method: 'PATCH',
+      path: resourcePath(nerDeployments, ctx.namespace, nd.metadata.name),
+      body: ops,
+      contentType: 'application/json-patch+json',
+    });
+  for (const e of plan.approvalEvents ?? []) await ctx.client.event(nd, e);
+}
+
 export async function applyDeploymentPlan(
   ctx: ReconcileContext<NerDeployment>,
   plan: DeploymentPlan,
@@ -88,5 +115,6 @@ export async function applyDeploymentPlan(
   // The Events carry the object with the status just written (notifications report the current state).
   if (changed) for (const e of plan.events) await ctx.client.event({ ...nd, status: plan.status } as NerDeployment, e);
   await consumeAction(ctx, plan);
+  await consumeApproval(ctx, plan);
   return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : {};
 }

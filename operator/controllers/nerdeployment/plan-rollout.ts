@@ -1,13 +1,15 @@
 /**
  * The rollout part of the NerDeployment plan: the canary step machine's decision (rollout.ts) for this
  * reconcile, the status fields it owns (canaryModel, steps, weights, analyses, history, ...), the Paused and
- * CandidateRejected conditions, and whether the one-shot rollout-action annotation is consumed.
+ * CandidateRejected and AwaitingApproval conditions, and whether the one-shot rollout-action annotation and the
+ * approval annotations are consumed.
  * A rollout runs only once a stable model serves: the first model is deployed directly.
  */
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { NerDeploymentStatus, Weights } from '../../api/nerdeployment.js';
 import { NerDeploymentConditionType as C, ROLLOUT_ACTION_ANNOTATION } from '../../api/nerdeployment-constants.js';
 import type { NerModel } from '../../api/nermodel.js';
+import { readApproval } from '../../../contracts/user-actions.js';
 import type { EventSpec } from '../../runtime/client.js';
 import { removed, setTo, type ConditionChange } from './condition-changes.js';
 import { rolloutTarget } from './model-resolution.js';
@@ -34,6 +36,7 @@ export type RolloutFields = Pick<
   | 'lastAnalysis'
   | 'history'
   | 'weights'
+  | 'approvals'
 >;
 
 const ROLLOUT_FIELD_NAMES = [
@@ -48,6 +51,7 @@ const ROLLOUT_FIELD_NAMES = [
   'lastAnalysis',
   'history',
   'weights',
+  'approvals',
 ] as const satisfies readonly (keyof RolloutFields)[];
 
 export interface RolloutPart {
@@ -65,6 +69,10 @@ export interface RolloutPart {
   requeueAfterMs?: number;
   /** Remove the one-shot nerops.io/rollout-action annotation (its effect is in this status). */
   clearAction: boolean;
+  /** Remove the approval annotations (recorded in this status, or ignored). */
+  clearApproval: boolean;
+  /** Events to record once the approval annotations are removed (an ignored approval). */
+  approvalEvents: EventSpec[];
 }
 
 /** True when a track's Deployment runs `model` with every one of `replicas` replicas updated and ready. */
@@ -99,9 +107,11 @@ function noRollout(prev: NerDeploymentStatus): RolloutPart {
       ...(prev.abortReason !== undefined ? { abortReason: prev.abortReason } : {}),
       weights: { stable: 100, canary: 0 },
     },
-    conditions: [removed(C.Paused), removed(C.CandidateRejected)],
+    conditions: [removed(C.Paused), removed(C.CandidateRejected), removed(C.AwaitingApproval)],
     events: [],
     clearAction: false,
+    clearApproval: false,
+    approvalEvents: [],
   };
 }
 
@@ -112,6 +122,7 @@ export function planRollout(o: DeploymentObserved, stableReplicas: number): Roll
   const prevStable = prev.stableModel ? o.models.find((m) => m.metadata.name === prev.stableModel) : undefined;
   if (!prevStable) return noRollout(prev);
   const action = nd.metadata.annotations?.[ROLLOUT_ACTION_ANNOTATION];
+  const approval = readApproval(nd.metadata.annotations);
   const decision = stepRollout({
     nd,
     now,
@@ -121,6 +132,7 @@ export function planRollout(o: DeploymentObserved, stableReplicas: number): Roll
     ...(o.analysis ? { analysis: o.analysis } : {}),
     ...(action ? { action } : {}),
     ...(o.routingProblem ? { routingProblem: o.routingProblem } : {}),
+    ...(approval ? { approval } : {}),
   });
   // Rollout fields come from the decision alone: a field it cleared must not survive from the old status.
   const status: RolloutFields = {};
@@ -134,9 +146,15 @@ export function planRollout(o: DeploymentObserved, stableReplicas: number): Roll
     weights: decision.status.weights ?? { stable: 100, canary: 0 },
     ...(canaryModel ? { canaryModel } : {}),
     status,
-    conditions: [intent(C.Paused, decision.paused), intent(C.CandidateRejected, decision.candidateRejected)],
+    conditions: [
+      intent(C.Paused, decision.paused),
+      intent(C.CandidateRejected, decision.candidateRejected),
+      intent(C.AwaitingApproval, decision.awaitingApproval),
+    ],
     events: decision.events,
     ...(decision.requeueAfterMs !== undefined ? { requeueAfterMs: decision.requeueAfterMs } : {}),
     clearAction: decision.consumeAction && action !== undefined,
+    clearApproval: decision.consumeApproval,
+    approvalEvents: decision.approvalEvents,
   };
 }

@@ -58,6 +58,10 @@ export interface DeploymentPlan {
   events: EventSpec[];
   /** Remove the one-shot nerops.io/rollout-action annotation, after the status write. */
   clearRolloutAction: boolean;
+  /** Remove the approval annotations after the status write (the approval is recorded in it, or ignored). */
+  clearApproval?: boolean;
+  /** Events recorded once the approval annotations are removed (an ignored approval changes no status). */
+  approvalEvents?: EventSpec[];
   requeueAfterMs?: number;
   history: Recommendation[];
 }
@@ -190,6 +194,7 @@ export function planDeployment(o: DeploymentObserved): DeploymentPlan {
     routeWeights,
     ...(routePatch ? { routePatch } : {}),
     clearRolloutAction: rollout.clearAction,
+    ...(rollout.clearApproval ? { clearApproval: true, approvalEvents: rollout.approvalEvents } : {}),
     ...(rollout.decision ? { rollout: rollout.decision } : {}),
     ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}),
   };

@@ -16,7 +16,14 @@
  * 6. wait for the candidate's pods at the step's weight, then start the step's pause;
  * 7. record the analysis taken this reconcile: Fail counts towards failureLimit (past it: abort),
  *    Inconclusive holds (never promotes), Pass allows the step to complete once its pause is over;
- * 8. at most one step per decision ("Step i/n completed"); after the last one: promote.
+ * 8. at most one step per decision ("Step i/n completed"); after the last one: promote. A step with
+ *    `approval.required` completes only once approved for this candidate and step (AwaitingApproval until then).
+ *
+ * Approvals (the `nerops.io/approve` + `nerops.io/approved-by` annotations, whose approver the chart's
+ * ValidatingAdmissionPolicy vouches for) are taken while a rollout runs: one naming this candidate, its digest
+ * and a step still ahead that needs approval is recorded in `status.approvals` (and in the rollout's history
+ * entry when it ends); any other is ignored. Either way the annotations are removed once seen, so an approval
+ * is used at most once and never carries over to a restarted rollout.
  *
  * The shadow phase (when `spec.shadow` is set) precedes step 0: the candidate runs with weight 0 while the
  * stable pods mirror `shadow.percent` % of their requests to it. It is recognisable from status alone: a
@@ -33,20 +40,35 @@ import type {
 } from '../../api/nerdeployment.js';
 import { MAX_ROLLOUT_HISTORY } from '../../api/nerdeployment.js';
 import {
+  NerDeploymentConditionType as C,
   NerDeploymentEventReason as E,
   NerDeploymentReason as R,
   RolloutAction,
 } from '../../api/nerdeployment-constants.js';
 import type { NerModel } from '../../api/nermodel.js';
+import type { ApprovalRecord } from '../../api/approval.js';
+import {
+  APPROVE_ANNOTATION,
+  APPROVED_BY_ANNOTATION,
+  rolloutApprovalTarget,
+  type ApprovalAnnotations,
+} from '../../../contracts/user-actions.js';
 import type { EventSpec } from '../../runtime/client.js';
 import { formatTime } from '../../runtime/conditions.js';
 import type { AnalysisDecision } from './analysis.js';
 import { candidateGate } from './gates.js';
 
-/** Stable hash of a step list: a change restarts the rollout. */
+/**
+ * Stable hash of a step list: a change restarts the rollout. A step's approval counts only when required, so
+ * the hash of a step list written before approvals existed is unchanged (no restart on upgrade).
+ */
 export function stepsHash(steps: readonly RolloutStep[]): string {
   return createHash('sha256')
-    .update(JSON.stringify(steps.map((s) => [s.weight, s.pauseSeconds])))
+    .update(
+      JSON.stringify(
+        steps.map((s) => (s.approval?.required ? [s.weight, s.pauseSeconds, 'approval'] : [s.weight, s.pauseSeconds])),
+      ),
+    )
     .digest('hex')
     .slice(0, 16);
 }
@@ -66,6 +88,7 @@ export type RolloutStatus = Pick<
   | 'weights'
   | 'lastAnalysis'
   | 'history'
+  | 'approvals'
 >;
 
 /** What the children must look like for the decided rollout state. */
@@ -101,6 +124,8 @@ export interface RolloutInput {
   action?: string;
   /** Why the traffic router cannot honour the spec (refused: no traffic moves). */
   routingProblem?: string;
+  /** The approval written on the NerDeployment (annotations), if any. */
+  approval?: ApprovalAnnotations;
 }
 
 export interface RolloutDecision {
@@ -112,6 +137,8 @@ export interface RolloutDecision {
   progressing?: ConditionIntent;
   paused?: ConditionIntent;
   candidateRejected?: ConditionIntent;
+  /** AwaitingApproval: True while the step waits for its approval; undefined: removed. */
+  awaitingApproval?: ConditionIntent;
   /** Phase override (Progressing, Paused, RolledBack); undefined: derived from the serving conditions. */
   phase?: 'Progressing' | 'Paused' | 'RolledBack';
   events: EventSpec[];
@@ -119,6 +146,10 @@ export interface RolloutDecision {
   requeueAfterMs?: number;
   /** True when a one-shot annotation action (resume, promote, abort) was consumed and must be removed. */
   consumeAction: boolean;
+  /** True when the approval annotations were seen by a running rollout (recorded or ignored): remove them. */
+  consumeApproval: boolean;
+  /** Events about an approval that changes nothing in status (ignored): recorded once the annotations are removed. */
+  approvalEvents: EventSpec[];
 }
 
 /** How often a refused router is re-checked (e.g. until the HTTPRoute exists). */
@@ -158,8 +189,10 @@ export function analysisDue(nd: NerDeployment, now: Date): boolean {
   return due !== undefined && now.getTime() >= due;
 }
 
+/** History with `e` appended; the running rollout's approvals go into its own entry. */
 function historyWith(s: RolloutStatus, e: RolloutHistoryEntry): RolloutHistoryEntry[] {
-  return [...(s.history ?? []), e].slice(-MAX_ROLLOUT_HISTORY);
+  const approvals = e.model === s.canaryModel && s.approvals?.length ? { approvals: s.approvals } : {};
+  return [...(s.history ?? []), { ...e, ...approvals }].slice(-MAX_ROLLOUT_HISTORY);
 }
 
 function stepLabel(i: number, n: number): string {
@@ -177,6 +210,7 @@ function idle(s: RolloutStatus): RolloutStatus {
     'failedAnalyses',
     'lastAnalysis',
     'paused',
+    'approvals',
   ] as const)
     delete out[k];
   return out;
@@ -197,6 +231,14 @@ interface Machine {
   action: string | undefined;
   /** The candidate's name (once there is one). */
   cand: string;
+  /** The candidate's digest (spec.source.digest), which approvals are bound to. */
+  digest: string;
+  /** The approval annotations were seen by the running rollout and are to be removed. */
+  consumeApproval: boolean;
+  /** Events of an ignored approval (see {@link RolloutDecision.approvalEvents}). */
+  approvalEvents: EventSpec[];
+  /** The candidate is being retried by a user (`rollout-action=retry`). */
+  retried: boolean;
 }
 
 /** True when a one-shot annotation action (resume, promote, abort; not pause) was given. */
@@ -204,8 +246,19 @@ function oneShot(m: Machine): boolean {
   return m.action !== undefined && m.action !== RolloutAction.Pause;
 }
 
-function decision(m: Machine, d: Omit<RolloutDecision, 'events' | 'consumeAction'> & { consumeAction?: boolean }) {
-  return { events: m.events, consumeAction: false, ...d } as RolloutDecision;
+function decision(
+  m: Machine,
+  d: Omit<RolloutDecision, 'events' | 'consumeAction' | 'consumeApproval' | 'approvalEvents'> & {
+    consumeAction?: boolean;
+  },
+) {
+  return {
+    events: m.events,
+    consumeAction: false,
+    consumeApproval: m.consumeApproval,
+    approvalEvents: m.approvalEvents,
+    ...d,
+  } as RolloutDecision;
 }
 
 /** The running rollout gives way: an Event, and a Superseded entry in history. */
@@ -255,6 +308,17 @@ function stayRolledBack(m: Machine): RolloutDecision {
     },
     consumeAction: oneShot(m),
   });
+}
+
+/**
+ * 2b. Retry (`rollout-action=retry`): forget the rollback of this candidate, so the rollout starts again from
+ * its first step (or shadow phase) once it passes the offline gate again; its earlier history entry stays.
+ */
+function retry(m: Machine): void {
+  delete m.s.rejectedModel;
+  delete m.s.abortReason;
+  m.retried = true;
+  m.events.push({ type: 'Normal', reason: E.RolloutRetried, note: `rollout of rolled-back ${m.cand} retried by user` });
 }
 
 /** 3a. The candidate fails the offline gate: no traffic, recorded once in history. */
@@ -357,7 +421,11 @@ function startOrRestart(m: Machine): void {
     const rejected = m.s.rejectedModel;
     start(
       m,
-      rejected && rejected !== cand ? `rollout started (supersedes rolled-back ${rejected})` : 'rollout started',
+      m.retried
+        ? 'rollout retried by user (nerops.io/rollout-action=retry)'
+        : rejected && rejected !== cand
+          ? `rollout started (supersedes rolled-back ${rejected})`
+          : 'rollout started',
     );
     delete m.s.rejectedModel;
   } else if (m.s.stepsHash !== m.hash) {
@@ -555,8 +623,37 @@ function completeStep(m: Machine, p: Position, gatesOk: ConditionIntent): Rollou
   });
 }
 
-/** Still in the step: look again at the next analysis or at the end of the pause, whichever is first. */
-function holdStep(m: Machine, p: Position, inconclusive: boolean, pauseEnd: number, gatesOk: ConditionIntent) {
+/** The Paused intent while holding in a step: a user's pause first, then a wanted approval, then analysis. */
+function pausedIntent(m: Machine, p: Position, inconclusive: boolean, waiting: ConditionIntent | undefined) {
+  if (p.userPaused) return { status: 'True', reason: R.PausedByUser, message: `paused by user at ${p.where}` } as const;
+  if (waiting) return waiting;
+  if (inconclusive)
+    return {
+      status: 'True',
+      reason: R.AnalysisInconclusive,
+      message: `holding at ${p.where}: ${m.s.lastAnalysis?.message ?? 'analysis inconclusive'}`.slice(0, 1024),
+    } as const;
+  return { status: 'False', reason: R.RolloutInProgress, message: '' } as const;
+}
+
+/** True when the previous status already said this step waits for approval (the Event is for the transition). */
+function awaitingBefore(m: Machine, message: string): boolean {
+  const c = m.nd.status?.conditions?.find((x) => x.type === C.AwaitingApproval);
+  return c?.status === 'True' && c.message === message;
+}
+
+/**
+ * Still in the step: look again at the next analysis or at the end of the pause, whichever is first.
+ * `awaiting`: the step is done but for its approval (analyses go on: a failing candidate is still rolled back).
+ */
+function holdStep(
+  m: Machine,
+  p: Position,
+  inconclusive: boolean,
+  pauseEnd: number,
+  gatesOk: ConditionIntent,
+  awaiting: boolean,
+) {
   const { s, nd, cand } = m;
   const nowMs = m.now.getTime();
   s.paused = p.userPaused || inconclusive;
@@ -567,16 +664,12 @@ function holdStep(m: Machine, p: Position, inconclusive: boolean, pauseEnd: numb
   const detail = p.shadow
     ? `mirroring ${nd.spec.shadow?.percent}% of stable requests to ${cand}`
     : `${weights.canary}% to ${cand}`;
-  const paused: ConditionIntent = p.userPaused
-    ? { status: 'True', reason: R.PausedByUser, message: `paused by user at ${p.where}` }
-    : inconclusive
-      ? {
-          status: 'True',
-          reason: R.AnalysisInconclusive,
-          message: `holding at ${p.where}: ${s.lastAnalysis?.message ?? 'analysis inconclusive'}`.slice(0, 1024),
-        }
-      : { status: 'False', reason: R.RolloutInProgress, message: '' };
+  const waiting = awaiting ? awaitingIntent(m, p) : undefined;
+  if (waiting && !awaitingBefore(m, waiting.message))
+    m.events.push({ type: 'Normal', reason: E.ApprovalRequired, note: waiting.message });
+  const paused = pausedIntent(m, p, inconclusive, waiting);
   return decision(m, {
+    ...(waiting ? { awaitingApproval: waiting } : {}),
     consumeAction: oneShot(m),
     status: s,
     mode: p.shadow ? 'Shadow' : 'Canary',
@@ -593,6 +686,70 @@ function holdStep(m: Machine, p: Position, inconclusive: boolean, pauseEnd: numb
   });
 }
 
+/** The approval target of step `idx` of this rollout. */
+function targetOf(m: Machine, idx: number): string {
+  return rolloutApprovalTarget(m.cand, m.digest, idx);
+}
+
+/** True when step `idx` of this rollout has its approval in status. */
+function approved(m: Machine, idx: number): boolean {
+  return (m.s.approvals ?? []).some((a) => a.stepIndex === idx && a.target === targetOf(m, idx));
+}
+
+/**
+ * 5b. An approval written on the object: recorded when it names this candidate, its digest and a step from
+ * the current one on that needs approval; ignored otherwise (wrong candidate, old digest, a step passed or
+ * not needing approval). Seen either way: the annotations go, so an approval is used at most once.
+ */
+function takeApproval(m: Machine, p: Position): void {
+  const a = m.input.approval;
+  if (!a) return;
+  m.consumeApproval = true;
+  const first = p.shadow ? 0 : p.idx;
+  const idx = m.steps.findIndex((st, i) => i >= first && st.approval?.required === true && targetOf(m, i) === a.target);
+  if (idx < 0) {
+    m.approvalEvents.push({
+      type: 'Warning',
+      reason: E.ApprovalIgnored,
+      note: `approval by ${a.approver} ignored: it does not name a step of ${m.cand} that waits for approval (expected ${targetOf(m, first)})`.slice(
+        0,
+        1024,
+      ),
+    });
+    return;
+  }
+  if (approved(m, idx)) return;
+  const rec: ApprovalRecord = {
+    approver: a.approver,
+    target: a.target,
+    stepIndex: idx,
+    time: ts(m.now),
+    ...(a.comment ? { comment: a.comment } : {}),
+  };
+  m.s.approvals = [...(m.s.approvals ?? []), rec];
+  m.events.push({
+    type: 'Normal',
+    reason: E.Approved,
+    note: `${stepLabel(idx, m.steps.length)} of ${m.cand} approved by ${a.approver}${a.comment ? `: ${a.comment}` : ''}`.slice(
+      0,
+      1024,
+    ),
+  });
+}
+
+/** The AwaitingApproval intent of a step that is done but for its approval. */
+function awaitingIntent(m: Machine, p: Position): ConditionIntent {
+  return {
+    status: 'True',
+    reason: R.ApprovalRequired,
+    message:
+      `${p.where} of ${m.cand} (${m.digest}) waits for approval: kubectl ner approve ${m.nd.metadata.name} (annotations ${APPROVE_ANNOTATION}=${targetOf(m, p.idx)}, ${APPROVED_BY_ANNOTATION}=<you>)`.slice(
+        0,
+        1024,
+      ),
+  };
+}
+
 /** 5.-8. A Ready candidate that passed the gates: manual actions, the step's pause and analyses, the next step. */
 function runRollout(m: Machine, gatesOk: ConditionIntent): RolloutDecision {
   // 5. Manual control.
@@ -600,6 +757,7 @@ function runRollout(m: Machine, gatesOk: ConditionIntent): RolloutDecision {
   if (m.action === RolloutAction.Promote)
     return promote(m, 'promoted by user (nerops.io/rollout-action=promote)', gatesOk);
   const p = positionOf(m);
+  takeApproval(m, p);
   if (m.action === RolloutAction.Resume && m.prev.paused)
     m.events.push({ type: 'Normal', reason: E.RolloutResumed, note: `rollout of ${m.cand} resumed by user` });
   if (p.userPaused && !m.prev.paused)
@@ -622,8 +780,11 @@ function runRollout(m: Machine, gatesOk: ConditionIntent): RolloutDecision {
     s.lastAnalysis?.outcome === 'Pass' &&
     (ms(s.lastAnalysis.time) ?? 0) >= pauseStart &&
     s.lastAnalysis.stepIndex === (p.shadow ? -1 : p.idx);
-  if (!p.userPaused && !inconclusive && lastOk && nowMs >= pauseStart + pauseMs) return completeStep(m, p, gatesOk);
-  return holdStep(m, p, inconclusive, pauseStart + pauseMs, gatesOk);
+  const done = !p.userPaused && !inconclusive && lastOk && nowMs >= pauseStart + pauseMs;
+  // A step that needs approval completes only with it (the shadow phase has none).
+  const awaiting = done && !p.shadow && p.step.approval?.required === true && !approved(m, p.idx);
+  if (done && !awaiting) return completeStep(m, p, gatesOk);
+  return holdStep(m, p, inconclusive, pauseStart + pauseMs, gatesOk, awaiting);
 }
 
 /** Decide the rollout. Pure: same input, same output. */
@@ -642,11 +803,18 @@ export function stepRollout(input: RolloutInput): RolloutDecision {
     events: [],
     action: input.action,
     cand: target?.metadata.name ?? '',
+    digest: target?.spec.source.digest ?? '',
+    consumeApproval: false,
+    approvalEvents: [],
+    retried: false,
   };
   // 1. Nothing to roll out.
   if (!target || !m.s.stableModel || target.metadata.name === m.s.stableModel) return nothingToRollOut(m);
-  // 2. The rolled-back candidate.
-  if (m.s.rejectedModel === m.cand && !m.s.canaryModel) return stayRolledBack(m);
+  // 2. The rolled-back candidate: it stays rolled back unless a user asks to retry it.
+  if (m.s.rejectedModel === m.cand && !m.s.canaryModel) {
+    if (m.action !== RolloutAction.Retry) return stayRolledBack(m);
+    retry(m);
+  }
   // 3. Offline gate: no traffic until the candidate is Ready and passes the gates.
   const gate = candidateGate(nd, target, input.stable);
   if (gate) return rejectCandidate(m, gate);

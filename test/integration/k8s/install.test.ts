@@ -207,6 +207,8 @@ describe('chart', () => {
             'Deployment',
             'PodDisruptionBudget',
             'NetworkPolicy',
+            'ValidatingAdmissionPolicy',
+            'ValidatingAdmissionPolicyBinding',
           ]),
         );
         expect(kinds).not.toContain('ServiceMonitor');
@@ -335,7 +337,12 @@ describe('chart', () => {
     const objs = objects(text);
     v.check(objs, text, watchNs);
     for (const o of objs) {
-      if (o.kind === 'CustomResourceDefinition' || o.kind?.startsWith('Cluster')) continue;
+      if (
+        o.kind === 'CustomResourceDefinition' ||
+        o.kind?.startsWith('Cluster') ||
+        o.kind?.startsWith('ValidatingAdmissionPolicy')
+      )
+        continue;
       expect(o.metadata?.namespace, `${o.kind}/${o.metadata?.name}`).toBeTruthy();
     }
     const out = await dryRun(text);

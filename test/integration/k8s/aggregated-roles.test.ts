@@ -149,13 +149,16 @@ describe('aggregated roles', () => {
     expect(await canI('bob', 'delete', 'nerdeployments.nerops.io')).toBe('no');
   });
 
-  it('the prepared approver role reads and writes nothing', async () => {
+  it('the approver role reads, patches (approves) and nothing more', async () => {
     await eventually(
       async () => expect(await canI('carol', 'get', 'driftpolicies.nerops.io')).toBe('yes'),
       60_000,
       500,
     );
-    for (const verb of ['create', 'patch', 'delete'])
+    expect(await canI('carol', 'patch', 'nerdeployments.nerops.io')).toBe('yes');
+    expect(await canI('carol', 'patch', 'driftpolicies.nerops.io')).toBe('yes');
+    for (const verb of ['create', 'delete'])
       expect(`${verb}: ${await canI('carol', verb, 'driftpolicies.nerops.io')}`).toBe(`${verb}: no`);
+    expect(await canI('carol', 'patch', 'nermodels.nerops.io')).toBe('no');
   });
 });

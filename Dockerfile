@@ -22,10 +22,11 @@ FROM ${NODE_IMAGE} AS build
 # PEM of an extra CA for npm's TLS (a TLS-inspecting proxy); empty: only Node's own roots.
 ARG EXTRA_CA_PEM=""
 WORKDIR /src
-# CPU only: onnxruntime-node's install script would download CUDA binaries. package.json's allowScripts
-# denies that script to npm >= 11.16; the base image's npm 10 reads onnxruntime's own switch instead.
+# CPU only: onnxruntime-node's install script would download CUDA binaries. .npmrc carries
+# onnxruntime-node-install-cuda=skip, package.json's allowScripts denies the script to npm >= 11.16, and
+# ONNXRUNTIME_NODE_INSTALL=skip is onnxruntime's own switch: any one of them keeps the download off.
 ENV ONNXRUNTIME_NODE_INSTALL=skip
-COPY package.json package-lock.json ./
+COPY package.json package-lock.json .npmrc ./
 # npm-ci-checked.sh: npm ci with the extra CA (if any) and a check that it installed everything
 # (npm 10 can exit 0 with half a node_modules); tsc's bin link is the last thing npm writes.
 COPY scripts/npm-ci-checked.sh /usr/local/lib/nerops-build/
@@ -51,7 +52,7 @@ FROM ${NODE_IMAGE} AS deps
 ARG EXTRA_CA_PEM=""
 WORKDIR /app
 ENV ONNXRUNTIME_NODE_INSTALL=skip
-COPY package.json package-lock.json ./
+COPY package.json package-lock.json .npmrc ./
 COPY scripts/npm-ci-checked.sh /usr/local/lib/nerops-build/
 # onnxruntime-node ships binaries for several platforms: keep the linux CPU library of this architecture.
 RUN sh /usr/local/lib/nerops-build/npm-ci-checked.sh --omit=dev \

@@ -58,7 +58,8 @@ describe('Dockerfile', () => {
       expect(st).toContain(`COPY scripts/npm-ci-checked.sh ${where.slice(0, where.lastIndexOf('/') + 1)}`);
     }
     expect(all).toMatch(/RUN npm run build/);
-    expect(all).toMatch(/COPY package\.json package-lock\.json \.\//);
+    expect(all).toMatch(/COPY package\.json package-lock\.json \.npmrc \.\//);
+    expect(readFileSync(join(repoRoot, '.npmrc'), 'utf8')).toMatch(/^onnxruntime-node-install-cuda=skip$/m);
     // npm >= 11.16 reads package.json's allowScripts; the base image's npm 10 reads onnxruntime's own switch.
     const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { allowScripts?: object };
     expect(pkg.allowScripts).toMatchObject({ 'onnxruntime-node': false });

@@ -24,6 +24,9 @@ import { groupOf, keyOf, makeKey, parseKey, resourceLabel, type ObjectKey, type 
 import { endReconcileSpan, inSpan, startReconcileSpan } from './tracing.js';
 
 /** What a reconcile asks for next. */
+/** How one reconcile ended: the `result` label of the reconcile metrics. */
+type ReconcileOutcome = 'success' | 'requeue' | 'conflict' | 'notfound' | 'error' | 'deleted';
+
 export interface ReconcileResult {
   /** Reconcile this key again after this many ms (pauses, analysis intervals, stabilization windows). */
   requeueAfterMs?: number;
@@ -391,7 +394,7 @@ export class ControllerManager {
       client: this.client,
       signal,
     };
-    let result: 'success' | 'requeue' | 'conflict' | 'notfound' | 'error' | 'deleted' = 'success';
+    let result: ReconcileOutcome = 'success';
     let requeueAfterMs: number | undefined;
     const span = startReconcileSpan(spec.name, spec.resource.kind, namespace, name, object);
     try {
@@ -409,31 +412,7 @@ export class ControllerManager {
         }
       }
     } catch (err) {
-      if (isNotFound(err)) {
-        // The object (or something it needs) vanished mid-reconcile; its deletion event brings it back if needed.
-        result = 'notfound';
-        queue.forget(key);
-        log.debug({ err }, 'not found during reconcile');
-      } else if (isChildConflict(err) && object) {
-        // A child's name is taken by an object that is not ours: nothing was written. Say so on the primary
-        // and retry with backoff (the other object may be removed or the primary renamed).
-        result = 'error';
-        const delay = queue.addRateLimited(key);
-        log.warn({ kind: err.kind, child: err.childName, retryInMs: delay }, 'child conflict: not applied');
-        await this.#reportChildConflict(spec, object, err).catch((e: unknown) =>
-          log.warn({ err: e }, 'could not report the child conflict'),
-        );
-      } else if (isConflict(err)) {
-        // Someone wrote the object after we read it: our view is stale, try again at once with the new one.
-        result = 'conflict';
-        queue.add(key);
-        log.debug({ err }, 'conflict, requeued');
-      } else {
-        result = 'error';
-        const delay = queue.addRateLimited(key);
-        this.metrics.reconcileErrors.inc({ controller: spec.name });
-        log.error({ err, retryInMs: delay, failures: queue.failures(key) }, 'reconcile failed');
-      }
+      result = await this.#onReconcileError(reg, key, object, err, log);
     } finally {
       signal.removeEventListener('abort', onTimeout);
       const durationMs = this.#clock.now() - started;
@@ -442,6 +421,43 @@ export class ControllerManager {
       log.info({ result, durationMs, ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}) }, 'reconcile done');
       endReconcileSpan(span, result, requeueAfterMs);
     }
+  }
+
+  /** What a failed reconcile becomes: requeued at once (conflict), with backoff (error), or dropped (not found). */
+  async #onReconcileError(
+    reg: Registered,
+    key: ObjectKey,
+    object: KubernetesObject | undefined,
+    err: unknown,
+    log: Logger,
+  ): Promise<ReconcileOutcome> {
+    const { spec, queue } = reg;
+    if (isNotFound(err)) {
+      // The object (or something it needs) vanished mid-reconcile; its deletion event brings it back if needed.
+      queue.forget(key);
+      log.debug({ err }, 'not found during reconcile');
+      return 'notfound';
+    }
+    if (isChildConflict(err) && object) {
+      // A child's name is taken by an object that is not ours: nothing was written. Say so on the primary
+      // and retry with backoff (the other object may be removed or the primary renamed).
+      const delay = queue.addRateLimited(key);
+      log.warn({ kind: err.kind, child: err.childName, retryInMs: delay }, 'child conflict: not applied');
+      await this.#reportChildConflict(spec, object, err).catch((e: unknown) =>
+        log.warn({ err: e }, 'could not report the child conflict'),
+      );
+      return 'error';
+    }
+    if (isConflict(err)) {
+      // Someone wrote the object after we read it: our view is stale, try again at once with the new one.
+      queue.add(key);
+      log.debug({ err }, 'conflict, requeued');
+      return 'conflict';
+    }
+    const delay = queue.addRateLimited(key);
+    this.metrics.reconcileErrors.inc({ controller: spec.name });
+    log.error({ err, retryInMs: delay, failures: queue.failures(key) }, 'reconcile failed');
+    return 'error';
   }
 }
 

@@ -11,6 +11,8 @@
  * Given a second model of the family, When the NerDeployment moves to it under load, Then the
  * candidate walks through the steps and is promoted (the canary Deployment and Service deleted and the
  * rollout annotation cleared by the operator's own ServiceAccount).
+ * Given a candidate that fails its analysis (a p95 threshold no server meets), Then it is rolled back:
+ * all traffic on stable, the canary's pods gone, RolledBack with the reason, again with no RBAC denial.
  */
 import { BatchV1Api, type KubernetesObject } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -136,6 +138,57 @@ describe('a chart-installed operator on a real node', () => {
     const operatorLog = await kubectl(info, '-n', operatorNs, 'logs', `deployment/${release}`, '--tail=-1');
     // No RBAC denial under the chart's own role. (The cluster-scoped operator also sees other tests' namespaces
     // being deleted; the API server's "namespace is being terminated" refusal is not about permissions.)
+    const denials = operatorLog.split('\n').filter((l) => /forbidden/i.test(l) && !/being terminated/.test(l));
+    expect(denials).toEqual([]);
+  });
+
+  it('rolls back a candidate that fails its analysis', async () => {
+    // The same bundle as v1 under a new version: the candidate is valid, and only the analysis refuses it.
+    await api.create(
+      nerModels,
+      ns,
+      nerModel('clinical-v3', 'pvc://models/clinical/1.0.0', v1.digest, (m) => (m.spec.version = '1.2.0')),
+    );
+    await eventually(async () => expect(await phaseOf('clinical-v3')).toBe('Ready'), 240_000, 1000);
+    await api.patch(nerDeployments, ns, 'notes', {
+      spec: {
+        rollout: {
+          steps: [{ weight: 50, pauseSeconds: 600 }],
+          analysisIntervalSeconds: 5,
+          minSampleCount: 5,
+          failureLimit: 1,
+          thresholds: { maxP95LatencyMs: 0.05 },
+        },
+      },
+    });
+    await batch.createNamespacedJob({
+      namespace: ns,
+      body: trafficJob('load-2', 'http://notes:8080', 10, 150) as never,
+    });
+    await api.patch(nerDeployments, ns, 'notes', { spec: { model: 'clinical-v3' } });
+    await eventually(
+      async () =>
+        expect(await status('notes')).toMatchObject({
+          phase: 'RolledBack',
+          stableModel: 'clinical-v2',
+          rejectedModel: 'clinical-v3',
+          weights: { stable: 100, canary: 0 },
+        }),
+      300_000,
+      1000,
+    );
+    expect((await status('notes')).abortReason).toMatch(/p95 latency [\d.]+ ms > maxP95LatencyMs 0.05/);
+    await eventually(
+      async () =>
+        expect(
+          await api.list<KubernetesObject>(builtin.pods, ns, 'nerops.io/deployment=notes,nerops.io/track=canary'),
+        ).toEqual([]),
+      120_000,
+      1000,
+    );
+    const notes = await api.eventNotes(ns, 'notes');
+    expect(notes.some((n) => n.startsWith('RolloutAborted'))).toBe(true);
+    const operatorLog = await kubectl(info, '-n', operatorNs, 'logs', `deployment/${release}`, '--tail=-1');
     const denials = operatorLog.split('\n').filter((l) => /forbidden/i.test(l) && !/being terminated/.test(l));
     expect(denials).toEqual([]);
   });

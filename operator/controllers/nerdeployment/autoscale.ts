@@ -126,6 +126,32 @@ function latencyBreach(m: { p95Seconds?: number }, policy: AutoscaleInput['polic
   return ms > policy.maxP95LatencyMs ? `p95 ${fmt(ms)} ms > maxP95LatencyMs ${policy.maxP95LatencyMs}` : undefined;
 }
 
+/** Holding the current count because a signal the policy needs is missing. */
+function holdNoMetrics(current: number, clamped: boolean, why: string): AutoscaleDecision {
+  return {
+    desired: current,
+    action: clamped ? 'Clamp' : 'HoldNoMetrics',
+    history: [],
+    message: `holding ${current} replicas: ${why}`,
+  };
+}
+
+/**
+ * The recommendations inside the scale-down window, plus the newest one at or before its start, which
+ * proves the window is covered.
+ */
+function stabilizationWindow(
+  past: readonly Recommendation[],
+  latest: Recommendation,
+  windowMs: number,
+): { history: Recommendation[]; covered: boolean } {
+  const all = [...past.filter((h) => h.timeMs <= latest.timeMs), latest];
+  const start = latest.timeMs - windowMs;
+  let anchor = -1;
+  for (let i = 0; i < all.length; i++) if ((all[i] as Recommendation).timeMs <= start) anchor = i;
+  return { history: anchor >= 0 ? all.slice(anchor) : all, covered: anchor >= 0 || windowMs === 0 };
+}
+
 /** Decide the replica count. Pure: same input, same output. */
 export function decideReplicas(input: AutoscaleInput): AutoscaleDecision {
   const { min, max, policy, measurement } = input;
@@ -133,36 +159,20 @@ export function decideReplicas(input: AutoscaleInput): AutoscaleDecision {
   const current = clamp(input.current ?? min, min, max);
   const clamped = input.current !== undefined && current !== input.current;
 
-  if (!measurement.ok) {
-    return {
-      desired: current,
-      action: clamped ? 'Clamp' : 'HoldNoMetrics',
-      history: [],
-      message: `holding ${current} replicas: ${measurement.message}`,
-    };
-  }
-
+  if (!measurement.ok) return holdNoMetrics(current, clamped, measurement.message);
   // A concurrency target without a concurrency series is a lost metric: hold, as for the rate.
   if (policy.targetInFlightPerReplica !== undefined && measurement.inFlight === undefined)
-    return {
-      desired: current,
-      action: clamped ? 'Clamp' : 'HoldNoMetrics',
-      history: [],
-      message: `holding ${current} replicas: no in-flight series for the stable pods`,
-    };
+    return holdNoMetrics(current, clamped, 'no in-flight series for the stable pods');
   const signals = signalRecommendations(measurement, policy, current);
   const breach = latencyBreach(measurement, policy);
   const raw = Math.max(0, ...signals.map((x) => x.replicas), breach ? current + 1 : 0);
   const recommendation = clamp(raw, min, max);
   const windowMs = policy.scaleDownStabilizationSeconds * 1000;
-  // Keep the observations inside the window plus the newest one at or before its start, which proves
-  // the window is covered.
-  const all = [...input.history.filter((h) => h.timeMs <= nowMs), { timeMs: nowMs, replicas: recommendation }];
-  const start = nowMs - windowMs;
-  let anchor = -1;
-  for (let i = 0; i < all.length; i++) if ((all[i] as Recommendation).timeMs <= start) anchor = i;
-  const history = anchor >= 0 ? all.slice(anchor) : all;
-  const covered = anchor >= 0 || windowMs === 0;
+  const { history, covered } = stabilizationWindow(
+    input.history,
+    { timeMs: nowMs, replicas: recommendation },
+    windowMs,
+  );
 
   const observed = [...signals.map((x) => x.text), ...(breach ? [breach] : [])].join(', ') || 'no target';
   if (recommendation > current) {

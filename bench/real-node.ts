@@ -7,9 +7,11 @@
  * from created to Ready (median of `runs`), and a NerModel from applied to Ready plus a NerDeployment
  * from applied to serving (ready replicas). On the real profile the operator is the chart's, installed
  * by helm, with the bundle on a PVC; on the full profile it runs in-process with a file:// bundle, as the
- * process-node tests do. The real profile needs the machine's real node to be free (one per machine).
+ * process-node tests do. Then a second model of the family is rolled out with the default canary steps
+ * under 10 req/s from a traffic Job of the project image, timed from the NerDeployment's change to the
+ * promotion. The real profile needs the machine's real node to be free (one per machine).
  */
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { BatchV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { pathToFileURL } from 'node:url';
 import { trainSmallBundle, type TrainedBundle } from '../testing/fixtures.js';
 import { startCluster, type Cluster, type ClusterProfile } from '../local-cluster/cluster.js';
@@ -28,7 +30,7 @@ import {
   type NerModel,
 } from '../testing/operator-fixture.js';
 import { installOperator } from '../local-cluster/chart-install.js';
-import { claimWithLoader, putOnClaim } from '../local-cluster/workloads.js';
+import { claimWithLoader, putOnClaim, trafficJob } from '../local-cluster/workloads.js';
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -71,14 +73,19 @@ async function podReadyMs(kc: KubeConfig, namespace: string, name: string): Prom
   return Date.now() - t0;
 }
 
-/** Applied → Ready of a NerModel, then applied → one ready replica of a NerDeployment serving it. */
-async function modelAndServingMs(
+/**
+ * Applied → Ready of a NerModel, then applied → one ready replica of a NerDeployment serving it, then
+ * the NerDeployment moved to a second model → promoted through the default canary steps under load.
+ */
+async function modelServingAndCanaryMs(
   cluster: Cluster,
   namespace: string,
   bundle: TrainedBundle,
-): Promise<{ model: number; serving: number }> {
+  candidate: TrainedBundle,
+): Promise<{ model: number; serving: number; canary: number }> {
   const api = new Api(cluster.kubeConfig);
   let uri = pathToFileURL(bundle.dir).href;
+  let candidateUri = pathToFileURL(candidate.dir).href;
   let stopOperator = async (): Promise<void> => undefined;
   if (cluster.profile === 'real') {
     const info = describeCluster(cluster);
@@ -86,7 +93,9 @@ async function modelAndServingMs(
     await installOperator(info, { release: 'bench', namespace: 'nerops-bench', scope: 'cluster' });
     const loader = await claimWithLoader(info, core, namespace, 'models');
     await putOnClaim(info, namespace, loader, bundle.dir, 'clinical/1.0.0');
+    await putOnClaim(info, namespace, loader, candidate.dir, 'clinical/1.1.0');
     uri = 'pvc://models/clinical/1.0.0';
+    candidateUri = 'pvc://models/clinical/1.1.0';
   } else {
     await installCrds(cluster.kubeConfig);
     const op = await startOperator(cluster.kubeConfig, namespace);
@@ -118,25 +127,57 @@ async function modelAndServingMs(
       300_000,
       200,
     );
-    return { model, serving: Date.now() - t0 };
+    const serving = Date.now() - t0;
+    await api.create(
+      nerModels,
+      namespace,
+      nerModel('clinical-v2', candidateUri, candidate.digest, (m) => (m.spec.version = '1.1.0')),
+    );
+    await eventually(
+      async () => {
+        if ((await api.get<NerModel>(nerModels, namespace, 'clinical-v2')).status?.phase !== 'Ready')
+          throw new Error('not Ready');
+      },
+      300_000,
+      200,
+    );
+    const batch = cluster.kubeConfig.makeApiClient(BatchV1Api);
+    await batch.createNamespacedJob({ namespace, body: trafficJob('load', 'http://notes:8080', 10, 600) as never });
+    t0 = Date.now();
+    await api.patch(nerDeployments, namespace, 'notes', { spec: { model: 'clinical-v2' } });
+    await eventually(
+      async () => {
+        const st = (await api.get<NerDeployment>(nerDeployments, namespace, 'notes')).status;
+        if (st?.stableModel !== 'clinical-v2' || st.phase !== 'Healthy') throw new Error('not promoted');
+      },
+      600_000,
+      500,
+    );
+    return { model, serving, canary: Date.now() - t0 };
   } finally {
     await stopOperator();
     api.close();
   }
 }
 
-async function measure(profile: ClusterProfile, runs: number, bundle: TrainedBundle): Promise<string[]> {
+async function measure(
+  profile: ClusterProfile,
+  runs: number,
+  bundle: TrainedBundle,
+  candidate: TrainedBundle,
+): Promise<string[]> {
   const cluster = await startCluster({ profile });
   try {
     const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
     const ns = await createTestNamespace(core, 'bench');
     const pods: number[] = [];
     for (let i = 0; i < runs; i++) pods.push(await podReadyMs(cluster.kubeConfig, ns, `server-${i}`));
-    const { model, serving } = await modelAndServingMs(cluster, ns, bundle);
+    const { model, serving, canary } = await modelServingAndCanaryMs(cluster, ns, bundle, candidate);
     return [
       `${profile}: cluster start ${seconds(cluster.startMs)}`,
       `${profile}: serving pod created → Ready, median of ${runs}: ${seconds(median(pods))} (${pods.map(seconds).join(', ')})`,
       `${profile}: NerModel applied → Ready ${seconds(model)}; NerDeployment applied → serving ${seconds(serving)}`,
+      `${profile}: second model, default canary steps (10%/60s, 25%/60s, 50%/60s) at 10 req/s → promoted ${seconds(canary)}`,
     ];
   } finally {
     await cluster.stop();
@@ -146,8 +187,9 @@ async function measure(profile: ClusterProfile, runs: number, bundle: TrainedBun
 async function main(): Promise<void> {
   const runs = Number(process.argv[2] ?? 3);
   const bundle = await trainSmallBundle({ seed: 7, count: 200, epochs: 3, name: 'clinical', version: '1.0.0' });
+  const candidate = await trainSmallBundle({ seed: 8, count: 200, epochs: 3, name: 'clinical', version: '1.1.0' });
   for (const profile of ['full', 'real'] as const)
-    for (const line of await measure(profile, runs, bundle)) console.log(line);
+    for (const line of await measure(profile, runs, bundle, candidate)) console.log(line);
 }
 
 main().then(

@@ -14,7 +14,7 @@
  * binaries are: a fresh clone's `npm test` needs nothing else. Under CI a missing image is an error,
  * because `.ci/run` builds it first and a gap there is a CI bug.
  */
-import { mkdtemp, rm, copyFile, access, mkdir, rename } from 'node:fs/promises';
+import { mkdtemp, rm, copyFile, access, mkdir, readdir, rename } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheRoot } from './binaries.js';
@@ -68,10 +68,17 @@ async function importBinary(ref: string, binary: string, name: string): Promise<
 async function archive(ref: string, id: string): Promise<string> {
   const dir = join(cacheRoot(), 'images');
   await mkdir(dir, { recursive: true });
-  const file = join(dir, `${ref.replace(/[^a-zA-Z0-9.-]/g, '_')}-${id.replace(/^sha256:/, '').slice(0, 16)}.tar`);
+  const prefix = `${ref.replace(/[^a-zA-Z0-9.-]/g, '_')}-`;
+  const file = join(dir, `${prefix}${id.replace(/^sha256:/, '').slice(0, 16)}.tar`);
   if (await exists(file)) return file;
   await run(DOCKER, ['save', '-o', `${file}.tmp`, ref], { timeoutMs: 300_000 });
   await rename(`${file}.tmp`, file);
+  // A ref names one image id: archives of its earlier ids are never imported again, and each is
+  // hundreds of MB that every image rebuild would otherwise add to the cache. (A reader that has one
+  // open keeps reading it after the unlink.)
+  for (const old of await readdir(dir))
+    if (old.startsWith(prefix) && old.endsWith('.tar') && join(dir, old) !== file)
+      await rm(join(dir, old), { force: true });
   return file;
 }
 

@@ -8,10 +8,10 @@
  * from applied to serving (ready replicas). On the real profile the operator is the chart's, installed
  * by helm, with the bundle on a PVC; on the full profile it runs in-process with a file:// bundle, as the
  * process-node tests do. Then a second model of the family is rolled out with the default canary steps
- * under 10 req/s from a traffic Job of the project image, timed from the NerDeployment's change to the
- * promotion. The real profile needs the machine's real node to be free (one per machine).
+ * under 10 req/s from the host to the Service's ready pods (as the demo sends it), timed from the
+ * NerDeployment's change to the promotion. The real profile needs the machine's real node to be free (one per machine).
  */
-import { BatchV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { pathToFileURL } from 'node:url';
 import { trainSmallBundle, type TrainedBundle } from '../testing/fixtures.js';
 import { startCluster, type Cluster, type ClusterProfile } from '../local-cluster/cluster.js';
@@ -30,7 +30,9 @@ import {
   type NerModel,
 } from '../testing/operator-fixture.js';
 import { installOperator } from '../local-cluster/chart-install.js';
-import { claimWithLoader, putOnClaim, trafficJob } from '../local-cluster/workloads.js';
+import { claimWithLoader, putOnClaim } from '../local-cluster/workloads.js';
+import { ServiceEndpoints } from '../local-cluster/service-endpoints.js';
+import { TrafficGenerator } from '../loadgen/traffic.js';
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -141,18 +143,37 @@ async function modelServingAndCanaryMs(
       300_000,
       200,
     );
-    const batch = cluster.kubeConfig.makeApiClient(BatchV1Api);
-    await batch.createNamespacedJob({ namespace, body: trafficJob('load', 'http://notes:8080', 10, 600) as never });
-    t0 = Date.now();
-    await api.patch(nerDeployments, namespace, 'notes', { spec: { model: 'clinical-v2' } });
-    await eventually(
-      async () => {
-        const st = (await api.get<NerDeployment>(nerDeployments, namespace, 'notes')).status;
-        if (st?.stableModel !== 'clinical-v2' || st.phase !== 'Healthy') throw new Error('not promoted');
-      },
-      600_000,
-      500,
-    );
+    const endpoints = new ServiceEndpoints(api.kube, {
+      namespace,
+      service: 'notes',
+      fallbackSelector: { 'nerops.io/deployment': 'notes' },
+    });
+    const traffic = new TrafficGenerator({
+      rate: 10,
+      targets: endpoints.targets,
+      nextText: () => 'History of asthma, started on lisinopril for hypertension.',
+    });
+    await endpoints.start();
+    traffic.start();
+    try {
+      t0 = Date.now();
+      await api.patch(nerDeployments, namespace, 'notes', { spec: { model: 'clinical-v2' } });
+      let last: NerDeployment['status'];
+      await eventually(
+        async () => {
+          last = (await api.get<NerDeployment>(nerDeployments, namespace, 'notes')).status;
+          if (last?.stableModel !== 'clinical-v2' || last.phase !== 'Healthy') throw new Error('not promoted');
+        },
+        600_000,
+        500,
+      ).catch((err: unknown) => {
+        console.error(`${cluster.profile}: not promoted; last status ${JSON.stringify(last)}`);
+        throw err;
+      });
+    } finally {
+      endpoints.stop();
+      await traffic.stop();
+    }
     return { model, serving, canary: Date.now() - t0 };
   } finally {
     await stopOperator();

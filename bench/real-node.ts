@@ -33,6 +33,7 @@ import { installOperator } from '../local-cluster/chart-install.js';
 import { claimWithLoader, putOnClaim } from '../local-cluster/workloads.js';
 import { ServiceEndpoints } from '../local-cluster/service-endpoints.js';
 import { TrafficGenerator } from '../loadgen/traffic.js';
+import { PrometheusClient } from '../operator/prometheus/client.js';
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -100,7 +101,11 @@ async function modelServingAndCanaryMs(
     candidateUri = 'pvc://models/clinical/1.1.0';
   } else {
     await installCrds(cluster.kubeConfig);
-    const op = await startOperator(cluster.kubeConfig, namespace);
+    const prometheusUrl = describeCluster(cluster).prometheusUrl;
+    if (!prometheusUrl) throw new Error('the full profile started without Prometheus');
+    const op = await startOperator(cluster.kubeConfig, namespace, {
+      prometheus: new PrometheusClient({ url: prometheusUrl, timeoutMs: 2000 }),
+    });
     stopOperator = op.stop;
   }
   try {

@@ -305,8 +305,13 @@ describe('corrections → live F1 → retrain on base + feedback → feedback-ga
     const p2 = await getPolicy();
     expect(p2.status?.annotations?.documents ?? 0).toBeLessThan(MIN_DOCUMENTS);
     expect(p2.status?.history?.filter((h) => h.trigger === 'Annotations')).toHaveLength(1);
-    // Counts only: no note word in the policy's or the model's status, nor in the Events.
-    const words = [...new Set(CORRECTIONS.shifted.flatMap((n) => n.tokens).filter((t) => /^[a-z]{7,}$/i.test(t)))];
+    // Counts only: no entity word of a correction in the policy's or the model's status, nor in the Events.
+    const words = [
+      ...new Set(
+        CORRECTIONS.shifted.flatMap((n) => n.tokens.filter((t, i) => n.labels[i] !== 'O' && /^[a-z]{5,}$/i.test(t))),
+      ),
+    ];
+    expect(words.length).toBeGreaterThan(5);
     const outside = JSON.stringify([p2.status, m.status, m.spec.lineage, await api.events(ns, 'feedback')]);
     expect(words.filter((w) => outside.includes(w))).toEqual([]);
     expect(team.stats.codes[0] ?? 0).toBe(0);

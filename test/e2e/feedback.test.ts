@@ -280,9 +280,26 @@ describe('corrections → live F1 → retrain on base + feedback → feedback-ga
     await eventually(async () => expect((await deploymentStatus()).canaryModel).toBe(retrained), 120_000, 500);
     const beforeCanary = { ...team.stats.byTrack };
     await team.start(5, 80);
-    await untilPromoted(api, ns, 'ner', retrained, 240_000);
+    // Every outcome of the feedback gate the canary's analyses record, in order.
+    const gate: { outcome: string; message?: string }[] = [];
+    let watching = true;
+    const watchGate = (async () => {
+      while (watching) {
+        const g = (await deploymentStatus()).lastAnalysis?.metrics?.find((x) => x.name === 'feedback-f1');
+        if (g && (gate.at(-1)?.outcome !== g.outcome || gate.at(-1)?.message !== g.message))
+          gate.push({ outcome: g.outcome, ...(g.message ? { message: g.message } : {}) });
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    })();
+    await untilPromoted(api, ns, 'ner', retrained, 240_000).finally(async () => {
+      watching = false;
+      await watchGate;
+    });
     const promotedAt = Date.now();
     await team.stop();
+    // The gate decided, and passed, before the promotion: never Fail, and Inconclusive only before it had the data.
+    expect(gate.map((g) => g.outcome)).toContain('Pass');
+    expect(gate.map((g) => g.outcome)).not.toContain('Fail');
     const last = (await deploymentStatus()).history?.at(-1);
     expect(last).toMatchObject({ model: retrained, previousModel: 'clinical-v1', outcome: 'Promoted' });
     expect((team.stats.byTrack.canary ?? 0) - (beforeCanary.canary ?? 0)).toBeGreaterThan(0);
@@ -321,7 +338,8 @@ describe('corrections → live F1 → retrain on base + feedback → feedback-ga
       `feedback: live F1 of v1 ${calmF1.toFixed(3)} → ${droppedF1?.toFixed(3)} (${s((droppedAt as number) - shiftAt)} after the shift); ` +
         `F1 drop → retraining Job ${s(jobAt - (droppedAt as number))}, → promoted ${retrained} ${s(promotedAt - (droppedAt as number))}; ` +
         `trained on base + ${record?.feedbackDocuments} feedback documents (held-out F1 ${record?.f1} vs base ${record?.baseF1}); ` +
-        `live F1 of the retrained model ${recovered.toFixed(3)}; corrections posted ${team.stats.sent}`,
+        `live F1 of the retrained model ${recovered.toFixed(3)}; corrections posted ${team.stats.sent}; ` +
+        `canary gate: ${gate.map((g) => g.outcome).join(' → ')} (${gate.find((g) => g.outcome === 'Pass')?.message})`,
     );
   }, 900_000);
 });

@@ -7,8 +7,8 @@
  * Whether a retraining starts is decided by a chain of pure checks (cert-manager's policy chain): each
  * check returns a {@link Violation} or undefined, and the first violation is the `Retraining` condition's
  * reason. Triggers, by precedence: Manual (`nerops.io/retrain` annotation changed) > Dataset (version or
- * digest changed) > Annotations (enough new feedback stored, annotations.ts) > Schedule (cron) > Drift (state Warning with `onWarning: Retrain`, or Critical with
- * `onCritical: Retrain`). Manual requests skip the cooldown (a human asked) but nothing else.
+ * digest changed) > Annotations (enough new feedback stored, annotations.ts) > Schedule (cron) > Drift (state
+ * Warning with `onWarning: Retrain`, or Critical with `onCritical: Retrain`). Manual requests skip the cooldown (a human asked) but nothing else.
  */
 import { sanitizeMessage } from '../../../contracts/termination-message.js';
 import type { V1Job } from '@kubernetes/client-node';

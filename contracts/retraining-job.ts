@@ -15,6 +15,11 @@ export const RetrainingEnv = {
   DatasetUri: 'NEROPS_DATASET_URI',
   OutputUri: 'NEROPS_OUTPUT_URI',
   RunId: 'NEROPS_RUN_ID',
+  /**
+   * Optional: a feedback store (`pvc://` or `file://`, contracts/feedback-store.ts) whose export the Job merges
+   * into the dataset. Set when the target NerDeployment stores feedback and the policy includes it.
+   */
+  FeedbackStoreUri: 'NEROPS_FEEDBACK_STORE_URI',
 } as const;
 
 /** Where the default Job mounts the claims of `pvc://claim/...` URIs: `<root>/<claim>/...`. */
@@ -49,7 +54,18 @@ export const retrainResultSchema = z.object({
     .optional(),
   format: z.enum(['crf', 'token-classification']).optional(),
   entityTypes: z.array(z.string()).max(64).optional(),
-  /** sha256 of the training data (the dataset file, or train + held-out files). */
+  /** The feedback export merged into the dataset: its digest and document counts (never content). */
+  feedback: z
+    .object({
+      /** sha256 over the export's train.conll then dev.conll (FeedbackExportResult in feedback-store.ts). */
+      digest: z.string().regex(/^[0-9a-f]{64}$/),
+      /** Unique documents exported (train + held-out). */
+      documents: z.number().int().min(0),
+      /** Of those, held out (evaluated on, not trained on). */
+      heldOutDocuments: z.number().int().min(0),
+    })
+    .optional(),
+  /** sha256 of the training data from the dataset URI (the dataset file, or train + held-out files), without feedback. */
   datasetDigest: z
     .string()
     .regex(/^[0-9a-f]{64}$/)

@@ -12,6 +12,8 @@
  *
  * Held-out data: a dataset directory with `train.conll` and `dev.conll` uses them as they are; a single
  * file is split deterministically (every 5th sentence held out), so a rerun of a run id gives the same split.
+ * With `NEROPS_FEEDBACK_STORE_URI`, the feedback store's export (split by content hash, trainer/feedback-dataset.ts)
+ * is appended to both sides, and the result records its digest and document counts beside the dataset's digest.
  */
 import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -33,6 +35,7 @@ import type { CorpusOptions } from './stages/corpus.js';
 import type { FeatureSpaceOptions } from './stages/feature-space.js';
 import type { MemberOptions } from './stages/members.js';
 import { trainBundle } from './train.js';
+import { appendDocuments, exportFeedback, FeedbackDatasetError, type FeedbackDataset } from './feedback-dataset.js';
 
 /** The stages' options a retrained model takes from its base bundle. */
 export interface InheritedTrainOptions {
@@ -112,6 +115,8 @@ export interface RetrainContract {
   datasetUri: string;
   outputUri: string;
   runId: string;
+  /** The feedback store whose export is merged into the dataset (optional contract env). */
+  feedbackStoreUri?: string | undefined;
 }
 
 /** Read the contract env vars (names in operator/api/driftpolicy-constants.ts). */
@@ -138,6 +143,7 @@ export function readContract(env: NodeJS.ProcessEnv): RetrainContract {
     datasetUri: get(RetrainingEnv.DatasetUri) as string,
     outputUri: get(RetrainingEnv.OutputUri) as string,
     runId,
+    feedbackStoreUri: get(RetrainingEnv.FeedbackStoreUri),
   };
 }
 
@@ -208,7 +214,12 @@ async function readDataset(path: string): Promise<LabeledSentence[]> {
  * Entity types of the dataset must be exactly the base model's; the first foreign label is named by file, line
  * and column, not by its type: a label column can hold text. The base model's types are the model's own.
  */
-export function checkLabelSet(file: string, sentences: readonly LabeledSentence[], baseTypes: readonly string[]): void {
+export function checkLabelSet(
+  file: string,
+  sentences: readonly LabeledSentence[],
+  baseTypes: readonly string[],
+  { requireEvery = true }: { requireEvery?: boolean } = {},
+): void {
   const allowed = new Set(baseTypes);
   const seen = new Set<string>();
   for (const s of sentences) {
@@ -225,7 +236,8 @@ export function checkLabelSet(file: string, sentences: readonly LabeledSentence[
     }
   }
   const missing = [...allowed].filter((t) => !seen.has(t)).sort();
-  if (missing.length)
+  // Feedback may lack a type (a week of corrections need not name every one); the dataset may not.
+  if (missing.length && requireEvery)
     throw new RetrainError(
       'LabelSetMismatch',
       `${file}: the base model's entity type(s) ${missing.join(', ')} do not occur in the dataset`,
@@ -363,7 +375,32 @@ interface PreparedDataset {
   devFile: string;
   train: LabeledSentence[];
   dev: LabeledSentence[];
+  /** sha256 of the dataset at the dataset URI (without feedback). */
   digest: string;
+  /** The feedback export merged in, when the contract names a store holding documents. */
+  feedback?: NonNullable<RetrainResult['feedback']>;
+}
+
+/** The feedback store's export (trainer/feedback-dataset.ts), its labels checked against the base model's. */
+async function preparedFeedback(
+  contract: RetrainContract,
+  options: RetrainOptions,
+  pvcRoot: string,
+  entityTypes: readonly string[],
+): Promise<FeedbackDataset | undefined> {
+  if (!contract.feedbackStoreUri) return undefined;
+  let feedback: FeedbackDataset | undefined;
+  try {
+    feedback = await exportFeedback(contract.feedbackStoreUri, pvcRoot, join(options.workDir, 'feedback'));
+  } catch (err) {
+    if (err instanceof FeedbackDatasetError) throw new RetrainError(err.reason, err.message, { cause: err });
+    throw err;
+  }
+  if (feedback) {
+    checkLabelSet(feedback.trainFile, feedback.train, entityTypes, { requireEvery: false });
+    checkLabelSet(feedback.devFile, feedback.dev, entityTypes, { requireEvery: false });
+  }
+  return feedback;
 }
 
 /** Step 2: the dataset, its format and label set checked before any training. */
@@ -396,11 +433,21 @@ async function prepareDataset(
     if (remote && err instanceof RetrainError) err.message = err.message.split(remote.local).join(remote.remote);
     throw err;
   }
+  const feedback = await preparedFeedback(contract, options, pvcRoot, entityTypes);
+  const train = feedback ? appendDocuments(dataset.train, feedback.train) : dataset.train;
+  const dev = feedback ? appendDocuments(dataset.dev, feedback.dev) : dataset.dev;
   const trainFile = join(options.workDir, 'train.conll');
   const devFile = join(options.workDir, 'dev.conll');
-  await writeFile(trainFile, formatConll(dataset.train));
-  await writeFile(devFile, formatConll(dataset.dev));
-  return { trainFile, devFile, ...dataset };
+  await writeFile(trainFile, formatConll(train));
+  await writeFile(devFile, formatConll(dev));
+  return {
+    trainFile,
+    devFile,
+    train,
+    dev,
+    digest: dataset.digest,
+    ...(feedback ? { feedback: feedback.summary } : {}),
+  };
 }
 
 /** Step 5: the bundle copied to the output location, unless it already holds this very bundle (a retried pod). */
@@ -446,6 +493,12 @@ export async function runRetrain(contract: RetrainContract, options: RetrainOpti
     log(
       `dataset ${datasetDigest.slice(0, 12)}: ${trainSentences.length} training and ${devSentences.length} held-out sentences`,
     );
+    // Counts and the digest only: the documents are patient text.
+    if (dataset.feedback)
+      log(
+        `of which feedback ${dataset.feedback.digest.slice(0, 12)}: ${dataset.feedback.documents - dataset.feedback.heldOutDocuments} training and ${dataset.feedback.heldOutDocuments} held-out documents`,
+      );
+    else if (contract.feedbackStoreUri) log('the feedback store holds no documents yet: the dataset alone');
 
     // 3. Output location must be local and new (or hold this very run's bundle: a retried pod).
     const remote = /^(s3|oci):\/\//i.test(contract.outputUri);
@@ -519,6 +572,7 @@ export async function runRetrain(contract: RetrainContract, options: RetrainOpti
       format: 'crf',
       entityTypes: fresh.info.entityTypes,
       datasetDigest,
+      ...(dataset.feedback ? { feedback: dataset.feedback } : {}),
       evaluationId,
       metrics: { new: { micro: micro(newReport) }, base: { micro: micro(baseReport) }, sentences: devSentences.length },
     };

@@ -1,6 +1,7 @@
 /**
  * `ner-ops retrain`: the default DriftPolicy retraining Job (trainer/retrain-job.ts). Reads the contract env
- * (NEROPS_BASE_MODEL_URI, NEROPS_BASE_MODEL_DIGEST, NEROPS_DATASET_URI, NEROPS_OUTPUT_URI, NEROPS_RUN_ID),
+ * (NEROPS_BASE_MODEL_URI, NEROPS_BASE_MODEL_DIGEST, NEROPS_DATASET_URI, NEROPS_OUTPUT_URI, NEROPS_RUN_ID, and
+ * optionally NEROPS_FEEDBACK_STORE_URI),
  * trains, evaluates new and base model on the same held-out data, writes the bundle to the output URI and
  * the JSON result to the termination message (`$NEROPS_TERMINATION_LOG`, else /dev/termination-log).
  */
@@ -25,6 +26,9 @@ The DriftPolicy retraining Job. Configured by the contract env (set by the opera
 Locations: file://, plain paths, pvc://claim/path (under $NEROPS_PVC_ROOT); the base model and the dataset
 also http(s)://. The dataset is a CoNLL file (every 5th sentence held out) or a directory with train.conll
 and dev.conll (over http(s), a URL ending in /). The output is written locally (file:// or pvc://).
+With NEROPS_FEEDBACK_STORE_URI (a feedback store, pvc:// or file://), the store is exported as
+\`ner-ops feedback export\` does and its train and held-out documents are added to the dataset's; the result
+records the export's digest and document counts (docs/feedback.md).
 Downloads (base model and dataset) stay under NEROPS_MODEL_MAX_BYTES bytes each and finish within
 NEROPS_MODEL_FETCH_DEADLINE_MS; the model store's NEROPS_MODEL_TOKEN_FILE and NEROPS_MODEL_CA_FILE apply (the
 token goes over plain http:// only with NEROPS_MODEL_ALLOW_INSECURE_HTTP=true).

@@ -170,16 +170,18 @@ export function documentsConll(documents: readonly StoredDocument[]): string {
 }
 
 /**
- * Verify the store, merge it and write `train.conll` and `dev.conll` to `outDir` (each atomically). The digest
+ * Verify the store, merge it and write `train.conll` and `dev.conll` to `outDir` (each atomically); an empty
+ * store is refused unless `allowEmpty` (then both files are empty). The digest
  * is sha256 over train.conll then dev.conll, as the retraining Job computes a dataset directory's digest.
  */
 export async function exportStore(
   root: string,
   outDir: string,
-  options: { holdout: number; seed: number },
+  options: { holdout: number; seed: number; allowEmpty?: boolean },
 ): Promise<FeedbackExportResult> {
   const { documents, segments } = await readStore(root);
-  if (documents.length === 0) throw new StoreCorruptError('.', 'the store holds no documents');
+  // The retraining Job merges whatever the store holds, which may be nothing yet; the CLI refuses an empty export.
+  if (documents.length === 0 && !options.allowEmpty) throw new StoreCorruptError('.', 'the store holds no documents');
   const { train, dev, duplicates } = splitDocuments(documents, options.holdout, options.seed);
   const trainText = Buffer.from(documentsConll(train), 'utf8');
   const devText = Buffer.from(documentsConll(dev), 'utf8');

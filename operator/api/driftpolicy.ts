@@ -308,6 +308,12 @@ export const RetrainingSchema = z.object({
   fromScratch: z.boolean().default(false),
   /** Seconds a retraining Job may run before it is counted as failed. */
   activeDeadlineSeconds: z.int().min(60).max(604800).default(7200),
+  /**
+   * When the target NerDeployment stores feedback (`spec.feedback.storeUri`), the Job trains on the dataset
+   * plus the store's export (`ner-ops feedback export`), and the new NerModel's lineage records both digests
+   * and the feedback document count (docs/feedback.md, "Retraining on feedback"). False: the dataset alone.
+   */
+  includeFeedback: z.boolean().default(true),
 });
 export type Retraining = z.output<typeof RetrainingSchema>;
 
@@ -327,6 +333,13 @@ export type Retention = z.output<typeof RetentionSchema>;
 export const CRON_PATTERN =
   '^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|([0-9*/,?-]+|[A-Za-z]{3}) ([0-9*/,?-]+) ([0-9*/,?LW-]+) ([0-9*/,?-]+|[A-Za-z]{3}(-[A-Za-z]{3})?) ([0-9*/,?#L-]+|[A-Za-z]{3}(-[A-Za-z]{3})?))$';
 
+/** The new-annotations trigger: enough corrections stored since the last run. */
+export const NewAnnotationsSchema = z.object({
+  /** Stored feedback documents since the last run's start that start a retraining. */
+  minDocuments: z.int().min(1).max(100000000),
+});
+export type NewAnnotations = z.output<typeof NewAnnotationsSchema>;
+
 /** Retraining triggers besides drift. */
 export const TriggersSchema = z.object({
   /** Cron schedule (UTC) of periodic retraining, e.g. `0 3 * * 0`. */
@@ -335,6 +348,11 @@ export const TriggersSchema = z.object({
   datasetRef: ConfigMapKeyReferenceSchema.optional(),
   /** Whether drift (onWarning/onCritical) may trigger retraining at all. */
   drift: z.boolean().default(true),
+  /**
+   * Retrain when this many validated documents were stored by the target's feedback store since the last run
+   * started (counted in Prometheus from `nerops_feedback_documents_total{stored="true"}`; docs/feedback.md).
+   */
+  newAnnotations: NewAnnotationsSchema.optional(),
 });
 export type Triggers = z.output<typeof TriggersSchema>;
 
@@ -420,7 +438,7 @@ export const DriftEvaluationSchema = z.object({
 export type DriftEvaluation = z.output<typeof DriftEvaluationSchema>;
 
 /** What started a retraining. */
-export const RetrainTriggerSchema = z.enum(['Drift', 'Schedule', 'Dataset', 'Manual']);
+export const RetrainTriggerSchema = z.enum(['Drift', 'Schedule', 'Dataset', 'Annotations', 'Manual']);
 export type RetrainTrigger = z.output<typeof RetrainTriggerSchema>;
 
 /** The running retraining Job. */
@@ -460,12 +478,23 @@ export const RetrainingRecordSchema = z.object({
   f1: z.number().min(0).max(1).optional(),
   /** Held-out F1 of the base model on the same data. */
   baseF1: z.number().min(0).max(1).optional(),
+  /** Feedback documents the run trained and evaluated on besides the dataset (a count, never content). */
+  feedbackDocuments: z.int().min(0).optional(),
   /** Failure reason or summary. */
   message: z.string().max(1024).optional(),
   /** Who approved the run (approval: Manual), when, and their comment. */
   approval: ApprovalRecordSchema.optional(),
 });
 export type RetrainingRecord = z.output<typeof RetrainingRecordSchema>;
+
+/** Progress of the new-annotations trigger. */
+export const AnnotationCountSchema = z.object({
+  /** Documents are counted from this time on: the last run's start, or when the trigger was first seen. */
+  since: TimestampSchema,
+  /** Stored feedback documents counted since then at the last evaluation (absent: not measured yet). */
+  documents: z.int().min(0).optional(),
+});
+export type AnnotationCount = z.output<typeof AnnotationCountSchema>;
 
 /** Most entries kept in `status.history`. */
 export const MAX_RETRAINING_HISTORY = 20;
@@ -486,6 +515,8 @@ export const DriftPolicyStatusSchema = z.object({
   lastScheduleTime: TimestampSchema.optional(),
   /** Dataset version/digest seen at the last retraining (new annotated data trigger). */
   observedDatasetVersion: z.string().max(128).optional(),
+  /** The new-annotations trigger's count (spec.triggers.newAnnotations). */
+  annotations: AnnotationCountSchema.optional(),
   /** Value of the `nerops.io/retrain` annotation already acted on (a new value triggers a retraining). */
   observedRetrainRequest: z.string().max(256).optional(),
   /** Consecutive failed retraining Jobs (backoff). */

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import {
   ConditionsSchema,
   DnsLabelSchema,
+  DurationSchema,
   ObjectMetaSchema,
   ObjectNameSchema,
   ResourceRequirementsSchema,
@@ -197,10 +198,30 @@ export const AnalysisMetricSchema = withCel(
 );
 export type AnalysisMetric = z.output<typeof AnalysisMetricSchema>;
 
+/** Name of the feedback F1 gate's result in `status.lastAnalysis.metrics` (best not used by a custom metric). */
+export const FEEDBACK_F1_METRIC = 'feedback-f1';
+
+/**
+ * The feedback F1 gate (docs/feedback.md, "Canary gate"): the candidate's live entity F1 on the corrections
+ * people post must not be below the stable model's by more than `maxDrop`, once both tracks have
+ * `minGoldEntities` gold entities (TP + FN) in the window; with fewer the gate is Inconclusive, never a pass.
+ */
+export const FeedbackF1GateSchema = z.object({
+  /** Largest tolerated drop of the candidate's F1 below stable's (0–1), e.g. 0.02. */
+  maxDrop: z.number().min(0).max(1),
+  /** Gold entities each track needs in the window before the gate decides. */
+  minGoldEntities: z.int().min(1).max(100000000).default(200),
+  /** Window the F1 of each track is computed over (the candidate's series only exist since it started). */
+  window: DurationSchema.default('1h'),
+});
+export type FeedbackF1Gate = z.output<typeof FeedbackF1GateSchema>;
+
 /** Analysis added to the built-in thresholds. */
 export const CustomAnalysisSchema = z.object({
   /** Extra PromQL measurements; each one's outcome joins the built-in one (any Fail fails, any Inconclusive holds). */
   metrics: listMap(z.array(AnalysisMetricSchema).max(10), ['name']).optional(),
+  /** Compare the tracks' feedback F1; its outcome joins the others like a custom metric's. */
+  feedbackF1: FeedbackF1GateSchema.optional(),
 });
 export type CustomAnalysis = z.output<typeof CustomAnalysisSchema>;
 
@@ -455,8 +476,8 @@ export const AnalysisResultSchema = z.object({
   shadowAgreement: z.number().min(0).optional(),
   /** Why the outcome is what it is (threshold crossed, too few samples, Prometheus down). */
   message: z.string().max(1024).optional(),
-  /** Outcomes of the custom analysis metrics (spec.rollout.analysis.metrics). */
-  metrics: z.array(MetricResultSchema).max(10).optional(),
+  /** Outcomes of the custom analysis metrics (spec.rollout.analysis.metrics), then the feedbackF1 gate's. */
+  metrics: z.array(MetricResultSchema).max(11).optional(),
 });
 export type AnalysisResult = z.output<typeof AnalysisResultSchema>;
 

@@ -142,14 +142,29 @@ export const ModelEvaluationSchema = z.object({
 });
 export type ModelEvaluation = z.output<typeof ModelEvaluationSchema>;
 
+/** The feedback export a retrained model was trained on besides its dataset. */
+export const FeedbackLineageSchema = z.object({
+  /** The feedback store (the target NerDeployment's `spec.feedback.storeUri`). */
+  storeUri: z.string().max(2048),
+  /** sha256 of the export (train.conll then dev.conll), as `ner-ops feedback export` prints it. */
+  digest: Sha256Schema,
+  /** Unique documents of the export (train + held-out). */
+  documents: z.int().min(0),
+  /** Of those, held out for the evaluation. */
+  heldOutDocuments: z.int().min(0).optional(),
+});
+export type FeedbackLineage = z.output<typeof FeedbackLineageSchema>;
+
 /** Where a model came from: set by whoever creates it (the DriftPolicy controller for retrained models). */
 export const ModelLineageSchema = z.object({
   /** NerModel this one was trained or warm-started from. */
   parentModel: ObjectNameSchema.optional(),
-  /** sha256 of the training dataset. */
+  /** sha256 of the training dataset (for a retrained model: the dataset at `datasetUri`, without feedback). */
   datasetDigest: Sha256Schema.optional(),
   /** URI of the training dataset. */
   datasetUri: z.string().max(2048).optional(),
+  /** The feedback a retraining merged into the dataset (docs/feedback.md): digests and counts, never content. */
+  feedback: FeedbackLineageSchema.optional(),
   /** Name of the retraining Job that produced the bundle. */
   trainingJob: ObjectNameSchema.optional(),
   /** Name of the DriftPolicy that triggered the retraining. */

@@ -28,6 +28,8 @@ import { ModelSourceFlag, RETRAIN_COMMAND, RetrainFlag } from '../../../contract
 export const RUN_ID_LABEL = 'nerops.io/run-id';
 /** Annotation on retraining Jobs: what triggered the run. */
 export const TRIGGER_ANNOTATION = 'nerops.io/trigger';
+/** Annotation on retraining Jobs: the feedback store merged into the dataset (the lineage names it). */
+export const FEEDBACK_STORE_ANNOTATION = 'nerops.io/feedback-store';
 /** Where `pvc://claim/...` URIs are mounted in the default Job: `<root>/<claim>/...` (env {@link PVC_ROOT_ENV}). */
 export const PVC_ROOT = PVC_CLAIMS_ROOT;
 /** Seconds a finished retraining Job is kept (its result is in status and in the NerModel by then). */
@@ -80,6 +82,11 @@ export interface RetrainJobInput {
    * credentials / CA are mounted in the default Job for an http(s) base model without its own refs.
    */
   storage?: ModelStorageDefaults;
+  /**
+   * The target's feedback store, when the run merges its export into the dataset (the policy's
+   * `includeFeedback` and the target's `spec.feedback.storeUri`): contract env, and its claim mounted.
+   */
+  feedbackStoreUri?: string | undefined;
 }
 
 /** The run's output URI; throws when there is none (the plan never builds a Job then). */
@@ -100,6 +107,7 @@ export function contractEnv(i: RetrainJobInput): V1EnvVar[] {
     { name: RetrainingEnv.DatasetUri, value: i.policy.spec.retraining.datasetUri },
     { name: RetrainingEnv.OutputUri, value: requiredOutputUri(i) },
     { name: RetrainingEnv.RunId, value: i.runId },
+    ...(i.feedbackStoreUri ? [{ name: RetrainingEnv.FeedbackStoreUri, value: i.feedbackStoreUri }] : []),
   ];
 }
 
@@ -142,7 +150,12 @@ function baseModelAccess(i: RetrainJobInput): { volumes: V1Volume[]; mounts: V1V
 /** The default pod: `ner-ops retrain` in the operator's image, pvc claims mounted under {@link PVC_ROOT}. */
 function defaultJobSpec(i: RetrainJobInput): V1JobSpec {
   const tmp = tmpVolume();
-  const claims = claimsOf([i.baseModel.spec.source.uri, i.policy.spec.retraining.datasetUri, requiredOutputUri(i)]);
+  const claims = claimsOf([
+    i.baseModel.spec.source.uri,
+    i.policy.spec.retraining.datasetUri,
+    requiredOutputUri(i),
+    ...(i.feedbackStoreUri ? [i.feedbackStoreUri] : []),
+  ]);
   const base = baseModelAccess(i);
   const volumes: V1Volume[] = [
     tmp.volume,
@@ -206,7 +219,11 @@ export function desiredRetrainJob(i: RetrainJobInput): V1Job {
       name: retrainJobName(policy, runId),
       namespace: policy.metadata.namespace,
       labels,
-      annotations: { ...(template?.metadata?.annotations ?? {}), [TRIGGER_ANNOTATION]: i.trigger },
+      annotations: {
+        ...(template?.metadata?.annotations ?? {}),
+        [TRIGGER_ANNOTATION]: i.trigger,
+        ...(i.feedbackStoreUri ? { [FEEDBACK_STORE_ANNOTATION]: i.feedbackStoreUri } : {}),
+      },
       ownerReferences: [ownerReference(policy)],
     },
     spec,
@@ -220,13 +237,14 @@ export function retrainedModelName(baseModel: NerModel, runId: string): string {
 
 /**
  * The NerModel built from a successful run: same family, format and evaluation as the base model, the
- * bundle URI and digest from the result, and lineage (parent, dataset, Job, policy, run, evaluation). No
+ * bundle URI and digest from the result, and lineage (parent, dataset, the feedback merged in, Job, policy, run,
+ * evaluation). No
  * ownerReference: deleting the policy must never delete a model that may be serving.
  */
 export function desiredRetrainedModel(
   policy: DriftPolicy,
   baseModel: NerModel,
-  run: { runId: string; jobName: string },
+  run: { runId: string; jobName: string; feedbackStoreUri?: string | undefined },
   result: RetrainResult,
   defaultUri?: string,
 ): NerModel {
@@ -273,6 +291,17 @@ export function desiredRetrainedModel(
         parentModel: baseModel.metadata.name ?? '',
         ...(result.datasetDigest ? { datasetDigest: result.datasetDigest } : {}),
         datasetUri: policy.spec.retraining.datasetUri,
+        // Digest and counts of the feedback export: enough to tell which corrections trained it, no content.
+        ...(result.feedback && run.feedbackStoreUri
+          ? {
+              feedback: {
+                storeUri: run.feedbackStoreUri,
+                digest: result.feedback.digest,
+                documents: result.feedback.documents,
+                heldOutDocuments: result.feedback.heldOutDocuments,
+              },
+            }
+          : {}),
         trainingJob: run.jobName,
         driftPolicy: policyName,
         runId: run.runId,

@@ -1,8 +1,9 @@
 /**
  * Everything a DriftPolicy reconcile reads: the target NerDeployment and the namespace's NerModels (cache),
  * the drift measurements from Prometheus when an evaluation is due (every `spec.interval`), the policy's
- * retraining Jobs (cache) and the finished, unrecorded ones' termination messages (API), and the dataset
- * version (spec, or a ConfigMap read by name). The plan is pure over what this returns.
+ * retraining Jobs (cache) and the finished, unrecorded ones' termination messages (API), the dataset
+ * version (spec, or a ConfigMap read by name), and the stored-feedback count of the new-annotations trigger
+ * (Prometheus, on the evaluation's cadence). The plan is pure over what this returns.
  */
 import type { V1ConfigMap, V1Job } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
@@ -20,6 +21,7 @@ import { DEFAULT_IMAGE } from '../pod-templates.js';
 import type { TenantPolicy } from '../pod-policy.js';
 import { evaluationDue, unrecordedFinishedJobs, type PolicyGathered } from './plan.js';
 import { gatherMeasurements } from './queries.js';
+import { measureNewAnnotations } from './annotations.js';
 import { RETRAIN_CONTAINER_NAME } from '../../../contracts/retraining-job.js';
 
 export interface DriftPolicyControllerOptions {
@@ -90,6 +92,17 @@ export async function gatherPolicy(
           baseline,
         )
       : undefined;
+  // Counted on the evaluation's cadence, from the start status already records (first sight records one).
+  const since = policy.status?.annotations?.since;
+  const annotations =
+    target && since && policy.spec.triggers.newAnnotations && evaluationDue(policy, servingName, now)
+      ? await measureNewAnnotations(
+          options.prometheus,
+          { namespace: ctx.namespace ?? '', deployment: target.metadata.name ?? '' },
+          since,
+          now,
+        )
+      : undefined;
   const jobs = ownedJobs(ctx);
   return {
     policy,
@@ -105,6 +118,8 @@ export async function gatherPolicy(
     terminated: await finishedRunResults(ctx, jobs),
     measured,
     datasetVersion: await datasetVersionOf(ctx),
+    ...(target?.spec.feedback?.storeUri ? { feedbackStoreUri: target.spec.feedback.storeUri } : {}),
+    ...(annotations ? { annotations } : {}),
     deployments: ctx.cache<NerDeployment>(nerDeployments).list(ctx.namespace),
   };
 }

@@ -7,8 +7,8 @@
  * Whether a retraining starts is decided by a chain of pure checks (cert-manager's policy chain): each
  * check returns a {@link Violation} or undefined, and the first violation is the `Retraining` condition's
  * reason. Triggers, by precedence: Manual (`nerops.io/retrain` annotation changed) > Dataset (version or
- * digest changed) > Schedule (cron) > Drift (state Warning with `onWarning: Retrain`, or Critical with
- * `onCritical: Retrain`). Manual requests skip the cooldown (a human asked) but nothing else.
+ * digest changed) > Annotations (enough new feedback stored, annotations.ts) > Schedule (cron) > Drift (state
+ * Warning with `onWarning: Retrain`, or Critical with `onCritical: Retrain`). Manual requests skip the cooldown (a human asked) but nothing else.
  */
 import { sanitizeMessage } from '../../../contracts/termination-message.js';
 import type { V1Job } from '@kubernetes/client-node';
@@ -24,6 +24,7 @@ import {
 } from '../../api/driftpolicy-constants.js';
 import {
   MAX_RETRAINING_HISTORY,
+  RetrainTriggerSchema,
   type ActiveJob,
   type DriftPolicy,
   type DriftPolicyStatus,
@@ -56,8 +57,10 @@ import {
   retrainJobName,
   RUN_ID_LABEL,
   runIdFor,
+  FEEDBACK_STORE_ANNOTATION,
   TRIGGER_ANNOTATION,
 } from './desired.js';
+import { decideNewAnnotations, type AnnotationMeasurement } from './annotations.js';
 import { evaluateDrift, type EvaluationOutcome, type Gathered } from './evaluate.js';
 import { planRetention } from './retention.js';
 import type { NerDeployment } from '../../api/nerdeployment.js';
@@ -92,6 +95,10 @@ export interface PolicyObserved {
   evaluation: EvaluationOutcome | undefined;
   /** Current dataset version/digest (spec.retraining.datasetVersion or the referenced ConfigMap key). */
   datasetVersion: string | undefined;
+  /** The target's feedback store (`spec.feedback.storeUri`), merged into runs when the policy includes feedback. */
+  feedbackStoreUri?: string | undefined;
+  /** This reconcile's count for the new-annotations trigger (annotations.ts); undefined when none was taken. */
+  annotations?: AnnotationMeasurement | undefined;
 }
 
 /** What gather.ts read: the plan's input, with this reconcile's drift measurements instead of their evaluation. */
@@ -179,7 +186,7 @@ function activeFromJob(job: V1Job): ActiveJob {
   return {
     name: job.metadata?.name ?? '',
     runId: job.metadata?.labels?.[RUN_ID_LABEL] ?? '',
-    trigger: ['Drift', 'Schedule', 'Dataset', 'Manual'].includes(trigger) ? trigger : 'Drift',
+    trigger: RetrainTriggerSchema.options.includes(trigger) ? trigger : 'Drift',
     startTime: job.metadata?.creationTimestamp
       ? formatTime(new Date(job.metadata.creationTimestamp))
       : formatTime(new Date(0)),
@@ -332,16 +339,25 @@ function recordSuccess(
 ): Partial<RetrainingRecord> {
   const { o } = d;
   const name = job.metadata?.name ?? '';
-  const model = desiredRetrainedModel(o.policy, base, { runId: run.runId, jobName: name }, result, o.storage?.uri);
+  const feedbackStoreUri = job.metadata?.annotations?.[FEEDBACK_STORE_ANNOTATION];
+  const model = desiredRetrainedModel(
+    o.policy,
+    base,
+    { runId: run.runId, jobName: name, feedbackStoreUri },
+    result,
+    o.storage?.uri,
+  );
   d.createModels.push(model);
   const f1 = result.metrics?.new.micro.f1;
   const baseF1 = result.metrics?.base?.micro.f1;
+  const feedback = result.feedback?.documents;
   const fields = {
     outcome: 'Succeeded' as const,
     model: model.metadata.name,
     ...(f1 !== undefined ? { f1: clamp01(f1) } : {}),
     ...(baseF1 !== undefined ? { baseF1: clamp01(baseF1) } : {}),
-    message: `NerModel ${model.metadata.name} created${f1 !== undefined ? `: held-out F1 ${f1}${baseF1 !== undefined ? ` vs base ${baseF1}` : ''}` : ''}`,
+    ...(feedback !== undefined ? { feedbackDocuments: feedback } : {}),
+    message: `NerModel ${model.metadata.name} created${f1 !== undefined ? `: held-out F1 ${f1}${baseF1 !== undefined ? ` vs base ${baseF1}` : ''}` : ''}${feedback !== undefined ? ` (dataset + ${feedback} feedback documents)` : ''}`,
   };
   d.status.consecutiveFailures = 0;
   d.finished.push({ runId: run.runId, result: 'succeeded' });
@@ -449,7 +465,7 @@ function scheduleTrigger(d: Draft, t: Trigger): void {
   }
 }
 
-/** 4. Triggers, by precedence: Manual > Dataset > Schedule > Drift. */
+/** 4. Triggers, by precedence: Manual > Dataset > Annotations > Schedule > Drift. */
 function pendingTrigger(d: Draft): Trigger {
   const { o, status } = d;
   const prev = o.policy.status ?? {};
@@ -467,6 +483,15 @@ function pendingTrigger(d: Draft): Trigger {
       t.consumeDataset = true;
     }
   }
+  const annotations = decideNewAnnotations(
+    o.policy.spec.triggers.newAnnotations,
+    prev.annotations,
+    o.annotations,
+    o.now,
+  );
+  if (annotations.count) status.annotations = annotations.count;
+  else delete status.annotations;
+  if (annotations.why && !t.candidate) t.candidate = { trigger: 'Annotations', why: annotations.why };
   scheduleTrigger(d, t);
   const state = status.state;
   const spec = o.policy.spec;
@@ -484,6 +509,7 @@ function pendingTrigger(d: Draft): Trigger {
 function startRun(d: Draft, runId: string, trigger: RetrainTrigger, startTime: string, why: string): void {
   const { o, status } = d;
   const base = o.servingModel as NerModel;
+  const feedbackStoreUri = o.policy.spec.retraining.includeFeedback ? o.feedbackStoreUri : undefined;
   const job = desiredRetrainJob({
     policy: o.policy,
     runId,
@@ -491,12 +517,15 @@ function startRun(d: Draft, runId: string, trigger: RetrainTrigger, startTime: s
     baseModel: base,
     image: o.image,
     ...(o.storage ? { storage: o.storage } : {}),
+    ...(feedbackStoreUri ? { feedbackStoreUri } : {}),
   });
   job.metadata!.annotations = { ...job.metadata!.annotations, [BASE_MODEL_ANNOTATION]: base.metadata.name ?? '' };
   job.metadata!.labels = { ...job.metadata!.labels, [LABELS.family]: base.spec.family };
   d.createJob = job;
   status.activeJob = { name: job.metadata?.name ?? '', runId, trigger, startTime };
   status.lastRetrainTime = formatTime(o.now);
+  // The run exports the whole store: new annotations count again from its start (one run per crossing).
+  if (o.policy.spec.triggers.newAnnotations) status.annotations = { since: formatTime(o.now), documents: 0 };
   const message = `retraining Job ${job.metadata?.name} started (${why})`;
   d.events.push({ type: 'Normal', reason: E.RetrainingStarted, note: message.slice(0, 300) });
   d.retraining = { status: 'True', reason: R.JobRunning, message };

@@ -25,6 +25,7 @@ import {
   type Recommendation,
 } from './autoscale.js';
 import { combineAnalysis, measureCustomMetrics } from './custom-analysis.js';
+import { measureFeedbackGate } from './feedback-gate.js';
 import { deploymentName } from './desired.js';
 import type { DeploymentObserved } from './observed.js';
 import type { TenantPolicy } from '../pod-policy.js';
@@ -134,7 +135,10 @@ export async function analyseCanary(
   const builtin = decideAnalysis(m, thresholds, shadow);
   // Custom metrics (spec.rollout.analysis.metrics) join the built-in outcome; the worse one wins.
   const custom = await measureCustomMetrics(prometheus, nd, nd.status?.canaryModel ?? '');
-  return combineAnalysis(builtin, custom);
+  // The feedback F1 gate joins them the same way. Not in the shadow phase: the candidate answers no real request
+  // then, so it gets no feedback, and the gate could only hold the rollout.
+  const gate = shadow ? [] : await measureFeedbackGate(prometheus, nd);
+  return combineAnalysis(builtin, [...custom, ...gate]);
 }
 
 /** The user's HTTPRoute for gatewayAPI routing, and why the router cannot honour the spec (if it cannot). */

@@ -20,6 +20,7 @@ import { DEFAULT_IMAGE } from '../pod-templates.js';
 import type { TenantPolicy } from '../pod-policy.js';
 import { evaluationDue, unrecordedFinishedJobs, type PolicyGathered } from './plan.js';
 import { gatherMeasurements } from './queries.js';
+import { gatherCleanup, isCleanupJob } from './cleanup-io.js';
 import { RETRAIN_CONTAINER_NAME } from '../../../contracts/retraining-job.js';
 
 export interface DriftPolicyControllerOptions {
@@ -48,7 +49,7 @@ async function datasetVersionOf(ctx: ReconcileContext<DriftPolicy>): Promise<str
   return v === undefined ? undefined : v.trim().slice(0, 128);
 }
 
-/** The retraining Jobs this policy owns (by label, and by owner uid: a recreated policy starts afresh). */
+/** The Jobs this policy owns (by label, and by owner uid: a recreated policy starts afresh): retraining and cleanup. */
 function ownedJobs(ctx: ReconcileContext<DriftPolicy>): V1Job[] {
   return ctx
     .cache<V1Job>(builtin.jobs)
@@ -90,7 +91,8 @@ export async function gatherPolicy(
           baseline,
         )
       : undefined;
-  const jobs = ownedJobs(ctx);
+  const owned = ownedJobs(ctx);
+  const jobs = owned.filter((j) => !isCleanupJob(j));
   return {
     policy,
     now,
@@ -106,5 +108,6 @@ export async function gatherPolicy(
     measured,
     datasetVersion: await datasetVersionOf(ctx),
     deployments: ctx.cache<NerDeployment>(nerDeployments).list(ctx.namespace),
+    ...(await gatherCleanup(ctx, owned)),
   };
 }

@@ -1,7 +1,7 @@
 /**
  * Which NerModel a NerDeployment serves, and which one a rollout would move to, from the namespace's
  * NerModels: the pinned `spec.model`, or the newest Ready model of `spec.modelSelector.family` that passes
- * the gates (gates.ts).
+ * the gates (gates.ts). A model being deleted is never selected.
  */
 import type { NerDeployment } from '../../api/nerdeployment.js';
 import { NerDeploymentReason as R } from '../../api/nerdeployment-constants.js';
@@ -16,6 +16,16 @@ export interface ModelResolution {
 
 export function isReady(m: NerModel): boolean {
   return m.status?.phase === 'Ready';
+}
+
+/**
+ * A model a selector may pick: Ready and not being deleted. A model being deleted (retention, a person) is
+ * on its way out and its bundle may go with it (DriftPolicy bundle cleanup): no NerDeployment starts
+ * following it, and one serving it moves on to the next model the selector picks (the in-use finalizer holds
+ * the deletion until it has).
+ */
+function selectable(m: NerModel): boolean {
+  return isReady(m) && !m.metadata.deletionTimestamp;
 }
 
 /** Newest first: creation time, then version and name as tie-breakers (deterministic). */
@@ -45,7 +55,7 @@ export function resolveModel(nd: NerDeployment, models: readonly NerModel[]): Mo
   }
   const family = nd.spec.modelSelector?.family ?? '';
   const stable = models.find((x) => x.metadata.name === nd.status?.stableModel);
-  const candidates = models.filter((x) => x.spec.family === family && isReady(x)).sort(newestFirst);
+  const candidates = models.filter((x) => x.spec.family === family && selectable(x)).sort(newestFirst);
   let firstViolation: { reason: string; message: string } | undefined;
   for (const c of candidates) {
     const v = gateViolation(nd, c, stable && isReady(stable) ? stable : undefined);
@@ -70,5 +80,5 @@ export function resolveModel(nd: NerDeployment, models: readonly NerModel[]): Mo
 export function rolloutTarget(nd: NerDeployment, models: readonly NerModel[]): NerModel | undefined {
   if (nd.spec.model) return models.find((x) => x.metadata.name === nd.spec.model);
   const family = nd.spec.modelSelector?.family ?? '';
-  return models.filter((x) => x.spec.family === family && isReady(x)).sort(newestFirst)[0];
+  return models.filter((x) => x.spec.family === family && selectable(x)).sort(newestFirst)[0];
 }

@@ -378,6 +378,19 @@ describe('resolveModel', () => {
       'ModelResolved',
     ],
     [
+      'family: the newest is being deleted, so the next one',
+      sel,
+      [
+        model('a', (m) => (m.metadata.creationTimestamp = new Date('2025-01-01T00:00:00Z'))),
+        model('b', (m) => {
+          m.metadata.creationTimestamp = new Date('2025-01-02T00:00:00Z');
+          m.metadata.deletionTimestamp = new Date('2025-01-05T00:00:00Z');
+        }),
+      ],
+      'a',
+      'ModelResolved',
+    ],
+    [
       'family: nothing passes',
       sel,
       [

@@ -28,6 +28,12 @@ function selectable(m: NerModel): boolean {
   return isReady(m) && !m.metadata.deletionTimestamp;
 }
 
+/** A pinned model being deleted that this NerDeployment does not serve yet: it never starts serving it. */
+function deletedBeforeServed(nd: NerDeployment, m: NerModel): boolean {
+  const name = m.metadata.name;
+  return !!m.metadata.deletionTimestamp && nd.status?.stableModel !== name && nd.status?.canaryModel !== name;
+}
+
 /** Newest first: creation time, then version and name as tie-breakers (deterministic). */
 function newestFirst(a: NerModel, b: NerModel): number {
   // Cached objects carry the timestamp as a string, typed objects as a Date: compare instants.
@@ -40,12 +46,16 @@ function newestFirst(a: NerModel, b: NerModel): number {
 
 /**
  * The model to serve: `spec.model` when it is Ready; or the newest Ready model of `modelSelector.family`
- * that passes the gates (against the model served now). `models` are the NerModels of the namespace.
+ * that passes the gates (against the model served now). `models` are the NerModels of the namespace. A
+ * model being deleted is never newly served: a selector skips it, a pin to it waits (ModelNotReady) unless
+ * this NerDeployment serves it already.
  */
 export function resolveModel(nd: NerDeployment, models: readonly NerModel[]): ModelResolution {
   if (nd.spec.model) {
     const m = models.find((x) => x.metadata.name === nd.spec.model);
     if (!m) return { reason: R.ModelNotFound, message: `NerModel ${nd.spec.model} does not exist` };
+    if (deletedBeforeServed(nd, m))
+      return { reason: R.ModelNotReady, message: `NerModel ${nd.spec.model} is being deleted` };
     if (!isReady(m))
       return {
         reason: R.ModelNotReady,
@@ -78,7 +88,10 @@ export function resolveModel(nd: NerDeployment, models: readonly NerModel[]): Mo
  * Ready model of `modelSelector.family`.
  */
 export function rolloutTarget(nd: NerDeployment, models: readonly NerModel[]): NerModel | undefined {
-  if (nd.spec.model) return models.find((x) => x.metadata.name === nd.spec.model);
+  if (nd.spec.model) {
+    const pinned = models.find((x) => x.metadata.name === nd.spec.model);
+    return pinned && deletedBeforeServed(nd, pinned) ? undefined : pinned;
+  }
   const family = nd.spec.modelSelector?.family ?? '';
   return models.filter((x) => x.spec.family === family && selectable(x)).sort(newestFirst)[0];
 }

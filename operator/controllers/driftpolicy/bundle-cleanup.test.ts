@@ -88,7 +88,7 @@ describe('planBundleCleanup', () => {
     expect(planBundleCleanup(input([], { policy: driftPolicy() })).condition).toBeUndefined();
   });
 
-  it('starts one Job for the pruned models no one serves, with every other location on the claim kept', () => {
+  it('starts one Job for the pruned models no one serves, keeping every other location in or above the prefix', () => {
     const models = [
       model('r1', `${PREFIX}/r1`, { pruned: true }),
       model('r2', `${PREFIX}/r2`, { pruned: true }),
@@ -111,8 +111,6 @@ describe('planBundleCleanup', () => {
       `${PREFIX}/r1`,
       '--bundle',
       `${PREFIX}/r2`,
-      '--keep',
-      'pvc://models/base/1',
       '--keep',
       `${PREFIX}/r3`,
     ]);
@@ -217,6 +215,10 @@ describe('planBundleCleanup', () => {
       },
     ]);
     expect(plan.createJob?.metadata?.annotations?.[CLEANUP_MODELS_ANNOTATION]).toBe('r2');
+    // Its pod gone (a restart after the TTL): released all the same, without counts.
+    expect(planBundleCleanup(input([r1], { jobs: [done] })).releaseEvents).toEqual([
+      { type: 'Normal', reason: 'BundlesDeleted', note: 'bundles of 1 pruned NerModel deleted' },
+    ]);
   });
 
   it('a completed Job releases only models whose bundle it was given', () => {

@@ -146,6 +146,7 @@ export function planBundleCleanup(i: BundleCleanupInput): BundleCleanupPlan {
   let deleted = 0;
   let alreadyGone = 0;
   let fromJobs = 0;
+  let counted = true;
   for (const job of i.jobs.filter((j) => jobFinished(j) === 'Complete')) {
     const bundles = bundlesOfJob(job);
     const names = modelsOfJob(job).filter((n) => {
@@ -159,6 +160,8 @@ export function planBundleCleanup(i: BundleCleanupInput): BundleCleanupPlan {
     }
     fromJobs += names.length;
     const r = i.results[job.metadata?.name ?? ''];
+    // The pod may be gone (a restart after the Job's TTL): the Job's success still says the bundles are.
+    if (!r) counted = false;
     deleted += r?.deleted ?? 0;
     alreadyGone += r?.alreadyGone ?? 0;
   }
@@ -166,7 +169,7 @@ export function planBundleCleanup(i: BundleCleanupInput): BundleCleanupPlan {
     out.releaseEvents.push({
       type: 'Normal',
       reason: E.BundlesDeleted,
-      note: `bundles of ${plural(fromJobs, 'pruned NerModel')} deleted (${deleted} removed, ${alreadyGone} already gone)`,
+      note: `bundles of ${plural(fromJobs, 'pruned NerModel')} deleted${counted ? ` (${deleted} removed, ${alreadyGone} already gone)` : ''}`,
     });
   const kept = out.release.filter((r) => r.because !== 'deleted');
   if (kept.length)
@@ -199,11 +202,15 @@ export function planBundleCleanup(i: BundleCleanupInput): BundleCleanupPlan {
       return out;
     }
     const todoNames = new Set(todo.map((m) => m.metadata.name));
-    // What the Job must not touch: every location on the claim another NerModel references.
+    const prefix = parsePvcUri(i.outputPrefix) as PvcLocation;
+    // What the Job must not touch: every location in (or above) the prefix another NerModel references.
     const keep = i.models
-      .filter((m) => !todoNames.has(m.metadata.name) && parsePvcUri(m.spec.source.uri))
+      .filter((m) => !todoNames.has(m.metadata.name))
       .map((m) => m.spec.source.uri)
-      .filter((u) => parsePvcUri(u)?.claim === parsePvcUri(i.outputPrefix as string)?.claim);
+      .filter((u) => {
+        const loc = parsePvcUri(u);
+        return !!loc && overlaps(loc, prefix);
+      });
     out.createJob = desiredCleanupJob({
       policy: i.policy,
       within: i.outputPrefix,

@@ -1,7 +1,7 @@
 import type { V1Job } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { NerModel } from '../../api/nermodel.js';
-import { driftPolicy, nerModel, readyStatus, taskJob } from '../../testing/builders.js';
+import { driftPolicy, nerDeployment, nerModel, readyStatus, taskJob } from '../../testing/builders.js';
 import { podViolations, STRICTEST_TENANT_POLICY } from '../pod-policy.js';
 import { bundleIsOurs, planBundleCleanup, type BundleCleanupInput } from './bundle-cleanup.js';
 import { CLEANUP_MODELS_ANNOTATION, cleanupJobName, desiredCleanupJob } from './cleanup-job.js';
@@ -38,6 +38,7 @@ function input(models: NerModel[], o: Partial<BundleCleanupInput> = {}): BundleC
     policy,
     outputPrefix: PREFIX,
     models,
+    deployments: [],
     jobs: [],
     results: {},
     image: 'nerops:dev',
@@ -132,6 +133,18 @@ describe('planBundleCleanup', () => {
       reason: 'WaitingForServing',
       message: '1 pruned NerModel still served: its bundle waits until nothing serves it',
     });
+  });
+
+  it.each([
+    ['serves it (stable)', { status: { stableModel: 'r1' } }],
+    ['serves it (canary)', { status: { stableModel: 'x', canaryModel: 'r1' } }],
+    ['pins it', { spec: { model: 'r1' } }],
+  ])('a pruned model without the in-use finalizer waits while a NerDeployment %s', (_what, init) => {
+    const plan = planBundleCleanup(
+      input([model('r1', `${PREFIX}/r1`, { pruned: true })], { deployments: [nerDeployment(init)] }),
+    );
+    expect(plan.createJob).toBeUndefined();
+    expect(plan.condition?.reason).toBe('WaitingForServing');
   });
 
   it('a bundle another NerModel references stays: the pruned model is released without a Job', () => {

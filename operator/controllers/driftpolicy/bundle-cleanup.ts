@@ -4,7 +4,8 @@
  * finalizer ({@link bundleIsOurs}), so the model object lasts exactly as long as its bundle:
  *
  *   pruned (deletionTimestamp + our finalizer)
- *     → still served (the in-use finalizer is there too): wait; a served model's bundle is never touched
+ *     → still served (the in-use finalizer, or a NerDeployment's status or pin names it): wait; a served
+ *       model's bundle is never touched
  *     → not ours (no pvc:// prefix now, or outside it) or still referenced by a NerModel that is not being
  *       cleaned up: release (finalizer removed, bundle left)
  *     → otherwise: one `ner-ops delete-bundles` Job at a time deletes the bundles; when it completes, the
@@ -23,6 +24,7 @@ import {
 } from '../../api/driftpolicy-constants.js';
 import { LABELS } from '../../api/group.js';
 import { BUNDLE_CLEANUP_FINALIZER, IN_USE_FINALIZER } from '../../api/nermodel-constants.js';
+import type { NerDeployment } from '../../api/nerdeployment.js';
 import type { NerModel } from '../../api/nermodel.js';
 import type { EventSpec } from '../../runtime/client.js';
 import { setCondition, type Condition } from '../../runtime/conditions.js';
@@ -57,6 +59,8 @@ export interface BundleCleanupInput {
   outputPrefix: string | undefined;
   /** NerModels of the namespace (cache). */
   models: readonly NerModel[];
+  /** NerDeployments of the namespace (cache): a model one serves or pins keeps its bundle, finalizer or not. */
+  deployments: readonly NerDeployment[];
   /** The policy's cleanup Jobs (cache). */
   jobs: readonly V1Job[];
   /** Results of completed cleanup Jobs whose models still wait, by Job name (counts for the Event). */
@@ -95,6 +99,18 @@ function pendingModels(i: BundleCleanupInput): NerModel[] {
     .sort((a, b) => String(a.metadata.name).localeCompare(String(b.metadata.name)));
 }
 
+/**
+ * True when a NerDeployment serves (status, either track) or pins (spec.model) the model. Besides the in-use
+ * finalizer: a NerDeployment that started serving the model in the instant before its deletion leaves no
+ * finalizer (none can be added to an object being deleted), and its pods still need the bundle.
+ */
+function servedOrPinned(m: NerModel, deployments: readonly NerDeployment[]): boolean {
+  const name = m.metadata.name;
+  return deployments.some(
+    (d) => d.status?.stableModel === name || d.status?.canaryModel === name || d.spec.model === name,
+  );
+}
+
 /** The models a cleanup Job was created for, from its annotation. */
 function modelsOfJob(job: V1Job): string[] {
   return (job.metadata?.annotations?.[CLEANUP_MODELS_ANNOTATION] ?? '').split(',').filter(Boolean);
@@ -123,7 +139,8 @@ export function planBundleCleanup(i: BundleCleanupInput): BundleCleanupPlan {
   const ready: NerModel[] = [];
   for (const m of pending) {
     if (!bundleIsOurs(m, i.outputPrefix)) out.release.push({ name: m.metadata.name ?? '', because: 'notOurs' });
-    else if ((m.metadata.finalizers ?? []).includes(IN_USE_FINALIZER)) waiting.push(m);
+    else if ((m.metadata.finalizers ?? []).includes(IN_USE_FINALIZER) || servedOrPinned(m, i.deployments))
+      waiting.push(m);
     else ready.push(m);
   }
   // A bundle another NerModel references stays, whoever wrote it, unless that model is pruned too: then the

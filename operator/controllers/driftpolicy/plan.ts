@@ -724,6 +724,7 @@ export function planDriftPolicy(g: PolicyGathered): PolicyPlan {
     policy: g.policy,
     outputPrefix,
     models: g.models,
+    deployments: deployments ?? [],
     jobs: cleanupJobs ?? [],
     results: cleanupResults ?? {},
     image: g.image,

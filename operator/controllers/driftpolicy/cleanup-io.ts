@@ -32,15 +32,22 @@ export function isCleanupJob(job: V1Job): boolean {
   return job.metadata?.labels?.[BUNDLE_CLEANUP_LABEL] === 'true';
 }
 
+/** The Jobs this policy owns, retraining and cleanup (by label, and by owner uid: a recreated policy starts afresh). */
+export function ownedPolicyJobs(ctx: Ctx): V1Job[] {
+  return ctx
+    .cache<V1Job>(builtin.jobs)
+    .list(ctx.namespace, { [LABELS.driftPolicy]: ctx.name })
+    .filter((j) => j.metadata?.ownerReferences?.some((r) => r.uid === ctx.object.metadata.uid));
+}
+
 /**
  * The policy's cleanup Jobs, and the counts of the completed ones whose models still carry the finalizer
  * (the only ones whose pod is worth a request: their Event is still to be written).
  */
 export async function gatherCleanup(
   ctx: Ctx,
-  jobs: readonly V1Job[],
 ): Promise<{ cleanupJobs: V1Job[]; cleanupResults: Record<string, DeleteBundlesResult | undefined> }> {
-  const cleanupJobs = jobs.filter(isCleanupJob);
+  const cleanupJobs = ownedPolicyJobs(ctx).filter(isCleanupJob);
   const waiting = new Set(
     ctx
       .cache<NerModel>(nerModels)

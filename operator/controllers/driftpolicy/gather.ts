@@ -14,13 +14,13 @@ import { nerDeployments, nerModels } from '../../api/resources.js';
 import type { MetricsQuerier } from '../../prometheus/client.js';
 import type { ReconcileContext } from '../../runtime/controller.js';
 import { builtin } from '../../runtime/resource.js';
+import { isCleanupJob, ownedPolicyJobs } from './cleanup-io.js';
 import { readTerminatedContainer, type TerminatedContainer } from '../job-result.js';
 import type { ModelStorageDefaults } from '../model-storage.js';
 import { DEFAULT_IMAGE } from '../pod-templates.js';
 import type { TenantPolicy } from '../pod-policy.js';
 import { evaluationDue, unrecordedFinishedJobs, type PolicyGathered } from './plan.js';
 import { gatherMeasurements } from './queries.js';
-import { gatherCleanup, isCleanupJob } from './cleanup-io.js';
 import { RETRAIN_CONTAINER_NAME } from '../../../contracts/retraining-job.js';
 
 export interface DriftPolicyControllerOptions {
@@ -49,12 +49,9 @@ async function datasetVersionOf(ctx: ReconcileContext<DriftPolicy>): Promise<str
   return v === undefined ? undefined : v.trim().slice(0, 128);
 }
 
-/** The Jobs this policy owns (by label, and by owner uid: a recreated policy starts afresh): retraining and cleanup. */
+/** The retraining Jobs this policy owns (by label, and by owner uid: a recreated policy starts afresh). */
 function ownedJobs(ctx: ReconcileContext<DriftPolicy>): V1Job[] {
-  return ctx
-    .cache<V1Job>(builtin.jobs)
-    .list(ctx.namespace, { [LABELS.driftPolicy]: ctx.name })
-    .filter((j) => j.metadata?.ownerReferences?.some((r) => r.uid === ctx.object.metadata.uid));
+  return ownedPolicyJobs(ctx).filter((j) => !isCleanupJob(j)); // cleanup Jobs: cleanup-io.ts
 }
 
 /** Only finished, unrecorded Jobs' pods are worth a request: they carry the result. */
@@ -91,8 +88,7 @@ export async function gatherPolicy(
           baseline,
         )
       : undefined;
-  const owned = ownedJobs(ctx);
-  const jobs = owned.filter((j) => !isCleanupJob(j));
+  const jobs = ownedJobs(ctx);
   return {
     policy,
     now,
@@ -108,6 +104,5 @@ export async function gatherPolicy(
     measured,
     datasetVersion: await datasetVersionOf(ctx),
     deployments: ctx.cache<NerDeployment>(nerDeployments).list(ctx.namespace),
-    ...(await gatherCleanup(ctx, owned)),
   };
 }

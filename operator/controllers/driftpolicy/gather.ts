@@ -7,7 +7,6 @@
 import type { V1ConfigMap, V1Job } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import type { DriftPolicy } from '../../api/driftpolicy.js';
-import { LABELS } from '../../api/group.js';
 import type { NerDeployment } from '../../api/nerdeployment.js';
 import type { NerModel } from '../../api/nermodel.js';
 import { nerDeployments, nerModels } from '../../api/resources.js';

@@ -1,7 +1,7 @@
 /**
- * Carries out a DriftPolicy plan: the NerModels of succeeded runs and the retraining Job, then the status
- * (written only when it changed), then Events and the run counters, then retention's deletions, then the
- * gauges.
+ * Carries out a DriftPolicy plan: the NerModels of succeeded runs, the retraining Job and the bundle cleanup
+ * Job, then the status (written only when it changed), then Events and the run counters, then retention's
+ * deletions and the release of cleaned-up models (cleanup-io.ts), then the gauges.
  */
 import type { DriftPolicy } from '../../api/driftpolicy.js';
 import { DriftPolicyEventReason } from '../../api/driftpolicy-constants.js';

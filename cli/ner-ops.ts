@@ -6,7 +6,12 @@
  */
 import { CliError, type Command } from './command.js';
 import { SERVE_COMMAND } from '../contracts/serve.js';
-import { FETCH_MODEL_COMMAND, RETRAIN_COMMAND, VALIDATE_COMMAND } from '../contracts/task-commands.js';
+import {
+  DELETE_BUNDLES_COMMAND,
+  FETCH_MODEL_COMMAND,
+  RETRAIN_COMMAND,
+  VALIDATE_COMMAND,
+} from '../contracts/task-commands.js';
 import { sanitizeMessage } from '../contracts/termination-message.js';
 import { packageVersion } from './version.js';
 
@@ -50,6 +55,10 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   [RETRAIN_COMMAND]: {
     summary: 'DriftPolicy retraining Job: train from the contract env, compare with the base model',
     load: async () => (await import('./commands/retrain.js')).default,
+  },
+  [DELETE_BUNDLES_COMMAND]: {
+    summary: "DriftPolicy cleanup Job: delete the bundles of pruned NerModels on the policy's pvc:// output",
+    load: async () => (await import('./commands/delete-bundles.js')).default,
   },
   package: {
     summary: 'make a token-classification (transformer) export a verifiable bundle',

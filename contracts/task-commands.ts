@@ -42,3 +42,16 @@ export const RetrainFlag = {
   /** spec.retraining.fromScratch. */
   fromScratch: 'from-scratch',
 } as const;
+
+/** The DriftPolicy bundle cleanup Job: deletes the bundles of pruned NerModels on the policy's pvc:// output. */
+export const DELETE_BUNDLES_COMMAND = 'delete-bundles';
+
+/** Flags of `delete-bundles` (rules in bundle-cleanup.ts); every value is a `pvc://claim/path` URI. */
+export const DeleteBundlesFlag = {
+  /** The DriftPolicy's output prefix: nothing outside it is ever deleted. */
+  within: 'within',
+  /** A bundle to delete (repeated). */
+  bundle: 'bundle',
+  /** A location some NerModel still references (repeated): never deleted, nor anything above or below it. */
+  keep: 'keep',
+} as const;

@@ -9,7 +9,8 @@
  * removes the pod object, as the kubelet does.
  *
  * Init containers run one after another, each to success, before the containers start. Volumes are
- * local directories: emptyDir starts empty, secret and configMap volumes hold their keys as files.
+ * local directories: emptyDir starts empty, secret and configMap volumes hold their keys as files, and a
+ * claim bound to a hostPath (or local) PersistentVolume is that directory, shared by the pods mounting it.
  * A process has no mount namespace, so container paths in args and env values (volume mount paths,
  * the termination message path) are rewritten to the local directories (see mapContainerPaths).
  *
@@ -28,8 +29,8 @@ import {
   type V1Container,
   type V1Pod,
 } from '@kubernetes/client-node';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { removeNotReadyTaint } from './node-taints.js';
 import { ProcessNodeEnv } from '../contracts/process-node-env.js';
@@ -372,6 +373,7 @@ export class ProcessNode {
           if (local)
             mappings.push({ containerPath: m.mountPath, hostPath: m.subPath ? join(local, m.subPath) : local });
         }
+        mappings.push(...claimParentMappings(spec, pod, volumes, join(cdir, 'paths')));
         const waiting = init ? 'ContainerCreating' : hasInit ? 'PodInitializing' : 'ContainerCreating';
         const state: ContainerRunState = {
           name: spec.name,
@@ -419,10 +421,33 @@ export class ProcessNode {
     }
   }
 
-  /** Local directories for the pod's volumes (emptyDir empty; secret/configMap keys as files). */
+  /**
+   * The directory of a claim bound to a hostPath (or local) PersistentVolume, shared by every pod that
+   * mounts it, as on a real node; undefined for other claims (they start empty, per pod).
+   */
+  async #claimDirectory(namespace: string, claimName: string): Promise<string | undefined> {
+    try {
+      const claim = await this.#core.readNamespacedPersistentVolumeClaim({ name: claimName, namespace });
+      if (!claim.spec?.volumeName) return undefined;
+      const pv = await this.#core.readPersistentVolume({ name: claim.spec.volumeName });
+      return pv.spec?.hostPath?.path ?? pv.spec?.local?.path;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Local directories for the pod's volumes (emptyDir empty; secret/configMap keys as files; hostPath claims shared). */
   async #prepareVolumes(run: PodRun): Promise<Map<string, string>> {
     const dirs = new Map<string, string>();
     for (const v of run.pod.spec?.volumes ?? []) {
+      const claimDir = v.persistentVolumeClaim?.claimName
+        ? await this.#claimDirectory(run.namespace, v.persistentVolumeClaim.claimName)
+        : undefined;
+      if (claimDir) {
+        mkdirSync(claimDir, { recursive: true });
+        dirs.set(v.name, claimDir);
+        continue;
+      }
       const local = join(run.dir, 'volumes', v.name);
       mkdirSync(local, { recursive: true });
       dirs.set(v.name, local);
@@ -699,6 +724,32 @@ function terminationMessage(c: ContainerRun, exitCode: number, logFile: string):
     }
   }
   return msg;
+}
+
+/**
+ * A process has no mount namespace, so the directory that holds claim mounts (`/mnt/nerops/pvc/claims`
+ * holding `<claim>` mounts, named by `NEROPS_PVC_ROOT`) exists nowhere. Each such parent maps to a directory
+ * of the container's own, holding a symbolic link per claim mounted in it, so `<root>/<claim>/path` reaches
+ * the claim as it would in a container.
+ */
+function claimParentMappings(
+  spec: V1Container,
+  pod: V1Pod,
+  volumes: ReadonlyMap<string, string>,
+  root: string,
+): PathMapping[] {
+  const claims = new Set((pod.spec?.volumes ?? []).filter((v) => v.persistentVolumeClaim).map((v) => v.name));
+  const out: PathMapping[] = [];
+  for (const m of spec.volumeMounts ?? []) {
+    const local = volumes.get(m.name);
+    const parent = dirname(m.mountPath);
+    if (!local || !claims.has(m.name) || m.subPath || parent === '/') continue;
+    const shadow = join(root, parent);
+    mkdirSync(shadow, { recursive: true });
+    if (!existsSync(join(shadow, basename(m.mountPath)))) symlinkSync(local, join(shadow, basename(m.mountPath)));
+    if (!out.some((o) => o.containerPath === parent)) out.push({ containerPath: parent, hostPath: shadow });
+  }
+  return out;
 }
 
 /** The keys a secret/configMap volume projects: all, or the listed items under their paths. */

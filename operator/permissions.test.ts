@@ -23,7 +23,12 @@ import { RETRAIN_ANNOTATION } from './api/driftpolicy-constants.js';
 import { DriftPolicySpecSchema, type DriftPolicy } from './api/driftpolicy.js';
 import { NerDeploymentSpecSchema, type NerDeployment } from './api/nerdeployment.js';
 import { ROLLOUT_ACTION_ANNOTATION } from './api/nerdeployment-constants.js';
-import { ALLOWED_ORIGINS_ANNOTATION, IN_USE_FINALIZER, VALIDATION_CONTAINER_NAME } from './api/nermodel-constants.js';
+import {
+  ALLOWED_ORIGINS_ANNOTATION,
+  BUNDLE_CLEANUP_FINALIZER,
+  IN_USE_FINALIZER,
+  VALIDATION_CONTAINER_NAME,
+} from './api/nermodel-constants.js';
 import type { NerModel } from './api/nermodel.js';
 import { driftPolicies, httpRoutes, nerDeployments, nerModels } from './api/resources.js';
 import { controllers } from './controllers/index.js';
@@ -33,6 +38,7 @@ import { createNerDeploymentReconciler } from './controllers/nerdeployment/recon
 import { stepsHash } from './controllers/nerdeployment/rollout.js';
 import { reconcileNerModel } from './controllers/nermodel/reconcile.js';
 import { encodeValidationResult } from '../contracts/validation-result.js';
+import { DELETE_BUNDLES_CONTAINER_NAME, encodeDeleteBundlesResult } from '../contracts/bundle-cleanup.js';
 import { controllerConfig, type ControllerDeps } from './config.js';
 import { OPERATOR_PERMISSIONS } from './permissions.js';
 import { ClusterClient } from './runtime/client.js';
@@ -588,6 +594,76 @@ async function retentionScenario(api: FakeApi): Promise<void> {
   expect(left).toEqual(['clinical-r3', 'clinical-v1']);
 }
 
+/**
+ * Retention on a pvc:// output: the pruned model gets the bundle-cleanup finalizer and is deleted; a pruned
+ * model waiting for its bundle gets a cleanup Job, and once it completed, loses the finalizer; a model whose
+ * policy is gone is released by the NerModel controller.
+ */
+async function bundleCleanupScenario(api: FakeApi): Promise<void> {
+  const retrained = (run: string, minutesAgo: number, pruned = false): NerModel => {
+    const m = readyModel(`clinical-${run}`, run);
+    return {
+      ...m,
+      metadata: {
+        ...m.metadata,
+        creationTimestamp: new Date(NOW.getTime() - minutesAgo * 60_000),
+        labels: { 'app.kubernetes.io/managed-by': 'nerops', 'nerops.io/drift-policy': 'drift' },
+        ...(pruned ? { deletionTimestamp: NOW, finalizers: [BUNDLE_CLEANUP_FINALIZER] } : {}),
+      },
+      spec: {
+        ...m.spec,
+        source: { ...m.spec.source, uri: `pvc://models/runs/${run}` },
+        lineage: { parentModel: 'clinical-v1', driftPolicy: 'drift', runId: run },
+      },
+    } as NerModel;
+  };
+  api.seed(nerModels, readyModel('clinical-v1', '1.0.0'));
+  api.seed(nerModels, retrained('r0', 4, true));
+  api.seed(nerModels, retrained('r1', 3));
+  api.seed(nerModels, retrained('r2', 2));
+  api.seed(nerDeployments, {
+    apiVersion: 'nerops.io/v1alpha1',
+    kind: 'NerDeployment',
+    metadata: { name: 'notes', namespace: NS },
+    spec: NerDeploymentSpecSchema.parse({ model: 'clinical-v1' }),
+    status: { stableModel: 'clinical-v1' },
+  } as NerDeployment);
+  api.seed(driftPolicies, {
+    apiVersion: 'nerops.io/v1alpha1',
+    kind: 'DriftPolicy',
+    metadata: { name: 'drift', namespace: NS },
+    spec: DriftPolicySpecSchema.parse({
+      targetRef: { name: 'notes' },
+      retraining: { datasetUri: 'pvc://data/train.conll', outputUri: 'pvc://models/runs' },
+      retention: { keepLast: 1 },
+    }),
+  } as DriftPolicy);
+  const reconciler = createDriftPolicyReconciler({ image: 'nerops:test' });
+  await reconciler.reconcile(contextFor(api, driftPolicies, stored(api, driftPolicies, 'drift')));
+  // The fake API deletes at once; the real one would keep r1, Terminating, with the finalizer.
+  expect(api.get(nerModels, NS, 'clinical-r1'), 'r1 pruned').toBeUndefined();
+  const job = api.cache<V1Job>(builtin.jobs).list(NS, { 'nerops.io/bundle-cleanup': 'true' })[0];
+  expect(job?.spec?.template.spec?.containers[0]?.args).toContain('pvc://models/runs/r0');
+  api.update<V1Job>(builtin.jobs, NS, job?.metadata?.name ?? '', complete);
+  api.seed(
+    builtin.pods,
+    finishedPod(
+      job?.metadata?.name ?? '',
+      DELETE_BUNDLES_CONTAINER_NAME,
+      encodeDeleteBundlesResult({ resultVersion: 1, outcome: 'Succeeded', deleted: 1, alreadyGone: 0, refused: 0 }),
+    ),
+  );
+  await reconciler.reconcile(contextFor(api, driftPolicies, stored(api, driftPolicies, 'drift')));
+  expect(api.get<NerModel>(nerModels, NS, 'clinical-r0')?.metadata.finalizers).toEqual([]);
+
+  api.seed(nerModels, {
+    ...retrained('r9', 9, true),
+    metadata: { ...retrained('r9', 9, true).metadata, labels: { 'nerops.io/drift-policy': 'gone' } },
+  });
+  await reconcileNerModel(contextFor(api, nerModels, stored(api, nerModels, 'clinical-r9')));
+  expect(api.get<NerModel>(nerModels, NS, 'clinical-r9')?.metadata.finalizers).toEqual([]);
+}
+
 /** Two leader-election rounds: create the Lease, renew it, release it. */
 async function leaderScenario(api: FakeApi): Promise<void> {
   const clock = new FakeClock(NOW.getTime());
@@ -616,6 +692,7 @@ const SCENARIOS: Array<[string, (api: FakeApi) => Promise<void>]> = [
   ['promotion, gatewayAPI router', (api) => promotionScenario(api, 'gatewayAPI')],
   ['retraining by hand', retrainingScenario],
   ['retention of retrained models', retentionScenario],
+  ['bundle cleanup of pruned models', bundleCleanupScenario],
   ['leader election', leaderScenario],
 ];
 

@@ -28,6 +28,8 @@ const NERDEPLOYMENT_GATHER = 'operator/controllers/nerdeployment/gather.ts';
 const NERDEPLOYMENT_APPLY = 'operator/controllers/nerdeployment/apply.ts';
 const DRIFTPOLICY_GATHER = 'operator/controllers/driftpolicy/gather.ts';
 const DRIFTPOLICY_APPLY = 'operator/controllers/driftpolicy/apply.ts';
+const DRIFTPOLICY_CLEANUP = 'operator/controllers/driftpolicy/cleanup-io.ts';
+const NERMODEL_BUNDLE_RELEASE = 'operator/controllers/nermodel/bundle-release.ts';
 const JOB_RESULT = 'operator/controllers/job-result.ts';
 const CLIENT = 'operator/runtime/client.ts';
 const LEADER = 'operator/runtime/leader.ts';
@@ -65,16 +67,16 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     group: 'nerops.io',
     resource: 'nermodels',
     scope: 'workload',
-    why: 'DriftPolicy: the NerModel of a succeeded retraining Job, by server-side apply (create when absent, patch); NerModel: the nerops.io/in-use finalizer added while a NerDeployment serves the model and removed when none does (merge patch with resourceVersion)',
-    code: `${DRIFTPOLICY_APPLY}#createModels, ${NERMODEL_APPLY}#patchFinalizers`,
+    why: "DriftPolicy: the NerModel of a succeeded retraining Job, by server-side apply (create when absent, patch); the nerops.io/bundle-cleanup finalizer of a model retention deletes while its bundle is on the policy's pvc:// output, removed once its bundle is deleted; NerModel: the nerops.io/in-use finalizer added while a NerDeployment serves the model and removed when none does, and the bundle-cleanup finalizer of a model whose DriftPolicy is gone (merge patches with resourceVersion)",
+    code: `${DRIFTPOLICY_APPLY}#createModels, ${DRIFTPOLICY_CLEANUP}#patchFinalizers, ${NERMODEL_APPLY}#patchFinalizers, ${NERMODEL_BUNDLE_RELEASE}#releaseOrphanedBundle`,
   },
   {
     verb: 'delete',
     group: 'nerops.io',
     resource: 'nermodels',
     scope: 'workload',
-    why: "DriftPolicy retention (spec.retention.keepLast): older NerModels the policy's own runs created, by name, never one served, pinned, validating or a run's base",
-    code: `${DRIFTPOLICY_APPLY}#pruneModels`,
+    why: "DriftPolicy retention (spec.retention.keepLast): older NerModels the policy's own runs created, by name and resourceVersion, never one served, pinned, validating or a run's base",
+    code: `${DRIFTPOLICY_APPLY}#pruneModels, ${DRIFTPOLICY_CLEANUP}#deletePrunedModel`,
   },
   {
     verb: 'patch',
@@ -143,16 +145,16 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     group: 'nerops.io',
     resource: 'driftpolicies',
     scope: 'workload',
-    why: 'informer: DriftPolicy controller (primary)',
-    code: DRIFTPOLICY,
+    why: 'informer: DriftPolicy controller (primary); NerModel controller watches policies (bundle cleanup of a policy that is gone)',
+    code: `${DRIFTPOLICY}, ${NERMODEL}`,
   },
   {
     verb: 'watch',
     group: 'nerops.io',
     resource: 'driftpolicies',
     scope: 'workload',
-    why: 'informer: DriftPolicy controller (primary)',
-    code: DRIFTPOLICY,
+    why: 'informer: DriftPolicy controller (primary); NerModel controller watches policies (bundle cleanup of a policy that is gone)',
+    code: `${DRIFTPOLICY}, ${NERMODEL}`,
   },
   {
     verb: 'patch',
@@ -343,7 +345,7 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     group: 'batch',
     resource: 'jobs',
     scope: 'workload',
-    why: 'informer: NerModel controller owns validation Jobs, DriftPolicy controller retraining Jobs',
+    why: 'informer: NerModel controller owns validation Jobs, DriftPolicy controller retraining and bundle cleanup Jobs',
     code: `${NERMODEL}, ${DRIFTPOLICY}`,
   },
   {
@@ -351,7 +353,7 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     group: 'batch',
     resource: 'jobs',
     scope: 'workload',
-    why: 'informer: NerModel controller owns validation Jobs, DriftPolicy controller retraining Jobs',
+    why: 'informer: NerModel controller owns validation Jobs, DriftPolicy controller retraining and bundle cleanup Jobs',
     code: `${NERMODEL}, ${DRIFTPOLICY}`,
   },
   {
@@ -359,16 +361,16 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     group: 'batch',
     resource: 'jobs',
     scope: 'workload',
-    why: 'validation and retraining Jobs, by server-side apply (create when absent, patch)',
-    code: `${NERMODEL_APPLY}, ${DRIFTPOLICY_APPLY}`,
+    why: 'validation, retraining and bundle cleanup Jobs, by server-side apply (create when absent, patch)',
+    code: `${NERMODEL_APPLY}, ${DRIFTPOLICY_APPLY}, ${DRIFTPOLICY_CLEANUP}#createCleanupJob`,
   },
   {
     verb: 'patch',
     group: 'batch',
     resource: 'jobs',
     scope: 'workload',
-    why: 'validation and retraining Jobs, by server-side apply (create when absent, patch)',
-    code: `${NERMODEL_APPLY}, ${DRIFTPOLICY_APPLY}`,
+    why: 'validation, retraining and bundle cleanup Jobs, by server-side apply (create when absent, patch)',
+    code: `${NERMODEL_APPLY}, ${DRIFTPOLICY_APPLY}, ${DRIFTPOLICY_CLEANUP}#createCleanupJob`,
   },
   {
     verb: 'get',

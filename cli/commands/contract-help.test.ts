@@ -6,7 +6,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Command } from '../command.js';
 import { ModelSourceEnv } from '../../contracts/model-source-env.js';
 import { ServeEnv, ServeEnvFallback, ServeFlag } from '../../contracts/serve.js';
-import { FetchModelFlag, RetrainFlag, ValidateFlag } from '../../contracts/task-commands.js';
+import { DeleteBundlesFlag, FetchModelFlag, RetrainFlag, ValidateFlag } from '../../contracts/task-commands.js';
+import { PVC_ROOT_ENV } from '../../contracts/retraining-job.js';
+import deleteBundles from './delete-bundles.js';
 import { RetrainingEnv } from '../../contracts/retraining-job.js';
 import fetchModel from './fetch-model.js';
 import retrain from './retrain.js';
@@ -59,5 +61,11 @@ describe('--help covers the contract', () => {
     for (const name of Object.values(RetrainingEnv)) expect(help).toMatch(variable(name));
     for (const name of [ModelSourceEnv.maxBytes, ModelSourceEnv.fetchDeadlineMs, ModelSourceEnv.allowInsecureHttp])
       expect(help).toMatch(variable(name));
+  });
+
+  it('delete-bundles', async () => {
+    const help = await helpOf(deleteBundles);
+    for (const f of Object.values(DeleteBundlesFlag)) expect(help).toMatch(flag(f));
+    expect(help).toMatch(variable(PVC_ROOT_ENV));
   });
 });

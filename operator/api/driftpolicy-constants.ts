@@ -15,6 +15,11 @@ export const DriftPolicyConditionType = {
   Retraining: 'Retraining',
   /** True while a retraining is parked until someone approves it (approval: Manual). */
   AwaitingApproval: 'AwaitingApproval',
+  /**
+   * True while bundles of NerModels retention deleted wait to be deleted from the policy's pvc:// output
+   * (a cleanup Job runs, failed, or the models are still served); set once retention is configured.
+   */
+  BundleCleanup: 'BundleCleanup',
 } as const;
 export type DriftPolicyConditionType = (typeof DriftPolicyConditionType)[keyof typeof DriftPolicyConditionType];
 
@@ -56,6 +61,12 @@ export const DriftPolicyReason = {
    * allowed image registries): no Job is created until it is fixed.
    */
   TemplateRefused: 'TemplateRefused',
+  /** BundleCleanup: a `ner-ops delete-bundles` Job deletes the bundles of pruned NerModels. */
+  CleanupRunning: 'CleanupRunning',
+  /** BundleCleanup: pruned NerModels are still served; their bundles wait (their in-use finalizer holds them). */
+  WaitingForServing: 'WaitingForServing',
+  /** BundleCleanup: the cleanup Job failed; it is retried once the failed Job expires. */
+  CleanupFailed: 'CleanupFailed',
 } as const;
 export type DriftPolicyReason = (typeof DriftPolicyReason)[keyof typeof DriftPolicyReason];
 
@@ -85,6 +96,14 @@ export const DriftPolicyEventReason = {
   TemplateRefused: 'TemplateRefused',
   /** Normal: retention (spec.retention.keepLast) deleted older retrained NerModels (the note names them). */
   ModelsPruned: 'ModelsPruned',
+  /** Normal: a cleanup Job was created for the bundles of pruned NerModels (the note counts them). */
+  BundleCleanupStarted: 'BundleCleanupStarted',
+  /** Normal: the bundles of pruned NerModels were deleted and the models released (counts). */
+  BundlesDeleted: 'BundlesDeleted',
+  /** Normal: pruned NerModels released without deleting their bundles: still referenced, or not ours (counts). */
+  BundlesKept: 'BundlesKept',
+  /** Warning: the cleanup Job failed (retried once it expires). */
+  BundleCleanupFailed: 'BundleCleanupFailed',
 } as const;
 export type DriftPolicyEventReason = (typeof DriftPolicyEventReason)[keyof typeof DriftPolicyEventReason];
 

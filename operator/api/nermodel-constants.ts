@@ -13,6 +13,11 @@ export const NerModelConditionType = {
    * them); set only on a model being deleted.
    */
   DeletionBlocked: 'DeletionBlocked',
+  /**
+   * Warning: the model's bundle-cleanup finalizer was removed without deleting its bundle, because the
+   * DriftPolicy that would delete it is gone (the bundle stays on the claim).
+   */
+  BundleLeft: 'BundleLeft',
 } as const;
 export type NerModelConditionType = (typeof NerModelConditionType)[keyof typeof NerModelConditionType];
 
@@ -65,6 +70,11 @@ export const NerModelEventReason = {
   ValidationFailed: 'ValidationFailed',
   /** Warning: the model is being deleted but NerDeployments still serve it (the note names them). */
   DeletionBlocked: 'DeletionBlocked',
+  /**
+   * Warning: the model's bundle-cleanup finalizer was removed without deleting its bundle, because the
+   * DriftPolicy that would delete it is gone (the bundle stays on the claim).
+   */
+  BundleLeft: 'BundleLeft',
 } as const;
 export type NerModelEventReason = (typeof NerModelEventReason)[keyof typeof NerModelEventReason];
 
@@ -81,6 +91,14 @@ export const ALLOWED_ORIGINS_ANNOTATION = 'nerops.io/allowed-origins';
  * until nothing serves the model (docs/operations.md, "Deletion protection").
  */
 export const IN_USE_FINALIZER = 'nerops.io/in-use';
+
+/**
+ * Finalizer on a NerModel that DriftPolicy retention deletes while its bundle is on the policy's own pvc://
+ * output: added just before the deletion, removed by the DriftPolicy controller once a `ner-ops
+ * delete-bundles` Job deleted the bundle (or found it must stay), so the model object lasts as long as its
+ * bundle and nothing is orphaned (docs/operator.md, "Retention").
+ */
+export const BUNDLE_CLEANUP_FINALIZER = 'nerops.io/bundle-cleanup';
 
 /** Exit/termination-message contract of the `ner-ops validate` Job. */
 export const VALIDATION_CONTAINER_NAME = 'validate';

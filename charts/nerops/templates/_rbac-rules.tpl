@@ -16,9 +16,9 @@ names the code that needs it.
     - watch
     # DriftPolicy: the NerModel of a succeeded retraining Job, by server-side apply (create when absent, patch) — operator/controllers/driftpolicy/apply.ts#createModels
     - create
-    # DriftPolicy: the NerModel of a succeeded retraining Job, by server-side apply (create when absent, patch); NerModel: the nerops.io/in-use finalizer added while a NerDeployment serves the model and removed when none does (merge patch with resourceVersion) — operator/controllers/driftpolicy/apply.ts#createModels, operator/controllers/nermodel/apply.ts#patchFinalizers
+    # DriftPolicy: the NerModel of a succeeded retraining Job, by server-side apply (create when absent, patch); the nerops.io/bundle-cleanup finalizer of a model retention deletes while its bundle is on the policy's pvc:// output, removed once its bundle is deleted; NerModel: the nerops.io/in-use finalizer added while a NerDeployment serves the model and removed when none does, and the bundle-cleanup finalizer of a model whose DriftPolicy is gone (merge patches with resourceVersion) — operator/controllers/driftpolicy/apply.ts#createModels, operator/controllers/driftpolicy/cleanup-io.ts#patchFinalizers, operator/controllers/nermodel/apply.ts#patchFinalizers, operator/controllers/nermodel/bundle-release.ts#releaseOrphanedBundle
     - patch
-    # DriftPolicy retention (spec.retention.keepLast): older NerModels the policy's own runs created, by name, never one served, pinned, validating or a run's base — operator/controllers/driftpolicy/apply.ts#pruneModels
+    # DriftPolicy retention (spec.retention.keepLast): older NerModels the policy's own runs created, by name and resourceVersion, never one served, pinned, validating or a run's base — operator/controllers/driftpolicy/apply.ts#pruneModels, operator/controllers/driftpolicy/cleanup-io.ts#deletePrunedModel
     - delete
 - apiGroups: [nerops.io]
   resources: [nermodels/status]
@@ -51,7 +51,7 @@ names the code that needs it.
 - apiGroups: [nerops.io]
   resources: [driftpolicies]
   verbs:
-    # informer: DriftPolicy controller (primary) — operator/controllers/driftpolicy/reconcile.ts
+    # informer: DriftPolicy controller (primary); NerModel controller watches policies (bundle cleanup of a policy that is gone) — operator/controllers/driftpolicy/reconcile.ts, operator/controllers/nermodel/reconcile.ts
     - list
     - watch
 - apiGroups: [nerops.io]
@@ -113,10 +113,10 @@ names the code that needs it.
   verbs:
     # ownership check before an apply the label-filtered cache cannot answer (an object of that name that is not ours is never written) — operator/runtime/client.ts#checkOwnership
     - get
-    # informer: NerModel controller owns validation Jobs, DriftPolicy controller retraining Jobs — operator/controllers/nermodel/reconcile.ts, operator/controllers/driftpolicy/reconcile.ts
+    # informer: NerModel controller owns validation Jobs, DriftPolicy controller retraining and bundle cleanup Jobs — operator/controllers/nermodel/reconcile.ts, operator/controllers/driftpolicy/reconcile.ts
     - list
     - watch
-    # validation and retraining Jobs, by server-side apply (create when absent, patch) — operator/controllers/nermodel/apply.ts, operator/controllers/driftpolicy/apply.ts
+    # validation, retraining and bundle cleanup Jobs, by server-side apply (create when absent, patch) — operator/controllers/nermodel/apply.ts, operator/controllers/driftpolicy/apply.ts, operator/controllers/driftpolicy/cleanup-io.ts#createCleanupJob
     - create
     - patch
 - apiGroups: [""]

@@ -1,7 +1,7 @@
 /**
- * Carries out a DriftPolicy plan: the NerModels of succeeded runs and the retraining Job, then the status
- * (written only when it changed), then Events and the run counters, then retention's deletions, then the
- * gauges.
+ * Carries out a DriftPolicy plan: the NerModels of succeeded runs, the retraining Job and the bundle cleanup
+ * Job, then the status (written only when it changed), then Events and the run counters, then retention's
+ * deletions and the release of cleaned-up models (cleanup-io.ts), then the gauges.
  */
 import type { DriftPolicy } from '../../api/driftpolicy.js';
 import { DriftPolicyEventReason } from '../../api/driftpolicy-constants.js';
@@ -11,6 +11,7 @@ import type { ReconcileContext, ReconcileResult } from '../../runtime/controller
 import { builtin } from '../../runtime/resource.js';
 import type { DriftMetrics } from './metrics.js';
 import type { PolicyPlan } from './plan.js';
+import { createCleanupJob, deletePrunedModel, releaseBundleFinalizers } from './cleanup-io.js';
 
 /** The NerModels of succeeded runs, by server-side apply (create when absent, patch). */
 async function createModels(ctx: ReconcileContext<DriftPolicy>, plan: PolicyPlan): Promise<void> {
@@ -25,11 +26,14 @@ async function createModels(ctx: ReconcileContext<DriftPolicy>, plan: PolicyPlan
 /**
  * Retention: deletes the retrained NerModels the plan lets go, one Normal Event naming them. A model that
  * became served meanwhile is still safe: its in-use finalizer holds the deletion until nothing serves it.
+ * A model whose bundle is on the policy's pvc:// output gets the bundle-cleanup finalizer first
+ * (cleanup-io.ts), so it lasts until its bundle is deleted.
  */
 async function pruneModels(ctx: ReconcileContext<DriftPolicy>, plan: PolicyPlan): Promise<void> {
   const deleted: string[] = [];
+  const mark = new Set(plan.markBundles ?? []);
   for (const name of plan.deleteModels ?? [])
-    if (await ctx.client.delete(nerModels, ctx.namespace, name)) deleted.push(name);
+    if (await deletePrunedModel(ctx, name, mark.has(name))) deleted.push(name);
   if (!deleted.length) return;
   const keepLast = ctx.object.spec.retention?.keepLast;
   ctx.log.info({ models: deleted, keepLast }, 'retrained NerModels deleted (retention)');
@@ -53,6 +57,7 @@ export async function applyPolicyPlan(
     await ctx.client.apply(builtin.jobs, plan.createJob, { current: null });
     ctx.log.info({ job: plan.createJob.metadata?.name }, 'retraining Job created');
   }
+  await createCleanupJob(ctx, plan.cleanup);
   const { changed, object } = await ctx.client.applyStatus(driftPolicies, policy, plan.status);
   if (changed) {
     // The Events carry the object with the status just written (notifications report the current state).
@@ -62,6 +67,7 @@ export async function applyPolicyPlan(
       metrics.runs.inc({ namespace: ctx.namespace ?? '', driftpolicy: ctx.name, result: f.result });
   }
   await pruneModels(ctx, plan);
+  await releaseBundleFinalizers(ctx, plan.cleanup);
   metrics.observe({ ...policy, status: (object as DriftPolicy).status ?? plan.status });
   return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : {};
 }

@@ -8,13 +8,13 @@
 import type { V1ConfigMap, V1Job } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import type { DriftPolicy } from '../../api/driftpolicy.js';
-import { LABELS } from '../../api/group.js';
 import type { NerDeployment } from '../../api/nerdeployment.js';
 import type { NerModel } from '../../api/nermodel.js';
 import { nerDeployments, nerModels } from '../../api/resources.js';
 import type { MetricsQuerier } from '../../prometheus/client.js';
 import type { ReconcileContext } from '../../runtime/controller.js';
 import { builtin } from '../../runtime/resource.js';
+import { isCleanupJob, ownedPolicyJobs } from './cleanup-io.js';
 import { readTerminatedContainer, type TerminatedContainer } from '../job-result.js';
 import type { ModelStorageDefaults } from '../model-storage.js';
 import { DEFAULT_IMAGE } from '../pod-templates.js';
@@ -52,10 +52,7 @@ async function datasetVersionOf(ctx: ReconcileContext<DriftPolicy>): Promise<str
 
 /** The retraining Jobs this policy owns (by label, and by owner uid: a recreated policy starts afresh). */
 function ownedJobs(ctx: ReconcileContext<DriftPolicy>): V1Job[] {
-  return ctx
-    .cache<V1Job>(builtin.jobs)
-    .list(ctx.namespace, { [LABELS.driftPolicy]: ctx.name })
-    .filter((j) => j.metadata?.ownerReferences?.some((r) => r.uid === ctx.object.metadata.uid));
+  return ownedPolicyJobs(ctx).filter((j) => !isCleanupJob(j)); // cleanup Jobs: cleanup-io.ts
 }
 
 /** Only finished, unrecorded Jobs' pods are worth a request: they carry the result. */

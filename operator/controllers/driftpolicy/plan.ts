@@ -63,6 +63,8 @@ import {
 import { decideNewAnnotations, type AnnotationMeasurement } from './annotations.js';
 import { evaluateDrift, type EvaluationOutcome, type Gathered } from './evaluate.js';
 import { planRetention } from './retention.js';
+import { bundleIsOurs, planBundleCleanup, withCleanupCondition, type BundleCleanupPlan } from './bundle-cleanup.js';
+import type { DeleteBundlesResult } from '../../../contracts/bundle-cleanup.js';
 import type { NerDeployment } from '../../api/nerdeployment.js';
 import { decodeRetrainResult, type RetrainResult } from '../../../contracts/retraining-job.js';
 import { readApproval } from '../../../contracts/user-actions.js';
@@ -109,6 +111,10 @@ export interface PolicyGathered extends Omit<PolicyObserved, 'evaluation'> {
   measured: Gathered | undefined;
   /** NerDeployments of the namespace: what retention must not delete (served or pinned models). */
   deployments?: readonly NerDeployment[];
+  /** The policy's bundle cleanup Jobs (cache); bundle-cleanup.ts. */
+  cleanupJobs?: readonly V1Job[];
+  /** Results of completed cleanup Jobs whose models still wait, by Job name. */
+  cleanupResults?: Readonly<Record<string, DeleteBundlesResult | undefined>>;
 }
 
 /** A run that finished in this reconcile (for the operator's counters). */
@@ -129,6 +135,10 @@ export interface PolicyPlan {
   evaluation?: EvaluationOutcome;
   /** Retrained NerModels that spec.retention lets go (retention.ts), oldest first; deleted after the status. */
   deleteModels?: string[];
+  /** Of deleteModels, those whose bundle is on the policy's pvc:// output: they get the bundle-cleanup finalizer first. */
+  markBundles?: string[];
+  /** The bundle cleanup of pruned models (bundle-cleanup.ts): its Job, and the finalizers released after the status. */
+  cleanup?: BundleCleanupPlan;
 }
 
 /** True when an evaluation is due: never evaluated, generation changed, serving model changed, or `interval` elapsed. */
@@ -710,7 +720,7 @@ function templateRefusalOf(o: PolicyObserved): string | undefined {
 
 /** Evaluate this reconcile's measurements (if any), then plan. */
 export function planDriftPolicy(g: PolicyGathered): PolicyPlan {
-  const { measured, servingName, deployments, ...rest } = g;
+  const { measured, servingName, deployments, cleanupJobs, cleanupResults, ...rest } = g;
   const evaluation = measured
     ? evaluateDrift({
         spec: g.policy.spec,
@@ -734,10 +744,30 @@ export function planDriftPolicy(g: PolicyGathered): PolicyPlan {
     servingName,
     baseModelAnnotation: BASE_MODEL_ANNOTATION,
   });
+  const outputPrefix = outputPrefixFor(g.policy, g.storage?.uri);
+  const markBundles = deleteModels.filter((n) => {
+    const m = g.models.find((x) => x.metadata.name === n);
+    return m !== undefined && bundleIsOurs(m, outputPrefix);
+  });
+  const cleanup = planBundleCleanup({
+    policy: g.policy,
+    outputPrefix,
+    models: g.models,
+    deployments: deployments ?? [],
+    jobs: cleanupJobs ?? [],
+    results: cleanupResults ?? {},
+    image: g.image,
+    templateAllowed: templateRefusalOf({ ...rest, evaluation }) === undefined,
+    now: g.now,
+  });
+  plan.status.conditions = withCleanupCondition(plan.status.conditions, cleanup, g.policy.metadata.generation, g.now);
   return {
     ...plan,
+    events: [...plan.events, ...cleanup.events],
     ...(evaluation ? { evaluation } : {}),
     ...(deleteModels.length ? { deleteModels } : {}),
+    ...(markBundles.length ? { markBundles } : {}),
+    ...(cleanup.createJob || cleanup.release.length ? { cleanup } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 /**
- * DriftPolicy controller: gather (gather.ts) → plan (plan.ts, pure) → apply (apply.ts). The drift metrics
+ * DriftPolicy controller: gather (gather.ts, and cleanup-io.ts for retention's bundle cleanup) → plan (plan.ts,
+ * pure) → apply (apply.ts). The drift metrics
  * (metrics.ts) live as long as the controller.
  */
 import type { DriftPolicy } from '../../api/driftpolicy.js';
@@ -8,6 +9,7 @@ import { driftPolicies, nerDeployments, nerModels } from '../../api/resources.js
 import type { ControllerSpec, MapFunction, ReconcileContext, ReconcileResult } from '../../runtime/controller.js';
 import { builtin, makeKey, type ObjectKey } from '../../runtime/resource.js';
 import { applyPolicyPlan } from './apply.js';
+import { gatherCleanup } from './cleanup-io.js';
 import { gatherPolicy, type DriftPolicyControllerOptions } from './gather.js';
 import { DriftMetrics } from './metrics.js';
 import { planDriftPolicy } from './plan.js';
@@ -31,7 +33,8 @@ export function createDriftPolicyReconciler(options: DriftPolicyControllerOption
   const metrics = new DriftMetrics(options.registry);
   async function reconcile(ctx: ReconcileContext<DriftPolicy>): Promise<ReconcileResult> {
     if (ctx.object.metadata.deletionTimestamp) return {};
-    return applyPolicyPlan(ctx, planDriftPolicy(await gatherPolicy(ctx, options)), metrics);
+    const gathered = { ...(await gatherPolicy(ctx, options)), ...(await gatherCleanup(ctx)) };
+    return applyPolicyPlan(ctx, planDriftPolicy(gathered), metrics);
   }
   return { reconcile, metrics };
 }

@@ -1,7 +1,7 @@
 /**
  * Which NerModel a NerDeployment serves, and which one a rollout would move to, from the namespace's
  * NerModels: the pinned `spec.model`, or the newest Ready model of `spec.modelSelector.family` that passes
- * the gates (gates.ts).
+ * the gates (gates.ts). A model being deleted is never selected.
  */
 import type { NerDeployment } from '../../api/nerdeployment.js';
 import { NerDeploymentReason as R } from '../../api/nerdeployment-constants.js';
@@ -18,6 +18,22 @@ export function isReady(m: NerModel): boolean {
   return m.status?.phase === 'Ready';
 }
 
+/**
+ * A model a selector may pick: Ready and not being deleted. A model being deleted (retention, a person) is
+ * on its way out and its bundle may go with it (DriftPolicy bundle cleanup): no NerDeployment starts
+ * following it, and one serving it moves on to the next model the selector picks (the in-use finalizer holds
+ * the deletion until it has).
+ */
+function selectable(m: NerModel): boolean {
+  return isReady(m) && !m.metadata.deletionTimestamp;
+}
+
+/** A pinned model being deleted that this NerDeployment does not serve yet: it never starts serving it. */
+function deletedBeforeServed(nd: NerDeployment, m: NerModel): boolean {
+  const name = m.metadata.name;
+  return !!m.metadata.deletionTimestamp && nd.status?.stableModel !== name && nd.status?.canaryModel !== name;
+}
+
 /** Newest first: creation time, then version and name as tie-breakers (deterministic). */
 function newestFirst(a: NerModel, b: NerModel): number {
   // Cached objects carry the timestamp as a string, typed objects as a Date: compare instants.
@@ -30,12 +46,16 @@ function newestFirst(a: NerModel, b: NerModel): number {
 
 /**
  * The model to serve: `spec.model` when it is Ready; or the newest Ready model of `modelSelector.family`
- * that passes the gates (against the model served now). `models` are the NerModels of the namespace.
+ * that passes the gates (against the model served now). `models` are the NerModels of the namespace. A
+ * model being deleted is never newly served: a selector skips it, a pin to it waits (ModelNotReady) unless
+ * this NerDeployment serves it already.
  */
 export function resolveModel(nd: NerDeployment, models: readonly NerModel[]): ModelResolution {
   if (nd.spec.model) {
     const m = models.find((x) => x.metadata.name === nd.spec.model);
     if (!m) return { reason: R.ModelNotFound, message: `NerModel ${nd.spec.model} does not exist` };
+    if (deletedBeforeServed(nd, m))
+      return { reason: R.ModelNotReady, message: `NerModel ${nd.spec.model} is being deleted` };
     if (!isReady(m))
       return {
         reason: R.ModelNotReady,
@@ -45,7 +65,7 @@ export function resolveModel(nd: NerDeployment, models: readonly NerModel[]): Mo
   }
   const family = nd.spec.modelSelector?.family ?? '';
   const stable = models.find((x) => x.metadata.name === nd.status?.stableModel);
-  const candidates = models.filter((x) => x.spec.family === family && isReady(x)).sort(newestFirst);
+  const candidates = models.filter((x) => x.spec.family === family && selectable(x)).sort(newestFirst);
   let firstViolation: { reason: string; message: string } | undefined;
   for (const c of candidates) {
     const v = gateViolation(nd, c, stable && isReady(stable) ? stable : undefined);
@@ -68,7 +88,10 @@ export function resolveModel(nd: NerDeployment, models: readonly NerModel[]): Mo
  * Ready model of `modelSelector.family`.
  */
 export function rolloutTarget(nd: NerDeployment, models: readonly NerModel[]): NerModel | undefined {
-  if (nd.spec.model) return models.find((x) => x.metadata.name === nd.spec.model);
+  if (nd.spec.model) {
+    const pinned = models.find((x) => x.metadata.name === nd.spec.model);
+    return pinned && deletedBeforeServed(nd, pinned) ? undefined : pinned;
+  }
   const family = nd.spec.modelSelector?.family ?? '';
-  return models.filter((x) => x.spec.family === family && isReady(x)).sort(newestFirst)[0];
+  return models.filter((x) => x.spec.family === family && selectable(x)).sort(newestFirst)[0];
 }

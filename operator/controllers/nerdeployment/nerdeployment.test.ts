@@ -4,7 +4,7 @@ import type { NerDeployment } from '../../api/nerdeployment.js';
 import type { NerModel } from '../../api/nermodel.js';
 import { desiredDeployment, desiredPdb, desiredService } from './desired.js';
 import { requestRateQuery } from './autoscale.js';
-import { resolveModel } from './model-resolution.js';
+import { resolveModel, rolloutTarget } from './model-resolution.js';
 import { planDeployment, type DeploymentObserved } from './plan.js';
 import { nerDeployment, nerModel, readyStatus, trackDeployment } from '../../testing/builders.js';
 
@@ -378,6 +378,33 @@ describe('resolveModel', () => {
       'ModelResolved',
     ],
     [
+      'pinned, being deleted, not served yet',
+      nd(),
+      [model('clinical-v1', (m) => (m.metadata.deletionTimestamp = new Date('2025-01-05T00:00:00Z')))],
+      undefined,
+      'ModelNotReady',
+    ],
+    [
+      'pinned, being deleted, served already (its in-use finalizer holds it)',
+      nd((n) => (n.status = { stableModel: 'clinical-v1' })),
+      [model('clinical-v1', (m) => (m.metadata.deletionTimestamp = new Date('2025-01-05T00:00:00Z')))],
+      'clinical-v1',
+      'ModelResolved',
+    ],
+    [
+      'family: the newest is being deleted, so the next one',
+      sel,
+      [
+        model('a', (m) => (m.metadata.creationTimestamp = new Date('2025-01-01T00:00:00Z'))),
+        model('b', (m) => {
+          m.metadata.creationTimestamp = new Date('2025-01-02T00:00:00Z');
+          m.metadata.deletionTimestamp = new Date('2025-01-05T00:00:00Z');
+        }),
+      ],
+      'a',
+      'ModelResolved',
+    ],
+    [
       'family: nothing passes',
       sel,
       [
@@ -393,6 +420,26 @@ describe('resolveModel', () => {
     const r = resolveModel(x, models);
     expect(r.model?.metadata.name).toBe(name);
     expect(r.reason).toBe(reason);
+  });
+});
+
+describe('rolloutTarget', () => {
+  const deleting = (name: string) =>
+    model(name, (m) => (m.metadata.deletionTimestamp = new Date('2025-01-05T00:00:00Z')));
+  it('never a model being deleted that is not served yet: by selector or pin', () => {
+    const sel = nd((n) => {
+      delete n.spec.model;
+      n.spec.modelSelector = { family: 'clinical' };
+    });
+    const older = model('a', (m) => (m.metadata.creationTimestamp = new Date('2025-01-01T00:00:00Z')));
+    const newer = model('b', (m) => {
+      m.metadata.creationTimestamp = new Date('2025-01-02T00:00:00Z');
+      m.metadata.deletionTimestamp = new Date('2025-01-05T00:00:00Z');
+    });
+    expect(rolloutTarget(sel, [older, newer])?.metadata.name).toBe('a');
+    expect(rolloutTarget(nd(), [deleting('clinical-v1')])).toBeUndefined();
+    const canary = nd((n) => (n.status = { stableModel: 'x', canaryModel: 'clinical-v1' }));
+    expect(rolloutTarget(canary, [deleting('clinical-v1')])?.metadata.name).toBe('clinical-v1');
   });
 });
 

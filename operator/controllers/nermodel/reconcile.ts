@@ -5,12 +5,13 @@
 import { LABELS } from '../../api/group.js';
 import type { NerModel } from '../../api/nermodel.js';
 import type { NerDeployment } from '../../api/nerdeployment.js';
-import { nerDeployments, nerModels } from '../../api/resources.js';
+import { driftPolicies, nerDeployments, nerModels } from '../../api/resources.js';
 import type { ControllerSpec, ReconcileContext, ReconcileResult } from '../../runtime/controller.js';
 import { builtin, makeKey, type ObjectKey } from '../../runtime/resource.js';
 import { applyModelPlan } from './apply.js';
 import { gatherModel, type NerModelControllerOptions } from './gather.js';
 import { planModel } from './plan.js';
+import { modelsOfPolicy, releaseOrphanedBundle } from './bundle-release.js';
 
 export type { NerModelControllerOptions } from './gather.js';
 
@@ -18,6 +19,8 @@ export async function reconcileNerModel(
   ctx: ReconcileContext<NerModel>,
   options: NerModelControllerOptions = {},
 ): Promise<ReconcileResult> {
+  // The finalizer change makes an update event, which reconciles the model again (or it is gone).
+  if (await releaseOrphanedBundle(ctx)) return {};
   return applyModelPlan(ctx, planModel(await gatherModel(ctx, options)));
 }
 
@@ -36,7 +39,11 @@ export function nerModelController(options: NerModelControllerOptions = {}): Con
     name: 'nermodel',
     resource: nerModels,
     owns: [{ resource: builtin.jobs, labelSelector: LABELS.validates }],
-    watches: [{ resource: nerDeployments, map: (d) => servedModelKeys(d as NerDeployment) }],
+    watches: [
+      { resource: nerDeployments, map: (d) => servedModelKeys(d as NerDeployment) },
+      // A DriftPolicy's deletion releases the models waiting for its bundle cleanup (bundle-release.ts).
+      { resource: driftPolicies, map: modelsOfPolicy },
+    ],
     reconcile: (_key, ctx) => reconcileNerModel(ctx, options),
   };
 }

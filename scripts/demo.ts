@@ -218,6 +218,7 @@ async function main(): Promise<void> {
     `traffic: ${RATE} req/s of synthetic notes from this host, spread over the Service's ready pods (pod IPs on the node's bridge)`,
   );
 
+  let f1Ticker: NodeJS.Timeout | undefined;
   try {
     phase(
       `canary: v2 appears in the family → gates → steps ${DEMO_ROLLOUT.steps.map((s) => `${s.weight}%/${s.pauseSeconds}s`).join(', ')} → promote`,
@@ -247,7 +248,7 @@ async function main(): Promise<void> {
     say(
       `a validation team checks ${DEMO_FEEDBACK.rate} notes/s and posts the entities it verified, with their assertions, to POST /v1/feedback (stored in ${feedbackUri})`,
     );
-    const f1Ticker = setInterval(() => {
+    f1Ticker = setInterval(() => {
       void liveF1(prom, NS, Number.parseInt(DEMO_FEEDBACK.window, 10))
         .then((v) => say(`live F1 of the corrections (PromQL, last ${DEMO_FEEDBACK.window}): ${liveF1Line(v)}`))
         .catch(() => undefined);
@@ -321,6 +322,7 @@ async function main(): Promise<void> {
     await summary(healthy, warned, after, prom);
   } finally {
     clearInterval(trafficTicker);
+    clearInterval(f1Ticker);
   }
 }
 

@@ -12,7 +12,7 @@
  *     flows to the Service's ready pods (their IPs on the node's bridge);
  *  4. NerModel v2 appears: it is gated, canaried step by step with analysis from Prometheus, promoted;
  *  5. a DriftPolicy watches the traffic and a validation team's corrections (`POST /v1/feedback`, gold
- *     entities from the generator, kept in a feedback store on the retraining claim): Healthy on
+ *     entities from the generator, kept in a feedback store on a claim of its own): Healthy on
  *     in-distribution notes; the notes then shift to a new vocabulary → the live F1 of the corrections falls,
  *     drift → a retraining Job (writing to the retraining claim) → a new NerModel → validated, canaried,
  *     promoted → Healthy again against the new model's baseline, live F1 back up;
@@ -152,13 +152,15 @@ async function main(): Promise<void> {
     'a local cluster (control plane; a node with containerd, kubelet, kube-proxy; CoreDNS; Prometheus), `helm install` of the operator, the models and the dataset on claims',
   );
   const up = Date.now();
-  await stage.start(['models', 'retraining']);
+  await stage.start(['models', 'retraining', 'feedback']);
   const [v1Uri, v2Uri, datasetUri, outputUri, feedbackUri] = await Promise.all([
     stage.put('models', v1.dir, `clinical-ner/${v1.label}`),
     stage.put('models', v2.dir, `clinical-ner/${v2.label}`),
     stage.put('retraining', join(work, 'retraining/dataset'), 'dataset'),
     stage.mkdir('retraining', 'runs'),
-    stage.mkdir('retraining', 'feedback/clinical-ner'),
+    // A claim of its own: a pod serving a retrained model (from the retraining claim) must not mount one claim
+    // twice, as the model's and the store's volume, which the kubelet never finishes setting up.
+    stage.mkdir('feedback', 'clinical-ner'),
   ]);
   const prom = new PrometheusClient({ url: stage.cluster.prometheusUrl ?? '' });
   timings.push(['cluster up, operator installed, claims bound and loaded', Date.now() - up]);

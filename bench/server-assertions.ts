@@ -3,10 +3,11 @@
  * (separate processes, one at a time under load), without and with `--assertion-language en`, autocannon over
  * loopback on the same 40-token notes. Reports throughput and p50/p99 latency at concurrency 8 (the ceiling)
  * and at a fixed 200 requests/s, in alternating rounds (off, on, on, off, …) so that a shared machine's drift
- * falls on both sides, and the median of the rounds with the difference. The bundle and notes are those of
- * `npm run bench:server` (BeHealthy, cached in .cache/bench). Bounded to about a minute and a half.
+ * falls on both sides. It prints the median of the rounds and the median of the paired differences (on against
+ * the off run next to it in time, which cancels most of a busy machine's swings). The bundle and notes are those
+ * of `npm run bench:server` (BeHealthy, cached in .cache/bench). Bounded to about a minute and a half.
  *
- *   npm run bench:server-assertions [-- --duration 5 --rounds 2 --data ../shared/data/behealthy]
+ *   npm run bench:server-assertions [-- --duration 3 --rounds 6 --data ../shared/data/behealthy]
  *
  * Prints numbers; asserts nothing (benchmarks print, tests assert behaviour).
  */
@@ -33,8 +34,8 @@ const cli = join(here, '..', 'cli', `ner-ops.${isTs ? 'ts' : 'js'}`);
 
 const { values: args } = parseArgs({
   options: {
-    duration: { type: 'string', default: '5' },
-    rounds: { type: 'string', default: '2' },
+    duration: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '6' },
     data: { type: 'string', default: resolve(root, '..', 'shared', 'data', 'behealthy') },
     tokens: { type: 'string', default: '40' },
   },
@@ -189,12 +190,17 @@ async function main(): Promise<void> {
       await exited;
     }
   }
-  console.log('median of the rounds          assertions off            assertions on             difference');
+  console.log(
+    'median of the rounds          assertions off            assertions on             paired difference (median)',
+  );
+  const signed = (x: number, digits: number) => `${x >= 0 ? '+' : ''}${x.toFixed(digits)}`;
   for (const [name, r] of Object.entries(results)) {
     const off = { rps: median(r.off.map((x) => x.rps)), p99: median(r.off.map((x) => x.p99)) };
     const on = { rps: median(r.on.map((x) => x.rps)), p99: median(r.on.map((x) => x.p99)) };
+    const rps = median(r.on.map((x, i) => ((x.rps - r.off[i]!.rps) / r.off[i]!.rps) * 100));
+    const p99 = median(r.on.map((x, i) => x.p99 - r.off[i]!.p99));
     console.log(
-      `  ${name.padEnd(26)} ${off.rps.toFixed(0).padStart(6)} req/s p99 ${off.p99.toFixed(2).padStart(6)} ms   ${on.rps.toFixed(0).padStart(6)} req/s p99 ${on.p99.toFixed(2).padStart(6)} ms   ${(((on.rps - off.rps) / off.rps) * 100).toFixed(1)} % req/s, p99 ${(on.p99 - off.p99 >= 0 ? '+' : '') + (on.p99 - off.p99).toFixed(2)} ms`,
+      `  ${name.padEnd(26)} ${off.rps.toFixed(0).padStart(6)} req/s p99 ${off.p99.toFixed(1).padStart(6)} ms   ${on.rps.toFixed(0).padStart(6)} req/s p99 ${on.p99.toFixed(1).padStart(6)} ms   ${signed(rps, 1)} % req/s, p99 ${signed(p99, 1)} ms`,
     );
   }
   console.log(`total ${((performance.now() - t0) / 1000).toFixed(1)} s`);

@@ -437,7 +437,9 @@ async function assertionSummary(prom: PrometheusClient): Promise<void> {
   const of = (attribute: string, value: string) =>
     Math.round(counted.samples.find((s) => s.labels.attribute === attribute && s.labels.value === value)?.value ?? 0);
   const entities = of('negated', 'true') + of('negated', 'false');
+  const pct = (n: number, of: number) => `${of ? ((100 * n) / of).toFixed(1) : '–'} %`;
+  // increase() starts at each pod's first scrape, so the few requests a new pod answers before it are not in it.
   console.log(
-    `    ${ServerMetric.entityAssertions} over the run (Prometheus, ≈): negated ${of('negated', 'true')} and a relative's ${of('experiencer', 'other')} of ${entities} entities; the answers: ${tally.served.negated} and ${tally.served["a relative's"]} of ${tally.served.entities}`,
+    `    ${ServerMetric.entityAssertions} (Prometheus, increase over the run): negated ${pct(of('negated', 'true'), entities)}, a relative's ${pct(of('experiencer', 'other'), entities)} of ${entities} entities; in the answers ${pct(tally.served.negated, tally.served.entities)} and ${pct(tally.served["a relative's"], tally.served.entities)} of ${tally.served.entities}`,
   );
 }

@@ -34,7 +34,9 @@ describe('AssertionTally', () => {
     expect(t.kinds["a relative's"]).toEqual({ sent: 1, found: 1, reported: 1, spurious: 0 });
     expect(t.kinds.uncertain).toEqual({ sent: 0, found: 0, reported: 0, spurious: 0 });
     expect(t.served).toMatchObject({ entities: 6, negated: 4, "a relative's": 1 });
-    expect(t.lines()[0]).toBe('negated       sent     3 · found     2 · reported as negated 1/2, and 1 others wrongly');
+    expect(t.lines()[0]).toBe(
+      'negated       sent     3 · found     2 · reported as negated 1/2 · 1 others wrongly reported as negated',
+    );
   });
 
   it('counts nothing as reported when the answers carry no assertion', () => {

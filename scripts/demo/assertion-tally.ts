@@ -81,7 +81,7 @@ export class AssertionTally {
   lines(): string[] {
     return (Object.entries(this.kinds) as [Kind, KindCounts][]).map(
       ([kind, c]) =>
-        `${kind.padEnd(13)} sent ${String(c.sent).padStart(5)} · found ${String(c.found).padStart(5)} · reported as ${kind} ${c.reported}/${c.found}${c.spurious ? `, and ${c.spurious} others wrongly` : ', no other'}`,
+        `${kind.padEnd(13)} sent ${String(c.sent).padStart(5)} · found ${String(c.found).padStart(5)} · reported as ${kind} ${c.reported}/${c.found}${c.spurious ? ` · ${c.spurious} others wrongly reported as ${kind}` : ' · none wrongly'}`,
     );
   }
 }

@@ -35,6 +35,12 @@ export const ServerMetric = {
   feedbackEntities: 'nerops_feedback_entities_total',
   /** Feedback documents scored, by whether the feedback store kept them. */
   feedbackDocuments: 'nerops_feedback_documents_total',
+  /**
+   * Assertion attributes of feedback entities the model found at the verified span and type (`tp`), compared
+   * with the attribute the person verified: `attribute` negated|certainty|temporality|experiencer, `outcome`
+   * {@link FEEDBACK_ASSERTION_OUTCOMES}. Only models with an assertion stage count here.
+   */
+  feedbackAssertions: 'nerops_feedback_assertions_total',
 } as const;
 export type ServerMetric = (typeof ServerMetric)[keyof typeof ServerMetric];
 
@@ -64,6 +70,7 @@ export const ServerMetricLabels = {
   shadowErrors: ['reason'],
   feedbackEntities: ['label', 'outcome'],
   feedbackDocuments: ['stored'],
+  feedbackAssertions: ['attribute', 'outcome'],
 } as const;
 
 /**
@@ -90,6 +97,14 @@ export type ShadowOutcome = (typeof SHADOW_OUTCOMES)[number];
  */
 export const FEEDBACK_OUTCOMES = ['tp', 'fp', 'fn'] as const;
 export type FeedbackOutcome = (typeof FEEDBACK_OUTCOMES)[number];
+
+/**
+ * Values of the `outcome` label of {@link ServerMetric.feedbackAssertions}: the model's value of the attribute
+ * is the verified one (`agree`) or not (`disagree`). Agreement per attribute over a window is
+ * `agree / (agree + disagree)`.
+ */
+export const FEEDBACK_ASSERTION_OUTCOMES = ['agree', 'disagree'] as const;
+export type FeedbackAssertionOutcome = (typeof FEEDBACK_ASSERTION_OUTCOMES)[number];
 
 /** Values of the `stored` label of {@link ServerMetric.feedbackDocuments}. */
 export const FEEDBACK_STORED = ['true', 'false'] as const;

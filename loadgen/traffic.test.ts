@@ -104,6 +104,31 @@ describe('TrafficGenerator', () => {
     expect(new Set(texts)).toEqual(new Set(['one', 'two', 'three']));
   });
 
+  it('hands every answer to onAnswer with the text that was sent, its status and body', async () => {
+    const [ok, failing] = await Promise.all([startServer(200), startServer(503)]);
+    const dead = await deadUrl();
+    const answers: { text: string; status: number; body: string; url: string }[] = [];
+    const g = new TrafficGenerator({
+      rate: 150,
+      nextText: cycle(['one', 'two']),
+      targets: () => [{ url: ok.url }, { url: failing.url }, { url: dead }],
+      timeoutMs: 2000,
+      onAnswer: ({ text, status, body, target }) => answers.push({ text, status, body, url: target.url }),
+    });
+    const stats = await runUntilSent(g, 12);
+    // Network errors have no answer; every answer pairs the text its server received.
+    expect(answers.length).toBe(ok.requests.length + failing.requests.length);
+    expect(stats.codes[0]).toBeGreaterThan(0);
+    for (const [server, status] of [
+      [ok, 200],
+      [failing, 503],
+    ] as const) {
+      const mine = answers.filter((a) => a.url === server.url);
+      expect(mine.map((a) => a.text).sort()).toEqual(server.requests.map((r) => String(r.text)).sort());
+      expect(mine.every((a) => a.status === status && a.body === '{"entities":[]}')).toBe(true);
+    }
+  });
+
   it('counts answers by status code, 2xx only as ok, and network errors as code 0', async () => {
     const [ok, failing] = await Promise.all([startServer(200), startServer(503)]);
     const dead = await deadUrl();

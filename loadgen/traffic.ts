@@ -35,6 +35,12 @@ export interface TrafficOptions {
    * would, since kube-proxy balances connections, not requests — one kept-alive connection stays on one pod.
    */
   keepAlive?: boolean;
+  /**
+   * Called with every answer's body (2xx and errors; not for network errors or timeouts), and the text that
+   * was sent: a caller that knows the gold of its notes (the demo) compares what the server reported. Without
+   * it the body is read and dropped.
+   */
+  onAnswer?: (answer: { text: string; status: number; body: string; target: TrafficTarget }) => void;
 }
 
 export interface TrafficStats {
@@ -59,7 +65,7 @@ export class TrafficGenerator {
   #due = 0;
   #next = 0;
   #inFlight = new Set<Promise<void>>();
-  readonly #opts: Required<Omit<TrafficOptions, 'token'>> & Pick<TrafficOptions, 'token'>;
+  readonly #opts: Required<Omit<TrafficOptions, 'token' | 'onAnswer'>> & Pick<TrafficOptions, 'token' | 'onAnswer'>;
 
   constructor(options: TrafficOptions) {
     if (!(options.rate > 0) || !Number.isFinite(options.rate))
@@ -103,15 +109,23 @@ export class TrafficGenerator {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (this.#opts.token) headers.authorization = `Bearer ${this.#opts.token}`;
     if (!this.#opts.keepAlive) headers.connection = 'close';
+    const text = this.#opts.nextText();
+    const onAnswer = this.#opts.onAnswer;
     const p = fetch(target.url, {
       method: 'POST',
       headers,
-      body: JSON.stringify({ text: this.#opts.nextText() }),
+      body: JSON.stringify({ text }),
       signal: AbortSignal.timeout(this.#opts.timeoutMs),
     })
       .then(async (r) => {
-        await r.arrayBuffer();
-        this.#count(r.status, target);
+        if (onAnswer) {
+          const body = await r.text();
+          this.#count(r.status, target);
+          onAnswer({ text, status: r.status, body, target });
+        } else {
+          await r.arrayBuffer();
+          this.#count(r.status, target);
+        }
       })
       .catch(() => this.#count(0, target))
       .finally(() => this.#inFlight.delete(p));

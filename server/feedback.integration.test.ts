@@ -231,6 +231,59 @@ describe('POST /v1/feedback', () => {
     expect(out.documents).toBe(1);
   });
 
+  it('counts assertion agreement on the entities both found, when the model has an assertion stage', async () => {
+    const note = `${NAME} has no evidence of hypertension. Family history of asthma in the mother. Started metformin.`;
+    const { url } = await serve({ assertionLanguage: 'en' });
+    const r = await postJson(`${url}/v1/extract`, { text: note });
+    const model = (r.json as { entities: Entity[] }).entities;
+    expect(model.length).toBeGreaterThanOrEqual(2);
+    expect(model.every((e) => e.assertion)).toBe(true);
+    // The person agrees with the model on every attribute of every entity except the first entity's negation,
+    // and verifies only `experiencer` of the second; a spurious extra gold entity has nothing to compare.
+    const [first, second, ...rest] = model;
+    const flipped = { ...first!.assertion!, negated: !first!.assertion!.negated };
+    const gold = [
+      { ...spans([first!])[0]!, assertion: flipped },
+      { ...spans([second!])[0]!, assertion: { experiencer: second!.assertion!.experiencer } },
+      ...rest.map((e) => ({ ...spans([e])[0]!, assertion: e.assertion })),
+    ];
+    const fb = await postJson(`${url}/v1/feedback`, { text: note, entities: gold });
+    expect(fb.status).toBe(200);
+    const n = model.length;
+    expect(fb.json).toMatchObject({
+      counts: { tp: n, fp: 0, fn: 0 },
+      assertions: {
+        negated: { agree: n - 2, disagree: 1 },
+        certainty: { agree: n - 1, disagree: 0 },
+        temporality: { agree: n - 1, disagree: 0 },
+        experiencer: { agree: n, disagree: 0 },
+      },
+    });
+    expect(fb.headers.get('content-language')).toBe('en');
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const m = ServerMetric.feedbackAssertions;
+    expect(metricValue(text, m, { attribute: 'negated', outcome: 'disagree', track: 'canary' })).toBe(1);
+    expect(metricValue(text, m, { attribute: 'negated', outcome: 'agree' })).toBe(n - 2);
+    expect(metricValue(text, m, { attribute: 'experiencer', outcome: 'agree' })).toBe(n);
+    expect(metricValue(text, m, { attribute: 'certainty', outcome: 'disagree' })).toBe(0);
+    expect(text).not.toMatch(/hypertension|asthma|metformin|mother/i);
+
+    // A language without rules is a 400 naming the header, before anything is scored.
+    const bad = await fetch(`${url}/v1/feedback`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-language': 'xx' },
+      body: JSON.stringify({ text: note, entities: gold }),
+    });
+    expect(bad.status).toBe(400);
+
+    // Without a stage the same gold is scored for spans only: no agreement in the answer or the metrics.
+    const plain = await serve();
+    const noStage = await postJson(`${plain.url}/v1/feedback`, { text: note, entities: spans(model) });
+    expect(noStage.status).toBe(200);
+    expect(noStage.json).not.toHaveProperty('assertions');
+    expect(await (await fetch(`${plain.url}/metrics`)).text()).not.toMatch(new RegExp(`^${m}\\{`, 'm'));
+  });
+
   it('never writes the text to logs or metrics', async () => {
     const { url } = await serve();
     const text = await (await fetch(`${url}/metrics`)).text();

@@ -6,6 +6,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import {
   ASSERTION_LABEL_VALUES,
+  FEEDBACK_ASSERTION_OUTCOMES,
   FEEDBACK_OUTCOMES,
   FEEDBACK_STORED,
   SERVER_PROCESS_METRIC_PREFIX,
@@ -38,6 +39,7 @@ export class ServerMetrics {
   readonly shadowLatency: Histogram;
   readonly feedbackEntities: Counter<'label' | 'outcome'>;
   readonly feedbackDocuments: Counter<'stored'>;
+  readonly feedbackAssertions: Counter<'attribute' | 'outcome'>;
 
   constructor(
     labels: ConstantLabels,
@@ -157,6 +159,12 @@ export class ServerMetrics {
       labelNames: ServerMetricLabels.feedbackDocuments,
       registers: r,
     });
+    this.feedbackAssertions = new Counter({
+      name: ServerMetric.feedbackAssertions,
+      help: 'Assertion attributes of feedback entities found at the verified span, by attribute and whether the model agrees with the person',
+      labelNames: ServerMetricLabels.feedbackAssertions,
+      registers: r,
+    });
     for (const label of info.entityTypes)
       for (const outcome of FEEDBACK_OUTCOMES) this.feedbackEntities.inc({ label, outcome }, 0);
     for (const stored of FEEDBACK_STORED) this.feedbackDocuments.inc({ stored }, 0);
@@ -167,6 +175,9 @@ export class ServerMetrics {
       for (const label of info.entityTypes)
         for (const [attribute, values] of Object.entries(ASSERTION_LABEL_VALUES))
           for (const value of values) this.entityAssertions.inc({ label, attribute, value }, 0);
+    if (opts.assertions)
+      for (const attribute of Object.keys(ASSERTION_LABEL_VALUES))
+        for (const outcome of FEEDBACK_ASSERTION_OUTCOMES) this.feedbackAssertions.inc({ attribute, outcome }, 0);
     if (opts.processMetrics !== false)
       collectDefaultMetrics({ register: registry, prefix: SERVER_PROCESS_METRIC_PREFIX });
   }

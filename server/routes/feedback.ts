@@ -2,7 +2,9 @@
  * `POST /v1/feedback`: a note with the entities a person verified. The server tags the note with its own
  * model (through the micro-batcher, like any extraction), counts true positives, false positives and false
  * negatives per entity type in `nerops_feedback_entities_total`, and, with a feedback store, appends the
- * document as CoNLL before answering. The answer carries counts only; the text goes nowhere but the store.
+ * document as CoNLL before answering. When the model has an assertion stage and the person verified an
+ * entity's assertion, the attributes of the entities both found are compared in
+ * `nerops_feedback_assertions_total`. The answer carries counts only; the text goes nowhere but the store.
  * See docs/feedback.md.
  */
 import { Router } from 'express';
@@ -11,13 +13,13 @@ import { StoreFullError, type FeedbackStore } from '../../engine/feedback/store.
 import { tokenize } from '../../engine/features/tokenize.js';
 import type { TextSpan } from '../../engine/types.js';
 import { readJson } from '../body.js';
-import { checkRequestTokens, ensureServing, type AppContext } from '../context.js';
+import { checkRequestTokens, ensureServing, requestLanguage, type AppContext } from '../context.js';
 import { sendJson, type Exchange } from '../exchange.js';
-import { scoreEntities, totalCounts } from '../feedback/score.js';
+import { assertionAgreement, scoreEntities, totalCounts } from '../feedback/score.js';
 import { HttpProblem } from '../problem.js';
 import { checkFeedback, feedbackSchema, invalid } from '../schemas/feedback.js';
 import { parseOrThrow } from '../schemas/extract.js';
-import { modelJson } from './v1.js';
+import { modelJson, setContentLanguage } from './v1.js';
 import { expressHandler, methodNotAllowed, routeLabel } from './util.js';
 
 export const V1_FEEDBACK = '/v1/feedback';
@@ -60,6 +62,7 @@ function modelTokens(ctx: AppContext, text: string): TextSpan[] {
 export async function handleFeedback(ctx: AppContext, ex: Exchange, deps: FeedbackDeps): Promise<void> {
   ex.route = V1_FEEDBACK;
   checkFeedbackAuth(ctx, deps, ex.req.headers.authorization);
+  const language = requestLanguage(ctx, ex.req.headers['content-language']);
   const body = parseOrThrow(feedbackSchema, await readJson(ex.req, ctx.maxBodyBytes));
   const info = ctx.engine.info;
   checkFeedback(body, info.entityTypes, { ...ctx.limits, maxEntities: deps.maxEntities });
@@ -85,7 +88,12 @@ export async function handleFeedback(ctx: AppContext, ex: Exchange, deps: Feedba
   checkRequestTokens(ctx, [body.text]);
   // Not extractTexts: a feedback note was usually extracted before, and must not count twice in drift.
   const [result] = await ctx.batcher.submit([body.text], ctx.requestTimeoutMs);
-  const perLabel = scoreEntities(body.entities, result!.entities);
+  const stage = ctx.assertions;
+  const predicted =
+    stage && language !== undefined ? stage.tag(language, body.text, result!.entities) : result!.entities;
+  const perLabel = scoreEntities(body.entities, predicted);
+  // Without a stage the model says nothing about assertions: nothing to agree or disagree with.
+  const agreement = stage ? assertionAgreement(body.entities, predicted) : undefined;
   // Audited with the verified entities: what the person asserted is what this request wrote.
   ex.audit = { texts: [body.text], entities: [body.entities] };
   let stored = false;
@@ -112,8 +120,22 @@ export async function handleFeedback(ctx: AppContext, ex: Exchange, deps: Feedba
     if (c.fp) m.feedbackEntities.inc({ label, outcome: 'fp' }, c.fp);
     if (c.fn) m.feedbackEntities.inc({ label, outcome: 'fn' }, c.fn);
   }
+  for (const [attribute, c] of Object.entries(agreement ?? {})) {
+    if (c.agree) m.feedbackAssertions.inc({ attribute, outcome: 'agree' }, c.agree);
+    if (c.disagree) m.feedbackAssertions.inc({ attribute, outcome: 'disagree' }, c.disagree);
+  }
   m.feedbackDocuments.inc({ stored: String(stored) });
-  sendJson(ex.res, JSON.stringify({ model: modelJson(ctx), counts: totalCounts(perLabel), labels: perLabel, stored }));
+  setContentLanguage(ex, language);
+  sendJson(
+    ex.res,
+    JSON.stringify({
+      model: modelJson(ctx),
+      counts: totalCounts(perLabel),
+      labels: perLabel,
+      ...(agreement ? { assertions: agreement } : {}),
+      stored,
+    }),
+  );
 }
 
 export function feedbackRouter(ctx: AppContext, deps: FeedbackDeps): Router {

@@ -174,6 +174,11 @@ const SCHEMA_FIELDS: ReadonlySet<string> = new Set([
   'model',
   'digest',
   'source',
+  'assertion',
+  'negated',
+  'certainty',
+  'temporality',
+  'experiencer',
 ]);
 
 /** A path segment as an error may show it: an index or a schema field, anything else (a client's key) as `*`. */

@@ -39,14 +39,50 @@ describe('feedbackSchema', () => {
     ],
     [{ text: TEXT, entities: [], model: { digest: 'nope' } }, 'model.digest', 'digest must be a sha256 hex digest'],
     [{ text: TEXT, entities: [], source: 'has spaces in it' }, 'source', expect.stringMatching(/^source must be/)],
+    [
+      { text: TEXT, entities: [{ label: 'DISEASE', start: 0, end: 6, assertion: { certainty: 'maybe' } }] },
+      'entities.0.assertion.certainty',
+      'certainty must be one of certain, uncertain, hypothetical',
+    ],
+    [
+      { text: TEXT, entities: [{ label: 'DISEASE', start: 0, end: 6, assertion: { negated: 'yes' } }] },
+      'entities.0.assertion.negated',
+      'negated must be true or false',
+    ],
+    [
+      { text: TEXT, entities: [{ label: 'DISEASE', start: 0, end: 6, assertion: true }] },
+      'entities.0.assertion',
+      'assertion must be an object {negated, certainty, temporality, experiencer}',
+    ],
   ])('names the field: %j', (body, path, message) => {
     expect(problemOf(() => parseOrThrow(feedbackSchema, body)).extra.errors?.[0]).toEqual({ path, message });
+  });
+
+  it('accepts an assertion with any of its attributes, as /v1/extract spells them', () => {
+    const entities = [
+      {
+        label: 'DISEASE',
+        start: 0,
+        end: 6,
+        assertion: { negated: true, certainty: 'certain', temporality: 'current', experiencer: 'patient' },
+      },
+      { label: 'TREATMENT', start: 20, end: 29, assertion: { experiencer: 'other' } },
+    ];
+    expect(parseOrThrow(feedbackSchema, { text: TEXT, entities }).entities).toEqual(entities);
   });
 
   it('never echoes an unknown key the client chose', () => {
     const p = problemOf(() => parseOrThrow(feedbackSchema, { text: TEXT, entities: [], 'Mrs Smith': 1 }));
     expect(JSON.stringify(p.extra)).not.toContain('Smith');
     expect(p.detail).not.toContain('Smith');
+    const q = problemOf(() =>
+      parseOrThrow(feedbackSchema, {
+        text: TEXT,
+        entities: [{ label: 'DISEASE', start: 0, end: 6, assertion: { 'Mrs Smith': true } }],
+      }),
+    );
+    expect(q.extra.errors?.[0]).toMatchObject({ path: 'entities.0.assertion' });
+    expect(JSON.stringify(q.extra)).not.toContain('Smith');
   });
 });
 

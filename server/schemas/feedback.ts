@@ -4,6 +4,7 @@
  * after. Messages name the field and the rule, never a value the client sent.
  */
 import { z } from 'zod';
+import { ASSERTION_LABEL_VALUES } from '../../contracts/metrics.js';
 import { HttpProblem } from '../problem.js';
 import { checkTexts, type InputLimits } from './extract.js';
 
@@ -16,6 +17,28 @@ const offset = (name: string) =>
     .int(`${name} must be an integer`)
     .min(0, `${name} must be >= 0`);
 
+const oneOf = <const T extends readonly [string, ...string[]]>(name: string, values: T) =>
+  z.enum(values, { error: `${name} must be one of ${values.join(', ')}` }).optional();
+
+/**
+ * What the person verified about the entity, in the shape of `/v1/extract`'s `assertion`. Every attribute is
+ * optional: one left out was not checked and is not compared.
+ */
+const assertionSchema = z.strictObject(
+  {
+    negated: z.boolean({ error: 'negated must be true or false' }).optional(),
+    certainty: oneOf('certainty', ASSERTION_LABEL_VALUES.certainty),
+    temporality: oneOf('temporality', ASSERTION_LABEL_VALUES.temporality),
+    experiencer: oneOf('experiencer', ASSERTION_LABEL_VALUES.experiencer),
+  },
+  {
+    error: (iss) =>
+      iss.code === 'invalid_type'
+        ? 'assertion must be an object {negated, certainty, temporality, experiencer}'
+        : unknownFields('"negated", "certainty", "temporality" and "experiencer"')(iss),
+  },
+);
+
 const entitySchema = z.strictObject(
   {
     label: z
@@ -24,12 +47,13 @@ const entitySchema = z.strictObject(
       .max(64, 'label must be at most 64 characters'),
     start: offset('start'),
     end: offset('end'),
+    assertion: assertionSchema.optional(),
   },
   {
     error: (iss) =>
       iss.code === 'invalid_type'
         ? 'an entity must be an object {label, start, end}'
-        : unknownFields('"label", "start" and "end"')(iss),
+        : unknownFields('"label", "start", "end" and "assertion"')(iss),
   },
 );
 

@@ -245,7 +245,10 @@ function serverContainer(
  * (`$NEROPS_PVC_ROOT/<claim>`, as the DriftPolicy Job mounts claims), the pod's name for the store's writer
  * id, the store's bounds, and the feedback token scope.
  */
-export function feedbackWiring(nd: NerDeployment): {
+export function feedbackWiring(
+  nd: NerDeployment,
+  podVolumes: V1Volume[] = [],
+): {
   volumes: V1Volume[];
   mounts: V1VolumeMount[];
   args: string[];
@@ -257,8 +260,13 @@ export function feedbackWiring(nd: NerDeployment): {
   if (f.storeUri) {
     const claim = /^pvc:\/\/([^/]+)\//.exec(f.storeUri)?.[1];
     if (claim) {
-      out.volumes.push({ name: 'feedback-store', persistentVolumeClaim: { claimName: claim } });
-      out.mounts.push({ name: 'feedback-store', mountPath: `${PVC_CLAIMS_ROOT}/${claim}` });
+      // A pod that names one claim in two volumes never starts (the kubelet waits for the second mount
+      // forever), so a store on the model's own claim shares its volume, made writable; the fetch
+      // container's mount of it stays read-only.
+      const shared = podVolumes.find((v) => v.persistentVolumeClaim?.claimName === claim);
+      if (shared?.persistentVolumeClaim) shared.persistentVolumeClaim.readOnly = false;
+      else out.volumes.push({ name: 'feedback-store', persistentVolumeClaim: { claimName: claim } });
+      out.mounts.push({ name: shared?.name ?? 'feedback-store', mountPath: `${PVC_CLAIMS_ROOT}/${claim}` });
       out.env.push({ name: PVC_ROOT_ENV, value: PVC_CLAIMS_ROOT });
     }
     // The writer id starts with the pod's name, so an operator can tell whose segments are whose.
@@ -308,7 +316,7 @@ function servingPod({ nd, model, image, track = 'stable', shadow, storage, otlpT
       args.push(flagArg(ServeFlag.auditHmacKeyFile), `${AUDIT_KEY_MOUNT}/key`);
     }
   }
-  const feedback = feedbackWiring(nd);
+  const feedback = feedbackWiring(nd, volumes);
   volumes.push(...feedback.volumes);
   serverMounts.push(...feedback.mounts);
   args.push(...feedback.args);

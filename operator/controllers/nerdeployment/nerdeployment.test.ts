@@ -227,6 +227,21 @@ describe('desired children', () => {
     expect(JSON.stringify(plain)).not.toMatch(/feedback|"POD_NAME"/);
   });
 
+  it('a feedback store on the claim the model is fetched from shares its volume: one claim, one volume', () => {
+    const m = model('clinical-v1');
+    m.spec.source = { ...m.spec.source, uri: 'pvc://models/clinical/1.0.0' };
+    const x = nd((n) => (n.spec.feedback = { storeUri: 'pvc://models/feedback/notes' }));
+    const pod = desiredDeployment({ nd: x, model: m, replicas: 1, image: 'i' }).spec?.template.spec;
+    const claims = (pod?.volumes ?? []).filter((v) => v.persistentVolumeClaim?.claimName === 'models');
+    expect(claims).toEqual([{ name: 'model-pvc', persistentVolumeClaim: { claimName: 'models', readOnly: false } }]);
+    expect(pod?.initContainers?.[0]?.volumeMounts).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: 'model-pvc', readOnly: true })]),
+    );
+    expect(pod?.containers[0]?.volumeMounts).toEqual(
+      expect.arrayContaining([{ name: 'model-pvc', mountPath: '/mnt/nerops/pvc/claims/models' }]),
+    );
+  });
+
   it("the NerModel's fetch limits go to fetch-model; maxRequestTokens to serve; the default memory limit is 512Mi", () => {
     const m = model('clinical-v1');
     m.spec.source = { ...m.spec.source, maxBytes: 1_000_000, fetchDeadlineSeconds: 60 };

@@ -338,8 +338,10 @@ async function summary(
   const models = await stage.list<NerModel>(nerModels);
   console.log('  models');
   for (const m of models) {
+    const feedback = m.spec.lineage?.feedback;
     const parent = m.spec.lineage?.parentModel
-      ? `retrained from ${m.spec.lineage.parentModel} by Job ${m.spec.lineage.trainingJob}`
+      ? `retrained from ${m.spec.lineage.parentModel} by Job ${m.spec.lineage.trainingJob}` +
+        (feedback ? ` on the dataset + ${feedback.documents} corrected notes` : '')
       : 'applied by hand';
     console.log(
       `    ${m.metadata.name?.padEnd(34)} ${m.status?.phase?.padEnd(6)} F1 ${m.status?.metrics?.micro.f1.toFixed(3) ?? '–'}  ${parent}`,

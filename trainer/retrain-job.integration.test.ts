@@ -155,7 +155,7 @@ describe('retrain job', () => {
     const out = join(root, 'out', 'run-1');
     const r = await runRetrain(
       contract({ datasetUri: pathToFileURL(dataset).href, outputUri: pathToFileURL(out).href }),
-      { workDir: join(root, 'work'), epochs: 2 },
+      { workDir: join(root, 'work'), epochs: 2, select: 'off' },
     );
     expect(r).toMatchObject({
       outcome: 'Succeeded',
@@ -201,6 +201,25 @@ describe('retrain job', () => {
         seed: 5,
       }),
     ).rejects.toMatchObject({ reason: 'OutputUnavailable' });
+  }, 120_000);
+
+  it('by default chooses the setup on folds of the new data, keeping the base L2, tag scheme and lexicon', async () => {
+    const dataset = join(root, 'data-select.conll');
+    await writeConll(dataset, generateNotes({ count: 150, seed: 94, vocabulary: 'shifted' }));
+    const out = join(root, 'out', 'run-select');
+    const r = await runRetrain(
+      contract({ datasetUri: pathToFileURL(dataset).href, outputUri: pathToFileURL(out).href, runId: 'run-select' }),
+      { workDir: join(root, 'work-select'), epochs: 2 },
+    );
+    expect(r.outcome).toBe('Succeeded');
+    const training = (await verifyBundle(out)).manifest.training as Record<string, unknown>;
+    expect(training).toMatchObject({ c2: 0.25, tagScheme: 'bioes', lexicon: { inherited: true, phrases: 4 } });
+    const selection = training['selection'] as { folds: number; chosen: Record<string, unknown>; foldF1: number };
+    expect(selection.folds).toBe(3);
+    // The epochs the Job was given are fixed; the rest was chosen on the new data.
+    expect(selection.chosen).toMatchObject({ epochs: 2 });
+    expect(training['missedEntityCost']).toBe(selection.chosen['missedEntityCost']);
+    expect(selection.foldF1).toBeGreaterThan(0);
   }, 120_000);
 
   it('a malformed dataset fails before training with file:line', async () => {

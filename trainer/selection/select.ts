@@ -34,6 +34,9 @@ export const SELECTION_DEFAULTS = {
   budgetSecondsPerToken: 0.0028,
 } as const;
 
+/** Below this many sentences per fold the selection is skipped. */
+export const MIN_SENTENCES_PER_FOLD = 10;
+
 export function selectionBudget(tokens: number): number {
   return SELECTION_DEFAULTS.budgetFixedSeconds + SELECTION_DEFAULTS.budgetSecondsPerToken * tokens;
 }

@@ -24,7 +24,7 @@ const options = (over: Partial<HalvingOptions> = {}): HalvingOptions => ({
   folds: 3,
   seed: 1,
   budgetSeconds: 1e9,
-  cost: (_c, scale) => 10 * scale,
+  cost: (c, scale) => (c.model === 'wide-deep' ? 3 : 1) * 10 * scale,
   finalCost: () => 15,
   ...over,
 });
@@ -62,7 +62,14 @@ describe('successive halving', () => {
 
     const close = await successiveHalving(
       two,
-      async (c, fold, seed) => ({ f1: 0.5 + (c.missedEntityCost === 1 ? 0.001 : 0) + 0.01 * fold + 0.001 * seed }),
+      async (c, fold, seed, scale) => ({
+        f1:
+          scale < 1
+            ? c.missedEntityCost === 1
+              ? 0.52
+              : 0.5
+            : 0.5 + (c.missedEntityCost === 1 ? 0.001 : 0) + 0.01 * fold + 0.001 * seed,
+      }),
       options(),
     );
     expect(close.seeds).toEqual([1, 2]);
@@ -118,5 +125,18 @@ describe('smoothed rung-0 scores', () => {
     expect(pairedNoise([0.01])).toBe(MIN_NOISE);
     expect(pairedNoise([0.001, 0.001, 0.001])).toBe(MIN_NOISE);
     expect(pairedNoise([0.05, -0.05, 0.04])).toBeGreaterThan(0.02);
+  });
+});
+
+describe('folds that agree', () => {
+  it('stop the search after the short round and take the cheapest candidate', async () => {
+    const result = await successiveHalving(candidateGrid(), async () => ({ f1: 0.99 }), {
+      ...options(),
+      cost: (c, scale) => (c.model === 'wide-deep' ? 30 : c.rich ? 12 : 10) * scale * (1 + c.missedEntityCost),
+    });
+    expect(result.stopped).toBe('agree');
+    expect(result.winner).toEqual({ model: 'linear', missedEntityCost: 0, rich: false, epochs: 40 });
+    expect(result.records.every((r) => r.runs.every((s) => s.epochScale < 1))).toBe(true);
+    expect(result.foldF1).toBe(0.99);
   });
 });

@@ -6,6 +6,8 @@
  *   candidate is ranked by its own score averaged with what the grid's main effects predict for it
  *   (each dimension's level judged on every run that has it): the grid is a factorial design, and the
  *   main effects are averages over many runs.
+ *   When every candidate scores within the noise of every other (an easy corpus: the grid does not
+ *   matter), the search stops there and takes the cheapest.
  * - Rung 1: the survivors at full epochs on another fold, best first, as long as the budget lasts.
  * - Rung 2: the best two on the remaining folds too, unless the leader is ahead by more than the noise
  *   on both earlier rungs (the folds agree: the grid is cut there). If the two are still within the
@@ -51,14 +53,14 @@ export interface HalvingOptions {
 
 export interface HalvingResult {
   winner: Candidate;
-  /** Mean fold F1 of the winner's full-epoch runs. */
+  /** Mean fold F1 of the winner's full-epoch runs (of its short runs when it has none). */
   foldF1: number;
   records: CandidateRecord[];
   /** Estimated CPU seconds spent on fold runs. */
   estimatedSeconds: number;
   seeds: number[];
   /** Why the search stopped where it did. */
-  stopped: 'decided' | 'budget' | 'exhausted';
+  stopped: 'decided' | 'budget' | 'exhausted' | 'agree';
 }
 
 export const FIRST_RUNG_EPOCH_SCALE = 0.25;
@@ -147,7 +149,8 @@ export async function successiveHalving(
   };
   const result = (winner: CandidateRecord, stopped: HalvingResult['stopped']): HalvingResult => ({
     winner: winner.candidate,
-    foldF1: mean(fullRuns(winner).map((s) => s.f1)),
+    // With no full-epoch run (the folds agreed after the short round), the short runs are the estimate.
+    foldF1: mean((fullRuns(winner).length > 0 ? fullRuns(winner) : winner.runs).map((s) => s.f1)),
     records,
     estimatedSeconds: spent,
     seeds: [...new Set(records.flatMap((r) => r.runs.map((s) => s.seed)))].sort((a, b) => a - b),
@@ -165,6 +168,11 @@ export async function successiveHalving(
     );
     const at = new Map(records.map((r, i) => [r, smoothed[i] as number]));
     ranked = [...records].sort((a, b) => (at.get(b) as number) - (at.get(a) as number));
+    const scores = [...rung0.values()];
+    if (Math.max(...scores) - Math.min(...scores) <= MIN_NOISE) {
+      const cheapest = [...records].sort((a, b) => options.cost(a.candidate, 1) - options.cost(b.candidate, 1))[0];
+      return result(cheapest as CandidateRecord, 'agree');
+    }
   }
   const survivors = ranked.slice(0, Math.max(2, Math.ceil(ranked.length / ETA)));
 

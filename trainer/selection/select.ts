@@ -42,19 +42,29 @@ export function selectionBudget(tokens: number): number {
 }
 
 /**
- * Estimated one-core CPU µs per training token and epoch, by setup, measured on BeHealthy folds on the
- * shared 2-core machine (a quiet one does the same work in about half the CPU time, so the budget errs
- * short). A wide & deep candidate also trains its linear member (DEFAULT_EPOCHS.linear epochs).
+ * Estimated one-core CPU µs per training token and epoch, by setup, measured on BeHealthy folds (9 BIOES
+ * labels) on the shared 2-core machine (a quiet one does the same work in about half the CPU time, so
+ * the budget errs short). The linear CRF's work grows with the labels (forward-backward is L² per
+ * token), so its rates are scaled by labels / 9; the MLP's is mostly its hidden layer. A wide & deep
+ * candidate also trains its linear member (DEFAULT_EPOCHS.linear epochs).
  */
 export const COST_RATES = {
   linear: { base: 5.0, rich: 5.7 },
   denseEpoch: { base: 37, rich: 40 },
   /** Decoding the held-out fold and the share of featurising, per token, as epochs of the linear model. */
   overheadEpochs: 2,
+  /** The label count the linear rates were measured with. */
+  labels: 9,
 } as const;
 
-export function runCost(c: Candidate, tokens: number, epochScale: number, linearEpochs: number): number {
-  const linear = c.rich ? COST_RATES.linear.rich : COST_RATES.linear.base;
+export function runCost(
+  c: Candidate,
+  tokens: number,
+  labels: number,
+  epochScale: number,
+  linearEpochs: number,
+): number {
+  const linear = ((c.rich ? COST_RATES.linear.rich : COST_RATES.linear.base) * labels) / COST_RATES.labels;
   const scaled = (e: number) => Math.max(2, Math.round(e * epochScale));
   const us =
     c.model === 'linear'
@@ -131,8 +141,8 @@ export async function trainSelected(options: TrainOptions, select: SelectOptions
       folds,
       seed,
       budgetSeconds,
-      cost: (c, scale) => runCost(c, foldTokens, scale, linearEpochs),
-      finalCost: (c) => runCost(c, corpus.tokens, 1, linearEpochs),
+      cost: (c, scale) => runCost(c, foldTokens, corpus.labels.length, scale, linearEpochs),
+      finalCost: (c) => runCost(c, corpus.tokens, corpus.labels.length, 1, linearEpochs),
       log,
     },
   );

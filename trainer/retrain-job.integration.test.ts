@@ -198,6 +198,7 @@ describe('retrain job', () => {
       runRetrain(contract({ datasetUri: pathToFileURL(dataset).href, outputUri: pathToFileURL(out).href }), {
         workDir: join(root, 'work2'),
         epochs: 1,
+        select: 'off',
         seed: 5,
       }),
     ).rejects.toMatchObject({ reason: 'OutputUnavailable' });
@@ -251,7 +252,7 @@ describe('retrain job', () => {
     try {
       const one = await runRetrain(
         contract({ datasetUri: `${url}/data.conll`, outputUri: join(root, 'http-1'), runId: 'http-1' }),
-        { workDir: join(root, 'work-http-1'), epochs: 1 },
+        { workDir: join(root, 'work-http-1'), epochs: 1, select: 'off' },
       );
       expect(one).toMatchObject({
         outcome: 'Succeeded',
@@ -260,7 +261,7 @@ describe('retrain job', () => {
       });
       const split = await runRetrain(
         contract({ datasetUri: `${url}/split/`, outputUri: join(root, 'http-2'), runId: 'http-2' }),
-        { workDir: join(root, 'work-http-2'), epochs: 1 },
+        { workDir: join(root, 'work-http-2'), epochs: 1, select: 'off' },
       );
       expect(split).toMatchObject({ outcome: 'Succeeded', metrics: { sentences: 20 } });
       const bad = await runRetrain(contract({ datasetUri: `${url}/bad.conll`, outputUri: join(root, 'never') }), {
@@ -300,7 +301,7 @@ describe('retrain job', () => {
     const otherPort = (other.address() as AddressInfo).port;
     try {
       // Plain http on loopback: the opt-in the operator passes for spec.source.allowInsecureHttp.
-      const opts = { epochs: 1, modelTokenFile: tokenFile, modelAllowInsecureHttp: true };
+      const opts = { epochs: 1, select: 'off' as const, modelTokenFile: tokenFile, modelAllowInsecureHttp: true };
       const same = await runRetrain(
         contract({
           baseModelUri: `${storeUrl}/model/`,

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { candidateGrid, candidateLabel, type Candidate } from './grid.js';
-import { MIN_NOISE, pairedNoise, smoothedScores, successiveHalving, type HalvingOptions } from './halving.js';
+import {
+  MIN_NOISE,
+  pairedBetter,
+  pairedNoise,
+  smoothedScores,
+  successiveHalving,
+  type HalvingOptions,
+} from './halving.js';
 
 /** A made-up response surface: wide & deep + cost 0.5 + rich is best; noise per (fold, seed). */
 function truth(c: Candidate): number {
@@ -138,5 +145,23 @@ describe('folds that agree', () => {
     expect(result.winner).toEqual({ model: 'linear', missedEntityCost: 0, rich: false, epochs: 40 });
     expect(result.records.every((r) => r.runs.every((s) => s.epochScale < 1))).toBe(true);
     expect(result.foldF1).toBe(0.99);
+  });
+});
+
+describe('a budget stop between the finalists', () => {
+  it('compares them on the folds both have run', () => {
+    const a = {
+      candidate: { model: 'linear', missedEntityCost: 0, rich: true, epochs: 160 } as Candidate,
+      runs: [{ fold: 1, seed: 1, epochScale: 1, f1: 0.8429 }],
+    };
+    const b = {
+      candidate: { model: 'linear', missedEntityCost: 0.5, rich: true, epochs: 40 } as Candidate,
+      runs: [
+        { fold: 1, seed: 1, epochScale: 1, f1: 0.8435 },
+        { fold: 0, seed: 1, epochScale: 1, f1: 0.8309 },
+      ],
+    };
+    // b's mean over its two folds is lower, but on the fold both have it is ahead.
+    expect(pairedBetter(a, b)).toBe(b);
   });
 });

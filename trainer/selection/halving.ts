@@ -125,6 +125,15 @@ export function smoothedScores(candidates: readonly Candidate[], scores: readonl
   });
 }
 
+/**
+ * The better of two candidates on the (fold, seed) runs both have: a budget stop can leave one with a
+ * run on a fold the other lacks, and folds differ in difficulty more than candidates do.
+ */
+export function pairedBetter(a: CandidateRecord, b: CandidateRecord): CandidateRecord {
+  const paired = pairedScores(a, b);
+  return mean(paired.b) > mean(paired.a) ? b : a;
+}
+
 export async function successiveHalving(
   candidates: readonly Candidate[],
   score: Scorer,
@@ -197,14 +206,19 @@ export async function successiveHalving(
   const lead0 = rung0.size > 0 ? (rung0.get(first) as number) - (rung0.get(second) as number) : lead1;
   if (lead1 > 2 * MIN_NOISE && lead0 > MIN_NOISE) return result(first, 'decided');
 
+  // Both finalists run on a fold or neither does, so they are always compared on the same folds.
+  const pairAffordable = (a: CandidateRecord, b: CandidateRecord) =>
+    spent +
+      options.cost(a.candidate, 1) +
+      options.cost(b.candidate, 1) +
+      Math.max(options.finalCost(a.candidate), options.finalCost(b.candidate)) <=
+    options.budgetSeconds;
+
   // Rung 2: the best two on every fold.
   for (let fold = 0; fold < folds; fold++) {
     if (fold === rung1Fold) continue;
-    for (const r of [first, second]) {
-      if (!affordable(r.candidate, 1, first.candidate))
-        return result(byFull([first, second])[0] as CandidateRecord, 'budget');
-      await run(r, fold, seed, 1);
-    }
+    if (!pairAffordable(first, second)) return result(pairedBetter(first, second), 'budget');
+    for (const r of [first, second]) await run(r, fold, seed, 1);
   }
   order = byFull([first, second]);
   [first, second] = order as [CandidateRecord, CandidateRecord];
@@ -213,11 +227,9 @@ export async function successiveHalving(
   if (mean(diffs) > pairedNoise(diffs)) return result(first, 'decided');
 
   // Within the noise: a second seed on every fold.
-  for (let fold = 0; fold < folds; fold++)
-    for (const r of [first, second]) {
-      if (!affordable(r.candidate, 1, first.candidate))
-        return result(byFull([first, second])[0] as CandidateRecord, 'budget');
-      await run(r, fold, seed + 1, 1);
-    }
-  return result(byFull([first, second])[0] as CandidateRecord, 'decided');
+  for (let fold = 0; fold < folds; fold++) {
+    if (!pairAffordable(first, second)) return result(pairedBetter(first, second), 'budget');
+    for (const r of [first, second]) await run(r, fold, seed + 1, 1);
+  }
+  return result(pairedBetter(first, second), 'decided');
 }

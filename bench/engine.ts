@@ -181,6 +181,14 @@ async function main(): Promise<void> {
           `(chose ${r.selection ? candidateLabel(r.selection.winner) : 'the flags as given'})`,
         ),
       );
+      if (r.selection) {
+        // What the budget bought: how many fold runs, short and full, and why the search stopped there.
+        const runs = r.selection.result.records.flatMap((c) => c.runs);
+        const short = runs.filter((x) => x.epochScale < 1).length;
+        console.log(
+          `${''.padEnd(14)} ${''.padEnd(12)} ${''.padStart(4)}  selection: ${short} short and ${runs.length - short} full fold runs, seeds ${r.selection.result.seeds.join(', ')}, stopped: ${r.selection.result.stopped}, ${r.selection.cpuSeconds.toFixed(1)} CPU s (estimated ${r.selection.result.estimatedSeconds.toFixed(0)})`,
+        );
+      }
     }
     if (defaults.length > 1)
       console.log(

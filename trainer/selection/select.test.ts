@@ -73,3 +73,21 @@ describe('train --select', () => {
     expect(manifest.training?.['selection']).toBeUndefined();
   }, 60_000);
 });
+
+describe('train --select auto on a tiny corpus', () => {
+  it('trains the flags as given when the folds would be a handful of sentences', async () => {
+    await writeConll(join(dir, 'tiny.conll'), generateNotes({ count: 12, seed: 43 }));
+    const lines: string[] = [];
+    const r = await trainSelected(
+      {
+        corpus: { trainFile: join(dir, 'tiny.conll') },
+        members: { seed: 2, epochs: 2 },
+        export: { outDir: join(dir, 'tiny'), name: 'tiny' },
+        log: (l) => lines.push(l),
+      },
+      { mode: 'auto' },
+    );
+    expect(r.selection).toBeUndefined();
+    expect(lines).toContain('select: 12 training sentences are too few for 3 folds; training the flags as given');
+  });
+});

@@ -45,13 +45,13 @@ export function selectionBudget(tokens: number): number {
 /**
  * Estimated one-core CPU µs per training token and epoch, by setup, measured on BeHealthy folds (9 BIOES
  * labels) on the shared 2-core machine (a quiet one does the same work in about half the CPU time, so
- * the budget errs short). About half the linear CRF's work grows with the labels (NCBI-disease's 5 ran
- * at 4.2 µs against 5.7 with the larger features), so its rates are scaled by (1 + labels / 9) / 2; the
- * MLP's is mostly its hidden layer. A wide & deep candidate also trains its linear member
- * (DEFAULT_EPOCHS.linear epochs).
+ * the budget errs short). About three quarters of the linear CRF's work grows with the labels
+ * (NCBI-disease's 5 ran at 4.3 µs with the larger features, BeHealthy's 9 at 5.8 with the base ones), so
+ * its rates are scaled by 0.26 + 0.74 · labels / 9; the MLP's is mostly its hidden layer. A wide & deep
+ * candidate also trains its linear member (DEFAULT_EPOCHS.linear epochs).
  */
 export const COST_RATES = {
-  linear: { base: 5.0, rich: 5.7 },
+  linear: { base: 5.8, rich: 6.6 },
   denseEpoch: { base: 37, rich: 40 },
   /** Decoding the held-out fold and the share of featurising, per token, as epochs of the linear model. */
   overheadEpochs: 2,
@@ -67,7 +67,7 @@ export function runCost(
   linearEpochs: number,
 ): number {
   const linear =
-    (c.rich ? COST_RATES.linear.rich : COST_RATES.linear.base) * (0.5 + (0.5 * labels) / COST_RATES.labels);
+    (c.rich ? COST_RATES.linear.rich : COST_RATES.linear.base) * (0.26 + (0.74 * labels) / COST_RATES.labels);
   const scaled = (e: number) => Math.max(2, Math.round(e * epochScale));
   const us =
     c.model === 'linear'

@@ -10,7 +10,10 @@ import { materializeBundle, ModelSourceError } from '../engine/bundle/model-sour
 import type { NerEngine } from '../engine/types.js';
 import { CliError } from './command.js';
 
-export async function withEngine<T>(source: string, use: (engine: NerEngine) => Promise<T>): Promise<T> {
+export async function withEngine<T>(
+  source: string,
+  use: (engine: NerEngine, bundleDir: string) => Promise<T>,
+): Promise<T> {
   let bundle;
   try {
     bundle = await materializeBundle(source);
@@ -27,7 +30,7 @@ export async function withEngine<T>(source: string, use: (engine: NerEngine) => 
       throw err;
     }
     try {
-      return await use(engine);
+      return await use(engine, bundle.dir);
     } finally {
       await engine.close();
     }

@@ -47,7 +47,7 @@ describe('retraining output to oci://', () => {
         outputUri: `oci://${registry.address}/retrained/ner`,
         runId: 'run-9',
       },
-      { workDir: join(root, 'work'), epochs: 1, outputStorage: { ociPlainHttp: true } },
+      { workDir: join(root, 'work'), epochs: 1, select: 'off', outputStorage: { ociPlainHttp: true } },
     );
     expect(r.outcome).toBe('Succeeded');
     expect(r.bundleUri).toMatch(new RegExp(`^oci://${registry.address}/retrained/ner:run-9@sha256:[a-f0-9]{64}$`));

@@ -155,7 +155,7 @@ describe('retrain job', () => {
     const out = join(root, 'out', 'run-1');
     const r = await runRetrain(
       contract({ datasetUri: pathToFileURL(dataset).href, outputUri: pathToFileURL(out).href }),
-      { workDir: join(root, 'work'), epochs: 2 },
+      { workDir: join(root, 'work'), epochs: 2, select: 'off' },
     );
     expect(r).toMatchObject({
       outcome: 'Succeeded',
@@ -198,9 +198,29 @@ describe('retrain job', () => {
       runRetrain(contract({ datasetUri: pathToFileURL(dataset).href, outputUri: pathToFileURL(out).href }), {
         workDir: join(root, 'work2'),
         epochs: 1,
+        select: 'off',
         seed: 5,
       }),
     ).rejects.toMatchObject({ reason: 'OutputUnavailable' });
+  }, 120_000);
+
+  it('by default chooses the setup on folds of the new data, keeping the base L2, tag scheme and lexicon', async () => {
+    const dataset = join(root, 'data-select.conll');
+    await writeConll(dataset, generateNotes({ count: 150, seed: 94, vocabulary: 'shifted' }));
+    const out = join(root, 'out', 'run-select');
+    const r = await runRetrain(
+      contract({ datasetUri: pathToFileURL(dataset).href, outputUri: pathToFileURL(out).href, runId: 'run-select' }),
+      { workDir: join(root, 'work-select'), epochs: 2 },
+    );
+    expect(r.outcome).toBe('Succeeded');
+    const training = (await verifyBundle(out)).manifest.training as Record<string, unknown>;
+    expect(training).toMatchObject({ c2: 0.25, tagScheme: 'bioes', lexicon: { inherited: true, phrases: 4 } });
+    const selection = training['selection'] as { folds: number; chosen: Record<string, unknown>; foldF1: number };
+    expect(selection.folds).toBe(3);
+    // The epochs the Job was given are fixed; the rest was chosen on the new data.
+    expect(selection.chosen).toMatchObject({ epochs: 2 });
+    expect(training['missedEntityCost']).toBe(selection.chosen['missedEntityCost']);
+    expect(selection.foldF1).toBeGreaterThan(0);
   }, 120_000);
 
   it('a malformed dataset fails before training with file:line', async () => {
@@ -232,7 +252,7 @@ describe('retrain job', () => {
     try {
       const one = await runRetrain(
         contract({ datasetUri: `${url}/data.conll`, outputUri: join(root, 'http-1'), runId: 'http-1' }),
-        { workDir: join(root, 'work-http-1'), epochs: 1 },
+        { workDir: join(root, 'work-http-1'), epochs: 1, select: 'off' },
       );
       expect(one).toMatchObject({
         outcome: 'Succeeded',
@@ -241,7 +261,7 @@ describe('retrain job', () => {
       });
       const split = await runRetrain(
         contract({ datasetUri: `${url}/split/`, outputUri: join(root, 'http-2'), runId: 'http-2' }),
-        { workDir: join(root, 'work-http-2'), epochs: 1 },
+        { workDir: join(root, 'work-http-2'), epochs: 1, select: 'off' },
       );
       expect(split).toMatchObject({ outcome: 'Succeeded', metrics: { sentences: 20 } });
       const bad = await runRetrain(contract({ datasetUri: `${url}/bad.conll`, outputUri: join(root, 'never') }), {
@@ -281,7 +301,7 @@ describe('retrain job', () => {
     const otherPort = (other.address() as AddressInfo).port;
     try {
       // Plain http on loopback: the opt-in the operator passes for spec.source.allowInsecureHttp.
-      const opts = { epochs: 1, modelTokenFile: tokenFile, modelAllowInsecureHttp: true };
+      const opts = { epochs: 1, select: 'off' as const, modelTokenFile: tokenFile, modelAllowInsecureHttp: true };
       const same = await runRetrain(
         contract({
           baseModelUri: `${storeUrl}/model/`,

@@ -34,8 +34,9 @@ import { documentContext, evaluateEngine } from './evaluate.js';
 import type { CorpusOptions } from './stages/corpus.js';
 import type { FeatureSpaceOptions } from './stages/feature-space.js';
 import type { MemberOptions } from './stages/members.js';
-import { trainBundle } from './train.js';
 import { appendDocuments, exportFeedback, FeedbackDatasetError, type FeedbackDataset } from './feedback-dataset.js';
+import { trainSelected, type SelectMode } from './selection/select.js';
+import type { TrainOptions } from './train.js';
 
 /** The stages' options a retrained model takes from its base bundle. */
 export interface InheritedTrainOptions {
@@ -73,6 +74,17 @@ export function inheritedTrainOptions(manifest: Pick<Manifest, 'crf' | 'training
     members.missedEntityCost = training['missedEntityCost'];
   if (Object.keys(members).length > 0) out.members = members;
   return out;
+}
+
+/** The inherited feature options without the ones the selection grid chooses. */
+function withoutGridChoices(features: FeatureSpaceOptions): FeatureSpaceOptions {
+  const { subwords: _s, abbreviations: _a, shortFormContext: _c, ...rest } = features;
+  return rest;
+}
+
+function withoutCost(members: MemberOptions): MemberOptions {
+  const { missedEntityCost: _m, ...rest } = members;
+  return rest;
 }
 
 /**
@@ -156,7 +168,14 @@ export interface RetrainOptions {
   /** Scratch directory (created and removed). */
   workDir: string;
   seed?: number;
+  /** Fixes the epochs (in selection too); default: the trainer's, or the selection's choice. */
   epochs?: number;
+  /**
+   * 'auto' (default): the setup is chosen on folds of the new training data, as `ner-ops train` does, so a
+   * drift-triggered model is chosen for the data it will see; the base's tag scheme, hash size, L2 and
+   * lexicon stay. 'off': the base bundle's setup as inherited.
+   */
+  select?: SelectMode;
   log?: (line: string) => void;
   /**
    * Bearer token file and CA bundle of the model store (the Job's mounted Secret/ConfigMap) for an
@@ -513,11 +532,15 @@ export async function runRetrain(contract: RetrainContract, options: RetrainOpti
     const bundleDir = join(options.workDir, 'bundle');
     let trained;
     try {
-      trained = await trainBundle({
+      const select = options.select ?? 'auto';
+      const trainOptions: TrainOptions = {
         corpus: { ...inherited.corpus, trainFile, devFile },
-        features: { ...inherited.features, ...(lexicon ? { lexiconText: lexicon.text } : {}) },
+        features: {
+          ...(select === 'auto' ? withoutGridChoices(inherited.features ?? {}) : inherited.features),
+          ...(lexicon ? { lexiconText: lexicon.text } : {}),
+        },
         members: {
-          ...inherited.members,
+          ...(select === 'auto' ? withoutCost(inherited.members ?? {}) : inherited.members),
           seed: options.seed ?? 1,
           ...(options.epochs ? { epochs: options.epochs } : {}),
         },
@@ -529,6 +552,10 @@ export async function runRetrain(contract: RetrainContract, options: RetrainOpti
           assertionRules: base.assertionRules,
         },
         log,
+      };
+      trained = await trainSelected(trainOptions, {
+        mode: select,
+        pins: options.epochs ? { epochs: options.epochs } : {},
       });
     } catch (err) {
       throw new RetrainError('TrainingFailed', (err as Error).message.slice(0, 500), { cause: err });

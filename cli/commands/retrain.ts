@@ -9,7 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { intFlag, parseCommandArgs, type Command } from '../command.js';
+import { CliError, intFlag, parseCommandArgs, type Command } from '../command.js';
 import { fetchLimits } from '../fetch-limits.js';
 import { readContract, RetrainError, runRetrain } from '../../trainer/retrain-job.js';
 import { encodeRetrainResult, RETRAIN_EXIT, type RetrainResult } from '../../contracts/retraining-job.js';
@@ -33,7 +33,9 @@ Downloads (base model and dataset) stay under NEROPS_MODEL_MAX_BYTES bytes each 
 NEROPS_MODEL_FETCH_DEADLINE_MS; the model store's NEROPS_MODEL_TOKEN_FILE and NEROPS_MODEL_CA_FILE apply (the
 token goes over plain http:// only with NEROPS_MODEL_ALLOW_INSECURE_HTTP=true).
 
-  --epochs N               SGD epochs (default ${DEFAULT_EPOCHS.linear})
+  --select auto|off        choose the setup on folds of the new training data, as 'ner-ops train' does
+                           (default auto); off: the base model's setup as inherited
+  --epochs N               SGD epochs (default: the selection's choice, or ${DEFAULT_EPOCHS.linear} with --select off)
   --seed N                 random seed (default 1)
   --from-scratch           accepted for the contract; training always starts from the dataset
   --termination-log PATH   where to write the result (default $NEROPS_TERMINATION_LOG or /dev/termination-log)
@@ -44,6 +46,7 @@ Exit codes: 0 trained, ${RETRAIN_EXIT.invalidDataset} invalid dataset or label s
 const retrain: Command = async (argv) => {
   const { values: v } = parseCommandArgs(RETRAIN_COMMAND, argv, {
     epochs: { type: 'string' },
+    select: { type: 'string' },
     seed: { type: 'string' },
     [RetrainFlag.fromScratch]: { type: 'boolean' },
     'termination-log': { type: 'string' },
@@ -54,6 +57,8 @@ const retrain: Command = async (argv) => {
     console.log(HELP);
     return 0;
   }
+  if (v.select !== undefined && v.select !== 'auto' && v.select !== 'off')
+    throw new CliError(`${RETRAIN_COMMAND}: --select must be 'auto' or 'off', got '${v.select}'`);
   const log = v.quiet ? undefined : (line: string) => process.stderr.write(`${line}\n`);
   const terminationLog =
     v['termination-log'] ?? process.env[ProcessNodeEnv.terminationLog] ?? DEFAULT_TERMINATION_MESSAGE_PATH;
@@ -69,7 +74,8 @@ const retrain: Command = async (argv) => {
     result = await runRetrain(contract, {
       workDir,
       seed: intFlag('seed', v.seed, 1),
-      epochs: intFlag('epochs', v.epochs, DEFAULT_EPOCHS.linear, 1),
+      ...(v.epochs !== undefined ? { epochs: intFlag('epochs', v.epochs, DEFAULT_EPOCHS.linear, 1) } : {}),
+      ...(v.select === 'off' ? { select: 'off' as const } : {}),
       // The same env as fetch-model: the operator mounts the model store's token and CA for the base model.
       modelTokenFile: process.env[ModelSourceEnv.tokenFile],
       modelCaFile: process.env[ModelSourceEnv.caFile],

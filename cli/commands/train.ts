@@ -12,7 +12,8 @@ import {
   DEFAULT_MISSED_ENTITY_COST,
   DEFAULT_SHORT_FORM_CONTEXT,
 } from '../../trainer/defaults.js';
-import { trainBundle } from '../../trainer/train.js';
+import type { GridPins } from '../../trainer/selection/grid.js';
+import { SELECTION_DEFAULTS, trainSelected, type SelectMode } from '../../trainer/selection/select.js';
 import { ASSERTION_FLAGS_HELP, ASSERTION_FLAG_OPTIONS, assertionRulesFromFlags } from './assertions.js';
 
 const HELP = `usage: ner-ops train --train FILE [--dev FILE] --out DIR [options]
@@ -22,9 +23,20 @@ With --unlabeled, word embeddings are learned from that text (and the training t
 over each token's window of embeddings is trained jointly with the CRF ("wide & deep" emissions).
 Never pass the text you evaluate on as --unlabeled.
 
+By default (--select auto) the setup is chosen per corpus on ${SELECTION_DEFAULTS.folds} held-out folds of the training
+set, never the dev file: linear CRF or wide & deep + a linear member (embeddings learned from the training
+text, and from --unlabeled and --embeddings when given), recall cost 0 / 0.5 / 1, subword and abbreviation
+features off or on, and 40 or 160 epochs for the linear CRF with them. The winner is trained on all of
+train; the manifest records the choice and the fold scores ('ner-ops evaluate' shows them). Flags that
+set a dimension of the grid (--epochs, --missed-entity-cost, --subword-features, --abbreviation-features,
+--no-dense) fix it; the others apply to every candidate. --select off trains exactly the flags given.
+
   --train FILE         training data (required)
   --dev FILE           held-out data: dev F1 per epoch, metrics.json and the drift profile
   --out DIR            output bundle directory (required)
+  --select auto|off    choose the setup on folds of train (default auto), or train the flags as given
+  --select-budget S    estimated one-core CPU seconds for selection and training together (default
+                       ${SELECTION_DEFAULTS.budgetFixedSeconds} + ${SELECTION_DEFAULTS.budgetSecondsPerToken * 1000} per 1000 training tokens)
   --seed N             random seed (default 1); same data + seed = same bundle digest
   --epochs N           SGD epochs (default ${DEFAULT_EPOCHS.linear} for the linear CRF, ${DEFAULT_EPOCHS.dense} with the MLP branch)
   --c2 X               L2 regularisation (default ${DEFAULT_C2})
@@ -74,11 +86,32 @@ function shortFormContextFlag(value: string | undefined): number | false | undef
   return n;
 }
 
+/** The grid dimensions the user's flags fix, under --select auto. */
+function gridPins(
+  values: {
+    'missed-entity-cost'?: string;
+    'subword-features'?: boolean;
+    'abbreviation-features'?: boolean;
+    'no-dense'?: boolean;
+  },
+  epochs: number | undefined,
+  missedEntityCost: number,
+): GridPins {
+  return {
+    ...(epochs !== undefined ? { epochs } : {}),
+    ...(values['missed-entity-cost'] !== undefined ? { missedEntityCost } : {}),
+    ...(values['subword-features'] || values['abbreviation-features'] ? { rich: true } : {}),
+    ...(values['no-dense'] ? { model: 'linear' as const } : {}),
+  };
+}
+
 const train: Command = async (argv) => {
   const { values } = parseCommandArgs('train', argv, {
     train: { type: 'string' },
     dev: { type: 'string' },
     out: { type: 'string' },
+    select: { type: 'string' },
+    'select-budget': { type: 'string' },
     seed: { type: 'string' },
     epochs: { type: 'string' },
     c2: { type: 'string' },
@@ -125,6 +158,11 @@ const train: Command = async (argv) => {
     throw new CliError('train: --short-form-context needs --abbreviation-features');
   if (values.embeddings !== undefined && values['no-dense'])
     throw new CliError('train: --embeddings feeds the MLP branch; it cannot be used with --no-dense');
+  const select = values.select ?? 'auto';
+  if (select !== 'auto' && select !== 'off')
+    throw new CliError(`train: --select must be 'auto' or 'off', got '${values.select}'`);
+  if (values['select-budget'] !== undefined && select === 'off')
+    throw new CliError('train: --select-budget needs --select auto');
   const assertionRules = assertionRulesFromFlags('train', values);
   const log = values.quiet ? undefined : (line: string) => process.stderr.write(line + '\n');
   try {
@@ -141,45 +179,63 @@ const train: Command = async (argv) => {
     const linearEpochs = intFlag('linear-epochs', values['linear-epochs'], DEFAULT_EPOCHS.linear, 1);
     const bucketBits =
       values['bucket-bits'] === undefined ? undefined : intFlag('bucket-bits', values['bucket-bits'], 18, 8);
-    const result = await trainBundle({
-      corpus: {
-        trainFile: values.train,
-        devFile: values.dev,
-        unlabeledFiles: values.unlabeled,
-        repairBio: values['repair-bio'] ?? false,
-      },
-      features: {
-        bucketBits,
-        clustersFile: values.clusters,
-        learnClusters: values['learn-clusters'] ?? false,
-        ...(values.lexicon !== undefined ? { lexiconFiles: values.lexicon } : {}),
-        subwords: values['subword-features'] ?? false,
-        abbreviations: values['abbreviation-features'] ?? false,
-        ...(shortFormContext !== undefined ? { shortFormContext } : {}),
-        dense: {
-          ...(values['no-dense'] ? { enabled: false } : {}),
-          ...(values.embeddings !== undefined ? { pretrainedVectorsFile: values.embeddings } : {}),
-          window,
+    const budgetSeconds =
+      values['select-budget'] === undefined ? undefined : numberFlag('select-budget', values['select-budget'], 0);
+    if (budgetSeconds !== undefined && !(budgetSeconds > 0))
+      throw new CliError(`train: --select-budget must be a number of seconds > 0, got '${values['select-budget']}'`);
+    const result = await trainSelected(
+      {
+        corpus: {
+          trainFile: values.train,
+          devFile: values.dev,
+          unlabeledFiles: values.unlabeled,
+          repairBio: values['repair-bio'] ?? false,
         },
+        features: {
+          bucketBits,
+          clustersFile: values.clusters,
+          learnClusters: values['learn-clusters'] ?? false,
+          ...(values.lexicon !== undefined ? { lexiconFiles: values.lexicon } : {}),
+          subwords: values['subword-features'] ?? false,
+          abbreviations: values['abbreviation-features'] ?? false,
+          ...(shortFormContext !== undefined ? { shortFormContext } : {}),
+          dense: {
+            ...(values['no-dense'] ? { enabled: false } : {}),
+            ...(values.embeddings !== undefined ? { pretrainedVectorsFile: values.embeddings } : {}),
+            window,
+          },
+        },
+        members: {
+          seed,
+          ...(epochs !== undefined ? { epochs } : {}),
+          c2,
+          missedEntityCost,
+          ensemble,
+          linearMembers,
+          linearEpochs,
+          mlp: { hidden, lr: denseLr, dropout },
+        },
+        export: { outDir: values.out, name: values.name, version: values['model-version'], assertionRules },
+        log,
       },
-      members: {
-        seed,
-        ...(epochs !== undefined ? { epochs } : {}),
-        c2,
-        missedEntityCost,
-        ensemble,
-        linearMembers,
-        linearEpochs,
-        mlp: { hidden, lr: denseLr, dropout },
+      {
+        mode: select as SelectMode,
+        ...(budgetSeconds !== undefined ? { budgetSeconds } : {}),
+        pins: gridPins(values, epochs, missedEntityCost),
       },
-      export: { outDir: values.out, name: values.name, version: values['model-version'], assertionRules },
-      log,
-    });
+    );
     log?.(
       `training ${result.trainSeconds.toFixed(1)} s, total ${result.totalSeconds.toFixed(1)} s; held-out micro F1 ${result.metrics.micro.f1.toFixed(4)}`,
     );
     console.log(
-      JSON.stringify({ bundle: result.outDir, digest: result.digest, metrics: { micro: result.metrics.micro } }),
+      JSON.stringify({
+        bundle: result.outDir,
+        digest: result.digest,
+        metrics: { micro: result.metrics.micro },
+        ...(result.selection
+          ? { selection: { chosen: result.selection.winner, foldF1: Math.round(result.selection.foldF1 * 1e4) / 1e4 } }
+          : {}),
+      }),
     );
     return 0;
   } catch (err) {

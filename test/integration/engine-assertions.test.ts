@@ -55,6 +55,8 @@ describe('assertion rules in a bundle', () => {
       out,
       '--epochs',
       '3',
+      '--select',
+      'off',
       '--assertion-rules',
       rulesFile,
       '--quiet',

@@ -35,7 +35,7 @@ export function epochProgress(
  * reuse, the first pass's tags of the defining sentences decide what the reuses mean, and only the
  * sentences with a reuse are re-encoded and decoded again. (Gold tags there would flatter the progress log.)
  */
-function decodeDev(
+export function decodeDev(
   dev: readonly LabeledSentence[],
   encodedDev: EncodedSentence[],
   model: CrfWeights,

@@ -30,6 +30,8 @@ export interface ExportOptions {
   outsideBias?: number;
   /** Assertion rules to pin in the bundle (manifest format version 2); absent: none, as before. */
   assertionRules?: AssertionRules | undefined;
+  /** How `--select auto` chose the setup (trainer/selection), recorded as `training.selection`; absent: nothing. */
+  selection?: Record<string, unknown> | undefined;
 }
 
 /** A written, verified bundle. */
@@ -49,6 +51,7 @@ export async function exportBundle(model: TrainedModel, options: ExportOptions):
     version: options.version ?? '0.1.0',
     outsideBias: options.outsideBias ?? 0,
     vocabularyFingerprint: sha256(vocabText),
+    ...(options.selection ? { selection: options.selection } : {}),
   });
   const files = modelFiles(model, vocabText);
   if (options.assertionRules) {

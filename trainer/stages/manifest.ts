@@ -25,6 +25,8 @@ export interface ManifestOptions {
   outsideBias: number;
   /** sha256 of the bundle's vocab.txt. */
   vocabularyFingerprint: string;
+  /** The selection's record (trainer/selection), when the setup was chosen on folds of train. */
+  selection?: Record<string, unknown>;
 }
 
 export function crfBundleManifest(model: TrainedModel, options: ManifestOptions): Omit<Manifest, 'files'> {
@@ -35,7 +37,7 @@ export function crfBundleManifest(model: TrainedModel, options: ManifestOptions)
     version: options.version,
     entityTypes: model.corpus.labels.filter((l) => l.startsWith('B-')).map((l) => l.slice(2)),
     vocabularyFingerprint: options.vocabularyFingerprint,
-    training: trainingRecord(model),
+    training: { ...trainingRecord(model), ...(options.selection ? { selection: options.selection } : {}) },
     crf: crfSection(model, options.outsideBias),
   };
 }

@@ -44,18 +44,37 @@ export interface TestOperator {
  * Start the operator in-process for one namespace: the NerModel and NerDeployment controllers, and the
  * DriftPolicy controller too when `drift` options are given.
  */
-export async function startOperator(
+export function startOperator(
   kc: KubeConfig,
   namespace: string,
   deployment: Omit<NerDeploymentControllerOptions, 'image'> = {},
   drift?: Omit<DriftPolicyControllerOptions, 'image'>,
 ): Promise<TestOperator> {
-  const logger = pino({ level: process.env.NEROPS_TEST_LOG ?? 'silent' });
-  const specs = [
+  return startControllers(kc, namespace, [
     nerModelController({ image: TEST_IMAGE }),
     nerDeploymentController({ image: TEST_IMAGE, ...deployment }),
     ...(drift ? [driftPolicyController({ image: TEST_IMAGE, ...drift })] : []),
-  ] as unknown as ControllerSpec<KubernetesObject>[];
+  ]);
+}
+
+/**
+ * The NerModel and DriftPolicy controllers alone: retraining scenarios where a NerDeployment is only
+ * the policy's target and nothing needs to serve it.
+ */
+export function startRetrainingOperator(
+  kc: KubeConfig,
+  namespace: string,
+  drift: Omit<DriftPolicyControllerOptions, 'image'> = {},
+): Promise<TestOperator> {
+  return startControllers(kc, namespace, [
+    nerModelController({ image: TEST_IMAGE }),
+    driftPolicyController({ image: TEST_IMAGE, ...drift }),
+  ]);
+}
+
+async function startControllers(kc: KubeConfig, namespace: string, controllers: unknown[]): Promise<TestOperator> {
+  const logger = pino({ level: process.env.NEROPS_TEST_LOG ?? 'silent' });
+  const specs = controllers as ControllerSpec<KubernetesObject>[];
   // Every request the operator sends must be allowed by the permission table the chart's RBAC is
   // generated from: a request outside it would be a 403 under the chart's ServiceAccount.
   let observe: RequestObserver = () => undefined;

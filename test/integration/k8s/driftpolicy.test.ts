@@ -10,15 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { KubernetesObject, V1Job } from '@kubernetes/client-node';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DriftPolicy } from '../../../operator/api/driftpolicy.js';
-import { nerModelController } from '../../../operator/controllers/nermodel/reconcile.js';
-import { driftPolicyController } from '../../../operator/controllers/driftpolicy/reconcile.js';
 import { driftPolicies } from '../../../operator/api/resources.js';
-import { runOperator, type OperatorHandle } from '../../../operator/main.js';
 import { PrometheusClient } from '../../../operator/prometheus/client.js';
-import type { ControllerSpec } from '../../../operator/runtime/controller.js';
 import { builtin } from '../../../operator/runtime/resource.js';
 import { generateNotes, writeConll } from '../../../trainer/synthetic.js';
 import { createTestNamespace, eventually, useCluster } from '../../../local-cluster/testing.js';
@@ -29,15 +24,16 @@ import {
   nerDeployments,
   nerModel,
   nerModels,
-  TEST_IMAGE,
+  startRetrainingOperator,
   trainBundle,
   type NerModel,
+  type TestOperator,
 } from '../../../testing/operator-fixture.js';
 
 const { info, kc, core } = useCluster();
 let ns: string;
 let api: Api;
-let handle: OperatorHandle;
+let op: TestOperator | undefined;
 let bundle: Awaited<ReturnType<typeof trainBundle>>;
 let dir: string;
 
@@ -76,21 +72,7 @@ beforeAll(async () => {
   const prometheus = info.prometheusUrl
     ? new PrometheusClient({ url: info.prometheusUrl, timeoutMs: 5000 })
     : undefined;
-  const specs = [
-    nerModelController({ image: TEST_IMAGE }),
-    driftPolicyController({ image: TEST_IMAGE, ...(prometheus ? { prometheus } : {}) }),
-  ] as unknown as ControllerSpec<KubernetesObject>[];
-  handle = await runOperator(
-    {
-      kubeConfig: kc,
-      logger: pino({ level: process.env.NEROPS_TEST_LOG ?? 'silent' }),
-      namespace: ns,
-      metrics: false,
-      leaderElection: false,
-    },
-    specs,
-  );
-  await handle.manager.waitForSync();
+  op = await startRetrainingOperator(kc, ns, prometheus ? { prometheus } : {});
   await api.create(nerModels, ns, nerModel('clinical-v1', bundle.uri, bundle.digest));
   await api.create(nerDeployments, ns, nerDeployment('ner', 'clinical-v1'));
   await eventually(
@@ -101,7 +83,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  await Promise.race([handle?.stop(), new Promise<void>((r) => setTimeout(r, 20_000).unref())]);
+  await op?.stop();
   api?.close();
   await bundle?.remove();
   if (dir) await rm(dir, { recursive: true, force: true });

@@ -9,14 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { KubernetesObject, V1Job } from '@kubernetes/client-node';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DriftPolicy } from '../../../operator/api/driftpolicy.js';
-import { nerModelController } from '../../../operator/controllers/nermodel/reconcile.js';
 import { driftPolicies } from '../../../operator/api/resources.js';
-import { driftPolicyController } from '../../../operator/controllers/driftpolicy/reconcile.js';
-import { runOperator, type OperatorHandle } from '../../../operator/main.js';
-import type { ControllerSpec } from '../../../operator/runtime/controller.js';
 import { builtin } from '../../../operator/runtime/resource.js';
 import { createTestNamespace, eventually, processNodePodLogs, useCluster } from '../../../local-cluster/testing.js';
 import {
@@ -26,9 +21,10 @@ import {
   nerDeployments,
   nerModel,
   nerModels,
-  TEST_IMAGE,
+  startRetrainingOperator,
   trainBundle,
   type NerModel,
+  type TestOperator,
 } from '../../../testing/operator-fixture.js';
 
 const MARKER = 'Zyxwvut Qqqmarker MRN-4471-9920';
@@ -38,7 +34,7 @@ const good = 'Patient\tO\nhas\tO\ndiabetes\tB-DISEASE\n\nAspirin\tB-TREATMENT\ng
 const { info, kc, core } = useCluster();
 let ns: string;
 let api: Api;
-let handle: OperatorHandle;
+let op: TestOperator | undefined;
 let bundle: Awaited<ReturnType<typeof trainBundle>>;
 let dir: string;
 
@@ -67,21 +63,7 @@ beforeAll(async () => {
   await writeFile(join(dir, 'foreign-type.conll'), `${good.repeat(5)}Patient\tB-${MARKER.replace(/ /g, '_')}\n\n`);
   ns = await createTestNamespace(core, 'phi-retrain');
   api = new Api(kc);
-  const specs = [
-    nerModelController({ image: TEST_IMAGE }),
-    driftPolicyController({ image: TEST_IMAGE }),
-  ] as unknown as ControllerSpec<KubernetesObject>[];
-  handle = await runOperator(
-    {
-      kubeConfig: kc,
-      logger: pino({ level: process.env.NEROPS_TEST_LOG ?? 'silent' }),
-      namespace: ns,
-      metrics: false,
-      leaderElection: false,
-    },
-    specs,
-  );
-  await handle.manager.waitForSync();
+  op = await startRetrainingOperator(kc, ns);
   await api.create(nerModels, ns, nerModel('clinical-v1', bundle.uri, bundle.digest));
   await api.create(nerDeployments, ns, nerDeployment('ner', 'clinical-v1'));
   await eventually(
@@ -92,7 +74,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  await Promise.race([handle?.stop(), new Promise<void>((r) => setTimeout(r, 20_000).unref())]);
+  await op?.stop();
   api?.close();
   await bundle?.remove();
   if (dir) await rm(dir, { recursive: true, force: true });

@@ -10,69 +10,22 @@
  *
  * Prints numbers; asserts nothing (benchmarks print, tests assert behaviour).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { FEEDBACK_OUTCOMES, ServerMetric } from '../contracts/metrics.js';
-import { flagArg, SERVE_COMMAND, ServeFlag } from '../contracts/serve.js';
+import { flagArg, ServeFlag } from '../contracts/serve.js';
 import { readStore } from '../engine/feedback/export.js';
 import { tokenize } from '../engine/features/tokenize.js';
 import { trainSmallBundle } from '../testing/fixtures.js';
+import { startServeChild } from '../testing/serve-child.js';
 import { generateNotes, type SyntheticNote } from '../trainer/synthetic.js';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const isTs = import.meta.url.endsWith('.ts');
-const cli = join(here, '..', 'cli', `ner-ops.${isTs ? 'ts' : 'js'}`);
 
 const { values: args } = parseArgs({ options: { duration: { type: 'string', default: '5' } } });
 const DURATION = Number(args.duration);
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-    s.on('error', rej);
-  });
-}
-
-async function startServe(dir: string, extra: string[]): Promise<{ url: string; proc: ChildProcess }> {
-  const port = await freePort();
-  const proc = spawn(
-    process.execPath,
-    [
-      ...process.execArgv,
-      cli,
-      SERVE_COMMAND,
-      flagArg(ServeFlag.model),
-      dir,
-      flagArg(ServeFlag.host),
-      '127.0.0.1',
-    ].concat([flagArg(ServeFlag.port), String(port), flagArg(ServeFlag.logLevel), 'warn', ...extra]),
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`ner-ops serve exited with ${proc.exitCode}`);
-    if (
-      await fetch(`${url}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return { url, proc };
-    if (Date.now() > deadline) throw new Error('server did not become ready');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** The gold entity spans of a synthetic note, from its BIO labels and the tokenizer it was made with. */
 function goldSpans(note: SyntheticNote): { label: string; start: number; end: number }[] {
@@ -146,8 +99,8 @@ async function main(): Promise<void> {
       `${DURATION} s per run; node ${process.version}`,
   );
 
-  const stored = await startServe(bundle.dir, [flagArg(ServeFlag.feedbackStore), pathToFileURL(storeDir).href]);
-  const counted = await startServe(bundle.dir, []);
+  const stored = await startServeChild(bundle.dir, [flagArg(ServeFlag.feedbackStore), pathToFileURL(storeDir).href]);
+  const counted = await startServeChild(bundle.dir, []);
   try {
     print(await run(stored.url, 'extract at 50 docs/s', extract, 4, 50));
     print(await run(stored.url, 'feedback at 50 docs/s (store on)', feedback, 4, 50));
@@ -171,11 +124,7 @@ async function main(): Promise<void> {
       `live entity F1 from the counters (half the notes shifted): ${((2 * tp) / (2 * tp + fp + fn)).toFixed(4)} (tp ${tp}, fp ${fp}, fn ${fn})`,
     );
   } finally {
-    for (const s of [stored, counted]) {
-      const exited = new Promise((r) => s.proc.once('exit', r));
-      s.proc.kill('SIGTERM');
-      await exited;
-    }
+    for (const s of [stored, counted]) await s.stop();
   }
   const { documents, segments } = await readStore(storeDir);
   console.log(`store: ${documents.length} documents in ${segments} segments, every digest verified`);

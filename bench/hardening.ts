@@ -10,19 +10,11 @@
  * 20,000-character notes (synthetic clinical sentences) in one request, and 4 such requests at once.
  * Prints numbers; asserts nothing.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { flagArg, SERVE_COMMAND, ServeFlag } from '../contracts/serve.js';
 import { trainSmallBundle } from '../testing/fixtures.js';
+import { startServeChild } from '../testing/serve-child.js';
 import { generateNotes } from '../trainer/synthetic.js';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const isTs = import.meta.url.endsWith('.ts');
-const cli = join(here, '..', 'cli', `ner-ops.${isTs ? 'ts' : 'js'}`);
 
 const { values: args } = parseArgs({
   options: {
@@ -37,17 +29,6 @@ const { values: args } = parseArgs({
 
 const DOC_CHARS = 20_000;
 
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-    s.on('error', rej);
-  });
-}
-
 function rssBytes(pid: number): number {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -57,55 +38,10 @@ function rssBytes(pid: number): number {
   }
 }
 
-interface Server {
-  url: string;
-  proc: ChildProcess;
-  stop(): Promise<void>;
-}
-
-async function startServer(bundle: string): Promise<Server> {
-  const port = await freePort();
+/** A fresh `ner-ops serve` of `bundle` with the extra flags of --serve-args. */
+function startServer(bundle: string) {
   const extra = args['serve-args'].split(/\s+/).filter((a) => a.length > 0);
-  const proc = spawn(
-    process.execPath,
-    [
-      ...(isTs ? ['--import', 'tsx'] : []),
-      cli,
-      SERVE_COMMAND,
-      flagArg(ServeFlag.model),
-      bundle,
-      flagArg(ServeFlag.host),
-      '127.0.0.1',
-      flagArg(ServeFlag.port),
-      String(port),
-      flagArg(ServeFlag.logLevel),
-      'error',
-      ...extra,
-    ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const ok = await fetch(`${url}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) break;
-    if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}`);
-    if (Date.now() > deadline) throw new Error('server did not become ready');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    url,
-    proc,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (proc.exitCode !== null) return resolve();
-        proc.once('exit', () => resolve());
-        proc.kill('SIGTERM');
-      }),
-  };
+  return startServeChild(bundle, extra, { logLevel: 'error' });
 }
 
 interface Outcome {

@@ -11,10 +11,8 @@
  *
  * Prints numbers; asserts nothing (benchmarks print, tests assert behaviour).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,15 +20,15 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { MANIFEST_FILE } from '../contracts/bundle-manifest.js';
 import { ServerMetric } from '../contracts/metrics.js';
-import { flagArg, SERVE_COMMAND, ServeFlag } from '../contracts/serve.js';
+import { flagArg, ServeFlag } from '../contracts/serve.js';
 import { readConll } from '../engine/corpus/conll.js';
 import { detokenize } from '../trainer/detokenize.js';
 import { trainBundle } from '../trainer/train.js';
+import { startServeChild } from '../testing/serve-child.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const isTs = import.meta.url.endsWith('.ts');
 const root = isTs ? resolve(here, '..') : resolve(here, '..', '..');
-const cli = join(here, '..', 'cli', `ner-ops.${isTs ? 'ts' : 'js'}`);
 
 const { values: args } = parseArgs({
   options: {
@@ -43,17 +41,6 @@ const { values: args } = parseArgs({
 const DURATION = Number(args.duration);
 const ROUNDS = Number(args.rounds);
 const TOKENS = Number(args.tokens);
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-    s.on('error', rej);
-  });
-}
 
 /** The BeHealthy bundle of `npm run bench:server` (trained once, cached). */
 async function ensureBundle(): Promise<string> {
@@ -76,46 +63,6 @@ async function makeNotes(): Promise<string[]> {
   for (let i = 0; i + TOKENS <= stream.length && notes.length < 200; i += TOKENS)
     notes.push(detokenize(stream.slice(i, i + TOKENS)));
   return notes;
-}
-
-interface Served {
-  proc: ChildProcess;
-  url: string;
-}
-
-async function serve(dir: string, extra: string[]): Promise<Served> {
-  const port = await freePort();
-  const proc = spawn(
-    process.execPath,
-    [
-      ...process.execArgv,
-      cli,
-      SERVE_COMMAND,
-      flagArg(ServeFlag.model),
-      dir,
-      flagArg(ServeFlag.host),
-      '127.0.0.1',
-      flagArg(ServeFlag.port),
-      String(port),
-      flagArg(ServeFlag.logLevel),
-      'warn',
-      ...extra,
-    ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  while (
-    !(await fetch(`${url}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    ))
-  ) {
-    if (proc.exitCode !== null) throw new Error(`ner-ops serve exited with ${proc.exitCode}`);
-    if (Date.now() > deadline) throw new Error('server did not become ready');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { proc, url };
 }
 
 interface Run {
@@ -153,7 +100,7 @@ async function main(): Promise<void> {
       `${availableParallelism()} CPUs, load ${loadavg()[0]!.toFixed(2)}`,
   );
   const modes = { off: [] as string[], on: [flagArg(ServeFlag.assertionLanguage), 'en'] };
-  const servers = { off: await serve(dir, modes.off), on: await serve(dir, modes.on) };
+  const servers = { off: await startServeChild(dir, modes.off), on: await startServeChild(dir, modes.on) };
   const loads = [
     { name: 'concurrency 8', connections: 8, rate: undefined },
     { name: '200 req/s', connections: 4, rate: 200 },
@@ -184,11 +131,7 @@ async function main(): Promise<void> {
       `the stage ran: ${(negated.true ?? 0) + (negated.false ?? 0)} entities asserted, ${negated.true ?? 0} negated`,
     );
   } finally {
-    for (const s of Object.values(servers)) {
-      const exited = new Promise((r) => s.proc.once('exit', r));
-      s.proc.kill('SIGTERM');
-      await exited;
-    }
+    for (const s of Object.values(servers)) await s.stop();
   }
   console.log(
     'median of the rounds          assertions off            assertions on             paired difference (median)',

@@ -8,10 +8,8 @@
  *
  * Prints numbers; asserts nothing (benchmarks print, tests assert behaviour).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -24,13 +22,13 @@ import { MANIFEST_FILE } from '../contracts/bundle-manifest.js';
 import { trainBundle } from '../trainer/train.js';
 import { detokenize } from '../trainer/detokenize.js';
 import { ServerMetric } from '../contracts/metrics.js';
-import { flagArg, SERVE_COMMAND, ServeFlag } from '../contracts/serve.js';
+import { flagArg, ServeFlag } from '../contracts/serve.js';
+import { startServeChild, type ServeChild } from '../testing/serve-child.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const isTs = import.meta.url.endsWith('.ts');
 /** The repository root, whether run from source (tsx) or from dist/. */
 const root = isTs ? resolve(here, '..') : resolve(here, '..', '..');
-const cli = join(here, '..', 'cli', `ner-ops.${isTs ? 'ts' : 'js'}`);
 
 const { values: args } = parseArgs({
   options: {
@@ -45,17 +43,6 @@ const { values: args } = parseArgs({
 });
 const DURATION = Number(args.duration);
 const TOKENS = Number(args.tokens);
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-    s.on('error', rej);
-  });
-}
 
 async function ensureBundle(): Promise<string> {
   if (args.bundle) return args.bundle;
@@ -102,53 +89,19 @@ async function engineCeiling(dir: string, notes: string[]): Promise<{ batch: num
   return out;
 }
 
-interface Child {
-  proc: ChildProcess;
-  url: string;
+interface Child extends ServeChild {
   peakRss: () => number;
   resetPeak: () => void;
-  stop: () => Promise<number | null>;
 }
 
+/** `ner-ops serve` pinned to the bundle's digest, its RSS sampled every 100 ms. */
 async function startServe(dir: string, extra: string[] = []): Promise<Child> {
-  const port = await freePort();
   const digest = await bundleDigest(dir);
-  const proc = spawn(
-    process.execPath,
-    [
-      ...process.execArgv,
-      cli,
-      SERVE_COMMAND,
-      flagArg(ServeFlag.model),
-      dir,
-      flagArg(ServeFlag.modelDigest),
-      digest,
-      flagArg(ServeFlag.host),
-      '127.0.0.1',
-      flagArg(ServeFlag.port),
-      String(port),
-      ...extra,
-    ],
-    {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`ner-ops serve exited with ${proc.exitCode}`);
-    const ok = await fetch(`${url}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) break;
-    if (Date.now() > deadline) throw new Error('server did not become ready');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const child = await startServeChild(dir, [flagArg(ServeFlag.modelDigest), digest, ...extra], { logLevel: 'info' });
   let peak = 0;
   const sample = () => {
     try {
-      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'));
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.proc.pid}/status`, 'utf8'));
       if (m) peak = Math.max(peak, Number(m[1]) * 1024);
     } catch {
       /* exited */
@@ -157,19 +110,16 @@ async function startServe(dir: string, extra: string[] = []): Promise<Child> {
   const timer = setInterval(sample, 100);
   sample();
   return {
-    proc,
-    url,
+    ...child,
     peakRss: () => peak,
     resetPeak: () => {
       peak = 0;
       sample();
     },
-    stop: () =>
-      new Promise((res) => {
-        clearInterval(timer);
-        proc.once('exit', (code) => res(code));
-        proc.kill('SIGTERM');
-      }),
+    stop: () => {
+      clearInterval(timer);
+      return child.stop();
+    },
   };
 }
 

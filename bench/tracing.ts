@@ -10,23 +10,16 @@
  *
  * Prints numbers; asserts nothing (benchmarks print, tests assert behaviour).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
 import autocannon from 'autocannon';
-import { flagArg, SERVE_COMMAND, ServeFlag } from '../contracts/serve.js';
+import { flagArg, ServeFlag } from '../contracts/serve.js';
 import { SpanName } from '../contracts/tracing.js';
 import { trainSmallBundle } from '../testing/fixtures.js';
 import { startOtlpReceiver } from '../testing/otlp-receiver.js';
+import { startServeChild, type ServeChild } from '../testing/serve-child.js';
 import { markExtracted, markParsed, traceBatch, traceRequest, traceSubmission } from '../server/tracing.js';
 import { childSpan } from '../engine/tracing.js';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const isTs = import.meta.url.endsWith('.ts');
-const cli = join(here, '..', 'cli', `ner-ops.${isTs ? 'ts' : 'js'}`);
 
 const { values: args } = parseArgs({ options: { duration: { type: 'string', default: '5' } } });
 const DURATION = Number(args.duration);
@@ -43,70 +36,15 @@ const NOTES = [
   'Rheumatoid arthritis treated with methotrexate weekly and folic acid; joint pain is improving.',
 ];
 
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-    s.on('error', rej);
-  });
-}
-
-interface Serve {
-  url: string;
-  proc: ChildProcess;
-  stop(): Promise<void>;
-}
-
-async function startServe(dir: string, digest: string, otlpEndpoint?: string): Promise<Serve> {
-  const port = await freePort();
+/** `ner-ops serve` with the bundle's digest; tracing on only when an OTLP endpoint is given. */
+function startServe(dir: string, digest: string, otlpEndpoint?: string) {
   // The off server gets no OTEL_* variable from this environment: off means no endpoint at all.
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTEL_')));
-  const proc = spawn(
-    process.execPath,
-    [
-      ...process.execArgv,
-      cli,
-      SERVE_COMMAND,
-      flagArg(ServeFlag.model),
-      dir,
-      flagArg(ServeFlag.modelDigest),
-      digest,
-      flagArg(ServeFlag.host),
-      '127.0.0.1',
-      flagArg(ServeFlag.port),
-      String(port),
-      flagArg(ServeFlag.logLevel),
-      'warn',
-      ...(otlpEndpoint ? [flagArg(ServeFlag.otlpEndpoint), otlpEndpoint] : []),
-    ],
-    { stdio: ['ignore', 'ignore', 'inherit'], env },
+  return startServeChild(
+    dir,
+    [flagArg(ServeFlag.modelDigest), digest, ...(otlpEndpoint ? [flagArg(ServeFlag.otlpEndpoint), otlpEndpoint] : [])],
+    { env, readyTimeoutMs: 30_000 },
   );
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`ner-ops serve exited with ${proc.exitCode}`);
-    if (
-      await fetch(`${url}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      break;
-    if (Date.now() > deadline) throw new Error('server did not become ready');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    url,
-    proc,
-    stop: () =>
-      new Promise<void>((res) => {
-        proc.once('exit', () => res());
-        proc.kill('SIGTERM');
-      }),
-  };
 }
 
 interface Run {
@@ -118,7 +56,7 @@ interface Run {
   errors: number;
 }
 
-async function load(server: Serve, label: string, connections: number, sampled = true): Promise<Run> {
+async function load(server: ServeChild, label: string, connections: number, sampled = true): Promise<Run> {
   const requests = NOTES.map((text, i) => ({
     method: 'POST' as const,
     path: '/v1/extract',

@@ -552,20 +552,27 @@ async function retrainingScenario(api: FakeApi): Promise<void> {
 }
 
 /** Retention: of three retrained models, keepLast 1 deletes the two older ones nothing needs. */
-async function retentionScenario(api: FakeApi): Promise<void> {
-  api.seed(nerModels, readyModel('clinical-v1', '1.0.0'));
-  for (const [i, run] of ['r1', 'r2', 'r3'].entries()) {
-    const m = readyModel(`clinical-${run}`, run);
-    api.seed(nerModels, {
-      ...m,
-      metadata: {
-        ...m.metadata,
-        creationTimestamp: new Date(NOW.getTime() - (3 - i) * 60_000),
-        labels: { 'app.kubernetes.io/managed-by': 'nerops', 'nerops.io/drift-policy': 'drift' },
-      },
-      spec: { ...m.spec, lineage: { parentModel: 'clinical-v1', driftPolicy: 'drift', runId: run } },
-    } as NerModel);
-  }
+/** A model retrained by DriftPolicy `drift` from clinical-v1, `minutesAgo` old (its bundle at `uri` when given). */
+function retrainedModel(run: string, minutesAgo: number, extra: { uri?: string; pruned?: boolean } = {}): NerModel {
+  const m = readyModel(`clinical-${run}`, run);
+  return {
+    ...m,
+    metadata: {
+      ...m.metadata,
+      creationTimestamp: new Date(NOW.getTime() - minutesAgo * 60_000),
+      labels: { 'app.kubernetes.io/managed-by': 'nerops', 'nerops.io/drift-policy': 'drift' },
+      ...(extra.pruned ? { deletionTimestamp: NOW, finalizers: [BUNDLE_CLEANUP_FINALIZER] } : {}),
+    },
+    spec: {
+      ...m.spec,
+      ...(extra.uri ? { source: { ...m.spec.source, uri: extra.uri } } : {}),
+      lineage: { parentModel: 'clinical-v1', driftPolicy: 'drift', runId: run },
+    },
+  } as NerModel;
+}
+
+/** NerDeployment `notes` serving clinical-v1, and DriftPolicy `drift` on it keeping the last retrained model. */
+function seedRetention(api: FakeApi, retraining: { datasetUri: string; outputUri: string }): void {
   api.seed(nerDeployments, {
     apiVersion: 'nerops.io/v1alpha1',
     kind: 'NerDeployment',
@@ -577,12 +584,14 @@ async function retentionScenario(api: FakeApi): Promise<void> {
     apiVersion: 'nerops.io/v1alpha1',
     kind: 'DriftPolicy',
     metadata: { name: 'drift', namespace: NS },
-    spec: DriftPolicySpecSchema.parse({
-      targetRef: { name: 'notes' },
-      retraining: { datasetUri: 'file:///data/train.conll', outputUri: 'file:///out' },
-      retention: { keepLast: 1 },
-    }),
+    spec: DriftPolicySpecSchema.parse({ targetRef: { name: 'notes' }, retraining, retention: { keepLast: 1 } }),
   } as DriftPolicy);
+}
+
+async function retentionScenario(api: FakeApi): Promise<void> {
+  api.seed(nerModels, readyModel('clinical-v1', '1.0.0'));
+  for (const [i, run] of ['r1', 'r2', 'r3'].entries()) api.seed(nerModels, retrainedModel(run, 3 - i));
+  seedRetention(api, { datasetUri: 'file:///data/train.conll', outputUri: 'file:///out' });
   await createDriftPolicyReconciler({ image: 'nerops:test' }).reconcile(
     contextFor(api, driftPolicies, stored(api, driftPolicies, 'drift')),
   );
@@ -600,44 +609,13 @@ async function retentionScenario(api: FakeApi): Promise<void> {
  * policy is gone is released by the NerModel controller.
  */
 async function bundleCleanupScenario(api: FakeApi): Promise<void> {
-  const retrained = (run: string, minutesAgo: number, pruned = false): NerModel => {
-    const m = readyModel(`clinical-${run}`, run);
-    return {
-      ...m,
-      metadata: {
-        ...m.metadata,
-        creationTimestamp: new Date(NOW.getTime() - minutesAgo * 60_000),
-        labels: { 'app.kubernetes.io/managed-by': 'nerops', 'nerops.io/drift-policy': 'drift' },
-        ...(pruned ? { deletionTimestamp: NOW, finalizers: [BUNDLE_CLEANUP_FINALIZER] } : {}),
-      },
-      spec: {
-        ...m.spec,
-        source: { ...m.spec.source, uri: `pvc://models/runs/${run}` },
-        lineage: { parentModel: 'clinical-v1', driftPolicy: 'drift', runId: run },
-      },
-    } as NerModel;
-  };
+  const onClaim = (run: string, minutesAgo: number, pruned = false) =>
+    retrainedModel(run, minutesAgo, { uri: `pvc://models/runs/${run}`, pruned });
   api.seed(nerModels, readyModel('clinical-v1', '1.0.0'));
-  api.seed(nerModels, retrained('r0', 4, true));
-  api.seed(nerModels, retrained('r1', 3));
-  api.seed(nerModels, retrained('r2', 2));
-  api.seed(nerDeployments, {
-    apiVersion: 'nerops.io/v1alpha1',
-    kind: 'NerDeployment',
-    metadata: { name: 'notes', namespace: NS },
-    spec: NerDeploymentSpecSchema.parse({ model: 'clinical-v1' }),
-    status: { stableModel: 'clinical-v1' },
-  } as NerDeployment);
-  api.seed(driftPolicies, {
-    apiVersion: 'nerops.io/v1alpha1',
-    kind: 'DriftPolicy',
-    metadata: { name: 'drift', namespace: NS },
-    spec: DriftPolicySpecSchema.parse({
-      targetRef: { name: 'notes' },
-      retraining: { datasetUri: 'pvc://data/train.conll', outputUri: 'pvc://models/runs' },
-      retention: { keepLast: 1 },
-    }),
-  } as DriftPolicy);
+  api.seed(nerModels, onClaim('r0', 4, true));
+  api.seed(nerModels, onClaim('r1', 3));
+  api.seed(nerModels, onClaim('r2', 2));
+  seedRetention(api, { datasetUri: 'pvc://data/train.conll', outputUri: 'pvc://models/runs' });
   const reconciler = createDriftPolicyReconciler({ image: 'nerops:test' });
   await reconciler.reconcile(contextFor(api, driftPolicies, stored(api, driftPolicies, 'drift')));
   // The fake API deletes at once; the real one would keep r1, Terminating, with the finalizer.
@@ -657,8 +635,8 @@ async function bundleCleanupScenario(api: FakeApi): Promise<void> {
   expect(api.get<NerModel>(nerModels, NS, 'clinical-r0')?.metadata.finalizers).toEqual([]);
 
   api.seed(nerModels, {
-    ...retrained('r9', 9, true),
-    metadata: { ...retrained('r9', 9, true).metadata, labels: { 'nerops.io/drift-policy': 'gone' } },
+    ...onClaim('r9', 9, true),
+    metadata: { ...onClaim('r9', 9, true).metadata, labels: { 'nerops.io/drift-policy': 'gone' } },
   });
   await reconcileNerModel(contextFor(api, nerModels, stored(api, nerModels, 'clinical-r9')));
   expect(api.get<NerModel>(nerModels, NS, 'clinical-r9')?.metadata.finalizers).toEqual([]);

@@ -145,6 +145,15 @@ export class Api {
   async eventNotes(namespace: string, name: string): Promise<string[]> {
     return (await this.events(namespace, name)).map((e) => `${e.reason}: ${e.note}`);
   }
+  /** A merge patch of the status subresource (what a controller writes), for tests that play one. */
+  patchStatus(rt: ResourceType, namespace: string, name: string, status: unknown): Promise<unknown> {
+    return this.kube.request({
+      method: 'PATCH',
+      path: resourcePath(rt, namespace, name, 'status'),
+      body: { status },
+      contentType: 'application/merge-patch+json',
+    });
+  }
   patch(rt: ResourceType, namespace: string, name: string, body: unknown): Promise<unknown> {
     return this.kube.request({
       method: 'PATCH',
@@ -184,6 +193,27 @@ export async function untilPromoted(
     everyMs,
   );
   return weights;
+}
+
+/**
+ * The target of a DriftPolicy in the retraining tests: NerModel clinical-v1 of `bundle`, validated to Ready,
+ * and NerDeployment `ner` naming it (nothing needs to serve it).
+ */
+export async function givenRetrainingTarget(
+  api: Api,
+  namespace: string,
+  bundle: { uri: string; digest: string },
+): Promise<void> {
+  await api.create(nerModels, namespace, nerModel('clinical-v1', bundle.uri, bundle.digest));
+  await api.create(nerDeployments, namespace, nerDeployment('ner', 'clinical-v1'));
+  await eventually(
+    async () => {
+      const phase = (await api.get<NerModel>(nerModels, namespace, 'clinical-v1')).status?.phase;
+      if (phase !== 'Ready') throw new Error(`clinical-v1 is ${phase ?? 'new'}, waiting for Ready`);
+    },
+    120_000,
+    500,
+  );
 }
 
 /** A small real `crf` bundle, trained now on synthetic notes. */

@@ -20,10 +20,8 @@ import { createTestNamespace, eventually, useCluster } from '../../../local-clus
 import {
   Api,
   installCrds,
-  nerDeployment,
-  nerDeployments,
-  nerModel,
   nerModels,
+  givenRetrainingTarget,
   startRetrainingOperator,
   trainBundle,
   type NerModel,
@@ -73,13 +71,7 @@ beforeAll(async () => {
     ? new PrometheusClient({ url: info.prometheusUrl, timeoutMs: 5000 })
     : undefined;
   op = await startRetrainingOperator(kc, ns, prometheus ? { prometheus } : {});
-  await api.create(nerModels, ns, nerModel('clinical-v1', bundle.uri, bundle.digest));
-  await api.create(nerDeployments, ns, nerDeployment('ner', 'clinical-v1'));
-  await eventually(
-    async () => expect((await api.get<NerModel>(nerModels, ns, 'clinical-v1')).status?.phase).toBe('Ready'),
-    120_000,
-    500,
-  );
+  await givenRetrainingTarget(api, ns, bundle);
 }, 240_000);
 
 afterAll(async () => {

@@ -17,13 +17,9 @@ import { createTestNamespace, eventually, processNodePodLogs, useCluster } from 
 import {
   Api,
   installCrds,
-  nerDeployment,
-  nerDeployments,
-  nerModel,
-  nerModels,
+  givenRetrainingTarget,
   startRetrainingOperator,
   trainBundle,
-  type NerModel,
   type TestOperator,
 } from '../../../testing/operator-fixture.js';
 
@@ -64,13 +60,7 @@ beforeAll(async () => {
   ns = await createTestNamespace(core, 'phi-retrain');
   api = new Api(kc);
   op = await startRetrainingOperator(kc, ns);
-  await api.create(nerModels, ns, nerModel('clinical-v1', bundle.uri, bundle.digest));
-  await api.create(nerDeployments, ns, nerDeployment('ner', 'clinical-v1'));
-  await eventually(
-    async () => expect((await api.get<NerModel>(nerModels, ns, 'clinical-v1')).status?.phase).toBe('Ready'),
-    120_000,
-    500,
-  );
+  await givenRetrainingTarget(api, ns, bundle);
 }, 240_000);
 
 afterAll(async () => {

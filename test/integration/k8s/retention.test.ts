@@ -17,16 +17,14 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DriftPolicy } from '../../../operator/api/driftpolicy.js';
 import { driftPolicies } from '../../../operator/api/resources.js';
-import { resourcePath } from '../../../operator/runtime/resource.js';
 import { generateNotes, writeConll } from '../../../trainer/synthetic.js';
 import { createTestNamespace, eventually, useCluster } from '../../../local-cluster/testing.js';
 import {
   Api,
   installCrds,
-  nerDeployment,
   nerDeployments,
-  nerModel,
   nerModels,
+  givenRetrainingTarget,
   startRetrainingOperator,
   trainBundle,
   type NerModel,
@@ -50,13 +48,7 @@ beforeAll(async () => {
   ns = await createTestNamespace(core, 'retention');
   api = new Api(kc);
   op = await startRetrainingOperator(kc, ns);
-  await api.create(nerModels, ns, nerModel('clinical-v1', bundle.uri, bundle.digest));
-  await api.create(nerDeployments, ns, nerDeployment('ner', 'clinical-v1'));
-  await eventually(
-    async () => expect((await api.get<NerModel>(nerModels, ns, 'clinical-v1')).status?.phase).toBe('Ready'),
-    120_000,
-    500,
-  );
+  await givenRetrainingTarget(api, ns, bundle);
 }, 240_000);
 
 afterAll(async () => {
@@ -94,12 +86,7 @@ const names = async () =>
 
 /** Writes the target's status.canaryModel as the NerDeployment controller would during a canary. */
 async function setCanary(model: string | null): Promise<void> {
-  await api.kube.request({
-    method: 'PATCH',
-    path: resourcePath(nerDeployments, ns, 'ner', 'status'),
-    body: { status: { stableModel: 'clinical-v1', canaryModel: model } },
-    contentType: 'application/merge-patch+json',
-  });
+  await api.patchStatus(nerDeployments, ns, 'ner', { stableModel: 'clinical-v1', canaryModel: model });
 }
 
 describe('DriftPolicy retention', () => {

@@ -24,8 +24,8 @@ import { fitMembers, planMembers, type MemberOptions } from '../stages/members.j
  * Why 50: abstracts run about ten sentences, and every block boundary cuts the abstract it falls in, whose
  * topic disease then sits on both sides of the split and vouches for itself. How many held-out entity
  * mentions the fold's training part has already seen falls as the blocks grow and stops falling at about
- * 50 sentences (NCBI-disease: 0.776 sentence by sentence, 0.673 at 20, 0.644 at 50, 0.642 at 100), so
- * from there on the folds no longer reward memorising the held-out documents.
+ * 50 sentences (docs/engine-experiments.md, "Blocks of 50"), so from there on the folds no longer reward
+ * memorising the held-out documents.
  */
 export const FOLD_BLOCK = 50;
 

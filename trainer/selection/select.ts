@@ -26,7 +26,7 @@ export interface SelectOptions {
 export const SELECTION_DEFAULTS = {
   folds: 3,
   /**
-   * Budget: a fixed part plus a part per training token, in estimated one-core CPU seconds: about 140 for
+   * Budget: a fixed part plus a part per training token, in estimated one-core CPU seconds: about 139 for
    * BeHealthy (40k tokens) and 428 for NCBI-disease (136k). The whole `ner-ops train` also reads the corpus,
    * learns each fold's embeddings, decodes dev for its progress lines and exports the bundle, which the
    * estimate leaves out; the margin between the budget and the three and eight minutes it must fit in is

@@ -44,7 +44,11 @@ export function foldBlocks(sentences: readonly Pick<LabeledSentence, 'document'>
 
 /** The fold (0..k-1) of each sentence. */
 export function foldOf(sentences: readonly Pick<LabeledSentence, 'document'>[], k: number): number[] {
-  const blocks = foldBlocks(sentences, k);
+  return dealBlocks(foldBlocks(sentences, k), k);
+}
+
+/** Blocks dealt round-robin to `k` folds, in the order they first appear. */
+function dealBlocks(blocks: readonly number[], k: number): number[] {
   const order = new Map<number, number>();
   for (const b of blocks) if (!order.has(b)) order.set(b, order.size);
   return blocks.map((b) => (order.get(b) as number) % k);
@@ -55,11 +59,11 @@ export function foldOf(sentences: readonly Pick<LabeledSentence, 'document'>[], 
  * its own document, so short-form context never reaches across a block boundary the split created.
  */
 export function foldCorpus(corpus: Corpus, k: number, f: number): Corpus {
-  const folds = foldOf(corpus.trainBio, k);
   const blocks = foldBlocks(corpus.trainBio, k);
-  const asDocument = (s: LabeledSentence, i: number): LabeledSentence => ({ ...s, document: blocks[i] as number });
-  const trainBio = corpus.trainBio.map(asDocument).filter((_, i) => folds[i] !== f);
-  const dev = corpus.trainBio.map(asDocument).filter((_, i) => folds[i] === f);
+  const folds = dealBlocks(blocks, k);
+  const trainBio: LabeledSentence[] = [];
+  const dev: LabeledSentence[] = [];
+  corpus.trainBio.forEach((s, i) => (folds[i] === f ? dev : trainBio).push({ ...s, document: blocks[i] as number }));
   const train = inTagScheme(corpus.tagScheme, trainBio);
   const { devFile: _devFile, devSha256: _devSha256, ...rest } = corpus;
   return { ...rest, trainBio, train, dev, tokens: train.reduce((n, s) => n + s.tokens.length, 0) };

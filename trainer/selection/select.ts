@@ -44,12 +44,11 @@ export function selectionBudget(tokens: number): number {
 }
 
 /**
- * Estimated one-core CPU µs per training token and epoch, by setup, from the fold runs' own CPU times on a
- * quiet machine with about a tenth added, so that the estimate errs long. Rates are for 9 BIOES labels
+ * Estimated one-core CPU µs per training token and epoch, by setup, from the fold runs' own CPU times
+ * (docs/engine-experiments.md compares the estimates with measured runs). Rates are for 9 BIOES labels
  * (BeHealthy); other label counts scale them: about three quarters of the linear CRF's work grows with
- * the labels (NCBI-disease's 5 run at about two thirds of BeHealthy's rate), about half of the dense
- * branch's (its output layer; the hidden layer does not). A wide & deep candidate also trains its linear
- * member (DEFAULT_EPOCHS.linear epochs).
+ * the labels, about half of the dense branch's (its output layer; the hidden layer does not). A wide &
+ * deep candidate also trains its linear member (DEFAULT_EPOCHS.linear epochs).
  */
 export const COST_RATES = {
   linear: { base: 6.4, rich: 7.0 },

@@ -46,9 +46,10 @@ export function selectionBudget(tokens: number): number {
 /**
  * Estimated one-core CPU µs per training token and epoch, by setup, from the fold runs' own CPU times
  * (docs/engine-experiments.md compares the estimates with measured runs). Rates are for 9 BIOES labels
- * (BeHealthy); other label counts scale them: about three quarters of the linear CRF's work grows with
- * the labels, about half of the dense branch's (its output layer; the hidden layer does not). A wide &
- * deep candidate also trains its linear member (DEFAULT_EPOCHS.linear epochs).
+ * (BeHealthy) and scale in proportion to the label count: the CRF's work per token is per label (emission
+ * sums and updates) or per label pair (forward-backward, transitions), and the dense branch's, measured,
+ * shrank with the labels nearly as much (its backward pass skips tokens whose label gradients are small).
+ * A wide & deep candidate also trains its linear member (DEFAULT_EPOCHS.linear epochs).
  */
 export const COST_RATES = {
   linear: { base: 6.4, rich: 7.0 },
@@ -67,8 +68,8 @@ export function runCost(
   linearEpochs: number,
 ): number {
   const labelShare = labels / COST_RATES.labels;
-  const linear = (c.rich ? COST_RATES.linear.rich : COST_RATES.linear.base) * (0.26 + 0.74 * labelShare);
-  const dense = (c.rich ? COST_RATES.denseEpoch.rich : COST_RATES.denseEpoch.base) * (0.5 + 0.5 * labelShare);
+  const linear = (c.rich ? COST_RATES.linear.rich : COST_RATES.linear.base) * labelShare;
+  const dense = (c.rich ? COST_RATES.denseEpoch.rich : COST_RATES.denseEpoch.base) * labelShare;
   const scaled = (e: number) => Math.max(2, Math.round(e * epochScale));
   const us =
     c.model === 'linear'

@@ -3,7 +3,7 @@
  * search's budget counts these estimates, not measured time, so the same data and seed always choose the
  * same setup however busy the machine is.
  */
-import type { Candidate } from './grid.js';
+import { scaledEpochs, type Candidate } from './grid.js';
 
 /**
  * Estimated one-core CPU µs per training token and epoch, by setup, from the fold runs' own CPU times
@@ -11,7 +11,7 @@ import type { Candidate } from './grid.js';
  * (BeHealthy) and scale in proportion to the label count: the CRF's work per token is per label (emission
  * sums and updates) or per label pair (forward-backward, transitions), and the dense branch's, measured,
  * shrank with the labels nearly as much (its backward pass skips tokens whose label gradients are small).
- * A wide & deep candidate also trains its linear member (DEFAULT_EPOCHS.linear epochs).
+ * A wide & deep candidate also trains its linear member (`linearEpochs`).
  */
 export const COST_RATES = {
   linear: { base: 6.4, rich: 7.0 },
@@ -32,7 +32,7 @@ export function runCost(
   const labelShare = labels / COST_RATES.labels;
   const linear = (c.rich ? COST_RATES.linear.rich : COST_RATES.linear.base) * labelShare;
   const dense = (c.rich ? COST_RATES.denseEpoch.rich : COST_RATES.denseEpoch.base) * labelShare;
-  const scaled = (e: number) => Math.max(2, Math.round(e * epochScale));
+  const scaled = (e: number) => scaledEpochs(e, epochScale);
   const us =
     c.model === 'linear'
       ? linear * (scaled(c.epochs) + COST_RATES.overheadEpochs)

@@ -61,6 +61,11 @@ export function candidateLabel(c: Candidate): string {
   return `${c.model} cost=${c.missedEntityCost} ${c.rich ? 'subwords+abbreviations' : 'base-features'} epochs=${c.epochs}`;
 }
 
+/** Epochs a run trains at `epochScale` of `epochs` (at least two); the cost model counts the same. */
+export function scaledEpochs(epochs: number, epochScale: number): number {
+  return Math.max(2, Math.round(epochs * epochScale));
+}
+
 /**
  * The trainer options of a candidate, on top of the options every candidate shares (`base`: the user's
  * other flags, lexicon, unlabeled text and vectors). `epochScale` < 1 trains a cheaper, shorter run
@@ -71,7 +76,7 @@ export function candidateOptions(
   base: { features?: FeatureSpaceOptions; members?: MemberOptions },
   epochScale = 1,
 ): { features: FeatureSpaceOptions; members: MemberOptions } {
-  const scale = (e: number) => Math.max(2, Math.round(e * epochScale));
+  const scale = (e: number) => scaledEpochs(e, epochScale);
   const { shortFormContext, ...features } = base.features ?? {};
   const { pretrainedVectorsFile, ...dense } = features.dense ?? {};
   const members = base.members ?? {};

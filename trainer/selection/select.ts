@@ -4,11 +4,12 @@
  * recording the choice and its fold scores in the manifest. `trainBundle` itself is untouched: with
  * selection off, or for the final run, it trains exactly the options it is given.
  */
+import { DEFAULT_EPOCHS } from '../defaults.js';
 import { readCorpus } from '../stages/corpus.js';
 import { checkFeatureOptions } from '../stages/feature-space.js';
 import { trainBundle, type TrainOptions, type TrainResult } from '../train.js';
-import { FoldScorer } from './folds.js';
 import { runCost } from './cost.js';
+import { FoldScorer } from './folds.js';
 import { candidateGrid, candidateLabel, candidateOptions, type Candidate, type GridPins } from './grid.js';
 import { fullRuns, mean, successiveHalving, type HalvingResult } from './halving.js';
 
@@ -100,7 +101,7 @@ export async function trainSelected(options: TrainOptions, select: SelectOptions
   const budgetSeconds = select.budgetSeconds ?? selectionBudget(corpus.tokens);
   const seed = base.members.seed ?? 1;
   const foldTokens = (corpus.tokens * (folds - 1)) / folds;
-  const linearEpochs = base.members.linearEpochs ?? 40;
+  const linearEpochs = base.members.linearEpochs ?? DEFAULT_EPOCHS.linear;
   log(
     `select: ${candidates.length} candidates, ${folds} folds of the training set, budget ~${Math.round(budgetSeconds)} CPU s`,
   );
